@@ -1,0 +1,68 @@
+"""Mesa agents: one Negotiator per actor. Thin: they hold identity and read their row of the model's
+arrays; their move calls the pure strategy functions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.scenario import Actor
+from sim.strategies import REASONS, move_reasons, next_offers
+from sim.utility import to_native, total_utility
+
+if TYPE_CHECKING:
+    from sim.model import NegotiationModel
+
+
+class Negotiator(mesa.Agent):
+    """A party at the table (e.g. Russia): makes offers per issue by its strategy each round."""
+
+    model: NegotiationModel
+
+    def __init__(self, model: NegotiationModel, actor: Actor, index: int) -> None:
+        super().__init__(model)
+        self.actor_id = actor.id
+        self.name = actor.name
+        self.index = index
+
+    # ------------------------------------------------------------------ behaviour
+    def make_offer(self) -> None:
+        """Move on every open issue, seeing the offers made so far this round (sequential/random order)."""
+        self.offer_together(self.model, np.array([self.index]))
+
+    @staticmethod
+    def offer_together(model: NegotiationModel, rows: slice | np.ndarray) -> None:
+        """Actors `rows` move at once, each seeing the same table."""
+        current = model.offers[rows]
+        # Moving together, everyone answers the proposal of the last round; moving in turn, the table as it
+        # stands after the actors before them.
+        together = isinstance(rows, slice)
+        proposal = model.proposal if together else model.standing_proposal()
+        step = next_offers(model.profiles, rows, model.offers, proposal, model.received,
+                           model.round, model.deadline, model.tension_factor(), model.open_issues, model.jitter)
+        model.offers = model.offers.copy()
+        model.offers[rows] = step.offers
+        if model.collect:
+            model.reasons[rows] = move_reasons(step, model.profiles, rows, current, model.open_issues)
+
+    # ------------------------------------------------------------------ what the table shows
+    def offer(self, issue: int) -> float:
+        """Current offer on issue `issue` in native units."""
+        m = self.model
+        return float(to_native(m.offers[self.index, issue], m.low[issue], m.high[issue]))
+
+    def reason(self, issue: int) -> str:
+        return self.model.reason_names[self.model.reasons[self.index, issue]]
+
+    @property
+    def utility(self) -> float:
+        """Utility of the standing proposal (agreed values where settled) to this actor."""
+        m, i = self.model, self.index
+        p = m.profiles
+        return float(total_utility(m.proposal, p.ideal[i:i + 1], p.weights[i:i + 1],
+                                   p.risk_exponent[i:i + 1])[0])
+
+
+__all__ = ["Negotiator", "REASONS"]

@@ -1,0 +1,168 @@
+"""The `negsim` command line: run, validate, schema, params (sweeps register their own commands).
+
+Bad input never produces a traceback: every problem is printed with its field path and the exit code is 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sim import service
+from sim.scenario import Problem, Scenario, ScenarioError, json_schema, load_scenario, params, parse_scale
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="negsim: simulate multi-actor, multi-issue negotiations (Mesa agent-based model).")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+MECHANISMS = ("concession", "expected_utility")
+
+ScaleOption = Annotated[str | None, typer.Option(
+    "--scale", metavar="LO:HI", help="CSV import: the issue scale (default: min..max of the positions).")]
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn invalid input into a clear message on stderr and exit code 2."""
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ScenarioError as error:
+            err.print(str(error), markup=False, highlight=False)
+            raise typer.Exit(2) from None
+        except OSError as error:
+            err.print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), markup=False)
+            raise typer.Exit(2) from None
+    return wrapper
+
+
+def load(path: Path, scale: str | None) -> Scenario:
+    return load_scenario(path, scale=parse_scale(scale) if scale else None)
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.1f}{(' ' + unit) if unit else ''}"
+
+
+def print_summary(result: service.RunResult) -> None:
+    s = result.scenario
+    out.print(f"[bold]{s.title}[/bold]  ({s.id}, seed {result.seed}, {result.mechanism}, "
+              f"{s.protocol.linkage.replace('_', '-')})")
+    out.print(f"Outcome: [bold]{result.outcome}[/bold] after {result.rounds} rounds; "
+              f"final tension {result.tension:.2f} (breakdown at {s.protocol.tension.breakdown_threshold:g})")
+    for issue in s.issues:
+        out.print(f"  {issue.id}: {issue.label} ({issue.scale.min:g} = {issue.low_label}; "
+                  f"{issue.scale.max:g} = {issue.high_label})", markup=False, highlight=False)
+    table = Table(title="Issues", title_justify="left")
+    for column in ("issue", "agreed", "value", "round", "proposal", "weighted mean", "weighted median"):
+        table.add_column(column, justify="left" if column == "issue" else "right")
+    is_eu = result.mechanism == "expected_utility"
+    if is_eu:
+        table.add_column("prediction", justify="right")
+    for issue_id, r in result.issues.items():
+        unit = s.issue(issue_id).scale.unit
+        row = [issue_id, "yes" if r.agreed else "no", _fmt(r.value, unit),
+               str(r.round) if r.round is not None else "-", _fmt(r.proposal, unit),
+               _fmt(r.weighted_mean, unit), _fmt(r.weighted_median, unit)]
+        if is_eu:
+            row.append(_fmt(r.prediction, unit))
+        table.add_row(*row)
+    out.print(table)
+    actors = Table(title="Actors (final offers; utility of the outcome)", title_justify="left")
+    actors.add_column("actor")
+    actors.add_column("utility", justify="right")
+    for issue_id in s.issue_ids:
+        actors.add_column(issue_id, justify="right")
+    for actor_id, r in result.actors.items():
+        actors.add_row(actor_id, f"{r.utility:.3f}",
+                       *(_fmt(r.final_positions[i]) for i in s.issue_ids))
+    out.print(actors)
+
+
+@app.command()
+@user_errors
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file: YAML, JSON or CSV (BDM or KTAB layout).")],
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed (default: the scenario's).")] = None,
+    max_rounds: Annotated[int | None, typer.Option(min=1, max=10_000, help="Override protocol.max_rounds.")] = None,
+    mechanism: Annotated[str | None, typer.Option(
+        help="Override protocol.mechanism: concession or expected_utility.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
+    rounds_csv: Annotated[Path | None, typer.Option(
+        help="Write the tidy per-round table (round,actor,issue,position,...) to this CSV file.")] = None,
+    scale: ScaleOption = None,
+) -> None:
+    """Run one negotiation and print its outcome."""
+    if mechanism is not None and mechanism not in MECHANISMS:
+        raise ScenarioError([Problem("--mechanism", f"must be one of {', '.join(MECHANISMS)} "
+                                                            f"(got {mechanism!r})")])
+    spec = service.prepare(load(scenario, scale), max_rounds=max_rounds, mechanism=mechanism)
+    result = service.run_scenario(spec, seed, collect=rounds_csv is not None)
+    if rounds_csv is not None:
+        rounds_csv.parent.mkdir(parents=True, exist_ok=True)
+        result.history.to_csv(rounds_csv, index=False)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+    else:
+        print_summary(result)
+        if rounds_csv is not None:
+            out.print(f"Per-round table written to {rounds_csv}")
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
+    scale: ScaleOption = None,
+) -> None:
+    """Check scenario files; exit 0 if all are valid, 2 if any is not."""
+    bad = 0
+    for path in files:
+        try:
+            spec = load(path, scale)
+        except ScenarioError as error:
+            bad += 1
+            err.print(str(error) if error.source else f"{path}: {error}", markup=False, highlight=False)
+        except OSError as error:
+            bad += 1
+            err.print(f"{path}: {error.strerror or error}", markup=False)
+        else:
+            out.print(f"{path}: ok ({len(spec.actors)} actors x {len(spec.issues)} issues)", markup=False)
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files."""
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+@app.command(name="params")
+@user_errors
+def list_params(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file.")],
+    scale: ScaleOption = None,
+) -> None:
+    """List every numeric or choice field a sweep can vary: PATH<TAB>VALUE per line."""
+    for path, value in params(load(scenario, scale)).items():
+        sys.stdout.write(f"{path}\t{value}\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

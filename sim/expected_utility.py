@@ -1,0 +1,510 @@
+"""Expected-utility ("challenge") mechanism of Bueno de Mesquita, as formalised by
+Scholz, Calbert & Smith (2011), "Unravelling Bueno de Mesquita's group decision model",
+Journal of Theoretical Politics 23(4).
+
+Pure, deterministic numpy functions; no imports from other ``sim`` modules.
+
+Array conventions
+-----------------
+* ``positions``: shape ``(N, M)`` -- N actors, M issues.
+* ``capability``: shape ``(N,)`` -- one capability per actor, shared by all issues.
+* ``salience``: shape ``(N, M)`` (or ``(N,)``, broadcast to every issue) -- 0..1.
+* ``scale_range``: shape ``(M,)`` -- R, max - min of the *initial* positions on each issue.
+  The caller keeps it fixed across rounds (:func:`initial_scale_range`).
+
+Issues are independent: each issue runs the mechanism with the actors' salience on that
+issue; nothing couples issues. Internally every array is issue-major, ``(M, N, ...)``, so
+all issues are computed in one vectorised pass (pairwise votes are an ``(M, N, N, N)``
+tensor: issue, voter, pair).
+
+See ``docs/expected_utility.md`` for the equations and the choices made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+__all__ = [
+    "OFFER_NONE",
+    "OFFER_CONFRONTATION",
+    "OFFER_COMPROMISE",
+    "OFFER_CAPITULATION",
+    "OFFER_NAMES",
+    "EUParams",
+    "EURound",
+    "weighted_mean",
+    "median_voter",
+    "initial_scale_range",
+    "EUMatrices",
+    "challenge_matrices",
+    "eu_round",
+    "run_rounds",
+]
+
+OFFER_NONE, OFFER_CONFRONTATION, OFFER_COMPROMISE, OFFER_CAPITULATION = 0, 1, 2, 3
+OFFER_NAMES: tuple[str, ...] = ("none", "confrontation", "compromise", "capitulation")
+
+# Relative tolerance used to decide that two vote totals / danger levels are "equal".
+# Exactly tied quantities can differ by a few ulps after summation; treating such noise as
+# a real difference would make the median and the risk exponents arbitrary.
+_REL_TOL = 1e-12
+
+
+@dataclass(frozen=True)
+class EUParams:
+    """Parameters of the mechanism.
+
+    status_quo_probability
+        Q, the probability an actor attaches to the status quo persisting when it does not
+        challenge. The published replication of the EC example uses Q = 1.0.
+    t_weight
+        T, weight of U_better against U_worse in the (1 - Q) term. Default 1.0 (the status
+        quo, if it moves, moves in the challenger's favour), the value used by public
+        replications of Scholz et al. With Q = 1 the (1 - Q) term vanishes and T has no
+        effect.
+    selection
+        Which offer an actor takes when it receives several:
+        ``"published"`` -- the rule of the code behind the published results: prefer
+        confrontations (least movement), then compromises (smallest EU-weighted position
+        (|EU_ij| x_i + |EU_ji| x_j) / (|EU_ij| + |EU_ji|)); capitulations never happen
+        (the published code's capitulation test can never be true). Reproduces the trace.
+        ``"least_move"`` -- BDM's text: among all offers (confrontation, compromise and
+        capitulation, the latter with the intended test) take the one that moves the
+        actor least.
+    normalisation
+        Denominator of the probability of success P(i, j):
+        ``"all_pairs"`` -- sum of |votes| of every voter over every ordered pair of actors
+        (the published replication; P(i, j) + P(j, i) is far below 1);
+        ``"pair"`` -- sum of |votes| of every voter on the pair (i, j) only (BDM's apparent
+        intent; P(i, j) + P(j, i) = 1 whenever anyone cares about the pair).
+    """
+
+    status_quo_probability: float = 1.0
+    t_weight: float = 1.0
+    selection: Literal["published", "least_move"] = "published"
+    normalisation: Literal["all_pairs", "pair"] = "all_pairs"
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.status_quo_probability <= 1.0):
+            raise ValueError("status_quo_probability (Q) must be in [0, 1]")
+        if not (0.0 <= self.t_weight <= 1.0):
+            raise ValueError("t_weight (T) must be in [0, 1]")
+        if self.selection not in ("published", "least_move"):
+            raise ValueError(f"unknown selection rule {self.selection!r}")
+        if self.normalisation not in ("all_pairs", "pair"):
+            raise ValueError(f"unknown normalisation {self.normalisation!r}")
+
+
+@dataclass(frozen=True)
+class EURound:
+    """Result of one round (all arrays actor-major like the inputs)."""
+
+    positions: np.ndarray  # (N, M) new positions after everyone takes its chosen offer
+    median: np.ndarray  # (M,) median-voter position of the positions the round started from
+    mean: np.ndarray  # (M,) weighted mean of the starting positions
+    offer_kind: np.ndarray  # (N, M) OFFER_* code of the offer taken, OFFER_NONE if none
+    offer_from: np.ndarray  # (N, M) index of the actor whose offer was taken, -1 if none
+    risk_exponent: np.ndarray  # (N, M) risk exponent r used this round
+
+
+# --------------------------------------------------------------------------- input handling
+
+
+def _issue_major(x: np.ndarray, salience: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Return (X, S) as float arrays of shape (M, N) and whether the input was 1-D."""
+    x = np.asarray(x, dtype=float)
+    one_d = x.ndim == 1
+    if one_d:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise ValueError("positions must have shape (N,) or (N, M)")
+    s = np.asarray(salience, dtype=float)
+    if s.ndim == 1:
+        s = s[:, None]
+    if s.ndim != 2 or s.shape[0] != x.shape[0]:
+        raise ValueError("salience must have shape (N,) or (N, M) matching positions")
+    s = np.broadcast_to(s, x.shape)
+    return np.ascontiguousarray(x.T), np.ascontiguousarray(s.T), one_d
+
+
+def _check(X: np.ndarray, c: np.ndarray, S: np.ndarray) -> None:
+    if c.ndim != 1 or c.shape[0] != X.shape[1]:
+        raise ValueError("capability must have shape (N,)")
+    if X.shape[1] == 0:
+        raise ValueError("need at least one actor")
+    for name, a in (("positions", X), ("capability", c), ("salience", S)):
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} must be finite")
+    if np.any(c < 0) or np.any(S < 0):
+        raise ValueError("capability and salience must be non-negative")
+
+
+def _scale(scale_range: np.ndarray | float, m: int) -> np.ndarray:
+    R = np.broadcast_to(np.asarray(scale_range, dtype=float), (m,)).copy()
+    if not np.all(np.isfinite(R)) or np.any(R < 0):
+        raise ValueError("scale_range must be finite and non-negative")
+    return R
+
+
+def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den where den > 0, else 0 (no warnings)."""
+    num, den = np.broadcast_arrays(num, den)
+    return np.divide(num, den, out=np.zeros(num.shape), where=den > 0)
+
+
+def _weights(c: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """Vote weights c_k s_k per issue (M, N), divided by their per-issue maximum.
+
+    Every use of the weights (mean, median, P) is invariant to a per-issue scale factor;
+    rescaling keeps tiny (even subnormal) products from losing precision.
+    """
+    cn = _safe_div(c, np.full_like(c, c.max()))  # pre-scaling also rules out overflow
+    Sn = _safe_div(S, S.max(axis=1, keepdims=True))
+    W = cn[None, :] * Sn
+    return _safe_div(W, W.max(axis=1, keepdims=True))
+
+
+def _distance_ratio(X: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """(M, N, N): |x_a - x_b| / R, clipped to [0, 1]; 0 on issues with R == 0."""
+    diff = np.abs(X[:, :, None] - X[:, None, :])
+    return np.clip(_safe_div(diff, R[:, None, None]), 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- public helpers
+
+
+def initial_scale_range(positions: np.ndarray) -> np.ndarray:
+    """R per issue: max - min of the (initial) positions, shape (M,) (or () for 1-D input)."""
+    x = np.asarray(positions, dtype=float)
+    return np.ptp(x, axis=0)
+
+
+def weighted_mean(x: np.ndarray, capability: np.ndarray, salience: np.ndarray) -> np.ndarray:
+    """Per-issue mean of positions weighted by capability x salience.
+
+    Returns shape (M,) for (N, M) input, a 0-d array for (N,) input. If every weight on an
+    issue is zero the plain (unweighted) mean is returned.
+    """
+    X, S, one_d = _issue_major(x, salience)
+    c = np.asarray(capability, dtype=float)
+    _check(X, c, S)
+    W = _weights(c, S)
+    total = W.sum(axis=1)
+    wm = _safe_div((W * X).sum(axis=1), total)
+    out = np.where(total > 0, wm, X.mean(axis=1))
+    return out[0] if one_d else out
+
+
+def _median_im(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Median voter per issue for issue-major X, W (M, N)."""
+    # Total r = 1 vote for a over b: sum_k w_k (|x_k - x_b| - |x_k - x_a|) / R
+    #                              = (F(b) - F(a)) / R, with F(a) = sum_k w_k |x_k - x_a|.
+    # a is unbeaten iff F(a) <= F(b) for every b, so the unbeaten set is argmin F; R > 0
+    # only rescales the votes and does not change the winner.
+    absdiff = np.abs(X[:, :, None] - X[:, None, :])  # (M, k, a)
+    loss = np.einsum("mk,mka->ma", W, absdiff)  # F(a)
+    tol = _REL_TOL * W.sum(axis=1) * np.ptp(X, axis=1)
+    unbeaten = loss <= loss.min(axis=1, keepdims=True) + tol[:, None]
+    # Exact ties (F flat between two positions; every position when all weights are 0):
+    # take the unbeaten position closest to the weighted mean, then the lowest.
+    total = W.sum(axis=1)
+    centre = np.where(total > 0, _safe_div((W * X).sum(axis=1), total), X.mean(axis=1))
+    gap = np.where(unbeaten, np.abs(X - centre[:, None]), np.inf)
+    closest = gap <= gap.min(axis=1, keepdims=True) + _REL_TOL * (np.ptp(X, axis=1)[:, None])
+    return np.where(closest, X, np.inf).min(axis=1)
+
+
+def median_voter(
+    x: np.ndarray, capability: np.ndarray, salience: np.ndarray, scale_range: np.ndarray | float
+) -> np.ndarray:
+    """Per-issue median-voter position: the actor position that no other actor position
+    beats in the capability x salience weighted pairwise vote (risk exponent r = 1).
+
+    With r = 1 this is the weighted median of the positions. If several positions are
+    unbeaten (an exact tie, including all weights zero) the one closest to the weighted
+    mean is returned, then the lowest. ``scale_range`` only rescales the votes (validated,
+    does not change the result). Returns shape (M,), or a 0-d array for (N,) input.
+    """
+    X, S, one_d = _issue_major(x, salience)
+    c = np.asarray(capability, dtype=float)
+    _check(X, c, S)
+    _scale(scale_range, X.shape[0])  # validated only: R rescales votes, not the winner
+    out = _median_im(X, _weights(c, S))
+    return out[0] if one_d else out
+
+
+# --------------------------------------------------------------------------- core tensors
+
+
+def _win_probability(
+    ratio: np.ndarray, W: np.ndarray, r: np.ndarray, same: np.ndarray, normalisation: str
+) -> np.ndarray:
+    """P[m, i, j]: probability that i beats j.
+
+    ratio (M, N, N) distance ratios, W (M, N) vote weights c_k s_k, r (M, N) voters'
+    risk exponents, same (M, N, N) x_i == x_j.
+    """
+    # Voter k's vote for i over j: v_k(i, j) = w_k [ D(k, j) - D(k, i) ],
+    # D(k, a) = (|x_k - x_a| / R) ^ r_k. Votes are antisymmetric, v_k(j, i) = -v_k(i, j),
+    # so |v| = max(0, v) + max(0, -v) and the pairwise sum of |votes| is num + num^T:
+    # a single pass over the (M, N, N, N) tensor.
+    E = W[:, :, None] * ratio ** r[:, :, None]  # (M, k, a) = w_k D(k, a)
+    Et = np.ascontiguousarray(np.swapaxes(E, 1, 2))  # (M, a, k): voters on the last axis
+    v = Et[:, None, :, :] - Et[:, :, None, :]  # (M, i, j, k) = v_k(i, j)
+    np.maximum(v, 0.0, out=v)
+    num = v.sum(axis=3)  # (M, i, j) = sum_k max(0, v_k(i, j))
+    A = num + np.swapaxes(num, 1, 2)  # sum_k |v_k(i, j)|
+    den = A.sum(axis=(1, 2))[:, None, None] if normalisation == "all_pairs" else A
+    P = np.clip(_safe_div(num, den), 0.0, 1.0)
+    return np.where(same, 0.0, P)
+
+
+def _utilities(d: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """U_success, U_failure, U_statusquo for distance ratio d and exponent r (broadcast)."""
+    us = 2.0 - 4.0 * (0.5 - 0.5 * d) ** r
+    uf = 2.0 - 4.0 * (0.5 + 0.5 * d) ** r
+    usq = 2.0 - 4.0 * 0.5**r
+    return us, uf, usq
+
+
+def _drift_term(mu_challenger: np.ndarray, d: np.ndarray, r: np.ndarray, Q: float, T: float) -> np.ndarray:
+    """(1 - Q) [T U_better + (1 - T) U_worse] for a challenger at distance ratio
+    mu_challenger from the median and d from its target."""
+    spread = 0.25 * (mu_challenger + d)  # in [0, 0.5]
+    ub = 2.0 - 4.0 * np.clip(0.5 - spread, 0.0, None) ** r
+    uw = 2.0 - 4.0 * (0.5 + spread) ** r
+    return (1.0 - Q) * (T * ub + (1.0 - T) * uw)
+
+
+def _expected_utilities(
+    X: np.ndarray,
+    W: np.ndarray,
+    S: np.ndarray,
+    R: np.ndarray,
+    ratio: np.ndarray,
+    same: np.ndarray,
+    median: np.ndarray,
+    r: np.ndarray,
+    params: EUParams,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """EU_ij[m, i, j] = EU(i challenges j) and EU_ji[m, i, j] = EU(j challenges i), both
+    seen by actor i, i.e. with i's risk exponent r[m, i]. Votes inside P use each voter's
+    own exponent. Returns (EU_ij, EU_ji, P)."""
+    P = _win_probability(ratio, W, r, same, params.normalisation)
+    re = r[:, :, None]  # evaluator i's exponent, broadcast over j
+    us, uf, usq = _utilities(ratio, re)
+    s_j = S[:, None, :]
+    s_i = S[:, :, None]
+    PT = np.swapaxes(P, 1, 2)  # PT[m, i, j] = P(j, i)
+    eu_ij = s_j * (P * us + (1.0 - P) * uf) + (1.0 - s_j) * us
+    eu_ji = s_i * (PT * us + (1.0 - PT) * uf) + (1.0 - s_i) * us
+    Q, T = params.status_quo_probability, params.t_weight
+    eu_ij = eu_ij - Q * usq
+    eu_ji = eu_ji - Q * usq
+    if Q < 1.0:
+        # Expected status quo when it is not kept: the median moves towards (U_better) or
+        # away from (U_worse) the challenger. Distances are fractions of R.
+        mu = np.clip(_safe_div(np.abs(X - median[:, None]), R[:, None]), 0.0, 1.0)  # (M, N)
+        eu_ij = eu_ij - _drift_term(mu[:, :, None], ratio, re, Q, T)  # challenger i
+        eu_ji = eu_ji - _drift_term(mu[:, None, :], ratio, re, Q, T)  # challenger j
+    return eu_ij, eu_ji, P
+
+
+def _risk_from_danger(danger: np.ndarray) -> np.ndarray:
+    """Risk exponent r in [0.5, 2] from danger levels (M, N)."""
+    dmax = danger.max(axis=1, keepdims=True)
+    dmin = danger.min(axis=1, keepdims=True)
+    span = dmax - dmin
+    scale = np.maximum(np.abs(dmax), np.abs(dmin))
+    # EU values are O(1) whatever the units of capability, so the floor of 1 is a fixed
+    # absolute tolerance for rounding noise.
+    flat = span <= _REL_TOL * np.maximum(scale, 1.0)
+    rho = _safe_div(2.0 * danger - dmax - dmin, np.where(flat, 0.0, span))
+    rho = np.clip(rho, -1.0, 1.0)
+    return (1.0 - rho / 3.0) / (1.0 + rho / 3.0)
+
+
+def _danger_im(X, W, S, R, ratio, same, median, params) -> np.ndarray:
+    """D_i = sum_{j != i} EU(j, i), everyone evaluated with r = 1. Shape (M, N)."""
+    ones = np.ones_like(X)
+    _, eu_ji, _ = _expected_utilities(X, W, S, R, ratio, same, median, ones, params)
+    off_diag = ~np.eye(X.shape[1], dtype=bool)
+    return np.where(off_diag[None], eu_ji, 0.0).sum(axis=2)
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """Everything one round computes, issue-major (M, ...)."""
+
+    X: np.ndarray
+    R: np.ndarray
+    live: np.ndarray  # (M,) R > 0
+    same: np.ndarray  # (M, N, N) x_i == x_j
+    median: np.ndarray  # (M,)
+    mean: np.ndarray  # (M,)
+    danger: np.ndarray  # (M, N)
+    r: np.ndarray  # (M, N)
+    P: np.ndarray  # (M, N, N) P(i, j) with the round's exponents
+    eu_ij: np.ndarray  # (M, N, N)
+    eu_ji: np.ndarray  # (M, N, N)
+
+
+def _stage(positions, capability, salience, scale_range, params: EUParams) -> _Stage:
+    x = np.asarray(positions, dtype=float)
+    if x.ndim != 2:
+        raise ValueError("positions must have shape (N, M)")
+    X, S, _ = _issue_major(x, salience)
+    c = np.asarray(capability, dtype=float)
+    _check(X, c, S)
+    R = _scale(scale_range, X.shape[0])
+    W = _weights(c, S)
+    ratio = _distance_ratio(X, R)
+    same = X[:, :, None] == X[:, None, :]
+    median = _median_im(X, W)
+    mean = weighted_mean(X.T, c, S.T)
+    live = R > 0
+    danger = _danger_im(X, W, S, R, ratio, same, median, params)
+    # On an issue with R == 0 every actor holds the same position: r = 1, nothing to do.
+    r = np.where(live[:, None], _risk_from_danger(danger), 1.0)
+    eu_ij, eu_ji, P = _expected_utilities(X, W, S, R, ratio, same, median, r, params)
+    return _Stage(X, R, live, same, median, np.asarray(mean), danger, r, P, eu_ij, eu_ji)
+
+
+@dataclass(frozen=True)
+class EUMatrices:
+    """Pairwise quantities of one round (diagnostics, quadrant charts). Actor-major."""
+
+    probability: np.ndarray  # (N, N, M) P(i, j), votes with the round's risk exponents
+    eu_ij: np.ndarray  # (N, N, M) EU(i challenges j) as seen by i (exponent r_i)
+    eu_ji: np.ndarray  # (N, N, M) EU(j challenges i) as seen by i (exponent r_i)
+    danger: np.ndarray  # (N, M) D_i = sum_{j != i} EU(j, i) with all r = 1
+    risk_exponent: np.ndarray  # (N, M)
+
+
+def challenge_matrices(
+    positions: np.ndarray,
+    capability: np.ndarray,
+    salience: np.ndarray,
+    scale_range: np.ndarray,
+    params: EUParams = EUParams(),
+) -> EUMatrices:
+    """The probabilities, expected utilities, danger levels and risk exponents that
+    :func:`eu_round` uses to build offers from ``positions`` (N, M)."""
+    st = _stage(positions, capability, salience, scale_range, params)
+
+    def am(a: np.ndarray) -> np.ndarray:
+        return np.moveaxis(a, 0, -1).copy()
+
+    return EUMatrices(
+        probability=am(st.P),
+        eu_ij=am(st.eu_ij),
+        eu_ji=am(st.eu_ji),
+        danger=am(st.danger),
+        risk_exponent=am(st.r),
+    )
+
+
+# --------------------------------------------------------------------------- one round
+
+
+def _select(
+    X: np.ndarray,
+    eu_ij: np.ndarray,
+    eu_ji: np.ndarray,
+    same: np.ndarray,
+    selection: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Classify offers and choose one per (issue, actor). Returns (new_x, kind, source)."""
+    xi = X[:, :, None]
+    xj = X[:, None, :]
+    valid = ~same
+    conf = valid & (eu_ji > eu_ij) & (eu_ij > 0.0)
+    contested = valid & (eu_ji > 0.0) & (eu_ij < 0.0)
+    abs_ij = np.abs(eu_ij)
+    comp = contested & (eu_ji > abs_ij)
+    cap = contested & (eu_ji < abs_ij)
+    if selection == "published":
+        cap = np.zeros_like(cap)  # the published capitulation test never fires
+    share = _safe_div(abs_ij, np.where(comp, eu_ji, 0.0))  # in [0, 1) for compromises
+    # Compromise point, kept between x_i and x_j (x_i + (x_j - x_i) t can round past x_j).
+    between = np.clip(xi + (xj - xi) * share, np.minimum(xi, xj), np.maximum(xi, xj))
+    cand = np.where(comp, between, xj)  # offered position
+    move = np.abs(cand - xi)
+    kind = np.full(eu_ij.shape, OFFER_NONE, dtype=np.int8)
+    kind[conf] = OFFER_CONFRONTATION
+    kind[comp] = OFFER_COMPROMISE
+    kind[cap] = OFFER_CAPITULATION
+
+    if selection == "published":
+        weight = abs_ij + np.abs(eu_ji)
+        comp_key = _safe_div(abs_ij * xi + np.abs(eu_ji) * xj, weight)
+        has_conf = conf.any(axis=2, keepdims=True)
+        key = np.where(has_conf, np.where(conf, move, np.inf), np.where(comp, comp_key, np.inf))
+    else:
+        key = np.where(kind != OFFER_NONE, move, np.inf)
+
+    src = np.argmin(key, axis=2)  # first index wins ties
+    chosen_key = np.take_along_axis(key, src[:, :, None], axis=2)[:, :, 0]
+    has = np.isfinite(chosen_key)
+    new_x = np.take_along_axis(cand, src[:, :, None], axis=2)[:, :, 0]
+    new_kind = np.take_along_axis(kind, src[:, :, None], axis=2)[:, :, 0]
+    new_x = np.where(has, new_x, X)
+    new_kind = np.where(has, new_kind, OFFER_NONE).astype(np.int8)
+    source = np.where(has, src, -1)
+    return new_x, new_kind, source
+
+
+def eu_round(
+    positions: np.ndarray,
+    capability: np.ndarray,
+    salience: np.ndarray,
+    scale_range: np.ndarray,
+    params: EUParams = EUParams(),
+) -> EURound:
+    """One round of the challenge mechanism on every issue at once.
+
+    positions (N, M), capability (N,), salience (N, M) or (N,), scale_range (M,) -- R from
+    the initial positions. Steps per issue: median and mean of the starting positions;
+    risk exponents from danger levels (all r = 1); expected utilities with those exponents;
+    offers; each actor takes one offer; all moves apply simultaneously. On an issue with
+    R == 0 nothing moves (all r = 1, no offers).
+    """
+    st = _stage(positions, capability, salience, scale_range, params)
+    X = st.X
+    new_x, kind, source = _select(X, st.eu_ij, st.eu_ji, st.same, params.selection)
+    live = st.live[:, None]
+    new_x = np.where(live, new_x, X)
+    kind = np.where(live, kind, OFFER_NONE).astype(np.int8)
+    source = np.where(live, source, -1)
+    return EURound(
+        positions=new_x.T.copy(),
+        median=st.median,
+        mean=st.mean,
+        offer_kind=kind.T.copy(),
+        offer_from=source.T.copy(),
+        risk_exponent=st.r.T.copy(),
+    )
+
+
+def run_rounds(
+    positions: np.ndarray,
+    capability: np.ndarray,
+    salience: np.ndarray,
+    n_rounds: int,
+    params: EUParams = EUParams(),
+    scale_range: np.ndarray | None = None,
+) -> list[EURound]:
+    """Run ``n_rounds`` rounds from ``positions`` (N, M); R defaults to the range of
+    ``positions``. Returns one :class:`EURound` per round; the medians of the rounds are
+    the medians of each round's starting positions (round 0 = initial)."""
+    x = np.asarray(positions, dtype=float)
+    R = initial_scale_range(x) if scale_range is None else scale_range
+    out: list[EURound] = []
+    for _ in range(int(n_rounds)):
+        rnd = eu_round(x, capability, salience, R, params)
+        out.append(rnd)
+        x = rnd.positions
+    return out

@@ -1,0 +1,89 @@
+"""Round rules of the concession mechanism: the standing proposal, acceptance, agreement, tension, outcome.
+
+Pure functions over normalised (actors x issues) arrays; the model calls them once per round.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sim.strategies import HOLD_EPS, Profiles
+from sim.utility import EPS, Array, issue_utilities, red_line_ok, total_utility
+
+OUTCOMES: tuple[str, ...] = ("agreement", "partial", "stalemate", "breakdown")
+
+
+def standing_proposal(offers: Array, p: Profiles) -> Array:
+    """The proposal on the table: the capability x salience weighted mean of the offers, per issue
+    (the plain mean on an issue no one cares about)."""
+    return (p.proposal_weights * offers).sum(axis=0)
+
+
+def issue_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
+    """(N, M): actor i accepts the proposal on issue j alone when it is within `tolerance` of its own offer,
+    does not cross its red line and gives it at least its reservation utility on that issue."""
+    close = np.abs(proposal - offers) <= tolerance + EPS
+    worth_it = issue_utilities(proposal, p.ideal, p.risk_exponent) >= p.reservation[:, None] - EPS
+    return close & worth_it & red_line_ok(proposal, p.red_low, p.red_high)
+
+
+def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
+    """(N,): actor i accepts the whole package when it crosses none of its red lines, is worth at least its
+    reservation utility, and is worth at least as much as its own offer less `tolerance` (so it trades: a
+    loss on one issue is made up by a gain on another)."""
+    lines_ok = red_line_ok(proposal, p.red_low, p.red_high).all(axis=1)
+    value = total_utility(proposal, p.ideal, p.weights, p.risk_exponent)
+    own = total_utility(offers, p.ideal, p.weights, p.risk_exponent)
+    return lines_ok & (value >= p.reservation - EPS) & (value >= own - tolerance - EPS)
+
+
+def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> bool:
+    """Every actor accepts the package (see `package_acceptance`)."""
+    if not red_line_ok(proposal, p.red_low, p.red_high).all():
+        return False  # someone's red line is crossed: spare the utilities (the common case in deadlock)
+    return bool(package_acceptance(proposal, offers, p, tolerance).all())
+
+
+def round_movement(before: Array, after: Array, proposal: Array,
+                   open_issues: NDArray[np.bool_], tolerance: float) -> tuple[float, float]:
+    """What the actors chose to do this round: (mean concession, share of actors that held firm).
+
+    An actor's concession on an issue is how much closer its offer came to the proposal it answered; the
+    mean runs over actors x open issues. An actor held firm when, on some open issue on which it still stood
+    further than `tolerance` from the proposal, it conceded nothing (or retreated).
+    """
+    gap_after = np.abs(after - proposal)
+    concession = np.maximum(np.abs(before - proposal) - gap_after, 0.0)
+    if not open_issues.all():
+        if not open_issues.any():
+            return 0.0, 0.0
+        gap_after, concession = gap_after[:, open_issues], concession[:, open_issues]
+    held = (gap_after > tolerance) & (concession < HOLD_EPS)
+    return concession.sum() / concession.size, held.any(axis=1).sum() / len(held)
+
+
+def next_tension(tension: float, mean_move: float, held_share: float, de_escalations: int,
+                 drift: float, deadlock_rate: float, hardline_rate: float, concession_relief: float,
+                 agreement_relief: float) -> float:
+    """T' = clip(T + drift + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1)."""
+    deadlock = 1.0 if mean_move < HOLD_EPS else 0.0
+    change = (drift + deadlock_rate * deadlock + hardline_rate * held_share
+              - concession_relief * mean_move - agreement_relief * de_escalations)
+    return min(1.0, max(0.0, tension + change))
+
+
+def classify(agreed: NDArray[np.bool_], broke_down: bool) -> str:
+    """breakdown if tension crossed the threshold; else agreement (all issues), partial (some), stalemate."""
+    if broke_down:
+        return "breakdown"
+    if agreed.all():
+        return "agreement"
+    return "partial" if agreed.any() else "stalemate"
+
+
+def outcome_utility(values: Array, settled: NDArray[np.bool_], p: Profiles) -> Array:
+    """Each actor's utility of the outcome: u_ij(value_j) on settled issues, its reservation utility (the
+    disagreement payoff) on the others, weighted by salience."""
+    per_issue = np.where(settled, issue_utilities(values, p.ideal, p.risk_exponent), p.reservation[:, None])
+    return (p.weights * per_issue).sum(axis=1)

@@ -1,0 +1,249 @@
+"""NegotiationModel: the world (the table), one round per step, termination and data collection."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import mesa
+import numpy as np
+
+from sim import expected_utility as eu
+from sim import mechanism
+from sim.agents import Negotiator
+from sim.analysis import forecast_weights, weighted_mean, weighted_median
+from sim.scenario import Scenario, load_scenario
+from sim.strategies import (
+    FOLLOWED,
+    HOLD_EPS,
+    REASONS,
+    Profiles,
+    apply_cohesion,
+    clip_to_red_lines,
+    make_profiles,
+    received_concessions,
+)
+from sim.utility import to_native, to_unit
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+BASELINE = SCENARIO_DIR / "feb2022_baseline.yaml"
+
+EU_REASONS = tuple(f"took {name} offer" if name != "none" else "no offer received" for name in eu.OFFER_NAMES)
+ALL_REASONS = REASONS + EU_REASONS
+
+
+@cache
+def baseline() -> Scenario:
+    """The Feb-2022 baseline scenario (Russia, US, NATO, EU x expansion, missiles, CBMs)."""
+    return load_scenario(BASELINE)
+
+
+def profiles_of(scenario: Scenario) -> tuple[Profiles, np.ndarray, np.ndarray]:
+    """The scenario as normalised arrays: (profiles, low poles (M,), high poles (M,))."""
+    issues, actors = scenario.issue_ids, scenario.actors
+    low = np.array([i.scale.min for i in scenario.issues])
+    high = np.array([i.scale.max for i in scenario.issues])
+    index = {a.id: n for n, a in enumerate(actors)}
+    cohesion = np.zeros((len(actors), len(actors)))
+    for n, a in enumerate(actors):
+        for ally, weight in a.allies.items():
+            cohesion[n, index[ally]] = weight
+    profiles = make_profiles(
+        ideal=to_unit(np.array([[a.positions[j] for j in issues] for a in actors]), low, high),
+        salience=np.array([[a.saliences[j] for j in issues] for a in actors]),
+        capability=np.array([a.capability for a in actors]),
+        risk_attitude=np.array([a.risk_attitude for a in actors]),
+        red_line=to_unit(np.array([[a.red_lines.get(j, np.nan) for j in issues] for a in actors]), low, high),
+        reservation=np.array([a.reservation_utility for a in actors]),
+        kinds=[a.strategy.kind for a in actors],
+        exponent=np.array([a.strategy.exponent or 1.0 for a in actors]),
+        reciprocity=np.array([a.strategy.reciprocity for a in actors]),
+        opening=np.array([a.strategy.opening for a in actors]),
+        flexibility=np.array([a.strategy.flexibility for a in actors]),
+        cohesion=cohesion, package=scenario.protocol.linkage == "package",
+    )
+    return profiles, low, high
+
+
+class NegotiationModel(mesa.Model):
+    """Multi-actor, multi-issue negotiation in rounds.
+
+    Args:
+        scenario: a Scenario, or a path to a YAML/JSON/CSV scenario file; default the Feb-2022 baseline.
+        rng: seed or numpy Generator; default the scenario's protocol.seed (runs are reproducible).
+        collect: record every round in a Mesa DataCollector (off for fast sweeps).
+    """
+
+    def __init__(self, scenario: Scenario | str | Path | None = None, rng=None, collect: bool = True) -> None:
+        spec = baseline() if scenario is None else scenario
+        spec = spec if isinstance(spec, Scenario) else load_scenario(spec)
+        rng = spec.protocol.seed if rng is None else rng
+        super().__init__(rng=rng)
+        self.seed: int | None = int(rng) if isinstance(rng, (int, np.integer)) else None
+        # mesa.Model owns `self.scenario` (its own experiment type), so the negotiation spec lives in `spec`.
+        self.spec = spec
+        protocol = spec.protocol
+        self.protocol = protocol
+        self.deadline = protocol.max_rounds
+        self.profiles, self.low, self.high = profiles_of(spec)
+        p = self.profiles
+        n_issues = len(spec.issues)
+        self.offers = p.ideal.copy()
+        self.previous_offers = self.offers.copy()
+        self.received: np.ndarray | None = None
+        self.jitter: np.ndarray | None = None
+        self.collect = collect
+        self.plays_tit_for_tat = bool(p.tit_for_tat.any())
+        self.has_cohesion = bool(p.cohesion.any())
+        self.has_red_lines = bool((~np.isnan(p.red_line)).any())
+        self.reasons = np.full(self.offers.shape, REASONS.index("held"))
+        self.reason_names = ALL_REASONS
+        self.open_issues = np.ones(n_issues, dtype=bool)
+        self.agreed_value = np.full(n_issues, np.nan)
+        self.agreed_round = np.full(n_issues, -1)
+        self.tension = protocol.tension.initial
+        self.outcome: str | None = None
+        self.round = 0
+        self.de_escalating = np.array([issue.de_escalating for issue in spec.issues])
+        weights = forecast_weights(p.capability, p.salience)
+        self.baseline_mean = weighted_mean(p.ideal, weights)
+        self.baseline_median = weighted_median(p.ideal, weights)
+        self.proposal = self.standing_proposal()
+        if protocol.mechanism == "expected_utility":
+            self.eu_params = eu.EUParams(**protocol.expected_utility.model_dump())
+            self.eu_range = np.ptp(p.ideal, axis=0)
+            self.eu_median = eu.median_voter(p.ideal, p.capability, p.salience, self.eu_range)
+            self._play_round = self._expected_utility_round
+        else:
+            self._play_round = self._concession_round
+        self.negotiators = [Negotiator(self, actor, n) for n, actor in enumerate(spec.actors)]
+        self.datacollector = self._make_collector() if collect else None
+        if self.datacollector is not None:
+            self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ the table
+    def standing_proposal(self) -> np.ndarray:
+        """Weighted mean of the offers on open issues; the agreed value on settled ones."""
+        proposal = mechanism.standing_proposal(self.offers, self.profiles)
+        return np.where(self.open_issues, proposal, self.agreed_value)
+
+    def tension_factor(self) -> float:
+        return 1.0 - self.protocol.tension.hardening * self.tension
+
+    def native(self, values: np.ndarray) -> np.ndarray:
+        return to_native(values, self.low, self.high)
+
+    # ------------------------------------------------------------------ one round
+    def step(self) -> None:
+        if not self.running:
+            return
+        self.round += 1
+        before = self.offers.copy()
+        settled, mean_move, held = self._play_round()
+        t = self.protocol.tension
+        self.tension = mechanism.next_tension(
+            self.tension, mean_move, held, int((settled & self.de_escalating).sum()),
+            t.drift, t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief)
+        self.previous_offers = before
+        self.proposal = np.where(self.open_issues, self.proposal, self.agreed_value)
+        broke_down = self.tension >= t.breakdown_threshold
+        if broke_down or not self.open_issues.any() or self.round >= self.deadline:
+            self.outcome = mechanism.classify(~self.open_issues, broke_down)
+            self.running = False
+        if self.datacollector is not None:
+            self.datacollector.collect(self)
+
+    def _concession_round(self) -> tuple[np.ndarray, float, float]:
+        """Offers by strategy, then noise and bloc cohesion, then the vote on the proposal.
+
+        Returns the issues settled this round and the strategic movement (mean concession, share that
+        held firm): tension answers what the actors chose to do, not the noise.
+        """
+        p = self.profiles
+        before = self.offers
+        if self.plays_tit_for_tat:
+            self.received = received_concessions(self.previous_offers, before, p.ideal, p.capability)
+        if self.protocol.noise > 0:  # drawn for every actor and issue each round, whatever the activation
+            self.jitter = self.rng.normal(0.0, self.protocol.noise, before.shape)
+        activation = self.protocol.activation
+        if activation == "simultaneous":
+            Negotiator.offer_together(self, slice(None))
+        elif activation == "sequential":
+            self.agents.do("make_offer")
+        else:
+            self.agents.shuffle_do("make_offer")
+        own = self.offers
+        mean_move, held = mechanism.round_movement(before, own, self.proposal, self.open_issues,
+                                                   self.protocol.agreement_tolerance)
+        offers = own
+        if self.has_cohesion:
+            offers = apply_cohesion(offers, p.cohesion_matrix)
+        if self.has_red_lines:
+            offers = clip_to_red_lines(offers, p)
+        if self.collect and self.has_cohesion:
+            followed = np.abs(offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
+            self.reasons = np.where(followed & self.open_issues, FOLLOWED, self.reasons)
+        self.offers = np.where(self.open_issues, offers, before)
+
+        proposal = mechanism.standing_proposal(self.offers, p)
+        tolerance = self.protocol.agreement_tolerance
+        if self.protocol.linkage == "package":
+            settled = self.open_issues & mechanism.package_agreed(proposal, self.offers, p, tolerance)
+        else:
+            accepted = mechanism.issue_acceptance(proposal, self.offers, p, tolerance)
+            settled = self.open_issues & accepted.all(axis=0)
+        self.proposal = proposal
+        return self._settle(settled, proposal), mean_move, held
+
+    def _expected_utility_round(self) -> tuple[np.ndarray, float, float]:
+        """One round of the Bueno de Mesquita / Scholz challenge model on every open issue."""
+        p = self.profiles
+        before = self.offers
+        self.eu_median_before = self.eu_median
+        result = eu.eu_round(self.offers, p.capability, p.salience, self.eu_range, self.eu_params)
+        self.offers = np.where(self.open_issues, result.positions, self.offers)
+        self.reasons = np.where(self.open_issues, len(REASONS) + result.offer_kind, REASONS.index("agreed"))
+        self.eu_median = eu.median_voter(self.offers, p.capability, p.salience, self.eu_range)
+        self.proposal = mechanism.standing_proposal(self.offers, p)
+        mean_move, held = mechanism.round_movement(before, self.offers, self.eu_median_before,
+                                                   self.open_issues, self.protocol.agreement_tolerance)
+        converged = np.ptp(self.offers, axis=0) <= self.protocol.agreement_tolerance
+        return self._settle(self.open_issues & converged, self.eu_median), mean_move, held
+
+    def _settle(self, settled: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Close the issues `settled` at `values`; every offer on them becomes the agreed value."""
+        if settled.any():
+            self.agreed_value = np.where(settled, values, self.agreed_value)
+            self.agreed_round = np.where(settled, self.round, self.agreed_round)
+            self.open_issues = self.open_issues & ~settled
+            self.offers = np.where(settled, values, self.offers)
+        return settled
+
+    # ------------------------------------------------------------------ results
+    @property
+    def prediction(self) -> np.ndarray:
+        """Expected-utility mechanism: the median-voter position of the current positions (normalised)."""
+        return self.eu_median
+
+    def outcome_utilities(self) -> np.ndarray:
+        """Each actor's utility of the outcome (reservation utility on unsettled issues; under the
+        expected-utility mechanism every issue is valued at its predicted position)."""
+        if self.protocol.mechanism == "expected_utility":
+            return mechanism.outcome_utility(self.eu_median, np.ones_like(self.open_issues), self.profiles)
+        return mechanism.outcome_utility(self.agreed_value, ~self.open_issues, self.profiles)
+
+    def _make_collector(self) -> mesa.DataCollector:
+        issues = self.spec.issue_ids
+        model_reporters = {"tension": "tension", "outcome": "outcome"}
+        agent_reporters = {"actor": "actor_id", "utility": "utility"}
+        for j, issue in enumerate(issues):
+            model_reporters[f"proposal.{issue}"] = lambda m, j=j: float(m.native(m.proposal)[j])
+            model_reporters[f"agreed.{issue}"] = lambda m, j=j: not bool(m.open_issues[j])
+            agent_reporters[f"position.{issue}"] = lambda a, j=j: a.offer(j)
+            agent_reporters[f"reason.{issue}"] = lambda a, j=j: a.reason(j)
+        if self.protocol.mechanism == "expected_utility":
+            for j, issue in enumerate(issues):
+                model_reporters[f"median.{issue}"] = lambda m, j=j: float(m.native(m.eu_median)[j])
+                model_reporters[f"mean.{issue}"] = lambda m, j=j: float(m.native(
+                    weighted_mean(m.offers, forecast_weights(m.profiles.capability, m.profiles.salience)))[j])
+        return mesa.DataCollector(model_reporters=model_reporters, agent_reporters=agent_reporters)

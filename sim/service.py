@@ -1,0 +1,193 @@
+"""The one entry point every interface calls: prepare a scenario, run it, describe the result.
+
+The CLI, the sweep runner, the dashboard and the classroom all go through these functions, so a run means
+the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.model import NegotiationModel
+from sim.scenario import Scenario, load_scenario
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    agreed: bool
+    value: float | None          # agreed value (native units), None if not agreed
+    round: int | None            # round of agreement
+    proposal: float              # the standing proposal at the end (native units)
+    weighted_mean: float         # forecast baselines from the initial positions
+    weighted_median: float
+    prediction: float | None = None   # expected-utility mechanism: final median-voter position
+
+
+@dataclass(frozen=True)
+class ActorResult:
+    utility: float
+    final_positions: dict[str, float]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    scenario: Scenario
+    seed: int | None
+    mechanism: str
+    rounds: int
+    outcome: str
+    tension: float
+    issues: dict[str, IssueResult]
+    actors: dict[str, ActorResult]
+    history: pd.DataFrame | None = field(default=None, repr=False)
+    """Tidy per-round table (round 0 = initial), present when the run collected data."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as the JSON object of the CLI contract (`negsim run --json`)."""
+        issues = {}
+        for issue_id, r in self.issues.items():
+            entry: dict[str, Any] = {
+                "agreed": r.agreed, "value": r.value, "round": r.round, "proposal": r.proposal,
+                "baseline": {"weighted_mean": r.weighted_mean, "weighted_median": r.weighted_median},
+                "unit": self.scenario.issue(issue_id).scale.unit,
+            }
+            if r.prediction is not None:
+                entry["prediction"] = r.prediction
+            issues[issue_id] = entry
+        return {
+            "scenario": self.scenario.id, "title": self.scenario.title, "seed": self.seed,
+            "mechanism": self.mechanism, "linkage": self.scenario.protocol.linkage, "rounds": self.rounds,
+            "outcome": self.outcome, "tension": self.tension, "issues": issues,
+            "actors": {a: {"utility": r.utility, "final_positions": r.final_positions}
+                       for a, r in self.actors.items()},
+        }
+
+    def summary_row(self) -> dict[str, Any]:
+        """One flat row per run, for sweeps and Monte Carlo tables."""
+        row: dict[str, Any] = {"outcome": self.outcome, "rounds": self.rounds, "tension": self.tension}
+        for issue_id, r in self.issues.items():
+            row[f"agreed.{issue_id}"] = r.agreed
+            row[f"value.{issue_id}"] = np.nan if r.value is None else r.value
+            if r.prediction is not None:
+                row[f"prediction.{issue_id}"] = r.prediction
+        for actor_id, r in self.actors.items():
+            row[f"utility.{actor_id}"] = r.utility
+        return row
+
+
+def prepare(scenario: Scenario | str | Path | None = None, *, max_rounds: int | None = None,
+            mechanism: str | None = None) -> Scenario:
+    """Load (if a path) and apply protocol overrides; raises ScenarioError on bad input."""
+    if scenario is None:
+        from sim.model import baseline
+        scenario = baseline()
+    elif not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    return scenario.with_protocol(max_rounds=max_rounds, mechanism=mechanism)
+
+
+def start(scenario: Scenario, seed: int | None = None, collect: bool = True) -> NegotiationModel:
+    """A model at round 0, ready to step (the dashboard and the classroom step it themselves)."""
+    return NegotiationModel(scenario, rng=scenario.protocol.seed if seed is None else seed, collect=collect)
+
+
+def finish(model: NegotiationModel) -> None:
+    while model.running:
+        model.step()
+
+
+def result_of(model: NegotiationModel) -> RunResult:
+    """Describe a model's current state (finished or not) in native units."""
+    spec = model.spec
+    native = model.native
+    baseline_mean, baseline_median = native(model.baseline_mean), native(model.baseline_median)
+    agreed_value, proposal = native(model.agreed_value), native(model.proposal)
+    is_eu = spec.protocol.mechanism == "expected_utility"
+    prediction = native(model.prediction) if is_eu else None
+    issues = {}
+    for j, issue_id in enumerate(spec.issue_ids):
+        agreed = not model.open_issues[j]
+        issues[issue_id] = IssueResult(
+            agreed=agreed, value=float(agreed_value[j]) if agreed else None,
+            round=int(model.agreed_round[j]) if agreed else None, proposal=float(proposal[j]),
+            weighted_mean=float(baseline_mean[j]), weighted_median=float(baseline_median[j]),
+            prediction=float(prediction[j]) if prediction is not None else None)
+    offers = native(model.offers)
+    utilities = model.outcome_utilities()
+    actors = {
+        actor_id: ActorResult(utility=float(utilities[i]),
+                              final_positions={issue_id: float(offers[i, j])
+                                               for j, issue_id in enumerate(spec.issue_ids)})
+        for i, actor_id in enumerate(spec.actor_ids)
+    }
+    return RunResult(
+        scenario=spec, seed=model.seed, mechanism=spec.protocol.mechanism, rounds=model.round,
+        outcome=model.outcome or "running", tension=float(model.tension), issues=issues, actors=actors,
+        history=history_of(model) if model.datacollector is not None else None)
+
+
+def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None = None, *,
+                 max_rounds: int | None = None, mechanism: str | None = None,
+                 collect: bool = True) -> RunResult:
+    """Run a scenario to its end and describe the result."""
+    spec = prepare(scenario, max_rounds=max_rounds, mechanism=mechanism)
+    model = start(spec, seed, collect=collect)
+    finish(model)
+    return result_of(model)
+
+
+def history_of(model: NegotiationModel) -> pd.DataFrame:
+    """Tidy per-round rows: round, actor, issue, position, reason, utility, proposal, agreed, tension
+    (+ median and mean under the expected-utility mechanism). Round 0 is the initial state."""
+    collector = model.datacollector
+    agents = collector.get_agent_vars_dataframe().reset_index()
+    world = collector.get_model_vars_dataframe()
+    world.index.name = "round"
+    world = world.reset_index()
+    issues = model.spec.issue_ids
+    frames = []
+    for issue_id in issues:
+        part = agents[["Step", "actor", f"position.{issue_id}", f"reason.{issue_id}", "utility"]].rename(
+            columns={"Step": "round", f"position.{issue_id}": "position", f"reason.{issue_id}": "reason"})
+        part.insert(2, "issue", issue_id)
+        extra = {"proposal": f"proposal.{issue_id}", "agreed": f"agreed.{issue_id}",
+                 "median": f"median.{issue_id}", "mean": f"mean.{issue_id}"}
+        per_round = world[["round", "tension"] + [c for c in extra.values() if c in world]].rename(
+            columns={v: k for k, v in extra.items()})
+        frames.append(part.merge(per_round, on="round", how="left"))
+    order = {a: i for i, a in enumerate(model.spec.actor_ids)}
+    table = pd.concat(frames, ignore_index=True)
+    table["round"] = table["round"].astype(int)
+    table = table.sort_values(["round", "actor", "issue"], key=lambda col: col.map(order)
+                              if col.name == "actor" else col.map({i: n for n, i in enumerate(issues)})
+                              if col.name == "issue" else col, kind="stable")
+    return table.reset_index(drop=True)
+
+
+def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
+    """Per-replicate run seeds derived from a root seed with numpy's SeedSequence.
+
+    Replicate r gets the same seed at every parameter point of a sweep (common random numbers), and the
+    same seed in a Monte Carlo of the dashboard: seed_r = SeedSequence([root_seed, r]) -> one 63-bit int.
+    """
+    return [int(np.random.SeedSequence([root_seed, r]).generate_state(2, np.uint64)[0] >> np.uint64(1))
+            for r in range(replicates)]
+
+
+def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = None,
+                progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Run the scenario once per replicate seed; one summary row per run (replicate, seed, outcome, ...)."""
+    root = scenario.protocol.seed if root_seed is None else root_seed
+    rows = []
+    for replicate, seed in enumerate(replicate_seeds(root, replicates)):
+        rows.append({"replicate": replicate, "seed": seed,
+                     **run_scenario(scenario, seed, collect=False).summary_row()})
+        if progress is not None:
+            progress(replicate + 1, replicates)
+    return pd.DataFrame(rows)

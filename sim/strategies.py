@@ -1,0 +1,213 @@
+"""Concession strategies as pure functions over (actors x issues) arrays.
+
+Every strategy answers one question per round: how far from its ideal, towards the standing proposal, does
+the actor offer on each issue? That distance is its *concession*; it is bounded by the actor's *room* (the
+nearest of its red line, the point where its utility on the issue falls to its reservation level, and the
+end of the scale) and by the *gap* to the proposal (no one concedes past what is on the table).
+
+- time-dependent (Faratin, Sierra & Jennings 1998): concession = room x (t/T)^(1/e); Boulware e < 1 holds
+  out until the deadline, linear e = 1, Conceder e > 1 gives ground early.
+- tit_for_tat: returns `reciprocity` x the distance the others (capability-weighted) came towards the actor
+  last round; opens with `opening` x room; may take back ground when the others do.
+- hardliner: concedes at most `flexibility` x room, reached only at the deadline.
+
+Package deals: under `package` linkage an actor trades across issues, conceding sooner on issues it cares
+less about: the time fraction on issue j is raised to s_ij / mean_j(s_ij), so an issue of average salience
+follows the strategy, a more salient one lags and one of no salience is conceded at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sim.utility import (
+    EPS,
+    Array,
+    red_line_bounds,
+    reservation_distance,
+    risk_exponent,
+    salience_weights,
+)
+
+KINDS: tuple[str, ...] = ("boulware", "linear", "conceder", "tit_for_tat", "hardliner")
+TIT_FOR_TAT, HARDLINER = KINDS.index("tit_for_tat"), KINDS.index("hardliner")
+
+REASONS: tuple[str, ...] = (
+    "agreed",             # the issue is closed
+    "conceded",           # moved towards the proposal as its strategy schedules
+    "reciprocated",       # tit-for-tat: returned the others' concession
+    "held",               # did not move
+    "held red line",      # stands at its red line and will go no further
+    "at reservation",     # stands where its utility on the issue reaches its walk-away level
+    "met the proposal",   # its offer is the standing proposal
+    "followed ally",      # bloc cohesion moved its offer more than it moved itself
+    "retreated",          # took back ground (tit-for-tat answering a retreat, or noise)
+)
+AGREED, CONCEDED, RECIPROCATED, HELD, RED_LINE, RESERVATION, MET, FOLLOWED, RETREATED = range(len(REASONS))
+
+HOLD_EPS = 1e-3
+"""A move smaller than this fraction of the scale counts as holding firm."""
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """What the actors bring to the table, as arrays (normalised positions; N actors x M issues).
+
+    Per-actor constants are stored as (N, 1) columns so they broadcast over issues without reshaping in
+    the per-round hot path.
+    """
+
+    ideal: Array              # (N, M) ideal positions
+    salience: Array           # (N, M) saliences 0-1
+    weights: Array            # (N, M) saliences normalised per actor (utility weights)
+    capability: Array         # (N,)
+    risk_exponent: Array      # (N,) r of the utility curve
+    red_line: Array           # (N, M) NaN where none
+    red_low: Array            # (N, M) lowest value the red lines allow (-inf where none)
+    red_high: Array           # (N, M) highest value the red lines allow (+inf where none)
+    reservation: Array        # (N,)
+    reservation_room: Array   # (N, M) distance at which issue utility falls to the reservation level
+    room_up: Array            # (N, M) how far the actor can move up: nearest of reservation, pole, red line
+    room_down: Array          # (N, M) the same downwards
+    kind: NDArray[np.int_]    # (N,) index into KINDS
+    time_power: Array         # (N, M) trade_exponent / e: time-dependent fraction is (t/T)^time_power
+    hardliner: NDArray[np.bool_]    # (N, 1)
+    any_hardliner: bool
+    tit_for_tat: NDArray[np.bool_]  # (N, 1)
+    reciprocity: Array        # (N, 1)
+    opening: Array            # (N, 1)
+    flexibility: Array        # (N, 1)
+    cohesion: Array           # (N, N) row i: how far actor i follows each ally
+    cohesion_matrix: Array    # (N, N) I - diag(W 1) + W: offers after cohesion = cohesion_matrix @ offers
+    proposal_weights: Array   # (N, M) capability x salience, normalised per issue
+
+
+def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitude: Array, red_line: Array,
+                  reservation: Array, kinds: list[str], exponent: Array, reciprocity: Array, opening: Array,
+                  flexibility: Array, cohesion: Array, package: bool) -> Profiles:
+    """Derive every per-run constant once, so that a round is only a few array operations."""
+    r = risk_exponent(risk_attitude)
+    kind = np.array([KINDS.index(k) for k in kinds])
+    column = np.reshape
+    red_low, red_high = red_line_bounds(red_line, ideal)
+    reservation_room = np.broadcast_to(reservation_distance(reservation, r)[:, None], ideal.shape).copy()
+    return Profiles(
+        ideal=ideal, salience=salience, weights=salience_weights(salience), capability=capability,
+        risk_exponent=r, red_line=red_line, red_low=red_low, red_high=red_high, reservation=reservation,
+        reservation_room=reservation_room,
+        room_up=np.minimum(np.minimum(reservation_room, 1.0 - ideal), red_high - ideal),
+        room_down=np.minimum(np.minimum(reservation_room, ideal), ideal - red_low),
+        kind=kind, time_power=trade_exponents(salience, package) / exponent[:, None],
+        hardliner=column(kind == HARDLINER, (-1, 1)), any_hardliner=bool((kind == HARDLINER).any()),
+        tit_for_tat=column(kind == TIT_FOR_TAT, (-1, 1)),
+        reciprocity=column(reciprocity, (-1, 1)), opening=column(opening, (-1, 1)),
+        flexibility=column(flexibility, (-1, 1)), cohesion=cohesion,
+        cohesion_matrix=np.eye(len(cohesion)) - np.diag(cohesion.sum(axis=1)) + cohesion,
+        proposal_weights=normalised_columns(capability[:, None] * salience),
+    )
+
+
+def normalised_columns(weights: Array) -> Array:
+    """Weights scaled to sum to 1 per issue (column); equal weights where a column is all zero."""
+    totals = weights.sum(axis=0)
+    equal = np.full_like(weights, 1.0 / weights.shape[0])
+    return np.divide(weights, totals, out=equal, where=totals > 0)
+
+
+def trade_exponents(salience: Array, package: bool) -> Array:
+    """Per-issue exponent on the time fraction: s_ij / mean_j s_ij under package linkage, 1 otherwise."""
+    if not package:
+        return np.ones_like(salience)
+    mean = salience.mean(axis=1, keepdims=True)
+    return np.divide(salience, mean, out=np.ones_like(salience), where=mean > 0)
+
+
+def received_concessions(before: Array, after: Array, ideal: Array, capability: Array) -> Array:
+    """How far the others came towards each actor's ideal last round, capability-weighted (N, M).
+
+    entry (i, j) = sum_{k != i} c_k (|before_kj - ideal_ij| - |after_kj - ideal_ij|) / sum_{k != i} c_k
+    """
+    gained = np.abs(before[None, :, :] - ideal[:, None, :]) - np.abs(after[None, :, :] - ideal[:, None, :])
+    others = capability[None, :] * (1.0 - np.eye(len(capability)))
+    return np.einsum("ik,ikj->ij", others, gained) / others.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class OfferStep:
+    """The offers actors `rows` make this round, with the quantities that explain them."""
+
+    offers: Array       # new offers (n, M)
+    concession: Array   # distance from ideal towards the proposal
+    previous: Array     # concession before this round
+    room: Array         # how far the actor could go at most
+    gap: Array          # distance from its ideal to the proposal
+    direction: Array    # -1, 0, +1: where the proposal lies from its ideal
+
+
+def next_offers(p: Profiles, rows: slice | NDArray[np.int_], offers: Array, proposal: Array,
+                received: Array | None, round_no: int, deadline: int, tension_factor: float,
+                open_issues: NDArray[np.bool_], jitter: Array | None = None) -> OfferStep:
+    """The new offers of actors `rows` (a slice or index array).
+
+    offers: all actors' standing offers (N, M); proposal: the standing proposal (M,); received: from
+    `received_concessions` (needed only when someone plays tit-for-tat); tension_factor:
+    1 - hardening x tension, scaling new concessions; jitter: random noise added to the intended
+    concession (for all N actors), so that noise makes concessions irregular but never carries an offer
+    past the actor's room or the proposal.
+    """
+    ideal = p.ideal[rows]
+    current = offers[rows]
+    delta = proposal - ideal
+    direction = np.sign(delta)
+    gap = np.abs(delta)
+    room = np.where(direction > 0, p.room_up[rows], p.room_down[rows])
+    conceded = np.maximum((current - ideal) * direction, 0.0)
+    time = round_no / deadline
+    scheduled = time ** p.time_power[rows]
+    if p.any_hardliner:
+        scheduled = np.where(p.hardliner[rows], p.flexibility[rows] * time, scheduled)
+    planned = scheduled * room * tension_factor
+    noise = 0.0 if jitter is None else jitter[rows]
+    target = np.maximum(conceded, planned + noise)  # time-dependent and hardliner: never take back ground
+    if received is not None:
+        returned = received[rows] * p.reciprocity[rows]
+        tit_for_tat = (p.opening[rows] * room * tension_factor if round_no <= 1
+                       else conceded + np.where(returned > 0, returned * tension_factor, returned))
+        target = np.where(p.tit_for_tat[rows], tit_for_tat + noise, target)
+    concession = np.maximum(np.minimum(target, np.minimum(room, gap)), 0.0)
+    proposed = np.where(open_issues, ideal + direction * concession, current)
+    return OfferStep(proposed, concession, conceded, room, gap, direction)
+
+
+def move_reasons(step: OfferStep, p: Profiles, rows: slice | NDArray[np.int_], current: Array,
+                 open_issues: NDArray[np.bool_]) -> NDArray[np.int_]:
+    """Why each actor made the move it made (an index into REASONS)."""
+    ideal = p.ideal[rows]
+    red_room = np.where(step.direction > 0, p.red_high[rows] - ideal, ideal - p.red_low[rows])
+    moved = np.abs(step.offers - current) > HOLD_EPS
+    at_limit = step.concession >= np.minimum(step.room, step.gap) - EPS
+    red_line_binds = red_room <= step.room + EPS
+    return np.select(
+        [np.broadcast_to(~open_issues, moved.shape),
+         at_limit & (step.gap <= step.room + EPS),
+         at_limit & red_line_binds,
+         at_limit,
+         moved & (step.concession < step.previous - EPS),
+         moved & p.tit_for_tat[rows],
+         moved],
+        [AGREED, MET, RED_LINE, RESERVATION, RETREATED, RECIPROCATED, CONCEDED],
+        default=HELD)
+
+
+def apply_cohesion(offers: Array, cohesion_matrix: Array) -> Array:
+    """Bloc cohesion: x_i <- (1 - sum_k w_ik) x_i + sum_k w_ik x_k, i.e. (I - diag(W 1) + W) X, with the
+    matrix from `Profiles.cohesion_matrix`."""
+    return cohesion_matrix @ offers
+
+
+def clip_to_red_lines(x: Array, p: Profiles) -> Array:
+    """Pull any offer that crosses its actor's red line back onto the line (no red line: unchanged)."""
+    return np.clip(x, p.red_low, p.red_high)

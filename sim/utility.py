@@ -1,0 +1,76 @@
+"""Utilities, acceptance and red lines as pure functions over numpy arrays.
+
+All positions here are normalised to [0, 1] on each issue's scale (0 = low pole, 1 = high pole); the model
+converts to and from native units at its edges. Shapes: N actors x M issues.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+EPS = 1e-9
+"""Slack for floating-point comparisons of normalised positions."""
+
+
+def to_unit(values: Array, low: Array, high: Array) -> Array:
+    """Native units -> [0, 1] per issue (issue axis last)."""
+    return (values - low) / (high - low)
+
+
+def to_native(values: Array, low: Array, high: Array) -> Array:
+    """[0, 1] per issue -> native units (issue axis last)."""
+    return low + values * (high - low)
+
+
+def risk_exponent(risk_attitude: Array) -> Array:
+    """Exponent r of the utility curve for risk attitude a in [-1, 1]: r = (1 - a/3) / (1 + a/3).
+
+    a = -1 gives r = 2 (concave utility 1 - d^2, risk-averse), a = 0 gives r = 1 (linear), a = +1 gives
+    r = 0.5 (convex, risk-acceptant); the same mapping as Bueno de Mesquita's risk exponent.
+    """
+    return (1.0 - risk_attitude / 3.0) / (1.0 + risk_attitude / 3.0)
+
+
+def issue_utilities(x: Array, ideal: Array, exponent: Array) -> Array:
+    """u_ij(x) = 1 - |x_j - ideal_ij|^r_i, in [0, 1]; x is (M,) or (N, M), ideal (N, M), exponent (N,)
+    or (N, 1)."""
+    return 1.0 - np.abs(x - ideal) ** exponent.reshape(-1, 1)  # normalised: distances are <= 1
+
+
+def salience_weights(salience: Array) -> Array:
+    """Each actor's saliences normalised to sum to 1 over issues (equal weights if all are 0)."""
+    totals = salience.sum(axis=1, keepdims=True)
+    equal = np.full_like(salience, 1.0 / salience.shape[1])
+    return np.divide(salience, totals, out=equal, where=totals > 0)
+
+
+def total_utility(x: Array, ideal: Array, weights: Array, exponent: Array) -> Array:
+    """U_i(x) = sum_j w_ij u_ij(x_j) = 1 - sum_j w_ij |x_j - ideal_ij|^r_i (the weights sum to 1):
+    salience-weighted utility of outcome x (M,) or of each actor's own offer x (N, M)."""
+    return 1.0 - (weights * np.abs(x - ideal) ** exponent.reshape(-1, 1)).sum(axis=1)
+
+
+def red_line_bounds(red_line: Array, ideal: Array) -> tuple[Array, Array]:
+    """The interval of values each actor's red lines allow, as (low, high) bounds (N, M).
+
+    The red line is the worst acceptable value: an actor accepts the values on its ideal's side of it
+    (and beyond its ideal). A red line below the ideal is a lower bound, one above an upper bound, one at
+    the ideal both; no red line (NaN) leaves the whole scale (-inf, +inf).
+    """
+    has = ~np.isnan(red_line)
+    low = np.where(has & (red_line <= ideal), red_line, -np.inf)
+    high = np.where(has & (red_line >= ideal), red_line, np.inf)
+    return low, high
+
+
+def red_line_ok(x: Array, low: Array, high: Array) -> NDArray[np.bool_]:
+    """True where x crosses no red line, given the bounds from `red_line_bounds`."""
+    return (x >= low - EPS) & (x <= high + EPS)
+
+
+def reservation_distance(reservation: Array, exponent: Array) -> Array:
+    """Distance from the ideal at which an issue's utility falls to the reservation level: (1 - R)^(1/r)."""
+    return (1.0 - reservation) ** (1.0 / exponent)

@@ -1,0 +1,41 @@
+"""Shared fixtures: small scenarios built in code, so tests say exactly what they assume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.scenario import Scenario, parse_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+BASELINE = SCENARIOS / "feb2022_baseline.yaml"
+
+
+def make_scenario(positions: list[list[float]], saliences: list[list[float]] | None = None,
+                  capabilities: list[float] | None = None, actor: dict[str, Any] | None = None,
+                  protocol: dict[str, Any] | None = None, red_lines: list[dict[str, float]] | None = None
+                  ) -> Scenario:
+    """N actors x M issues on 0-100 scales; `actor` holds fields shared by every actor."""
+    n, m = len(positions), len(positions[0])
+    issues = [{"id": f"i{j}", "label": f"Issue {j}"} for j in range(m)]
+    actors = []
+    for i in range(n):
+        actors.append({
+            "id": f"a{i}", "name": f"Actor {i}",
+            "capability": capabilities[i] if capabilities else 1.0,
+            "positions": {f"i{j}": positions[i][j] for j in range(m)},
+            "saliences": {f"i{j}": (saliences[i][j] if saliences else 1.0) for j in range(m)},
+            "red_lines": red_lines[i] if red_lines else {},
+            **(actor or {}),
+        })
+    return parse_scenario({"id": "test", "title": "Test", "issues": issues, "actors": actors,
+                           "protocol": protocol or {}})
+
+
+@pytest.fixture
+def baseline_doc() -> dict[str, Any]:
+    import yaml
+    return yaml.safe_load(BASELINE.read_text())

@@ -1,0 +1,128 @@
+"""The CLI contract: run (summary, --json, --rounds-csv), validate, schema, params; exit 2 on bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.scenario import ScenarioError, json_schema, load_scenario, parse_scenario
+from tests.conftest import BASELINE, SCENARIOS
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_run_prints_a_readable_summary():
+    result = invoke("run", BASELINE)
+    assert result.exit_code == 0, result.output
+    assert "Outcome:" in result.output and "expansion" in result.output and "russia" in result.output
+
+
+def test_run_json_follows_the_contract():
+    result = invoke("run", BASELINE, "--json", "--seed", "7", "--max-rounds", "12")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"scenario", "seed", "mechanism", "rounds", "outcome", "issues", "actors"} <= set(data)
+    assert data["scenario"] == "feb2022_baseline" and data["seed"] == 7 and data["rounds"] <= 12
+    assert data["mechanism"] == "concession"
+    assert data["outcome"] in ("agreement", "partial", "stalemate", "breakdown")
+    for issue in ("expansion", "missiles", "cbm"):
+        entry = data["issues"][issue]
+        assert {"agreed", "value", "round", "baseline"} <= set(entry)
+        assert set(entry["baseline"]) == {"weighted_mean", "weighted_median"}
+        assert 0 <= entry["baseline"]["weighted_mean"] <= 100
+    for actor in ("russia", "us", "nato", "eu"):
+        assert set(data["actors"][actor]["final_positions"]) == {"expansion", "missiles", "cbm"}
+        assert isinstance(data["actors"][actor]["utility"], float)
+    again = json.loads(invoke("run", BASELINE, "--json", "--seed", "7", "--max-rounds", "12").stdout)
+    assert again == data
+
+
+def test_rounds_csv_is_tidy_with_round_zero_initial(tmp_path):
+    out = tmp_path / "rounds.csv"
+    result = invoke("run", BASELINE, "--rounds-csv", out, "--seed", "3")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0])[:4] == ["round", "actor", "issue", "position"]
+    initial = {(r["actor"], r["issue"]): float(r["position"]) for r in rows if r["round"] == "0"}
+    scenario = load_scenario(BASELINE)
+    assert initial == {(a.id, i): a.positions[i] for a in scenario.actors for i in scenario.issue_ids}
+    rounds = {int(r["round"]) for r in rows}
+    assert rounds == set(range(max(rounds) + 1)) and len(rows) == len(rounds) * 4 * 3
+    assert all(r["reason"] for r in rows)
+
+
+def test_every_shipped_scenario_runs_with_both_mechanisms():
+    for path in sorted(SCENARIOS.glob("*.yaml")) + sorted(SCENARIOS.glob("*.csv")):
+        for mechanism in ("concession", "expected_utility"):
+            result = invoke("run", path, "--json", "--mechanism", mechanism)
+            assert result.exit_code == 0, (path, mechanism, result.output)
+            assert json.loads(result.stdout)["mechanism"] == mechanism
+
+
+def test_validate_reports_each_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BASELINE.read_text().replace("expansion: 100 ", "expansion: 140 ", 1))
+    ok = invoke("validate", BASELINE, SCENARIOS / "ec_emissions_1994.csv")
+    assert ok.exit_code == 0 and ok.output.count(": ok") == 2
+    result = invoke("validate", BASELINE, bad)
+    assert result.exit_code == 2
+    assert "actors.russia.positions.expansion: must be <= 100 (got 140)" in result.stderr
+
+
+@pytest.mark.parametrize("content,message", [
+    ("", "file is empty"),
+    ("id: x\n  bad: [indent", "YAML syntax error"),
+    ("- 1\n- 2\n", "got a list"),
+    ("id: x\ntitle: y\nissues: []\nactors: []\n", "issues: must have at least 1 item"),
+])
+def test_bad_input_exits_2_without_traceback(tmp_path, content, message):
+    path = tmp_path / "s.yaml"
+    path.write_text(content)
+    for command in ("run", "validate", "params"):
+        result = invoke(command, path)
+        assert result.exit_code == 2, (command, result.output)
+        assert message in result.stderr, (command, result.stderr)
+        assert "Traceback" not in result.output
+
+
+def test_bad_options_exit_2(tmp_path):
+    assert invoke("run", BASELINE, "--mechanism", "voodoo").exit_code == 2
+    assert invoke("run", BASELINE, "--max-rounds", "0").exit_code == 2
+    assert invoke("run", tmp_path / "missing.yaml").exit_code == 2
+    result = invoke("run", SCENARIOS / "ec_emissions_1994.csv", "--scale", "10:4")
+    assert result.exit_code == 2 and "--scale" in result.stderr
+
+
+def test_schema_and_params():
+    schema = json.loads(invoke("schema").stdout)
+    assert schema == json_schema()
+    lines = invoke("params", BASELINE).stdout.splitlines()
+    table = dict(line.split("\t") for line in lines)
+    assert table["actors.russia.positions.expansion"] == "100.0"
+    assert table["protocol.mechanism"] == "concession"
+    assert all("\t" in line for line in lines)
+
+
+def test_module_and_console_script_entry_points():
+    for command in ([sys.executable, "-m", "sim", "validate", str(BASELINE)],):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    done = subprocess.run([sys.executable, "-m", "sim", "run", "nope.yaml"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and "file not found" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_scenario_error_lists_problems_in_its_message():
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario({"id": "x"})
+    assert "title: required field missing" in str(caught.value)

@@ -1,0 +1,200 @@
+"""The scenario schema: valid documents load, every kind of bad input is reported with its path."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import pytest
+import yaml
+
+from sim.scenario import (
+    MAX_FILE_BYTES,
+    ScenarioError,
+    apply_params,
+    dump_yaml,
+    json_schema,
+    load_scenario,
+    params,
+    parse_scenario,
+    parse_text,
+)
+from tests.conftest import BASELINE, SCENARIOS
+
+
+def problems(doc) -> list[str]:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(doc)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_every_shipped_scenario_is_valid():
+    files = sorted(SCENARIOS.glob("*.yaml")) + sorted(SCENARIOS.glob("*.csv"))
+    assert len(files) >= 6
+    for path in files:
+        scenario = load_scenario(path)
+        assert len(scenario.actors) >= 2 and len(scenario.issues) >= 1
+
+
+def test_baseline_matches_the_source(baseline_doc):
+    s = parse_scenario(baseline_doc)
+    assert s.actor_ids == ["russia", "us", "nato", "eu"]
+    assert s.issue_ids == ["expansion", "missiles", "cbm"]
+    assert s.actor("russia").positions["expansion"] == 100
+    assert s.actor("us").positions["expansion"] == 0
+    assert "not a subject for discussion" in s.issue("expansion").low_label
+
+
+def test_every_number_in_the_shipped_scenarios_is_sourced():
+    """Every numeric line carries a comment: a quote from the source or 'assumption'/'variant'."""
+    numeric = re.compile(r"^\s*[a-z_]+:\s*-?\d+(\.\d+)?\s*(#.*)?$")
+    checked = 0
+    for path in SCENARIOS.glob("feb2022_*.yaml"):
+        for n, line in enumerate(path.read_text().splitlines(), start=1):
+            if numeric.match(line):
+                checked += 1
+                comment = line.split("#", 1)[1] if "#" in line else ""
+                assert len(comment.strip()) > 10, f"{path.name}:{n}: a number without its source: {line.strip()}"
+    assert checked > 150
+
+
+def test_schema_file_is_in_sync():
+    on_disk = json.loads((SCENARIOS / "scenario.schema.json").read_text())
+    assert on_disk == json_schema(), "regenerate with: negsim schema > scenarios/scenario.schema.json"
+
+
+def test_position_off_scale_names_actor_and_issue(baseline_doc):
+    baseline_doc["actors"][0]["positions"]["expansion"] = 140
+    assert "actors.russia.positions.expansion: must be <= 100 (got 140)" in problems(baseline_doc)
+
+
+def test_all_problems_are_listed_together(baseline_doc):
+    doc = copy.deepcopy(baseline_doc)
+    doc["actors"][0]["positions"]["expansion"] = 140           # off scale
+    doc["actors"][1]["saliences"]["missiles"] = 2              # salience > 1
+    doc["actors"][2]["allies"] = {"china": 0.5}                # unknown ally
+    del doc["actors"][3]["positions"]["cbm"]                   # missing issue
+    doc["actors"][3]["colour"] = "blue"                        # unknown key
+    doc["protocol"]["max_rounds"] = "many"                     # wrong type
+    found = problems(doc)
+    for expected in ("actors.russia.positions.expansion: must be <= 100",
+                     "actors.us.saliences.missiles: must be <= 1",
+                     "actors.nato.allies.china: unknown actor id 'china'",
+                     "actors.eu.positions.cbm: missing",
+                     "actors.eu.colour: unknown key",
+                     "protocol.max_rounds: must be a whole number"):
+        assert any(p.startswith(expected) for p in found), (expected, found)
+
+
+def test_duplicate_ids_and_unknown_issue(baseline_doc):
+    baseline_doc["actors"][1]["id"] = "russia"
+    baseline_doc["actors"][0]["saliences"]["trade"] = 0.5
+    found = problems(baseline_doc)
+    assert any("duplicate id 'russia'" in p for p in found)
+    assert any(p.startswith("actors.russia.saliences.trade: unknown issue id") for p in found)
+
+
+def test_strategy_exponent_must_fit_kind(baseline_doc):
+    baseline_doc["actors"][0]["strategy"] = {"kind": "boulware", "exponent": 2.0}
+    assert any("boulware needs exponent < 1" in p for p in problems(baseline_doc))
+
+
+def test_cohesion_weights_sum_to_at_most_one(baseline_doc):
+    baseline_doc["actors"][3]["allies"] = {"us": 0.7, "nato": 0.6}
+    assert any(p.startswith("actors.eu.allies: cohesion weights must sum to <= 1") for p in problems(baseline_doc))
+
+
+@pytest.mark.parametrize("text,fmt,message", [
+    ("", "yaml", "empty"),
+    ("- a\n- b\n", "yaml", "mapping of keys to values (got a list)"),
+    ("id: [unclosed\n", "yaml", "YAML syntax error at line"),
+    ('{"id": ', "json", "JSON syntax error at line 1"),
+    ("42", "yaml", "mapping of keys to values (got int)"),
+])
+def test_malformed_documents(text, fmt, message):
+    with pytest.raises(ScenarioError) as caught:
+        parse_text(text or "null", fmt, "x")
+    assert message in str(caught.value)
+
+
+def test_files_that_are_not_scenarios(tmp_path):
+    cases = {"empty.yaml": b"   \n", "junk.yaml": bytes(range(256)), "latin.yaml": "id: caf\xe9".encode("latin-1"),
+             "big.yaml": b"#" * (MAX_FILE_BYTES + 1)}
+    expected = {"empty.yaml": "file is empty", "junk.yaml": "binary data", "latin.yaml": "not UTF-8",
+                "big.yaml": "file too large"}
+    for name, raw in cases.items():
+        (tmp_path / name).write_bytes(raw)
+        with pytest.raises(ScenarioError) as caught:
+            load_scenario(tmp_path / name)
+        assert expected[name] in str(caught.value), name
+    with pytest.raises(ScenarioError, match="file not found"):
+        load_scenario(tmp_path / "missing.yaml")
+
+
+def test_bdm_csv_import(tmp_path):
+    path = tmp_path / "ec.csv"
+    path.write_text("# source line\nActor,Capability,Position,Salience\nNetherlands,0.08,4,80\n"
+                    "France,0.16,10,60\nGreece,0.08,7,70\n")
+    s = load_scenario(path)
+    assert s.actor_ids == ["netherlands", "france", "greece"]
+    assert (s.issues[0].scale.min, s.issues[0].scale.max) == (4, 10)
+    assert s.actor("france").saliences["issue"] == pytest.approx(0.6)   # 0-100 read as percent
+    wide = load_scenario(path, scale=(0, 20))
+    assert (wide.issues[0].scale.min, wide.issues[0].scale.max) == (0, 20)
+
+
+def test_ktab_csv_import(tmp_path):
+    path = tmp_path / "k.csv"
+    path.write_text("Actor,Description,Power,Pstn1,Sal1,Pstn2,Sal2\nA,first,10,0,0.5,100,1\n"
+                    "B,second,20,50,0.7,30,0.2\n")
+    s = load_scenario(path)
+    assert s.issue_ids == ["issue1", "issue2"]
+    assert s.actor("b").positions == {"issue1": 50, "issue2": 30}
+    assert s.actor("a").capability == 10
+
+
+def test_malformed_csv_rows_are_all_reported(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("Actor,Capability,Position,Salience\nA,1,2\nB,x,4,0.5\nC,1,nan,0.5\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    text = str(caught.value)
+    assert "row 2: expected 4 columns, got 3" in text
+    assert "row 3.Capability: must be a number (got 'x')" in text
+    assert "row 4.Position: must be a number" in text
+    path.write_text("Name,Weight\nA,1\n")
+    with pytest.raises(ScenarioError, match="unrecognised CSV layout"):
+        load_scenario(path)
+
+
+def test_params_lists_paths_by_id_and_apply_round_trips():
+    s = load_scenario(BASELINE)
+    table = params(s)
+    assert table["actors.russia.positions.expansion"] == 100
+    assert table["protocol.linkage"] == "package"
+    assert table["protocol.tension.breakdown_threshold"] == 0.9
+    assert not any(path.endswith(".id") or path.endswith(".name") for path in table)
+    changed = apply_params(s, {"actors.russia.positions.expansion": 60, "protocol.linkage": "issue_by_issue",
+                               "actors.eu.red_lines.cbm": 40})
+    assert changed.actor("russia").positions["expansion"] == 60
+    assert changed.protocol.linkage == "issue_by_issue"
+    assert changed.actor("eu").red_lines == {"cbm": 40}
+    assert s.actor("russia").positions["expansion"] == 100          # the original is untouched (frozen)
+
+
+def test_apply_params_rejects_bad_paths_and_values():
+    s = load_scenario(BASELINE)
+    with pytest.raises(ScenarioError, match="no item with id 'china'"):
+        apply_params(s, {"actors.china.capability": 1})
+    with pytest.raises(ScenarioError, match="actors.russia.positions.expansion: must be <= 100"):
+        apply_params(s, {"actors.russia.positions.expansion": 500})
+
+
+def test_dumped_yaml_loads_back_identically(tmp_path):
+    for path in SCENARIOS.glob("*.yaml"):
+        s = load_scenario(path)
+        out = tmp_path / path.name
+        out.write_text(dump_yaml(s))
+        assert load_scenario(out) == s
+        assert yaml.safe_load(out.read_text())["id"] == s.id
