@@ -60,7 +60,7 @@ def round_movement(before: Array, after: Array, proposal: Array,
             return 0.0, 0.0
         gap_after, concession = gap_after[:, open_issues], concession[:, open_issues]
     held = (gap_after > tolerance) & (concession < HOLD_EPS)
-    return concession.sum() / concession.size, held.any(axis=1).sum() / len(held)
+    return float(concession.sum()) / concession.size, np.count_nonzero(held.any(axis=1)) / len(held)
 
 
 def next_tension(tension: float, mean_move: float, held_share: float, de_escalations: int,

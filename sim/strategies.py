@@ -19,6 +19,7 @@ follows the strategy, a more salient one lags and one of no salience is conceded
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -135,8 +136,7 @@ def received_concessions(before: Array, after: Array, ideal: Array, capability: 
     return np.einsum("ik,ikj->ij", others, gained) / others.sum(axis=1, keepdims=True)
 
 
-@dataclass(frozen=True)
-class OfferStep:
+class OfferStep(NamedTuple):
     """The offers actors `rows` make this round, with the quantities that explain them."""
 
     offers: Array       # new offers (n, M)
@@ -210,4 +210,4 @@ def apply_cohesion(offers: Array, cohesion_matrix: Array) -> Array:
 
 def clip_to_red_lines(x: Array, p: Profiles) -> Array:
     """Pull any offer that crosses its actor's red line back onto the line (no red line: unchanged)."""
-    return np.clip(x, p.red_low, p.red_high)
+    return np.minimum(np.maximum(x, p.red_low), p.red_high)
