@@ -15,9 +15,9 @@ Array conventions
 Issues are independent: each issue runs the mechanism with the actors' salience on that
 issue; nothing couples issues. Internally every array is issue-major, ``(M, N, ...)``, so
 all issues are computed in one vectorised pass (pairwise votes are an ``(M, N, N, N)``
-tensor: issue, voter, pair).
+tensor: issue, pair (i, j), voter).
 
-See ``docs/expected_utility.md`` for the equations and the choices made.
+See ``docs/model.md`` (section 3.9) for the equations and the choices made.
 """
 
 from __future__ import annotations
@@ -426,8 +426,6 @@ def _select(
     abs_ij = np.abs(eu_ij)
     comp = contested & (eu_ji > abs_ij)
     cap = contested & (eu_ji < abs_ij)
-    if selection == "published":
-        cap = np.zeros_like(cap)  # the published capitulation test never fires
     share = _safe_div(abs_ij, np.where(comp, eu_ji, 0.0))  # in [0, 1) for compromises
     # Compromise point, kept between x_i and x_j (x_i + (x_j - x_i) t can round past x_j).
     between = np.clip(xi + (xj - xi) * share, np.minimum(xi, xj), np.maximum(xi, xj))
@@ -439,6 +437,9 @@ def _select(
     kind[cap] = OFFER_CAPITULATION
 
     if selection == "published":
+        # Confrontations first (least movement), else compromises (smallest EU-weighted
+        # position). Capitulations are never chosen: the published code's test for them
+        # can never be true.
         weight = abs_ij + np.abs(eu_ji)
         comp_key = _safe_div(abs_ij * xi + np.abs(eu_ji) * xj, weight)
         has_conf = conf.any(axis=2, keepdims=True)

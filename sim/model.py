@@ -16,6 +16,7 @@ from sim.scenario import Scenario, load_scenario
 from sim.strategies import (
     FOLLOWED,
     HOLD_EPS,
+    OPENING,
     REASONS,
     Profiles,
     apply_cohesion,
@@ -96,7 +97,7 @@ class NegotiationModel(mesa.Model):
         self.plays_tit_for_tat = bool(p.tit_for_tat.any())
         self.has_cohesion = bool(p.cohesion.any())
         self.has_red_lines = bool((~np.isnan(p.red_line)).any())
-        self.reasons = np.full(self.offers.shape, REASONS.index("held"))
+        self.reasons = np.full(self.offers.shape, OPENING)
         self.reason_names = ALL_REASONS
         self.open_issues = np.ones(n_issues, dtype=bool)
         self.agreed_value = np.full(n_issues, np.nan)
@@ -244,6 +245,5 @@ class NegotiationModel(mesa.Model):
         if self.protocol.mechanism == "expected_utility":
             for j, issue in enumerate(issues):
                 model_reporters[f"median.{issue}"] = lambda m, j=j: float(m.native(m.eu_median)[j])
-                model_reporters[f"mean.{issue}"] = lambda m, j=j: float(m.native(
-                    weighted_mean(m.offers, forecast_weights(m.profiles.capability, m.profiles.salience)))[j])
+                model_reporters[f"mean.{issue}"] = lambda m, j=j: float(m.native(m.proposal)[j])
         return mesa.DataCollector(model_reporters=model_reporters, agent_reporters=agent_reporters)

@@ -143,31 +143,35 @@ def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None
 
 
 def history_of(model: NegotiationModel) -> pd.DataFrame:
-    """Tidy per-round rows: round, actor, issue, position, reason, utility, proposal, agreed, tension
-    (+ median and mean under the expected-utility mechanism). Round 0 is the initial state."""
+    """Tidy per-round rows in (round, actor, issue) order: round, actor, issue, position, reason, utility,
+    tension, proposal, agreed (+ median and mean under the expected-utility mechanism). Round 0 is the
+    initial state. Built from the model's DataCollector."""
     collector = model.datacollector
-    agents = collector.get_agent_vars_dataframe().reset_index()
-    world = collector.get_model_vars_dataframe()
-    world.index.name = "round"
-    world = world.reset_index()
+    agents = collector.get_agent_vars_dataframe()      # rows (round, agent) in actor order
+    world = collector.get_model_vars_dataframe()       # row r = round r
     issues = model.spec.issue_ids
-    frames = []
-    for issue_id in issues:
-        part = agents[["Step", "actor", f"position.{issue_id}", f"reason.{issue_id}", "utility"]].rename(
-            columns={"Step": "round", f"position.{issue_id}": "position", f"reason.{issue_id}": "reason"})
-        part.insert(2, "issue", issue_id)
-        extra = {"proposal": f"proposal.{issue_id}", "agreed": f"agreed.{issue_id}",
-                 "median": f"median.{issue_id}", "mean": f"mean.{issue_id}"}
-        per_round = world[["round", "tension"] + [c for c in extra.values() if c in world]].rename(
-            columns={v: k for k, v in extra.items()})
-        frames.append(part.merge(per_round, on="round", how="left"))
-    order = {a: i for i, a in enumerate(model.spec.actor_ids)}
-    table = pd.concat(frames, ignore_index=True)
-    table["round"] = table["round"].astype(int)
-    table = table.sort_values(["round", "actor", "issue"], key=lambda col: col.map(order)
-                              if col.name == "actor" else col.map({i: n for n, i in enumerate(issues)})
-                              if col.name == "issue" else col, kind="stable")
-    return table.reset_index(drop=True)
+    n_issues = len(issues)
+    rounds = agents.index.get_level_values(0).to_numpy().astype(int)
+    row_round = np.repeat(rounds, n_issues)
+    row_issue = np.tile(np.arange(n_issues), len(agents))
+
+    def per_issue(frame: pd.DataFrame, prefix: str) -> np.ndarray:
+        return frame[[f"{prefix}.{issue}" for issue in issues]].to_numpy()
+
+    table = {
+        "round": row_round,
+        "actor": np.repeat(agents["actor"].to_numpy(), n_issues),
+        "issue": np.asarray(issues, dtype=object)[row_issue],
+        "position": per_issue(agents, "position").ravel().astype(float),
+        "reason": per_issue(agents, "reason").ravel(),
+        "utility": np.repeat(agents["utility"].to_numpy(dtype=float), n_issues),
+        "tension": world["tension"].to_numpy(dtype=float)[row_round],
+    }
+    for column in ("proposal", "agreed", "median", "mean"):
+        if f"{column}.{issues[0]}" in world:
+            table[column] = per_issue(world, column)[row_round, row_issue]
+    table["agreed"] = table["agreed"].astype(bool)
+    return pd.DataFrame(table)
 
 
 def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
