@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from sim.analysis import forecast_weights, weighted_mean, weighted_median
 from sim.scenario import Scenario, load_scenario
 from sim.strategies import (
     FOLLOWED,
+    HELD,
     HOLD_EPS,
+    HUMAN,
     OPENING,
     REASONS,
     Profiles,
@@ -73,9 +76,12 @@ class NegotiationModel(mesa.Model):
         scenario: a Scenario, or a path to a YAML/JSON/CSV scenario file; default the Feb-2022 baseline.
         rng: seed or numpy Generator; default the scenario's protocol.seed (runs are reproducible).
         collect: record every round in a Mesa DataCollector (off for fast sweeps).
+        human_seats: ids of actors whose offers people choose (`submit_offers` before each step); a seat
+            with no submission holds its offer. Their acceptance follows the same rules as the agents'.
     """
 
-    def __init__(self, scenario: Scenario | str | Path | None = None, rng=None, collect: bool = True) -> None:
+    def __init__(self, scenario: Scenario | str | Path | None = None, rng=None, collect: bool = True,
+                 human_seats: Iterable[str] = ()) -> None:
         spec = baseline() if scenario is None else scenario
         spec = spec if isinstance(spec, Scenario) else load_scenario(spec)
         rng = spec.protocol.seed if rng is None else rng
@@ -98,6 +104,11 @@ class NegotiationModel(mesa.Model):
         self.has_cohesion = bool(p.cohesion.any())
         self.has_red_lines = bool((~np.isnan(p.red_line)).any())
         self.reasons = np.full(self.offers.shape, OPENING)
+        unknown = sorted(set(human_seats) - set(spec.actor_ids))
+        if unknown:
+            raise ValueError(f"human seats {unknown} are not actors of {spec.id} ({', '.join(spec.actor_ids)})")
+        self.human = np.array([a in set(human_seats) for a in spec.actor_ids])
+        self.submitted = np.full(self.offers.shape, np.nan)
         self.reason_names = ALL_REASONS
         self.open_issues = np.ones(n_issues, dtype=bool)
         self.agreed_value = np.full(n_issues, np.nan)
@@ -121,6 +132,36 @@ class NegotiationModel(mesa.Model):
         self.datacollector = self._make_collector() if collect else None
         if self.datacollector is not None:
             self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ human seats
+    def submit_offers(self, actor_id: str, offers: Mapping[str, float]) -> None:
+        """A person's offers for the next round (native units), for the issues named; raises ValueError."""
+        if actor_id not in self.spec.actor_ids or not self.human[self.spec.actor_ids.index(actor_id)]:
+            raise ValueError(f"'{actor_id}' is not a human seat")
+        row = self.spec.actor_ids.index(actor_id)
+        values = self.submitted[row].copy()
+        for issue_id, value in offers.items():
+            if issue_id not in self.spec.issue_ids:
+                raise ValueError(f"unknown issue '{issue_id}' (issues: {', '.join(self.spec.issue_ids)})")
+            j = self.spec.issue_ids.index(issue_id)
+            lo, hi = self.low[j], self.high[j]
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and lo <= value <= hi):
+                raise ValueError(f"{issue_id}: offer must be between {lo:g} and {hi:g} (got {value!r})")
+            if not self.open_issues[j]:
+                raise ValueError(f"{issue_id}: already agreed; no more offers on it")
+            values[j] = to_unit(float(value), lo, hi)
+        self.submitted[row] = values
+
+    def _apply_human_moves(self, offers: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Human seats' rows: what they submitted (or their standing offer); agents' rows unchanged."""
+        if not self.human.any():
+            return offers
+        chosen = ~np.isnan(self.submitted) & self.open_issues
+        human_rows = np.where(chosen, self.submitted, before)
+        if self.collect:
+            self.reasons = np.where(self.human[:, None], np.where(chosen, HUMAN, HELD), self.reasons)
+        self.submitted = np.full(self.offers.shape, np.nan)
+        return np.where(self.human[:, None] & self.open_issues, human_rows, offers)
 
     # ------------------------------------------------------------------ the table
     def standing_proposal(self) -> np.ndarray:
@@ -173,7 +214,7 @@ class NegotiationModel(mesa.Model):
             self.agents.do("make_offer")
         else:
             self.agents.shuffle_do("make_offer")
-        own = self.offers
+        own = self._apply_human_moves(self.offers, before)
         mean_move, held = mechanism.round_movement(before, own, self.proposal, self.open_issues,
                                                    self.protocol.agreement_tolerance)
         offers = own
@@ -181,6 +222,8 @@ class NegotiationModel(mesa.Model):
             offers = apply_cohesion(offers, p.cohesion_matrix)
         if self.has_red_lines:
             offers = clip_to_red_lines(offers, p)
+        if self.human.any():  # people choose for themselves: no pull from allies, no clipping
+            offers = np.where(self.human[:, None], own, offers)
         if self.collect and self.has_cohesion:
             followed = np.abs(offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
             self.reasons = np.where(followed & self.open_issues, FOLLOWED, self.reasons)
@@ -202,8 +245,9 @@ class NegotiationModel(mesa.Model):
         before = self.offers
         self.eu_median_before = self.eu_median
         result = eu.eu_round(self.offers, p.capability, p.salience, self.eu_range, self.eu_params)
-        self.offers = np.where(self.open_issues, result.positions, self.offers)
         self.reasons = np.where(self.open_issues, len(REASONS) + result.offer_kind, REASONS.index("agreed"))
+        moved = self._apply_human_moves(result.positions, before)
+        self.offers = np.where(self.open_issues, moved, self.offers)
         self.eu_median = eu.median_voter(self.offers, p.capability, p.salience, self.eu_range)
         self.proposal = mechanism.standing_proposal(self.offers, p)
         mean_move, held = mechanism.round_movement(before, self.offers, self.eu_median_before,

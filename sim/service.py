@@ -6,7 +6,7 @@ the same thing everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,9 +92,12 @@ def prepare(scenario: Scenario | str | Path | None = None, *, max_rounds: int | 
     return scenario.with_protocol(max_rounds=max_rounds, mechanism=mechanism)
 
 
-def start(scenario: Scenario, seed: int | None = None, collect: bool = True) -> NegotiationModel:
-    """A model at round 0, ready to step (the dashboard and the classroom step it themselves)."""
-    return NegotiationModel(scenario, rng=scenario.protocol.seed if seed is None else seed, collect=collect)
+def start(scenario: Scenario, seed: int | None = None, collect: bool = True,
+          human_seats: Iterable[str] = ()) -> NegotiationModel:
+    """A model at round 0, ready to step (the dashboard and the classroom step it themselves); people
+    choose the offers of `human_seats` through `model.submit_offers` before each step."""
+    return NegotiationModel(scenario, rng=scenario.protocol.seed if seed is None else seed, collect=collect,
+                            human_seats=human_seats)
 
 
 def finish(model: NegotiationModel) -> None:

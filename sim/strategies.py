@@ -47,8 +47,10 @@ REASONS: tuple[str, ...] = (
     "followed ally",      # bloc cohesion moved its offer more than it moved itself
     "retreated",          # took back ground (tit-for-tat answering a retreat, or noise)
     "opening position",   # round 0: the actor's ideal position
+    "human move",         # a person in this seat chose the offer (classroom)
 )
-AGREED, CONCEDED, RECIPROCATED, HELD, RED_LINE, RESERVATION, MET, FOLLOWED, RETREATED, OPENING = range(len(REASONS))
+(AGREED, CONCEDED, RECIPROCATED, HELD, RED_LINE, RESERVATION, MET, FOLLOWED, RETREATED, OPENING,
+ HUMAN) = range(len(REASONS))
 
 HOLD_EPS = 1e-3
 """A move smaller than this fraction of the scale counts as holding firm."""

@@ -281,3 +281,38 @@ def test_collect_false_gives_the_same_run():
 
 def test_scenario_path_is_accepted():
     assert NegotiationModel(str(BASELINE)).spec.id == "feb2022_baseline"
+
+
+def test_human_seats_play_their_submitted_offers():
+    s = apply_params(load_scenario(BASELINE), {"protocol.noise": 0.0})
+    model = NegotiationModel(s, rng=0, human_seats=["russia"])
+    model.submit_offers("russia", {"expansion": 90, "missiles": 60})
+    model.step()
+    offers = dict(zip(s.issue_ids, model.native(model.offers)[0], strict=True))
+    assert offers["expansion"] == pytest.approx(90) and offers["missiles"] == pytest.approx(60)
+    assert offers["cbm"] == pytest.approx(85)                  # no submission on cbm: holds
+    history = model.datacollector.get_agent_vars_dataframe().xs(1, level="AgentID")
+    assert list(history.loc[1, ["reason.expansion", "reason.cbm"]]) == ["human move", "held"]
+    model.step()                                               # nothing submitted: the seat holds
+    assert model.native(model.offers)[0] == pytest.approx([90, 60, 85])
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        model.submit_offers("russia", {"cbm": 140})
+    with pytest.raises(ValueError, match="not a human seat"):
+        model.submit_offers("us", {"cbm": 50})
+    with pytest.raises(ValueError, match="unknown issue"):
+        model.submit_offers("russia", {"trade": 50})
+    with pytest.raises(ValueError, match="not actors"):
+        NegotiationModel(s, human_seats=["china"])
+
+
+def test_human_seats_replay_identically():
+    s = load_scenario(BASELINE)
+    moves = [{"expansion": 95}, {"missiles": 70, "cbm": 80}, {}, {"expansion": 85}]
+
+    def replay():
+        model = NegotiationModel(s, rng=4, human_seats=["russia", "eu"])
+        for move in moves:
+            model.submit_offers("russia", move)
+            model.step()
+        return model.datacollector.get_agent_vars_dataframe()
+    assert replay().equals(replay())
