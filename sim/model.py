@@ -13,7 +13,7 @@ from sim import expected_utility as eu
 from sim import mechanism
 from sim.agents import Negotiator
 from sim.analysis import forecast_weights, weighted_mean, weighted_median
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, apply_params, load_scenario
 from sim.strategies import (
     FOLLOWED,
     HELD,
@@ -109,6 +109,7 @@ class NegotiationModel(mesa.Model):
             raise ValueError(f"human seats {unknown} are not actors of {spec.id} ({', '.join(spec.actor_ids)})")
         self.human = np.array([a in set(human_seats) for a in spec.actor_ids])
         self.submitted = np.full(self.offers.shape, np.nan)
+        self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
         self.reason_names = ALL_REASONS
         self.open_issues = np.ones(n_issues, dtype=bool)
         self.agreed_value = np.full(n_issues, np.nan)
@@ -162,6 +163,21 @@ class NegotiationModel(mesa.Model):
             self.reasons = np.where(self.human[:, None], np.where(chosen, HUMAN, HELD), self.reasons)
         self.submitted = np.full(self.offers.shape, np.nan)
         return np.where(self.human[:, None] & self.open_issues, human_rows, offers)
+
+    def play_inject(self, inject_id: str) -> None:
+        """A teacher's event (scenario `injects`): shifts tension and/or actors' saliences from now on."""
+        ids = [inject.id for inject in self.spec.injects]
+        if inject_id not in ids:
+            raise ValueError(f"unknown inject '{inject_id}' (injects: {', '.join(ids) or 'none'})")
+        inject = self.spec.inject(inject_id)
+        self.tension = min(1.0, max(0.0, self.tension + inject.tension))
+        changes = {f"actors.{actor}.saliences.{issue}":
+                   min(1.0, max(0.0, self.spec.actor(actor).saliences[issue] + delta))
+                   for actor, per_issue in inject.saliences.items() for issue, delta in per_issue.items()}
+        if changes:
+            self.spec = apply_params(self.spec, changes)
+            self.profiles = profiles_of(self.spec)[0]
+        self.events.append((self.round, inject_id))
 
     # ------------------------------------------------------------------ the table
     def standing_proposal(self) -> np.ndarray:

@@ -110,6 +110,28 @@ class Strategy(_Model):
         return self
 
 
+class Brief(_Model):
+    public: str = ""
+    """What every player at the table knows about this actor."""
+    confidential: str = ""
+    """Instructions only this actor's player sees (revealed at the debrief)."""
+    goals: list[str] = []
+    """Goals and red lines in plain words, for the player's brief."""
+
+
+class Inject(_Model):
+    id: Id
+    """Short snake_case id (e.g. 'geneva_talks')."""
+    label: str
+    """What happened, in a few words (e.g. 'Talks in Geneva')."""
+    description: str = ""
+    """The event as the teacher announces it."""
+    tension: float = Field(default=0.0, ge=-1.0, le=1.0)
+    """Added to the tension level when the teacher plays the inject."""
+    saliences: dict[str, dict[str, Annotated[float, Field(ge=-1.0, le=1.0)]]] = {}
+    """Per actor id, per issue id: change of that actor's salience (the result is kept within 0-1)."""
+
+
 class Actor(_Model):
     id: Id
     """Short snake_case id (e.g. 'russia')."""
@@ -131,6 +153,8 @@ class Actor(_Model):
     """-1 risk-averse (concave utility) .. 0 neutral .. +1 risk-acceptant (convex utility)."""
     allies: dict[str, UnitInterval] = {}
     """Cohesion weight per allied actor id: how far this actor's offers follow that ally's (sum <= 1)."""
+    brief: Brief = Brief()
+    """Role brief for a player taking this seat in classroom mode."""
 
 
 class Tension(_Model):
@@ -203,6 +227,10 @@ class Scenario(_Model):
     """The parties at the table (N >= 2)."""
     protocol: Protocol = Protocol()
     """The rules of the negotiation."""
+    background: str = ""
+    """The situation as every player is told it (classroom briefing)."""
+    injects: list[Inject] = []
+    """Events a teacher can play during a classroom negotiation."""
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -225,6 +253,9 @@ class Scenario(_Model):
 
     def actor(self, actor_id: str) -> Actor:
         return next(a for a in self.actors if a.id == actor_id)
+
+    def inject(self, inject_id: str) -> Inject:
+        return next(i for i in self.injects if i.id == inject_id)
 
     def with_protocol(self, **changes: Any) -> Scenario:
         """A copy with protocol fields replaced (validated); None values are ignored."""
@@ -251,7 +282,7 @@ def _reference_problems(doc: Mapping[str, Any]) -> Iterable[tuple[tuple, str, An
     def number(value: Any) -> float | None:
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
-    for kind in ("issues", "actors"):
+    for kind in ("issues", "actors", "injects"):
         seen: set[str] = set()
         for item in items(kind):
             item_id = item.get("id")
@@ -302,6 +333,16 @@ def _reference_problems(doc: Mapping[str, Any]) -> Iterable[tuple[tuple, str, An
         total = sum(v for v in (number(w) for w in allies.values()) if v is not None)
         if total > 1.0 + 1e-9:
             yield ("actors", aid, "allies"), f"cohesion weights must sum to <= 1 (got {total:g})", total
+    for index, inject in enumerate(items("injects")):
+        iid = inject.get("id") if isinstance(inject.get("id"), str) else index
+        for actor_id, changes in mapping(inject, "saliences").items():
+            if actor_id not in actor_ids:
+                yield (("injects", iid, "saliences", actor_id),
+                       f"unknown actor id '{actor_id}' (actors: {', '.join(sorted(actor_ids))})", actor_id)
+            for issue_id in changes if isinstance(changes, Mapping) else ():
+                if issue_id not in scales:
+                    yield (("injects", iid, "saliences", actor_id, issue_id),
+                           f"unknown issue id '{issue_id}' (issues: {', '.join(scales)})", issue_id)
 
 
 def _errors(problems: Iterable[tuple[tuple, str, Any]]) -> ValidationError:
@@ -592,7 +633,9 @@ def params(scenario: Scenario) -> dict[str, float | int | str | bool]:
                 walk(item, f"{prefix}{item.id}.")
         elif isinstance(node, dict):
             for key, value in node.items():
-                if isinstance(value, (int, float)):
+                if isinstance(value, dict):
+                    walk(value, f"{prefix}{key}.")
+                elif isinstance(value, (int, float)):
                     out[f"{prefix}{key}"] = value
 
     walk(scenario, "")

@@ -316,3 +316,24 @@ def test_human_seats_replay_identically():
             model.step()
         return model.datacollector.get_agent_vars_dataframe()
     assert replay().equals(replay())
+
+
+def test_injects_shift_tension_and_saliences():
+    doc = load_scenario(BASELINE).model_dump(by_alias=True)
+    doc["injects"] = [{"id": "geneva", "label": "Talks in Geneva", "tension": -0.2,
+                       "saliences": {"russia": {"cbm": 0.5}, "us": {"expansion": -2 + 1.5}}}]
+    s = parse_scenario(doc)
+    model = NegotiationModel(s, rng=0)
+    model.step()
+    before = model.tension
+    model.play_inject("geneva")
+    assert model.tension == pytest.approx(before - 0.2)
+    assert model.spec.actor("russia").saliences["cbm"] == pytest.approx(0.9)
+    assert model.spec.actor("us").saliences["expansion"] == pytest.approx(0.4)
+    assert model.profiles.salience[0, 2] == pytest.approx(0.9)
+    assert model.events == [(1, "geneva")]
+    with pytest.raises(ValueError, match="unknown inject"):
+        model.play_inject("war")
+    doc["injects"][0]["saliences"] = {"china": {"cbm": 0.1}, "us": {"trade": 0.1}}
+    with pytest.raises(Exception, match="injects.geneva.saliences.china: unknown actor id"):
+        parse_scenario(doc)
