@@ -42,8 +42,11 @@ class Negotiator(mesa.Agent):
         proposal = model.proposal if together else model.standing_proposal()
         step = next_offers(model.profiles, rows, model.offers, proposal, model.received,
                            model.round, model.deadline, model.tension_factor(), model.open_issues, model.jitter)
-        model.offers = model.offers.copy()
-        model.offers[rows] = step.offers
+        if together:
+            model.offers = step.offers
+        else:
+            model.offers = model.offers.copy()
+            model.offers[rows] = step.offers
         if model.collect:
             model.reasons[rows] = move_reasons(step, model.profiles, rows, current, model.open_issues)
 

@@ -196,14 +196,15 @@ class NegotiationModel(mesa.Model):
         if not self.running:
             return
         self.round += 1
-        before = self.offers.copy()
+        before = self.offers            # offers are replaced each round, never changed in place
         settled, mean_move, held = self._play_round()
         t = self.protocol.tension
         self.tension = mechanism.next_tension(
             self.tension, mean_move, held, int((settled & self.de_escalating).sum()),
             t.drift, t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief)
         self.previous_offers = before
-        self.proposal = np.where(self.open_issues, self.proposal, self.agreed_value)
+        if self.agreed_round.max() >= 0:
+            self.proposal = np.where(self.open_issues, self.proposal, self.agreed_value)
         broke_down = self.tension >= t.breakdown_threshold
         if broke_down or not self.open_issues.any() or self.round >= self.deadline:
             self.outcome = mechanism.classify(~self.open_issues, broke_down)
@@ -243,7 +244,7 @@ class NegotiationModel(mesa.Model):
         if self.collect and self.has_cohesion:
             followed = np.abs(offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
             self.reasons = np.where(followed & self.open_issues, FOLLOWED, self.reasons)
-        self.offers = np.where(self.open_issues, offers, before)
+        self.offers = np.where(self.open_issues, offers, before) if self.agreed_round.max() >= 0 else offers
 
         proposal = mechanism.standing_proposal(self.offers, p)
         tolerance = self.protocol.agreement_tolerance

@@ -198,3 +198,10 @@ def test_dumped_yaml_loads_back_identically(tmp_path):
         out.write_text(dump_yaml(s))
         assert load_scenario(out) == s
         assert yaml.safe_load(out.read_text())["id"] == s.id
+
+
+def test_the_skeleton_in_the_authoring_guide_is_valid():
+    guide = (SCENARIOS.parent / "docs" / "scenarios.md").read_text()
+    block = guide.split("```yaml", 1)[1].split("```", 1)[0]
+    s = parse_text(block, "yaml", "docs/scenarios.md")
+    assert s.actor_ids == ["us", "eu"] and s.issue("tariffs").scale.unit == "%"
