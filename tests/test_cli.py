@@ -126,3 +126,11 @@ def test_scenario_error_lists_problems_in_its_message():
     with pytest.raises(ScenarioError) as caught:
         parse_scenario({"id": "x"})
     assert "title: required field missing" in str(caught.value)
+
+
+def test_json_scenario_files_run_like_yaml(tmp_path):
+    path = tmp_path / "baseline.json"
+    path.write_text(json.dumps(load_scenario(BASELINE).model_dump(by_alias=True, exclude_none=True)))
+    from_json = json.loads(invoke("run", path, "--json").stdout)
+    from_yaml = json.loads(invoke("run", BASELINE, "--json").stdout)
+    assert from_json == from_yaml
