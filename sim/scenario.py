@@ -628,9 +628,10 @@ def params(scenario: Scenario) -> dict[str, float | int | str | bool]:
                     walk(value, path + ".")
                 elif isinstance(value, (bool, int, float)) or _is_choice(field.annotation):
                     out[path] = value
-        elif isinstance(node, list):
+        elif isinstance(node, list):  # lists of items with ids; plain lists (e.g. brief goals) are text
             for item in node:
-                walk(item, f"{prefix}{item.id}.")
+                if isinstance(item, BaseModel):
+                    walk(item, f"{prefix}{item.id}.")
         elif isinstance(node, dict):
             for key, value in node.items():
                 if isinstance(value, dict):

@@ -205,3 +205,15 @@ def test_the_skeleton_in_the_authoring_guide_is_valid():
     block = guide.split("```yaml", 1)[1].split("```", 1)[0]
     s = parse_text(block, "yaml", "docs/scenarios.md")
     assert s.actor_ids == ["us", "eu"] and s.issue("tariffs").scale.unit == "%"
+
+
+def test_params_skip_text_lists_and_reach_injects():
+    s = load_scenario(BASELINE)
+    doc = s.model_dump(by_alias=True)
+    doc["actors"][0]["brief"] = {"public": "p", "goals": ["keep the package together"]}
+    doc["injects"] = [{"id": "geneva", "label": "Talks in Geneva", "tension": -0.1,
+                       "saliences": {"us": {"cbm": 0.2}}}]
+    table = params(parse_scenario(doc))
+    assert table["injects.geneva.tension"] == -0.1
+    assert table["injects.geneva.saliences.us.cbm"] == 0.2
+    assert not any("goals" in path or "brief" in path for path in table)
