@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.ready
 
-.PHONY: run test cli lint bench clean
+.PHONY: run baseline test lint bench clean
 
 $(READY): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,10 @@ $(READY): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-run: $(READY)  ## the main job
+run: $(READY)  ## the main job: the dashboard on http://localhost:8501
+	$(BIN)/streamlit run dashboard/app.py --browser.gatherUsageStats false
+
+baseline: $(READY)  ## one run of the Feb-2022 baseline in the terminal
 	$(BIN)/negsim run scenarios/feb2022_baseline.yaml
 
 test: $(READY)  ## the whole test suite

@@ -1,0 +1,39 @@
+"""negsim dashboard: `streamlit run dashboard/app.py`.
+
+The entry page sets up the session, draws the sidebar (scenario source and settings) and hands over to the
+page chosen in the navigation. Views only: every number comes from `sim.service` and `sim.analysis`.
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on the path; the package needs the repo root
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import editor, state  # noqa: E402
+
+st.set_page_config(page_title="negsim dashboard", page_icon=":material/handshake:", layout="wide")
+
+PAGES = [
+    st.Page("routes/negotiation.py", title="Negotiation", icon=":material/handshake:", default=True),
+    st.Page("routes/analysis.py", title="Analysis", icon=":material/query_stats:"),
+    st.Page("routes/monte_carlo.py", title="Monte Carlo", icon=":material/casino:"),
+    st.Page("routes/sweeps.py", title="Sweep explorer", icon=":material/grid_on:"),
+]
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    st.markdown("### Scenario")
+    editor.source_controls()
+current = state.current()
+with st.sidebar:
+    if page.url_path == "sweeps":
+        st.caption("The sweep explorer reads the output of `negsim sweep`; the settings below the file picker "
+                   "apply to the other pages.")
+    else:
+        editor.edit_controls(current)
+
+page.run()

@@ -1,0 +1,433 @@
+"""Altair charts of runs, analyses, Monte Carlo batches and sweeps (pure functions: data in, figure out).
+
+A `Figure` is an Altair chart whose layers read named datasets, plus those datasets (pandas frames). `show`
+renders it with `st.vega_lite_chart`: the spec is made with `to_dict(validate=False)` and the frames go to the
+browser as Arrow, as `st.altair_chart` would send them, but without Altair's JSON-Schema validation (about
+four fifths of the time `st.altair_chart` takes; the charts here are fixed code, checked by the tests).
+Channels are explicit field/type objects (Altair's shorthand parsing is slow too). Every figure carries
+`usermeta={"negsim": <name>, ...}` so tests can find it and check its data.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import streamlit as st
+from altair.utils.schemapi import debug_mode
+
+from sim.analysis import BargainingSpace
+from sim.scenario import Issue, Scenario
+from sim.service import RunResult
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+           "#7f7f7f")
+OUTCOME_COLORS = {"agreement": "#2ca02c", "partial": "#98c46e", "stalemate": "#f0b429", "breakdown": "#d62728",
+                  "running": "#7f7f7f"}
+PROPOSAL = "Proposal on the table"
+MEDIAN = "Median voter (expected utility)"
+
+
+_DEFAULT = "\0default"
+
+
+def Q(field: str, title: str | None = _DEFAULT, **kw) -> dict:  # noqa: N802 - short channel helpers
+    """A quantitative channel's fields; title None hides the axis/legend title, left out it is the field name."""
+    return {"field": field, "type": "quantitative", **({"title": title} if title != _DEFAULT else {}), **kw}
+
+
+def N(field: str, title: str | None = _DEFAULT, **kw) -> dict:  # noqa: N802
+    """A nominal channel's fields (see `Q`)."""
+    return {"field": field, "type": "nominal", **({"title": title} if title != _DEFAULT else {}), **kw}
+
+
+def quick[F: Callable[..., Any]](build: F) -> F:
+    """Build without Altair's debug-mode validation of every object as it is made (the same checks run once
+    on the whole spec in the tests)."""
+    @functools.wraps(build)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with debug_mode(False):
+            return build(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
+@dataclass
+class Figure:
+    """Altair charts reading named datasets, and the datasets.
+
+    `chart` is one Altair chart, or a list of them drawn as layers with the top-level properties `layout`
+    (title, height, usermeta ...). Layers are combined into the Vega-Lite `layer` spec directly rather than
+    with `alt.layer`, whose constructor deep-copies every layer several times.
+    """
+
+    chart: Any
+    data: dict[str, pa.Table] = field(default_factory=dict)
+    layout: dict[str, Any] = field(default_factory=dict)
+
+    def use(self, name: str, frame: pd.DataFrame | dict[str, Any]) -> alt.Chart:
+        """A chart (to draw, or to add as a layer) reading `frame` (a DataFrame, or columns) under `name`."""
+        self.data[name] = (pa.Table.from_pandas(frame, preserve_index=False) if isinstance(frame, pd.DataFrame)
+                           else pa.table(frame))
+        return alt.Chart(alt.NamedData(name=name))
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return self.data[name].to_pandas()
+
+    @quick
+    def spec(self) -> dict[str, Any]:
+        """The Vega-Lite spec, with the frames under `datasets` (Streamlit sends them to the browser as Arrow)."""
+        if isinstance(self.chart, list):
+            layers = [_bare(layer.to_dict(validate=False)) for layer in self.chart]
+            spec = {"$schema": alt.SCHEMA_URL, "layer": layers}
+            for key, value in self.layout.items():
+                spec[key] = value.to_dict(validate=False) if isinstance(value, alt.SchemaBase) else value
+        else:
+            spec = self.chart.to_dict(validate=False)
+            spec.pop("config", None)  # Altair's default theme sizes; Streamlit sizes and styles the chart
+        spec["datasets"] = {name: _arrow_bytes(table) for name, table in self.data.items()}
+        return spec
+
+
+def _arrow_bytes(table: pa.Table) -> bytes:
+    """Arrow IPC stream bytes: what Streamlit sends the browser for each dataset."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _bare(spec: dict[str, Any]) -> dict[str, Any]:
+    """A top-level chart's spec as a layer: without $schema and theme config."""
+    spec.pop("$schema", None)
+    spec.pop("config", None)
+    return spec
+
+
+def show(figure: Figure, where: Any = None) -> None:
+    """Render a figure at full width (in `where`, a Streamlit container, if given)."""
+    (where or st).vega_lite_chart(spec=figure.spec(), width="stretch")
+
+
+def actor_scale(scenario: Scenario, extra: Sequence[tuple[str, str]] = ()) -> alt.Scale:
+    """The same colour for an actor on every chart (plus extra (name, colour) series)."""
+    names = [a.name for a in scenario.actors]
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
+    return alt.Scale(domain=names + [n for n, _ in extra], range=colours + [c for _, c in extra])
+
+
+def short(text: str, limit: int = 70) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def issue_title(issue: Issue) -> alt.Title:
+    s = issue.scale
+    return alt.Title(issue.label, anchor="start", subtitle=[f"▲ {s.max:g} = {short(issue.high_label, 90)}",
+                                                             f"▼ {s.min:g} = {short(issue.low_label, 90)}"])
+
+
+def names_of(scenario: Scenario) -> dict[str, str]:
+    return {a.id: a.name for a in scenario.actors}
+
+
+# ====================================================================== a run
+def columns(result: RunResult) -> dict[str, np.ndarray]:
+    """The run's history as numpy columns (much faster to slice than the DataFrame, for every rerun)."""
+    history = result.history
+    return {name: history[name].to_numpy() for name in history.columns}
+
+
+def _round_axis(max_rounds: int, title: str | None = "Round") -> alt.X:
+    return alt.X(**Q("round", title), scale=alt.Scale(domain=[0, max_rounds], nice=False),
+                 axis=alt.Axis(tickMinStep=1, format="d"))
+
+
+@quick
+def positions_chart(result: RunResult, issue_id: str) -> Figure:
+    """Offers per round on one issue: a line per actor, the proposal on the table (dashed), the forecast
+    baselines (weighted mean and median of the opening positions) and the agreed value if any."""
+    scenario = result.scenario
+    issue = scenario.issue(issue_id)
+    unit = issue.scale.unit
+    h = columns(result)
+    on_issue = h["issue"] == issue_id
+    once = on_issue & (h["actor"] == scenario.actors[0].id)  # one row per round
+    names = names_of(scenario)
+    fig = Figure(None)
+    n = int(once.sum())
+    offers = {"round": h["round"][on_issue], "series": [names[a] for a in h["actor"][on_issue]],
+              "position": h["position"][on_issue], "move": h["reason"][on_issue].tolist()}
+    proposal = {"round": h["round"][once], "series": [PROPOSAL] * n, "position": h["proposal"][once],
+                "move": ["weighted mean of the offers"] * n}
+    extra = [(PROPOSAL, "#333333")]
+    if "median" in h:
+        extra.append((MEDIAN, "#aaaaaa"))
+        offers = {"round": np.concatenate([offers["round"], h["round"][once]]),
+                  "series": offers["series"] + [MEDIAN] * n,
+                  "position": np.concatenate([offers["position"], h["median"][once]]),
+                  "move": offers["move"] + ["forecast"] * n}
+    max_rounds = scenario.protocol.max_rounds
+    x = _round_axis(max_rounds)
+    y = alt.Y(**Q("position", f"Position ({unit})" if unit else "Position"),
+              scale=alt.Scale(domain=[issue.scale.min, issue.scale.max], nice=False))
+    colour = alt.Color(**N("series", "Who"), scale=actor_scale(scenario, extra))
+    tooltip = [alt.Tooltip(**N("series", "Who")), alt.Tooltip(**Q("round", "Round")),
+               alt.Tooltip(**Q("position", "Offer"), format=".1f"), alt.Tooltip(**N("move", "Move"))]
+    layers = [
+        fig.use("offers", offers).mark_line(point=alt.OverlayMarkDef(size=28)).encode(
+            x=x, y=y, color=colour, tooltip=tooltip),
+        fig.use("proposal", proposal).mark_line(strokeDash=[6, 3], point=alt.OverlayMarkDef(size=18)).encode(
+            x=x, y=y, color=colour, tooltip=tooltip),
+    ]
+    r = result.issues[issue_id]
+    ref = {"value": [r.weighted_mean, r.weighted_median],
+           "label": [f"weighted mean {r.weighted_mean:.1f}", f"weighted median {r.weighted_median:.1f}"],
+           "round": [max_rounds, max_rounds]}
+    baselines = fig.use("baselines", ref)
+    layers.append(baselines.mark_rule(color="#888888", strokeDash=[2, 3]).encode(
+        y=alt.Y(**Q("value")), tooltip=[alt.Tooltip(**N("label", "Forecast baseline"))]))
+    layers.append(baselines.mark_text(align="right", baseline="bottom", dx=-2, dy=-2, fontSize=10, color="#666666")
+                  .encode(x=alt.X(**Q("round")), y=alt.Y(**Q("value")), text=alt.Text(**N("label"))))
+    if r.agreed:
+        agreed = fig.use("agreed", {"round": [r.round], "value": [r.value], "label": [f"agreed: {r.value:.1f}"]})
+        where = {"x": alt.X(**Q("round")), "y": alt.Y(**Q("value"))}
+        layers.append(agreed.mark_point(shape="diamond", size=260, filled=True, color="#2ca02c", stroke="black")
+                      .encode(**where, tooltip=[alt.Tooltip(**N("label", "Agreement")),
+                                                alt.Tooltip(**Q("round", "Round"))]))
+        layers.append(agreed.mark_text(align="left", dx=10, fontWeight="bold", color="#2ca02c")
+                      .encode(**where, text=alt.Text(**N("label"))))
+    fig.chart = layers
+    fig.layout = {"title": issue_title(issue), "height": 330, "usermeta": {"negsim": "positions", "issue": issue_id}}
+    return fig
+
+
+@quick
+def tension_chart(result: RunResult) -> Figure:
+    """Tension per round with the breakdown threshold."""
+    scenario = result.scenario
+    fig = Figure(None)
+    h = columns(result)
+    once = (h["actor"] == scenario.actors[0].id) & (h["issue"] == scenario.issues[0].id)
+    data = {"round": h["round"][once], "tension": h["tension"][once]}
+    threshold = scenario.protocol.tension.breakdown_threshold
+    line = fig.use("tension", data).mark_line(point=alt.OverlayMarkDef(color="#d62728"), color="#d62728").encode(
+        x=_round_axis(scenario.protocol.max_rounds),
+        y=alt.Y(**Q("tension", "Tension (0 calm … 1 crisis)"), scale=alt.Scale(domain=[0, 1])),
+        tooltip=[alt.Tooltip(**Q("round", "Round")), alt.Tooltip(**Q("tension", "Tension"), format=".2f")])
+    ref = fig.use("threshold", {"threshold": [threshold], "label": [f"breakdown at {threshold:.2f}"]})
+    rule = ref.mark_rule(color="black", strokeDash=[6, 3]).encode(y=alt.Y(**Q("threshold")))
+    text = ref.mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=11).encode(
+        y=alt.Y(**Q("threshold")), x=alt.XValue(0), text=alt.Text(**N("label")))
+    fig.chart = [line, rule, text]
+    fig.layout = {"height": 300, "usermeta": {"negsim": "tension"},
+                  "title": alt.Title("Tension", anchor="start", subtitle="Past the dashed line the talks break down.")}
+    return fig
+
+
+@quick
+def utilities_chart(result: RunResult) -> Figure:
+    """Each actor's utility of the proposal on the table per round, with its walk-away level (dashed)."""
+    scenario = result.scenario
+    names = names_of(scenario)
+    fig = Figure(None)
+    h = columns(result)
+    once = h["issue"] == scenario.issues[0].id  # one row per round and actor
+    data = {"round": h["round"][once], "actor": [names[a] for a in h["actor"][once]], "utility": h["utility"][once]}
+    colour = alt.Color(**N("actor", "Actor"), scale=actor_scale(scenario))
+    line = fig.use("utilities", data).mark_line(point=True).encode(
+        x=_round_axis(scenario.protocol.max_rounds),
+        y=alt.Y(**Q("utility", "Utility of the proposal (0-1)"), scale=alt.Scale(domain=[0, 1])),
+        color=colour, tooltip=[alt.Tooltip(**N("actor", "Actor")), alt.Tooltip(**Q("round", "Round")),
+                               alt.Tooltip(**Q("utility", "Utility"), format=".3f")])
+    walk = {"actor": [a.name for a in scenario.actors], "reservation": [a.reservation_utility for a in scenario.actors]}
+    rules = fig.use("walk_away", walk).mark_rule(strokeDash=[4, 4], opacity=0.8).encode(
+        y=alt.Y(**Q("reservation")), color=colour,
+        tooltip=[alt.Tooltip(**N("actor", "Actor")), alt.Tooltip(**Q("reservation", "Walk-away utility"))])
+    fig.chart = [line, rules]
+    fig.layout = {"height": 300, "usermeta": {"negsim": "utilities"},
+                  "title": alt.Title("Utilities", anchor="start", subtitle="How good the proposal on the table is "
+                                     "for each actor; dashed: its walk-away level.")}
+    return fig
+
+
+# ====================================================================== analysis
+@quick
+def ranges_chart(issue: Issue, table: pd.DataFrame, zone: tuple[float, float] | None, scenario: Scenario) -> Figure:
+    """Acceptable range of each actor on one issue (bar from `low` to `high`), its ideal point (dot), red line
+    (tick) and the zone of possible agreement (green band) where all ranges overlap."""
+    s = issue.scale
+    fig = Figure(None)
+    x_scale = alt.Scale(domain=[s.min, s.max], nice=False)
+    colour = alt.Color(**N("actor", "Actor"), scale=actor_scale(scenario), legend=None)
+    y = alt.Y(**N("actor", None), sort=[a.name for a in scenario.actors])
+    tooltip = [alt.Tooltip(**N("actor", "Actor")), alt.Tooltip(**Q("low", "Accepts from"), format=".1f"),
+               alt.Tooltip(**Q("high", "to"), format=".1f"), alt.Tooltip(**Q("ideal", "Ideal"), format=".1f")]
+    layers = []
+    if zone is not None:
+        band = pd.DataFrame({"low": [zone[0]], "high": [zone[1]], "label": [f"ZOPA {zone[0]:.1f}–{zone[1]:.1f}"]})
+        layers.append(fig.use("zone", band).mark_rect(color="#2ca02c", opacity=0.18).encode(
+            x=alt.X(**Q("low"), scale=x_scale), x2=alt.X2(field="high"),
+            tooltip=[alt.Tooltip(**N("label", "Zone of possible agreement"))]))
+    ranges = fig.use("ranges", table)
+    layers.append(ranges.mark_bar(height=12, opacity=0.55).encode(
+        x=alt.X(**Q("low", f"Acceptable values ({s.unit})" if s.unit else "Acceptable values"), scale=x_scale),
+        x2=alt.X2(field="high"), y=y, color=colour, tooltip=tooltip))
+    layers.append(ranges.mark_point(filled=True, size=90, stroke="black").encode(
+        x=alt.X(**Q("ideal")), y=y, color=colour, tooltip=tooltip))
+    lines = table.dropna(subset=["red_line"])
+    if len(lines):
+        layers.append(fig.use("red_lines", lines).mark_tick(color="black", thickness=3, size=22).encode(
+            x=alt.X(**Q("red_line")), y=y,
+            tooltip=[alt.Tooltip(**N("actor", "Actor")), alt.Tooltip(**Q("red_line", "Red line"), format=".1f")]))
+    fig.chart = layers
+    fig.layout = {"title": issue_title(issue), "height": 150 + 34 * len(table),
+                  "usermeta": {"negsim": "ranges", "issue": issue.id}}
+    return fig
+
+
+@quick
+def pareto_chart(space: BargainingSpace, names: tuple[str, str], outcome: tuple[float, float],
+                 native: np.ndarray, issue_labels: Sequence[str], max_points: int = 2500) -> Figure:
+    """Utilities of two actors over sampled outcomes: all deals (grey), those both could accept (blue), the
+    Pareto frontier (line), their walk-away point, the Nash bargaining point (triangle) and the simulated
+    outcome (red diamond). `native` holds the sampled outcomes in native units (for the tooltips)."""
+    a, b = names
+    u = space.utilities
+    fig = Figure(None)
+
+    def deals(rows: np.ndarray) -> list[str]:
+        return ["; ".join(f"{label}: {v:.1f}" for label, v in zip(issue_labels, native[k], strict=True))
+                for k in rows]
+
+    keep = np.unique(np.concatenate([np.linspace(0, len(u) - 1, min(max_points, len(u))).astype(int),
+                                     np.flatnonzero(space.frontier)]))
+    cloud = pd.DataFrame({"ua": u[keep, 0], "ub": u[keep, 1], "deal": deals(keep),
+                          "kind": np.where(space.feasible[keep], "acceptable to both", "not acceptable to both")})
+    front_idx = np.flatnonzero(space.frontier)
+    front = pd.DataFrame({"ua": u[front_idx, 0], "ub": u[front_idx, 1], "deal": deals(front_idx)}).sort_values("ua")
+    x = alt.X(**Q("ua", f"Utility to {a}"), scale=alt.Scale(domain=[0, 1]))
+    y = alt.Y(**Q("ub", f"Utility to {b}"), scale=alt.Scale(domain=[0, 1]))
+    tip = [alt.Tooltip(**N("deal", "Deal")), alt.Tooltip(**Q("ua", a), format=".3f"),
+           alt.Tooltip(**Q("ub", b), format=".3f")]
+    d = space.disagreement
+    marks = [{"ua": d[0], "ub": d[1], "what": "walk-away point", "deal": "no deal"},
+             {"ua": outcome[0], "ub": outcome[1], "what": "simulated outcome", "deal": "the run's result"}]
+    if space.nash is not None:
+        marks.append({"ua": u[space.nash, 0], "ub": u[space.nash, 1], "what": "Nash bargaining point",
+                      "deal": deals(np.array([space.nash]))[0]})
+    kinds = [m["what"] for m in marks]
+    layers = [
+        fig.use("deals", cloud).mark_circle(size=12, opacity=0.45).encode(
+            x=x, y=y, color=alt.Color(**N("kind", "Possible deals"), scale=alt.Scale(
+                domain=["acceptable to both", "not acceptable to both"], range=["#6baed6", "#d0d0d0"])),
+            tooltip=tip),
+        fig.use("frontier", front).mark_line(color="black", strokeWidth=2).encode(x=x, y=y, tooltip=tip),
+        fig.use("marked", pd.DataFrame(marks)).mark_point(filled=True, size=260, stroke="black", strokeWidth=1)
+        .encode(x=x, y=y,
+                shape=alt.Shape(**N("what", "Marked"), scale=alt.Scale(
+                    domain=kinds, range=["cross", "diamond", "triangle-up"][:len(marks)])),
+                color=alt.Color(**N("what", "Marked"), scale=alt.Scale(
+                    domain=kinds, range=["#555555", "#d62728", "#f0b429"][:len(marks)])),
+                tooltip=[alt.Tooltip(**N("what", "Point")), *tip]),
+    ]
+    fig.chart = layers
+    fig.layout = {"height": 420, "usermeta": {"negsim": "pareto", "actors": list(names)},
+                  "resolve": {"scale": {"color": "independent", "shape": "independent"}}}
+    return fig
+
+
+# ====================================================================== Monte Carlo and sweeps
+OUTCOMES = ["agreement", "partial", "stalemate", "breakdown"]
+
+
+@quick
+def outcome_shares_chart(outcomes: pd.Series, name: str = "mc_outcomes") -> Figure:
+    """Share of runs per outcome (fixed order and colours)."""
+    counts = outcomes.value_counts()
+    data = pd.DataFrame({"outcome": OUTCOMES, "runs": [int(counts.get(o, 0)) for o in OUTCOMES]})
+    data["share"] = data["runs"] / max(1, len(outcomes))
+    fig = Figure(None)
+    fig.chart = fig.use("shares", data).mark_bar().encode(
+        x=alt.X(**Q("share", "Share of runs"), scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        y=alt.Y(**N("outcome", None), sort=OUTCOMES),
+        color=alt.Color(**N("outcome", None), scale=alt.Scale(domain=OUTCOMES,
+                                                              range=[OUTCOME_COLORS[o] for o in OUTCOMES]),
+                        legend=None),
+        tooltip=[alt.Tooltip(**N("outcome", "Outcome")), alt.Tooltip(**Q("runs", "Runs")),
+                 alt.Tooltip(**Q("share", "Share"), format=".1%")],
+    ).properties(height=230, usermeta={"negsim": name})
+    return fig
+
+
+@quick
+def value_histogram(values: pd.Series, issue: Issue, name: str = "mc_values") -> Figure:
+    """Distribution of agreed values on one issue (runs that agreed on it)."""
+    s = issue.scale
+    fig = Figure(None)
+    fig.chart = fig.use("values", pd.DataFrame({"value": values.dropna().to_numpy()})).mark_bar(color="#2ca02c").encode(
+        x=alt.X(**Q("value", f"Agreed value ({s.min:g} = {short(issue.low_label, 35)} … {s.max:g} = "
+                             f"{short(issue.high_label, 35)})"),
+                bin=alt.Bin(extent=[s.min, s.max], maxbins=25), scale=alt.Scale(domain=[s.min, s.max])),
+        y=alt.Y(aggregate="count", type="quantitative", title="Runs"),
+        tooltip=[alt.Tooltip(aggregate="count", type="quantitative", title="Runs")],
+    ).properties(title=alt.Title(issue.label, anchor="start"), height=260,
+                 usermeta={"negsim": name, "issue": issue.id})
+    return fig
+
+
+@quick
+def heatmap_chart(table: pd.DataFrame, x: str, y: str, metric_label: str, x_order: Sequence[str],
+                  y_order: Sequence[str]) -> Figure:
+    """Mean of a metric at each pair of levels of two varied parameters (columns x_label, y_label, value, runs)."""
+    share = bool(table["value"].between(0, 1).all())
+    colour = alt.Scale(scheme="redyellowgreen", domain=[0, 1]) if share else alt.Scale(scheme="viridis")
+    xe = alt.X(**N("x_label", x), sort=list(x_order), axis=alt.Axis(labelAngle=0))
+    ye = alt.Y(**N("y_label", y), sort=list(reversed(y_order)))
+    fig = Figure(None)
+    cells = fig.use("cells", table)
+    rect = cells.mark_rect().encode(
+        x=xe, y=ye, color=alt.Color(**Q("value", metric_label), scale=colour),
+        tooltip=[alt.Tooltip(**N("x_label", x)), alt.Tooltip(**N("y_label", y)),
+                 alt.Tooltip(**Q("value", metric_label), format=".2f"), alt.Tooltip(**Q("runs", "Runs"))])
+    low, high = table["value"].min(), table["value"].max()
+    dark = f"datum.value < {low + 0.25 * (high - low)} || datum.value > {low + 0.8 * (high - low)}"
+    text = cells.mark_text(fontSize=12, fontWeight="bold").encode(
+        x=xe, y=ye, text=alt.Text(**Q("value"), format=".2f"),
+        color=alt.ColorValue(value="black", condition={"test": dark, "value": "white"}))
+    fig.chart = [rect, text]
+    fig.layout = {"height": max(300, 36 * len(y_order) + 80), "usermeta": {"negsim": "sweep_heatmap", "x": x, "y": y}}
+    return fig
+
+
+@quick
+def metric_line_chart(table: pd.DataFrame, x: str, metric_label: str, x_order: Sequence[str]) -> Figure:
+    """Mean of a metric at each level of one varied parameter."""
+    fig = Figure(None)
+    fig.chart = fig.use("levels", table).mark_line(point=True).encode(
+        x=alt.X(**N("x_label", x), sort=list(x_order), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(**Q("value", metric_label)),
+        tooltip=[alt.Tooltip(**N("x_label", x)), alt.Tooltip(**Q("value", metric_label), format=".2f"),
+                 alt.Tooltip(**Q("runs", "Runs"))],
+    ).properties(height=320, usermeta={"negsim": "sweep_line", "x": x})
+    return fig
+
+
+@quick
+def distribution_chart(runs: pd.DataFrame, column: str, label: str) -> Figure:
+    """Histogram of one result column over the runs of a sweep, stacked by outcome."""
+    data = runs[[column, "outcome"]].dropna().rename(columns={column: "value"})
+    fig = Figure(None)
+    fig.chart = fig.use("runs", data).mark_bar().encode(
+        x=alt.X(**Q("value", label), bin=alt.Bin(maxbins=30)),
+        y=alt.Y(aggregate="count", type="quantitative", title="Runs"),
+        color=alt.Color(**N("outcome", "Outcome"), scale=alt.Scale(domain=OUTCOMES,
+                                                                   range=[OUTCOME_COLORS[o] for o in OUTCOMES])),
+        tooltip=[alt.Tooltip(**N("outcome", "Outcome")), alt.Tooltip(aggregate="count", type="quantitative",
+                                                                      title="Runs")],
+    ).properties(height=320, usermeta={"negsim": "sweep_distribution", "column": column})
+    return fig

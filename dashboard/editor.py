@@ -1,0 +1,281 @@
+"""The sidebar: choose a scenario (a file from scenarios/ or an upload) and change any of its settings.
+
+Every control edits one parameter path of the scenario (`actors.russia.positions.expansion`,
+`protocol.max_rounds`, ...); the edits are kept in the session (see `state`) and applied with
+`sim.scenario.apply_params`, so the scenario the pages show is always validated like a file would be.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import streamlit as st
+
+from dashboard import state
+from dashboard.common import scenario_yaml
+from sim.scenario import DEFAULT_EXPONENTS, Issue, Scenario
+
+STRATEGIES = {
+    "boulware": "Boulware: holds out, concedes near the deadline",
+    "linear": "Linear: concedes at a steady pace",
+    "conceder": "Conceder: gives ground early",
+    "tit_for_tat": "Tit-for-tat: returns the others' concessions",
+    "hardliner": "Hardliner: barely moves",
+}
+MECHANISMS = {"concession": "Offers and concessions", "expected_utility": "Expected utility (Bueno de Mesquita)"}
+LINKAGES = {"package": "Package: nothing is agreed until everything is", "issue_by_issue": "Issue by issue"}
+ACTIVATIONS = {"simultaneous": "All at once", "sequential": "In turn (file order)", "random": "In random order"}
+EXPONENT_RANGES = {"boulware": (0.05, 0.95, 0.05), "conceder": (1.1, 10.0, 0.1)}
+SECTIONS = ("Issues", "Actors", "Rules")
+SECTION = "negsim.section"
+MAX_SEED = 2**53 - 1
+"""Largest seed the browser's number input holds exactly (a file may hold larger ones; they run unchanged)."""
+EDIT_ISSUE = "negsim.edit_issue"
+EDIT_ACTOR = "negsim.edit_actor"
+
+
+# ====================================================================== number formats
+def nice_step(span: float, parts: int = 100) -> float:
+    """A round step that cuts `span` into about `parts` pieces (1, 2 or 5 times a power of ten)."""
+    raw = span / parts
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw * 0.999)
+
+
+def fmt_for(step: float, unit: str = "") -> str:
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return f"%.{decimals}f" + (f" {unit}" if unit else "")
+
+
+def poles(issue: Issue) -> str:
+    """'0 = low pole ... 100 = high pole' for captions and tooltips."""
+    s = issue.scale
+    return f"{s.min:g} = {issue.low_label}; {s.max:g} = {issue.high_label}"
+
+
+# ====================================================================== widgets bound to parameter paths
+def _changed(path: str, key: str, base_value: Any) -> None:
+    state.set_edit(path, st.session_state[key], base_value)
+
+
+def _value(path: str, base_value: Any) -> Any:
+    return state.edits().get(path, base_value)
+
+
+def slider(label: str, path: str, base_value: float | None, lo: float, hi: float, step: float, *,
+           fmt: str | None = None, help: str | None = None, suffix: str = "", default: float | None = None) -> None:
+    """A slider editing `path`; `base_value` is the file's value (None: not set there), `default` what the
+    slider shows when neither the file nor an edit gives a value."""
+    key = state.widget_key(path + suffix)
+    cast = int if isinstance(step, int) else float
+    value = _value(path, base_value)
+    value = cast(min(max(default if value is None else value, lo), hi))
+    st.slider(label, min_value=cast(lo), max_value=cast(hi), value=value, step=cast(step), format=fmt,
+              key=key, help=help, on_change=_changed, args=(path, key, base_value))
+
+
+def choice(label: str, path: str, base_value: str, options: dict[str, str], *, radio: bool = False,
+           help: str | None = None) -> None:
+    key = state.widget_key(path)
+    value = _value(path, base_value)
+    widget = st.radio if radio else st.selectbox
+    widget(label, list(options), index=list(options).index(value), format_func=options.__getitem__, key=key,
+           help=help, on_change=_changed, args=(path, key, base_value))
+
+
+# ====================================================================== scenario source
+def source_controls() -> None:
+    upload = st.session_state.get(state.UPLOAD)
+    st.selectbox("Scenario file", state.scenario_files(), key=state.FILE, disabled=upload is not None,
+                 help="Scenarios shipped in the scenarios/ folder. Remove an uploaded file to pick one here.")
+    st.file_uploader("…or upload your own (YAML, JSON or CSV)", type=["yaml", "yml", "json", "csv"],
+                     key=state.UPLOAD, max_upload_size=state.UPLOAD_MB,
+                     help="A scenario file as `negsim validate` accepts it, or a BDM/KTAB spatial-model CSV. "
+                          "Problems are listed with the field they concern.")
+
+
+def _reset() -> None:
+    state.clear_edits()
+
+
+def edit_controls(cur: state.Current) -> None:
+    """Reset/download, then the settings of one section at a time (Issues, Actors, Rules)."""
+    n = len(cur.edits)
+    left, right = st.columns(2)
+    left.button("Reset", icon=":material/restart_alt:", on_click=_reset, disabled=n == 0, width="stretch",
+                help="Undo every change and go back to the values in the file.")
+    scenario = cur.scenario
+    right.download_button("Save YAML", icon=":material/download:", data=lambda: scenario_yaml(scenario),
+                          file_name=f"{scenario.id}.yaml",
+                          mime="application/x-yaml", width="stretch", on_click="ignore",
+                          help="The scenario with your changes, as a file `negsim validate` accepts.")
+    if n:
+        with st.expander(f"You changed {n} setting{'s' if n != 1 else ''}"):
+            base = state.base_values()
+            st.markdown("\n".join(f"- `{path}`: {_show(base.get(path))} → **{_show(value)}**"
+                                  for path, value in sorted(cur.edits.items())))
+    section = st.segmented_control("Change the settings", SECTIONS, default=SECTIONS[0], required=True,
+                                   key=SECTION, width="stretch",
+                                   help="Every change reruns the negotiation at once.")
+    base = cur.base
+    if section == "Actors":
+        _actor_controls(base)
+    elif section == "Rules":
+        _rule_controls(base)
+    else:
+        _issue_controls(base)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# ---------------------------------------------------------------------- issues: positions, saliences, red lines
+def _toggle_red_line(path: str, key: str, base_value: float | None, default: float) -> None:
+    if st.session_state[key]:
+        state.set_edit(path, base_value if base_value is not None else default, base_value)
+    else:
+        state.set_edit(path, None, base_value)
+    st.session_state.pop(state.widget_key(path), None)
+
+
+def _issue_controls(base: Scenario) -> None:
+    issues = {i.id: i for i in base.issues}
+    issue_id = st.selectbox("Issue", list(issues), format_func=lambda i: issues[i].label, key=EDIT_ISSUE)
+    issue = issues[issue_id]
+    scale = issue.scale
+    step = nice_step(scale.span)
+    fmt = fmt_for(step, scale.unit)
+    st.caption(f"◀ **{scale.min:g}**: {issue.low_label}")
+    st.caption(f"**{scale.max:g}**: {issue.high_label} ▶", text_alignment="right")
+    st.markdown("**Where each actor stands** (its ideal outcome)")
+    for actor in base.actors:
+        slider(actor.name, f"actors.{actor.id}.positions.{issue.id}", actor.positions[issue.id], scale.min,
+               scale.max, step, fmt=fmt, help=f"{actor.name}'s ideal outcome on {issue.label} ({poles(issue)}).")
+    st.markdown("**How much the issue matters to each** (salience: 0 not at all, 1 above all)")
+    for actor in base.actors:
+        slider(actor.name, f"actors.{actor.id}.saliences.{issue.id}", actor.saliences[issue.id], 0.0, 1.0, 0.05,
+               fmt="%.2f", help=f"How much {issue.label} matters to {actor.name}, 0-1.")
+    st.markdown("**Red lines** (the worst value an actor would ever accept)")
+    for actor in base.actors:
+        path = f"actors.{actor.id}.red_lines.{issue.id}"
+        base_line = actor.red_lines.get(issue.id)
+        line = _value(path, base_line)
+        position = _value(f"actors.{actor.id}.positions.{issue.id}", actor.positions[issue.id])
+        middle = (scale.min + scale.max) / 2
+        default = position - 0.25 * scale.span if position >= middle else position + 0.25 * scale.span
+        default = round(min(max(default, scale.min), scale.max) / step) * step
+        toggle_key = state.widget_key(path + "#on")
+        st.toggle(f"{actor.name} has a red line", value=line is not None, key=toggle_key,
+                  on_change=_toggle_red_line, args=(path, toggle_key, base_line, default),
+                  help=f"{actor.name} never accepts an agreement beyond this value on {issue.label}.")
+        if line is not None:
+            slider(f"{actor.name}'s red line", path, base_line, scale.min, scale.max, step, fmt=fmt,
+                   default=default, help=f"{actor.name} accepts no agreement on the far side of this "
+                                                  f"value ({poles(issue)}).")
+
+
+# ---------------------------------------------------------------------- actors: power, strategy, allies
+def _kind_changed(actor_id: str, key: str, base_kind: str, base_exponent: float | None) -> None:
+    kind = st.session_state[key]
+    state.set_edit(f"actors.{actor_id}.strategy.kind", kind, base_kind)
+    exponent_path = f"actors.{actor_id}.strategy.exponent"
+    if kind in DEFAULT_EXPONENTS:
+        exponent = base_exponent if kind == base_kind else DEFAULT_EXPONENTS[kind]
+    else:
+        exponent = base_exponent if kind == base_kind else None
+    state.set_edit(exponent_path, exponent, base_exponent)
+
+
+def _actor_controls(base: Scenario) -> None:
+    actors = {a.id: a for a in base.actors}
+    actor_id = st.selectbox("Actor", list(actors), format_func=lambda a: actors[a].name, key=EDIT_ACTOR)
+    actor = actors[actor_id]
+    prefix = f"actors.{actor.id}"
+    top = max(a.capability for a in base.actors)
+    cap_step = nice_step(2 * top)
+    slider("Capability (power at the table)", f"{prefix}.capability", actor.capability, cap_step,
+           cap_step * 100, cap_step, fmt=fmt_for(cap_step),
+           help="Relative power to shape the outcome; only ratios between actors matter.")
+    strategy = actor.strategy
+    kind_key = state.widget_key(f"{prefix}.strategy.kind")
+    kind = _value(f"{prefix}.strategy.kind", strategy.kind)
+    st.selectbox("Strategy", list(STRATEGIES), index=list(STRATEGIES).index(kind),
+                 format_func=STRATEGIES.__getitem__, key=kind_key, on_change=_kind_changed,
+                 args=(actor.id, kind_key, strategy.kind, strategy.exponent),
+                 help="How the actor concedes over the rounds (time-dependent strategies after Faratin et al. "
+                      "1998: the share of its room conceded by round t is (t/T)^(1/e)).")
+    if kind in EXPONENT_RANGES:
+        lo, hi, step = EXPONENT_RANGES[kind]
+        slider("Concession exponent e", f"{prefix}.strategy.exponent", strategy.exponent, lo, hi, step,
+               fmt="%.2f", suffix=f"#{kind}", default=DEFAULT_EXPONENTS[kind],
+               help="boulware: e < 1 (smaller holds out longer); conceder: e > 1 (larger gives ground sooner).")
+    elif kind == "tit_for_tat":
+        slider("Reciprocity", f"{prefix}.strategy.reciprocity", strategy.reciprocity, 0.0, 3.0, 0.1, fmt="%.1f",
+               help="Multiple of the others' last concession that it returns.")
+        slider("Opening concession", f"{prefix}.strategy.opening", strategy.opening, 0.0, 1.0, 0.01, fmt="%.2f",
+               help="Share of its room it concedes in round 1, before anyone has moved.")
+    elif kind == "hardliner":
+        slider("Flexibility", f"{prefix}.strategy.flexibility", strategy.flexibility, 0.0, 1.0, 0.01,
+               fmt="%.2f", help="Largest share of its room it will ever concede (reached at the deadline).")
+    slider("Walk-away utility", f"{prefix}.reservation_utility", actor.reservation_utility, 0.0, 1.0, 0.01,
+           fmt="%.2f", help="Reservation utility: it accepts no deal worth less to it than this (0-1).")
+    slider("Risk attitude", f"{prefix}.risk_attitude", actor.risk_attitude, -1.0, 1.0, 0.1, fmt="%.1f",
+           help="-1 risk-averse … 0 neutral … +1 risk-acceptant (the shape of its utility curve).")
+    others = [a for a in base.actors if a.id != actor.id]
+    if others:
+        st.markdown(f"**How closely {actor.name} follows its allies** (cohesion 0-1; together at most 1)")
+        for other in others:
+            slider(f"follows {other.name}", f"{prefix}.allies.{other.id}", actor.allies.get(other.id, 0.0), 0.0,
+                   1.0, 0.05, fmt="%.2f", help=f"How far {actor.name}'s offers move with {other.name}'s each round.")
+
+
+# ---------------------------------------------------------------------- rules of the talks
+def _rule_controls(base: Scenario) -> None:
+    p = base.protocol
+    t = p.tension
+    choice("Mechanism", "protocol.mechanism", p.mechanism, MECHANISMS, radio=True,
+           help="How actors move: concession strategies, or Bueno de Mesquita's expected-utility challenges.")
+    choice("Linkage", "protocol.linkage", p.linkage, LINKAGES, radio=True,
+           help="package: the issues are settled together; issue by issue: each closes on its own.")
+    choice("Order of moves", "protocol.activation", p.activation, ACTIVATIONS)
+    slider("Max rounds (the deadline)", "protocol.max_rounds", p.max_rounds, 1, max(100, p.max_rounds), 1,
+           help="The talks end in stalemate after this many rounds.")
+    slider("Agreement tolerance", "protocol.agreement_tolerance", p.agreement_tolerance, 0.01, 0.5, 0.01,
+           fmt="%.2f", help="An offer this close to the proposal (as a share of the scale) counts as accepting it.")
+    slider("Noise", "protocol.noise", p.noise, 0.0, 0.5, 0.01, fmt="%.2f",
+           help="Random misreading of offers (standard deviation, share of the scale). 0 = none.")
+    slider("Breakdown threshold", "protocol.tension.breakdown_threshold", t.breakdown_threshold, 0.05, 1.0, 0.01,
+           fmt="%.2f", help="The talks break down when tension reaches this level (0 calm … 1 crisis).")
+    seed_key = state.widget_key("protocol.seed")
+    seed = min(int(_value("protocol.seed", p.seed)), MAX_SEED)
+    st.number_input("Random seed", min_value=0, max_value=MAX_SEED, value=seed, step=1, key=seed_key,
+                    on_change=_changed, args=("protocol.seed", seed_key, p.seed),
+                    help="The same settings and seed always give the same run.")
+    st.markdown("**Tension** (escalation, 0 calm … 1 crisis)")
+    slider("Initial tension", "protocol.tension.initial", t.initial, 0.0, 1.0, 0.01, fmt="%.2f")
+    slider("Drift per round", "protocol.tension.drift", t.drift, -0.2, 0.2, 0.01, fmt="%.2f",
+           help="Added every round whatever happens at the table (outside pressure); may be negative.")
+    slider("Deadlock rate", "protocol.tension.deadlock_rate", t.deadlock_rate, 0.0, 1.0, 0.01, fmt="%.2f",
+           help="Added in a round in which nobody moved.")
+    slider("Hard-line rate", "protocol.tension.hardline_rate", t.hardline_rate, 0.0, 1.0, 0.01, fmt="%.2f",
+           help="Added per round times the share of actors that held firm.")
+    slider("Concession relief", "protocol.tension.concession_relief", t.concession_relief, 0.0,
+           max(5.0, t.concession_relief), 0.1, fmt="%.1f", help="Subtracted per round times the mean concession.")
+    slider("Agreement relief", "protocol.tension.agreement_relief", t.agreement_relief, 0.0, 1.0, 0.01, fmt="%.2f",
+           help="Subtracted once when a de-escalating issue is agreed.")
+    slider("Hardening", "protocol.tension.hardening", t.hardening, 0.0, 1.0, 0.01, fmt="%.2f",
+           help="How much tension slows concessions: at full tension actors concede (1 - hardening) as much.")
+    if _value("protocol.mechanism", p.mechanism) == "expected_utility":
+        eu = p.expected_utility
+        st.markdown("**Expected-utility mechanism**")
+        slider("Status-quo probability Q", "protocol.expected_utility.status_quo_probability",
+               eu.status_quo_probability, 0.0, 1.0, 0.05, fmt="%.2f")
+        slider("T weight", "protocol.expected_utility.t_weight", eu.t_weight, 0.0, 1.0, 0.05, fmt="%.2f")
+        choice("Offer selection", "protocol.expected_utility.selection", eu.selection,
+               {"published": "As published (Scholz et al. 2011)", "least_move": "Least move (BDM's text)"})
+        choice("Normalisation", "protocol.expected_utility.normalisation", eu.normalisation,
+               {"all_pairs": "All pairs (published)", "pair": "The pair's votes only"})

@@ -1,0 +1,1 @@
+"""Page scripts for `st.navigation`: each imports its view and renders it."""

@@ -1,0 +1,259 @@
+"""Per-session state of the dashboard and the cached calls into `sim` it makes.
+
+Everything a user changes lives in `st.session_state` (one browser session never sees another's): the
+scenario source, the edits made with the sidebar controls (dotted parameter paths -> values, the same paths
+`negsim params` lists) and how far the run has been played. Results are cached with `st.cache_data` on the
+validated scenario's canonical JSON (which includes its seed), so a rerun recomputes only what changed;
+`st.cache_data` hands every session its own copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from sim import service
+from sim.analysis import BargainingSpace, bargaining_space
+from sim.model import profiles_of
+from sim.scenario import (
+    Scenario,
+    ScenarioError,
+    apply_params,
+    decode,
+    format_of,
+    load_scenario,
+    parse_scenario,
+    parse_text,
+)
+from sim.service import RunResult
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_DIR = ROOT / "scenarios"
+DEFAULT_FILE = "feb2022_baseline.yaml"
+SUFFIXES = (".yaml", ".yml", ".json", ".csv")
+UPLOAD_MB = 2
+"""Upload size cap in the browser (the loader refuses files over `sim.scenario.MAX_FILE_BYTES` as well)."""
+
+END = -1
+"""Run target meaning 'play until the talks end'."""
+
+# session_state keys
+FILE = "negsim.file"
+UPLOAD = "negsim.upload"
+SOURCE = "negsim.source"
+EDITS = "negsim.edits"
+BASES = "negsim.edit_bases"
+TARGET = "negsim.target"
+SHOWN = "negsim.shown"
+LAST_VALID = "negsim.last_valid"
+CURRENT = "negsim.current"
+GENERATION = "negsim.generation"
+WIDGET = "w:"
+"""Prefix of the keys of the editing widgets: see `widget_key`."""
+
+
+# ====================================================================== scenario sources
+def scenario_files() -> list[str]:
+    """Scenario files in scenarios/ (the Feb-2022 baseline first); the JSON Schema is not a scenario."""
+    names = sorted(p.name for p in SCENARIO_DIR.iterdir()
+                   if p.suffix.lower() in SUFFIXES and not p.name.endswith(".schema.json"))
+    return sorted(names, key=lambda n: n != DEFAULT_FILE)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def load_file(path: str, mtime_ns: int) -> Scenario:
+    """A scenario file, parsed and validated (cached until the file changes)."""
+    return load_scenario(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def load_upload(data: bytes, name: str) -> Scenario:
+    """An uploaded scenario: size/binary checks, then the same parser and validation as the CLI."""
+    return parse_text(decode(data, name), format_of(name), name)
+
+
+@dataclass(frozen=True)
+class Current:
+    """What every page works on in this run of the script."""
+
+    base: Scenario                     # as loaded from the file or upload
+    scenario: Scenario                 # with the user's edits; the last valid one if the edits are invalid
+    key: str                           # canonical JSON of `scenario`: the cache key of every computation
+    source: str                        # file name shown to the user
+    load_error: ScenarioError | None   # an uploaded file that could not be used
+    edit_error: ScenarioError | None   # the edits do not make a valid scenario
+    edits: dict[str, Any]
+
+    @property
+    def max_rounds(self) -> int:
+        return self.scenario.protocol.max_rounds
+
+
+def _select_source() -> tuple[str, str, Scenario, ScenarioError | None]:
+    """(identity, label, scenario, upload problem) of the scenario chosen in the sidebar."""
+    upload = st.session_state.get(UPLOAD)
+    problem = None
+    if upload is not None:
+        try:
+            scenario = load_upload(upload.getvalue(), upload.name)
+            return f"upload:{upload.file_id}", upload.name, scenario, None
+        except ScenarioError as error:
+            problem = error
+    files = scenario_files()
+    name = st.session_state.get(FILE)
+    if name not in files:
+        name = files[0]
+    path = SCENARIO_DIR / name
+    mtime = path.stat().st_mtime_ns
+    return f"file:{name}:{mtime}", name, load_file(str(path), mtime), problem
+
+
+def widget_key(path: str, generation: int | None = None) -> str:
+    """Key of the widget editing `path` (+ a suffix for helper widgets): WIDGET + path, with the number of
+    resets so far in front after the first one. A reset gives every widget a new key, hence a new identity
+    in the browser, so that none keeps showing (and sending back) a value from before the reset."""
+    gen = int(st.session_state.get(GENERATION, 0)) if generation is None else generation
+    return f"{WIDGET}{gen}/{path}" if gen else f"{WIDGET}{path}"
+
+
+def clear_edits() -> None:
+    """Forget every edit; the editing widgets start afresh from the file's values."""
+    st.session_state[EDITS] = {}
+    st.session_state[BASES] = {}
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(WIDGET)]:
+        del st.session_state[key]
+    st.session_state[GENERATION] = int(st.session_state.get(GENERATION, 0)) + 1
+
+
+def edits() -> dict[str, Any]:
+    if EDITS not in st.session_state:
+        st.session_state[EDITS] = {}
+    return st.session_state[EDITS]
+
+
+def base_values() -> dict[str, Any]:
+    """The file's value of every edited path (None where the file sets none)."""
+    return st.session_state.setdefault(BASES, {})
+
+
+def set_edit(path: str, value: Any, base_value: Any) -> None:
+    """Record an edit; an edit back to the file's value is dropped."""
+    changes = edits()
+    if value == base_value or (base_value is None and value is None):
+        changes.pop(path, None)
+    else:
+        changes[path] = value
+        base_values()[path] = base_value
+
+
+def apply_edits(base: Scenario, changes: dict[str, Any]) -> Scenario:
+    """The base scenario with the edits applied and validated (raises ScenarioError).
+
+    A red line edited to None is removed; everything else goes through `sim.scenario.apply_params`.
+    """
+    removed = [p for p, v in changes.items() if v is None and ".red_lines." in p]
+    if removed:
+        doc = base.model_dump(by_alias=True, exclude_none=True)
+        for path in removed:
+            _, actor_id, _, issue_id = path.split(".")
+            actor = next(a for a in doc["actors"] if a["id"] == actor_id)
+            actor.get("red_lines", {}).pop(issue_id, None)
+        base = parse_scenario(doc, "dashboard")
+    values = {p: v for p, v in changes.items() if p not in removed}
+    return apply_params(base, values) if values else base
+
+
+def current() -> Current:
+    """Resolve the scenario source and the edits into the validated scenario every page shows."""
+    ident, label, base, load_error = _select_source()
+    if st.session_state.get(SOURCE) != ident:
+        if SOURCE in st.session_state:  # another file: its own values, from round 0
+            clear_edits()
+        st.session_state[SOURCE] = ident
+        st.session_state[TARGET] = 0
+    changes = edits()
+    edit_error = None
+    scenario = base
+    if changes:
+        try:
+            scenario = apply_edits(base, changes)
+        except ScenarioError as error:
+            edit_error = error
+            last = st.session_state.get(LAST_VALID)
+            scenario = last[1] if last and last[0] == ident else base
+    st.session_state[LAST_VALID] = (ident, scenario)
+    cur = Current(base=base, scenario=scenario, key=scenario.model_dump_json(), source=label,
+                  load_error=load_error, edit_error=edit_error, edits=dict(changes))
+    st.session_state[CURRENT] = cur
+    return cur
+
+
+def get_current() -> Current:
+    """The `Current` resolved by app.py in this script run (pages call this)."""
+    cur = st.session_state.get(CURRENT)
+    return cur if cur is not None else current()
+
+
+# ====================================================================== the run
+def target() -> int:
+    """How far to play: a round number, or END."""
+    return int(st.session_state.get(TARGET, 0))
+
+
+def run_to_end() -> None:
+    st.session_state[TARGET] = END
+
+
+def step_one() -> None:
+    st.session_state[TARGET] = int(st.session_state.get(SHOWN, 0)) + 1
+
+
+def reset_run() -> None:
+    st.session_state[TARGET] = 0
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def simulate(key: str, rounds: int, _scenario: Scenario) -> RunResult:
+    """The run of the scenario (its own seed) after `rounds` rounds, or to its end (rounds = END).
+
+    Stepping replays from round 0: a run is a pure function of scenario and seed, so round k looks the same
+    however it was reached. Cached on the scenario's canonical JSON.
+    """
+    model = service.start(_scenario)
+    if rounds == END:
+        service.finish(model)
+    else:
+        while model.running and model.round < rounds:
+            model.step()
+    return service.result_of(model)
+
+
+def shown_result(cur: Current) -> RunResult:
+    """The run as far as this session has played it; remembers the round shown (for 'Step one round')."""
+    result = simulate(cur.key, target(), cur.scenario)
+    st.session_state[SHOWN] = result.rounds
+    return result
+
+
+def full_result(cur: Current) -> RunResult:
+    """The run played to its end (the simulated outcome the analysis pages compare with)."""
+    return simulate(cur.key, END, cur.scenario)
+
+
+# ====================================================================== analysis and Monte Carlo
+@st.cache_data(show_spinner=False, max_entries=32)
+def bargaining(key: str, a: int, b: int, red_lines: bool, _scenario: Scenario) -> BargainingSpace:
+    profiles, _, _ = profiles_of(_scenario)
+    return bargaining_space(profiles, a, b, red_lines=red_lines)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def monte_carlo(key: str, replicates: int, _scenario: Scenario,
+                _progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """`replicates` runs with seeds derived from the scenario's seed (`sim.service.monte_carlo`)."""
+    return service.monte_carlo(_scenario, replicates, progress=_progress)

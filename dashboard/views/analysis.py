@@ -1,0 +1,140 @@
+"""Analysis: acceptable ranges and the zone of possible agreement, the Pareto frontier and Nash bargaining
+point of two actors, and the forecasts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, common, state
+from sim.analysis import acceptable_ranges, zone_of_agreement
+from sim.model import profiles_of
+from sim.utility import to_native
+
+PARETO_A = "negsim.pareto_a"
+PARETO_B = "negsim.pareto_b"
+PARETO_LINES = "negsim.pareto_red_lines"
+
+
+def ranges(cur: state.Current) -> None:
+    s = cur.scenario
+    st.header("Where could they meet?")
+    st.markdown(
+        "Each bar is the range of values an actor would accept on that issue **taken alone**: no further than "
+        "its red line (black tick), and only as far from its ideal (dot) as keeps the issue above its walk-away "
+        "utility. Where all the bars overlap (green band) lies the **zone of possible agreement (ZOPA)**. In a "
+        "package deal an actor may give more on one issue for a gain on another, so read the ranges as a guide.")
+    profiles, low, high = profiles_of(s)
+    lo, hi = acceptable_ranges(profiles)
+    lo_native, hi_native = to_native(lo, low, high), to_native(hi, low, high)
+    ideal = to_native(profiles.ideal, low, high)
+    red = to_native(profiles.red_line, low, high)
+    zl, zh, exists = zone_of_agreement(lo, hi)
+    zl_native, zh_native = to_native(zl, low, high), to_native(zh, low, high)
+    names = [a.name for a in s.actors]
+    summary = []
+    for j, issue in enumerate(s.issues):
+        table = pd.DataFrame({"actor": names, "low": lo_native[:, j], "high": hi_native[:, j],
+                              "ideal": ideal[:, j], "red_line": red[:, j]})
+        zone = (float(zl_native[j]), float(zh_native[j])) if exists[j] else None
+        charts.show(charts.ranges_chart(issue, table, zone, s))
+        unit = issue.scale.unit
+        if zone is not None:
+            verdict = f"ZOPA from {common.fmt(zone[0], unit)} to {common.fmt(zone[1], unit)}"
+        else:
+            floor, ceiling = int(np.argmax(lo_native[:, j])), int(np.argmin(hi_native[:, j]))
+            verdict = (f"no zone of agreement: {names[floor]} accepts nothing below "
+                       f"{common.fmt(lo_native[floor, j], unit)}, {names[ceiling]} nothing above "
+                       f"{common.fmt(hi_native[ceiling, j], unit)}")
+        summary.append({"Issue": issue.label, "Zone of possible agreement": verdict})
+        st.caption(f"**{issue.label}**: {verdict}.")
+    st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
+
+
+def pareto(cur: state.Current, result) -> None:
+    s = cur.scenario
+    st.header("Who gains from which deal?")
+    st.markdown(
+        "Pick two actors. Every grey or blue dot is one possible deal (a value on every issue), placed by how "
+        "much each of the two would like it. Blue deals are ones both could accept (no red line crossed, both "
+        "above their walk-away utility). The black line is the **Pareto frontier**: deals that cannot be made "
+        "better for one without making them worse for the other. The **Nash bargaining point** is the "
+        "acceptable deal that maximises the product of both actors' gains over walking away; the red diamond is "
+        "what the simulation produced (an unsettled issue counts as each actor's walk-away utility).")
+    ids = s.actor_ids
+    names = {a.id: a.name for a in s.actors}
+    c1, c2, c3 = st.columns([1, 1, 1], vertical_alignment="bottom")
+    a = c1.selectbox("First actor", ids, index=0, format_func=names.__getitem__, key=PARETO_A)
+    b = c2.selectbox("Second actor", ids, index=1, format_func=names.__getitem__, key=PARETO_B)
+    red_lines = c3.toggle("Respect their red lines", value=True, key=PARETO_LINES,
+                          help="Off: deals beyond a red line count as acceptable when they are worth enough.")
+    if a is None or b is None or a == b:
+        st.warning("Choose two different actors.")
+        return
+    ia, ib = ids.index(a), ids.index(b)
+    space = state.bargaining(cur.key, ia, ib, red_lines, s)
+    _, low, high = profiles_of(s)
+    native = to_native(space.outcomes, low, high)
+    outcome = (result.actors[a].utility, result.actors[b].utility)
+    chart = charts.pareto_chart(space, (names[a], names[b]), outcome, native, [i.label for i in s.issues])
+    left, right = st.columns([3, 2])
+    charts.show(chart, left)
+    rows = []
+    with right:
+        if space.nash is None:
+            hint = (" without crossing a red line. Switch off *Respect their red lines* to see the deal they "
+                    "would strike without them." if red_lines else ".")
+            st.warning(f"**No Nash bargaining point**: no deal is acceptable to both {names[a]} and {names[b]}"
+                       + hint, icon=":material/block:")
+        else:
+            gains = space.utilities[space.nash] - space.disagreement
+            st.success(f"**Nash bargaining point**: {names[a]} gains {gains[0]:.3f} and {names[b]} "
+                       f"{gains[1]:.3f} over walking away.", icon=":material/star:")
+        st.caption(f"Utilities of the simulated outcome: {names[a]} {outcome[0]:.3f}, {names[b]} {outcome[1]:.3f} "
+                   f"(walk-away: {space.disagreement[0]:.2f}, {space.disagreement[1]:.2f}). Deals sampled on a "
+                   f"grid of {len(space.outcomes):,} points.")
+        for j, issue in enumerate(s.issues):
+            r = result.issues[issue.id]
+            unit = issue.scale.unit
+            rows.append({
+                "Issue": issue.label,
+                "Nash point": common.fmt(float(native[space.nash, j]), unit) if space.nash is not None else "–",
+                "Simulated": common.fmt(r.value, unit) if r.agreed else "not agreed",
+                f"{names[a]}'s ideal": common.fmt(s.actor(a).positions[issue.id], unit),
+                f"{names[b]}'s ideal": common.fmt(s.actor(b).positions[issue.id], unit)})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def forecasts(cur: state.Current, result) -> None:
+    s = cur.scenario
+    st.header("Forecasts")
+    st.markdown(
+        "Simple forecasts from the opening positions, weighting each actor by capability × salience: the "
+        "**weighted mean** (a compromise in proportion to power) and the **weighted median** (the position "
+        "that a coalition holding half the weight would back). Compare them with the simulated outcome.")
+    rows = []
+    for issue in s.issues:
+        r = result.issues[issue.id]
+        unit = issue.scale.unit
+        row = {"Issue": issue.label, "Weighted mean": common.fmt(r.weighted_mean, unit),
+               "Weighted median": common.fmt(r.weighted_median, unit)}
+        if r.prediction is not None:
+            row["Expected-utility forecast"] = common.fmt(r.prediction, unit)
+        row["Simulated outcome"] = (f"agreed at {common.fmt(r.value, unit)} (round {r.round})" if r.agreed
+                                    else f"not agreed (last proposal {common.fmt(r.proposal, unit)})")
+        rows.append(row)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    kind, text = common.outcome_sentence(result)
+    st.caption(f"The simulated run (seed {s.protocol.seed}): {text.replace('**', '')}")
+
+
+def render() -> None:
+    cur = state.get_current()
+    st.title(":material/query_stats: Analysis")
+    st.caption(cur.scenario.title)
+    common.show_problems(cur)
+    result = state.full_result(cur)
+    ranges(cur)
+    pareto(cur, result)
+    forecasts(cur, result)

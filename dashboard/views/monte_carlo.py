@@ -1,0 +1,78 @@
+"""Monte Carlo: the current settings run with many seeds; outcome shares and agreed values per issue."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, common, state
+
+RUNS = "negsim.mc_runs"
+REQUEST = "negsim.mc_request"
+
+
+def _request(key: str) -> None:
+    st.session_state[REQUEST] = (key, int(st.session_state[RUNS]))
+
+
+def render() -> None:
+    cur = state.get_current()
+    s = cur.scenario
+    p = s.protocol
+    st.title(":material/casino: Monte Carlo")
+    st.caption(s.title)
+    common.show_problems(cur)
+    st.markdown(
+        "One run shows one possible course of the talks. Here the **same settings** are played with many "
+        "different random seeds, so you can see how often each outcome happens and where agreements land. "
+        f"Runs differ through the noise in how offers are read (now {p.noise:g} of the scale)"
+        + (" and the random order of moves." if p.activation == "random" else "."))
+    if p.noise == 0 and p.activation != "random":
+        st.info("These settings have no randomness (noise 0 and a fixed order of moves): every seed gives the "
+                "same run. Raise **Noise** under *Rules* in the sidebar to see a spread.", icon=":material/info:")
+    c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+    c1.number_input("Number of runs", min_value=10, max_value=5000, value=100, step=10, key=RUNS,
+                    help="Seeds are derived from the scenario's seed, so the same number of runs gives the same "
+                         "batch every time.")
+    c2.button("Run the batch", icon=":material/casino:", type="primary", on_click=_request, args=(cur.key,))
+    request = st.session_state.get(REQUEST)
+    if request is None:
+        st.caption("Press **Run the batch** to start.")
+        return
+    if request[0] != cur.key:
+        st.warning("The settings changed since the last batch: press **Run the batch** again.",
+                   icon=":material/refresh:")
+        return
+    n = request[1]
+    bar = st.progress(0.0, text=f"Running {n} seeds…")
+    runs = state.monte_carlo(cur.key, n, s, _progress=lambda done, total: bar.progress(
+        done / total, text=f"{done} of {total} runs"))
+    bar.progress(1.0, text=f"{n} runs done (seed {p.seed}; repeated batches come from the cache).")
+    show(runs, cur)
+
+
+def show(runs, cur: state.Current) -> None:
+    s = cur.scenario
+    shares = runs["outcome"].value_counts(normalize=True)
+    cols = st.columns(5)
+    for col, outcome in zip(cols, ["agreement", "partial", "stalemate", "breakdown"], strict=False):
+        col.metric(common.OUTCOME_WORDS[outcome], f"{shares.get(outcome, 0.0):.0%}", border=True)
+    cols[4].metric("Mean rounds", f"{runs['rounds'].mean():.1f}", border=True)
+    st.markdown("#### How often each outcome happens")
+    charts.show(charts.outcome_shares_chart(runs["outcome"]))
+    st.markdown("#### Where the agreements land")
+    per_row = min(3, len(s.issues))
+    columns = st.columns(per_row)
+    for j, issue in enumerate(s.issues):
+        with columns[j % per_row]:
+            values = runs.loc[runs[f"agreed.{issue.id}"].astype(bool), f"value.{issue.id}"]
+            if values.empty:
+                st.markdown(f"**{issue.label}**")
+                st.caption(f"Never agreed in {len(runs)} runs.")
+            else:
+                charts.show(charts.value_histogram(values, issue))
+                st.caption(f"Agreed in {len(values)} of {len(runs)} runs; median "
+                           f"{common.fmt(float(values.median()), issue.scale.unit)}.")
+    with st.expander("All runs"):
+        st.dataframe(runs, hide_index=True, width="stretch", height=300)
+    st.download_button("Monte Carlo runs (CSV)", icon=":material/download:", data=lambda: runs.to_csv(index=False),
+                       file_name=f"{s.id}_monte_carlo.csv", mime="text/csv", on_click="ignore")

@@ -1,0 +1,158 @@
+"""The negotiation, round by round: run controls, outcome banner, charts, status tables, move log, downloads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, common, state
+from dashboard.editor import STRATEGIES
+
+FEB2022_INTRO = (
+    "In mid-February 2022, with Russian forces massed around Ukraine, Russia and the West were exchanging "
+    "written answers on European security. Russia asked for a **legally binding guarantee that NATO would not "
+    "expand further east**, **no strike weapons or intermediate-range missiles near its borders**, and insisted "
+    "that everything be settled **as one package**. The United States, NATO and the EU answered that a "
+    "country's right to choose its alliances is not negotiable, but offered talks on **missiles** and on "
+    "**risk reduction and confidence-building measures**. Here the four parties negotiate again, round by "
+    "round: each starts from the position the record shows, concedes according to its strategy (or does not), "
+    "and tension rises when nobody moves. Move the sliders on the left and see whether a deal becomes possible."
+)
+
+
+def intro(scenario) -> None:
+    st.title(":material/handshake: negsim · negotiation simulator")
+    st.subheader(scenario.title)
+    if scenario.id.startswith("feb2022"):
+        st.markdown(FEB2022_INTRO)
+        if scenario.id != "feb2022_baseline" and scenario.description:
+            st.caption(f"This variant: {scenario.description}")
+    elif scenario.description:
+        st.markdown(scenario.description)
+
+
+def controls(cur: state.Current, finished: bool) -> None:
+    c1, c2, c3, c4 = st.columns([1.2, 1.2, 0.8, 3], vertical_alignment="center")
+    c1.button("Run to the end", icon=":material/fast_forward:", type="primary", on_click=state.run_to_end,
+              width="stretch", disabled=finished, help="Play every round until agreement, breakdown or the deadline.")
+    c2.button("Step one round", icon=":material/skip_next:", on_click=state.step_one, disabled=finished,
+              width="stretch", help="Play the next round only.")
+    c3.button("Reset", icon=":material/replay:", on_click=state.reset_run, width="stretch",
+              help="Back to round 0 (the opening positions).")
+    p = cur.scenario.protocol
+    c4.caption(f"Seed {p.seed} · {p.max_rounds} rounds at most · "
+               f"{'package deal' if p.linkage == 'package' else 'issue by issue'} · "
+               f"{'expected-utility mechanism' if p.mechanism == 'expected_utility' else 'concession mechanism'}"
+               f" · source: {cur.source}" + (f" (+{len(cur.edits)} changes)" if cur.edits else ""))
+
+
+def metrics(result) -> None:
+    s = result.scenario
+    p = s.protocol
+    agreed = sum(r.agreed for r in result.issues.values())
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Outcome", common.SHORT_WORDS[result.outcome], border=True,
+              help="agreement: every issue settled; partial: some; stalemate: none by the deadline; "
+                   "breakdown: tension passed the threshold.")
+    c2.metric("Round", f"{result.rounds} / {p.max_rounds}", border=True, help="Rounds played / the deadline.")
+    c3.metric("Tension", f"{result.tension:.2f}", border=True,
+              help=f"0 calm … 1 crisis; the talks break down at {p.tension.breakdown_threshold:.2f}.")
+    c4.metric("Issues agreed", f"{agreed} / {len(result.issues)}", border=True)
+
+
+def status_table(result) -> pd.DataFrame:
+    s = result.scenario
+    rows = []
+    for issue_id, r in result.issues.items():
+        issue = s.issue(issue_id)
+        unit = issue.scale.unit
+        row = {"Issue": issue.label,
+               "Status": f"agreed in round {r.round}" if r.agreed else "open",
+               "Agreed value": common.fmt(r.value, unit),
+               "Proposal on the table": common.fmt(r.proposal, unit),
+               "Forecast: weighted mean": common.fmt(r.weighted_mean, unit),
+               "Forecast: weighted median": common.fmt(r.weighted_median, unit)}
+        if r.prediction is not None:
+            row["Expected-utility forecast"] = common.fmt(r.prediction, unit)
+        row["Scale"] = f"{issue.scale.min:g} = {issue.low_label} … {issue.scale.max:g} = {issue.high_label}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def actors_table(result) -> pd.DataFrame:
+    s = result.scenario
+    rows = []
+    for actor in s.actors:
+        r = result.actors[actor.id]
+        row = {"Actor": actor.name, "Strategy": STRATEGIES[actor.strategy.kind].split(":")[0],
+               "Utility of the outcome": round(r.utility, 3), "Walk-away utility": actor.reservation_utility}
+        for issue in s.issues:
+            row[issue.id] = round(r.final_positions[issue.id], 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def offer_columns(scenario) -> dict:
+    """Column headers of the actors table: an issue's id, its label as the tooltip."""
+    return {i.id: st.column_config.NumberColumn(f"Offer: {i.id}", help=f"Final offer on {i.label} ({i.scale.min:g} = "
+                                                f"{i.low_label}; {i.scale.max:g} = {i.high_label})", format="%.1f")
+            for i in scenario.issues}
+
+
+def move_log(result) -> pd.DataFrame:
+    s = result.scenario
+    h = result.history
+    h = h[h["round"] > 0]
+    names = {a.id: a.name for a in s.actors}
+    labels = {i.id: i.label for i in s.issues}
+    log = pd.DataFrame({"Round": h["round"].to_numpy(), "Actor": h["actor"].map(names).to_numpy(),
+                        "Issue": h["issue"].map(labels).to_numpy(), "Offer": h["position"].round(1).to_numpy(),
+                        "Move": h["reason"].to_numpy()})
+    return log.iloc[::-1].reset_index(drop=True)
+
+
+def downloads(cur: state.Current, result) -> None:
+    st.markdown("##### Downloads")
+    c1, c2, c3 = st.columns(3)
+    stem = cur.scenario.id
+    c1.download_button("Round history (CSV)", icon=":material/download:", data=lambda: common.history_csv(result),
+                       file_name=f"{stem}_rounds.csv", mime="text/csv", on_click="ignore", width="stretch",
+                       help="One row per round, actor and issue: offer, reason, utility, tension, proposal.")
+    c2.download_button("Outcome (JSON)", icon=":material/download:", data=lambda: common.outcome_json(result),
+                       file_name=f"{stem}_outcome.json", mime="application/json", on_click="ignore",
+                       width="stretch", help="The result as `negsim run --json` prints it.")
+    scenario = cur.scenario
+    c3.download_button("Edited scenario (YAML)", icon=":material/download:",
+                       data=lambda: common.scenario_yaml(scenario), file_name=f"{stem}.yaml",
+                       mime="application/x-yaml", on_click="ignore", width="stretch",
+                       help="Your settings as a scenario file for `negsim run` / `negsim validate`.")
+
+
+def render() -> None:
+    cur = state.get_current()
+    intro(cur.scenario)
+    common.show_problems(cur)
+    result = state.shown_result(cur)
+    controls(cur, finished=result.outcome != "running")
+    common.banner(result)
+    metrics(result)
+    st.markdown("#### Offers round by round")
+    st.caption("Each coloured line is one actor's offer; the dashed black line is the proposal on the table "
+               "(the capability- and salience-weighted mean of the offers). Grey dotted lines: forecasts from the "
+               "opening positions. A green diamond marks an agreement. Hover for each move's reason.")
+    for issue in cur.scenario.issues:
+        charts.show(charts.positions_chart(result, issue.id))
+    left, right = st.columns(2)
+    charts.show(charts.tension_chart(result), left)
+    charts.show(charts.utilities_chart(result), right)
+    st.markdown("#### Where each issue stands")
+    st.dataframe(status_table(result), hide_index=True, width="stretch")
+    st.markdown("#### The actors")
+    st.dataframe(actors_table(result), hide_index=True, width="stretch", column_config=offer_columns(cur.scenario))
+    with st.expander("Log of moves: who did what, and why", expanded=False):
+        st.caption("Latest round first. *conceded*: moved towards the proposal as its strategy schedules; "
+                   "*held*: did not move; *held red line*: stands at its red line; *at reservation*: at its "
+                   "walk-away level; *followed ally*: moved with an ally; *met the proposal*: its offer is on "
+                   "the table; *agreed*: the issue is closed.")
+        st.dataframe(move_log(result), hide_index=True, width="stretch", height=320)
+    downloads(cur, result)

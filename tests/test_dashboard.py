@@ -1,0 +1,609 @@
+"""The Streamlit dashboard through `streamlit.testing.v1.AppTest`: every page and control, bad uploads shown as
+errors with their field paths, and charts carrying the same numbers as `sim.service`.
+
+Also the bargaining-space functions the Analysis page shows (`sim.analysis.pareto_front`, `nash_bargaining`, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from altair.vegalite.v6.schema.core import TopLevelSpec
+from streamlit.testing.v1 import AppTest
+
+from sim import service
+from sim.analysis import (
+    acceptable_ranges,
+    bargaining_space,
+    nash_bargaining,
+    outcome_grid,
+    outcome_utilities,
+    pareto_front,
+    zone_of_agreement,
+)
+from sim.model import profiles_of
+from sim.scenario import MAX_FILE_BYTES, apply_params, load_scenario, parse_text
+from sim.utility import to_native
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "dashboard" / "app.py"
+BASELINE_FILE = ROOT / "scenarios" / "feb2022_baseline.yaml"
+EC_FILE = ROOT / "scenarios" / "ec_emissions_1994.csv"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from dashboard import common, state, sweep_data  # noqa: E402
+
+
+# ====================================================================== helpers
+@pytest.fixture(scope="module")
+def baseline():
+    return load_scenario(BASELINE_FILE)
+
+
+@pytest.fixture
+def app() -> AppTest:
+    return AppTest.from_file(str(APP), default_timeout=60).run()
+
+
+def ok(at: AppTest) -> AppTest:
+    """The script ran without an exception (a traceback would be a bug)."""
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m for m in at.metric if m.label == label).value
+
+
+def current(at: AppTest) -> state.Current:
+    return at.session_state[state.CURRENT]
+
+
+def charts(at: AppTest, name: str | None = None) -> list[tuple[dict, dict, dict[str, pd.DataFrame]]]:
+    """(usermeta, spec, datasets) of every chart on the page (optionally only those named `name`)."""
+    out = []
+    for element in at.get("vega_lite_chart"):
+        spec = json.loads(element.proto.spec)
+        data = {d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in element.proto.datasets}
+        meta = spec.get("usermeta", {})
+        if name is None or meta.get("negsim") == name:
+            out.append((meta, spec, data))
+    return out
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("error", "warning", "info", "success", "markdown", "caption") for e in at.get(kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def run_to_end(at: AppTest) -> AppTest:
+    return ok(button(at, "Run to the end").click().run())
+
+
+# ====================================================================== the negotiation page
+def test_first_load_shows_round_zero_with_intro_and_charts(app, baseline):
+    ok(app)
+    assert "negsim" in app.title[0].value
+    assert app.subheader[0].value == baseline.title
+    assert "February 2022" in app.markdown[0].value or "February 2022" in texts(app)
+    assert "Round 0 of at most 20" in app.info[0].value
+    assert metric(app, "Round") == "0 / 20"
+    assert metric(app, "Outcome") == "Under way"
+    names = [meta["negsim"] for meta, _, _ in charts(app)]
+    assert names == ["positions"] * 3 + ["tension", "utilities"]
+    # the opening positions are the file's
+    _, _, data = charts(app, "positions")[0]
+    first = data["offers"].set_index("series")["position"]
+    assert first["Russia"] == baseline.actor("russia").positions["expansion"]
+    assert first["United States"] == baseline.actor("us").positions["expansion"]
+    # pole labels beside the sliders
+    captions = " ".join(c.value for c in app.sidebar.caption)
+    assert baseline.issue("expansion").low_label in captions and baseline.issue("expansion").high_label in captions
+
+
+def test_run_to_the_end_matches_the_service(app, baseline):
+    run_to_end(app)
+    result = service.run_scenario(baseline)
+    assert metric(app, "Round") == f"{result.rounds} / 20"
+    assert metric(app, "Outcome") == common.SHORT_WORDS[result.outcome]
+    kind, sentence = common.outcome_sentence(result)
+    assert getattr(app, kind)[0].value == sentence
+    for meta, _, data in charts(app, "positions"):
+        issue = meta["issue"]
+        rows = result.history[result.history["issue"] == issue]
+        np.testing.assert_allclose(data["offers"]["position"].to_numpy(), rows["position"].to_numpy())
+        np.testing.assert_allclose(data["proposal"]["position"].to_numpy(),
+                                   rows.drop_duplicates("round")["proposal"].to_numpy())
+        baselines = data["baselines"]["value"].to_numpy()
+        np.testing.assert_allclose(baselines, [result.issues[issue].weighted_mean,
+                                               result.issues[issue].weighted_median])
+        assert ("agreed" in data) == result.issues[issue].agreed
+    _, _, tension = charts(app, "tension")[0]
+    np.testing.assert_allclose(tension["tension"]["tension"].to_numpy(),
+                               result.history.drop_duplicates("round")["tension"].to_numpy())
+    assert tension["threshold"]["threshold"][0] == baseline.protocol.tension.breakdown_threshold
+    _, _, utilities = charts(app, "utilities")[0]
+    assert len(utilities["utilities"]) == (result.rounds + 1) * len(baseline.actors)
+    # tables: status per issue, actors, log of moves
+    status, actors, log = (d.value for d in app.dataframe[:3])
+    assert list(status["Issue"]) == [i.label for i in baseline.issues]
+    np.testing.assert_allclose(actors["Utility of the outcome"], [round(r.utility, 3) for r in result.actors.values()])
+    assert len(log) == result.rounds * len(baseline.actors) * len(baseline.issues)
+    assert set(log["Move"]) <= set(result.history["reason"])
+    assert button(app, "Run to the end").disabled and button(app, "Step one round").disabled
+
+
+def test_step_one_round_and_reset(app, baseline):
+    ok(button(app, "Step one round").click().run())
+    assert metric(app, "Round") == "1 / 20"
+    assert "Round 1 of at most 20" in app.info[0].value
+    _, _, data = charts(app, "positions")[0]
+    assert sorted(data["offers"]["round"].unique()) == [0, 1]
+    ok(button(app, "Step one round").click().run())
+    assert metric(app, "Round") == "2 / 20"
+    model = service.start(baseline)
+    model.step()
+    model.step()
+    np.testing.assert_allclose(charts(app, "tension")[0][2]["tension"]["tension"].to_numpy(),
+                               service.result_of(model).history.drop_duplicates("round")["tension"].to_numpy())
+    ok(button(app, "Reset").click().run())
+    assert metric(app, "Round") == "0 / 20"
+
+
+def test_a_slider_change_reruns_the_talks(app, baseline):
+    run_to_end(app)
+    path = "actors.russia.positions.expansion"
+    ok(app.slider(key=state.WIDGET + path).set_value(60.0).run())
+    edited = apply_params(baseline, {path: 60.0})
+    assert current(app).scenario == edited
+    result = service.run_scenario(edited)
+    assert metric(app, "Round") == f"{result.rounds} / 20"
+    _, _, data = charts(app, "positions")[0]
+    assert data["offers"].query("round == 0 and series == 'Russia'")["position"].item() == 60.0
+    np.testing.assert_allclose(data["offers"]["position"].to_numpy(),
+                               result.history.query("issue == 'expansion'")["position"].to_numpy())
+    assert any("You changed 1 setting" in e.label for e in app.sidebar.expander)
+    # back to the file's value: no edit left
+    ok(app.slider(key=state.WIDGET + path).set_value(100.0).run())
+    assert current(app).edits == {}
+
+
+def test_issue_controls_positions_saliences_red_lines(app, baseline):
+    w = state.WIDGET
+    ok(app.selectbox(key="negsim.edit_issue").set_value("missiles").run())
+    ok(app.slider(key=w + "actors.us.positions.missiles").set_value(50.0).run())
+    ok(app.slider(key=w + "actors.eu.saliences.missiles").set_value(0.9).run())
+    # remove Russia's red line on expansion (it has none on missiles: switch the issue back)
+    ok(app.selectbox(key="negsim.edit_issue").set_value("expansion").run())
+    ok(app.toggle(key=w + "actors.russia.red_lines.expansion#on").set_value(False).run())
+    assert w + "actors.russia.red_lines.expansion" not in [s.key for s in app.slider]
+    # give the EU a red line and move it
+    ok(app.toggle(key=w + "actors.eu.red_lines.expansion#on").set_value(True).run())
+    ok(app.slider(key=w + "actors.eu.red_lines.expansion").set_value(40.0).run())
+    scenario = current(app).scenario
+    assert scenario.actor("us").positions["missiles"] == 50.0
+    assert scenario.actor("eu").saliences["missiles"] == 0.9
+    assert "expansion" not in scenario.actor("russia").red_lines
+    assert scenario.actor("eu").red_lines == {"expansion": 40.0}
+    assert current(app).edit_error is None
+
+
+@pytest.mark.parametrize("kind, widgets", [
+    ("conceder", ["actors.russia.strategy.exponent#conceder"]),
+    ("tit_for_tat", ["actors.russia.strategy.reciprocity", "actors.russia.strategy.opening"]),
+    ("hardliner", ["actors.russia.strategy.flexibility"]),
+    ("linear", []),
+])
+def test_actor_controls_strategy_and_its_parameters(app, kind, widgets):
+    w = state.WIDGET
+    ok(app.segmented_control(key="negsim.section").set_value("Actors").run())
+    ok(app.selectbox(key=w + "actors.russia.strategy.kind").set_value(kind).run())
+    keys = [s.key for s in app.sidebar.slider]
+    for widget in widgets:
+        assert w + widget in keys
+    for widget in widgets:
+        slider = app.slider(key=w + widget)
+        ok(slider.set_value(slider.max).run())
+    strategy = current(app).scenario.actor("russia").strategy
+    assert strategy.kind == kind
+    assert current(app).edit_error is None
+    if kind == "conceder":
+        assert strategy.exponent == 10.0
+    if kind == "tit_for_tat":
+        assert (strategy.reciprocity, strategy.opening) == (3.0, 1.0)
+    if kind == "hardliner":
+        assert strategy.flexibility == 1.0
+    run_to_end(app)
+
+
+def test_actor_controls_capability_walk_away_risk_cohesion(app, baseline):
+    w = state.WIDGET
+    ok(app.segmented_control(key="negsim.section").set_value("Actors").run())
+    ok(app.selectbox(key="negsim.edit_actor").set_value("eu").run())
+    ok(app.slider(key=w + "actors.eu.capability").set_value(0.9).run())
+    ok(app.slider(key=w + "actors.eu.reservation_utility").set_value(0.3).run())
+    ok(app.slider(key=w + "actors.eu.risk_attitude").set_value(0.5).run())
+    ok(app.slider(key=w + "actors.eu.allies.nato").set_value(0.25).run())
+    ok(app.selectbox(key=w + "actors.eu.strategy.kind").set_value("boulware").run())
+    ok(app.slider(key=w + "actors.eu.strategy.exponent#boulware").set_value(0.5).run())
+    eu = current(app).scenario.actor("eu")
+    assert (eu.capability, eu.reservation_utility, eu.risk_attitude) == (0.9, 0.3, 0.5)
+    assert eu.allies == {"us": 0.5, "nato": 0.25}
+    assert (eu.strategy.kind, eu.strategy.exponent) == ("boulware", 0.5)
+    assert len(current(app).edits) == 6
+
+
+def test_invalid_edits_show_every_problem_with_its_path(app, baseline):
+    w = state.WIDGET
+    ok(app.segmented_control(key="negsim.section").set_value("Actors").run())
+    ok(app.selectbox(key="negsim.edit_actor").set_value("eu").run())
+    ok(app.slider(key=w + "actors.eu.allies.nato").set_value(0.8).run())  # with US 0.5: 1.3 > 1
+    message = app.error[0].value
+    assert "actors.eu.allies" in message and "must sum to <= 1" in message
+    assert current(app).scenario == baseline  # the last valid settings are shown
+    assert metric(app, "Round") == "0 / 20"
+
+
+def test_rule_controls(app, baseline):
+    w = state.WIDGET
+    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(app.radio(key=w + "protocol.linkage").set_value("issue_by_issue").run())
+    ok(app.selectbox(key=w + "protocol.activation").set_value("random").run())
+    for path, value in [("protocol.max_rounds", 30), ("protocol.agreement_tolerance", 0.1), ("protocol.noise", 0.05),
+                        ("protocol.tension.breakdown_threshold", 0.8), ("protocol.tension.initial", 0.4),
+                        ("protocol.tension.drift", 0.01), ("protocol.tension.deadlock_rate", 0.05),
+                        ("protocol.tension.hardline_rate", 0.02), ("protocol.tension.concession_relief", 2.0),
+                        ("protocol.tension.agreement_relief", 0.2), ("protocol.tension.hardening", 0.3)]:
+        ok(app.slider(key=w + path).set_value(value).run())
+    ok(app.number_input(key=w + "protocol.seed").set_value(7).run())
+    p = current(app).scenario.protocol
+    assert (p.linkage, p.activation, p.max_rounds, p.seed) == ("issue_by_issue", "random", 30, 7)
+    assert (p.agreement_tolerance, p.noise, p.tension.breakdown_threshold) == (0.1, 0.05, 0.8)
+    assert (p.tension.initial, p.tension.drift, p.tension.hardening) == (0.4, 0.01, 0.3)
+    run_to_end(app)
+    result = service.run_scenario(current(app).scenario)
+    assert metric(app, "Round") == f"{result.rounds} / 30"
+    # the expected-utility mechanism brings its own parameters
+    ok(app.radio(key=w + "protocol.mechanism").set_value("expected_utility").run())
+    ok(app.slider(key=w + "protocol.expected_utility.status_quo_probability").set_value(0.5).run())
+    ok(app.selectbox(key=w + "protocol.expected_utility.selection").set_value("least_move").run())
+    ok(app.selectbox(key=w + "protocol.expected_utility.normalisation").set_value("pair").run())
+    ok(app.slider(key=w + "protocol.expected_utility.t_weight").set_value(0.5).run())
+    eu = current(app).scenario.protocol.expected_utility
+    assert (eu.status_quo_probability, eu.t_weight, eu.selection, eu.normalisation) == (0.5, 0.5, "least_move", "pair")
+    assert "Expected-utility forecast" in app.dataframe[0].value.columns
+
+
+def test_reset_to_file_undoes_every_edit(app, baseline):
+    ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(50.0).run())
+    ok(app.slider(key=state.WIDGET + "actors.us.saliences.expansion").set_value(0.2).run())
+    assert len(current(app).edits) == 2
+    ok(next(b for b in app.sidebar.button if b.label == "Reset").click().run())
+    assert current(app).edits == {}
+    assert current(app).scenario == baseline
+    # the widgets come back under new keys (new identities in the browser) showing the file's values
+    assert app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).value == 100.0
+    assert app.slider(key=state.widget_key("actors.us.saliences.expansion", 1)).value == 0.9
+
+
+def test_pick_another_scenario_file(app):
+    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(app.selectbox(key=state.FILE).set_value(EC_FILE.name).run())
+    scenario = current(app).scenario
+    assert scenario == load_scenario(EC_FILE)
+    assert current(app).edits == {}
+    # the rule widgets were rebuilt with the new file's values
+    assert app.number_input(key=state.widget_key("protocol.seed", 1)).value == scenario.protocol.seed
+    assert len(charts(app, "positions")) == 1
+    run_to_end(app)
+    assert metric(app, "Outcome") != "Under way"
+
+
+# ====================================================================== uploads
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    return ok(at.file_uploader(key=state.UPLOAD).set_value((name, data, "application/octet-stream")).run())
+
+
+def test_upload_a_valid_scenario(app, baseline):
+    edited = apply_params(baseline, {"actors.russia.positions.expansion": 70.0})
+    doc = edited.model_dump(by_alias=True, exclude_none=True)
+    doc["title"] = "My variant"
+    upload(app, "variant.json", json.dumps(doc).encode())
+    assert app.subheader[0].value == "My variant"
+    assert current(app).source == "variant.json"
+    assert charts(app, "positions")[0][2]["offers"].query("series == 'Russia'")["position"].item() == 70.0
+    run_to_end(app)
+
+
+@pytest.mark.parametrize("name, data, expected", [
+    ("bad.yaml", BASELINE_FILE.read_bytes().replace(b"capability: 0.8 ", b"capability: -1 ")
+     .replace(b"missiles: 95 ", b"missiles: lots "),
+     ["`actors.russia.capability`: must be > 0", "`actors.russia.positions.missiles`: must be a number"]),
+    ("bad.yaml", b"id: x\ntitle: [unclosed\n", ["YAML syntax error"]),
+    ("bad.json", b'{"id": "x",}', ["JSON syntax error at line 1"]),
+    ("bad.csv", b"Name,Power\nA,1\n", ["unrecognised CSV layout"]),
+    ("bad.yaml", b"\x00\x01\x02binary", ["not a text file"]),
+    ("big.yaml", b"#" * (MAX_FILE_BYTES + 1), ["file too large"]),
+    ("empty.yaml", b"   \n", ["file is empty"]),
+])
+def test_a_bad_upload_shows_its_problems_not_a_traceback(app, baseline, name, data, expected):
+    upload(app, name, data)
+    message = app.error[0].value
+    assert "Could not use the uploaded file" in message and name in message
+    for text in expected:
+        assert text in message
+    assert current(app).scenario == baseline  # the page keeps showing the picked file
+    assert len(charts(app, "positions")) == 3
+
+
+def test_upload_a_spatial_model_csv(app):
+    upload(app, "ec.csv", EC_FILE.read_bytes())
+    assert len(current(app).scenario.actors) == 10
+    run_to_end(app)
+
+
+# ====================================================================== downloads
+def test_downloads_carry_the_run_and_the_edited_scenario(app, baseline, tmp_path):
+    run_to_end(app)
+    ok(app.selectbox(key="negsim.edit_issue").set_value("cbm").run())
+    ok(app.slider(key=state.WIDGET + "actors.nato.positions.cbm").set_value(80.0).run())
+    labels = [b.label for b in app.get("download_button")]
+    assert {"Round history (CSV)", "Outcome (JSON)", "Edited scenario (YAML)", "Save YAML"} <= set(labels)
+    scenario = current(app).scenario
+    result = service.run_scenario(scenario)
+    history = pd.read_csv(pd.io.common.StringIO(common.history_csv(result)))
+    assert list(history.columns[:4]) == ["round", "actor", "issue", "position"]
+    assert len(history) == len(result.history)
+    assert json.loads(common.outcome_json(result)) == json.loads(json.dumps(result.to_dict()))
+    text = common.scenario_yaml(scenario)
+    assert parse_text(text, "yaml") == scenario
+    path = tmp_path / "edited.yaml"
+    path.write_text(text)
+    done = subprocess.run([sys.executable, "-m", "sim", "validate", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+# ====================================================================== analysis page
+def test_analysis_page_ranges_pareto_nash_forecasts(app, baseline):
+    ok(app.switch_page("routes/analysis.py").run())
+    profiles, low, high = profiles_of(baseline)
+    lo, hi = acceptable_ranges(profiles)
+    _, _, exists = zone_of_agreement(lo, hi)
+    ranges = charts(app, "ranges")
+    assert [m["issue"] for m, _, _ in ranges] == baseline.issue_ids
+    for j, (_, _, data) in enumerate(ranges):
+        np.testing.assert_allclose(data["ranges"]["low"], to_native(lo, low, high)[:, j])
+        np.testing.assert_allclose(data["ranges"]["high"], to_native(hi, low, high)[:, j])
+        assert ("zone" in data) == bool(exists[j])
+    zopa = app.dataframe[0].value
+    assert zopa["Zone of possible agreement"][0].startswith("no zone of agreement: Russia accepts nothing below 75")
+    # Russia and the US: no deal respects both red lines
+    (meta, _, data), = charts(app, "pareto")
+    assert meta["actors"] == ["Russia", "United States"]
+    assert "No Nash bargaining point" in app.warning[0].value
+    space = bargaining_space(profiles, 0, 1)
+    assert data["frontier"].shape[0] == space.frontier.sum()
+    result = service.run_scenario(baseline)
+    marked = data["marked"].set_index("what")
+    assert marked.loc["simulated outcome", "ua"] == pytest.approx(result.actors["russia"].utility)
+    # without red lines a Nash point exists and is marked
+    ok(app.toggle(key="negsim.pareto_red_lines").set_value(False).run())
+    assert "Nash bargaining point" in app.success[0].value
+    (_, _, data), = charts(app, "pareto")
+    space = bargaining_space(profiles, 0, 1, red_lines=False)
+    nash = data["marked"].set_index("what").loc["Nash bargaining point"]
+    np.testing.assert_allclose([nash["ua"], nash["ub"]], space.utilities[space.nash])
+    # another pair
+    ok(app.selectbox(key="negsim.pareto_b").set_value("eu").run())
+    assert charts(app, "pareto")[0][0]["actors"] == ["Russia", "European Union"]
+    ok(app.selectbox(key="negsim.pareto_b").set_value("russia").run())
+    assert "Choose two different actors" in app.warning[0].value
+    forecasts = app.dataframe[-1].value
+    assert list(forecasts["Weighted mean"]) == [common.fmt(r.weighted_mean) for r in result.issues.values()]
+
+
+# ====================================================================== Monte Carlo page
+def test_monte_carlo_page(app, baseline):
+    ok(app.switch_page("routes/monte_carlo.py").run())
+    assert "Press **Run the batch**" in texts(app)
+    ok(app.number_input(key="negsim.mc_runs").set_value(12).run())
+    ok(button(app, "Run the batch").click().run())
+    assert app.get("progress")[0].proto.value == 100
+    runs = service.monte_carlo(baseline, 12)
+    (_, _, data), = charts(app, "mc_outcomes")
+    shares = data["shares"].set_index("outcome")["share"]
+    assert shares.sum() == pytest.approx(1.0)
+    for outcome, share in runs["outcome"].value_counts(normalize=True).items():
+        assert shares[outcome] == pytest.approx(share)
+    for issue in baseline.issues:
+        agreed = runs[f"agreed.{issue.id}"].astype(bool)
+        found = [d for m, _, d in charts(app, "mc_values") if m["issue"] == issue.id]
+        if agreed.any():
+            np.testing.assert_allclose(sorted(found[0]["values"]["value"]),
+                                       sorted(runs.loc[agreed, f"value.{issue.id}"]))
+        else:
+            assert not found and f"Never agreed in {len(runs)} runs." in texts(app)
+    pd.testing.assert_frame_equal(app.dataframe[0].value.reset_index(drop=True), runs, check_dtype=False)
+    # a change of settings asks for a new batch
+    ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(90.0).run())
+    assert "settings changed" in app.warning[0].value
+
+
+def test_monte_carlo_without_randomness_says_so(app):
+    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(app.slider(key=state.WIDGET + "protocol.noise").set_value(0.0).run())
+    ok(app.switch_page("routes/monte_carlo.py").run())
+    assert "no randomness" in app.info[0].value
+
+
+# ====================================================================== sweep explorer page
+def fake_sweep(directory: Path, failed: int = 1) -> pd.DataFrame:
+    """A small sweep directory with the layout `negsim sweep` writes (runs.parquet + manifest.json)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    rows = []
+    run_id = 0
+    for threshold in (0.7, 0.8, 0.9):
+        for rounds in (10, 20):
+            for replicate in range(4):
+                outcome = rng.choice(["agreement", "partial", "stalemate", "breakdown"])
+                rows.append({"run_id": run_id, "protocol.tension.breakdown_threshold": threshold,
+                             "protocol.max_rounds": rounds, "replicate": replicate, "seed": 100 + replicate,
+                             "outcome": outcome, "rounds": int(rng.integers(1, rounds + 1)),
+                             "tension": float(rng.random()), "agreed.cbm": outcome == "agreement",
+                             "value.cbm": float(rng.random() * 100) if outcome == "agreement" else np.nan,
+                             "utility.russia": float(rng.random()), "error": None})
+                run_id += 1
+    runs = pd.DataFrame(rows)
+    runs.loc[runs.index[:failed], "error"] = "ValueError: boom"
+    runs.to_parquet(directory / "runs.parquet")
+    manifest = {"format": "negsim-sweep/1", "design": {
+        "scenario_id": "feb2022_baseline", "sampler": "grid", "replicates": 4, "n_points": 6, "n_runs": len(runs),
+        "factors": [{"path": "protocol.tension.breakdown_threshold", "kind": "values", "dtype": "float",
+                     "values": [0.7, 0.8, 0.9]},
+                    {"path": "protocol.max_rounds", "kind": "values", "dtype": "int", "values": [10, 20]}]},
+        "status": {"complete": True}}
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    return runs
+
+
+def test_sweep_explorer_heatmap_distributions_downloads(app, tmp_path):
+    runs = fake_sweep(tmp_path / "sweep")
+    ok(app.switch_page("routes/sweeps.py").run())
+    assert "No sweep directory chosen yet" in app.info[0].value
+    ok(app.text_input(key="negsim.sweep_path").input(str(tmp_path / "sweep")).run())
+    assert metric(app, "Runs") == f"{len(runs):,}"
+    assert metric(app, "Failed runs") == "1"
+    finished = runs[runs["error"].isna()]
+    (meta, _, data), = charts(app, "sweep_heatmap")
+    assert (meta["x"], meta["y"]) == ("protocol.tension.breakdown_threshold", "protocol.max_rounds")
+    cells = data["cells"].set_index(["x_label", "y_label"])
+    expected = finished.assign(hit=finished["outcome"] == "agreement").groupby(
+        ["protocol.tension.breakdown_threshold", "protocol.max_rounds"])["hit"].mean()
+    for (x, y), value in expected.items():
+        assert cells.loc[(f"{x:g}", f"{y:g}"), "value"] == pytest.approx(value)
+    # another metric, the axes swapped, a distribution of another column
+    ok(app.selectbox(key="negsim.sweep_metric").set_value("rounds").run())
+    ok(app.selectbox(key="negsim.sweep_x").set_value("protocol.max_rounds").run())
+    (meta, _, data), = charts(app, "sweep_heatmap")
+    assert meta["x"] == "protocol.max_rounds"
+    assert data["cells"]["value"].mean() == pytest.approx(
+        finished.groupby(["protocol.max_rounds", "protocol.tension.breakdown_threshold"])["rounds"].mean().mean())
+    ok(app.selectbox(key="negsim.sweep_column").set_value("value.cbm").run())
+    (meta, _, data), = charts(app, "sweep_distribution")
+    assert meta["column"] == "value.cbm" and len(data["runs"]) == finished["value.cbm"].notna().sum()
+    (_, _, shares), = charts(app, "sweep_outcomes")
+    assert shares["shares"]["runs"].sum() == len(finished)
+    assert {"All runs (CSV)", "This summary (CSV)"} <= {b.label for b in app.get("download_button")}
+
+
+def test_sweep_explorer_one_parameter_and_continuous_bins(tmp_path):
+    runs = fake_sweep(tmp_path / "s", failed=0)
+    runs = runs.drop(columns=["protocol.max_rounds"])
+    runs["protocol.noise"] = np.linspace(0, 0.2, len(runs))
+    runs.to_parquet(tmp_path / "s" / "runs.parquet")
+    (tmp_path / "s" / "manifest.json").write_text(json.dumps({"format": "negsim-sweep/1"}))
+    sweep = sweep_data.read_sweep(tmp_path / "s")
+    assert sweep.parameters == ["protocol.tension.breakdown_threshold", "protocol.noise"]  # inferred: no design
+    table, order, _ = sweep_data.summarise(sweep, "agreement", "protocol.noise")
+    assert len(order) == sweep_data.BINS and table["runs"].sum() == len(runs)
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    ok(at.switch_page("routes/sweeps.py").run())
+    ok(at.text_input(key="negsim.sweep_path").input(str(tmp_path / "s")).run())
+    assert charts(at, "sweep_heatmap")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p / "missing", "no such directory"),
+    (lambda p: p, "no runs.parquet here"),
+    (lambda p: (p / "runs.parquet").write_bytes(b"not parquet") and p, "cannot read it"),
+])
+def test_sweep_explorer_bad_directories(app, tmp_path, make, message):
+    path = make(tmp_path)
+    ok(app.switch_page("routes/sweeps.py").run())
+    ok(app.text_input(key="negsim.sweep_path").input(str(path)).run())
+    assert message in app.error[0].value
+
+
+# ====================================================================== sessions, caching, chart specs
+def test_sessions_are_independent(baseline):
+    one = AppTest.from_file(str(APP), default_timeout=60).run()
+    two = AppTest.from_file(str(APP), default_timeout=60).run()
+    ok(one.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(10.0).run())
+    run_to_end(one)
+    ok(two.run())
+    assert current(two).scenario == baseline and metric(two, "Round") == "0 / 20"
+    own = [ROOT / "dashboard" / name for name in ("app.py", "state.py", "editor.py", "charts.py", "common.py",
+                                                   "sweep_data.py")]
+    own += [*(ROOT / "dashboard" / "views").glob("*.py"), *(ROOT / "dashboard" / "routes").glob("*.py")]
+    assert "cache_resource" not in "".join(p.read_text() for p in own)
+
+
+def test_every_chart_spec_is_valid_vega_lite(app, tmp_path):
+    """The dashboard skips Altair's validation at run time for speed; check the specs here instead."""
+    fake_sweep(tmp_path / "sweep")
+    run_to_end(app)
+    specs = [spec for _, spec, _ in charts(app)]
+    ok(app.switch_page("routes/analysis.py").run())
+    ok(app.toggle(key="negsim.pareto_red_lines").set_value(False).run())
+    specs += [spec for _, spec, _ in charts(app)]
+    ok(app.switch_page("routes/monte_carlo.py").run())
+    ok(app.number_input(key="negsim.mc_runs").set_value(10).run())
+    ok(button(app, "Run the batch").click().run())
+    specs += [spec for _, spec, _ in charts(app)]
+    ok(app.switch_page("routes/sweeps.py").run())
+    ok(app.text_input(key="negsim.sweep_path").input(str(tmp_path / "sweep")).run())
+    specs += [spec for _, spec, _ in charts(app)]
+    assert len(specs) >= 12
+    for spec in specs:
+        spec.pop("datasets", None)
+        TopLevelSpec.validate(spec)
+
+
+# ====================================================================== the bargaining-space functions
+def test_outcome_grid_covers_the_box():
+    grid = outcome_grid(3, 1000)
+    assert grid.shape == (1000, 3) and grid.min() == 0.0 and grid.max() == 1.0
+    assert outcome_grid(1, 50).shape == (50, 1)
+
+
+def test_pareto_front_is_the_non_dominated_set():
+    u = np.random.default_rng(1).random((400, 2))
+    front = pareto_front(u)
+    dominated = np.array([((u >= u[k]).all(axis=1) & (u > u[k]).any(axis=1)).any() for k in range(len(u))])
+    assert (front == ~dominated).all()
+    assert pareto_front(np.array([[0.5, 0.5], [0.5, 0.5]])).sum() == 1
+
+
+def test_nash_point_maximises_the_product_of_gains():
+    u = np.array([[0.9, 0.2], [0.6, 0.6], [0.3, 0.8], [0.1, 0.1]])
+    assert nash_bargaining(u, np.array([0.1, 0.1])) == 1
+    assert nash_bargaining(u, np.array([0.7, 0.0])) == 0
+    assert nash_bargaining(u, np.array([0.95, 0.95])) is None
+    assert nash_bargaining(u, np.array([0.0, 0.0]), feasible=np.array([True, False, True, True])) == 2
+
+
+def test_bargaining_space_of_two_actors(baseline):
+    profiles, _, _ = profiles_of(baseline)
+    space = bargaining_space(profiles, 1, 3, max_points=5000)
+    assert space.utilities.shape == (len(space.outcomes), 2)
+    np.testing.assert_allclose(space.utilities, outcome_utilities(space.outcomes, profiles, (1, 3)))
+    assert space.nash is not None and space.feasible[space.nash] and space.frontier[space.nash]
+    gains = space.utilities - space.disagreement
+    ok = space.feasible & (gains >= 0).all(axis=1)
+    assert np.prod(gains[space.nash]) == pytest.approx(np.prod(gains[ok], axis=1).max())
+    # each actor's ideal point is on the frontier and gives it utility 1
+    assert space.frontier[-2] and space.frontier[-1]
+    assert space.utilities[-2, 0] == pytest.approx(1.0) and space.utilities[-1, 1] == pytest.approx(1.0)
