@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -42,8 +43,33 @@ def baseline() -> Scenario:
     return load_scenario(BASELINE)
 
 
+_PROFILE_CACHE: OrderedDict[int, tuple[Scenario, tuple[Profiles, np.ndarray, np.ndarray]]] = OrderedDict()
+_PROFILE_CACHE_SIZE = 32
+
+
 def profiles_of(scenario: Scenario) -> tuple[Profiles, np.ndarray, np.ndarray]:
-    """The scenario as normalised arrays: (profiles, low poles (M,), high poles (M,))."""
+    """The scenario as normalised, read-only arrays: (profiles, low poles (M,), high poles (M,)).
+
+    Scenarios are immutable, so the arrays are derived once per scenario object and shared by every model
+    run on it (a Monte Carlo or a sweep's replicates); the cache keeps the scenario alive so its id stays
+    unique while cached.
+    """
+    key = id(scenario)
+    hit = _PROFILE_CACHE.get(key)
+    if hit is not None and hit[0] is scenario:
+        _PROFILE_CACHE.move_to_end(key)
+        return hit[1]
+    derived = _derive_profiles(scenario)
+    for array in (*vars(derived[0]).values(), derived[1], derived[2]):
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
+    _PROFILE_CACHE[key] = (scenario, derived)
+    if len(_PROFILE_CACHE) > _PROFILE_CACHE_SIZE:
+        _PROFILE_CACHE.popitem(last=False)
+    return derived
+
+
+def _derive_profiles(scenario: Scenario) -> tuple[Profiles, np.ndarray, np.ndarray]:
     issues, actors = scenario.issue_ids, scenario.actors
     low = np.array([i.scale.min for i in scenario.issues])
     high = np.array([i.scale.max for i in scenario.issues])
@@ -112,6 +138,7 @@ class NegotiationModel(mesa.Model):
         self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
         self.reason_names = ALL_REASONS
         self.open_issues = np.ones(n_issues, dtype=bool)
+        self.all_open = True            # no issue settled yet (spares masking in the hot path)
         self.agreed_value = np.full(n_issues, np.nan)
         self.agreed_round = np.full(n_issues, -1)
         self.tension = protocol.tension.initial
@@ -203,7 +230,7 @@ class NegotiationModel(mesa.Model):
             self.tension, mean_move, held, int((settled & self.de_escalating).sum()),
             t.drift, t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief)
         self.previous_offers = before
-        if self.agreed_round.max() >= 0:
+        if not self.all_open:
             self.proposal = np.where(self.open_issues, self.proposal, self.agreed_value)
         broke_down = self.tension >= t.breakdown_threshold
         if broke_down or not self.open_issues.any() or self.round >= self.deadline:
@@ -244,7 +271,7 @@ class NegotiationModel(mesa.Model):
         if self.collect and self.has_cohesion:
             followed = np.abs(offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
             self.reasons = np.where(followed & self.open_issues, FOLLOWED, self.reasons)
-        self.offers = np.where(self.open_issues, offers, before) if self.agreed_round.max() >= 0 else offers
+        self.offers = offers if self.all_open else np.where(self.open_issues, offers, before)
 
         proposal = mechanism.standing_proposal(self.offers, p)
         tolerance = self.protocol.agreement_tolerance
@@ -278,6 +305,7 @@ class NegotiationModel(mesa.Model):
             self.agreed_value = np.where(settled, values, self.agreed_value)
             self.agreed_round = np.where(settled, self.round, self.agreed_round)
             self.open_issues = self.open_issues & ~settled
+            self.all_open = False
             self.offers = np.where(settled, values, self.offers)
         return settled
 

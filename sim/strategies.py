@@ -152,12 +152,13 @@ class OfferStep(NamedTuple):
 
 def next_offers(p: Profiles, rows: slice | NDArray[np.int_], offers: Array, proposal: Array,
                 received: Array | None, round_no: int, deadline: int, tension_factor: float,
-                open_issues: NDArray[np.bool_], jitter: Array | None = None) -> OfferStep:
+                open_issues: NDArray[np.bool_] | None, jitter: Array | None = None) -> OfferStep:
     """The new offers of actors `rows` (a slice or index array).
 
     offers: all actors' standing offers (N, M); proposal: the standing proposal (M,); received: from
     `received_concessions` (needed only when someone plays tit-for-tat); tension_factor:
-    1 - hardening x tension, scaling new concessions; jitter: random noise added to the intended
+    1 - hardening x tension, scaling new concessions; open_issues: (M,) mask, or None when every issue is
+    open; jitter: random noise added to the intended
     concession (for all N actors), so that noise makes concessions irregular but never carries an offer
     past the actor's room or the proposal.
     """
@@ -180,8 +181,12 @@ def next_offers(p: Profiles, rows: slice | NDArray[np.int_], offers: Array, prop
         tit_for_tat = (p.opening[rows] * room * tension_factor if round_no <= 1
                        else conceded + np.where(returned > 0, returned * tension_factor, returned))
         target = np.where(p.tit_for_tat[rows], tit_for_tat + noise, target)
-    concession = np.maximum(np.minimum(target, np.minimum(room, gap)), 0.0)
-    proposed = np.where(open_issues, ideal + direction * concession, current)
+    concession = np.minimum(target, np.minimum(room, gap))
+    if received is not None:  # only tit-for-tat can aim behind its ideal; the others' targets are >= 0
+        concession = np.maximum(concession, 0.0)
+    proposed = ideal + direction * concession
+    if open_issues is not None:
+        proposed = np.where(open_issues, proposed, current)
     return OfferStep(proposed, concession, conceded, room, gap, direction)
 
 
