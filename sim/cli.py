@@ -160,6 +160,11 @@ def list_params(
         sys.stdout.write(f"{path}\t{value}\n")
 
 
+from sim.sweep.cli import register as _register_sweep  # noqa: E402
+
+_register_sweep(app)
+
+
 def main() -> None:
     app()
 

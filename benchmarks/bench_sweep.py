@@ -1,0 +1,177 @@
+"""Benchmark of headless sweeps: `negsim sweep` against `mesa.batch_run`, and the sweep's peak memory.
+
+Run from the repository root:  .venv/bin/python benchmarks/bench_sweep.py [--runs 2000] [--repeats 3] [--full]
+
+1. Throughput, same model (the Feb-2022 baseline `NegotiationModel`), same number of runs, 2 workers:
+   - `negsim sweep --replicates RUNS --executor process --workers 2`, end to end as a command (Python start-up,
+     imports, worker pool, Parquet output included), and the rate it reports for the runs alone;
+   - `mesa.batch_run(NegotiationModel, parameters={}, rng=[seeds], number_processes=2)`: batch_run needs the
+     model's DataCollector, so the model records every round (its default);
+   - `mesa.batch_run` of a lean subclass that records only the outcome, to separate the cost of per-round
+     collection from the cost of one task per run.
+   Each is timed `--repeats` times (wall clock); medians are printed.
+2. Peak memory of `negsim sweep` at two sizes (default 2k and 10k runs; `--full`: 10k and 100k, which takes
+   several minutes): the sweep process's peak RSS (VmHWM) and the peak summed RSS of the process tree (the
+   sweep, its fork server and workers), sampled every 0.1 s from /proc (Linux).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import mesa  # noqa: E402
+
+from sim.model import NegotiationModel  # noqa: E402
+from sim.service import replicate_seeds, run_scenario  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "feb2022_baseline.yaml"
+NEGSIM = [sys.executable, "-m", "sim"]
+
+
+class OutcomeOnlyModel(NegotiationModel):
+    """The same negotiation, recording only the outcome and tension (what batch_run needs, nothing more)."""
+
+    def __init__(self, rng=None):
+        super().__init__(rng=rng, collect=False)
+        self.datacollector = mesa.DataCollector(model_reporters={"outcome": "outcome", "tension": "tension"})
+        self.datacollector.collect(self)
+
+
+# ====================================================================== helpers
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process (one pass over /proc)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    found[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def _status_kb(pid: int, key: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_measured(command: list[str], sample: bool) -> tuple[float, str, int, int]:
+    """Run a command; return (wall seconds, stdout, peak RSS of the process in KB, peak RSS of its process tree
+    in KB, sampled every 0.1 s when `sample`)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    own_peak = tree_peak = 0
+    while child.poll() is None:
+        if sample:
+            own_peak = max(own_peak, _status_kb(child.pid, "VmHWM"))
+            parents = _parents()
+            tree, members = 0, {child.pid}
+            for _ in range(4):      # the sweep, its fork server and the workers: at most 3 levels
+                members |= {pid for pid, ppid in parents.items() if ppid in members}
+            tree = sum(_status_kb(pid, "VmRSS") for pid in members)
+            tree_peak = max(tree_peak, tree)
+        time.sleep(0.1 if sample else 0.01)
+    wall = time.perf_counter() - start
+    stdout, stderr = child.communicate()
+    if child.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr}")
+    return wall, stdout, own_peak, tree_peak
+
+
+def negsim_sweep(runs: int, out: Path, sample: bool = False) -> tuple[float, float, int, int]:
+    """(wall seconds, runs/s the sweep reports, peak RSS KB, peak tree RSS KB) of one `negsim sweep`."""
+    command = [*NEGSIM, "sweep", str(BASELINE), "--replicates", str(runs), "--seed", "1", "--executor", "process",
+               "--workers", "2", "--quiet", "--overwrite", "--out", str(out)]
+    wall, stdout, own, tree = run_measured(command, sample)
+    rate = next(float(line.split("(")[1].split(" runs/s")[0].replace(",", ""))
+                for line in stdout.splitlines() if line.startswith("This session"))
+    return wall, rate, own, tree
+
+
+def batch_run(model_cls: type, runs: int) -> float:
+    seeds = replicate_seeds(1, runs)
+    start = time.perf_counter()
+    results = mesa.batch_run(model_cls, parameters={}, rng=seeds, number_processes=2, display_progress=False)
+    wall = time.perf_counter() - start
+    assert len({r["RunId"] for r in results}) == runs
+    return wall
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=2000, help="runs per throughput measurement (default 2000)")
+    ap.add_argument("--repeats", type=int, default=3, help="repeats per measurement; medians are printed")
+    ap.add_argument("--full", action="store_true", help="memory at 10k and 100k runs (slow) instead of 2k and 10k")
+    ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--skip-memory", action="store_true")
+    args = ap.parse_args()
+
+    print(f"CPUs available: {len(os.sched_getaffinity(0))}; Python {sys.version.split()[0]}; mesa {mesa.__version__}")
+    times = []
+    for seed in range(50):
+        start = time.perf_counter()
+        run_scenario(BASELINE if seed == 0 else _baseline(), seed, collect=False)
+        times.append(time.perf_counter() - start)
+    one = median(times[5:])
+    print(f"one baseline run, collect=False, in this process: {one * 1e3:.2f} ms "
+          f"(ideal on 2 workers: {2 / one:,.0f} runs/s)")
+
+    with tempfile.TemporaryDirectory(prefix="negsim-bench-") as tmp:
+        out = Path(tmp) / "sweep"
+        if not args.skip_throughput:
+            n = args.runs
+            print(f"\nThroughput: {n:,} runs of the baseline, 2 workers, median of {args.repeats}")
+            ours = [negsim_sweep(n, out) for _ in range(args.repeats)]
+            walls = [w for w, *_ in ours]
+            rates = [r for _, r, *_ in ours]
+            ours_rate = n / median(walls)
+            print(f"  negsim sweep (command, end to end)     {median(walls):7.2f} s  {ours_rate:8,.0f} runs/s")
+            print(f"  negsim sweep (runs only, as reported)             {median(rates):8,.0f} runs/s")
+            default = [batch_run(NegotiationModel, n) for _ in range(args.repeats)]
+            default_rate = n / median(default)
+            print(f"  mesa.batch_run (model as is)           {median(default):7.2f} s  {default_rate:8,.0f} runs/s")
+            lean = [batch_run(OutcomeOnlyModel, n) for _ in range(args.repeats)]
+            lean_rate = n / median(lean)
+            print(f"  mesa.batch_run (outcome-only collector){median(lean):7.2f} s  {lean_rate:8,.0f} runs/s")
+            print(f"  speed-up of negsim sweep (end to end): {ours_rate / default_rate:.1f}x batch_run as is, "
+                  f"{ours_rate / lean_rate:.1f}x batch_run outcome-only")
+
+        if not args.skip_memory:
+            sizes = (10_000, 100_000) if args.full else (2_000, 10_000)
+            print("\nPeak memory of negsim sweep (process executor, 2 workers)")
+            for size in sizes:
+                wall, rate, own, tree = negsim_sweep(size, out, sample=True)
+                print(f"  {size:>7,} runs: sweep process {own / 1024:6.0f} MB, process tree {tree / 1024:6.0f} MB "
+                      f"({wall:.0f} s, {rate:,.0f} runs/s)")
+
+
+def _baseline():
+    from sim.model import baseline
+
+    return baseline()
+
+
+if __name__ == "__main__":
+    main()

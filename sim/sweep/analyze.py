@@ -1,0 +1,184 @@
+"""Summaries of a finished sweep: agreement probability by parameter value (table + PNG) and Sobol indices.
+
+- `agreement_table`: for each varied parameter, the share of runs at each of its values (binned for a
+  continuous sampler) that ended in each outcome, and the share that agreed each issue. Failed runs are
+  counted, not averaged.
+- `sobol_indices`: first- and total-order Sobol indices (SALib, extra ``negsim[analysis]``) of chosen outputs
+  over the varied parameters, from a sweep run with ``sampler="sobol"`` (the Saltelli design). Each point's
+  output is the mean over its replicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.sweep.design import Factor
+from sim.sweep.storage import SweepDir, SweepError, read_runs
+
+OUTCOMES = ("agreement", "partial", "stalemate", "breakdown")
+
+
+def load(path: str | Path) -> tuple[dict[str, Any], list[Factor], pd.DataFrame]:
+    """Manifest, factors and run table of a finished sweep directory."""
+    manifest = SweepDir(path).read_manifest()
+    if manifest is None:
+        raise SweepError(f"{path}: not a sweep directory (no manifest.json)")
+    factors = [Factor.from_json(doc) for doc in manifest["design"]["factors"]]
+    return manifest, factors, read_runs(path)
+
+
+def _issues(runs: pd.DataFrame) -> list[str]:
+    return [c.split(".", 1)[1] for c in runs.columns if c.startswith("agreed.")]
+
+
+def _shares(group: pd.DataFrame, issues: Sequence[str]) -> dict[str, float]:
+    ok = group[group["error"].isna()]
+    n = len(ok)
+    row: dict[str, float] = {"runs": len(group), "failed": len(group) - n}
+    for outcome in OUTCOMES:
+        row[outcome] = float((ok["outcome"] == outcome).mean()) if n else np.nan
+    for issue in issues:
+        row[f"agreed.{issue}"] = float(ok[f"agreed.{issue}"].astype(float).mean()) if n else np.nan
+    return row
+
+
+def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str = "grid",
+                    bins: int = 10) -> pd.DataFrame:
+    """One row per (parameter, value): runs, failed, outcome shares, per-issue agreement rates.
+
+    Values are exact for a grid or a value list; a range sampled continuously is cut into `bins` equal bins
+    (`value` is the bin's midpoint, `bin` its interval)."""
+    issues = _issues(runs)
+    rows: list[dict[str, Any]] = []
+    if not factors:
+        rows.append({"parameter": "(all runs)", "value": "", "bin": "", **_shares(runs, issues)})
+    for factor in factors:
+        column = runs[factor.path]
+        if factor.kind == "range" and sampler != "grid" and factor.hi > factor.lo:
+            edges = np.linspace(factor.lo, factor.hi, bins + 1)
+            codes = np.clip(np.searchsorted(edges, column.to_numpy(dtype=float), side="right") - 1, 0, bins - 1)
+            for code in np.unique(codes):
+                lo, hi = edges[code], edges[code + 1]
+                rows.append({"parameter": factor.path, "value": (lo + hi) / 2, "bin": f"[{lo:.4g}, {hi:.4g}]",
+                             **_shares(runs[codes == code], issues)})
+        else:
+            order = list(factor.values) if factor.kind == "values" else sorted(column.unique())
+            for value in order:
+                subset = runs[column == value]
+                if len(subset):
+                    rows.append({"parameter": factor.path, "value": value, "bin": "", **_shares(subset, issues)})
+    table = pd.DataFrame(rows)
+    table["runs"] = table["runs"].astype(int)
+    table["failed"] = table["failed"].astype(int)
+    return table
+
+
+def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+    """One panel per parameter: P(agreement on everything) and P(issue agreed) against its value."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    params = list(dict.fromkeys(table["parameter"]))
+    issues = [c.split(".", 1)[1] for c in table.columns if c.startswith("agreed.")]
+    ncols = min(3, len(params))
+    nrows = -(-len(params) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False)
+    for ax, param in zip(axes.flat, params, strict=False):
+        part = table[table["parameter"] == param]
+        values = list(part["value"])
+        numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                      for v in values) and param != "(all runs)"
+        x = np.asarray(values, dtype=float) if numeric else np.arange(len(values))
+        style = dict(marker="o", markersize=3) if len(values) < 30 else {}
+        ax.plot(x, part["agreement"], color="black", linewidth=2, label="agreement (all issues)", zorder=5, **style)
+        for issue in issues:
+            ax.plot(x, part[f"agreed.{issue}"], linewidth=1, label=f"{issue} agreed", **style)
+        if not numeric:
+            ax.set_xticks(x, [str(v) for v in values], rotation=20 if len(values) > 3 else 0)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel(param)
+        ax.set_ylabel("probability")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(params):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.08 if nrows == 1 else 0.05, 1, 1))
+    out = Path(path)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+# ====================================================================== Sobol indices
+OUTPUT_PREFIXES = ("agreed.", "value.", "prediction.", "utility.")
+
+
+def output_names(runs: pd.DataFrame) -> list[str]:
+    """What `sobol_indices` can analyse: outcome indicators, rounds, tension and the per-issue/actor columns."""
+    return list(OUTCOMES) + [c for c in runs.columns if c in ("rounds", "tension") or c.startswith(OUTPUT_PREFIXES)]
+
+
+def default_outputs(runs: pd.DataFrame) -> list[str]:
+    return ["agreement"] + [c for c in runs.columns if c.startswith("agreed.") or c.startswith("utility.")]
+
+
+def output_values(runs: pd.DataFrame, name: str) -> pd.Series:
+    if name in OUTCOMES:
+        return (runs["outcome"] == name).astype(float)
+    if name not in output_names(runs):
+        raise SweepError(f"unknown output '{name}'; choose from: {', '.join(output_names(runs))}")
+    return pd.to_numeric(runs[name].astype(object).where(runs[name].notna()), errors="coerce").astype(float)
+
+
+def sobol_indices(runs: pd.DataFrame, factors: Sequence[Factor], outputs: Sequence[str] | None = None,
+                  n_points: int | None = None, seed: int = 0, num_resamples: int = 200,
+                  conf_level: float = 0.95) -> pd.DataFrame:
+    """First- (S1) and total-order (ST) Sobol indices with bootstrap confidence half-widths.
+
+    `runs` must come from a Saltelli design (`sampler="sobol"`): point p's row in the design is p, and the
+    analysed value is the mean of the output over the point's successful replicates."""
+    try:
+        from SALib.analyze import sobol
+    except ImportError:
+        raise SweepError("Sobol indices need the extra: pip install 'negsim[analysis]' (SALib)") from None
+    d = len(factors)
+    if d == 0:
+        raise SweepError("Sobol indices need varied parameters (--vary)")
+    n_points = int(runs["point"].max()) + 1 if n_points is None else n_points
+    if n_points % (d + 2):
+        raise SweepError(f"{n_points} points is not a Saltelli design for {d} parameters "
+                         f"(a multiple of {d + 2}); run the sweep with --sampler sobol")
+    outputs = list(outputs) if outputs else default_outputs(runs)
+    ok = runs[runs["error"].isna()] if "error" in runs else runs
+    problem = {"num_vars": d, "names": [f.path for f in factors], "bounds": [[0.0, 1.0]] * d}
+    rows = []
+    for name in outputs:
+        values = output_values(ok, name)
+        y = values.groupby(ok["point"]).mean().reindex(range(n_points)).to_numpy(dtype=float)
+        missing = int(np.isnan(y).sum())
+        if missing:
+            raise SweepError(f"output '{name}' is undefined at {missing} of {n_points} points (failed runs or "
+                             "NaN values, e.g. value.* of an issue not agreed); Sobol indices need every point")
+        if np.ptp(y) == 0:
+            for f in factors:
+                rows.append({"output": name, "parameter": f.path, "S1": np.nan, "S1_conf": np.nan,
+                             "ST": np.nan, "ST_conf": np.nan, "note": "output is constant"})
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            si = sobol.analyze(problem, y, calc_second_order=False, num_resamples=num_resamples,
+                               conf_level=conf_level, seed=seed % (2**32), print_to_console=False)
+        for k, f in enumerate(factors):
+            rows.append({"output": name, "parameter": f.path, "S1": float(si["S1"][k]),
+                         "S1_conf": float(si["S1_conf"][k]), "ST": float(si["ST"][k]),
+                         "ST_conf": float(si["ST_conf"][k]), "note": ""})
+    return pd.DataFrame(rows)

@@ -1,0 +1,214 @@
+"""`negsim sweep`, `negsim export` and `negsim analyze` (registered on the main typer app by `register`).
+
+Bad input (scenario, --vary, directory, design mismatch) gives a message on stderr and exit code 2, never a
+traceback; Ctrl-C gives a resume hint and exit code 130.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sim.sweep.design import SAMPLERS
+from sim.sweep.executors import EXECUTORS
+from sim.sweep.storage import SweepError
+
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)     # piped tables are not cut at 80
+err = Console(stderr=True, soft_wrap=True)
+
+
+def sweep_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """SweepError -> message and exit 2; Ctrl-C -> how to resume and exit 130."""
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sim.sweep.runner import SweepInterrupted
+
+        try:
+            return command(*args, **kwargs)
+        except SweepError as error:
+            err.print(f"error: {error}", markup=False, highlight=False)
+            raise typer.Exit(2) from None
+        except SweepInterrupted as stop:
+            err.print(f"{stop}; re-run the same command to finish the missing runs", markup=False)
+            raise typer.Exit(130) from None
+        except KeyboardInterrupt:
+            err.print("interrupted", markup=False)
+            raise typer.Exit(130) from None
+    return wrapper
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}%"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+# ====================================================================== negsim sweep
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file: YAML, JSON or CSV (BDM or KTAB layout).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory (created; re-running the same command "
+                                                        "resumes an interrupted sweep).")],
+    vary: Annotated[list[str] | None, typer.Option(
+        "--vary", metavar="PATH=LO:HI:N|PATH=a,b,c",
+        help="A parameter to vary (repeatable); PATHs are those `negsim params` lists. LO:HI:N = N grid levels "
+             "(LO:HI for other samplers), a,b,c = values. None: a Monte Carlo over seeds.")] = None,
+    sampler: Annotated[str, typer.Option(help=f"Design: {' | '.join(SAMPLERS)} (grid = full factorial; sobol = "
+                                              "Saltelli design for `negsim analyze --sobol`).")] = "grid",
+    samples: Annotated[int | None, typer.Option(
+        min=1, help="Points for lhs/random; base rows for sobol (points = N x (parameters + 2)). Default 128.")
+    ] = None,
+    replicates: Annotated[int, typer.Option(min=1, help="Runs per point, with seeds shared across points.")] = 1,
+    seed: Annotated[int | None, typer.Option(min=0, max=2**63 - 1,
+                                             help="Root seed (default: the scenario's protocol.seed).")] = None,
+    executor: Annotated[str | None, typer.Option(
+        help=f"{' | '.join(EXECUTORS)} (default process; dask when --scheduler is given).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: the CPUs available).")
+                       ] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 (without it, dask starts a LocalCluster).")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        min=1, help="Runs per task (default: about 0.5 s of work, timed on the scenario).")] = None,
+    rounds: Annotated[bool, typer.Option("--rounds", help="Also record every round: rounds.parquet.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over in --out, deleting the earlier "
+                                                                "sweep's files.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    scale: Annotated[str | None, typer.Option(
+        "--scale", metavar="LO:HI", help="CSV import: the issue scale (default: min..max of the positions).")
+    ] = None,
+) -> None:
+    """Run many seeded negotiations over a design of parameter values; write runs.parquet and a manifest."""
+    from sim.cli import load
+    from sim.sweep.runner import run_sweep
+
+    if sampler not in SAMPLERS:
+        raise SweepError(f"--sampler must be one of {', '.join(SAMPLERS)} (got {sampler!r})")
+    kind = executor or ("dask" if scheduler else "process")
+    if kind not in EXECUTORS:
+        raise SweepError(f"--executor must be one of {', '.join(EXECUTORS)} (got {kind!r})")
+    spec = load(scenario, scale)
+    report = run_sweep(spec, vary or [], out=out_dir, sampler=sampler, samples=samples, replicates=replicates,
+                       seed=seed, executor=kind, workers=workers, scheduler=scheduler, batch_size=batch_size,
+                       rounds=rounds, overwrite=overwrite, progress=not quiet)
+    print_report(report, spec.title)
+
+
+def print_report(report: Any, title: str = "") -> None:
+    replicates = report.n_runs // max(report.n_points, 1)
+    out.print(f"[bold]Sweep[/bold] {title}: {_plural(report.n_runs, 'run')} ({_plural(report.n_points, 'point')} "
+              f"x {_plural(replicates, 'replicate')}) in {report.path}", highlight=False)
+    if report.ran:
+        batch = f", {report.batch_size:,} runs per task" if report.batch_size else ""
+        started = f" (started in {report.startup:.1f} s)" if report.startup >= 0.05 else ""
+        out.print(f"This session: {report.ran:,} runs in {report.seconds:.1f} s "
+                  f"({report.runs_per_second:,.0f} runs/s) on {report.executor}{started}{batch}", highlight=False)
+    if report.resumed == report.n_runs:
+        out.print("Already complete: nothing to run (--overwrite starts over)")
+    elif report.resumed:
+        out.print(f"Resumed: {report.resumed:,} runs were already on disk", highlight=False)
+    failed = f"[red]{report.failed:,} failed[/red] (see the error column)" if report.failed else "0 failed"
+    out.print(f"Runs: {report.n_runs - report.failed:,} ok, {failed}")
+    table = Table(title="Summary (successful runs)", title_justify="left")
+    table.add_column("outcome / issue")
+    table.add_column("share", justify="right")
+    for outcome, share in report.outcomes.items():
+        table.add_row(f"outcome: {outcome}", _pct(share))
+    for issue, rate in report.agreement.items():
+        table.add_row(f"agreed: {issue}", _pct(rate))
+    out.print(table)
+
+
+# ====================================================================== negsim export
+def export(
+    directory: Annotated[Path, typer.Argument(help="A finished sweep directory.")],
+    csv: Annotated[bool, typer.Option("--csv", help="Write runs.csv (and rounds.csv).")] = False,
+    to: Annotated[Path | None, typer.Option("--out", help="Where to write the CSVs (default: the sweep "
+                                                          "directory).")] = None,
+) -> None:
+    """Convert a sweep's Parquet tables to another format."""
+    from sim.sweep.storage import export_csv
+
+    if not csv:
+        raise SweepError("choose an output format: --csv")
+    for path in export_csv(directory, to):
+        out.print(f"wrote {path}", highlight=False)
+
+
+# ====================================================================== negsim analyze
+def analyze(
+    directory: Annotated[Path, typer.Argument(help="A finished sweep directory.")],
+    bins: Annotated[int, typer.Option(min=2, max=200, help="Bins for parameters sampled continuously.")] = 10,
+    plot: Annotated[Path | None, typer.Option(help="PNG of agreement by parameter (default DIR/agreement.png).")
+                    ] = None,
+    sobol: Annotated[bool, typer.Option("--sobol", help="First- and total-order Sobol indices (needs a sweep "
+                                                        "run with --sampler sobol and the analysis extra, SALib).")
+                     ] = False,
+    output: Annotated[list[str] | None, typer.Option(
+        "--output", help="With --sobol: an output to analyse (repeatable): agreement, partial, stalemate, "
+                         "breakdown, rounds, tension, agreed.ISSUE, utility.ACTOR, ... "
+                         "(default: agreement, agreed.*, utility.*).")] = None,
+) -> None:
+    """Summarise a sweep: agreement probability by parameter value (table, CSV, PNG), or with --sobol the
+    first- and total-order Sobol indices of chosen outputs."""
+    from sim.sweep import analyze as analysis
+
+    manifest, factors, runs = analysis.load(directory)
+    sampler = manifest["design"]["sampler"]
+    if sobol and sampler != "sobol":
+        raise SweepError(f"Sobol indices need a sweep run with --sampler sobol (this one used {sampler})")
+    directory = Path(directory)
+    if sobol:
+        indices = analysis.sobol_indices(runs, factors, output, n_points=manifest["design"]["n_points"],
+                                         seed=manifest["design"]["root_seed"])
+        view = Table(title="Sobol indices (first order S1, total order ST; ± 95% bootstrap half-width)",
+                     title_justify="left")
+        for column in ("output", "parameter", "S1", "±", "ST", "± ", "note"):
+            view.add_column(column, justify="left" if column in ("output", "parameter", "note") else "right")
+        for row in indices.itertuples(index=False):
+            view.add_row(row.output, row.parameter, _num(row.S1), _num(row.S1_conf), _num(row.ST),
+                         _num(row.ST_conf), row.note)
+        out.print(view)
+        indices.to_csv(directory / "sobol.csv", index=False)
+        out.print(f"Indices written to {directory / 'sobol.csv'}", highlight=False)
+        return
+    table = analysis.agreement_table(runs, factors, sampler, bins)
+    issues = [c for c in table.columns if c.startswith("agreed.")]
+    out.print("[bold]Agreement probability by parameter value[/bold] (shares of the successful runs)")
+    for parameter in dict.fromkeys(table["parameter"]):
+        view = Table(title=parameter, title_justify="left")
+        headers = ("value", "runs", "failed", *analysis.OUTCOMES, *(f"{c.split('.', 1)[1]} agreed" for c in issues))
+        for column in headers:
+            view.add_column(column, justify="right")
+        for _, record in table[table["parameter"] == parameter].iterrows():
+            view.add_row(record["bin"] or _num(record["value"]), f"{record['runs']:,}", f"{record['failed']:,}",
+                         *(_pct(record[c]) for c in analysis.OUTCOMES), *(_pct(record[c]) for c in issues))
+        out.print(view)
+    table.to_csv(directory / "agreement.csv", index=False)
+    png = analysis.plot_agreement(table, plot or directory / "agreement.png",
+                                  title=manifest.get("scenario", {}).get("title", ""))
+    out.print(f"Table written to {directory / 'agreement.csv'}; plot to {png}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the sweep, export and analyze commands to the `negsim` app."""
+    from sim.cli import user_errors
+
+    app.command(name="sweep")(user_errors(sweep_errors(sweep)))
+    app.command(name="export")(user_errors(sweep_errors(export)))
+    app.command(name="analyze")(user_errors(sweep_errors(analyze)))

@@ -1,0 +1,441 @@
+"""The experimental design of a sweep: which parameters vary (``--vary``), how points are sampled, the run table.
+
+A *factor* is one varied parameter path (one that `negsim params` lists) with either a range ``LO:HI[:N]`` or
+explicit values ``a,b,c``. A *point* is one setting of every factor; each point is run ``replicates`` times.
+Runs are numbered ``run_id = point * replicates + replicate`` and replicate ``r`` uses the same seed at every
+point (``sim.service.replicate_seeds``), so points are compared on the same random draws.
+
+Samplers (all from :mod:`scipy.stats.qmc` or numpy, seeded from the root seed, so a design is reproducible):
+
+- ``grid``: full factorial; a range needs ``N`` levels (``numpy.linspace(LO, HI, N)``); the last factor varies
+  fastest.
+- ``lhs``: Latin hypercube (``qmc.LatinHypercube``) of ``samples`` points.
+- ``random``: ``samples`` independent uniform points.
+- ``sobol``: the Saltelli design for first- and total-order Sobol indices: a scrambled Sobol' sequence
+  (``qmc.Sobol``) of ``samples`` base rows in 2·D dimensions, arranged as SALib's ``sobol.sample`` with
+  ``calc_second_order=False`` does (rows A, AB_1..AB_D, B per base row), i.e. ``samples * (D + 2)`` points.
+
+In the continuous samplers a range is sampled uniformly on [LO, HI] (integers uniformly on the whole numbers in
+it) and a value list is a discrete uniform choice.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import math
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.scenario import Problem, Scenario, ScenarioError, apply_params, params
+from sim.service import replicate_seeds
+
+SAMPLERS = ("grid", "lhs", "sobol", "random")
+DEFAULT_SAMPLES = 128
+MAX_RUNS = 100_000_000
+"""Refuse designs larger than this (a typo like ``0:1:100000`` on three factors)."""
+
+_DYNAMIC = re.compile(r"^actors\.[a-z][a-z0-9_]*\.(red_lines|allies)\.[a-z][a-z0-9_]*$")
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+VaryItem = str | tuple[str, Any]
+Vary = Iterable[str] | Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One varied parameter: a numeric range (``kind='range'``) or a list of values (``kind='values'``)."""
+
+    path: str
+    kind: str                       # "range" | "values"
+    dtype: str                      # "float" | "int" | "str" | "bool"
+    lo: float | None = None
+    hi: float | None = None
+    levels: int | None = None       # grid levels of a range (None: continuous samplers only)
+    values: tuple[Any, ...] = ()
+
+    @classmethod
+    def range(cls, path: str, lo: float, hi: float, levels: int | None = None, dtype: str = "float") -> Factor:
+        return cls(path, "range", dtype, float(lo), float(hi), levels)
+
+    @classmethod
+    def choice(cls, path: str, values: Sequence[Any], dtype: str = "str") -> Factor:
+        return cls(path, "values", dtype, values=tuple(values))
+
+    @property
+    def spec(self) -> str:
+        """The canonical ``PATH=...`` text of this factor (as ``--vary`` takes it)."""
+        if self.kind == "range":
+            body = f"{_num(self.lo)}:{_num(self.hi)}" + (f":{self.levels}" if self.levels is not None else "")
+        else:
+            body = ",".join(_text(v) for v in self.values)
+        return f"{self.path}={body}"
+
+    @property
+    def cardinality(self) -> int | None:
+        """Number of distinct values in a grid (None for a continuous range without levels)."""
+        return len(self.values) if self.kind == "values" else self.levels
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"path": self.path, "kind": self.kind, "dtype": self.dtype, "spec": self.spec}
+        if self.kind == "range":
+            doc.update(lo=self.lo, hi=self.hi, levels=self.levels)
+        else:
+            doc["values"] = list(self.values)
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Factor:
+        if doc["kind"] == "range":
+            return cls.range(doc["path"], doc["lo"], doc["hi"], doc.get("levels"), doc["dtype"])
+        return cls.choice(doc["path"], doc["values"], doc["dtype"])
+
+    # ------------------------------------------------------------------ values
+    def grid_values(self) -> list[Any]:
+        if self.kind == "values":
+            return list(self.values)
+        assert self.levels is not None
+        raw = np.linspace(self.lo, self.hi, self.levels)
+        return [int(round(v)) for v in raw] if self.dtype == "int" else [float(v) for v in raw]
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Map uniform draws in [0, 1) to this factor's values."""
+        if self.kind == "values":
+            index = np.minimum((u * len(self.values)).astype(np.int64), len(self.values) - 1)
+            return np.asarray(self.values, dtype=object)[index]
+        if self.dtype == "int":
+            lo, hi = math.ceil(self.lo), math.floor(self.hi)
+            return np.minimum(np.floor(lo + u * (hi - lo + 1)), hi).astype(np.int64)
+        return self.lo + u * (self.hi - self.lo)
+
+
+def _num(value: float | None) -> str:
+    assert value is not None
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _num(value)
+    return str(value)
+
+
+# ====================================================================== parsing --vary
+def _dtype_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return "str"
+
+
+def _coerce(text: Any, dtype: str) -> Any:
+    """One value of a list, typed like the parameter; raises ValueError with a readable message."""
+    if dtype == "bool":
+        if isinstance(text, bool):
+            return text
+        word = str(text).strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise ValueError(f"'{text}' is not true or false")
+    if dtype == "int":
+        if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
+            return int(text)
+        number = float(str(text).strip())
+        if not number.is_integer():
+            raise ValueError(f"'{text}' is not a whole number")
+        return int(number)
+    if dtype == "float":
+        number = float(str(text).strip()) if not isinstance(text, (int, float)) else float(text)
+        if not math.isfinite(number):
+            raise ValueError(f"'{text}' is not a finite number")
+        return number
+    value = str(text).strip()
+    if not value:
+        raise ValueError("empty value")
+    return value
+
+
+def _parse_one(path: str, body: Any, known: Mapping[str, Any]) -> Factor:
+    """A factor from a path and its spec (text ``LO:HI[:N]`` / ``a,b,c``, a tuple range or a list)."""
+    if path in known:
+        dtype = _dtype_of(known[path])
+    elif _DYNAMIC.match(path):
+        dtype = "float"
+    else:
+        close = difflib.get_close_matches(path, list(known), n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise ValueError(f"not a parameter of this scenario (`negsim params SCENARIO` lists them){hint}")
+    if isinstance(body, tuple):
+        if len(body) not in (2, 3):
+            raise ValueError("a range is (LO, HI) or (LO, HI, N)")
+        body = ":".join(str(x) for x in body)
+    if isinstance(body, (list, np.ndarray)):
+        raw_values: list[Any] = list(body)
+    elif isinstance(body, str) and ":" in body:
+        if dtype in ("str", "bool"):
+            raise ValueError(f"is a choice ({dtype}); give a list of values a,b,c instead of a range")
+        parts = body.split(":")
+        if len(parts) not in (2, 3):
+            raise ValueError(f"a range is LO:HI:N (grid) or LO:HI (other samplers), got '{body}'")
+        try:
+            lo, hi = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise ValueError(f"LO and HI must be numbers, got '{parts[0]}' and '{parts[1]}'") from None
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError("LO and HI must be finite numbers")
+        if hi < lo:
+            raise ValueError(f"LO must not exceed HI (got {parts[0]}:{parts[1]})")
+        levels = None
+        if len(parts) == 3:
+            try:
+                levels = int(parts[2])
+            except ValueError:
+                raise ValueError(f"N must be a whole number, got '{parts[2]}'") from None
+            if not 1 <= levels <= 1_000_000:
+                raise ValueError(f"N must be between 1 and 1000000, got {levels}")
+        if dtype == "int" and math.floor(hi) < math.ceil(lo):
+            raise ValueError(f"the range {parts[0]}:{parts[1]} holds no whole number")
+        return Factor.range(path, lo, hi, levels, dtype)
+    elif isinstance(body, str):
+        raw_values = [v for v in body.split(",")]
+    else:
+        raw_values = [body]
+    if not raw_values:
+        raise ValueError("no values given")
+    values = tuple(_coerce(v, dtype) for v in raw_values)
+    return Factor.choice(path, values, dtype)
+
+
+def parse_vary(vary: Vary, scenario: Scenario) -> list[Factor]:
+    """Factors from ``--vary`` specs (``PATH=LO:HI:N``, ``PATH=LO:HI``, ``PATH=a,b,c``) or a mapping
+    ``{path: (lo, hi[, n]) | [values] | "spec"}``; raises ScenarioError listing every problem."""
+    if vary is None:
+        return []
+    items: list[tuple[str, Any]] = []
+    problems: list[Problem] = []
+    if isinstance(vary, Mapping):
+        items = [(str(k), v) for k, v in vary.items()]
+    else:
+        if isinstance(vary, str):
+            vary = [vary]
+        for text in vary:
+            path, sep, body = str(text).partition("=")
+            if not sep or not path.strip() or not body.strip():
+                problems.append(Problem("--vary", f"expected PATH=LO:HI:N or PATH=a,b,c, got '{text}'"))
+                continue
+            items.append((path.strip(), body.strip()))
+    if not items and not problems:
+        return []
+    known = params(scenario)
+    factors: list[Factor] = []
+    seen: set[str] = set()
+    for path, body in items:
+        if path in seen:
+            problems.append(Problem(path, "varied twice (give one --vary per parameter)"))
+            continue
+        seen.add(path)
+        try:
+            factor = _parse_one(path, body, known)
+        except ValueError as error:
+            problems.append(Problem(path, str(error)))
+            continue
+        problems.extend(_check_values(scenario, factor))
+        factors.append(factor)
+    if problems:
+        raise ScenarioError(problems, "--vary")
+    return factors
+
+
+def _check_values(scenario: Scenario, factor: Factor) -> list[Problem]:
+    """Set each value (or both ends of a range) alone on the scenario; a problem reported at the factor's own
+    path (out of the field's bounds, not a valid choice) is fatal. Problems elsewhere (e.g. a position off a
+    narrowed scale) may vanish in combination with other factors, so they are left to the runs to report."""
+    if factor.kind == "range":
+        probes = [factor.lo, factor.hi]
+        if factor.dtype == "int":
+            probes = [math.ceil(factor.lo), math.floor(factor.hi)]
+    else:
+        probes = list(factor.values)
+    found: list[Problem] = []
+    for value in probes:
+        try:
+            apply_params(scenario, {factor.path: value})
+        except ScenarioError as error:
+            found.extend(p for p in error.problems if p.path == factor.path and p not in found)
+    return found
+
+
+# ====================================================================== sampling
+def _unit(sampler: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    from scipy.stats import qmc
+
+    if sampler == "lhs":
+        return qmc.LatinHypercube(d, rng=rng).random(n)
+    if sampler == "random":
+        return rng.random((n, d))
+    if sampler == "sobol":
+        with warnings.catch_warnings():     # scipy warns unless n is a power of two; documented instead
+            warnings.simplefilter("ignore", UserWarning)
+            base = qmc.Sobol(2 * d, scramble=True, rng=rng).random(n)
+        return saltelli_layout(base, d)
+    raise ValueError(f"unknown sampler {sampler!r}")
+
+
+def saltelli_layout(base: np.ndarray, d: int) -> np.ndarray:
+    """Rows A_i, AB_i1..AB_iD, B_i for each base row (SALib's order with calc_second_order=False)."""
+    n = base.shape[0]
+    a, b = base[:, :d], base[:, d:]
+    out = np.empty((n, d + 2, d))
+    out[:, 0] = a
+    for k in range(d):
+        out[:, k + 1] = a
+        out[:, k + 1, k] = b[:, k]
+    out[:, d + 1] = b
+    return out.reshape(n * (d + 2), d)
+
+
+def design_rng(root_seed: int) -> np.random.Generator:
+    """The generator of the sampler: independent of the run seeds (which are SeedSequence([root, r]))."""
+    return np.random.default_rng(np.random.SeedSequence(root_seed, spawn_key=(0x5EED,)))
+
+
+def n_points(factors: Sequence[Factor], sampler: str, samples: int | None) -> int:
+    if not factors:
+        return 1
+    if sampler == "grid":
+        return math.prod(f.cardinality or 1 for f in factors)
+    n = samples or DEFAULT_SAMPLES
+    return n * (len(factors) + 2) if sampler == "sobol" else n
+
+
+def build_points(factors: Sequence[Factor], sampler: str = "grid", samples: int | None = None,
+                 root_seed: int = 0) -> pd.DataFrame:
+    """One row per point, one typed column per factor path (no columns without factors: one empty point)."""
+    if not factors:
+        return pd.DataFrame(index=pd.RangeIndex(1))
+    if sampler == "grid":
+        columns = list(zip(*itertools.product(*(f.grid_values() for f in factors)), strict=True))
+    else:
+        u = _unit(sampler, samples or DEFAULT_SAMPLES, len(factors), design_rng(root_seed))
+        columns = [f.from_unit(u[:, k]) for k, f in enumerate(factors)]
+    dtypes = {"float": "float64", "int": "int64", "bool": "bool", "str": object}
+    return pd.DataFrame({f.path: pd.Series(list(col) if f.dtype == "str" else np.asarray(col),
+                                           dtype=dtypes[f.dtype])
+                         for f, col in zip(factors, columns, strict=True)})
+
+
+def points_hash(points: pd.DataFrame) -> str:
+    digest = hashlib.sha256()
+    for name in points.columns:
+        col = points[name]
+        digest.update(f"{name}\x00{col.dtype}\x00".encode())
+        if col.dtype == object:
+            digest.update("\x1f".join(map(str, col)).encode())
+        else:
+            digest.update(np.ascontiguousarray(col.to_numpy()).tobytes())
+    digest.update(str(len(points)).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class Design:
+    """Factors, sampler and replicates resolved into points and per-replicate seeds."""
+
+    factors: list[Factor]
+    sampler: str
+    samples: int | None
+    replicates: int
+    root_seed: int
+    points: pd.DataFrame
+    seeds: np.ndarray           # int64, one per replicate
+
+    @property
+    def n_points(self) -> int:
+        return len(self.points)
+
+    @property
+    def n_runs(self) -> int:
+        return self.n_points * self.replicates
+
+    @property
+    def paths(self) -> list[str]:
+        return [f.path for f in self.factors]
+
+    def runs(self, run_ids: Sequence[int]) -> list[tuple[int, int, int, int, tuple[Any, ...]]]:
+        """(run_id, point, replicate, seed, parameter values) of the given runs."""
+        cols = [self.points[p].to_numpy() for p in self.paths]
+        out = []
+        for run_id in run_ids:
+            point, replicate = divmod(int(run_id), self.replicates)
+            values = tuple(_plain(c[point]) for c in cols)
+            out.append((int(run_id), point, replicate, int(self.seeds[replicate]), values))
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "factors": [f.to_json() for f in self.factors],
+            "vary": [f.spec for f in self.factors],
+            "sampler": self.sampler if self.factors else "none",
+            "samples": self.samples if self.factors and self.sampler != "grid" else None,
+            "replicates": self.replicates,
+            "root_seed": self.root_seed,
+            "n_points": self.n_points,
+            "n_runs": self.n_runs,
+            "points_sha256": points_hash(self.points),
+            "run_id": "point * replicates + replicate",
+        }
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def make_design(scenario: Scenario, vary: Vary = None, sampler: str = "grid", samples: int | None = None,
+                replicates: int = 1, root_seed: int | None = None) -> Design:
+    """Parse and check everything about a design; raises ScenarioError listing the problems."""
+    problems: list[Problem] = []
+    if sampler not in SAMPLERS:
+        problems.append(Problem("--sampler", f"must be one of {', '.join(SAMPLERS)} (got {sampler!r})"))
+    if not isinstance(replicates, (int, np.integer)) or replicates < 1:
+        problems.append(Problem("--replicates", f"must be a whole number >= 1 (got {replicates!r})"))
+    if samples is not None and (not isinstance(samples, (int, np.integer)) or samples < 1):
+        problems.append(Problem("--samples", f"must be a whole number >= 1 (got {samples!r})"))
+    root = scenario.protocol.seed if root_seed is None else root_seed
+    if not isinstance(root, (int, np.integer)) or not 0 <= root < 2**63:
+        problems.append(Problem("--seed", f"must be a whole number in 0..2^63-1 (got {root!r})"))
+    try:
+        factors = parse_vary(vary, scenario)
+    except ScenarioError as error:
+        problems.extend(error.problems)
+        factors = []
+    if sampler == "grid" and samples is not None and factors:
+        problems.append(Problem("--samples", "applies to the lhs, sobol and random samplers, not to grid"))
+    if not problems and sampler == "grid":
+        open_ranges = [f.path for f in factors if f.kind == "range" and f.levels is None]
+        if open_ranges:
+            problems.extend(Problem(p, "the grid sampler needs a number of levels: PATH=LO:HI:N")
+                            for p in open_ranges)
+    if problems:
+        raise ScenarioError(problems, "sweep")
+    total = n_points(factors, sampler, samples) * int(replicates)
+    if total > MAX_RUNS:
+        raise ScenarioError([Problem("sweep", f"{total:,} runs is more than the limit of {MAX_RUNS:,}")], "sweep")
+    points = build_points(factors, sampler, samples, int(root))
+    resolved = None if sampler == "grid" else int(samples or DEFAULT_SAMPLES)
+    return Design(factors, sampler, resolved, int(replicates), int(root), points,
+                  np.array(replicate_seeds(int(root), int(replicates)), dtype=np.int64))

@@ -1,0 +1,175 @@
+"""Where batches run, all behind the `concurrent.futures.Executor` interface (submit -> Future).
+
+- ``serial``: in this process, one batch at a time (debugging, profiling, tiny sweeps).
+- ``process`` (default): a local process pool. Workers come from a fork server that has already imported the
+  model, so they start fast and never inherit the parent's threads; they ignore Ctrl-C (the parent handles it).
+- ``dask``: a Dask distributed cluster (extra ``negsim[dask]``): ``scheduler="tcp://host:8786"`` connects to a
+  running cluster whose workers have negsim installed; without an address a LocalCluster of ``workers``
+  single-threaded worker processes is started (and stopped afterwards).
+
+Results never depend on the executor: each run depends only on its scenario and seed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from sim.sweep.storage import SweepError
+
+EXECUTORS = ("serial", "process", "dask")
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:      # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+class SerialExecutor(cf.Executor):
+    """Runs each submitted call at once, in the calling thread; returns a finished Future."""
+
+    def __init__(self) -> None:
+        self._shutdown = False
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+        future: cf.Future = cf.Future()
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:      # KeyboardInterrupt propagates; other errors go in the future
+            if not isinstance(error, Exception):
+                raise
+            future.set_exception(error)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._shutdown = True
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    """A fork server that has imported the model (fast worker start; never forks this process, which holds
+    numpy/Arrow threads); spawn where there is none. As with any spawn-like start, a script that starts a
+    sweep on processes must guard its entry point with `if __name__ == "__main__":`."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["sim.sweep.runner"])
+        return context
+    return multiprocessing.get_context("spawn")     # pragma: no cover - Windows
+
+
+GUARD_HINT = ("worker processes could not start; a script that runs a sweep on processes must call it under "
+              "`if __name__ == \"__main__\":` (or use executor=\"serial\")")
+
+
+def worker_version() -> str:
+    """Run on Dask workers to check that they can import the same negsim."""
+    import sim
+
+    return sim.__version__
+
+
+@dataclass
+class Pool:
+    executor: cf.Executor
+    kind: str
+    workers: int
+    description: str
+
+
+@contextlib.contextmanager
+def open_executor(kind: str | Any = "process", workers: int | None = None,
+                  scheduler: str | None = None) -> Iterator[Pool]:
+    """An executor for `kind` ("serial" | "process" | "dask", a concurrent.futures Executor, or a
+    dask.distributed Client), shut down on exit if this function created it."""
+    if isinstance(kind, cf.Executor):
+        yield Pool(kind, "custom", workers or getattr(kind, "_max_workers", None) or cpu_count(),
+                   type(kind).__name__)
+        return
+    if type(kind).__name__ == "Client" and hasattr(kind, "get_executor"):
+        yield _dask_pool(kind, "the given Dask client")
+        return
+    if kind == "serial":
+        yield Pool(SerialExecutor(), "serial", 1, "serial (this process)")
+        return
+    if kind == "process":
+        n = workers or cpu_count()
+        pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_ignore_sigint)
+        try:
+            try:
+                pool.submit(os.getpid).result()     # start the workers now: a failure to start shows here
+            except BrokenProcessPool:
+                raise SweepError(GUARD_HINT) from None
+            yield Pool(pool, "process", n, f"process pool, {n} worker{'s' if n != 1 else ''}")
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return
+    if kind == "dask":
+        with _dask_client(workers, scheduler) as (client, where):
+            yield _dask_pool(client, where)
+        return
+    raise SweepError(f"--executor must be one of {', '.join(EXECUTORS)} (got {kind!r})")
+
+
+def _dask_pool(client: Any, where: str) -> Pool:
+    try:
+        found = client.run(worker_version)
+    except ModuleNotFoundError as error:
+        raise SweepError(f"Dask workers cannot import negsim ({error}); install the same negsim version on "
+                         "every worker: pip install 'negsim[dask]'") from None
+    import sim
+
+    stale = sorted({v for v in found.values() if v != sim.__version__})
+    if stale:
+        raise SweepError(f"Dask workers run negsim {', '.join(stale)} but this is negsim {sim.__version__}; "
+                         "install the same version on every worker")
+    threads = sum(client.nthreads().values()) or 1
+    return Pool(client.get_executor(pure=False), "dask", threads,
+                f"Dask {where}, {len(found)} worker{'s' if len(found) != 1 else ''}, {threads} threads")
+
+
+@contextlib.contextmanager
+def _dask_client(workers: int | None, scheduler: str | None) -> Iterator[tuple[Any, str]]:
+    try:
+        import dask.config
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise SweepError("the dask executor needs the extra: pip install 'negsim[dask]'") from None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as error:
+            raise SweepError(f"cannot connect to the Dask scheduler at {scheduler}: {error}") from None
+        try:
+            yield client, f"scheduler {scheduler}"
+        finally:
+            client.close()
+        return
+    n = workers or cpu_count()
+    with dask.config.set({"logging.distributed": "error"}):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               host="127.0.0.1", silence_logs=40)
+    client = Client(cluster)
+    try:
+        yield client, "LocalCluster"
+    finally:
+        client.close()
+        cluster.close()

@@ -1,0 +1,327 @@
+"""A sweep directory on disk: part files written atomically, the manifest, consolidation, resume.
+
+Layout of ``DIR``::
+
+    manifest.json        the design (what determines the run table), versions, output columns, status
+    parts/runs-<first run_id>.parquet     one per finished batch, written to a temporary name then renamed
+    parts/rounds-<first run_id>.parquet   with --rounds; written *before* its runs part (the runs part commits)
+    runs.parquet         when every run is done: all parts, sorted by run_id (then parts/ is removed)
+    rounds.parquet       with --rounds, likewise (run x round x actor x issue)
+
+Nothing is ever appended in place, so a crash, Ctrl-C or SIGKILL leaves only whole part files; the run ids
+in ``parts/runs-*.parquet`` are the runs that are done, and a resumed sweep computes only the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+FORMAT = "negsim-sweep/1"
+MANIFEST = "manifest.json"
+RUNS = "runs.parquet"
+ROUNDS = "rounds.parquet"
+PARTS = "parts"
+OWN_FILES = (MANIFEST, RUNS, ROUNDS, "runs.csv", "rounds.csv", "agreement.png", "agreement.csv", "sobol.csv")
+"""Files a sweep (and `negsim export` / `negsim analyze`) may create; --overwrite removes only these."""
+COMPRESSION = "zstd"
+MERGE_ROWS = 16_384
+"""Rows held in memory at a time while consolidating parts (so memory does not grow with the sweep)."""
+
+
+class SweepError(Exception):
+    """A problem the user can fix (wrong directory, design mismatch, incomplete sweep): a message, no traceback."""
+
+
+# ====================================================================== helpers
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_table(path: Path, table: pa.Table) -> None:
+    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        pq.write_table(table, handle, compression=COMPRESSION)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def schema_to_json(schema: pa.Schema | None) -> list[list[str]] | None:
+    return None if schema is None else [[f.name, str(f.type)] for f in schema]
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """The table with exactly the schema's columns, in order and type (missing columns are null)."""
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            column = table[field.name]
+            columns.append(column if column.type == field.type else column.cast(field.type))
+        else:
+            columns.append(pa.nulls(len(table), field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Part:
+    first: int
+    path: Path
+    lo: int
+    hi: int
+    rows: int
+    failed: int
+
+
+# ====================================================================== the directory
+class SweepDir:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.parts = self.path / PARTS
+        self.manifest_path = self.path / MANIFEST
+        self.runs_path = self.path / RUNS
+        self.rounds_path = self.path / ROUNDS
+
+    # ------------------------------------------------------------------ manifest
+    def read_manifest(self) -> dict[str, Any] | None:
+        if not self.manifest_path.exists():
+            return None
+        try:
+            doc = json.loads(self.manifest_path.read_text())
+        except (OSError, ValueError) as error:
+            raise SweepError(f"{self.manifest_path}: cannot read the manifest ({error})") from None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise SweepError(f"{self.manifest_path}: not a negsim sweep manifest (format {FORMAT})")
+        return doc
+
+    def write_manifest(self, doc: dict[str, Any]) -> None:
+        doc = {**doc, "updated": _now()}
+        atomic_write_bytes(self.manifest_path, (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode())
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """An exclusive lock on the directory, so two sweeps never write into it at once (released on exit,
+        also when the process is killed)."""
+        try:
+            import fcntl
+        except ImportError:     # pragma: no cover - Windows: no locking
+            yield
+            return
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SweepError(f"{self.path}: another sweep is writing to this directory") from None
+            yield
+        finally:
+            os.close(fd)
+
+    def check_usable(self) -> None:
+        """The directory is new, empty, or a sweep directory; anything else is refused (we never delete
+        files we did not write)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise SweepError(f"{self.path}: exists and is not a directory")
+        if self.path.is_dir() and not self.manifest_path.exists():
+            stray = [p.name for p in self.path.iterdir() if not p.name.startswith(".")]
+            if stray:
+                raise SweepError(f"{self.path}: not empty and not a sweep directory (no {MANIFEST}); "
+                                 "choose a new or empty directory for --out")
+
+    def reset(self) -> None:
+        """Remove a previous sweep's files (only those a sweep writes)."""
+        for name in OWN_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                (self.path / name).unlink()
+        if self.parts.is_dir():
+            for child in self.parts.iterdir():
+                child.unlink()
+            self.parts.rmdir()
+
+    # ------------------------------------------------------------------ parts
+    def part_path(self, kind: str, first: int) -> Path:
+        return self.parts / f"{kind}-{first:012d}.parquet"
+
+    def write_batch(self, first: int, runs: pa.Table, rounds: pa.Table | None) -> None:
+        self.parts.mkdir(parents=True, exist_ok=True)
+        if rounds is not None:
+            atomic_write_table(self.part_path("rounds", first), rounds)
+        atomic_write_table(self.part_path("runs", first), runs)     # the commit point of the batch
+
+    def scan(self, n_runs: int) -> tuple[list[Part], np.ndarray]:
+        """The committed parts and a mask of done run ids; removes temporary files, rounds parts whose batch
+        never committed, and (defensively) any part overlapping an earlier one."""
+        done = np.zeros(n_runs, dtype=bool)
+        parts: list[Part] = []
+        if not self.parts.is_dir():
+            return parts, done
+        for tmp in self.parts.glob(".*.tmp.*"):
+            tmp.unlink(missing_ok=True)
+        for path in sorted(self.parts.glob("runs-*.parquet")):
+            first = int(path.stem.split("-")[1])
+            try:
+                table = pq.read_table(path, columns=["run_id", "error"])
+            except (OSError, pa.ArrowException):
+                bad = True
+            else:
+                ids = table["run_id"].to_numpy()
+                bad = len(ids) == 0 or ids.min() < 0 or ids.max() >= n_runs or done[ids].any() \
+                    or len(np.unique(ids)) != len(ids)
+            if bad:     # unreadable, from another design or overlapping: redo its runs
+                path.unlink()
+                self.part_path("rounds", first).unlink(missing_ok=True)
+                continue
+            done[ids] = True
+            failed = len(ids) - table["error"].null_count
+            parts.append(Part(first, path, int(ids.min()), int(ids.max()), len(ids), failed))
+        committed = {p.first for p in parts}
+        for path in self.parts.glob("rounds-*.parquet"):
+            if int(path.stem.split("-")[1]) not in committed:
+                path.unlink()
+        return parts, done
+
+    # ------------------------------------------------------------------ consolidation
+    def consolidate(self, parts: list[Part], n_runs: int, runs_schema: pa.Schema,
+                    rounds_schema: pa.Schema | None) -> None:
+        """Merge the parts into runs.parquet (and rounds.parquet), sorted by run_id, a window of run ids at a
+        time (memory stays flat), each written to a temporary file then renamed; then remove the parts."""
+        ordered = sorted(parts, key=lambda p: p.lo)
+        if rounds_schema is not None:
+            rounds_parts = [(p, self.part_path("rounds", p.first)) for p in ordered]
+            rows = sum(pq.ParquetFile(path).metadata.num_rows for _, path in rounds_parts)
+            per_run = max(1, rows // max(1, n_runs))
+            _merge(rounds_parts, n_runs, rounds_schema, max(1, MERGE_ROWS // per_run), self.rounds_path)
+        _merge([(p, p.path) for p in ordered], n_runs, runs_schema, MERGE_ROWS, self.runs_path)
+
+    def remove_parts(self) -> None:
+        if self.parts.is_dir():
+            for child in self.parts.iterdir():
+                child.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.parts.rmdir()
+
+
+def _merge(parts: list[tuple[Part, Path]], n_runs: int, schema: pa.Schema, window: int, out: Path) -> None:
+    tmp = out.with_name(f".{out.name}.tmp.{os.getpid()}")
+    ordered = sorted(parts, key=lambda item: item[0].lo)
+    active: list[tuple[Part, Path]] = []
+    next_part = 0
+    with pq.ParquetWriter(tmp, schema, compression=COMPRESSION) as writer:
+        for start in range(0, n_runs, window):
+            stop = start + window
+            while next_part < len(ordered) and ordered[next_part][0].lo < stop:
+                active.append(ordered[next_part])
+                next_part += 1
+            active = [item for item in active if item[0].hi >= start]
+            tables = []
+            for part, path in active:
+                table = pq.read_table(path)
+                if part.lo < start or part.hi >= stop:
+                    ids = table["run_id"]
+                    table = table.filter(pc.and_(pc.greater_equal(ids, start), pc.less(ids, stop)))
+                if table.num_rows:
+                    tables.append(conform(table, schema))
+            if tables:
+                merged = pa.concat_tables(tables).sort_by("run_id")     # stable: keeps each run's row order
+                writer.write_table(merged, row_group_size=max(len(merged), 1))
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, out)
+
+
+# ====================================================================== reading results
+def read_runs(path: str | Path, columns: list[str] | None = None):
+    """runs.parquet of a finished sweep directory as a pandas DataFrame (sorted by run_id)."""
+    return _read(Path(path), RUNS, columns)
+
+
+def read_rounds(path: str | Path, columns: list[str] | None = None):
+    """rounds.parquet of a finished sweep run with rounds=True / --rounds."""
+    return _read(Path(path), ROUNDS, columns)
+
+
+def _read(path: Path, name: str, columns: list[str] | None):
+    target = path / name
+    if not target.exists():
+        raise SweepError(_missing(path, name))
+    return pq.read_table(target, columns=columns).to_pandas()
+
+
+def _missing(path: Path, name: str) -> str:
+    if not path.is_dir():
+        return f"{path}: no such sweep directory"
+    if not (path / MANIFEST).exists():
+        return f"{path}: not a sweep directory (no {MANIFEST})"
+    if name == ROUNDS and (path / RUNS).exists():
+        return f"{path}: the sweep was run without --rounds, so there is no {ROUNDS}"
+    return f"{path}: the sweep is not finished (no {name}); re-run the same `negsim sweep` command to finish it"
+
+
+def export_csv(path: str | Path, out: str | Path | None = None) -> list[Path]:
+    """Write runs.csv (and rounds.csv) next to the Parquet files (or into `out`), streaming row groups."""
+    import pyarrow.csv as pacsv
+
+    path = Path(path)
+    target = Path(out) if out is not None else path
+    if not (path / RUNS).exists():
+        raise SweepError(_missing(path, RUNS))
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in (RUNS, ROUNDS):
+        source = path / name
+        if not source.exists():
+            continue
+        csv_path = target / (Path(name).stem + ".csv")
+        reader = pq.ParquetFile(source)
+        with tempfile.NamedTemporaryFile(dir=target, prefix=f".{csv_path.name}.", delete=False) as handle:
+            tmp = Path(handle.name)
+        try:
+            with pacsv.CSVWriter(tmp, reader.schema_arrow) as writer:
+                for batch in reader.iter_batches(batch_size=65_536):
+                    writer.write_batch(_nan_to_null(batch))
+            os.replace(tmp, csv_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        written.append(csv_path)
+    return written
+
+
+def _nan_to_null(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """NaN (e.g. value.* of an issue not agreed) as an empty CSV cell, which every CSV reader takes as missing."""
+    columns = [pc.if_else(pc.is_nan(c), pa.scalar(None, c.type), c) if pa.types.is_floating(c.type) else c
+               for c in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": sys.version.split()[0]}
+    for name in ("negsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out

@@ -1,0 +1,376 @@
+"""Headless sweeps: designs, seeds, executors (serial, process, Dask), failures, manifests, resume, analysis."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from sim import service
+from sim.cli import app
+from sim.scenario import ScenarioError, load_scenario
+from sim.sweep import (
+    Factor,
+    SweepError,
+    build_points,
+    make_design,
+    read_rounds,
+    read_runs,
+    run_sweep,
+    sweep,
+)
+from sim.sweep import analyze as analysis
+from sim.sweep import runner as runner_module
+from sim.sweep import storage as storage_module
+from sim.sweep.design import parse_vary, saltelli_layout
+from tests.conftest import BASELINE, ROOT
+
+VARY = ["actors.russia.reservation_utility=0.3:0.6:2", "protocol.linkage=package,issue_by_issue"]
+REPLICATES = 5
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return load_scenario(BASELINE)
+
+
+@pytest.fixture(scope="module")
+def reference(baseline, tmp_path_factory):
+    """The design run serially, one run per task, with rounds: what every other executor must reproduce."""
+    out = tmp_path_factory.mktemp("reference") / "sweep"
+    run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="serial", batch_size=1,
+              rounds=True, progress=False)
+    return out
+
+
+def tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    rounds = read_rounds(path) if (path / "rounds.parquet").exists() else None
+    return read_runs(path), rounds
+
+
+# ====================================================================== design
+def test_grid_design_run_ids_and_common_seeds(baseline):
+    design = make_design(baseline, VARY, replicates=3, root_seed=SEED)
+    assert design.n_points == 4 and design.n_runs == 12
+    assert list(design.points["protocol.linkage"]) == ["package", "issue_by_issue"] * 2     # last factor fastest
+    assert list(design.points["actors.russia.reservation_utility"]) == [0.3, 0.3, 0.6, 0.6]
+    runs = design.runs(range(design.n_runs))
+    assert [r[0] for r in runs] == list(range(12))
+    for run_id, point, replicate, seed, _ in runs:
+        assert run_id == point * 3 + replicate
+        assert seed == service.replicate_seeds(SEED, 3)[replicate]      # same draws at every point
+
+
+def test_vary_specs_are_typed_and_every_problem_is_reported(baseline):
+    factors = parse_vary({"protocol.max_rounds": (10, 40, 4), "protocol.activation": ["sequential", "random"],
+                          "issues.cbm.de_escalating": "true,false", "actors.eu.red_lines.expansion": [40, 60]},
+                         baseline)
+    assert factors[0].grid_values() == [10, 20, 30, 40] and factors[0].dtype == "int"
+    assert factors[1].values == ("sequential", "random")
+    assert factors[2].values == (True, False)
+    assert factors[3].dtype == "float"          # a red line the actor does not have yet is a valid path
+    with pytest.raises(ScenarioError) as caught:
+        parse_vary(["actors.russia.reservation_utility=0.2:1.5:3", "actors.russia.nope=1",
+                    "protocol.linkage=0:1:2", "protocol.max_rounds=2.5", "garbage"], baseline)
+    paths = [p.path for p in caught.value.problems]
+    assert paths == ["--vary", "actors.russia.reservation_utility", "actors.russia.nope", "protocol.linkage",
+                     "protocol.max_rounds"]
+    with pytest.raises(ScenarioError, match="needs a number of levels"):
+        make_design(baseline, ["protocol.noise=0:0.1"], sampler="grid")
+
+
+@pytest.mark.parametrize("sampler", ["lhs", "random", "sobol"])
+def test_continuous_samplers_stay_in_range_and_are_reproducible(baseline, sampler):
+    vary = ["protocol.noise=0:0.1", "protocol.max_rounds=10:12", "protocol.linkage=package,issue_by_issue"]
+    first = make_design(baseline, vary, sampler=sampler, samples=16, root_seed=3)
+    again = make_design(baseline, vary, sampler=sampler, samples=16, root_seed=3)
+    pd.testing.assert_frame_equal(first.points, again.points)
+    assert first.n_points == (16 * 5 if sampler == "sobol" else 16)
+    points = first.points
+    assert points["protocol.noise"].between(0, 0.1).all()
+    assert set(points["protocol.max_rounds"]) <= {10, 11, 12} and points["protocol.max_rounds"].dtype == np.int64
+    assert set(points["protocol.linkage"]) <= {"package", "issue_by_issue"}
+    other = make_design(baseline, vary, sampler=sampler, samples=16, root_seed=4)
+    assert not first.points.equals(other.points)
+
+
+def test_saltelli_layout_matches_salib_order():
+    base = np.random.default_rng(0).random((4, 6))
+    rows = saltelli_layout(base, 3).reshape(4, 5, 3)
+    a, b = base[:, :3], base[:, 3:]
+    assert np.array_equal(rows[:, 0], a) and np.array_equal(rows[:, 4], b)
+    for k in range(3):
+        expected = a.copy()
+        expected[:, k] = b[:, k]
+        assert np.array_equal(rows[:, k + 1], expected)
+
+
+# ====================================================================== executors give identical tables
+def test_process_pool_equals_serial_whatever_the_batch_size(baseline, reference, tmp_path):
+    out = tmp_path / "process"
+    report = run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="process", workers=2,
+                       batch_size=3, rounds=True, progress=False)
+    assert report.ran == 20 and report.failed == 0
+    runs, rounds = tables(out)
+    expected_runs, expected_rounds = tables(reference)
+    pd.testing.assert_frame_equal(runs, expected_runs)
+    pd.testing.assert_frame_equal(rounds, expected_rounds)
+    assert list(runs["run_id"]) == list(range(20))
+    assert set(rounds["run_id"]) == set(range(20)) and rounds.loc[0, "round"] == 0
+
+
+def test_dask_local_cluster_equals_serial(baseline, reference, tmp_path):
+    pytest.importorskip("distributed")
+    out = tmp_path / "dask"
+    report = run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="dask", workers=2,
+                       batch_size=4, rounds=True, progress=False)
+    assert report.executor.startswith("Dask LocalCluster, 2 workers")
+    runs, rounds = tables(out)
+    expected_runs, expected_rounds = tables(reference)
+    pd.testing.assert_frame_equal(runs, expected_runs)
+    pd.testing.assert_frame_equal(rounds, expected_rounds)
+
+
+def test_monte_carlo_sweep_matches_the_service_monte_carlo(baseline):
+    runs = sweep(baseline, replicates=6, seed=11, executor="serial", progress=False)
+    mc = service.monte_carlo(baseline, 6, root_seed=11)
+    assert list(runs.columns[:4]) == ["run_id", "point", "replicate", "seed"]
+    for column in mc.columns:
+        pd.testing.assert_series_equal(runs[column], mc[column], check_names=False, check_dtype=False)
+    assert runs["seed"].nunique() == 6
+
+
+def test_consolidation_in_windows_keeps_order(baseline, reference, tmp_path, monkeypatch):
+    monkeypatch.setattr(storage_module, "MERGE_ROWS", 3)      # many windows, parts straddling them
+    out = tmp_path / "windows"
+    run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="serial", batch_size=7,
+              rounds=True, progress=False)
+    runs, rounds = tables(out)
+    expected_runs, expected_rounds = tables(reference)
+    pd.testing.assert_frame_equal(runs, expected_runs)
+    pd.testing.assert_frame_equal(rounds, expected_rounds)
+    assert not (out / "parts").exists()
+
+
+# ====================================================================== failures are recorded
+def test_failing_runs_are_recorded_and_the_sweep_goes_on(baseline, tmp_path, monkeypatch):
+    real = runner_module.run_scenario
+
+    def flaky(spec, seed, collect=False):
+        if seed == service.replicate_seeds(SEED, 3)[1]:
+            raise RuntimeError("solver exploded")
+        return real(spec, seed, collect=collect)
+
+    monkeypatch.setattr(runner_module, "run_scenario", flaky)
+    # a scale narrowed below a position is only invalid in combination: those points fail when applied
+    vary = ["issues.expansion.scale.max=90,110", "actors.russia.positions.expansion=80,100"]
+    report = run_sweep(baseline, vary, out=tmp_path / "s", replicates=3, seed=SEED, executor="serial",
+                       progress=False)
+    runs = read_runs(tmp_path / "s")
+    invalid = (runs["issues.expansion.scale.max"] == 90) & (runs["actors.russia.positions.expansion"] == 100)
+    exploded = (runs["replicate"] == 1) & ~invalid
+    assert runs.loc[invalid, "error"].str.startswith("invalid parameters: actors.russia.positions.expansion").all()
+    assert runs.loc[exploded, "error"].str.startswith("RuntimeError: solver exploded").all()
+    ok = ~(invalid | exploded)
+    assert runs.loc[ok, "error"].isna().all() and runs.loc[ok, "outcome"].notna().all()
+    assert runs.loc[~ok, ["outcome", "tension", "utility.russia"]].isna().all().all()
+    assert report.failed == int((~ok).sum()) == 6
+    assert sum(report.outcomes.values()) == pytest.approx(1.0)
+
+
+# ====================================================================== manifest and resume
+def test_manifest_records_the_design(reference):
+    manifest = json.loads((reference / "manifest.json").read_text())
+    design = manifest["design"]
+    assert design["vary"] == VARY and design["replicates"] == REPLICATES and design["root_seed"] == SEED
+    assert design["rounds"] is True and design["n_runs"] == 20 and len(design["scenario_sha256"]) == 64
+    assert manifest["status"]["complete"] is True and manifest["versions"]["negsim"]
+    assert manifest["scenario"]["id"] == "feb2022_baseline"
+
+
+def test_a_changed_design_or_scenario_is_refused(baseline, tmp_path):
+    out = tmp_path / "s"
+    run_sweep(baseline, VARY[:1], out=out, replicates=2, executor="serial", progress=False)
+    with pytest.raises(SweepError, match=r"--replicates was 2, now 3.*--overwrite"):
+        run_sweep(baseline, VARY[:1], out=out, replicates=3, executor="serial", progress=False)
+    with pytest.raises(SweepError, match="--vary was"):
+        run_sweep(baseline, VARY, out=out, replicates=2, executor="serial", progress=False)
+    changed = baseline.with_protocol(max_rounds=30)
+    with pytest.raises(SweepError, match="scenario's content differs"):
+        run_sweep(changed, VARY[:1], out=out, replicates=2, executor="serial", progress=False)
+    report = run_sweep(changed, VARY[:1], out=out, replicates=2, executor="serial", overwrite=True, progress=False)
+    assert report.ran == 4
+    again = run_sweep(changed, VARY[:1], out=out, replicates=2, executor="serial", progress=False)
+    assert again.ran == 0 and again.resumed == 4
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(SweepError, match="not a sweep directory"):
+        run_sweep(baseline, out=tmp_path / "other", executor="serial", overwrite=True, progress=False)
+    assert (tmp_path / "other" / "notes.txt").exists()
+
+
+def _wait_for(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.005)
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sim", *args]
+
+
+def assert_same_table(path: Path, expected: Path) -> None:
+    """Bit-identical values (NaN equal to NaN), same columns, types and row order."""
+    got, want = pq.read_table(path), pq.read_table(expected)
+    assert got.schema.equals(want.schema)
+    pd.testing.assert_frame_equal(got.to_pandas(), want.to_pandas(), check_exact=True)
+
+
+def test_kill_and_resume_equals_an_uninterrupted_sweep(baseline, tmp_path):
+    vary = ["protocol.linkage=package,issue_by_issue"]
+    command = ["sweep", str(BASELINE), *[f"--vary={v}" for v in vary], "--replicates", "30", "--seed", "5",
+               "--rounds", "--executor", "process", "--workers", "2", "--batch-size", "2"]
+    out = tmp_path / "killed"
+    child = subprocess.Popen(_cli(*command, "--out", str(out)), cwd=ROOT, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.parquet")))
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)        # the CLI and its worker processes, mid-sweep
+        child.wait()
+    assert not (out / "runs.parquet").exists()
+    parts = list((out / "parts").glob("runs-*.parquet"))
+    done = sum(pq.ParquetFile(p).metadata.num_rows for p in parts)
+    assert 0 < done < 60
+
+    result = CliRunner().invoke(app, [*command, "--out", str(out)])     # the same command again
+    assert result.exit_code == 0, result.output
+    assert f"Resumed: {done:,} runs" in result.output
+    assert not (out / "parts").exists()
+
+    expected = tmp_path / "uninterrupted"
+    run_sweep(baseline, vary, out=expected, replicates=30, seed=5, rounds=True, executor="serial", progress=False)
+    for name in ("runs.parquet", "rounds.parquet"):
+        assert_same_table(out / name, expected / name)
+
+
+def test_ctrl_c_saves_finished_batches_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "interrupted"
+    command = _cli("sweep", str(BASELINE), "--replicates", "3000", "--executor", "process", "--workers", "2",
+                   "--batch-size", "20", "--out", str(out))
+    child = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.parquet")))
+    os.killpg(child.pid, signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stderr
+    assert "re-run the same command" in stderr and "Traceback" not in stderr
+    parts, done = storage_module.SweepDir(out).scan(3000)
+    assert 0 < done.sum() < 3000 and not (out / "runs.parquet").exists()
+
+
+# ====================================================================== CLI
+def test_cli_sweep_export_and_analyze(tmp_path):
+    cli = CliRunner()
+    out = tmp_path / "cli"
+    result = cli.invoke(app, ["sweep", str(BASELINE), "--vary", VARY[0], "--vary", VARY[1], "--replicates", "3",
+                              "--executor", "serial", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "12 runs (4 points x 3 replicates)" in result.output and "outcome:" in result.output
+    result = cli.invoke(app, ["export", str(out), "--csv"])
+    assert result.exit_code == 0, result.output
+    csv = pd.read_csv(out / "runs.csv")
+    runs = read_runs(out)
+    assert list(csv.columns) == list(runs.columns) and len(csv) == 12
+    np.testing.assert_array_equal(csv["tension"].to_numpy(), runs["tension"].to_numpy())
+    result = cli.invoke(app, ["analyze", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "agreement.png").stat().st_size > 1000
+    table = pd.read_csv(out / "agreement.csv")
+    assert set(table["parameter"]) == {"actors.russia.reservation_utility", "protocol.linkage"}
+    assert (table.groupby("parameter")["runs"].sum() == 12).all()
+    result = cli.invoke(app, ["analyze", str(out), "--sobol"])
+    assert result.exit_code == 2 and "--sampler sobol" in result.output
+
+
+def test_cli_bad_input_exits_2_without_traceback(tmp_path):
+    cli = CliRunner()
+    cases = [
+        ["sweep", str(BASELINE), "--vary", "actors.russia.reservation_utility=0.2:1.8:3", "--out", str(tmp_path / "a")],
+        ["sweep", str(BASELINE), "--vary", "protocol.nope=1", "--out", str(tmp_path / "a")],
+        ["sweep", str(BASELINE), "--sampler", "halton", "--out", str(tmp_path / "a")],
+        ["sweep", str(BASELINE), "--executor", "serial", "--scheduler", "tcp://x:1", "--out", str(tmp_path / "a")],
+        ["sweep", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "a")],
+        ["sweep", str(BASELINE), "--out", str(ROOT / "sim")],
+        ["export", str(tmp_path / "nothing"), "--csv"],
+        ["analyze", str(tmp_path / "nothing")],
+    ]
+    for args in cases:
+        result = cli.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception,
+                                                                                              SystemExit)
+    assert not (tmp_path / "a").exists()
+
+
+# ====================================================================== analysis
+def test_sobol_indices_of_the_ishigami_function():
+    a, b = 7.0, 0.1
+    factors = [Factor.range(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3)]
+    points = build_points(factors, "sobol", samples=2**13, root_seed=1)
+    x = points.to_numpy()
+    y = np.sin(x[:, 0]) + a * np.sin(x[:, 1]) ** 2 + b * x[:, 2] ** 4 * np.sin(x[:, 0])
+    runs = points.assign(point=np.arange(len(points)), replicate=0, y=y, error=None)
+    runs = runs.rename(columns={"y": "utility.y"})
+    v1 = 0.5 * (1 + b * math.pi**4 / 5) ** 2
+    v2 = a**2 / 8
+    v13 = 8 * b**2 * math.pi**8 / 225
+    v = v1 + v2 + v13
+    indices = analysis.sobol_indices(runs, factors, ["utility.y"], num_resamples=20).set_index("parameter")
+    np.testing.assert_allclose(indices["S1"], [v1 / v, v2 / v, 0.0], atol=0.03)
+    np.testing.assert_allclose(indices["ST"], [(v1 + v13) / v, v2 / v, v13 / v], atol=0.03)
+
+
+def test_sobol_indices_of_a_linear_model_with_replicates():
+    factors = [Factor.range("a", 0, 1), Factor.range("b", 0, 1), Factor.choice("c", ["x", "y"])]
+    points = build_points(factors, "sobol", samples=1024, root_seed=2)
+    rows = []
+    for replicate in range(2):      # replicate noise averages out per point
+        rows.append(points.assign(point=np.arange(len(points)), replicate=replicate,
+                                  value=points["a"] + 2 * points["b"] + (replicate - 0.5) * 1e-9, error=None))
+    runs = pd.concat(rows).rename(columns={"value": "tension"})
+    indices = analysis.sobol_indices(runs, factors, ["tension"], num_resamples=20).set_index("parameter")
+    np.testing.assert_allclose(indices["S1"], [0.2, 0.8, 0.0], atol=0.03)
+    np.testing.assert_allclose(indices["ST"], [0.2, 0.8, 0.0], atol=0.03)
+
+
+def test_cli_sobol_on_a_sobol_sweep(tmp_path):
+    cli = CliRunner()
+    out = tmp_path / "sobol"
+    result = cli.invoke(app, ["sweep", str(BASELINE), "--vary", "protocol.tension.drift=-0.05:0.05",
+                              "--vary", "actors.russia.reservation_utility=0.2:0.8", "--sampler", "sobol",
+                              "--samples", "16", "--executor", "serial", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert read_runs(out)["point"].max() == 16 * 4 - 1
+    result = cli.invoke(app, ["analyze", str(out), "--sobol", "--output", "tension", "--output", "utility.russia"])
+    assert result.exit_code == 0, result.output
+    indices = pd.read_csv(out / "sobol.csv").set_index(["output", "parameter"])
+    assert indices.loc[("tension", "protocol.tension.drift"), "ST"] > 0.5        # drift drives tension
+    assert indices.loc[("utility.russia", "actors.russia.reservation_utility"), "ST"] > 0.5
+    result = cli.invoke(app, ["analyze", str(out), "--sobol", "--output", "nope"])
+    assert result.exit_code == 2 and "unknown output" in result.output
