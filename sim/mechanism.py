@@ -17,7 +17,8 @@ OUTCOMES: tuple[str, ...] = ("agreement", "partial", "stalemate", "breakdown")
 def standing_proposal(offers: Array, p: Profiles) -> Array:
     """The proposal on the table: the capability x salience weighted mean of the offers, per issue
     (the plain mean on an issue no one cares about)."""
-    return (p.proposal_weights * offers).sum(axis=0)
+    anchor = offers[0]   # measured from one offer, so identical offers give exactly that value (no rounding)
+    return anchor + (p.proposal_weights * (offers - anchor)).sum(axis=0)
 
 
 def issue_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
