@@ -1,0 +1,1 @@
+"""Pages of the classroom app (`streamlit run dashboard/classroom.py`): student, teacher, debrief."""

@@ -1,0 +1,259 @@
+"""The student's pages: join a room with its code, then play a seat (brief, table, move, log)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.classroom_views import common
+from dashboard.classroom_views.debrief_view import debrief_page
+from sim import service
+from sim.classroom import Classroom, ClassroomError, RoomState
+from sim.classroom.rooms import fmt_value, normalise_code
+
+SEAT_KEY = "classroom_seat"      # session: {"room", "actor", "token"}
+HEARTBEAT_SECONDS = 15.0
+
+
+# ====================================================================== which seat this browser holds
+def current_seat() -> dict | None:
+    seat = st.session_state.get(SEAT_KEY)
+    if seat:
+        return seat
+    q = st.query_params
+    if q.get("room") and q.get("seat") and q.get("token"):
+        seat = {"room": q["room"], "actor": q["seat"], "token": q["token"]}
+        st.session_state[SEAT_KEY] = seat
+        return seat
+    return None
+
+
+def hold_seat(room: str, actor: str, token: str) -> None:
+    st.session_state[SEAT_KEY] = {"room": room, "actor": actor, "token": token}
+    st.query_params.update({"role": "student", "room": room, "seat": actor, "token": token})
+
+
+def leave_seat() -> None:
+    st.session_state.pop(SEAT_KEY, None)
+    for key in ("seat", "token"):
+        st.query_params.pop(key, None)
+
+
+# ====================================================================== join
+def join_page(cls: Classroom) -> None:
+    st.title("Join a negotiation")
+    st.markdown("Type the **room code** your teacher shows, then your **name**, and take a free seat. "
+                "Seats nobody takes are played by the computer.")
+    typed = st.text_input("Room code", key="join_code", max_chars=8, placeholder="e.g. K7QM",
+                          value=st.query_params.get("room", ""))
+    if not typed.strip():
+        return
+    try:
+        state = cls.state(typed)
+    except ClassroomError as err:
+        st.error(str(err), icon=":material/error:")
+        return
+    spec = state.scenario
+    st.subheader(state.room.title)
+    st.caption(f"Room {state.code} - {common.STATUS_WORDS[state.room.status]}")
+    if state.room.status == "ended":
+        st.info("This negotiation is over. The debrief is below.")
+        debrief_page(cls, state, teacher=False)
+        return
+    name = st.text_input("Your name", key="join_name", max_chars=40,
+                         help="The teacher sees it next to your seat. To get back into your seat later (e.g. after "
+                              "closing the browser), type the same name and press Rejoin.")
+    with st.expander("Background (read this first)", expanded=False):
+        common.background(spec)
+    if state.room.status != "lobby" and not any(s.human and not s.taken for s in state.seats):
+        st.info("Every student seat is taken. If one of them is yours, type the name you joined with and press "
+                "Rejoin; otherwise ask your teacher to release a seat or to open another room.",
+                icon=":material/info:")
+    for seat in state.seats:
+        actor = spec.actor(seat.actor)
+        left, right = st.container(border=True).columns([3, 1], vertical_alignment="center")
+        with left:
+            st.markdown(f"**{actor.name}**")
+            if actor.brief.public:
+                st.caption(actor.brief.public[:220] + ("..." if len(actor.brief.public) > 220 else ""))
+        with right:
+            if not seat.human:
+                st.markdown(":gray[played by the computer]")
+                continue
+            label = "Take this seat" if not seat.taken else f"Rejoin (taken by {seat.player})"
+            if st.button(label, key=f"take_{seat.actor}", type="primary" if not seat.taken else "secondary",
+                         width="stretch"):
+                try:
+                    token = cls.join(state.code, seat.actor, name)
+                except ClassroomError as err:
+                    st.error(str(err), icon=":material/error:")
+                else:
+                    hold_seat(state.code, seat.actor, token)
+                    st.rerun()
+
+
+# ====================================================================== the seat
+def seat_page(cls: Classroom) -> None:
+    seat = current_seat()
+    if seat is None:
+        join_page(cls)
+        return
+    try:
+        cls.seat_for(seat["room"], seat["actor"], seat["token"])
+        state = cls.state(seat["room"])
+    except ClassroomError as err:
+        st.warning(str(err), icon=":material/warning:")
+        leave_seat()
+        join_page(cls)
+        return
+    heartbeat(cls, seat)
+    spec = state.scenario
+    me = seat["actor"]
+    actor = spec.actor(me)
+    model = cls.model(state)
+    history = service.history_of(model)
+
+    with st.sidebar:
+        st.markdown(f"### Your brief: {actor.name}")
+        st.caption(f"Room {state.code} - seat held by {state.seat(me).player}")
+        with st.expander("Background", expanded=False):
+            common.background(spec)
+        common.brief_view(spec, me, confidential=True)
+        st.markdown("**The other parties**")
+        common.other_briefs(spec, me, confidential=state.room.revealed)
+        st.divider()
+        if st.button("Leave this seat on this browser", key="leave"):
+            leave_seat()
+            st.rerun()
+        st.caption("You can rejoin later with the room code and the same name.")
+
+    st.title(f"Your seat: {actor.name}")
+    st.caption(f"{state.room.title} - room {state.code}")
+    live_strip(cls, state, me)
+    receipt = st.session_state.get("classroom_receipt")
+    if receipt and receipt.room == state.code:
+        if receipt.round == state.room.open_round and state.room.status != "ended":
+            what = "accepted the standing proposal" if receipt.accepted else "offers"
+            st.success(f"Your move for round {receipt.round} is recorded ({what}, at "
+                       f"{common.clock(receipt.submitted_at)}). You can change it until the round closes.",
+                       icon=":material/check_circle:")
+        elif receipt.round_closed and receipt.round == state.room.rounds_closed:
+            st.success(f"Yours was the last move: round {receipt.round} has been played."
+                       + (" The negotiation is over." if state.room.status == "ended" else " Here is the new table."),
+                       icon=":material/check_circle:")
+    for message in st.session_state.pop("classroom_errors", []):
+        st.error(message, icon=":material/error:")
+    if state.room.status == "ended":
+        debrief_page(cls, state, teacher=False, me=me)
+        return
+
+    table_col, move_col = st.columns([3, 2], gap="large")
+    with table_col:
+        st.subheader("The table")
+        common.table_view(state, model, me)
+    with move_col:
+        move_form(cls, state, model, seat)
+        st.subheader("What happened")
+        common.log_view(state, history, limit=3, me=me)
+
+
+def heartbeat(cls: Classroom, seat: dict) -> None:
+    """Tell the teacher's seat board this page is open (a write at most every HEARTBEAT_SECONDS)."""
+    now = cls.clock()
+    if seat and now - st.session_state.get("classroom_heartbeat", 0.0) >= HEARTBEAT_SECONDS:
+        cls.heartbeat(seat["room"], seat["actor"], seat["token"])
+        st.session_state["classroom_heartbeat"] = now
+
+
+def live_strip(cls: Classroom, state: RoomState, me: str) -> None:
+    """Round, timer and who we are waiting for; polls the room and redraws the page when the round changes."""
+    seen = common.version(state)
+
+    @st.fragment(run_every=common.POLL_SECONDS)
+    def strip() -> None:
+        heartbeat(cls, st.session_state.get(SEAT_KEY) or {})
+        cls.tick(state.code)
+        now_state = cls.state(state.code)
+        if common.version(now_state) != seen:
+            st.rerun()
+        now = cls.clock()
+        line = common.status_line(now_state, now)
+        waiting = ["you" if a == me else now_state.scenario.actor(a).name for a in now_state.waiting_for]
+        if now_state.room.status == "running":
+            others = [w for w in now_state.waiting_for if w != me]
+            mine = "You have moved." if me in now_state.moved else "**Your move.**"
+            wait = ", ".join(waiting) if waiting else "nobody"
+            st.info(f"**{line}** - {mine} Waiting for: {wait}." + (
+                "" if others or me not in now_state.moved else " The round closes when the last move is in."),
+                icon=":material/schedule:")
+        elif now_state.room.status == "ended":
+            st.info(f"**{line}**", icon=":material/flag:")
+        else:
+            st.warning(f"**{line}**", icon=":material/pause_circle:")
+
+    strip()
+
+
+def move_form(cls: Classroom, state: RoomState, model, seat: dict) -> None:
+    spec = state.scenario
+    me = seat["actor"]
+    room = state.room
+    r = room.open_round
+    st.subheader(f"Your move - round {r}")
+    if room.status == "lobby":
+        st.info("The teacher has not started yet. Read your brief (left) and the others' public briefs.")
+        return
+    # The round this browser was showing when the button was pressed: a click that arrives after the round
+    # closed is then refused as late, with a message, instead of silently counting for the next round.
+    shown_rounds = st.session_state.setdefault("classroom_shown_round", {})
+    shown = shown_rounds.get(state.code, r)
+    shown_rounds[state.code] = r
+    row = spec.actor_ids.index(me)
+    offers = model.native(model.offers)[row]
+    proposal = model.native(model.proposal)
+    red = spec.actor(me).red_lines
+    p = model.profiles
+    crossed = [issue.label for j, issue in enumerate(spec.issues) if model.open_issues[j] and not (
+        p.red_low[row, j] <= model.proposal[j] <= p.red_high[row, j])]
+    if crossed:
+        st.warning(f"The standing proposal crosses your red line on {', '.join(crossed)}: you can accept it, but "
+                   f"the table will not count your acceptance - your brief forbids it.", icon=":material/block:")
+    with st.form(f"move_{state.code}", border=True):
+        chosen = {}
+        for j, issue in enumerate(spec.issues):
+            if not model.open_issues[j]:
+                st.markdown(f"**{issue.label}**: agreed at {fmt_value(float(proposal[j]), issue)}")
+                continue
+            span = issue.scale.max - issue.scale.min
+            step = 1.0 if span >= 20 else span / 100
+            value = min(issue.scale.max, max(issue.scale.min, round(float(offers[j]) / step) * step))
+            hint = f"proposal {fmt_value(float(proposal[j]), issue)}"
+            if issue.id in red:
+                hint += f" - your red line {fmt_value(red[issue.id], issue)}"
+            chosen[issue.id] = st.slider(
+                f"**{issue.label}** ({hint})", min_value=float(issue.scale.min), max_value=float(issue.scale.max),
+                value=float(value), step=float(step), key=f"offer_{issue.id}_{r}",
+                format="%.0f" if step >= 1 else "%.2f",
+                help=f"{issue.scale.min:g} = {issue.low_label}; {issue.scale.max:g} = {issue.high_label}")
+            st.caption(f"{issue.scale.min:g} = {issue.low_label} | {issue.scale.max:g} = {issue.high_label}")
+        left, right = st.columns(2)
+        submit = left.form_submit_button("Submit my offers", type="primary", width="stretch", key="submit_offers")
+        accept = right.form_submit_button("Accept the proposal", width="stretch", key="accept_proposal")
+    st.caption("Accept the proposal = offer exactly the standing proposal (the black bars) on every open issue. "
+               "An issue is agreed when every party accepts it" + (
+                   " - and, in a package deal, all issues are agreed together."
+                   if spec.protocol.linkage == "package" else "."))
+    if submit or accept:
+        try:
+            receipt = cls.submit_move(state.code, me, seat["token"], shown, offers=chosen, accept=bool(accept))
+        except ClassroomError as err:
+            st.session_state["classroom_errors"] = [str(err)]
+        else:
+            st.session_state["classroom_receipt"] = receipt
+        st.rerun()
+
+
+def render(cls: Classroom) -> None:
+    seat_page(cls)
+
+
+__all__ = ["render", "join_page", "seat_page", "normalise_code"]

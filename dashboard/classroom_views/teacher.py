@@ -1,0 +1,328 @@
+"""The teacher's pages: create a room, the console (seats, start/pause/end, force a round, injects, reveal
+briefs), every room at a glance, and the debrief."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.classroom_views import common
+from dashboard.classroom_views.debrief_view import debrief_page
+from sim import service
+from sim.classroom import Classroom, ClassroomError, RoomState
+from sim.classroom.rooms import short_name
+from sim.scenario import ScenarioError, load_scenario
+
+TEACHER_KEY = "classroom_teacher"    # session: {"room", "key"}
+KNOWN_KEY = "classroom_known_rooms"  # session: {code: teacher key} of rooms opened in this browser
+SECTIONS = ["Table", "Injects", "Seats", "Briefs", "Debrief"]
+
+
+def current_room() -> dict | None:
+    t = st.session_state.get(TEACHER_KEY)
+    if t:
+        return t
+    q = st.query_params
+    if q.get("room") and q.get("key"):
+        t = {"room": q["room"], "key": q["key"]}
+        st.session_state[TEACHER_KEY] = t
+        return t
+    return None
+
+
+def open_room(code: str, key: str) -> None:
+    st.session_state[TEACHER_KEY] = {"room": code, "key": key}
+    st.session_state.setdefault(KNOWN_KEY, {})[code] = key
+    st.query_params.update({"role": "teacher", "room": code, "key": key})
+
+
+def close_room() -> None:
+    st.session_state.pop(TEACHER_KEY, None)
+    for k in ("room", "key"):
+        st.query_params.pop(k, None)
+
+
+@st.cache_data(show_spinner=False)
+def scenario_files() -> dict[str, str]:
+    """Shipped scenarios (path -> title), those with role briefs first."""
+    out: dict[str, tuple[bool, str]] = {}
+    for path in sorted(common.SCENARIO_DIR.glob("*.yaml")):
+        try:
+            spec = load_scenario(path)
+        except ScenarioError:
+            continue
+        has_briefs = any(a.brief.public for a in spec.actors)
+        out[str(path)] = (not has_briefs, f"{spec.title}" + ("" if has_briefs else " (no role briefs)"))
+    return {p: title for p, (_, title) in sorted(out.items(), key=lambda kv: (kv[1][0], kv[0] != str(
+        common.SCENARIO_DIR / "feb2022_baseline.yaml"), kv[0]))}
+
+
+# ====================================================================== no room open
+def setup_page(cls: Classroom) -> None:
+    st.title("Classroom - teacher")
+    st.markdown("Create a room for your class, put its **code** on the board, and let the students join from "
+                "their own browsers. Seats nobody takes are played by the computer.")
+    create, reopen, overview = st.tabs(["Create a room", "Open a room", "All rooms"])
+    with create:
+        create_form(cls)
+    with reopen:
+        code = st.text_input("Room code", key="open_code", max_chars=8)
+        key = st.text_input("Teacher key", key="open_key", max_chars=12, type="password",
+                            help="Shown in the console of the room when you created it.")
+        if st.button("Open the console", key="open_btn"):
+            try:
+                state = cls.check_teacher(code, key)
+            except ClassroomError as err:
+                st.error(str(err), icon=":material/error:")
+            else:
+                open_room(state.code, state.room.teacher_key)
+                st.rerun()
+    with overview:
+        rooms_overview(cls)
+
+
+def create_form(cls: Classroom) -> None:
+    files = scenario_files()
+    path = st.selectbox("Scenario", list(files), format_func=files.get, key="new_scenario")
+    spec = load_scenario(path)
+    st.caption(spec.description)
+    with st.form("new_room"):
+        title = st.text_input("Room title (optional)", key="new_title", placeholder=spec.title)
+        c1, c2, c3 = st.columns(3)
+        seed = c1.number_input("Seed", min_value=0, value=int(spec.protocol.seed), step=1, key="new_seed",
+                               help="Fixes the small random noise in the computer's moves: the same seed and the "
+                                    "same moves give the same negotiation.")
+        rounds = c2.number_input("Rounds", min_value=1, max_value=100, value=min(8, spec.protocol.max_rounds),
+                                 step=1, key="new_rounds",
+                                 help=f"The deadline; the scenario's own is {spec.protocol.max_rounds}. Eight "
+                                      f"rounds of three minutes fit a 50-minute lesson.")
+        timer = c3.number_input("Round timer (seconds, 0 = none)", min_value=0, max_value=3600, value=180, step=30,
+                                key="new_timer", help="When it runs out the round closes; seats that have not "
+                                                      "moved keep their offers.")
+        names = {a.id: a.name for a in spec.actors}
+        humans = st.multiselect("Seats for students", list(names), default=list(names)[:2], format_func=names.get,
+                                key="new_humans", help="The other seats, and any of these nobody takes before the "
+                                                       "start, are played by the computer.")
+        submitted = st.form_submit_button("Create the room", type="primary")
+    if submitted:
+        try:
+            state = cls.create_room(spec, human_seats=humans, seed=int(seed), timer_seconds=int(timer),
+                                    max_rounds=int(rounds), title=title.strip() or None)
+        except (ClassroomError, ScenarioError) as err:
+            st.error(str(err), icon=":material/error:")
+        else:
+            open_room(state.code, state.room.teacher_key)
+            st.rerun()
+
+
+def rooms_overview(cls: Classroom) -> None:
+    rooms = cls.rooms()
+    if not rooms:
+        st.caption("No rooms yet.")
+        return
+    known = st.session_state.get(KNOWN_KEY, {})
+    rows = []
+    for state in rooms:
+        spec = state.scenario
+        seats = []
+        for s in state.seats:
+            name = spec.actor(s.actor).name
+            if not s.human:
+                seats.append(f"{name}: computer")
+            else:
+                moved = " (moved)" if s.actor in state.moved and state.room.status == "running" else ""
+                seats.append(f"{name}: {s.player or 'free'}{moved}")
+        rows.append({"Code": state.code, "Title": state.room.title, "Status": common.STATUS_WORDS[state.room.status],
+                     "Round": f"{state.room.rounds_closed} of {spec.protocol.max_rounds} played",
+                     "Seats": "; ".join(seats), "Outcome": state.room.outcome or "",
+                     "Created": common.clock(state.room.created_at), "Yours": state.code in known})
+    st.dataframe(rows, hide_index=True, width="stretch")
+    mine = [s.code for s in rooms if s.code in known]
+    if mine:
+        pick = st.selectbox("Open one of your rooms", mine, key="pick_room")
+        if st.button("Open", key="pick_open"):
+            open_room(pick, known[pick])
+            st.rerun()
+
+
+# ====================================================================== the console
+def console(cls: Classroom, t: dict) -> None:
+    try:
+        state = cls.check_teacher(t["room"], t["key"])
+    except ClassroomError as err:
+        st.error(str(err), icon=":material/error:")
+        close_room()
+        setup_page(cls)
+        return
+    st.session_state.setdefault(KNOWN_KEY, {})[state.code] = state.room.teacher_key
+    key = state.room.teacher_key
+    spec = state.scenario
+    with st.sidebar:
+        st.markdown(f"### Room `{state.code}`")
+        st.caption(f"Teacher key `{key}` - keep it to reopen this console on another device.")
+        if st.button("Back to all rooms", key="close_console", icon=":material/arrow_back:"):
+            close_room()
+            st.rerun()
+
+    st.title(state.room.title)
+    host = _host()
+    st.markdown(f"<div style='font-size:1.25rem'>Students: open <b>{host}</b> and join room "
+                f"<span style='font-size:2.2rem;font-weight:700;letter-spacing:.2rem;padding:0 .4rem;"
+                f"border:2px solid #1c7ed6;border-radius:.4rem'>{state.code}</span></div>", unsafe_allow_html=True)
+    for message in st.session_state.pop("classroom_teacher_msgs", []):
+        st.error(message, icon=":material/error:")
+    controls(cls, state, key)
+    live_board(cls, state)
+
+    section = st.segmented_control("Show", SECTIONS, key="console_section", required=True,
+                                   default=SECTIONS[0], label_visibility="collapsed")
+    if section == "Table":
+        model = cls.model(state)
+        left, right = st.columns([3, 2], gap="large")
+        with left:
+            common.table_view(state, model)
+        with right:
+            st.subheader("What happened")
+            common.log_view(state, service.history_of(model))
+    elif section == "Injects":
+        injects_view(cls, state, key)
+    elif section == "Seats":
+        seats_view(cls, state, key)
+    elif section == "Briefs":
+        st.markdown("**Background** (every player sees it)")
+        common.background(spec)
+        revealed = st.toggle("Reveal every confidential brief to the students (debrief)",
+                             value=state.room.revealed, key="reveal")
+        if revealed != state.room.revealed:
+            act(lambda: cls.reveal(state.code, key, revealed))
+        for a in spec.actors:
+            with st.expander(a.name):
+                common.brief_view(spec, a.id, confidential=True)
+    else:
+        debrief_page(cls, state, teacher=True)
+
+
+def _host() -> str:
+    try:
+        url = st.context.url or ""
+    except Exception:  # noqa: BLE001 - not available outside a browser session (tests)
+        url = ""
+    return url.split("?")[0].rstrip("/") or "this app's address"
+
+
+def act(call) -> None:
+    """Run a teacher action; show its refusal instead of a traceback; redraw."""
+    try:
+        call()
+    except ClassroomError as err:
+        st.session_state["classroom_teacher_msgs"] = [str(err)]
+    st.rerun()
+
+
+def controls(cls: Classroom, state: RoomState, key: str) -> None:
+    status = state.room.status
+    cols = st.columns(5)
+    if status == "lobby":
+        free = [state.scenario.actor(s.actor).name for s in state.seats if s.human and not s.taken]
+        if cols[0].button("Start round 1", key="start", type="primary", icon=":material/play_arrow:",
+                          help="Free student seats are handed to the computer at the start" +
+                               (f" ({', '.join(free)})" if free else "")):
+            act(lambda: cls.start(state.code, key))
+    elif status == "running":
+        if cols[0].button("Pause", key="pause", icon=":material/pause:"):
+            act(lambda: cls.pause(state.code, key))
+    elif status == "paused" and cols[0].button("Resume", key="resume", type="primary", icon=":material/play_arrow:"):
+        act(lambda: cls.resume(state.code, key))
+    if status == "running" and cols[1].button("Close the round now", key="force", icon=":material/skip_next:",
+                                              help="Seats that have not moved keep their offers; the computer's "
+                                                   "seats move."):
+        act(lambda: cls.force_round(state.code, key))
+    if status != "ended":
+        confirm = cols[3].checkbox("Really end?", key="confirm_end")
+        if cols[2].button("End the negotiation", key="end", icon=":material/stop:", disabled=not confirm):
+            act(lambda: cls.end(state.code, key))
+
+
+def live_board(cls: Classroom, state: RoomState) -> None:
+    """Status, timer and seats, refreshed every few seconds; the page redraws when a round closes."""
+    seen = common.version(state)
+
+    @st.fragment(run_every=common.POLL_SECONDS)
+    def board() -> None:
+        cls.tick(state.code)
+        now_state = cls.state(state.code)
+        if common.version(now_state) != seen:
+            st.rerun()
+        now = cls.clock()
+        st.info(f"**{common.status_line(now_state, now)}**", icon=":material/schedule:")
+        rows = []
+        for s in now_state.seats:
+            name = now_state.scenario.actor(s.actor).name
+            if s.human:
+                moved = ("moved" if s.actor in now_state.moved else "thinking...") \
+                    if now_state.room.status == "running" else ""
+                seen_ago = f"{int(now - s.last_seen)} s ago" if s.last_seen else ""
+                rows.append({"Seat": name, "Played by": s.player or "(free)", "This round": moved,
+                             "Last seen": seen_ago})
+            else:
+                rows.append({"Seat": name, "Played by": "computer", "This round": "moves when the round closes",
+                             "Last seen": ""})
+        st.dataframe(rows, hide_index=True, width="stretch")
+
+    board()
+
+
+def seats_view(cls: Classroom, state: RoomState, key: str) -> None:
+    spec = state.scenario
+    lobby = state.room.status == "lobby"
+    st.caption("Before the start you can turn seats into student or computer seats. Releasing a seat lets another "
+               "student take it (e.g. to swap players, or when someone typed the wrong name).")
+    for s in state.seats:
+        c1, c2, c3 = st.columns([2, 2, 2], vertical_alignment="center")
+        c1.markdown(f"**{spec.actor(s.actor).name}**")
+        if lobby:
+            human = c2.toggle("student seat", value=s.human, key=f"human_{s.actor}")
+            if human != s.human:
+                act(lambda a=s.actor, h=human: cls.set_human(state.code, key, a, h))
+        else:
+            c2.markdown("student seat" if s.human else "computer")
+        if s.human and s.taken:
+            if c3.button(f"Release (now {s.player})", key=f"release_{s.actor}"):
+                act(lambda a=s.actor: cls.release_seat(state.code, key, a))
+        elif s.human:
+            c3.markdown(":gray[free]")
+
+
+def injects_view(cls: Classroom, state: RoomState, key: str) -> None:
+    spec = state.scenario
+    if not spec.injects:
+        st.caption("This scenario lists no injects.")
+        return
+    st.caption("An inject is news you announce to the class. It takes effect before the round being played is "
+               "computed: it moves the tension and how much some parties care about some issues.")
+    played = {}
+    for p in state.injects:
+        played.setdefault(p.inject, []).append(p.after_round + 1)
+    for inject in spec.injects:
+        with st.container(border=True):
+            c1, c2 = st.columns([4, 1], vertical_alignment="center")
+            effects = []
+            if inject.tension:
+                effects.append(f"tension {inject.tension:+.2f}")
+            for actor, changes in inject.saliences.items():
+                for issue, delta in changes.items():
+                    effects.append(f"{spec.actor(actor).name} cares {'more' if delta > 0 else 'less'} about "
+                                   f"{short_name(spec.issue(issue))} ({delta:+.2f})")
+            when = played.get(inject.id)
+            c1.markdown(f"**{inject.label}** - {inject.description}\n\n:gray[Effect: {'; '.join(effects) or 'none'}"
+                        + (f" - played before round {', '.join(map(str, when))}" if when else "") + "]")
+            if c2.button("Play", key=f"inject_{inject.id}", disabled=state.room.status == "ended",
+                         icon=":material/campaign:"):
+                act(lambda i=inject.id: cls.play_inject(state.code, key, i))
+
+
+def render(cls: Classroom) -> None:
+    t = current_room()
+    if t is None:
+        setup_page(cls)
+    else:
+        console(cls, t)

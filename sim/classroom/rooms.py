@@ -1,0 +1,643 @@
+"""The room service: a teacher's room, students' seats, moves, rounds, injects, and rebuilding the model.
+
+A room is a negotiation over one scenario and seed, with some seats played by people and the rest by agents.
+Only what happened is stored (`sim.classroom.store`): the scenario as played, the seed, each round's human
+moves, the injects and when they were played. The model is rebuilt from that log whenever it is needed
+(`Classroom.model`), so any number of Streamlit sessions and processes see the same table, and a room
+resumes after a server restart exactly where it was. Every rule of the negotiation is the model's:
+a move is checked by `NegotiationModel.submit_offers` before it is stored, a round is `model.step()`.
+
+Life of a room: lobby (students take seats) -> running <-> paused -> ended. At the start, human seats
+nobody took are handed to agents. A round closes when every human seat has moved, when the round timer
+runs out (checked whenever anyone looks at the room: `tick`), or when the teacher forces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import mechanism, service
+from sim.classroom.store import ClosedRound, Move, PlayedInject, Room, Seat, Store
+from sim.model import NegotiationModel
+from sim.scenario import Issue, Scenario, parse_scenario
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no I/1, O/0: easy to read off a projector
+CODE_LENGTH = 4
+KEY_LENGTH = 6
+MAX_NAME = 40
+CAUSES = {"all moved": "every seat had moved", "timer": "the round timer ran out",
+          "teacher": "the teacher closed it"}
+
+
+# ====================================================================== errors
+class ClassroomError(ValueError):
+    """A request the room refuses; str(error) is the message to show the person who made it."""
+
+
+class RoomNotFound(ClassroomError):
+    pass
+
+
+class SeatTaken(ClassroomError):
+    pass
+
+
+class NotAllowed(ClassroomError):
+    """Wrong state (not started, paused, ended), wrong seat token or teacher key."""
+
+
+class LateMove(ClassroomError):
+    """A move for a round that has already closed."""
+
+
+class InvalidMove(ClassroomError):
+    """A move the model's rules refuse (unknown issue, off the scale, an agreed issue ...)."""
+
+
+# ====================================================================== what a room looks like
+@dataclass(frozen=True)
+class Receipt:
+    """The acknowledgement of a stored (committed) move."""
+
+    room: str
+    actor: str
+    round: int
+    revision: int
+    submitted_at: float
+    accepted: bool
+    offers: dict[str, float]
+    round_closed: bool                 # this move was the last one missing: the round has been played
+    waiting_for: list[str] = field(default_factory=list)   # human seats yet to move (if still open)
+
+
+@dataclass(frozen=True)
+class RoomState:
+    """One consistent snapshot of a room (everything the views need except the model)."""
+
+    room: Room
+    seats: list[Seat]
+    moves: list[Move]
+    injects: list[PlayedInject]
+    rounds: list[ClosedRound]
+
+    @property
+    def code(self) -> str:
+        return self.room.code
+
+    @property
+    def scenario(self) -> Scenario:
+        return scenario_from_json(self.room.scenario_json)
+
+    @property
+    def human_seats(self) -> list[str]:
+        return [s.actor for s in self.seats if s.human]
+
+    def seat(self, actor: str) -> Seat:
+        for s in self.seats:
+            if s.actor == actor:
+                return s
+        raise RoomNotFound(f"room {self.code} has no seat '{actor}'")
+
+    def moves_in(self, round: int) -> list[Move]:
+        return [m for m in self.moves if m.round == round]
+
+    @property
+    def moved(self) -> set[str]:
+        """Human seats that have moved in the open round."""
+        return {m.actor for m in self.moves_in(self.room.open_round)}
+
+    @property
+    def waiting_for(self) -> list[str]:
+        return [a for a in self.human_seats if a not in self.moved]
+
+    def deadline(self) -> float | None:
+        r = self.room
+        if r.status != "running" or r.timer_seconds <= 0 or r.round_started_at is None:
+            return None
+        return r.round_started_at + r.timer_seconds
+
+    def time_left(self, now: float) -> float | None:
+        """Seconds left on the round timer (None without a timer or when not running)."""
+        if self.room.status == "paused" and self.room.timer_seconds > 0:
+            return self.room.paused_left
+        deadline = self.deadline()
+        return None if deadline is None else max(0.0, deadline - now)
+
+    def injects_before(self, round: int) -> list[PlayedInject]:
+        """Injects that took effect before `round` was played (played after round - 1 had closed)."""
+        return [i for i in self.injects if i.after_round == round - 1]
+
+
+@lru_cache(maxsize=64)
+def scenario_from_json(text: str) -> Scenario:
+    """A room's stored scenario (validated once per process; Scenario objects are immutable)."""
+    return parse_scenario(json.loads(text))
+
+
+def scenario_json(scenario: Scenario) -> str:
+    return scenario.model_dump_json(by_alias=True, exclude_none=True)
+
+
+def scenario_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ====================================================================== replay
+def replay(state: RoomState, collect: bool = True, upto: int | None = None,
+           after_round: Callable[[int, NegotiationModel], None] | None = None) -> NegotiationModel:
+    """The room's model rebuilt from scenario + seed + the logged moves and injects.
+
+    `upto`: rounds to play (default: every closed round, then the injects played since). `after_round` is
+    called with (round, model) after each round, e.g. to compare with the recorded state.
+    """
+    rounds = state.room.rounds_closed if upto is None else min(upto, state.room.rounds_closed)
+    model = service.start(state.scenario, state.room.seed, collect=collect, human_seats=state.human_seats)
+    for r in range(1, rounds + 1):
+        for inject in state.injects_before(r):
+            model.play_inject(inject.inject)
+        for move in state.moves_in(r):
+            model.submit_offers(move.actor, move.offers)
+        model.step()
+        if after_round is not None:
+            after_round(r, model)
+    if upto is None or upto >= state.room.rounds_closed:
+        for inject in state.injects_before(rounds + 1):
+            model.play_inject(inject.inject)
+    return model
+
+
+def native_proposal(model: NegotiationModel) -> dict[str, float]:
+    values = model.native(model.proposal)
+    return {issue: float(values[j]) for j, issue in enumerate(model.spec.issue_ids)}
+
+
+# ====================================================================== the service
+class Classroom:
+    """Rooms over one store. Safe to share between threads and Streamlit sessions.
+
+    Args:
+        store: a Store or a path to the SQLite file (default: `sim.classroom.store.default_path()`).
+        clock: seconds since the epoch (injectable for tests).
+    """
+
+    def __init__(self, store: Store | str | Path | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.store = store if isinstance(store, Store) else Store(store)
+        self.clock = clock
+
+    # ------------------------------------------------------------------ reading
+    def _snapshot(self, con, code: str) -> RoomState:
+        code = normalise_code(code)
+        room = self.store.room(con, code)
+        if room is None:
+            raise RoomNotFound(f"no room with code '{code}' - check the code on the board")
+        return RoomState(room=room, seats=self.store.seats(con, code), moves=self.store.moves(con, code),
+                         injects=self.store.injects(con, code), rounds=self.store.closed_rounds(con, code))
+
+    def state(self, code: str) -> RoomState:
+        with self.store.read() as con:
+            return self._snapshot(con, code)
+
+    def rooms(self) -> list[RoomState]:
+        with self.store.read() as con:
+            return [self._snapshot(con, room.code) for room in self.store.rooms(con)]
+
+    def events(self, code: str, limit: int | None = None):
+        with self.store.read() as con:
+            return self.store.events(con, normalise_code(code), limit)
+
+    def model(self, state: RoomState | str, collect: bool = True, upto: int | None = None) -> NegotiationModel:
+        """The room's model, rebuilt from its log (see `replay`)."""
+        return replay(self.state(state) if isinstance(state, str) else state, collect=collect, upto=upto)
+
+    def verify(self, code: str) -> list[str]:
+        """Replay the room and compare each round with the state recorded when it closed; [] = identical."""
+        state = self.state(code)
+        recorded = {r.round: r for r in state.rounds}
+        problems: list[str] = []
+
+        def check(r: int, model: NegotiationModel) -> None:
+            rec = recorded.get(r)
+            if rec is None:
+                problems.append(f"round {r}: not recorded")
+                return
+            if model.tension != rec.tension:
+                problems.append(f"round {r}: tension {model.tension!r} != recorded {rec.tension!r}")
+            if native_proposal(model) != rec.proposal:
+                problems.append(f"round {r}: proposal {native_proposal(model)} != recorded {rec.proposal}")
+            if model.outcome != rec.outcome:
+                problems.append(f"round {r}: outcome {model.outcome} != recorded {rec.outcome}")
+
+        replay(state, collect=False, after_round=check)
+        return problems
+
+    # ------------------------------------------------------------------ the teacher sets up
+    def create_room(self, scenario: Scenario | str | Path | None, *, human_seats: Iterable[str],
+                    seed: int | None = None, timer_seconds: int = 0, max_rounds: int | None = None,
+                    title: str | None = None) -> RoomState:
+        """A new room in the lobby; its `room.code` goes on the board, `room.teacher_key` stays with the
+        teacher. Raises ScenarioError for a bad scenario, ClassroomError for bad settings."""
+        spec = service.prepare(scenario, max_rounds=max_rounds)
+        humans = list(dict.fromkeys(human_seats))
+        unknown = [a for a in humans if a not in spec.actor_ids]
+        if unknown:
+            raise ClassroomError(f"unknown seats {unknown}: the actors of {spec.id} are "
+                                 f"{', '.join(spec.actor_ids)}")
+        if not isinstance(timer_seconds, int) or timer_seconds < 0:
+            raise ClassroomError(f"the round timer must be a whole number of seconds >= 0 (got {timer_seconds!r})")
+        seed = spec.protocol.seed if seed is None else int(seed)
+        if not 0 <= seed <= 2**63 - 1:
+            raise ClassroomError(f"the seed must be between 0 and 2^63-1 (got {seed})")
+        now = self.clock()
+        text = scenario_json(spec)
+        with self.store.write() as con:
+            code = new_code()
+            while self.store.room(con, code) is not None:
+                code = new_code()
+            room = Room(code=code, title=title or spec.title, scenario_id=spec.id, scenario_json=text, seed=seed,
+                        timer_seconds=timer_seconds, teacher_key=new_code(KEY_LENGTH), status="lobby",
+                        rounds_closed=0, round_started_at=None, paused_left=None, revealed=False, outcome=None,
+                        ended_by=None, created_at=now, updated_at=now)
+            self.store.insert_room(con, room)
+            for n, actor in enumerate(spec.actor_ids):
+                self.store.insert_seat(con, Seat(room=code, actor=actor, ord=n, human=actor in humans, player=None,
+                                                 token=None, joined_at=None, last_seen=None))
+            self.store.log(con, code, now, "created", scenario=spec.id, seed=seed, human_seats=humans,
+                           timer_seconds=timer_seconds, max_rounds=spec.protocol.max_rounds)
+            return self._snapshot(con, code)
+
+    def _teacher(self, con, code: str, key: str) -> RoomState:
+        state = self._snapshot(con, code)
+        if not secrets.compare_digest(str(key).strip().upper(), state.room.teacher_key):
+            raise NotAllowed(f"wrong teacher key for room {state.code}")
+        return state
+
+    def check_teacher(self, code: str, key: str) -> RoomState:
+        with self.store.read() as con:
+            return self._teacher(con, code, key)
+
+    def set_human(self, code: str, key: str, actor: str, human: bool) -> RoomState:
+        """Lobby only: make a seat a human or an agent seat."""
+        with self.store.write() as con:
+            state = self._teacher(con, code, key)
+            seat = state.seat(actor)
+            if state.room.status != "lobby":
+                raise NotAllowed("seats can be changed between human and agent only before the start")
+            if not human and seat.taken:
+                raise NotAllowed(f"{seat.player} sits at {actor}; release the seat first")
+            self.store.update_seat(con, state.code, actor, human=int(human))
+            self.store.log(con, state.code, self.clock(), "seat changed", actor, human=human)
+            return self._snapshot(con, state.code)
+
+    def release_seat(self, code: str, key: str, actor: str) -> RoomState:
+        """Free a human seat (its player leaves; someone else can take it with the room code)."""
+        with self.store.write() as con:
+            state = self._teacher(con, code, key)
+            seat = state.seat(actor)
+            self.store.update_seat(con, state.code, actor, player=None, token=None, joined_at=None, last_seen=None)
+            self.store.log(con, state.code, self.clock(), "seat released", actor, player=seat.player)
+            return self._snapshot(con, state.code)
+
+    # ------------------------------------------------------------------ students
+    def join(self, code: str, actor: str, player: str) -> str:
+        """Take a free human seat, or rejoin one's own seat with the same name; returns the seat token."""
+        name = " ".join(str(player).split())[:MAX_NAME]
+        if not name:
+            raise ClassroomError("type your name first (so the teacher knows who sits where)")
+        now = self.clock()
+        with self.store.write() as con:
+            state = self._snapshot(con, code)
+            seat = state.seat(actor)
+            if state.room.status == "ended":
+                raise NotAllowed(f"room {state.code} has ended - ask the teacher for the debrief")
+            if not seat.human:
+                raise NotAllowed(f"{actor} is played by the computer in this room; pick a free seat")
+            if seat.taken:
+                if seat.player.casefold() != name.casefold():
+                    raise SeatTaken(f"this seat is taken by {seat.player}. If that is you, type exactly the name "
+                                    f"you joined with; otherwise pick a free seat or ask the teacher")
+                self.store.update_seat(con, state.code, actor, last_seen=now)
+                self.store.log(con, state.code, now, "rejoined", actor, player=seat.player)
+                return seat.token
+            token = secrets.token_urlsafe(12)
+            self.store.update_seat(con, state.code, actor, player=name, token=token, joined_at=now, last_seen=now)
+            self.store.log(con, state.code, now, "joined", actor, player=name)
+            return token
+
+    def seat_for(self, code: str, actor: str, token: str) -> Seat:
+        """The seat a browser holds (by its token); raises NotAllowed when the seat was released or retaken."""
+        state = self.state(code)
+        seat = state.seat(actor)
+        if not seat.token or not token or not secrets.compare_digest(seat.token, token):
+            raise NotAllowed(f"you no longer hold the seat {actor} in room {state.code} (the teacher may have "
+                             f"released it) - join again with the code")
+        return seat
+
+    def submit_move(self, code: str, actor: str, token: str, round: int,
+                    offers: Mapping[str, float] | None = None, accept: bool = False) -> Receipt:
+        """Store a seat's move for `round` (the round the student was shown) and acknowledge it.
+
+        `accept=True` accepts the standing proposal (the seat offers its values on every open issue);
+        otherwise `offers` are the seat's offers per issue (native units). The move is checked by the model's
+        rules, committed, and only then acknowledged. A resubmission in the same round replaces the move.
+        If it was the last human move missing, the round is played at once.
+        """
+        now = self.clock()
+        error: ClassroomError | None = None
+        with self.store.write() as con:
+            state = self._snapshot(con, code)
+            state = self._expire(con, state, now)
+            seat = state.seat(actor)
+            room = state.room
+            if not seat.human:
+                raise NotAllowed(f"{actor} is played by the computer in this room")
+            if not seat.token or not token or not secrets.compare_digest(seat.token, str(token)):
+                error = NotAllowed(f"you do not hold the seat {actor} in room {room.code} any more - join again "
+                                   f"with the code and your name")
+            elif room.status == "ended":
+                error = NotAllowed(f"the negotiation is over (it ended after round {room.rounds_closed}) - "
+                                   f"no more moves")
+            elif round < room.open_round:
+                error = late_message(state, actor, round)
+            elif room.status == "lobby":
+                error = NotAllowed("the teacher has not started the negotiation yet - wait for round 1")
+            elif room.status == "paused":
+                error = NotAllowed("the teacher has paused the negotiation - your move was not recorded; "
+                                   "submit it again when the round resumes")
+            elif round > room.open_round:
+                error = InvalidMove(f"round {round} has not started; the table is at round {room.open_round}")
+            if error is None:
+                model = replay(state, collect=False)
+                values = dict(native_proposal(model)) if accept else dict(offers or {})
+                if accept:
+                    values = {issue: v for j, (issue, v) in enumerate(values.items()) if model.open_issues[j]}
+                if not values:
+                    error = InvalidMove("an empty move: set your offers or accept the standing proposal")
+                else:
+                    try:
+                        values = {issue: _number(v) for issue, v in values.items()}
+                        model.submit_offers(actor, values)
+                    except ValueError as err:
+                        error = InvalidMove(f"move not recorded: {err}")
+            if error is None:
+                revision = self.store.put_move(con, room.code, room.open_round, actor, values, accept, now)
+                self.store.update_seat(con, room.code, actor, last_seen=now)
+                self.store.log(con, room.code, now, "move", actor, round=room.open_round, accepted=accept,
+                               offers=values, revision=revision)
+                after = self._snapshot(con, room.code)
+                closed = not after.waiting_for
+                if closed:
+                    self._close_round(con, after, "all moved", now)
+                receipt = Receipt(room=room.code, actor=actor, round=room.open_round, revision=revision,
+                                  submitted_at=now, accepted=accept, offers=values, round_closed=closed,
+                                  waiting_for=[] if closed else after.waiting_for)
+        # committed (or rolled back) here: a timer close above stays committed even when the move is refused
+        if error is not None:
+            raise error
+        return receipt
+
+    def heartbeat(self, code: str, actor: str, token: str) -> None:
+        """A seated student's page is open (for the teacher's 'last seen')."""
+        with self.store.write() as con:
+            seat = self.store.seats(con, normalise_code(code))
+            if any(s.actor == actor and s.token == token for s in seat):
+                self.store.update_seat(con, normalise_code(code), actor, last_seen=self.clock())
+
+    # ------------------------------------------------------------------ rounds
+    def tick(self, code: str) -> bool:
+        """Close the open round if its timer ran out; True if a round was closed. Cheap when nothing is due."""
+        now = self.clock()
+        state = self.state(code)
+        deadline = state.deadline()
+        if deadline is None or now < deadline:
+            return False
+        with self.store.write() as con:
+            before = self._snapshot(con, code)
+            after = self._expire(con, before, now)
+            return after.room.rounds_closed > before.room.rounds_closed
+
+    def _expire(self, con, state: RoomState, now: float) -> RoomState:
+        deadline = state.deadline()
+        if deadline is not None and now >= deadline:
+            return self._close_round(con, state, "timer", now)
+        return state
+
+    def force_round(self, code: str, key: str) -> RoomState:
+        """The teacher closes the open round now (seats that have not moved hold their offers)."""
+        with self.store.write() as con:
+            state = self._teacher(con, code, key)
+            if state.room.status != "running":
+                raise NotAllowed(f"the room is {state.room.status}; rounds can be forced only while it runs")
+            return self._close_round(con, state, "teacher", self.clock())
+
+    def _close_round(self, con, state: RoomState, cause: str, now: float) -> RoomState:
+        """Play the open round: the agents move, the human moves logged for it are applied, model.step()."""
+        room = state.room
+        r = room.open_round
+        model = replay(state, collect=False)
+        for move in state.moves_in(r):
+            model.submit_offers(move.actor, move.offers)
+        model.step()
+        self.store.add_round(con, ClosedRound(room=room.code, round=r, closed_by=cause, closed_at=now,
+                                              tension=float(model.tension), proposal=native_proposal(model),
+                                              outcome=model.outcome))
+        changes: dict = {"rounds_closed": r, "round_started_at": now}
+        if not model.running:
+            changes.update(status="ended", outcome=model.outcome, ended_by="talks ended",
+                           round_started_at=None, paused_left=None)
+        self.store.update_room(con, room.code, now, **changes)
+        self.store.log(con, room.code, now, "round closed", round=r, cause=cause, outcome=model.outcome)
+        return self._snapshot(con, room.code)
+
+    # ------------------------------------------------------------------ teacher controls
+    def start(self, code: str, key: str) -> RoomState:
+        """Lobby -> running: round 1 begins; human seats nobody took are played by agents from now on."""
+        now = self.clock()
+        with self.store.write() as con:
+            state = self._teacher(con, code, key)
+            if state.room.status != "lobby":
+                raise NotAllowed(f"the room has already started (it is {state.room.status})")
+            handed = [s.actor for s in state.seats if s.human and not s.taken]
+            for actor in handed:
+                self.store.update_seat(con, state.code, actor, human=0)
+            self.store.update_room(con, state.code, now, status="running", round_started_at=now)
+            self.store.log(con, state.code, now, "started", to_agents=handed)
+            return self._snapshot(con, state.code)
+
+    def pause(self, code: str, key: str) -> RoomState:
+        now = self.clock()
+        with self.store.write() as con:
+            state = self._expire(con, self._teacher(con, code, key), now)
+            if state.room.status != "running":
+                raise NotAllowed(f"only a running room can be paused (it is {state.room.status})")
+            self.store.update_room(con, state.code, now, status="paused", paused_left=state.time_left(now),
+                                   round_started_at=None)
+            self.store.log(con, state.code, now, "paused", round=state.room.open_round)
+            return self._snapshot(con, state.code)
+
+    def resume(self, code: str, key: str) -> RoomState:
+        now = self.clock()
+        with self.store.write() as con:
+            state = self._teacher(con, code, key)
+            room = state.room
+            if room.status != "paused":
+                raise NotAllowed(f"only a paused room can be resumed (it is {room.status})")
+            started = now - (room.timer_seconds - room.paused_left) if room.paused_left is not None else now
+            self.store.update_room(con, state.code, now, status="running", paused_left=None, round_started_at=started)
+            self.store.log(con, state.code, now, "resumed", round=room.open_round)
+            return self._snapshot(con, state.code)
+
+    def end(self, code: str, key: str) -> RoomState:
+        """Stop the talks now; the outcome is what has been agreed so far (partial, stalemate or agreement)."""
+        now = self.clock()
+        with self.store.write() as con:
+            state = self._teacher(con, code, key)
+            if state.room.status == "ended":
+                return state
+            model = replay(state, collect=False)
+            outcome = model.outcome or mechanism.classify(~model.open_issues, False)
+            self.store.update_room(con, state.code, now, status="ended", outcome=outcome, ended_by="teacher",
+                                   round_started_at=None, paused_left=None)
+            self.store.log(con, state.code, now, "ended", round=state.room.rounds_closed, outcome=outcome)
+            return self._snapshot(con, state.code)
+
+    def play_inject(self, code: str, key: str, inject_id: str) -> RoomState:
+        """An event from the scenario's list takes effect before the open round is played."""
+        now = self.clock()
+        with self.store.write() as con:
+            state = self._teacher(con, code, key)
+            if state.room.status == "ended":
+                raise NotAllowed("the negotiation is over; injects can no longer be played")
+            ids = [i.id for i in state.scenario.injects]
+            if inject_id not in ids:
+                raise ClassroomError(f"unknown inject '{inject_id}' (this scenario has: {', '.join(ids) or 'none'})")
+            self.store.add_inject(con, state.code, state.room.rounds_closed, inject_id, now)
+            self.store.log(con, state.code, now, "inject", inject=inject_id, before_round=state.room.open_round)
+            return self._snapshot(con, state.code)
+
+    def reveal(self, code: str, key: str, revealed: bool = True) -> RoomState:
+        """Show (or hide again) every seat's confidential brief to everyone in the room (debrief)."""
+        with self.store.write() as con:
+            state = self._teacher(con, code, key)
+            self.store.update_room(con, state.code, self.clock(), revealed=int(revealed))
+            self.store.log(con, state.code, self.clock(), "revealed" if revealed else "hidden")
+            return self._snapshot(con, state.code)
+
+    # ------------------------------------------------------------------ agent-only comparison (debrief)
+    def agent_runs(self, state: RoomState, replicates: int = 1000,
+                   progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+        """`sim.service.monte_carlo` of the room's scenario with every seat an agent (root seed = the room's
+        seed), cached in the store per scenario, seed and count."""
+        key = scenario_hash(state.room.scenario_json)
+        cached = self.store.cached_runs(key, state.room.seed, replicates)
+        if cached is not None:
+            return pd.read_parquet(io.BytesIO(cached))
+        runs = service.monte_carlo(state.scenario, replicates, root_seed=state.room.seed, progress=progress)
+        buffer = io.BytesIO()
+        runs.to_parquet(buffer, index=False)
+        self.store.cache_runs(key, state.room.seed, replicates, buffer.getvalue(), self.clock())
+        return runs
+
+
+# ====================================================================== helpers
+def new_code(length: int = CODE_LENGTH) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def normalise_code(code: str) -> str:
+    """What a student typed -> a room code (spaces and case forgiven)."""
+    return "".join(str(code).split()).upper()
+
+
+def _number(value: object) -> object:
+    """Numbers (numpy's too) as plain floats for the model and the JSON log; anything else as given, for the
+    model to refuse with its own message. Booleans are not numbers here."""
+    if isinstance(value, bool):
+        raise ValueError(f"an offer must be a number (got {value!r})")
+    return float(value) if isinstance(value, (int, float, np.number)) else value
+
+
+def late_message(state: RoomState, actor: str, round: int) -> LateMove:
+    closed = next((r for r in state.rounds if r.round == round), None)
+    counted = any(m.round == round and m.actor == actor for m in state.moves)
+    why = CAUSES.get(closed.closed_by, closed.closed_by) if closed else "it was closed"
+    at = datetime.fromtimestamp(closed.closed_at).strftime("%H:%M:%S") if closed else "earlier"
+    if counted:
+        return LateMove(f"round {round} closed at {at} ({why}); your earlier move for it was counted, this one "
+                        f"was not. The table now shows round {state.room.open_round}.")
+    return LateMove(f"too late for round {round}: it closed at {at} ({why}), so your seat held its previous "
+                    f"offers. The table now shows round {state.room.open_round} - look at it and move again.")
+
+
+def fmt_value(value: float, issue: Issue) -> str:
+    """A native value at a precision that suits the issue's scale (0-100 -> whole numbers)."""
+    span = issue.scale.max - issue.scale.min
+    digits = 0 if span >= 20 else 1 if span >= 2 else 2
+    text = f"{value:.{digits}f}"
+    return f"{text} {issue.scale.unit}".strip() if issue.scale.unit else text
+
+
+def short_name(issue: Issue) -> str:
+    """A short name for an issue in one-line reasons: its id in words ('cbm' -> 'CBM')."""
+    words = issue.id.replace("_", " ")
+    return words.upper() if len(words) <= 3 else words
+
+
+def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str, str]:
+    """One line per actor saying what it did in `round` and why, from the model's history (positions and
+    the model's reasons) and the room's logged moves; e.g. 'conceded on missiles 35 -> 41; held red line on
+    expansion 10' or 'accepted the standing proposal (expansion 34, missiles 57, CBM 75)'."""
+    spec = state.scenario
+    now = history[history["round"] == round].set_index(["actor", "issue"])
+    before = history[history["round"] == round - 1].set_index(["actor", "issue"])
+    moves = {m.actor: m for m in state.moves_in(round)}
+    human = {s.actor for s in state.seats if s.human}
+    lines: dict[str, str] = {}
+    for actor in spec.actor_ids:
+        if now.empty:
+            lines[actor] = ""
+            continue
+        parts: dict[str, list[str]] = {}
+        for issue in spec.issues:
+            row = now.loc[(actor, issue.id)]
+            old = float(before.loc[(actor, issue.id), "position"]) if not before.empty else float(row["position"])
+            new = float(row["position"])
+            reason = str(row["reason"])
+            if not before.empty and bool(before.loc[(actor, issue.id), "agreed"]):
+                continue                                     # settled earlier: nothing to say
+            a, b = fmt_value(old, issue), fmt_value(new, issue)
+            text = f"{short_name(issue)} {a} -> {b}" if a != b else f"{short_name(issue)} {b}"
+            parts.setdefault(reason, []).append(text)
+        if actor in human:
+            move = moves.get(actor)
+            if move is None:
+                lines[actor] = "did not move this round (held its offers)"
+            elif move.accepted:
+                values = ", ".join(f"{short_name(spec.issue(i))} {fmt_value(v, spec.issue(i))}"
+                                   for i, v in move.offers.items())
+                lines[actor] = f"accepted the standing proposal ({values})"
+            else:
+                offered = parts.pop("human move", [])
+                held = parts.pop("held", [])
+                text = "offered " + ", ".join(offered) if offered else "moved"
+                lines[actor] = text + (f"; held {', '.join(held)}" if held else "")
+                if parts:
+                    lines[actor] += "; " + "; ".join(f"{r} on {', '.join(v)}" for r, v in parts.items())
+            continue
+        if not parts:
+            lines[actor] = "nothing left to negotiate"
+            continue
+        lines[actor] = "; ".join(f"{reason} on {', '.join(items)}" if reason not in ("held", "agreed")
+                                 else f"{reason} {', '.join(items)}" for reason, items in parts.items())
+    return lines
