@@ -41,7 +41,7 @@ class Negotiator(mesa.Agent):
         together = isinstance(rows, slice)
         proposal = model.proposal if together else model.standing_proposal()
         step = next_offers(model.profiles, rows, model.offers, proposal, model.received,
-                           model.round, model.deadline, model.tension_factor(),
+                           model.schedule[model.round], model.round <= 1, model.tension_factor(),
                            None if model.all_open else model.open_issues, model.jitter)
         if together:
             model.offers = step.offers

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.strategies import HOLD_EPS, Profiles
-from sim.utility import EPS, Array, issue_utilities, red_line_ok, total_utility
+from sim.utility import EPS, Array, issue_utilities, total_utility, within
 
 OUTCOMES: tuple[str, ...] = ("agreement", "partial", "stalemate", "breakdown")
 
@@ -26,14 +26,14 @@ def issue_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: flo
     does not cross its red line and gives it at least its reservation utility on that issue."""
     close = np.abs(proposal - offers) <= tolerance + EPS
     worth_it = issue_utilities(proposal, p.ideal, p.risk_exponent) >= p.reservation[:, None] - EPS
-    return close & worth_it & red_line_ok(proposal, p.red_low, p.red_high)
+    return close & worth_it & within(proposal, p.red_low_tol, p.red_high_tol)
 
 
 def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
     """(N,): actor i accepts the whole package when it crosses none of its red lines, is worth at least its
     reservation utility, and is worth at least as much as its own offer less `tolerance` (so it trades: a
     loss on one issue is made up by a gain on another)."""
-    lines_ok = red_line_ok(proposal, p.red_low, p.red_high).all(axis=1)
+    lines_ok = within(proposal, p.red_low_tol, p.red_high_tol).all(axis=1)
     value = total_utility(proposal, p.ideal, p.weights, p.risk_exponent)
     own = total_utility(offers, p.ideal, p.weights, p.risk_exponent)
     return lines_ok & (value >= p.reservation - EPS) & (value >= own - tolerance - EPS)
@@ -41,7 +41,7 @@ def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: f
 
 def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> bool:
     """Every actor accepts the package (see `package_acceptance`)."""
-    if not red_line_ok(proposal, p.red_low, p.red_high).all():
+    if not within(proposal, p.red_low_tol, p.red_high_tol).all():
         return False  # someone's red line is crossed: spare the utilities (the common case in deadlock)
     return bool(package_acceptance(proposal, offers, p, tolerance).all())
 

@@ -25,6 +25,7 @@ from sim.strategies import (
     Profiles,
     apply_cohesion,
     clip_to_red_lines,
+    concession_schedule,
     make_profiles,
     received_concessions,
 )
@@ -120,6 +121,7 @@ class NegotiationModel(mesa.Model):
         self.deadline = protocol.max_rounds
         self.profiles, self.low, self.high = profiles_of(spec)
         p = self.profiles
+        self.schedule = concession_schedule(p, self.deadline)
         n_issues = len(spec.issues)
         self.offers = p.ideal.copy()
         self.previous_offers = self.offers.copy()
@@ -134,6 +136,7 @@ class NegotiationModel(mesa.Model):
         if unknown:
             raise ValueError(f"human seats {unknown} are not actors of {spec.id} ({', '.join(spec.actor_ids)})")
         self.human = np.array([a in set(human_seats) for a in spec.actor_ids])
+        self.has_humans = bool(self.human.any())
         self.submitted = np.full(self.offers.shape, np.nan)
         self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
         self.reason_names = ALL_REASONS
@@ -182,7 +185,7 @@ class NegotiationModel(mesa.Model):
 
     def _apply_human_moves(self, offers: np.ndarray, before: np.ndarray) -> np.ndarray:
         """Human seats' rows: what they submitted (or their standing offer); agents' rows unchanged."""
-        if not self.human.any():
+        if not self.has_humans:
             return offers
         chosen = ~np.isnan(self.submitted) & self.open_issues
         human_rows = np.where(chosen, self.submitted, before)
@@ -204,6 +207,7 @@ class NegotiationModel(mesa.Model):
         if changes:
             self.spec = apply_params(self.spec, changes)
             self.profiles = profiles_of(self.spec)[0]
+            self.schedule = concession_schedule(self.profiles, self.deadline)
         self.events.append((self.round, inject_id))
 
     # ------------------------------------------------------------------ the table
@@ -224,25 +228,25 @@ class NegotiationModel(mesa.Model):
             return
         self.round += 1
         before = self.offers            # offers are replaced each round, never changed in place
-        settled, mean_move, held = self._play_round()
+        de_escalations, mean_move, held = self._play_round()
         t = self.protocol.tension
         self.tension = mechanism.next_tension(
-            self.tension, mean_move, held, int((settled & self.de_escalating).sum()),
+            self.tension, mean_move, held, de_escalations,
             t.drift, t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief)
         self.previous_offers = before
         if not self.all_open:
             self.proposal = np.where(self.open_issues, self.proposal, self.agreed_value)
         broke_down = self.tension >= t.breakdown_threshold
-        if broke_down or not self.open_issues.any() or self.round >= self.deadline:
+        if broke_down or self.round >= self.deadline or not (self.all_open or self.open_issues.any()):
             self.outcome = mechanism.classify(~self.open_issues, broke_down)
             self.running = False
         if self.datacollector is not None:
             self.datacollector.collect(self)
 
-    def _concession_round(self) -> tuple[np.ndarray, float, float]:
+    def _concession_round(self) -> tuple[int, float, float]:
         """Offers by strategy, then noise and bloc cohesion, then the vote on the proposal.
 
-        Returns the issues settled this round and the strategic movement (mean concession, share that
+        Returns the number of CBMs settled this round and the strategic movement (mean concession, share that
         held firm): tension answers what the actors chose to do, not the noise.
         """
         p = self.profiles
@@ -266,7 +270,7 @@ class NegotiationModel(mesa.Model):
             offers = apply_cohesion(offers, p.cohesion_matrix)
         if self.has_red_lines:
             offers = clip_to_red_lines(offers, p)
-        if self.human.any():  # people choose for themselves: no pull from allies, no clipping
+        if self.has_humans:  # people choose for themselves: no pull from allies, no clipping
             offers = np.where(self.human[:, None], own, offers)
         if self.collect and self.has_cohesion:
             followed = np.abs(offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
@@ -276,14 +280,15 @@ class NegotiationModel(mesa.Model):
         proposal = mechanism.standing_proposal(self.offers, p)
         tolerance = self.protocol.agreement_tolerance
         if self.protocol.linkage == "package":
-            settled = self.open_issues & mechanism.package_agreed(proposal, self.offers, p, tolerance)
+            agreed = mechanism.package_agreed(proposal, self.offers, p, tolerance)
+            settled = self.open_issues if agreed else None
         else:
             accepted = mechanism.issue_acceptance(proposal, self.offers, p, tolerance)
             settled = self.open_issues & accepted.all(axis=0)
         self.proposal = proposal
         return self._settle(settled, proposal), mean_move, held
 
-    def _expected_utility_round(self) -> tuple[np.ndarray, float, float]:
+    def _expected_utility_round(self) -> tuple[int, float, float]:
         """One round of the Bueno de Mesquita / Scholz challenge model on every open issue."""
         p = self.profiles
         before = self.offers
@@ -299,15 +304,17 @@ class NegotiationModel(mesa.Model):
         converged = np.ptp(self.offers, axis=0) <= self.protocol.agreement_tolerance
         return self._settle(self.open_issues & converged, self.eu_median), mean_move, held
 
-    def _settle(self, settled: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Close the issues `settled` at `values`; every offer on them becomes the agreed value."""
-        if settled.any():
+    def _settle(self, settled: np.ndarray | None, values: np.ndarray) -> int:
+        """Close the issues `settled` (None: none) at `values`; every offer on them becomes the agreed value.
+        Returns how many de-escalating issues (CBMs) this settled."""
+        if settled is not None and settled.any():
             self.agreed_value = np.where(settled, values, self.agreed_value)
             self.agreed_round = np.where(settled, self.round, self.agreed_round)
             self.open_issues = self.open_issues & ~settled
             self.all_open = False
             self.offers = np.where(settled, values, self.offers)
-        return settled
+            return int(np.count_nonzero(settled & self.de_escalating))
+        return 0
 
     # ------------------------------------------------------------------ results
     @property

@@ -72,6 +72,8 @@ class Profiles:
     red_line: Array           # (N, M) NaN where none
     red_low: Array            # (N, M) lowest value the red lines allow (-inf where none)
     red_high: Array           # (N, M) highest value the red lines allow (+inf where none)
+    red_low_tol: Array        # (N, M) red_low - EPS: the bound acceptance checks against
+    red_high_tol: Array       # (N, M) red_high + EPS
     reservation: Array        # (N,)
     reservation_room: Array   # (N, M) distance at which issue utility falls to the reservation level
     room_up: Array            # (N, M) how far the actor can move up: nearest of reservation, pole, red line
@@ -101,6 +103,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     return Profiles(
         ideal=ideal, salience=salience, weights=salience_weights(salience), capability=capability,
         risk_exponent=r, red_line=red_line, red_low=red_low, red_high=red_high, reservation=reservation,
+        red_low_tol=red_low - EPS, red_high_tol=red_high + EPS,
         reservation_room=reservation_room,
         room_up=np.minimum(np.minimum(reservation_room, 1.0 - ideal), red_high - ideal),
         room_down=np.minimum(np.minimum(reservation_room, ideal), ideal - red_low),
@@ -150,17 +153,29 @@ class OfferStep(NamedTuple):
     direction: Array    # -1, 0, +1: where the proposal lies from its ideal
 
 
+def concession_schedule(p: Profiles, deadline: int) -> Array:
+    """The fraction of its room each actor means to have conceded by round t, for t = 0..T: (T+1, N, M).
+
+    Time-dependent kinds: (t/T)^(lambda_ij / e_i); hardliners: f_i t/T. (Tit-for-tat rows are not used.)
+    """
+    time = (np.arange(deadline + 1) / deadline)[:, None, None]
+    table = time ** p.time_power[None]
+    if p.any_hardliner:
+        table = np.where(p.hardliner[None], p.flexibility[None] * time, table)
+    return table
+
+
 def next_offers(p: Profiles, rows: slice | NDArray[np.int_], offers: Array, proposal: Array,
-                received: Array | None, round_no: int, deadline: int, tension_factor: float,
+                received: Array | None, scheduled: Array, first_round: bool, tension_factor: float,
                 open_issues: NDArray[np.bool_] | None, jitter: Array | None = None) -> OfferStep:
     """The new offers of actors `rows` (a slice or index array).
 
     offers: all actors' standing offers (N, M); proposal: the standing proposal (M,); received: from
-    `received_concessions` (needed only when someone plays tit-for-tat); tension_factor:
+    `received_concessions` (needed only when someone plays tit-for-tat); scheduled: this round's row of
+    `concession_schedule` (N, M); first_round: tit-for-tat opens instead of answering; tension_factor:
     1 - hardening x tension, scaling new concessions; open_issues: (M,) mask, or None when every issue is
-    open; jitter: random noise added to the intended
-    concession (for all N actors), so that noise makes concessions irregular but never carries an offer
-    past the actor's room or the proposal.
+    open; jitter: random noise added to the intended concession (N, M), so that noise makes concessions
+    irregular but never carries an offer past the actor's room or the proposal.
     """
     ideal = p.ideal[rows]
     current = offers[rows]
@@ -169,16 +184,14 @@ def next_offers(p: Profiles, rows: slice | NDArray[np.int_], offers: Array, prop
     gap = np.abs(delta)
     room = np.where(direction > 0, p.room_up[rows], p.room_down[rows])
     conceded = np.maximum((current - ideal) * direction, 0.0)
-    time = round_no / deadline
-    scheduled = time ** p.time_power[rows]
-    if p.any_hardliner:
-        scheduled = np.where(p.hardliner[rows], p.flexibility[rows] * time, scheduled)
-    planned = scheduled * room * tension_factor
+    planned = scheduled[rows] * room * tension_factor
     noise = 0.0 if jitter is None else jitter[rows]
-    target = np.maximum(conceded, planned + noise)  # time-dependent and hardliner: never take back ground
+    if jitter is not None:
+        planned = planned + noise
+    target = np.maximum(conceded, planned)  # time-dependent and hardliner: never take back ground
     if received is not None:
         returned = received[rows] * p.reciprocity[rows]
-        tit_for_tat = (p.opening[rows] * room * tension_factor if round_no <= 1
+        tit_for_tat = (p.opening[rows] * room * tension_factor if first_round
                        else conceded + np.where(returned > 0, returned * tension_factor, returned))
         target = np.where(p.tit_for_tat[rows], tit_for_tat + noise, target)
     concession = np.minimum(target, np.minimum(room, gap))

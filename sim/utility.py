@@ -67,8 +67,13 @@ def red_line_bounds(red_line: Array, ideal: Array) -> tuple[Array, Array]:
 
 
 def red_line_ok(x: Array, low: Array, high: Array) -> NDArray[np.bool_]:
-    """True where x crosses no red line, given the bounds from `red_line_bounds`."""
-    return (x >= low - EPS) & (x <= high + EPS)
+    """True where x crosses no red line, given the bounds from `red_line_bounds` (EPS slack)."""
+    return within(x, low - EPS, high + EPS)
+
+
+def within(x: Array, low: Array, high: Array) -> NDArray[np.bool_]:
+    """low <= x <= high, elementwise (for bounds that already include their slack)."""
+    return (x >= low) & (x <= high)
 
 
 def reservation_distance(reservation: Array, exponent: Array) -> Array:
