@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.ready
 
-.PHONY: run baseline test lint bench clean
+.PHONY: run classroom baseline test lint bench clean
 
 $(READY): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(READY): pyproject.toml
 
 run: $(READY)  ## the main job: the dashboard on http://localhost:8501
 	$(BIN)/streamlit run dashboard/app.py --browser.gatherUsageStats false
+
+classroom: $(READY)  ## classroom mode, reachable from the students' browsers on the local network
+	$(BIN)/streamlit run dashboard/classroom.py --server.address 0.0.0.0 --browser.gatherUsageStats false
 
 baseline: $(READY)  ## one run of the Feb-2022 baseline in the terminal
 	$(BIN)/negsim run scenarios/feb2022_baseline.yaml
