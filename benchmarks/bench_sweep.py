@@ -9,7 +9,9 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_sweep.py [--run
      model's DataCollector, so the model records every round (its default);
    - `mesa.batch_run` of a lean subclass that records only the outcome, to separate the cost of per-round
      collection from the cost of one task per run.
-   Each is timed `--repeats` times (wall clock); medians are printed.
+   Each is timed `--repeats` times (wall clock); medians are printed, with the fixed cost of the command: the wall
+   time of `negsim validate` (start-up and the CLI's imports) and the worker start-up the sweep reports (the time
+   it waited for its worker pool once its own imports, the scenario, the design and the probe were done).
 2. Peak memory of `negsim sweep` at two sizes (default 2k and 10k runs; `--full`: 10k and 100k, which takes
    several minutes): the sweep process's peak RSS (VmHWM) and the peak summed RSS of the process tree (the
    sweep, its fork server and workers), sampled every 0.1 s from /proc (Linux).
@@ -96,14 +98,16 @@ def run_measured(command: list[str], sample: bool) -> tuple[float, str, int, int
     return wall, stdout, own_peak, tree_peak
 
 
-def negsim_sweep(runs: int, out: Path, sample: bool = False) -> tuple[float, float, int, int]:
-    """(wall seconds, runs/s the sweep reports, peak RSS KB, peak tree RSS KB) of one `negsim sweep`."""
+def negsim_sweep(runs: int, out: Path, sample: bool = False) -> tuple[float, float, int, int, float]:
+    """(wall seconds, runs/s the sweep reports, peak RSS KB, peak tree RSS KB, worker start-up seconds it reports)
+    of one `negsim sweep`."""
     command = [*NEGSIM, "sweep", str(BASELINE), "--replicates", str(runs), "--seed", "1", "--executor", "process",
                "--workers", "2", "--quiet", "--overwrite", "--out", str(out)]
     wall, stdout, own, tree = run_measured(command, sample)
-    rate = next(float(line.split("(")[1].split(" runs/s")[0].replace(",", ""))
-                for line in stdout.splitlines() if line.startswith("This session"))
-    return wall, rate, own, tree
+    session = next(line for line in stdout.splitlines() if line.startswith("This session"))
+    rate = float(session.split("(")[1].split(" runs/s")[0].replace(",", ""))
+    startup = float(session.split("(started in ")[1].split(" s)")[0]) if "(started in " in session else 0.0
+    return wall, rate, own, tree, startup
 
 
 def batch_run(model_cls: type, runs: int) -> float:
@@ -149,6 +153,9 @@ def main() -> None:
             ours_rate = n / median(walls)
             print(f"  negsim sweep (command, end to end)     {median(walls):7.2f} s  {ours_rate:8,.0f} runs/s")
             print(f"  negsim sweep (runs only, as reported)             {median(rates):8,.0f} runs/s")
+            validate = [run_measured([*NEGSIM, "validate", str(BASELINE)], False)[0] for _ in range(args.repeats)]
+            print(f"  fixed cost: negsim validate {median(validate):.2f} s; worker start-up the sweep waited for "
+                  f"{median([o[4] for o in ours]):.2f} s")
             default = [batch_run(NegotiationModel, n) for _ in range(args.repeats)]
             default_rate = n / median(default)
             print(f"  mesa.batch_run (model as is)           {median(default):7.2f} s  {default_rate:8,.0f} runs/s")
@@ -162,7 +169,7 @@ def main() -> None:
             sizes = (10_000, 100_000) if args.full else (2_000, 10_000)
             print("\nPeak memory of negsim sweep (process executor, 2 workers)")
             for size in sizes:
-                wall, rate, own, tree = negsim_sweep(size, out, sample=True)
+                wall, rate, own, tree, _ = negsim_sweep(size, out, sample=True)
                 print(f"  {size:>7,} runs: sweep process {own / 1024:6.0f} MB, process tree {tree / 1024:6.0f} MB "
                       f"({wall:.0f} s, {rate:,.0f} runs/s)")
 

@@ -134,3 +134,37 @@ def test_json_scenario_files_run_like_yaml(tmp_path):
     from_json = json.loads(invoke("run", path, "--json").stdout)
     from_yaml = json.loads(invoke("run", BASELINE, "--json").stdout)
     assert from_json == from_yaml
+
+
+HEAVY = ("mesa", "streamlit", "altair", "pyarrow", "pandas", "scipy", "dask", "matplotlib")
+"""Modules `import sim.cli` and the light commands must not import (Mesa alone costs about a second)."""
+REPORT_HEAVY = ("import atexit, sys\n"
+                f"atexit.register(lambda: print(*sorted(set({HEAVY!r}) & set(sys.modules)), file=sys.stderr))\n")
+
+
+def test_importing_the_cli_does_not_import_the_model_or_the_dashboard():
+    code = f"import sys\nimport sim.cli\nprint(*sorted(set({HEAVY!r}) & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [], f"import sim.cli imported {done.stdout.strip()}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["validate", str(BASELINE)], ["schema"], ["params", str(BASELINE)]])
+def test_light_commands_do_not_import_the_model(args):
+    code = REPORT_HEAVY + f"sys.argv = ['negsim', *{args!r}]\nfrom sim.cli import main\nmain()"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.split() == [], f"negsim {args[0]} imported {done.stderr.strip()}"
+
+
+def test_lazy_package_attributes_still_work():
+    code = ("import sys, sim\nassert 'mesa' not in sys.modules\n"
+            "from sim import NegotiationModel, Scenario, ScenarioError, load_scenario, service\n"
+            "from sim.sweep import SweepError, run_sweep, sweep\n"
+            "import sim.model, sim.scenario, sim.sweep.storage\n"
+            "assert NegotiationModel is sim.model.NegotiationModel and ScenarioError is sim.scenario.ScenarioError\n"
+            "assert SweepError is sim.sweep.storage.SweepError\n"
+            "assert set(sim.__all__) <= set(dir(sim))\n"
+            "try:\n    sim.nope\nexcept AttributeError:\n    pass\nelse:\n    raise SystemExit('sim.nope')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -374,3 +374,41 @@ def test_cli_sobol_on_a_sobol_sweep(tmp_path):
     assert indices.loc[("utility.russia", "actors.russia.reservation_utility"), "ST"] > 0.5
     result = cli.invoke(app, ["analyze", str(out), "--sobol", "--output", "nope"])
     assert result.exit_code == 2 and "unknown output" in result.output
+
+
+# ====================================================================== worker start-up
+def test_console_script_sweep_on_processes_equals_serial(reference, tmp_path):
+    """`negsim sweep` as installed: the fork server is started before the model is imported, and the workers
+    re-run the `negsim` script (a path, so the server preloads sim.cli for them)."""
+    negsim = Path(sys.executable).with_name("negsim")
+    if not negsim.exists():
+        pytest.skip("the negsim console script is not installed next to this Python")
+    out = tmp_path / "script"
+    command = [str(negsim), "sweep", str(BASELINE), *[f"--vary={v}" for v in VARY], "--replicates", str(REPLICATES),
+               "--seed", str(SEED), "--rounds", "--executor", "process", "--workers", "2", "--batch-size", "3",
+               "--quiet", "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "20 runs" in done.stdout and "process pool, 2 workers" in done.stdout
+    for name in ("runs.parquet", "rounds.parquet"):
+        assert_same_table(out / name, reference / name)
+
+
+def test_fork_server_preload():
+    from sim.sweep import executors
+
+    preload = executors._preload()
+    assert preload[0] == "sim.sweep.runner" and preload[-1] == "sim.sweep.preload"   # preload freezes what came before
+    executors.start_fork_server("serial")       # no-ops: nothing to start
+    executors.start_fork_server(None)
+
+
+def test_unguarded_script_gets_the_guard_hint(tmp_path):
+    """A script that starts a process sweep without `if __name__ == "__main__":` is re-run by every worker; the
+    re-run must neither start a fork server of its own nor hang: the sweep stops with the hint."""
+    script = tmp_path / "unguarded.py"
+    script.write_text("from sim.sweep import sweep\n"
+                      f"sweep({str(BASELINE)!r}, replicates=4, seed=1, workers=2, progress=False)\n")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert 'if __name__ == "__main__":' in done.stderr

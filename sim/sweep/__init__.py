@@ -12,22 +12,46 @@
 
 from __future__ import annotations
 
+import importlib
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from sim.sweep.base import EXECUTORS, SAMPLERS, SweepError, SweepInterrupted
 
-from sim.scenario import Scenario
-from sim.sweep.design import SAMPLERS, Design, Factor, Vary, build_points, make_design, parse_vary
-from sim.sweep.executors import EXECUTORS
-from sim.sweep.runner import SweepInterrupted, SweepReport, run_sweep
-from sim.sweep.storage import SweepError, export_csv, read_rounds, read_runs
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.scenario import Scenario
+    from sim.sweep.design import Design, Factor, Vary, build_points, make_design, parse_vary
+    from sim.sweep.runner import SweepReport, run_sweep
+    from sim.sweep.storage import export_csv, read_rounds, read_runs
 
 __all__ = [
     "EXECUTORS", "SAMPLERS", "Design", "Factor", "SweepError", "SweepInterrupted", "SweepReport", "build_points",
     "export_csv", "make_design", "parse_vary", "read_rounds", "read_runs", "run_sweep", "sweep",
 ]
+
+_LAZY = {
+    "Design": "design", "Factor": "design", "Vary": "design", "build_points": "design", "make_design": "design",
+    "parse_vary": "design", "SweepReport": "runner", "run_sweep": "runner",
+    "export_csv": "storage", "read_rounds": "storage", "read_runs": "storage",
+}
+"""Imported on first access (PEP 562): `import sim.sweep.cli` (hence `negsim --help`) needs none of numpy, pandas,
+pyarrow or the model."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def sweep(scenario: Scenario | str | Path, vary: Vary = None, *, sampler: str = "grid", samples: int | None = None,
@@ -56,6 +80,12 @@ def sweep(scenario: Scenario | str | Path, vary: Vary = None, *, sampler: str = 
 
     Raises ScenarioError (bad scenario or --vary), SweepError (directory problems), SweepInterrupted (Ctrl-C).
     """
+    from sim.sweep.executors import start_fork_server
+
+    start_fork_server(executor)     # its imports overlap with this process's (the first call imports the model)
+    from sim.sweep.runner import run_sweep
+    from sim.sweep.storage import read_runs
+
     options = dict(sampler=sampler, samples=samples, replicates=replicates, seed=seed, executor=executor,
                    workers=workers, scheduler=scheduler, batch_size=batch_size, rounds=rounds,
                    overwrite=overwrite, progress=progress)

@@ -17,9 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sim.sweep.design import SAMPLERS
-from sim.sweep.executors import EXECUTORS
-from sim.sweep.storage import SweepError
+from sim.sweep.base import EXECUTORS, SAMPLERS, SweepError, SweepInterrupted
 
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)     # piped tables are not cut at 80
 err = Console(stderr=True, soft_wrap=True)
@@ -29,8 +27,6 @@ def sweep_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """SweepError -> message and exit 2; Ctrl-C -> how to resume and exit 130."""
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sim.sweep.runner import SweepInterrupted
-
         try:
             return command(*args, **kwargs)
         except SweepError as error:
@@ -95,13 +91,16 @@ def sweep(
 ) -> None:
     """Run many seeded negotiations over a design of parameter values; write runs.parquet and a manifest."""
     from sim.cli import load
-    from sim.sweep.runner import run_sweep
+    from sim.sweep.executors import start_fork_server
 
     if sampler not in SAMPLERS:
         raise SweepError(f"--sampler must be one of {', '.join(SAMPLERS)} (got {sampler!r})")
     kind = executor or ("dask" if scheduler else "process")
     if kind not in EXECUTORS:
         raise SweepError(f"--executor must be one of {', '.join(EXECUTORS)} (got {kind!r})")
+    start_fork_server(kind)     # the workers' imports (~1.5 s) now overlap with this process's own
+    from sim.sweep.runner import run_sweep
+
     spec = load(scenario, scale)
     report = run_sweep(spec, vary or [], out=out_dir, sampler=sampler, samples=samples, replicates=replicates,
                        seed=seed, executor=kind, workers=workers, scheduler=scheduler, batch_size=batch_size,

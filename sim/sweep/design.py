@@ -36,8 +36,8 @@ import pandas as pd
 
 from sim.scenario import Problem, Scenario, ScenarioError, apply_params, params
 from sim.service import replicate_seeds
+from sim.sweep.base import SAMPLERS
 
-SAMPLERS = ("grid", "lhs", "sobol", "random")
 DEFAULT_SAMPLES = 128
 MAX_RUNS = 100_000_000
 """Refuse designs larger than this (a typo like ``0:1:100000`` on three factors)."""

@@ -3,6 +3,8 @@
 - ``serial``: in this process, one batch at a time (debugging, profiling, tiny sweeps).
 - ``process`` (default): a local process pool. Workers come from a fork server that has already imported the
   model, so they start fast and never inherit the parent's threads; they ignore Ctrl-C (the parent handles it).
+  `start_fork_server` starts that server early (`negsim sweep` does so before loading the scenario or importing
+  the model itself), so that its imports overlap with the parent's.
 - ``dask``: a Dask distributed cluster (extra ``negsim[dask]``): ``scheduler="tcp://host:8786"`` connects to a
   running cluster whose workers have negsim installed; without an address a LocalCluster of ``workers``
   single-threaded worker processes is started (and stopped afterwards).
@@ -17,15 +19,14 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from sim.sweep.storage import SweepError
-
-EXECUTORS = ("serial", "process", "dask")
+from sim.sweep.base import EXECUTORS, SweepError
 
 
 def cpu_count() -> int:
@@ -65,15 +66,42 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _preload() -> list[str]:
+    """What the fork server imports before forking workers: the model and the sweep's worker side, plus the
+    `negsim` command line when the workers will import it anyway: each worker re-runs the parent's main script
+    (not a `python -m` module), and the `negsim` script imports sim.cli (preloaded, that costs them nothing).
+    Then `sim.sweep.preload` freezes the garbage collector's view of all that (see there)."""
+    main = sys.modules.get("__main__")
+    reruns_main = main is not None and getattr(main, "__spec__", None) is None and hasattr(main, "__file__")
+    cli = ["sim.cli"] if reruns_main and "sim.cli" in sys.modules else []
+    return ["sim.sweep.runner", *cli, "sim.sweep.preload"]     # preload last: it freezes what was imported
+
+
 def _mp_context() -> multiprocessing.context.BaseContext:
     """A fork server that has imported the model (fast worker start; never forks this process, which holds
     numpy/Arrow threads); spawn where there is none. As with any spawn-like start, a script that starts a
     sweep on processes must guard its entry point with `if __name__ == "__main__":`."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["sim.sweep.runner"])
+        context.set_forkserver_preload(_preload())     # used only when the server starts (once per process)
         return context
     return multiprocessing.get_context("spawn")     # pragma: no cover - Windows
+
+
+def start_fork_server(kind: Any = "process") -> None:
+    """Start the process executor's fork server now, without waiting for it: it imports the model (about 1.5 s)
+    while this process goes on with its own work (imports, loading the scenario, the design). The pool started
+    later forks its workers from it. Does nothing unless `kind` is "process" on a platform with a fork server, or
+    while this process is itself a worker importing its parent's main module (an unguarded script)."""
+    if not (isinstance(kind, str) and kind == "process") or getattr(multiprocessing.current_process(),
+                                                                        "_inheriting", False):
+        return
+    if "forkserver" not in multiprocessing.get_all_start_methods():     # pragma: no cover - Windows
+        return
+    from multiprocessing import forkserver
+
+    _mp_context()
+    forkserver.ensure_running()
 
 
 GUARD_HINT = ("worker processes could not start; a script that runs a sweep on processes must call it under "

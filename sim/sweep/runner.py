@@ -29,8 +29,9 @@ import pyarrow.parquet as pq
 
 from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.service import prepare, run_scenario
+from sim.sweep.base import SweepInterrupted
 from sim.sweep.design import Design, Vary, make_design
-from sim.sweep.executors import EXECUTORS, GUARD_HINT, open_executor
+from sim.sweep.executors import EXECUTORS, GUARD_HINT, open_executor, start_fork_server
 from sim.sweep.storage import (
     FORMAT,
     RUNS,
@@ -48,14 +49,6 @@ MAX_BATCH = 10_000
 ID_COLUMNS = ("run_id", "point")
 SEED_COLUMNS = ("replicate", "seed")
 ARROW_TYPES = {"float": pa.float64(), "int": pa.int64(), "str": pa.string(), "bool": pa.bool_()}
-
-
-class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a sweep: the finished batches are on disk; re-running the same sweep resumes it."""
-
-    def __init__(self, path: Path, done: int, total: int):
-        super().__init__(f"interrupted: {done:,} of {total:,} runs saved in {path}")
-        self.path, self.done, self.total = path, done, total
 
 
 # ====================================================================== the worker side
@@ -334,6 +327,7 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
               batch_size: int | None = None, rounds: bool = False, overwrite: bool = False,
               progress: bool = True) -> SweepReport:
     """Run (or resume) a sweep into the directory `out`; see `sim.sweep.sweep` for the arguments."""
+    start_fork_server(executor)     # if it is not running yet: it starts while the design and probe run here
     spec = prepare(scenario)
     design = make_design(spec, vary, sampler, samples, replicates, seed)
     if isinstance(executor, str) and executor not in EXECUTORS:

@@ -30,6 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sim.sweep.base import SweepError
+
 FORMAT = "negsim-sweep/1"
 MANIFEST = "manifest.json"
 RUNS = "runs.parquet"
@@ -40,10 +42,6 @@ OWN_FILES = (MANIFEST, RUNS, ROUNDS, "runs.csv", "rounds.csv", "agreement.png", 
 COMPRESSION = "zstd"
 MERGE_ROWS = 16_384
 """Rows held in memory at a time while consolidating parts (so memory does not grow with the sweep)."""
-
-
-class SweepError(Exception):
-    """A problem the user can fix (wrong directory, design mismatch, incomplete sweep): a message, no traceback."""
 
 
 # ====================================================================== helpers
