@@ -275,9 +275,14 @@ def test_ctrl_c_saves_finished_batches_and_says_how_to_resume(tmp_path):
     child = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True,
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.parquet")))
-    os.killpg(child.pid, signal.SIGINT)
-    stdout, stderr = child.communicate(timeout=60)
+    try:
+        _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.parquet")))
+        os.killpg(child.pid, signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=60)
+    finally:  # never leave the sweep or its workers behind, whatever happened above
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
     assert child.returncode == 130, stderr
     assert "re-run the same command" in stderr and "Traceback" not in stderr
     parts, done = storage_module.SweepDir(out).scan(3000)
