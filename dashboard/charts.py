@@ -23,6 +23,7 @@ import streamlit as st
 from altair.utils.schemapi import debug_mode
 
 from sim.analysis import BargainingSpace
+from sim.mechanism import OUTCOMES
 from sim.scenario import Issue, Scenario
 from sim.service import RunResult
 
@@ -342,7 +343,6 @@ def pareto_chart(space: BargainingSpace, names: tuple[str, str], outcome: tuple[
 
 
 # ====================================================================== Monte Carlo and sweeps
-OUTCOMES = ["agreement", "partial", "stalemate", "breakdown"]
 
 
 @quick
@@ -354,7 +354,7 @@ def outcome_shares_chart(outcomes: pd.Series, name: str = "mc_outcomes") -> Figu
     fig = Figure(None)
     fig.chart = fig.use("shares", data).mark_bar().encode(
         x=alt.X(**Q("share", "Share of runs"), scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        y=alt.Y(**N("outcome", None), sort=OUTCOMES),
+        y=alt.Y(**N("outcome", None), sort=list(OUTCOMES)),
         color=alt.Color(**N("outcome", None), scale=alt.Scale(domain=OUTCOMES,
                                                               range=[OUTCOME_COLORS[o] for o in OUTCOMES]),
                         legend=None),

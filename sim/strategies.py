@@ -75,7 +75,6 @@ class Profiles:
     red_low_tol: Array        # (N, M) red_low - EPS: the bound acceptance checks against
     red_high_tol: Array       # (N, M) red_high + EPS
     reservation: Array        # (N,)
-    reservation_room: Array   # (N, M) distance at which issue utility falls to the reservation level
     room_up: Array            # (N, M) how far the actor can move up: nearest of reservation, pole, red line
     room_down: Array          # (N, M) the same downwards
     kind: NDArray[np.int_]    # (N,) index into KINDS
@@ -99,12 +98,11 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     kind = np.array([KINDS.index(k) for k in kinds])
     column = np.reshape
     red_low, red_high = red_line_bounds(red_line, ideal)
-    reservation_room = np.broadcast_to(reservation_distance(reservation, r)[:, None], ideal.shape).copy()
+    reservation_room = reservation_distance(reservation, r)[:, None]
     return Profiles(
         ideal=ideal, salience=salience, weights=salience_weights(salience), capability=capability,
         risk_exponent=r, red_line=red_line, red_low=red_low, red_high=red_high, reservation=reservation,
         red_low_tol=red_low - EPS, red_high_tol=red_high + EPS,
-        reservation_room=reservation_room,
         room_up=np.minimum(np.minimum(reservation_room, 1.0 - ideal), red_high - ideal),
         room_down=np.minimum(np.minimum(reservation_room, ideal), ideal - red_low),
         kind=kind, time_power=trade_exponents(salience, package) / exponent[:, None],

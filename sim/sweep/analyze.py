@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.mechanism import OUTCOMES
 from sim.sweep.design import Factor
 from sim.sweep.storage import SweepDir, SweepError, read_runs
-
-OUTCOMES = ("agreement", "partial", "stalemate", "breakdown")
 
 
 def load(path: str | Path) -> tuple[dict[str, Any], list[Factor], pd.DataFrame]:
