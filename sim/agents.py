@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
-import numpy as np
 
+from sim import mechanism
 from sim.scenario import Actor
 from sim.strategies import REASONS, move_reasons, next_offers
 from sim.utility import to_native, total_utility
@@ -30,26 +30,28 @@ class Negotiator(mesa.Agent):
     # ------------------------------------------------------------------ behaviour
     def make_offer(self) -> None:
         """Move on every open issue, seeing the offers made so far this round (sequential/random order)."""
-        self.offer_together(self.model, np.array([self.index]))
+        self.offer_together(self.model, self.index)
 
     @staticmethod
-    def offer_together(model: NegotiationModel, rows: slice | np.ndarray) -> None:
-        """Actors `rows` move at once, each seeing the same table."""
-        current = model.offers[rows]
+    def offer_together(model: NegotiationModel, row: int | None = None) -> None:
+        """All actors move at once (row None), each seeing the same table; or actor `row` alone."""
+        current = model.offers
         # Moving together, everyone answers the proposal of the last round; moving in turn, the table as it
         # stands after the actors before them.
-        together = isinstance(rows, slice)
-        proposal = model.proposal if together else model.standing_proposal()
-        step = next_offers(model.profiles, rows, model.offers, proposal, model.received,
-                           model.schedule[model.round], model.round <= 1, model.tension_factor(),
+        proposal = model.proposal_table if row is None else mechanism.proposal_table(current, model.profiles)
+        step = next_offers(model.profiles, current, proposal, model.received, model.schedule[model.round],
+                           model.round <= 1, model.tension_factor(),
                            None if model.all_open else model.open_issues, model.jitter)
-        if together:
+        reasons = move_reasons(step, model.profiles, current, model.open_issues) if model.collect else None
+        if row is None:
             model.offers = step.offers
+            if reasons is not None:
+                model.reasons = reasons
         else:
-            model.offers = model.offers.copy()
-            model.offers[rows] = step.offers
-        if model.collect:
-            model.reasons[rows] = move_reasons(step, model.profiles, rows, current, model.open_issues)
+            model.offers = current.copy()
+            model.offers[row] = step.offers[row]
+            if reasons is not None:
+                model.reasons[row] = reasons[row]
 
     # ------------------------------------------------------------------ what the table shows
     def offer(self, issue: int) -> float:

@@ -14,11 +14,21 @@ from sim.utility import EPS, Array, issue_utilities, total_utility, within
 OUTCOMES: tuple[str, ...] = ("agreement", "partial", "stalemate", "breakdown")
 
 
+def proposal_table(offers: Array, p: Profiles) -> Array:
+    """The proposal on the table, y_j = sum_i w_ij x_ij with w the capability x salience weights normalised per
+    issue (the plain mean on an issue no one cares about), repeated in every row (N, M): each actor answers
+    it, and in the table's own shape it meets the offers elementwise, without broadcasting.
+
+    It is measured from the first actor's offer (y = x_0 + sum_i w_i (x_i - x_0)), so identical offers give
+    exactly that value, with no rounding.
+    """
+    anchor = offers.take(p.anchor_rows, axis=0)
+    return anchor + np.dot(p.column_sums, p.proposal_weights * (offers - anchor))
+
+
 def standing_proposal(offers: Array, p: Profiles) -> Array:
-    """The proposal on the table: the capability x salience weighted mean of the offers, per issue
-    (the plain mean on an issue no one cares about)."""
-    anchor = offers[0]   # measured from one offer, so identical offers give exactly that value (no rounding)
-    return anchor + (p.proposal_weights * (offers - anchor)).sum(axis=0)
+    """The proposal on the table (M,): one row of `proposal_table`."""
+    return proposal_table(offers, p)[0]
 
 
 def issue_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
@@ -40,28 +50,31 @@ def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: f
 
 
 def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> bool:
-    """Every actor accepts the package (see `package_acceptance`)."""
-    if not within(proposal, p.red_low_tol, p.red_high_tol).all():
+    """Every actor accepts the package (see `package_acceptance`); proposal (M,) or its table (N, M)."""
+    row = proposal if proposal.ndim == 1 else proposal[0]
+    if not within(row, p.agreeable_low, p.agreeable_high).all():
         return False  # someone's red line is crossed: spare the utilities (the common case in deadlock)
-    return bool(package_acceptance(proposal, offers, p, tolerance).all())
+    return bool(package_acceptance(row, offers, p, tolerance).all())
 
 
 def round_movement(before: Array, after: Array, proposal: Array,
-                   open_issues: NDArray[np.bool_], tolerance: float) -> tuple[float, float]:
+                   open_issues: NDArray[np.bool_] | None, tolerance: float) -> tuple[float, float]:
     """What the actors chose to do this round: (mean concession, share of actors that held firm).
 
-    An actor's concession on an issue is how much closer its offer came to the proposal it answered; the
-    mean runs over actors x open issues. An actor held firm when, on some open issue on which it still stood
-    further than `tolerance` from the proposal, it conceded nothing (or retreated).
+    An actor's concession on an issue is how much closer its offer came to the proposal it answered
+    (`proposal`: (M,) or its (N, M) table); the mean runs over actors x open issues (`open_issues` None: all
+    open). An actor held firm when, on some open issue on which it still stood further than `tolerance` from
+    the proposal, it conceded nothing (or retreated).
     """
     gap_after = np.abs(after - proposal)
-    concession = np.maximum(np.abs(before - proposal) - gap_after, 0.0)
-    if not open_issues.all():
+    moved = np.abs(before - proposal) - gap_after
+    if open_issues is not None:
         if not open_issues.any():
             return 0.0, 0.0
-        gap_after, concession = gap_after[:, open_issues], concession[:, open_issues]
-    held = (gap_after > tolerance) & (concession < HOLD_EPS)
-    return float(concession.sum()) / concession.size, np.count_nonzero(held.any(axis=1)) / len(held)
+        gap_after, moved = gap_after[:, open_issues], moved[:, open_issues]
+    held = (gap_after > tolerance) & (moved < HOLD_EPS)
+    mean_concession = float(np.maximum(moved, 0.0).sum()) / moved.size
+    return mean_concession, np.count_nonzero(held.any(axis=1)) / len(held)
 
 
 def next_tension(tension: float, mean_move: float, held_share: float, de_escalations: int,
@@ -71,7 +84,7 @@ def next_tension(tension: float, mean_move: float, held_share: float, de_escalat
     deadlock = 1.0 if mean_move < HOLD_EPS else 0.0
     change = (drift + deadlock_rate * deadlock + hardline_rate * held_share
               - concession_relief * mean_move - agreement_relief * de_escalations)
-    return min(1.0, max(0.0, tension + change))
+    return min(1.0, max(0.0, float(tension + change)))
 
 
 def classify(agreed: NDArray[np.bool_], broke_down: bool) -> str:

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import mesa
 import numpy as np
@@ -44,33 +45,51 @@ def baseline() -> Scenario:
     return load_scenario(BASELINE)
 
 
-_PROFILE_CACHE: OrderedDict[int, tuple[Scenario, tuple[Profiles, np.ndarray, np.ndarray]]] = OrderedDict()
-_PROFILE_CACHE_SIZE = 32
+class ScenarioArrays(NamedTuple):
+    """Everything a run needs that depends on the scenario alone, as read-only arrays (normalised units)."""
+
+    profiles: Profiles
+    low: np.ndarray             # (M,) low poles, native units
+    high: np.ndarray            # (M,) high poles
+    schedule: np.ndarray        # (T+1, N, M) concession schedule (`concession_schedule`)
+    baseline_mean: np.ndarray   # (M,) forecast baselines from the initial positions
+    baseline_median: np.ndarray
+    de_escalating: np.ndarray   # (M,) bool: issues whose agreement lowers tension (CBMs)
 
 
-def profiles_of(scenario: Scenario) -> tuple[Profiles, np.ndarray, np.ndarray]:
-    """The scenario as normalised, read-only arrays: (profiles, low poles (M,), high poles (M,)).
+_ARRAY_CACHE: OrderedDict[int, tuple[Scenario, ScenarioArrays]] = OrderedDict()
+_ARRAY_CACHE_SIZE = 32
+
+
+def arrays_of(scenario: Scenario) -> ScenarioArrays:
+    """The scenario as normalised, read-only arrays.
 
     Scenarios are immutable, so the arrays are derived once per scenario object and shared by every model
     run on it (a Monte Carlo or a sweep's replicates); the cache keeps the scenario alive so its id stays
     unique while cached.
     """
     key = id(scenario)
-    hit = _PROFILE_CACHE.get(key)
+    hit = _ARRAY_CACHE.get(key)
     if hit is not None and hit[0] is scenario:
-        _PROFILE_CACHE.move_to_end(key)
+        _ARRAY_CACHE.move_to_end(key)
         return hit[1]
-    derived = _derive_profiles(scenario)
-    for array in (*vars(derived[0]).values(), derived[1], derived[2]):
+    derived = _derive_arrays(scenario)
+    for array in (*vars(derived.profiles).values(), *derived[1:]):
         if isinstance(array, np.ndarray):
             array.flags.writeable = False
-    _PROFILE_CACHE[key] = (scenario, derived)
-    if len(_PROFILE_CACHE) > _PROFILE_CACHE_SIZE:
-        _PROFILE_CACHE.popitem(last=False)
+    _ARRAY_CACHE[key] = (scenario, derived)
+    if len(_ARRAY_CACHE) > _ARRAY_CACHE_SIZE:
+        _ARRAY_CACHE.popitem(last=False)
     return derived
 
 
-def _derive_profiles(scenario: Scenario) -> tuple[Profiles, np.ndarray, np.ndarray]:
+def profiles_of(scenario: Scenario) -> tuple[Profiles, np.ndarray, np.ndarray]:
+    """(profiles, low poles (M,), high poles (M,)) of the scenario (see `arrays_of`)."""
+    arrays = arrays_of(scenario)
+    return arrays.profiles, arrays.low, arrays.high
+
+
+def _derive_arrays(scenario: Scenario) -> ScenarioArrays:
     issues, actors = scenario.issue_ids, scenario.actors
     low = np.array([i.scale.min for i in scenario.issues])
     high = np.array([i.scale.max for i in scenario.issues])
@@ -93,7 +112,12 @@ def _derive_profiles(scenario: Scenario) -> tuple[Profiles, np.ndarray, np.ndarr
         flexibility=np.array([a.strategy.flexibility for a in actors]),
         cohesion=cohesion, package=scenario.protocol.linkage == "package",
     )
-    return profiles, low, high
+    weights = forecast_weights(profiles.capability, profiles.salience)
+    return ScenarioArrays(
+        profiles, low, high, schedule=concession_schedule(profiles, scenario.protocol.max_rounds),
+        baseline_mean=weighted_mean(profiles.ideal, weights),
+        baseline_median=weighted_median(profiles.ideal, weights),
+        de_escalating=np.array([issue.de_escalating for issue in scenario.issues]))
 
 
 class NegotiationModel(mesa.Model):
@@ -119,9 +143,9 @@ class NegotiationModel(mesa.Model):
         protocol = spec.protocol
         self.protocol = protocol
         self.deadline = protocol.max_rounds
-        self.profiles, self.low, self.high = profiles_of(spec)
+        arrays = arrays_of(spec)
+        self.profiles, self.low, self.high, self.schedule = arrays.profiles, arrays.low, arrays.high, arrays.schedule
         p = self.profiles
-        self.schedule = concession_schedule(p, self.deadline)
         n_issues = len(spec.issues)
         self.offers = p.ideal.copy()
         self.previous_offers = self.offers.copy()
@@ -147,11 +171,9 @@ class NegotiationModel(mesa.Model):
         self.tension = protocol.tension.initial
         self.outcome: str | None = None
         self.round = 0
-        self.de_escalating = np.array([issue.de_escalating for issue in spec.issues])
-        weights = forecast_weights(p.capability, p.salience)
-        self.baseline_mean = weighted_mean(p.ideal, weights)
-        self.baseline_median = weighted_median(p.ideal, weights)
-        self.proposal = self.standing_proposal()
+        self.de_escalating = arrays.de_escalating
+        self.baseline_mean, self.baseline_median = arrays.baseline_mean, arrays.baseline_median
+        self.proposal_table = mechanism.proposal_table(self.offers, p)
         if protocol.mechanism == "expected_utility":
             self.eu_params = eu.EUParams(**protocol.expected_utility.model_dump())
             self.eu_range = np.ptp(p.ideal, axis=0)
@@ -206,15 +228,16 @@ class NegotiationModel(mesa.Model):
                    for actor, per_issue in inject.saliences.items() for issue, delta in per_issue.items()}
         if changes:
             self.spec = apply_params(self.spec, changes)
-            self.profiles = profiles_of(self.spec)[0]
-            self.schedule = concession_schedule(self.profiles, self.deadline)
+            arrays = arrays_of(self.spec)
+            self.profiles, self.schedule = arrays.profiles, arrays.schedule
         self.events.append((self.round, inject_id))
 
     # ------------------------------------------------------------------ the table
-    def standing_proposal(self) -> np.ndarray:
-        """Weighted mean of the offers on open issues; the agreed value on settled ones."""
-        proposal = mechanism.standing_proposal(self.offers, self.profiles)
-        return np.where(self.open_issues, proposal, self.agreed_value)
+    @property
+    def proposal(self) -> np.ndarray:
+        """The standing proposal (M,): the weighted mean of the offers on open issues, the agreed value on
+        settled ones (where every offer is the agreed value)."""
+        return self.proposal_table[0]
 
     def tension_factor(self) -> float:
         return 1.0 - self.protocol.tension.hardening * self.tension
@@ -234,8 +257,6 @@ class NegotiationModel(mesa.Model):
             self.tension, mean_move, held, de_escalations,
             t.drift, t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief)
         self.previous_offers = before
-        if not self.all_open:
-            self.proposal = np.where(self.open_issues, self.proposal, self.agreed_value)
         broke_down = self.tension >= t.breakdown_threshold
         if broke_down or self.round >= self.deadline or not (self.all_open or self.open_issues.any()):
             self.outcome = mechanism.classify(~self.open_issues, broke_down)
@@ -257,13 +278,14 @@ class NegotiationModel(mesa.Model):
             self.jitter = self.rng.normal(0.0, self.protocol.noise, before.shape)
         activation = self.protocol.activation
         if activation == "simultaneous":
-            Negotiator.offer_together(self, slice(None))
+            Negotiator.offer_together(self)
         elif activation == "sequential":
             self.agents.do("make_offer")
         else:
             self.agents.shuffle_do("make_offer")
         own = self._apply_human_moves(self.offers, before)
-        mean_move, held = mechanism.round_movement(before, own, self.proposal, self.open_issues,
+        mean_move, held = mechanism.round_movement(before, own, self.proposal_table,
+                                                   None if self.all_open else self.open_issues,
                                                    self.protocol.agreement_tolerance)
         offers = own
         if self.has_cohesion:
@@ -277,7 +299,7 @@ class NegotiationModel(mesa.Model):
             self.reasons = np.where(followed & self.open_issues, FOLLOWED, self.reasons)
         self.offers = offers if self.all_open else np.where(self.open_issues, offers, before)
 
-        proposal = mechanism.standing_proposal(self.offers, p)
+        self.proposal_table = proposal = mechanism.proposal_table(self.offers, p)
         tolerance = self.protocol.agreement_tolerance
         if self.protocol.linkage == "package":
             agreed = mechanism.package_agreed(proposal, self.offers, p, tolerance)
@@ -285,8 +307,7 @@ class NegotiationModel(mesa.Model):
         else:
             accepted = mechanism.issue_acceptance(proposal, self.offers, p, tolerance)
             settled = self.open_issues & accepted.all(axis=0)
-        self.proposal = proposal
-        return self._settle(settled, proposal), mean_move, held
+        return self._settle(settled, proposal[0]), mean_move, held
 
     def _expected_utility_round(self) -> tuple[int, float, float]:
         """One round of the Bueno de Mesquita / Scholz challenge model on every open issue."""
@@ -298,11 +319,12 @@ class NegotiationModel(mesa.Model):
         moved = self._apply_human_moves(result.positions, before)
         self.offers = np.where(self.open_issues, moved, self.offers)
         self.eu_median = eu.median_voter(self.offers, p.capability, p.salience, self.eu_range)
-        self.proposal = mechanism.standing_proposal(self.offers, p)
         mean_move, held = mechanism.round_movement(before, self.offers, self.eu_median_before,
                                                    self.open_issues, self.protocol.agreement_tolerance)
         converged = np.ptp(self.offers, axis=0) <= self.protocol.agreement_tolerance
-        return self._settle(self.open_issues & converged, self.eu_median), mean_move, held
+        de_escalations = self._settle(self.open_issues & converged, self.eu_median)
+        self.proposal_table = mechanism.proposal_table(self.offers, p)  # after settling: agreed values exact
+        return de_escalations, mean_move, held
 
     def _settle(self, settled: np.ndarray | None, values: np.ndarray) -> int:
         """Close the issues `settled` (None: none) at `values`; every offer on them becomes the agreed value.

@@ -88,6 +88,10 @@ class Profiles:
     cohesion: Array           # (N, N) row i: how far actor i follows each ally
     cohesion_matrix: Array    # (N, N) I - diag(W 1) + W: offers after cohesion = cohesion_matrix @ offers
     proposal_weights: Array   # (N, M) capability x salience, normalised per issue
+    anchor_rows: NDArray[np.int_]   # (N,) zeros: offers.take(anchor_rows, 0) repeats the first actor's row
+    column_sums: Array        # (N, N) ones: column_sums @ A repeats A's column sums in every row
+    agreeable_low: Array      # (M,) lowest value on each issue that crosses no one's red line (tolerance EPS)
+    agreeable_high: Array     # (M,) highest such value
 
 
 def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitude: Array, red_line: Array,
@@ -112,6 +116,8 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         flexibility=column(flexibility, (-1, 1)), cohesion=cohesion,
         cohesion_matrix=np.eye(len(cohesion)) - np.diag(cohesion.sum(axis=1)) + cohesion,
         proposal_weights=normalised_columns(capability[:, None] * salience),
+        anchor_rows=np.zeros(len(ideal), dtype=np.intp), column_sums=np.ones((len(ideal), len(ideal))),
+        agreeable_low=(red_low - EPS).max(axis=0), agreeable_high=(red_high + EPS).min(axis=0),
     )
 
 
@@ -163,49 +169,52 @@ def concession_schedule(p: Profiles, deadline: int) -> Array:
     return table
 
 
-def next_offers(p: Profiles, rows: slice | NDArray[np.int_], offers: Array, proposal: Array,
-                received: Array | None, scheduled: Array, first_round: bool, tension_factor: float,
-                open_issues: NDArray[np.bool_] | None, jitter: Array | None = None) -> OfferStep:
-    """The new offers of actors `rows` (a slice or index array).
+def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | None, scheduled: Array,
+                first_round: bool, tension_factor: float, open_issues: NDArray[np.bool_] | None,
+                jitter: Array | None = None) -> OfferStep:
+    """Every actor's next offer, answering `proposal`.
 
-    offers: all actors' standing offers (N, M); proposal: the standing proposal (M,); received: from
+    offers: the standing offers (N, M); proposal: the proposal each actor answers, as a table (N, M) from
+    `mechanism.proposal_table` (an (M,) vector broadcasts too, only slower); received: from
     `received_concessions` (needed only when someone plays tit-for-tat); scheduled: this round's row of
     `concession_schedule` (N, M); first_round: tit-for-tat opens instead of answering; tension_factor:
     1 - hardening x tension, scaling new concessions; open_issues: (M,) mask, or None when every issue is
     open; jitter: random noise added to the intended concession (N, M), so that noise makes concessions
     irregular but never carries an offer past the actor's room or the proposal.
+
+    Every array here has the table's shape, so each line is one elementwise numpy call (no broadcasting, no
+    loops): a round costs microseconds. Sequential activation calls this once per actor and keeps that
+    actor's row (the cost is per call, not per element).
     """
-    ideal = p.ideal[rows]
-    current = offers[rows]
+    ideal = p.ideal
     delta = proposal - ideal
     direction = np.sign(delta)
     gap = np.abs(delta)
-    room = np.where(direction > 0, p.room_up[rows], p.room_down[rows])
-    conceded = np.maximum((current - ideal) * direction, 0.0)
-    planned = scheduled[rows] * room * tension_factor
-    noise = 0.0 if jitter is None else jitter[rows]
+    room = np.where(delta > 0.0, p.room_up, p.room_down)
+    conceded = np.maximum((offers - ideal) * direction, 0.0)
+    planned = scheduled * room * tension_factor
+    noise = 0.0 if jitter is None else jitter
     if jitter is not None:
         planned = planned + noise
     target = np.maximum(conceded, planned)  # time-dependent and hardliner: never take back ground
     if received is not None:
-        returned = received[rows] * p.reciprocity[rows]
-        tit_for_tat = (p.opening[rows] * room * tension_factor if first_round
+        returned = received * p.reciprocity
+        tit_for_tat = (p.opening * room * tension_factor if first_round
                        else conceded + np.where(returned > 0, returned * tension_factor, returned))
-        target = np.where(p.tit_for_tat[rows], tit_for_tat + noise, target)
+        target = np.where(p.tit_for_tat, tit_for_tat + noise, target)
     concession = np.minimum(target, np.minimum(room, gap))
     if received is not None:  # only tit-for-tat can aim behind its ideal; the others' targets are >= 0
         concession = np.maximum(concession, 0.0)
     proposed = ideal + direction * concession
     if open_issues is not None:
-        proposed = np.where(open_issues, proposed, current)
+        proposed = np.where(open_issues, proposed, offers)
     return OfferStep(proposed, concession, conceded, room, gap, direction)
 
 
-def move_reasons(step: OfferStep, p: Profiles, rows: slice | NDArray[np.int_], current: Array,
-                 open_issues: NDArray[np.bool_]) -> NDArray[np.int_]:
-    """Why each actor made the move it made (an index into REASONS)."""
-    ideal = p.ideal[rows]
-    red_room = np.where(step.direction > 0, p.red_high[rows] - ideal, ideal - p.red_low[rows])
+def move_reasons(step: OfferStep, p: Profiles, current: Array, open_issues: NDArray[np.bool_]) -> NDArray[np.int_]:
+    """Why each actor made the move it made (an index into REASONS), for every actor (N, M)."""
+    ideal = p.ideal
+    red_room = np.where(step.direction > 0, p.red_high - ideal, ideal - p.red_low)
     moved = np.abs(step.offers - current) > HOLD_EPS
     at_limit = step.concession >= np.minimum(step.room, step.gap) - EPS
     red_line_binds = red_room <= step.room + EPS
@@ -215,7 +224,7 @@ def move_reasons(step: OfferStep, p: Profiles, rows: slice | NDArray[np.int_], c
          at_limit & red_line_binds,
          at_limit,
          moved & (step.concession < step.previous - EPS),
-         moved & p.tit_for_tat[rows],
+         moved & p.tit_for_tat,
          moved],
         [AGREED, MET, RED_LINE, RESERVATION, RETREATED, RECIPROCATED, CONCEDED],
         default=HELD)
