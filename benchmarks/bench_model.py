@@ -1,7 +1,10 @@
 """Per-run time of the Feb-2022 baseline, with per-round collection on and off (median of repeats).
 
 Target (issue 2): a whole run with collection off in <= 2 ms on one core.
-Usage: python benchmarks/bench_model.py [--repeats N]
+A run is what `negsim run` and `negsim sweep` do: build the model, play it to the end (`model.run_model()`),
+describe the result. The last line plays the same runs with `model.step()` called in a loop (as the dashboard
+and `mesa.batch_run` do), which adds Mesa's per-step event bookkeeping.
+Usage: python benchmarks/bench_model.py [--repeats N] [--scenario FILE]
 """
 
 from __future__ import annotations
@@ -11,30 +14,36 @@ import statistics
 import time
 
 from sim.model import NegotiationModel
-from sim.service import prepare, result_of
+from sim.service import finish, prepare, result_of
 
 
-def one_run(scenario, seed: int, collect: bool) -> tuple[float, int]:
+def one_run(scenario, seed: int, collect: bool, stepwise: bool) -> tuple[float, int]:
     start = time.perf_counter()
     model = NegotiationModel(scenario, rng=seed, collect=collect)
-    while model.running:
-        model.step()
+    if stepwise:
+        while model.running:
+            model.step()
+    else:
+        finish(model)
     result_of(model)
     return time.perf_counter() - start, model.round
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=1000)
     parser.add_argument("--scenario", default=None, help="scenario file (default: the Feb-2022 baseline)")
     args = parser.parse_args()
     scenario = prepare(args.scenario)
-    for collect in (False, True):
-        one_run(scenario, 0, collect)  # warm-up: imports, caches
-        times, rounds = zip(*(one_run(scenario, seed, collect) for seed in range(args.repeats)), strict=True)
+    for collect, stepwise in ((False, False), (True, False), (False, True)):
+        one_run(scenario, 0, collect, stepwise)  # warm-up: imports, caches
+        times, rounds = zip(*(one_run(scenario, seed, collect, stepwise) for seed in range(args.repeats)),
+                            strict=True)
+        ordered = sorted(times)
         median = statistics.median(times)
-        print(f"{scenario.id}: collect={str(collect):5}  median {median * 1e3:6.2f} ms/run  "
-              f"(p10 {sorted(times)[len(times) // 10] * 1e3:.2f}, p90 {sorted(times)[9 * len(times) // 10] * 1e3:.2f})"
+        how = "step() loop" if stepwise else "run_model()"
+        print(f"{scenario.id}: collect={str(collect):5} {how}  median {median * 1e3:5.2f} ms/run  "
+              f"(p10 {ordered[len(times) // 10] * 1e3:.2f}, p90 {ordered[9 * len(times) // 10] * 1e3:.2f})"
               f"  rounds/run {statistics.mean(rounds):.1f}  {median / statistics.mean(rounds) * 1e6:.0f} us/round")
 
 

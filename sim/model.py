@@ -246,6 +246,23 @@ class NegotiationModel(mesa.Model):
         return to_native(values, self.low, self.high)
 
     # ------------------------------------------------------------------ one round
+    def run_model(self) -> None:
+        """Play the remaining rounds until the talks end (Mesa's hook for running to the end condition).
+
+        The rounds are exactly those `step()` plays; what is spared is the event list's bookkeeping around
+        each step (an event popped, run and rescheduled every round costs about a fifth of a round here).
+        `steps` and `time` advance as stepping would advance them; at the end the step schedule is
+        stopped: the talks are over, so a later `step()` plays nothing.
+        """
+        play = type(self).step  # the round itself, not Mesa's time-advancing wrapper
+        while self.running:
+            self.time += 1.0    # as Mesa's step does: the DataCollector files each round under its time
+            self.steps += 1
+            play(self)
+        schedule = getattr(self, "_default_schedule", None)  # Mesa's recurring step event
+        if schedule is not None:
+            schedule.stop()
+
     def step(self) -> None:
         if not self.running:
             return

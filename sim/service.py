@@ -101,34 +101,33 @@ def start(scenario: Scenario, seed: int | None = None, collect: bool = True,
 
 
 def finish(model: NegotiationModel) -> None:
-    while model.running:
-        model.step()
+    """Play the model's remaining rounds."""
+    model.run_model()
 
 
 def result_of(model: NegotiationModel) -> RunResult:
     """Describe a model's current state (finished or not) in native units."""
     spec = model.spec
-    native = model.native
-    baseline_mean, baseline_median = native(model.baseline_mean), native(model.baseline_median)
-    agreed_value, proposal = native(model.agreed_value), native(model.proposal)
     is_eu = spec.protocol.mechanism == "expected_utility"
-    prediction = native(model.prediction) if is_eu else None
+    # one conversion for every per-issue row, then plain floats (cheap per run: sweeps call this per run)
+    per_issue = model.native(np.stack((model.baseline_mean, model.baseline_median, model.agreed_value,
+                                       model.proposal, model.prediction if is_eu else model.proposal))).tolist()
+    baseline_mean, baseline_median, agreed_value, proposal, prediction = per_issue
+    agreed_flags = (~model.open_issues).tolist()
+    agreed_rounds = model.agreed_round.tolist()
     issues = {}
     for j, issue_id in enumerate(spec.issue_ids):
-        agreed = not model.open_issues[j]
+        agreed = agreed_flags[j]
         issues[issue_id] = IssueResult(
-            agreed=agreed, value=float(agreed_value[j]) if agreed else None,
-            round=int(model.agreed_round[j]) if agreed else None, proposal=float(proposal[j]),
-            weighted_mean=float(baseline_mean[j]), weighted_median=float(baseline_median[j]),
-            prediction=float(prediction[j]) if prediction is not None else None)
-    offers = native(model.offers)
-    utilities = model.outcome_utilities()
-    actors = {
-        actor_id: ActorResult(utility=float(utilities[i]),
-                              final_positions={issue_id: float(offers[i, j])
-                                               for j, issue_id in enumerate(spec.issue_ids)})
-        for i, actor_id in enumerate(spec.actor_ids)
-    }
+            agreed=agreed, value=agreed_value[j] if agreed else None,
+            round=agreed_rounds[j] if agreed else None, proposal=proposal[j],
+            weighted_mean=baseline_mean[j], weighted_median=baseline_median[j],
+            prediction=prediction[j] if is_eu else None)
+    offers = model.native(model.offers).tolist()
+    utilities = model.outcome_utilities().tolist()
+    actors = {actor_id: ActorResult(utility=utilities[i],
+                                    final_positions=dict(zip(spec.issue_ids, offers[i], strict=True)))
+              for i, actor_id in enumerate(spec.actor_ids)}
     return RunResult(
         scenario=spec, seed=model.seed, mechanism=spec.protocol.mechanism, rounds=model.round,
         outcome=model.outcome or "running", tension=float(model.tension), issues=issues, actors=actors,

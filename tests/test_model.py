@@ -279,6 +279,26 @@ def test_collect_false_gives_the_same_run():
     assert a.history is not None and b.history is None
 
 
+@given(scenarios(), st.integers(0, 2**32 - 1), st.integers(0, 3))
+@FAST
+def test_run_model_plays_exactly_what_stepping_plays(scenario, seed, steps_first):
+    """`run_model` (what runs and sweeps use) spares Mesa's per-step events but plays the same rounds,
+    collects the same history and leaves Mesa's clock where stepping leaves it."""
+    stepped = play(scenario, seed, collect=True)
+    model = NegotiationModel(scenario, rng=seed, collect=True)
+    for _ in range(steps_first):      # a run may be stepped for a while (the dashboard) and then finished
+        if model.running:
+            model.step()
+    model.run_model()
+    assert not model.running and model.outcome == stepped.outcome and model.round == stepped.round
+    assert np.array_equal(model.offers, stepped.offers) and model.tension == stepped.tension
+    assert model.steps == stepped.steps == model.round and model.time == stepped.time == model.round
+    for frame in ("get_model_vars_dataframe", "get_agent_vars_dataframe"):
+        assert getattr(model.datacollector, frame)().equals(getattr(stepped.datacollector, frame)())
+    model.step()                        # the talks are over: nothing more is played or collected
+    assert model.round == stepped.round and len(model.datacollector.get_model_vars_dataframe()) == model.round + 1
+
+
 def test_scenario_path_is_accepted():
     assert NegotiationModel(str(BASELINE)).spec.id == "feb2022_baseline"
 
