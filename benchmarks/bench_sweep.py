@@ -1,8 +1,8 @@
 """Benchmark of headless sweeps: `negsim sweep` against `mesa.batch_run`, and the sweep's peak memory.
 
-Run from the repository root:  .venv/bin/python benchmarks/bench_sweep.py [--runs 2000] [--repeats 3] [--full]
+Run from the repository root:  .venv/bin/python benchmarks/bench_sweep.py [--runs 2000,10000] [--repeats 3] [--full]
 
-1. Throughput, same model (the Feb-2022 baseline `NegotiationModel`), same number of runs, 2 workers:
+1. Throughput, same model (the Feb-2022 baseline `NegotiationModel`), same number of runs (2k and 10k), 2 workers:
    - `negsim sweep --replicates RUNS --executor process --workers 2`, end to end as a command (Python start-up,
      imports, worker pool, Parquet output included), and the rate it reports for the runs alone;
    - `mesa.batch_run(NegotiationModel, parameters={}, rng=[seeds], number_processes=2)`: batch_run needs the
@@ -123,9 +123,28 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def throughput(n: int, repeats: int, out: Path) -> None:
+    """negsim sweep against mesa.batch_run, both on 2 workers, n runs of the baseline each."""
+    print(f"\nThroughput: {n:,} runs of the baseline, 2 workers, median of {repeats}")
+    ours = [negsim_sweep(n, out) for _ in range(repeats)]
+    wall, rate = median([w for w, *_ in ours]), median([r for _, r, *_ in ours])
+    print(f"  negsim sweep (command, end to end)      {wall:7.2f} s  {n / wall:8,.0f} runs/s")
+    print(f"  negsim sweep (runs only, as reported)             {rate:8,.0f} runs/s")
+    validate = median([run_measured([*NEGSIM, "validate", str(BASELINE)], False)[0] for _ in range(repeats)])
+    print(f"  its fixed cost: negsim validate {validate:.2f} s (start-up, CLI imports); worker start-up the "
+          f"sweep waited for {median([o[4] for o in ours]):.2f} s (the fork server importing Mesa and the model)")
+    as_is = n / median([batch_run(NegotiationModel, n) for _ in range(repeats)])
+    print(f"  mesa.batch_run (model as is)            {n / as_is:7.2f} s  {as_is:8,.0f} runs/s")
+    lean = n / median([batch_run(OutcomeOnlyModel, n) for _ in range(repeats)])
+    print(f"  mesa.batch_run (outcome-only collector) {n / lean:7.2f} s  {lean:8,.0f} runs/s")
+    print(f"  speed-up of negsim sweep over batch_run as is: {n / wall / as_is:.1f}x end to end, "
+          f"{rate / as_is:.1f}x runs only; over batch_run outcome-only: {n / wall / lean:.1f}x, {rate / lean:.1f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=2000, help="runs per throughput measurement (default 2000)")
+    ap.add_argument("--runs", type=lambda text: [int(n) for n in text.split(",")], default=[2000, 10000],
+                    help="runs per throughput measurement, comma-separated sizes (default 2000,10000)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats per measurement; medians are printed")
     ap.add_argument("--full", action="store_true", help="memory at 10k and 100k runs (slow) instead of 2k and 10k")
     ap.add_argument("--skip-throughput", action="store_true")
@@ -145,25 +164,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="negsim-bench-") as tmp:
         out = Path(tmp) / "sweep"
         if not args.skip_throughput:
-            n = args.runs
-            print(f"\nThroughput: {n:,} runs of the baseline, 2 workers, median of {args.repeats}")
-            ours = [negsim_sweep(n, out) for _ in range(args.repeats)]
-            walls = [w for w, *_ in ours]
-            rates = [r for _, r, *_ in ours]
-            ours_rate = n / median(walls)
-            print(f"  negsim sweep (command, end to end)     {median(walls):7.2f} s  {ours_rate:8,.0f} runs/s")
-            print(f"  negsim sweep (runs only, as reported)             {median(rates):8,.0f} runs/s")
-            validate = [run_measured([*NEGSIM, "validate", str(BASELINE)], False)[0] for _ in range(args.repeats)]
-            print(f"  fixed cost: negsim validate {median(validate):.2f} s; worker start-up the sweep waited for "
-                  f"{median([o[4] for o in ours]):.2f} s")
-            default = [batch_run(NegotiationModel, n) for _ in range(args.repeats)]
-            default_rate = n / median(default)
-            print(f"  mesa.batch_run (model as is)           {median(default):7.2f} s  {default_rate:8,.0f} runs/s")
-            lean = [batch_run(OutcomeOnlyModel, n) for _ in range(args.repeats)]
-            lean_rate = n / median(lean)
-            print(f"  mesa.batch_run (outcome-only collector){median(lean):7.2f} s  {lean_rate:8,.0f} runs/s")
-            print(f"  speed-up of negsim sweep (end to end): {ours_rate / default_rate:.1f}x batch_run as is, "
-                  f"{ours_rate / lean_rate:.1f}x batch_run outcome-only")
+            for n in args.runs:
+                throughput(n, args.repeats, out)
 
         if not args.skip_memory:
             sizes = (10_000, 100_000) if args.full else (2_000, 10_000)
