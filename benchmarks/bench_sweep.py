@@ -9,6 +9,8 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_sweep.py [--run
      model's DataCollector, so the model records every round (its default);
    - `mesa.batch_run` of a lean subclass that records only the outcome, to separate the cost of per-round
      collection from the cost of one task per run.
+   batch_run is timed both as a script in a fresh Python process (start-up and imports included, like the
+   command) and inside this already warm process (like the runs-only rate the sweep reports).
    Each is timed `--repeats` times (wall clock); medians are printed, with the fixed cost of the command: the wall
    time of `negsim validate` (start-up and the CLI's imports) and the worker start-up the sweep reports (the time
    it waited for its worker pool once its own imports, the scenario, the design and the probe were done).
@@ -111,12 +113,20 @@ def negsim_sweep(runs: int, out: Path, sample: bool = False) -> tuple[float, flo
 
 
 def batch_run(model_cls: type, runs: int) -> float:
+    """Wall seconds of `mesa.batch_run` of `runs` baseline runs on 2 processes, in this (warm) process."""
     seeds = replicate_seeds(1, runs)
     start = time.perf_counter()
     results = mesa.batch_run(model_cls, parameters={}, rng=seeds, number_processes=2, display_progress=False)
     wall = time.perf_counter() - start
     assert len({r["RunId"] for r in results}) == runs
     return wall
+
+
+def batch_run_command(lean: bool, runs: int) -> float:
+    """Wall seconds of the same batch_run as a fresh Python process (start-up and imports included, as for the
+    `negsim sweep` command): this script re-run with --batch-run-child."""
+    command = [sys.executable, __file__, "--batch-run-child", str(runs), "--lean" if lean else "--as-is"]
+    return run_measured(command, False)[0]
 
 
 def median(values: list[float]) -> float:
@@ -128,17 +138,25 @@ def throughput(n: int, repeats: int, out: Path) -> None:
     print(f"\nThroughput: {n:,} runs of the baseline, 2 workers, median of {repeats}")
     ours = [negsim_sweep(n, out) for _ in range(repeats)]
     wall, rate = median([w for w, *_ in ours]), median([r for _, r, *_ in ours])
-    print(f"  negsim sweep (command, end to end)      {wall:7.2f} s  {n / wall:8,.0f} runs/s")
-    print(f"  negsim sweep (runs only, as reported)             {rate:8,.0f} runs/s")
+    print(f"  negsim sweep, command (end to end)              {wall:6.2f} s {n / wall:7,.0f} runs/s")
+    print(f"  negsim sweep, runs only (the rate it reports)            {rate:7,.0f} runs/s")
     validate = median([run_measured([*NEGSIM, "validate", str(BASELINE)], False)[0] for _ in range(repeats)])
-    print(f"  its fixed cost: negsim validate {validate:.2f} s (start-up, CLI imports); worker start-up the "
-          f"sweep waited for {median([o[4] for o in ours]):.2f} s (the fork server importing Mesa and the model)")
-    as_is = n / median([batch_run(NegotiationModel, n) for _ in range(repeats)])
-    print(f"  mesa.batch_run (model as is)            {n / as_is:7.2f} s  {as_is:8,.0f} runs/s")
-    lean = n / median([batch_run(OutcomeOnlyModel, n) for _ in range(repeats)])
-    print(f"  mesa.batch_run (outcome-only collector) {n / lean:7.2f} s  {lean:8,.0f} runs/s")
-    print(f"  speed-up of negsim sweep over batch_run as is: {n / wall / as_is:.1f}x end to end, "
-          f"{rate / as_is:.1f}x runs only; over batch_run outcome-only: {n / wall / lean:.1f}x, {rate / lean:.1f}x")
+    print(f"    its fixed cost: negsim validate {validate:.2f} s (start-up, CLI imports); worker start-up the "
+          f"sweep waited for {median([o[4] for o in ours]):.2f} s")
+    rates = {}
+    for lean, label in ((False, "as is"), (True, "outcome-only collector")):
+        command = n / median([batch_run_command(lean, n) for _ in range(repeats)])
+        warm = n / median([batch_run(OutcomeOnlyModel if lean else NegotiationModel, n) for _ in range(repeats)])
+        rates[label] = (command, warm)
+        print(f"  mesa.batch_run ({label}), script (end to end) {n / command:6.2f} s {command:7,.0f} runs/s")
+        print(f"  mesa.batch_run ({label}), in this process     {n / warm:6.2f} s {warm:7,.0f} runs/s")
+    for label, (command, warm) in rates.items():
+        print(f"  speed-up over batch_run {label}: {n / wall / command:.1f}x end to end (both a fresh process), "
+              f"{rate / warm:.1f}x runs only (both without start-up)")
+
+
+def batch_run_child(runs: int, lean: bool) -> None:
+    batch_run(OutcomeOnlyModel if lean else NegotiationModel, runs)
 
 
 def main() -> None:
@@ -149,7 +167,13 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="memory at 10k and 100k runs (slow) instead of 2k and 10k")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--batch-run-child", type=int, metavar="RUNS", help=argparse.SUPPRESS)
+    ap.add_argument("--lean", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--as-is", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.batch_run_child:
+        batch_run_child(args.batch_run_child, args.lean)
+        return
 
     print(f"CPUs available: {len(os.sched_getaffinity(0))}; Python {sys.version.split()[0]}; mesa {mesa.__version__}")
     times = []
