@@ -26,11 +26,6 @@ def proposal_table(offers: Array, p: Profiles) -> Array:
     return anchor + np.dot(p.column_sums, p.proposal_weights * (offers - anchor))
 
 
-def standing_proposal(offers: Array, p: Profiles) -> Array:
-    """The proposal on the table (M,): one row of `proposal_table`."""
-    return proposal_table(offers, p)[0]
-
-
 def issue_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
     """(N, M): actor i accepts the proposal on issue j alone when it is within `tolerance` of its own offer,
     does not cross its red line and gives it at least its reservation utility on that issue."""
