@@ -32,7 +32,7 @@ from sim.strategies import (
 )
 from sim.utility import to_native, to_unit
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"   # shipped in the package (sim/scenarios)
 BASELINE = SCENARIO_DIR / "feb2022_baseline.yaml"
 
 EU_REASONS = tuple(f"took {name} offer" if name != "none" else "no offer received" for name in eu.OFFER_NAMES)
