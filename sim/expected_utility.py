@@ -27,6 +27,8 @@ from typing import Literal
 
 import numpy as np
 
+from sim import analysis
+
 __all__ = [
     "OFFER_NONE",
     "OFFER_CONFRONTATION",
@@ -191,10 +193,7 @@ def weighted_mean(x: np.ndarray, capability: np.ndarray, salience: np.ndarray) -
     X, S, one_d = _issue_major(x, salience)
     c = np.asarray(capability, dtype=float)
     _check(X, c, S)
-    W = _weights(c, S)
-    total = W.sum(axis=1)
-    wm = _safe_div((W * X).sum(axis=1), total)
-    out = np.where(total > 0, wm, X.mean(axis=1))
+    out = analysis.weighted_mean(X.T, _weights(c, S).T)   # the forecast's formula, on the rescaled weights
     return out[0] if one_d else out
 
 
