@@ -149,29 +149,36 @@ def history_of(model: NegotiationModel) -> pd.DataFrame:
     tension, proposal, agreed (+ median and mean under the expected-utility mechanism). Round 0 is the
     initial state. Built from the model's DataCollector."""
     collector = model.datacollector
-    agents = collector.get_agent_vars_dataframe()      # rows (round, agent) in actor order
-    world = collector.get_model_vars_dataframe()       # row r = round r
     issues = model.spec.issue_ids
     n_issues = len(issues)
-    rounds = agents.index.get_level_values(0).to_numpy().astype(int)
+    # The collector's own rows, one tuple (time, agent id, *agent reporters) per actor and round: building the
+    # table from them directly, rather than through get_agent_vars_dataframe's indexed frame, keeps a run's
+    # history cheaper than the run itself (it is built once per run in sweeps with --rounds).
+    records = [row for rows in collector._agent_records.values() for row in rows]
+    column = dict(zip(["time", "agent", *collector.agent_reporters], zip(*records, strict=True), strict=True))
+    world = collector.model_vars                        # reporter -> one value per round
+    rounds = np.asarray(column["time"], dtype=float).astype(int)
     row_round = np.repeat(rounds, n_issues)
-    row_issue = np.tile(np.arange(n_issues), len(agents))
+    row_issue = np.tile(np.arange(n_issues), len(records))
 
-    def per_issue(frame: pd.DataFrame, prefix: str) -> np.ndarray:
-        return frame[[f"{prefix}.{issue}" for issue in issues]].to_numpy()
+    def per_agent_issue(prefix: str, dtype: type) -> np.ndarray:   # (rows,) in (round, actor, issue) order
+        return np.column_stack([np.asarray(column[f"{prefix}.{issue}"], dtype=dtype) for issue in issues]).ravel()
+
+    def per_round_issue(prefix: str) -> np.ndarray:
+        return np.column_stack([np.asarray(world[f"{prefix}.{issue}"]) for issue in issues])[row_round, row_issue]
 
     table = {
         "round": row_round,
-        "actor": np.repeat(agents["actor"].to_numpy(), n_issues),
+        "actor": np.repeat(np.asarray(column["actor"], dtype=object), n_issues),
         "issue": np.asarray(issues, dtype=object)[row_issue],
-        "position": per_issue(agents, "position").ravel().astype(float),
-        "reason": per_issue(agents, "reason").ravel(),
-        "utility": np.repeat(agents["utility"].to_numpy(dtype=float), n_issues),
-        "tension": world["tension"].to_numpy(dtype=float)[row_round],
+        "position": per_agent_issue("position", float),
+        "reason": per_agent_issue("reason", object),
+        "utility": np.repeat(np.asarray(column["utility"], dtype=float), n_issues),
+        "tension": np.asarray(world["tension"], dtype=float)[row_round],
     }
-    for column in ("proposal", "agreed", "median", "mean"):
-        if f"{column}.{issues[0]}" in world:
-            table[column] = per_issue(world, column)[row_round, row_issue]
+    for name in ("proposal", "agreed", "median", "mean"):
+        if f"{name}.{issues[0]}" in world:
+            table[name] = per_round_issue(name)
     table["agreed"] = table["agreed"].astype(bool)
     return pd.DataFrame(table)
 

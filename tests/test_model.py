@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sim import NegotiationModel
 from sim.scenario import apply_params, load_scenario, parse_scenario
-from sim.service import run_scenario
+from sim.service import history_of, run_scenario
 from sim.strategies import KINDS
 from sim.utility import issue_utilities, red_line_ok, total_utility
 from tests.conftest import BASELINE, make_scenario
@@ -297,6 +297,27 @@ def test_run_model_plays_exactly_what_stepping_plays(scenario, seed, steps_first
         assert getattr(model.datacollector, frame)().equals(getattr(stepped.datacollector, frame)())
     model.step()                        # the talks are over: nothing more is played or collected
     assert model.round == stepped.round and len(model.datacollector.get_model_vars_dataframe()) == model.round + 1
+
+
+@pytest.mark.parametrize("mechanism", ["concession", "expected_utility"])
+def test_history_matches_mesas_own_dataframes(mechanism):
+    """history_of reads the DataCollector's rows directly; Mesa's public DataFrames must say the same."""
+    scenario = apply_params(load_scenario(BASELINE), {"protocol.mechanism": mechanism})
+    model = NegotiationModel(scenario, rng=4, collect=True)
+    model.run_model()
+    history = history_of(model).set_index(["round", "actor", "issue"])
+    agents = model.datacollector.get_agent_vars_dataframe()
+    world = model.datacollector.get_model_vars_dataframe()
+    assert len(history) == len(agents) * len(scenario.issues) == (model.round + 1) * 4 * 3
+    for (step, _), row in agents.iterrows():
+        for issue in scenario.issue_ids:
+            mine = history.loc[(int(step), row["actor"], issue)]
+            assert mine["position"] == row[f"position.{issue}"] and mine["reason"] == row[f"reason.{issue}"]
+            assert mine["utility"] == row["utility"] and mine["tension"] == world["tension"].iloc[int(step)]
+            assert mine["proposal"] == world[f"proposal.{issue}"].iloc[int(step)]
+            assert mine["agreed"] == world[f"agreed.{issue}"].iloc[int(step)]
+            if mechanism == "expected_utility":
+                assert mine["median"] == world[f"median.{issue}"].iloc[int(step)]
 
 
 def test_scenario_path_is_accepted():
