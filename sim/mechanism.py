@@ -46,6 +46,8 @@ def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: f
 
 def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> bool:
     """Every actor accepts the package (see `package_acceptance`); proposal (M,) or its table (N, M)."""
+    if not p.package_possible:
+        return False  # the red lines exclude each other on some issue: no package can pass them all
     row = proposal if proposal.ndim == 1 else proposal[0]
     if not within(row, p.agreeable_low, p.agreeable_high).all():
         return False  # someone's red line is crossed: spare the utilities (the common case in deadlock)

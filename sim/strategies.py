@@ -92,6 +92,7 @@ class Profiles:
     column_sums: Array        # (N, N) ones: column_sums @ A repeats A's column sums in every row
     agreeable_low: Array      # (M,) lowest value on each issue that crosses no one's red line (tolerance EPS)
     agreeable_high: Array     # (M,) highest such value
+    package_possible: bool    # some package crosses no one's red line (agreeable_low <= agreeable_high everywhere)
 
 
 def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitude: Array, red_line: Array,
@@ -118,6 +119,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         proposal_weights=normalised_columns(capability[:, None] * salience),
         anchor_rows=np.zeros(len(ideal), dtype=np.intp), column_sums=np.ones((len(ideal), len(ideal))),
         agreeable_low=(red_low - EPS).max(axis=0), agreeable_high=(red_high + EPS).min(axis=0),
+        package_possible=bool(((red_low - EPS).max(axis=0) <= (red_high + EPS).min(axis=0)).all()),
     )
 
 

@@ -182,6 +182,22 @@ def test_boulware_holds_out_longer_than_conceder():
     assert first_agreement("boulware", 0.3) > first_agreement("linear", 1.0) > first_agreement("conceder", 3.0)
 
 
+def test_no_package_when_red_lines_exclude_each_other():
+    """a0 will not go below 60 and a1 not above 40 on issue 0: no package can pass both, whatever the offers."""
+    from sim.mechanism import package_agreed
+    from sim.model import arrays_of
+
+    apart = make_scenario([[80, 50], [20, 50]], red_lines=[{"i0": 60}, {"i0": 40}])
+    overlapping = make_scenario([[80, 50], [20, 50]], red_lines=[{"i0": 40}, {"i0": 60}])
+    p, q = arrays_of(apart).profiles, arrays_of(overlapping).profiles
+    assert not p.package_possible and q.package_possible
+    everyone_at = np.array([[0.5, 0.5], [0.5, 0.5]])     # both offer 50 on each issue: the proposal is 50
+    assert package_agreed(everyone_at, everyone_at, q, 0.05)
+    assert not package_agreed(everyone_at, everyone_at, p, 0.05)
+    model = play(apart, seed=3)
+    assert model.open_issues.all() and model.outcome in ("stalemate", "breakdown")
+
+
 def test_hardliner_never_passes_its_red_line():
     scenario = make_scenario([[0], [100]], red_lines=[{"i0": 20}, {}],
                              actor={"strategy": {"kind": "hardliner"}, "reservation_utility": 0},
