@@ -125,7 +125,7 @@ def batch_run(model_cls: type, runs: int) -> float:
 def batch_run_command(lean: bool, runs: int) -> float:
     """Wall seconds of the same batch_run as a fresh Python process (start-up and imports included, as for the
     `negsim sweep` command): this script re-run with --batch-run-child."""
-    command = [sys.executable, __file__, "--batch-run-child", str(runs), "--lean" if lean else "--as-is"]
+    command = [sys.executable, __file__, "--batch-run-child", str(runs), *(["--lean"] if lean else [])]
     return run_measured(command, False)[0]
 
 
@@ -155,10 +155,6 @@ def throughput(n: int, repeats: int, out: Path) -> None:
               f"{rate / warm:.1f}x runs only (both without start-up)")
 
 
-def batch_run_child(runs: int, lean: bool) -> None:
-    batch_run(OutcomeOnlyModel if lean else NegotiationModel, runs)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=lambda text: [int(n) for n in text.split(",")], default=[2000, 10000],
@@ -169,10 +165,9 @@ def main() -> None:
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--batch-run-child", type=int, metavar="RUNS", help=argparse.SUPPRESS)
     ap.add_argument("--lean", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--as-is", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.batch_run_child:
-        batch_run_child(args.batch_run_child, args.lean)
+        batch_run(OutcomeOnlyModel if args.lean else NegotiationModel, args.batch_run_child)
         return
 
     print(f"CPUs available: {len(os.sched_getaffinity(0))}; Python {sys.version.split()[0]}; mesa {mesa.__version__}")

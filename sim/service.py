@@ -110,9 +110,10 @@ def result_of(model: NegotiationModel) -> RunResult:
     spec = model.spec
     is_eu = spec.protocol.mechanism == "expected_utility"
     # one conversion for every per-issue row, then plain floats (cheap per run: sweeps call this per run)
-    per_issue = model.native(np.stack((model.baseline_mean, model.baseline_median, model.agreed_value,
-                                       model.proposal, model.prediction if is_eu else model.proposal))).tolist()
-    baseline_mean, baseline_median, agreed_value, proposal, prediction = per_issue
+    rows = [model.baseline_mean, model.baseline_median, model.agreed_value, model.proposal]
+    per_issue = model.native(np.stack(rows + [model.prediction] if is_eu else rows)).tolist()
+    baseline_mean, baseline_median, agreed_value, proposal = per_issue[:4]
+    prediction = per_issue[4] if is_eu else None
     agreed_flags = (~model.open_issues).tolist()
     agreed_rounds = model.agreed_round.tolist()
     issues = {}
@@ -122,7 +123,7 @@ def result_of(model: NegotiationModel) -> RunResult:
             agreed=agreed, value=agreed_value[j] if agreed else None,
             round=agreed_rounds[j] if agreed else None, proposal=proposal[j],
             weighted_mean=baseline_mean[j], weighted_median=baseline_median[j],
-            prediction=prediction[j] if is_eu else None)
+            prediction=prediction[j] if prediction is not None else None)
     offers = model.native(model.offers).tolist()
     utilities = model.outcome_utilities().tolist()
     actors = {actor_id: ActorResult(utility=utilities[i],

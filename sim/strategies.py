@@ -103,11 +103,13 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     kind = np.array([KINDS.index(k) for k in kinds])
     column = np.reshape
     red_low, red_high = red_line_bounds(red_line, ideal)
+    red_low_tol, red_high_tol = red_low - EPS, red_high + EPS
+    agreeable_low, agreeable_high = red_low_tol.max(axis=0), red_high_tol.min(axis=0)
     reservation_room = reservation_distance(reservation, r)[:, None]
     return Profiles(
         ideal=ideal, salience=salience, weights=salience_weights(salience), capability=capability,
         risk_exponent=r, red_line=red_line, red_low=red_low, red_high=red_high, reservation=reservation,
-        red_low_tol=red_low - EPS, red_high_tol=red_high + EPS,
+        red_low_tol=red_low_tol, red_high_tol=red_high_tol,
         room_up=np.minimum(np.minimum(reservation_room, 1.0 - ideal), red_high - ideal),
         room_down=np.minimum(np.minimum(reservation_room, ideal), ideal - red_low),
         kind=kind, time_power=trade_exponents(salience, package) / exponent[:, None],
@@ -118,8 +120,8 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         cohesion_matrix=np.eye(len(cohesion)) - np.diag(cohesion.sum(axis=1)) + cohesion,
         proposal_weights=normalised_columns(capability[:, None] * salience),
         anchor_rows=np.zeros(len(ideal), dtype=np.intp), column_sums=np.ones((len(ideal), len(ideal))),
-        agreeable_low=(red_low - EPS).max(axis=0), agreeable_high=(red_high + EPS).min(axis=0),
-        package_possible=bool(((red_low - EPS).max(axis=0) <= (red_high + EPS).min(axis=0)).all()),
+        agreeable_low=agreeable_low, agreeable_high=agreeable_high,
+        package_possible=bool((agreeable_low <= agreeable_high).all()),
     )
 
 
