@@ -48,10 +48,9 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
     """Every actor accepts the package (see `package_acceptance`); proposal (M,) or its table (N, M)."""
     if not p.package_possible:
         return False  # the red lines exclude each other on some issue: no package can pass them all
-    row = proposal if proposal.ndim == 1 else proposal[0]
-    if not within(row, p.agreeable_low, p.agreeable_high).all():
+    if not within(proposal, p.agreeable_low, p.agreeable_high).all():
         return False  # someone's red line is crossed: spare the utilities (the common case in deadlock)
-    return bool(package_acceptance(row, offers, p, tolerance).all())
+    return bool(package_acceptance(proposal, offers, p, tolerance).all())
 
 
 def round_movement(before: Array, after: Array, proposal: Array,
