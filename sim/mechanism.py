@@ -1,17 +1,23 @@
 """Round rules of the concession mechanism: the standing proposal, acceptance, agreement, tension, outcome.
 
-Pure functions over normalised (actors x issues) arrays; the model calls them once per round.
+Pure functions over normalised (actors x issues) arrays; the model calls them once per round. Every rule also
+takes a leading replicate axis (R, N, M) — many runs of one scenario played in lockstep (`sim.lockstep`) — and
+computes each replicate exactly as it would alone: the operations are elementwise, or reductions along the
+actor and issue axes in a fixed order (issues, then actors), never across replicates.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.strategies import HOLD_EPS, Profiles
+from sim.strategies import HOLD_EPS, Profiles, apply_cohesion, clip_to_red_lines
 from sim.utility import EPS, Array, issue_utilities, total_utility, within
 
 OUTCOMES: tuple[str, ...] = ("agreement", "partial", "stalemate", "breakdown")
+AGREEMENT, PARTIAL, STALEMATE, BREAKDOWN = range(len(OUTCOMES))
 
 
 def proposal_table(offers: Array, p: Profiles) -> Array:
@@ -22,8 +28,8 @@ def proposal_table(offers: Array, p: Profiles) -> Array:
     It is measured from the first actor's offer (y = x_0 + sum_i w_i (x_i - x_0)), so identical offers give
     exactly that value, with no rounding.
     """
-    anchor = offers.take(p.anchor_rows, axis=0)
-    return anchor + np.dot(p.column_sums, p.proposal_weights * (offers - anchor))
+    anchor = offers.take(p.anchor_rows, axis=-2)
+    return anchor + p.column_sums @ (p.proposal_weights * (offers - anchor))
 
 
 def issue_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
@@ -38,62 +44,134 @@ def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: f
     """(N,): actor i accepts the whole package when it crosses none of its red lines, is worth at least its
     reservation utility, and is worth at least as much as its own offer less `tolerance` (so it trades: a
     loss on one issue is made up by a gain on another)."""
-    lines_ok = within(proposal, p.red_low_tol, p.red_high_tol).all(axis=1)
+    lines_ok = within(proposal, p.red_low_tol, p.red_high_tol).all(axis=-1)
     value = total_utility(proposal, p.ideal, p.weights, p.risk_exponent)
     own = total_utility(offers, p.ideal, p.weights, p.risk_exponent)
     return lines_ok & (value >= p.reservation - EPS) & (value >= own - tolerance - EPS)
 
 
-def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> bool:
-    """Every actor accepts the package (see `package_acceptance`); proposal (M,) or its table (N, M)."""
-    if not p.package_possible:
-        return False  # the red lines exclude each other on some issue: no package can pass them all
-    if not within(proposal, p.agreeable_low, p.agreeable_high).all():
-        return False  # someone's red line is crossed: spare the utilities (the common case in deadlock)
-    return bool(package_acceptance(proposal, offers, p, tolerance).all())
+def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
+    """Every actor accepts the package (see `package_acceptance`): a bool, or one per replicate (R,); the
+    proposal as its table (N, M) (or an (M,) vector) or tables (R, N, M)."""
+    if not p.package_possible:  # the red lines exclude each other on some issue: no package can pass them all
+        return np.zeros(offers.shape[:-2], dtype=bool)
+    # someone's red line is crossed: spare the utilities (the common case in deadlock)
+    agreeable = within(proposal, p.agreeable_low, p.agreeable_high).all(axis=(-2, -1) if proposal.ndim > 1 else -1)
+    if not agreeable.any():
+        return agreeable
+    return agreeable & package_acceptance(proposal, offers, p, tolerance).all(axis=-1)
+
+
+def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_], p: Profiles, tolerance: float,
+                   package: bool) -> NDArray[np.bool_]:
+    """The open issues settled this round (M,) (or (R, M)): under package linkage all of them when every actor
+    accepts the package, otherwise each issue that every actor accepts on its own."""
+    if package:
+        return open_issues & package_agreed(proposal, offers, p, tolerance)[..., None]
+    return open_issues & issue_acceptance(proposal, offers, p, tolerance).all(axis=-2)
+
+
+class Settlement(NamedTuple):
+    """The table after closing the issues settled this round."""
+
+    offers: Array               # every offer on a settled issue is its agreed value
+    agreed_value: Array         # (M,) NaN while open
+    agreed_round: NDArray[np.int_]  # (M,) -1 while open
+    open_issues: NDArray[np.bool_]
+    de_escalations: NDArray[np.int_]  # how many de-escalating issues (CBMs) were settled
+
+
+def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array, agreed_value: Array,
+           agreed_round: NDArray[np.int_], open_issues: NDArray[np.bool_],
+           de_escalating: NDArray[np.bool_]) -> Settlement:
+    """Close the issues `settled` (M,) at `values` (M,) in round `round_` (or per replicate: (R, M))."""
+    return Settlement(
+        offers=np.where(settled[..., None, :], values[..., None, :], offers),
+        agreed_value=np.where(settled, values, agreed_value),
+        agreed_round=np.where(settled, round_, agreed_round),
+        open_issues=open_issues & ~settled,
+        de_escalations=np.count_nonzero(settled & de_escalating, axis=-1))
+
+
+def respond(before: Array, own: Array, proposal: Array, open_issues: NDArray[np.bool_] | None, p: Profiles,
+            tolerance: float, keep_own: NDArray[np.bool_] | None = None) -> tuple[Array, Array, Array]:
+    """The table once every actor has made its own offer `own`: (offers, mean concession, share that held firm).
+
+    How far the actors moved is measured on their own offers (`round_movement`: tension answers what they chose
+    to do); then bloc cohesion pulls allies together and red lines hold. Rows in `keep_own` (N,) (people's
+    seats) keep their own offers; settled issues (not in `open_issues`; None: all open) keep their values.
+    """
+    mean_move, held = round_movement(before, own, proposal, open_issues, tolerance)
+    offers = own
+    if p.has_cohesion:
+        offers = apply_cohesion(offers, p.cohesion_matrix)
+    if p.has_red_lines:
+        offers = clip_to_red_lines(offers, p)
+    if keep_own is not None:
+        offers = np.where(keep_own[:, None], own, offers)
+    if open_issues is not None:
+        offers = np.where(open_issues[..., None, :], offers, before)
+    return offers, mean_move, held
 
 
 def round_movement(before: Array, after: Array, proposal: Array,
-                   open_issues: NDArray[np.bool_] | None, tolerance: float) -> tuple[float, float]:
-    """What the actors chose to do this round: (mean concession, share of actors that held firm).
+                   open_issues: NDArray[np.bool_] | None, tolerance: float) -> tuple[Array, Array]:
+    """What the actors chose to do this round: (mean concession, share of actors that held firm), each a
+    0-d array (or one per replicate).
 
     An actor's concession on an issue is how much closer its offer came to the proposal it answered
-    (`proposal`: (M,) or its (N, M) table); the mean runs over actors x open issues (`open_issues` None: all
-    open). An actor held firm when, on some open issue on which it still stood further than `tolerance` from
-    the proposal, it conceded nothing (or retreated).
+    (`proposal`: (M,) or its (N, M) table); the mean runs over actors x open issues (`open_issues` (M,), or
+    None: all open). An actor held firm when, on some open issue on which it still stood further than
+    `tolerance` from the proposal, it conceded nothing (or retreated).
     """
     gap_after = np.abs(after - proposal)
     moved = np.abs(before - proposal) - gap_after
-    if open_issues is not None:
-        if not open_issues.any():
-            return 0.0, 0.0
-        gap_after, moved = gap_after[:, open_issues], moved[:, open_issues]
     held = (gap_after > tolerance) & (moved < HOLD_EPS)
-    mean_concession = float(np.maximum(moved, 0.0).sum()) / moved.size
-    return mean_concession, np.count_nonzero(held.any(axis=1)) / len(held)
+    gained = np.maximum(moved, 0.0)
+    n_actors, n_issues = moved.shape[-2:]
+    if open_issues is None:
+        total = gained.sum(axis=-1).sum(axis=-1)    # issues, then actors: the same order in every layout
+        return total / (n_actors * n_issues), np.count_nonzero(held.any(axis=-1), axis=-1) / n_actors
+    mask = open_issues[..., None, :]
+    total = np.where(mask, gained, 0.0).sum(axis=-1).sum(axis=-1)
+    cells = np.count_nonzero(open_issues, axis=-1) * n_actors
+    mean_concession = np.divide(total, cells, out=np.zeros_like(total), where=cells > 0)
+    return mean_concession, np.count_nonzero((held & mask).any(axis=-1), axis=-1) / n_actors
 
 
-def next_tension(tension: float, mean_move: float, held_share: float, de_escalations: int,
-                 drift: float, deadlock_rate: float, hardline_rate: float, concession_relief: float,
-                 agreement_relief: float) -> float:
+def next_tension(tension: float | Array, mean_move: float | Array, held_share: float | Array,
+                 de_escalations: int | Array, drift: float, deadlock_rate: float, hardline_rate: float,
+                 concession_relief: float, agreement_relief: float) -> Array:
     """T' = clip(T + drift + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1)."""
-    deadlock = 1.0 if mean_move < HOLD_EPS else 0.0
+    deadlock = np.where(np.less(mean_move, HOLD_EPS), 1.0, 0.0)
     change = (drift + deadlock_rate * deadlock + hardline_rate * held_share
               - concession_relief * mean_move - agreement_relief * de_escalations)
-    return min(1.0, max(0.0, float(tension + change)))
+    return np.minimum(1.0, np.maximum(0.0, tension + change))
+
+
+def round_end(tension: float | Array, breakdown_threshold: float, round_: int, deadline: int,
+              open_issues: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """(the talks are over, they broke down): tension reached the breakdown threshold, the deadline came or
+    every issue is settled."""
+    broke_down = np.greater_equal(tension, breakdown_threshold)
+    return broke_down | (round_ >= deadline) | ~open_issues.any(axis=-1), broke_down
+
+
+def outcome_codes(agreed: NDArray[np.bool_], broke_down: NDArray[np.bool_] | bool) -> NDArray[np.int_]:
+    """Index into OUTCOMES: breakdown if tension crossed the threshold; else agreement (all issues), partial
+    (some), stalemate; `agreed` (M,) or (R, M)."""
+    return np.where(broke_down, BREAKDOWN,
+                    np.where(agreed.all(axis=-1), AGREEMENT, np.where(agreed.any(axis=-1), PARTIAL, STALEMATE)))
 
 
 def classify(agreed: NDArray[np.bool_], broke_down: bool) -> str:
-    """breakdown if tension crossed the threshold; else agreement (all issues), partial (some), stalemate."""
-    if broke_down:
-        return "breakdown"
-    if agreed.all():
-        return "agreement"
-    return "partial" if agreed.any() else "stalemate"
+    """The outcome's name (see `outcome_codes`)."""
+    return OUTCOMES[int(outcome_codes(agreed, broke_down))]
 
 
 def outcome_utility(values: Array, settled: NDArray[np.bool_], p: Profiles) -> Array:
     """Each actor's utility of the outcome: u_ij(value_j) on settled issues, its reservation utility (the
     disagreement payoff) on the others, weighted by salience."""
+    settled, values = settled[..., None, :], values[..., None, :]   # (M,) or per replicate (R, M)
     per_issue = np.where(settled, issue_utilities(values, p.ideal, p.risk_exponent), p.reservation[:, None])
-    return (p.weights * per_issue).sum(axis=1)
+    return (p.weights * per_issue).sum(axis=-1)

@@ -24,8 +24,6 @@ from sim.strategies import (
     OPENING,
     REASONS,
     Profiles,
-    apply_cohesion,
-    clip_to_red_lines,
     concession_schedule,
     make_profiles,
     received_concessions,
@@ -136,6 +134,8 @@ class NegotiationModel(mesa.Model):
         spec = baseline() if scenario is None else scenario
         spec = spec if isinstance(spec, Scenario) else load_scenario(spec)
         rng = spec.protocol.seed if rng is None else rng
+        if isinstance(rng, np.integer):     # Mesa seeds its stdlib Random with it, which takes only a Python int
+            rng = int(rng)
         super().__init__(rng=rng)
         self.seed: int | None = int(rng) if isinstance(rng, (int, np.integer)) else None
         # mesa.Model owns `self.scenario` (its own experiment type), so the negotiation spec lives in `spec`.
@@ -152,9 +152,6 @@ class NegotiationModel(mesa.Model):
         self.received: np.ndarray | None = None
         self.jitter: np.ndarray | None = None
         self.collect = collect
-        self.plays_tit_for_tat = bool(p.tit_for_tat.any())
-        self.has_cohesion = bool(p.cohesion.any())
-        self.has_red_lines = bool((~np.isnan(p.red_line)).any())
         self.reasons = np.full(self.offers.shape, OPENING)
         unknown = sorted(set(human_seats) - set(spec.actor_ids))
         if unknown:
@@ -270,12 +267,13 @@ class NegotiationModel(mesa.Model):
         before = self.offers            # offers are replaced each round, never changed in place
         de_escalations, mean_move, held = self._play_round()
         t = self.protocol.tension
-        self.tension = mechanism.next_tension(
+        self.tension = float(mechanism.next_tension(
             self.tension, mean_move, held, de_escalations,
-            t.drift, t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief)
+            t.drift, t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief))
         self.previous_offers = before
-        broke_down = self.tension >= t.breakdown_threshold
-        if broke_down or self.round >= self.deadline or not (self.all_open or self.open_issues.any()):
+        over, broke_down = mechanism.round_end(self.tension, t.breakdown_threshold, self.round, self.deadline,
+                                               self.open_issues)
+        if over:
             self.outcome = mechanism.classify(~self.open_issues, broke_down)
             self.running = False
         if self.datacollector is not None:
@@ -285,11 +283,12 @@ class NegotiationModel(mesa.Model):
         """Offers by strategy, then noise and bloc cohesion, then the vote on the proposal.
 
         Returns the number of CBMs settled this round and the strategic movement (mean concession, share that
-        held firm): tension answers what the actors chose to do, not the noise.
+        held firm): tension answers what the actors chose to do, not the noise. (`sim.lockstep` plays these
+        rounds for many seeds at once, with the same functions in the same order.)
         """
         p = self.profiles
         before = self.offers
-        if self.plays_tit_for_tat:
+        if p.has_tit_for_tat:
             self.received = received_concessions(self.previous_offers, before, p.ideal, p.capability)
         if self.protocol.noise > 0:  # drawn for every actor and issue each round, whatever the activation
             self.jitter = self.rng.normal(0.0, self.protocol.noise, before.shape)
@@ -301,29 +300,17 @@ class NegotiationModel(mesa.Model):
         else:
             self.agents.shuffle_do("make_offer")
         own = self._apply_human_moves(self.offers, before)
-        mean_move, held = mechanism.round_movement(before, own, self.proposal_table,
-                                                   None if self.all_open else self.open_issues,
-                                                   self.protocol.agreement_tolerance)
-        offers = own
-        if self.has_cohesion:
-            offers = apply_cohesion(offers, p.cohesion_matrix)
-        if self.has_red_lines:
-            offers = clip_to_red_lines(offers, p)
-        if self.has_humans:  # people choose for themselves: no pull from allies, no clipping
-            offers = np.where(self.human[:, None], own, offers)
-        if self.collect and self.has_cohesion:
-            followed = np.abs(offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
-            self.reasons = np.where(followed & self.open_issues, FOLLOWED, self.reasons)
-        self.offers = offers if self.all_open else np.where(self.open_issues, offers, before)
-
-        self.proposal_table = proposal = mechanism.proposal_table(self.offers, p)
         tolerance = self.protocol.agreement_tolerance
-        if self.protocol.linkage == "package":
-            agreed = mechanism.package_agreed(proposal, self.offers, p, tolerance)
-            settled = self.open_issues if agreed else None
-        else:
-            accepted = mechanism.issue_acceptance(proposal, self.offers, p, tolerance)
-            settled = self.open_issues & accepted.all(axis=0)
+        # people choose for themselves: no pull from allies, no clipping
+        self.offers, mean_move, held = mechanism.respond(before, own, self.proposal_table,
+                                                         None if self.all_open else self.open_issues, p,
+                                                         tolerance, self.human if self.has_humans else None)
+        if self.collect and p.has_cohesion:
+            followed = np.abs(self.offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
+            self.reasons = np.where(followed & self.open_issues, FOLLOWED, self.reasons)
+        self.proposal_table = proposal = mechanism.proposal_table(self.offers, p)
+        settled = mechanism.settled_issues(proposal, self.offers, self.open_issues, p, tolerance,
+                                           self.protocol.linkage == "package")
         return self._settle(settled, proposal[0]), mean_move, held
 
     def _expected_utility_round(self) -> tuple[int, float, float]:
@@ -343,17 +330,16 @@ class NegotiationModel(mesa.Model):
         self.proposal_table = mechanism.proposal_table(self.offers, p)  # after settling: agreed values exact
         return de_escalations, mean_move, held
 
-    def _settle(self, settled: np.ndarray | None, values: np.ndarray) -> int:
-        """Close the issues `settled` (None: none) at `values`; every offer on them becomes the agreed value.
+    def _settle(self, settled: np.ndarray, values: np.ndarray) -> int:
+        """Close the issues `settled` (M,) at `values`; every offer on them becomes the agreed value.
         Returns how many de-escalating issues (CBMs) this settled."""
-        if settled is not None and settled.any():
-            self.agreed_value = np.where(settled, values, self.agreed_value)
-            self.agreed_round = np.where(settled, self.round, self.agreed_round)
-            self.open_issues = self.open_issues & ~settled
-            self.all_open = False
-            self.offers = np.where(settled, values, self.offers)
-            return int(np.count_nonzero(settled & self.de_escalating))
-        return 0
+        if not settled.any():
+            return 0
+        done = mechanism.settle(settled, values, self.round, self.offers, self.agreed_value, self.agreed_round,
+                                self.open_issues, self.de_escalating)
+        self.offers, self.agreed_value, self.agreed_round, self.open_issues = done[:4]
+        self.all_open = False
+        return int(done.de_escalations)
 
     # ------------------------------------------------------------------ results
     @property

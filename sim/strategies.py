@@ -87,6 +87,9 @@ class Profiles:
     flexibility: Array        # (N, 1)
     cohesion: Array           # (N, N) row i: how far actor i follows each ally
     cohesion_matrix: Array    # (N, N) I - diag(W 1) + W: offers after cohesion = cohesion_matrix @ offers
+    has_cohesion: bool        # some actor follows an ally
+    has_red_lines: bool       # some actor has a red line
+    has_tit_for_tat: bool     # some actor plays tit-for-tat (it needs the concessions received)
     proposal_weights: Array   # (N, M) capability x salience, normalised per issue
     anchor_rows: NDArray[np.int_]   # (N,) zeros: offers.take(anchor_rows, 0) repeats the first actor's row
     column_sums: Array        # (N, N) ones: column_sums @ A repeats A's column sums in every row
@@ -118,6 +121,8 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         reciprocity=column(reciprocity, (-1, 1)), opening=column(opening, (-1, 1)),
         flexibility=column(flexibility, (-1, 1)), cohesion=cohesion,
         cohesion_matrix=np.eye(len(cohesion)) - np.diag(cohesion.sum(axis=1)) + cohesion,
+        has_cohesion=bool(cohesion.any()), has_red_lines=bool((~np.isnan(red_line)).any()),
+        has_tit_for_tat=bool((kind == TIT_FOR_TAT).any()),
         proposal_weights=normalised_columns(capability[:, None] * salience),
         anchor_rows=np.zeros(len(ideal), dtype=np.intp), column_sums=np.ones((len(ideal), len(ideal))),
         agreeable_low=agreeable_low, agreeable_high=agreeable_high,
@@ -141,13 +146,15 @@ def trade_exponents(salience: Array, package: bool) -> Array:
 
 
 def received_concessions(before: Array, after: Array, ideal: Array, capability: Array) -> Array:
-    """How far the others came towards each actor's ideal last round, capability-weighted (N, M).
+    """How far the others came towards each actor's ideal last round, capability-weighted (N, M) (or per
+    replicate: offers (R, N, M) -> (R, N, M)).
 
     entry (i, j) = sum_{k != i} c_k (|before_kj - ideal_ij| - |after_kj - ideal_ij|) / sum_{k != i} c_k
     """
-    gained = np.abs(before[None, :, :] - ideal[:, None, :]) - np.abs(after[None, :, :] - ideal[:, None, :])
+    target = ideal[:, None, :]      # [i, k, j]: actor i's ideal against actor k's offer
+    gained = np.abs(before[..., None, :, :] - target) - np.abs(after[..., None, :, :] - target)
     others = capability[None, :] * (1.0 - np.eye(len(capability)))
-    return np.einsum("ik,ikj->ij", others, gained) / others.sum(axis=1, keepdims=True)
+    return (others[:, :, None] * gained).sum(axis=-2) / others.sum(axis=1, keepdims=True)
 
 
 class OfferStep(NamedTuple):

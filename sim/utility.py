@@ -50,7 +50,7 @@ def salience_weights(salience: Array) -> Array:
 def total_utility(x: Array, ideal: Array, weights: Array, exponent: Array) -> Array:
     """U_i(x) = sum_j w_ij u_ij(x_j) = 1 - sum_j w_ij |x_j - ideal_ij|^r_i (the weights sum to 1):
     salience-weighted utility of outcome x (M,) or of each actor's own offer x (N, M)."""
-    return 1.0 - (weights * np.abs(x - ideal) ** exponent.reshape(-1, 1)).sum(axis=1)
+    return 1.0 - (weights * np.abs(x - ideal) ** exponent.reshape(-1, 1)).sum(axis=-1)
 
 
 def red_line_bounds(red_line: Array, ideal: Array) -> tuple[Array, Array]:
