@@ -6,7 +6,7 @@ the same thing everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.model import NegotiationModel
+from sim import lockstep, mechanism
+from sim.model import NegotiationModel, arrays_of
 from sim.scenario import Scenario, load_scenario
+from sim.utility import to_native
 
 
 @dataclass(frozen=True)
@@ -69,16 +71,32 @@ class RunResult:
         }
 
     def summary_row(self) -> dict[str, Any]:
-        """One flat row per run, for sweeps and Monte Carlo tables."""
-        row: dict[str, Any] = {"outcome": self.outcome, "rounds": self.rounds, "tension": self.tension}
-        for issue_id, r in self.issues.items():
-            row[f"agreed.{issue_id}"] = r.agreed
-            row[f"value.{issue_id}"] = np.nan if r.value is None else r.value
-            if r.prediction is not None:
-                row[f"prediction.{issue_id}"] = r.prediction
-        for actor_id, r in self.actors.items():
-            row[f"utility.{actor_id}"] = r.utility
-        return row
+        """One flat row per run (the columns of `summary_fields`), for sweeps and Monte Carlo tables."""
+        issues, actors = self.issues.values(), self.actors.values()
+        predictions = [r.prediction for r in issues]
+        fields = summary_fields(
+            self.scenario, self.outcome, self.rounds, self.tension, np.array([r.agreed for r in issues]),
+            np.array([np.nan if r.value is None else r.value for r in issues]),
+            np.array([r.utility for r in actors]),
+            None if predictions[0] is None else np.array(predictions))
+        return {name: value.item() if isinstance(value, (np.ndarray, np.generic)) else value
+                for name, value in fields.items()}
+
+
+def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, agreed: np.ndarray,
+                   value: np.ndarray, utility: np.ndarray, prediction: np.ndarray | None = None) -> dict[str, Any]:
+    """The flat summary of runs: outcome, rounds, tension, then per issue agreed.<id>, value.<id> (native
+    units, NaN unless agreed) and prediction.<id> (expected-utility mechanism), then per actor utility.<id>
+    (of the outcome). Per-issue and per-actor inputs are (M,), (N,) for one run, (R, M), (R, N) for many."""
+    fields: dict[str, Any] = {"outcome": outcome, "rounds": rounds, "tension": tension}
+    for j, issue_id in enumerate(scenario.issue_ids):
+        fields[f"agreed.{issue_id}"] = agreed[..., j]
+        fields[f"value.{issue_id}"] = value[..., j]
+        if prediction is not None:
+            fields[f"prediction.{issue_id}"] = prediction[..., j]
+    for i, actor_id in enumerate(scenario.actor_ids):
+        fields[f"utility.{actor_id}"] = utility[..., i]
+    return fields
 
 
 def prepare(scenario: Scenario | str | Path | None = None, *, max_rounds: int | None = None,
@@ -194,14 +212,41 @@ def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
             for r in range(replicates)]
 
 
+def summaries(scenario: Scenario, seeds: Sequence[int]) -> dict[str, np.ndarray]:
+    """One run of the scenario per seed, as the columns of `summary_fields` (one entry per seed).
+
+    Scenarios `sim.lockstep` supports (the concession mechanism, simultaneous moves) run all seeds together
+    there: the same numbers as one NegotiationModel per seed, many times faster. Others run one model per
+    seed. Raises what a run raises (sweeps then run the seeds one by one to record which fail and why).
+    """
+    if lockstep.supports(scenario):
+        final = lockstep.play(scenario, seeds)
+        arrays = arrays_of(scenario)
+        agreed = ~final.open_issues
+        utility = mechanism.outcome_utility(final.agreed_value, agreed, arrays.profiles)
+        return summary_fields(scenario, np.asarray(mechanism.OUTCOMES, dtype=object)[final.outcome], final.rounds,
+                              final.tension, agreed, to_native(final.agreed_value, arrays.low, arrays.high),
+                              utility)
+    rows = [run_scenario(scenario, seed, collect=False).summary_row() for seed in seeds]
+    return {name: np.array([row[name] for row in rows], dtype=object if name == "outcome" else None)
+            for name in rows[0]} if rows else {}
+
+
+MONTE_CARLO_CHUNK = 256
+"""Seeds per `summaries` call in a Monte Carlo: the progress callback hears after each chunk."""
+
+
 def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Run the scenario once per replicate seed; one summary row per run (replicate, seed, outcome, ...)."""
     root = scenario.protocol.seed if root_seed is None else root_seed
-    rows = []
-    for replicate, seed in enumerate(replicate_seeds(root, replicates)):
-        rows.append({"replicate": replicate, "seed": seed,
-                     **run_scenario(scenario, seed, collect=False).summary_row()})
+    seeds = replicate_seeds(root, replicates)
+    chunk = MONTE_CARLO_CHUNK if lockstep.supports(scenario) else 1
+    parts = []
+    for start in range(0, replicates, chunk):
+        part = summaries(scenario, seeds[start:start + chunk])
+        parts.append(pd.DataFrame({"replicate": np.arange(start, start + len(seeds[start:start + chunk])),
+                                   "seed": seeds[start:start + chunk], **part}))
         if progress is not None:
-            progress(replicate + 1, replicates)
-    return pd.DataFrame(rows)
+            progress(min(start + chunk, replicates), replicates)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

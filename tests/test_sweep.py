@@ -166,14 +166,22 @@ def test_consolidation_in_windows_keeps_order(baseline, reference, tmp_path, mon
 
 # ====================================================================== failures are recorded
 def test_failing_runs_are_recorded_and_the_sweep_goes_on(baseline, tmp_path, monkeypatch):
-    real = runner_module.run_scenario
+    real, real_together = runner_module.run_scenario, runner_module.summaries
+    bad_seed = service.replicate_seeds(SEED, 3)[1]
 
     def flaky(spec, seed, collect=False):
-        if seed == service.replicate_seeds(SEED, 3)[1]:
+        if seed == bad_seed:
             raise RuntimeError("solver exploded")
         return real(spec, seed, collect=collect)
 
+    def flaky_together(spec, seeds):     # replicates in lockstep: one failure fails them all...
+        if bad_seed in seeds:
+            raise RuntimeError("solver exploded")
+        return real_together(spec, seeds)
+
+    # ...and then they run one by one, so that only the run that fails is recorded as failed
     monkeypatch.setattr(runner_module, "run_scenario", flaky)
+    monkeypatch.setattr(runner_module, "summaries", flaky_together)
     # a scale narrowed below a position is only invalid in combination: those points fail when applied
     vary = ["issues.expansion.scale.max=90,110", "actors.russia.positions.expansion=80,100"]
     report = run_sweep(baseline, vary, out=tmp_path / "s", replicates=3, seed=SEED, executor="serial",

@@ -27,8 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sim import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
-from sim.service import prepare, run_scenario
+from sim.service import prepare, run_scenario, summaries
 from sim.sweep.base import SweepInterrupted
 from sim.sweep.design import Design, Vary, make_design
 from sim.sweep.executors import EXECUTORS, GUARD_HINT, open_executor, start_fork_server
@@ -67,38 +68,44 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
               ) -> tuple[pa.Table, pa.Table | None, int]:
     """Run a batch; a run that raises becomes a row with its `error` and null outputs.
 
-    Returns (runs table, rounds table or None, number of failed runs)."""
-    rows: list[dict[str, Any]] = []
-    histories = []
+    The replicates of a parameter point (consecutive in a batch) run together in lockstep where the model
+    allows it and no rounds are recorded (`service.summaries`: the same numbers, many times faster), otherwise
+    one model per run. Returns (runs table, rounds table or None, number of failed runs)."""
+    tables: list[pa.Table] = []
+    histories: list[Any] = []
     failed = 0
-    last_point: int | None = None
-    spec: Scenario | None = None
-    invalid: BaseException | None = None
-    for run_id, point, replicate, seed, values in runs:
-        row: dict[str, Any] = {"run_id": run_id, "point": point, **dict(zip(paths, values, strict=True)),
-                               "replicate": replicate, "seed": seed, "error": None}
-        if point != last_point:     # replicates of a point are consecutive: apply its parameters once
-            last_point, invalid = point, None
-            try:
-                spec = apply_params(scenario, dict(zip(paths, values, strict=True))) if paths else scenario
-            except Exception as error:
-                invalid = error
+    for point_runs in _by_point(runs):
+        values = point_runs[0][4]
         try:
-            if invalid is not None:
-                raise invalid
-            result = run_scenario(spec, seed, collect=rounds)
-            summary = result.summary_row()
-            if rounds:
-                history = result.history
-                history.insert(0, "run_id", run_id)
-                histories.append(history)
+            spec = apply_params(scenario, dict(zip(paths, values, strict=True))) if paths else scenario
         except Exception as error:
-            row["error"] = describe(error)
-            failed += 1
-        else:
-            row.update(summary)
-        rows.append(row)
-    runs_table = pa.Table.from_pylist(rows, schema=runs_schema)
+            failed += len(point_runs)
+            tables.append(_rows_table(paths, point_runs, runs_schema, error=describe(error)))
+            continue
+        if not rounds and lockstep.supports(spec):
+            try:
+                fields = summaries(spec, [run[3] for run in point_runs])
+            except Exception:
+                pass    # run them one by one below, to record which runs fail and why
+            else:
+                tables.append(_columns_table(paths, point_runs, fields, runs_schema))
+                continue
+        rows = []
+        for run in point_runs:
+            try:
+                result = run_scenario(spec, run[3], collect=rounds)
+                summary = result.summary_row()
+                if rounds:
+                    history = result.history
+                    history.insert(0, "run_id", run[0])
+                    histories.append(history)
+            except Exception as error:
+                rows.append({**_ids(paths, run), "error": describe(error)})
+                failed += 1
+            else:
+                rows.append({**_ids(paths, run), "error": None, **summary})
+        tables.append(pa.Table.from_pylist(rows, schema=runs_schema))
+    runs_table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     rounds_table = None
     if rounds_schema is not None:
         if histories:
@@ -109,6 +116,39 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
         else:
             rounds_table = rounds_schema.empty_table()
     return runs_table, rounds_table, failed
+
+
+def _by_point(runs: Sequence[tuple[int, int, int, int, tuple]]) -> Iterator[list[tuple[int, int, int, int, tuple]]]:
+    """The runs in groups of consecutive runs of one parameter point."""
+    group: list[tuple[int, int, int, int, tuple]] = []
+    for run in runs:
+        if group and run[1] != group[0][1]:
+            yield group
+            group = []
+        group.append(run)
+    if group:
+        yield group
+
+
+def _ids(paths: Sequence[str], run: tuple[int, int, int, int, tuple]) -> dict[str, Any]:
+    run_id, point, replicate, seed, values = run
+    return {"run_id": run_id, "point": point, **dict(zip(paths, values, strict=True)), "replicate": replicate,
+            "seed": seed}
+
+
+def _rows_table(paths: Sequence[str], runs: Sequence[tuple], schema: pa.Schema, error: str) -> pa.Table:
+    return pa.Table.from_pylist([{**_ids(paths, run), "error": error} for run in runs], schema=schema)
+
+
+def _columns_table(paths: Sequence[str], runs: Sequence[tuple], fields: dict[str, Any],
+                   schema: pa.Schema) -> pa.Table:
+    """The runs of one point with their summary columns, in the schema's columns (absent ones null)."""
+    n = len(runs)
+    columns: dict[str, Any] = {"run_id": [run[0] for run in runs], "point": [run[1] for run in runs],
+                               **{path: [value] * n for path, value in zip(paths, runs[0][4], strict=True)},
+                               "replicate": [run[2] for run in runs], "seed": [run[3] for run in runs], **fields}
+    return pa.Table.from_arrays([pa.array(columns[f.name], type=f.type) if f.name in columns
+                                 else pa.nulls(n, f.type) for f in schema], schema=schema)
 
 
 # ====================================================================== schemas (from probe runs)
@@ -174,6 +214,13 @@ def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, 
             _union(hist_names, schema.names)
             for f in schema:
                 hist_types.setdefault(f.name, _plain_type(f.type))
+    if not rounds and lockstep.supports(scenario):     # the replicates of a point will run in lockstep
+        seeds = [int(s) for s in design.seeds[:256]]
+        with contextlib.suppress(Exception):    # a failure shows in the sweep, run by run
+            summaries(scenario, seeds[:2])
+            start = time.perf_counter()
+            summaries(scenario, seeds)
+            timings = [(time.perf_counter() - start) / len(seeds)]
     fields = [pa.field(c, pa.int64()) for c in ID_COLUMNS]
     fields += [pa.field(f.path, ARROW_TYPES[f.dtype]) for f in design.factors]
     fields += [pa.field(c, pa.int64()) for c in SEED_COLUMNS]

@@ -1,0 +1,156 @@
+"""Lockstep runs (`sim.lockstep`, `service.summaries`) compute exactly what one NegotiationModel per seed computes."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim import lockstep, mechanism, service
+from sim.model import NegotiationModel
+from sim.scenario import apply_params, load_scenario, params
+from tests.conftest import SCENARIOS
+from tests.test_model import FAST, scenarios
+
+SEEDS = list(range(12))
+
+
+def model_run(scenario, seed) -> NegotiationModel:
+    model = NegotiationModel(scenario, rng=seed, collect=False)
+    model.run_model()
+    return model
+
+
+def assert_same_as_models(scenario, seeds) -> Counter:
+    """Every replicate's final state equals its model's, bit for bit; returns the outcomes seen."""
+    final = lockstep.play(scenario, seeds)
+    seen = Counter()
+    for r, seed in enumerate(seeds):
+        model = model_run(scenario, seed)
+        outcome = mechanism.OUTCOMES[final.outcome[r]]
+        assert (outcome, final.rounds[r], final.tension[r]) == (model.outcome, model.round, model.tension), seed
+        np.testing.assert_array_equal(final.offers[r], model.offers, strict=True)
+        np.testing.assert_array_equal(final.open_issues[r], model.open_issues, strict=True)
+        np.testing.assert_array_equal(final.agreed_value[r], model.agreed_value, strict=True)
+        np.testing.assert_array_equal(final.agreed_round[r], model.agreed_round, strict=True)
+        np.testing.assert_array_equal(final.proposal[r], model.proposal, strict=True)
+        seen[outcome] += 1
+    return seen
+
+
+def identical(got: dict, expected: dict) -> bool:
+    """The same keys and values (NaN equals NaN; numbers compared exactly, whatever their numpy type)."""
+    def same(a, b):
+        return a == b or (isinstance(b, float) and np.isnan(b) and np.isnan(a))
+    return list(got) == list(expected) and all(same(got[k], expected[k]) for k in expected)
+
+
+def soft_red_lines(values: dict) -> dict:
+    """Every red line moved to the far pole, where it binds no one."""
+    out = {}
+    for path, line in values.items():
+        if ".red_lines." in path:
+            _, actor, _, issue = path.split(".")
+            low, high = values[f"issues.{issue}.scale.min"], values[f"issues.{issue}.scale.max"]
+            out[path] = low if line <= values[f"actors.{actor}.positions.{issue}"] else high
+    return out
+
+
+def variants(scenario):
+    """The scenario as shipped and changed so that every branch of a round is taken somewhere."""
+    values = params(scenario)
+    actors = scenario.actor_ids
+    changes = {
+        "as shipped": {},
+        "issue by issue": {"protocol.linkage": "issue_by_issue"},
+        "no noise": {"protocol.noise": 0.0},
+        "heated": {"protocol.tension.drift": 0.06, "protocol.noise": 0.08},
+        "tit for tat": {**{f"actors.{a}.strategy.kind": "tit_for_tat" for a in actors},
+                        "protocol.linkage": "issue_by_issue"},
+        "hardliners and tit for tat": {
+            **{f"actors.{a}.strategy.kind": ["hardliner", "tit_for_tat", "linear"][i % 3]
+               for i, a in enumerate(actors)},
+            "protocol.agreement_tolerance": 0.15},
+        "no red lines, calm": {**soft_red_lines(values), "protocol.tension.drift": -0.05,
+                               "protocol.agreement_tolerance": 0.2},
+        "no red lines, calm, issue by issue": {**soft_red_lines(values), "protocol.tension.drift": -0.05,
+                                               "protocol.agreement_tolerance": 0.2,
+                                               "protocol.linkage": "issue_by_issue"},
+    }
+    return {name: apply_params(scenario, {k: v for k, v in change.items() if k in values})
+            for name, change in changes.items()}
+
+
+SHIPPED = sorted(SCENARIOS.glob("*.yaml")) + sorted(SCENARIOS.glob("*.csv"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_lockstep_equals_one_model_per_seed_on_every_shipped_scenario(path):
+    seen = Counter()
+    for scenario in variants(load_scenario(path)).values():
+        if lockstep.supports(scenario):
+            seen += assert_same_as_models(scenario, SEEDS)
+    assert sum(seen.values()) >= 6 * len(SEEDS)
+
+
+def test_the_variants_reach_every_outcome():
+    seen = Counter()
+    for scenario in variants(load_scenario(SCENARIOS / "feb2022_baseline.yaml")).values():
+        seen += Counter(mechanism.OUTCOMES[code] for code in lockstep.play(scenario, SEEDS).outcome)
+    assert set(seen) == set(mechanism.OUTCOMES), seen
+
+
+@FAST
+@given(scenarios(), st.lists(st.integers(0, 2**63 - 1), min_size=1, max_size=6, unique=True))
+def test_lockstep_equals_one_model_per_seed_on_random_scenarios(scenario, seeds):
+    scenario = apply_params(scenario, {"protocol.activation": "simultaneous"})
+    assert_same_as_models(scenario, seeds)
+
+
+def test_a_replicate_does_not_depend_on_the_others_or_on_chunking(monkeypatch):
+    scenario = variants(load_scenario(SCENARIOS / "feb2022_baseline.yaml"))["heated"]
+    seeds = list(range(40))
+    together = lockstep.play(scenario, seeds)
+    monkeypatch.setattr(lockstep, "CHUNK_CELLS", 1)     # one replicate per chunk
+    for order in (seeds[::-1], seeds[5:17]):
+        apart = lockstep.play(scenario, order)
+        rows = [seeds.index(s) for s in order]
+        for name in lockstep.Finals.__dataclass_fields__:
+            np.testing.assert_array_equal(getattr(apart, name), getattr(together, name)[rows], strict=True)
+
+
+def test_summaries_equal_the_runs_summary_rows_in_lockstep_and_one_by_one():
+    baseline = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    for scenario in (variants(baseline)["no red lines, calm"],                           # lockstep
+                     apply_params(baseline, {"protocol.mechanism": "expected_utility"}),  # one model per seed
+                     apply_params(baseline, {"protocol.activation": "sequential"})):
+        columns = service.summaries(scenario, SEEDS)
+        for r, seed in enumerate(SEEDS):
+            row = service.run_scenario(scenario, seed, collect=False).summary_row()
+            assert list(columns) == list(row)
+            assert identical({name: column[r] for name, column in columns.items()}, row)
+
+
+def test_lockstep_refuses_what_it_does_not_play():
+    baseline = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    for change in ({"protocol.mechanism": "expected_utility"}, {"protocol.activation": "sequential"},
+                   {"protocol.activation": "random"}):
+        scenario = apply_params(baseline, change)
+        assert not lockstep.supports(scenario)
+        with pytest.raises(ValueError, match="concession mechanism with simultaneous moves"):
+            lockstep.play(scenario, SEEDS)
+
+
+def test_monte_carlo_reports_progress_and_keeps_the_replicate_order(monkeypatch):
+    monkeypatch.setattr(service, "MONTE_CARLO_CHUNK", 5)
+    heard = []
+    scenario = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    runs = service.monte_carlo(scenario, 12, root_seed=3, progress=lambda done, total: heard.append((done, total)))
+    assert heard == [(5, 12), (10, 12), (12, 12)]
+    assert runs["replicate"].tolist() == list(range(12))
+    assert runs["seed"].tolist() == service.replicate_seeds(3, 12)
+    one = service.run_scenario(scenario, runs["seed"][7], collect=False).summary_row()
+    assert identical(runs.iloc[7][list(one)].to_dict(), one)
