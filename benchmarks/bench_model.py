@@ -3,7 +3,9 @@
 Target (issue 2): a whole run with collection off in <= 2 ms on one core.
 A run is what `negsim run` and `negsim sweep` do: build the model, play it to the end (`model.run_model()`),
 describe the result. The last line plays the same runs with `model.step()` called in a loop (as the dashboard
-and `mesa.batch_run` do), which adds Mesa's per-step event bookkeeping.
+and `mesa.batch_run` do), which adds Mesa's per-step event bookkeeping. The last lines play the same seeds
+in lockstep (`service.summaries`, what sweeps and the Monte Carlo do with a point's replicates): per-run time
+at several numbers of replicates played together, and the ratio to a model run.
 Usage: python benchmarks/bench_model.py [--repeats N] [--scenario FILE]
 """
 
@@ -13,8 +15,9 @@ import argparse
 import statistics
 import time
 
+from sim import lockstep
 from sim.model import NegotiationModel
-from sim.service import finish, prepare, result_of
+from sim.service import finish, prepare, replicate_seeds, result_of, summaries
 
 
 def one_run(scenario, seed: int, collect: bool, stepwise: bool) -> tuple[float, int]:
@@ -35,6 +38,7 @@ def main() -> None:
     parser.add_argument("--scenario", default=None, help="scenario file (default: the Feb-2022 baseline)")
     args = parser.parse_args()
     scenario = prepare(args.scenario)
+    model_median = 0.0
     for collect, stepwise in ((False, False), (True, False), (False, True)):
         one_run(scenario, 0, collect, stepwise)  # warm-up: imports, caches
         times, rounds = zip(*(one_run(scenario, seed, collect, stepwise) for seed in range(args.repeats)),
@@ -45,6 +49,23 @@ def main() -> None:
         print(f"{scenario.id}: collect={str(collect):5} {how}  median {median * 1e3:5.2f} ms/run  "
               f"(p10 {ordered[len(times) // 10] * 1e3:.2f}, p90 {ordered[9 * len(times) // 10] * 1e3:.2f})"
               f"  rounds/run {statistics.mean(rounds):.1f}  {median / statistics.mean(rounds) * 1e6:.0f} us/round")
+        if not collect and not stepwise:
+            model_median = median
+    if not lockstep.supports(scenario):
+        print(f"{scenario.id}: lockstep does not play this scenario (sweeps run one model per seed)")
+        return
+    for together in (1, 10, 100, 1000):
+        seeds = replicate_seeds(1, together)
+        summaries(scenario, seeds)  # warm-up
+        repeats = max(5, args.repeats // together)
+        per_run = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            summaries(scenario, seeds)
+            per_run.append((time.perf_counter() - start) / together)
+        median = statistics.median(per_run)
+        print(f"{scenario.id}: lockstep, {together:>4} replicates together  median {median * 1e6:6.1f} us/run  "
+              f"({model_median / median:.1f}x faster than a model run)")
 
 
 if __name__ == "__main__":

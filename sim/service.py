@@ -216,10 +216,11 @@ def summaries(scenario: Scenario, seeds: Sequence[int]) -> dict[str, np.ndarray]
     """One run of the scenario per seed, as the columns of `summary_fields` (one entry per seed).
 
     Scenarios `sim.lockstep` supports (the concession mechanism, simultaneous moves) run all seeds together
-    there: the same numbers as one NegotiationModel per seed, many times faster. Others run one model per
-    seed. Raises what a run raises (sweeps then run the seeds one by one to record which fail and why).
+    there (`lockstep.worthwhile`): the same numbers as one NegotiationModel per seed, many times faster. Others
+    run one model per seed. Raises what a run raises (sweeps then run the seeds one by one to record which fail
+    and why).
     """
-    if lockstep.supports(scenario):
+    if lockstep.worthwhile(scenario, len(seeds)):
         final = lockstep.play(scenario, seeds)
         arrays = arrays_of(scenario)
         agreed = ~final.open_issues

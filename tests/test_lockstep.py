@@ -154,3 +154,17 @@ def test_monte_carlo_reports_progress_and_keeps_the_replicate_order(monkeypatch)
     assert runs["seed"].tolist() == service.replicate_seeds(3, 12)
     one = service.run_scenario(scenario, runs["seed"][7], collect=False).summary_row()
     assert identical(runs.iloc[7][list(one)].to_dict(), one)
+
+
+def test_a_single_seed_runs_as_a_model_and_gives_the_same_row(monkeypatch):
+    baseline = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    assert lockstep.worthwhile(baseline, 2) and not lockstep.worthwhile(baseline, 1)
+    together = service.summaries(baseline, [5, 9])
+
+    def refuse(*_):
+        raise AssertionError("one seed should not run in lockstep")
+
+    monkeypatch.setattr(lockstep, "play", refuse)
+    alone = service.summaries(baseline, [9])
+    assert identical({name: column[0] for name, column in alone.items()},
+                     {name: column[1] for name, column in together.items()})

@@ -68,9 +68,9 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
               ) -> tuple[pa.Table, pa.Table | None, int]:
     """Run a batch; a run that raises becomes a row with its `error` and null outputs.
 
-    The replicates of a parameter point (consecutive in a batch) run together in lockstep where the model
-    allows it and no rounds are recorded (`service.summaries`: the same numbers, many times faster), otherwise
-    one model per run. Returns (runs table, rounds table or None, number of failed runs)."""
+    The replicates of a parameter point (consecutive in a batch) run together in lockstep where that pays
+    (`lockstep.worthwhile`) and no rounds are recorded (`service.summaries`: the same numbers, many times
+    faster), otherwise one model per run. Returns (runs table, rounds table or None, number of failed runs)."""
     tables: list[pa.Table] = []
     histories: list[Any] = []
     failed = 0
@@ -82,7 +82,7 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
             failed += len(point_runs)
             tables.append(_rows_table(paths, point_runs, runs_schema, error=describe(error)))
             continue
-        if not rounds and lockstep.supports(spec):
+        if not rounds and lockstep.worthwhile(spec, len(point_runs)):
             try:
                 fields = summaries(spec, [run[3] for run in point_runs])
             except Exception:
@@ -214,7 +214,7 @@ def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, 
             _union(hist_names, schema.names)
             for f in schema:
                 hist_types.setdefault(f.name, _plain_type(f.type))
-    if not rounds and lockstep.supports(scenario):     # the replicates of a point will run in lockstep
+    if not rounds and lockstep.worthwhile(scenario, design.replicates):     # a point's replicates run together
         seeds = [int(s) for s in design.seeds[:256]]
         with contextlib.suppress(Exception):    # a failure shows in the sweep, run by run
             summaries(scenario, seeds[:2])
