@@ -19,7 +19,7 @@ import streamlit as st
 
 from sim import service
 from sim.analysis import BargainingSpace, bargaining_space
-from sim.model import profiles_of
+from sim.arrays import profiles_of
 from sim.scenario import (
     Scenario,
     ScenarioError,

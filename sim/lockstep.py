@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim import mechanism
-from sim.model import arrays_of
+from sim.arrays import arrays_of
 from sim.scenario import Scenario
 from sim.strategies import next_offers, received_concessions
 from sim.utility import Array

@@ -9,15 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim import lockstep, mechanism
-from sim.model import NegotiationModel, arrays_of
+from sim.arrays import arrays_of
 from sim.scenario import Scenario, load_scenario
 from sim.utility import to_native
+
+if TYPE_CHECKING:
+    from sim.model import NegotiationModel
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ def start(scenario: Scenario, seed: int | None = None, collect: bool = True,
           human_seats: Iterable[str] = ()) -> NegotiationModel:
     """A model at round 0, ready to step (the dashboard and the classroom step it themselves); people
     choose the offers of `human_seats` through `model.submit_offers` before each step."""
+    from sim.model import NegotiationModel  # Mesa: imported by the first model run (lockstep needs none)
+
     return NegotiationModel(scenario, rng=scenario.protocol.seed if seed is None else seed, collect=collect,
                             human_seats=human_seats)
 

@@ -28,7 +28,7 @@ from sim.analysis import (
     pareto_front,
     zone_of_agreement,
 )
-from sim.model import profiles_of
+from sim.arrays import profiles_of
 from sim.scenario import MAX_FILE_BYTES, apply_params, load_scenario, parse_text
 from sim.utility import to_native
 

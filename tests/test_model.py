@@ -184,8 +184,8 @@ def test_boulware_holds_out_longer_than_conceder():
 
 def test_no_package_when_red_lines_exclude_each_other():
     """a0 will not go below 60 and a1 not above 40 on issue 0: no package can pass both, whatever the offers."""
+    from sim.arrays import arrays_of
     from sim.mechanism import package_agreed
-    from sim.model import arrays_of
 
     apart = make_scenario([[80, 50], [20, 50]], red_lines=[{"i0": 60}, {"i0": 40}])
     overlapping = make_scenario([[80, 50], [20, 50]], red_lines=[{"i0": 40}, {"i0": 60}])

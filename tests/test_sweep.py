@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from sim import service
 from sim.cli import app
-from sim.scenario import ScenarioError, load_scenario
+from sim.scenario import ScenarioError, apply_params, load_scenario
 from sim.sweep import (
     Factor,
     SweepError,
@@ -425,3 +425,32 @@ def test_unguarded_script_gets_the_guard_hint(tmp_path):
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert 'if __name__ == "__main__":' in done.stderr
+
+
+# ====================================================================== lockstep sweeps need no Mesa
+def test_a_lockstep_sweep_never_imports_mesa_and_equals_one_model_per_run(tmp_path):
+    """The replicates of a point run in lockstep: neither the command nor its workers import Mesa (a second off
+    every sweep's start), and every row equals its own NegotiationModel run."""
+    out = tmp_path / "s"
+    code = ("import sys\nfrom sim.sweep import run_sweep\n"
+            "if __name__ == '__main__':\n"
+            f"    run_sweep({str(BASELINE)!r}, ['protocol.noise=0,0.05'], out={str(out)!r}, replicates=6, seed=4,\n"
+            "              executor='process', workers=2, progress=False)\n"
+            "    print('mesa' in sys.modules)\n"
+            "    from sim.sweep.executors import open_executor\n"
+            "    with open_executor('process', 1) as pool:     # a worker from the same fork server\n"
+            "        print(pool.executor.submit(eval, \"'mesa' in __import__('sys').modules\").result())\n")
+    script = tmp_path / "sweep_script.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]
+    runs = read_runs(out)
+    assert runs["error"].isna().all() and len(runs) == 12
+    scenario = load_scenario(BASELINE)
+    for row in runs.itertuples(index=False):
+        spec = apply_params(scenario, {"protocol.noise": row[runs.columns.get_loc("protocol.noise")]})
+        one = service.run_scenario(spec, int(row.seed), collect=False).summary_row()
+        got = dict(zip(runs.columns, row, strict=True))
+        for name, value in one.items():
+            assert got[name] == value or (isinstance(value, float) and math.isnan(value) and math.isnan(got[name]))

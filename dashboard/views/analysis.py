@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import charts, common, state
 from sim.analysis import acceptable_ranges, zone_of_agreement
-from sim.model import profiles_of
+from sim.arrays import profiles_of
 from sim.utility import to_native
 
 PARETO_A = "negsim.pareto_a"

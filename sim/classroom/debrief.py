@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from sim import analysis, mechanism, service
+from sim.arrays import profiles_of
 from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, short_name
-from sim.model import NegotiationModel, profiles_of
+from sim.model import NegotiationModel
 from sim.utility import to_unit
 
 

@@ -98,7 +98,7 @@ def sweep(
     kind = executor or ("dask" if scheduler else "process")
     if kind not in EXECUTORS:
         raise SweepError(f"--executor must be one of {', '.join(EXECUTORS)} (got {kind!r})")
-    start_fork_server(kind)     # the workers' imports (~1.5 s) now overlap with this process's own
+    start_fork_server(kind)     # the workers' imports (~0.7 s) now overlap with this process's own
     from sim.sweep.runner import run_sweep
 
     spec = load(scenario, scale)

@@ -2,9 +2,10 @@
 
 - ``serial``: in this process, one batch at a time (debugging, profiling, tiny sweeps).
 - ``process`` (default): a local process pool. Workers come from a fork server that has already imported the
-  model, so they start fast and never inherit the parent's threads; they ignore Ctrl-C (the parent handles it).
+  sweep's worker side (numpy, Arrow, the lockstep runs; Mesa only when a worker first runs a model), so they
+  start fast and never inherit the parent's threads; they ignore Ctrl-C (the parent handles it).
   `start_fork_server` starts that server early (`negsim sweep` does so before loading the scenario or importing
-  the model itself), so that its imports overlap with the parent's.
+  the sweep machinery itself), so that its imports overlap with the parent's.
 - ``dask``: a Dask distributed cluster (extra ``negsim[dask]``): ``scheduler="tcp://host:8786"`` connects to a
   running cluster whose workers have negsim installed; without an address a LocalCluster of ``workers``
   single-threaded worker processes is started (and stopped afterwards).
@@ -67,7 +68,8 @@ def _ignore_sigint() -> None:
 
 
 def _preload() -> list[str]:
-    """What the fork server imports before forking workers: the model and the sweep's worker side, plus the
+    """What the fork server imports before forking workers: the sweep's worker side (`run_batch` and the
+    lockstep runs; Mesa is left to a worker's first model run, which lockstep sweeps never make), plus the
     `negsim` command line when the workers will import it anyway: each worker re-runs the parent's main script
     (not a `python -m` module), and the `negsim` script imports sim.cli (preloaded, that costs them nothing).
     Then `sim.sweep.preload` freezes the garbage collector's view of all that (see there)."""
@@ -78,7 +80,7 @@ def _preload() -> list[str]:
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
-    """A fork server that has imported the model (fast worker start; never forks this process, which holds
+    """A fork server that has imported the worker side (fast worker start; never forks this process, which holds
     numpy/Arrow threads); spawn where there is none. As with any spawn-like start, a script that starts a
     sweep on processes must guard its entry point with `if __name__ == "__main__":`."""
     if "forkserver" in multiprocessing.get_all_start_methods():
@@ -89,8 +91,8 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 
 
 def start_fork_server(kind: Any = "process") -> None:
-    """Start the process executor's fork server now, without waiting for it: it imports the model (about 1.5 s)
-    while this process goes on with its own work (imports, loading the scenario, the design). The pool started
+    """Start the process executor's fork server now, without waiting for it: it imports the worker side (about
+    0.7 s) while this process goes on with its own work (imports, loading the scenario, the design). The pool started
     later forks its workers from it. Does nothing unless `kind` is "process" on a platform with a fork server, or
     while this process is itself a worker importing its parent's main module (an unguarded script)."""
     if not (isinstance(kind, str) and kind == "process") or getattr(multiprocessing.current_process(),

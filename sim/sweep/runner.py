@@ -181,7 +181,8 @@ def _plain_type(t: pa.DataType) -> pa.DataType:
 
 def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, pa.Schema | None, float]:
     """Output schemas (from runs of the base scenario and of each choice value set alone, so that columns such
-    as `prediction.*` are known when the mechanism is varied) and the seconds one run takes."""
+    as `prediction.*` are known when the mechanism is varied) and the seconds one run takes, each run as the
+    sweep will run it (a point's replicates in lockstep where that pays, else as a model)."""
     variants = [scenario]
     for factor in design.factors:
         if factor.dtype in ("str", "bool"):
@@ -192,35 +193,38 @@ def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, 
     types: dict[str, pa.DataType] = {}
     hist_names: list[str] = []
     hist_types: dict[str, pa.DataType] = {}
-    timings = []
-    seed = int(design.seeds[0])
+    timings: list[float] = []
+    seeds = [int(s) for s in design.seeds[:256]]
     for index, variant in enumerate(variants):
-        try:
-            for _ in range(4 if index == 0 else 1):
-                start = time.perf_counter()
-                result = run_scenario(variant, seed, collect=rounds)
+        row = None
+        if not rounds and lockstep.worthwhile(variant, design.replicates):   # as the sweep will run it
+            with contextlib.suppress(Exception):    # then as models (a failure shows there, run by run)
+                columns = summaries(variant, seeds[:2])
+                row = {name: column[0] for name, column in columns.items()}
                 if index == 0:
-                    timings.append(time.perf_counter() - start)
-        except Exception as error:
-            if index == 0:
-                raise SweepError(f"the scenario itself fails to run: {describe(error)}") from None
-            continue
-        row = result.summary_row()
+                    start = time.perf_counter()
+                    summaries(variant, seeds)
+                    timings = [(time.perf_counter() - start) / len(seeds)]
+        if row is None:
+            try:
+                for _ in range(4 if index == 0 else 1):
+                    start = time.perf_counter()
+                    result = run_scenario(variant, seeds[0], collect=rounds)
+                    if index == 0:
+                        timings.append(time.perf_counter() - start)
+            except Exception as error:
+                if index == 0:
+                    raise SweepError(f"the scenario itself fails to run: {describe(error)}") from None
+                continue
+            row = result.summary_row()
+            if rounds and result.history is not None:
+                schema = pa.Schema.from_pandas(result.history, preserve_index=False)
+                _union(hist_names, schema.names)
+                for f in schema:
+                    hist_types.setdefault(f.name, _plain_type(f.type))
         _union(keys, list(row))
         for key, value in row.items():
             types.setdefault(key, _arrow_type(value))
-        if rounds and result.history is not None:
-            schema = pa.Schema.from_pandas(result.history, preserve_index=False)
-            _union(hist_names, schema.names)
-            for f in schema:
-                hist_types.setdefault(f.name, _plain_type(f.type))
-    if not rounds and lockstep.worthwhile(scenario, design.replicates):     # a point's replicates run together
-        seeds = [int(s) for s in design.seeds[:256]]
-        with contextlib.suppress(Exception):    # a failure shows in the sweep, run by run
-            summaries(scenario, seeds[:2])
-            start = time.perf_counter()
-            summaries(scenario, seeds)
-            timings = [(time.perf_counter() - start) / len(seeds)]
     fields = [pa.field(c, pa.int64()) for c in ID_COLUMNS]
     fields += [pa.field(f.path, ARROW_TYPES[f.dtype]) for f in design.factors]
     fields += [pa.field(c, pa.int64()) for c in SEED_COLUMNS]
