@@ -188,6 +188,9 @@ _register_sweep(app)
 
 
 def main() -> None:
+    from sim.sweep.cli import start_workers_early
+
+    start_workers_early(sys.argv[1:])
     try:
         app()
     finally:

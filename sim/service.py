@@ -207,14 +207,15 @@ def history_of(model: NegotiationModel) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
-    """Per-replicate run seeds derived from a root seed with numpy's SeedSequence.
+def replicate_seeds(root_seed: int, replicates: int, first: int = 0) -> list[int]:
+    """Per-replicate run seeds derived from a root seed with numpy's SeedSequence (replicates `first` to
+    `replicates - 1`).
 
     Replicate r gets the same seed at every parameter point of a sweep (common random numbers), and the
     same seed in a Monte Carlo of the dashboard: seed_r = SeedSequence([root_seed, r]) -> one 63-bit int.
     """
     return [int(np.random.SeedSequence([root_seed, r]).generate_state(2, np.uint64)[0] >> np.uint64(1))
-            for r in range(replicates)]
+            for r in range(first, replicates)]
 
 
 def summaries(scenario: Scenario, seeds: Sequence[int]) -> dict[str, np.ndarray]:

@@ -73,6 +73,17 @@ def test_grid_design_run_ids_and_common_seeds(baseline):
         assert seed == service.replicate_seeds(SEED, 3)[replicate]      # same draws at every point
 
 
+def test_replicate_seeds_are_derived_when_first_asked_for(baseline):
+    design = make_design(baseline, None, replicates=1000, root_seed=SEED)
+    expected = service.replicate_seeds(SEED, 1000)
+    assert design.seeds._known == []                                 # nothing derived yet
+    assert design.runs([7])[0][3] == expected[7] and len(design.seeds._known) == 8
+    assert design.seeds[-1] == expected[-1] and design.seeds[::-97] == expected[::-97]
+    assert list(design.seeds[:]) == expected and len(design.seeds) == 1000
+    with pytest.raises(IndexError):
+        design.seeds[1000]
+
+
 def test_vary_specs_are_typed_and_every_problem_is_reported(baseline):
     factors = parse_vary({"protocol.max_rounds": (10, 40, 4), "protocol.activation": ["sequential", "random"],
                           "issues.cbm.de_escalating": "true,false", "actors.eu.red_lines.expansion": [40, 60]},
@@ -454,3 +465,24 @@ def test_a_lockstep_sweep_never_imports_mesa_and_equals_one_model_per_run(tmp_pa
         got = dict(zip(runs.columns, row, strict=True))
         for name, value in one.items():
             assert got[name] == value or (isinstance(value, float) and math.isnan(value) and math.isnan(got[name]))
+
+
+@pytest.mark.parametrize("args,starts", [
+    (["sweep", "s.yaml", "--out", "d"], True),
+    (["sweep", "s.yaml", "--executor", "process", "--out", "d"], True),
+    (["sweep", "s.yaml", "--executor=process"], True),
+    (["sweep", "s.yaml", "--executor", "serial", "--out", "d"], False),
+    (["sweep", "s.yaml", "--executor=dask"], False),
+    (["sweep", "s.yaml", "--scheduler", "tcp://h:8786"], False),
+    (["sweep", "--help"], False),
+    (["run", "s.yaml"], False),
+    ([], False),
+])
+def test_the_fork_server_starts_before_parsing_only_for_a_process_sweep(monkeypatch, args, starts):
+    from sim.sweep import cli as sweep_cli
+    from sim.sweep import executors
+
+    started = []
+    monkeypatch.setattr(executors, "start_fork_server", lambda kind: started.append(kind))
+    sweep_cli.start_workers_early(args)
+    assert started == (["process"] if starts else [])

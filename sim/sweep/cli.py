@@ -108,6 +108,23 @@ def sweep(
     print_report(report, spec.title)
 
 
+def start_workers_early(args: list[str]) -> None:
+    """`negsim sweep` on the process executor: start the workers' fork server before the command line is even
+    parsed (typer builds its commands in ~0.15 s, which the server's imports would otherwise wait for). Only the
+    plain case is recognised here (no --executor other than process, no --scheduler); `sweep` starts the server
+    itself in every other case that needs one, and a bad command line leaves an unused server that exits with
+    this process."""
+    if args[:1] != ["sweep"] or "--help" in args or any(a == "--scheduler" or a.startswith("--scheduler=")
+                                                        for a in args):
+        return
+    kinds = [a.split("=", 1)[1] for a in args if a.startswith("--executor=")]
+    kinds += [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--executor"]
+    if all(kind == "process" for kind in kinds):
+        from sim.sweep.executors import start_fork_server
+
+        start_fork_server("process")
+
+
 def print_report(report: Any, title: str = "") -> None:
     replicates = report.n_runs // max(report.n_points, 1)
     out.print(f"[bold]Sweep[/bold] {title}: {_plural(report.n_runs, 'run')} ({_plural(report.n_points, 'point')} "

@@ -352,6 +352,26 @@ def points_hash(points: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+class ReplicateSeeds:
+    """The run seed of each replicate (`sim.service.replicate_seeds`), derived when first asked for: a sweep
+    starts after the first batch's seeds, and derives the others while its workers run (each costs ~15 us)."""
+
+    def __init__(self, root_seed: int, replicates: int):
+        self.root_seed, self.replicates = root_seed, replicates
+        self._known: list[int] = []
+
+    def __len__(self) -> int:
+        return self.replicates
+
+    def __getitem__(self, index: int | slice) -> Any:
+        wanted = range(self.replicates)[index]     # IndexError, negative indices and slices as for a list
+        last = (max(wanted[0], wanted[-1]) if wanted else -1) if isinstance(wanted, range) else wanted
+        last += 1
+        if last > len(self._known):
+            self._known += replicate_seeds(self.root_seed, last, first=len(self._known))
+        return self._known[index]
+
+
 @dataclass
 class Design:
     """Factors, sampler and replicates resolved into points and per-replicate seeds."""
@@ -362,7 +382,7 @@ class Design:
     replicates: int
     root_seed: int
     points: pd.DataFrame
-    seeds: np.ndarray           # int64, one per replicate
+    seeds: ReplicateSeeds       # one per replicate
 
     @property
     def n_points(self) -> int:
@@ -438,4 +458,4 @@ def make_design(scenario: Scenario, vary: Vary = None, sampler: str = "grid", sa
     points = build_points(factors, sampler, samples, int(root))
     resolved = None if sampler == "grid" else int(samples or DEFAULT_SAMPLES)
     return Design(factors, sampler, resolved, int(replicates), int(root), points,
-                  np.array(replicate_seeds(int(root), int(replicates)), dtype=np.int64))
+                  ReplicateSeeds(int(root), int(replicates)))
