@@ -76,10 +76,10 @@ def test_grid_design_run_ids_and_common_seeds(baseline):
 def test_replicate_seeds_are_derived_when_first_asked_for(baseline):
     design = make_design(baseline, None, replicates=1000, root_seed=SEED)
     expected = service.replicate_seeds(SEED, 1000)
-    assert design.seeds._known == []                                 # nothing derived yet
-    assert design.runs([7])[0][3] == expected[7] and len(design.seeds._known) == 8
-    assert design.seeds[-1] == expected[-1] and design.seeds[::-97] == expected[::-97]
-    assert list(design.seeds[:]) == expected and len(design.seeds) == 1000
+    assert design.seeds.derived == 0                                 # nothing derived yet
+    assert design.runs([7])[0][3] == expected[7] and design.seeds.derived == 8
+    assert design.seeds[-1] == expected[-1] and design.seeds[::-97].tolist() == expected[::-97]
+    assert design.seeds[:].tolist() == expected and len(design.seeds) == 1000
     with pytest.raises(IndexError):
         design.seeds[1000]
 

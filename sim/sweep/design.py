@@ -354,11 +354,13 @@ def points_hash(points: pd.DataFrame) -> str:
 
 class ReplicateSeeds:
     """The run seed of each replicate (`sim.service.replicate_seeds`), derived when first asked for: a sweep
-    starts after the first batch's seeds, and derives the others while its workers run (each costs ~15 us)."""
+    starts after the first batch's seeds, and derives the others while its workers run (each costs ~15 us).
+    Indexing gives numpy int64 values (arrays for slices), as a list of the seeds would."""
 
     def __init__(self, root_seed: int, replicates: int):
         self.root_seed, self.replicates = root_seed, replicates
-        self._known: list[int] = []
+        self._seeds = np.empty(replicates, dtype=np.int64)
+        self.derived = 0            # the seeds of replicates 0 .. derived - 1 are known
 
     def __len__(self) -> int:
         return self.replicates
@@ -366,10 +368,10 @@ class ReplicateSeeds:
     def __getitem__(self, index: int | slice) -> Any:
         wanted = range(self.replicates)[index]     # IndexError, negative indices and slices as for a list
         last = (max(wanted[0], wanted[-1]) if wanted else -1) if isinstance(wanted, range) else wanted
-        last += 1
-        if last > len(self._known):
-            self._known += replicate_seeds(self.root_seed, last, first=len(self._known))
-        return self._known[index]
+        if last >= self.derived:
+            self._seeds[self.derived:last + 1] = replicate_seeds(self.root_seed, last + 1, first=self.derived)
+            self.derived = last + 1
+        return self._seeds[index]
 
 
 @dataclass
