@@ -4,7 +4,8 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_sweep.py [--run
 
 1. Throughput, same model (the Feb-2022 baseline `NegotiationModel`), same number of runs (2k and 10k), 2 workers:
    - `negsim sweep --replicates RUNS --executor process --workers 2`, end to end as a command (Python start-up,
-     imports, worker pool, Parquet output included), and the rate it reports for the runs alone;
+     imports, worker pool, Parquet output included), and the rate it reports for the runs alone (a point's
+     replicates run in lockstep, `sim.lockstep`: the same numbers as one model per seed);
    - `mesa.batch_run(NegotiationModel, parameters={}, rng=[seeds], number_processes=2)`: batch_run needs the
      model's DataCollector, so the model records every round (its default);
    - `mesa.batch_run` of a lean subclass that records only the outcome, to separate the cost of per-round
@@ -37,7 +38,7 @@ if str(ROOT) not in sys.path:
 import mesa  # noqa: E402
 
 from sim.model import NegotiationModel  # noqa: E402
-from sim.service import replicate_seeds, run_scenario  # noqa: E402
+from sim.service import replicate_seeds, run_scenario, summaries  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "feb2022_baseline.yaml"
 NEGSIM = [sys.executable, "-m", "sim"]
@@ -177,8 +178,15 @@ def main() -> None:
         run_scenario(BASELINE if seed == 0 else _baseline(), seed, collect=False)
         times.append(time.perf_counter() - start)
     one = median(times[5:])
-    print(f"one baseline run, collect=False, in this process: {one * 1e3:.2f} ms "
-          f"(ideal on 2 workers: {2 / one:,.0f} runs/s)")
+    seeds = replicate_seeds(1, 1000)
+    together = []
+    for _ in range(5):
+        start = time.perf_counter()
+        summaries(_baseline(), seeds)
+        together.append((time.perf_counter() - start) / len(seeds))
+    print(f"one baseline run, collect=False, in this process: {one * 1e3:.2f} ms as a model, "
+          f"{median(together) * 1e6:.0f} us in lockstep with 999 other replicates (as sweeps run a point's "
+          f"replicates)")
 
     with tempfile.TemporaryDirectory(prefix="negsim-bench-") as tmp:
         out = Path(tmp) / "sweep"
