@@ -54,7 +54,7 @@ def main() -> None:
     if not lockstep.supports(scenario):
         print(f"{scenario.id}: lockstep does not play this scenario (sweeps run one model per seed)")
         return
-    for together in (1, 10, 100, 1000):
+    for together in (2, 10, 100, 1000):
         seeds = replicate_seeds(1, together)
         summaries(scenario, seeds)  # warm-up
         repeats = max(5, args.repeats // together)

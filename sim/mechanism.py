@@ -2,8 +2,8 @@
 
 Pure functions over normalised (actors x issues) arrays; the model calls them once per round. Every rule also
 takes a leading replicate axis (R, N, M) — many runs of one scenario played in lockstep (`sim.lockstep`) — and
-computes each replicate exactly as it would alone: the operations are elementwise, or reductions along the
-actor and issue axes in a fixed order (issues, then actors), never across replicates.
+computes each replicate exactly as it would alone: the operations are elementwise, or reduce each run's own
+actors and issues as they would be reduced alone, never across replicates.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
     """Every actor accepts the package (see `package_acceptance`): a bool, or one per replicate (R,); the
     proposal as its table (N, M) (or an (M,) vector) or tables (R, N, M)."""
     if not p.package_possible:  # the red lines exclude each other on some issue: no package can pass them all
-        return np.zeros(offers.shape[:-2], dtype=bool)
+        return np.zeros(offers.shape[:-2], dtype=bool) if offers.ndim > 2 else False
     # someone's red line is crossed: spare the utilities (the common case in deadlock)
     agreeable = within(proposal, p.agreeable_low, p.agreeable_high).all(axis=(-2, -1) if proposal.ndim > 1 else -1)
     if not agreeable.any():
@@ -65,9 +65,13 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
 def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_], p: Profiles, tolerance: float,
                    package: bool) -> NDArray[np.bool_]:
     """The open issues settled this round (M,) (or (R, M)): under package linkage all of them when every actor
-    accepts the package, otherwise each issue that every actor accepts on its own."""
+    accepts the package, otherwise each issue that every actor accepts on its own. For one run, None when no
+    package passes (most rounds: it spares the masking)."""
     if package:
-        return open_issues & package_agreed(proposal, offers, p, tolerance)[..., None]
+        agreed = package_agreed(proposal, offers, p, tolerance)
+        if offers.ndim == 2:
+            return open_issues if agreed else None
+        return open_issues & agreed[..., None]
     return open_issues & issue_acceptance(proposal, offers, p, tolerance).all(axis=-2)
 
 
@@ -90,7 +94,7 @@ def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array
         agreed_value=np.where(settled, values, agreed_value),
         agreed_round=np.where(settled, round_, agreed_round),
         open_issues=open_issues & ~settled,
-        de_escalations=np.count_nonzero(settled & de_escalating, axis=-1))
+        de_escalations=(settled & de_escalating).sum(axis=-1))
 
 
 def respond(before: Array, own: Array, proposal: Array, open_issues: NDArray[np.bool_] | None, p: Profiles,
@@ -129,20 +133,30 @@ def round_movement(before: Array, after: Array, proposal: Array,
     held = (gap_after > tolerance) & (moved < HOLD_EPS)
     gained = np.maximum(moved, 0.0)
     n_actors, n_issues = moved.shape[-2:]
+    if open_issues is not None:
+        mask = open_issues[..., None, :]
+        gained, held = np.where(mask, gained, 0.0), held & mask
+    # each run's N x M block summed as one contiguous run of numbers, as it would be alone
+    total = gained.sum(axis=(-2, -1))
+    held_actors = held.any(axis=-1)
+    held_share = (np.count_nonzero(held_actors) if held_actors.ndim == 1 else held_actors.sum(axis=-1)) / n_actors
     if open_issues is None:
-        total = gained.sum(axis=-1).sum(axis=-1)    # issues, then actors: the same order in every layout
-        return total / (n_actors * n_issues), np.count_nonzero(held.any(axis=-1), axis=-1) / n_actors
-    mask = open_issues[..., None, :]
-    total = np.where(mask, gained, 0.0).sum(axis=-1).sum(axis=-1)
-    cells = np.count_nonzero(open_issues, axis=-1) * n_actors
-    mean_concession = np.divide(total, cells, out=np.zeros_like(total), where=cells > 0)
-    return mean_concession, np.count_nonzero((held & mask).any(axis=-1), axis=-1) / n_actors
+        return total / (n_actors * n_issues), held_share
+    cells = open_issues.sum(axis=-1) * n_actors
+    return np.divide(total, cells, out=np.zeros_like(total), where=cells > 0), held_share
 
 
 def next_tension(tension: float | Array, mean_move: float | Array, held_share: float | Array,
                  de_escalations: int | Array, drift: float, deadlock_rate: float, hardline_rate: float,
-                 concession_relief: float, agreement_relief: float) -> Array:
-    """T' = clip(T + drift + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1)."""
+                 concession_relief: float, agreement_relief: float) -> float | Array:
+    """T' = clip(T + drift + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1):
+    a float for one run (the same IEEE arithmetic in plain Python, which is faster on scalars), an array for
+    many."""
+    if isinstance(tension, float):
+        deadlock = 1.0 if mean_move < HOLD_EPS else 0.0
+        change = (drift + deadlock_rate * deadlock + hardline_rate * held_share
+                  - concession_relief * mean_move - agreement_relief * de_escalations)
+        return min(1.0, max(0.0, float(tension + change)))
     deadlock = np.where(np.less(mean_move, HOLD_EPS), 1.0, 0.0)
     change = (drift + deadlock_rate * deadlock + hardline_rate * held_share
               - concession_relief * mean_move - agreement_relief * de_escalations)
@@ -150,9 +164,13 @@ def next_tension(tension: float | Array, mean_move: float | Array, held_share: f
 
 
 def round_end(tension: float | Array, breakdown_threshold: float, round_: int, deadline: int,
-              open_issues: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+              open_issues: NDArray[np.bool_] | None) -> tuple[bool | NDArray[np.bool_], bool | NDArray[np.bool_]]:
     """(the talks are over, they broke down): tension reached the breakdown threshold, the deadline came or
-    every issue is settled."""
+    every issue is settled; bools for one run (tension a float; `open_issues` None: all open), arrays for
+    many."""
+    if isinstance(tension, float):
+        broke = tension >= breakdown_threshold
+        return broke or round_ >= deadline or not (open_issues is None or open_issues.any()), broke
     broke_down = np.greater_equal(tension, breakdown_threshold)
     return broke_down | (round_ >= deadline) | ~open_issues.any(axis=-1), broke_down
 

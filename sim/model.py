@@ -187,12 +187,12 @@ class NegotiationModel(mesa.Model):
         before = self.offers            # offers are replaced each round, never changed in place
         de_escalations, mean_move, held = self._play_round()
         t = self.protocol.tension
-        self.tension = float(mechanism.next_tension(
+        self.tension = mechanism.next_tension(
             self.tension, mean_move, held, de_escalations,
-            t.drift, t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief))
+            t.drift, t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief)
         self.previous_offers = before
         over, broke_down = mechanism.round_end(self.tension, t.breakdown_threshold, self.round, self.deadline,
-                                               self.open_issues)
+                                               None if self.all_open else self.open_issues)
         if over:
             self.outcome = mechanism.classify(~self.open_issues, broke_down)
             self.running = False
@@ -250,10 +250,10 @@ class NegotiationModel(mesa.Model):
         self.proposal_table = mechanism.proposal_table(self.offers, p)  # after settling: agreed values exact
         return de_escalations, mean_move, held
 
-    def _settle(self, settled: np.ndarray, values: np.ndarray) -> int:
-        """Close the issues `settled` (M,) at `values`; every offer on them becomes the agreed value.
+    def _settle(self, settled: np.ndarray | None, values: np.ndarray) -> int:
+        """Close the issues `settled` (M,; None: none) at `values`; every offer on them becomes the agreed value.
         Returns how many de-escalating issues (CBMs) this settled."""
-        if not settled.any():
+        if settled is None or not settled.any():
             return 0
         done = mechanism.settle(settled, values, self.round, self.offers, self.agreed_value, self.agreed_round,
                                 self.open_issues, self.de_escalating)

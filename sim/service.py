@@ -75,30 +75,29 @@ class RunResult:
 
     def summary_row(self) -> dict[str, Any]:
         """One flat row per run (the columns of `summary_fields`), for sweeps and Monte Carlo tables."""
-        issues, actors = self.issues.values(), self.actors.values()
-        predictions = [r.prediction for r in issues]
-        fields = summary_fields(
-            self.scenario, self.outcome, self.rounds, self.tension, np.array([r.agreed for r in issues]),
-            np.array([np.nan if r.value is None else r.value for r in issues]),
-            np.array([r.utility for r in actors]),
-            None if predictions[0] is None else np.array(predictions))
-        return {name: value.item() if isinstance(value, (np.ndarray, np.generic)) else value
-                for name, value in fields.items()}
+        issues = list(self.issues.values())
+        return summary_fields(
+            self.scenario, self.outcome, self.rounds, self.tension, [r.agreed for r in issues],
+            [np.nan if r.value is None else r.value for r in issues],
+            [r.utility for r in self.actors.values()],
+            None if issues[0].prediction is None else [r.prediction for r in issues])
 
 
-def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, agreed: np.ndarray,
-                   value: np.ndarray, utility: np.ndarray, prediction: np.ndarray | None = None) -> dict[str, Any]:
+def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, agreed: Sequence[Any],
+                   value: Sequence[Any], utility: Sequence[Any], prediction: Sequence[Any] | None = None
+                   ) -> dict[str, Any]:
     """The flat summary of runs: outcome, rounds, tension, then per issue agreed.<id>, value.<id> (native
     units, NaN unless agreed) and prediction.<id> (expected-utility mechanism), then per actor utility.<id>
-    (of the outcome). Per-issue and per-actor inputs are (M,), (N,) for one run, (R, M), (R, N) for many."""
+    (of the outcome). `agreed`, `value`, `prediction` are indexed by issue, `utility` by actor: a value each
+    for one run, a column of all runs' values each for many."""
     fields: dict[str, Any] = {"outcome": outcome, "rounds": rounds, "tension": tension}
     for j, issue_id in enumerate(scenario.issue_ids):
-        fields[f"agreed.{issue_id}"] = agreed[..., j]
-        fields[f"value.{issue_id}"] = value[..., j]
+        fields[f"agreed.{issue_id}"] = agreed[j]
+        fields[f"value.{issue_id}"] = value[j]
         if prediction is not None:
-            fields[f"prediction.{issue_id}"] = prediction[..., j]
+            fields[f"prediction.{issue_id}"] = prediction[j]
     for i, actor_id in enumerate(scenario.actor_ids):
-        fields[f"utility.{actor_id}"] = utility[..., i]
+        fields[f"utility.{actor_id}"] = utility[i]
     return fields
 
 
@@ -232,8 +231,8 @@ def summaries(scenario: Scenario, seeds: Sequence[int]) -> dict[str, np.ndarray]
         agreed = ~final.open_issues
         utility = mechanism.outcome_utility(final.agreed_value, agreed, arrays.profiles)
         return summary_fields(scenario, np.asarray(mechanism.OUTCOMES, dtype=object)[final.outcome], final.rounds,
-                              final.tension, agreed, to_native(final.agreed_value, arrays.low, arrays.high),
-                              utility)
+                              final.tension, agreed.T, to_native(final.agreed_value, arrays.low, arrays.high).T,
+                              utility.T)
     rows = [run_scenario(scenario, seed, collect=False).summary_row() for seed in seeds]
     return {name: np.array([row[name] for row in rows], dtype=object if name == "outcome" else None)
             for name in rows[0]} if rows else {}
