@@ -50,7 +50,7 @@ def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: f
     return lines_ok & (value >= p.reservation - EPS) & (value >= own - tolerance - EPS)
 
 
-def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
+def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> bool | NDArray[np.bool_]:
     """Every actor accepts the package (see `package_acceptance`): a bool, or one per replicate (R,); the
     proposal as its table (N, M) (or an (M,) vector) or tables (R, N, M)."""
     if not p.package_possible:  # the red lines exclude each other on some issue: no package can pass them all
@@ -63,7 +63,7 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
 
 
 def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_], p: Profiles, tolerance: float,
-                   package: bool) -> NDArray[np.bool_]:
+                   package: bool) -> NDArray[np.bool_] | None:
     """The open issues settled this round (M,) (or (R, M)): under package linkage all of them when every actor
     accepts the package, otherwise each issue that every actor accepts on its own. For one run, None when no
     package passes (most rounds: it spares the masking)."""
@@ -120,12 +120,12 @@ def respond(before: Array, own: Array, proposal: Array, open_issues: NDArray[np.
 
 def round_movement(before: Array, after: Array, proposal: Array,
                    open_issues: NDArray[np.bool_] | None, tolerance: float) -> tuple[Array, Array]:
-    """What the actors chose to do this round: (mean concession, share of actors that held firm), each a
-    0-d array (or one per replicate).
+    """What the actors chose to do this round: (mean concession, share of actors that held firm), numbers for
+    one run, arrays (R,) for many.
 
     An actor's concession on an issue is how much closer its offer came to the proposal it answered
-    (`proposal`: (M,) or its (N, M) table); the mean runs over actors x open issues (`open_issues` (M,), or
-    None: all open). An actor held firm when, on some open issue on which it still stood further than
+    (`proposal`: (M,) or its (N, M) table); the mean runs over actors x open issues (`open_issues` (M,) or
+    (R, M), or None: all open). An actor held firm when, on some open issue on which it still stood further than
     `tolerance` from the proposal, it conceded nothing (or retreated).
     """
     gap_after = np.abs(after - proposal)

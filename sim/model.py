@@ -257,7 +257,8 @@ class NegotiationModel(mesa.Model):
             return 0
         done = mechanism.settle(settled, values, self.round, self.offers, self.agreed_value, self.agreed_round,
                                 self.open_issues, self.de_escalating)
-        self.offers, self.agreed_value, self.agreed_round, self.open_issues = done[:4]
+        self.offers, self.agreed_value, self.agreed_round = done.offers, done.agreed_value, done.agreed_round
+        self.open_issues = done.open_issues
         self.all_open = False
         return int(done.de_escalations)
 

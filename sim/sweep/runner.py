@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import sys
@@ -71,16 +72,17 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
     The replicates of a parameter point (consecutive in a batch) run together in lockstep where that pays
     (`lockstep.worthwhile`) and no rounds are recorded (`service.summaries`: the same numbers, many times
     faster), otherwise one model per run. Returns (runs table, rounds table or None, number of failed runs)."""
-    tables: list[pa.Table] = []
+    tables: list[pa.Table] = []     # in run order: row tables of runs one by one, column tables of lockstep
+    rows: list[dict[str, Any]] = []
     histories: list[Any] = []
     failed = 0
-    for point_runs in _by_point(runs):
-        values = point_runs[0][4]
+    for _, group in itertools.groupby(runs, key=lambda run: run[1]):     # a point's runs are consecutive
+        point_runs = list(group)
         try:
-            spec = apply_params(scenario, dict(zip(paths, values, strict=True))) if paths else scenario
+            spec = apply_params(scenario, dict(zip(paths, point_runs[0][4], strict=True))) if paths else scenario
         except Exception as error:
             failed += len(point_runs)
-            tables.append(_rows_table(paths, point_runs, runs_schema, error=describe(error)))
+            rows += [{**_ids(paths, run), "error": describe(error)} for run in point_runs]
             continue
         if not rounds and lockstep.worthwhile(spec, len(point_runs)):
             try:
@@ -88,9 +90,11 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
             except Exception:
                 pass    # run them one by one below, to record which runs fail and why
             else:
+                if rows:
+                    tables.append(pa.Table.from_pylist(rows, schema=runs_schema))
+                    rows = []
                 tables.append(_columns_table(paths, point_runs, fields, runs_schema))
                 continue
-        rows = []
         for run in point_runs:
             try:
                 result = run_scenario(spec, run[3], collect=rounds)
@@ -104,6 +108,7 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
                 failed += 1
             else:
                 rows.append({**_ids(paths, run), "error": None, **summary})
+    if rows or not tables:
         tables.append(pa.Table.from_pylist(rows, schema=runs_schema))
     runs_table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     rounds_table = None
@@ -118,26 +123,10 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
     return runs_table, rounds_table, failed
 
 
-def _by_point(runs: Sequence[tuple[int, int, int, int, tuple]]) -> Iterator[list[tuple[int, int, int, int, tuple]]]:
-    """The runs in groups of consecutive runs of one parameter point."""
-    group: list[tuple[int, int, int, int, tuple]] = []
-    for run in runs:
-        if group and run[1] != group[0][1]:
-            yield group
-            group = []
-        group.append(run)
-    if group:
-        yield group
-
-
 def _ids(paths: Sequence[str], run: tuple[int, int, int, int, tuple]) -> dict[str, Any]:
     run_id, point, replicate, seed, values = run
     return {"run_id": run_id, "point": point, **dict(zip(paths, values, strict=True)), "replicate": replicate,
             "seed": seed}
-
-
-def _rows_table(paths: Sequence[str], runs: Sequence[tuple], schema: pa.Schema, error: str) -> pa.Table:
-    return pa.Table.from_pylist([{**_ids(paths, run), "error": error} for run in runs], schema=schema)
 
 
 def _columns_table(paths: Sequence[str], runs: Sequence[tuple], fields: dict[str, Any],
