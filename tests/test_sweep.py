@@ -486,3 +486,18 @@ def test_the_fork_server_starts_before_parsing_only_for_a_process_sweep(monkeypa
     monkeypatch.setattr(executors, "start_fork_server", lambda kind: started.append(kind))
     sweep_cli.start_workers_early(args)
     assert started == (["process"] if starts else [])
+
+
+def test_a_batch_mixing_lockstep_and_model_runs_keeps_run_order(baseline, tmp_path):
+    """Simultaneous points run in lockstep, sequential ones as models, in the same task: rows stay in run_id
+    order and each equals its own run."""
+    vary = ["protocol.activation=simultaneous,sequential,simultaneous"]
+    run_sweep(baseline, vary, out=tmp_path / "s", replicates=3, seed=9, executor="serial", batch_size=100,
+              progress=False)
+    runs = read_runs(tmp_path / "s")
+    assert runs["run_id"].tolist() == list(range(9)) and runs["error"].isna().all()
+    for row in runs.to_dict("records"):
+        spec = apply_params(baseline, {"protocol.activation": row["protocol.activation"]})
+        one = service.run_scenario(spec, row["seed"], collect=False).summary_row()
+        assert all(row[k] == v or (isinstance(v, float) and math.isnan(v) and math.isnan(row[k]))
+                   for k, v in one.items())
