@@ -195,7 +195,9 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
 
     Every array here has the table's shape, so each line is one elementwise numpy call (no broadcasting, no
     loops): a round costs microseconds. Sequential activation calls this once per actor and keeps that
-    actor's row (the cost is per call, not per element).
+    actor's row (the cost is per call, not per element). Lockstep runs (`sim.lockstep`) pass every array with
+    a leading replicate axis: offers, proposal, received and jitter (R, N, M), tension_factor (R, 1, 1),
+    open_issues (R, 1, M).
     """
     ideal = p.ideal
     delta = proposal - ideal
