@@ -20,13 +20,47 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from sim import __version__
+from sim.terminal import PlainConsole, flush_quietly, reader_gone
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="negsim: simulate multi-actor, multi-issue negotiations (Mesa agent-based model).")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = PlainConsole(soft_wrap=True)     # markup off: titles and labels come from scenario files
+err = PlainConsole(stderr=True, soft_wrap=True)
+
+
+def _flags_without_type() -> None:
+    """Typer's help shows `<bool>` after flags such as --json, which take no value: show nothing there."""
+    option = getattr(getattr(typer, "core", None), "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if shown is None or getattr(shown, "_negsim", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich._negsim = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich
+
+
+_flags_without_type()
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"negsim {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print negsim's version and exit.")] = False,
+) -> None:
+    """negsim: simulate multi-actor, multi-issue negotiations (Mesa agent-based model)."""
 
 if TYPE_CHECKING:
     from sim import service
@@ -39,11 +73,13 @@ ScaleOption = Annotated[str | None, typer.Option(
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn invalid input into a clear message on stderr and exit code 2."""
+    """Turn invalid input into a clear message on stderr and exit code 2; a closed output pipe into a quiet exit."""
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except BrokenPipeError:
+            reader_gone()
         except ValueError as error:
             from sim.scenario import ScenarioError  # a ValueError; imported here to keep `import sim.cli` light
 
@@ -52,7 +88,10 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             err.print(str(error), markup=False, highlight=False)
             raise typer.Exit(2) from None
         except OSError as error:
-            err.print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), markup=False)
+            from sim.loading import for_terminal
+
+            where = for_terminal(str(error.filename or ""), newlines=False)
+            err.print(f"error: {error.strerror or error}: {where}".rstrip(": "))
             raise typer.Exit(2) from None
     return wrapper
 
@@ -70,14 +109,18 @@ def _fmt(value: float | None, unit: str = "") -> str:
 
 
 def print_summary(result: service.RunResult) -> None:
+    from sim.loading import for_terminal
+
     s = result.scenario
-    out.print(f"[bold]{s.title}[/bold]  ({s.id}, seed {result.seed}, {result.mechanism}, "
-              f"{s.protocol.linkage.replace('_', '-')})")
-    out.print(f"Outcome: [bold]{result.outcome}[/bold] after {result.rounds} rounds; "
-              f"final tension {result.tension:.2f} (breakdown at {s.protocol.tension.breakdown_threshold:g})")
+    out.print(Text.assemble((for_terminal(s.title, newlines=False), "bold"),
+                            f"  ({s.id}, seed {result.seed}, {result.mechanism}, "
+                            f"{s.protocol.linkage.replace('_', '-')})"))
+    out.print(Text.assemble("Outcome: ", (result.outcome, "bold"),
+                            f" after {result.rounds} rounds; final tension {result.tension:.2f} "
+                            f"(breakdown at {s.protocol.tension.breakdown_threshold:g})"))
     for issue in s.issues:
-        out.print(f"  {issue.id}: {issue.label} ({issue.scale.min:g} = {issue.low_label}; "
-                  f"{issue.scale.max:g} = {issue.high_label})", markup=False, highlight=False)
+        out.print(for_terminal(f"  {issue.id}: {issue.label} ({issue.scale.min:g} = {issue.low_label}; "
+                               f"{issue.scale.max:g} = {issue.high_label})", newlines=False))
     table = Table(title="Issues", title_justify="left")
     for column in ("issue", "agreed", "value", "round", "proposal", "weighted mean", "weighted median"):
         table.add_column(column, justify="left" if column == "issue" else "right")
@@ -85,7 +128,7 @@ def print_summary(result: service.RunResult) -> None:
     if is_eu:
         table.add_column("prediction", justify="right")
     for issue_id, r in result.issues.items():
-        unit = s.issue(issue_id).scale.unit
+        unit = for_terminal(s.issue(issue_id).scale.unit, newlines=False)
         row = [issue_id, "yes" if r.agreed else "no", _fmt(r.value, unit),
                str(r.round) if r.round is not None else "-", _fmt(r.proposal, unit),
                _fmt(r.weighted_mean, unit), _fmt(r.weighted_median, unit)]
@@ -134,34 +177,40 @@ def run(
     else:
         print_summary(result)
         if rounds_csv is not None:
-            out.print(f"Per-round table written to {rounds_csv}")
+            from sim.loading import for_terminal
+
+            out.print(f"Per-round table written to {for_terminal(str(rounds_csv), newlines=False)}")
 
 
 @app.command()
+@user_errors
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
     scale: ScaleOption = None,
 ) -> None:
     """Check scenario files; exit 0 if all are valid, 2 if any is not."""
+    from sim.loading import for_terminal
     from sim.scenario import ScenarioError
 
     bad = 0
     for path in files:
+        name = for_terminal(str(path), newlines=False)
         try:
             spec = load(path, scale)
         except ScenarioError as error:
             bad += 1
-            err.print(str(error) if error.source else f"{path}: {error}", markup=False, highlight=False)
+            err.print(str(error) if error.source else f"{name}: {error}")
         except OSError as error:
             bad += 1
-            err.print(f"{path}: {error.strerror or error}", markup=False)
+            err.print(f"{name}: {error.strerror or error}")
         else:
-            out.print(f"{path}: ok ({len(spec.actors)} actors x {len(spec.issues)} issues)", markup=False)
+            out.print(f"{name}: ok ({len(spec.actors)} actors x {len(spec.issues)} issues)")
     if bad:
         raise typer.Exit(2)
 
 
 @app.command()
+@user_errors
 def schema() -> None:
     """Print the JSON Schema of scenario files."""
     from sim.scenario import json_schema
@@ -194,6 +243,7 @@ def main() -> None:
     try:
         app()
     finally:
+        flush_quietly()     # stdout into a closed pipe (`negsim params F | head`): a quiet end, not a traceback
         # The command is done: let the interpreter exit without its final garbage collection over every imported
         # module (about 0.3 s once the model, pandas and Arrow are loaded); objects still go by reference count.
         gc.freeze()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +21,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-MAX_FILE_BYTES = 2_000_000
-"""Scenario files larger than this are refused before parsing (a scenario is a few KB)."""
+from sim.loading import (
+    MAX_FILE_BYTES,
+    MAX_MAGNITUDE,
+    MAX_MAGNITUDE_TEXT,
+    InputError,
+    document_problems,
+    for_terminal,
+    parse_json,
+    parse_yaml,
+    read_file,
+)
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 UnitInterval = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -369,9 +378,13 @@ class ScenarioError(ValueError):
     def __init__(self, problems: list[Problem], source: str = ""):
         self.problems = problems
         self.source = source
-        head = f"{source}: " if source else ""
-        plural = "s" if len(problems) != 1 else ""
-        lines = [f"{head}{len(problems)} problem{plural}:"] + [f"  - {p}" for p in problems]
+        # user text (file names, keys, values) shown escaped: it can neither restyle nor rewrite the terminal
+        head = f"{for_terminal(source, newlines=False)}: " if source else ""
+        if len(problems) == 1:      # one problem, one line
+            super().__init__(f"{head}{for_terminal(str(problems[0]), newlines=False)}")
+            return
+        lines = [f"{head}{len(problems)} problems:"]
+        lines += [f"  - {for_terminal(str(p), newlines=False)}" for p in problems]
         super().__init__("\n".join(lines))
 
 
@@ -428,13 +441,23 @@ def problems_from(error: ValidationError, raw: Any) -> list[Problem]:
     return out
 
 
-def parse_scenario(data: Any, source: str = "") -> Scenario:
-    """Validate a scenario document (dict); raise ScenarioError listing every problem."""
+def parse_scenario(data: Any, source: str = "", strict: bool = False) -> Scenario:
+    """Validate a scenario document (dict); raise ScenarioError listing every problem.
+
+    Every document is checked for size, text lengths and number ranges first (`sim.loading`); `strict` (files)
+    also takes no value of another type for a field (`capability: true` is not 1.0, `max_rounds: 20.5` not 20).
+    """
     if not isinstance(data, Mapping):
         kind = "a list" if isinstance(data, list) else "empty" if data is None else type(data).__name__
         raise ScenarioError([Problem("", f"a scenario must be a mapping of keys to values (got {kind})")], source)
     try:
-        return Scenario.model_validate(data)
+        early = document_problems(data)
+    except InputError as error:
+        raise ScenarioError([Problem(error.path, error.message)], source) from None
+    if early:
+        raise ScenarioError([Problem(e.path, e.message) for e in early], source)
+    try:
+        return Scenario.model_validate(data, strict=strict)
     except ValidationError as err:
         problems = problems_from(err, data)
         seen = {p.path for p in problems}
@@ -448,17 +471,11 @@ def parse_scenario(data: Any, source: str = "") -> Scenario:
 
 # ====================================================================== files
 def _read_text(path: Path) -> str:
-    name = str(path)
-    if not path.exists():
-        raise ScenarioError([Problem("", "file not found")], name)
-    if path.is_dir():
-        raise ScenarioError([Problem("", "is a directory, not a scenario file")], name)
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ScenarioError([Problem("", f"file too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})")],
-                            name)
-    raw = path.read_bytes()
-    return decode(raw, name)
+    try:
+        raw = read_file(path)
+    except InputError as error:
+        raise ScenarioError([Problem("", error.message)], str(path)) from None
+    return decode(raw, str(path))
 
 
 def decode(raw: bytes, source: str = "") -> str:
@@ -478,22 +495,16 @@ def decode(raw: bytes, source: str = "") -> str:
 
 
 def parse_text(text: str, fmt: str, source: str = "", scale: tuple[float, float] | None = None) -> Scenario:
-    """Parse scenario text in format 'yaml', 'json' or 'csv'."""
+    """Parse scenario text in format 'yaml', 'json' or 'csv' (strictly typed: see `parse_scenario`)."""
     if fmt == "csv":
-        return parse_scenario(csv_document(text, source, scale=scale), source)
+        return parse_scenario(csv_document(text, source, scale=scale), source, strict=True)
     if scale is not None:
         raise ScenarioError([Problem("", "a scale override applies to CSV imports only")], source)
     try:
-        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
-    except json.JSONDecodeError as err:
-        raise ScenarioError([Problem("", f"JSON syntax error at line {err.lineno}, column {err.colno}: "
-                                         f"{err.msg}")], source) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        what = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ScenarioError([Problem("", f"YAML syntax error{where}: {what}")], source) from None
-    return parse_scenario(data, source)
+        data = parse_json(text) if fmt == "json" else parse_yaml(text)
+    except InputError as error:
+        raise ScenarioError([Problem(error.path, error.message)], source) from None
+    return parse_scenario(data, source, strict=True)
 
 
 def format_of(path: str | Path) -> str:
@@ -520,7 +531,9 @@ def parse_scale(text: str) -> tuple[float, float]:
 
 # ---------------------------------------------------------------------- CSV import
 def _slug(name: str, taken: set[str]) -> str:
-    base = "".join(ch if ch.isalnum() else "_" for ch in name.strip().lower()).strip("_") or "actor"
+    plain = unicodedata.normalize("NFKD", name.strip().lower())     # 'Österreich' -> 'osterreich'
+    base = "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in plain if not unicodedata.combining(ch))
+    base = base.strip("_") or "actor"
     base = ("a_" + base) if not base[0].isalpha() else base
     base = base[:36]
     slug, n = base, 2
@@ -564,6 +577,7 @@ def csv_document(text: str, source: str = "", scale: tuple[float, float] | None 
     if not body:
         problems.append(Problem("", "CSV has a header but no actor rows"))
     parsed: list[tuple[str, float, list[float], list[float]]] = []
+    rows_of: dict[str, tuple[int, str]] = {}     # actor id -> (line, name) of the row that gave it
     for line_no, row in enumerate(body, start=2):
         if len(row) != len(header):
             problems.append(Problem(f"row {line_no}", f"expected {len(header)} columns, got {len(row)}"))
@@ -576,9 +590,22 @@ def csv_document(text: str, source: str = "", scale: tuple[float, float] | None 
                     raise ValueError
             except ValueError:
                 problems.append(Problem(f"row {line_no}.{rows[0][col].strip()}",
-                                        f"must be a number (got {row[col]!r})"))
+                                        f"must be a number (got {row[col][:40]!r})"))
+            else:
+                if abs(values[col]) > MAX_MAGNITUDE:
+                    del values[col]
+                    problems.append(Problem(f"row {line_no}.{rows[0][col].strip()}",
+                                            f"must be within ±{MAX_MAGNITUDE_TEXT} (got {row[col].strip()[:40]})"))
+        name = row[name_col].strip()
+        actor_id = _slug(name, set())
+        if actor_id in rows_of:     # two rows for one actor: an error, never a silent rename
+            first_line, first_name = rows_of[actor_id]
+            same = "the same name" if first_name == name else f"the same actor id '{actor_id}' as {first_name!r}"
+            problems.append(Problem(f"row {line_no}.{rows[0][name_col].strip()}",
+                                    f"{name!r} has {same} in row {first_line}; actor names must be unique"))
+        rows_of.setdefault(actor_id, (line_no, name))
         if len(values) == 1 + 2 * len(issue_cols):
-            parsed.append((row[name_col].strip(), values[power_col],
+            parsed.append((name, values[power_col],
                            [values[p] for p, _ in issue_cols], [values[s] for _, s in issue_cols]))
     if problems:
         raise ScenarioError(problems, source)

@@ -110,7 +110,7 @@ def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Pa
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), frameon=False)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title[:200], usetex=False, parse_math=False)     # a scenario's title is plain text, never TeX
     fig.tight_layout(rect=(0, 0.08 if nrows == 1 else 0.05, 1, 1))
     out = Path(path)
     fig.savefig(out, dpi=120)

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sim.sweep.base import EXECUTORS, SAMPLERS, SweepError, SweepInterrupted
+from sim.terminal import PlainConsole
 
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)     # piped tables are not cut at 80
-err = Console(stderr=True, soft_wrap=True)
+# markup off (titles come from scenario files); piped tables are not cut at 80 columns
+out = PlainConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = PlainConsole(stderr=True, soft_wrap=True)
 
 
 def sweep_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -30,15 +32,21 @@ def sweep_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except SweepError as error:
-            err.print(f"error: {error}", markup=False, highlight=False)
+            err.print(f"error: {_plain(str(error))}")
             raise typer.Exit(2) from None
         except SweepInterrupted as stop:
-            err.print(f"{stop}; re-run the same command to finish the missing runs", markup=False)
+            err.print(f"{_plain(str(stop))}; re-run the same command to finish the missing runs")
             raise typer.Exit(130) from None
         except KeyboardInterrupt:
-            err.print("interrupted", markup=False)
+            err.print("interrupted")
             raise typer.Exit(130) from None
     return wrapper
+
+
+def _plain(text: str) -> str:
+    from sim.loading import for_terminal
+
+    return for_terminal(text, newlines=False)
 
 
 def _pct(value: float | None) -> str:
@@ -127,19 +135,21 @@ def start_workers_early(args: list[str]) -> None:
 
 def print_report(report: Any, title: str = "") -> None:
     replicates = report.n_runs // max(report.n_points, 1)
-    out.print(f"[bold]Sweep[/bold] {title}: {_plural(report.n_runs, 'run')} ({_plural(report.n_points, 'point')} "
-              f"x {_plural(replicates, 'replicate')}) in {report.path}", highlight=False)
+    out.print(Text.assemble(("Sweep", "bold"), f" {_plain(title)}: {_plural(report.n_runs, 'run')} "
+                            f"({_plural(report.n_points, 'point')} x {_plural(replicates, 'replicate')}) in "
+                            f"{_plain(str(report.path))}"))
     if report.ran:
         batch = f", {report.batch_size:,} runs per task" if report.batch_size else ""
         started = f" (started in {report.startup:.1f} s)" if report.startup >= 0.05 else ""
         out.print(f"This session: {report.ran:,} runs in {report.seconds:.1f} s "
-                  f"({report.runs_per_second:,.0f} runs/s) on {report.executor}{started}{batch}", highlight=False)
+                  f"({report.runs_per_second:,.0f} runs/s) on {report.executor}{started}{batch}")
     if report.resumed == report.n_runs:
         out.print("Already complete: nothing to run (--overwrite starts over)")
     elif report.resumed:
-        out.print(f"Resumed: {report.resumed:,} runs were already on disk", highlight=False)
-    failed = f"[red]{report.failed:,} failed[/red] (see the error column)" if report.failed else "0 failed"
-    out.print(f"Runs: {report.n_runs - report.failed:,} ok, {failed}")
+        out.print(f"Resumed: {report.resumed:,} runs were already on disk")
+    failed = Text.assemble((f"{report.failed:,} failed", "red"), " (see the error column)") if report.failed \
+        else "0 failed"
+    out.print(Text.assemble(f"Runs: {report.n_runs - report.failed:,} ok, ", failed))
     table = Table(title="Summary (successful runs)", title_justify="left")
     table.add_column("outcome / issue")
     table.add_column("share", justify="right")
@@ -163,7 +173,7 @@ def export(
     if not csv:
         raise SweepError("choose an output format: --csv")
     for path in export_csv(directory, to):
-        out.print(f"wrote {path}", highlight=False)
+        out.print(f"wrote {_plain(str(path))}")
 
 
 # ====================================================================== negsim analyze
@@ -201,11 +211,11 @@ def analyze(
                          _num(row.ST_conf), row.note)
         out.print(view)
         indices.to_csv(directory / "sobol.csv", index=False)
-        out.print(f"Indices written to {directory / 'sobol.csv'}", highlight=False)
+        out.print(f"Indices written to {_plain(str(directory / 'sobol.csv'))}")
         return
     table = analysis.agreement_table(runs, factors, sampler, bins)
     issues = [c for c in table.columns if c.startswith("agreed.")]
-    out.print("[bold]Agreement probability by parameter value[/bold] (shares of the successful runs)")
+    out.print(Text.assemble(("Agreement probability by parameter value", "bold"), " (shares of the successful runs)"))
     for parameter in dict.fromkeys(table["parameter"]):
         view = Table(title=parameter, title_justify="left")
         headers = ("value", "runs", "failed", *analysis.OUTCOMES, *(f"{c.split('.', 1)[1]} agreed" for c in issues))
@@ -218,7 +228,7 @@ def analyze(
     table.to_csv(directory / "agreement.csv", index=False)
     png = analysis.plot_agreement(table, plot or directory / "agreement.png",
                                   title=manifest.get("scenario", {}).get("title", ""))
-    out.print(f"Table written to {directory / 'agreement.csv'}; plot to {png}", highlight=False)
+    out.print(f"Table written to {_plain(str(directory / 'agreement.csv'))}; plot to {_plain(str(png))}")
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -63,8 +64,48 @@ class SerialExecutor(cf.Executor):
             self._shutdown = True
 
 
-def _ignore_sigint() -> None:
+PR_SET_PDEATHSIG = 1
+"""Linux prctl(2) option: the signal a process gets when the thread that created it exits."""
+
+
+def die_with_parent(expected_parent: int) -> None:
+    """End this process when its parent ends, however the parent ends (SIGKILL included).
+
+    Linux: the kernel sends SIGKILL on the parent's death (prctl PR_SET_PDEATHSIG); the parent may have died
+    before the request was made, so the parent pid is checked after it. Elsewhere: a daemon thread watches the
+    parent pid. Without this, a `negsim sweep` killed with SIGKILL or SIGTERM left its fork server and workers
+    running for ever: each holds the pipes the others wait on, so none of them ever sees an end of file."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            done = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):     # pragma: no cover - no prctl in this libc
+            done = False
+        if done:
+            if os.getppid() != expected_parent:
+                os._exit(1)
+            return
+    _watch_parent(expected_parent)     # pragma: no cover - macOS and others
+
+
+def _watch_parent(expected_parent: int, interval: float = 1.0) -> None:     # pragma: no cover - not Linux
+    def watch() -> None:
+        while True:
+            if os.getppid() != expected_parent:
+                os._exit(1)
+            time.sleep(interval)
+
+    threading.Thread(target=watch, name="negsim-parent-watch", daemon=True).start()
+
+
+def _start_worker(owner: int) -> None:
+    """A worker's first call: Ctrl-C is the parent's to handle, and the worker ends with its parent (the fork
+    server, which itself ends with `owner`, the process running the sweep; or `owner` itself under spawn)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    preload = sys.modules.get("sim.sweep.preload")     # only in processes forked by negsim's fork server
+    die_with_parent(getattr(preload, "SERVER_PID", None) or owner)
 
 
 def _preload() -> list[str]:
@@ -142,7 +183,8 @@ def open_executor(kind: str | Any = "process", workers: int | None = None,
         return
     if kind == "process":
         n = workers or cpu_count()
-        pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_ignore_sigint)
+        pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_start_worker,
+                                      initargs=(os.getpid(),))
         try:
             try:
                 pool.submit(os.getpid).result()     # start the workers now: a failure to start shows here
