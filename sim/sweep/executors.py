@@ -15,8 +15,10 @@ Results never depend on the executor: each run depends only on its scenario and 
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import contextlib
+import logging
 import multiprocessing
 import os
 import signal
@@ -158,12 +160,32 @@ def worker_version() -> str:
     return sim.__version__
 
 
+SCHEDULER_TIMEOUT = "10s"
+"""How long to try to reach a Dask scheduler before giving up (distributed retries until then)."""
+
+
 @dataclass
 class Pool:
     executor: cf.Executor
     kind: str
     workers: int
     description: str
+    client: Any = None      # the Dask client behind a dask pool
+
+    def lost(self, error: BaseException) -> str | None:
+        """If `error` means the executor itself is gone (not a failing batch), one line saying so."""
+        if self.kind != "dask" or self.client is None:
+            return None
+        status = str(getattr(self.client, "status", "running"))
+        cancelled = isinstance(error, (cf.CancelledError, asyncio.CancelledError))
+        if cancelled or status not in ("running", "connecting"):
+            where = getattr(self.client, "scheduler_info", lambda: {})
+            try:
+                address = where().get("address") or "the scheduler"
+            except Exception:
+                address = "the scheduler"
+            return f"lost the connection to the Dask cluster ({address}; client {status})"
+        return None
 
 
 @contextlib.contextmanager
@@ -215,7 +237,25 @@ def _dask_pool(client: Any, where: str) -> Pool:
                          "install the same version on every worker")
     threads = sum(client.nthreads().values()) or 1
     return Pool(client.get_executor(pure=False), "dask", threads,
-                f"Dask {where}, {len(found)} worker{'s' if len(found) != 1 else ''}, {threads} threads")
+                f"Dask {where}, {len(found)} worker{'s' if len(found) != 1 else ''}, {threads} threads", client)
+
+
+@contextlib.contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """distributed (and tornado under it) log tracebacks of their own (CancelledError, CommClosedError) when the
+    scheduler goes away under a running client; the sweep reports that in one line instead, so their loggers are
+    silenced while the client is open."""
+    names = ["distributed", "tornado", "asyncio", *(name for name in list(logging.root.manager.loggerDict)
+                                                    if name.startswith(("distributed.", "tornado.")))]
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -226,14 +266,17 @@ def _dask_client(workers: int | None, scheduler: str | None) -> Iterator[tuple[A
     except ImportError:
         raise SweepError("the dask executor needs the extra: pip install 'negsim[dask]'") from None
     if scheduler:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as error:
-            raise SweepError(f"cannot connect to the Dask scheduler at {scheduler}: {error}") from None
-        try:
-            yield client, f"scheduler {scheduler}"
-        finally:
-            client.close()
+        with _quiet_distributed():
+            try:
+                client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+            except (OSError, TimeoutError, ValueError) as error:
+                message = str(error).splitlines()[0] if str(error) else type(error).__name__
+                raise SweepError(f"cannot connect to the Dask scheduler at {scheduler}: {message}") from None
+            try:
+                yield client, f"scheduler {scheduler}"
+            finally:
+                with contextlib.suppress(Exception):
+                    client.close(timeout=5)
         return
     n = workers or cpu_count()
     with dask.config.set({"logging.distributed": "error"}):

@@ -8,6 +8,7 @@ batch plus ``(run_id, point, replicate, seed, parameter values)`` per run, and r
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import contextlib
 import hashlib
@@ -380,66 +381,67 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
         raise SweepError(f"--batch-size must be >= 1 (got {batch_size})")
     store = SweepDir(out)
     store.check_usable()
-    store.path.mkdir(parents=True, exist_ok=True)
-    with store.lock():
-        manifest = store.read_manifest()
-        if manifest is not None and overwrite:
-            store.reset()
-            manifest = None
-        runs_schema, rounds_schema, per_run = probe(spec, design, rounds)
-        design_doc = {"scenario_id": spec.id, "scenario_sha256": scenario_hash(spec), **design.to_json(),
-                      "rounds": bool(rounds)}
-        columns = {"runs": schema_to_json(runs_schema), "rounds": schema_to_json(rounds_schema)}
-        if manifest is not None:
-            diffs = _differences(manifest.get("design", {}), design_doc)
-            if diffs:
-                raise SweepError(f"{store.path} holds a different sweep: {'; '.join(diffs)}. "
-                                 "Use --overwrite to start over, or choose another --out.")
-            if manifest.get("columns") != columns:
-                raise SweepError(f"{store.path} was written with other output columns (by another negsim "
-                                 "version?). Use --overwrite to start over, or choose another --out.")
-        else:
-            manifest = {"format": FORMAT, "created": _now(), "design": design_doc, "columns": columns,
-                        "versions": versions(), "status": {"complete": False},
-                        "scenario": spec.model_dump(mode="json", by_alias=True, exclude_none=True)}
-            store.write_manifest(manifest)
+    opened = time.perf_counter()
+    # The executor first: a scheduler that cannot be reached (or workers that cannot start) leaves --out untouched.
+    with open_executor(executor, workers, scheduler) as pool:
+        startup = time.perf_counter() - opened
+        store.path.mkdir(parents=True, exist_ok=True)
+        with store.lock():
+            manifest = store.read_manifest()
+            if manifest is not None and overwrite:
+                store.reset()
+                manifest = None
+            runs_schema, rounds_schema, per_run = probe(spec, design, rounds)
+            design_doc = {"scenario_id": spec.id, "scenario_sha256": scenario_hash(spec), **design.to_json(),
+                          "rounds": bool(rounds)}
+            columns = {"runs": schema_to_json(runs_schema), "rounds": schema_to_json(rounds_schema)}
+            if manifest is not None:
+                diffs = _differences(manifest.get("design", {}), design_doc)
+                if diffs:
+                    raise SweepError(f"{store.path} holds a different sweep: {'; '.join(diffs)}. "
+                                     "Use --overwrite to start over, or choose another --out.")
+                if manifest.get("columns") != columns:
+                    raise SweepError(f"{store.path} was written with other output columns (by another negsim "
+                                     "version?). Use --overwrite to start over, or choose another --out.")
+            else:
+                manifest = {"format": FORMAT, "created": _now(), "design": design_doc, "columns": columns,
+                            "versions": versions(), "status": {"complete": False},
+                            "scenario": spec.model_dump(mode="json", by_alias=True, exclude_none=True)}
+                store.write_manifest(manifest)
 
-        if manifest.get("status", {}).get("complete") and store.runs_path.exists() and (
-                not rounds or store.rounds_path.exists()):
-            store.remove_parts()
-            outcomes, agreement, failed = _summarise(store.path)
-            return SweepReport(store.path, design.n_points, design.n_runs, design.n_runs, 0, failed, 0.0,
-                               "none (already complete)", None, outcomes, agreement)
+            if manifest.get("status", {}).get("complete") and store.runs_path.exists() and (
+                    not rounds or store.rounds_path.exists()):
+                store.remove_parts()
+                outcomes, agreement, failed = _summarise(store.path)
+                return SweepReport(store.path, design.n_points, design.n_runs, design.n_runs, 0, failed, 0.0,
+                                   "none (already complete)", None, outcomes, agreement)
 
-        parts, done = store.scan(design.n_runs)
-        pending = np.flatnonzero(~done)
-        resumed = design.n_runs - len(pending)
-        failed_before = sum(p.failed for p in parts)
-        size = batch_size
-        description = "none (all runs on disk)"
-        seconds = startup = 0.0
-        if len(pending):
-            opened = time.perf_counter()
-            with open_executor(executor, workers, scheduler) as pool:
+            parts, done = store.scan(design.n_runs)
+            pending = np.flatnonzero(~done)
+            resumed = design.n_runs - len(pending)
+            failed_before = sum(p.failed for p in parts)
+            size = batch_size
+            description = "none (all runs on disk)"
+            seconds = 0.0
+            if len(pending):
                 started = time.perf_counter()
-                startup = started - opened
                 description = pool.description
                 size = batch_size or auto_batch_size(per_run, len(pending), pool.workers, pool.kind)
                 with Progress(design.n_runs, resumed, failed_before, progress) as bar:
                     _execute(pool, spec, design, pending, size, rounds, runs_schema, rounds_schema, store, bar)
                 seconds = time.perf_counter() - started
-        parts, done = store.scan(design.n_runs)
-        if not done.all():     # pragma: no cover - defensive: every batch was written
-            raise SweepError(f"{store.path}: {int((~done).sum())} runs are missing; re-run to finish them")
-        store.consolidate(parts, design.n_runs, runs_schema, rounds_schema)
-        manifest["status"] = {"complete": True, "runs": design.n_runs, "finished": _now()}
-        if rounds_schema is None and store.rounds_path.exists():
-            store.rounds_path.unlink()
-        store.write_manifest(manifest)
-        store.remove_parts()
-        outcomes, agreement, failed = _summarise(store.path)
-        manifest["status"]["failed"] = failed
-        store.write_manifest(manifest)
+            parts, done = store.scan(design.n_runs)
+            if not done.all():     # pragma: no cover - defensive: every batch was written
+                raise SweepError(f"{store.path}: {int((~done).sum())} runs are missing; re-run to finish them")
+            store.consolidate(parts, design.n_runs, runs_schema, rounds_schema)
+            manifest["status"] = {"complete": True, "runs": design.n_runs, "finished": _now()}
+            if rounds_schema is None and store.rounds_path.exists():
+                store.rounds_path.unlink()
+            store.write_manifest(manifest)
+            store.remove_parts()
+            outcomes, agreement, failed = _summarise(store.path)
+            manifest["status"]["failed"] = failed
+            store.write_manifest(manifest)
     return SweepReport(store.path, design.n_points, design.n_runs, resumed, len(pending), failed, seconds,
                        description, size, outcomes, agreement, startup)
 
@@ -471,9 +473,14 @@ def _execute(pool: Any, spec: Scenario, design: Design, pending: np.ndarray, siz
                 except BrokenProcessPool:
                     raise SweepError(f"a worker process died ({GUARD_HINT}, or it ran out of memory); the "
                                      f"finished runs are saved in {store.path}, re-run to resume") from None
-                except Exception as error:
+                except (Exception, asyncio.CancelledError) as error:
+                    lost = pool.lost(error) if hasattr(pool, "lost") else None
+                    if lost:
+                        raise SweepError(f"{lost}; the finished runs are saved in {store.path}, re-run the same "
+                                         "command to resume") from None
+                    what = f"{type(error).__name__}: {error}".splitlines()[0]
                     raise SweepError(f"a batch of runs {int(batch[0])}..{int(batch[-1])} failed outside the "
-                                     f"model ({type(error).__name__}: {error}); the finished runs are saved in "
+                                     f"model ({what}); the finished runs are saved in "
                                      f"{store.path}, re-run the same command to resume") from None
                 store.write_batch(int(batch[0]), runs_table, rounds_table)
                 bar.advance(len(batch), failed)
