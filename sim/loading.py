@@ -66,18 +66,26 @@ def read_file(path: str | Path) -> bytes:
         raise InputError("is a directory, not a scenario file") from None
     except OSError as error:
         raise InputError(f"cannot open: {error.strerror or error}") from None
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode     # of the file opened, not of whatever the name points to now
+    try:
+        mode = os.fstat(fd).st_mode     # of the file opened, not of whatever the name points to by now
         if stat.S_ISDIR(mode):
             raise InputError("is a directory, not a scenario file")
         if not stat.S_ISREG(mode):
             kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
                     else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
             raise InputError(f"not a regular file ({kind}); give a scenario file")
-        try:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-        except OSError as error:
-            raise InputError(f"cannot read: {error.strerror or error}") from None
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:      # bounded: a file growing while read stops at the limit
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
     if len(raw) > MAX_FILE_BYTES:
         raise InputError(f"file too large (over {MAX_FILE_BYTES:,} bytes, the limit)")
     return raw
