@@ -208,7 +208,9 @@ def parse_yaml(text: str) -> Any:
 
 # ====================================================================== the document
 def _text_limit(key: Any) -> int:
-    return MAX_LONG_TEXT if key in LONG_TEXT_KEYS else MAX_SHORT_TEXT
+    """By the field's name; a dotted parameter path (`actors.us.brief.public`) counts by its last part."""
+    name = key.rsplit(".", 1)[-1] if isinstance(key, str) else key
+    return MAX_LONG_TEXT if name in LONG_TEXT_KEYS else MAX_SHORT_TEXT
 
 
 def _walk(doc: Any) -> Iterator[tuple[str, Any, Any]]:

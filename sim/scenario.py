@@ -441,17 +441,18 @@ def problems_from(error: ValidationError, raw: Any) -> list[Problem]:
     return out
 
 
-def parse_scenario(data: Any, source: str = "", strict: bool = False) -> Scenario:
+def parse_scenario(data: Any, source: str = "", strict: bool = False, limits: bool = True) -> Scenario:
     """Validate a scenario document (dict); raise ScenarioError listing every problem.
 
-    Every document is checked for size, text lengths and number ranges first (`sim.loading`); `strict` (files)
-    also takes no value of another type for a field (`capability: true` is not 1.0, `max_rounds: 20.5` not 20).
+    The document is checked for size, text lengths and number ranges first (`sim.loading`; `limits=False` skips
+    that for a document whose values were all checked already); `strict` (files) takes no value of another type
+    for a field (`capability: true` is not 1.0, `max_rounds: 20.5` not 20).
     """
     if not isinstance(data, Mapping):
         kind = "a list" if isinstance(data, list) else "empty" if data is None else type(data).__name__
         raise ScenarioError([Problem("", f"a scenario must be a mapping of keys to values (got {kind})")], source)
     try:
-        early = document_problems(data)
+        early = document_problems(data) if limits else []
     except InputError as error:
         raise ScenarioError([Problem(error.path, error.message)], source) from None
     if early:
@@ -673,7 +674,10 @@ def params(scenario: Scenario) -> dict[str, float | int | str | bool]:
 def apply_params(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
     """A validated copy of the scenario with the given dotted paths set (see `params`)."""
     doc = scenario.model_dump(by_alias=True, exclude_none=True)
-    problems: list[Problem] = []
+    try:     # the scenario's own values passed these checks already: only the new ones need them (sweeps call
+        problems = [Problem(e.path, e.message) for e in document_problems(dict(values))]     # this per point)
+    except InputError as error:
+        problems = [Problem(error.path, error.message)]
     for path, value in values.items():
         node: Any = doc
         keys = path.split(".")
@@ -701,7 +705,7 @@ def apply_params(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
                 break
     if problems:
         raise ScenarioError(problems)
-    return parse_scenario(doc)
+    return parse_scenario(doc, limits=False)
 
 
 def json_schema() -> dict[str, Any]:

@@ -217,3 +217,57 @@ def test_params_skip_text_lists_and_reach_injects():
     assert table["injects.geneva.tension"] == -0.1
     assert table["injects.geneva.saliences.us.cbm"] == 0.2
     assert not any("goals" in path or "brief" in path for path in table)
+
+
+# ====================================================================== loading hostile or careless files
+def test_files_are_typed_strictly_and_documents_from_code_as_before(baseline_doc):
+    baseline_doc["actors"][0]["capability"] = True
+    baseline_doc["protocol"]["max_rounds"] = 20.0
+    with pytest.raises(ScenarioError) as caught:
+        parse_text(json.dumps(baseline_doc), "json", "f.json")
+    assert [str(p) for p in caught.value.problems] == ["actors.russia.capability: must be a number (got True)",
+                                                       "protocol.max_rounds: must be a whole number (got 20.0)"]
+    assert parse_scenario(baseline_doc).protocol.max_rounds == 20     # the dashboard's documents: lax, as before
+
+
+def test_yaml_anchors_and_merge_keys_still_work():
+    text = BASELINE.read_text() + "\nx_defaults: &d {a: 1, b: 2}\nx_use: {<<: *d, b: 3}\n"
+    with pytest.raises(ScenarioError) as caught:
+        parse_text(text, "yaml", "f.yaml")
+    assert {p.path for p in caught.value.problems} == {"x_defaults", "x_use"}     # unknown keys, not duplicates
+
+
+def test_one_problem_is_one_line_and_user_text_is_escaped(baseline_doc):
+    baseline_doc["\x1b[2J"] = 1
+    with pytest.raises(ScenarioError) as caught:
+        parse_text(json.dumps(baseline_doc), "json", "a\x1b[31m.json")
+    message = str(caught.value)
+    assert message == "a\\x1b[31m.json: \\x1b[2J: unknown key (not part of the scenario schema)"
+
+
+def test_limits_hold_for_parameter_values_too(baseline_doc):
+    scenario = parse_scenario(baseline_doc)
+    with pytest.raises(ScenarioError) as caught:
+        apply_params(scenario, {"issues.cbm.scale.max": 1e300, "actors.us.brief.public": "p" * 20_001})
+    assert [p.path for p in caught.value.problems] == ["issues.cbm.scale.max", "actors.us.brief.public"]
+    long_brief = apply_params(scenario, {"actors.us.brief.public": "p" * 20_000})     # free text: 20,000
+    assert len(long_brief.actor("us").brief.public) == 20_000
+
+
+def test_csv_actor_ids_are_ascii_and_a_repeated_actor_is_an_error(tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_text("Actor,Capability,Position,Salience\nÖsterreich,1,0,0.5\nCôte d'Ivoire,1,10,0.5\n",
+                    encoding="utf-8")
+    assert load_scenario(path).actor_ids == ["osterreich", "cote_d_ivoire"]
+    path.write_text("Actor,Capability,Position,Salience\nEU,1,0,0.5\nRussia,1,10,0.5\neu ,2,5,0.5\n")
+    with pytest.raises(ScenarioError, match=r"row 4.Actor: 'eu' has the same actor id 'eu' as 'EU' in row 2"):
+        load_scenario(path)
+
+
+def test_for_terminal_shows_control_characters_escaped():
+    from sim.loading import for_terminal
+
+    assert for_terminal("a\x1b[31mb\rc\u202ed\x07") == "a\\x1b[31mb\\rc\\u202ed\\x07"
+    assert for_terminal("two\nlines\tand tab") == "two\nlines\tand tab"
+    assert for_terminal("two\nlines", newlines=False) == "two\\nlines"
+    assert for_terminal("Ünïcödé [bold]") == "Ünïcödé [bold]"
