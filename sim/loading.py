@@ -55,8 +55,8 @@ class InputError(ValueError):
 
 
 # ====================================================================== files
-def read_file(path: str | Path) -> bytes:
-    """The bytes of a regular file of at most MAX_FILE_BYTES; anything else raises InputError."""
+def read_file(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; anything else raises InputError."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)   # a FIFO opens at once
     try:
         fd = os.open(path, flags)
@@ -73,10 +73,10 @@ def read_file(path: str | Path) -> bytes:
         if not stat.S_ISREG(mode):
             kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
                     else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
-            raise InputError(f"not a regular file ({kind}); give a scenario file")
+            raise InputError(f"not a regular file ({kind})")
         chunks, size = [], 0
-        while size <= MAX_FILE_BYTES:      # bounded: a file growing while read stops at the limit
-            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+        while size <= limit:      # bounded: a file growing while it is read stops at the limit
+            chunk = os.read(fd, limit + 1 - size)
             if not chunk:
                 break
             chunks.append(chunk)
@@ -86,8 +86,8 @@ def read_file(path: str | Path) -> bytes:
     finally:
         os.close(fd)
     raw = b"".join(chunks)
-    if len(raw) > MAX_FILE_BYTES:
-        raise InputError(f"file too large (over {MAX_FILE_BYTES:,} bytes, the limit)")
+    if len(raw) > limit:
+        raise InputError(f"file too large (over {limit:,} bytes, the limit)")
     return raw
 
 

@@ -27,7 +27,14 @@ def load(path: str | Path) -> tuple[dict[str, Any], list[Factor], pd.DataFrame]:
     manifest = SweepDir(path).read_manifest()
     if manifest is None:
         raise SweepError(f"{path}: not a sweep directory (no manifest.json)")
-    factors = [Factor.from_json(doc) for doc in manifest["design"]["factors"]]
+    try:
+        design = manifest["design"]
+        factors = [Factor.from_json(doc) for doc in design["factors"]]
+        missing = [key for key in ("sampler", "n_points", "root_seed") if key not in design]
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise SweepError(f"{path}: the manifest is damaged ({type(error).__name__}: {error})") from None
+    if missing:
+        raise SweepError(f"{path}: the manifest is damaged (no design.{', design.'.join(missing)})")
     return manifest, factors, read_runs(path)
 
 

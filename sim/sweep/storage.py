@@ -106,9 +106,11 @@ class SweepDir:
     def read_manifest(self) -> dict[str, Any] | None:
         if not self.manifest_path.exists():
             return None
-        try:
-            doc = json.loads(self.manifest_path.read_text())
-        except (OSError, ValueError) as error:
+        from sim.loading import MAX_FILE_BYTES, read_file
+
+        try:     # a regular file of bounded size (it holds the scenario); nesting only as deep as negsim writes
+            doc = json.loads(read_file(self.manifest_path, limit=16 * MAX_FILE_BYTES))
+        except (OSError, ValueError, RecursionError) as error:
             raise SweepError(f"{self.manifest_path}: cannot read the manifest ({error})") from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise SweepError(f"{self.manifest_path}: not a negsim sweep manifest (format {FORMAT})")
