@@ -408,6 +408,10 @@ def _friendly(error: Mapping[str, Any]) -> str:
         return f"must be a mapping of keys to values{got if not isinstance(value, list) else ' (got a list)'}"
     if kind == "list_type":
         return f"must be a list{got}"
+    if kind in ("string_type", "string_sub_type"):
+        return f"must be text{got if not isinstance(value, (dict, list)) else ' (got a ' + type(value).__name__ + ')'}"
+    if kind == "bool_type":
+        return f"must be true or false{got}"
     if kind == "string_pattern_mismatch":
         return f"must be a short snake_case id (a-z, 0-9, _; starting with a letter){got}"
     if kind == "too_short":
