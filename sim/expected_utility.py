@@ -44,6 +44,10 @@ __all__ = [
     "challenge_matrices",
     "eu_round",
     "run_rounds",
+    "SCHOLZ_2011",
+    "SYMMETRIC",
+    "StableForecast",
+    "stable_forecast",
 ]
 
 OFFER_NONE, OFFER_CONFRONTATION, OFFER_COMPROMISE, OFFER_CAPITULATION = 0, 1, 2, 3
@@ -197,8 +201,11 @@ def weighted_mean(x: np.ndarray, capability: np.ndarray, salience: np.ndarray) -
     return out[0] if one_d else out
 
 
-def _median_im(X: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Median voter per issue for issue-major X, W (M, N)."""
+def _median_im(X: np.ndarray, W: np.ndarray, ties: str = "lowest") -> np.ndarray:
+    """Median voter per issue for issue-major X, W (M, N).
+
+    ties: ``"lowest"`` (the published replication's rule) or ``"midpoint"``: when two unbeaten positions are
+    equally close to the weighted mean, their midpoint, so that reversing the scale mirrors the result."""
     # Total r = 1 vote for a over b: sum_k w_k (|x_k - x_b| - |x_k - x_a|) / R
     #                              = (F(b) - F(a)) / R, with F(a) = sum_k w_k |x_k - x_a|.
     # a is unbeaten iff F(a) <= F(b) for every b, so the unbeaten set is argmin F; R > 0
@@ -213,7 +220,10 @@ def _median_im(X: np.ndarray, W: np.ndarray) -> np.ndarray:
     centre = np.where(total > 0, _safe_div((W * X).sum(axis=1), total), X.mean(axis=1))
     gap = np.where(unbeaten, np.abs(X - centre[:, None]), np.inf)
     closest = gap <= gap.min(axis=1, keepdims=True) + _REL_TOL * (np.ptp(X, axis=1)[:, None])
-    return np.where(closest, X, np.inf).min(axis=1)
+    lowest = np.where(closest, X, np.inf).min(axis=1)
+    if ties == "lowest":
+        return lowest
+    return 0.5 * (lowest + np.where(closest, X, -np.inf).max(axis=1))
 
 
 def median_voter(
@@ -508,3 +518,81 @@ def run_rounds(
         out.append(rnd)
         x = rnd.positions
     return out
+
+
+# --------------------------------------------------------------------------- a stable forecast
+
+SCHOLZ_2011 = EUParams(status_quo_probability=1.0, selection="published", normalisation="all_pairs")
+"""The options that reproduce the published median trace of the EC example (Scholz et al. 2011, Table 1 data):
+the published code's offer choice (prefers the compromise with the smallest EU-weighted *position*, so it depends on
+which end of the scale is 0) and its all-pairs normalisation. The Mesa model's default (scenario.py)."""
+
+SYMMETRIC = EUParams(status_quo_probability=1.0, selection="least_move", normalisation="pair")
+"""The options the forecast uses: BDM's text for the offer choice (the offer that moves the actor least; nothing
+refers to the direction of the scale) and P(i, j) + P(j, i) = 1. Reversing the scale mirrors every round."""
+
+STABLE_TOLERANCE = 0.01
+"""Stopping rule: the median has settled when it moved by at most this share of the issue's range R ..."""
+STABLE_PATIENCE = 3
+"""... in each of this many consecutive rounds."""
+MAX_ROUNDS = 60
+"""Rounds after which an issue that never settled is cut off (its forecast: the average median, see below)."""
+
+
+@dataclass(frozen=True)
+class StableForecast:
+    """The median-voter forecast of each issue once its median stops moving."""
+
+    forecast: np.ndarray  # (M,) the stable median, or the mean median over the last half of the rounds if none
+    stable: np.ndarray  # (M,) bool: the stopping rule fired
+    rounds: np.ndarray  # (M,) round at which the rule fired (MAX_ROUNDS if it never did)
+    medians: np.ndarray  # (T + 1, M) median by round, round 0 = initial positions
+
+
+def stable_forecast(
+    positions: np.ndarray,
+    capability: np.ndarray,
+    salience: np.ndarray,
+    params: EUParams = SYMMETRIC,
+    *,
+    max_rounds: int = MAX_ROUNDS,
+    tolerance: float = STABLE_TOLERANCE,
+    patience: int = STABLE_PATIENCE,
+) -> StableForecast:
+    """Run rounds until every issue's median voter has settled: moved by at most ``tolerance`` x R in each of
+    ``patience`` consecutive rounds (R: the range of the initial positions). The forecast is the median at that
+    round. An issue still moving after ``max_rounds`` (the challenge dynamics can cycle: the EC example under the
+    published options repeats 7.0 -> 8.4 -> 9.6 -> ...) gets the average median over the last half of the rounds,
+    the centre of its cycle rather than whichever point the cut-off happens to hit, and ``stable`` False.
+    Median ties are broken by the midpoint, so a mirrored scale gives the mirrored forecast under SYMMETRIC."""
+    if max_rounds < 1 or patience < 1 or tolerance < 0:
+        raise ValueError("max_rounds and patience must be >= 1 and tolerance >= 0")
+    x = np.asarray(positions, dtype=float)
+    if x.ndim != 2:
+        raise ValueError("positions must have shape (N, M)")
+    X0, S, _ = _issue_major(x, salience)
+    c = np.asarray(capability, dtype=float)
+    _check(X0, c, S)
+    W = _weights(c, S)
+    R = initial_scale_range(x)
+    m = x.shape[1]
+    medians = [_median_im(X0, W, ties="midpoint")]
+    calm = np.zeros(m, dtype=int)  # consecutive rounds with a small move
+    done = np.zeros(m, dtype=bool)
+    settled_at = np.full(m, max_rounds)
+    result = np.full(m, np.nan)
+    for t in range(1, max_rounds + 1):
+        x = eu_round(x, c, salience, R, params).positions
+        medians.append(_median_im(np.ascontiguousarray(x.T), W, ties="midpoint"))
+        small = np.abs(medians[-1] - medians[-2]) <= tolerance * R + _REL_TOL * np.abs(medians[-1])
+        calm = np.where(small, calm + 1, 0)
+        newly = ~done & (calm >= patience)
+        result[newly] = medians[-1][newly]
+        settled_at[newly] = t
+        done |= newly
+        if done.all():
+            break
+    trace = np.array(medians)
+    late = trace[len(trace) // 2:]
+    result = np.where(done, result, late.mean(axis=0))
+    return StableForecast(forecast=result, stable=done, rounds=settled_at, medians=trace)

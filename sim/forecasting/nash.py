@@ -1,0 +1,85 @@
+"""The Nash bargaining solution with the status quo (reference point) as the disagreement point.
+
+Sources: J. Nash (1950), "The bargaining problem", Econometrica 18; the asymmetric form with bargaining power as
+exponents (Kalai 1977); for EU decision-making G. Schneider, D. Finke & S. Bailer (2010), "Bargaining power in the
+European Union", Political Studies 58, and C. Achen (2006), "Institutional realism and bargaining models", in
+The European Union Decides, ch. 4.
+
+Per issue: x* = argmax_x sum_i w_i log g_i(x) over the bargaining actors, with w_i = capability x salience and the
+gain over disagreement g_i(x) = |q - x_i|^k - |x - x_i|^k (k = 1 linear, k = 2 quadratic loss), defined where every
+bargaining actor gains (g_i > 0). A move of the status quo q has a direction: the actors on the other side of q (and
+those at q) lose from any move that the actors on this side gain from, so the bargaining actors are those on the
+side of q holding the larger weight (the others are outvoted; an exact tie keeps q). With q unknown the
+disagreement point is each actor's worst point on the scale (the far end from its position) and everyone bargains.
+The objective is concave on the interval where all gains are positive, so a golden-section search finds x*.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.forecasting.problem import Problem
+
+EXPONENT = 1
+"""k: 1 = linear loss (distance), 2 = quadratic loss. Linear is the default (docs/forecasting.md: chosen on the DEU
+development file, and it also wins on each half of it)."""
+
+_ITERATIONS = 80                # golden-section steps: the interval shrinks by 0.618^80, far below rounding
+_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+
+
+def _argmax_concave(objective, lo: float, hi: float) -> float:
+    """Maximiser of a concave function on [lo, hi] (golden-section search)."""
+    a, b = lo, hi
+    c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
+    fc, fd = objective(c), objective(d)
+    for _ in range(_ITERATIONS):
+        if fc >= fd:
+            b, d, fd = d, c, fc
+            c = b - _GOLDEN * (b - a)
+            fc = objective(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + _GOLDEN * (b - a)
+            fd = objective(d)
+    return 0.5 * (a + b)
+
+
+def nash_point(x: np.ndarray, w: np.ndarray, disagreement_distance: np.ndarray, lo: float, hi: float,
+               exponent: int = EXPONENT) -> float:
+    """argmax_x sum_i w_i log(r_i^k - |x - x_i|^k) on [lo, hi], r_i = disagreement_distance (N,), all r_i > 0.
+
+    Every gain is positive on the intersection of the intervals (x_i - r_i, x_i + r_i)."""
+    left = max(lo, float(np.max(x - disagreement_distance)))
+    right = min(hi, float(np.min(x + disagreement_distance)))
+    if not left < right:        # no point where every bargaining actor gains (cannot happen for one-sided sets)
+        return float(np.clip(np.average(x, weights=w) if w.sum() > 0 else x.mean(), lo, hi))
+    reach = disagreement_distance ** exponent
+
+    def objective(point: float) -> float:
+        gain = reach - np.abs(point - x) ** exponent
+        return float(np.sum(w * np.log(np.maximum(gain, 1e-300))))
+
+    return _argmax_concave(objective, left, right)
+
+
+def forecast(problem: Problem, exponent: int = EXPONENT) -> np.ndarray:
+    """The Nash bargaining solution of every issue (see the module docstring)."""
+    lo, hi = problem.scale_min, problem.scale_max
+    weights = problem.weights()
+    out = np.empty(problem.n_issues)
+    for d in range(problem.n_issues):
+        has = problem.has_position[d]
+        x, w = problem.positions[d, has], weights[d, has]
+        q = problem.reference[d]
+        if not np.isfinite(q):
+            out[d] = nash_point(x, w, np.maximum(x - lo, hi - x), lo, hi, exponent)
+            continue
+        above, below = x > q, x < q
+        w_above, w_below = w[above].sum(), w[below].sum()
+        if w_above == w_below:          # no side wants the move more (or nobody wants any): the status quo
+            out[d] = q
+            continue
+        side = above if w_above > w_below else below
+        out[d] = nash_point(x[side], w[side], np.abs(x[side] - q), lo, hi, exponent)
+    return out
