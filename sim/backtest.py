@@ -271,3 +271,34 @@ def plot(result: Backtest, path: str | Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+# ====================================================================== the command's output
+PROGRESS_FROM = 200
+"""Issues from which `negsim backtest` shows a progress bar (on a terminal)."""
+
+
+def run_with_progress(data: Dataset, models: Sequence[str], console: Any) -> Backtest:
+    """run_backtest with a rich progress bar on long runs (a terminal and at least PROGRESS_FROM issues)."""
+    from rich.progress import Progress
+
+    show = data.n_issues >= PROGRESS_FROM and console.is_terminal
+    with Progress(console=console, transient=True, disable=not show) as progress:
+        task = progress.add_task(f"Forecasting with {len(models)} models", total=data.n_issues)
+        return run_backtest(data, models, lambda k: progress.advance(task, k))
+
+
+def print_report(result: Backtest, data: Dataset, console: Any) -> None:
+    """The readable table: MAE, RMSE, share within WITHIN points, paired bootstrap CI of the MAE difference."""
+    from rich.table import Table
+
+    n = len(result.outcomes)
+    table = Table(title=f"{n} issues of {len(data.proposals)} proposals ({data.skipped} rows skipped); "
+                        f"difference to {BASELINE}: paired bootstrap over proposals, 95 %", title_justify="left")
+    for column in ("model", "MAE", "RMSE", f"within {WITHIN:g}", f"MAE - {BASELINE}", "95 % CI"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for s in score(result):
+        ci = "-" if s.model == BASELINE else f"[{s.diff_low:+.2f}, {s.diff_high:+.2f}]"
+        table.add_row(s.model, f"{s.mae:.2f}", f"{s.rmse:.2f}", f"{100 * s.within:.0f} %",
+                      "-" if s.model == BASELINE else f"{s.diff:+.2f}", ci)
+    console.print(table)

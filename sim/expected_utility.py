@@ -531,21 +531,21 @@ SYMMETRIC = EUParams(status_quo_probability=1.0, selection="least_move", normali
 """The options the forecast uses: BDM's text for the offer choice (the offer that moves the actor least; nothing
 refers to the direction of the scale) and P(i, j) + P(j, i) = 1. Reversing the scale mirrors every round."""
 
-STABLE_TOLERANCE = 0.01
-"""Stopping rule: the median has settled when it moved by at most this share of the issue's range R ..."""
-STABLE_PATIENCE = 3
-"""... in each of this many consecutive rounds."""
+STABLE_TOLERANCE = 1e-3
+"""Stopping rule: the talks have settled in the first round in which no actor's position moves by more than this share
+of the issue's range R. The rounds are deterministic, so from then on nothing moves and the median is final."""
 MAX_ROUNDS = 60
-"""Rounds after which an issue that never settled is cut off (its forecast: the average median, see below)."""
+"""Rounds after which an issue still moving is cut off; its forecast is then the average median over the last half
+of the rounds (the centre of its cycle), not whichever point of the cycle the cut-off happens to hit."""
 
 
 @dataclass(frozen=True)
 class StableForecast:
     """The median-voter forecast of each issue once its median stops moving."""
 
-    forecast: np.ndarray  # (M,) the stable median, or the mean median over the last half of the rounds if none
+    forecast: np.ndarray  # (M,) the median once settled, else the mean median over the last half of the rounds
     stable: np.ndarray  # (M,) bool: the stopping rule fired
-    rounds: np.ndarray  # (M,) round at which the rule fired (MAX_ROUNDS if it never did)
+    rounds: np.ndarray  # (M,) round in which nothing moved (max_rounds if none)
     medians: np.ndarray  # (T + 1, M) median by round, round 0 = initial positions
 
 
@@ -557,16 +557,15 @@ def stable_forecast(
     *,
     max_rounds: int = MAX_ROUNDS,
     tolerance: float = STABLE_TOLERANCE,
-    patience: int = STABLE_PATIENCE,
 ) -> StableForecast:
-    """Run rounds until every issue's median voter has settled: moved by at most ``tolerance`` x R in each of
-    ``patience`` consecutive rounds (R: the range of the initial positions). The forecast is the median at that
-    round. An issue still moving after ``max_rounds`` (the challenge dynamics can cycle: the EC example under the
-    published options repeats 7.0 -> 8.4 -> 9.6 -> ...) gets the average median over the last half of the rounds,
-    the centre of its cycle rather than whichever point the cut-off happens to hit, and ``stable`` False.
-    Median ties are broken by the midpoint, so a mirrored scale gives the mirrored forecast under SYMMETRIC."""
-    if max_rounds < 1 or patience < 1 or tolerance < 0:
-        raise ValueError("max_rounds and patience must be >= 1 and tolerance >= 0")
+    """Run rounds until each issue settles: a round in which no position moves by more than ``tolerance`` x R
+    (R: the range of the initial positions). Its forecast is the median voter then. The challenge dynamics can
+    instead cycle -- the EC example under SCHOLZ_2011 repeats 7.0 -> 8.4 -> 9.6 -> 9.96 -> 7.0 ... with pauses of up
+    to nine rounds at 7.0, so a pause in the median alone proves nothing -- and an issue still moving after
+    ``max_rounds`` gets the average median over the last half of the rounds, with ``stable`` False. Median ties are
+    broken by the midpoint, so under SYMMETRIC a mirrored scale gives the mirrored forecast."""
+    if max_rounds < 1 or tolerance < 0:
+        raise ValueError("max_rounds must be >= 1 and tolerance >= 0")
     x = np.asarray(positions, dtype=float)
     if x.ndim != 2:
         raise ValueError("positions must have shape (N, M)")
@@ -577,19 +576,18 @@ def stable_forecast(
     R = initial_scale_range(x)
     m = x.shape[1]
     medians = [_median_im(X0, W, ties="midpoint")]
-    calm = np.zeros(m, dtype=int)  # consecutive rounds with a small move
     done = np.zeros(m, dtype=bool)
     settled_at = np.full(m, max_rounds)
     result = np.full(m, np.nan)
     for t in range(1, max_rounds + 1):
-        x = eu_round(x, c, salience, R, params).positions
-        medians.append(_median_im(np.ascontiguousarray(x.T), W, ties="midpoint"))
-        small = np.abs(medians[-1] - medians[-2]) <= tolerance * R + _REL_TOL * np.abs(medians[-1])
-        calm = np.where(small, calm + 1, 0)
-        newly = ~done & (calm >= patience)
+        new = eu_round(x, c, salience, R, params).positions
+        medians.append(_median_im(np.ascontiguousarray(new.T), W, ties="midpoint"))
+        still = np.abs(new - x).max(axis=0) <= tolerance * R
+        newly = ~done & still
         result[newly] = medians[-1][newly]
         settled_at[newly] = t
         done |= newly
+        x = np.where(done[None, :], x, new)   # a settled issue stays exactly where it settled
         if done.all():
             break
     trace = np.array(medians)
