@@ -293,10 +293,10 @@ def print_report(result: Backtest, data: Dataset, console: Any) -> None:
     from rich.table import Table
 
     n = len(result.outcomes)
-    table = Table(title=f"{n} issues of {len(data.proposals)} proposals ({data.skipped} rows skipped); "
-                        f"difference to {BASELINE}: paired bootstrap over proposals, 95 %", title_justify="left")
-    for column in ("model", "MAE", "RMSE", f"within {WITHIN:g}", f"MAE - {BASELINE}", "95 % CI"):
-        table.add_column(column, justify="left" if column == "model" else "right")
+    table = Table(title=f"{n} issues of {len(data.proposals)} proposals, {data.skipped} rows skipped. diff: MAE minus "
+                        f"{BASELINE}'s, 95 % CI by paired bootstrap over proposals", title_justify="left")
+    for column in ("model", "MAE", "RMSE", f"within {WITHIN:g}", "diff", "95 % CI"):
+        table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
     for s in score(result):
         ci = "-" if s.model == BASELINE else f"[{s.diff_low:+.2f}, {s.diff_high:+.2f}]"
         table.add_row(s.model, f"{s.mae:.2f}", f"{s.rmse:.2f}", f"{100 * s.within:.0f} %",

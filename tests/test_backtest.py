@@ -93,7 +93,7 @@ def test_readable_form_prints_the_table_and_writes_the_png(small, tmp_path, monk
     png = tmp_path / "out" / "bt.png"
     result = invoke(small, "--png", png)
     assert result.exit_code == 0, result.output
-    for text in ("MAE", "RMSE", "within 10", "95 % CI", "compromise", "exchange", "3 rows skipped"):
+    for text in ("MAE", "RMSE", "within 10", "95 % CI", "compromise", "exchange", "3 rows skipped", "diff"):
         assert text in result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     monkeypatch.chdir(tmp_path)

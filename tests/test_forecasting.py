@@ -162,3 +162,17 @@ def test_agenda_setter_model_keeps_the_status_quo_when_no_move_is_acceptable_and
     assert procedural.forecast(p)[0] == 50.0                           # the voter at 10 blocks any move up
     p = problem([[100, 0, 10, 90]], [[1] * 4], [1] * 4, rules=("unanimity",), proposer=0)
     assert procedural.forecast(p)[0] == forecast("compromise", p)[0]   # no status quo: the compromise forecast
+
+
+def test_one_exchange_per_actor_and_round_by_default():
+    """A trades with B (issues 1 <-> 2) and could also trade with C (issues 1 <-> 3). Under LIMIT = "actor" A makes
+    one exchange a round; under "position" it can make a second one on an issue it has not shifted yet."""
+    p = problem([[100, 0, 0], [0, 100, 50], [0, 50, 100]],
+                [[0.9, 0.1, 0.1], [0.05, 0.9, 0.1], [0.05, 0.1, 0.9]], [1, 1, 1])
+    assert exchange.LIMIT == "actor"
+    one = exchange.exchanged_positions(p)
+    several = exchange.exchanged_positions(p, limit="position")
+    shifted = lambda x: np.abs(x - p.positions)[:, 0] > 1e-9  # noqa: E731 - which of A's positions moved
+    assert shifted(one).sum() == 1 and shifted(several).sum() == 2
+    with pytest.raises(ValueError, match="limit"):
+        exchange.exchanged_positions(p, limit="nope")
