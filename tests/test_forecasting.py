@@ -22,7 +22,7 @@ def utility(p: Problem, outcome: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------- the registry
 def test_registry_lists_the_baseline_and_every_model():
     assert BASELINE == "compromise"
-    assert set(MODELS) == {"compromise", "nash", "exchange", "procedural", "expected_utility"}
+    assert set(MODELS) == {"compromise", "nash", "exchange", "procedural", "expected_utility", "concession"}
     with pytest.raises(KeyError, match="unknown forecasting model 'nope'.*compromise"):
         forecast("nope", problem([[0, 100]], [[1, 1]], [1, 1]))
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.forecasting import compromise, exchange, expected_utility, nash, procedural
+from sim.forecasting import compromise, concession, exchange, expected_utility, nash, procedural
 from sim.forecasting.problem import RULES, Problem
 
 Model = Callable[[Problem], np.ndarray]
@@ -22,6 +22,7 @@ MODELS: dict[str, Model] = {
     "exchange": exchange.forecast,              # Stokman & van Oosten exchange (logrolling), then compromise
     "procedural": procedural.forecast,          # agenda setter + pivotal voters under the decision rule
     "expected_utility": expected_utility.forecast,  # Bueno de Mesquita challenge model, run to a stable median
+    "concession": concession.forecast,          # negsim's concession mechanism with the scenario defaults
 }
 BASELINE = "compromise"
 

@@ -16,15 +16,21 @@ from sim.forecasting.problem import Problem
 
 
 def forecast(problem: Problem, params: eu.EUParams = eu.SYMMETRIC) -> np.ndarray:
-    """The stable median-voter forecast of every issue, among the actors with a position on it."""
+    """The stable median-voter forecast of every issue, among the actors with a position on it. Issues with the
+    same actors run together (the mechanism is vectorised over issues; each issue keeps its own stopping round)."""
     out = np.empty(problem.n_issues)
     span = problem.scale_range
+    x = (problem.positions - problem.scale_min) / span
+    groups: dict[bytes, list[int]] = {}
     for d in range(problem.n_issues):
         has = problem.has_position[d]
-        x = (problem.positions[d, has] - problem.scale_min) / span
-        if np.ptp(x) == 0:
+        if np.ptp(x[d, has]) == 0:                 # everyone agrees: nothing to forecast
             out[d] = problem.positions[d, has][0]
-            continue
-        result = eu.stable_forecast(x[:, None], problem.capabilities[has], problem.saliences[d, has][:, None], params)
-        out[d] = problem.scale_min + span * float(result.forecast[0])
+        else:
+            groups.setdefault(has.tobytes(), []).append(d)
+    for issues in groups.values():
+        has = problem.has_position[issues[0]]
+        result = eu.stable_forecast(x[np.ix_(issues, has)].T, problem.capabilities[has],
+                                    problem.saliences[np.ix_(issues, has)].T, params)
+        out[issues] = problem.scale_min + span * result.forecast
     return out
