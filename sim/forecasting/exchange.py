@@ -3,7 +3,7 @@
 
 Sources: F. Stokman & R. van Oosten (1994), "The exchange of voting positions: an object-oriented model of policy
 networks", in Bueno de Mesquita & Stokman (eds.), European Community Decision Making; J. Arregui, F. Stokman &
-R. Thomson (2006), "Compromise, exchange and challenge in the European Union", in The European Union Decides, ch. 5.
+R. Thomson (2006), "Compromise, exchange and challenge in the European Union", in The European Union Decides.
 
 One round (docs/forecasting.md has the equations). With O_d the compromise outcome of issue d and W_d = sum_k w_kd
 (w = capability x salience), actor i shifting its position on d by delta moves O_d by w_id delta / W_d. Actor k values

@@ -3,7 +3,7 @@
 Sources: J. Nash (1950), "The bargaining problem", Econometrica 18; the asymmetric form with bargaining power as
 exponents (Kalai 1977); for EU decision-making G. Schneider, D. Finke & S. Bailer (2010), "Bargaining power in the
 European Union", Political Studies 58, and C. Achen (2006), "Institutional realism and bargaining models", in
-The European Union Decides, ch. 4.
+The European Union Decides.
 
 Per issue: x* = argmax_x sum_i w_i log g_i(x) over the bargaining actors, with w_i = capability x salience and the
 gain over disagreement g_i(x) = |q - x_i|^k - |x - x_i|^k (k = 1 linear, k = 2 quadratic loss), defined where every

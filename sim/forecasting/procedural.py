@@ -3,8 +3,8 @@ that the pivotal voters and the veto player prefer to the status quo.
 
 Sources: G. Tsebelis (1994), "The power of the European Parliament as a conditional agenda setter", APSR 88;
 B. Steunenberg (1994), "Decision making under different institutional arrangements: legislation by the European
-Community", Journal of Institutional and Theoretical Economics 150; R. Thomson et al. (2006), The European Union
-Decides, ch. 3 (procedural models) for their use on DEU data.
+Community", Journal of Institutional and Theoretical Economics 150; R. Thomson et al. (eds., 2006), The European
+Union Decides, for procedural models on DEU data.
 
 Per issue, with status quo q and single-peaked (distance) preferences, voter i accepts x iff |x - x_i| <= |q - x_i|.
 Voters are the actors with a vote weight and a position; a change needs a share `threshold` of their weight
