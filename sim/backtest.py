@@ -31,8 +31,9 @@ BOOTSTRAP_SEED = 20061
 WITHIN = 10.0
 """The readable table's hit rate: share of forecasts within this many points of the outcome."""
 PROPOSER, VETO_PLAYER = "com", "ep"
-RULE_NAMES = {"qmv": "qmv", "unan": "unanimity", "unanimity": "unanimity", "sm": "majority", "majority": "majority",
-              "": "qmv"}
+RULE_PREFIXES = (("unan", "unanimity"), ("qmv", "qmv"), ("qualified", "qmv"), ("sm", "majority"),
+                 ("simple", "majority"), ("maj", "majority"))
+"""`counvte` values by how they start (case-insensitive); an empty cell means QMV, the usual Council rule."""
 SCALE = (0.0, 100.0)
 
 
@@ -99,9 +100,6 @@ def read_deu(path: str | Path) -> Dataset:
 
     capability = np.array([_number(cell(rows[1], "p" + a), f"{path}: row 2 (capabilities), column p{a}")
                            if cell(rows[1], "p" + a) else math.nan for a in actors])
-    if np.isnan(capability).any():
-        absent = [a for a, c in zip(actors, capability, strict=True) if math.isnan(c)]
-        raise BacktestError(f"{path}: row 2 (capabilities): no capability for actor(s) {', '.join(absent)}")
     if np.any(capability < 0):
         raise BacktestError(f"{path}: row 2 (capabilities): capabilities must be non-negative")
     grouped: dict[str, list[tuple[str, np.ndarray, np.ndarray, float, str, str, float]]] = {}
@@ -111,8 +109,10 @@ def read_deu(path: str | Path) -> Dataset:
             continue
         where = f"{path}: row {line}"
         issue = cell(row, "isnr") or f"row{line}"
-        outcome_text = cell(row, "out")
-        outcome = _number(outcome_text, f"{where}, column out") if outcome_text else math.nan
+        try:                                    # no outcome, or not a number (e.g. NA): a row to skip
+            outcome = float(cell(row, "out"))
+        except ValueError:
+            outcome = math.nan
         x = np.full(len(actors), math.nan)
         s = np.full(len(actors), math.nan)
         for k, actor in enumerate(actors):
@@ -131,13 +131,20 @@ def read_deu(path: str | Path) -> Dataset:
         reference = _number(rp_text, f"{where}, column rp") if rp_text else math.nan
         if math.isfinite(reference) and not SCALE[0] <= reference <= SCALE[1]:
             raise BacktestError(f"{where}, column rp: reference point {rp_text} outside 0-100")
-        rule_text = cell(row, "counvte").lower()
-        if rule_text not in RULE_NAMES:
+        rule_text = cell(row, "counvte")
+        rule = "qmv" if not rule_text else next(
+            (name for prefix, name in RULE_PREFIXES if rule_text.lower().startswith(prefix)), None)
+        if rule is None:
             raise BacktestError(f"{where}, column counvte: unknown voting rule {rule_text!r} (QMV, Unan or SM)")
+        absent = [a for a, has, c in zip(actors, np.isfinite(x), capability, strict=True) if has and math.isnan(c)]
+        if absent:
+            raise BacktestError(f"{path}: row 2 (capabilities): no capability for actor(s) {', '.join(absent)}, "
+                                f"who take positions (row {line})")
         grouped.setdefault(cell(row, "prnr") or issue, []).append(
-            (issue, x, s / 100.0, reference, RULE_NAMES[rule_text], cell(row, "proc").upper(), outcome))
+            (issue, x, s / 100.0, reference, rule, cell(row, "proc").upper(), outcome))
     proposer = actors.index(PROPOSER) if PROPOSER in actors else None
     parliament = actors.index(VETO_PLAYER) if VETO_PLAYER in actors else None
+    capability = np.nan_to_num(capability)     # actors without a capability never take a position (checked above)
     votes = capability.copy()
     for index in (proposer, parliament):
         if index is not None:

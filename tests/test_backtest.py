@@ -61,6 +61,21 @@ def test_reads_the_layout_and_skips_what_it_should(small):
 
 
 # ---------------------------------------------------------------------------------------------------- --json
+def test_lenient_where_the_layout_allows(tmp_path):
+    """An outcome that is not a number (NA) is no outcome: the row is skipped; an actor without a capability is fine
+    as long as it takes no position; voting rules are read by how they start."""
+    capability = CAPABILITY[:8] + [""] + CAPABILITY[9:]
+    rows = [HEADER, capability]
+    for issue in ISSUES[:3]:
+        rows.append(issue[:8] + [""] + issue[9:])                    # nl takes no position
+    rows[2][2], rows[3][2] = "unanimity", "qmv-weighted"
+    rows.append(ISSUES[0][:1] + ["p1i9"] + ISSUES[0][2:8] + [""] + ISSUES[0][9:15] + ["NA"])
+    data = bt.read_deu(write(tmp_path / "lenient.tsv", rows))
+    assert data.n_issues == 3 and data.skipped == 1
+    assert data.proposals[0].problem.rules == ("unanimity", "qmv")
+    assert data.proposals[0].problem.capabilities[4] == 0.0
+
+
 def test_json_follows_the_contract_exactly(small):
     result = invoke(small, "--json")
     assert result.exit_code == 0, result.output
@@ -126,7 +141,7 @@ def test_paired_bootstrap_resamples_whole_proposals():
     ([], "empty file"),
     ([HEADER], "no capability row"),
     ([[c for c in HEADER if c != "out"], CAPABILITY[:-1], *(r[:-1] for r in ISSUES)], "missing column(s) out"),
-    ([HEADER, CAPABILITY[:8] + [""] + CAPABILITY[9:], *ISSUES], "no capability for actor(s) nl"),
+    ([HEADER, CAPABILITY[:8] + [""] + CAPABILITY[9:], *ISSUES], "no capability for actor(s) nl, who take positions"),
     ([HEADER, CAPABILITY, ISSUES[0][:6] + ["abc"] + ISSUES[0][7:]], "row 3, column pde: not a number: 'abc'"),
     ([HEADER, CAPABILITY, ISSUES[0][:6] + ["120"] + ISSUES[0][7:]], "row 3, column pde: position 120 outside 0-100"),
     ([HEADER, CAPABILITY, ISSUES[0][:2] + ["plurality"] + ISSUES[0][3:]], "unknown voting rule 'plurality'"),
@@ -147,3 +162,21 @@ def test_missing_binary_and_unknown_models_exit_2(tmp_path, small):
     assert result.exit_code == 2 and "not a text file" in result.output
     result = invoke(small, "--models", "compromise,oracle")
     assert result.exit_code == 2 and "unknown model(s) oracle" in result.output
+
+
+def test_progress_bar_on_long_runs_at_a_terminal(small, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    data = bt.read_deu(small)
+    told: list[int] = []
+    bt.run_backtest(data, ("compromise",), told.append)
+    assert told == [2, 1]                                   # after each proposal, its issue count
+    monkeypatch.setattr(bt, "PROGRESS_FROM", 1)
+    screen = io.StringIO()
+    result = bt.run_with_progress(data, ("compromise", "exchange"), Console(file=screen, force_terminal=True))
+    assert "Forecasting with 2 models" in screen.getvalue() and len(result.outcomes) == 3
+    quiet = io.StringIO()                                   # not a terminal: no bar
+    bt.run_with_progress(data, ("compromise",), Console(file=quiet, force_terminal=False))
+    assert quiet.getvalue() == ""
