@@ -86,12 +86,18 @@ class EUParams:
         (the published replication; P(i, j) + P(j, i) is far below 1);
         ``"pair"`` -- sum of |votes| of every voter on the pair (i, j) only (BDM's apparent
         intent; P(i, j) + P(j, i) = 1 whenever anyone cares about the pair).
+    median_ties
+        When two unbeaten positions are equally close to the weighted mean (e.g. a symmetric
+        pair): ``"lowest"`` -- the lower one, the published replication's rule (default,
+        SCHOLZ_2011); ``"midpoint"`` -- their midpoint, so a reversed scale mirrors the median
+        (SYMMETRIC). Only the reported median and, with Q < 1, the drift term use the median.
     """
 
     status_quo_probability: float = 1.0
     t_weight: float = 1.0
     selection: Literal["published", "least_move"] = "published"
     normalisation: Literal["all_pairs", "pair"] = "all_pairs"
+    median_ties: Literal["midpoint", "lowest"] = "lowest"
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.status_quo_probability <= 1.0):
@@ -102,6 +108,8 @@ class EUParams:
             raise ValueError(f"unknown selection rule {self.selection!r}")
         if self.normalisation not in ("all_pairs", "pair"):
             raise ValueError(f"unknown normalisation {self.normalisation!r}")
+        if self.median_ties not in ("midpoint", "lowest"):
+            raise ValueError(f"unknown median tie rule {self.median_ties!r}")
 
 
 @dataclass(frozen=True)
@@ -227,21 +235,30 @@ def _median_im(X: np.ndarray, W: np.ndarray, ties: str = "lowest") -> np.ndarray
 
 
 def median_voter(
-    x: np.ndarray, capability: np.ndarray, salience: np.ndarray, scale_range: np.ndarray | float
+    x: np.ndarray,
+    capability: np.ndarray,
+    salience: np.ndarray,
+    scale_range: np.ndarray | float,
+    ties: Literal["midpoint", "lowest"] = "lowest",
 ) -> np.ndarray:
     """Per-issue median-voter position: the actor position that no other actor position
     beats in the capability x salience weighted pairwise vote (risk exponent r = 1).
 
     With r = 1 this is the weighted median of the positions. If several positions are
     unbeaten (an exact tie, including all weights zero) the one closest to the weighted
-    mean is returned, then the lowest. ``scale_range`` only rescales the votes (validated,
-    does not change the result). Returns shape (M,), or a 0-d array for (N,) input.
+    mean is returned; if two are equally close, the lower one (``ties="lowest"``, the published
+    replication's rule) or their midpoint (``"midpoint"``: a reversed scale gives the mirrored
+    median, a symmetric pair its midpoint). ``scale_range`` only rescales
+    the votes (validated, does not change the result). Returns shape (M,), or a 0-d array for
+    (N,) input.
     """
+    if ties not in ("midpoint", "lowest"):
+        raise ValueError(f"unknown tie rule {ties!r}")
     X, S, one_d = _issue_major(x, salience)
     c = np.asarray(capability, dtype=float)
     _check(X, c, S)
     _scale(scale_range, X.shape[0])  # validated only: R rescales votes, not the winner
-    out = _median_im(X, _weights(c, S))
+    out = _median_im(X, _weights(c, S), ties)
     return out[0] if one_d else out
 
 
@@ -372,7 +389,7 @@ def _stage(positions, capability, salience, scale_range, params: EUParams) -> _S
     W = _weights(c, S)
     ratio = _distance_ratio(X, R)
     same = X[:, :, None] == X[:, None, :]
-    median = _median_im(X, W)
+    median = _median_im(X, W, params.median_ties)
     mean = weighted_mean(X.T, c, S.T)
     live = R > 0
     danger = _danger_im(X, W, S, R, ratio, same, median, params)
@@ -522,12 +539,14 @@ def run_rounds(
 
 # --------------------------------------------------------------------------- a stable forecast
 
-SCHOLZ_2011 = EUParams(status_quo_probability=1.0, selection="published", normalisation="all_pairs")
+SCHOLZ_2011 = EUParams(status_quo_probability=1.0, selection="published", normalisation="all_pairs",
+                       median_ties="lowest")
 """The options that reproduce the published median trace of the EC example (Scholz et al. 2011, Table 1 data):
 the published code's offer choice (prefers the compromise with the smallest EU-weighted *position*, so it depends on
-which end of the scale is 0) and its all-pairs normalisation. The Mesa model's default (scenario.py)."""
+which end of the scale is 0), its all-pairs normalisation and its tie rule (the lowest of tied medians): the
+defaults of EUParams and of the Mesa model's expected-utility mechanism (scenario.py)."""
 
-SYMMETRIC = EUParams(status_quo_probability=1.0, selection="least_move", normalisation="pair")
+SYMMETRIC = EUParams(status_quo_probability=1.0, selection="least_move", normalisation="pair", median_ties="midpoint")
 """The options the forecast uses: BDM's text for the offer choice (the offer that moves the actor least; nothing
 refers to the direction of the scale) and P(i, j) + P(j, i) = 1. Reversing the scale mirrors every round."""
 
@@ -562,8 +581,8 @@ def stable_forecast(
     (R: the range of the initial positions). Its forecast is the median voter then. The challenge dynamics can
     instead cycle -- the EC example under SCHOLZ_2011 repeats 7.0 -> 8.4 -> 9.6 -> 9.96 -> 7.0 ... with pauses of up
     to nine rounds at 7.0, so a pause in the median alone proves nothing -- and an issue still moving after
-    ``max_rounds`` gets the average median over the last half of the rounds, with ``stable`` False. Median ties are
-    broken by the midpoint, so under SYMMETRIC a mirrored scale gives the mirrored forecast."""
+    ``max_rounds`` gets the average median over the last half of the rounds, with ``stable`` False. Median ties follow
+    ``params.median_ties``; under SYMMETRIC a mirrored scale gives the mirrored forecast."""
     if max_rounds < 1 or tolerance < 0:
         raise ValueError("max_rounds must be >= 1 and tolerance >= 0")
     x = np.asarray(positions, dtype=float)
@@ -575,13 +594,13 @@ def stable_forecast(
     W = _weights(c, S)
     R = initial_scale_range(x)
     m = x.shape[1]
-    medians = [_median_im(X0, W, ties="midpoint")]
+    medians = [_median_im(X0, W, params.median_ties)]
     done = np.zeros(m, dtype=bool)
     settled_at = np.full(m, max_rounds)
     result = np.full(m, np.nan)
     for t in range(1, max_rounds + 1):
         new = eu_round(x, c, salience, R, params).positions
-        medians.append(_median_im(np.ascontiguousarray(new.T), W, ties="midpoint"))
+        medians.append(_median_im(np.ascontiguousarray(new.T), W, params.median_ties))
         still = np.abs(new - x).max(axis=0) <= tolerance * R
         newly = ~done & still
         result[newly] = medians[-1][newly]

@@ -74,8 +74,11 @@ def test_a_symmetric_pair_forecasts_the_midpoint():
     pos = np.array([[0.0], [100.0]])
     result = eu.stable_forecast(pos, np.ones(2), np.full((2, 1), 0.5))
     assert result.forecast[0] == 50.0 and result.stable[0]
-    # the published tie rule takes the lowest of the tied positions: 0, as the issue reported
+    # the published tie rule (the default of median_voter, used by the Mesa model) takes the lower position: 0, as
+    # issue 11 reported; the mirror-symmetric rule takes the midpoint
     assert float(eu.median_voter(pos, np.ones(2), np.full((2, 1), 0.5), 100.0)[0]) == 0.0
+    assert float(eu.median_voter(pos, np.ones(2), np.full((2, 1), 0.5), 100.0, ties="midpoint")[0]) == 50.0
+    assert eu.stable_forecast(pos, np.ones(2), np.full((2, 1), 0.5), eu.SCHOLZ_2011).forecast[0] == 0.0
 
 
 def test_bad_arguments_are_rejected():
@@ -84,3 +87,19 @@ def test_bad_arguments_are_rejected():
         eu.stable_forecast(pos, cap, sal, max_rounds=0)
     with pytest.raises(ValueError, match="positions"):
         eu.stable_forecast(pos[:, 0], cap, sal)
+
+
+@pytest.mark.parametrize("q", [1.0, 0.6])
+def test_every_round_mirrors_under_symmetric_options(q):
+    rng = np.random.default_rng(11)
+    pos = rng.integers(0, 5, size=(6, 3)) / 4.0
+    cap, sal = rng.integers(1, 4, size=6) / 2.0, rng.integers(1, 4, size=(6, 3)) / 4.0
+    params = eu.EUParams(status_quo_probability=q, selection="least_move", normalisation="pair",
+                         median_ties="midpoint")
+    forward = eu.run_rounds(pos, cap, sal, 6, params)
+    mirrored = eu.run_rounds(1.0 - pos, cap, sal, 6, params)
+    for a, b in zip(forward, mirrored, strict=True):
+        np.testing.assert_allclose(1.0 - b.positions, a.positions, atol=1e-12)
+        np.testing.assert_allclose(1.0 - b.median, a.median, atol=1e-12)
+    with pytest.raises(ValueError, match="median tie rule"):
+        eu.EUParams(median_ties="highest")  # type: ignore[arg-type]
