@@ -203,7 +203,11 @@ def run_backtest(data: Dataset, models: Sequence[str] = tuple(MODELS),
     """Forecast every issue of `data` with every model; `advance(k)` is told after each proposal (k issues)."""
     forecasts, issue_ids, proposal_ids, outcomes = [], [], [], []
     for proposal in data.proposals:
-        forecasts.append(np.column_stack([MODELS[name](proposal.problem) for name in models]))
+        block = np.column_stack([MODELS[name](proposal.problem) for name in models])
+        if not np.isfinite(block).all():    # a model bug, not bad data: say where rather than print NaN
+            i, k = np.argwhere(~np.isfinite(block))[0]
+            raise RuntimeError(f"model {models[k]} gave no finite forecast for issue {proposal.issue_ids[i]}")
+        forecasts.append(block)
         issue_ids.extend(proposal.issue_ids)
         proposal_ids.extend([proposal.id] * len(proposal.issue_ids))
         outcomes.append(proposal.outcomes)

@@ -176,3 +176,13 @@ def test_one_exchange_per_actor_and_round_by_default():
     assert shifted(one).sum() == 1 and shifted(several).sum() == 2
     with pytest.raises(ValueError, match="limit"):
         exchange.exchanged_positions(p, limit="nope")
+
+
+def test_nash_ignores_actors_without_a_stake_and_survives_an_issue_nobody_cares_about():
+    # the actor at 10 has salience 0: it does not bargain, so it does not cap the solution at 2 x 10
+    p = problem([[10, 60, 100]], [[0, 1, 1]], [1, 1, 2], reference=np.array([0.0]))
+    assert nash.forecast(p)[0] == pytest.approx(80.0, abs=1e-6)
+    nobody = problem([[0, 100]], [[0, 0]], [1, 1])
+    assert nash.forecast(nobody)[0] == pytest.approx(50.0, abs=1e-6)
+    for name in MODELS:
+        assert np.isfinite(forecast(name, nobody)).all()

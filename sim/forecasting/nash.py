@@ -7,9 +7,10 @@ The European Union Decides.
 
 Per issue: x* = argmax_x sum_i w_i log g_i(x) over the bargaining actors, with w_i = capability x salience and the
 gain over disagreement g_i(x) = |q - x_i|^k - |x - x_i|^k (k = 1 linear, k = 2 quadratic loss), defined where every
-bargaining actor gains (g_i > 0). A move of the status quo q has a direction: the actors on the other side of q (and
-those at q) lose from any move that the actors on this side gain from, so the bargaining actors are those on the
-side of q holding the larger weight (the others are outvoted; an exact tie keeps q). With q unknown the
+bargaining actor gains (g_i > 0). Actors with weight 0 have no stake and do not bargain (if nobody has weight,
+everyone with a position counts the same). A move of the status quo q has a direction: the actors on the other
+side of q (and those at q) lose from any move that the actors on this side gain from, so the bargaining actors are
+those on the side of q holding the larger weight (the others are outvoted; an exact tie keeps q). With q unknown the
 disagreement point is each actor's worst point on the scale (the far end from its position) and everyone bargains.
 The objective is concave on the interval where all gains are positive, so bisection on its slope finds x*.
 """
@@ -70,7 +71,11 @@ def forecast(problem: Problem, exponent: int = EXPONENT) -> np.ndarray:
     for d in range(problem.n_issues):
         has = problem.has_position[d]
         x, w = problem.positions[d, has], weights[d, has]
+        if w.sum() <= 0:                # nobody cares: everyone with a position counts the same
+            w = np.ones_like(w)
         q = problem.reference[d]
+        # an actor with weight 0 has no stake in the bargain (and no say in its terms)
+        x, w = x[w > 0], w[w > 0]
         if not np.isfinite(q):
             out[d] = nash_point(x, w, np.maximum(x - lo, hi - x), lo, hi, exponent)
             continue
