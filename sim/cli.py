@@ -1,4 +1,4 @@
-"""The `negsim` command line: run, validate, schema, params (sweeps register their own commands).
+"""The `negsim` command line: run, validate, schema, params, backtest (sweeps register their own commands).
 
 Bad input never produces a traceback: every problem is printed with its field path and the exit code is 2.
 
@@ -229,6 +229,39 @@ def list_params(
 
     for path, value in params(load(scenario, scale)).items():
         sys.stdout.write(f"{path}\t{value}\n")
+
+
+@app.command()
+def backtest(
+    file: Annotated[Path, typer.Argument(help="Past decisions in the DEU layout (docs/forecasting.md).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print {models: {NAME: {mae, n}}, issues: [...]} as JSON.")]
+    = False,
+    models: Annotated[str | None, typer.Option(
+        help="Comma-separated forecasting models (default: all); compromise, the baseline, is always included.")]
+    = None,
+    png: Annotated[Path | None, typer.Option(
+        help="Where the readable form writes its predicted-vs-actual PNG (default: backtest_<FILE stem>.png).")]
+    = None,
+) -> None:
+    """Forecast every issue of a data set of past decisions with each model and score the forecasts."""
+    from sim import backtest as bt
+
+    try:
+        names = bt.model_names(models)
+        data = bt.read_deu(file)
+    except bt.BacktestError as error:
+        err.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    except OSError as error:
+        err.print(f"error: {error.strerror or error}: {file}", markup=False)
+        raise typer.Exit(2) from None
+    result = bt.run_with_progress(data, names, err)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+        return
+    bt.print_report(result, data, out)
+    path = bt.plot(result, png or Path(f"backtest_{file.stem}.png"))
+    out.print(f"Predicted vs actual: {path}", markup=False, highlight=False)
 
 
 from sim.sweep.cli import register as _register_sweep  # noqa: E402

@@ -44,6 +44,10 @@ __all__ = [
     "challenge_matrices",
     "eu_round",
     "run_rounds",
+    "SCHOLZ_2011",
+    "SYMMETRIC",
+    "StableForecast",
+    "stable_forecast",
 ]
 
 OFFER_NONE, OFFER_CONFRONTATION, OFFER_COMPROMISE, OFFER_CAPITULATION = 0, 1, 2, 3
@@ -82,12 +86,18 @@ class EUParams:
         (the published replication; P(i, j) + P(j, i) is far below 1);
         ``"pair"`` -- sum of |votes| of every voter on the pair (i, j) only (BDM's apparent
         intent; P(i, j) + P(j, i) = 1 whenever anyone cares about the pair).
+    median_ties
+        When two unbeaten positions are equally close to the weighted mean (e.g. a symmetric
+        pair): ``"lowest"`` -- the lower one, the published replication's rule (default,
+        SCHOLZ_2011); ``"midpoint"`` -- their midpoint, so a reversed scale mirrors the median
+        (SYMMETRIC). Only the reported median and, with Q < 1, the drift term use the median.
     """
 
     status_quo_probability: float = 1.0
     t_weight: float = 1.0
     selection: Literal["published", "least_move"] = "published"
     normalisation: Literal["all_pairs", "pair"] = "all_pairs"
+    median_ties: Literal["midpoint", "lowest"] = "lowest"
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.status_quo_probability <= 1.0):
@@ -98,6 +108,8 @@ class EUParams:
             raise ValueError(f"unknown selection rule {self.selection!r}")
         if self.normalisation not in ("all_pairs", "pair"):
             raise ValueError(f"unknown normalisation {self.normalisation!r}")
+        if self.median_ties not in ("midpoint", "lowest"):
+            raise ValueError(f"unknown median tie rule {self.median_ties!r}")
 
 
 @dataclass(frozen=True)
@@ -197,8 +209,11 @@ def weighted_mean(x: np.ndarray, capability: np.ndarray, salience: np.ndarray) -
     return out[0] if one_d else out
 
 
-def _median_im(X: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Median voter per issue for issue-major X, W (M, N)."""
+def _median_im(X: np.ndarray, W: np.ndarray, ties: str = "lowest") -> np.ndarray:
+    """Median voter per issue for issue-major X, W (M, N).
+
+    ties: ``"lowest"`` (the published replication's rule) or ``"midpoint"``: when two unbeaten positions are
+    equally close to the weighted mean, their midpoint, so that reversing the scale mirrors the result."""
     # Total r = 1 vote for a over b: sum_k w_k (|x_k - x_b| - |x_k - x_a|) / R
     #                              = (F(b) - F(a)) / R, with F(a) = sum_k w_k |x_k - x_a|.
     # a is unbeaten iff F(a) <= F(b) for every b, so the unbeaten set is argmin F; R > 0
@@ -213,25 +228,37 @@ def _median_im(X: np.ndarray, W: np.ndarray) -> np.ndarray:
     centre = np.where(total > 0, _safe_div((W * X).sum(axis=1), total), X.mean(axis=1))
     gap = np.where(unbeaten, np.abs(X - centre[:, None]), np.inf)
     closest = gap <= gap.min(axis=1, keepdims=True) + _REL_TOL * (np.ptp(X, axis=1)[:, None])
-    return np.where(closest, X, np.inf).min(axis=1)
+    lowest = np.where(closest, X, np.inf).min(axis=1)
+    if ties == "lowest":
+        return lowest
+    return 0.5 * (lowest + np.where(closest, X, -np.inf).max(axis=1))
 
 
 def median_voter(
-    x: np.ndarray, capability: np.ndarray, salience: np.ndarray, scale_range: np.ndarray | float
+    x: np.ndarray,
+    capability: np.ndarray,
+    salience: np.ndarray,
+    scale_range: np.ndarray | float,
+    ties: Literal["midpoint", "lowest"] = "lowest",
 ) -> np.ndarray:
     """Per-issue median-voter position: the actor position that no other actor position
     beats in the capability x salience weighted pairwise vote (risk exponent r = 1).
 
     With r = 1 this is the weighted median of the positions. If several positions are
     unbeaten (an exact tie, including all weights zero) the one closest to the weighted
-    mean is returned, then the lowest. ``scale_range`` only rescales the votes (validated,
-    does not change the result). Returns shape (M,), or a 0-d array for (N,) input.
+    mean is returned; if two are equally close, the lower one (``ties="lowest"``, the published
+    replication's rule) or their midpoint (``"midpoint"``: a reversed scale gives the mirrored
+    median, a symmetric pair its midpoint). ``scale_range`` only rescales
+    the votes (validated, does not change the result). Returns shape (M,), or a 0-d array for
+    (N,) input.
     """
+    if ties not in ("midpoint", "lowest"):
+        raise ValueError(f"unknown tie rule {ties!r}")
     X, S, one_d = _issue_major(x, salience)
     c = np.asarray(capability, dtype=float)
     _check(X, c, S)
     _scale(scale_range, X.shape[0])  # validated only: R rescales votes, not the winner
-    out = _median_im(X, _weights(c, S))
+    out = _median_im(X, _weights(c, S), ties)
     return out[0] if one_d else out
 
 
@@ -362,7 +389,7 @@ def _stage(positions, capability, salience, scale_range, params: EUParams) -> _S
     W = _weights(c, S)
     ratio = _distance_ratio(X, R)
     same = X[:, :, None] == X[:, None, :]
-    median = _median_im(X, W)
+    median = _median_im(X, W, params.median_ties)
     mean = weighted_mean(X.T, c, S.T)
     live = R > 0
     danger = _danger_im(X, W, S, R, ratio, same, median, params)
@@ -508,3 +535,81 @@ def run_rounds(
         out.append(rnd)
         x = rnd.positions
     return out
+
+
+# --------------------------------------------------------------------------- a stable forecast
+
+SCHOLZ_2011 = EUParams(status_quo_probability=1.0, selection="published", normalisation="all_pairs",
+                       median_ties="lowest")
+"""The options that reproduce the published median trace of the EC example (Scholz et al. 2011, Table 1 data):
+the published code's offer choice (prefers the compromise with the smallest EU-weighted *position*, so it depends on
+which end of the scale is 0), its all-pairs normalisation and its tie rule (the lowest of tied medians): the
+defaults of EUParams and of the Mesa model's expected-utility mechanism (scenario.py)."""
+
+SYMMETRIC = EUParams(status_quo_probability=1.0, selection="least_move", normalisation="pair", median_ties="midpoint")
+"""The options the forecast uses: BDM's text for the offer choice (the offer that moves the actor least; nothing
+refers to the direction of the scale) and P(i, j) + P(j, i) = 1. Reversing the scale mirrors every round."""
+
+STABLE_TOLERANCE = 1e-3
+"""Stopping rule: the talks have settled in the first round in which no actor's position moves by more than this share
+of the issue's range R. The rounds are deterministic, so from then on nothing moves and the median is final."""
+MAX_ROUNDS = 60
+"""Rounds after which an issue still moving is cut off; its forecast is then the average median over the last half
+of the rounds (the centre of its cycle), not whichever point of the cycle the cut-off happens to hit."""
+
+
+@dataclass(frozen=True)
+class StableForecast:
+    """The median-voter forecast of each issue once its median stops moving."""
+
+    forecast: np.ndarray  # (M,) the median once settled, else the mean median over the last half of the rounds
+    stable: np.ndarray  # (M,) bool: the stopping rule fired
+    rounds: np.ndarray  # (M,) round in which nothing moved (max_rounds if none)
+    medians: np.ndarray  # (T + 1, M) median by round, round 0 = initial positions
+
+
+def stable_forecast(
+    positions: np.ndarray,
+    capability: np.ndarray,
+    salience: np.ndarray,
+    params: EUParams = SYMMETRIC,
+    *,
+    max_rounds: int = MAX_ROUNDS,
+    tolerance: float = STABLE_TOLERANCE,
+) -> StableForecast:
+    """Run rounds until each issue settles: a round in which no position moves by more than ``tolerance`` x R
+    (R: the range of the initial positions). Its forecast is the median voter then. The challenge dynamics can
+    instead cycle -- the EC example under SCHOLZ_2011 repeats 7.0 -> 8.4 -> 9.6 -> 9.96 -> 7.0 ... with pauses of up
+    to nine rounds at 7.0, so a pause in the median alone proves nothing -- and an issue still moving after
+    ``max_rounds`` gets the average median over the last half of the rounds, with ``stable`` False. Median ties follow
+    ``params.median_ties``; under SYMMETRIC a mirrored scale gives the mirrored forecast."""
+    if max_rounds < 1 or tolerance < 0:
+        raise ValueError("max_rounds must be >= 1 and tolerance >= 0")
+    x = np.asarray(positions, dtype=float)
+    if x.ndim != 2:
+        raise ValueError("positions must have shape (N, M)")
+    X0, S, _ = _issue_major(x, salience)
+    c = np.asarray(capability, dtype=float)
+    _check(X0, c, S)
+    W = _weights(c, S)
+    R = initial_scale_range(x)
+    m = x.shape[1]
+    medians = [_median_im(X0, W, params.median_ties)]
+    done = np.zeros(m, dtype=bool)
+    settled_at = np.full(m, max_rounds)
+    result = np.full(m, np.nan)
+    for t in range(1, max_rounds + 1):
+        new = eu_round(x, c, salience, R, params).positions
+        medians.append(_median_im(np.ascontiguousarray(new.T), W, params.median_ties))
+        still = np.abs(new - x).max(axis=0) <= tolerance * R
+        newly = ~done & still
+        result[newly] = medians[-1][newly]
+        settled_at[newly] = t
+        done |= newly
+        x = np.where(done[None, :], x, new)   # a settled issue stays exactly where it settled
+        if done.all():
+            break
+    trace = np.array(medians)
+    late = trace[len(trace) // 2:]
+    result = np.where(done, result, late.mean(axis=0))
+    return StableForecast(forecast=result, stable=done, rounds=settled_at, medians=trace)

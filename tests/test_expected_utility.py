@@ -405,6 +405,8 @@ def test_median_tie_breaks():
     assert float(median_voter([4.0, 7.0, 10.0], [0.5, 0.25, 0.25], one, 6.0)) == 7.0
     # equal weights on 4 and 10: every point ties, mean 7 -> equidistant -> lowest
     assert float(median_voter([4.0, 10.0], [1.0, 1.0], [1.0, 1.0], 6.0)) == 4.0
+    # ... or their midpoint under the mirror-symmetric rule (SYMMETRIC)
+    assert float(median_voter([4.0, 10.0], [1.0, 1.0], [1.0, 1.0], 6.0, ties="midpoint")) == 7.0
     # all weights zero: closest to the plain mean (4) -> 2
     assert float(median_voter([1.0, 2.0, 9.0], one, np.zeros(3), 8.0)) == 2.0
     # a strict winner ignores the mean: 3 holds a majority of the weight

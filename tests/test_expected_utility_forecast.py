@@ -1,0 +1,105 @@
+"""The expected-utility mechanism as a forecaster: a stopping rule that gives a stable forecast even when the
+challenge dynamics cycle, and a forecast that mirrors when the scale is reversed (sim.expected_utility.stable_forecast,
+presets SYMMETRIC and SCHOLZ_2011)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import expected_utility as eu
+from tests.test_expected_utility import PUBLISHED_MEDIANS, load_ec
+
+
+def test_scholz_2011_preset_still_reproduces_the_published_trace():
+    _, cap, pos, sal = load_ec()
+    rounds = eu.run_rounds(pos, cap, sal, 10, eu.SCHOLZ_2011)
+    np.testing.assert_allclose([float(r.median[0]) for r in rounds], PUBLISHED_MEDIANS[:10], atol=5e-4)
+
+
+def test_a_cycling_median_gets_the_centre_of_its_cycle_not_the_cut_off_point():
+    _, cap, pos, sal = load_ec()
+    result = eu.stable_forecast(pos, cap, sal, eu.SCHOLZ_2011, max_rounds=20)
+    trace = result.medians[:, 0]
+    assert not result.stable[0] and result.rounds[0] == 20
+    assert len(set(np.round(trace, 3))) > 3                      # it cycles: 7.0, 8.416, 9.611, 9.962, 7.472, ...
+    assert result.forecast[0] == pytest.approx(trace[10:].mean())
+    assert 7.0 < result.forecast[0] < 10.0
+    # the raw median depends on the round at which talks stop; the forecast is never a single point of the cycle
+    assert trace[10] != trace[5]
+
+
+def test_symmetric_options_settle_and_the_forecast_does_not_depend_on_the_cut_off():
+    _, cap, pos, sal = load_ec()
+    result = eu.stable_forecast(pos, cap, sal)
+    assert result.stable[0] and result.rounds[0] < eu.MAX_ROUNDS
+    longer = eu.stable_forecast(pos, cap, sal, max_rounds=500)
+    assert longer.forecast[0] == result.forecast[0]
+    # the stopping rule: in the round it fired no position moved more than the tolerance
+    last = eu.run_rounds(pos, cap, sal, int(result.rounds[0]), eu.SYMMETRIC)
+    before = pos if len(last) == 1 else last[-2].positions
+    assert np.abs(last[-1].positions - before).max() <= eu.STABLE_TOLERANCE * np.ptp(pos)
+    assert 4.0 <= result.forecast[0] <= 10.0
+
+
+def test_reversing_the_scale_mirrors_the_forecast():
+    _, cap, pos, sal = load_ec()
+    forward = eu.stable_forecast(pos, cap, sal).forecast
+    mirrored = eu.stable_forecast(14.0 - pos, cap, sal).forecast
+    np.testing.assert_allclose(14.0 - mirrored, forward, atol=1e-9)
+
+
+def test_the_scholz_2011_quirk_is_not_mirror_symmetric():
+    """Documented quirk: the published offer choice prefers the smallest EU-weighted position."""
+    _, cap, pos, sal = load_ec()
+    forward = eu.stable_forecast(pos, cap, sal, eu.SCHOLZ_2011).forecast
+    mirrored = eu.stable_forecast(14.0 - pos, cap, sal, eu.SCHOLZ_2011).forecast
+    assert abs((14.0 - mirrored[0]) - forward[0]) > 0.5
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_mirror_symmetry_on_random_problems(seed):
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(2, 8)), int(rng.integers(1, 4))
+    pos = rng.integers(0, 9, size=(n, m)) / 8.0            # exact in binary: 1 - x loses nothing
+    cap = rng.integers(1, 5, size=n) / 4.0
+    sal = rng.integers(1, 5, size=(n, m)) / 4.0
+    forward = eu.stable_forecast(pos, cap, sal)
+    mirrored = eu.stable_forecast(1.0 - pos, cap, sal)
+    np.testing.assert_allclose(1.0 - mirrored.forecast, forward.forecast, atol=1e-9)
+    np.testing.assert_array_equal(forward.stable, mirrored.stable)
+
+
+def test_a_symmetric_pair_forecasts_the_midpoint():
+    pos = np.array([[0.0], [100.0]])
+    result = eu.stable_forecast(pos, np.ones(2), np.full((2, 1), 0.5))
+    assert result.forecast[0] == 50.0 and result.stable[0]
+    # the published tie rule (the default of median_voter, used by the Mesa model) takes the lower position: 0, as
+    # issue 11 reported; the mirror-symmetric rule takes the midpoint
+    assert float(eu.median_voter(pos, np.ones(2), np.full((2, 1), 0.5), 100.0)[0]) == 0.0
+    assert float(eu.median_voter(pos, np.ones(2), np.full((2, 1), 0.5), 100.0, ties="midpoint")[0]) == 50.0
+    assert eu.stable_forecast(pos, np.ones(2), np.full((2, 1), 0.5), eu.SCHOLZ_2011).forecast[0] == 0.0
+
+
+def test_bad_arguments_are_rejected():
+    _, cap, pos, sal = load_ec()
+    with pytest.raises(ValueError, match="max_rounds"):
+        eu.stable_forecast(pos, cap, sal, max_rounds=0)
+    with pytest.raises(ValueError, match="positions"):
+        eu.stable_forecast(pos[:, 0], cap, sal)
+
+
+@pytest.mark.parametrize("q", [1.0, 0.6])
+def test_every_round_mirrors_under_symmetric_options(q):
+    rng = np.random.default_rng(11)
+    pos = rng.integers(0, 5, size=(6, 3)) / 4.0
+    cap, sal = rng.integers(1, 4, size=6) / 2.0, rng.integers(1, 4, size=(6, 3)) / 4.0
+    params = eu.EUParams(status_quo_probability=q, selection="least_move", normalisation="pair",
+                         median_ties="midpoint")
+    forward = eu.run_rounds(pos, cap, sal, 6, params)
+    mirrored = eu.run_rounds(1.0 - pos, cap, sal, 6, params)
+    for a, b in zip(forward, mirrored, strict=True):
+        np.testing.assert_allclose(1.0 - b.positions, a.positions, atol=1e-12)
+        np.testing.assert_allclose(1.0 - b.median, a.median, atol=1e-12)
+    with pytest.raises(ValueError, match="median tie rule"):
+        eu.EUParams(median_ties="highest")  # type: ignore[arg-type]
