@@ -114,24 +114,27 @@ def test_a_failed_write_leaves_nothing_behind(cls, clock):
 def test_create_join_rejoin_and_seat_rules(cls):
     state = cls.create_room(baseline(), human_seats=HUMANS, max_rounds=3, timer_seconds=60)
     code, key = state.code, state.room.teacher_key
-    assert len(code) == 4 and code.isupper() and not set(code) & set("01IO")
+    assert len(code) == 6 and code.isupper() and not set(code) & set("01IO")
     assert state.human_seats == HUMANS and state.room.status == "lobby"
     token = cls.join(code, "russia", "Ana")
-    assert cls.join(code.lower(), "russia", "  ana ") == token          # rejoin: same name, any case
-    with pytest.raises(SeatTaken, match="taken by Ana"):
-        cls.join(code, "russia", "Ben")
+    for name in ("Ana", "  ana ", "ANA", "Ben"):                        # a name is a label, never a credential
+        with pytest.raises(SeatTaken, match="this seat is taken") as refused:
+            cls.join(code.lower(), "russia", name)
+        assert "Ana" not in str(refused.value)
+    assert cls.rejoin(code.lower(), token).actor == "russia"            # the seat secret is
+    assert cls.rejoin(code, "-".join([token[:4], token[4:8], token[8:]]).lower()).actor == "russia"
     with pytest.raises(NotAllowed, match="played by the computer"):
         cls.join(code, "nato", "Ben")
     with pytest.raises(ClassroomError, match="type your name"):
         cls.join(code, "us", "   ")
     with pytest.raises(ClassroomError, match="no room with code 'ZZZZ'"):
         cls.join("ZZZZ", "us", "Ben")
-    with pytest.raises(NotAllowed, match="wrong teacher key"):
+    with pytest.raises(NotAllowed, match="not the teacher of room"):
         cls.start(code, "nope")
     # the teacher releases the seat: the old token no longer works, someone else can sit down
     cls.release_seat(code, key, "russia")
-    with pytest.raises(NotAllowed, match="no longer hold the seat"):
-        cls.seat_for(code, "russia", token)
+    with pytest.raises(NotAllowed, match="no longer hold a seat"):
+        cls.seat_for(code, token)
     assert cls.join(code, "russia", "Ben") != token
 
 
