@@ -241,7 +241,20 @@ def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another
             shoot(projector, shots / "classroom_presentation.png")
             alice.reload(wait_until="domcontentloaded")                   # the seat survives a reload
             alice.get_by_text("Your seat: Russia").wait_for(timeout=WAIT)
-            shoot(alice, shots / "classroom_student.png")
+            settle(alice)
+            alice.screenshot(path=str(shots / "classroom_student.png"))
+
+            # ---------------------------------------------------------------- the teacher, with the passphrase
+            desk = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+            desk.goto(f"{url}/?role=teacher&room={code}", wait_until="domcontentloaded")
+            desk.get_by_role("tab", name="Open a room").click()
+            desk.get_by_label("Teacher passphrase", exact=True).fill(PASS)
+            desk.get_by_role("button", name="Open the console").click()
+            desk.get_by_text("End the negotiation").wait_for(timeout=WAIT)
+            settle(desk)
+            text = body(desk)
+            assert "ALICE asks for the seat Russia, now held by Alice" in text   # Mallory's request waits for her
+            assert key not in text and key not in desk.url and PASS not in text and "key=" not in desk.url
             assert pixel_requests == [], pixel_requests
         finally:
             browser.close()

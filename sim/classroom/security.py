@@ -25,7 +25,7 @@ SEAT_SECRET_LENGTH = 12                         # seat secrets: 32^12 = 2^60, sh
 TEACHER_KEY_BYTES = 24                          # the console's session key: 192 bits, never shown or typed
 MIN_PASSPHRASE = 8
 MAX_NAME = 40
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}           # ~15 ms and 16 MB per check: cheap for a class, dear for a guesser
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}           # 16 MB and tens of ms per check: cheap for a teacher, dear in bulk
 
 # Characters that render as nothing (or as a blank) although Unicode files them as letters or symbols.
 INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u180e")
