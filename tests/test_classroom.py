@@ -544,3 +544,54 @@ def test_several_processes_share_one_room(tmp_path):
     state = cls.state(code)
     assert len(state.moves) == n * rounds and state.room.status == "ended"
     assert cls.verify(code) == []
+
+
+# ====================================================================== a killed server
+KILLED_WRITER = """
+import sys
+from sim.classroom import Classroom
+path, code, actor, token = sys.argv[1:5]
+cls = Classroom(path)
+n = 0
+while True:
+    n += 1
+    receipt = cls.submit_move(code, actor, token, 1, offers={"i0": 10 + n % 50, "i1": 90 - n % 50})
+    print(receipt.round, receipt.revision, flush=True)     # the acknowledgement a browser would get
+"""
+
+
+def test_acknowledged_moves_survive_sigkill(tmp_path):
+    """A server process acknowledging moves is killed with SIGKILL mid-stream: every move it acknowledged is
+    in the file afterwards (at most one more, committed but not yet acknowledged, may be there too)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    scenario = make_scenario([[10, 90], [90, 10]], protocol={"max_rounds": 5})
+    path = tmp_path / "c.sqlite3"
+    cls = Classroom(path)
+    state = cls.create_room(scenario, human_seats=scenario.actor_ids)
+    code, key = state.code, state.room.teacher_key
+    tokens = {a: cls.join(code, a, a) for a in scenario.actor_ids}
+    cls.start(code, key)
+    child = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path), code, "a0", tokens["a0"]],
+                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    acked = []
+    try:
+        for line in child.stdout:
+            acked.append(tuple(map(int, line.split())))
+            if len(acked) == 25:
+                break
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    assert child.returncode == -signal.SIGKILL and len(acked) == 25
+    after = Classroom(Store(path))                              # "after a restart"
+    moves = after.state(code).moves
+    assert [m.round for m in moves] == [1] and moves[0].actor == "a0"
+    assert moves[0].revision in (acked[-1][1], acked[-1][1] + 1)
+    assert after.verify(code) == []

@@ -282,3 +282,23 @@ def test_a_read_only_file_gives_one_message_naming_it(tmp_path):
         assert str(path) in str(err.value)
     finally:
         folder.chmod(0o755)
+
+
+def test_a_file_from_before_passphrases_is_migrated_and_its_rooms_open_with_the_old_key(tmp_path):
+    path = tmp_path / "v1.sqlite3"
+    cls = Classroom(path)
+    state = cls.create_room(baseline(), human_seats=HUMANS)
+    con = sqlite3.connect(path, isolation_level=None)          # make it look like a version-1 file
+    con.execute("UPDATE rooms SET teacher_key = 'K7QM2X', teacher_hash = NULL")
+    con.execute("ALTER TABLE rooms DROP COLUMN teacher_hash")
+    con.execute("DROP TABLE seat_requests")
+    con.execute("DROP TABLE attempts")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    again = Classroom(path)
+    room = again.state(state.code).room
+    assert room.teacher_hash is None
+    assert again.open_console(state.code, "k7qm2x").room.teacher_key == "K7QM2X"
+    with pytest.raises(NotAllowed, match="type its teacher key"):
+        again.open_console(state.code, "wrong one")
+    assert again.ask_seat(state.code, "russia", "Ana").status == "pending"     # the new tables exist

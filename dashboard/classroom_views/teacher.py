@@ -169,7 +169,7 @@ def console(cls: Classroom, t: dict) -> None:
     for message in st.session_state.pop("classroom_teacher_msgs", []):
         st.error(message, icon=":material/error:")
     controls(cls, state, key)
-    live_board(cls, state)
+    live_board(cls, state, key)
 
     section = st.segmented_control("Show", SECTIONS, key="console_section", required=True,
                                    default=SECTIONS[0], label_visibility="collapsed")
@@ -232,16 +232,17 @@ def controls(cls: Classroom, state: RoomState, key: str) -> None:
             act(lambda: cls.end(state.code, key))
 
 
-def live_board(cls: Classroom, state: RoomState) -> None:
-    """Status, timer and seats, refreshed every few seconds; the page redraws when a round closes."""
-    seen = common.version(state)
+def live_board(cls: Classroom, state: RoomState, key: str) -> None:
+    """Status, timer and seats, refreshed every few seconds; the page redraws when a round closes or a student
+    asks for a seat."""
+    seen = common.version(state), [r.id for r in cls.seat_requests(state.code, key)]
 
     @st.fragment(run_every=common.POLL_SECONDS)
     @common.guarded
     def board() -> None:
         cls.tick(state.code)
         now_state = cls.state(state.code)
-        if common.version(now_state) != seen:
+        if (common.version(now_state), [r.id for r in cls.seat_requests(state.code, key)]) != seen:
             st.rerun()
         now = cls.clock()
         st.info(f"**{common.status_line(now_state, now)}**", icon=":material/schedule:")

@@ -25,7 +25,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,12 +308,20 @@ class Store:
                 raise self._unavailable("it is a directory, not a file")
             con = self._connect()
             try:
-                con.execute("PRAGMA journal_mode=WAL")   # persistent: recorded in the file
-                con.executescript(SCHEMA)                # idempotent (IF NOT EXISTS)
-                _migrate(con)
-                con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                            (str(SCHEMA_VERSION),))
-                con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+                if _is_current(con):                     # set up already: open without taking any lock
+                    return
+                self._retry(lambda: con.execute("PRAGMA journal_mode=WAL"))   # persistent: recorded in the file
+                self._begin_immediate(con)               # one process creates or migrates; the others wait
+                try:
+                    for statement in _statements(SCHEMA):   # idempotent (IF NOT EXISTS)
+                        con.execute(statement)
+                    _migrate(con)
+                    con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                                (str(SCHEMA_VERSION),))
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
             finally:
                 con.close()
 
@@ -347,13 +355,18 @@ class Store:
             raise self._unavailable(err) from None
 
     def _begin_immediate(self, con: sqlite3.Connection) -> None:
-        """Take the write lock; when other writers hold it past SQLite's busy timeout, pause (doubling, with
+        """Take the write lock (see `_retry`)."""
+        self._retry(lambda: con.execute("BEGIN IMMEDIATE"))
+
+    @staticmethod
+    def _retry(take_lock: Callable[[], object]) -> None:
+        """Run `take_lock`; when other writers hold the lock past SQLite's busy timeout, pause (doubling, with
         jitter so queued writers do not retry in step) and try again until WRITE_PATIENCE_S has passed."""
         deadline = time.monotonic() + WRITE_PATIENCE_S
         pause = FIRST_PAUSE_S
         while True:
             try:
-                con.execute("BEGIN IMMEDIATE")
+                take_lock()
                 return
             except sqlite3.OperationalError as err:
                 left = deadline - time.monotonic()
@@ -560,6 +573,31 @@ class Store:
 
 
 # ====================================================================== helpers
+def _is_current(con: sqlite3.Connection) -> bool:
+    """The file is in WAL mode and at SCHEMA_VERSION (reads only: no lock is taken)."""
+    try:
+        if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            return False
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError as err:
+        if "no such table" in str(err).lower():
+            return False
+        raise
+    return row is not None and row[0] == str(SCHEMA_VERSION)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The complete SQL statements of a script (semicolons inside comments do not split one)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()
+
+
 def _migrate(con: sqlite3.Connection) -> None:
     """Bring a file written by an older negsim up to SCHEMA_VERSION (new tables come from SCHEMA)."""
     columns = {row[1] for row in con.execute("PRAGMA table_info(rooms)")}
