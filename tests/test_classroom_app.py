@@ -213,6 +213,36 @@ def test_a_broken_database_gives_one_message_naming_it(tmp_path, monkeypatch):
     assert len(errors(at)) == 1 and str(broken) in errors(at)[0] and "NEGSIM_CLASSROOM_DB" in errors(at)[0]
 
 
+def test_a_locked_database_refuses_the_move_plainly_and_keeps_it_in_the_form(db_path, monkeypatch):
+    import sqlite3
+
+    from sim.classroom import store
+
+    teacher, code, key = teacher_creates_room()
+    ana = student_joins(code, "russia", "Ana")
+    student_joins(code, "us", "Ben")
+    classroom = Classroom(db_path)
+    classroom.start(code, key)
+    ana.run()
+    ana.slider(key="offer_expansion_1").set_value(88)
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(store, "WRITE_PATIENCE_S", 0.5)
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")                       # another writer keeps the database locked
+    try:
+        button(ana, "Submit my offers").click().run()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not ana.exception, ana.exception
+    assert any("very busy right now and nothing was stored" in e for e in errors(ana)), errors(ana)
+    assert classroom.state(code).moves == []
+    assert ana.slider(key="offer_expansion_1").value == 88   # the move is still in the form ...
+    button(ana, "Submit my offers").click().run()           # ... and goes through when pressed again
+    assert any("Your move for round 1 is recorded" in s.value for s in ana.success), errors(ana)
+    assert classroom.state(code).moves[0].offers["expansion"] == 88
+
+
 def test_late_and_paused_moves_get_clear_messages(db_path):
     teacher, code, key = teacher_creates_room()
     ana = student_joins(code, "russia", "Ana")

@@ -255,6 +255,7 @@ def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another
             text = body(desk)
             assert "ALICE asks for the seat Russia, now held by Alice" in text   # Mallory's request waits for her
             assert key not in text and key not in desk.url and PASS not in text and "key=" not in desk.url
+            shoot(desk, shots / "classroom_console.png")
             assert pixel_requests == [], pixel_requests
         finally:
             browser.close()

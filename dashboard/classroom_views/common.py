@@ -21,7 +21,16 @@ import pandas as pd
 import segno
 import streamlit as st
 
-from sim.classroom import Classroom, ClassroomError, Client, RoomState, default_path
+from sim.classroom import (
+    Classroom,
+    ClassroomError,
+    Client,
+    RoomState,
+    StoreBusy,
+    StoreUnavailable,
+    TooManyAttempts,
+    default_path,
+)
 from sim.classroom.rooms import CAUSES, fmt_value, move_lines, short_name
 from sim.classroom.security import markdown_escape
 from sim.model import NegotiationModel
@@ -30,6 +39,8 @@ from sim.scenario import Scenario
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCENARIO_DIR = ROOT / "scenarios"
 POLL_SECONDS = 2.0
+# Refusals that say nothing about who holds a seat or a console: the page shows them and keeps its session.
+KEEP_GOING = (StoreBusy, StoreUnavailable, TooManyAttempts)
 OUTCOME_WORDS = {"agreement": "Agreement on every issue", "partial": "Partial agreement",
                  "stalemate": "Stalemate: nothing agreed", "breakdown": "Breakdown: the talks collapsed",
                  "running": "Talks under way"}

@@ -28,6 +28,9 @@ def current_seat(cls: Classroom) -> dict | None:
     if q.get("room") and q.get("token"):
         try:
             found = cls.rejoin(q["room"], q["token"], common.client())
+        except common.KEEP_GOING as err:         # busy, broken or rate-limited: keep the secret, try later
+            st.error(str(err), icon=":material/error:")
+            st.stop()
         except ClassroomError as err:
             st.warning(str(err), icon=":material/warning:")
             st.query_params.pop("token", None)
@@ -183,6 +186,8 @@ def seat_page(cls: Classroom) -> None:
     try:
         held = cls.seat_for(seat["room"], seat["token"])
         state = cls.state(seat["room"])
+    except common.KEEP_GOING:
+        raise                                 # a database fault is not a lost seat: the app shows the message
     except ClassroomError as err:
         st.warning(str(err), icon=":material/warning:")
         leave_seat()
@@ -248,7 +253,10 @@ def heartbeat(cls: Classroom, seat: dict) -> None:
     """Tell the teacher's seat board this page is open (a write at most every HEARTBEAT_SECONDS)."""
     now = cls.clock()
     if seat and now - st.session_state.get("classroom_heartbeat", 0.0) >= HEARTBEAT_SECONDS:
-        cls.heartbeat(seat["room"], seat["actor"], seat["token"])
+        try:
+            cls.heartbeat(seat["room"], seat["actor"], seat["token"])
+        except common.KEEP_GOING:
+            return                            # only the teacher's "last seen": never worth an error
         st.session_state["classroom_heartbeat"] = now
 
 

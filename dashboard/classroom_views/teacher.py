@@ -125,6 +125,8 @@ def your_rooms(cls: Classroom) -> None:
     for code, key in known.items():
         try:
             state = cls.check_teacher(code, key)
+        except common.KEEP_GOING:
+            raise
         except ClassroomError:
             continue
         rows.append({"Code": state.code, "Title": state.room.title,
@@ -145,6 +147,8 @@ def your_rooms(cls: Classroom) -> None:
 def console(cls: Classroom, t: dict) -> None:
     try:
         state = cls.check_teacher(t["room"], t["key"])
+    except common.KEEP_GOING:
+        raise                                 # a database fault: keep the console for when it passes
     except ClassroomError as err:
         st.error(str(err), icon=":material/error:")
         close_room()
