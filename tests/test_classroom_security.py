@@ -302,3 +302,44 @@ def test_a_file_from_before_passphrases_is_migrated_and_its_rooms_open_with_the_
     with pytest.raises(NotAllowed, match="type its teacher key"):
         again.open_console(state.code, "wrong one")
     assert again.ask_seat(state.code, "russia", "Ana").status == "pending"     # the new tables exist
+
+
+# ====================================================================== the address students open
+@pytest.mark.parametrize(("browser", "lan", "override", "expected"), [
+    ("http://localhost:8501/?role=teacher", "192.168.1.5", None, "http://192.168.1.5:8501/?room=K7QM2X"),
+    ("http://127.0.0.1:8501/", "10.0.0.7", None, "http://10.0.0.7:8501/?room=K7QM2X"),
+    ("http://10.0.0.3:8501/", "192.168.1.5", None, "http://10.0.0.3:8501/?room=K7QM2X"),     # as the teacher typed
+    ("https://class.school.org/negsim/", None, None, "https://class.school.org/negsim/?room=K7QM2X"),
+    ("http://localhost:8501/", None, None, "http://localhost:8501/?room=K7QM2X"),          # no LAN: flagged
+    ("http://localhost:8501/", "192.168.1.5", "http://laptop.local:8501", "http://laptop.local:8501/?room=K7QM2X"),
+])
+def test_the_join_address_is_one_students_can_open(browser, lan, override, expected):
+    from dashboard.classroom_views.common import join_url
+
+    assert join_url(browser, "K7QM2X", lan, override) == expected
+
+
+def test_the_qr_code_is_a_png():
+    from dashboard.classroom_views.common import qr_png
+
+    assert qr_png("http://192.168.1.5:8501/?room=K7QM2X").startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize(("error", "words"), [
+    (sqlite3.OperationalError("attempt to write a readonly database"), "read-only"),
+    (PermissionError(13, "Permission denied"), "read-only"),
+    (sqlite3.DatabaseError("file is not a database"), "damaged"),
+    (sqlite3.DatabaseError("database disk image is malformed"), "damaged"),
+    (sqlite3.OperationalError("unable to open database file"), "cannot be opened"),
+    (IsADirectoryError(21, "Is a directory"), "directory"),
+])
+def test_every_unusable_file_is_explained_in_the_teachers_words(tmp_path, error, words):
+    message = str(Store(tmp_path / "ok.sqlite3")._unavailable(error))
+    assert words in message and "NEGSIM_CLASSROOM_DB" in message and str(tmp_path / "ok.sqlite3") in message
+
+
+def test_a_path_under_a_file_is_refused_with_the_message(tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    with pytest.raises(StoreUnavailable, match="NEGSIM_CLASSROOM_DB"):
+        Store(blocker / "classroom.sqlite3")
