@@ -1,5 +1,7 @@
 """The classroom app (dashboard/classroom.py) in Streamlit AppTest sessions: a teacher and two students in
-their own sessions play one room (two humans + two agents) to an outcome, rejoin, late moves, debrief."""
+their own sessions play one room (two humans + two agents) to an outcome, rejoin (with the seat secret or the
+teacher's approval, never by name), late moves, the teacher's passphrase, the presentation view, a broken
+database, debrief."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sim.classroom import Classroom
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "classroom.py")
 TIMEOUT = 60
+PASS = "a quiet lesson plan"
 
 
 @pytest.fixture
@@ -45,11 +48,24 @@ def teacher_creates_room(rounds: int = 3, timer: int = 0) -> tuple[AppTest, str,
     at.number_input(key="new_rounds").set_value(rounds)
     at.number_input(key="new_timer").set_value(timer)
     at.multiselect(key="new_humans").set_value(["russia", "us"])
+    at.text_input(key="new_pass").input(PASS)
     button(at, "Create the room").click().run()
     assert not at.exception, at.exception
     room = at.session_state["classroom_teacher"]
     assert any(room["room"] in m.value for m in at.markdown)          # the code is on the page, big
+    assert not page_shows(at, room["key"])                            # the key is never on screen ...
+    assert "key" not in at.query_params                               # ... nor in the address
     return at, room["room"], room["key"]
+
+
+def page_shows(at: AppTest, text: str) -> bool:
+    """Whether any text element or widget label on the page contains `text`."""
+    values = []
+    for kind in ("markdown", "caption", "title", "header", "subheader", "info", "warning", "error", "success",
+                 "code", "text"):
+        values += [str(getattr(e, "value", "")) for e in at.get(kind)]
+    values += [str(getattr(b, "label", "")) for b in at.button]
+    return any(text in v for v in values)
 
 
 def student_joins(code: str, actor: str, name: str) -> AppTest:
@@ -124,20 +140,107 @@ def test_a_class_plays_one_room_to_an_outcome(db_path):
     assert any("After round 1" in m.value for m in teacher.markdown)
 
 
-def test_a_student_whose_browser_closed_rejoins_with_the_code(db_path):
+def test_a_seat_comes_back_with_its_secret_or_the_teachers_approval_never_by_name(db_path):
     teacher, code, key = teacher_creates_room()
-    student_joins(code, "russia", "Ana")
-    # another student cannot take the seat ...
+    ana = student_joins(code, "russia", "Ana")
+    secret = ana.session_state["classroom_seat"]["token"]
+    assert any(s.value.replace("-", "") == secret for s in ana.code)   # shown to Ana, in her sidebar
+    # another student typing Ana's name gets no button that hands the seat over ...
     eve = session()
     eve.text_input(key="join_code").input(code.lower()).run()
-    eve.text_input(key="join_name").input("Eve").run()
-    eve.button(key="take_russia").click().run()
-    assert any("taken by Ana" in e for e in errors(eve))
-    # ... Ana, in a new browser session, gets it back with her name
-    again = student_joins(code, "russia", "ana")
-    assert again.session_state["classroom_seat"]["token"] == Classroom(db_path).state(code).seat("russia").token
-    # a reload keeps the seat: it is in the page address
-    assert again.query_params["seat"] == ["russia"] or again.query_params["seat"] == "russia"
+    eve.text_input(key="join_name").input("ANA").run()
+    assert not [b for b in eve.button if b.key == "take_russia"]
+    assert not page_shows(eve, "Ana")                                   # nor learns who holds it
+    eve.button(key="ask_russia").click().run()                         # ... only a request to the teacher
+    assert "classroom_seat" not in eve.session_state
+    assert any("Waiting for the teacher" in t.value for t in eve.title)
+    request = Classroom(db_path).seat_requests(code, key)[0]
+    assert request.player == "ANA" and request.actor == "russia"
+    teacher.run()
+    teacher.button(key=f"refuse_{request.id}").click().run()
+    eve.run()
+    assert "classroom_seat" not in eve.session_state and any("did not hand you" in e for e in errors(eve))
+    # Ana, in a new browser session, gets it back with her secret (typed with dashes and in lower case)
+    again = session()
+    again.text_input(key="join_code").input(code).run()
+    again.text_input(key="rejoin_secret").input(f"{secret[:4]}-{secret[4:8]}-{secret[8:]}".lower())
+    again.button(key="FormSubmitter:rejoin-Back to my seat").click().run()
+    assert again.session_state["classroom_seat"]["actor"] == "russia", errors(again)
+    # a reload keeps the seat: the secret is in the page address, checked once
+    assert again.query_params["token"] in (secret, [secret]) and "seat" not in again.query_params
+    # a new phone without the secret: the teacher approves, the old browsers lose the seat
+    phone = session()
+    phone.text_input(key="join_code").input(code).run()
+    phone.text_input(key="join_name").input("Ana (phone)").run()
+    phone.button(key="ask_russia").click().run()
+    request = Classroom(db_path).seat_requests(code, key)[0]
+    teacher.run()
+    assert any("Ana (phone)" in m.value.replace("\\", "") for m in teacher.markdown)
+    teacher.button(key=f"approve_{request.id}").click().run()
+    phone.run()
+    assert phone.session_state["classroom_seat"]["actor"] == "russia"
+    ana.run()
+    assert any("no longer hold a seat" in w.value for w in ana.warning)
+    assert "classroom_seat" not in ana.session_state
+
+
+def test_the_presentation_view_shows_the_room_and_no_secret(db_path, monkeypatch):
+    monkeypatch.setenv("NEGSIM_CLASSROOM_URL", "http://192.168.1.20:8501")
+    teacher, code, key = teacher_creates_room()
+    ana = student_joins(code, "russia", "Ana")
+    secret = ana.session_state["classroom_seat"]["token"]
+    view = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    view.query_params["view"] = "present"
+    view.query_params["room"] = code
+    view.run()
+    assert not view.exception, view.exception
+    assert any(code in m.value for m in view.markdown)
+    assert any("http://192.168.1.20:8501" in m.value for m in view.markdown)
+    assert len(view.get("image")) == 1                                  # the QR code
+    spec = Classroom(db_path).state(code).scenario
+    for text in (key, secret, PASS, spec.actor("russia").brief.confidential[:40], "Confidential"):
+        assert not page_shows(view, text), text
+    assert not [b for b in view.button]                                 # no control at all
+
+
+def test_a_broken_database_gives_one_message_naming_it(tmp_path, monkeypatch):
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_bytes(b"not a database" * 500)
+    monkeypatch.setenv("NEGSIM_CLASSROOM_DB", str(broken))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    assert len(errors(at)) == 1 and str(broken) in errors(at)[0] and "NEGSIM_CLASSROOM_DB" in errors(at)[0]
+
+
+def test_a_locked_database_refuses_the_move_plainly_and_keeps_it_in_the_form(db_path, monkeypatch):
+    import sqlite3
+
+    from sim.classroom import store
+
+    teacher, code, key = teacher_creates_room()
+    ana = student_joins(code, "russia", "Ana")
+    student_joins(code, "us", "Ben")
+    classroom = Classroom(db_path)
+    classroom.start(code, key)
+    ana.run()
+    ana.slider(key="offer_expansion_1").set_value(88)
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(store, "WRITE_PATIENCE_S", 0.5)
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")                       # another writer keeps the database locked
+    try:
+        button(ana, "Submit my offers").click().run()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not ana.exception, ana.exception
+    assert any("very busy right now and nothing was stored" in e for e in errors(ana)), errors(ana)
+    assert classroom.state(code).moves == []
+    assert ana.slider(key="offer_expansion_1").value == 88   # the move is still in the form ...
+    button(ana, "Submit my offers").click().run()           # ... and goes through when pressed again
+    assert any("Your move for round 1 is recorded" in s.value for s in ana.success), errors(ana)
+    assert classroom.state(code).moves[0].offers["expansion"] == 88
 
 
 def test_late_and_paused_moves_get_clear_messages(db_path):
@@ -179,13 +282,20 @@ def test_teacher_console_injects_reveal_and_end(db_path):
     assert not teacher.exception, teacher.exception
     state = classroom.state(code)
     assert state.room.status == "ended" and state.room.ended_by == "teacher"
-    # a fresh teacher session opens the console with code + key only
+    # a fresh teacher session sees no room (not even the list) and opens the console with code + passphrase
     other = session()
     other.segmented_control(key="classroom_role").set_value("teacher").run()
-    other.text_input(key="open_code").input(code).run()
-    other.text_input(key="open_key").input("WRONG1").run()
-    other.button(key="open_btn").click().run()
-    assert any("wrong teacher key" in e for e in errors(other))
-    other.text_input(key="open_key").input(key).run()
-    other.button(key="open_btn").click().run()
+    assert not page_shows(other, code) and not other.dataframe
+    other.text_input(key="open_code").input(code)
+    other.text_input(key="open_pass").input("not the passphrase")
+    other.button(key="FormSubmitter:open_room-Open the console").click().run()
+    assert any("wrong passphrase" in e for e in errors(other))
+    assert "classroom_teacher" not in other.session_state
+    # the key in an address (as older versions put it there) opens nothing
+    url = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    url.query_params.update({"role": "teacher", "room": code, "key": key})
+    url.run()
+    assert "classroom_teacher" not in url.session_state and not page_shows(url, "End the negotiation")
+    other.text_input(key="open_pass").input(PASS)
+    other.button(key="FormSubmitter:open_room-Open the console").click().run()
     assert other.session_state["classroom_teacher"]["room"] == code

@@ -1,1 +1,2 @@
-"""Pages of the classroom app (`streamlit run dashboard/classroom.py`): student, teacher, debrief."""
+"""Pages of the classroom app (`streamlit run dashboard/classroom.py`): student, teacher, debrief, and the
+presentation view for the projector."""

@@ -5,21 +5,42 @@ Views only: every number comes from the room's rebuilt model (`sim.classroom`), 
 
 from __future__ import annotations
 
+import functools
+import io
+import ipaddress
+import os
+import secrets
+import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import altair as alt
 import pandas as pd
+import segno
 import streamlit as st
 
-from sim.classroom import Classroom, RoomState, default_path
+from sim.classroom import (
+    Classroom,
+    ClassroomError,
+    Client,
+    RoomState,
+    StoreBusy,
+    StoreUnavailable,
+    TooManyAttempts,
+    default_path,
+)
 from sim.classroom.rooms import CAUSES, fmt_value, move_lines, short_name
+from sim.classroom.security import markdown_escape
 from sim.model import NegotiationModel
 from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCENARIO_DIR = ROOT / "scenarios"
 POLL_SECONDS = 2.0
+# Refusals that say nothing about who holds a seat or a console: the page shows them and keeps its session.
+KEEP_GOING = (StoreBusy, StoreUnavailable, TooManyAttempts)
 OUTCOME_WORDS = {"agreement": "Agreement on every issue", "partial": "Partial agreement",
                  "stalemate": "Stalemate: nothing agreed", "breakdown": "Breakdown: the talks collapsed",
                  "running": "Talks under way"}
@@ -34,8 +55,117 @@ def _classroom(path: str) -> Classroom:
 
 
 def classroom() -> Classroom:
-    """The room service over the shared SQLite file (NEGSIM_CLASSROOM_DB or ~/.negsim/classroom.sqlite3)."""
+    """The room service over the shared SQLite file (NEGSIM_CLASSROOM_DB or ~/.negsim/classroom.sqlite3).
+    Raises StoreUnavailable (one line naming the file and the variable) when the file cannot be used."""
     return _classroom(str(default_path()))
+
+
+def client() -> Client:
+    """This browser session and its network address, for the limits on wrong codes, passphrases and secrets."""
+    session = st.session_state.setdefault("classroom_session", secrets.token_hex(8))
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no browser behind the session (AppTest)
+        address = None
+    return Client(session=session, address=address if isinstance(address, str) else "")
+
+
+def esc(text: object) -> str:
+    """A student's text (a name) for st.markdown, a caption or a button label: shown literally, never run."""
+    return markdown_escape(text)
+
+
+def guarded(body: Callable[[], None]) -> Callable[[], None]:
+    """A page part (a fragment that reruns on its own) that shows a refusal or a database fault as a message."""
+    @functools.wraps(body)
+    def run() -> None:
+        try:
+            body()
+        except ClassroomError as err:
+            st.error(str(err), icon=":material/error:")
+    return run
+
+
+# ====================================================================== the address students open
+URL_ENV = "NEGSIM_CLASSROOM_URL"
+LOOPBACK = {"localhost", "0.0.0.0", "::", ""}
+
+
+def lan_address() -> str | None:
+    """This machine's address on the local network: the source address the OS would use to reach a private
+    address (a UDP 'connect' sends no packet), if it is a private one."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect(("10.254.254.254", 9))
+            address = sock.getsockname()[0]
+    except OSError:
+        return None
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address if ip.is_private and not ip.is_loopback else None
+
+
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return host.endswith(".localhost")
+
+
+def join_url(browser_url: str | None, code: str, lan: str | None = None, override: str | None = None) -> str:
+    """The address students open to join room `code`: NEGSIM_CLASSROOM_URL if set; else the address the
+    teacher's browser used, with `localhost` (which would point at each student's own device) replaced by the
+    machine's LAN address; the room code rides along so a phone that scans the QR code lands on the room."""
+    base = (override or "").strip()
+    if not base:
+        parts = urlsplit(browser_url or "")
+        host = parts.hostname or ""
+        if _is_loopback(host) and lan:
+            netloc = lan + (f":{parts.port}" if parts.port else "")
+            parts = parts._replace(netloc=netloc)
+        base = urlunsplit((parts.scheme or "http", parts.netloc, parts.path, "", "")) if parts.netloc else ""
+    if not base:
+        return ""
+    return f"{base.rstrip('/')}/?room={code}"
+
+
+def room_url(code: str) -> str:
+    """`join_url` for this session's browser address and this machine."""
+    try:
+        browser = st.context.url
+    except Exception:  # noqa: BLE001 - no browser behind the session (AppTest)
+        browser = None
+    browser = browser if isinstance(browser, str) else ""
+    return join_url(browser, code, lan_address(), os.environ.get(URL_ENV))
+
+
+@functools.lru_cache(maxsize=32)
+def qr_png(url: str) -> bytes:
+    """A QR code of `url` as PNG bytes (segno, no image library needed)."""
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=8, border=2)
+    return buffer.getvalue()
+
+
+def join_box(code: str, qr_width: int = 220) -> None:
+    """The code in large type, the address students open, and its QR code (nothing secret)."""
+    url = room_url(code)
+    text_col, qr_col = st.columns([3, 1], vertical_alignment="center")
+    with text_col:
+        where = (f"open <b style='font-family:monospace'>{url.split('?')[0]}</b> (or scan the code) and "
+                 if url else "open this app's address and ")
+        st.markdown(f"<div style='font-size:1.25rem'>Students: {where}join room "
+                    f"<span style='font-size:2.2rem;font-weight:700;letter-spacing:.2rem;padding:0 .4rem;"
+                    f"border:2px solid #1c7ed6;border-radius:.4rem'>{code}</span></div>", unsafe_allow_html=True)
+        if url and _is_loopback(urlsplit(url).hostname or ""):
+            st.caption(f"This address only works on this computer. Start the app with --server.address 0.0.0.0 "
+                       f"and open it by the computer's network address, or set {URL_ENV}.")
+    if url:
+        qr_col.image(qr_png(url), width=qr_width, caption="scan to join")
 
 
 def clock(ts: float | None) -> str:

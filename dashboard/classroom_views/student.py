@@ -8,28 +8,44 @@ from dashboard.classroom_views import common
 from dashboard.classroom_views.debrief_view import debrief_page
 from sim import service
 from sim.classroom import Classroom, ClassroomError, RoomState
-from sim.classroom.rooms import fmt_value, normalise_code
+from sim.classroom.rooms import fmt_value
+from sim.classroom.security import normalise_code, show_secret
 
-SEAT_KEY = "classroom_seat"      # session: {"room", "actor", "token"}
+SEAT_KEY = "classroom_seat"        # session: {"room", "actor", "token"} - the seat this browser holds
+PENDING_KEY = "classroom_request"  # session: {"room", "id", "token", "actor"} - a request waiting for the teacher
+FOUND_KEY = "classroom_found"      # session: {typed code: room code} - codes this session has already found
 HEARTBEAT_SECONDS = 15.0
 
 
 # ====================================================================== which seat this browser holds
-def current_seat() -> dict | None:
+def current_seat(cls: Classroom) -> dict | None:
+    """The seat this session holds; on a fresh session (a reload) the secret in the page address is checked
+    once, as a guess (limited and logged), before the seat is trusted."""
     seat = st.session_state.get(SEAT_KEY)
     if seat:
         return seat
     q = st.query_params
-    if q.get("room") and q.get("seat") and q.get("token"):
-        seat = {"room": q["room"], "actor": q["seat"], "token": q["token"]}
-        st.session_state[SEAT_KEY] = seat
-        return seat
+    if q.get("room") and q.get("token"):
+        try:
+            found = cls.rejoin(q["room"], q["token"], common.client())
+        except common.KEEP_GOING as err:         # busy, broken or rate-limited: keep the secret, try later
+            st.error(str(err), icon=":material/error:")
+            st.stop()
+        except ClassroomError as err:
+            st.warning(str(err), icon=":material/warning:")
+            st.query_params.pop("token", None)
+            return None
+        return hold_seat(found.room, found.actor, q["token"])
     return None
 
 
-def hold_seat(room: str, actor: str, token: str) -> None:
-    st.session_state[SEAT_KEY] = {"room": room, "actor": actor, "token": token}
-    st.query_params.update({"role": "student", "room": room, "seat": actor, "token": token})
+def hold_seat(room: str, actor: str, token: str) -> dict:
+    seat = {"room": room, "actor": actor, "token": token}
+    st.session_state[SEAT_KEY] = seat
+    st.session_state.pop(PENDING_KEY, None)
+    st.query_params.pop("seat", None)
+    st.query_params.update({"role": "student", "room": room, "token": token})   # a reload keeps the seat
+    return seat
 
 
 def leave_seat() -> None:
@@ -38,17 +54,28 @@ def leave_seat() -> None:
         st.query_params.pop(key, None)
 
 
+def find_room(cls: Classroom, typed: str) -> RoomState:
+    """The room for a typed code: a code this session has not found before counts as a guess (limited)."""
+    found = st.session_state.setdefault(FOUND_KEY, {})
+    code = normalise_code(typed)
+    if code in found:
+        return cls.state(code)
+    state = cls.find_room(code, common.client())
+    found[code] = state.code
+    return state
+
+
 # ====================================================================== join
 def join_page(cls: Classroom) -> None:
     st.title("Join a negotiation")
     st.markdown("Type the **room code** your teacher shows, then your **name**, and take a free seat. "
                 "Seats nobody takes are played by the computer.")
-    typed = st.text_input("Room code", key="join_code", max_chars=8, placeholder="e.g. K7QM",
+    typed = st.text_input("Room code", key="join_code", max_chars=8, placeholder="e.g. K7QM2X",
                           value=st.query_params.get("room", ""))
     if not typed.strip():
         return
     try:
-        state = cls.state(typed)
+        state = find_room(cls, typed)
     except ClassroomError as err:
         st.error(str(err), icon=":material/error:")
         return
@@ -60,14 +87,14 @@ def join_page(cls: Classroom) -> None:
         debrief_page(cls, state, teacher=False)
         return
     name = st.text_input("Your name", key="join_name", max_chars=40,
-                         help="The teacher sees it next to your seat. To get back into your seat later (e.g. after "
-                              "closing the browser), type the same name and press Rejoin.")
+                         help="The teacher sees it next to your seat. It is only a label: to get back into your "
+                              "seat later you need your seat secret, which your seat page shows you.")
+    back_to_my_seat(cls, state)
     with st.expander("Background (read this first)", expanded=False):
         common.background(spec)
     if state.room.status != "lobby" and not any(s.human and not s.taken for s in state.seats):
-        st.info("Every student seat is taken. If one of them is yours, type the name you joined with and press "
-                "Rejoin; otherwise ask your teacher to release a seat or to open another room.",
-                icon=":material/info:")
+        st.info("Every student seat is taken. If one of them is yours, use 'Back to my seat' with your seat "
+                "secret, or ask the teacher to let you back in.", icon=":material/info:")
     for seat in state.seats:
         actor = spec.actor(seat.actor)
         left, right = st.container(border=True).columns([3, 1], vertical_alignment="center")
@@ -78,33 +105,96 @@ def join_page(cls: Classroom) -> None:
         with right:
             if not seat.human:
                 st.markdown(":gray[played by the computer]")
-                continue
-            label = "Take this seat" if not seat.taken else f"Rejoin (taken by {seat.player})"
-            if st.button(label, key=f"take_{seat.actor}", type="primary" if not seat.taken else "secondary",
-                         width="stretch"):
-                try:
-                    token = cls.join(state.code, seat.actor, name)
-                except ClassroomError as err:
-                    st.error(str(err), icon=":material/error:")
-                else:
-                    hold_seat(state.code, seat.actor, token)
-                    st.rerun()
+            elif not seat.taken:
+                if st.button("Take this seat", key=f"take_{seat.actor}", type="primary", width="stretch"):
+                    try:
+                        token = cls.join(state.code, seat.actor, name)
+                    except ClassroomError as err:
+                        st.error(str(err), icon=":material/error:")
+                    else:
+                        hold_seat(state.code, seat.actor, token)
+                        st.rerun()
+            else:
+                st.markdown(":gray[taken]")
+                if st.button("Ask the teacher for it", key=f"ask_{seat.actor}", width="stretch",
+                             help="If this is your seat and you lost your secret (a new device, a closed "
+                                  "browser): the teacher can hand it back to you."):
+                    try:
+                        request = cls.ask_seat(state.code, seat.actor, name)
+                    except ClassroomError as err:
+                        st.error(str(err), icon=":material/error:")
+                    else:
+                        st.session_state[PENDING_KEY] = {"room": state.code, "id": request.id,
+                                                         "token": request.token, "actor": request.actor}
+                        st.rerun()
+
+
+def back_to_my_seat(cls: Classroom, state: RoomState) -> None:
+    with st.expander("Back to my seat (I have my seat secret)"):
+        with st.form("rejoin"):
+            secret = st.text_input("Seat secret", key="rejoin_secret", type="password", max_chars=30,
+                                   placeholder="XXXX-XXXX-XXXX")
+            go = st.form_submit_button("Back to my seat")
+        if go:
+            try:
+                seat = cls.rejoin(state.code, secret, common.client())
+            except ClassroomError as err:
+                st.error(str(err), icon=":material/error:")
+            else:
+                hold_seat(state.code, seat.actor, seat.token)
+                st.rerun()
+
+
+def waiting_page(cls: Classroom, pending: dict) -> None:
+    """A request for a taken seat, waiting for the teacher's answer (polled)."""
+    st.title("Waiting for the teacher")
+    st.info("You asked the teacher for a seat that someone holds. Tell your teacher; this page opens your seat as "
+            "soon as they approve.", icon=":material/hourglass_top:")
+
+    @st.fragment(run_every=common.POLL_SECONDS)
+    @common.guarded
+    def poll() -> None:
+        request = cls.request_status(pending["room"], pending["id"], pending["token"])
+        if request.status == "approved":
+            hold_seat(request.room, request.actor, request.token)
+            st.rerun(scope="app")
+        elif request.status == "refused":
+            st.session_state.pop(PENDING_KEY, None)
+            st.session_state["classroom_errors"] = ["the teacher did not hand you that seat"]
+            st.rerun(scope="app")
+        else:
+            st.caption(f"Asked at {common.clock(request.asked_at)} - still waiting.")
+
+    poll()
+    if st.button("Cancel", key="cancel_request"):
+        st.session_state.pop(PENDING_KEY, None)
+        st.rerun()
 
 
 # ====================================================================== the seat
 def seat_page(cls: Classroom) -> None:
-    seat = current_seat()
+    seat = current_seat(cls)
     if seat is None:
+        pending = st.session_state.get(PENDING_KEY)
+        if pending:
+            waiting_page(cls, pending)
+            return
+        for message in st.session_state.pop("classroom_errors", []):
+            st.error(message, icon=":material/error:")
         join_page(cls)
         return
     try:
-        cls.seat_for(seat["room"], seat["actor"], seat["token"])
+        held = cls.seat_for(seat["room"], seat["token"])
         state = cls.state(seat["room"])
+    except common.KEEP_GOING:
+        raise                                 # a database fault is not a lost seat: the app shows the message
     except ClassroomError as err:
         st.warning(str(err), icon=":material/warning:")
         leave_seat()
         join_page(cls)
         return
+    if held.actor != seat["actor"]:          # the teacher moved this student to another seat
+        seat = hold_seat(state.code, held.actor, seat["token"])
     heartbeat(cls, seat)
     spec = state.scenario
     me = seat["actor"]
@@ -114,17 +204,20 @@ def seat_page(cls: Classroom) -> None:
 
     with st.sidebar:
         st.markdown(f"### Your brief: {actor.name}")
-        st.caption(f"Room {state.code} - seat held by {state.seat(me).player}")
+        st.caption(f"Room {state.code} - seat held by {common.esc(state.seat(me).player)}")
         with st.expander("Background", expanded=False):
             common.background(spec)
         common.brief_view(spec, me, confidential=True)
         st.markdown("**The other parties**")
         common.other_briefs(spec, me, confidential=state.room.revealed)
         st.divider()
+        st.markdown("**Your seat secret** - keep it to yourself")
+        st.code(show_secret(seat["token"]), language=None)
+        st.caption("Write it down: with the room code it brings you back to this seat from any device. Whoever "
+                   "has it can play your seat; your name alone cannot.")
         if st.button("Leave this seat on this browser", key="leave"):
             leave_seat()
             st.rerun()
-        st.caption("You can rejoin later with the room code and the same name.")
 
     st.title(f"Your seat: {actor.name}")
     st.caption(f"{state.room.title} - room {state.code}")
@@ -160,7 +253,10 @@ def heartbeat(cls: Classroom, seat: dict) -> None:
     """Tell the teacher's seat board this page is open (a write at most every HEARTBEAT_SECONDS)."""
     now = cls.clock()
     if seat and now - st.session_state.get("classroom_heartbeat", 0.0) >= HEARTBEAT_SECONDS:
-        cls.heartbeat(seat["room"], seat["actor"], seat["token"])
+        try:
+            cls.heartbeat(seat["room"], seat["actor"], seat["token"])
+        except common.KEEP_GOING:
+            return                            # only the teacher's "last seen": never worth an error
         st.session_state["classroom_heartbeat"] = now
 
 
@@ -169,6 +265,7 @@ def live_strip(cls: Classroom, state: RoomState, me: str) -> None:
     seen = common.version(state)
 
     @st.fragment(run_every=common.POLL_SECONDS)
+    @common.guarded
     def strip() -> None:
         heartbeat(cls, st.session_state.get(SEAT_KEY) or {})
         cls.tick(state.code)

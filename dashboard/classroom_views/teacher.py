@@ -12,33 +12,26 @@ from sim.classroom import Classroom, ClassroomError, RoomState
 from sim.classroom.rooms import short_name
 from sim.scenario import ScenarioError, load_scenario
 
-TEACHER_KEY = "classroom_teacher"    # session: {"room", "key"}
-KNOWN_KEY = "classroom_known_rooms"  # session: {code: teacher key} of rooms opened in this browser
+TEACHER_KEY = "classroom_teacher"    # session: {"room", "key"} - the key never leaves the server session
+KNOWN_KEY = "classroom_known_rooms"  # session: {code: teacher key} of rooms this browser session has opened
 SECTIONS = ["Table", "Injects", "Seats", "Briefs", "Debrief"]
 
 
 def current_room() -> dict | None:
-    t = st.session_state.get(TEACHER_KEY)
-    if t:
-        return t
-    q = st.query_params
-    if q.get("room") and q.get("key"):
-        t = {"room": q["room"], "key": q["key"]}
-        st.session_state[TEACHER_KEY] = t
-        return t
-    return None
+    """The room whose console this session holds (created here, or opened with its passphrase)."""
+    return st.session_state.get(TEACHER_KEY)
 
 
 def open_room(code: str, key: str) -> None:
     st.session_state[TEACHER_KEY] = {"room": code, "key": key}
     st.session_state.setdefault(KNOWN_KEY, {})[code] = key
-    st.query_params.update({"role": "teacher", "room": code, "key": key})
+    st.query_params.pop("key", None)
+    st.query_params.update({"role": "teacher", "room": code})   # the code only: no secret in the address
 
 
 def close_room() -> None:
     st.session_state.pop(TEACHER_KEY, None)
-    for k in ("room", "key"):
-        st.query_params.pop(k, None)
+    st.query_params.pop("key", None)
 
 
 @st.cache_data(show_spinner=False)
@@ -61,23 +54,30 @@ def setup_page(cls: Classroom) -> None:
     st.title("Classroom - teacher")
     st.markdown("Create a room for your class, put its **code** on the board, and let the students join from "
                 "their own browsers. Seats nobody takes are played by the computer.")
-    create, reopen, overview = st.tabs(["Create a room", "Open a room", "All rooms"])
+    create, reopen, mine = st.tabs(["Create a room", "Open a room", "Your rooms"])
     with create:
         create_form(cls)
     with reopen:
-        code = st.text_input("Room code", key="open_code", max_chars=8)
-        key = st.text_input("Teacher key", key="open_key", max_chars=12, type="password",
-                            help="Shown in the console of the room when you created it.")
-        if st.button("Open the console", key="open_btn"):
-            try:
-                state = cls.check_teacher(code, key)
-            except ClassroomError as err:
-                st.error(str(err), icon=":material/error:")
-            else:
-                open_room(state.code, state.room.teacher_key)
-                st.rerun()
-    with overview:
-        rooms_overview(cls)
+        open_form(cls)
+    with mine:
+        your_rooms(cls)
+
+
+def open_form(cls: Classroom) -> None:
+    st.caption("Reopen the console of a room you created (after a reload, or on another device): its code and the "
+               "passphrase you chose. Wrong passphrases are logged and limited.")
+    with st.form("open_room"):
+        code = st.text_input("Room code", key="open_code", max_chars=8, value=st.query_params.get("room", ""))
+        passphrase = st.text_input("Teacher passphrase", key="open_pass", type="password", max_chars=200)
+        submitted = st.form_submit_button("Open the console")
+    if submitted:
+        try:
+            state = cls.open_console(code, passphrase, common.client())
+        except ClassroomError as err:
+            st.error(str(err), icon=":material/error:")
+        else:
+            open_room(state.code, state.room.teacher_key)
+            st.rerun()
 
 
 def create_form(cls: Classroom) -> None:
@@ -102,11 +102,15 @@ def create_form(cls: Classroom) -> None:
         humans = st.multiselect("Seats for students", list(names), default=list(names)[:2], format_func=names.get,
                                 key="new_humans", help="The other seats, and any of these nobody takes before the "
                                                        "start, are played by the computer.")
+        passphrase = st.text_input("Teacher passphrase (at least 8 characters)", type="password", key="new_pass",
+                                   max_chars=200, help="Reopens this room's console after a reload or on another "
+                                                       "device. Type it where students cannot see; it is never "
+                                                       "shown again. A short sentence is best.")
         submitted = st.form_submit_button("Create the room", type="primary")
     if submitted:
         try:
             state = cls.create_room(spec, human_seats=humans, seed=int(seed), timer_seconds=int(timer),
-                                    max_rounds=int(rounds), title=title.strip() or None)
+                                    max_rounds=int(rounds), title=title.strip() or None, passphrase=passphrase)
         except (ClassroomError, ScenarioError) as err:
             st.error(str(err), icon=":material/error:")
         else:
@@ -114,64 +118,62 @@ def create_form(cls: Classroom) -> None:
             st.rerun()
 
 
-def rooms_overview(cls: Classroom) -> None:
-    rooms = cls.rooms()
-    if not rooms:
-        st.caption("No rooms yet.")
-        return
+def your_rooms(cls: Classroom) -> None:
+    """The rooms this browser session has opened - never anyone else's (students may press 'Teacher' too)."""
     known = st.session_state.get(KNOWN_KEY, {})
     rows = []
-    for state in rooms:
-        spec = state.scenario
-        seats = []
-        for s in state.seats:
-            name = spec.actor(s.actor).name
-            if not s.human:
-                seats.append(f"{name}: computer")
-            else:
-                moved = " (moved)" if s.actor in state.moved and state.room.status == "running" else ""
-                seats.append(f"{name}: {s.player or 'free'}{moved}")
-        rows.append({"Code": state.code, "Title": state.room.title, "Status": common.STATUS_WORDS[state.room.status],
-                     "Round": f"{state.room.rounds_closed} of {spec.protocol.max_rounds} played",
-                     "Seats": "; ".join(seats), "Outcome": state.room.outcome or "",
-                     "Created": common.clock(state.room.created_at), "Yours": state.code in known})
+    for code, key in known.items():
+        try:
+            state = cls.check_teacher(code, key)
+        except common.KEEP_GOING:
+            raise
+        except ClassroomError:
+            continue
+        rows.append({"Code": state.code, "Title": state.room.title,
+                     "Status": common.STATUS_WORDS[state.room.status],
+                     "Round": f"{state.room.rounds_closed} of {state.scenario.protocol.max_rounds} played",
+                     "Created": common.clock(state.room.created_at)})
+    if not rows:
+        st.caption("No rooms opened in this browser yet. Create one, or open one with its code and passphrase.")
+        return
     st.dataframe(rows, hide_index=True, width="stretch")
-    mine = [s.code for s in rooms if s.code in known]
-    if mine:
-        pick = st.selectbox("Open one of your rooms", mine, key="pick_room")
-        if st.button("Open", key="pick_open"):
-            open_room(pick, known[pick])
-            st.rerun()
+    pick = st.selectbox("Open", [r["Code"] for r in rows], key="pick_room")
+    if st.button("Open the console", key="pick_open"):
+        open_room(pick, known[pick])
+        st.rerun()
 
 
 # ====================================================================== the console
 def console(cls: Classroom, t: dict) -> None:
     try:
         state = cls.check_teacher(t["room"], t["key"])
+    except common.KEEP_GOING:
+        raise                                 # a database fault: keep the console for when it passes
     except ClassroomError as err:
         st.error(str(err), icon=":material/error:")
         close_room()
         setup_page(cls)
         return
-    st.session_state.setdefault(KNOWN_KEY, {})[state.code] = state.room.teacher_key
     key = state.room.teacher_key
     spec = state.scenario
     with st.sidebar:
         st.markdown(f"### Room `{state.code}`")
-        st.caption(f"Teacher key `{key}` - keep it to reopen this console on another device.")
-        if st.button("Back to all rooms", key="close_console", icon=":material/arrow_back:"):
+        present = common.room_url(state.code).replace("?room=", "?view=present&room=")
+        if present:
+            st.link_button("Presentation view (for the projector)", present, icon=":material/present_to_all:")
+        st.caption("Project the presentation view, not this console: it shows the code, the address and the "
+                   "table, and no brief, request or control.")
+        if st.button("Back to your rooms", key="close_console", icon=":material/arrow_back:"):
             close_room()
             st.rerun()
 
     st.title(state.room.title)
-    host = _host()
-    st.markdown(f"<div style='font-size:1.25rem'>Students: open <b>{host}</b> and join room "
-                f"<span style='font-size:2.2rem;font-weight:700;letter-spacing:.2rem;padding:0 .4rem;"
-                f"border:2px solid #1c7ed6;border-radius:.4rem'>{state.code}</span></div>", unsafe_allow_html=True)
+    common.join_box(state.code, qr_width=160)
+    requests_box(cls, state, key)
     for message in st.session_state.pop("classroom_teacher_msgs", []):
         st.error(message, icon=":material/error:")
     controls(cls, state, key)
-    live_board(cls, state)
+    live_board(cls, state, key)
 
     section = st.segmented_control("Show", SECTIONS, key="console_section", required=True,
                                    default=SECTIONS[0], label_visibility="collapsed")
@@ -199,14 +201,6 @@ def console(cls: Classroom, t: dict) -> None:
                 common.brief_view(spec, a.id, confidential=True)
     else:
         debrief_page(cls, state, teacher=True)
-
-
-def _host() -> str:
-    try:
-        url = st.context.url or ""
-    except Exception:  # noqa: BLE001 - not available outside a browser session (tests)
-        url = ""
-    return url.split("?")[0].rstrip("/") or "this app's address"
 
 
 def act(call) -> None:
@@ -242,15 +236,17 @@ def controls(cls: Classroom, state: RoomState, key: str) -> None:
             act(lambda: cls.end(state.code, key))
 
 
-def live_board(cls: Classroom, state: RoomState) -> None:
-    """Status, timer and seats, refreshed every few seconds; the page redraws when a round closes."""
-    seen = common.version(state)
+def live_board(cls: Classroom, state: RoomState, key: str) -> None:
+    """Status, timer and seats, refreshed every few seconds; the page redraws when a round closes or a student
+    asks for a seat."""
+    seen = common.version(state), [r.id for r in cls.seat_requests(state.code, key)]
 
     @st.fragment(run_every=common.POLL_SECONDS)
+    @common.guarded
     def board() -> None:
         cls.tick(state.code)
         now_state = cls.state(state.code)
-        if common.version(now_state) != seen:
+        if (common.version(now_state), [r.id for r in cls.seat_requests(state.code, key)]) != seen:
             st.rerun()
         now = cls.clock()
         st.info(f"**{common.status_line(now_state, now)}**", icon=":material/schedule:")
@@ -271,13 +267,33 @@ def live_board(cls: Classroom, state: RoomState) -> None:
     board()
 
 
+def requests_box(cls: Classroom, state: RoomState, key: str) -> None:
+    """Students asking for a taken seat (a new device, a lost secret): the teacher approves or refuses."""
+    requests = cls.seat_requests(state.code, key)
+    spec = state.scenario
+    for request in requests:
+        holder = state.seat(request.actor).player
+        with st.container(border=True):
+            c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
+            c1.markdown(f"**{common.esc(request.player)}** asks for the seat **{spec.actor(request.actor).name}**"
+                        + (f", now held by **{common.esc(holder)}**" if holder else "")
+                        + f" (asked at {common.clock(request.asked_at)}). Approve only if you can see who asks: "
+                          f"the holder's browser loses the seat.")
+            if c2.button("Approve", key=f"approve_{request.id}", type="primary"):
+                act(lambda r=request.id: cls.decide_request(state.code, key, r, True))
+            if c3.button("Refuse", key=f"refuse_{request.id}"):
+                act(lambda r=request.id: cls.decide_request(state.code, key, r, False))
+
+
 def seats_view(cls: Classroom, state: RoomState, key: str) -> None:
     spec = state.scenario
     lobby = state.room.status == "lobby"
-    st.caption("Before the start you can turn seats into student or computer seats. Releasing a seat lets another "
-               "student take it (e.g. to swap players, or when someone typed the wrong name).")
+    st.caption("A seat belongs to the browser that took it (it holds the seat's secret); names are only labels. "
+               "Releasing a seat frees it for anyone with the code; moving a student takes their browser to a "
+               "free student seat. Before the start you can turn seats into student or computer seats.")
+    free = [s.actor for s in state.seats if s.human and not s.taken]
     for s in state.seats:
-        c1, c2, c3 = st.columns([2, 2, 2], vertical_alignment="center")
+        c1, c2, c3, c4 = st.columns([2, 2, 2, 2], vertical_alignment="center")
         c1.markdown(f"**{spec.actor(s.actor).name}**")
         if lobby:
             human = c2.toggle("student seat", value=s.human, key=f"human_{s.actor}")
@@ -286,10 +302,24 @@ def seats_view(cls: Classroom, state: RoomState, key: str) -> None:
         else:
             c2.markdown("student seat" if s.human else "computer")
         if s.human and s.taken:
-            if c3.button(f"Release (now {s.player})", key=f"release_{s.actor}"):
+            c3.markdown(f"held by **{common.esc(s.player)}** since {common.clock(s.joined_at)}")
+            if c4.button("Release", key=f"release_{s.actor}", help="The student's browser loses the seat."):
                 act(lambda a=s.actor: cls.release_seat(state.code, key, a))
+            if free:
+                to = c4.selectbox("Move to", [""] + free, key=f"move_{s.actor}",
+                                  format_func=lambda a: "move to ..." if not a else spec.actor(a).name,
+                                  label_visibility="collapsed")
+                if to:
+                    act(lambda a=s.actor, t=to: cls.move_student(state.code, key, a, t))
         elif s.human:
             c3.markdown(":gray[free]")
+    attempts = cls.attempts(state.code, key)
+    st.markdown("**Wrong passphrases and seat secrets tried against this room**")
+    if not attempts:
+        st.caption("None.")
+    else:
+        st.dataframe([{"When": common.clock(a.at), "What": a.kind, "Browser session": a.session[:8],
+                       "Address": a.address or "?"} for a in attempts], hide_index=True, width="stretch")
 
 
 def injects_view(cls: Classroom, state: RoomState, key: str) -> None:

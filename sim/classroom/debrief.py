@@ -21,6 +21,7 @@ import pandas as pd
 
 from sim import analysis, mechanism, service
 from sim.arrays import profiles_of
+from sim.classroom import security
 from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, short_name
 from sim.model import NegotiationModel
 from sim.utility import to_unit
@@ -184,8 +185,14 @@ def transcript_rows(state: RoomState, history: pd.DataFrame) -> pd.DataFrame:
 
 
 def transcript_csv(state: RoomState, history: pd.DataFrame) -> str:
+    """The transcript as CSV; text cells a spreadsheet would run as formulas (a name starting with =, +, -, @)
+    are neutralised with a leading quote."""
+    table = transcript_rows(state, history)
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            table[column] = table[column].map(security.csv_safe)
     buffer = io.StringIO()
-    transcript_rows(state, history).to_csv(buffer, index=False)
+    table.to_csv(buffer, index=False)
     return buffer.getvalue()
 
 

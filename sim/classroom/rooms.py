@@ -10,6 +10,14 @@ a move is checked by `NegotiationModel.submit_offers` before it is stored, a rou
 Life of a room: lobby (students take seats) -> running <-> paused -> ended. At the start, human seats
 nobody took are handed to agents. A round closes when every human seat has moved, when the round timer
 runs out (checked whenever anyone looks at the room: `tick`), or when the teacher forces it.
+
+Who may do what (students are treated as adversaries; see `sim.classroom.security`):
+- the teacher's actions need the room's teacher key, a 192-bit session secret handed only to the session that
+  created the room or typed the room's passphrase (`open_console`); it is never shown or put in an address;
+- a seat belongs to whoever holds its seat secret (names are labels): a student who lost it asks for the seat
+  (`ask_seat`) and the teacher approves or refuses on the console (`decide_request`);
+- wrong room codes, passphrases and seat secrets are logged and limited per browser session, per network
+  address and (passphrases) per room (`Client`, `security.LIMITS`).
 """
 
 from __future__ import annotations
@@ -17,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,41 +36,32 @@ import numpy as np
 import pandas as pd
 
 from sim import mechanism, service
-from sim.classroom.store import ClosedRound, Move, PlayedInject, Room, Seat, Store
+from sim.classroom import security
+from sim.classroom.errors import (
+    ClassroomError,
+    InvalidMove,
+    LateMove,
+    NotAllowed,
+    RoomNotFound,
+    SeatTaken,
+    TooManyAttempts,
+)
+from sim.classroom.security import new_code, normalise_code
+from sim.classroom.store import LOG, Attempt, ClosedRound, Move, PlayedInject, Room, Seat, SeatRequest, Store
 from sim.model import NegotiationModel
 from sim.scenario import Issue, Scenario, parse_scenario
 
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no I/1, O/0: easy to read off a projector
-CODE_LENGTH = 4
-KEY_LENGTH = 6
-MAX_NAME = 40
+MAX_PENDING_REQUESTS = 5      # per seat: a student cannot flood the teacher's console with requests
 CAUSES = {"all moved": "every seat had moved", "timer": "the round timer ran out",
           "teacher": "the teacher closed it"}
 
 
-# ====================================================================== errors
-class ClassroomError(ValueError):
-    """A request the room refuses; str(error) is the message to show the person who made it."""
+@dataclass(frozen=True)
+class Client:
+    """Who is asking, for the attempt limits: the browser session and its network address ('' if unknown)."""
 
-
-class RoomNotFound(ClassroomError):
-    pass
-
-
-class SeatTaken(ClassroomError):
-    pass
-
-
-class NotAllowed(ClassroomError):
-    """Wrong state (not started, paused, ended), wrong seat token or teacher key."""
-
-
-class LateMove(ClassroomError):
-    """A move for a round that has already closed."""
-
-
-class InvalidMove(ClassroomError):
-    """A move the model's rules refuse (unknown issue, off the scale, an agreed issue ...)."""
+    session: str
+    address: str = ""
 
 
 # ====================================================================== what a room looks like
@@ -245,9 +243,16 @@ class Classroom:
     # ------------------------------------------------------------------ the teacher sets up
     def create_room(self, scenario: Scenario | str | Path | None, *, human_seats: Iterable[str],
                     seed: int | None = None, timer_seconds: int = 0, max_rounds: int | None = None,
-                    title: str | None = None) -> RoomState:
-        """A new room in the lobby; its `room.code` goes on the board, `room.teacher_key` stays with the
-        teacher. Raises ScenarioError for a bad scenario, ClassroomError for bad settings."""
+                    title: str | None = None, passphrase: str | None = None) -> RoomState:
+        """A new room in the lobby; its `room.code` goes on the board, `room.teacher_key` stays in the teacher's
+        session (never on screen). With a `passphrase` (at least 8 characters; stored hashed) the teacher can
+        reopen the console from another session with the code and the passphrase (`open_console`).
+        Raises ScenarioError for a bad scenario, ClassroomError for bad settings."""
+        try:
+            hashed = None if passphrase is None else security.hash_passphrase(
+                security.check_new_passphrase(passphrase))
+        except ValueError as err:
+            raise ClassroomError(str(err)) from None
         spec = service.prepare(scenario, max_rounds=max_rounds)
         humans = list(dict.fromkeys(human_seats))
         unknown = [a for a in humans if a not in spec.actor_ids]
@@ -266,9 +271,9 @@ class Classroom:
             while self.store.room(con, code) is not None:
                 code = new_code()
             room = Room(code=code, title=title or spec.title, scenario_id=spec.id, scenario_json=text, seed=seed,
-                        timer_seconds=timer_seconds, teacher_key=new_code(KEY_LENGTH), status="lobby",
+                        timer_seconds=timer_seconds, teacher_key=security.new_teacher_key(), status="lobby",
                         rounds_closed=0, round_started_at=None, paused_left=None, revealed=False, outcome=None,
-                        ended_by=None, created_at=now, updated_at=now)
+                        ended_by=None, created_at=now, updated_at=now, teacher_hash=hashed)
             self.store.insert_room(con, room)
             for n, actor in enumerate(spec.actor_ids):
                 self.store.insert_seat(con, Seat(room=code, actor=actor, ord=n, human=actor in humans, player=None,
@@ -279,13 +284,97 @@ class Classroom:
 
     def _teacher(self, con, code: str, key: str) -> RoomState:
         state = self._snapshot(con, code)
-        if not secrets.compare_digest(str(key).strip().upper(), state.room.teacher_key):
-            raise NotAllowed(f"wrong teacher key for room {state.code}")
+        if not security.same_secret(state.room.teacher_key, key):
+            raise NotAllowed(f"this browser is not the teacher of room {state.code} - open the console with the "
+                             f"room's passphrase")
         return state
 
     def check_teacher(self, code: str, key: str) -> RoomState:
+        """The room, if `key` is its teacher key (the session secret from `create_room` / `open_console`)."""
         with self.store.read() as con:
             return self._teacher(con, code, key)
+
+    # ------------------------------------------------------------------ guesses: logged and limited
+    def _check_limit(self, con, kind: str, client: Client | None, target: str, now: float) -> None:
+        """Raise TooManyAttempts when this session, its address or (for some kinds) the target has used up its
+        wrong guesses of `kind` within the window; `client=None` is a trusted caller (tests, scripts)."""
+        if client is None:
+            return
+        limit = security.LIMITS[kind]
+        since = now - limit.window
+        checks = [("session", client.session, limit.per_session, "this browser")]
+        if client.address:
+            checks.append(("address", client.address, limit.per_address, "this network address"))
+        if limit.per_target is not None:
+            checks.append(("target", target, limit.per_target, f"room {target}"))
+        for column, value, allowed, who in checks:
+            failed = self.store.failures(con, kind, column, value, since)
+            if len(failed) >= allowed:
+                wait = max(1, int(failed[-allowed] + limit.window - now + 59) // 60)
+                raise TooManyAttempts(f"too many wrong {kind}s from {who} or against this room lately - wait "
+                                      f"{wait} minute{'s' if wait != 1 else ''} and try again (the teacher can "
+                                      f"see these attempts)" if column == "target" else
+                                      f"too many wrong {kind}s from {who} - wait {wait} minute"
+                                      f"{'s' if wait != 1 else ''} and try again (wrong tries are logged for "
+                                      f"the teacher)")
+
+    def _record(self, con, kind: str, client: Client | None, target: str, ok: bool, now: float) -> None:
+        if client is None:
+            return
+        self.store.add_attempt(con, now, kind, client.session, client.address, target, ok)
+        if not ok:
+            LOG.warning("classroom: wrong %s for %s from session %s address %s", kind, target, client.session[:8],
+                        client.address or "?")
+
+    def _guarded(self, kind: str, client: Client | None, target: str, attempt: Callable):
+        """Run `attempt(con)` in a write transaction after checking the limits; record the try (kept even when
+        the attempt is refused: the refusal is raised after COMMIT)."""
+        now = self.clock()
+        error: ClassroomError | None = None
+        result = None
+        with self.store.write() as con:
+            self._check_limit(con, kind, client, target, now)
+            try:
+                result = attempt(con)
+            except (RoomNotFound, NotAllowed) as err:
+                error = err
+            self._record(con, kind, client, target, error is None, now)
+        if error is not None:
+            raise error
+        return result
+
+    def find_room(self, code: str, client: Client | None = None) -> RoomState:
+        """A room by the code a student typed; wrong codes count against the browser (`security.LIMITS`)."""
+        typed = normalise_code(code)
+        now = self.clock()
+        error: ClassroomError | None = None
+        with self.store.write() as con:
+            self._check_limit(con, "room code", client, typed, now)
+            try:
+                return self._snapshot(con, typed)
+            except RoomNotFound as err:
+                error = err
+                self._record(con, "room code", client, typed, False, now)   # only wrong codes are logged
+        raise error
+
+    def open_console(self, code: str, passphrase: str, client: Client | None = None) -> RoomState:
+        """The room (with its teacher key) for the teacher who typed its passphrase; wrong passphrases are
+        logged and limited per session, address and room."""
+        room_code = normalise_code(code)
+
+        def attempt(con) -> RoomState:
+            state = self._snapshot(con, room_code)
+            stored = state.room.teacher_hash
+            ok = security.passphrase_matches(stored, passphrase) if stored else \
+                security.same_secret(state.room.teacher_key, str(passphrase).strip().upper())   # a v1 room's key
+            if not ok:
+                raise NotAllowed(f"wrong passphrase for room {state.code}"
+                                 + ("" if stored else " (a room made before passphrases: type its teacher key)"))
+            self.store.log(con, state.code, self.clock(), "console opened")
+            return state
+
+        self.find_room(room_code, client)        # a wrong code counts as a wrong code, not as a passphrase
+        return self._guarded("teacher passphrase", client, room_code, attempt)
 
     def set_human(self, code: str, key: str, actor: str, human: bool) -> RoomState:
         """Lobby only: make a seat a human or an agent seat."""
@@ -309,12 +398,63 @@ class Classroom:
             self.store.log(con, state.code, self.clock(), "seat released", actor, player=seat.player)
             return self._snapshot(con, state.code)
 
+    def move_student(self, code: str, key: str, actor: str, to: str) -> RoomState:
+        """Move the student at `actor` to the free human seat `to` (their browser keeps its secret and follows)."""
+        with self.store.write() as con:
+            state = self._teacher(con, code, key)
+            seat, target = state.seat(actor), state.seat(to)
+            if not seat.taken:
+                raise NotAllowed(f"nobody sits at {actor}")
+            if not target.human or target.taken:
+                raise NotAllowed(f"{to} is not a free student seat")
+            self.store.update_seat(con, state.code, to, player=seat.player, token=seat.token,
+                                   joined_at=seat.joined_at, last_seen=seat.last_seen)
+            self.store.update_seat(con, state.code, actor, player=None, token=None, joined_at=None, last_seen=None)
+            self.store.log(con, state.code, self.clock(), "student moved", actor, to=to, player=seat.player)
+            return self._snapshot(con, state.code)
+
+    def seat_requests(self, code: str, key: str) -> list[SeatRequest]:
+        """Pending requests for taken seats (the teacher approves or refuses them on the console)."""
+        with self.store.read() as con:
+            state = self._teacher(con, code, key)
+            return self.store.requests(con, state.code)
+
+    def decide_request(self, code: str, key: str, request_id: int, approve: bool) -> RoomState:
+        """Approve: the asker gets the seat (a new secret; the old browser loses it). Refuse: nothing changes."""
+        now = self.clock()
+        with self.store.write() as con:
+            state = self._teacher(con, code, key)
+            request = self.store.request(con, state.code, request_id)
+            if request is None or request.status != "pending":
+                raise NotAllowed("that request has already been answered")
+            seat = state.seat(request.actor)
+            if approve:
+                if not seat.human or state.room.status == "ended":
+                    raise NotAllowed(f"{request.actor} can no longer be played by a student")
+                self.store.update_seat(con, state.code, request.actor, player=request.player, token=request.token,
+                                       joined_at=now, last_seen=now)
+                for other in self.store.requests(con, state.code):
+                    if other.actor == request.actor and other.id != request.id:
+                        self.store.decide_request(con, other.id, "refused", now)
+            self.store.decide_request(con, request.id, "approved" if approve else "refused", now)
+            self.store.log(con, state.code, now, "seat handed over" if approve else "seat request refused",
+                           request.actor, player=request.player, before=seat.player)
+            return self._snapshot(con, state.code)
+
+    def attempts(self, code: str, key: str, limit: int = 20) -> list[Attempt]:
+        """Recent wrong passphrases and seat secrets tried against this room (for the teacher)."""
+        with self.store.read() as con:
+            state = self._teacher(con, code, key)
+            return self.store.attempts(con, state.code, failed_only=True, limit=limit)
+
     # ------------------------------------------------------------------ students
-    def join(self, code: str, actor: str, player: str) -> str:
-        """Take a free human seat, or rejoin one's own seat with the same name; returns the seat token."""
-        name = " ".join(str(player).split())[:MAX_NAME]
-        if not name:
-            raise ClassroomError("type your name first (so the teacher knows who sits where)")
+    def join(self, code: str, actor: str, player: str, client: Client | None = None) -> str:
+        """Take a free human seat; returns the seat's secret (kept by the student's browser, shown only to that
+        student). A taken seat is never handed over by name: see `rejoin` and `ask_seat`."""
+        try:
+            name = security.clean_name(player)
+        except ValueError as err:
+            raise ClassroomError(str(err)) from None
         now = self.clock()
         with self.store.write() as con:
             state = self._snapshot(con, code)
@@ -324,25 +464,68 @@ class Classroom:
             if not seat.human:
                 raise NotAllowed(f"{actor} is played by the computer in this room; pick a free seat")
             if seat.taken:
-                if seat.player.casefold() != name.casefold():
-                    raise SeatTaken(f"this seat is taken by {seat.player}. If that is you, type exactly the name "
-                                    f"you joined with; otherwise pick a free seat or ask the teacher")
-                self.store.update_seat(con, state.code, actor, last_seen=now)
-                self.store.log(con, state.code, now, "rejoined", actor, player=seat.player)
-                return seat.token
-            token = secrets.token_urlsafe(12)
+                raise SeatTaken("this seat is taken. If it is yours, type your seat secret under 'Back to my "
+                                "seat', or ask the teacher to let you back in")
+            token = security.new_seat_secret()
             self.store.update_seat(con, state.code, actor, player=name, token=token, joined_at=now, last_seen=now)
             self.store.log(con, state.code, now, "joined", actor, player=name)
             return token
 
-    def seat_for(self, code: str, actor: str, token: str) -> Seat:
-        """The seat a browser holds (by its token); raises NotAllowed when the seat was released or retaken."""
+    def rejoin(self, code: str, secret: str, client: Client | None = None) -> Seat:
+        """The seat whose secret a student typed (or whose secret came with an address they opened); wrong
+        secrets are logged and limited."""
+        room_code = normalise_code(code)
+
+        def attempt(con) -> Seat:
+            state = self._snapshot(con, room_code)
+            seat = next((s for s in state.seats if s.human and security.same_secret(s.token, secret)), None)
+            if seat is None:
+                raise NotAllowed(f"no seat in room {state.code} has that secret (the teacher may have released or "
+                                 f"handed over the seat) - check it, or ask the teacher to let you in")
+            self.store.update_seat(con, state.code, seat.actor, last_seen=self.clock())
+            self.store.log(con, state.code, self.clock(), "rejoined", seat.actor, player=seat.player)
+            return seat
+
+        self.find_room(room_code, client)
+        return self._guarded("seat secret", client, room_code, attempt)
+
+    def ask_seat(self, code: str, actor: str, player: str) -> SeatRequest:
+        """Ask the teacher for a taken seat (e.g. from a new device without the secret). The request's token
+        becomes the seat's secret if the teacher approves; the asker's browser keeps it and waits."""
+        try:
+            name = security.clean_name(player)
+        except ValueError as err:
+            raise ClassroomError(str(err)) from None
+        now = self.clock()
+        with self.store.write() as con:
+            state = self._snapshot(con, code)
+            seat = state.seat(actor)
+            if state.room.status == "ended" or not seat.human:
+                raise NotAllowed(f"{actor} cannot be asked for in room {state.code}")
+            pending = [r for r in self.store.requests(con, state.code) if r.actor == actor]
+            if len(pending) >= MAX_PENDING_REQUESTS:
+                raise NotAllowed("the teacher already has several requests for this seat - ask them in person")
+            request_id = self.store.add_request(con, state.code, actor, name, security.new_seat_secret(), now)
+            self.store.log(con, state.code, now, "seat requested", actor, player=name, holder=seat.player)
+            return self.store.request(con, state.code, request_id)
+
+    def request_status(self, code: str, request_id: int, token: str) -> SeatRequest:
+        """A student's own request (by its token): pending, approved (the token now opens the seat) or refused."""
+        with self.store.read() as con:
+            request = self.store.request(con, normalise_code(code), request_id)
+        if request is None or not security.same_secret(request.token, token):
+            raise NotAllowed("no such request")
+        return request
+
+    def seat_for(self, code: str, token: str) -> Seat:
+        """The seat a browser holds (by its secret); raises NotAllowed when the seat was released or handed
+        over. For a browser that has already proved the secret (no attempt is counted)."""
         state = self.state(code)
-        seat = state.seat(actor)
-        if not seat.token or not token or not secrets.compare_digest(seat.token, token):
-            raise NotAllowed(f"you no longer hold the seat {actor} in room {state.code} (the teacher may have "
-                             f"released it) - join again with the code")
-        return seat
+        for seat in state.seats:
+            if seat.human and security.same_secret(seat.token, token):
+                return seat
+        raise NotAllowed(f"you no longer hold a seat in room {state.code} (the teacher may have released it or "
+                         f"handed it to someone else) - join again with the code")
 
     def submit_move(self, code: str, actor: str, token: str, round: int,
                     offers: Mapping[str, float] | None = None, accept: bool = False) -> Receipt:
@@ -362,9 +545,9 @@ class Classroom:
             room = state.room
             if not seat.human:
                 raise NotAllowed(f"{actor} is played by the computer in this room")
-            if not seat.token or not token or not secrets.compare_digest(seat.token, str(token)):
+            if not security.same_secret(seat.token, token):
                 error = NotAllowed(f"you do not hold the seat {actor} in room {room.code} any more - join again "
-                                   f"with the code and your name")
+                                   f"with the code")
             elif room.status == "ended":
                 error = NotAllowed(f"the negotiation is over (it ended after round {room.rounds_closed}) - "
                                    f"no more moves")
@@ -411,7 +594,7 @@ class Classroom:
         """A seated student's page is open (for the teacher's 'last seen')."""
         with self.store.write() as con:
             seat = self.store.seats(con, normalise_code(code))
-            if any(s.actor == actor and s.token == token for s in seat):
+            if any(s.actor == actor and security.same_secret(s.token, token) for s in seat):
                 self.store.update_seat(con, normalise_code(code), actor, last_seen=self.clock())
 
     # ------------------------------------------------------------------ rounds
@@ -551,15 +734,6 @@ class Classroom:
 
 
 # ====================================================================== helpers
-def new_code(length: int = CODE_LENGTH) -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
-
-
-def normalise_code(code: str) -> str:
-    """What a student typed -> a room code (spaces and case forgiven)."""
-    return "".join(str(code).split()).upper()
-
-
 def _number(value: object) -> object:
     """Numbers (numpy's too) as plain floats for the model and the JSON log; anything else as given, for the
     model to refuse with its own message. Booleans are not numbers here."""

@@ -2,9 +2,14 @@
 
 One file shared by every Streamlit session and process (WAL mode, so readers never block the writer).
 Every change runs in a `BEGIN IMMEDIATE` transaction (`Store.write`), which takes the write lock up front:
-concurrent writers queue (busy timeout) instead of failing half-way, and a read-check-write sequence (is the
-round still open? has every seat moved?) cannot interleave with another. A call returns only after COMMIT,
-with `synchronous=FULL`, so an acknowledged move survives a crash or a server restart.
+concurrent writers queue instead of failing half-way, and a read-check-write sequence (is the round still
+open? has every seat moved?) cannot interleave with another. A call returns only after COMMIT, with
+`synchronous=FULL`, so an acknowledged move survives a crash or a server restart.
+
+Faults become one-line `ClassroomError`s, never tracebacks: a write lock still held by others after retries
+with growing, jittered pauses (`WRITE_PATIENCE_S` in all) is `StoreBusy` (nothing was stored; the person can
+press the button again); a file that cannot be used at all (damaged, not a database, read-only, a directory)
+is `StoreUnavailable`, naming the path and NEGSIM_CLASSROOM_DB.
 
 The file holds what happened, not the model's state: a room is rebuilt from its scenario (stored as JSON),
 its seed, and the logged moves and injects (`sim.classroom.rooms`).
@@ -15,17 +20,26 @@ Path: the argument, else the environment variable NEGSIM_CLASSROOM_DB, else ~/.n
 from __future__ import annotations
 
 import json
+import logging
 import os
+import random
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.classroom.errors import StoreBusy, StoreUnavailable
+
 ENV_VAR = "NEGSIM_CLASSROOM_DB"
-SCHEMA_VERSION = 1
-BUSY_TIMEOUT_S = 30.0
+SCHEMA_VERSION = 2
+BUSY_TIMEOUT_S = 2.0         # SQLite's own wait for the lock, per try
+WRITE_PATIENCE_S = 20.0      # all tries together, before a writer gives up with StoreBusy
+FIRST_PAUSE_S = 0.02         # pause after the first failed try; doubles (with jitter) up to MAX_PAUSE_S
+MAX_PAUSE_S = 1.0
+LOG = logging.getLogger("negsim.classroom")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -39,7 +53,7 @@ CREATE TABLE IF NOT EXISTS rooms (
     scenario_json    TEXT NOT NULL,      -- the prepared scenario, exactly as played
     seed             INTEGER NOT NULL,
     timer_seconds    INTEGER NOT NULL DEFAULT 0,   -- 0: no round timer
-    teacher_key      TEXT NOT NULL,
+    teacher_key      TEXT NOT NULL,      -- the console's session secret (never shown; v1 rooms: 6 letters)
     status           TEXT NOT NULL CHECK (status IN ('lobby', 'running', 'paused', 'ended')),
     rounds_closed    INTEGER NOT NULL DEFAULT 0,
     round_started_at REAL,               -- wall clock when the open round began (running rooms)
@@ -48,7 +62,8 @@ CREATE TABLE IF NOT EXISTS rooms (
     outcome          TEXT,
     ended_by         TEXT,
     created_at       REAL NOT NULL,
-    updated_at       REAL NOT NULL
+    updated_at       REAL NOT NULL,
+    teacher_hash     TEXT                -- scrypt hash of the teacher's passphrase (v1 rooms: NULL)
 );
 CREATE TABLE IF NOT EXISTS seats (
     room       TEXT NOT NULL REFERENCES rooms(code) ON DELETE CASCADE,
@@ -98,6 +113,29 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS events_room ON events (room, id);
+CREATE TABLE IF NOT EXISTS seat_requests (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    room      TEXT NOT NULL REFERENCES rooms(code) ON DELETE CASCADE,
+    actor     TEXT NOT NULL,
+    player    TEXT NOT NULL,             -- the name the asker typed (a label, not a credential)
+    token     TEXT NOT NULL,             -- becomes the seat's secret if the teacher approves
+    status    TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'refused')),
+    asked_at  REAL NOT NULL,
+    decided_at REAL
+);
+CREATE INDEX IF NOT EXISTS seat_requests_room ON seat_requests (room, status);
+CREATE TABLE IF NOT EXISTS attempts (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      REAL NOT NULL,
+    kind    TEXT NOT NULL,               -- 'room code', 'seat secret', 'teacher passphrase'
+    session TEXT NOT NULL,               -- the browser session that tried
+    address TEXT NOT NULL,               -- its network address ('' if unknown)
+    target  TEXT NOT NULL,               -- the room tried against, or the code typed
+    ok      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_session ON attempts (kind, session, at);
+CREATE INDEX IF NOT EXISTS attempts_address ON attempts (kind, address, at);
+CREATE INDEX IF NOT EXISTS attempts_target ON attempts (kind, target, at);
 CREATE TABLE IF NOT EXISTS agent_runs (
     scenario_hash TEXT NOT NULL,
     root_seed     INTEGER NOT NULL,
@@ -134,6 +172,7 @@ class Room:
     ended_by: str | None
     created_at: float
     updated_at: float
+    teacher_hash: str | None = None
 
     @property
     def open_round(self) -> int:
@@ -189,6 +228,29 @@ class ClosedRound:
 
 
 @dataclass(frozen=True)
+class SeatRequest:
+    id: int
+    room: str
+    actor: str
+    player: str
+    token: str
+    status: str
+    asked_at: float
+    decided_at: float | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: int
+    at: float
+    kind: str
+    session: str
+    address: str
+    target: str
+    ok: bool
+
+
+@dataclass(frozen=True)
 class Event:
     id: int
     room: str
@@ -231,19 +293,37 @@ def _event(row: sqlite3.Row) -> Event:
 
 # ====================================================================== the store
 class Store:
-    """The SQLite file. Thread- and process-safe: every operation opens its own short-lived connection."""
+    """The SQLite file. Thread- and process-safe: every operation opens its own short-lived connection.
+
+    Raises StoreUnavailable (naming the path and NEGSIM_CLASSROOM_DB) when the file cannot be used."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path).expanduser() if path is not None else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = self._connect()
         try:
-            con.execute("PRAGMA journal_mode=WAL")   # persistent: recorded in the file
-            con.executescript(SCHEMA)                # idempotent (IF NOT EXISTS)
-            con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                        (str(SCHEMA_VERSION),))
-        finally:
-            con.close()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise self._unavailable(err) from None
+        with self._guard():
+            if self.path.is_dir():
+                raise self._unavailable("it is a directory, not a file")
+            con = self._connect()
+            try:
+                if _is_current(con):                     # set up already: open without taking any lock
+                    return
+                self._retry(lambda: con.execute("PRAGMA journal_mode=WAL"))   # persistent: recorded in the file
+                self._begin_immediate(con)               # one process creates or migrates; the others wait
+                try:
+                    for statement in _statements(SCHEMA):   # idempotent (IF NOT EXISTS)
+                        con.execute(statement)
+                    _migrate(con)
+                    con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                                (str(SCHEMA_VERSION),))
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            finally:
+                con.close()
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
@@ -252,33 +332,79 @@ class Store:
         con.execute("PRAGMA foreign_keys=ON")
         return con
 
+    # ------------------------------------------------------------------ faults -> one-line messages
+    def _unavailable(self, why: object) -> StoreUnavailable:
+        reason = _reason(why)
+        LOG.error("classroom database %s unusable: %s", self.path, why)
+        return StoreUnavailable(f"the classroom database {self.path} cannot be used: {reason}. Move or repair "
+                                f"that file, or set {ENV_VAR} to another file, then restart the app")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """SQLite and file-system errors inside -> StoreBusy / StoreUnavailable (ClassroomErrors pass through)."""
+        try:
+            yield
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise                                    # a bug in the caller, not a fault of the file
+        except sqlite3.OperationalError as err:
+            if _busy(err):
+                raise StoreBusy("the classroom is very busy right now and nothing was stored - wait a moment "
+                                "and press the button again") from None
+            raise self._unavailable(err) from None
+        except (sqlite3.DatabaseError, OSError) as err:
+            raise self._unavailable(err) from None
+
+    def _begin_immediate(self, con: sqlite3.Connection) -> None:
+        """Take the write lock (see `_retry`)."""
+        self._retry(lambda: con.execute("BEGIN IMMEDIATE"))
+
+    @staticmethod
+    def _retry(take_lock: Callable[[], object]) -> None:
+        """Run `take_lock`; when other writers hold the lock past SQLite's busy timeout, pause (doubling, with
+        jitter so queued writers do not retry in step) and try again until WRITE_PATIENCE_S has passed."""
+        deadline = time.monotonic() + WRITE_PATIENCE_S
+        pause = FIRST_PAUSE_S
+        while True:
+            try:
+                take_lock()
+                return
+            except sqlite3.OperationalError as err:
+                left = deadline - time.monotonic()
+                if not _busy(err) or left <= 0:
+                    raise
+                LOG.info("classroom database busy, retrying in %.2f s", pause)
+                time.sleep(min(left, pause * (0.5 + random.random())))   # jitter: timing only, not the model
+                pause = min(MAX_PAUSE_S, pause * 2)
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any exception)."""
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
+        with self._guard():
+            con = self._connect()
             try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        finally:
-            con.close()
+                self._begin_immediate(con)
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            finally:
+                con.close()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: one consistent snapshot across several queries."""
-        con = self._connect()
-        try:
-            con.execute("BEGIN")
+        with self._guard():
+            con = self._connect()
             try:
-                yield con
+                con.execute("BEGIN")
+                try:
+                    yield con
+                finally:
+                    con.execute("ROLLBACK")
             finally:
-                con.execute("ROLLBACK")
-        finally:
-            con.close()
+                con.close()
 
     def journal_mode(self) -> str:
         with self.read() as con:
@@ -380,6 +506,59 @@ class Store:
         con.execute("INSERT INTO events (room, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)",
                     (code, now, kind, actor, json.dumps(detail)))
 
+    # ------------------------------------------------------------------ seat requests and attempts
+    @staticmethod
+    def requests(con: sqlite3.Connection, code: str, status: str | None = "pending") -> list[SeatRequest]:
+        if status is None:
+            rows = con.execute("SELECT * FROM seat_requests WHERE room = ? ORDER BY id", (code,))
+        else:
+            rows = con.execute("SELECT * FROM seat_requests WHERE room = ? AND status = ? ORDER BY id",
+                               (code, status))
+        return [SeatRequest(**dict(r)) for r in rows]
+
+    @staticmethod
+    def request(con: sqlite3.Connection, code: str, request_id: int) -> SeatRequest | None:
+        row = con.execute("SELECT * FROM seat_requests WHERE room = ? AND id = ?", (code, int(request_id))).fetchone()
+        return SeatRequest(**dict(row)) if row else None
+
+    @staticmethod
+    def add_request(con: sqlite3.Connection, code: str, actor: str, player: str, token: str, now: float) -> int:
+        cur = con.execute("INSERT INTO seat_requests (room, actor, player, token, status, asked_at) "
+                          "VALUES (?, ?, ?, ?, 'pending', ?)", (code, actor, player, token, now))
+        return int(cur.lastrowid)
+
+    @staticmethod
+    def decide_request(con: sqlite3.Connection, request_id: int, status: str, now: float) -> None:
+        con.execute("UPDATE seat_requests SET status = ?, decided_at = ? WHERE id = ?", (status, now, request_id))
+
+    @staticmethod
+    def add_attempt(con: sqlite3.Connection, now: float, kind: str, session: str, address: str, target: str,
+                    ok: bool) -> None:
+        con.execute("INSERT INTO attempts (at, kind, session, address, target, ok) VALUES (?, ?, ?, ?, ?, ?)",
+                    (now, kind, session, address, target[:40], int(ok)))
+
+    @staticmethod
+    def failures(con: sqlite3.Connection, kind: str, column: str, value: str, since: float) -> list[float]:
+        """When the failed attempts of `kind` by one session / address / against one target since `since` were."""
+        if column not in ("session", "address", "target"):
+            raise ValueError(column)
+        rows = con.execute(f"SELECT at FROM attempts WHERE kind = ? AND {column} = ? AND at >= ? AND ok = 0 "
+                           f"ORDER BY at", (kind, value, since))
+        return [float(r[0]) for r in rows]
+
+    @staticmethod
+    def attempts(con: sqlite3.Connection, target: str | None = None, failed_only: bool = True,
+                 limit: int = 50) -> list[Attempt]:
+        where, args = ["1 = 1"], []
+        if target is not None:
+            where.append("target = ?")
+            args.append(target)
+        if failed_only:
+            where.append("ok = 0")
+        rows = con.execute(f"SELECT * FROM attempts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+                           (*args, limit))
+        return [Attempt(**{**dict(r), "ok": bool(r["ok"])}) for r in rows]
+
     # ------------------------------------------------------------------ agent-only runs (debrief cache)
     def cached_runs(self, scenario_hash: str, root_seed: int, replicates: int) -> bytes | None:
         with self.read() as con:
@@ -391,3 +570,59 @@ class Store:
         with self.write() as con:
             con.execute("INSERT OR REPLACE INTO agent_runs (scenario_hash, root_seed, replicates, data, "
                         "created_at) VALUES (?, ?, ?, ?, ?)", (scenario_hash, root_seed, replicates, data, now))
+
+
+# ====================================================================== helpers
+def _is_current(con: sqlite3.Connection) -> bool:
+    """The file is in WAL mode and at SCHEMA_VERSION (reads only: no lock is taken)."""
+    try:
+        if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            return False
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError as err:
+        if "no such table" in str(err).lower():
+            return False
+        raise
+    return row is not None and row[0] == str(SCHEMA_VERSION)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The complete SQL statements of a script (semicolons inside comments do not split one)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a file written by an older negsim up to SCHEMA_VERSION (new tables come from SCHEMA)."""
+    columns = {row[1] for row in con.execute("PRAGMA table_info(rooms)")}
+    if "teacher_hash" not in columns:      # v1 -> v2: teacher passphrases
+        con.execute("ALTER TABLE rooms ADD COLUMN teacher_hash TEXT")
+
+
+def _busy(err: sqlite3.OperationalError) -> bool:
+    text = str(err).lower()
+    return "locked" in text or "busy" in text
+
+
+def _reason(err: object) -> str:
+    """Why a database file cannot be used, in the teacher's words."""
+    if isinstance(err, str):
+        return err
+    text = str(err).lower()
+    if isinstance(err, IsADirectoryError) or "is a directory" in text:
+        return "it is a directory, not a file"
+    if isinstance(err, PermissionError) or "readonly" in text or "read-only" in text or "permission" in text:
+        return "it (or its folder) is read-only for this user"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return "it is not a SQLite database, or it is damaged"
+    if "unable to open" in text:
+        return "it cannot be opened (missing folder, no permission, or not a file)"
+    if isinstance(err, OSError):
+        return f"{err.strerror or err}".lower()
+    return f"SQLite says '{err}'"

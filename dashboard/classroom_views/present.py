@@ -1,0 +1,54 @@
+"""The presentation view for the projector (`?view=present&room=CODE`): the room code, the address students
+open and its QR code, the round and timer, who sits where and who has moved, the table and what happened.
+Nothing in it is secret - no brief, no key, no seat secret, no control - so it is safe to project, and opening
+it needs no passphrase."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.classroom_views import common
+from sim import service
+from sim.classroom import Classroom, ClassroomError
+
+
+def render(cls: Classroom, code: str) -> None:
+    try:
+        state = cls.find_room(code, common.client())
+    except ClassroomError as err:
+        st.error(str(err), icon=":material/error:")
+        return
+    st.title(state.room.title)
+    common.join_box(state.code)
+    seen = common.version(state)
+
+    @st.fragment(run_every=common.POLL_SECONDS)
+    @common.guarded
+    def board() -> None:
+        cls.tick(state.code)
+        now_state = cls.state(state.code)
+        if common.version(now_state) != seen:
+            st.rerun()
+        now = cls.clock()
+        st.info(f"**{common.status_line(now_state, now)}**", icon=":material/schedule:")
+        rows = []
+        for s in now_state.seats:
+            name = now_state.scenario.actor(s.actor).name
+            if s.human:
+                moved = ("moved" if s.actor in now_state.moved else "thinking...") \
+                    if now_state.room.status == "running" else ""
+                rows.append({"Seat": name, "Played by": s.player or "(free - join now)", "This round": moved})
+            else:
+                rows.append({"Seat": name, "Played by": "computer", "This round": ""})
+        st.dataframe(rows, hide_index=True, width="stretch")
+
+    board()
+    if state.room.status == "lobby":
+        return
+    model = cls.model(state)
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        common.table_view(state, model)
+    with right:
+        st.subheader("What happened")
+        common.log_view(state, service.history_of(model), limit=3)

@@ -1,0 +1,261 @@
+"""Two students in their own Chromium contexts against a real classroom server try what a class would try:
+take a seated student's seat by typing her name, open the teacher's console (by the role switch, a guessed
+passphrase, a key in the address), read another seat's confidential brief, and plant Markdown (a tracking
+pixel) in a name. The test fails if any of it works. It also photographs the projector's presentation view
+and a student's seat (NEGSIM_CLASSROOM_SHOTS=docs/img saves them for the docs).
+
+Runs Debian's chromium through Playwright; the server listens on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sim.classroom import Classroom
+from sim.model import baseline
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PASS = "the teacher's own sentence"
+PIXEL = "http://127.0.0.1:9/p.png"     # a tracking pixel (nothing listens there)
+WAIT = 60_000
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def classroom_server(db: Path, timeout: float = 90.0) -> Iterator[str]:
+    """`streamlit run dashboard/classroom.py` on a free loopback port over `db`; stopped (only it) afterwards."""
+    port = free_port()
+    env = {**os.environ, "NEGSIM_CLASSROOM_DB": str(db), "NEGSIM_CLASSROOM_RUNS": "10"}
+    env.pop("NEGSIM_CLASSROOM_URL", None)
+    command = [sys.executable, "-m", "streamlit", "run", "dashboard/classroom.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after the server stops
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if server.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"streamlit exited ({server.returncode}):\n{log.read().decode()[-3000:]}")
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not answer on {url} within {timeout:.0f} s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def settle(page, timeout: float = 60.0) -> None:
+    """Wait until the script run is over and every chart has drawn; fail on a page showing an exception."""
+    page.wait_for_timeout(400)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').filter(has_text="Running").count()
+        pending = page.evaluate("""() => [...document.querySelectorAll('.vega-embed')]
+            .filter(e => !e.querySelector('canvas, svg')).length""")
+        if not running and not pending:
+            break
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(500)
+    assert not page.locator('[data-testid="stException"]').count(), page.locator(
+        '[data-testid="stException"]').first.inner_text()
+
+
+def type_into(page, label: str, text: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(text)
+    box.press("Enter")
+    settle(page)
+
+
+def seat_button(page, key: str):
+    """The button of a keyed widget (Streamlit marks its container with the class st-key-<key>)."""
+    return page.locator(f".st-key-{key}").get_by_role("button").filter(has_text=re.compile(r"\w"))
+
+
+def body(page) -> str:
+    return page.inner_text("body")
+
+
+def shoot(page, path: Path, width: int = 1440) -> None:
+    """Full page: Streamlit scrolls inside its main block, so grow the viewport to the content first."""
+    height = page.evaluate("""() => {
+        const main = document.querySelector('[data-testid="stMain"]');
+        const side = document.querySelector('[data-testid="stSidebarContent"]');
+        return Math.max(main ? main.scrollHeight : 0, side ? side.scrollHeight : 0, window.innerHeight);
+    }""")
+    page.set_viewport_size({"width": width, "height": int(min(height, 8000)) + 40})
+    settle(page, timeout=20)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": width, "height": 1000})
+
+
+def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another_brief(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = Path(os.environ.get("NEGSIM_CLASSROOM_SHOTS") or tmp_path)
+    db = tmp_path / "classroom.sqlite3"
+    cls = Classroom(db)
+    state = cls.create_room(baseline(), human_seats=["russia", "us"], max_rounds=8, timer_seconds=180,
+                            passphrase=PASS, title="Moscow, February 2022 - period 3")
+    code, key = state.code, state.room.teacher_key
+    spec = state.scenario
+    russia_secret_text = spec.actor("russia").brief.confidential[:60]      # "Your instructions from the Kremlin..."
+    us_secret_text = spec.actor("us").brief.confidential[:40]
+    pixel_requests: list[str] = []
+
+    with classroom_server(db) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            alice_ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+            mallory_ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+            for ctx in (alice_ctx, mallory_ctx):
+                ctx.on("request", lambda r: pixel_requests.append(r.url) if "p.png" in r.url else None)
+
+            # ---------------------------------------------------------------- Alice takes Russia
+            alice = alice_ctx.new_page()
+            alice.goto(url, wait_until="domcontentloaded")
+            alice.get_by_label("Room code", exact=True).wait_for(timeout=WAIT)
+            type_into(alice, "Room code", code)
+            type_into(alice, "Your name", "Alice")
+            seat_button(alice, "take_russia").click()
+            alice.get_by_text("Your seat: Russia").wait_for(timeout=WAIT)
+            settle(alice)
+            assert russia_secret_text[:30] in body(alice)                 # her own brief, confidential part
+            assert us_secret_text[:30] not in body(alice)                 # not the others'
+            holder = Classroom(db).state(code).seat("russia")
+            assert holder.player == "Alice"
+
+            # ---------------------------------------------------------------- Mallory: takeover by name
+            mallory = mallory_ctx.new_page()
+            mallory.goto(url, wait_until="domcontentloaded")
+            mallory.get_by_label("Room code", exact=True).wait_for(timeout=WAIT)
+            type_into(mallory, "Room code", code.lower())
+            type_into(mallory, "Your name", "ALICE")
+            assert seat_button(mallory, "take_russia").count() == 0   # no button hands the seat over
+            assert "Alice" not in body(mallory)                           # nor does the page say who holds it
+            seat_button(mallory, "ask_russia").click()          # the only way: ask the teacher
+            mallory.get_by_text("Waiting for the teacher").wait_for(timeout=WAIT)
+            settle(mallory)
+            assert russia_secret_text[:30] not in body(mallory)
+            after = Classroom(db).state(code).seat("russia")
+            assert (after.player, after.token) == (holder.player, holder.token), "the seat changed hands"
+
+            # ... a guessed seat secret in the address
+            mallory.goto(f"{url}/?role=student&room={code}&seat=russia&token=AAAABBBBCCCC",
+                         wait_until="domcontentloaded")
+            mallory.get_by_text("no seat in room").wait_for(timeout=WAIT)
+            settle(mallory)
+            assert "Your seat: Russia" not in body(mallory) and russia_secret_text[:30] not in body(mallory)
+
+            # ---------------------------------------------------------------- Mallory: the teacher's console
+            # the real teacher key in the address (where older versions put it) opens nothing
+            mallory.goto(f"{url}/?role=teacher&room={code}&key={key}", wait_until="domcontentloaded")
+            mallory.get_by_text("Classroom - teacher").wait_for(timeout=WAIT)
+            settle(mallory)
+            text = body(mallory)
+            assert "End the negotiation" not in text and "Start round 1" not in text
+            assert russia_secret_text[:30] not in text and us_secret_text[:30] not in text
+            mallory.get_by_role("tab", name="Your rooms").click()
+            settle(mallory)
+            assert "No rooms opened in this browser yet" in body(mallory)   # no list of every room
+            # a guessed passphrase
+            mallory.get_by_role("tab", name="Open a room").click()
+            mallory.get_by_label("Teacher passphrase", exact=True).fill("password123")
+            mallory.get_by_role("button", name="Open the console").click()
+            mallory.get_by_text("wrong passphrase").wait_for(timeout=WAIT)
+            settle(mallory)
+            assert "End the negotiation" not in body(mallory)
+            logged = Classroom(db).attempts(code, key)
+            assert [a.kind for a in logged] == ["teacher passphrase", "seat secret"]
+
+            # ---------------------------------------------------------------- Mallory sits at the US seat
+            mallory.goto(url, wait_until="domcontentloaded")
+            mallory.get_by_label("Room code", exact=True).wait_for(timeout=WAIT)
+            type_into(mallory, "Room code", code)
+            type_into(mallory, "Your name", f"![]({PIXEL})**bold**")        # 37 of the 40 characters allowed
+            seat_button(mallory, "take_us").click()
+            mallory.get_by_text("Your seat: United States").wait_for(timeout=WAIT)
+            settle(mallory)
+            text = body(mallory)
+            assert us_secret_text[:30] in text                            # her own confidential brief ...
+            assert russia_secret_text[:30] not in text                    # ... and no one else's
+            for other in ("nato", "eu"):
+                assert spec.actor(other).brief.confidential[:30] not in text
+            # her name is text, not Markdown: no image, no bold
+            assert mallory.locator(f'img[src="{PIXEL}"]').count() == 0
+            assert mallory.locator("strong", has_text="bold").count() == 0
+            assert "**bold**" in text
+
+            # ---------------------------------------------------------------- the projector, a round in
+            teacher = Classroom(db)
+            teacher.start(code, key)
+            teacher.submit_move(code, "russia", holder.token, 1, offers={"expansion": 95, "missiles": 80})
+            teacher.force_round(code, key)
+            projector = alice_ctx.new_page()
+            projector.goto(f"{url}/?view=present&room={code}", wait_until="domcontentloaded")
+            projector.get_by_text("scan to join").wait_for(timeout=WAIT)
+            settle(projector)
+            text = body(projector)
+            assert code in text and "Round 2 of 8" in text
+            for secret in (key, PASS, holder.token, russia_secret_text[:30], us_secret_text[:30]):
+                assert secret not in text
+            assert projector.locator(f'img[src="{PIXEL}"]').count() == 0
+            assert projector.locator("strong", has_text="bold").count() == 0
+            shoot(projector, shots / "classroom_presentation.png")
+            alice.reload(wait_until="domcontentloaded")                   # the seat survives a reload
+            alice.get_by_text("Your seat: Russia").wait_for(timeout=WAIT)
+            settle(alice)
+            alice.screenshot(path=str(shots / "classroom_student.png"))
+
+            # ---------------------------------------------------------------- the teacher, with the passphrase
+            desk = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+            desk.goto(f"{url}/?role=teacher&room={code}", wait_until="domcontentloaded")
+            desk.get_by_role("tab", name="Open a room").click()
+            desk.get_by_label("Teacher passphrase", exact=True).fill(PASS)
+            desk.get_by_role("button", name="Open the console").click()
+            desk.get_by_text("End the negotiation").wait_for(timeout=WAIT)
+            settle(desk)
+            text = body(desk)
+            assert "ALICE asks for the seat Russia, now held by Alice" in text   # Mallory's request waits for her
+            assert key not in text and key not in desk.url and PASS not in text and "key=" not in desk.url
+            shoot(desk, shots / "classroom_console.png")
+            assert pixel_requests == [], pixel_requests
+        finally:
+            browser.close()
