@@ -56,7 +56,9 @@ def poles(issue: Issue) -> str:
 
 # ====================================================================== widgets bound to parameter paths
 def _changed(path: str, key: str, base_value: Any) -> None:
-    state.set_edit(path, st.session_state[key], base_value)
+    value = state.live_value(key)
+    if not state.is_stale(value):
+        state.set_edit(path, value, base_value)
 
 
 def _value(path: str, base_value: Any) -> Any:
@@ -135,7 +137,10 @@ def _show(value: Any) -> str:
 
 # ---------------------------------------------------------------------- issues: positions, saliences, red lines
 def _toggle_red_line(path: str, key: str, base_value: float | None, default: float) -> None:
-    if st.session_state[key]:
+    on = state.live_value(key)
+    if state.is_stale(on):
+        return
+    if on:
         state.set_edit(path, base_value if base_value is not None else default, base_value)
     else:
         state.set_edit(path, None, base_value)
@@ -180,7 +185,9 @@ def _issue_controls(base: Scenario) -> None:
 
 # ---------------------------------------------------------------------- actors: power, strategy, allies
 def _kind_changed(actor_id: str, key: str, base_kind: str, base_exponent: float | None) -> None:
-    kind = st.session_state[key]
+    kind = state.live_value(key)
+    if state.is_stale(kind):
+        return
     state.set_edit(f"actors.{actor_id}.strategy.kind", kind, base_kind)
     exponent_path = f"actors.{actor_id}.strategy.exponent"
     if kind in DEFAULT_EXPONENTS:

@@ -9,6 +9,7 @@ validated scenario's canonical JSON (which includes its seed), so a rerun recomp
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,12 +123,33 @@ def widget_key(path: str, generation: int | None = None) -> str:
 
 
 def clear_edits() -> None:
-    """Forget every edit; the editing widgets start afresh from the file's values."""
+    """Forget every edit; the editing widgets start afresh from the file's values.
+
+    The old widgets' keys are not deleted: the browser may still send their values once more (a new upload
+    arrives together with the sliders' states), and their callbacks must then find them. They go stale
+    instead (see `live_value`) and Streamlit drops them after the next run, which does not draw them."""
     st.session_state[EDITS] = {}
     st.session_state[BASES] = {}
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(WIDGET)]:
-        del st.session_state[key]
     st.session_state[GENERATION] = int(st.session_state.get(GENERATION, 0)) + 1
+
+
+_STALE = object()
+_WIDGET_KEY = re.compile(re.escape(WIDGET) + r"(?:(\d+)/)?(.+)", re.DOTALL)
+
+
+def live_value(key: str) -> Any:
+    """The value of the editing widget `key`, or `_STALE` when the widget belongs to an earlier generation
+    (drawn before a reset or a change of scenario) or is gone: its change must not become an edit of the
+    scenario shown now."""
+    match = _WIDGET_KEY.fullmatch(key)
+    generation = int(match.group(1) or 0) if match else -1
+    if generation != int(st.session_state.get(GENERATION, 0)) or key not in st.session_state:
+        return _STALE
+    return st.session_state[key]
+
+
+def is_stale(value: Any) -> bool:
+    return value is _STALE
 
 
 def edits() -> dict[str, Any]:

@@ -43,3 +43,48 @@ def test_screenshots_of_every_page(tmp_path):
         assert width == screenshot.WIDTH
         assert height > 900, f"{shot.name} is {height} px tall: the page did not render"
         assert shot.stat().st_size > 50_000, f"{shot.name} looks blank"
+
+
+def _exception_text(page) -> str:
+    errors = page.locator('[data-testid="stException"]')
+    return errors.first.inner_text()[:2000] if errors.count() else ""
+
+
+def test_upload_run_and_upload_again_keeps_the_app_alive(tmp_path):
+    """Regression (issue 14): upload a valid YAML, move a slider, run, then upload another file. The sliders'
+    callbacks of the first upload fired once more with the second upload and looked up widget keys that a
+    change of scenario had deleted: the whole app was replaced by a KeyError."""
+    from playwright.sync_api import sync_playwright
+
+    screenshot = load_script()
+    scenarios = ROOT / "scenarios"
+    with screenshot.serve() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("button", name="Run to the end").wait_for(timeout=60_000)
+            screenshot._settle(page)
+            uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+            uploader.set_input_files(str(scenarios / "feb2022_issue_by_issue.yaml"))
+            page.get_by_text("issue by issue", exact=False).first.wait_for(timeout=60_000)
+            screenshot._settle(page)
+            thumb = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').first
+            thumb.focus()
+            thumb.press("ArrowLeft")
+            screenshot._settle(page)
+            page.get_by_role("button", name="Run to the end").click()
+            screenshot._settle(page)
+            assert not _exception_text(page)
+            uploader.set_input_files(str(scenarios / "feb2022_hardline_russia.yaml"))
+            screenshot._settle(page)
+            assert not _exception_text(page), _exception_text(page)
+            page.get_by_text("hardline Russia").first.wait_for(timeout=60_000)
+            # the new file is shown from round 0 with its own values, and runs
+            page.get_by_text("Round 0 of at most").first.wait_for(timeout=30_000)
+            page.get_by_role("button", name="Run to the end").click()
+            screenshot._settle(page)
+            assert not _exception_text(page), _exception_text(page)
+            assert "You changed" not in page.locator('[data-testid="stSidebar"]').inner_text()
+        finally:
+            browser.close()
