@@ -14,8 +14,9 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on the path; th
 import streamlit as st  # noqa: E402
 
 from dashboard import editor, state  # noqa: E402
+from dashboard.common import PAGE_ICON  # noqa: E402
 
-st.set_page_config(page_title="negsim dashboard", page_icon=":material/handshake:", layout="wide")
+st.set_page_config(page_title="negsim dashboard", page_icon=PAGE_ICON, layout="wide")
 
 PAGES = [
     st.Page("routes/negotiation.py", title="Negotiation", icon=":material/handshake:", default=True),

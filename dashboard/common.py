@@ -23,6 +23,14 @@ SHORT_WORDS = {"agreement": "Agreement", "partial": "Partial", "stalemate": "Sta
 """For the outcome metric (a big number-sized box)."""
 
 
+# Two sides and the ground they share, drawn inline: a material-icon or emoji favicon is fetched by the
+# browser from a font CDN, which fails offline.
+PAGE_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+             '<circle cx="11" cy="16" r="9" fill="#1f77b4" fill-opacity="0.85"/>'
+             '<circle cx="21" cy="16" r="9" fill="#d62728" fill-opacity="0.85"/>'
+             '<path d="M16 8.5a9 9 0 0 1 0 15a9 9 0 0 1 0-15z" fill="#2ca02c"/></svg>')
+
+
 def show_problems(cur: Current) -> None:
     """Invalid uploads and edits: every problem with its field path, never a traceback."""
     if cur.load_error is not None:

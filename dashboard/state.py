@@ -78,6 +78,18 @@ def load_upload(data: bytes, name: str) -> Scenario:
     return parse_text(decode(data, name), format_of(name), name)
 
 
+SPATIAL_MECHANISM = "expected_utility"
+"""A spatial-model CSV (BDM or KTAB layout: capability, position, salience per actor) is data for Bueno de
+Mesquita's expected-utility model: the dashboard runs it with that mechanism unless the user switches it."""
+
+
+def with_source_defaults(scenario: Scenario, name: str) -> Scenario:
+    """The scenario as the dashboard first shows it: a CSV import gets the expected-utility mechanism."""
+    if format_of(name) == "csv" and scenario.protocol.mechanism != SPATIAL_MECHANISM:
+        return scenario.with_protocol(mechanism=SPATIAL_MECHANISM)
+    return scenario
+
+
 @dataclass(frozen=True)
 class Current:
     """What every page works on in this run of the script."""
@@ -101,7 +113,7 @@ def _select_source() -> tuple[str, str, Scenario, ScenarioError | None]:
     problem = None
     if upload is not None:
         try:
-            scenario = load_upload(upload.getvalue(), upload.name)
+            scenario = with_source_defaults(load_upload(upload.getvalue(), upload.name), upload.name)
             return f"upload:{upload.file_id}", upload.name, scenario, None
         except ScenarioError as error:
             problem = error
@@ -111,7 +123,7 @@ def _select_source() -> tuple[str, str, Scenario, ScenarioError | None]:
         name = files[0]
     path = SCENARIO_DIR / name
     mtime = path.stat().st_mtime_ns
-    return f"file:{name}:{mtime}", name, load_file(str(path), mtime), problem
+    return f"file:{name}:{mtime}", name, with_source_defaults(load_file(str(path), mtime), name), problem
 
 
 def widget_key(path: str, generation: int | None = None) -> str:

@@ -88,6 +88,11 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def result_of(at: AppTest) -> service.RunResult:
+    cur = current(at)
+    return state.simulate(cur.key, state.END, cur.scenario)
+
+
 def run_to_end(at: AppTest) -> AppTest:
     return ok(button(at, "Run to the end").click().run())
 
@@ -158,7 +163,7 @@ def test_step_one_round_and_reset(app, baseline):
     model.step()
     np.testing.assert_allclose(charts(app, "tension")[0][2]["tension"]["tension"].to_numpy(),
                                service.result_of(model).history.drop_duplicates("round")["tension"].to_numpy())
-    ok(button(app, "Reset").click().run())
+    ok(button(app, "Back to round 0").click().run())
     assert metric(app, "Round") == "0 / 20"
 
 
@@ -175,6 +180,10 @@ def test_a_slider_change_reruns_the_talks(app, baseline):
     np.testing.assert_allclose(data["offers"]["position"].to_numpy(),
                                result.history.query("issue == 'expansion'")["position"].to_numpy())
     assert any("You changed 1 setting" in e.label for e in app.sidebar.expander)
+    # the change in words, not as a parameter path (issue 14)
+    listed = " ".join(m.value for m in app.sidebar.markdown)
+    assert "Russia: position on NATO eastward expansion: 100 → **60**" in listed
+    assert "actors.russia" not in listed
     # back to the file's value: no edit left
     ok(app.slider(key=state.WIDGET + path).set_value(100.0).run())
     assert current(app).edits == {}
@@ -290,7 +299,7 @@ def test_reset_to_file_undoes_every_edit(app, baseline):
     ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(50.0).run())
     ok(app.slider(key=state.WIDGET + "actors.us.saliences.expansion").set_value(0.2).run())
     assert len(current(app).edits) == 2
-    ok(next(b for b in app.sidebar.button if b.label == "Reset").click().run())
+    ok(next(b for b in app.sidebar.button if b.label == "Undo my changes").click().run())
     assert current(app).edits == {}
     assert current(app).scenario == baseline
     # the widgets come back under new keys (new identities in the browser) showing the file's values
@@ -302,7 +311,9 @@ def test_pick_another_scenario_file(app):
     ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
     ok(app.selectbox(key=state.FILE).set_value(EC_FILE.name).run())
     scenario = current(app).scenario
-    assert scenario == load_scenario(EC_FILE)
+    # spatial-model data run with the expected-utility mechanism they were made for (issue 14)
+    assert scenario == load_scenario(EC_FILE).with_protocol(mechanism="expected_utility")
+    assert app.radio(key=state.widget_key("protocol.mechanism", 1)).value == "expected_utility"
     assert current(app).edits == {}
     # the rule widgets were rebuilt with the new file's values
     assert app.number_input(key=state.widget_key("protocol.seed", 1)).value == scenario.protocol.seed
@@ -351,7 +362,11 @@ def test_a_bad_upload_shows_its_problems_not_a_traceback(app, baseline, name, da
 def test_upload_a_spatial_model_csv(app):
     upload(app, "ec.csv", EC_FILE.read_bytes())
     assert len(current(app).scenario.actors) == 10
+    assert current(app).scenario.protocol.mechanism == "expected_utility"
+    assert current(app).edits == {}  # a default of the source, not an edit: "Undo my changes" keeps it
+    assert "expected-utility model" in texts(app)
     run_to_end(app)
+    assert result_of(app).mechanism == "expected_utility"
 
 
 # ====================================================================== downloads
@@ -607,3 +622,127 @@ def test_bargaining_space_of_two_actors(baseline):
     # each actor's ideal point is on the frontier and gives it utility 1
     assert space.frontier[-2] and space.frontier[-1]
     assert space.utilities[-2, 0] == pytest.approx(1.0) and space.utilities[-1, 1] == pytest.approx(1.0)
+
+
+# ====================================================================== issue 14: charts that read right
+def test_every_button_on_a_page_has_its_own_name(app):
+    run_to_end(app)
+    ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(60.0).run())
+    labels = [b.label for b in app.button] + [b.label for b in app.get("download_button")]
+    assert len(labels) == len(set(labels)), labels
+    assert {"Undo my changes", "Back to round 0"} <= set(labels)
+
+
+def test_readable_change_list_names_actors_issues_rules_and_options(baseline):
+    from dashboard.editor import changes_text
+
+    changes = {"actors.us.saliences.missiles": 0.5, "protocol.linkage": "issue_by_issue",
+               "actors.eu.strategy.kind": "boulware", "actors.eu.allies.nato": 0.25, "protocol.tension.drift": 0.05}
+    bases = {"actors.us.saliences.missiles": 0.8, "protocol.linkage": "package", "actors.eu.strategy.kind": "linear",
+             "actors.eu.allies.nato": 0.0, "protocol.tension.drift": 0.0}
+    text = changes_text(baseline, changes, bases)
+    lines = text.splitlines()
+    assert lines[0] == "- United States: salience of Strike weapons and intermediate-range missiles in Europe: " \
+                       "0.8 → **0.5**"
+    assert "- Linkage: Package → **Issue by issue**" in lines
+    assert "- European Union: strategy: Linear → **Boulware**" in lines
+    assert "- European Union: follows NATO: 0 → **0.25**" in lines
+    assert "- Tension drift per round: 0 → **0.05**" in lines
+
+
+def sweep_heatmap_scale(at: AppTest) -> dict:
+    (_, spec, _), = charts(at, "sweep_heatmap")
+    return next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rect")["encoding"]["color"]["scale"]
+
+
+def test_sweep_heatmap_colours_run_from_good_green_to_bad_red(app, tmp_path):
+    fake_sweep(tmp_path / "sweep")
+    ok(app.switch_page("routes/sweeps.py").run())
+    ok(app.text_input(key="negsim.sweep_path").input(str(tmp_path / "sweep")).run())
+    for metric_id, reverse in [("agreement", False), ("breakdown", True), ("tension", True)]:
+        ok(app.selectbox(key="negsim.sweep_metric").set_value(metric_id).run())
+        scale = sweep_heatmap_scale(app)
+        # redyellowgreen runs red (0) -> green (1): reversed where a high value is bad, so 100 % breakdown is red
+        assert scale["scheme"] == "redyellowgreen" and scale.get("reverse", False) is reverse, (metric_id, scale)
+    ok(app.selectbox(key="negsim.sweep_metric").set_value("rounds").run())
+    assert sweep_heatmap_scale(app)["scheme"] == "viridis"  # neither good nor bad
+
+
+def test_a_categorical_one_parameter_sweep_is_drawn_as_bars(tmp_path):
+    runs = fake_sweep(tmp_path / "s", failed=0).drop(columns=["protocol.tension.breakdown_threshold",
+                                                              "protocol.max_rounds"])
+    runs["protocol.linkage"] = np.where(np.arange(len(runs)) % 2 == 0, "package", "issue_by_issue")
+    runs.to_parquet(tmp_path / "s" / "runs.parquet")
+    (tmp_path / "s" / "manifest.json").write_text(json.dumps({"format": "negsim-sweep/1"}))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    ok(at.switch_page("routes/sweeps.py").run())
+    ok(at.text_input(key="negsim.sweep_path").input(str(tmp_path / "s")).run())
+    (meta, spec, data), = charts(at, "sweep_line")
+    assert meta["mark"] == "bar" and spec["mark"]["type"] == "bar"
+    assert sorted(data["levels"]["x_label"]) == ["issue_by_issue", "package"]
+    # a numeric parameter still gets a line
+    runs["protocol.noise"] = np.linspace(0, 0.2, len(runs))
+    runs.drop(columns=["protocol.linkage"]).to_parquet(tmp_path / "s" / "runs.parquet")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    ok(at.switch_page("routes/sweeps.py").run())
+    ok(at.text_input(key="negsim.sweep_path").input(str(tmp_path / "s")).run())
+    (meta, spec, _), = charts(at, "sweep_line")
+    assert meta["mark"] == "line"
+
+
+def test_monte_carlo_histograms_keep_short_axis_titles_and_limited_titles():
+    """The histograms shrank to a hairline at 1280 px: the axis title carried both pole labels. Now it is short,
+    the poles go in a subtitle and titles are limited in width (checked in Chromium by the screenshots)."""
+    scenario = load_scenario(ROOT / "scenarios" / "feb2022_issue_by_issue.yaml")
+    runs = state.monte_carlo.__wrapped__(scenario.model_dump_json(), 20, scenario)
+    from dashboard import charts as figures
+
+    for issue in scenario.issues:
+        values = runs.loc[runs[f"agreed.{issue.id}"].astype(bool), f"value.{issue.id}"]
+        spec = figures.value_histogram(values, issue).spec()
+        assert len(spec["encoding"]["x"]["title"]) <= 30
+        assert spec["title"]["limit"] == figures.TITLE_LIMIT
+        assert issue.low_label[:20] in spec["title"]["subtitle"][0]
+
+
+def test_ten_actors_get_ten_colours_and_a_legend_that_shows_every_series():
+    from dashboard import charts as figures
+
+    scenario = load_scenario(EC_FILE).with_protocol(mechanism="expected_utility")
+    result = service.run_scenario(scenario)
+    spec = figures.positions_chart(result, "issue").spec()
+    colour = spec["layer"][0]["encoding"]["color"]
+    names = [a.name for a in scenario.actors]
+    assert colour["scale"]["domain"][:10] == names
+    assert len(set(colour["scale"]["range"])) == len(colour["scale"]["range"])  # no colour twice, no grey actor
+    assert colour["legend"]["orient"] == "bottom" and colour["legend"]["symbolLimit"] == 0
+    assert spec["height"] > 330  # room for the legend below the plot
+    widths = spec["layer"][0]["encoding"]["strokeWidth"]["scale"]["range"]
+    assert widths[:10] == sorted(widths[:10], reverse=True) and widths[0] > widths[9]  # overlapping lines both show
+    utilities = figures.utilities_chart(result).spec()
+    assert utilities["layer"][0]["encoding"]["color"]["legend"]["symbolLimit"] == 0
+
+
+@pytest.mark.parametrize("mean, median, expected", [
+    (50.0, 51.0, ["weighted mean 50.0 · median 51.0"]),
+    (70.0, 30.0, ["weighted mean 70.0", "weighted median 30.0"]),
+    (20.0, 60.0, ["weighted median 60.0", "weighted mean 20.0"]),
+])
+def test_forecast_labels_never_overlap(mean, median, expected):
+    from dashboard.charts import baseline_labels
+
+    labels = baseline_labels(mean, median, 100.0)
+    assert [label["label"] for label in labels] == expected
+    assert [label["side"] for label in labels] == ["above", "below"][:len(labels)]
+
+
+def test_no_deploy_button_and_no_page_icon_from_a_cdn():
+    import tomllib
+
+    from streamlit.commands.page_config import _get_favicon_string
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "minimal"  # hides Deploy
+    assert "page_icon=PAGE_ICON" in APP.read_text()
+    favicon = _get_favicon_string(common.PAGE_ICON)  # what the browser gets: inline, nothing to fetch
+    assert favicon.startswith("data:image/svg+xml;base64,"), favicon[:60]

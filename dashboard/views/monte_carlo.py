@@ -60,7 +60,7 @@ def show(runs, cur: state.Current) -> None:
     st.markdown("#### How often each outcome happens")
     charts.show(charts.outcome_shares_chart(runs["outcome"]))
     st.markdown("#### Where the agreements land")
-    per_row = min(3, len(s.issues))
+    per_row = min(2, len(s.issues))  # at 1280 px three columns left each plot too narrow
     columns = st.columns(per_row)
     for j, issue in enumerate(s.issues):
         with columns[j % per_row]:

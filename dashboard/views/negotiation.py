@@ -29,16 +29,20 @@ def intro(scenario) -> None:
             st.caption(f"This variant: {scenario.description}")
     elif scenario.description:
         st.markdown(scenario.description)
+    if state.format_of(scenario.source or "") == "csv" or (scenario.source or "").startswith("CSV import"):
+        st.caption("Spatial-model data (capability, position and salience per actor) are made for Bueno de "
+                   "Mesquita's expected-utility model: they run with that mechanism here. Switch it under "
+                   "*Rules* in the sidebar.")
 
 
 def controls(cur: state.Current, finished: bool) -> None:
-    c1, c2, c3, c4 = st.columns([1.2, 1.2, 0.8, 3], vertical_alignment="center")
+    c1, c2, c3, c4 = st.columns([1.2, 1.2, 1.2, 2.4], vertical_alignment="center")
     c1.button("Run to the end", icon=":material/fast_forward:", type="primary", on_click=state.run_to_end,
               width="stretch", disabled=finished, help="Play every round until agreement, breakdown or the deadline.")
     c2.button("Step one round", icon=":material/skip_next:", on_click=state.step_one, disabled=finished,
               width="stretch", help="Play the next round only.")
-    c3.button("Reset", icon=":material/replay:", on_click=state.reset_run, width="stretch",
-              help="Back to round 0 (the opening positions).")
+    c3.button("Back to round 0", icon=":material/replay:", on_click=state.reset_run, width="stretch",
+              help="Back to the opening positions (your settings stay).")
     p = cur.scenario.protocol
     c4.caption(f"Seed {p.seed} · {p.max_rounds} rounds at most · "
                f"{'package deal' if p.linkage == 'package' else 'issue by issue'} · "
