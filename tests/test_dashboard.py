@@ -746,3 +746,48 @@ def test_no_deploy_button_and_no_page_icon_from_a_cdn():
     assert "page_icon=PAGE_ICON" in APP.read_text()
     favicon = _get_favicon_string(common.PAGE_ICON)  # what the browser gets: inline, nothing to fetch
     assert favicon.startswith("data:image/svg+xml;base64,"), favicon[:60]
+
+
+# ====================================================================== issue 14: why an issue settled or not
+def test_stalemate_banner_says_where_the_offers_met(baseline):
+    """The baseline's offers meet on missiles and CBMs; package linkage holds them: the banner must not say the
+    offers never met."""
+    result = service.run_scenario(baseline)
+    assert result.outcome == "stalemate"
+    met = common.offers_met(result)
+    assert met == {"expansion": False, "missiles": True, "cbm": True}
+    _, text = common.outcome_sentence(result)
+    assert "never met on any" not in text and "offers never met (" not in text
+    assert "met on Strike weapons" in text and "package rule" in text and "never met on NATO eastward" in text
+    why = {i: common.issue_why(result, i) for i in result.issues}
+    assert why["expansion"].startswith("the offers never met")
+    assert "package rule" in why["missiles"]
+
+
+def test_stalemate_banner_when_every_offer_met(baseline):
+    scenario = load_scenario(EC_FILE)  # concession mechanism: every last offer 7.0-7.03, no deal
+    result = service.run_scenario(scenario)
+    assert result.outcome == "stalemate" and all(common.offers_met(result).values())
+    _, text = common.outcome_sentence(result)
+    assert "never met" not in text and "The offers met on the single issue" in text
+
+
+def test_why_uses_the_services_explanation_when_it_has_one(baseline):
+    import dataclasses
+
+    result = service.run_scenario(baseline)
+
+    @dataclasses.dataclass(frozen=True)
+    class WithWhy(service.IssueResult):
+        why: str = ""
+
+    issues = {i: WithWhy(**dataclasses.asdict(r), why=f"because of {i}") for i, r in result.issues.items()}
+    explained = dataclasses.replace(result, issues=issues)
+    assert [common.issue_why(explained, i) for i in issues] == [f"because of {i}" for i in issues]
+
+
+def test_status_table_has_a_why_column(app, baseline):
+    run_to_end(app)
+    status = app.dataframe[0].value
+    result = service.run_scenario(baseline)
+    assert list(status["Why"]) == [common.issue_why(result, i) for i in result.issues]

@@ -78,6 +78,7 @@ def status_table(result) -> pd.DataFrame:
                "Forecast: weighted median": common.fmt(r.weighted_median, unit)}
         if r.prediction is not None:
             row["Expected-utility forecast"] = common.fmt(r.prediction, unit)
+        row["Why"] = common.issue_why(result, issue_id)
         row["Scale"] = f"{issue.scale.min:g} = {issue.low_label} … {issue.scale.max:g} = {issue.high_label}"
         rows.append(row)
     return pd.DataFrame(rows)
