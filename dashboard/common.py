@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import streamlit as st
 
 from dashboard.state import Current
-from sim.scenario import Scenario, ScenarioError, dump_yaml
+from sim.scenario import Scenario, ScenarioError, dump_yaml, parse_text
 from sim.service import RunResult
+from sim.yaml_roundtrip import RoundTripError, edit_text
 
 OUTCOME_WORDS = {
     "agreement": "Agreement",
@@ -196,6 +198,18 @@ def outcome_json(result: RunResult) -> str:
     return json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
 
 
-def scenario_yaml(scenario: Scenario) -> str:
-    """The (edited) scenario as YAML that `negsim validate` accepts."""
+def scenario_yaml(scenario: Scenario, source_text: str | None = None,
+                  edits: dict[str, Any] | None = None) -> str:
+    """The (edited) scenario as YAML that `negsim validate` accepts.
+
+    From a YAML source, its own text with only the edited values changed (comments, order and layout kept);
+    the result is checked to read back as exactly `scenario`, else (and for JSON or CSV sources) the scenario
+    is written afresh."""
+    if source_text is not None:
+        try:
+            text = edit_text(source_text, edits or {})
+            if parse_text(text, "yaml") == scenario:
+                return text
+        except (RoundTripError, ScenarioError):
+            pass
     return dump_yaml(scenario)

@@ -108,7 +108,8 @@ def edit_controls(cur: state.Current) -> None:
     left.button("Undo my changes", icon=":material/restart_alt:", on_click=_reset, disabled=n == 0,
                 width="stretch", help="Undo every change and go back to the values in the file.")
     scenario = cur.scenario
-    right.download_button("Save YAML", icon=":material/download:", data=lambda: scenario_yaml(scenario),
+    right.download_button("Save YAML", icon=":material/download:",
+                          data=lambda: scenario_yaml(scenario, cur.source_text, cur.edits),
                           file_name=f"{scenario.id}.yaml",
                           mime="application/x-yaml", width="stretch", on_click="ignore",
                           help="The scenario with your changes, as a file `negsim validate` accepts.")

@@ -101,20 +101,28 @@ class Current:
     load_error: ScenarioError | None   # an uploaded file that could not be used
     edit_error: ScenarioError | None   # the edits do not make a valid scenario
     edits: dict[str, Any]
+    source_text: str | None = None     # the YAML text of the file or upload (Save YAML edits it in place)
 
     @property
     def max_rounds(self) -> int:
         return self.scenario.protocol.max_rounds
 
 
-def _select_source() -> tuple[str, str, Scenario, ScenarioError | None]:
-    """(identity, label, scenario, upload problem) of the scenario chosen in the sidebar."""
+@st.cache_data(show_spinner=False, max_entries=16)
+def yaml_text(data: bytes, name: str) -> str | None:
+    """The text of a YAML source (None for JSON and CSV: there are no comments to keep)."""
+    return decode(data, name) if format_of(name) == "yaml" else None
+
+
+def _select_source() -> tuple[str, str, Scenario, ScenarioError | None, str | None]:
+    """(identity, label, scenario, upload problem, YAML text) of the scenario chosen in the sidebar."""
     upload = st.session_state.get(UPLOAD)
     problem = None
     if upload is not None:
         try:
-            scenario = with_source_defaults(load_upload(upload.getvalue(), upload.name), upload.name)
-            return f"upload:{upload.file_id}", upload.name, scenario, None
+            data = upload.getvalue()
+            scenario = with_source_defaults(load_upload(data, upload.name), upload.name)
+            return f"upload:{upload.file_id}", upload.name, scenario, None, yaml_text(data, upload.name)
         except ScenarioError as error:
             problem = error
     files = scenario_files()
@@ -123,7 +131,13 @@ def _select_source() -> tuple[str, str, Scenario, ScenarioError | None]:
         name = files[0]
     path = SCENARIO_DIR / name
     mtime = path.stat().st_mtime_ns
-    return f"file:{name}:{mtime}", name, with_source_defaults(load_file(str(path), mtime), name), problem
+    scenario = with_source_defaults(load_file(str(path), mtime), name)
+    return f"file:{name}:{mtime}", name, scenario, problem, file_yaml_text(str(path), mtime)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def file_yaml_text(path: str, mtime_ns: int) -> str | None:
+    return yaml_text(Path(path).read_bytes(), path)
 
 
 def widget_key(path: str, generation: int | None = None) -> str:
@@ -204,7 +218,7 @@ def apply_edits(base: Scenario, changes: dict[str, Any]) -> Scenario:
 
 def current() -> Current:
     """Resolve the scenario source and the edits into the validated scenario every page shows."""
-    ident, label, base, load_error = _select_source()
+    ident, label, base, load_error, text = _select_source()
     if st.session_state.get(SOURCE) != ident:
         if SOURCE in st.session_state:  # another file: its own values, from round 0
             clear_edits()
@@ -222,7 +236,7 @@ def current() -> Current:
             scenario = last[1] if last and last[0] == ident else base
     st.session_state[LAST_VALID] = (ident, scenario)
     cur = Current(base=base, scenario=scenario, key=scenario.model_dump_json(), source=label,
-                  load_error=load_error, edit_error=edit_error, edits=dict(changes))
+                  load_error=load_error, edit_error=edit_error, edits=dict(changes), source_text=text)
     st.session_state[CURRENT] = cur
     return cur
 

@@ -791,3 +791,63 @@ def test_status_table_has_a_why_column(app, baseline):
     status = app.dataframe[0].value
     result = service.run_scenario(baseline)
     assert list(status["Why"]) == [common.issue_why(result, i) for i in result.issues]
+
+
+# ====================================================================== issue 14: Save YAML keeps the comments
+def comment_lines(text: str) -> list[str]:
+    return [line.split("#", 1)[1].strip() for line in text.splitlines() if "#" in line]
+
+
+def test_save_yaml_without_edits_is_the_file_itself():
+    from sim.yaml_roundtrip import edit_text
+
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        text = path.read_text()
+        assert edit_text(text, {}) == text, path.name
+
+
+def test_save_yaml_changes_only_the_edited_values_and_keeps_every_comment(app, baseline):
+    w = state.WIDGET
+    ok(app.slider(key=w + "actors.russia.positions.expansion").set_value(60.0).run())
+    ok(app.toggle(key=w + "actors.us.red_lines.expansion#on").set_value(False).run())
+    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(app.slider(key=w + "protocol.tension.drift").set_value(0.05).run())
+    ok(app.segmented_control(key="negsim.section").set_value("Actors").run())
+    ok(app.selectbox(key="negsim.edit_actor").set_value("eu").run())
+    ok(app.selectbox(key=w + "actors.eu.strategy.kind").set_value("boulware").run())
+    cur = current(app)
+    assert cur.edit_error is None and len(cur.edits) == 5
+    original = BASELINE_FILE.read_text()
+    saved = common.scenario_yaml(cur.scenario, cur.source_text, cur.edits)
+    assert parse_text(saved, "yaml") == cur.scenario
+    # every comment of the file is still there, except the one on the removed red line
+    before, after = comment_lines(original), comment_lines(saved)
+    assert len(before) >= 79 and len(after) == len(before) - 1
+    assert set(after) <= set(before)
+    assert "      expansion: 60       # \"their primary concern" in saved  # the file's int style and alignment
+    import difflib
+
+    diff = [line for line in difflib.unified_diff(original.splitlines(), saved.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    # removed: the US red line (its only one: the map goes too); changed: Russia's position, the drift, the EU's
+    # strategy kind and exponent
+    assert len([d for d in diff if d.startswith("-")]) == 6 and len([d for d in diff if d.startswith("+")]) == 4
+
+
+def test_save_yaml_of_a_json_or_csv_source_writes_the_scenario_afresh(app):
+    upload(app, "ec.csv", EC_FILE.read_bytes())
+    cur = current(app)
+    assert cur.source_text is None
+    assert parse_text(common.scenario_yaml(cur.scenario, cur.source_text, cur.edits), "yaml") == cur.scenario
+
+
+def test_roundtrip_adds_missing_sections_and_refuses_what_does_not_fit():
+    from sim.yaml_roundtrip import RoundTripError, edit_text
+
+    text = "# top\nid: x  # the id\nactors:\n  - id: a\n    positions: {i: 1}\n"
+    out = edit_text(text, {"protocol.tension.drift": 0.1, "actors.a.positions.i": 2.5, "actors.a.red_lines.i": None})
+    assert out.startswith("# top\nid: x  # the id\n") and "drift: 0.1" in out and "i: 2.5" in out
+    with pytest.raises(RoundTripError):
+        edit_text(text, {"actors.b.capability": 1.0})
+    with pytest.raises(RoundTripError):
+        edit_text("- just a list\n", {"id": "y"})

@@ -128,7 +128,8 @@ def downloads(cur: state.Current, result) -> None:
                        width="stretch", help="The result as `negsim run --json` prints it.")
     scenario = cur.scenario
     c3.download_button("Edited scenario (YAML)", icon=":material/download:",
-                       data=lambda: common.scenario_yaml(scenario), file_name=f"{stem}.yaml",
+                       data=lambda: common.scenario_yaml(scenario, cur.source_text, cur.edits),
+                       file_name=f"{stem}.yaml",
                        mime="application/x-yaml", on_click="ignore", width="stretch",
                        help="Your settings as a scenario file for `negsim run` / `negsim validate`.")
 
