@@ -25,11 +25,15 @@ PAGES = [
     st.Page("routes/sweeps.py", title="Sweep explorer", icon=":material/grid_on:"),
 ]
 page = st.navigation(PAGES)
+link_problems = state.restore_from_url()  # a shared link: before the widgets that show what it sets
 
 with st.sidebar:
     st.markdown("### Scenario")
     editor.source_controls()
 current = state.current()
+state.share_to_url()
+if link_problems:
+    st.warning("Part of the link could not be used: " + "; ".join(link_problems) + ".", icon=":material/link_off:")
 with st.sidebar:
     if page.url_path == "sweeps":
         st.caption("The sweep explorer reads the output of `negsim sweep`; the settings below the file picker "

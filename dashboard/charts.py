@@ -96,6 +96,34 @@ class Figure:
         return spec
 
 
+EXPORT_WIDTH = 760
+"""Width in pixels of exported charts (in the page they stretch to the column)."""
+
+
+def static_spec(figure: Figure, width: int = EXPORT_WIDTH) -> dict[str, Any]:
+    """The figure's spec with its data inline (JSON values) and a fixed width: what a renderer outside the
+    browser (vl-convert) or a saved file needs."""
+    spec = figure.spec()
+    spec["datasets"] = {name: table.to_pylist() for name, table in figure.data.items()}
+    spec["width"] = width
+    spec.setdefault("background", "white")
+    return spec
+
+
+def to_svg(figure: Figure, width: int = EXPORT_WIDTH) -> str:
+    """The chart as an SVG document, rendered offline by vl-convert (no browser, nothing fetched)."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_svg(static_spec(figure, width), allowed_base_urls=[])
+
+
+def to_png(figure: Figure, width: int = EXPORT_WIDTH, scale: float = 2.0) -> bytes:
+    """The chart as a PNG (twice the pixels of its size on screen by default)."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_png(static_spec(figure, width), scale=scale, allowed_base_urls=[])
+
+
 def _arrow_bytes(table: pa.Table) -> bytes:
     """Arrow IPC stream bytes: what Streamlit sends the browser for each dataset."""
     sink = pa.BufferOutputStream()
@@ -144,7 +172,7 @@ def stroke_widths(scenario: Scenario, extra: Sequence[str] = ()) -> alt.StrokeWi
     """Earlier actors draw wider lines: two actors with the same offers (the US and NATO in the baseline) show
     as a wide line with a thin one of the other colour on top, instead of one hiding the other."""
     names = [a.name for a in scenario.actors]
-    widths = np.linspace(6.0, 2.0, len(names)).round(2).tolist() if len(names) > 1 else [2.5]
+    widths = np.linspace(5.0, 1.75, len(names)).round(2).tolist() if len(names) > 1 else [2.5]
     return alt.StrokeWidth(**N("series"), scale=alt.Scale(domain=names + list(extra),
                                                          range=widths + [2.0] * len(extra)), legend=None)
 

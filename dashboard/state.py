@@ -9,11 +9,13 @@ validated scenario's canonical JSON (which includes its seed), so a rerun recomp
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -54,6 +56,8 @@ SHOWN = "negsim.shown"
 LAST_VALID = "negsim.last_valid"
 CURRENT = "negsim.current"
 GENERATION = "negsim.generation"
+PLAYING = "negsim.playing"
+RESTORED = "negsim.restored_from_url"
 WIDGET = "w:"
 """Prefix of the keys of the editing widgets: see `widget_key`."""
 
@@ -216,6 +220,21 @@ def apply_edits(base: Scenario, changes: dict[str, Any]) -> Scenario:
     return apply_params(base, values) if values else base
 
 
+def value_at(scenario: Scenario, path: str) -> Any:
+    """The scenario's value at a parameter path (list items addressed by id); None where it sets none."""
+    node: Any = scenario.model_dump(by_alias=True)
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = next((item for item in node if isinstance(item, dict) and item.get("id") == part), None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+        if node is None:
+            return None
+    return node
+
+
 def current() -> Current:
     """Resolve the scenario source and the edits into the validated scenario every page shows."""
     ident, label, base, load_error, text = _select_source()
@@ -225,6 +244,9 @@ def current() -> Current:
         st.session_state[SOURCE] = ident
         st.session_state[TARGET] = 0
     changes = edits()
+    bases = base_values()
+    for path in changes.keys() - bases.keys():  # edits that came with a link: their file values, for the list
+        bases[path] = value_at(base, path)
     edit_error = None
     scenario = base
     if changes:
@@ -255,6 +277,7 @@ def target() -> int:
 
 def run_to_end() -> None:
     st.session_state[TARGET] = END
+    stop_playing()
 
 
 def step_one() -> None:
@@ -263,6 +286,96 @@ def step_one() -> None:
 
 def reset_run() -> None:
     st.session_state[TARGET] = 0
+    stop_playing()
+
+
+def playing() -> bool:
+    return bool(st.session_state.get(PLAYING, False))
+
+
+def toggle_play() -> None:
+    st.session_state[PLAYING] = not playing()
+    if playing() and target() == END:  # played to the end already: nothing to play
+        st.session_state[PLAYING] = False
+
+
+def stop_playing() -> None:
+    st.session_state[PLAYING] = False
+
+
+# ====================================================================== share links
+URL_FILE, URL_EDITS, URL_ROUND = "file", "edits", "round"
+
+
+def is_upload() -> bool:
+    return st.session_state.get(UPLOAD) is not None
+
+
+def share_state() -> dict[str, str]:
+    """What a link carries: the scenario file (not an upload: a link cannot hold it), the edits (as compact
+    JSON: parameter path -> value, the seed among them when changed) and the round shown."""
+    out = {}
+    if not is_upload():
+        name = st.session_state.get(FILE)
+        out[URL_FILE] = name if name in scenario_files() else DEFAULT_FILE
+    if edits():
+        out[URL_EDITS] = json.dumps(edits(), separators=(",", ":"), sort_keys=True)
+    if target():
+        out[URL_ROUND] = "end" if target() == END else str(target())
+    return out
+
+
+def share_to_url() -> None:
+    """Keep the browser's address in step with the session (written only when something changed)."""
+    wanted = share_state()
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def share_link() -> str:
+    base = (st.context.url or "").rstrip("/") if hasattr(st, "context") else ""
+    query = urlencode(share_state())
+    return f"{base or 'http://localhost:8501'}/?{query}" if query else (base or "http://localhost:8501")
+
+
+def restore_from_url() -> list[str]:
+    """On a session's first run, take the file, edits and round from the address (a shared link); returns the
+    problems found in it (the parts that cannot be used are left out)."""
+    if st.session_state.get(RESTORED):
+        return []
+    st.session_state[RESTORED] = True
+    params = st.query_params.to_dict()
+    problems = []
+    name = params.get(URL_FILE)
+    if name is not None:
+        if name in scenario_files():
+            st.session_state[FILE] = name
+        else:
+            problems.append(f"file {name!r} is not among the shipped scenarios")
+    raw = params.get(URL_EDITS)
+    if raw:
+        try:
+            changes = json.loads(raw)
+            if not isinstance(changes, dict) or not all(
+                    isinstance(k, str) and (v is None or isinstance(v, (int, float, str, bool)))
+                    for k, v in changes.items()):
+                raise ValueError
+            st.session_state[EDITS] = changes
+        except ValueError:
+            problems.append("the edits in the link are not readable")
+    played = params.get(URL_ROUND)
+    if played:
+        if played == "end":
+            st.session_state[TARGET] = END
+        elif played.isdigit():
+            st.session_state[TARGET] = int(played)
+        else:
+            problems.append(f"round {played!r} is not a number")
+    if name is not None or raw or played:
+        # the link's source counts as this session's first: its edits are not cleared as for a new file
+        ident = _select_source()[0]
+        st.session_state[SOURCE] = ident
+    return problems
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

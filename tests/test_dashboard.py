@@ -851,3 +851,78 @@ def test_roundtrip_adds_missing_sections_and_refuses_what_does_not_fit():
         edit_text(text, {"actors.b.capability": 1.0})
     with pytest.raises(RoundTripError):
         edit_text("- just a list\n", {"id": "y"})
+
+
+# ====================================================================== issue 14: share, replay, export
+def test_the_address_carries_file_edits_and_round_and_a_link_reopens_them(app):
+    ok(app.selectbox(key=state.FILE).set_value("feb2022_issue_by_issue.yaml").run())
+    ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
+    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(app.number_input(key=state.widget_key("protocol.seed", 1)).set_value(7).run())
+    run_to_end(app)
+    params = {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
+    assert params["file"] == "feb2022_issue_by_issue.yaml"
+    assert json.loads(params["edits"]) == {"actors.russia.positions.expansion": 60.0, "protocol.seed": 7}
+    assert params["round"] == "end"
+    shown = current(app)
+    # a new session opened with that address shows the same scenario, settings, seed and round
+    other = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in params.items():
+        other.query_params[key] = value
+    ok(other.run())
+    assert current(other).scenario == shown.scenario and current(other).edits == shown.edits
+    assert metric(other, "Outcome") == metric(app, "Outcome") and metric(other, "Round") == metric(app, "Round")
+    listed = " ".join(m.value for m in other.sidebar.markdown)
+    assert "Russia: position on NATO eastward expansion: 100 → **60**" in listed
+    assert other.selectbox(key=state.FILE).value == "feb2022_issue_by_issue.yaml"
+
+
+def test_a_broken_link_says_what_it_could_not_use():
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["file"] = "nope.yaml"
+    at.query_params["edits"] = "{not json"
+    at.query_params["round"] = "x"
+    ok(at.run())
+    message = at.warning[0].value
+    assert "nope.yaml" in message and "edits" in message and "'x'" in message
+    assert metric(at, "Round") == "0 / 20"
+
+
+def test_play_runs_round_after_round_to_the_end_and_pause_stops(app, baseline):
+    ok(app.select_slider(key="negsim.play_speed").set_value(10.0).run())
+    ok(button(app, "Play").click().run())
+    result = service.run_scenario(baseline)
+    assert metric(app, "Round") == f"{result.rounds} / 20" and metric(app, "Outcome") == "Stalemate"
+    assert app.session_state[state.PLAYING] is False
+    assert button(app, "Play").disabled
+    # paused half-way: the round stays where it was
+    ok(button(app, "Back to round 0").click().run())
+    app.session_state[state.PLAYING] = True
+    app.session_state[state.TARGET] = 3
+    ok(app.button(key="negsim.play").click().run())  # the Pause button (Play/Pause is one widget)
+    assert metric(app, "Round") == "3 / 20" and app.session_state[state.PLAYING] is False
+
+
+def test_chart_export_and_html_report_are_self_contained(baseline):
+    import io
+    import zipfile
+
+    from dashboard import charts as figures
+    from dashboard import report
+
+    result = service.run_scenario(baseline)
+    drawn = [figures.positions_chart(result, i) for i in baseline.issue_ids] + [figures.tension_chart(result)]
+    with zipfile.ZipFile(io.BytesIO(report.charts_zip(drawn, "svg"))) as archive:
+        names = archive.namelist()
+        assert names == ["01_positions_expansion.svg", "02_positions_missiles.svg", "03_positions_cbm.svg",
+                         "04_tension.svg"]
+        svg = archive.read(names[0]).decode()
+        assert svg.lstrip().startswith("<svg") and "NATO eastward expansion" in svg and "Russia" in svg
+    with zipfile.ZipFile(io.BytesIO(report.charts_zip(drawn[:1], "png"))) as archive:
+        assert archive.read(archive.namelist()[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    tables = {"Where each issue stands": pd.DataFrame({"Issue": ["A & B"], "Why": ["<because>"]})}
+    page = report.html_report(result, drawn, tables, "feb2022_baseline.yaml", "- Russia: x → **1**")
+    assert page.count("<svg") == len(drawn) and "<script" not in page and "http" not in page.split("<svg")[0]
+    assert "A &amp; B" in page and "&lt;because&gt;" in page and "<strong>1</strong>" in page
+    _, sentence = common.outcome_sentence(result)
+    assert sentence.split("**")[2].strip()[:40] in page
