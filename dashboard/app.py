@@ -22,6 +22,7 @@ PAGES = [
     st.Page("routes/negotiation.py", title="Negotiation", icon=":material/handshake:", default=True),
     st.Page("routes/analysis.py", title="Analysis", icon=":material/query_stats:"),
     st.Page("routes/monte_carlo.py", title="Monte Carlo", icon=":material/casino:"),
+    st.Page("routes/compare.py", title="Compare", icon=":material/compare:"),
     st.Page("routes/sweeps.py", title="Sweep explorer", icon=":material/grid_on:"),
 ]
 page = st.navigation(PAGES)

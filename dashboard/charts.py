@@ -524,3 +524,67 @@ def distribution_chart(runs: pd.DataFrame, column: str, label: str) -> Figure:
                                                                       title="Runs")],
     ).properties(height=320, usermeta={"negsim": "sweep_distribution", "column": column})
     return fig
+
+
+# ====================================================================== comparing two runs
+RUN_DASHES = ([1, 0], [7, 4])
+"""Run A solid, run B dashed."""
+
+
+@quick
+def compare_positions_chart(results: Sequence[RunResult], labels: Sequence[str], issue_id: str) -> Figure:
+    """Offers per round on one issue in two runs overlaid: an actor keeps its colour, run A is drawn solid and
+    run B dashed; each run's proposal on the table in dark grey."""
+    issue = results[0].scenario.issue(issue_id)
+    rounds, series, runs, position = [], [], [], []
+    for result, label in zip(results, labels, strict=True):
+        h = columns(result)
+        on_issue = h["issue"] == issue_id
+        names = names_of(result.scenario)
+        once = on_issue & (h["actor"] == result.scenario.actors[0].id)
+        rounds += [h["round"][on_issue], h["round"][once]]
+        series += [names[a] for a in h["actor"][on_issue]] + [PROPOSAL] * int(once.sum())
+        runs += [label] * (int(on_issue.sum()) + int(once.sum()))
+        position += [h["position"][on_issue], h["proposal"][once]]
+    data = {"round": np.concatenate(rounds), "series": series, "run": runs, "position": np.concatenate(position)}
+    actors = list(dict.fromkeys(a.name for r in results for a in r.scenario.actors))
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(actors))]
+    fig = Figure(None)
+    max_rounds = max(r.scenario.protocol.max_rounds for r in results)
+    fig.chart = fig.use("offers", data).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+        x=_round_axis(max_rounds),
+        y=alt.Y(**Q("position", f"Position ({issue.scale.unit})" if issue.scale.unit else "Position"),
+                scale=alt.Scale(domain=[issue.scale.min, issue.scale.max], nice=False)),
+        color=alt.Color(**N("series"), scale=alt.Scale(domain=actors + [PROPOSAL], range=colours + ["#555555"]),
+                        legend=legend(len(actors) + 1, "Who")),
+        strokeDash=alt.StrokeDash(**N("run"), scale=alt.Scale(domain=list(labels), range=list(RUN_DASHES)),
+                                  legend=alt.Legend(title="Run", symbolStrokeColor="#333333", labelLimit=260)),
+        detail=alt.Detail(**N("run")),
+        tooltip=[alt.Tooltip(**N("run", "Run")), alt.Tooltip(**N("series", "Who")),
+                 alt.Tooltip(**Q("round", "Round")), alt.Tooltip(**Q("position", "Offer"), format=".1f")],
+    ).properties(title=issue_title(issue), height=330 + legend_height(len(actors) + 1),
+                 usermeta={"negsim": "compare_positions", "issue": issue_id})
+    return fig
+
+
+@quick
+def compare_shares_chart(outcomes: dict[str, pd.Series]) -> Figure:
+    """Share of runs per outcome in two Monte Carlo batches, side by side (A above B in each outcome's row)."""
+    rows = []
+    for label, values in outcomes.items():
+        counts = values.value_counts()
+        for outcome in OUTCOMES:
+            rows.append({"run": label, "outcome": outcome, "runs": int(counts.get(outcome, 0)),
+                         "share": int(counts.get(outcome, 0)) / max(1, len(values))})
+    fig = Figure(None)
+    labels = list(outcomes)
+    fig.chart = fig.use("shares", pd.DataFrame(rows)).mark_bar().encode(
+        x=alt.X(**Q("share", "Share of runs"), scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        y=alt.Y(**N("outcome", None), sort=list(OUTCOMES)),
+        yOffset=alt.YOffset(**N("run"), sort=labels),
+        color=alt.Color(**N("run", "Run"), scale=alt.Scale(domain=labels, range=["#4c78a8", "#f58518"]),
+                        legend=alt.Legend(orient="bottom", labelLimit=320)),
+        tooltip=[alt.Tooltip(**N("run", "Run")), alt.Tooltip(**N("outcome", "Outcome")),
+                 alt.Tooltip(**Q("runs", "Runs")), alt.Tooltip(**Q("share", "Share"), format=".1%")],
+    ).properties(height=300, usermeta={"negsim": "compare_shares"})
+    return fig

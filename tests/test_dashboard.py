@@ -926,3 +926,48 @@ def test_chart_export_and_html_report_are_self_contained(baseline):
     assert "A &amp; B" in page and "&lt;because&gt;" in page and "<strong>1</strong>" in page
     _, sentence = common.outcome_sentence(result)
     assert sentence.split("**")[2].strip()[:40] in page
+
+
+# ====================================================================== issue 14: compare two runs
+def test_compare_package_with_issue_by_issue_side_by_side(app, baseline):
+    ok(app.switch_page("routes/compare.py").run())
+    package = service.run_scenario(baseline)
+    split = service.run_scenario(baseline.with_protocol(linkage="issue_by_issue"))
+    outcomes = app.dataframe[0].value.set_index("")
+    a, b = outcomes.columns[:2]
+    assert a.startswith("A: Your settings") and b.endswith("issue by issue")
+    assert outcomes.loc["Outcome", a] == common.OUTCOME_WORDS[package.outcome]
+    assert outcomes.loc["Outcome", b] == common.OUTCOME_WORDS[split.outcome]
+    assert outcomes.loc["Final tension", "Difference (B - A)"] == f"{split.tension - package.tension:+.2f}"
+    assert outcomes.loc["Utility to Russia", "Difference (B - A)"] == \
+        f"{split.actors['russia'].utility - package.actors['russia'].utility:+.3f}"
+    issues = app.dataframe[1].value.set_index("Issue")
+    assert issues.loc["Strike weapons and intermediate-range missiles in Europe", "Difference (B - A)"] == \
+        "agreed only in B"
+    drawn = charts(app, "compare_positions")
+    assert [m["issue"] for m, _, _ in drawn] == baseline.issue_ids
+    offers = drawn[0][2]["offers"]
+    mine = offers[(offers["run"] == b) & (offers["series"] == "Russia")]["position"].to_numpy()
+    np.testing.assert_allclose(mine, split.history.query("issue == 'expansion' and actor == 'russia'")["position"])
+    # the Monte Carlo of both
+    ok(app.number_input(key="negsim.cmp_mc_runs").set_value(20).run())
+    ok(button(app, "Run both batches").click().run())
+    (_, _, data), = charts(app, "compare_shares")
+    shares = data["shares"]
+    assert set(shares["run"]) == {a, b} and shares.groupby("run")["runs"].sum().tolist() == [20, 20]
+
+
+def test_compare_before_and_after_my_edits(app, baseline):
+    ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(40.0).run())
+    ok(app.switch_page("routes/compare.py").run())
+    outcomes = app.dataframe[0].value
+    a, b = outcomes.columns[1:3]
+    assert "1 change" in a and "as in the file" in b
+    edited = service.run_scenario(apply_params(baseline, {"actors.russia.positions.expansion": 40.0}))
+    assert outcomes.set_index("")[a]["Rounds played"] == str(edited.rounds)
+    offers = charts(app, "compare_positions")[0][2]["offers"]
+    first = offers[(offers["round"] == 0) & (offers["series"] == "Russia")].set_index("run")["position"]
+    assert first[a] == 40.0 and first[b] == 100.0
+    # another shipped scenario as B
+    ok(app.selectbox(key="negsim.cmp_B_source").set_value("file:feb2022_hardline_russia.yaml").run())
+    assert app.dataframe[0].value.columns[2] == "B: feb2022_hardline_russia.yaml"

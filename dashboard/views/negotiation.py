@@ -85,13 +85,13 @@ def status_table(result) -> pd.DataFrame:
         unit = issue.scale.unit
         row = {"Issue": issue.label,
                "Status": f"agreed in round {r.round}" if r.agreed else "open",
+               "Why": common.issue_why(result, issue_id),
                "Agreed value": common.fmt(r.value, unit),
                "Proposal on the table": common.fmt(r.proposal, unit),
                "Forecast: weighted mean": common.fmt(r.weighted_mean, unit),
                "Forecast: weighted median": common.fmt(r.weighted_median, unit)}
         if r.prediction is not None:
             row["Expected-utility forecast"] = common.fmt(r.prediction, unit)
-        row["Why"] = common.issue_why(result, issue_id)
         row["Scale"] = f"{issue.scale.min:g} = {issue.low_label} … {issue.scale.max:g} = {issue.high_label}"
         rows.append(row)
     return pd.DataFrame(rows)
