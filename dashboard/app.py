@@ -23,6 +23,7 @@ PAGES = [
     st.Page("routes/analysis.py", title="Analysis", icon=":material/query_stats:"),
     st.Page("routes/monte_carlo.py", title="Monte Carlo", icon=":material/casino:"),
     st.Page("routes/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("routes/sensitivity.py", title="Sensitivity", icon=":material/tune:"),
     st.Page("routes/sweeps.py", title="Sweep explorer", icon=":material/grid_on:"),
 ]
 page = st.navigation(PAGES)

@@ -588,3 +588,30 @@ def compare_shares_chart(outcomes: dict[str, pd.Series]) -> Figure:
                  alt.Tooltip(**Q("runs", "Runs")), alt.Tooltip(**Q("share", "Share"), format=".1%")],
     ).properties(height=300, usermeta={"negsim": "compare_shares"})
     return fig
+
+
+@quick
+def sensitivity_chart(table: pd.DataFrame, label: str, now: float | None) -> Figure:
+    """Share of runs per outcome along one varied setting (stacked areas in the outcome colours), with the
+    value in use now marked by a dashed rule."""
+    long = table.melt(id_vars=["value"], value_vars=list(OUTCOMES), var_name="outcome", value_name="share")
+    long["order"] = long["outcome"].map({o: k for k, o in enumerate(OUTCOMES)})
+    fig = Figure(None)
+    x = alt.X(**Q("value", label), scale=alt.Scale(zero=False, nice=False))
+    layers = [fig.use("shares", long).mark_area(opacity=0.85, interpolate="monotone", line=True).encode(
+        x=x, y=alt.Y(**Q("share", "Share of runs"), stack="zero", scale=alt.Scale(domain=[0, 1]),
+                     axis=alt.Axis(format="%")),
+        color=alt.Color(**N("outcome", "Outcome"), scale=alt.Scale(domain=list(OUTCOMES),
+                                                                   range=[OUTCOME_COLORS[o] for o in OUTCOMES])),
+        order=alt.Order(field="order", type="quantitative"),
+        tooltip=[alt.Tooltip(**Q("value", label), format=".3g"), alt.Tooltip(**N("outcome", "Outcome")),
+                 alt.Tooltip(**Q("share", "Share"), format=".0%")])]
+    if now is not None:
+        marker = fig.use("now", {"value": [now], "label": [f"now: {now:g}"]})
+        layers.append(marker.mark_rule(color="black", strokeDash=[6, 3], strokeWidth=2).encode(x=alt.X(**Q("value"))))
+        layers.append(marker.mark_text(align="left", dx=4, dy=-6, baseline="bottom", fontWeight="bold").encode(
+            x=alt.X(**Q("value")), y=alt.YValue(0), text=alt.Text(**N("label"))))
+    fig.chart = layers
+    fig.layout = {"height": 340, "usermeta": {"negsim": "sensitivity", "now": now},
+                  "title": alt.Title(label, anchor="start", subtitle="How often each outcome happens along the range")}
+    return fig

@@ -971,3 +971,38 @@ def test_compare_before_and_after_my_edits(app, baseline):
     # another shipped scenario as B
     ok(app.selectbox(key="negsim.cmp_B_source").set_value("file:feb2022_hardline_russia.yaml").run())
     assert app.dataframe[0].value.columns[2] == "B: feb2022_hardline_russia.yaml"
+
+
+# ====================================================================== issue 14: sensitivity
+def test_vary_one_matches_runs_at_each_value(baseline):
+    from sim.sensitivity import vary_one
+
+    table = vary_one(baseline, "protocol.tension.drift", [0.0, 0.06, 5.0], 4)
+    seeds = service.replicate_seeds(baseline.protocol.seed, 4)
+    for row in table.itertuples():
+        if row.value == 5.0:
+            assert row.problem and np.isnan(row.breakdown)  # not a valid drift: said, not raised
+            continue
+        edited = apply_params(baseline, {"protocol.tension.drift": row.value})
+        outcomes = [service.run_scenario(edited, seed, collect=False).outcome for seed in seeds]
+        assert row.breakdown == outcomes.count("breakdown") / 4 and row.stalemate == outcomes.count("stalemate") / 4
+        assert row.runs == 4
+
+
+def test_sensitivity_page_varies_the_slider_moved_last(app, baseline):
+    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(app.slider(key=state.WIDGET + "protocol.tension.drift").set_value(0.03).run())
+    ok(app.switch_page("routes/sensitivity.py").run())
+    assert app.selectbox(key="negsim.sens_param").value == "protocol.tension.drift"
+    ok(app.number_input(key="negsim.sens_points").set_value(5).run())
+    ok(app.number_input(key="negsim.sens_replicates").set_value(5).run())
+    ok(button(app, "Run the sensitivity sweep").click().run())
+    (meta, _, data), = charts(app, "sensitivity")
+    assert meta["now"] == pytest.approx(0.03)
+    shares = data["shares"].pivot(index="value", columns="outcome", values="share")
+    np.testing.assert_allclose(shares.index, np.linspace(-0.2, 0.2, 5))
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    assert shares.loc[0.2, "breakdown"] == 1.0 and shares.loc[-0.2, "breakdown"] == 0.0
+    # the parameters are offered in words
+    options = app.selectbox(key="negsim.sens_param").options
+    assert "Russia: red line on NATO eastward expansion" in options and "Breakdown threshold" in options
