@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sim import service
+from sim import lockstep, service
 from sim.analysis import BargainingSpace, bargaining_space
 from sim.arrays import profiles_of
 from sim.scenario import (
@@ -413,8 +414,30 @@ def bargaining(key: str, a: int, b: int, red_lines: bool, _scenario: Scenario) -
     return bargaining_space(profiles, a, b, red_lines=red_lines)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=512)
+def monte_carlo_part(key: str, first: int, stop: int, _scenario: Scenario) -> pd.DataFrame:
+    """Replicates first..stop-1 of the scenario's Monte Carlo (the rows `sim.service.monte_carlo` gives them).
+
+    Cached in parts, and with no Streamlit element inside: a cached function that drew the progress bar
+    would replay it into a page where that bar does not exist (the Compare page reusing the Monte Carlo
+    page's batch crashed so)."""
+    seeds = service.replicate_seeds(_scenario.protocol.seed, stop, first=first)
+    return pd.DataFrame({"replicate": np.arange(first, stop), "seed": seeds, **service.summaries(_scenario, seeds)})
+
+
 def monte_carlo(key: str, replicates: int, _scenario: Scenario,
                 _progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """`replicates` runs with seeds derived from the scenario's seed (`sim.service.monte_carlo`)."""
-    return service.monte_carlo(_scenario, replicates, progress=_progress)
+    """`replicates` runs with seeds derived from the scenario's seed (as `sim.service.monte_carlo`), computed
+    and cached part by part; `_progress(done, total)` hears after each part."""
+    chunk = service.MONTE_CARLO_CHUNK if lockstep.supports(_scenario) else MODEL_CHUNK
+    parts = []
+    for first in range(0, replicates, chunk):
+        stop = min(first + chunk, replicates)
+        parts.append(monte_carlo_part(key, first, stop, _scenario))
+        if _progress is not None:
+            _progress(stop, replicates)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+MODEL_CHUNK = 25
+"""Replicates per cached part where each run is a model of its own (no lockstep): progress every 25 runs."""

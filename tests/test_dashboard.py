@@ -690,11 +690,31 @@ def test_a_categorical_one_parameter_sweep_is_drawn_as_bars(tmp_path):
     assert meta["mark"] == "line"
 
 
+def test_monte_carlo_in_cached_parts_equals_the_service(baseline):
+    for scenario, n in [(baseline, 300), (baseline.with_protocol(mechanism="expected_utility"), 30)]:
+        heard: list[int] = []
+        runs = state.monte_carlo(scenario.model_dump_json(), n, scenario,
+                                 _progress=lambda done, _total, heard=heard: heard.append(done))
+        pd.testing.assert_frame_equal(runs, service.monte_carlo(scenario, n), check_dtype=False)
+        assert heard[-1] == n and heard == sorted(heard)
+
+
+def test_compare_page_reuses_a_monte_carlo_batch_of_the_monte_carlo_page(app):
+    """Regression: the cached batch replayed the Monte Carlo page's progress bar on the Compare page."""
+    ok(app.switch_page("routes/monte_carlo.py").run())
+    ok(app.number_input(key="negsim.mc_runs").set_value(20).run())
+    ok(button(app, "Run the batch").click().run())
+    ok(app.switch_page("routes/compare.py").run())
+    ok(app.number_input(key="negsim.cmp_mc_runs").set_value(20).run())
+    ok(button(app, "Run both batches").click().run())
+    assert charts(app, "compare_shares")
+
+
 def test_monte_carlo_histograms_keep_short_axis_titles_and_limited_titles():
     """The histograms shrank to a hairline at 1280 px: the axis title carried both pole labels. Now it is short,
     the poles go in a subtitle and titles are limited in width (checked in Chromium by the screenshots)."""
     scenario = load_scenario(ROOT / "scenarios" / "feb2022_issue_by_issue.yaml")
-    runs = state.monte_carlo.__wrapped__(scenario.model_dump_json(), 20, scenario)
+    runs = service.monte_carlo(scenario, 20)
     from dashboard import charts as figures
 
     for issue in scenario.issues:
