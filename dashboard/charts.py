@@ -536,6 +536,7 @@ def compare_positions_chart(results: Sequence[RunResult], labels: Sequence[str],
     """Offers per round on one issue in two runs overlaid: an actor keeps its colour, run A is drawn solid and
     run B dashed; each run's proposal on the table in dark grey."""
     issue = results[0].scenario.issue(issue_id)
+    labels = [f"{label} ({'solid' if k == 0 else 'dashed'})" for k, label in enumerate(labels)]  # the legend
     rounds, series, runs, position = [], [], [], []
     for result, label in zip(results, labels, strict=True):
         h = columns(result)
@@ -558,11 +559,13 @@ def compare_positions_chart(results: Sequence[RunResult], labels: Sequence[str],
         color=alt.Color(**N("series"), scale=alt.Scale(domain=actors + [PROPOSAL], range=colours + ["#555555"]),
                         legend=legend(len(actors) + 1, "Who")),
         strokeDash=alt.StrokeDash(**N("run"), scale=alt.Scale(domain=list(labels), range=list(RUN_DASHES)),
-                                  legend=alt.Legend(title="Run", symbolStrokeColor="#333333", labelLimit=260)),
+                                  legend=alt.Legend(title=None, orient="top", direction="horizontal",
+                                                    symbolType="stroke", symbolStrokeColor="#333333",
+                                                    symbolStrokeWidth=2, symbolSize=400, labelLimit=300)),
         detail=alt.Detail(**N("run")),
         tooltip=[alt.Tooltip(**N("run", "Run")), alt.Tooltip(**N("series", "Who")),
                  alt.Tooltip(**Q("round", "Round")), alt.Tooltip(**Q("position", "Offer"), format=".1f")],
-    ).properties(title=issue_title(issue), height=330 + legend_height(len(actors) + 1),
+    ).properties(title=issue_title(issue), height=360 + legend_height(len(actors) + 1),
                  usermeta={"negsim": "compare_positions", "issue": issue_id})
     return fig
 
@@ -598,7 +601,7 @@ def sensitivity_chart(table: pd.DataFrame, label: str, now: float | None) -> Fig
     long["order"] = long["outcome"].map({o: k for k, o in enumerate(OUTCOMES)})
     fig = Figure(None)
     x = alt.X(**Q("value", label), scale=alt.Scale(zero=False, nice=False))
-    layers = [fig.use("shares", long).mark_area(opacity=0.85, interpolate="monotone", line=True).encode(
+    layers = [fig.use("shares", long).mark_area(opacity=0.85, interpolate="monotone").encode(
         x=x, y=alt.Y(**Q("share", "Share of runs"), stack="zero", scale=alt.Scale(domain=[0, 1]),
                      axis=alt.Axis(format="%")),
         color=alt.Color(**N("outcome", "Outcome"), scale=alt.Scale(domain=list(OUTCOMES),

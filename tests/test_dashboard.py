@@ -967,7 +967,7 @@ def test_compare_package_with_issue_by_issue_side_by_side(app, baseline):
     drawn = charts(app, "compare_positions")
     assert [m["issue"] for m, _, _ in drawn] == baseline.issue_ids
     offers = drawn[0][2]["offers"]
-    mine = offers[(offers["run"] == b) & (offers["series"] == "Russia")]["position"].to_numpy()
+    mine = offers[(offers["run"] == b + " (dashed)") & (offers["series"] == "Russia")]["position"].to_numpy()
     np.testing.assert_allclose(mine, split.history.query("issue == 'expansion' and actor == 'russia'")["position"])
     # the Monte Carlo of both
     ok(app.number_input(key="negsim.cmp_mc_runs").set_value(20).run())
@@ -987,7 +987,7 @@ def test_compare_before_and_after_my_edits(app, baseline):
     assert outcomes.set_index("")[a]["Rounds played"] == str(edited.rounds)
     offers = charts(app, "compare_positions")[0][2]["offers"]
     first = offers[(offers["round"] == 0) & (offers["series"] == "Russia")].set_index("run")["position"]
-    assert first[a] == 40.0 and first[b] == 100.0
+    assert first[a + " (solid)"] == 40.0 and first[b + " (dashed)"] == 100.0
     # another shipped scenario as B
     ok(app.selectbox(key="negsim.cmp_B_source").set_value("file:feb2022_hardline_russia.yaml").run())
     assert app.dataframe[0].value.columns[2] == "B: feb2022_hardline_russia.yaml"
@@ -1026,3 +1026,19 @@ def test_sensitivity_page_varies_the_slider_moved_last(app, baseline):
     # the parameters are offered in words
     options = app.selectbox(key="negsim.sens_param").options
     assert "Russia: red line on NATO eastward expansion" in options and "Breakdown threshold" in options
+
+
+def test_the_new_pages_charts_are_valid_vega_lite(app):
+    ok(app.switch_page("routes/compare.py").run())
+    ok(app.number_input(key="negsim.cmp_mc_runs").set_value(10).run())
+    ok(button(app, "Run both batches").click().run())
+    specs = [spec for _, spec, _ in charts(app)]
+    ok(app.switch_page("routes/sensitivity.py").run())
+    ok(app.number_input(key="negsim.sens_points").set_value(3).run())
+    ok(app.number_input(key="negsim.sens_replicates").set_value(2).run())
+    ok(button(app, "Run the sensitivity sweep").click().run())
+    specs += [spec for _, spec, _ in charts(app)]
+    assert {s["usermeta"]["negsim"] for s in specs} == {"compare_positions", "compare_shares", "sensitivity"}
+    for spec in specs:
+        spec.pop("datasets", None)
+        TopLevelSpec.validate(spec)

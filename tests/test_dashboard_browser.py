@@ -35,9 +35,16 @@ def test_screenshots_of_every_page(tmp_path):
     screenshot = load_script()
     sweep = tmp_path / "sweep"
     fake_sweep(sweep)
-    shots = screenshot.take_screenshots(tmp_path / "img", sweep=sweep, chromium=str(CHROMIUM))
+    sizes: dict[str, list[dict]] = {}
+    shots = screenshot.take_screenshots(tmp_path / "img", sweep=sweep, chromium=str(CHROMIUM), sizes=sizes)
     names = {p.name for p in shots}
     assert names == set(screenshot.SHOTS)
+    # at 1280 px every chart draws at a readable size; the issue-by-issue Monte Carlo has two histograms
+    # (missiles and CBMs settle in every run) beside the outcome shares (issue 14: they were hairlines)
+    assert screenshot.WIDTH == 1280
+    for name, drawn in sizes.items():
+        assert drawn and all(c["drawn"] and c["width"] > 250 and c["height"] > 150 for c in drawn), (name, drawn)
+    assert len(sizes["monte_carlo.png"]) == 3
     for shot in shots:
         width, height = png_size(shot)
         assert width == screenshot.WIDTH
