@@ -213,3 +213,17 @@ def scenario_yaml(scenario: Scenario, source_text: str | None = None,
         except (RoundTripError, ScenarioError):
             pass
     return dump_yaml(scenario)
+
+
+def chart_downloads(figures: list, stem: str, where: Any = None) -> None:
+    """Two buttons: this page's charts as SVG or PNG files in a zip (rendered only when clicked)."""
+    from dashboard import report  # charts and vl-convert: only pages with charts need them
+
+    left, right = (where or st).columns(2)
+    left.download_button("Charts (SVG, zip)", icon=":material/image:", on_click="ignore", width="stretch",
+                         data=lambda: report.charts_zip(figures, "svg"), file_name=f"{stem}_charts_svg.zip",
+                         mime="application/zip", help="Every chart of this page as an SVG file (vector: for print).")
+    right.download_button("Charts (PNG, zip)", icon=":material/image:", on_click="ignore", width="stretch",
+                          data=lambda: report.charts_zip(figures, "png"), file_name=f"{stem}_charts_png.zip",
+                          mime="application/zip", help="Every chart of this page as a PNG file (for slides).")
+

@@ -1042,3 +1042,16 @@ def test_the_new_pages_charts_are_valid_vega_lite(app):
     for spec in specs:
         spec.pop("datasets", None)
         TopLevelSpec.validate(spec)
+
+
+def test_pages_with_charts_offer_them_as_svg_and_png(app):
+    ok(app.switch_page("routes/monte_carlo.py").run())
+    ok(app.number_input(key="negsim.mc_runs").set_value(10).run())
+    ok(button(app, "Run the batch").click().run())
+    for route in ("monte_carlo", "compare", "sensitivity", "negotiation"):
+        ok(app.switch_page(f"routes/{route}.py").run())
+        if route == "sensitivity":
+            ok(button(app, "Run the sensitivity sweep").click().run())
+        labels = [b.label for b in app.get("download_button")]
+        assert {"Charts (SVG, zip)", "Charts (PNG, zip)"} <= set(labels), route
+        assert len(labels) == len(set(labels)), labels

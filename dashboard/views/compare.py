@@ -112,7 +112,7 @@ def _request(keys: tuple[str, str]) -> None:
     st.session_state[MC_REQUEST] = (keys, int(st.session_state[MC_RUNS]))
 
 
-def monte_carlo(sides: list[Side]) -> None:
+def monte_carlo(sides: list[Side]) -> list[charts.Figure]:
     st.markdown("#### Monte Carlo of both")
     c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
     c1.number_input("Runs of each", min_value=10, max_value=2000, value=100, step=10, key=MC_RUNS)
@@ -121,10 +121,11 @@ def monte_carlo(sides: list[Side]) -> None:
     request = st.session_state.get(MC_REQUEST)
     if request is None or request[0] != keys:
         st.caption("Press **Run both batches** to play each setting with many seeds (derived from its own seed).")
-        return
+        return []
     n = request[1]
     batches = {side.label: state.monte_carlo(side.key, n, side.scenario) for side in sides}
-    charts.show(charts.compare_shares_chart({label: runs["outcome"] for label, runs in batches.items()}))
+    figure = charts.compare_shares_chart({label: runs["outcome"] for label, runs in batches.items()})
+    charts.show(figure)
     rows = []
     for label, runs in batches.items():
         shares = runs["outcome"].value_counts(normalize=True)
@@ -132,6 +133,7 @@ def monte_carlo(sides: list[Side]) -> None:
                                       for o in ("agreement", "partial", "stalemate", "breakdown")},
                      "Mean rounds": f"{runs['rounds'].mean():.1f}"})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    return [figure]
 
 
 def render() -> None:
@@ -161,6 +163,8 @@ def render() -> None:
     shared = [i for i in results[0].scenario.issue_ids if i in results[1].issues]
     if not shared:
         st.warning("The two scenarios have no issue in common: there is nothing to overlay.")
-    for issue_id in shared:
-        charts.show(charts.compare_positions_chart(results, labels, issue_id))
-    monte_carlo(sides)
+    figures = [charts.compare_positions_chart(results, labels, issue_id) for issue_id in shared]
+    for figure in figures:
+        charts.show(figure)
+    figures += monte_carlo(sides)
+    common.chart_downloads(figures, "compare")

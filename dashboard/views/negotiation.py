@@ -145,13 +145,8 @@ def downloads(cur: state.Current, result, figures: list[charts.Figure]) -> None:
                        file_name=f"{stem}.yaml",
                        mime="application/x-yaml", on_click="ignore", width="stretch",
                        help="Your settings as a scenario file for `negsim run` / `negsim validate`.")
-    e1, e2, e3 = st.columns(3)
-    e1.download_button("Charts (SVG, zip)", icon=":material/image:", on_click="ignore", width="stretch",
-                       data=lambda: report.charts_zip(figures, "svg"), file_name=f"{stem}_charts_svg.zip",
-                       mime="application/zip", help="Every chart of this page as an SVG file (vector: for print).")
-    e2.download_button("Charts (PNG, zip)", icon=":material/image:", on_click="ignore", width="stretch",
-                       data=lambda: report.charts_zip(figures, "png"), file_name=f"{stem}_charts_png.zip",
-                       mime="application/zip", help="Every chart of this page as a PNG file (for slides).")
+    e12, e3 = st.columns([2, 1])
+    common.chart_downloads(figures, stem, e12)
     tables = {"Where each issue stands": status_table(result), "The actors": actors_table(result)}
     changes = changes_text(cur.base, cur.edits, state.base_values())
     e3.download_button("Report (HTML)", icon=":material/description:", on_click="ignore", width="stretch",

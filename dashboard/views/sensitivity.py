@@ -96,8 +96,12 @@ def render() -> None:
                    + "; ".join(f"{v:g}: {p}" for v, p in zip(bad["value"], bad["problem"], strict=True)),
                    icon=":material/warning:")
     fine = table[table["problem"].isna()]
-    charts.show(charts.sensitivity_chart(fine, words, None if now is None else float(now)))
+    figure = charts.sensitivity_chart(fine, words, None if now is None else float(now))
+    charts.show(figure)
     shown = fine.rename(columns={"value": words, "rounds": "mean rounds"}).drop(columns=["problem"])
     st.dataframe(shown, hide_index=True, width="stretch")
-    st.download_button("This sensitivity table (CSV)", icon=":material/download:", on_click="ignore",
-                       data=lambda: table.to_csv(index=False), file_name=f"{s.id}_sensitivity.csv", mime="text/csv")
+    d1, d2 = st.columns([1, 2])
+    d1.download_button("This sensitivity table (CSV)", icon=":material/download:", on_click="ignore",
+                       width="stretch", data=lambda: table.to_csv(index=False), file_name=f"{s.id}_sensitivity.csv",
+                       mime="text/csv")
+    common.chart_downloads([figure], f"{s.id}_sensitivity", d2)
