@@ -95,3 +95,37 @@ def test_upload_run_and_upload_again_keeps_the_app_alive(tmp_path):
             assert "You changed" not in page.locator('[data-testid="stSidebar"]').inner_text()
         finally:
             browser.close()
+
+
+def test_play_pause_and_a_shared_link_in_the_browser():
+    """Play steps the rounds by itself and Pause stops it; the address follows the session and opening it in a
+    fresh page shows the same run."""
+    from playwright.sync_api import sync_playwright
+
+    screenshot = load_script()
+    with screenshot.serve() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(f"{url}/?file=feb2022_issue_by_issue.yaml", wait_until="domcontentloaded")
+            page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+            screenshot._settle(page)
+            page.get_by_role("button", name="Play").click()
+            page.wait_for_function("() => /Round\\s+[2-9] \\/ 20/.test(document.body.innerText)", timeout=30_000)
+            page.get_by_role("button", name="Pause").click()
+            screenshot._settle(page)
+            paused = page.locator('[data-testid="stMetric"]').nth(1).inner_text()
+            page.wait_for_timeout(2500)
+            assert page.locator('[data-testid="stMetric"]').nth(1).inner_text() == paused  # it stays paused
+            page.get_by_role("button", name="Run to the end").click()
+            page.wait_for_function("() => location.search.includes('round=end')", timeout=30_000)
+            link = page.url
+            assert "file=feb2022_issue_by_issue.yaml" in link
+            other = browser.new_page(viewport={"width": 1280, "height": 1000})
+            other.goto(link, wait_until="domcontentloaded")
+            other.get_by_text("Partial agreement").first.wait_for(timeout=60_000)
+            screenshot._settle(other)
+            assert "20 / 20" in other.locator('[data-testid="stMetric"]').nth(1).inner_text()
+            assert not _exception_text(page) and not _exception_text(other)
+        finally:
+            browser.close()
