@@ -99,7 +99,7 @@ def test_upload_run_and_upload_again_keeps_the_app_alive(tmp_path):
 
 def test_play_pause_and_a_shared_link_in_the_browser():
     """Play steps the rounds by itself and Pause stops it; the address follows the session and opening it in a
-    fresh page shows the same run."""
+    fresh page shows the same run. Nothing is fetched from outside the machine (the favicon was a CDN font)."""
     from playwright.sync_api import sync_playwright
 
     screenshot = load_script()
@@ -107,9 +107,14 @@ def test_play_pause_and_a_shared_link_in_the_browser():
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            outside: list[str] = []
+            browser.contexts[0].on("request", lambda r: outside.append(r.url) if not r.url.startswith(
+                ("http://127.0.0.1", "data:", "blob:")) else None)
             page.goto(f"{url}/?file=feb2022_issue_by_issue.yaml", wait_until="domcontentloaded")
             page.get_by_role("button", name="Play").wait_for(timeout=60_000)
             screenshot._settle(page)
+            favicon = page.evaluate("() => document.querySelector('link[rel*=icon]').href")
+            assert favicon.startswith("data:image/svg+xml"), favicon[:80]
             page.get_by_role("button", name="Play").click()
             page.wait_for_function("() => /Round\\s+[2-9] \\/ 20/.test(document.body.innerText)", timeout=30_000)
             page.get_by_role("button", name="Pause").click()
@@ -127,5 +132,6 @@ def test_play_pause_and_a_shared_link_in_the_browser():
             screenshot._settle(other)
             assert "20 / 20" in other.locator('[data-testid="stMetric"]').nth(1).inner_text()
             assert not _exception_text(page) and not _exception_text(other)
+            assert outside == [], outside
         finally:
             browser.close()
