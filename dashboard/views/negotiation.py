@@ -175,7 +175,9 @@ def render() -> None:
     charts.show(figures[-2], left)
     charts.show(figures[-1], right)
     st.markdown("#### Where each issue stands")
-    st.dataframe(status_table(result), hide_index=True, width="stretch")
+    st.dataframe(status_table(result), hide_index=True, width="stretch",
+                 column_config={"Why": st.column_config.TextColumn("Why", width="large",
+                                                                   help="What settled or blocked the issue")})
     st.markdown("#### The actors")
     st.dataframe(actors_table(result), hide_index=True, width="stretch", column_config=offer_columns(cur.scenario))
     with st.expander("Log of moves: who did what, and why", expanded=False):
