@@ -116,6 +116,8 @@ def edit_controls(cur: state.Current) -> None:
     if n:
         with st.expander(f"You changed {n} setting{'s' if n != 1 else ''}"):
             st.markdown(changes_text(cur.base, cur.edits, state.base_values()))
+            st.page_link("routes/sensitivity.py", label="Vary the last one over its range", icon=":material/tune:",
+                         help="The Sensitivity page plays the current settings along the setting you moved last.")
     section = st.segmented_control("Change the settings", SECTIONS, default=SECTIONS[0], required=True,
                                    key=SECTION, width="stretch",
                                    help="Every change reruns the negotiation at once.")

@@ -1023,6 +1023,12 @@ def test_sensitivity_page_varies_the_slider_moved_last(app, baseline):
     np.testing.assert_allclose(shares.index, np.linspace(-0.2, 0.2, 5))
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
     assert shares.loc[0.2, "breakdown"] == 1.0 and shares.loc[-0.2, "breakdown"] == 0.0
+    # a slider moved since: the page offers that one
+    ok(app.selectbox(key="negsim.sens_param").set_value("protocol.noise").run())
+    ok(app.slider(key=state.WIDGET + "protocol.tension.hardening").set_value(0.77).run())
+    assert app.selectbox(key="negsim.sens_param").value == "protocol.tension.hardening"
+    ok(app.selectbox(key="negsim.sens_param").set_value("protocol.noise").run())  # a choice of the user's stays
+    assert app.selectbox(key="negsim.sens_param").value == "protocol.noise"
     # the parameters are offered in words
     options = app.selectbox(key="negsim.sens_param").options
     assert "Russia: red line on NATO eastward expansion" in options and "Breakdown threshold" in options

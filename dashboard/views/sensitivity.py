@@ -16,6 +16,7 @@ SPAN = "negsim.sens_span"
 POINTS = "negsim.sens_points"
 REPLICATES = "negsim.sens_replicates"
 REQUEST = "negsim.sens_request"
+LAST_MOVED = "negsim.sens_last_moved"
 PROTOCOL_RANGES = {
     "protocol.max_rounds": (2, 100), "protocol.agreement_tolerance": (0.01, 0.5), "protocol.noise": (0.0, 0.5),
     "protocol.tension.breakdown_threshold": (0.05, 1.0), "protocol.tension.initial": (0.0, 1.0),
@@ -64,8 +65,10 @@ def render() -> None:
     params = numeric_parameters(s)
     recent = [p for p in reversed(list(cur.edits)) if p in params]  # "vary this slider": the one moved last
     default = recent[0] if recent else f"actors.{s.actors[0].id}.positions.{s.issues[0].id}"
-    if st.session_state.get(PARAM) not in params:
-        st.session_state[PARAM] = default
+    moved = recent[0] if recent else None
+    if st.session_state.get(PARAM) not in params or moved != st.session_state.get(LAST_MOVED):
+        st.session_state[PARAM] = default  # a slider moved since the last visit: vary that one
+    st.session_state[LAST_MOVED] = moved
     path = st.selectbox("Vary", list(params), format_func=lambda p: params[p][0], key=PARAM,
                         help="Every numeric setting of the sidebar; the one you moved last comes first.")
     words, lo, hi = params[path]
