@@ -47,7 +47,25 @@ def main(argv: list[str] | None = None) -> int:
     median = statistics.median(timings)
     print(f"dashboard: slider change -> full baseline run + re-render: median {median:.0f} ms "
           f"(min {min(timings):.0f}, max {max(timings):.0f}, {len(timings)} repeats; budget {BUDGET_MS:.0f} ms)")
+    sensitivity()
     return 0
+
+
+def sensitivity(points: int = 11, seeds: int = 20, repeats: int = 5) -> None:
+    """The Sensitivity page's sweep of the baseline along one slider (lockstep), without the page."""
+    sys.path.insert(0, str(ROOT))
+    from sim.scenario import load_scenario
+    from sim.sensitivity import vary_one
+
+    scenario = load_scenario(ROOT / "scenarios" / "feb2022_baseline.yaml")
+    values = [k * 100 / (points - 1) for k in range(points)]
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        vary_one(scenario, "actors.russia.positions.expansion", values, seeds)
+        timings.append((time.perf_counter() - start) * 1000)
+    print(f"sensitivity: {points} values x {seeds} seeds of the baseline: median {statistics.median(timings):.0f} ms "
+          f"(min {min(timings):.0f}, {repeats} repeats)")
 
 
 if __name__ == "__main__":

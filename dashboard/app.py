@@ -14,21 +14,28 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on the path; th
 import streamlit as st  # noqa: E402
 
 from dashboard import editor, state  # noqa: E402
+from dashboard.common import PAGE_ICON  # noqa: E402
 
-st.set_page_config(page_title="negsim dashboard", page_icon=":material/handshake:", layout="wide")
+st.set_page_config(page_title="negsim dashboard", page_icon=PAGE_ICON, layout="wide")
 
 PAGES = [
     st.Page("routes/negotiation.py", title="Negotiation", icon=":material/handshake:", default=True),
     st.Page("routes/analysis.py", title="Analysis", icon=":material/query_stats:"),
     st.Page("routes/monte_carlo.py", title="Monte Carlo", icon=":material/casino:"),
+    st.Page("routes/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("routes/sensitivity.py", title="Sensitivity", icon=":material/tune:"),
     st.Page("routes/sweeps.py", title="Sweep explorer", icon=":material/grid_on:"),
 ]
 page = st.navigation(PAGES)
+link_problems = state.restore_from_url()  # a shared link: before the widgets that show what it sets
 
 with st.sidebar:
     st.markdown("### Scenario")
     editor.source_controls()
 current = state.current()
+state.share_to_url()
+if link_problems:
+    st.warning("Part of the link could not be used: " + "; ".join(link_problems) + ".", icon=":material/link_off:")
 with st.sidebar:
     if page.url_path == "sweeps":
         st.caption("The sweep explorer reads the output of `negsim sweep`; the settings below the file picker "

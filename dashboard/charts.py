@@ -28,7 +28,8 @@ from sim.scenario import Issue, Scenario
 from sim.service import RunResult
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-           "#7f7f7f")
+           "#393b79")
+"""Ten actor colours; none is a grey, the colours of the proposal (dark) and the median voter (light)."""
 OUTCOME_COLORS = {"agreement": "#2ca02c", "partial": "#98c46e", "stalemate": "#f0b429", "breakdown": "#d62728",
                   "running": "#7f7f7f"}
 PROPOSAL = "Proposal on the table"
@@ -95,6 +96,34 @@ class Figure:
         return spec
 
 
+EXPORT_WIDTH = 760
+"""Width in pixels of exported charts (in the page they stretch to the column)."""
+
+
+def static_spec(figure: Figure, width: int = EXPORT_WIDTH) -> dict[str, Any]:
+    """The figure's spec with its data inline (JSON values) and a fixed width: what a renderer outside the
+    browser (vl-convert) or a saved file needs."""
+    spec = figure.spec()
+    spec["datasets"] = {name: table.to_pylist() for name, table in figure.data.items()}
+    spec["width"] = width
+    spec.setdefault("background", "white")
+    return spec
+
+
+def to_svg(figure: Figure, width: int = EXPORT_WIDTH) -> str:
+    """The chart as an SVG document, rendered offline by vl-convert (no browser, nothing fetched)."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_svg(static_spec(figure, width), allowed_base_urls=[])
+
+
+def to_png(figure: Figure, width: int = EXPORT_WIDTH, scale: float = 2.0) -> bytes:
+    """The chart as a PNG (twice the pixels of its size on screen by default)."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_png(static_spec(figure, width), scale=scale, allowed_base_urls=[])
+
+
 def _arrow_bytes(table: pa.Table) -> bytes:
     """Arrow IPC stream bytes: what Streamlit sends the browser for each dataset."""
     sink = pa.BufferOutputStream()
@@ -120,6 +149,44 @@ def actor_scale(scenario: Scenario, extra: Sequence[tuple[str, str]] = ()) -> al
     names = [a.name for a in scenario.actors]
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
     return alt.Scale(domain=names + [n for n, _ in extra], range=colours + [c for _, c in extra])
+
+
+MANY = 6
+"""With more series than this a legend goes below the plot, in columns, instead of a column beside it that
+the chart's height cuts off (ten actors, plus the proposal and the median)."""
+
+
+def legend(n_series: int, title: str | None) -> alt.Legend:
+    """A legend that shows every series, whatever their number."""
+    if n_series > MANY:
+        return alt.Legend(title=title, orient="bottom", columns=4, symbolLimit=0, labelLimit=220)
+    return alt.Legend(title=title, symbolLimit=0, labelLimit=220)
+
+
+def legend_height(n_series: int) -> int:
+    """Pixels a bottom legend takes from the chart's height (Streamlit fits legend and plot into it)."""
+    return 0 if n_series <= MANY else 20 * -(-n_series // 4) + 24
+
+
+def stroke_widths(scenario: Scenario, extra: Sequence[str] = ()) -> alt.StrokeWidth:
+    """Earlier actors draw wider lines: two actors with the same offers (the US and NATO in the baseline) show
+    as a wide line with a thin one of the other colour on top, instead of one hiding the other."""
+    names = [a.name for a in scenario.actors]
+    widths = np.linspace(5.0, 1.75, len(names)).round(2).tolist() if len(names) > 1 else [2.5]
+    return alt.StrokeWidth(**N("series"), scale=alt.Scale(domain=names + list(extra),
+                                                         range=widths + [2.0] * len(extra)), legend=None)
+
+
+def baseline_labels(mean: float, median: float, span: float) -> list[dict[str, Any]]:
+    """Labels of the two forecast lines: one label when they lie too close to be read apart, else one above
+    the upper line and one below the lower."""
+    if abs(mean - median) < 0.06 * span:
+        return [{"value": max(mean, median), "label": f"weighted mean {mean:.1f} · median {median:.1f}",
+                 "side": "above"}]
+    upper, lower = ("mean", "median") if mean > median else ("median", "mean")
+    values = {"mean": mean, "median": median}
+    return [{"value": values[upper], "label": f"weighted {upper} {values[upper]:.1f}", "side": "above"},
+            {"value": values[lower], "label": f"weighted {lower} {values[lower]:.1f}", "side": "below"}]
 
 
 def short(text: str, limit: int = 70) -> str:
@@ -176,24 +243,29 @@ def positions_chart(result: RunResult, issue_id: str) -> Figure:
     x = _round_axis(max_rounds)
     y = alt.Y(**Q("position", f"Position ({unit})" if unit else "Position"),
               scale=alt.Scale(domain=[issue.scale.min, issue.scale.max], nice=False))
-    colour = alt.Color(**N("series", "Who"), scale=actor_scale(scenario, extra))
+    colour = alt.Color(**N("series"), scale=actor_scale(scenario, extra),
+                       legend=legend(len(scenario.actors) + len(extra), "Who"))
     tooltip = [alt.Tooltip(**N("series", "Who")), alt.Tooltip(**Q("round", "Round")),
                alt.Tooltip(**Q("position", "Offer"), format=".1f"), alt.Tooltip(**N("move", "Move"))]
     layers = [
         fig.use("offers", offers).mark_line(point=alt.OverlayMarkDef(size=28)).encode(
-            x=x, y=y, color=colour, tooltip=tooltip),
+            x=x, y=y, color=colour, tooltip=tooltip, strokeWidth=stroke_widths(scenario, [n for n, _ in extra])),
         fig.use("proposal", proposal).mark_line(strokeDash=[6, 3], point=alt.OverlayMarkDef(size=18)).encode(
             x=x, y=y, color=colour, tooltip=tooltip),
     ]
     r = result.issues[issue_id]
     ref = {"value": [r.weighted_mean, r.weighted_median],
-           "label": [f"weighted mean {r.weighted_mean:.1f}", f"weighted median {r.weighted_median:.1f}"],
-           "round": [max_rounds, max_rounds]}
+           "label": [f"weighted mean {r.weighted_mean:.1f}", f"weighted median {r.weighted_median:.1f}"]}
     baselines = fig.use("baselines", ref)
     layers.append(baselines.mark_rule(color="#888888", strokeDash=[2, 3]).encode(
         y=alt.Y(**Q("value")), tooltip=[alt.Tooltip(**N("label", "Forecast baseline"))]))
-    layers.append(baselines.mark_text(align="right", baseline="bottom", dx=-2, dy=-2, fontSize=10, color="#666666")
-                  .encode(x=alt.X(**Q("round")), y=alt.Y(**Q("value")), text=alt.Text(**N("label"))))
+    for label in baseline_labels(r.weighted_mean, r.weighted_median, issue.scale.span):
+        above = label["side"] == "above"
+        layers.append(fig.use(f"baseline_{label['side']}", {"value": [label["value"]], "label": [label["label"]],
+                                                             "round": [max_rounds]})
+                      .mark_text(align="right", baseline="bottom" if above else "top", dx=-2, dy=-2 if above else 2,
+                                 fontSize=10, color="#666666")
+                      .encode(x=alt.X(**Q("round")), y=alt.Y(**Q("value")), text=alt.Text(**N("label"))))
     if r.agreed:
         agreed = fig.use("agreed", {"round": [r.round], "value": [r.value], "label": [f"agreed: {r.value:.1f}"]})
         where = {"x": alt.X(**Q("round")), "y": alt.Y(**Q("value"))}
@@ -203,7 +275,8 @@ def positions_chart(result: RunResult, issue_id: str) -> Figure:
         layers.append(agreed.mark_text(align="left", dx=10, fontWeight="bold", color="#2ca02c")
                       .encode(**where, text=alt.Text(**N("label"))))
     fig.chart = layers
-    fig.layout = {"title": issue_title(issue), "height": 330, "usermeta": {"negsim": "positions", "issue": issue_id}}
+    fig.layout = {"title": issue_title(issue), "height": 330 + legend_height(len(scenario.actors) + len(extra)),
+                  "usermeta": {"negsim": "positions", "issue": issue_id}}
     return fig
 
 
@@ -239,7 +312,7 @@ def utilities_chart(result: RunResult) -> Figure:
     h = columns(result)
     once = h["issue"] == scenario.issues[0].id  # one row per round and actor
     data = {"round": h["round"][once], "actor": [names[a] for a in h["actor"][once]], "utility": h["utility"][once]}
-    colour = alt.Color(**N("actor", "Actor"), scale=actor_scale(scenario))
+    colour = alt.Color(**N("actor"), scale=actor_scale(scenario), legend=legend(len(scenario.actors), "Actor"))
     line = fig.use("utilities", data).mark_line(point=True).encode(
         x=_round_axis(scenario.protocol.max_rounds),
         y=alt.Y(**Q("utility", "Utility of the proposal (0-1)"), scale=alt.Scale(domain=[0, 1])),
@@ -250,7 +323,7 @@ def utilities_chart(result: RunResult) -> Figure:
         y=alt.Y(**Q("reservation")), color=colour,
         tooltip=[alt.Tooltip(**N("actor", "Actor")), alt.Tooltip(**Q("reservation", "Walk-away utility"))])
     fig.chart = [line, rules]
-    fig.layout = {"height": 300, "usermeta": {"negsim": "utilities"},
+    fig.layout = {"height": 300 + legend_height(len(scenario.actors)), "usermeta": {"negsim": "utilities"},
                   "title": alt.Title("Utilities", anchor="start", subtitle="How good the proposal on the table is "
                                      "for each actor; dashed: its walk-away level.")}
     return fig
@@ -364,28 +437,43 @@ def outcome_shares_chart(outcomes: pd.Series, name: str = "mc_outcomes") -> Figu
     return fig
 
 
+TITLE_LIMIT = 320
+"""Longest title line in pixels on the charts drawn side by side (longer ones end in an ellipsis rather than
+push the plot into a hairline)."""
+
+
 @quick
 def value_histogram(values: pd.Series, issue: Issue, name: str = "mc_values") -> Figure:
-    """Distribution of agreed values on one issue (runs that agreed on it)."""
+    """Distribution of agreed values on one issue (runs that agreed on it). The axis title stays short and the
+    poles go in the subtitle: a long axis title made Vega-Lite shrink the plot to a hairline in a narrow column."""
     s = issue.scale
     fig = Figure(None)
-    fig.chart = fig.use("values", pd.DataFrame({"value": values.dropna().to_numpy()})).mark_bar(color="#2ca02c").encode(
-        x=alt.X(**Q("value", f"Agreed value ({s.min:g} = {short(issue.low_label, 35)} … {s.max:g} = "
-                             f"{short(issue.high_label, 35)})"),
-                bin=alt.Bin(extent=[s.min, s.max], maxbins=25), scale=alt.Scale(domain=[s.min, s.max])),
+    data = pd.DataFrame({"value": values.dropna().to_numpy(dtype=float)})
+    fig.chart = fig.use("values", data).mark_bar(color="#2ca02c").encode(
+        x=alt.X(**Q("value", f"Agreed value ({s.unit})" if s.unit else "Agreed value"),
+                bin=alt.Bin(extent=[s.min, s.max], maxbins=25), scale=alt.Scale(domain=[s.min, s.max]),
+                axis=alt.Axis(labelOverlap=True)),
         y=alt.Y(aggregate="count", type="quantitative", title="Runs"),
-        tooltip=[alt.Tooltip(aggregate="count", type="quantitative", title="Runs")],
-    ).properties(title=alt.Title(issue.label, anchor="start"), height=260,
-                 usermeta={"negsim": name, "issue": issue.id})
+        tooltip=[alt.Tooltip(**Q("value", "Agreed value"), bin=True),
+                 alt.Tooltip(aggregate="count", type="quantitative", title="Runs")],
+    ).properties(title=alt.Title(issue.label, anchor="start", limit=TITLE_LIMIT,
+                                 subtitle=[f"{s.min:g} = {short(issue.low_label, 60)}",
+                                           f"{s.max:g} = {short(issue.high_label, 60)}"]),
+                 height=240, usermeta={"negsim": name, "issue": issue.id})
     return fig
 
 
 @quick
 def heatmap_chart(table: pd.DataFrame, x: str, y: str, metric_label: str, x_order: Sequence[str],
-                  y_order: Sequence[str]) -> Figure:
-    """Mean of a metric at each pair of levels of two varied parameters (columns x_label, y_label, value, runs)."""
+                  y_order: Sequence[str], higher_is_better: bool | None = True) -> Figure:
+    """Mean of a metric at each pair of levels of two varied parameters (columns x_label, y_label, value, runs).
+
+    Colours say good or bad: green where the metric is good (a high probability of agreement, a low one of
+    breakdown), red where it is bad; a neutral metric (None: mean rounds) in a scale without either."""
     share = bool(table["value"].between(0, 1).all())
-    colour = alt.Scale(scheme="redyellowgreen", domain=[0, 1]) if share else alt.Scale(scheme="viridis")
+    domain = [0, 1] if share else [float(table["value"].min()), float(table["value"].max())]
+    colour = (alt.Scale(scheme="viridis", domain=domain) if higher_is_better is None
+              else alt.Scale(scheme="redyellowgreen", domain=domain, reverse=not higher_is_better))
     xe = alt.X(**N("x_label", x), sort=list(x_order), axis=alt.Axis(labelAngle=0))
     ye = alt.Y(**N("y_label", y), sort=list(reversed(y_order)))
     fig = Figure(None)
@@ -400,20 +488,25 @@ def heatmap_chart(table: pd.DataFrame, x: str, y: str, metric_label: str, x_orde
         x=xe, y=ye, text=alt.Text(**Q("value"), format=".2f"),
         color=alt.ColorValue(value="black", condition={"test": dark, "value": "white"}))
     fig.chart = [rect, text]
-    fig.layout = {"height": max(300, 36 * len(y_order) + 80), "usermeta": {"negsim": "sweep_heatmap", "x": x, "y": y}}
+    fig.layout = {"height": max(300, 36 * len(y_order) + 80),
+                  "usermeta": {"negsim": "sweep_heatmap", "x": x, "y": y, "higher_is_better": higher_is_better}}
     return fig
 
 
 @quick
-def metric_line_chart(table: pd.DataFrame, x: str, metric_label: str, x_order: Sequence[str]) -> Figure:
-    """Mean of a metric at each level of one varied parameter."""
+def metric_line_chart(table: pd.DataFrame, x: str, metric_label: str, x_order: Sequence[str],
+                      categorical: bool = False) -> Figure:
+    """Mean of a metric at each level of one varied parameter: a line along a numeric parameter, bars for a
+    categorical one (package / issue by issue has no 'in between' to draw a line through)."""
     fig = Figure(None)
-    fig.chart = fig.use("levels", table).mark_line(point=True).encode(
+    base = fig.use("levels", table)
+    chart = base.mark_bar(color="#4c78a8") if categorical else base.mark_line(point=True)
+    fig.chart = chart.encode(
         x=alt.X(**N("x_label", x), sort=list(x_order), axis=alt.Axis(labelAngle=0)),
         y=alt.Y(**Q("value", metric_label)),
         tooltip=[alt.Tooltip(**N("x_label", x)), alt.Tooltip(**Q("value", metric_label), format=".2f"),
                  alt.Tooltip(**Q("runs", "Runs"))],
-    ).properties(height=320, usermeta={"negsim": "sweep_line", "x": x})
+    ).properties(height=320, usermeta={"negsim": "sweep_line", "x": x, "mark": "bar" if categorical else "line"})
     return fig
 
 
@@ -430,4 +523,98 @@ def distribution_chart(runs: pd.DataFrame, column: str, label: str) -> Figure:
         tooltip=[alt.Tooltip(**N("outcome", "Outcome")), alt.Tooltip(aggregate="count", type="quantitative",
                                                                       title="Runs")],
     ).properties(height=320, usermeta={"negsim": "sweep_distribution", "column": column})
+    return fig
+
+
+# ====================================================================== comparing two runs
+RUN_DASHES = ([1, 0], [7, 4])
+"""Run A solid, run B dashed."""
+
+
+@quick
+def compare_positions_chart(results: Sequence[RunResult], labels: Sequence[str], issue_id: str) -> Figure:
+    """Offers per round on one issue in two runs overlaid: an actor keeps its colour, run A is drawn solid and
+    run B dashed; each run's proposal on the table in dark grey."""
+    issue = results[0].scenario.issue(issue_id)
+    labels = [f"{label} ({'solid' if k == 0 else 'dashed'})" for k, label in enumerate(labels)]  # the legend
+    rounds, series, runs, position = [], [], [], []
+    for result, label in zip(results, labels, strict=True):
+        h = columns(result)
+        on_issue = h["issue"] == issue_id
+        names = names_of(result.scenario)
+        once = on_issue & (h["actor"] == result.scenario.actors[0].id)
+        rounds += [h["round"][on_issue], h["round"][once]]
+        series += [names[a] for a in h["actor"][on_issue]] + [PROPOSAL] * int(once.sum())
+        runs += [label] * (int(on_issue.sum()) + int(once.sum()))
+        position += [h["position"][on_issue], h["proposal"][once]]
+    data = {"round": np.concatenate(rounds), "series": series, "run": runs, "position": np.concatenate(position)}
+    actors = list(dict.fromkeys(a.name for r in results for a in r.scenario.actors))
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(actors))]
+    fig = Figure(None)
+    max_rounds = max(r.scenario.protocol.max_rounds for r in results)
+    fig.chart = fig.use("offers", data).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+        x=_round_axis(max_rounds),
+        y=alt.Y(**Q("position", f"Position ({issue.scale.unit})" if issue.scale.unit else "Position"),
+                scale=alt.Scale(domain=[issue.scale.min, issue.scale.max], nice=False)),
+        color=alt.Color(**N("series"), scale=alt.Scale(domain=actors + [PROPOSAL], range=colours + ["#555555"]),
+                        legend=legend(len(actors) + 1, "Who")),
+        strokeDash=alt.StrokeDash(**N("run"), scale=alt.Scale(domain=list(labels), range=list(RUN_DASHES)),
+                                  legend=alt.Legend(title=None, orient="top", direction="horizontal",
+                                                    symbolType="stroke", symbolStrokeColor="#333333",
+                                                    symbolStrokeWidth=2, symbolSize=400, labelLimit=300)),
+        detail=alt.Detail(**N("run")),
+        tooltip=[alt.Tooltip(**N("run", "Run")), alt.Tooltip(**N("series", "Who")),
+                 alt.Tooltip(**Q("round", "Round")), alt.Tooltip(**Q("position", "Offer"), format=".1f")],
+    ).properties(title=issue_title(issue), height=360 + legend_height(len(actors) + 1),
+                 usermeta={"negsim": "compare_positions", "issue": issue_id})
+    return fig
+
+
+@quick
+def compare_shares_chart(outcomes: dict[str, pd.Series]) -> Figure:
+    """Share of runs per outcome in two Monte Carlo batches, side by side (A above B in each outcome's row)."""
+    rows = []
+    for label, values in outcomes.items():
+        counts = values.value_counts()
+        for outcome in OUTCOMES:
+            rows.append({"run": label, "outcome": outcome, "runs": int(counts.get(outcome, 0)),
+                         "share": int(counts.get(outcome, 0)) / max(1, len(values))})
+    fig = Figure(None)
+    labels = list(outcomes)
+    fig.chart = fig.use("shares", pd.DataFrame(rows)).mark_bar().encode(
+        x=alt.X(**Q("share", "Share of runs"), scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        y=alt.Y(**N("outcome", None), sort=list(OUTCOMES)),
+        yOffset=alt.YOffset(**N("run"), sort=labels),
+        color=alt.Color(**N("run", "Run"), scale=alt.Scale(domain=labels, range=["#4c78a8", "#f58518"]),
+                        legend=alt.Legend(orient="bottom", labelLimit=320)),
+        tooltip=[alt.Tooltip(**N("run", "Run")), alt.Tooltip(**N("outcome", "Outcome")),
+                 alt.Tooltip(**Q("runs", "Runs")), alt.Tooltip(**Q("share", "Share"), format=".1%")],
+    ).properties(height=300, usermeta={"negsim": "compare_shares"})
+    return fig
+
+
+@quick
+def sensitivity_chart(table: pd.DataFrame, label: str, now: float | None) -> Figure:
+    """Share of runs per outcome along one varied setting (stacked areas in the outcome colours), with the
+    value in use now marked by a dashed rule."""
+    long = table.melt(id_vars=["value"], value_vars=list(OUTCOMES), var_name="outcome", value_name="share")
+    long["order"] = long["outcome"].map({o: k for k, o in enumerate(OUTCOMES)})
+    fig = Figure(None)
+    x = alt.X(**Q("value", label), scale=alt.Scale(zero=False, nice=False))
+    layers = [fig.use("shares", long).mark_area(opacity=0.85, interpolate="monotone").encode(
+        x=x, y=alt.Y(**Q("share", "Share of runs"), stack="zero", scale=alt.Scale(domain=[0, 1]),
+                     axis=alt.Axis(format="%")),
+        color=alt.Color(**N("outcome", "Outcome"), scale=alt.Scale(domain=list(OUTCOMES),
+                                                                   range=[OUTCOME_COLORS[o] for o in OUTCOMES])),
+        order=alt.Order(field="order", type="quantitative"),
+        tooltip=[alt.Tooltip(**Q("value", label), format=".3g"), alt.Tooltip(**N("outcome", "Outcome")),
+                 alt.Tooltip(**Q("share", "Share"), format=".0%")])]
+    if now is not None:
+        marker = fig.use("now", {"value": [now], "label": [f"now: {now:g}"]})
+        layers.append(marker.mark_rule(color="black", strokeDash=[6, 3], strokeWidth=2).encode(x=alt.X(**Q("value"))))
+        layers.append(marker.mark_text(align="left", dx=4, dy=-6, baseline="bottom", fontWeight="bold").encode(
+            x=alt.X(**Q("value")), y=alt.YValue(0), text=alt.Text(**N("label"))))
+    fig.chart = layers
+    fig.layout = {"height": 340, "usermeta": {"negsim": "sensitivity", "now": now},
+                  "title": alt.Title(label, anchor="start", subtitle="How often each outcome happens along the range")}
     return fig

@@ -56,7 +56,9 @@ def poles(issue: Issue) -> str:
 
 # ====================================================================== widgets bound to parameter paths
 def _changed(path: str, key: str, base_value: Any) -> None:
-    state.set_edit(path, st.session_state[key], base_value)
+    value = state.live_value(key)
+    if not state.is_stale(value):
+        state.set_edit(path, value, base_value)
 
 
 def _value(path: str, base_value: Any) -> Any:
@@ -102,19 +104,20 @@ def _reset() -> None:
 def edit_controls(cur: state.Current) -> None:
     """Reset/download, then the settings of one section at a time (Issues, Actors, Rules)."""
     n = len(cur.edits)
-    left, right = st.columns(2)
-    left.button("Reset", icon=":material/restart_alt:", on_click=_reset, disabled=n == 0, width="stretch",
-                help="Undo every change and go back to the values in the file.")
+    left, right = st.container(), st.container()  # one per line: side by side the labels were cut at 1280 px
+    left.button("Undo my changes", icon=":material/restart_alt:", on_click=_reset, disabled=n == 0,
+                width="stretch", help="Undo every change and go back to the values in the file.")
     scenario = cur.scenario
-    right.download_button("Save YAML", icon=":material/download:", data=lambda: scenario_yaml(scenario),
+    right.download_button("Save YAML", icon=":material/download:",
+                          data=lambda: scenario_yaml(scenario, cur.source_text, cur.edits),
                           file_name=f"{scenario.id}.yaml",
                           mime="application/x-yaml", width="stretch", on_click="ignore",
                           help="The scenario with your changes, as a file `negsim validate` accepts.")
     if n:
         with st.expander(f"You changed {n} setting{'s' if n != 1 else ''}"):
-            base = state.base_values()
-            st.markdown("\n".join(f"- `{path}`: {_show(base.get(path))} → **{_show(value)}**"
-                                  for path, value in sorted(cur.edits.items())))
+            st.markdown(changes_text(cur.base, cur.edits, state.base_values()))
+            st.page_link("routes/sensitivity.py", label="Vary the last one over its range", icon=":material/tune:",
+                         help="The Sensitivity page plays the current settings along the setting you moved last.")
     section = st.segmented_control("Change the settings", SECTIONS, default=SECTIONS[0], required=True,
                                    key=SECTION, width="stretch",
                                    help="Every change reruns the negotiation at once.")
@@ -133,9 +136,71 @@ def _show(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+PROTOCOL_WORDS = {
+    "protocol.mechanism": ("Mechanism", MECHANISMS), "protocol.linkage": ("Linkage", LINKAGES),
+    "protocol.activation": ("Order of moves", ACTIVATIONS), "protocol.max_rounds": ("Max rounds", None),
+    "protocol.agreement_tolerance": ("Agreement tolerance", None), "protocol.noise": ("Noise", None),
+    "protocol.seed": ("Random seed", None), "protocol.tension.breakdown_threshold": ("Breakdown threshold", None),
+    "protocol.tension.initial": ("Initial tension", None), "protocol.tension.drift": ("Tension drift per round", None),
+    "protocol.tension.deadlock_rate": ("Deadlock rate", None),
+    "protocol.tension.hardline_rate": ("Hard-line rate", None),
+    "protocol.tension.concession_relief": ("Concession relief", None),
+    "protocol.tension.agreement_relief": ("Agreement relief", None), "protocol.tension.hardening": ("Hardening", None),
+    "protocol.expected_utility.status_quo_probability": ("Status-quo probability Q", None),
+    "protocol.expected_utility.t_weight": ("T weight", None),
+    "protocol.expected_utility.selection": ("Offer selection", None),
+    "protocol.expected_utility.normalisation": ("Normalisation", None),
+}
+ACTOR_WORDS = {"capability": "capability", "reservation_utility": "walk-away utility", "risk_attitude": "risk attitude",
+               "strategy.kind": "strategy", "strategy.exponent": "concession exponent",
+               "strategy.reciprocity": "reciprocity", "strategy.opening": "opening concession",
+               "strategy.flexibility": "flexibility"}
+
+
+def describe(scenario: Scenario, path: str) -> tuple[str, dict[str, str] | None, str]:
+    """(words, option labels, unit) of a parameter path, for people: 'Russia: position on NATO eastward
+    expansion' for `actors.russia.positions.expansion`."""
+    if path in PROTOCOL_WORDS:
+        words, options = PROTOCOL_WORDS[path]
+        return words, options, ""
+    parts = path.split(".")
+    if parts[0] == "actors" and len(parts) >= 3:
+        names = {a.id: a.name for a in scenario.actors}
+        issues = {i.id: i for i in scenario.issues}
+        who, rest = names.get(parts[1], parts[1]), ".".join(parts[2:])
+        if len(parts) == 4 and parts[3] in issues and parts[2] in ("positions", "saliences", "red_lines"):
+            issue = issues[parts[3]]
+            what = {"positions": "position on", "saliences": "salience of", "red_lines": "red line on"}[parts[2]]
+            return f"{who}: {what} {issue.label}", None, issue.scale.unit if parts[2] != "saliences" else ""
+        if len(parts) == 4 and parts[2] == "allies":
+            return f"{who}: follows {names.get(parts[3], parts[3])}", None, ""
+        if rest in ACTOR_WORDS:
+            options = {k: v.split(":")[0] for k, v in STRATEGIES.items()} if rest == "strategy.kind" else None
+            return f"{who}: {ACTOR_WORDS[rest]}", options, ""
+    return path, None, ""
+
+
+def changes_text(scenario: Scenario, changes: dict[str, Any], bases: dict[str, Any]) -> str:
+    """The edits as a Markdown list a person can read: 'Russia: position on NATO eastward expansion: 100 → 60'."""
+    lines = []
+    for path, value in changes.items():
+        words, options, unit = describe(scenario, path)
+
+        def show(v: Any, options: dict[str, str] | None = options, unit: str = unit) -> str:
+            if options and v in options:
+                return options[v].split(":")[0]
+            return _show(v) + (f" {unit}" if unit and v is not None else "")
+
+        lines.append(f"- {words}: {show(bases.get(path))} → **{show(value)}**")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------- issues: positions, saliences, red lines
 def _toggle_red_line(path: str, key: str, base_value: float | None, default: float) -> None:
-    if st.session_state[key]:
+    on = state.live_value(key)
+    if state.is_stale(on):
+        return
+    if on:
         state.set_edit(path, base_value if base_value is not None else default, base_value)
     else:
         state.set_edit(path, None, base_value)
@@ -180,7 +245,9 @@ def _issue_controls(base: Scenario) -> None:
 
 # ---------------------------------------------------------------------- actors: power, strategy, allies
 def _kind_changed(actor_id: str, key: str, base_kind: str, base_exponent: float | None) -> None:
-    kind = st.session_state[key]
+    kind = state.live_value(key)
+    if state.is_stale(kind):
+        return
     state.set_edit(f"actors.{actor_id}.strategy.kind", kind, base_kind)
     exponent_path = f"actors.{actor_id}.strategy.exponent"
     if kind in DEFAULT_EXPONENTS:

@@ -9,15 +9,19 @@ validated scenario's canonical JSON (which includes its seed), so a rerun recomp
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sim import service
+from sim import lockstep, service
 from sim.analysis import BargainingSpace, bargaining_space
 from sim.arrays import profiles_of
 from sim.scenario import (
@@ -53,6 +57,8 @@ SHOWN = "negsim.shown"
 LAST_VALID = "negsim.last_valid"
 CURRENT = "negsim.current"
 GENERATION = "negsim.generation"
+PLAYING = "negsim.playing"
+RESTORED = "negsim.restored_from_url"
 WIDGET = "w:"
 """Prefix of the keys of the editing widgets: see `widget_key`."""
 
@@ -77,6 +83,18 @@ def load_upload(data: bytes, name: str) -> Scenario:
     return parse_text(decode(data, name), format_of(name), name)
 
 
+SPATIAL_MECHANISM = "expected_utility"
+"""A spatial-model CSV (BDM or KTAB layout: capability, position, salience per actor) is data for Bueno de
+Mesquita's expected-utility model: the dashboard runs it with that mechanism unless the user switches it."""
+
+
+def with_source_defaults(scenario: Scenario, name: str) -> Scenario:
+    """The scenario as the dashboard first shows it: a CSV import gets the expected-utility mechanism."""
+    if format_of(name) == "csv" and scenario.protocol.mechanism != SPATIAL_MECHANISM:
+        return scenario.with_protocol(mechanism=SPATIAL_MECHANISM)
+    return scenario
+
+
 @dataclass(frozen=True)
 class Current:
     """What every page works on in this run of the script."""
@@ -88,20 +106,28 @@ class Current:
     load_error: ScenarioError | None   # an uploaded file that could not be used
     edit_error: ScenarioError | None   # the edits do not make a valid scenario
     edits: dict[str, Any]
+    source_text: str | None = None     # the YAML text of the file or upload (Save YAML edits it in place)
 
     @property
     def max_rounds(self) -> int:
         return self.scenario.protocol.max_rounds
 
 
-def _select_source() -> tuple[str, str, Scenario, ScenarioError | None]:
-    """(identity, label, scenario, upload problem) of the scenario chosen in the sidebar."""
+@st.cache_data(show_spinner=False, max_entries=16)
+def yaml_text(data: bytes, name: str) -> str | None:
+    """The text of a YAML source (None for JSON and CSV: there are no comments to keep)."""
+    return decode(data, name) if format_of(name) == "yaml" else None
+
+
+def _select_source() -> tuple[str, str, Scenario, ScenarioError | None, str | None]:
+    """(identity, label, scenario, upload problem, YAML text) of the scenario chosen in the sidebar."""
     upload = st.session_state.get(UPLOAD)
     problem = None
     if upload is not None:
         try:
-            scenario = load_upload(upload.getvalue(), upload.name)
-            return f"upload:{upload.file_id}", upload.name, scenario, None
+            data = upload.getvalue()
+            scenario = with_source_defaults(load_upload(data, upload.name), upload.name)
+            return f"upload:{upload.file_id}", upload.name, scenario, None, yaml_text(data, upload.name)
         except ScenarioError as error:
             problem = error
     files = scenario_files()
@@ -110,7 +136,13 @@ def _select_source() -> tuple[str, str, Scenario, ScenarioError | None]:
         name = files[0]
     path = SCENARIO_DIR / name
     mtime = path.stat().st_mtime_ns
-    return f"file:{name}:{mtime}", name, load_file(str(path), mtime), problem
+    scenario = with_source_defaults(load_file(str(path), mtime), name)
+    return f"file:{name}:{mtime}", name, scenario, problem, file_yaml_text(str(path), mtime)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def file_yaml_text(path: str, mtime_ns: int) -> str | None:
+    return yaml_text(Path(path).read_bytes(), path)
 
 
 def widget_key(path: str, generation: int | None = None) -> str:
@@ -122,12 +154,33 @@ def widget_key(path: str, generation: int | None = None) -> str:
 
 
 def clear_edits() -> None:
-    """Forget every edit; the editing widgets start afresh from the file's values."""
+    """Forget every edit; the editing widgets start afresh from the file's values.
+
+    The old widgets' keys are not deleted: the browser may still send their values once more (a new upload
+    arrives together with the sliders' states), and their callbacks must then find them. They go stale
+    instead (see `live_value`) and Streamlit drops them after the next run, which does not draw them."""
     st.session_state[EDITS] = {}
     st.session_state[BASES] = {}
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(WIDGET)]:
-        del st.session_state[key]
     st.session_state[GENERATION] = int(st.session_state.get(GENERATION, 0)) + 1
+
+
+_STALE = object()
+_WIDGET_KEY = re.compile(re.escape(WIDGET) + r"(?:(\d+)/)?(.+)", re.DOTALL)
+
+
+def live_value(key: str) -> Any:
+    """The value of the editing widget `key`, or `_STALE` when the widget belongs to an earlier generation
+    (drawn before a reset or a change of scenario) or is gone: its change must not become an edit of the
+    scenario shown now."""
+    match = _WIDGET_KEY.fullmatch(key)
+    generation = int(match.group(1) or 0) if match else -1
+    if generation != int(st.session_state.get(GENERATION, 0)) or key not in st.session_state:
+        return _STALE
+    return st.session_state[key]
+
+
+def is_stale(value: Any) -> bool:
+    return value is _STALE
 
 
 def edits() -> dict[str, Any]:
@@ -168,15 +221,33 @@ def apply_edits(base: Scenario, changes: dict[str, Any]) -> Scenario:
     return apply_params(base, values) if values else base
 
 
+def value_at(scenario: Scenario, path: str) -> Any:
+    """The scenario's value at a parameter path (list items addressed by id); None where it sets none."""
+    node: Any = scenario.model_dump(by_alias=True)
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = next((item for item in node if isinstance(item, dict) and item.get("id") == part), None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+        if node is None:
+            return None
+    return node
+
+
 def current() -> Current:
     """Resolve the scenario source and the edits into the validated scenario every page shows."""
-    ident, label, base, load_error = _select_source()
+    ident, label, base, load_error, text = _select_source()
     if st.session_state.get(SOURCE) != ident:
         if SOURCE in st.session_state:  # another file: its own values, from round 0
             clear_edits()
         st.session_state[SOURCE] = ident
         st.session_state[TARGET] = 0
     changes = edits()
+    bases = base_values()
+    for path in changes.keys() - bases.keys():  # edits that came with a link: their file values, for the list
+        bases[path] = value_at(base, path)
     edit_error = None
     scenario = base
     if changes:
@@ -188,7 +259,7 @@ def current() -> Current:
             scenario = last[1] if last and last[0] == ident else base
     st.session_state[LAST_VALID] = (ident, scenario)
     cur = Current(base=base, scenario=scenario, key=scenario.model_dump_json(), source=label,
-                  load_error=load_error, edit_error=edit_error, edits=dict(changes))
+                  load_error=load_error, edit_error=edit_error, edits=dict(changes), source_text=text)
     st.session_state[CURRENT] = cur
     return cur
 
@@ -207,6 +278,7 @@ def target() -> int:
 
 def run_to_end() -> None:
     st.session_state[TARGET] = END
+    stop_playing()
 
 
 def step_one() -> None:
@@ -215,6 +287,96 @@ def step_one() -> None:
 
 def reset_run() -> None:
     st.session_state[TARGET] = 0
+    stop_playing()
+
+
+def playing() -> bool:
+    return bool(st.session_state.get(PLAYING, False))
+
+
+def toggle_play() -> None:
+    st.session_state[PLAYING] = not playing()
+    if playing() and target() == END:  # played to the end already: nothing to play
+        st.session_state[PLAYING] = False
+
+
+def stop_playing() -> None:
+    st.session_state[PLAYING] = False
+
+
+# ====================================================================== share links
+URL_FILE, URL_EDITS, URL_ROUND = "file", "edits", "round"
+
+
+def is_upload() -> bool:
+    return st.session_state.get(UPLOAD) is not None
+
+
+def share_state() -> dict[str, str]:
+    """What a link carries: the scenario file (not an upload: a link cannot hold it), the edits (as compact
+    JSON: parameter path -> value, the seed among them when changed) and the round shown."""
+    out = {}
+    if not is_upload():
+        name = st.session_state.get(FILE)
+        out[URL_FILE] = name if name in scenario_files() else DEFAULT_FILE
+    if edits():
+        out[URL_EDITS] = json.dumps(edits(), separators=(",", ":"), sort_keys=True)
+    if target():
+        out[URL_ROUND] = "end" if target() == END else str(target())
+    return out
+
+
+def share_to_url() -> None:
+    """Keep the browser's address in step with the session (written only when something changed)."""
+    wanted = share_state()
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def share_link() -> str:
+    base = (st.context.url or "").rstrip("/") if hasattr(st, "context") else ""
+    query = urlencode(share_state())
+    return f"{base or 'http://localhost:8501'}/?{query}" if query else (base or "http://localhost:8501")
+
+
+def restore_from_url() -> list[str]:
+    """On a session's first run, take the file, edits and round from the address (a shared link); returns the
+    problems found in it (the parts that cannot be used are left out)."""
+    if st.session_state.get(RESTORED):
+        return []
+    st.session_state[RESTORED] = True
+    params = st.query_params.to_dict()
+    problems = []
+    name = params.get(URL_FILE)
+    if name is not None:
+        if name in scenario_files():
+            st.session_state[FILE] = name
+        else:
+            problems.append(f"file {name!r} is not among the shipped scenarios")
+    raw = params.get(URL_EDITS)
+    if raw:
+        try:
+            changes = json.loads(raw)
+            if not isinstance(changes, dict) or not all(
+                    isinstance(k, str) and (v is None or isinstance(v, (int, float, str, bool)))
+                    for k, v in changes.items()):
+                raise ValueError
+            st.session_state[EDITS] = changes
+        except ValueError:
+            problems.append("the edits in the link are not readable")
+    played = params.get(URL_ROUND)
+    if played:
+        if played == "end":
+            st.session_state[TARGET] = END
+        elif played.isdigit():
+            st.session_state[TARGET] = int(played)
+        else:
+            problems.append(f"round {played!r} is not a number")
+    if name is not None or raw or played:
+        # the link's source counts as this session's first: its edits are not cleared as for a new file
+        ident = _select_source()[0]
+        st.session_state[SOURCE] = ident
+    return problems
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -252,8 +414,30 @@ def bargaining(key: str, a: int, b: int, red_lines: bool, _scenario: Scenario) -
     return bargaining_space(profiles, a, b, red_lines=red_lines)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=512)
+def monte_carlo_part(key: str, first: int, stop: int, _scenario: Scenario) -> pd.DataFrame:
+    """Replicates first..stop-1 of the scenario's Monte Carlo (the rows `sim.service.monte_carlo` gives them).
+
+    Cached in parts, and with no Streamlit element inside: a cached function that drew the progress bar
+    would replay it into a page where that bar does not exist (the Compare page reusing the Monte Carlo
+    page's batch crashed so)."""
+    seeds = service.replicate_seeds(_scenario.protocol.seed, stop, first=first)
+    return pd.DataFrame({"replicate": np.arange(first, stop), "seed": seeds, **service.summaries(_scenario, seeds)})
+
+
 def monte_carlo(key: str, replicates: int, _scenario: Scenario,
                 _progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """`replicates` runs with seeds derived from the scenario's seed (`sim.service.monte_carlo`)."""
-    return service.monte_carlo(_scenario, replicates, progress=_progress)
+    """`replicates` runs with seeds derived from the scenario's seed (as `sim.service.monte_carlo`), computed
+    and cached part by part; `_progress(done, total)` hears after each part."""
+    chunk = service.MONTE_CARLO_CHUNK if lockstep.supports(_scenario) else MODEL_CHUNK
+    parts = []
+    for first in range(0, replicates, chunk):
+        stop = min(first + chunk, replicates)
+        parts.append(monte_carlo_part(key, first, stop, _scenario))
+        if _progress is not None:
+            _progress(stop, replicates)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+MODEL_CHUNK = 25
+"""Replicates per cached part where each run is a model of its own (no lockstep): progress every 25 runs."""

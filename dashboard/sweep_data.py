@@ -112,6 +112,22 @@ def stamp(path: str) -> float:
 
 
 # ---------------------------------------------------------------------- metrics
+BAD_WHEN_HIGH = frozenset({"breakdown", "tension"})
+"""Metrics where a higher value is worse: their colour scale runs green (low) to red (high)."""
+NEUTRAL = frozenset({"rounds"})
+"""Neither good nor bad when high (a long negotiation may end in a deal or in a stalemate): no green or red."""
+
+
+def higher_is_better(metric: str) -> bool | None:
+    """True for agreement-like metrics, False for breakdown and tension, None for neutral ones."""
+    return None if metric in NEUTRAL else metric not in BAD_WHEN_HIGH
+
+
+def is_numeric(column: pd.Series) -> bool:
+    """A parameter with numbers for values (drawn along a line); others (linkage, mechanism) are categories."""
+    return column.dtype.kind in "iuf"
+
+
 def metrics(sweep: Sweep) -> dict[str, str]:
     """Metric id -> label, for the selector."""
     out = {"agreement": "Probability of full agreement", "any": "Probability of some agreement (full or partial)",

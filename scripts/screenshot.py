@@ -1,13 +1,14 @@
 """Full-page screenshots of every dashboard page, for the docs and as a browser check.
 
 Starts `streamlit run dashboard/app.py` headless on a free port of 127.0.0.1, drives Debian's Chromium through
-Playwright (no browser download: `apt-get install chromium`), clicks "Run to the end" and saves one PNG per
-page, then stops the server:
+Playwright (no browser download: `apt-get install chromium`), opens a scenario in which every chart draws (the
+issue-by-issue variant: two issues settle, so the Monte Carlo has agreed values to show), clicks "Run to the end"
+and saves one PNG per page at 1280 px, then stops the server:
 
     .venv/bin/python scripts/screenshot.py [OUT_DIR] [--sweep DIR]
 
 OUT_DIR defaults to docs/img/. The Negotiation page is saved as dashboard.png (the README's picture), the others
-as analysis.png, monte_carlo.png and sweeps.png.
+as analysis.png, monte_carlo.png, compare.png, sensitivity.png and sweeps.png.
 Without --sweep a small demo sweep is made with `negsim sweep` in a temporary directory for the sweep explorer.
 """
 
@@ -30,8 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-WIDTH, HEIGHT = 1440, 1000
-SHOTS = ("dashboard.png", "analysis.png", "monte_carlo.png", "sweeps.png")
+WIDTH, HEIGHT = 1280, 1000
+SHOTS = ("dashboard.png", "analysis.png", "monte_carlo.png", "compare.png", "sensitivity.png", "sweeps.png")
+SCENARIO = "feb2022_issue_by_issue.yaml"
 DEMO_SWEEP = ["--vary", "protocol.linkage=package,issue_by_issue", "--vary", "protocol.tension.drift=-0.02:0.05:8",
               "--replicates", "8"]
 
@@ -110,7 +112,7 @@ def _check(page, name: str) -> None:
         raise RuntimeError(f"the {name} page shows an exception: {errors.first.inner_text()[:2000]}")
 
 
-def _full_page(page, path: Path) -> Path:
+def _full_page(page, path: Path, sizes: dict[str, list[dict]] | None = None) -> Path:
     """Streamlit scrolls inside its main block: grow the viewport to the content, then screenshot."""
     height = page.evaluate("""() => {
         const main = document.querySelector('[data-testid="stMain"]');
@@ -121,6 +123,8 @@ def _full_page(page, path: Path) -> Path:
     _settle(page, timeout=20)
     _check(page, path.stem)
     page.screenshot(path=str(path), full_page=True)
+    if sizes is not None:
+        sizes[path.name] = drawn_charts(page)
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     return path
 
@@ -130,8 +134,17 @@ def _open_page(page, title: str) -> None:
     _settle(page)
 
 
-def take_screenshots(out_dir: Path, sweep: Path | None = None, chromium: str = CHROMIUM) -> list[Path]:
-    """Screenshots of every page into out_dir (see SHOTS)."""
+def drawn_charts(page) -> list[dict]:
+    """Size of every chart drawn on the page (its canvas or SVG), to check that none shrank to a hairline."""
+    return page.evaluate("""() => [...document.querySelectorAll('.vega-embed')].map(e => {
+        const g = e.querySelector('canvas, svg'); const r = (g || e).getBoundingClientRect();
+        return {width: r.width, height: r.height, drawn: !!g}; })""")
+
+
+def take_screenshots(out_dir: Path, sweep: Path | None = None, chromium: str = CHROMIUM,
+                     scenario: str = SCENARIO, sizes: dict[str, list[dict]] | None = None) -> list[Path]:
+    """Screenshots of every page into out_dir (see SHOTS); `sizes`, if given, receives the size of every chart
+    drawn on each page (by file name)."""
     from playwright.sync_api import sync_playwright
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -140,25 +153,38 @@ def take_screenshots(out_dir: Path, sweep: Path | None = None, chromium: str = C
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-            page.goto(url, wait_until="domcontentloaded")
+            page.goto(f"{url}/?file={scenario}", wait_until="domcontentloaded")
             page.get_by_role("button", name="Run to the end").wait_for(timeout=60_000)
             _settle(page)
             page.get_by_role("button", name="Run to the end").click()
             page.wait_for_function("""() => !document.body.innerText.includes('Round 0 of at most')""",
                                    timeout=60_000)
             _settle(page)
-            shots.append(_full_page(page, out_dir / "dashboard.png"))
+            shots.append(_full_page(page, sizes=sizes, path=out_dir / "dashboard.png"))
 
             _open_page(page, "Analysis")
             page.get_by_text("Where could they meet?").wait_for(timeout=60_000)
             _settle(page)
-            shots.append(_full_page(page, out_dir / "analysis.png"))
+            shots.append(_full_page(page, sizes=sizes, path=out_dir / "analysis.png"))
 
             _open_page(page, "Monte Carlo")
             page.get_by_role("button", name="Run the batch").click()
             page.get_by_text("runs done").wait_for(timeout=120_000)
             _settle(page)
-            shots.append(_full_page(page, out_dir / "monte_carlo.png"))
+            shots.append(_full_page(page, sizes=sizes, path=out_dir / "monte_carlo.png"))
+
+            _open_page(page, "Compare")
+            page.get_by_text("Offers round by round").wait_for(timeout=60_000)
+            page.get_by_role("button", name="Run both batches").click()
+            page.locator('[data-testid="stDataFrame"]').nth(2).wait_for(timeout=120_000)
+            _settle(page)
+            shots.append(_full_page(page, sizes=sizes, path=out_dir / "compare.png"))
+
+            _open_page(page, "Sensitivity")
+            page.get_by_role("button", name="Run the sensitivity sweep").click()
+            page.get_by_text("This sensitivity table (CSV)").wait_for(timeout=120_000)
+            _settle(page)
+            shots.append(_full_page(page, sizes=sizes, path=out_dir / "sensitivity.png"))
 
             _open_page(page, "Sweep explorer")
             if sweep is not None:
@@ -167,7 +193,7 @@ def take_screenshots(out_dir: Path, sweep: Path | None = None, chromium: str = C
                 box.press("Enter")
                 page.get_by_text("How the outcome depends on the parameters").wait_for(timeout=60_000)
                 _settle(page)
-            shots.append(_full_page(page, out_dir / "sweeps.png"))
+            shots.append(_full_page(page, sizes=sizes, path=out_dir / "sweeps.png"))
         finally:
             browser.close()
     return shots

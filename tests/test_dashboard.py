@@ -88,6 +88,11 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def result_of(at: AppTest) -> service.RunResult:
+    cur = current(at)
+    return state.simulate(cur.key, state.END, cur.scenario)
+
+
 def run_to_end(at: AppTest) -> AppTest:
     return ok(button(at, "Run to the end").click().run())
 
@@ -158,7 +163,7 @@ def test_step_one_round_and_reset(app, baseline):
     model.step()
     np.testing.assert_allclose(charts(app, "tension")[0][2]["tension"]["tension"].to_numpy(),
                                service.result_of(model).history.drop_duplicates("round")["tension"].to_numpy())
-    ok(button(app, "Reset").click().run())
+    ok(button(app, "Back to round 0").click().run())
     assert metric(app, "Round") == "0 / 20"
 
 
@@ -175,6 +180,10 @@ def test_a_slider_change_reruns_the_talks(app, baseline):
     np.testing.assert_allclose(data["offers"]["position"].to_numpy(),
                                result.history.query("issue == 'expansion'")["position"].to_numpy())
     assert any("You changed 1 setting" in e.label for e in app.sidebar.expander)
+    # the change in words, not as a parameter path (issue 14)
+    listed = " ".join(m.value for m in app.sidebar.markdown)
+    assert "Russia: position on NATO eastward expansion: 100 → **60**" in listed
+    assert "actors.russia" not in listed
     # back to the file's value: no edit left
     ok(app.slider(key=state.WIDGET + path).set_value(100.0).run())
     assert current(app).edits == {}
@@ -290,7 +299,7 @@ def test_reset_to_file_undoes_every_edit(app, baseline):
     ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(50.0).run())
     ok(app.slider(key=state.WIDGET + "actors.us.saliences.expansion").set_value(0.2).run())
     assert len(current(app).edits) == 2
-    ok(next(b for b in app.sidebar.button if b.label == "Reset").click().run())
+    ok(next(b for b in app.sidebar.button if b.label == "Undo my changes").click().run())
     assert current(app).edits == {}
     assert current(app).scenario == baseline
     # the widgets come back under new keys (new identities in the browser) showing the file's values
@@ -302,7 +311,9 @@ def test_pick_another_scenario_file(app):
     ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
     ok(app.selectbox(key=state.FILE).set_value(EC_FILE.name).run())
     scenario = current(app).scenario
-    assert scenario == load_scenario(EC_FILE)
+    # spatial-model data run with the expected-utility mechanism they were made for (issue 14)
+    assert scenario == load_scenario(EC_FILE).with_protocol(mechanism="expected_utility")
+    assert app.radio(key=state.widget_key("protocol.mechanism", 1)).value == "expected_utility"
     assert current(app).edits == {}
     # the rule widgets were rebuilt with the new file's values
     assert app.number_input(key=state.widget_key("protocol.seed", 1)).value == scenario.protocol.seed
@@ -351,7 +362,11 @@ def test_a_bad_upload_shows_its_problems_not_a_traceback(app, baseline, name, da
 def test_upload_a_spatial_model_csv(app):
     upload(app, "ec.csv", EC_FILE.read_bytes())
     assert len(current(app).scenario.actors) == 10
+    assert current(app).scenario.protocol.mechanism == "expected_utility"
+    assert current(app).edits == {}  # a default of the source, not an edit: "Undo my changes" keeps it
+    assert "expected-utility model" in texts(app)
     run_to_end(app)
+    assert result_of(app).mechanism == "expected_utility"
 
 
 # ====================================================================== downloads
@@ -607,3 +622,442 @@ def test_bargaining_space_of_two_actors(baseline):
     # each actor's ideal point is on the frontier and gives it utility 1
     assert space.frontier[-2] and space.frontier[-1]
     assert space.utilities[-2, 0] == pytest.approx(1.0) and space.utilities[-1, 1] == pytest.approx(1.0)
+
+
+# ====================================================================== issue 14: charts that read right
+def test_every_button_on_a_page_has_its_own_name(app):
+    run_to_end(app)
+    ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(60.0).run())
+    labels = [b.label for b in app.button] + [b.label for b in app.get("download_button")]
+    assert len(labels) == len(set(labels)), labels
+    assert {"Undo my changes", "Back to round 0"} <= set(labels)
+
+
+def test_readable_change_list_names_actors_issues_rules_and_options(baseline):
+    from dashboard.editor import changes_text
+
+    changes = {"actors.us.saliences.missiles": 0.5, "protocol.linkage": "issue_by_issue",
+               "actors.eu.strategy.kind": "boulware", "actors.eu.allies.nato": 0.25, "protocol.tension.drift": 0.05}
+    bases = {"actors.us.saliences.missiles": 0.8, "protocol.linkage": "package", "actors.eu.strategy.kind": "linear",
+             "actors.eu.allies.nato": 0.0, "protocol.tension.drift": 0.0}
+    text = changes_text(baseline, changes, bases)
+    lines = text.splitlines()
+    assert lines[0] == "- United States: salience of Strike weapons and intermediate-range missiles in Europe: " \
+                       "0.8 → **0.5**"
+    assert "- Linkage: Package → **Issue by issue**" in lines
+    assert "- European Union: strategy: Linear → **Boulware**" in lines
+    assert "- European Union: follows NATO: 0 → **0.25**" in lines
+    assert "- Tension drift per round: 0 → **0.05**" in lines
+
+
+def sweep_heatmap_scale(at: AppTest) -> dict:
+    (_, spec, _), = charts(at, "sweep_heatmap")
+    return next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rect")["encoding"]["color"]["scale"]
+
+
+def test_sweep_heatmap_colours_run_from_good_green_to_bad_red(app, tmp_path):
+    fake_sweep(tmp_path / "sweep")
+    ok(app.switch_page("routes/sweeps.py").run())
+    ok(app.text_input(key="negsim.sweep_path").input(str(tmp_path / "sweep")).run())
+    for metric_id, reverse in [("agreement", False), ("breakdown", True), ("tension", True)]:
+        ok(app.selectbox(key="negsim.sweep_metric").set_value(metric_id).run())
+        scale = sweep_heatmap_scale(app)
+        # redyellowgreen runs red (0) -> green (1): reversed where a high value is bad, so 100 % breakdown is red
+        assert scale["scheme"] == "redyellowgreen" and scale.get("reverse", False) is reverse, (metric_id, scale)
+    ok(app.selectbox(key="negsim.sweep_metric").set_value("rounds").run())
+    assert sweep_heatmap_scale(app)["scheme"] == "viridis"  # neither good nor bad
+
+
+def test_a_categorical_one_parameter_sweep_is_drawn_as_bars(tmp_path):
+    runs = fake_sweep(tmp_path / "s", failed=0).drop(columns=["protocol.tension.breakdown_threshold",
+                                                              "protocol.max_rounds"])
+    runs["protocol.linkage"] = np.where(np.arange(len(runs)) % 2 == 0, "package", "issue_by_issue")
+    runs.to_parquet(tmp_path / "s" / "runs.parquet")
+    (tmp_path / "s" / "manifest.json").write_text(json.dumps({"format": "negsim-sweep/1"}))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    ok(at.switch_page("routes/sweeps.py").run())
+    ok(at.text_input(key="negsim.sweep_path").input(str(tmp_path / "s")).run())
+    (meta, spec, data), = charts(at, "sweep_line")
+    assert meta["mark"] == "bar" and spec["mark"]["type"] == "bar"
+    assert sorted(data["levels"]["x_label"]) == ["issue_by_issue", "package"]
+    # a numeric parameter still gets a line
+    runs["protocol.noise"] = np.linspace(0, 0.2, len(runs))
+    runs.drop(columns=["protocol.linkage"]).to_parquet(tmp_path / "s" / "runs.parquet")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    ok(at.switch_page("routes/sweeps.py").run())
+    ok(at.text_input(key="negsim.sweep_path").input(str(tmp_path / "s")).run())
+    (meta, spec, _), = charts(at, "sweep_line")
+    assert meta["mark"] == "line"
+
+
+def test_monte_carlo_in_cached_parts_equals_the_service(baseline):
+    for scenario, n in [(baseline, 300), (baseline.with_protocol(mechanism="expected_utility"), 30)]:
+        heard: list[int] = []
+        runs = state.monte_carlo(scenario.model_dump_json(), n, scenario,
+                                 _progress=lambda done, _total, heard=heard: heard.append(done))
+        pd.testing.assert_frame_equal(runs, service.monte_carlo(scenario, n), check_dtype=False)
+        assert heard[-1] == n and heard == sorted(heard)
+
+
+def test_compare_page_reuses_a_monte_carlo_batch_of_the_monte_carlo_page(app):
+    """Regression: the cached batch replayed the Monte Carlo page's progress bar on the Compare page."""
+    ok(app.switch_page("routes/monte_carlo.py").run())
+    ok(app.number_input(key="negsim.mc_runs").set_value(20).run())
+    ok(button(app, "Run the batch").click().run())
+    ok(app.switch_page("routes/compare.py").run())
+    ok(app.number_input(key="negsim.cmp_mc_runs").set_value(20).run())
+    ok(button(app, "Run both batches").click().run())
+    assert charts(app, "compare_shares")
+
+
+def test_monte_carlo_histograms_keep_short_axis_titles_and_limited_titles():
+    """The histograms shrank to a hairline at 1280 px: the axis title carried both pole labels. Now it is short,
+    the poles go in a subtitle and titles are limited in width (checked in Chromium by the screenshots)."""
+    scenario = load_scenario(ROOT / "scenarios" / "feb2022_issue_by_issue.yaml")
+    runs = service.monte_carlo(scenario, 20)
+    from dashboard import charts as figures
+
+    for issue in scenario.issues:
+        values = runs.loc[runs[f"agreed.{issue.id}"].astype(bool), f"value.{issue.id}"]
+        spec = figures.value_histogram(values, issue).spec()
+        assert len(spec["encoding"]["x"]["title"]) <= 30
+        assert spec["title"]["limit"] == figures.TITLE_LIMIT
+        assert issue.low_label[:20] in spec["title"]["subtitle"][0]
+
+
+def test_ten_actors_get_ten_colours_and_a_legend_that_shows_every_series():
+    from dashboard import charts as figures
+
+    scenario = load_scenario(EC_FILE).with_protocol(mechanism="expected_utility")
+    result = service.run_scenario(scenario)
+    spec = figures.positions_chart(result, "issue").spec()
+    colour = spec["layer"][0]["encoding"]["color"]
+    names = [a.name for a in scenario.actors]
+    assert colour["scale"]["domain"][:10] == names
+    assert len(set(colour["scale"]["range"])) == len(colour["scale"]["range"])  # no colour twice, no grey actor
+    assert colour["legend"]["orient"] == "bottom" and colour["legend"]["symbolLimit"] == 0
+    assert spec["height"] > 330  # room for the legend below the plot
+    widths = spec["layer"][0]["encoding"]["strokeWidth"]["scale"]["range"]
+    assert widths[:10] == sorted(widths[:10], reverse=True) and widths[0] > widths[9]  # overlapping lines both show
+    utilities = figures.utilities_chart(result).spec()
+    assert utilities["layer"][0]["encoding"]["color"]["legend"]["symbolLimit"] == 0
+
+
+@pytest.mark.parametrize("mean, median, expected", [
+    (50.0, 51.0, ["weighted mean 50.0 · median 51.0"]),
+    (70.0, 30.0, ["weighted mean 70.0", "weighted median 30.0"]),
+    (20.0, 60.0, ["weighted median 60.0", "weighted mean 20.0"]),
+])
+def test_forecast_labels_never_overlap(mean, median, expected):
+    from dashboard.charts import baseline_labels
+
+    labels = baseline_labels(mean, median, 100.0)
+    assert [label["label"] for label in labels] == expected
+    assert [label["side"] for label in labels] == ["above", "below"][:len(labels)]
+
+
+def test_no_deploy_button_and_no_page_icon_from_a_cdn():
+    import tomllib
+
+    from streamlit.commands.page_config import _get_favicon_string
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "minimal"  # hides Deploy
+    assert "page_icon=PAGE_ICON" in APP.read_text()
+    favicon = _get_favicon_string(common.PAGE_ICON)  # what the browser gets: inline, nothing to fetch
+    assert favicon.startswith("data:image/svg+xml;base64,"), favicon[:60]
+
+
+# ====================================================================== issue 14: why an issue settled or not
+def test_stalemate_banner_says_where_the_offers_met(baseline):
+    """The baseline's offers meet on missiles and CBMs; package linkage holds them: the banner must not say the
+    offers never met."""
+    result = service.run_scenario(baseline)
+    assert result.outcome == "stalemate"
+    met = common.offers_met(result)
+    assert met == {"expansion": False, "missiles": True, "cbm": True}
+    _, text = common.outcome_sentence(result)
+    assert "never met on any" not in text and "offers never met (" not in text
+    assert "met on Strike weapons" in text and "package rule" in text and "never met on NATO eastward" in text
+    why = {i: common.issue_why(result, i) for i in result.issues}
+    assert why["expansion"].startswith("the offers never met")
+    assert "package rule" in why["missiles"]
+
+
+def test_stalemate_banner_when_every_offer_met(baseline):
+    scenario = load_scenario(EC_FILE)  # concession mechanism: every last offer 7.0-7.03, no deal
+    result = service.run_scenario(scenario)
+    assert result.outcome == "stalemate" and all(common.offers_met(result).values())
+    _, text = common.outcome_sentence(result)
+    assert "never met" not in text and "The offers met on the single issue" in text
+
+
+def test_why_uses_the_services_explanation_when_it_has_one(baseline):
+    import dataclasses
+
+    result = service.run_scenario(baseline)
+
+    @dataclasses.dataclass(frozen=True)
+    class WithWhy(service.IssueResult):
+        why: str = ""
+
+    issues = {i: WithWhy(**dataclasses.asdict(r), why=f"because of {i}") for i, r in result.issues.items()}
+    explained = dataclasses.replace(result, issues=issues)
+    assert [common.issue_why(explained, i) for i in issues] == [f"because of {i}" for i in issues]
+
+
+def test_status_table_has_a_why_column(app, baseline):
+    run_to_end(app)
+    status = app.dataframe[0].value
+    result = service.run_scenario(baseline)
+    assert list(status["Why"]) == [common.issue_why(result, i) for i in result.issues]
+
+
+# ====================================================================== issue 14: Save YAML keeps the comments
+def comment_lines(text: str) -> list[str]:
+    return [line.split("#", 1)[1].strip() for line in text.splitlines() if "#" in line]
+
+
+def test_save_yaml_without_edits_is_the_file_itself():
+    from sim.yaml_roundtrip import edit_text
+
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        text = path.read_text()
+        assert edit_text(text, {}) == text, path.name
+
+
+def test_save_yaml_changes_only_the_edited_values_and_keeps_every_comment(app, baseline):
+    w = state.WIDGET
+    ok(app.slider(key=w + "actors.russia.positions.expansion").set_value(60.0).run())
+    ok(app.toggle(key=w + "actors.us.red_lines.expansion#on").set_value(False).run())
+    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(app.slider(key=w + "protocol.tension.drift").set_value(0.05).run())
+    ok(app.segmented_control(key="negsim.section").set_value("Actors").run())
+    ok(app.selectbox(key="negsim.edit_actor").set_value("eu").run())
+    ok(app.selectbox(key=w + "actors.eu.strategy.kind").set_value("boulware").run())
+    cur = current(app)
+    assert cur.edit_error is None and len(cur.edits) == 5
+    original = BASELINE_FILE.read_text()
+    saved = common.scenario_yaml(cur.scenario, cur.source_text, cur.edits)
+    assert parse_text(saved, "yaml") == cur.scenario
+    # every comment of the file is still there, except the one on the removed red line
+    before, after = comment_lines(original), comment_lines(saved)
+    assert len(before) >= 79 and len(after) == len(before) - 1
+    assert set(after) <= set(before)
+    assert "      expansion: 60       # \"their primary concern" in saved  # the file's int style and alignment
+    import difflib
+
+    diff = [line for line in difflib.unified_diff(original.splitlines(), saved.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    # removed: the US red line (its only one: the map goes too); changed: Russia's position, the drift, the EU's
+    # strategy kind and exponent
+    assert len([d for d in diff if d.startswith("-")]) == 6 and len([d for d in diff if d.startswith("+")]) == 4
+
+
+def test_save_yaml_of_a_json_or_csv_source_writes_the_scenario_afresh(app):
+    upload(app, "ec.csv", EC_FILE.read_bytes())
+    cur = current(app)
+    assert cur.source_text is None
+    assert parse_text(common.scenario_yaml(cur.scenario, cur.source_text, cur.edits), "yaml") == cur.scenario
+
+
+def test_roundtrip_adds_missing_sections_and_refuses_what_does_not_fit():
+    from sim.yaml_roundtrip import RoundTripError, edit_text
+
+    text = "# top\nid: x  # the id\nactors:\n  - id: a\n    positions: {i: 1}\n"
+    out = edit_text(text, {"protocol.tension.drift": 0.1, "actors.a.positions.i": 2.5, "actors.a.red_lines.i": None})
+    assert out.startswith("# top\nid: x  # the id\n") and "drift: 0.1" in out and "i: 2.5" in out
+    with pytest.raises(RoundTripError):
+        edit_text(text, {"actors.b.capability": 1.0})
+    with pytest.raises(RoundTripError):
+        edit_text("- just a list\n", {"id": "y"})
+
+
+# ====================================================================== issue 14: share, replay, export
+def test_the_address_carries_file_edits_and_round_and_a_link_reopens_them(app):
+    ok(app.selectbox(key=state.FILE).set_value("feb2022_issue_by_issue.yaml").run())
+    ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
+    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(app.number_input(key=state.widget_key("protocol.seed", 1)).set_value(7).run())
+    run_to_end(app)
+    params = {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
+    assert params["file"] == "feb2022_issue_by_issue.yaml"
+    assert json.loads(params["edits"]) == {"actors.russia.positions.expansion": 60.0, "protocol.seed": 7}
+    assert params["round"] == "end"
+    shown = current(app)
+    # a new session opened with that address shows the same scenario, settings, seed and round
+    other = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in params.items():
+        other.query_params[key] = value
+    ok(other.run())
+    assert current(other).scenario == shown.scenario and current(other).edits == shown.edits
+    assert metric(other, "Outcome") == metric(app, "Outcome") and metric(other, "Round") == metric(app, "Round")
+    listed = " ".join(m.value for m in other.sidebar.markdown)
+    assert "Russia: position on NATO eastward expansion: 100 → **60**" in listed
+    assert other.selectbox(key=state.FILE).value == "feb2022_issue_by_issue.yaml"
+
+
+def test_a_broken_link_says_what_it_could_not_use():
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["file"] = "nope.yaml"
+    at.query_params["edits"] = "{not json"
+    at.query_params["round"] = "x"
+    ok(at.run())
+    message = at.warning[0].value
+    assert "nope.yaml" in message and "edits" in message and "'x'" in message
+    assert metric(at, "Round") == "0 / 20"
+
+
+def test_play_runs_round_after_round_to_the_end_and_pause_stops(app, baseline):
+    ok(app.select_slider(key="negsim.play_speed").set_value(10.0).run())
+    ok(button(app, "Play").click().run())
+    result = service.run_scenario(baseline)
+    assert metric(app, "Round") == f"{result.rounds} / 20" and metric(app, "Outcome") == "Stalemate"
+    assert app.session_state[state.PLAYING] is False
+    assert button(app, "Play").disabled
+    # paused half-way: the round stays where it was
+    ok(button(app, "Back to round 0").click().run())
+    app.session_state[state.PLAYING] = True
+    app.session_state[state.TARGET] = 3
+    ok(app.button(key="negsim.play").click().run())  # the Pause button (Play/Pause is one widget)
+    assert metric(app, "Round") == "3 / 20" and app.session_state[state.PLAYING] is False
+
+
+def test_chart_export_and_html_report_are_self_contained(baseline):
+    import io
+    import zipfile
+
+    from dashboard import charts as figures
+    from dashboard import report
+
+    result = service.run_scenario(baseline)
+    drawn = [figures.positions_chart(result, i) for i in baseline.issue_ids] + [figures.tension_chart(result)]
+    with zipfile.ZipFile(io.BytesIO(report.charts_zip(drawn, "svg"))) as archive:
+        names = archive.namelist()
+        assert names == ["01_positions_expansion.svg", "02_positions_missiles.svg", "03_positions_cbm.svg",
+                         "04_tension.svg"]
+        svg = archive.read(names[0]).decode()
+        assert svg.lstrip().startswith("<svg") and "NATO eastward expansion" in svg and "Russia" in svg
+    with zipfile.ZipFile(io.BytesIO(report.charts_zip(drawn[:1], "png"))) as archive:
+        assert archive.read(archive.namelist()[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    tables = {"Where each issue stands": pd.DataFrame({"Issue": ["A & B"], "Why": ["<because>"]})}
+    page = report.html_report(result, drawn, tables, "feb2022_baseline.yaml", "- Russia: x → **1**")
+    assert page.count("<svg") == len(drawn) and "<script" not in page and "http" not in page.split("<svg")[0]
+    assert "A &amp; B" in page and "&lt;because&gt;" in page and "<strong>1</strong>" in page
+    _, sentence = common.outcome_sentence(result)
+    assert sentence.split("**")[2].strip()[:40] in page
+
+
+# ====================================================================== issue 14: compare two runs
+def test_compare_package_with_issue_by_issue_side_by_side(app, baseline):
+    ok(app.switch_page("routes/compare.py").run())
+    package = service.run_scenario(baseline)
+    split = service.run_scenario(baseline.with_protocol(linkage="issue_by_issue"))
+    outcomes = app.dataframe[0].value.set_index("")
+    a, b = outcomes.columns[:2]
+    assert a.startswith("A: Your settings") and b.endswith("issue by issue")
+    assert outcomes.loc["Outcome", a] == common.OUTCOME_WORDS[package.outcome]
+    assert outcomes.loc["Outcome", b] == common.OUTCOME_WORDS[split.outcome]
+    assert outcomes.loc["Final tension", "Difference (B - A)"] == f"{split.tension - package.tension:+.2f}"
+    assert outcomes.loc["Utility to Russia", "Difference (B - A)"] == \
+        f"{split.actors['russia'].utility - package.actors['russia'].utility:+.3f}"
+    issues = app.dataframe[1].value.set_index("Issue")
+    assert issues.loc["Strike weapons and intermediate-range missiles in Europe", "Difference (B - A)"] == \
+        "agreed only in B"
+    drawn = charts(app, "compare_positions")
+    assert [m["issue"] for m, _, _ in drawn] == baseline.issue_ids
+    offers = drawn[0][2]["offers"]
+    mine = offers[(offers["run"] == b + " (dashed)") & (offers["series"] == "Russia")]["position"].to_numpy()
+    np.testing.assert_allclose(mine, split.history.query("issue == 'expansion' and actor == 'russia'")["position"])
+    # the Monte Carlo of both
+    ok(app.number_input(key="negsim.cmp_mc_runs").set_value(20).run())
+    ok(button(app, "Run both batches").click().run())
+    (_, _, data), = charts(app, "compare_shares")
+    shares = data["shares"]
+    assert set(shares["run"]) == {a, b} and shares.groupby("run")["runs"].sum().tolist() == [20, 20]
+
+
+def test_compare_before_and_after_my_edits(app, baseline):
+    ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(40.0).run())
+    ok(app.switch_page("routes/compare.py").run())
+    outcomes = app.dataframe[0].value
+    a, b = outcomes.columns[1:3]
+    assert "1 change" in a and "as in the file" in b
+    edited = service.run_scenario(apply_params(baseline, {"actors.russia.positions.expansion": 40.0}))
+    assert outcomes.set_index("")[a]["Rounds played"] == str(edited.rounds)
+    offers = charts(app, "compare_positions")[0][2]["offers"]
+    first = offers[(offers["round"] == 0) & (offers["series"] == "Russia")].set_index("run")["position"]
+    assert first[a + " (solid)"] == 40.0 and first[b + " (dashed)"] == 100.0
+    # another shipped scenario as B
+    ok(app.selectbox(key="negsim.cmp_B_source").set_value("file:feb2022_hardline_russia.yaml").run())
+    assert app.dataframe[0].value.columns[2] == "B: feb2022_hardline_russia.yaml"
+
+
+# ====================================================================== issue 14: sensitivity
+def test_vary_one_matches_runs_at_each_value(baseline):
+    from sim.sensitivity import vary_one
+
+    table = vary_one(baseline, "protocol.tension.drift", [0.0, 0.06, 5.0], 4)
+    seeds = service.replicate_seeds(baseline.protocol.seed, 4)
+    for row in table.itertuples():
+        if row.value == 5.0:
+            assert row.problem and np.isnan(row.breakdown)  # not a valid drift: said, not raised
+            continue
+        edited = apply_params(baseline, {"protocol.tension.drift": row.value})
+        outcomes = [service.run_scenario(edited, seed, collect=False).outcome for seed in seeds]
+        assert row.breakdown == outcomes.count("breakdown") / 4 and row.stalemate == outcomes.count("stalemate") / 4
+        assert row.runs == 4
+
+
+def test_sensitivity_page_varies_the_slider_moved_last(app, baseline):
+    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(app.slider(key=state.WIDGET + "protocol.tension.drift").set_value(0.03).run())
+    ok(app.switch_page("routes/sensitivity.py").run())
+    assert app.selectbox(key="negsim.sens_param").value == "protocol.tension.drift"
+    ok(app.number_input(key="negsim.sens_points").set_value(5).run())
+    ok(app.number_input(key="negsim.sens_replicates").set_value(5).run())
+    ok(button(app, "Run the sensitivity sweep").click().run())
+    (meta, _, data), = charts(app, "sensitivity")
+    assert meta["now"] == pytest.approx(0.03)
+    shares = data["shares"].pivot(index="value", columns="outcome", values="share")
+    np.testing.assert_allclose(shares.index, np.linspace(-0.2, 0.2, 5))
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    assert shares.loc[0.2, "breakdown"] == 1.0 and shares.loc[-0.2, "breakdown"] == 0.0
+    # a slider moved since: the page offers that one
+    ok(app.selectbox(key="negsim.sens_param").set_value("protocol.noise").run())
+    ok(app.slider(key=state.WIDGET + "protocol.tension.hardening").set_value(0.77).run())
+    assert app.selectbox(key="negsim.sens_param").value == "protocol.tension.hardening"
+    ok(app.selectbox(key="negsim.sens_param").set_value("protocol.noise").run())  # a choice of the user's stays
+    assert app.selectbox(key="negsim.sens_param").value == "protocol.noise"
+    # the parameters are offered in words
+    options = app.selectbox(key="negsim.sens_param").options
+    assert "Russia: red line on NATO eastward expansion" in options and "Breakdown threshold" in options
+
+
+def test_the_new_pages_charts_are_valid_vega_lite(app):
+    ok(app.switch_page("routes/compare.py").run())
+    ok(app.number_input(key="negsim.cmp_mc_runs").set_value(10).run())
+    ok(button(app, "Run both batches").click().run())
+    specs = [spec for _, spec, _ in charts(app)]
+    ok(app.switch_page("routes/sensitivity.py").run())
+    ok(app.number_input(key="negsim.sens_points").set_value(3).run())
+    ok(app.number_input(key="negsim.sens_replicates").set_value(2).run())
+    ok(button(app, "Run the sensitivity sweep").click().run())
+    specs += [spec for _, spec, _ in charts(app)]
+    assert {s["usermeta"]["negsim"] for s in specs} == {"compare_positions", "compare_shares", "sensitivity"}
+    for spec in specs:
+        spec.pop("datasets", None)
+        TopLevelSpec.validate(spec)
+
+
+def test_pages_with_charts_offer_them_as_svg_and_png(app):
+    ok(app.switch_page("routes/monte_carlo.py").run())
+    ok(app.number_input(key="negsim.mc_runs").set_value(10).run())
+    ok(button(app, "Run the batch").click().run())
+    for route in ("monte_carlo", "compare", "sensitivity", "negotiation"):
+        ok(app.switch_page(f"routes/{route}.py").run())
+        if route == "sensitivity":
+            ok(button(app, "Run the sensitivity sweep").click().run())
+        labels = [b.label for b in app.get("download_button")]
+        assert {"Charts (SVG, zip)", "Charts (PNG, zip)"} <= set(labels), route
+        assert len(labels) == len(set(labels)), labels

@@ -35,11 +35,103 @@ def test_screenshots_of_every_page(tmp_path):
     screenshot = load_script()
     sweep = tmp_path / "sweep"
     fake_sweep(sweep)
-    shots = screenshot.take_screenshots(tmp_path / "img", sweep=sweep, chromium=str(CHROMIUM))
+    sizes: dict[str, list[dict]] = {}
+    shots = screenshot.take_screenshots(tmp_path / "img", sweep=sweep, chromium=str(CHROMIUM), sizes=sizes)
     names = {p.name for p in shots}
     assert names == set(screenshot.SHOTS)
+    # at 1280 px every chart draws at a readable size; the issue-by-issue Monte Carlo has two histograms
+    # (missiles and CBMs settle in every run) beside the outcome shares (issue 14: they were hairlines)
+    assert screenshot.WIDTH == 1280
+    for name, drawn in sizes.items():
+        assert drawn and all(c["drawn"] and c["width"] > 250 and c["height"] > 150 for c in drawn), (name, drawn)
+    assert len(sizes["monte_carlo.png"]) == 3
     for shot in shots:
         width, height = png_size(shot)
         assert width == screenshot.WIDTH
         assert height > 900, f"{shot.name} is {height} px tall: the page did not render"
         assert shot.stat().st_size > 50_000, f"{shot.name} looks blank"
+
+
+def _exception_text(page) -> str:
+    errors = page.locator('[data-testid="stException"]')
+    return errors.first.inner_text()[:2000] if errors.count() else ""
+
+
+def test_upload_run_and_upload_again_keeps_the_app_alive(tmp_path):
+    """Regression (issue 14): upload a valid YAML, move a slider, run, then upload another file. The sliders'
+    callbacks of the first upload fired once more with the second upload and looked up widget keys that a
+    change of scenario had deleted: the whole app was replaced by a KeyError."""
+    from playwright.sync_api import sync_playwright
+
+    screenshot = load_script()
+    scenarios = ROOT / "scenarios"
+    with screenshot.serve() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("button", name="Run to the end").wait_for(timeout=60_000)
+            screenshot._settle(page)
+            uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+            uploader.set_input_files(str(scenarios / "feb2022_issue_by_issue.yaml"))
+            page.get_by_text("issue by issue", exact=False).first.wait_for(timeout=60_000)
+            screenshot._settle(page)
+            thumb = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').first
+            thumb.focus()
+            thumb.press("ArrowLeft")
+            screenshot._settle(page)
+            page.get_by_role("button", name="Run to the end").click()
+            screenshot._settle(page)
+            assert not _exception_text(page)
+            uploader.set_input_files(str(scenarios / "feb2022_hardline_russia.yaml"))
+            screenshot._settle(page)
+            assert not _exception_text(page), _exception_text(page)
+            page.get_by_text("hardline Russia").first.wait_for(timeout=60_000)
+            # the new file is shown from round 0 with its own values, and runs
+            page.get_by_text("Round 0 of at most").first.wait_for(timeout=30_000)
+            page.get_by_role("button", name="Run to the end").click()
+            screenshot._settle(page)
+            assert not _exception_text(page), _exception_text(page)
+            assert "You changed" not in page.locator('[data-testid="stSidebar"]').inner_text()
+        finally:
+            browser.close()
+
+
+def test_play_pause_and_a_shared_link_in_the_browser():
+    """Play steps the rounds by itself and Pause stops it; the address follows the session and opening it in a
+    fresh page shows the same run. Nothing is fetched from outside the machine (the favicon was a CDN font)."""
+    from playwright.sync_api import sync_playwright
+
+    screenshot = load_script()
+    with screenshot.serve() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            outside: list[str] = []
+            browser.contexts[0].on("request", lambda r: outside.append(r.url) if not r.url.startswith(
+                ("http://127.0.0.1", "data:", "blob:")) else None)
+            page.goto(f"{url}/?file=feb2022_issue_by_issue.yaml", wait_until="domcontentloaded")
+            page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+            screenshot._settle(page)
+            favicon = page.evaluate("() => document.querySelector('link[rel*=icon]').href")
+            assert favicon.startswith("data:image/svg+xml"), favicon[:80]
+            page.get_by_role("button", name="Play").click()
+            page.wait_for_function("() => /Round\\s+[2-9] \\/ 20/.test(document.body.innerText)", timeout=30_000)
+            page.get_by_role("button", name="Pause").click()
+            screenshot._settle(page)
+            paused = page.locator('[data-testid="stMetric"]').nth(1).inner_text()
+            page.wait_for_timeout(2500)
+            assert page.locator('[data-testid="stMetric"]').nth(1).inner_text() == paused  # it stays paused
+            page.get_by_role("button", name="Run to the end").click()
+            page.wait_for_function("() => location.search.includes('round=end')", timeout=30_000)
+            link = page.url
+            assert "file=feb2022_issue_by_issue.yaml" in link
+            other = browser.new_page(viewport={"width": 1280, "height": 1000})
+            other.goto(link, wait_until="domcontentloaded")
+            other.get_by_text("Partial agreement").first.wait_for(timeout=60_000)
+            screenshot._settle(other)
+            assert "20 / 20" in other.locator('[data-testid="stMetric"]').nth(1).inner_text()
+            assert not _exception_text(page) and not _exception_text(other)
+            assert outside == [], outside
+        finally:
+            browser.close()

@@ -58,9 +58,10 @@ def show(runs, cur: state.Current) -> None:
         col.metric(common.OUTCOME_WORDS[outcome], f"{shares.get(outcome, 0.0):.0%}", border=True)
     cols[4].metric("Mean rounds", f"{runs['rounds'].mean():.1f}", border=True)
     st.markdown("#### How often each outcome happens")
-    charts.show(charts.outcome_shares_chart(runs["outcome"]))
+    figures = [charts.outcome_shares_chart(runs["outcome"])]
+    charts.show(figures[0])
     st.markdown("#### Where the agreements land")
-    per_row = min(3, len(s.issues))
+    per_row = min(2, len(s.issues))  # at 1280 px three columns left each plot too narrow
     columns = st.columns(per_row)
     for j, issue in enumerate(s.issues):
         with columns[j % per_row]:
@@ -69,10 +70,13 @@ def show(runs, cur: state.Current) -> None:
                 st.markdown(f"**{issue.label}**")
                 st.caption(f"Never agreed in {len(runs)} runs.")
             else:
-                charts.show(charts.value_histogram(values, issue))
+                figures.append(charts.value_histogram(values, issue))
+                charts.show(figures[-1])
                 st.caption(f"Agreed in {len(values)} of {len(runs)} runs; median "
                            f"{common.fmt(float(values.median()), issue.scale.unit)}.")
     with st.expander("All runs"):
         st.dataframe(runs, hide_index=True, width="stretch", height=300)
-    st.download_button("Monte Carlo runs (CSV)", icon=":material/download:", data=lambda: runs.to_csv(index=False),
-                       file_name=f"{s.id}_monte_carlo.csv", mime="text/csv", on_click="ignore")
+    d1, d2 = st.columns([1, 2])
+    d1.download_button("Monte Carlo runs (CSV)", icon=":material/download:", data=lambda: runs.to_csv(index=False),
+                       file_name=f"{s.id}_monte_carlo.csv", mime="text/csv", on_click="ignore", width="stretch")
+    common.chart_downloads(figures, f"{s.id}_monte_carlo", d2)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, common, state
-from dashboard.editor import STRATEGIES
+from dashboard import charts, common, report, state
+from dashboard.editor import STRATEGIES, changes_text
+
+SPEEDS = {0.5: "½ round/s", 1.0: "1 round/s", 2.0: "2 rounds/s", 4.0: "4 rounds/s", 10.0: "10 rounds/s"}
+SPEED = "negsim.play_speed"
+PLAY = "negsim.play"
+"""Key of the Play/Pause button: one widget whatever its label, so a click on Pause reaches the same callback."""
 
 FEB2022_INTRO = (
     "In mid-February 2022, with Russian forces massed around Ukraine, Russia and the West were exchanging "
@@ -29,18 +36,28 @@ def intro(scenario) -> None:
             st.caption(f"This variant: {scenario.description}")
     elif scenario.description:
         st.markdown(scenario.description)
+    if state.format_of(scenario.source or "") == "csv" or (scenario.source or "").startswith("CSV import"):
+        st.caption("Spatial-model data (capability, position and salience per actor) are made for Bueno de "
+                   "Mesquita's expected-utility model: they run with that mechanism here. Switch it under "
+                   "*Rules* in the sidebar.")
 
 
 def controls(cur: state.Current, finished: bool) -> None:
-    c1, c2, c3, c4 = st.columns([1.2, 1.2, 0.8, 3], vertical_alignment="center")
+    c1, c2, c3, c4, c5 = st.columns([1.2, 1.2, 1.0, 1.2, 1.2], vertical_alignment="bottom")
     c1.button("Run to the end", icon=":material/fast_forward:", type="primary", on_click=state.run_to_end,
               width="stretch", disabled=finished, help="Play every round until agreement, breakdown or the deadline.")
     c2.button("Step one round", icon=":material/skip_next:", on_click=state.step_one, disabled=finished,
               width="stretch", help="Play the next round only.")
-    c3.button("Reset", icon=":material/replay:", on_click=state.reset_run, width="stretch",
-              help="Back to round 0 (the opening positions).")
+    playing = state.playing() and not finished
+    c3.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
+              on_click=state.toggle_play, disabled=finished and not playing, width="stretch", key=PLAY,
+              help="Play the rounds one after another at the chosen speed; press again to pause.")
+    c4.select_slider("Speed", list(SPEEDS), value=1.0, format_func=SPEEDS.__getitem__, key=SPEED,
+                     label_visibility="collapsed", help="Rounds per second while playing.")
+    c5.button("Back to round 0", icon=":material/replay:", on_click=state.reset_run, width="stretch",
+              help="Back to the opening positions (your settings stay).")
     p = cur.scenario.protocol
-    c4.caption(f"Seed {p.seed} · {p.max_rounds} rounds at most · "
+    st.caption(f"Seed {p.seed} · {p.max_rounds} rounds at most · "
                f"{'package deal' if p.linkage == 'package' else 'issue by issue'} · "
                f"{'expected-utility mechanism' if p.mechanism == 'expected_utility' else 'concession mechanism'}"
                f" · source: {cur.source}" + (f" (+{len(cur.edits)} changes)" if cur.edits else ""))
@@ -68,6 +85,7 @@ def status_table(result) -> pd.DataFrame:
         unit = issue.scale.unit
         row = {"Issue": issue.label,
                "Status": f"agreed in round {r.round}" if r.agreed else "open",
+               "Why": common.issue_why(result, issue_id),
                "Agreed value": common.fmt(r.value, unit),
                "Proposal on the table": common.fmt(r.proposal, unit),
                "Forecast: weighted mean": common.fmt(r.weighted_mean, unit),
@@ -111,7 +129,7 @@ def move_log(result) -> pd.DataFrame:
     return log.iloc[::-1].reset_index(drop=True)
 
 
-def downloads(cur: state.Current, result) -> None:
+def downloads(cur: state.Current, result, figures: list[charts.Figure]) -> None:
     st.markdown("##### Downloads")
     c1, c2, c3 = st.columns(3)
     stem = cur.scenario.id
@@ -123,9 +141,18 @@ def downloads(cur: state.Current, result) -> None:
                        width="stretch", help="The result as `negsim run --json` prints it.")
     scenario = cur.scenario
     c3.download_button("Edited scenario (YAML)", icon=":material/download:",
-                       data=lambda: common.scenario_yaml(scenario), file_name=f"{stem}.yaml",
+                       data=lambda: common.scenario_yaml(scenario, cur.source_text, cur.edits),
+                       file_name=f"{stem}.yaml",
                        mime="application/x-yaml", on_click="ignore", width="stretch",
                        help="Your settings as a scenario file for `negsim run` / `negsim validate`.")
+    e12, e3 = st.columns([2, 1])
+    common.chart_downloads(figures, stem, e12)
+    tables = {"Where each issue stands": status_table(result), "The actors": actors_table(result)}
+    changes = changes_text(cur.base, cur.edits, state.base_values())
+    e3.download_button("Report (HTML)", icon=":material/description:", on_click="ignore", width="stretch",
+                       data=lambda: report.html_report(result, figures, tables, cur.source, changes),
+                       file_name=f"{stem}_report.html", mime="text/html",
+                       help="One self-contained page: the outcome in words, the tables and the charts.")
 
 
 def render() -> None:
@@ -140,13 +167,17 @@ def render() -> None:
     st.caption("Each coloured line is one actor's offer; the dashed black line is the proposal on the table "
                "(the capability- and salience-weighted mean of the offers). Grey dotted lines: forecasts from the "
                "opening positions. A green diamond marks an agreement. Hover for each move's reason.")
-    for issue in cur.scenario.issues:
-        charts.show(charts.positions_chart(result, issue.id))
+    figures = [charts.positions_chart(result, issue.id) for issue in cur.scenario.issues]
+    for figure in figures:
+        charts.show(figure)
     left, right = st.columns(2)
-    charts.show(charts.tension_chart(result), left)
-    charts.show(charts.utilities_chart(result), right)
+    figures += [charts.tension_chart(result), charts.utilities_chart(result)]
+    charts.show(figures[-2], left)
+    charts.show(figures[-1], right)
     st.markdown("#### Where each issue stands")
-    st.dataframe(status_table(result), hide_index=True, width="stretch")
+    st.dataframe(status_table(result), hide_index=True, width="stretch",
+                 column_config={"Why": st.column_config.TextColumn("Why", width="large",
+                                                                   help="What settled or blocked the issue")})
     st.markdown("#### The actors")
     st.dataframe(actors_table(result), hide_index=True, width="stretch", column_config=offer_columns(cur.scenario))
     with st.expander("Log of moves: who did what, and why", expanded=False):
@@ -155,4 +186,29 @@ def render() -> None:
                    "walk-away level; *followed ally*: moved with an ally; *met the proposal*: its offer is on "
                    "the table; *agreed*: the issue is closed.")
         st.dataframe(move_log(result), hide_index=True, width="stretch", height=320)
-    downloads(cur, result)
+    downloads(cur, result, figures)
+    share(cur)
+    if state.playing():
+        keep_playing(result)
+
+
+def share(cur: state.Current) -> None:
+    """The address bar holds the file, the edits and the round (see `state.share_to_url`): a copy reopens them."""
+    with st.expander("Share this run", icon=":material/link:"):
+        if state.is_upload():
+            st.warning("This run comes from an uploaded file, which a link cannot carry: share the file "
+                       "(Save YAML) together with the link.", icon=":material/upload_file:")
+        link = state.share_link()
+        st.markdown("The address in your browser's bar reopens this scenario with your settings, seed and round. "
+                    "Copy it, or this link:")
+        st.code(link, language=None, wrap_lines=True)
+
+
+def keep_playing(result) -> None:
+    """Playing: show this round for a moment, then ask for the next (a rerun of the page)."""
+    if result.outcome != "running":
+        state.stop_playing()
+        return
+    time.sleep(1.0 / float(st.session_state.get(SPEED, 1.0)))
+    state.step_one()
+    st.rerun()

@@ -69,13 +69,15 @@ def render() -> None:
         x = a.selectbox("Across (x)", params, index=0, key=X)
         y = b.selectbox("Up (y)", [p for p in params if p != x], index=0, key=Y)
         table, x_order, y_order = sweep_data.summarise(sweep, metric, x, y)
-        charts.show(charts.heatmap_chart(table, x, y, metrics[metric], x_order, y_order))
+        charts.show(charts.heatmap_chart(table, x, y, metrics[metric], x_order, y_order,
+                                         higher_is_better=sweep_data.higher_is_better(metric)))
         st.caption("Each cell averages the runs at that pair of values (over the replicates and any other varied "
                    "parameter). Continuous parameters are cut into equal bins.")
     elif len(params) == 1:
         x = params[0]
         table, x_order, _ = sweep_data.summarise(sweep, metric, x)
-        charts.show(charts.metric_line_chart(table, x, metrics[metric], x_order))
+        charts.show(charts.metric_line_chart(table, x, metrics[metric], x_order,
+                                             categorical=not sweep_data.is_numeric(sweep.ok[x])))
     else:
         st.info("This sweep varies no parameter: it is a Monte Carlo batch of one setting.")
     st.markdown("#### Distributions")
