@@ -73,11 +73,19 @@ def print_summary(result: service.RunResult) -> None:
     s = result.scenario
     out.print(f"[bold]{s.title}[/bold]  ({s.id}, seed {result.seed}, {result.mechanism}, "
               f"{s.protocol.linkage.replace('_', '-')})")
-    out.print(f"Outcome: [bold]{result.outcome}[/bold] after {result.rounds} rounds; "
-              f"final tension {result.tension:.2f} (breakdown at {s.protocol.tension.breakdown_threshold:g})")
+    walked = f"; {', '.join(result.walked_out)} walked away" if result.walked_out else ""
+    out.print(f"Outcome: {result.outcome} after {result.rounds} rounds{walked}; "
+              f"final tension {result.tension:.2f}", markup=False, highlight=False)
+    if result.inputs:
+        drawn = ", ".join(f"{path} = {value:.3g}" for path, value in result.inputs.items())
+        out.print(f"Inputs drawn for this seed ({len(result.inputs)} uncertain; --as-coded to play the file's "
+                  f"values): {drawn}", markup=False, highlight=False)
     for issue in s.issues:
         out.print(f"  {issue.id}: {issue.label} ({issue.scale.min:g} = {issue.low_label}; "
                   f"{issue.scale.max:g} = {issue.high_label})", markup=False, highlight=False)
+    out.print("Why:", markup=False)
+    for issue_id, r in result.issues.items():
+        out.print(f"  {issue_id}: {r.why}", markup=False, highlight=False)
     table = Table(title="Issues", title_justify="left")
     for column in ("issue", "agreed", "value", "round", "proposal", "weighted mean", "weighted median"):
         table.add_column(column, justify="left" if column == "issue" else "right")
@@ -116,8 +124,11 @@ def run(
     rounds_csv: Annotated[Path | None, typer.Option(
         help="Write the tidy per-round table (round,actor,issue,position,...) to this CSV file.")] = None,
     scale: ScaleOption = None,
+    as_coded: Annotated[bool, typer.Option(
+        "--as-coded", help="Play the uncertain inputs as the file codes them instead of drawing them from the seed.")]
+        = False,
 ) -> None:
-    """Run one negotiation and print its outcome."""
+    """Run one negotiation and print its outcome, with why each issue ended as it did."""
     from sim import service
     from sim.scenario import Problem, ScenarioError
 
@@ -125,7 +136,7 @@ def run(
         raise ScenarioError([Problem("--mechanism", f"must be one of {', '.join(MECHANISMS)} "
                                                             f"(got {mechanism!r})")])
     spec = service.prepare(load(scenario, scale), max_rounds=max_rounds, mechanism=mechanism)
-    result = service.run_scenario(spec, seed, collect=rounds_csv is not None)
+    result = service.run_scenario(spec, seed, collect=rounds_csv is not None, draw=not as_coded)
     if rounds_csv is not None:
         rounds_csv.parent.mkdir(parents=True, exist_ok=True)
         result.history.to_csv(rounds_csv, index=False)
