@@ -44,12 +44,16 @@ class Negotiator(mesa.Agent):
                            None if model.all_open else model.open_issues, model.jitter)
         reasons = move_reasons(step, model.profiles, current, model.open_issues) if model.collect else None
         if row is None:
-            model.offers = step.offers
+            model.offers, model.intended, model.stuck = step.offers, step.intended, step.stuck
             if reasons is not None:
                 model.reasons = reasons
         else:
             model.offers = current.copy()
             model.offers[row] = step.offers[row]
+            model.intended = model.intended.copy()
+            model.intended[row] = step.intended[row]
+            model.stuck = model.stuck.copy()
+            model.stuck[row] = step.stuck[row]
             if reasons is not None:
                 model.reasons[row] = reasons[row]
 

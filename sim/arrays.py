@@ -83,6 +83,10 @@ def _derive_arrays(scenario: Scenario) -> ScenarioArrays:
         opening=np.array([a.strategy.opening for a in actors]),
         flexibility=np.array([a.strategy.flexibility for a in actors]),
         cohesion=cohesion, package=scenario.protocol.linkage == "package",
+        status_quo=to_unit(np.array([np.nan if i.status_quo is None else i.status_quo for i in scenario.issues]),
+                           low, high),
+        outside=np.array([np.nan if a.outside_option is None else a.outside_option.value for a in actors]),
+        outside_trend=np.array([0.0 if a.outside_option is None else a.outside_option.trend for a in actors]),
     )
     weights = forecast_weights(profiles.capability, profiles.salience)
     return ScenarioArrays(

@@ -115,12 +115,19 @@ def print_summary(result: service.RunResult) -> None:
     out.print(Text.assemble((for_terminal(s.title, newlines=False), "bold"),
                             f"  ({s.id}, seed {result.seed}, {result.mechanism}, "
                             f"{s.protocol.linkage.replace('_', '-')})"))
+    walked = f"; {', '.join(result.walked_out)} walked away" if result.walked_out else ""
     out.print(Text.assemble("Outcome: ", (result.outcome, "bold"),
-                            f" after {result.rounds} rounds; final tension {result.tension:.2f} "
-                            f"(breakdown at {s.protocol.tension.breakdown_threshold:g})"))
+                            f" after {result.rounds} rounds{walked}; final tension {result.tension:.2f}"))
+    if result.inputs:
+        drawn = ", ".join(f"{path} = {value:.3g}" for path, value in result.inputs.items())
+        out.print(f"Inputs drawn for this seed ({len(result.inputs)} uncertain; --as-coded to play the file's "
+                  f"values): {drawn}", markup=False, highlight=False)
     for issue in s.issues:
         out.print(for_terminal(f"  {issue.id}: {issue.label} ({issue.scale.min:g} = {issue.low_label}; "
                                f"{issue.scale.max:g} = {issue.high_label})", newlines=False))
+    out.print("Why:", markup=False)
+    for issue_id, r in result.issues.items():
+        out.print(for_terminal(f"  {issue_id}: {r.why}", newlines=False))
     table = Table(title="Issues", title_justify="left")
     for column in ("issue", "agreed", "value", "round", "proposal", "weighted mean", "weighted median"):
         table.add_column(column, justify="left" if column == "issue" else "right")
@@ -159,8 +166,11 @@ def run(
     rounds_csv: Annotated[Path | None, typer.Option(
         help="Write the tidy per-round table (round,actor,issue,position,...) to this CSV file.")] = None,
     scale: ScaleOption = None,
+    as_coded: Annotated[bool, typer.Option(
+        "--as-coded", help="Play the uncertain inputs as the file codes them instead of drawing them from the seed.")]
+        = False,
 ) -> None:
-    """Run one negotiation and print its outcome."""
+    """Run one negotiation and print its outcome, with why each issue ended as it did."""
     from sim import service
     from sim.scenario import Problem, ScenarioError
 
@@ -168,7 +178,7 @@ def run(
         raise ScenarioError([Problem("--mechanism", f"must be one of {', '.join(MECHANISMS)} "
                                                             f"(got {mechanism!r})")])
     spec = service.prepare(load(scenario, scale), max_rounds=max_rounds, mechanism=mechanism)
-    result = service.run_scenario(spec, seed, collect=rounds_csv is not None)
+    result = service.run_scenario(spec, seed, collect=rounds_csv is not None, draw=not as_coded)
     if rounds_csv is not None:
         rounds_csv.parent.mkdir(parents=True, exist_ok=True)
         result.history.to_csv(rounds_csv, index=False)

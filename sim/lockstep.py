@@ -38,8 +38,10 @@ open (a replicate alone costs about 1.5 model runs; two together already save a 
 
 
 def supports(scenario: Scenario) -> bool:
-    """Whether `play` can run this scenario: concession mechanism, simultaneous moves."""
-    return scenario.protocol.mechanism == "concession" and scenario.protocol.activation == "simultaneous"
+    """Whether `play` can run this scenario: concession mechanism, simultaneous moves, no uncertain inputs
+    (each seed would play a scenario of its own)."""
+    return (scenario.protocol.mechanism == "concession" and scenario.protocol.activation == "simultaneous"
+            and not scenario.uncertainty)
 
 
 def worthwhile(scenario: Scenario, n_seeds: int) -> bool:
@@ -59,6 +61,7 @@ class Finals:
     agreed_round: NDArray[np.int_]  # (R, M) -1 where open
     offers: Array                   # (R, N, M) final offers
     proposal: Array                 # (R, M) the standing proposal
+    walked_out: NDArray[np.bool_]   # (R, N) actors that left the table
 
 
 CHUNK_CELLS = 2_000_000
@@ -68,7 +71,8 @@ CHUNK_CELLS = 2_000_000
 def play(scenario: Scenario, seeds: Sequence[int]) -> Finals:
     """Run the scenario once per seed, all in lockstep; raises ValueError if `supports` says no."""
     if not supports(scenario):
-        raise ValueError(f"{scenario.id}: lockstep runs need the concession mechanism with simultaneous moves")
+        raise ValueError(f"{scenario.id}: lockstep runs need the concession mechanism with simultaneous moves "
+                         "and no uncertain inputs")
     n_actors, n_issues = len(scenario.actors), len(scenario.issues)
     # the largest arrays: the noise (R, T, N, M) and, with tit-for-tat, the concessions received (R, N, N, M)
     per_run = n_actors * n_issues * (scenario.protocol.max_rounds + n_actors)
@@ -106,30 +110,35 @@ def _play(scenario: Scenario, seeds: Sequence[int]) -> Finals:
         "outcome": np.zeros(n_runs, dtype=int), "rounds": np.zeros(n_runs, dtype=int),
         "tension": np.zeros(n_runs), "open_issues": open_issues.copy(), "agreed_value": agreed_value.copy(),
         "agreed_round": agreed_round.copy(), "offers": offers.copy(), "proposal": np.zeros((n_runs, n_issues)),
+        "walked_out": np.zeros((n_runs, n_actors), dtype=bool),
     }
     for round_ in range(1, deadline + 1):
         received = received_concessions(previous, offers, p.ideal, p.capability) if p.has_tit_for_tat else None
         step = next_offers(p, offers, proposal, received, arrays.schedule[round_], round_ <= 1,
                            (1.0 - t.hardening * tension)[:, None, None], open_issues[:, None, :],
                            None if noise is None else noise[:, round_ - 1])
-        table, mean_move, held = mechanism.respond(offers, step.offers, proposal, open_issues, p, tolerance)
+        table, mean_move, held = mechanism.respond(offers, step.offers, proposal, open_issues, p, tolerance,
+                                                   intended=step.intended, stuck=step.stuck)
         proposal = mechanism.proposal_table(table, p)
         settled = mechanism.settled_issues(proposal, table, open_issues, p, tolerance, package)
         done = mechanism.settle(settled, proposal[:, 0], round_, table, agreed_value, agreed_round, open_issues,
                                 arrays.de_escalating)
-        tension = mechanism.next_tension(tension, mean_move, held, done.de_escalations, t.drift,
+        tension = mechanism.next_tension(tension, mean_move, held, done.de_escalations,
                                          t.deadlock_rate, t.hardline_rate, t.concession_relief,
                                          t.agreement_relief)
         previous, offers = offers, done.offers
         open_issues, agreed_value, agreed_round = done.open_issues, done.agreed_value, done.agreed_round
-        over, broke_down = mechanism.round_end(tension, t.breakdown_threshold, round_, deadline, open_issues)
+        walked = (mechanism.walkouts(p, offers, tension, t.hardening, round_, open_issues, agreed_value, package)[0]
+                  if p.has_outside_options else np.zeros((len(alive), n_actors), dtype=bool))
+        over, broke_down = mechanism.round_end(walked.any(axis=-1), round_, deadline, open_issues)
         if not over.any():
             continue
         ending = alive[over]
         final["outcome"][ending] = mechanism.outcome_codes(~open_issues[over], broke_down[over])
         final["rounds"][ending] = round_
         for name, value in (("tension", tension), ("open_issues", open_issues), ("agreed_value", agreed_value),
-                            ("agreed_round", agreed_round), ("offers", offers), ("proposal", proposal[:, 0])):
+                            ("agreed_round", agreed_round), ("offers", offers), ("proposal", proposal[:, 0]),
+                            ("walked_out", walked)):
             final[name][ending] = value[over]
         going = ~over
         if not going.any():

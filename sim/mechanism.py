@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.bargaining import best_deal_left, outside_options, walking_away
 from sim.strategies import HOLD_EPS, Profiles, apply_cohesion, clip_to_red_lines
 from sim.utility import EPS, Array, issue_utilities, total_utility, within
 
@@ -21,13 +22,18 @@ AGREEMENT, PARTIAL, STALEMATE, BREAKDOWN = range(len(OUTCOMES))
 
 
 def proposal_table(offers: Array, p: Profiles) -> Array:
-    """The proposal on the table, y_j = sum_i w_ij x_ij with w the capability x salience weights normalised per
-    issue (the plain mean on an issue no one cares about), repeated in every row (N, M): each actor answers
-    it, and in the table's own shape it meets the offers elementwise, without broadcasting.
+    """The proposal on the table, repeated in every row (N, M): each actor answers it, and in the table's own
+    shape it meets the offers elementwise, without broadcasting.
 
-    It is measured from the first actor's offer (y = x_0 + sum_i w_i (x_i - x_0)), so identical offers give
-    exactly that value, with no rounding.
+    Under package linkage it is the Nash package (`bargaining.nash_package`: a single negotiating text that
+    trades across issues by salience, with the status quo as disagreement point), the same every round.
+    Otherwise (or when no package beats the status quo for everyone) it follows the offers:
+    y_j = sum_i w_ij x_ij with w the capability x salience weights normalised per issue (the plain mean on an
+    issue no one cares about), measured from the first actor's offer (y = x_0 + sum_i w_i (x_i - x_0)) so that
+    identical offers give exactly that value, with no rounding.
     """
+    if p.package_table is not None:
+        return p.package_table if offers.ndim == 2 else np.broadcast_to(p.package_table, offers.shape)
     anchor = offers.take(p.anchor_rows, axis=-2)
     return anchor + p.column_sums @ (p.proposal_weights * (offers - anchor))
 
@@ -98,14 +104,17 @@ def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array
 
 
 def respond(before: Array, own: Array, proposal: Array, open_issues: NDArray[np.bool_] | None, p: Profiles,
-            tolerance: float, keep_own: NDArray[np.bool_] | None = None) -> tuple[Array, Array, Array]:
+            tolerance: float, keep_own: NDArray[np.bool_] | None = None, intended: Array | None = None,
+            stuck: NDArray[np.bool_] | None = None) -> tuple[Array, Array, Array]:
     """The table once every actor has made its own offer `own`: (offers, mean concession, share that held firm).
 
-    How far the actors moved is measured on their own offers (`round_movement`: tension answers what they chose
-    to do); then bloc cohesion pulls allies together and red lines hold. Rows in `keep_own` (N,) (people's
-    seats) keep their own offers; settled issues (not in `open_issues`; None: all open) keep their values.
+    How far the actors moved is measured on the offers they meant to make (`intended`, before noise; default
+    `own`) with `stuck` marking those that could not move (`round_movement`: tension answers what they chose to
+    do); then bloc cohesion pulls allies together and red lines hold. Rows in `keep_own` (N,) (people's seats)
+    keep their own offers; settled issues (not in `open_issues`; None: all open) keep their values.
     """
-    mean_move, held = round_movement(before, own, proposal, open_issues, tolerance)
+    mean_move, held = round_movement(before, own if intended is None else intended, proposal, open_issues,
+                                     tolerance, stuck)
     offers = own
     if p.has_cohesion:
         offers = apply_cohesion(offers, p.cohesion_matrix)
@@ -119,18 +128,22 @@ def respond(before: Array, own: Array, proposal: Array, open_issues: NDArray[np.
 
 
 def round_movement(before: Array, after: Array, proposal: Array,
-                   open_issues: NDArray[np.bool_] | None, tolerance: float) -> tuple[Array, Array]:
+                   open_issues: NDArray[np.bool_] | None, tolerance: float,
+                   stuck: NDArray[np.bool_] | None = None) -> tuple[Array, Array]:
     """What the actors chose to do this round: (mean concession, share of actors that held firm), numbers for
     one run, arrays (R,) for many.
 
     An actor's concession on an issue is how much closer its offer came to the proposal it answered
     (`proposal`: (M,) or its (N, M) table); the mean runs over actors x open issues (`open_issues` (M,) or
     (R, M), or None: all open). An actor held firm when, on some open issue on which it still stood further than
-    `tolerance` from the proposal, it conceded nothing (or retreated).
+    `tolerance` from the proposal, it conceded nothing (or retreated) though it could (not `stuck` (N, M) at
+    its red line, reservation level or the proposal): standing at a limit is not holding out.
     """
     gap_after = np.abs(after - proposal)
     moved = np.abs(before - proposal) - gap_after
     held = (gap_after > tolerance) & (moved < HOLD_EPS)
+    if stuck is not None:
+        held = held & ~stuck
     gained = np.maximum(moved, 0.0)
     n_actors, n_issues = moved.shape[-2:]
     if open_issues is not None:
@@ -147,36 +160,50 @@ def round_movement(before: Array, after: Array, proposal: Array,
 
 
 def next_tension(tension: float | Array, mean_move: float | Array, held_share: float | Array,
-                 de_escalations: int | Array, drift: float, deadlock_rate: float, hardline_rate: float,
+                 de_escalations: int | Array, deadlock_rate: float, hardline_rate: float,
                  concession_relief: float, agreement_relief: float) -> float | Array:
-    """T' = clip(T + drift + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1):
-    a float for one run (the same IEEE arithmetic in plain Python, which is faster on scalars), an array for
-    many."""
+    """T' = clip(T + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1): derived
+    from what the actors did, so conceding more never raises it (each term is non-increasing in every
+    concession). A float for one run (the same IEEE arithmetic in plain Python, which is faster on scalars),
+    an array for many."""
     if isinstance(tension, float):
         deadlock = 1.0 if mean_move < HOLD_EPS else 0.0
-        change = (drift + deadlock_rate * deadlock + hardline_rate * held_share
+        change = (deadlock_rate * deadlock + hardline_rate * held_share
                   - concession_relief * mean_move - agreement_relief * de_escalations)
         return min(1.0, max(0.0, float(tension + change)))
     deadlock = np.where(np.less(mean_move, HOLD_EPS), 1.0, 0.0)
-    change = (drift + deadlock_rate * deadlock + hardline_rate * held_share
+    change = (deadlock_rate * deadlock + hardline_rate * held_share
               - concession_relief * mean_move - agreement_relief * de_escalations)
     return np.minimum(1.0, np.maximum(0.0, tension + change))
 
 
-def round_end(tension: float | Array, breakdown_threshold: float, round_: int, deadline: int,
+def walkouts(p: Profiles, offers: Array, tension: float | Array, hardening: float, round_: int,
+             open_issues: NDArray[np.bool_], agreed_value: Array, package: bool
+             ) -> tuple[NDArray[np.bool_], Array, Array]:
+    """Which actors leave the table after round `round_` (N,) (or (R, N)): those whose outside option now beats
+    the best deal the others could still accept (`bargaining.best_deal_left`; the others' room shrinks by the
+    tension factor 1 - hardening x tension, as their strategies' concessions do). Returns (leaving, outside
+    options, best deals left)."""
+    outside = outside_options(p.outside, p.outside_trend, round_)
+    factor = 1.0 - hardening * (tension if isinstance(tension, float) else tension[:, None, None])
+    best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.risk_exponent,
+                          p.disagreement, open_issues, agreed_value, package)
+    return walking_away(outside, best), outside, best
+
+
+def round_end(walked: bool | NDArray[np.bool_], round_: int, deadline: int,
               open_issues: NDArray[np.bool_] | None) -> tuple[bool | NDArray[np.bool_], bool | NDArray[np.bool_]]:
-    """(the talks are over, they broke down): tension reached the breakdown threshold, the deadline came or
-    every issue is settled; bools for one run (tension a float; `open_issues` None: all open), arrays for
+    """(the talks are over, they broke down): someone walked away (`walked`: a bool, or one per replicate), the
+    deadline came or every issue is settled; bools for one run (`open_issues` None: all open), arrays for
     many."""
-    if isinstance(tension, float):
-        broke = tension >= breakdown_threshold
+    if isinstance(walked, (bool, np.bool_)):
+        broke = bool(walked)
         return broke or round_ >= deadline or not (open_issues is None or open_issues.any()), broke
-    broke_down = np.greater_equal(tension, breakdown_threshold)
-    return broke_down | (round_ >= deadline) | ~open_issues.any(axis=-1), broke_down
+    return walked | (round_ >= deadline) | ~open_issues.any(axis=-1), walked
 
 
 def outcome_codes(agreed: NDArray[np.bool_], broke_down: NDArray[np.bool_] | bool) -> NDArray[np.int_]:
-    """Index into OUTCOMES: breakdown if tension crossed the threshold; else agreement (all issues), partial
+    """Index into OUTCOMES: breakdown if someone walked away; else agreement (all issues), partial
     (some), stalemate; `agreed` (M,) or (R, M)."""
     return np.where(broke_down, BREAKDOWN,
                     np.where(agreed.all(axis=-1), AGREEMENT, np.where(agreed.any(axis=-1), PARTIAL, STALEMATE)))
@@ -188,8 +215,8 @@ def classify(agreed: NDArray[np.bool_], broke_down: bool) -> str:
 
 
 def outcome_utility(values: Array, settled: NDArray[np.bool_], p: Profiles) -> Array:
-    """Each actor's utility of the outcome: u_ij(value_j) on settled issues, its reservation utility (the
-    disagreement payoff) on the others, weighted by salience."""
+    """Each actor's utility of the outcome: u_ij(value_j) on settled issues, its disagreement utility (the
+    status quo's, or its reservation utility where the issue has none) on the others, weighted by salience."""
     settled, values = settled[..., None, :], values[..., None, :]   # (M,) or per replicate (R, M)
-    per_issue = np.where(settled, issue_utilities(values, p.ideal, p.risk_exponent), p.reservation[:, None])
+    per_issue = np.where(settled, issue_utilities(values, p.ideal, p.risk_exponent), p.disagreement)
     return (p.weights * per_issue).sum(axis=-1)

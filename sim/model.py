@@ -13,7 +13,7 @@ from sim import expected_utility as eu
 from sim import mechanism
 from sim.agents import Negotiator
 from sim.arrays import arrays_of
-from sim.scenario import Scenario, apply_params, load_scenario
+from sim.scenario import Scenario, apply_params, draw_inputs, load_scenario
 from sim.strategies import (
     FOLLOWED,
     HELD,
@@ -47,10 +47,13 @@ class NegotiationModel(mesa.Model):
         collect: record every round in a Mesa DataCollector (off for fast sweeps).
         human_seats: ids of actors whose offers people choose (`submit_offers` before each step); a seat
             with no submission holds its offer. Their acceptance follows the same rules as the agents'.
+        draw: draw the scenario's uncertain inputs (`uncertainty`) from the run's rng before anything else,
+            so each seed plays its own version of the assumptions (`drawn_inputs` lists the values); False
+            plays the values as coded (a classroom, whose briefs quote them).
     """
 
     def __init__(self, scenario: Scenario | str | Path | None = None, rng=None, collect: bool = True,
-                 human_seats: Iterable[str] = ()) -> None:
+                 human_seats: Iterable[str] = (), draw: bool = True) -> None:
         spec = baseline() if scenario is None else scenario
         spec = spec if isinstance(spec, Scenario) else load_scenario(spec)
         rng = spec.protocol.seed if rng is None else rng
@@ -58,6 +61,7 @@ class NegotiationModel(mesa.Model):
             rng = int(rng)
         super().__init__(rng=rng)
         self.seed: int | None = int(rng) if isinstance(rng, (int, np.integer)) else None
+        spec, self.drawn_inputs = draw_inputs(spec, self.rng) if draw else (spec, {})
         # mesa.Model owns `self.scenario` (its own experiment type), so the negotiation spec lives in `spec`.
         self.spec = spec
         protocol = spec.protocol
@@ -71,6 +75,10 @@ class NegotiationModel(mesa.Model):
         self.previous_offers = self.offers.copy()
         self.received: np.ndarray | None = None
         self.jitter: np.ndarray | None = None
+        self.intended = self.offers         # the offers the strategies chose this round, before noise
+        self.stuck = np.zeros(self.offers.shape, dtype=bool)
+        self.walked_out: list[str] = []     # actors that left the table (breakdown)
+        self.walkout_values: dict[str, tuple[float, float]] = {}  # their (outside option, best deal left)
         self.collect = collect
         self.reasons = np.full(self.offers.shape, OPENING)
         unknown = sorted(set(human_seats) - set(spec.actor_ids))
@@ -134,7 +142,8 @@ class NegotiationModel(mesa.Model):
         return np.where(self.human[:, None] & self.open_issues, human_rows, offers)
 
     def play_inject(self, inject_id: str) -> None:
-        """A teacher's event (scenario `injects`): shifts tension and/or actors' saliences from now on."""
+        """A teacher's event (scenario `injects`): shifts tension, actors' saliences and/or outside options
+        from now on."""
         ids = [inject.id for inject in self.spec.injects]
         if inject_id not in ids:
             raise ValueError(f"unknown inject '{inject_id}' (injects: {', '.join(ids) or 'none'})")
@@ -143,6 +152,10 @@ class NegotiationModel(mesa.Model):
         changes = {f"actors.{actor}.saliences.{issue}":
                    min(1.0, max(0.0, self.spec.actor(actor).saliences[issue] + delta))
                    for actor, per_issue in inject.saliences.items() for issue, delta in per_issue.items()}
+        for actor, delta in inject.outside_options.items():
+            option = self.spec.actor(actor).outside_option
+            changes[f"actors.{actor}.outside_option.value"] = min(1.0, max(0.0, (option.value if option else 0.0)
+                                                                         + delta))
         if changes:
             self.spec = apply_params(self.spec, changes)
             arrays = arrays_of(self.spec)
@@ -189,9 +202,19 @@ class NegotiationModel(mesa.Model):
         t = self.protocol.tension
         self.tension = mechanism.next_tension(
             self.tension, mean_move, held, de_escalations,
-            t.drift, t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief)
+            t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief)
         self.previous_offers = before
-        over, broke_down = mechanism.round_end(self.tension, t.breakdown_threshold, self.round, self.deadline,
+        walked = False
+        if self.profiles.has_outside_options and self.protocol.mechanism == "concession":
+            leaving, outside, best = mechanism.walkouts(self.profiles, self.offers, self.tension, t.hardening,
+                                                        self.round, self.open_issues, self.agreed_value,
+                                                        self.protocol.linkage == "package")
+            walked = bool(leaving.any())
+            if walked:
+                self.walked_out = [a for a, gone in zip(self.spec.actor_ids, leaving.tolist(), strict=True) if gone]
+                self.walkout_values = {a: (float(outside[i]), float(best[i]))
+                                       for i, a in enumerate(self.spec.actor_ids) if leaving[i]}
+        over, broke_down = mechanism.round_end(walked, self.round, self.deadline,
                                                None if self.all_open else self.open_issues)
         if over:
             self.outcome = mechanism.classify(~self.open_issues, broke_down)
@@ -221,10 +244,15 @@ class NegotiationModel(mesa.Model):
             self.agents.shuffle_do("make_offer")
         own = self._apply_human_moves(self.offers, before)
         tolerance = self.protocol.agreement_tolerance
+        intended, stuck = self.intended, self.stuck
+        if self.has_humans:  # a person's offer is what they meant, and they can always move
+            intended = np.where(self.human[:, None], own, intended)
+            stuck = stuck & ~self.human[:, None]
         # people choose for themselves: no pull from allies, no clipping
         self.offers, mean_move, held = mechanism.respond(before, own, self.proposal_table,
                                                          None if self.all_open else self.open_issues, p,
-                                                         tolerance, self.human if self.has_humans else None)
+                                                         tolerance, self.human if self.has_humans else None,
+                                                         intended, stuck)
         if self.collect and p.has_cohesion:
             followed = np.abs(self.offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
             self.reasons = np.where(followed & self.open_issues, FOLLOWED, self.reasons)

@@ -79,6 +79,9 @@ class Issue(_Model):
     """What a position at scale.max means."""
     de_escalating: bool = False
     """Agreement on this issue lowers tension (e.g. confidence-building measures)."""
+    status_quo: float | None = Field(default=None, allow_inf_nan=False)
+    """What holds if nothing is agreed on the issue (native units): the disagreement point of the bargaining.
+    Left out, an actor values no agreement on the issue at its reservation utility."""
 
 
 class Strategy(_Model):
@@ -139,6 +142,20 @@ class Inject(_Model):
     """Added to the tension level when the teacher plays the inject."""
     saliences: dict[str, dict[str, Annotated[float, Field(ge=-1.0, le=1.0)]]] = {}
     """Per actor id, per issue id: change of that actor's salience (the result is kept within 0-1)."""
+    outside_options: dict[str, Annotated[float, Field(ge=-1.0, le=1.0)]] = {}
+    """Per actor id: change of the value of its outside option (an actor without one gets one from 0)."""
+
+
+class OutsideOption(_Model):
+    value: UnitInterval
+    """Utility (0-1, on the scale of the actor's utility of a deal) of walking away from the talks, e.g.
+    coercion for a revisionist power, sanctions and deterrence for the status-quo side."""
+    trend: float = Field(default=0.0, ge=-0.2, le=0.2)
+    """Change of that value per round (e.g. > 0 while forces mass: coercion looks ever more promising)."""
+
+    def at(self, round_: int) -> float:
+        """The outside option's value in round `round_` (kept within 0-1)."""
+        return min(1.0, max(0.0, self.value + self.trend * round_))
 
 
 class Actor(_Model):
@@ -162,27 +179,46 @@ class Actor(_Model):
     """-1 risk-averse (concave utility) .. 0 neutral .. +1 risk-acceptant (convex utility)."""
     allies: dict[str, UnitInterval] = {}
     """Cohesion weight per allied actor id: how far this actor's offers follow that ally's (sum <= 1)."""
+    outside_option: OutsideOption | None = None
+    """The actor's value of walking away. It leaves the table (breakdown) once this beats the best deal the
+    others could still accept; left out, it never walks away."""
     brief: Brief = Brief()
     """Role brief for a player taking this seat in classroom mode."""
 
 
+REMOVED_TENSION_KEYS = {
+    "drift": "removed: tension no longer drifts by a constant; outside pressure is an actor's "
+             "outside_option.trend",
+    "breakdown_threshold": "removed: the talks break down when an actor's outside_option beats the best deal the "
+                           "others could still accept, not at a tension level",
+}
+
+
 class Tension(_Model):
+    """Tension is derived from what the actors do (deadlock raises it, concessions and de-escalating agreements
+    lower it); it slows concessions (`hardening`) and is shown, but no longer ends the talks by itself."""
+
     initial: UnitInterval = 0.3
     """Escalation level at the start, 0 (calm) .. 1 (crisis)."""
-    drift: float = Field(default=0.0, ge=-0.2, le=0.2)
-    """Added every round whatever the actors do: outside pressure (e.g. forces massed nearby); may be < 0."""
     deadlock_rate: float = Field(default=0.04, ge=0.0, le=1.0)
     """Added in a round in which no offer moved."""
     hardline_rate: float = Field(default=0.03, ge=0.0, le=1.0)
-    """Added per round times the share of actors that held firm."""
+    """Added per round times the share of actors that held firm (could still concede, and did not)."""
     concession_relief: float = Field(default=1.0, ge=0.0, le=20.0)
     """Subtracted per round times the mean concession (fraction of the scale)."""
     agreement_relief: float = Field(default=0.1, ge=0.0, le=1.0)
     """Subtracted once when an issue marked de_escalating is agreed."""
     hardening: UnitInterval = 0.5
     """How much tension slows concessions: time-dependent concession is scaled by (1 - hardening x tension)."""
-    breakdown_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
-    """Talks break down when tension reaches this level."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            removed = [(key,) for key in REMOVED_TENSION_KEYS if key in data]
+            if removed:
+                raise _errors([(key, REMOVED_TENSION_KEYS[key[0]], data[key[0]]) for key in removed])
+        return data
 
 
 class ExpectedUtilityProtocol(_Model):
@@ -217,6 +253,25 @@ class Protocol(_Model):
     """Default random seed when none is given on the command line."""
 
 
+class Uncertain(_Model):
+    """The range an input coded as an assumption may take: each run's seed draws the value from it."""
+
+    low: float = Field(allow_inf_nan=False)
+    """Lowest plausible value (the field's units)."""
+    high: float = Field(allow_inf_nan=False)
+    """Highest plausible value."""
+    distribution: Literal["uniform", "triangular"] = "triangular"
+    """uniform over [low, high], or triangular with its mode at the value coded in the file."""
+    reason: str = ""
+    """Why this range: what the source leaves open."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uncertain:
+        if self.high < self.low:
+            raise _errors([(("high",), f"must be >= low ({self.low:g}) (got {self.high:g})", self.high)])
+        return self
+
+
 class Scenario(_Model):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -240,10 +295,14 @@ class Scenario(_Model):
     """The situation as every player is told it (classroom briefing)."""
     injects: list[Inject] = []
     """Events a teacher can play during a classroom negotiation."""
+    uncertainty: dict[str, Uncertain] = {}
+    """Ranges of inputs coded as assumptions, by parameter path (as `negsim params` lists them): every run
+    draws these inputs from its seed, so many seeds show the spread the assumptions imply."""
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
         problems = list(_reference_problems(self.model_dump()))
+        problems += list(_uncertainty_problems(self))
         if problems:
             raise _errors(problems)
         return self
@@ -266,12 +325,32 @@ class Scenario(_Model):
     def inject(self, inject_id: str) -> Inject:
         return next(i for i in self.injects if i.id == inject_id)
 
+    def as_coded(self) -> Scenario:
+        """The scenario with its inputs as coded: no ranges left to draw from."""
+        return self if not self.uncertainty else self.model_copy(update={"uncertainty": {}})
+
     def with_protocol(self, **changes: Any) -> Scenario:
         """A copy with protocol fields replaced (validated); None values are ignored."""
         changes = {k: v for k, v in changes.items() if v is not None}
         if not changes:
             return self
         return apply_params(self, {f"protocol.{key}": value for key, value in changes.items()})
+
+
+def _uncertainty_problems(scenario: Scenario) -> Iterable[tuple[tuple, str, Any]]:
+    """Each uncertain input must name a numeric parameter of the scenario whose coded value lies in its range."""
+    if not scenario.uncertainty:
+        return
+    table = params(scenario)
+    for path, spec in scenario.uncertainty.items():
+        value = table.get(path)
+        if value is None and path.startswith("actors.") and ".red_lines." in path:
+            continue  # a red line the file leaves out may still be drawn (the range alone defines it)
+        if value is None or isinstance(value, (bool, str)):
+            yield ("uncertainty", path), "not a numeric parameter of this scenario (see `negsim params`)", path
+        elif not spec.low - 1e-12 <= value <= spec.high + 1e-12:
+            yield (("uncertainty", path), f"the coded value {value:g} lies outside [{spec.low:g}, {spec.high:g}]",
+                   value)
 
 
 def _reference_problems(doc: Mapping[str, Any]) -> Iterable[tuple[tuple, str, Any]]:
@@ -304,6 +383,13 @@ def _reference_problems(doc: Mapping[str, Any]) -> Iterable[tuple[tuple, str, An
             scale = mapping(issue, "scale")
             lo, hi = number(scale.get("min", 0.0)), number(scale.get("max", 100.0))
             scales[issue["id"]] = (lo if lo is not None else -math.inf, hi if hi is not None else math.inf)
+    for issue in items("issues"):
+        value = number(issue.get("status_quo"))
+        if value is not None and issue.get("id") in scales:
+            lo, hi = scales[issue["id"]]
+            if not lo <= value <= hi:
+                yield (("issues", issue["id"], "status_quo"), f"must lie on the issue's scale [{lo:g}, {hi:g}] "
+                       f"(got {value:g})", value)
     actor_ids = {a.get("id") for a in items("actors") if isinstance(a.get("id"), str)}
     for index, actor in enumerate(items("actors")):
         aid = actor.get("id") if isinstance(actor.get("id"), str) else index
@@ -352,6 +438,10 @@ def _reference_problems(doc: Mapping[str, Any]) -> Iterable[tuple[tuple, str, An
                 if issue_id not in scales:
                     yield (("injects", iid, "saliences", actor_id, issue_id),
                            f"unknown issue id '{issue_id}' (issues: {', '.join(scales)})", issue_id)
+        for actor_id in mapping(inject, "outside_options"):
+            if actor_id not in actor_ids:
+                yield (("injects", iid, "outside_options", actor_id),
+                       f"unknown actor id '{actor_id}' (actors: {', '.join(sorted(actor_ids))})", actor_id)
 
 
 def _errors(problems: Iterable[tuple[tuple, str, Any]]) -> ValidationError:
@@ -654,7 +744,7 @@ def params(scenario: Scenario) -> dict[str, float | int | str | bool]:
             for name, field in type(node).model_fields.items():
                 value = getattr(node, name)
                 path = f"{prefix}{field.alias or name}"
-                if name in ("id", "schema_ref"):
+                if name in ("id", "schema_ref", "uncertainty"):  # ranges describe inputs; they are not inputs
                     continue
                 if isinstance(value, (BaseModel, list, dict)):
                     walk(value, path + ".")
@@ -676,8 +766,13 @@ def params(scenario: Scenario) -> dict[str, float | int | str | bool]:
 
 
 def apply_params(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
-    """A validated copy of the scenario with the given dotted paths set (see `params`)."""
+    """A validated copy of the scenario with the given dotted paths set (see `params`).
+
+    A value set here is no longer uncertain: its entry in `uncertainty` is dropped (a sweep that varies an
+    assumption fixes it at each point; a drawn scenario is not drawn again)."""
     doc = scenario.model_dump(by_alias=True, exclude_none=True)
+    if doc.get("uncertainty"):
+        doc["uncertainty"] = {path: spec for path, spec in doc["uncertainty"].items() if path not in values}
     try:     # the scenario's own values passed these checks already: only the new ones need them (sweeps call
         problems = [Problem(e.path, e.message) for e in document_problems(dict(values))]     # this per point)
     except InputError as error:
@@ -699,7 +794,7 @@ def apply_params(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
                     node[key] = value
                 elif key in node:
                     node = node[key]
-                elif key in ("red_lines", "allies"):
+                elif key in ("red_lines", "allies", "outside_option", "outside_options"):
                     node = node.setdefault(key, {})
                 else:
                     problems.append(Problem(path, f"unknown key '{key}'"))
@@ -710,6 +805,24 @@ def apply_params(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     return parse_scenario(doc, limits=False)
+
+
+def draw_inputs(scenario: Scenario, rng: Any) -> tuple[Scenario, dict[str, float]]:
+    """The scenario with every uncertain input drawn from its range by `rng` (a numpy Generator), in the
+    order of the `uncertainty` mapping, and the values drawn by path. Whole-number fields get whole numbers.
+    A scenario without ranges is returned as it is (and nothing is drawn)."""
+    if not scenario.uncertainty:
+        return scenario, {}
+    coded = params(scenario)
+    drawn: dict[str, float] = {}
+    for path, spec in scenario.uncertainty.items():
+        value = coded.get(path)
+        if spec.distribution == "uniform" or value is None or spec.high == spec.low:
+            x = float(rng.uniform(spec.low, spec.high))
+        else:
+            x = float(rng.triangular(spec.low, float(value), spec.high))
+        drawn[path] = round(x) if isinstance(value, int) and not isinstance(value, bool) else x
+    return apply_params(scenario, drawn), drawn
 
 
 def json_schema() -> dict[str, Any]:

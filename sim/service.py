@@ -16,6 +16,7 @@ import pandas as pd
 
 from sim import lockstep, mechanism
 from sim.arrays import arrays_of
+from sim.explain import issue_reasons
 from sim.scenario import Scenario, load_scenario
 from sim.utility import to_native
 
@@ -32,6 +33,7 @@ class IssueResult:
     weighted_mean: float         # forecast baselines from the initial positions
     weighted_median: float
     prediction: float | None = None   # expected-utility mechanism: final median-voter position
+    why: str = ""                # what settled or blocked the issue, and when (`sim.explain`)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class RunResult:
     actors: dict[str, ActorResult]
     history: pd.DataFrame | None = field(default=None, repr=False)
     """Tidy per-round table (round 0 = initial), present when the run collected data."""
+    walked_out: list[str] = field(default_factory=list)
+    """Actors that left the table (a breakdown)."""
+    inputs: dict[str, float] = field(default_factory=dict)
+    """The uncertain inputs this run drew from its seed, by parameter path (empty: played as coded)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The run as the JSON object of the CLI contract (`negsim run --json`)."""
@@ -64,13 +70,15 @@ class RunResult:
             }
             if r.prediction is not None:
                 entry["prediction"] = r.prediction
+            entry["why"] = r.why
             issues[issue_id] = entry
         return {
             "scenario": self.scenario.id, "title": self.scenario.title, "seed": self.seed,
             "mechanism": self.mechanism, "linkage": self.scenario.protocol.linkage, "rounds": self.rounds,
-            "outcome": self.outcome, "tension": self.tension, "issues": issues,
+            "outcome": self.outcome, "tension": self.tension, "walked_out": self.walked_out, "issues": issues,
             "actors": {a: {"utility": r.utility, "final_positions": r.final_positions}
                        for a, r in self.actors.items()},
+            "inputs": self.inputs,
         }
 
     def summary_row(self) -> dict[str, Any]:
@@ -80,16 +88,17 @@ class RunResult:
             self.scenario, self.outcome, self.rounds, self.tension, [r.agreed for r in issues],
             [np.nan if r.value is None else r.value for r in issues],
             [r.utility for r in self.actors.values()],
-            None if issues[0].prediction is None else [r.prediction for r in issues])
+            None if issues[0].prediction is None else [r.prediction for r in issues], self.inputs)
 
 
 def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, agreed: Sequence[Any],
-                   value: Sequence[Any], utility: Sequence[Any], prediction: Sequence[Any] | None = None
-                   ) -> dict[str, Any]:
+                   value: Sequence[Any], utility: Sequence[Any], prediction: Sequence[Any] | None = None,
+                   inputs: dict[str, Any] | None = None) -> dict[str, Any]:
     """The flat summary of runs: outcome, rounds, tension, then per issue agreed.<id>, value.<id> (native
     units, NaN unless agreed) and prediction.<id> (expected-utility mechanism), then per actor utility.<id>
-    (of the outcome). `agreed`, `value`, `prediction` are indexed by issue, `utility` by actor: a value each
-    for one run, a column of all runs' values each for many."""
+    (of the outcome), then input.<path> for each uncertain input the run drew. `agreed`, `value`, `prediction`
+    are indexed by issue, `utility` by actor: a value each for one run, a column of all runs' values each for
+    many."""
     fields: dict[str, Any] = {"outcome": outcome, "rounds": rounds, "tension": tension}
     for j, issue_id in enumerate(scenario.issue_ids):
         fields[f"agreed.{issue_id}"] = agreed[j]
@@ -98,6 +107,8 @@ def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, 
             fields[f"prediction.{issue_id}"] = prediction[j]
     for i, actor_id in enumerate(scenario.actor_ids):
         fields[f"utility.{actor_id}"] = utility[i]
+    for path, drawn in (inputs or {}).items():
+        fields[f"input.{path}"] = drawn
     return fields
 
 
@@ -113,13 +124,14 @@ def prepare(scenario: Scenario | str | Path | None = None, *, max_rounds: int | 
 
 
 def start(scenario: Scenario, seed: int | None = None, collect: bool = True,
-          human_seats: Iterable[str] = ()) -> NegotiationModel:
+          human_seats: Iterable[str] = (), draw: bool = True) -> NegotiationModel:
     """A model at round 0, ready to step (the dashboard and the classroom step it themselves); people
-    choose the offers of `human_seats` through `model.submit_offers` before each step."""
+    choose the offers of `human_seats` through `model.submit_offers` before each step. `draw=False` plays the
+    scenario's uncertain inputs as coded (see `NegotiationModel`)."""
     from sim.model import NegotiationModel  # Mesa: imported by the first model run (lockstep needs none)
 
     return NegotiationModel(scenario, rng=scenario.protocol.seed if seed is None else seed, collect=collect,
-                            human_seats=human_seats)
+                            human_seats=human_seats, draw=draw)
 
 
 def finish(model: NegotiationModel) -> None:
@@ -127,8 +139,9 @@ def finish(model: NegotiationModel) -> None:
     model.run_model()
 
 
-def result_of(model: NegotiationModel) -> RunResult:
-    """Describe a model's current state (finished or not) in native units."""
+def result_of(model: NegotiationModel, explain: bool = True) -> RunResult:
+    """Describe a model's current state (finished or not) in native units; `explain=False` spares the
+    per-issue sentences (`IssueResult.why`) where only summaries are kept (sweeps)."""
     spec = model.spec
     is_eu = spec.protocol.mechanism == "expected_utility"
     # one conversion for every per-issue row, then plain floats (cheap per run: sweeps call this per run)
@@ -138,6 +151,7 @@ def result_of(model: NegotiationModel) -> RunResult:
     prediction = per_issue[4] if is_eu else None
     agreed_flags = (~model.open_issues).tolist()
     agreed_rounds = model.agreed_round.tolist()
+    reasons = issue_reasons(model) if explain else {}
     issues = {}
     for j, issue_id in enumerate(spec.issue_ids):
         agreed = agreed_flags[j]
@@ -145,7 +159,7 @@ def result_of(model: NegotiationModel) -> RunResult:
             agreed=agreed, value=agreed_value[j] if agreed else None,
             round=agreed_rounds[j] if agreed else None, proposal=proposal[j],
             weighted_mean=baseline_mean[j], weighted_median=baseline_median[j],
-            prediction=prediction[j] if prediction is not None else None)
+            prediction=prediction[j] if prediction is not None else None, why=reasons.get(issue_id, ""))
     offers = model.native(model.offers).tolist()
     utilities = model.outcome_utilities().tolist()
     actors = {actor_id: ActorResult(utility=utilities[i],
@@ -154,17 +168,19 @@ def result_of(model: NegotiationModel) -> RunResult:
     return RunResult(
         scenario=spec, seed=model.seed, mechanism=spec.protocol.mechanism, rounds=model.round,
         outcome=model.outcome or "running", tension=float(model.tension), issues=issues, actors=actors,
-        history=history_of(model) if model.datacollector is not None else None)
+        history=history_of(model) if model.datacollector is not None else None,
+        walked_out=list(model.walked_out), inputs=dict(model.drawn_inputs))
 
 
 def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None = None, *,
                  max_rounds: int | None = None, mechanism: str | None = None,
-                 collect: bool = True) -> RunResult:
-    """Run a scenario to its end and describe the result."""
+                 collect: bool = True, draw: bool = True, explain: bool = True) -> RunResult:
+    """Run a scenario to its end and describe the result (`draw=False`: uncertain inputs as coded;
+    `explain=False`: no per-issue sentences)."""
     spec = prepare(scenario, max_rounds=max_rounds, mechanism=mechanism)
-    model = start(spec, seed, collect=collect)
+    model = start(spec, seed, collect=collect, draw=draw)
     finish(model)
-    return result_of(model)
+    return result_of(model, explain)
 
 
 def history_of(model: NegotiationModel) -> pd.DataFrame:
@@ -233,7 +249,7 @@ def summaries(scenario: Scenario, seeds: Sequence[int]) -> dict[str, np.ndarray]
         return summary_fields(scenario, np.asarray(mechanism.OUTCOMES, dtype=object)[final.outcome], final.rounds,
                               final.tension, agreed.T, to_native(final.agreed_value, arrays.low, arrays.high).T,
                               utility.T)
-    rows = [run_scenario(scenario, seed, collect=False).summary_row() for seed in seeds]
+    rows = [run_scenario(scenario, seed, collect=False, explain=False).summary_row() for seed in seeds]
     return {name: np.array([row[name] for row in rows], dtype=object if name == "outcome" else None)
             for name in rows[0]} if rows else {}
 

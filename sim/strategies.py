@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.bargaining import disagreement_utilities, nash_package
 from sim.utility import (
     EPS,
     Array,
@@ -96,21 +97,39 @@ class Profiles:
     agreeable_low: Array      # (M,) lowest value on each issue that crosses no one's red line (tolerance EPS)
     agreeable_high: Array     # (M,) highest such value
     package_possible: bool    # some package crosses no one's red line (agreeable_low <= agreeable_high everywhere)
+    status_quo: Array         # (M,) what holds without agreement; NaN where the issue has none
+    disagreement: Array       # (N, M) utility of no agreement per issue (`bargaining.disagreement_utilities`)
+    outside: Array            # (N,) value of the outside option at round 0; NaN: the actor never walks away
+    outside_trend: Array      # (N,) its change per round
+    has_outside_options: bool
+    package_table: Array | None   # (N, M) package linkage: the Nash package in every row; None: no such package
 
 
 def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitude: Array, red_line: Array,
                   reservation: Array, kinds: list[str], exponent: Array, reciprocity: Array, opening: Array,
-                  flexibility: Array, cohesion: Array, package: bool) -> Profiles:
+                  flexibility: Array, cohesion: Array, package: bool, status_quo: Array | None = None,
+                  outside: Array | None = None, outside_trend: Array | None = None) -> Profiles:
     """Derive every per-run constant once, so that a round is only a few array operations."""
+    n_actors, n_issues = ideal.shape
+    status_quo = np.full(n_issues, np.nan) if status_quo is None else status_quo
+    outside = np.full(n_actors, np.nan) if outside is None else outside
+    outside_trend = np.zeros(n_actors) if outside_trend is None else outside_trend
     r = risk_exponent(risk_attitude)
+    weights = salience_weights(salience)
+    disagreement = disagreement_utilities(status_quo, ideal, r, reservation)
     kind = np.array([KINDS.index(k) for k in kinds])
     column = np.reshape
     red_low, red_high = red_line_bounds(red_line, ideal)
     red_low_tol, red_high_tol = red_low - EPS, red_high + EPS
     agreeable_low, agreeable_high = red_low_tol.max(axis=0), red_high_tol.min(axis=0)
-    reservation_room = reservation_distance(reservation, r)[:, None]
+    package_possible = bool((agreeable_low <= agreeable_high).all())
+    nash = nash_package(ideal, weights, r, capability, disagreement, reservation, agreeable_low + EPS,
+                        agreeable_high - EPS) if package and package_possible else None
+    # The reservation utility bounds each issue on its own; a Nash package already gives everyone at least its
+    # reservation utility as a whole, so there the actors may go as far as their red lines on any one issue.
+    reservation_room = reservation_distance(reservation, r)[:, None] if nash is None else np.inf
     return Profiles(
-        ideal=ideal, salience=salience, weights=salience_weights(salience), capability=capability,
+        ideal=ideal, salience=salience, weights=weights, capability=capability,
         risk_exponent=r, red_line=red_line, red_low=red_low, red_high=red_high, reservation=reservation,
         red_low_tol=red_low_tol, red_high_tol=red_high_tol,
         room_up=np.minimum(np.minimum(reservation_room, 1.0 - ideal), red_high - ideal),
@@ -125,8 +144,10 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         has_tit_for_tat=bool((kind == TIT_FOR_TAT).any()),
         proposal_weights=normalised_columns(capability[:, None] * salience),
         anchor_rows=np.zeros(len(ideal), dtype=np.intp), column_sums=np.ones((len(ideal), len(ideal))),
-        agreeable_low=agreeable_low, agreeable_high=agreeable_high,
-        package_possible=bool((agreeable_low <= agreeable_high).all()),
+        agreeable_low=agreeable_low, agreeable_high=agreeable_high, package_possible=package_possible,
+        status_quo=status_quo, disagreement=disagreement, outside=outside, outside_trend=outside_trend,
+        has_outside_options=bool((~np.isnan(outside)).any()),
+        package_table=None if nash is None else np.repeat(nash[None], n_actors, axis=0),
     )
 
 
@@ -166,6 +187,8 @@ class OfferStep(NamedTuple):
     room: Array         # how far the actor could go at most
     gap: Array          # distance from its ideal to the proposal
     direction: Array    # -1, 0, +1: where the proposal lies from its ideal
+    intended: Array     # the offers the strategy chose, before noise (what tension answers)
+    stuck: NDArray[np.bool_]    # could not move towards the proposal: already at its room or the proposal
 
 
 def concession_schedule(p: Profiles, deadline: int) -> Array:
@@ -206,22 +229,29 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     room = np.where(delta > 0.0, p.room_up, p.room_down)
     conceded = np.maximum((offers - ideal) * direction, 0.0)
     planned = scheduled * room * tension_factor
-    noise = 0.0 if jitter is None else jitter
-    if jitter is not None:
-        planned = planned + noise
-    target = np.maximum(conceded, planned)  # time-dependent and hardliner: never take back ground
+    limit = np.minimum(room, gap)
+    tit_for_tat = None
     if received is not None:
         returned = received * p.reciprocity
         tit_for_tat = (p.opening * room * tension_factor if first_round
                        else conceded + np.where(returned > 0, returned * tension_factor, returned))
-        target = np.where(p.tit_for_tat, tit_for_tat + noise, target)
-    concession = np.minimum(target, np.minimum(room, gap))
-    if received is not None:  # only tit-for-tat can aim behind its ideal; the others' targets are >= 0
-        concession = np.maximum(concession, 0.0)
+
+    def concede(noise: Array | float) -> Array:
+        target = np.maximum(conceded, planned + noise)  # time-dependent and hardliner: never take back ground
+        if tit_for_tat is not None:
+            target = np.where(p.tit_for_tat, tit_for_tat + noise, target)
+        chosen = np.minimum(target, limit)
+        # only tit-for-tat can aim behind its ideal; the others' targets are >= 0
+        return chosen if tit_for_tat is None else np.maximum(chosen, 0.0)
+
+    intended = concede(0.0)
+    concession = intended if jitter is None else concede(jitter)
     proposed = ideal + direction * concession
+    meant = proposed if jitter is None else ideal + direction * intended
     if open_issues is not None:
         proposed = np.where(open_issues, proposed, offers)
-    return OfferStep(proposed, concession, conceded, room, gap, direction)
+        meant = proposed if jitter is None else np.where(open_issues, meant, offers)
+    return OfferStep(proposed, concession, conceded, room, gap, direction, meant, conceded >= limit - HOLD_EPS)
 
 
 def move_reasons(step: OfferStep, p: Profiles, current: Array, open_issues: NDArray[np.bool_]) -> NDArray[np.int_]:

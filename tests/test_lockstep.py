@@ -37,6 +37,8 @@ def assert_same_as_models(scenario, seeds) -> Counter:
         np.testing.assert_array_equal(final.agreed_value[r], model.agreed_value, strict=True)
         np.testing.assert_array_equal(final.agreed_round[r], model.agreed_round, strict=True)
         np.testing.assert_array_equal(final.proposal[r], model.proposal, strict=True)
+        assert [a for a, gone in zip(scenario.actor_ids, final.walked_out[r], strict=True) if gone] == \
+            model.walked_out, seed
         seen[outcome] += 1
     return seen
 
@@ -66,21 +68,25 @@ def variants(scenario):
     changes = {
         "as shipped": {},
         "issue by issue": {"protocol.linkage": "issue_by_issue"},
+        "issue by issue, no pressure": {"protocol.linkage": "issue_by_issue",
+                                        **{f"actors.{a}.outside_option.trend": 0.0 for a in actors}},
         "no noise": {"protocol.noise": 0.0},
-        "heated": {"protocol.tension.drift": 0.06, "protocol.noise": 0.08},
+        "heated": {**{f"actors.{a}.outside_option.value": 0.3 for a in actors},
+                   f"actors.{actors[0]}.outside_option.trend": 0.03, "protocol.noise": 0.08},
         "tit for tat": {**{f"actors.{a}.strategy.kind": "tit_for_tat" for a in actors},
                         "protocol.linkage": "issue_by_issue"},
         "hardliners and tit for tat": {
             **{f"actors.{a}.strategy.kind": ["hardliner", "tit_for_tat", "linear"][i % 3]
                for i, a in enumerate(actors)},
             "protocol.agreement_tolerance": 0.15},
-        "no red lines, calm": {**soft_red_lines(values), "protocol.tension.drift": -0.05,
+        "no red lines, calm": {**soft_red_lines(values), "protocol.tension.initial": 0.0,
                                "protocol.agreement_tolerance": 0.2},
-        "no red lines, calm, issue by issue": {**soft_red_lines(values), "protocol.tension.drift": -0.05,
+        "no red lines, calm, issue by issue": {**soft_red_lines(values), "protocol.tension.initial": 0.0,
                                                "protocol.agreement_tolerance": 0.2,
                                                "protocol.linkage": "issue_by_issue"},
     }
-    return {name: apply_params(scenario, {k: v for k, v in change.items() if k in values})
+    return {name: apply_params(scenario, {k: v for k, v in change.items()
+                                          if k in values or k.endswith(".outside_option.value")})
             for name, change in changes.items()}
 
 
@@ -90,7 +96,7 @@ SHIPPED = sorted(SCENARIOS.glob("*.yaml")) + sorted(SCENARIOS.glob("*.csv"))
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_lockstep_equals_one_model_per_seed_on_every_shipped_scenario(path):
     seen = Counter()
-    for scenario in variants(load_scenario(path)).values():
+    for scenario in variants(load_scenario(path).as_coded()).values():
         if lockstep.supports(scenario):
             seen += assert_same_as_models(scenario, SEEDS)
     assert sum(seen.values()) >= 6 * len(SEEDS)
@@ -98,7 +104,7 @@ def test_lockstep_equals_one_model_per_seed_on_every_shipped_scenario(path):
 
 def test_the_variants_reach_every_outcome():
     seen = Counter()
-    for scenario in variants(load_scenario(SCENARIOS / "feb2022_baseline.yaml")).values():
+    for scenario in variants(load_scenario(SCENARIOS / "feb2022_baseline.yaml").as_coded()).values():
         seen += Counter(mechanism.OUTCOMES[code] for code in lockstep.play(scenario, SEEDS).outcome)
     assert set(seen) == set(mechanism.OUTCOMES), seen
 
@@ -111,7 +117,7 @@ def test_lockstep_equals_one_model_per_seed_on_random_scenarios(scenario, seeds)
 
 
 def test_a_replicate_does_not_depend_on_the_others_or_on_chunking(monkeypatch):
-    scenario = variants(load_scenario(SCENARIOS / "feb2022_baseline.yaml"))["heated"]
+    scenario = variants(load_scenario(SCENARIOS / "feb2022_baseline.yaml").as_coded())["heated"]
     seeds = list(range(40))
     together = lockstep.play(scenario, seeds)
     monkeypatch.setattr(lockstep, "CHUNK_CELLS", 1)     # one replicate per chunk
@@ -123,7 +129,7 @@ def test_a_replicate_does_not_depend_on_the_others_or_on_chunking(monkeypatch):
 
 
 def test_summaries_equal_the_runs_summary_rows_in_lockstep_and_one_by_one():
-    baseline = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    baseline = load_scenario(SCENARIOS / "feb2022_baseline.yaml").as_coded()
     for scenario in (variants(baseline)["no red lines, calm"],                           # lockstep
                      apply_params(baseline, {"protocol.mechanism": "expected_utility"}),  # one model per seed
                      apply_params(baseline, {"protocol.activation": "sequential"})):
@@ -135,7 +141,7 @@ def test_summaries_equal_the_runs_summary_rows_in_lockstep_and_one_by_one():
 
 
 def test_lockstep_refuses_what_it_does_not_play():
-    baseline = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    baseline = load_scenario(SCENARIOS / "feb2022_baseline.yaml").as_coded()
     for change in ({"protocol.mechanism": "expected_utility"}, {"protocol.activation": "sequential"},
                    {"protocol.activation": "random"}):
         scenario = apply_params(baseline, change)
@@ -147,7 +153,7 @@ def test_lockstep_refuses_what_it_does_not_play():
 def test_monte_carlo_reports_progress_and_keeps_the_replicate_order(monkeypatch):
     monkeypatch.setattr(service, "MONTE_CARLO_CHUNK", 5)
     heard = []
-    scenario = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    scenario = load_scenario(SCENARIOS / "feb2022_baseline.yaml").as_coded()
     runs = service.monte_carlo(scenario, 12, root_seed=3, progress=lambda done, total: heard.append((done, total)))
     assert heard == [(5, 12), (10, 12), (12, 12)]
     assert runs["replicate"].tolist() == list(range(12))
@@ -157,7 +163,7 @@ def test_monte_carlo_reports_progress_and_keeps_the_replicate_order(monkeypatch)
 
 
 def test_a_single_seed_runs_as_a_model_and_gives_the_same_row(monkeypatch):
-    baseline = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    baseline = load_scenario(SCENARIOS / "feb2022_baseline.yaml").as_coded()
     assert lockstep.worthwhile(baseline, 2) and not lockstep.worthwhile(baseline, 1)
     together = service.summaries(baseline, [5, 9])
 

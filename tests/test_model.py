@@ -24,6 +24,9 @@ def scenarios(draw, noise: bool = True):
     n, m = draw(st.integers(2, 5)), draw(st.integers(1, 3))
     unit = st.floats(0, 1, allow_nan=False)
     issues = [{"id": f"i{j}", "label": f"I{j}", "scale": {"min": -50.0, "max": 150.0}} for j in range(m)]
+    for issue in issues:
+        if draw(st.booleans()):
+            issue["status_quo"] = draw(st.floats(-50, 150))
     actors = []
     for i in range(n):
         kind = draw(st.sampled_from(KINDS))
@@ -39,6 +42,8 @@ def scenarios(draw, noise: bool = True):
             "positions": positions, "saliences": {f"i{j}": draw(unit) for j in range(m)}, "red_lines": red,
             "strategy": strategy, "reservation_utility": draw(unit), "risk_attitude": draw(st.floats(-1, 1)),
         })
+        if draw(st.booleans()):
+            actors[-1]["outside_option"] = {"value": draw(unit), "trend": draw(st.floats(-0.05, 0.05))}
     if n > 1 and draw(st.booleans()):
         actors[0]["allies"] = {"a1": draw(unit)}
     protocol = {
@@ -46,7 +51,7 @@ def scenarios(draw, noise: bool = True):
         "activation": draw(st.sampled_from(["simultaneous", "sequential", "random"])),
         "noise": draw(st.floats(0, 0.2)) if noise else 0.0,
         "agreement_tolerance": draw(st.floats(0.01, 0.3)),
-        "tension": {"drift": draw(st.floats(-0.05, 0.05))},
+        "tension": {"initial": draw(unit)},
     }
     return parse_scenario({"id": "h", "title": "H", "issues": issues, "actors": actors, "protocol": protocol})
 
@@ -199,9 +204,10 @@ def test_no_package_when_red_lines_exclude_each_other():
 
 
 def test_hardliner_never_passes_its_red_line():
+    # issue by issue: the proposal follows the offers (a Nash package would sit on a0's red line itself)
     scenario = make_scenario([[0], [100]], red_lines=[{"i0": 20}, {}],
                              actor={"strategy": {"kind": "hardliner"}, "reservation_utility": 0},
-                             protocol={"max_rounds": 30})
+                             protocol={"max_rounds": 30, "linkage": "issue_by_issue"})
     scenario = apply_params(scenario, {"actors.a0.strategy.flexibility": 1.0, "actors.a1.strategy.flexibility": 0.5})
     model = play(scenario, collect=True)
     history = model.datacollector.get_agent_vars_dataframe()
@@ -260,10 +266,13 @@ def test_agreed_cbms_lower_tension():
     assert before - model.tension > 0
 
 
-def test_breakdown_when_tension_crosses_the_threshold():
-    s = apply_params(load_scenario(BASELINE), {"protocol.tension.drift": 0.2})
+def test_breakdown_when_an_outside_option_beats_the_best_deal_left():
+    s = apply_params(load_scenario(BASELINE).as_coded(), {"actors.russia.outside_option.trend": 0.05})
     r = run_scenario(s, 0, collect=False)
     assert r.outcome == "breakdown" and r.rounds < s.protocol.max_rounds
+    assert r.walked_out == ["russia"]
+    calm = apply_params(s, {"actors.russia.outside_option.value": 0.0, "actors.russia.outside_option.trend": 0.0})
+    assert run_scenario(calm, 0, collect=False).outcome != "breakdown"
 
 
 @pytest.mark.parametrize("activation", ["sequential", "random"])

@@ -98,7 +98,7 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
                 continue
         for run in point_runs:
             try:
-                result = run_scenario(spec, run[3], collect=rounds)
+                result = run_scenario(spec, run[3], collect=rounds, explain=False)
                 summary = result.summary_row()
                 if rounds:
                     history = result.history
@@ -199,7 +199,7 @@ def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, 
             try:
                 for _ in range(4 if index == 0 else 1):
                     start = time.perf_counter()
-                    result = run_scenario(variant, seeds[0], collect=rounds)
+                    result = run_scenario(variant, seeds[0], collect=rounds, explain=False)
                     if index == 0:
                         timings.append(time.perf_counter() - start)
             except Exception as error:

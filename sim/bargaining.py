@@ -1,0 +1,161 @@
+"""Bargaining theory for the concession mechanism: the disagreement point, the Nash package, walking away.
+
+Pure functions over normalised arrays (positions in [0, 1] per issue; N actors x M issues; a leading
+replicate axis where noted).
+
+- Disagreement point: what each actor gets if nothing is agreed, d_ij = u_ij(status quo_j) on issues with a
+  status quo, its reservation utility on the others.
+- The Nash package (Nash 1950; asymmetric form, Kalai 1977): the package on the table under package linkage,
+  x* = argmax_x sum_i c_i log(U_i(x) - D_i) over the packages that cross no red line and leave every actor
+  better off than the status quo (D_i = sum_j w_ij d_ij, at least the reservation utility; c_i capabilities). It trades across issues by
+  salience (each actor gets more on what it cares about most), and no other package is better for everyone:
+  it is Pareto-optimal.
+- Walking away (the bargaining model of war: Fearon 1995, Powell 2006): an actor leaves the table once its
+  outside option beats the best deal the others could still accept. What the others could still accept on an
+  issue is the range they have conceded or could still concede (their room, less what tension takes: the
+  strategies' own limits); on a settled issue it is the agreed value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+from scipy.stats import qmc
+
+from sim.utility import EPS, Array
+
+CANDIDATES = 256
+"""Start points of the Nash package search: a fixed (unscrambled) Sobol set over the agreeable box."""
+
+
+def disagreement_utilities(status_quo: Array, ideal: Array, exponent: Array, reservation: Array) -> Array:
+    """(N, M): each actor's utility of no agreement on each issue: u_ij(status quo_j), or its reservation
+    utility where the issue has no status quo (NaN)."""
+    has = ~np.isnan(status_quo)
+    value = 1.0 - np.abs(np.where(has, status_quo, 0.0) - ideal) ** exponent.reshape(-1, 1)
+    return np.where(has, value, reservation.reshape(-1, 1))
+
+
+def package_utilities(x: Array, ideal: Array, weights: Array, exponent: Array) -> Array:
+    """U_i(x) for candidate packages x (K, M) -> (K, N)."""
+    distance = np.abs(x[:, None, :] - ideal[None]) ** exponent.reshape(1, -1, 1)
+    return 1.0 - (weights[None] * distance).sum(axis=-1)
+
+
+def nash_package(ideal: Array, weights: Array, exponent: Array, capability: Array, disagreement: Array,
+                 reservation: Array, low: Array, high: Array) -> Array | None:
+    """The asymmetric Nash bargaining package (M,) within the box [low, high] (the values no red line
+    excludes, clipped to the scale), with disagreement point D_i = max(sum_j w_ij d_ij, R_i): the status quo
+    (`disagreement` (N, M)), but never less than the actor's reservation utility R_i, below which it accepts
+    nothing. None when no package in the box gives every actor more than that, or the box is empty.
+
+    Search: the Nash product at a fixed Sobol set of packages, then a bounded quasi-Newton refinement
+    (L-BFGS-B) from the best of them; deterministic.
+    """
+    low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+    if (low > high).any():
+        return None
+    # the actors in a canonical order, so that the floating-point search does not depend on the file's order
+    order = np.lexsort(np.column_stack([ideal, weights, exponent, capability, disagreement, reservation]).T[::-1])
+    ideal, weights, exponent, capability = ideal[order], weights[order], exponent[order], capability[order]
+    disagreement, reservation = disagreement[order], reservation[order]
+    base = np.maximum((weights * disagreement).sum(axis=1), reservation)
+    # only capability ratios matter; rounded so that scaling them all leaves the search's numbers unchanged
+    power = np.round(capability / capability.sum(), 12)
+    n_issues = len(low)
+    unit = qmc.Sobol(d=n_issues, scramble=False).random(CANDIDATES) if n_issues > 0 else np.zeros((1, 0))
+    mean = (power[:, None] * ideal).sum(axis=0)
+    # the compromise (capability-weighted mean) first: where the Nash product is flat (a ridge of equally good
+    # packages, as with equal saliences) the first best candidate, the compromise, is kept
+    candidates = np.vstack([np.clip(mean, low, high), np.clip(ideal, low, high), (low + high) / 2.0,
+                            low + unit * (high - low)])
+
+    def log_product(gain: Array) -> Array:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where((gain > EPS).all(axis=-1), (power * np.log(np.maximum(gain, EPS))).sum(axis=-1),
+                            -np.inf)
+
+    values = log_product(package_utilities(candidates, ideal, weights, exponent) - base)
+    best = int(np.argmax(values))
+    if not np.isfinite(values[best]):
+        return None
+
+    def objective(x: Array) -> float:
+        gain = package_utilities(x[None], ideal, weights, exponent)[0] - base
+        return float(-(power * np.log(np.maximum(gain, 1e-12))).sum())
+
+    start = candidates[best]
+    if n_issues and (high > low).any():
+        refined = minimize(objective, start, method="L-BFGS-B", bounds=list(zip(low, high, strict=True)),
+                           options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 500})
+        x = np.clip(refined.x, low, high)
+        if np.isfinite(log_product(package_utilities(x[None], ideal, weights, exponent) - base)[0]) and \
+                objective(x) < objective(start) - 1e-12:
+            start = x
+        start = _snap_to_kinks(start, objective, np.vstack([ideal, low[None], high[None]]))
+    return start
+
+
+def _snap_to_kinks(x: Array, objective, kinks: Array, reach: float = 1e-4) -> Array:
+    """Move each coordinate onto a kink of the objective (an actor's ideal or a bound of the box) within `reach`
+    when that is better: the optimum often lies on one, where a quasi-Newton search stops a little
+    short, and where it stops would depend on the actors' order. Kinks are tried in sorted order, so the
+    result does not."""
+    x = x.copy()
+    for j in range(len(x)):
+        for value in np.unique(kinks[:, j]):
+            if abs(value - x[j]) <= reach:
+                trial = x.copy()
+                trial[j] = value
+                if objective(trial) < objective(x):
+                    x = trial
+    return x
+
+
+def others_extreme(values: Array, largest: bool) -> Array:
+    """For each actor i, the largest (or smallest) of the other actors' values: (..., N, M) -> (..., N, M)."""
+    ordered = np.sort(values, axis=-2)
+    first, second = (ordered[..., -1:, :], ordered[..., -2:-1, :]) if largest else (ordered[..., :1, :],
+                                                                                   ordered[..., 1:2, :])
+    is_extreme = values >= first if largest else values <= first
+    return np.where(is_extreme, second, first)
+
+
+def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array, tension_factor: Array | float,
+                   weights: Array, exponent: Array, disagreement: Array, open_issues: NDArray[np.bool_],
+                   agreed_value: Array, package: bool) -> Array:
+    """b_i: the most actor i can still get from the talks, (N,) (or (R, N) with a replicate axis).
+
+    Each other actor k could still accept, on an open issue j, the values between its ideal and the furthest
+    it has conceded or could still concede: its room scaled by this round's tension factor (the strategies'
+    own limit). The best value for i is its ideal clipped to what all the others could accept; where their
+    ranges do not meet, no deal is possible on the issue and i keeps the status quo (under package linkage:
+    on every open issue). Settled issues count at their agreed values.
+    """
+    up = np.maximum(np.maximum(offers - ideal, 0.0), room_up * tension_factor)
+    down = np.maximum(np.maximum(ideal - offers, 0.0), room_down * tension_factor)
+    lowest = others_extreme(ideal - down, largest=True)       # no lower than any other actor accepts
+    highest = others_extreme(ideal + up, largest=False)
+    feasible = lowest <= highest + EPS
+    best = np.clip(ideal, lowest, np.maximum(lowest, highest))
+    value = 1.0 - np.abs(best - ideal) ** exponent.reshape(-1, 1)
+    open_ = open_issues[..., None, :]
+    if package:
+        feasible = feasible | ~open_
+        feasible = np.broadcast_to(feasible.all(axis=-1, keepdims=True), value.shape)
+    per_issue = np.where(feasible, value, disagreement)
+    agreed = 1.0 - np.abs(np.nan_to_num(agreed_value)[..., None, :] - ideal) ** exponent.reshape(-1, 1)
+    per_issue = np.where(open_, per_issue, agreed)
+    return (weights * per_issue).sum(axis=-1)
+
+
+def walking_away(outside: Array, best: Array) -> NDArray[np.bool_]:
+    """Which actors leave the table: their outside option (this round's value; NaN: none) beats the best deal
+    still acceptable to the others (`best_deal_left`)."""
+    return np.greater(outside, best + EPS)  # NaN compares False: no outside option, never walks
+
+
+def outside_options(value: Array, trend: Array, round_: int) -> Array:
+    """Each actor's outside option in round `round_`: clip(value + trend x round, 0, 1) (NaN stays NaN)."""
+    return np.clip(value + trend * round_, 0.0, 1.0)

@@ -1,0 +1,82 @@
+"""Why each issue ended as it did: one sentence per issue, from a run's final state.
+
+The CLI summary, `negsim run --json` (`issues.ID.why`), the dashboard banner and the classroom debrief all show
+these sentences (through `sim.service.result_of`), so a run is explained the same way everywhere. Checked in the
+order a reader needs them: settled; someone walked away; red lines that exclude each other; no package that
+gives everyone its walk-away level; package linkage holding back an issue whose offers met; walk-away levels
+refusing the proposal; the deadline.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim import mechanism
+from sim.utility import issue_utilities
+
+if TYPE_CHECKING:
+    from sim.model import NegotiationModel
+
+
+def _names(model: NegotiationModel, rows) -> str:
+    names = [model.spec.actors[int(i)].name for i in rows]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def issue_reasons(model: NegotiationModel) -> dict[str, str]:
+    """One sentence per issue id: what settled or blocked it, and when."""
+    spec, p = model.spec, model.profiles
+    package = spec.protocol.linkage == "package"
+    tolerance = spec.protocol.agreement_tolerance
+    offers, proposal = model.offers, model.proposal_table
+    native = model.native
+    met = (np.abs(offers - proposal) <= tolerance + 1e-9).all(axis=0)     # (M,) every offer within tolerance
+    blocked_here = ~met & model.open_issues
+    walked = ""
+    if model.walked_out:
+        who = model.walked_out[0]
+        option, best = model.walkout_values.get(who, (np.nan, np.nan))
+        walked = (f"{spec.actor(who).name} walked away in round {model.round}: its outside option ({option:.3f}) "
+                  f"beat the best deal the others could still accept ({best:.3f})")
+    acceptance = mechanism.issue_acceptance(proposal[0], offers, p, tolerance)
+    worth = issue_utilities(proposal[0], p.ideal, p.risk_exponent) >= p.reservation[:, None] - 1e-9
+    reasons: dict[str, str] = {}
+    for j, issue in enumerate(spec.issues):
+        unit = f" {issue.scale.unit}" if issue.scale.unit else ""
+        if not model.open_issues[j]:
+            how = " as part of the package" if package else ""
+            reasons[issue.id] = (f"settled in round {int(model.agreed_round[j])} at "
+                                 f"{float(native(model.agreed_value)[j]):.1f}{unit}{how}")
+            continue
+        parts = []
+        if walked:
+            parts.append(walked)
+        if p.agreeable_low[j] > p.agreeable_high[j]:
+            floor, ceiling = int(np.argmax(p.red_low[:, j])), int(np.argmin(p.red_high[:, j]))
+            span = model.high[j] - model.low[j]
+            lo = float(model.low[j] + p.red_low[floor, j] * span)
+            hi = float(model.low[j] + p.red_high[ceiling, j] * span)
+            parts.append(f"red lines exclude each other: {spec.actors[floor].name} accepts nothing below "
+                         f"{lo:.0f}{unit}, {spec.actors[ceiling].name} nothing above {hi:.0f}{unit}")
+        elif package and p.package_table is None and p.package_possible:
+            parts.append("no package gives every actor at least its status quo and walk-away level")
+        elif package and met[j]:
+            others = [i.id for k, i in enumerate(spec.issues) if blocked_here[k]]
+            parts.append("the offers met here, but under package linkage nothing is agreed until everything is"
+                         + (f" (still apart on {', '.join(others)})" if others else ""))
+        elif not package and met[j] and not acceptance[:, j].all():
+            refusing = np.flatnonzero(~worth[:, j])
+            if len(refusing):
+                parts.append(f"the offers met, but the proposal is below the walk-away level of "
+                             f"{_names(model, refusing)}")
+        if not parts or (walked and len(parts) == 1 and not met[j]):
+            spread = float(np.ptp(native(offers)[:, j]))
+            when = "when the talks ended" if walked else f"at the deadline (round {model.round})"
+            if not model.running:
+                parts.append(f"offers still {spread:.0f}{unit} apart {when}")
+            else:
+                parts.append(f"still open after round {model.round}: offers {spread:.0f}{unit} apart")
+        reasons[issue.id] = "; ".join(parts)
+    return reasons
