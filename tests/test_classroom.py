@@ -81,7 +81,7 @@ def play_round(cls, code, tokens, r, moves):
 def reference_model(cls, code):
     """The same negotiation driven directly through the model (no store), from the room's logged moves."""
     state = cls.state(code)
-    model = service.start(state.scenario, state.room.seed, human_seats=state.human_seats)
+    model = service.start(state.scenario, state.room.seed, human_seats=state.human_seats, draw=False)
     for r in range(1, state.room.rounds_closed + 1):
         for inject in state.injects_before(r):
             model.play_inject(inject.inject)
@@ -472,9 +472,15 @@ def test_debrief_figures_and_exports(cls):
     assert report.to_nash == pytest.approx(db.distance(report.utilities, report.nash))
     assert list(report.by_round["round"]) == [0, 1, 2, 3, 4]
     assert report.comparison.runs == 12 and 0 <= report.comparison.percentile["joint"] <= 100
-    # a stalemate is worth each actor's reservation utility
+    # a stalemate is worth each actor's disagreement utility (the status quo's where an issue has one)
     if report.outcome == "stalemate":
-        assert report.utilities == pytest.approx({a.id: a.reservation_utility for a in state.scenario.actors})
+        from sim import mechanism
+        from sim.arrays import profiles_of
+
+        m = len(state.scenario.issues)
+        nothing = mechanism.outcome_utility(pd.Series([0.0] * m).to_numpy(), pd.Series([False] * m).to_numpy(),
+                                            profiles_of(state.scenario)[0])
+        assert report.utilities == pytest.approx(dict(zip(state.scenario.actor_ids, nothing.tolist(), strict=True)))
 
     csv_text = db.transcript_csv(state, report.history)
     table = pd.read_csv(__import__("io").StringIO(csv_text))
@@ -494,6 +500,48 @@ def test_debrief_figures_and_exports(cls):
     assert page.startswith("<!doctype html>") and "<script" not in page
     assert code in page and "Confidential" in page and "Distance to the Nash point" in page
     assert "Confidential" not in db.summary_html(report, reveal=False)
+
+
+def test_the_room_plays_the_coded_values_its_briefs_quote(cls):
+    """The Feb-2022 scenario codes ranges for its assumptions; a room never draws from them: its model plays
+    the values in the file (those the briefs quote), whatever the room's seed."""
+    code, key, tokens = new_room(cls, rounds=4)
+    state = cls.state(code)
+    assert state.scenario.uncertainty                        # there would be something to draw
+    cls.start(code, key)
+    play_round(cls, code, tokens, 1, SCRIPT[0])
+    model = cls.model(code)
+    assert model.drawn_inputs == {} and model.spec == state.scenario
+    drawn = service.start(state.scenario, state.room.seed)   # what a drawing run would have played instead
+    assert drawn.drawn_inputs and drawn.spec != state.scenario
+
+
+def test_agent_runs_draw_the_assumptions_and_are_scored_as_written(cls):
+    """The debrief's agent-only runs draw the uncertain inputs per seed (input.* columns differ between runs),
+    and their outcomes are scored with the scenario as written, as the class is."""
+    from sim import mechanism
+    from sim.arrays import profiles_of
+    from sim.utility import to_unit
+
+    code, key, tokens = new_room(cls, rounds=4)
+    cls.start(code, key)
+    for r, moves in enumerate(SCRIPT, start=1):
+        play_round(cls, code, tokens, r, moves)
+    state = cls.state(code)
+    runs = cls.agent_runs(state, 6)
+    inputs = [c for c in runs.columns if c.startswith("input.")]
+    assert len(inputs) == len(state.scenario.uncertainty) and runs[inputs].nunique().max() > 1
+    scored = db.scored_as_written(state, runs)
+    p, low, high = profiles_of(state.scenario)
+    issues = state.scenario.issue_ids
+    for n in range(len(runs)):
+        agreed = runs.loc[n, [f"agreed.{i}" for i in issues]].to_numpy(bool)
+        values = to_unit(runs.loc[n, [f"value.{i}" for i in issues]].fillna(0.0).to_numpy(float), low, high)
+        assert scored[n] == pytest.approx(mechanism.outcome_utility(values, agreed, p))
+    report = db.debrief(state, cls.model(state), runs)
+    assert report.comparison.agent_mean["joint"] == pytest.approx(scored.sum(axis=1).mean())
+    page = db.summary_html(report, reveal=False)
+    assert "assumptions drawn from their ranges" in page
 
 
 def test_every_feb2022_scenario_has_briefs_and_the_two_named_injects():

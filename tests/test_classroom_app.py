@@ -111,6 +111,9 @@ def test_a_class_plays_one_room_to_an_outcome(db_path):
         submit_offers(ana, r, {"expansion": 100 - 5 * r, "missiles": 90 - 5 * r})
         assert any(f"Your move for round {r} is recorded" in s.value for s in ana.success), \
             [s.value for s in ana.success] + errors(ana)
+        # tension is shown as derived, with no breakdown level (the talks end when someone walks away)
+        assert page_shows(ana, "derived: deadlock raises it, concessions lower it")
+        assert not page_shows(ana, "break down at") and not page_shows(ana, "threshold")
         assert classroom.state(code).waiting_for == ["us"]
         accept(ben)
         assert any(f"round {r} has been played" in s.value for s in ben.success), errors(ben)
@@ -131,7 +134,7 @@ def test_a_class_plays_one_room_to_an_outcome(db_path):
     teacher.button(key="run_agents").click().run()
     assert not teacher.exception, teacher.exception
     assert any("negotiations of the same scenario played by the computer alone" in m.value
-               for m in teacher.markdown)
+               and "with the assumptions drawn from their ranges" in m.value for m in teacher.markdown)
     labels = {d.label for d in teacher.get("download_button")}
     assert {"Transcript (CSV)", "Transcript (JSON)", "Printable summary (HTML)"} <= labels
     # the replay slider goes back to any round

@@ -216,10 +216,9 @@ def show_chart(chart: alt.TopLevelMixin, height: int | None = None) -> None:
 
 
 def tension_box(model: NegotiationModel) -> None:
-    t = model.protocol.tension
-    st.markdown(f"**Tension {model.tension:.2f}** - 0 calm, 1 crisis; the talks break down at "
-                f"{t.breakdown_threshold:.2f}")
-    st.progress(min(1.0, model.tension / t.breakdown_threshold), text=None)
+    st.markdown(f"**Tension {model.tension:.2f}** - 0 calm, 1 crisis; derived: deadlock raises it, concessions "
+                "lower it. It slows concessions; the talks end when someone walks away, not at a tension level.")
+    st.progress(min(1.0, max(0.0, float(model.tension))), text=None)
 
 
 def offers_table(state: RoomState, model: NegotiationModel, me: str | None = None) -> pd.DataFrame:

@@ -34,7 +34,8 @@ def agent_runs(cls: Classroom, state: RoomState, teacher: bool) -> pd.DataFrame 
     if not teacher:
         st.caption("The comparison with agent-only runs appears here once the teacher has run it.")
         return None
-    st.markdown(f"**Compare with {n:,} agent-only runs** of the same scenario (every seat played by the "
+    st.markdown(f"**Compare with {n:,} agent-only runs** of the same scenario, with the assumptions drawn from "
+                f"their ranges (every seat played by the "
                 f"computer, seeds derived from the room's seed {state.room.seed}).")
     if st.button(f"Run {n:,} agent-only negotiations", key="run_agents", icon=":material/casino:"):
         bar = st.progress(0.0, text="Running agent-only negotiations ...")
@@ -67,8 +68,8 @@ def debrief_page(cls: Classroom, state: RoomState, teacher: bool, me: str | None
     # ---------------------------------------------------------------- headline
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Outcome", common.OUTCOME_WORDS.get(report.outcome, report.outcome).split(":")[0],
-              help="agreement: every issue; partial: some; stalemate: none; breakdown: tension crossed the "
-                   "threshold")
+              help="agreement: every issue; partial: some; stalemate: none; breakdown: an actor walked away "
+                   "(its outside option beat the best deal the others could still accept)")
     c2.metric("Rounds played", f"{state.room.rounds_closed} of {spec.protocol.max_rounds}")
     nash_joint = sum(report.nash.utilities.values()) if report.nash else None
     c3.metric("Joint utility", f"{report.joint:.2f}",
@@ -208,9 +209,12 @@ def comparison_view(state: RoomState, report: db.Debrief, runs: pd.DataFrame) ->
     spec = state.scenario
     c = report.comparison
     shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(c.outcome_share.items(), key=lambda kv: -kv[1]))
-    st.markdown(f"In **{c.runs:,} negotiations of the same scenario played by the computer alone**, the outcomes "
-                f"were: {shares}. Your class reached **{c.class_outcome}**.")
-    joint = runs[[f"utility.{a}" for a in spec.actor_ids]].sum(axis=1).to_frame("joint")
+    drawn = " with the assumptions drawn from their ranges" if spec.uncertainty else ""
+    st.markdown(f"In **{c.runs:,} negotiations of the same scenario played by the computer alone**{drawn}, the "
+                f"outcomes were: {shares}. Your class reached **{c.class_outcome}**"
+                + (" (your room played the assumptions as coded in the briefs; every outcome is scored with "
+                   "them)." if drawn else "."))
+    joint = pd.DataFrame({"joint": db.scored_as_written(state, runs).sum(axis=1)})
     lo = min(float(joint["joint"].min()), report.joint) - 0.05
     hi = max(float(joint["joint"].max()), report.joint) + 0.05
     hist = alt.Chart(joint).mark_bar(color="#adb5bd").encode(

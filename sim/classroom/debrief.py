@@ -5,6 +5,8 @@ Everything is computed by `sim` functions on the room's rebuilt model: utilities
 `sim.analysis.nash_bargaining` over `sim.analysis.outcome_grid`, the agent-only runs by
 `sim.service.monte_carlo`. Utilities are measured with the scenario as written (the players' briefs):
 injects that shifted saliences during the game change how the actors behaved, not how the outcome is scored.
+The room plays the inputs as coded; the agent-only runs draw the scenario's uncertain inputs from their ranges
+(one draw per seed), and their outcomes are scored with the scenario as written too.
 """
 
 from __future__ import annotations
@@ -108,10 +110,25 @@ class Comparison:
     class_utility: dict[str, float]       # per actor and 'joint'
 
 
+def scored_as_written(state: RoomState, runs: pd.DataFrame) -> np.ndarray:
+    """(runs, actors) utilities of the agent-only runs' outcomes, scored with the scenario as written (as the
+    class is scored) rather than with the inputs each run drew. Under the expected-utility mechanism the runs'
+    own scoring is kept (it scores predicted positions, as `outcome_utilities` does)."""
+    spec = state.scenario
+    own = runs[[f"utility.{a}" for a in spec.actor_ids]].to_numpy(float)
+    value_columns = [f"value.{i}" for i in spec.issue_ids]
+    if spec.protocol.mechanism == "expected_utility" or not set(value_columns) <= set(runs.columns):
+        return own
+    profiles, low, high = profiles_of(spec)
+    agreed = runs[[f"agreed.{i}" for i in spec.issue_ids]].to_numpy(bool)
+    values = to_unit(np.nan_to_num(runs[value_columns].to_numpy(float), nan=0.0), low, high)
+    return mechanism.outcome_utility(values, agreed, profiles)
+
+
 def compare(state: RoomState, utilities: dict[str, float], outcome: str, runs: pd.DataFrame) -> Comparison:
     """Where the class's result falls in the distribution of agent-only runs (`sim.service.monte_carlo`)."""
     actors = state.scenario.actor_ids
-    table = runs[[f"utility.{a}" for a in actors]].to_numpy(float)
+    table = scored_as_written(state, runs)
     joint_runs = table.sum(axis=1)
     class_utility = dict(utilities) | {"joint": float(sum(utilities.values()))}
     percentile, mean = {}, {}
@@ -342,6 +359,9 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
                      f"{cmp_.percentile[key]:.0f}% of runs</td>"
         out.append(f"<tr>{cells}</tr>")
     out.append("</table>")
+    if cmp_ and spec.uncertainty:
+        out.append("<p><small>The agent-only runs were played with the assumptions drawn from their ranges (one "
+                   "draw per seed); the room played them as coded in the briefs.</small></p>")
     if report.nash is not None:
         note = "" if report.nash.red_lines else (" No outcome respects every red line, so this Nash point sets "
                                                  "the red lines aside.")

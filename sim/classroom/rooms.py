@@ -161,7 +161,9 @@ def replay(state: RoomState, collect: bool = True, upto: int | None = None,
     called with (round, model) after each round, e.g. to compare with the recorded state.
     """
     rounds = state.room.rounds_closed if upto is None else min(upto, state.room.rounds_closed)
-    model = service.start(state.scenario, state.room.seed, collect=collect, human_seats=state.human_seats)
+    # draw=False: the room plays the values its briefs quote, never a draw from the scenario's uncertainty ranges
+    model = service.start(state.scenario, state.room.seed, collect=collect, human_seats=state.human_seats,
+                          draw=False)
     for r in range(1, rounds + 1):
         for inject in state.injects_before(r):
             model.play_inject(inject.inject)
@@ -721,7 +723,8 @@ class Classroom:
     def agent_runs(self, state: RoomState, replicates: int = 1000,
                    progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
         """`sim.service.monte_carlo` of the room's scenario with every seat an agent (root seed = the room's
-        seed), cached in the store per scenario, seed and count."""
+        seed), cached in the store per scenario, seed and count. Unlike the room itself, each of these runs draws
+        the scenario's uncertain inputs from its seed (the assumptions drawn from their ranges)."""
         key = scenario_hash(state.room.scenario_json)
         cached = self.store.cached_runs(key, state.room.seed, replicates)
         if cached is not None:
