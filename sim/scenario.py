@@ -209,7 +209,8 @@ class Tension(_Model):
     agreement_relief: float = Field(default=0.1, ge=0.0, le=1.0)
     """Subtracted once when an issue marked de_escalating is agreed."""
     hardening: UnitInterval = 0.5
-    """How much tension slows concessions: time-dependent concession is scaled by (1 - hardening x tension)."""
+    """How much tension slows concessions: the fraction of its room an actor means to have conceded, f(t), becomes
+    f(t)^(1 / (1 - hardening x tension)): later, but still all of it by the deadline."""
 
     @model_validator(mode="before")
     @classmethod

@@ -212,7 +212,8 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     `mechanism.proposal_table` (an (M,) vector broadcasts too, only slower); received: from
     `received_concessions` (needed only when someone plays tit-for-tat); scheduled: this round's row of
     `concession_schedule` (N, M); first_round: tit-for-tat opens instead of answering; tension_factor:
-    1 - hardening x tension, scaling new concessions; open_issues: (M,) mask, or None when every issue is
+    1 - hardening x tension, slowing new concessions (the schedule raised to 1 / factor; tit-for-tat's returns
+    scaled by it); open_issues: (M,) mask, or None when every issue is
     open; jitter: random noise added to the intended concession (N, M), so that noise makes concessions
     irregular but never carries an offer past the actor's room or the proposal.
 
@@ -228,7 +229,9 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     gap = np.abs(delta)
     room = np.where(delta > 0.0, p.room_up, p.room_down)
     conceded = np.maximum((offers - ideal) * direction, 0.0)
-    planned = scheduled * room * tension_factor
+    # tension delays concessions (the schedule is raised to 1 / tension_factor) but never stops them: by the
+    # deadline an actor can still reach the limit of its room
+    planned = scheduled ** (1.0 / np.maximum(tension_factor, 1e-9)) * room
     limit = np.minimum(room, gap)
     tit_for_tat = None
     if received is not None:

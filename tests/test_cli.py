@@ -49,7 +49,7 @@ def test_run_json_follows_the_contract():
 
 def test_rounds_csv_is_tidy_with_round_zero_initial(tmp_path):
     out = tmp_path / "rounds.csv"
-    result = invoke("run", BASELINE, "--rounds-csv", out, "--seed", "3")
+    result = invoke("run", BASELINE, "--rounds-csv", out, "--seed", "3", "--as-coded")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0])[:4] == ["round", "actor", "issue", "position"]

@@ -173,7 +173,9 @@ def test_params_lists_paths_by_id_and_apply_round_trips():
     table = params(s)
     assert table["actors.russia.positions.expansion"] == 100
     assert table["protocol.linkage"] == "package"
-    assert table["protocol.tension.breakdown_threshold"] == 0.9
+    assert table["protocol.tension.hardening"] == 0.5
+    assert table["actors.russia.outside_option.trend"] == 0.01
+    assert not any(path.startswith("uncertainty") for path in table)     # ranges describe inputs
     assert not any(path.endswith(".id") or path.endswith(".name") for path in table)
     changed = apply_params(s, {"actors.russia.positions.expansion": 60, "protocol.linkage": "issue_by_issue",
                                "actors.eu.red_lines.cbm": 40})

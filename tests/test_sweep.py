@@ -180,10 +180,10 @@ def test_failing_runs_are_recorded_and_the_sweep_goes_on(baseline, tmp_path, mon
     real, real_together = runner_module.run_scenario, runner_module.summaries
     bad_seed = service.replicate_seeds(SEED, 3)[1]
 
-    def flaky(spec, seed, collect=False):
+    def flaky(spec, seed, collect=False, **options):
         if seed == bad_seed:
             raise RuntimeError("solver exploded")
-        return real(spec, seed, collect=collect)
+        return real(spec, seed, collect=collect, **options)
 
     def flaky_together(spec, seeds):     # replicates in lockstep: one failure fails them all...
         if bad_seed in seeds:
@@ -386,7 +386,7 @@ def test_sobol_indices_of_a_linear_model_with_replicates():
 def test_cli_sobol_on_a_sobol_sweep(tmp_path):
     cli = CliRunner()
     out = tmp_path / "sobol"
-    result = cli.invoke(app, ["sweep", str(BASELINE), "--vary", "protocol.tension.drift=-0.05:0.05",
+    result = cli.invoke(app, ["sweep", str(coded_baseline(tmp_path)), "--vary", "protocol.tension.initial=0:1",
                               "--vary", "actors.russia.reservation_utility=0.2:0.8", "--sampler", "sobol",
                               "--samples", "16", "--executor", "serial", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -394,7 +394,7 @@ def test_cli_sobol_on_a_sobol_sweep(tmp_path):
     result = cli.invoke(app, ["analyze", str(out), "--sobol", "--output", "tension", "--output", "utility.russia"])
     assert result.exit_code == 0, result.output
     indices = pd.read_csv(out / "sobol.csv").set_index(["output", "parameter"])
-    assert indices.loc[("tension", "protocol.tension.drift"), "ST"] > 0.5        # drift drives tension
+    assert indices.loc[("tension", "protocol.tension.initial"), "ST"] > 0.5    # where tension starts drives it
     assert indices.loc[("utility.russia", "actors.russia.reservation_utility"), "ST"] > 0.5
     result = cli.invoke(app, ["analyze", str(out), "--sobol", "--output", "nope"])
     assert result.exit_code == 2 and "unknown output" in result.output
@@ -439,13 +439,23 @@ def test_unguarded_script_gets_the_guard_hint(tmp_path):
 
 
 # ====================================================================== lockstep sweeps need no Mesa
+def coded_baseline(tmp_path):
+    """The baseline with its inputs as coded (no ranges to draw from), as a file."""
+    from sim.scenario import dump_yaml
+
+    path = tmp_path / "baseline_as_coded.yaml"
+    path.write_text(dump_yaml(load_scenario(BASELINE).as_coded()))
+    return path
+
+
 def test_a_lockstep_sweep_never_imports_mesa_and_equals_one_model_per_run(tmp_path):
     """The replicates of a point run in lockstep: neither the command nor its workers import Mesa (a second off
     every sweep's start), and every row equals its own NegotiationModel run."""
     out = tmp_path / "s"
+    baseline = coded_baseline(tmp_path)      # uncertain inputs would give each seed a scenario of its own
     code = ("import sys\nfrom sim.sweep import run_sweep\n"
             "if __name__ == '__main__':\n"
-            f"    run_sweep({str(BASELINE)!r}, ['protocol.noise=0,0.05'], out={str(out)!r}, replicates=6, seed=4,\n"
+            f"    run_sweep({str(baseline)!r}, ['protocol.noise=0,0.05'], out={str(out)!r}, replicates=6, seed=4,\n"
             "              executor='process', workers=2, progress=False)\n"
             "    print('mesa' in sys.modules)\n"
             "    from sim.sweep.executors import open_executor\n"
@@ -458,7 +468,7 @@ def test_a_lockstep_sweep_never_imports_mesa_and_equals_one_model_per_run(tmp_pa
     assert done.stdout.split() == ["False", "False"]
     runs = read_runs(out)
     assert runs["error"].isna().all() and len(runs) == 12
-    scenario = load_scenario(BASELINE)
+    scenario = load_scenario(baseline)
     for row in runs.itertuples(index=False):
         spec = apply_params(scenario, {"protocol.noise": row[runs.columns.get_loc("protocol.noise")]})
         one = service.run_scenario(spec, int(row.seed), collect=False).summary_row()
