@@ -808,13 +808,26 @@ def apply_params(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
     return parse_scenario(doc, limits=False)
 
 
+_CODED: dict[int, tuple[Scenario, dict[str, Any]]] = {}
+
+
+def _coded_values(scenario: Scenario) -> dict[str, Any]:
+    """`params(scenario)`, kept for the last few scenarios: every seed of a Monte Carlo draws from the same one."""
+    hit = _CODED.get(id(scenario))
+    if hit is None or hit[0] is not scenario:
+        if len(_CODED) >= 8:
+            _CODED.pop(next(iter(_CODED)))
+        hit = _CODED[id(scenario)] = (scenario, params(scenario))
+    return hit[1]
+
+
 def draw_inputs(scenario: Scenario, rng: Any) -> tuple[Scenario, dict[str, float]]:
     """The scenario with every uncertain input drawn from its range by `rng` (a numpy Generator), in the
     order of the `uncertainty` mapping, and the values drawn by path. Whole-number fields get whole numbers.
     A scenario without ranges is returned as it is (and nothing is drawn)."""
     if not scenario.uncertainty:
         return scenario, {}
-    coded = params(scenario)
+    coded = _coded_values(scenario)
     drawn: dict[str, float] = {}
     for path, spec in scenario.uncertainty.items():
         value = coded.get(path)
