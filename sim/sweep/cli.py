@@ -90,6 +90,10 @@ def sweep(
     batch_size: Annotated[int | None, typer.Option(
         min=1, help="Runs per task (default: about 0.5 s of work, timed on the scenario).")] = None,
     rounds: Annotated[bool, typer.Option("--rounds", help="Also record every round: rounds.parquet.")] = False,
+    assumptions: Annotated[bool, typer.Option(
+        "--assumptions", help="Also vary every uncertain input of the scenario over its range (its `uncertainty` "
+                              "block); with --sampler sobol, `negsim analyze --sobol` then says which assumptions "
+                              "decide the outcome.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over in --out, deleting the earlier "
                                                                 "sweep's files.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -110,7 +114,15 @@ def sweep(
     from sim.sweep.runner import run_sweep
 
     spec = load(scenario, scale)
-    report = run_sweep(spec, vary or [], out=out_dir, sampler=sampler, samples=samples, replicates=replicates,
+    vary = list(vary or [])
+    if assumptions:
+        if not spec.uncertainty:
+            raise SweepError(f"--assumptions: {scenario} has no uncertain inputs (no `uncertainty` block)")
+        if sampler == "grid":
+            raise SweepError("--assumptions samples ranges: use --sampler sobol, lhs or random")
+        named = {item.split("=", 1)[0] for item in vary}
+        vary += [f"{path}={u.low!r}:{u.high!r}" for path, u in spec.uncertainty.items() if path not in named]
+    report = run_sweep(spec, vary, out=out_dir, sampler=sampler, samples=samples, replicates=replicates,
                        seed=seed, executor=kind, workers=workers, scheduler=scheduler, batch_size=batch_size,
                        rounds=rounds, overwrite=overwrite, progress=not quiet)
     print_report(report, spec.title)
