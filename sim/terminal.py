@@ -13,9 +13,9 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
-READER_GONE = 141
-"""Exit code when the output's reader went away: 128 + SIGPIPE, what a shell reports for any filter cut off
-the same way (`yes | head`), so `set -o pipefail` scripts can still tell the output was cut."""
+READER_GONE = 0
+"""Exit code when the output's reader went away (`negsim params FILE | head`): a reader that has read all it
+wanted is no error, so the command ends cleanly, as if it had printed everything."""
 
 
 def reader_gone() -> NoReturn:

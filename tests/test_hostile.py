@@ -213,7 +213,7 @@ def _pipe_closed_before_writing(*args: object) -> subprocess.CompletedProcess:
 def test_a_closed_pipe_ends_quietly(args):
     done = _pipe_closed_before_writing(*args)
     assert done.stderr == "", done.stderr
-    assert done.returncode in (0, 141)      # 141 = 128 + SIGPIPE, as for any filter whose reader went away
+    assert done.returncode == 0             # the reader had what it wanted: a clean end, no message
 
 
 def test_version_and_help_without_bool():
