@@ -282,24 +282,21 @@ def positions_chart(result: RunResult, issue_id: str) -> Figure:
 
 @quick
 def tension_chart(result: RunResult) -> Figure:
-    """Tension per round with the breakdown threshold."""
+    """Tension per round (derived from the moves: shown, with no threshold: it does not end the talks)."""
     scenario = result.scenario
     fig = Figure(None)
     h = columns(result)
     once = (h["actor"] == scenario.actors[0].id) & (h["issue"] == scenario.issues[0].id)
     data = {"round": h["round"][once], "tension": h["tension"][once]}
-    threshold = scenario.protocol.tension.breakdown_threshold
     line = fig.use("tension", data).mark_line(point=alt.OverlayMarkDef(color="#d62728"), color="#d62728").encode(
         x=_round_axis(scenario.protocol.max_rounds),
         y=alt.Y(**Q("tension", "Tension (0 calm … 1 crisis)"), scale=alt.Scale(domain=[0, 1])),
         tooltip=[alt.Tooltip(**Q("round", "Round")), alt.Tooltip(**Q("tension", "Tension"), format=".2f")])
-    ref = fig.use("threshold", {"threshold": [threshold], "label": [f"breakdown at {threshold:.2f}"]})
-    rule = ref.mark_rule(color="black", strokeDash=[6, 3]).encode(y=alt.Y(**Q("threshold")))
-    text = ref.mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=11).encode(
-        y=alt.Y(**Q("threshold")), x=alt.XValue(0), text=alt.Text(**N("label")))
-    fig.chart = [line, rule, text]
+    fig.chart = [line]
     fig.layout = {"height": 300, "usermeta": {"negsim": "tension"},
-                  "title": alt.Title("Tension", anchor="start", subtitle="Past the dashed line the talks break down.")}
+                  "title": alt.Title("Tension", anchor="start",
+                                     subtitle="Derived: deadlock raises it, concessions lower it; it slows "
+                                              "concessions, but no threshold ends the talks.")}
     return fig
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from typing import Any
@@ -66,118 +67,66 @@ def final_offers(result: RunResult, issue_id: str) -> list[float]:
     return [r.final_positions[issue_id] for r in result.actors.values()]
 
 
-def offers_met(result: RunResult) -> dict[str, bool]:
-    """Per issue: did every actor's last offer come within the agreement tolerance of the proposal on the table
-    (the model's test for accepting it)? Read from the run's own offers, not assumed from the outcome."""
-    s = result.scenario
-    tolerance = s.protocol.agreement_tolerance
-    met = {}
-    for issue_id, r in result.issues.items():
-        reach = tolerance * s.issue(issue_id).scale.span + 1e-9
-        met[issue_id] = r.agreed or all(abs(x - r.proposal) <= reach for x in final_offers(result, issue_id))
-    return met
-
-
-def _spread(result: RunResult, issue_id: str) -> str:
-    offers = final_offers(result, issue_id)
-    unit = result.scenario.issue(issue_id).scale.unit
-    return f"{fmt(min(offers))} to {fmt(max(offers), unit)}"
-
-
-def blockers(result: RunResult) -> list[str]:
-    """Why a proposal all offers had met was still refused: actors for whom it is worth less than walking away
-    (from the last round's utilities) or that it pushes past a red line."""
-    s = result.scenario
-    reasons = []
-    if result.history is not None and len(result.history):
-        last = result.history[result.history["round"] == result.history["round"].max()]
-        utility = last.drop_duplicates("actor").set_index("actor")["utility"]
-        below = [a.name for a in s.actors if a.id in utility and utility[a.id] < a.reservation_utility - 1e-9]
-        at = [a.name for a in s.actors if a.id in utility and abs(utility[a.id] - a.reservation_utility) <= 1e-9]
-        if below:
-            reasons.append(f"it is worth less than walking away to {issue_list(below)}")
-        elif at:
-            reasons.append(f"it is worth no more than walking away to {issue_list(at)}")
-    for actor in s.actors:
-        for issue_id, line in actor.red_lines.items():
-            ideal, proposal = actor.positions[issue_id], result.issues[issue_id].proposal
-            if (ideal - line) * (proposal - line) < 0:
-                reasons.append(f"it crosses {actor.name}'s red line on {s.issue(issue_id).label} ({fmt(line)})")
-    return reasons
+TENSION_WORDS = "tension (derived: deadlock raises it, concessions lower it)"
+"""How the pages name tension: it is shown and slows concessions, but no longer ends the talks by itself."""
 
 
 def issue_why(result: RunResult, issue_id: str) -> str:
-    """What settled or blocked one issue: the service's explanation when it gives one (the `why` the CLI
-    prints), else a short account from the run's offers."""
-    r = result.issues[issue_id]
-    why = getattr(r, "why", None)
-    if why:
-        return str(why)
-    s = result.scenario
-    if r.agreed:
-        return f"agreed in round {r.round} at {fmt(r.value, s.issue(issue_id).scale.unit)}"
-    if result.outcome == "running":
-        return "still being negotiated"
-    if not offers_met(result)[issue_id]:
-        return f"the offers never met (last offers {_spread(result, issue_id)})"
-    if s.protocol.linkage == "package" and not all(offers_met(result).values()):
-        return "the offers met, but the package rule holds it until every issue is settled"
-    return "the offers met, but the deal was not accepted"
+    """What settled or blocked one issue: the service's sentence (`IssueResult.why`, as the CLI prints it)."""
+    return result.issues[issue_id].why
 
 
-def _stalemate_detail(result: RunResult) -> str:
+def walked_names(result: RunResult) -> str:
+    """The names of the actors that walked away ('' if none did)."""
     s = result.scenario
-    met = offers_met(result)
-    label = {i: s.issue(i).label for i in result.issues}
-    joined = [label[i] for i, m in met.items() if m]
-    apart = [i for i, m in met.items() if not m]
-    gaps = (f"last offers {_spread(result, apart[0])}" if len(apart) == 1
-            else "last offers: " + "; ".join(f"{label[i]} {_spread(result, i)}" for i in apart))
-    if not joined:
-        return f"The actors' offers never met ({gaps})."
-    if apart and s.protocol.linkage == "package":
-        return (f"The offers met on {issue_list(joined)}, but under the package rule nothing is agreed until "
-                f"everything is, and they never met on {issue_list([label[i] for i in apart])} ({gaps}).")
-    if apart:
-        return (f"The offers met on {issue_list(joined)} without an agreement being accepted, and never met on "
-                f"{issue_list([label[i] for i in apart])} ({gaps}).")
-    reasons = blockers(result)
-    because = f": {'; '.join(reasons)}" if reasons else ""
-    everything = "the single issue" if len(joined) == 1 else "every issue"
-    return f"The offers met on {everything}, yet the deal on the table was not accepted{because}."
+    return issue_list([s.actor(a).name for a in result.walked_out])
+
+
+def _open_whys(result: RunResult) -> str:
+    """'Label: why; ...' for every issue not agreed."""
+    s = result.scenario
+    return "; ".join(f"{s.issue(i).label}: {r.why}" for i, r in result.issues.items() if not r.agreed and r.why)
 
 
 def outcome_sentence(result: RunResult) -> tuple[str, str]:
-    """(kind, text): a plain-language summary of where the run stands; kind is success/warning/error/info."""
+    """(kind, text): a plain-language summary of where the run stands; kind is success/warning/error/info.
+    Unsettled issues are explained with the service's own sentences (`IssueResult.why`)."""
     s = result.scenario
     p = s.protocol
     agreed = [s.issue(i).label for i, r in result.issues.items() if r.agreed]
     open_ = [s.issue(i).label for i, r in result.issues.items() if not r.agreed]
     m = len(result.issues)
-    threshold = p.tension.breakdown_threshold
     values = "; ".join(f"{s.issue(i).label}: {fmt(r.value, s.issue(i).scale.unit)}"
                        for i, r in result.issues.items() if r.agreed)
+    whys = _open_whys(result)
     if result.outcome == "agreement":
         last = max(r.round or 0 for r in result.issues.values())
         everything = "The single issue was" if m == 1 else f"All {m} issues were"
         return "success", (f"**Agreement** by round {last}. {everything} settled: {values}.")
     if result.outcome == "partial":
         return "warning", (f"**Partial agreement** after {result.rounds} rounds: {issue_list(agreed)} settled "
-                           f"({values}); {issue_list(open_)} still open when the deadline came.")
+                           f"({values}); {issue_list(open_)} still open when the talks ended"
+                           + (f". Why: {whys}." if whys else "."))
     if result.outcome == "stalemate":
-        return "warning", (f"**Stalemate**: no agreement within the {p.max_rounds} rounds allowed. Nobody walked "
-                           f"out - tension ended at {result.tension:.2f}, below the breakdown level of "
-                           f"{threshold:.2f}. " + _stalemate_detail(result))
+        return "warning", (f"**Stalemate**: no agreement within the {p.max_rounds} rounds allowed, and nobody "
+                           f"walked away ({TENSION_WORDS} ended at {result.tension:.2f})."
+                           + (f" Why, issue by issue: {whys}." if whys else ""))
     if result.outcome == "breakdown":
         settled = f" {issue_list(agreed)} had been settled ({values})." if agreed else ""
-        return "error", (f"**Breakdown** in round {result.rounds}: tension reached {result.tension:.2f}, past the "
-                         f"breakdown threshold of {threshold:.2f}, and the talks were abandoned.{settled}")
+        who = walked_names(result)
+        if who:
+            its = "its outside option was" if len(result.walked_out) == 1 else "their outside options were"
+            what = (f"{who} walked away from the talks: {its} worth more than the best deal the others could "
+                    "still accept")
+        else:
+            what = "the talks were abandoned"
+        return "error", f"**Breakdown** in round {result.rounds}: {what}.{settled}"
     if result.rounds == 0:
         return "info", (f"**Round 0 of at most {p.max_rounds}**: the opening positions. Press **Run to the end** "
                         "to play every round, or **Step one round** to watch the talks move.")
     so_far = f" So far agreed: {values}." if agreed else " Nothing agreed yet."
-    return "info", (f"**Round {result.rounds} of at most {p.max_rounds}**: the talks go on; tension "
-                    f"{result.tension:.2f} (breakdown at {threshold:.2f}).{so_far}")
+    return "info", (f"**Round {result.rounds} of at most {p.max_rounds}**: the talks go on; {TENSION_WORDS} "
+                    f"{result.tension:.2f}.{so_far}")
 
 
 def banner(result: RunResult) -> None:
@@ -207,12 +156,33 @@ def scenario_yaml(scenario: Scenario, source_text: str | None = None,
     is written afresh."""
     if source_text is not None:
         try:
-            text = edit_text(source_text, edits or {})
+            text = drop_ranges(edit_text(source_text, edits or {}), list(edits or {}))
             if parse_text(text, "yaml") == scenario:
                 return text
         except (RoundTripError, ScenarioError):
             pass
     return dump_yaml(scenario)
+
+
+def drop_ranges(text: str, paths: list[str]) -> str:
+    """The YAML `text` without the `uncertainty` entries of `paths` (a value set by hand is no longer drawn,
+    as `sim.scenario.apply_params` has it); nothing else of the text changes."""
+    from sim.yaml_roundtrip import _yaml
+
+    if "uncertainty" not in text or not paths:
+        return text
+    rt = _yaml()
+    doc = rt.load(text)
+    ranges = doc.get("uncertainty") if isinstance(doc, dict) else None
+    if not isinstance(ranges, dict) or not any(path in ranges for path in paths):
+        return text
+    for path in paths:
+        ranges.pop(path, None)
+    if not ranges:
+        doc.pop("uncertainty")
+    out = io.StringIO()
+    rt.dump(doc, out)
+    return out.getvalue()
 
 
 def chart_downloads(figures: list, stem: str, where: Any = None) -> None:

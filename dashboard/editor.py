@@ -118,6 +118,7 @@ def edit_controls(cur: state.Current) -> None:
             st.markdown(changes_text(cur.base, cur.edits, state.base_values()))
             st.page_link("routes/sensitivity.py", label="Vary the last one over its range", icon=":material/tune:",
                          help="The Sensitivity page plays the current settings along the setting you moved last.")
+    uncertain_inputs(cur)
     section = st.segmented_control("Change the settings", SECTIONS, default=SECTIONS[0], required=True,
                                    key=SECTION, width="stretch",
                                    help="Every change reruns the negotiation at once.")
@@ -130,6 +131,37 @@ def edit_controls(cur: state.Current) -> None:
         _issue_controls(base)
 
 
+def uncertain_inputs(cur: state.Current) -> None:
+    """The checkbox that makes runs draw the scenario's uncertain inputs from their seed, and those inputs
+    (path, range, reason) in an expander."""
+    ranges = cur.scenario.uncertainty
+    st.checkbox("Draw the uncertain inputs from the seed", value=state.drawing(), key=state.DRAW_BOX,
+                on_change=state.set_drawing, disabled=not ranges,
+                help="On: every run (the negotiation, the Monte Carlo, the comparisons, the sensitivity sweeps) "
+                     "draws the inputs the scenario codes as assumptions from their ranges, using its seed, so "
+                     "each seed plays its own version of them. Off: they are played as coded in the file.")
+    if not ranges:
+        return
+    with st.expander(f"Uncertain inputs ({len(ranges)})"):
+        st.caption("Inputs the scenario codes as assumptions, with the range each run draws from"
+                   + (" (now: from the seed)." if state.drawing() else " (now: off, played as coded).")
+                   + " A setting you change by hand is no longer drawn.")
+        st.markdown(uncertain_text(cur.scenario))
+
+
+def uncertain_text(scenario: Scenario) -> str:
+    """The uncertain inputs as a Markdown list: the setting in words, its path, the range, the coded value, why."""
+    lines = []
+    for path, spec in scenario.uncertainty.items():
+        words, _, unit = describe(scenario, path)
+        coded = state.value_at(scenario, path)
+        shown = "not set" if coded is None else _show(coded)
+        how = "" if spec.distribution == "triangular" else f", {spec.distribution}"
+        lines.append(f"- **{words}** (`{path}`): {spec.low:g} … {spec.high:g}{' ' + unit if unit else ''} "
+                     f"(coded {shown}{how})" + (f" - {spec.reason}" if spec.reason else ""))
+    return "\n".join(lines)
+
+
 def _show(value: Any) -> str:
     if value is None:
         return "none"
@@ -140,8 +172,7 @@ PROTOCOL_WORDS = {
     "protocol.mechanism": ("Mechanism", MECHANISMS), "protocol.linkage": ("Linkage", LINKAGES),
     "protocol.activation": ("Order of moves", ACTIVATIONS), "protocol.max_rounds": ("Max rounds", None),
     "protocol.agreement_tolerance": ("Agreement tolerance", None), "protocol.noise": ("Noise", None),
-    "protocol.seed": ("Random seed", None), "protocol.tension.breakdown_threshold": ("Breakdown threshold", None),
-    "protocol.tension.initial": ("Initial tension", None), "protocol.tension.drift": ("Tension drift per round", None),
+    "protocol.seed": ("Random seed", None), "protocol.tension.initial": ("Initial tension", None),
     "protocol.tension.deadlock_rate": ("Deadlock rate", None),
     "protocol.tension.hardline_rate": ("Hard-line rate", None),
     "protocol.tension.concession_relief": ("Concession relief", None),
@@ -154,7 +185,8 @@ PROTOCOL_WORDS = {
 ACTOR_WORDS = {"capability": "capability", "reservation_utility": "walk-away utility", "risk_attitude": "risk attitude",
                "strategy.kind": "strategy", "strategy.exponent": "concession exponent",
                "strategy.reciprocity": "reciprocity", "strategy.opening": "opening concession",
-               "strategy.flexibility": "flexibility"}
+               "strategy.flexibility": "flexibility", "outside_option.value": "outside option (value of walking away)",
+               "outside_option.trend": "outside option trend per round"}
 
 
 def describe(scenario: Scenario, path: str) -> tuple[str, dict[str, str] | None, str]:
@@ -164,6 +196,10 @@ def describe(scenario: Scenario, path: str) -> tuple[str, dict[str, str] | None,
         words, options = PROTOCOL_WORDS[path]
         return words, options, ""
     parts = path.split(".")
+    if parts[0] == "issues" and len(parts) == 3 and parts[2] == "status_quo":
+        issue = next((i for i in scenario.issues if i.id == parts[1]), None)
+        if issue is not None:
+            return f"Status quo of {issue.label}", None, issue.scale.unit
     if parts[0] == "actors" and len(parts) >= 3:
         names = {a.id: a.name for a in scenario.actors}
         issues = {i.id: i for i in scenario.issues}
@@ -216,6 +252,11 @@ def _issue_controls(base: Scenario) -> None:
     fmt = fmt_for(step, scale.unit)
     st.caption(f"◀ **{scale.min:g}**: {issue.low_label}")
     st.caption(f"**{scale.max:g}**: {issue.high_label} ▶", text_alignment="right")
+    if issue.status_quo is not None:
+        slider("Status quo (what holds without a deal)", f"issues.{issue.id}.status_quo", issue.status_quo,
+               scale.min, scale.max, step, fmt=fmt,
+               help=f"What holds on {issue.label} if nothing is agreed ({poles(issue)}): the point every actor "
+                    "compares a deal with.")
     st.markdown("**Where each actor stands** (its ideal outcome)")
     for actor in base.actors:
         slider(actor.name, f"actors.{actor.id}.positions.{issue.id}", actor.positions[issue.id], scale.min,
@@ -290,6 +331,14 @@ def _actor_controls(base: Scenario) -> None:
                fmt="%.2f", help="Largest share of its room it will ever concede (reached at the deadline).")
     slider("Walk-away utility", f"{prefix}.reservation_utility", actor.reservation_utility, 0.0, 1.0, 0.01,
            fmt="%.2f", help="Reservation utility: it accepts no deal worth less to it than this (0-1).")
+    if actor.outside_option is not None:
+        option = actor.outside_option
+        slider("Outside option (value of walking away)", f"{prefix}.outside_option.value", option.value, 0.0, 1.0,
+               0.01, fmt="%.2f", help=f"What leaving the table is worth to {actor.name} (0-1, on the scale of its "
+                                      "utility of a deal). It walks away - a breakdown - once this beats the best "
+                                      "deal the others could still accept.")
+        slider("Outside option trend per round", f"{prefix}.outside_option.trend", option.trend, -0.2, 0.2, 0.005,
+               fmt="%.3f", help="Change of that value each round (> 0: walking away looks better as time passes).")
     slider("Risk attitude", f"{prefix}.risk_attitude", actor.risk_attitude, -1.0, 1.0, 0.1, fmt="%.1f",
            help="-1 risk-averse … 0 neutral … +1 risk-acceptant (the shape of its utility curve).")
     others = [a for a in base.actors if a.id != actor.id]
@@ -315,17 +364,15 @@ def _rule_controls(base: Scenario) -> None:
            fmt="%.2f", help="An offer this close to the proposal (as a share of the scale) counts as accepting it.")
     slider("Noise", "protocol.noise", p.noise, 0.0, 0.5, 0.01, fmt="%.2f",
            help="Random misreading of offers (standard deviation, share of the scale). 0 = none.")
-    slider("Breakdown threshold", "protocol.tension.breakdown_threshold", t.breakdown_threshold, 0.05, 1.0, 0.01,
-           fmt="%.2f", help="The talks break down when tension reaches this level (0 calm … 1 crisis).")
     seed_key = state.widget_key("protocol.seed")
     seed = min(int(_value("protocol.seed", p.seed)), MAX_SEED)
     st.number_input("Random seed", min_value=0, max_value=MAX_SEED, value=seed, step=1, key=seed_key,
                     on_change=_changed, args=("protocol.seed", seed_key, p.seed),
                     help="The same settings and seed always give the same run.")
-    st.markdown("**Tension** (escalation, 0 calm … 1 crisis)")
+    st.markdown("**Tension** (derived: deadlock raises it, concessions lower it; 0 calm … 1 crisis)")
+    st.caption("Tension slows concessions (hardening) but ends nothing by itself: the talks break down when an "
+               "actor's outside option beats the best deal the others could still accept (Actors section).")
     slider("Initial tension", "protocol.tension.initial", t.initial, 0.0, 1.0, 0.01, fmt="%.2f")
-    slider("Drift per round", "protocol.tension.drift", t.drift, -0.2, 0.2, 0.01, fmt="%.2f",
-           help="Added every round whatever happens at the table (outside pressure); may be negative.")
     slider("Deadlock rate", "protocol.tension.deadlock_rate", t.deadlock_rate, 0.0, 1.0, 0.01, fmt="%.2f",
            help="Added in a round in which nobody moved.")
     slider("Hard-line rate", "protocol.tension.hardline_rate", t.hardline_rate, 0.0, 1.0, 0.01, fmt="%.2f",

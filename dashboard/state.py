@@ -59,6 +59,10 @@ CURRENT = "negsim.current"
 GENERATION = "negsim.generation"
 PLAYING = "negsim.playing"
 RESTORED = "negsim.restored_from_url"
+DRAW = "negsim.draw"
+"""Whether runs draw the scenario's uncertain inputs from their seed (the sidebar's checkbox; default on)."""
+DRAW_BOX = "negsim.draw_box"
+"""Key of that checkbox: its value is copied to DRAW, which outlives pages that do not draw the sidebar."""
 WIDGET = "w:"
 """Prefix of the keys of the editing widgets: see `widget_key`."""
 
@@ -207,12 +211,14 @@ def set_edit(path: str, value: Any, base_value: Any) -> None:
 def apply_edits(base: Scenario, changes: dict[str, Any]) -> Scenario:
     """The base scenario with the edits applied and validated (raises ScenarioError).
 
-    A red line edited to None is removed; everything else goes through `sim.scenario.apply_params`.
+    A red line edited to None is removed (and no longer drawn, if the scenario gave it a range); everything
+    else goes through `sim.scenario.apply_params`, which stops drawing what it sets.
     """
     removed = [p for p, v in changes.items() if v is None and ".red_lines." in p]
     if removed:
         doc = base.model_dump(by_alias=True, exclude_none=True)
         for path in removed:
+            doc.get("uncertainty", {}).pop(path, None)
             _, actor_id, _, issue_id = path.split(".")
             actor = next(a for a in doc["actors"] if a["id"] == actor_id)
             actor.get("red_lines", {}).pop(issue_id, None)
@@ -271,6 +277,15 @@ def get_current() -> Current:
 
 
 # ====================================================================== the run
+def drawing() -> bool:
+    """Whether this session's runs draw the uncertain inputs from their seed (else: played as coded)."""
+    return bool(st.session_state.get(DRAW, True))
+
+
+def set_drawing() -> None:
+    st.session_state[DRAW] = bool(st.session_state.get(DRAW_BOX, True))
+
+
 def target() -> int:
     """How far to play: a round number, or END."""
     return int(st.session_state.get(TARGET, 0))
@@ -379,14 +394,19 @@ def restore_from_url() -> list[str]:
     return problems
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def simulate(key: str, rounds: int, _scenario: Scenario) -> RunResult:
-    """The run of the scenario (its own seed) after `rounds` rounds, or to its end (rounds = END).
+def simulate(key: str, rounds: int, _scenario: Scenario, draw: bool | None = None) -> RunResult:
+    """The run of the scenario (its own seed) after `rounds` rounds, or to its end (rounds = END); `draw`:
+    whether it draws the uncertain inputs from the seed (None: as the session's checkbox says).
 
     Stepping replays from round 0: a run is a pure function of scenario and seed, so round k looks the same
     however it was reached. Cached on the scenario's canonical JSON.
     """
-    model = service.start(_scenario)
+    return _simulate(key, rounds, drawing() if draw is None else draw, _scenario)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _simulate(key: str, rounds: int, draw: bool, _scenario: Scenario) -> RunResult:
+    model = service.start(_scenario, draw=draw)
     if rounds == END:
         service.finish(model)
     else:
@@ -426,9 +446,13 @@ def monte_carlo_part(key: str, first: int, stop: int, _scenario: Scenario) -> pd
 
 
 def monte_carlo(key: str, replicates: int, _scenario: Scenario,
-                _progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+                _progress: Callable[[int, int], None] | None = None, draw: bool | None = None) -> pd.DataFrame:
     """`replicates` runs with seeds derived from the scenario's seed (as `sim.service.monte_carlo`), computed
-    and cached part by part; `_progress(done, total)` hears after each part."""
+    and cached part by part; `_progress(done, total)` hears after each part. Each run draws the uncertain
+    inputs from its seed unless `draw` is False (None: as the session's checkbox says): then the scenario is
+    played as coded (`Scenario.as_coded`)."""
+    if not (drawing() if draw is None else draw) and _scenario.uncertainty:
+        key, _scenario = key + "|as coded", _scenario.as_coded()
     chunk = service.MONTE_CARLO_CHUNK if lockstep.supports(_scenario) else MODEL_CHUNK
     parts = []
     for first in range(0, replicates, chunk):

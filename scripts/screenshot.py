@@ -34,8 +34,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 WIDTH, HEIGHT = 1280, 1000
 SHOTS = ("dashboard.png", "analysis.png", "monte_carlo.png", "compare.png", "sensitivity.png", "sweeps.png")
 SCENARIO = "feb2022_issue_by_issue.yaml"
-DEMO_SWEEP = ["--vary", "protocol.linkage=package,issue_by_issue", "--vary", "protocol.tension.drift=-0.02:0.05:8",
-              "--replicates", "8"]
+DEMO_SWEEP = ["--vary", "protocol.linkage=package,issue_by_issue",
+              "--vary", "actors.russia.outside_option.value=0.2:0.5:7", "--replicates", "8"]
 
 
 def free_port() -> int:

@@ -90,7 +90,16 @@ def texts(at: AppTest) -> str:
 
 def result_of(at: AppTest) -> service.RunResult:
     cur = current(at)
-    return state.simulate(cur.key, state.END, cur.scenario)
+    try:
+        draw = bool(at.session_state[state.DRAW])
+    except KeyError:
+        draw = True
+    return state.simulate(cur.key, state.END, cur.scenario, draw=draw)
+
+
+def deadline(scenario) -> int:
+    """The deadline a run of `scenario` with its own seed plays: drawn from its range where it has one."""
+    return service.start(scenario, collect=False).spec.protocol.max_rounds
 
 
 def run_to_end(at: AppTest) -> AppTest:
@@ -103,8 +112,8 @@ def test_first_load_shows_round_zero_with_intro_and_charts(app, baseline):
     assert "negsim" in app.title[0].value
     assert app.subheader[0].value == baseline.title
     assert "February 2022" in app.markdown[0].value or "February 2022" in texts(app)
-    assert "Round 0 of at most 20" in app.info[0].value
-    assert metric(app, "Round") == "0 / 20"
+    assert f"Round 0 of at most {deadline(baseline)}" in app.info[0].value
+    assert metric(app, "Round") == f"0 / {deadline(baseline)}"
     assert metric(app, "Outcome") == "Under way"
     names = [meta["negsim"] for meta, _, _ in charts(app)]
     assert names == ["positions"] * 3 + ["tension", "utilities"]
@@ -121,7 +130,7 @@ def test_first_load_shows_round_zero_with_intro_and_charts(app, baseline):
 def test_run_to_the_end_matches_the_service(app, baseline):
     run_to_end(app)
     result = service.run_scenario(baseline)
-    assert metric(app, "Round") == f"{result.rounds} / 20"
+    assert metric(app, "Round") == f"{result.rounds} / {result.scenario.protocol.max_rounds}"
     assert metric(app, "Outcome") == common.SHORT_WORDS[result.outcome]
     kind, sentence = common.outcome_sentence(result)
     assert getattr(app, kind)[0].value == sentence
@@ -138,7 +147,7 @@ def test_run_to_the_end_matches_the_service(app, baseline):
     _, _, tension = charts(app, "tension")[0]
     np.testing.assert_allclose(tension["tension"]["tension"].to_numpy(),
                                result.history.drop_duplicates("round")["tension"].to_numpy())
-    assert tension["threshold"]["threshold"][0] == baseline.protocol.tension.breakdown_threshold
+    assert list(tension) == ["tension"]             # derived and shown: no breakdown threshold drawn
     _, _, utilities = charts(app, "utilities")[0]
     assert len(utilities["utilities"]) == (result.rounds + 1) * len(baseline.actors)
     # tables: status per issue, actors, log of moves
@@ -152,19 +161,19 @@ def test_run_to_the_end_matches_the_service(app, baseline):
 
 def test_step_one_round_and_reset(app, baseline):
     ok(button(app, "Step one round").click().run())
-    assert metric(app, "Round") == "1 / 20"
-    assert "Round 1 of at most 20" in app.info[0].value
+    assert metric(app, "Round") == f"1 / {deadline(baseline)}"
+    assert f"Round 1 of at most {deadline(baseline)}" in app.info[0].value
     _, _, data = charts(app, "positions")[0]
     assert sorted(data["offers"]["round"].unique()) == [0, 1]
     ok(button(app, "Step one round").click().run())
-    assert metric(app, "Round") == "2 / 20"
+    assert metric(app, "Round") == f"2 / {deadline(baseline)}"
     model = service.start(baseline)
     model.step()
     model.step()
     np.testing.assert_allclose(charts(app, "tension")[0][2]["tension"]["tension"].to_numpy(),
                                service.result_of(model).history.drop_duplicates("round")["tension"].to_numpy())
     ok(button(app, "Back to round 0").click().run())
-    assert metric(app, "Round") == "0 / 20"
+    assert metric(app, "Round") == f"0 / {deadline(baseline)}"
 
 
 def test_a_slider_change_reruns_the_talks(app, baseline):
@@ -174,14 +183,14 @@ def test_a_slider_change_reruns_the_talks(app, baseline):
     edited = apply_params(baseline, {path: 60.0})
     assert current(app).scenario == edited
     result = service.run_scenario(edited)
-    assert metric(app, "Round") == f"{result.rounds} / 20"
+    assert metric(app, "Round") == f"{result.rounds} / {result.scenario.protocol.max_rounds}"
     _, _, data = charts(app, "positions")[0]
     assert data["offers"].query("round == 0 and series == 'Russia'")["position"].item() == 60.0
     np.testing.assert_allclose(data["offers"]["position"].to_numpy(),
                                result.history.query("issue == 'expansion'")["position"].to_numpy())
     assert any("You changed 1 setting" in e.label for e in app.sidebar.expander)
     # the change in words, not as a parameter path (issue 14)
-    listed = " ".join(m.value for m in app.sidebar.markdown)
+    listed = " ".join(m.value for m in app.sidebar.markdown if "→" in m.value)   # not the uncertain inputs' list
     assert "Russia: position on NATO eastward expansion: 100 → **60**" in listed
     assert "actors.russia" not in listed
     # back to the file's value: no edit left
@@ -262,7 +271,7 @@ def test_invalid_edits_show_every_problem_with_its_path(app, baseline):
     message = app.error[0].value
     assert "actors.eu.allies" in message and "must sum to <= 1" in message
     assert current(app).scenario == baseline  # the last valid settings are shown
-    assert metric(app, "Round") == "0 / 20"
+    assert metric(app, "Round") == f"0 / {deadline(baseline)}"
 
 
 def test_rule_controls(app, baseline):
@@ -271,16 +280,16 @@ def test_rule_controls(app, baseline):
     ok(app.radio(key=w + "protocol.linkage").set_value("issue_by_issue").run())
     ok(app.selectbox(key=w + "protocol.activation").set_value("random").run())
     for path, value in [("protocol.max_rounds", 30), ("protocol.agreement_tolerance", 0.1), ("protocol.noise", 0.05),
-                        ("protocol.tension.breakdown_threshold", 0.8), ("protocol.tension.initial", 0.4),
-                        ("protocol.tension.drift", 0.01), ("protocol.tension.deadlock_rate", 0.05),
+                        ("protocol.tension.initial", 0.4), ("protocol.tension.deadlock_rate", 0.05),
                         ("protocol.tension.hardline_rate", 0.02), ("protocol.tension.concession_relief", 2.0),
                         ("protocol.tension.agreement_relief", 0.2), ("protocol.tension.hardening", 0.3)]:
         ok(app.slider(key=w + path).set_value(value).run())
     ok(app.number_input(key=w + "protocol.seed").set_value(7).run())
     p = current(app).scenario.protocol
     assert (p.linkage, p.activation, p.max_rounds, p.seed) == ("issue_by_issue", "random", 30, 7)
-    assert (p.agreement_tolerance, p.noise, p.tension.breakdown_threshold) == (0.1, 0.05, 0.8)
-    assert (p.tension.initial, p.tension.drift, p.tension.hardening) == (0.4, 0.01, 0.3)
+    assert (p.agreement_tolerance, p.noise, p.tension.deadlock_rate) == (0.1, 0.05, 0.05)
+    assert (p.tension.initial, p.tension.hardening) == (0.4, 0.3)
+    assert not any("breakdown_threshold" in s.key or "drift" in s.key for s in app.sidebar.slider)
     run_to_end(app)
     result = service.run_scenario(current(app).scenario)
     assert metric(app, "Round") == f"{result.rounds} / 30"
@@ -457,6 +466,7 @@ def test_monte_carlo_page(app, baseline):
 
 
 def test_monte_carlo_without_randomness_says_so(app):
+    ok(app.checkbox(key=state.DRAW_BOX).uncheck().run())   # the uncertain inputs as coded: no draws either
     ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
     ok(app.slider(key=state.WIDGET + "protocol.noise").set_value(0.0).run())
     ok(app.switch_page("routes/monte_carlo.py").run())
@@ -470,11 +480,11 @@ def fake_sweep(directory: Path, failed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     rows = []
     run_id = 0
-    for threshold in (0.7, 0.8, 0.9):
+    for threshold in (0.2, 0.3, 0.4):
         for rounds in (10, 20):
             for replicate in range(4):
                 outcome = rng.choice(["agreement", "partial", "stalemate", "breakdown"])
-                rows.append({"run_id": run_id, "protocol.tension.breakdown_threshold": threshold,
+                rows.append({"run_id": run_id, "actors.russia.outside_option.value": threshold,
                              "protocol.max_rounds": rounds, "replicate": replicate, "seed": 100 + replicate,
                              "outcome": outcome, "rounds": int(rng.integers(1, rounds + 1)),
                              "tension": float(rng.random()), "agreed.cbm": outcome == "agreement",
@@ -486,8 +496,8 @@ def fake_sweep(directory: Path, failed: int = 1) -> pd.DataFrame:
     runs.to_parquet(directory / "runs.parquet")
     manifest = {"format": "negsim-sweep/1", "design": {
         "scenario_id": "feb2022_baseline", "sampler": "grid", "replicates": 4, "n_points": 6, "n_runs": len(runs),
-        "factors": [{"path": "protocol.tension.breakdown_threshold", "kind": "values", "dtype": "float",
-                     "values": [0.7, 0.8, 0.9]},
+        "factors": [{"path": "actors.russia.outside_option.value", "kind": "values", "dtype": "float",
+                     "values": [0.2, 0.3, 0.4]},
                     {"path": "protocol.max_rounds", "kind": "values", "dtype": "int", "values": [10, 20]}]},
         "status": {"complete": True}}
     (directory / "manifest.json").write_text(json.dumps(manifest))
@@ -503,10 +513,10 @@ def test_sweep_explorer_heatmap_distributions_downloads(app, tmp_path):
     assert metric(app, "Failed runs") == "1"
     finished = runs[runs["error"].isna()]
     (meta, _, data), = charts(app, "sweep_heatmap")
-    assert (meta["x"], meta["y"]) == ("protocol.tension.breakdown_threshold", "protocol.max_rounds")
+    assert (meta["x"], meta["y"]) == ("actors.russia.outside_option.value", "protocol.max_rounds")
     cells = data["cells"].set_index(["x_label", "y_label"])
     expected = finished.assign(hit=finished["outcome"] == "agreement").groupby(
-        ["protocol.tension.breakdown_threshold", "protocol.max_rounds"])["hit"].mean()
+        ["actors.russia.outside_option.value", "protocol.max_rounds"])["hit"].mean()
     for (x, y), value in expected.items():
         assert cells.loc[(f"{x:g}", f"{y:g}"), "value"] == pytest.approx(value)
     # another metric, the axes swapped, a distribution of another column
@@ -515,7 +525,7 @@ def test_sweep_explorer_heatmap_distributions_downloads(app, tmp_path):
     (meta, _, data), = charts(app, "sweep_heatmap")
     assert meta["x"] == "protocol.max_rounds"
     assert data["cells"]["value"].mean() == pytest.approx(
-        finished.groupby(["protocol.max_rounds", "protocol.tension.breakdown_threshold"])["rounds"].mean().mean())
+        finished.groupby(["protocol.max_rounds", "actors.russia.outside_option.value"])["rounds"].mean().mean())
     ok(app.selectbox(key="negsim.sweep_column").set_value("value.cbm").run())
     (meta, _, data), = charts(app, "sweep_distribution")
     assert meta["column"] == "value.cbm" and len(data["runs"]) == finished["value.cbm"].notna().sum()
@@ -531,7 +541,7 @@ def test_sweep_explorer_one_parameter_and_continuous_bins(tmp_path):
     runs.to_parquet(tmp_path / "s" / "runs.parquet")
     (tmp_path / "s" / "manifest.json").write_text(json.dumps({"format": "negsim-sweep/1"}))
     sweep = sweep_data.read_sweep(tmp_path / "s")
-    assert sweep.parameters == ["protocol.tension.breakdown_threshold", "protocol.noise"]  # inferred: no design
+    assert sweep.parameters == ["actors.russia.outside_option.value", "protocol.noise"]  # inferred: no design
     table, order, _ = sweep_data.summarise(sweep, "agreement", "protocol.noise")
     assert len(order) == sweep_data.BINS and table["runs"].sum() == len(runs)
     at = AppTest.from_file(str(APP), default_timeout=60).run()
@@ -559,7 +569,7 @@ def test_sessions_are_independent(baseline):
     ok(one.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(10.0).run())
     run_to_end(one)
     ok(two.run())
-    assert current(two).scenario == baseline and metric(two, "Round") == "0 / 20"
+    assert current(two).scenario == baseline and metric(two, "Round") == f"0 / {deadline(baseline)}"
     own = [ROOT / "dashboard" / name for name in ("app.py", "state.py", "editor.py", "charts.py", "common.py",
                                                    "sweep_data.py")]
     own += [*(ROOT / "dashboard" / "views").glob("*.py"), *(ROOT / "dashboard" / "routes").glob("*.py")]
@@ -637,9 +647,10 @@ def test_readable_change_list_names_actors_issues_rules_and_options(baseline):
     from dashboard.editor import changes_text
 
     changes = {"actors.us.saliences.missiles": 0.5, "protocol.linkage": "issue_by_issue",
-               "actors.eu.strategy.kind": "boulware", "actors.eu.allies.nato": 0.25, "protocol.tension.drift": 0.05}
+               "actors.eu.strategy.kind": "boulware", "actors.eu.allies.nato": 0.25,
+               "actors.russia.outside_option.trend": 0.02, "issues.cbm.status_quo": 25.0}
     bases = {"actors.us.saliences.missiles": 0.8, "protocol.linkage": "package", "actors.eu.strategy.kind": "linear",
-             "actors.eu.allies.nato": 0.0, "protocol.tension.drift": 0.0}
+             "actors.eu.allies.nato": 0.0, "actors.russia.outside_option.trend": 0.01, "issues.cbm.status_quo": 15}
     text = changes_text(baseline, changes, bases)
     lines = text.splitlines()
     assert lines[0] == "- United States: salience of Strike weapons and intermediate-range missiles in Europe: " \
@@ -647,7 +658,8 @@ def test_readable_change_list_names_actors_issues_rules_and_options(baseline):
     assert "- Linkage: Package → **Issue by issue**" in lines
     assert "- European Union: strategy: Linear → **Boulware**" in lines
     assert "- European Union: follows NATO: 0 → **0.25**" in lines
-    assert "- Tension drift per round: 0 → **0.05**" in lines
+    assert "- Russia: outside option trend per round: 0.01 → **0.02**" in lines
+    assert "- Status quo of Risk reduction and confidence-building measures: 15 → **25**" in lines
 
 
 def sweep_heatmap_scale(at: AppTest) -> dict:
@@ -669,7 +681,7 @@ def test_sweep_heatmap_colours_run_from_good_green_to_bad_red(app, tmp_path):
 
 
 def test_a_categorical_one_parameter_sweep_is_drawn_as_bars(tmp_path):
-    runs = fake_sweep(tmp_path / "s", failed=0).drop(columns=["protocol.tension.breakdown_threshold",
+    runs = fake_sweep(tmp_path / "s", failed=0).drop(columns=["actors.russia.outside_option.value",
                                                               "protocol.max_rounds"])
     runs["protocol.linkage"] = np.where(np.arange(len(runs)) % 2 == 0, "package", "issue_by_issue")
     runs.to_parquet(tmp_path / "s" / "runs.parquet")
@@ -769,48 +781,106 @@ def test_no_deploy_button_and_no_page_icon_from_a_cdn():
 
 
 # ====================================================================== issue 14: why an issue settled or not
-def test_stalemate_banner_says_where_the_offers_met(baseline):
-    """The baseline's offers meet on missiles and CBMs; package linkage holds them: the banner must not say the
-    offers never met."""
-    result = service.run_scenario(baseline)
-    assert result.outcome == "stalemate"
-    met = common.offers_met(result)
-    assert met == {"expansion": False, "missiles": True, "cbm": True}
-    _, text = common.outcome_sentence(result)
-    assert "never met on any" not in text and "offers never met (" not in text
-    assert "met on Strike weapons" in text and "package rule" in text and "never met on NATO eastward" in text
-    why = {i: common.issue_why(result, i) for i in result.issues}
-    assert why["expansion"].startswith("the offers never met")
-    assert "package rule" in why["missiles"]
+def test_stalemate_banner_explains_each_open_issue_with_the_services_why(baseline):
+    """The banner explains every open issue with the service's own sentence (the CLI's), and never claims the
+    offers never met where they met on some issue."""
+    for scenario in (baseline, baseline.as_coded(), load_scenario(EC_FILE)):
+        result = service.run_scenario(scenario)
+        kind, text = common.outcome_sentence(result)
+        assert "never met" not in text
+        for issue_id, r in result.issues.items():
+            assert r.why and common.issue_why(result, issue_id) == r.why
+            if not r.agreed and result.outcome in ("stalemate", "partial"):
+                assert r.why in text, (scenario.id, r.why, text)
+        if result.outcome == "stalemate":
+            assert kind == "warning" and "nobody walked away" in text and "threshold" not in text
 
 
-def test_stalemate_banner_when_every_offer_met(baseline):
-    scenario = load_scenario(EC_FILE)  # concession mechanism: every last offer 7.0-7.03, no deal
-    result = service.run_scenario(scenario)
-    assert result.outcome == "stalemate" and all(common.offers_met(result).values())
-    _, text = common.outcome_sentence(result)
-    assert "never met" not in text and "The offers met on the single issue" in text
+def test_breakdown_banner_names_who_walked_away(baseline):
+    walkout = apply_params(baseline.as_coded(), {"actors.russia.outside_option.value": 1.0})
+    result = service.run_scenario(walkout, draw=False)
+    assert result.outcome == "breakdown" and result.walked_out == ["russia"]
+    kind, text = common.outcome_sentence(result)
+    assert kind == "error" and "Russia walked away" in text and "outside option" in text
+    assert "threshold" not in text and "never met" not in text
+    assert all("Russia walked away" in r.why for r in result.issues.values() if not r.agreed)
 
 
-def test_why_uses_the_services_explanation_when_it_has_one(baseline):
-    import dataclasses
-
-    result = service.run_scenario(baseline)
-
-    @dataclasses.dataclass(frozen=True)
-    class WithWhy(service.IssueResult):
-        why: str = ""
-
-    issues = {i: WithWhy(**dataclasses.asdict(r), why=f"because of {i}") for i, r in result.issues.items()}
-    explained = dataclasses.replace(result, issues=issues)
-    assert [common.issue_why(explained, i) for i in issues] == [f"because of {i}" for i in issues]
+def test_running_banner_calls_tension_derived(app):
+    ok(button(app, "Step one round").click().run())
+    assert "tension (derived: deadlock raises it, concessions lower it)" in app.info[0].value
+    assert "breakdown at" not in app.info[0].value
 
 
 def test_status_table_has_a_why_column(app, baseline):
     run_to_end(app)
     status = app.dataframe[0].value
     result = service.run_scenario(baseline)
-    assert list(status["Why"]) == [common.issue_why(result, i) for i in result.issues]
+    assert list(status["Why"]) == [r.why for r in result.issues.values()] and all(status["Why"])
+
+
+# ====================================================================== the uncertain inputs and the new sliders
+def test_uncertain_inputs_are_listed_with_ranges_and_reasons(app, baseline):
+    box = app.checkbox(key=state.DRAW_BOX)
+    assert box.label == "Draw the uncertain inputs from the seed" and box.value is True and not box.disabled
+    assert f"Uncertain inputs ({len(baseline.uncertainty)})" in [e.label for e in app.sidebar.expander]
+    [listing] = [m.value for m in app.sidebar.markdown if "`actors.russia.outside_option.value`" in m.value]
+    lines = listing.splitlines()
+    assert [line.split("`")[1] for line in lines] == list(baseline.uncertainty)
+    russia = next(line for line in lines if "`actors.russia.outside_option.value`" in line)
+    assert russia.startswith("- **Russia: outside option (value of walking away)**")
+    assert "0.2 … 0.5 (coded 0.35)" in russia and "least knowable" in russia
+
+
+def test_the_single_run_draws_from_its_seed_unless_the_box_is_unticked(app, baseline):
+    run_to_end(app)
+    drawn = service.run_scenario(baseline)                     # the service's default: drawn from the seed
+    assert result_of(app).inputs == drawn.inputs and drawn.inputs
+    assert metric(app, "Round") == f"{drawn.rounds} / {drawn.scenario.protocol.max_rounds}"
+    assert "This run drew its" in " ".join(e.label for e in app.expander)
+    ok(app.checkbox(key=state.DRAW_BOX).uncheck().run())
+    coded = service.run_scenario(baseline, draw=False)
+    result = result_of(app)
+    assert result.inputs == {} and result.scenario == baseline
+    assert result.to_dict() == coded.to_dict()
+    assert metric(app, "Round") == f"{coded.rounds} / 20"
+    assert "played as coded in the file" in texts(app)
+    # the choice outlives a visit to another page
+    ok(app.switch_page("routes/analysis.py").run())
+    ok(app.switch_page("routes/negotiation.py").run())
+    assert app.session_state[state.DRAW] is False
+    assert app.checkbox(key=state.DRAW_BOX).value is False
+
+
+def test_the_monte_carlo_draws_unless_the_box_is_unticked(app, baseline):
+    ok(app.switch_page("routes/monte_carlo.py").run())
+    ok(app.number_input(key="negsim.mc_runs").set_value(10).run())
+    ok(button(app, "Run the batch").click().run())
+    drawn = app.dataframe[0].value.reset_index(drop=True)
+    assert any(c.startswith("input.") for c in drawn.columns)
+    pd.testing.assert_frame_equal(drawn, service.monte_carlo(baseline, 10), check_dtype=False)
+    assert "uncertain inputs" in texts(app)
+    ok(app.checkbox(key=state.DRAW_BOX).uncheck().run())
+    coded = app.dataframe[0].value.reset_index(drop=True)
+    assert not any(c.startswith("input.") for c in coded.columns)
+    pd.testing.assert_frame_equal(coded, service.monte_carlo(baseline.as_coded(), 10), check_dtype=False)
+
+
+def test_status_quo_and_outside_option_sliders(app, baseline):
+    w = state.WIDGET
+    ok(app.selectbox(key="negsim.edit_issue").set_value("cbm").run())
+    ok(app.slider(key=w + "issues.cbm.status_quo").set_value(30.0).run())
+    assert current(app).scenario.issue("cbm").status_quo == 30.0
+    assert "issues.cbm.status_quo" not in current(app).scenario.uncertainty   # set by hand: no longer drawn
+    ok(app.segmented_control(key="negsim.section").set_value("Actors").run())
+    ok(app.slider(key=w + "actors.russia.outside_option.value").set_value(0.5).run())
+    ok(app.slider(key=w + "actors.russia.outside_option.trend").set_value(0.02).run())
+    option = current(app).scenario.actor("russia").outside_option
+    assert (option.value, option.trend) == (0.5, 0.02)
+    # no breakdown threshold or drift anywhere in the sidebar
+    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
+    labels = " ".join(s.label for s in app.sidebar.slider)
+    assert "Breakdown threshold" not in labels and "Drift" not in labels
 
 
 # ====================================================================== issue 14: Save YAML keeps the comments
@@ -831,7 +901,7 @@ def test_save_yaml_changes_only_the_edited_values_and_keeps_every_comment(app, b
     ok(app.slider(key=w + "actors.russia.positions.expansion").set_value(60.0).run())
     ok(app.toggle(key=w + "actors.us.red_lines.expansion#on").set_value(False).run())
     ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
-    ok(app.slider(key=w + "protocol.tension.drift").set_value(0.05).run())
+    ok(app.slider(key=w + "protocol.tension.initial").set_value(0.6).run())
     ok(app.segmented_control(key="negsim.section").set_value("Actors").run())
     ok(app.selectbox(key="negsim.edit_actor").set_value("eu").run())
     ok(app.selectbox(key=w + "actors.eu.strategy.kind").set_value("boulware").run())
@@ -849,9 +919,12 @@ def test_save_yaml_changes_only_the_edited_values_and_keeps_every_comment(app, b
 
     diff = [line for line in difflib.unified_diff(original.splitlines(), saved.splitlines(), lineterm="", n=0)
             if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-    # removed: the US red line (its only one: the map goes too); changed: Russia's position, the drift, the EU's
-    # strategy kind and exponent
-    assert len([d for d in diff if d.startswith("-")]) == 6 and len([d for d in diff if d.startswith("+")]) == 4
+    # removed: the US red line (its only one: the map goes too) and the ranges of the two inputs now set by hand
+    # (the US red line, the EU's exponent); changed: Russia's position, the initial tension, the EU's strategy
+    # kind and exponent
+    assert len([d for d in diff if d.startswith("-")]) == 8 and len([d for d in diff if d.startswith("+")]) == 4
+    assert "actors.eu.strategy.exponent" not in saved.split("uncertainty:")[1]
+    assert "actors.us.red_lines.expansion" not in saved.split("uncertainty:")[1]
 
 
 def test_save_yaml_of_a_json_or_csv_source_writes_the_scenario_afresh(app):
@@ -905,14 +978,15 @@ def test_a_broken_link_says_what_it_could_not_use():
     ok(at.run())
     message = at.warning[0].value
     assert "nope.yaml" in message and "edits" in message and "'x'" in message
-    assert metric(at, "Round") == "0 / 20"
+    assert metric(at, "Round") == f"0 / {deadline(load_scenario(BASELINE_FILE))}"
 
 
 def test_play_runs_round_after_round_to_the_end_and_pause_stops(app, baseline):
     ok(app.select_slider(key="negsim.play_speed").set_value(10.0).run())
     ok(button(app, "Play").click().run())
     result = service.run_scenario(baseline)
-    assert metric(app, "Round") == f"{result.rounds} / 20" and metric(app, "Outcome") == "Stalemate"
+    assert metric(app, "Round") == f"{result.rounds} / {result.scenario.protocol.max_rounds}"
+    assert metric(app, "Outcome") == common.SHORT_WORDS[result.outcome]
     assert app.session_state[state.PLAYING] is False
     assert button(app, "Play").disabled
     # paused half-way: the round stays where it was
@@ -920,7 +994,7 @@ def test_play_runs_round_after_round_to_the_end_and_pause_stops(app, baseline):
     app.session_state[state.PLAYING] = True
     app.session_state[state.TARGET] = 3
     ok(app.button(key="negsim.play").click().run())  # the Pause button (Play/Pause is one widget)
-    assert metric(app, "Round") == "3 / 20" and app.session_state[state.PLAYING] is False
+    assert metric(app, "Round") == f"3 / {deadline(baseline)}" and app.session_state[state.PLAYING] is False
 
 
 def test_chart_export_and_html_report_are_self_contained(baseline):
@@ -997,41 +1071,45 @@ def test_compare_before_and_after_my_edits(app, baseline):
 def test_vary_one_matches_runs_at_each_value(baseline):
     from sim.sensitivity import vary_one
 
-    table = vary_one(baseline, "protocol.tension.drift", [0.0, 0.06, 5.0], 4)
+    table = vary_one(baseline, "actors.russia.outside_option.value", [0.0, 0.6, 5.0], 4)
     seeds = service.replicate_seeds(baseline.protocol.seed, 4)
     for row in table.itertuples():
         if row.value == 5.0:
-            assert row.problem and np.isnan(row.breakdown)  # not a valid drift: said, not raised
+            assert row.problem and np.isnan(row.breakdown)  # not a valid outside option: said, not raised
             continue
-        edited = apply_params(baseline, {"protocol.tension.drift": row.value})
+        edited = apply_params(baseline, {"actors.russia.outside_option.value": row.value})
         outcomes = [service.run_scenario(edited, seed, collect=False).outcome for seed in seeds]
         assert row.breakdown == outcomes.count("breakdown") / 4 and row.stalemate == outcomes.count("stalemate") / 4
         assert row.runs == 4
 
 
 def test_sensitivity_page_varies_the_slider_moved_last(app, baseline):
-    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
-    ok(app.slider(key=state.WIDGET + "protocol.tension.drift").set_value(0.03).run())
+    ok(app.segmented_control(key="negsim.section").set_value("Actors").run())
+    ok(app.slider(key=state.WIDGET + "actors.russia.outside_option.value").set_value(0.45).run())
     ok(app.switch_page("routes/sensitivity.py").run())
-    assert app.selectbox(key="negsim.sens_param").value == "protocol.tension.drift"
+    assert app.selectbox(key="negsim.sens_param").value == "actors.russia.outside_option.value"
     ok(app.number_input(key="negsim.sens_points").set_value(5).run())
     ok(app.number_input(key="negsim.sens_replicates").set_value(5).run())
     ok(button(app, "Run the sensitivity sweep").click().run())
     (meta, _, data), = charts(app, "sensitivity")
-    assert meta["now"] == pytest.approx(0.03)
+    assert meta["now"] == pytest.approx(0.45)
     shares = data["shares"].pivot(index="value", columns="outcome", values="share")
-    np.testing.assert_allclose(shares.index, np.linspace(-0.2, 0.2, 5))
+    np.testing.assert_allclose(shares.index, np.linspace(0.0, 1.0, 5))
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
-    assert shares.loc[0.2, "breakdown"] == 1.0 and shares.loc[-0.2, "breakdown"] == 0.0
+    # walking away worth everything: Russia leaves at once; worth nothing: it never does
+    assert shares.loc[1.0, "breakdown"] == 1.0 and shares.loc[0.0].get("breakdown", 0.0) < 1.0
     # a slider moved since: the page offers that one
     ok(app.selectbox(key="negsim.sens_param").set_value("protocol.noise").run())
+    ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
     ok(app.slider(key=state.WIDGET + "protocol.tension.hardening").set_value(0.77).run())
     assert app.selectbox(key="negsim.sens_param").value == "protocol.tension.hardening"
     ok(app.selectbox(key="negsim.sens_param").set_value("protocol.noise").run())  # a choice of the user's stays
     assert app.selectbox(key="negsim.sens_param").value == "protocol.noise"
     # the parameters are offered in words
     options = app.selectbox(key="negsim.sens_param").options
-    assert "Russia: red line on NATO eastward expansion" in options and "Breakdown threshold" in options
+    assert "Russia: red line on NATO eastward expansion" in options and "Breakdown threshold" not in options
+    assert "Russia: outside option (value of walking away)" in options
+    assert "Status quo of Risk reduction and confidence-building measures" in options
 
 
 def test_the_new_pages_charts_are_valid_vega_lite(app):

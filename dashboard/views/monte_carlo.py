@@ -18,6 +18,7 @@ def render() -> None:
     cur = state.get_current()
     s = cur.scenario
     p = s.protocol
+    drawn = state.drawing() and bool(s.uncertainty)
     st.title(":material/casino: Monte Carlo")
     st.caption(s.title)
     common.show_problems(cur)
@@ -25,8 +26,10 @@ def render() -> None:
         "One run shows one possible course of the talks. Here the **same settings** are played with many "
         "different random seeds, so you can see how often each outcome happens and where agreements land. "
         f"Runs differ through the noise in how offers are read (now {p.noise:g} of the scale)"
-        + (" and the random order of moves." if p.activation == "random" else "."))
-    if p.noise == 0 and p.activation != "random":
+        + (" and the random order of moves" if p.activation == "random" else "")
+        + (f" and the {len(s.uncertainty)} uncertain inputs, which each run draws from their ranges with its "
+           "seed." if drawn else "."))
+    if p.noise == 0 and p.activation != "random" and not drawn:
         st.info("These settings have no randomness (noise 0 and a fixed order of moves): every seed gives the "
                 "same run. Raise **Noise** under *Rules* in the sidebar to see a spread.", icon=":material/info:")
     c1, c2 = st.columns([1, 3], vertical_alignment="bottom")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, report, state
-from dashboard.editor import STRATEGIES, changes_text
+from dashboard.editor import STRATEGIES, changes_text, describe
 
 SPEEDS = {0.5: "½ round/s", 1.0: "1 round/s", 2.0: "2 rounds/s", 4.0: "4 rounds/s", 10.0: "10 rounds/s"}
 SPEED = "negsim.play_speed"
@@ -70,10 +70,11 @@ def metrics(result) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Outcome", common.SHORT_WORDS[result.outcome], border=True,
               help="agreement: every issue settled; partial: some; stalemate: none by the deadline; "
-                   "breakdown: tension passed the threshold.")
+                   "breakdown: an actor walked away (its outside option beat the best deal still on offer).")
     c2.metric("Round", f"{result.rounds} / {p.max_rounds}", border=True, help="Rounds played / the deadline.")
     c3.metric("Tension", f"{result.tension:.2f}", border=True,
-              help=f"0 calm … 1 crisis; the talks break down at {p.tension.breakdown_threshold:.2f}.")
+              help="0 calm … 1 crisis; derived: deadlock raises it, concessions lower it. It slows "
+                   "concessions but does not end the talks by itself.")
     c4.metric("Issues agreed", f"{agreed} / {len(result.issues)}", border=True)
 
 
@@ -163,6 +164,7 @@ def render() -> None:
     controls(cur, finished=result.outcome != "running")
     common.banner(result)
     metrics(result)
+    drawn_inputs(cur, result)
     st.markdown("#### Offers round by round")
     st.caption("Each coloured line is one actor's offer; the dashed black line is the proposal on the table "
                "(the capability- and salience-weighted mean of the offers). Grey dotted lines: forecasts from the "
@@ -190,6 +192,26 @@ def render() -> None:
     share(cur)
     if state.playing():
         keep_playing(result)
+
+
+def drawn_inputs(cur: state.Current, result) -> None:
+    """What this run drew for the scenario's uncertain inputs (or that it plays them as coded)."""
+    ranges = cur.scenario.uncertainty
+    if not ranges:
+        return
+    if not result.inputs:
+        st.caption(f"The {len(ranges)} uncertain inputs are played as coded in the file (drawing is off in the "
+                   "sidebar).")
+        return
+    with st.expander(f"This run drew its {len(result.inputs)} uncertain inputs from seed {result.seed}"):
+        rows = ["| Setting | Drawn | Coded | Range |", "|---|---:|---:|---|"]
+        for path, value in result.inputs.items():
+            words, _, unit = describe(cur.scenario, path)
+            coded = state.value_at(cur.scenario, path)
+            spec = ranges.get(path)
+            span = "" if spec is None else f"{spec.low:g} … {spec.high:g}" + (f" {unit}" if unit else "")
+            rows.append(f"| {words} | {value:.3g} | {'not set' if coded is None else f'{coded:g}'} | {span} |")
+        st.markdown("\n".join(rows))
 
 
 def share(cur: state.Current) -> None:

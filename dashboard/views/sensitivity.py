@@ -19,8 +19,7 @@ REQUEST = "negsim.sens_request"
 LAST_MOVED = "negsim.sens_last_moved"
 PROTOCOL_RANGES = {
     "protocol.max_rounds": (2, 100), "protocol.agreement_tolerance": (0.01, 0.5), "protocol.noise": (0.0, 0.5),
-    "protocol.tension.breakdown_threshold": (0.05, 1.0), "protocol.tension.initial": (0.0, 1.0),
-    "protocol.tension.drift": (-0.2, 0.2), "protocol.tension.deadlock_rate": (0.0, 1.0),
+    "protocol.tension.initial": (0.0, 1.0), "protocol.tension.deadlock_rate": (0.0, 1.0),
     "protocol.tension.hardline_rate": (0.0, 1.0), "protocol.tension.concession_relief": (0.0, 5.0),
     "protocol.tension.agreement_relief": (0.0, 1.0), "protocol.tension.hardening": (0.0, 1.0),
 }
@@ -40,6 +39,12 @@ def numeric_parameters(scenario: Scenario) -> dict[str, tuple[str, float, float]
         out[f"actors.{actor.id}.capability"] = (top / 20, top * 2)
         out[f"actors.{actor.id}.reservation_utility"] = (0.0, 1.0)
         out[f"actors.{actor.id}.risk_attitude"] = (-1.0, 1.0)
+        if actor.outside_option is not None:
+            out[f"actors.{actor.id}.outside_option.value"] = (0.0, 1.0)
+            out[f"actors.{actor.id}.outside_option.trend"] = (-0.05, 0.05)
+    for issue in scenario.issues:
+        if issue.status_quo is not None:
+            out[f"issues.{issue.id}.status_quo"] = (issue.scale.min, issue.scale.max)
     out.update(PROTOCOL_RANGES)
     return {path: (editor.describe(scenario, path)[0], float(lo), float(hi)) for path, (lo, hi) in out.items()}
 
@@ -83,16 +88,21 @@ def render() -> None:
                                  help="Runs per value (the same seeds at every value). More: smoother shares.")
     values = np.linspace(span[0], span[1], int(points))
     values = tuple(sorted({int(round(v)) for v in values})) if is_int else tuple(float(round(v, 10)) for v in values)
-    key = f"{cur.key}|{path}|{values}|{replicates}"
+    draw = state.drawing() and bool(s.uncertainty)
+    key = f"{cur.key}|{path}|{values}|{replicates}|{draw}"
     st.button("Run the sensitivity sweep", icon=":material/play_arrow:", type="primary", on_click=_request,
               args=(key,))
-    if s.protocol.noise == 0 and s.protocol.activation != "random":
+    if draw:
+        st.caption(f"Each seed draws the scenario's {len(s.uncertainty)} uncertain inputs from their ranges "
+                   "(the setting varied here excepted): untick *Draw the uncertain inputs from the seed* in the "
+                   "sidebar to play them as coded.")
+    elif s.protocol.noise == 0 and s.protocol.activation != "random":
         st.caption("These settings have no randomness: every seed gives the same run, so each share is 0 or 1.")
     if st.session_state.get(REQUEST) != key:
         st.caption(f"{len(values)} values x {replicates} seeds = {len(values) * replicates:,} runs.")
         return
     with st.spinner(f"Playing {len(values) * replicates:,} runs…"):
-        table = sweep(cur.key, path, values, int(replicates), s)
+        table = sweep(f"{cur.key}|{draw}", path, values, int(replicates), s if draw else s.as_coded())
     bad = table[table["problem"].notna()]
     if len(bad):
         st.warning(f"{len(bad)} value(s) make no valid scenario and are left out: "

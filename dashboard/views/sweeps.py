@@ -16,7 +16,7 @@ COLUMN = "negsim.sweep_column"
 
 EXAMPLE = ("negsim sweep scenarios/feb2022_baseline.yaml --out sweeps/demo \\\n"
            "    --vary protocol.linkage=package,issue_by_issue \\\n"
-           "    --vary protocol.tension.drift=-0.02:0.05:8 --replicates 10")
+           "    --vary actors.russia.outside_option.value=0.2:0.5:7 --replicates 10")
 
 
 def choose_directory() -> str | None:
