@@ -539,3 +539,19 @@ def test_assumptions_sweep_says_which_assumptions_decide_the_outcome(tmp_path):
     none = cli.invoke(app, ["sweep", str(coded_baseline(tmp_path)), "--assumptions", "--sampler", "lhs",
                             "--out", str(tmp_path / "n")])
     assert none.exit_code == 2 and "no uncertain inputs" in none.output
+
+
+def test_assumption_influence_ranks_the_inputs_that_go_with_an_outcome():
+    from sim.sweep.analyze import assumption_influence
+
+    rng = np.random.default_rng(0)
+    pressure, noise = rng.uniform(0, 1, 600), rng.uniform(0, 1, 600)
+    broke = pressure + 0.2 * rng.normal(size=600) > 0.5
+    runs = pd.DataFrame({"outcome": np.where(broke, "breakdown", "stalemate"), "error": None,
+                         "input.actors.russia.outside_option.trend": pressure, "input.actors.us.capability": noise})
+    table = assumption_influence(runs)
+    assert list(table["output"].unique()) == ["breakdown"]          # agreement never happens: left out
+    top = table.iloc[0]
+    assert top["input"] == "actors.russia.outside_option.trend" and top["spearman"] > 0.6
+    assert top["share_high_third"] > 0.9 > 0.1 > top["share_low_third"]
+    assert abs(table.iloc[1]["spearman"]) < 0.15

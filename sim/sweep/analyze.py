@@ -125,6 +125,41 @@ def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Pa
     return out
 
 
+# ====================================================================== drawn inputs
+INPUT_PREFIX = "input."
+
+
+def assumption_influence(runs: pd.DataFrame, outputs: Sequence[str] = ("agreement", "breakdown")) -> pd.DataFrame:
+    """Which drawn assumptions go with which outcomes, from runs that drew their uncertain inputs (the
+    `input.PATH` columns of a Monte Carlo or sweep over seeds): per input and output, Spearman's rank correlation
+    between the drawn value and the output (an outcome's indicator), and the output's share among the runs that
+    drew the input's lowest and highest third. Sorted by the strength of the correlation. A screening measure
+    over one sample, not a variance decomposition: for Sobol indices run `negsim sweep --assumptions --sampler
+    sobol`."""
+    ok = runs[runs["error"].isna()] if "error" in runs else runs
+    inputs = [c for c in ok.columns if c.startswith(INPUT_PREFIX)]
+    rows = []
+    for name in outputs:
+        y = output_values(ok, name)
+        if y.nunique() < 2:     # an outcome that never (or always) happens says nothing about the inputs
+            continue
+        for column in inputs:
+            x = pd.to_numeric(ok[column], errors="coerce")
+            valid = x.notna() & y.notna()
+            if valid.sum() < 3:
+                continue
+            xs, ys = x[valid], y[valid]
+            rho = np.nan if xs.nunique() < 2 or ys.nunique() < 2 else float(xs.corr(ys, method="spearman"))
+            low, high = xs.quantile(1 / 3), xs.quantile(2 / 3)
+            rows.append({"output": name, "input": column[len(INPUT_PREFIX):], "spearman": rho,
+                         "share_low_third": float(ys[xs <= low].mean()),
+                         "share_high_third": float(ys[xs >= high].mean())})
+    table = pd.DataFrame(rows, columns=["output", "input", "spearman", "share_low_third", "share_high_third"])
+    order = table["spearman"].abs().fillna(-1.0)
+    return table.assign(_order=order).sort_values(["output", "_order"], ascending=[True, False]) \
+        .drop(columns="_order").reset_index(drop=True)
+
+
 # ====================================================================== Sobol indices
 OUTPUT_PREFIXES = ("agreed.", "value.", "prediction.", "utility.")
 

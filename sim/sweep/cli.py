@@ -241,6 +241,20 @@ def analyze(
     png = analysis.plot_agreement(table, plot or directory / "agreement.png",
                                   title=manifest.get("scenario", {}).get("title", ""))
     out.print(f"Table written to {_plain(str(directory / 'agreement.csv'))}; plot to {_plain(str(png))}")
+    influence = analysis.assumption_influence(runs)
+    if len(influence):
+        view = Table(title="Which drawn assumptions go with the outcome (Spearman's rho; share of the outcome among "
+                           "runs that drew the lowest / highest third), strongest first", title_justify="left")
+        for column in ("output", "input", "rho", "low third", "high third"):
+            view.add_column(column, justify="left" if column in ("output", "input") else "right")
+        for name in dict.fromkeys(influence["output"]):
+            for row in influence[influence["output"] == name].head(8).itertuples(index=False):
+                view.add_row(row.output, row.input, _num(row.spearman), _pct(row.share_low_third),
+                             _pct(row.share_high_third))
+        out.print(view)
+        influence.to_csv(directory / "assumptions.csv", index=False)
+        out.print(f"All inputs in {_plain(str(directory / 'assumptions.csv'))}; for Sobol indices of the "
+                  "assumptions: negsim sweep FILE --assumptions --sampler sobol")
 
 
 def register(app: typer.Typer) -> None:
