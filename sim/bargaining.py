@@ -7,9 +7,9 @@ replicate axis where noted).
   status quo, its reservation utility on the others.
 - The Nash package (Nash 1950; asymmetric form, Kalai 1977): the package on the table under package linkage,
   x* = argmax_x sum_i c_i log(U_i(x) - D_i) over the packages that cross no red line and leave every actor
-  better off than the status quo (D_i = sum_j w_ij d_ij, at least the reservation utility; c_i capabilities). It trades across issues by
-  salience (each actor gets more on what it cares about most), and no other package is better for everyone:
-  it is Pareto-optimal.
+  better off than the status quo (D_i = sum_j w_ij d_ij, at least the reservation utility; c_i capabilities).
+  It trades across issues by salience (each actor gets more on what it cares about most), and no other package
+  is better for everyone: it is Pareto-optimal.
 - Walking away (the bargaining model of war: Fearon 1995, Powell 2006): an actor leaves the table once its
   outside option beats the best deal the others could still accept. What the others could still accept on an
   issue is the range they have conceded or could still concede (their room, less what tension takes: the
