@@ -102,6 +102,11 @@ def test_play_pause_and_a_shared_link_in_the_browser():
     fresh page shows the same run. Nothing is fetched from outside the machine (the favicon was a CDN font)."""
     from playwright.sync_api import sync_playwright
 
+    from dashboard.common import OUTCOME_WORDS
+    from sim import service
+
+    run = service.run_scenario(ROOT / "scenarios" / "feb2022_issue_by_issue.yaml")   # drawn from its seed
+    deadline = run.scenario.protocol.max_rounds
     screenshot = load_script()
     with screenshot.serve() as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
@@ -116,7 +121,8 @@ def test_play_pause_and_a_shared_link_in_the_browser():
             favicon = page.evaluate("() => document.querySelector('link[rel*=icon]').href")
             assert favicon.startswith("data:image/svg+xml"), favicon[:80]
             page.get_by_role("button", name="Play").click()
-            page.wait_for_function("() => /Round\\s+[2-9] \\/ 20/.test(document.body.innerText)", timeout=30_000)
+            page.wait_for_function(f"() => /Round\\s+[2-9] \\/ {deadline}/.test(document.body.innerText)",
+                                   timeout=30_000)
             page.get_by_role("button", name="Pause").click()
             screenshot._settle(page)
             paused = page.locator('[data-testid="stMetric"]').nth(1).inner_text()
@@ -128,9 +134,11 @@ def test_play_pause_and_a_shared_link_in_the_browser():
             assert "file=feb2022_issue_by_issue.yaml" in link
             other = browser.new_page(viewport={"width": 1280, "height": 1000})
             other.goto(link, wait_until="domcontentloaded")
-            other.get_by_text("Partial agreement").first.wait_for(timeout=60_000)
+            other.get_by_text(OUTCOME_WORDS[run.outcome]).first.wait_for(timeout=60_000)
             screenshot._settle(other)
-            assert "20 / 20" in other.locator('[data-testid="stMetric"]').nth(1).inner_text()
+            other.get_by_text(f"{run.rounds} / {deadline}").first.wait_for(timeout=30_000)
+            rounds = other.locator('[data-testid="stMetric"]').filter(has_text="Round").first.inner_text()
+            assert f"{run.rounds} / {deadline}" in rounds, rounds
             assert not _exception_text(page) and not _exception_text(other)
             assert outside == [], outside
         finally:
