@@ -386,16 +386,18 @@ def test_sobol_indices_of_a_linear_model_with_replicates():
 def test_cli_sobol_on_a_sobol_sweep(tmp_path):
     cli = CliRunner()
     out = tmp_path / "sobol"
-    result = cli.invoke(app, ["sweep", str(coded_baseline(tmp_path)), "--vary", "protocol.tension.initial=0:1",
+    result = cli.invoke(app, ["sweep", str(coded_baseline(tmp_path)),
+                              "--vary", "actors.russia.outside_option.trend=0:0.03",
                               "--vary", "actors.russia.reservation_utility=0.2:0.8", "--sampler", "sobol",
                               "--samples", "16", "--executor", "serial", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert read_runs(out)["point"].max() == 16 * 4 - 1
-    result = cli.invoke(app, ["analyze", str(out), "--sobol", "--output", "tension", "--output", "utility.russia"])
+    result = cli.invoke(app, ["analyze", str(out), "--sobol", "--output", "rounds", "--output", "utility.russia"])
     assert result.exit_code == 0, result.output
     indices = pd.read_csv(out / "sobol.csv").set_index(["output", "parameter"])
-    assert indices.loc[("tension", "protocol.tension.initial"), "ST"] > 0.5    # where tension starts drives it
-    assert indices.loc[("utility.russia", "actors.russia.reservation_utility"), "ST"] > 0.5
+    assert indices.loc[("rounds", "actors.russia.outside_option.trend"), "ST"] > 0.5   # the build-up: when it ends
+    # no deal in any run: Russia keeps the status quo whatever its reservation level, and the table says so
+    assert indices.loc[("utility.russia", "actors.russia.reservation_utility"), "note"] == "output is constant"
     result = cli.invoke(app, ["analyze", str(out), "--sobol", "--output", "nope"])
     assert result.exit_code == 2 and "unknown output" in result.output
 
