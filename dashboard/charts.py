@@ -295,8 +295,7 @@ def tension_chart(result: RunResult) -> Figure:
     fig.chart = [line]
     fig.layout = {"height": 300, "usermeta": {"negsim": "tension"},
                   "title": alt.Title("Tension", anchor="start",
-                                     subtitle="Derived: deadlock raises it, concessions lower it; it slows "
-                                              "concessions, but no threshold ends the talks.")}
+                                     subtitle="Derived: deadlock raises it, concessions lower it.")}
     return fig
 
 

@@ -42,7 +42,8 @@ def intro(scenario) -> None:
                    "*Rules* in the sidebar.")
 
 
-def controls(cur: state.Current, finished: bool) -> None:
+def controls(cur: state.Current, result) -> None:
+    finished = result.outcome != "running"
     c1, c2, c3, c4, c5 = st.columns([1.2, 1.2, 1.0, 1.2, 1.2], vertical_alignment="bottom")
     c1.button("Run to the end", icon=":material/fast_forward:", type="primary", on_click=state.run_to_end,
               width="stretch", disabled=finished, help="Play every round until agreement, breakdown or the deadline.")
@@ -57,7 +58,9 @@ def controls(cur: state.Current, finished: bool) -> None:
     c5.button("Back to round 0", icon=":material/replay:", on_click=state.reset_run, width="stretch",
               help="Back to the opening positions (your settings stay).")
     p = cur.scenario.protocol
-    st.caption(f"Seed {p.seed} · {p.max_rounds} rounds at most · "
+    drawn = result.scenario.protocol.max_rounds
+    deadline = f"{p.max_rounds} rounds at most" + (f" (this run drew {drawn})" if drawn != p.max_rounds else "")
+    st.caption(f"Seed {p.seed} · {deadline} · "
                f"{'package deal' if p.linkage == 'package' else 'issue by issue'} · "
                f"{'expected-utility mechanism' if p.mechanism == 'expected_utility' else 'concession mechanism'}"
                f" · source: {cur.source}" + (f" (+{len(cur.edits)} changes)" if cur.edits else ""))
@@ -161,7 +164,7 @@ def render() -> None:
     intro(cur.scenario)
     common.show_problems(cur)
     result = state.shown_result(cur)
-    controls(cur, finished=result.outcome != "running")
+    controls(cur, result)
     common.banner(result)
     metrics(result)
     drawn_inputs(cur, result)
