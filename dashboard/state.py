@@ -320,7 +320,7 @@ def stop_playing() -> None:
 
 
 # ====================================================================== share links
-URL_FILE, URL_EDITS, URL_ROUND = "file", "edits", "round"
+URL_FILE, URL_EDITS, URL_ROUND, URL_DRAW = "file", "edits", "round", "draw"
 
 
 def is_upload() -> bool:
@@ -338,6 +338,8 @@ def share_state() -> dict[str, str]:
         out[URL_EDITS] = json.dumps(edits(), separators=(",", ":"), sort_keys=True)
     if target():
         out[URL_ROUND] = "end" if target() == END else str(target())
+    if not drawing():  # drawing is the default: only its absence needs saying
+        out[URL_DRAW] = "0"
     return out
 
 
@@ -379,6 +381,11 @@ def restore_from_url() -> list[str]:
             st.session_state[EDITS] = changes
         except ValueError:
             problems.append("the edits in the link are not readable")
+    if params.get(URL_DRAW) is not None:
+        if params[URL_DRAW] in ("0", "1"):
+            st.session_state[DRAW] = params[URL_DRAW] == "1"
+        else:
+            problems.append(f"draw {params[URL_DRAW]!r} is not 0 or 1")
     played = params.get(URL_ROUND)
     if played:
         if played == "end":

@@ -953,10 +953,12 @@ def test_the_address_carries_file_edits_and_round_and_a_link_reopens_them(app):
     ok(app.segmented_control(key="negsim.section").set_value("Rules").run())
     ok(app.number_input(key=state.widget_key("protocol.seed", 1)).set_value(7).run())
     run_to_end(app)
+    assert "draw" not in app.query_params                  # drawing from the seed is the default: not said
+    ok(app.checkbox(key=state.DRAW_BOX).uncheck().run())
     params = {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
     assert params["file"] == "feb2022_issue_by_issue.yaml"
     assert json.loads(params["edits"]) == {"actors.russia.positions.expansion": 60.0, "protocol.seed": 7}
-    assert params["round"] == "end"
+    assert params["round"] == "end" and params["draw"] == "0"
     shown = current(app)
     # a new session opened with that address shows the same scenario, settings, seed and round
     other = AppTest.from_file(str(APP), default_timeout=60)
@@ -968,6 +970,8 @@ def test_the_address_carries_file_edits_and_round_and_a_link_reopens_them(app):
     listed = " ".join(m.value for m in other.sidebar.markdown)
     assert "Russia: position on NATO eastward expansion: 100 → **60**" in listed
     assert other.selectbox(key=state.FILE).value == "feb2022_issue_by_issue.yaml"
+    assert other.checkbox(key=state.DRAW_BOX).value is False and result_of(other).inputs == {}
+    assert result_of(other).to_dict() == result_of(app).to_dict()
 
 
 def test_a_broken_link_says_what_it_could_not_use():
@@ -975,9 +979,10 @@ def test_a_broken_link_says_what_it_could_not_use():
     at.query_params["file"] = "nope.yaml"
     at.query_params["edits"] = "{not json"
     at.query_params["round"] = "x"
+    at.query_params["draw"] = "maybe"
     ok(at.run())
     message = at.warning[0].value
-    assert "nope.yaml" in message and "edits" in message and "'x'" in message
+    assert "nope.yaml" in message and "edits" in message and "'x'" in message and "draw 'maybe'" in message
     assert metric(at, "Round") == f"0 / {deadline(load_scenario(BASELINE_FILE))}"
 
 
