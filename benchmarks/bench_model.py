@@ -1,4 +1,5 @@
-"""Per-run time of the Feb-2022 baseline, with per-round collection on and off (median of repeats).
+"""Per-run time of the Feb-2022 baseline, with per-round collection on and off (median of repeats); a scenario
+with uncertain inputs is measured as shipped (each run draws them) and as coded (lockstep plays only that).
 
 Target (issue 2): a whole run with collection off in <= 2 ms on one core.
 A run is what `negsim run` and `negsim sweep` do: build the model, play it to the end (`model.run_model()`),
@@ -38,6 +39,14 @@ def main() -> None:
     parser.add_argument("--scenario", default=None, help="scenario file (default: the Feb-2022 baseline)")
     args = parser.parse_args()
     scenario = prepare(args.scenario)
+    for version in (scenario, scenario.as_coded()) if scenario.uncertainty else (scenario,):
+        if version is not scenario:
+            print(f"{scenario.id} as coded (no inputs drawn):")
+        measure(version, args.repeats)
+
+
+def measure(scenario, repeats: int) -> None:
+    args = argparse.Namespace(repeats=repeats)
     model_median = 0.0
     for collect, stepwise in ((False, False), (True, False), (False, True)):
         one_run(scenario, 0, collect, stepwise)  # warm-up: imports, caches

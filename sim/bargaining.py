@@ -133,20 +133,19 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     ranges do not meet, no deal is possible on the issue and i keeps the status quo (under package linkage:
     on every open issue). Settled issues count at their agreed values.
     """
-    up = np.maximum(np.maximum(offers - ideal, 0.0), room_up * tension_factor)
-    down = np.maximum(np.maximum(ideal - offers, 0.0), room_down * tension_factor)
-    lowest = others_extreme(ideal - down, largest=True)       # no lower than any other actor accepts
-    highest = others_extreme(ideal + up, largest=False)
-    feasible = lowest <= highest + EPS
-    best = np.clip(ideal, lowest, np.maximum(lowest, highest))
-    value = 1.0 - np.abs(best - ideal) ** exponent.reshape(-1, 1)
+    conceded = offers - ideal                  # >= 0 upwards, <= 0 downwards; rooms are >= 0
+    lowest = others_extreme(ideal - np.maximum(-conceded, room_down * tension_factor), largest=True)
+    highest = others_extreme(ideal + np.maximum(conceded, room_up * tension_factor), largest=False)
+    feasible = lowest <= highest + EPS         # no lower than any other accepts, no higher either
+    best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))
+    column = exponent[:, None]
+    value = 1.0 - np.abs(best - ideal) ** column
     open_ = open_issues[..., None, :]
-    if package:
-        feasible = feasible | ~open_
-        feasible = np.broadcast_to(feasible.all(axis=-1, keepdims=True), value.shape)
+    if package:   # one issue on which the others' ranges fail to meet sinks the whole package
+        feasible = (feasible | ~open_).all(axis=-1, keepdims=True)
     per_issue = np.where(feasible, value, disagreement)
-    agreed = 1.0 - np.abs(np.nan_to_num(agreed_value)[..., None, :] - ideal) ** exponent.reshape(-1, 1)
-    per_issue = np.where(open_, per_issue, agreed)
+    if not open_issues.all():   # settled issues count at their agreed values (NaN where open, never selected)
+        per_issue = np.where(open_, per_issue, 1.0 - np.abs(agreed_value[..., None, :] - ideal) ** column)
     return (weights * per_issue).sum(axis=-1)
 
 
