@@ -251,6 +251,8 @@ def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another
             desk.get_by_label("Teacher passphrase", exact=True).fill(PASS)
             desk.get_by_role("button", name="Open the console").click()
             desk.get_by_text("End the negotiation").wait_for(timeout=WAIT)
+            # the seat requests are drawn after the controls: wait for them (on a busy machine they came later)
+            desk.get_by_text("ALICE asks for the seat Russia", exact=False).first.wait_for(timeout=WAIT)
             settle(desk)
             text = body(desk)
             assert "ALICE asks for the seat Russia, now held by Alice" in text   # Mallory's request waits for her
