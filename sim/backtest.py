@@ -13,6 +13,7 @@ Pure functions over numpy plus a thin runner; the CLI (`negsim backtest`) only p
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -73,17 +74,28 @@ def _number(text: str, where: str) -> float:
     return value
 
 
+MAX_DATA_BYTES = 50_000_000
+"""Largest data file read (the whole DEU III data set is well under 1 MB)."""
+
+
 def read_deu(path: str | Path) -> Dataset:
     """Read a DEU-layout TSV file; BacktestError (one line naming the problem) if it is not one."""
+    from sim.loading import InputError, read_file
+
     path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle, delimiter="\t"))
+    try:        # a regular file, read with a bound: no FIFO that hangs, no /dev/zero that fills the memory
+        text = read_file(path, MAX_DATA_BYTES).decode("utf-8-sig")
+    except InputError as error:
+        raise BacktestError(f"{path}: {error.message}") from None
     except UnicodeDecodeError:
         raise BacktestError(f"{path}: not a text file (UTF-8 expected)") from None
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise BacktestError(f"{path}: empty file (expected a header row of tab-separated column names)")
     header = [cell.strip() for cell in rows[0]]
+    for line, row in enumerate(rows[1:], start=2):     # a shifted row would put every value in the wrong column
+        if len(row) != len(header) and any(cell.strip() for cell in row):
+            raise BacktestError(f"{path}: row {line} has {len(row)} fields, the header has {len(header)}")
     if len(rows) < 2:
         raise BacktestError(f"{path}: no capability row (the second row must hold each actor's capability)")
     col = {name: k for k, name in enumerate(header)}

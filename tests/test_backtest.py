@@ -180,3 +180,17 @@ def test_progress_bar_on_long_runs_at_a_terminal(small, monkeypatch):
     quiet = io.StringIO()                                   # not a terminal: no bar
     bt.run_with_progress(data, ("compromise",), Console(file=quiet, force_terminal=False))
     assert quiet.getvalue() == ""
+
+
+def test_only_regular_files_and_rows_that_fit_the_header(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.tsv"
+    os.mkfifo(fifo)
+    shifted = tmp_path / "shifted.tsv"
+    shifted.write_text("isnr\tout\tpa\tsa\tpb\tsb\n\t\t1\t\t1\t\nx1\t50\t10\t50\t90\t50\t7\n")
+    for path, message in ((fifo, "not a regular file (a FIFO)"), ("/dev/zero", "not a regular file (a device)"),
+                          (shifted, "row 3 has 7 fields, the header has 6")):
+        result = CliRunner().invoke(app, ["backtest", str(path)])      # returns at once: no hang, no memory
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert "Traceback" not in result.output
