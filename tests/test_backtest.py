@@ -156,7 +156,7 @@ def test_bad_files_exit_2_naming_what_is_wrong(tmp_path, rows, message):
 
 def test_missing_binary_and_unknown_models_exit_2(tmp_path, small):
     result = invoke(tmp_path / "nope.tsv")
-    assert result.exit_code == 2 and "No such file" in result.output
+    assert result.exit_code == 2 and "nope.tsv: file not found" in result.output      # the same words as every command
     (tmp_path / "bin.tsv").write_bytes(b"\xff\xfe\x00\x81" * 10)
     result = invoke(tmp_path / "bin.tsv")
     assert result.exit_code == 2 and "not a text file" in result.output
