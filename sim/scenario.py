@@ -339,19 +339,35 @@ class Scenario(_Model):
 
 
 def _uncertainty_problems(scenario: Scenario) -> Iterable[tuple[tuple, str, Any]]:
-    """Each uncertain input must name a numeric parameter of the scenario whose coded value lies in its range."""
+    """Each uncertain input must name a numeric parameter of the scenario whose coded value lies in its range,
+    and both ends of every range must be valid values (then so is every draw: the field's bounds and the
+    strategies' rules are intervals), checked by setting all lows, then all highs."""
     if not scenario.uncertainty:
         return
     table = params(scenario)
+    bad = False
     for path, spec in scenario.uncertainty.items():
         value = table.get(path)
-        if value is None and path.startswith("actors.") and ".red_lines." in path:
-            continue  # a red line the file leaves out may still be drawn (the range alone defines it)
         if value is None or isinstance(value, (bool, str)):
+            bad = True
             yield ("uncertainty", path), "not a numeric parameter of this scenario (see `negsim params`)", path
         elif not spec.low - 1e-12 <= value <= spec.high + 1e-12:
+            bad = True
             yield (("uncertainty", path), f"the coded value {value:g} lies outside [{spec.low:g}, {spec.high:g}]",
                    value)
+    if bad:
+        return
+    for end in ("low", "high"):
+        values = {path: getattr(spec, end) for path, spec in scenario.uncertainty.items()}
+        values = {path: round(x) if isinstance(table[path], int) else x for path, x in values.items()}
+        try:
+            apply_params(scenario, values)
+        except ScenarioError as error:
+            for problem in error.problems:
+                where = problem.path if problem.path in values else ""
+                yield (("uncertainty", where, end) if where else ("uncertainty",),
+                       f"a run could draw {values[where]:g} here, and {problem.message}" if where
+                       else f"the {end} ends of the ranges together: {problem}", values.get(where))
 
 
 def _reference_problems(doc: Mapping[str, Any]) -> Iterable[tuple[tuple, str, Any]]:

@@ -150,6 +150,22 @@ def test_bad_uncertainty_and_removed_tension_keys_are_named():
     assert "uncertainty.actors.zz.capability: not a numeric parameter" in text
     with pytest.raises(ScenarioError, match=r"uncertainty.actors.b.capability.high: must be >= low"):
         parse_scenario(doc)
+    # both ends of a range must be valid values, or some seeds would fail
+    ranged = two_by_two()
+    ranged["actors"][0]["strategy"] = {"kind": "boulware", "exponent": 0.5}
+    ranged["uncertainty"] = {"actors.a.strategy.exponent": {"low": 0.3, "high": 3},
+                             "actors.b.saliences.one": {"low": -1, "high": 0.5},
+                             "actors.a.red_lines.one": {"low": 10, "high": 20}}
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(ranged)
+    assert "uncertainty.actors.a.red_lines.one: not a numeric parameter" in str(error.value)   # none to draw around
+    del ranged["uncertainty"]["actors.a.red_lines.one"]
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(ranged)
+    text = str(error.value)
+    assert ("uncertainty.actors.a.strategy.exponent.high: a run could draw 3 here, and boulware needs exponent < 1"
+            in text)
+    assert "uncertainty.actors.b.saliences.one.low: a run could draw -1 here, and must be >= 0" in text
     doc = two_by_two()
     doc["protocol"]["tension"] = {"drift": 0.02, "breakdown_threshold": 0.9}
     with pytest.raises(ScenarioError) as error:
