@@ -154,11 +154,15 @@ def test_a_seat_comes_back_with_its_secret_or_the_teachers_approval_never_by_nam
     eve.text_input(key="join_name").input("ANA").run()
     assert not [b for b in eve.button if b.key == "take_russia"]
     assert not page_shows(eve, "Ana")                                   # nor learns who holds it
-    eve.button(key="ask_russia").click().run()                         # ... only a request to the teacher
+    eve.button(key="ask_russia").click().run()                         # nor may she ask as "ANA" ...
+    assert any("already used in this room" in e for e in errors(eve)), errors(eve)
+    assert Classroom(db_path).seat_requests(code, key) == []
+    eve.text_input(key="join_name").input("Eve").run()
+    eve.button(key="ask_russia").click().run()                         # ... only as herself, to the teacher
     assert "classroom_seat" not in eve.session_state
     assert any("Waiting for the teacher" in t.value for t in eve.title)
     request = Classroom(db_path).seat_requests(code, key)[0]
-    assert request.player == "ANA" and request.actor == "russia"
+    assert request.player == "Eve" and request.actor == "russia"
     teacher.run()
     teacher.button(key=f"refuse_{request.id}").click().run()
     eve.run()

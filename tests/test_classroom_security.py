@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import sqlite3
 import threading
 
@@ -16,6 +17,7 @@ from sim.classroom import (
     Classroom,
     ClassroomError,
     Client,
+    NameTaken,
     NotAllowed,
     SeatTaken,
     Store,
@@ -167,6 +169,31 @@ def test_wrong_guesses_are_limited_per_session_address_and_room_and_logged(cls, 
     assert cls.find_room(code, Client("student")).code == code
 
 
+def test_guesses_from_browsers_without_an_address_share_one_address_limit(cls, room, clock):
+    """Streamlit gives no address for a browser on 127.0.0.1 / ::1 or behind a proxy on the machine, and a
+    reload is a new session: a fresh session per guess must still run into the per-address limit."""
+    code, key = room
+    secret = cls.join(code, "russia", "Alice")
+    limit = security.LIMITS["seat secret"]
+    for n in range(limit.per_address):
+        with pytest.raises(NotAllowed):
+            cls.rejoin(code, security.new_seat_secret(), Client(session=f"reload{n}"))     # every guess a reload
+    with pytest.raises(TooManyAttempts, match="without a known network address"):
+        cls.rejoin(code, secret, Client(session="one more reload"))
+    assert cls.rejoin(code, secret, Client(session="alice", address="10.0.0.2")).actor == "russia"   # a known one
+    logged = cls.attempts(code, key, limit=100)
+    assert len(logged) == limit.per_address and {a.address for a in logged} == {security.UNKNOWN_ADDRESS}
+
+    codes = security.LIMITS["room code"]
+    for n in range(codes.per_address):
+        with pytest.raises(ClassroomError, match="no room with code"):
+            cls.find_room(f"ZZZZ{n:02d}", Client(session=f"guess{n}"))
+    with pytest.raises(TooManyAttempts, match="room codes from browsers without a known network address"):
+        cls.find_room(code, Client(session="another reload"))
+    clock.now += codes.window + 1                               # the window passes: the bucket empties
+    assert cls.find_room(code, Client(session="later")).code == code
+
+
 def test_passphrase_guesses_against_one_room_are_capped_across_sessions(cls, room):
     code, key = room
     cap = security.LIMITS["teacher passphrase"].per_target
@@ -185,6 +212,10 @@ def test_passphrase_guesses_against_one_room_are_capped_across_sessions(cls, roo
     ("Al\u200bi\u200dce\ufeff", "Alice"),                       # zero-width characters go
     ("Ａｌｉｃｅ", "Alice"),                                    # full-width letters are letters (NFKC)
     ("𝐀𝐥𝐢𝐜𝐞", "Alice"),                                       # so are mathematical bold ones
+    ("\u034fAlice", "Alice"),                                  # a combining grapheme joiner is invisible
+    ("Al\u034fi\ufe0fce\U000e0041", "Alice"),                  # so are variation selectors and tags
+    ("\u0301Alice \u0301B", "Alice B"),                         # a mark with no letter to sit on goes
+    ("Zoe\u0308", "Zoë"),                                       # one on a letter stays
     ("x" * 60, "x" * security.MAX_NAME),
     ("**bold** ![](http://h/px.png)", "**bold** ![](http://h/px.png)"),   # kept, escaped where shown
 ])
@@ -196,6 +227,71 @@ def test_names_are_normalised_and_stripped(raw, clean):
 def test_invisible_or_empty_names_are_refused(raw):
     with pytest.raises(ValueError, match="type your name"):
         security.clean_name(raw)
+
+
+LOOKS_LIKE_ALICE = ["Alice", "ALICE", "alice ", "Al\u200bice", "Ａｌｉｃｅ", "𝐀lice", "\u0410lice",  # Cyrillic A
+                    "\u0410l\u0456\u0441\u0435",                     # Cyrillic A, i, c, e
+                    "\u0391lice", "\u034fAlice", "\u034f\u0410lice",  # Greek Alpha; a leading joiner
+                    "AIice", "A1ice", "Alicé", "A-lice", "\u202eAlice"]
+
+
+@pytest.mark.parametrize("name", LOOKS_LIKE_ALICE)
+def test_names_that_look_the_same_have_the_same_key(name):
+    assert security.name_key(security.clean_name(name)) == security.name_key("Alice")
+
+
+@pytest.mark.parametrize(("a", "b"), [("Alice", "Alina"), ("Alice", "Alice B"), ("Ana", "Ann"), ("Ivan", "Иван"),
+                                      ("李明", "李朋"), ("Team 1", "Team 2"), ("Zoë", "Zoa")])
+def test_different_names_keep_different_keys(a, b):
+    assert security.name_key(a) != security.name_key(b)
+
+
+def test_a_name_that_looks_like_a_seated_students_is_refused(cls, room):
+    code, key = room
+    cls.join(code, "russia", "Alice")
+    for impostor in LOOKS_LIKE_ALICE:
+        with pytest.raises(NameTaken, match="already used in this room") as refused:
+            cls.join(code, "us", impostor)                      # a free seat, under her name
+        assert "Alice" not in str(refused.value)
+        with pytest.raises(NameTaken, match="already used in this room"):
+            cls.ask_seat(code, "russia", impostor)              # "Alice asks for Russia, now held by Alice"
+    state = cls.state(code)
+    assert not state.seat("us").taken and cls.seat_requests(code, key) == []
+    assert cls.ask_seat(code, "russia", "Alice, new phone").status == "pending"   # told apart: allowed
+    assert cls.join(code, "us", "Alice B")
+
+
+def test_a_request_whose_name_is_taken_meanwhile_is_not_approved(cls, room):
+    code, key = room
+    cls.join(code, "russia", "Alice")
+    request = cls.ask_seat(code, "russia", "Bob")
+    cls.join(code, "us", "B\u043eb")                          # someone sits down as "Bob" (Cyrillic o) meanwhile
+    with pytest.raises(NameTaken, match="refuse it"):
+        cls.decide_request(code, key, request.id, approve=True)
+    assert cls.state(code).seat("russia").player == "Alice"
+    assert [r.id for r in cls.seat_requests(code, key)] == [request.id]
+    cls.decide_request(code, key, request.id, approve=False)
+
+
+def gfm_autolinks(markdown: str) -> list[str]:
+    """The addresses GitHub-flavoured Markdown (Streamlit's renderer, remark-gfm) would turn into links in this
+    text: its literal-autolink patterns, run as it runs them, on the text after backslash escapes are resolved."""
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+    urls = re.findall(r"(?:https?://|www(?=\.))[-.\w]+", text, flags=re.IGNORECASE | re.ASCII)
+    mails = re.findall(r"[-.\w+]+@[-\w]+(?:\.[-\w]+)+", text, flags=re.ASCII)
+    return urls + mails
+
+
+@pytest.mark.parametrize("name", ["http://127.0.0.1:9/p.png", "see HTTPS://evil.example/x", "www.evil.example",
+                                  "WwW.evil.example", "eve@evil.example", "![](http://h/px.png)",
+                                  "http://www.evil.example", "https://xn--80ak6aa92e.com"])
+def test_an_address_in_a_name_is_not_a_live_link(name):
+    assert gfm_autolinks(security._MARKDOWN_SPECIAL.sub(r"\\\1", name))   # escaping alone: still a link
+    escaped = security.markdown_escape(name)
+    assert gfm_autolinks(escaped) == []
+    shown = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", escaped)
+    assert "://" not in shown.replace("://\u200b", "")        # no '://' that an address could follow
+    assert shown.replace("\u200b", "") == name                 # and the name still reads as typed
 
 
 def test_markdown_in_names_is_shown_literally():

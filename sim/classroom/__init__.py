@@ -13,6 +13,7 @@ from sim.classroom.errors import (
     ClassroomError,
     InvalidMove,
     LateMove,
+    NameTaken,
     NotAllowed,
     RoomNotFound,
     SeatTaken,
@@ -23,5 +24,6 @@ from sim.classroom.errors import (
 from sim.classroom.rooms import Classroom, Client, Receipt, RoomState
 from sim.classroom.store import Store, default_path
 
-__all__ = ["Classroom", "ClassroomError", "Client", "InvalidMove", "LateMove", "NotAllowed", "Receipt", "RoomNotFound",
-           "RoomState", "SeatTaken", "Store", "StoreBusy", "StoreUnavailable", "TooManyAttempts", "default_path"]
+__all__ = ["Classroom", "ClassroomError", "Client", "InvalidMove", "LateMove", "NameTaken", "NotAllowed", "Receipt",
+           "RoomNotFound", "RoomState", "SeatTaken", "Store", "StoreBusy", "StoreUnavailable", "TooManyAttempts",
+           "default_path"]

@@ -15,6 +15,10 @@ class SeatTaken(ClassroomError):
     pass
 
 
+class NameTaken(ClassroomError):
+    """A name that is (or looks just like) the name of a student already seated in the room."""
+
+
 class NotAllowed(ClassroomError):
     """Wrong state (not started, paused, ended), wrong seat secret or teacher passphrase."""
 

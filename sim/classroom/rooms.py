@@ -41,6 +41,7 @@ from sim.classroom.errors import (
     ClassroomError,
     InvalidMove,
     LateMove,
+    NameTaken,
     NotAllowed,
     RoomNotFound,
     SeatTaken,
@@ -58,10 +59,19 @@ CAUSES = {"all moved": "every seat had moved", "timer": "the round timer ran out
 
 @dataclass(frozen=True)
 class Client:
-    """Who is asking, for the attempt limits: the browser session and its network address ('' if unknown)."""
+    """Who is asking, for the attempt limits: the browser session and its network address ('' if unknown).
+
+    Streamlit knows no address for a browser on the same machine (127.0.0.1, ::1) or behind a proxy on it, and a
+    reload is a new session; so every client without an address shares one address bucket
+    (`security.UNKNOWN_ADDRESS`) with the per-address limits, which still bound guessing across sessions."""
 
     session: str
     address: str = ""
+
+    @property
+    def bucket(self) -> str:
+        """The address its guesses count against."""
+        return self.address or security.UNKNOWN_ADDRESS
 
 
 # ====================================================================== what a room looks like
@@ -304,9 +314,10 @@ class Classroom:
             return
         limit = security.LIMITS[kind]
         since = now - limit.window
-        checks = [("session", client.session, limit.per_session, "this browser")]
-        if client.address:
-            checks.append(("address", client.address, limit.per_address, "this network address"))
+        address = "this network address" if client.address else \
+            "browsers without a known network address (on the server's machine or behind a proxy)"
+        checks = [("session", client.session, limit.per_session, "this browser"),
+                  ("address", client.bucket, limit.per_address, address)]
         if limit.per_target is not None:
             checks.append(("target", target, limit.per_target, f"room {target}"))
         for column, value, allowed, who in checks:
@@ -323,10 +334,10 @@ class Classroom:
     def _record(self, con, kind: str, client: Client | None, target: str, ok: bool, now: float) -> None:
         if client is None:
             return
-        self.store.add_attempt(con, now, kind, client.session, client.address, target, ok)
+        self.store.add_attempt(con, now, kind, client.session, client.bucket, target, ok)
         if not ok:
             LOG.warning("classroom: wrong %s for %s from session %s address %s", kind, target, client.session[:8],
-                        client.address or "?")
+                        client.bucket)
 
     def _guarded(self, kind: str, client: Client | None, target: str, attempt: Callable):
         """Run `attempt(con)` in a write transaction after checking the limits; record the try (kept even when
@@ -386,7 +397,7 @@ class Classroom:
             if state.room.status != "lobby":
                 raise NotAllowed("seats can be changed between human and agent only before the start")
             if not human and seat.taken:
-                raise NotAllowed(f"{seat.player} sits at {actor}; release the seat first")
+                raise NotAllowed(f"a student sits at {actor}; release the seat first")   # no name: shown as Markdown
             self.store.update_seat(con, state.code, actor, human=int(human))
             self.store.log(con, state.code, self.clock(), "seat changed", actor, human=human)
             return self._snapshot(con, state.code)
@@ -433,6 +444,10 @@ class Classroom:
             if approve:
                 if not seat.human or state.room.status == "ended":
                     raise NotAllowed(f"{request.actor} can no longer be played by a student")
+                if name_in_use(state, request.player, besides=request.actor):
+                    raise NameTaken("a student at another seat now uses the name in this request (or one that "
+                                    "looks the same) - refuse it, and ask the student to ask again with a name "
+                                    "you can tell apart")
                 self.store.update_seat(con, state.code, request.actor, player=request.player, token=request.token,
                                        joined_at=now, last_seen=now)
                 for other in self.store.requests(con, state.code):
@@ -468,6 +483,7 @@ class Classroom:
             if seat.taken:
                 raise SeatTaken("this seat is taken. If it is yours, type your seat secret under 'Back to my "
                                 "seat', or ask the teacher to let you back in")
+            _refuse_used_name(state, name)
             token = security.new_seat_secret()
             self.store.update_seat(con, state.code, actor, player=name, token=token, joined_at=now, last_seen=now)
             self.store.log(con, state.code, now, "joined", actor, player=name)
@@ -504,6 +520,7 @@ class Classroom:
             seat = state.seat(actor)
             if state.room.status == "ended" or not seat.human:
                 raise NotAllowed(f"{actor} cannot be asked for in room {state.code}")
+            _refuse_used_name(state, name)         # even the holder's: the teacher must see two different names
             pending = [r for r in self.store.requests(con, state.code) if r.actor == actor]
             if len(pending) >= MAX_PENDING_REQUESTS:
                 raise NotAllowed("the teacher already has several requests for this seat - ask them in person")
@@ -737,6 +754,19 @@ class Classroom:
 
 
 # ====================================================================== helpers
+def name_in_use(state: RoomState, name: str, besides: str | None = None) -> bool:
+    """True if a student seated in the room (at a seat other than `besides`) has a name that looks the same
+    as `name` (`security.name_key`: case, accents, invisible characters and look-alike letters ignored)."""
+    key = security.name_key(name)
+    return any(s.player and s.actor != besides and security.name_key(s.player) == key for s in state.seats)
+
+
+def _refuse_used_name(state: RoomState, name: str) -> None:
+    if name_in_use(state, name):
+        raise NameTaken("that name (or one that looks just like it) is already used in this room - add an initial "
+                        "or a word the teacher will recognise, e.g. 'Ana L.' or 'Ana, new phone'")
+
+
 def _number(value: object) -> object:
     """Numbers (numpy's too) as plain floats for the model and the JSON log; anything else as given, for the
     model to refuse with its own message. Booleans are not numbers here."""

@@ -29,7 +29,36 @@ SCRYPT = {"n": 2**14, "r": 8, "p": 1}           # 16 MB and tens of ms per check
 
 # Characters that render as nothing (or as a blank) although Unicode files them as letters or symbols.
 INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u180e")
+# Unicode's default-ignorable code points (DerivedCoreProperties.txt): drawn as nothing. Most are format
+# characters (Cf), but U+034F COMBINING GRAPHEME JOINER, the variation selectors and a few more are not.
+DEFAULT_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+                     (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+                     (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+                     (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF))
+# Letters that look like Latin ones in common fonts, by what they look like; used only to tell names apart
+# (`name_key`), never to change a name. Capitals are read before casefolding (Greek capital mu looks like M,
+# its small letter like u), small letters after it.
+CAPITAL_LOOKALIKES = str.maketrans({
+    "А": "A", "В": "B", "Е": "E", "Ѕ": "S", "І": "I", "Ј": "J", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
+    "С": "C", "Т": "T", "Х": "X", "У": "Y", "Ү": "Y", "Ԛ": "Q", "Ԝ": "W", "Ӏ": "I", "З": "3", "Ь": "b",   # Cyrillic
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P",
+    "Τ": "T", "Υ": "Y", "Χ": "X",                                                                     # Greek
+})
+SMALL_LOOKALIKES = str.maketrans({
+    "а": "a", "в": "b", "г": "r", "е": "e", "з": "3", "к": "k", "м": "m", "н": "h", "о": "o", "п": "n", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "l", "ј": "j", "ԁ": "d", "һ": "h", "ԛ": "q", "ԝ": "w",
+    "ӏ": "l", "ь": "b", "ү": "y",                                                                     # Cyrillic
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "l", "κ": "k", "μ": "u", "ν": "v", "ο": "o", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "ω": "w",                                                           # Greek
+    # Latin: a capital I (now i), l, 1 and | are one stroke in the app's sans-serif font: all read as l (as do
+    # Cyrillic і and Greek ι above: one pass, so each maps straight to its final letter)
+    "i": "l", "1": "l", "|": "l", "ı": "l", "ȷ": "j", "ɑ": "a", "ɡ": "g", "0": "o",
+})
+MULTI_LOOKALIKES = (("rn", "m"), ("vv", "w"))     # pairs read as one letter (after casefolding)
 CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# The network address that guesses count against when Streamlit gives none (a browser on the server's own
+# machine, or every browser behind a proxy on it): one shared bucket, so reloading never resets the limit.
+UNKNOWN_ADDRESS = "unknown"
 
 
 @dataclass(frozen=True)
@@ -116,17 +145,28 @@ def _passphrase_bytes(passphrase: str) -> bytes:
 
 
 # ====================================================================== names
+def ignorable(ch: str) -> bool:
+    """True for a character drawn as nothing: control, format (bidi overrides, zero-width joiners ...),
+    surrogate, private-use, unassigned, default-ignorable (U+034F, variation selectors ...) or blank letters."""
+    if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") or ch in INVISIBLE_LETTERS:
+        return True
+    point = ord(ch)
+    return any(low <= point <= high for low, high in DEFAULT_IGNORABLE)
+
+
 def clean_name(raw: object) -> str:
     """A student's name as stored and shown: NFKC-normalised (full-width and styled letters become plain ones),
-    without control, format (bidi overrides, zero-width joiners ...) or invisible characters, whitespace
-    collapsed, at most MAX_NAME characters. ValueError when nothing visible is left."""
+    without characters drawn as nothing (`ignorable`) and without combining marks that have no letter to sit
+    on, whitespace collapsed, at most MAX_NAME characters. ValueError when nothing visible is left."""
     text = unicodedata.normalize("NFKC", str(raw))
-    kept = []
+    kept: list[str] = []
     for ch in text:
         if ch.isspace():
             kept.append(" ")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") or ch in INVISIBLE_LETTERS:
+        elif ignorable(ch):
             continue
+        elif unicodedata.category(ch).startswith("M") and (not kept or kept[-1] == " "):
+            continue                                 # a mark at the start of a word would sit on what precedes it
         else:
             kept.append(ch)
     name = " ".join("".join(kept).split())[:MAX_NAME].strip()
@@ -135,12 +175,36 @@ def clean_name(raw: object) -> str:
     return name
 
 
+def name_key(name: object) -> str:
+    """What a name looks like, for telling names apart: two names with the same key would pass for each other
+    on the teacher's screen. Decomposed, without accents and other combining marks or invisible characters,
+    Cyrillic and Greek look-alikes read as the Latin letters they resemble (`CAPITAL_LOOKALIKES`, `SMALL_LOOKALIKES`;
+    i, l and 1 alike), casefolded, 'rn' read as 'm', and only letters and digits kept ('Ana-Maria' = 'ana maria',
+    'Аlice' with a Cyrillic A = 'ALICE' = 'AIice')."""
+    def strip(text: str) -> str:
+        return "".join(ch for ch in unicodedata.normalize("NFKD", text)
+                       if unicodedata.category(ch) not in ("Mn", "Me") and not ignorable(ch))
+
+    text = strip(strip(str(name)).translate(CAPITAL_LOOKALIKES).casefold()).translate(SMALL_LOOKALIKES)
+    for many, one in MULTI_LOOKALIKES:
+        text = text.replace(many, one)
+    return "".join(ch for ch in text if ch.isalnum())
+
+
 _MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+# Where GitHub-flavoured Markdown starts a link in plain text: after '://' (http://, https:// ...), after a
+# 'www' followed by a dot, and after the '@' of an e-mail address. It finds them in the text *after* backslash
+# escapes are resolved, so escaping the punctuation does not stop it; a zero-width space right there does.
+_AUTOLINK_STARTS = re.compile(r"(://|(?i:www)(?=\.)|@)")
+ZERO_WIDTH_SPACE = "\u200b"
 
 
 def markdown_escape(text: object) -> str:
-    """Text that Markdown (and Streamlit's :colour[] / :icon: / $math$ extensions) shows literally."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """Text that Markdown (and Streamlit's :colour[] / :icon: / $math$ extensions) shows literally: every
+    punctuation character escaped, and a zero-width space after '://', 'www' and '@' so that no address in it
+    becomes a live link."""
+    unlinked = _AUTOLINK_STARTS.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, str(text))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", unlinked)
 
 
 def csv_safe(value: object) -> object:
