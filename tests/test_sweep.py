@@ -195,7 +195,8 @@ def test_failing_runs_are_recorded_and_the_sweep_goes_on(baseline, tmp_path, mon
     monkeypatch.setattr(runner_module, "summaries", flaky_together)
     # a scale narrowed below a position is only invalid in combination: those points fail when applied
     vary = ["issues.expansion.scale.max=90,110", "actors.russia.positions.expansion=80,100"]
-    report = run_sweep(baseline, vary, out=tmp_path / "s", replicates=3, seed=SEED, executor="serial",
+    # (as coded: the file's ranges, up to 95 on expansion, would make every 90-scale point invalid)
+    report = run_sweep(baseline.as_coded(), vary, out=tmp_path / "s", replicates=3, seed=SEED, executor="serial",
                        progress=False)
     runs = read_runs(tmp_path / "s")
     invalid = (runs["issues.expansion.scale.max"] == 90) & (runs["actors.russia.positions.expansion"] == 100)
