@@ -170,7 +170,11 @@ def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another
             type_into(mallory, "Your name", "ALICE")
             assert seat_button(mallory, "take_russia").count() == 0   # no button hands the seat over
             assert "Alice" not in body(mallory)                           # nor does the page say who holds it
-            seat_button(mallory, "ask_russia").click()          # the only way: ask the teacher
+            seat_button(mallory, "ask_russia").click()          # nor may she ask for it as "ALICE" ...
+            mallory.get_by_text("already used in this room").wait_for(timeout=WAIT)
+            assert Classroom(db).seat_requests(code, key) == []
+            type_into(mallory, "Your name", "Mallory")
+            seat_button(mallory, "ask_russia").click()          # ... only as herself: the teacher decides
             mallory.get_by_text("Waiting for the teacher").wait_for(timeout=WAIT)
             settle(mallory)
             assert russia_secret_text[:30] not in body(mallory)
@@ -222,6 +226,7 @@ def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another
             assert mallory.locator(f'img[src="{PIXEL}"]').count() == 0
             assert mallory.locator("strong", has_text="bold").count() == 0
             assert "**bold**" in text
+            assert mallory.locator('a[href*="127.0.0.1:9"]').count() == 0   # nor a link to the address in it
 
             # ---------------------------------------------------------------- the projector, a round in
             teacher = Classroom(db)
@@ -252,12 +257,18 @@ def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another
             desk.get_by_role("button", name="Open the console").click()
             desk.get_by_text("End the negotiation").wait_for(timeout=WAIT)
             # the seat requests are drawn after the controls: wait for them (on a busy machine they came later)
-            desk.get_by_text("ALICE asks for the seat Russia", exact=False).first.wait_for(timeout=WAIT)
+            desk.get_by_text("Mallory asks for the seat Russia", exact=False).first.wait_for(timeout=WAIT)
             settle(desk)
             text = body(desk)
-            assert "ALICE asks for the seat Russia, now held by Alice" in text   # Mallory's request waits for her
+            assert "Mallory asks for the seat Russia, now held by Alice" in text   # her request waits for her
             assert key not in text and key not in desk.url and PASS not in text and "key=" not in desk.url
             shoot(desk, shots / "classroom_console.png")
+            # the seats, names in Markdown: Mallory's address is text, not a link the teacher could click
+            desk.locator(".st-key-console_section").get_by_text("Seats", exact=True).click()
+            desk.get_by_text("held by ![](", exact=False).first.wait_for(timeout=WAIT)
+            settle(desk)
+            assert desk.locator('a[href*="127.0.0.1:9"]').count() == 0
+            assert desk.locator(f'img[src="{PIXEL}"]').count() == 0
             assert pixel_requests == [], pixel_requests
         finally:
             browser.close()
