@@ -186,6 +186,27 @@ def version(state: RoomState) -> tuple:
                                                                            for s in state.seats)
 
 
+def seat_rows(state: RoomState, now: float, teacher: bool) -> list[dict[str, str]]:
+    """The seat board, one row per seat: who plays it and whether they moved this round; the teacher's console
+    also shows when each student was last seen (the projector does not)."""
+    running = state.room.status == "running"
+    rows = []
+    for s in state.seats:
+        row = {"Seat": state.scenario.actor(s.actor).name}
+        if s.human:
+            row["Played by"] = s.player or ("(free)" if teacher else "(free - join now)")
+            row["This round"] = ("moved" if s.actor in state.moved else "thinking...") if running else ""
+            if teacher:
+                row["Last seen"] = f"{int(now - s.last_seen)} s ago" if s.last_seen else ""
+        else:
+            row["Played by"] = "computer"
+            row["This round"] = "moves when the round closes" if teacher else ""
+            if teacher:
+                row["Last seen"] = ""
+        rows.append(row)
+    return rows
+
+
 def status_line(state: RoomState, now: float) -> str:
     r, spec = state.room, state.scenario
     if r.status == "lobby":

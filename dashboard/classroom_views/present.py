@@ -31,16 +31,7 @@ def render(cls: Classroom, code: str) -> None:
             st.rerun()
         now = cls.clock()
         st.info(f"**{common.status_line(now_state, now)}**", icon=":material/schedule:")
-        rows = []
-        for s in now_state.seats:
-            name = now_state.scenario.actor(s.actor).name
-            if s.human:
-                moved = ("moved" if s.actor in now_state.moved else "thinking...") \
-                    if now_state.room.status == "running" else ""
-                rows.append({"Seat": name, "Played by": s.player or "(free - join now)", "This round": moved})
-            else:
-                rows.append({"Seat": name, "Played by": "computer", "This round": ""})
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.dataframe(common.seat_rows(now_state, now, teacher=False), hide_index=True, width="stretch")
 
     board()
     if state.room.status == "lobby":

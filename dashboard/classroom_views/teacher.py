@@ -250,19 +250,7 @@ def live_board(cls: Classroom, state: RoomState, key: str) -> None:
             st.rerun()
         now = cls.clock()
         st.info(f"**{common.status_line(now_state, now)}**", icon=":material/schedule:")
-        rows = []
-        for s in now_state.seats:
-            name = now_state.scenario.actor(s.actor).name
-            if s.human:
-                moved = ("moved" if s.actor in now_state.moved else "thinking...") \
-                    if now_state.room.status == "running" else ""
-                seen_ago = f"{int(now - s.last_seen)} s ago" if s.last_seen else ""
-                rows.append({"Seat": name, "Played by": s.player or "(free)", "This round": moved,
-                             "Last seen": seen_ago})
-            else:
-                rows.append({"Seat": name, "Played by": "computer", "This round": "moves when the round closes",
-                             "Last seen": ""})
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.dataframe(common.seat_rows(now_state, now, teacher=True), hide_index=True, width="stretch")
 
     board()
 
