@@ -459,7 +459,15 @@ def test_monte_carlo_page(app, baseline):
                                        sorted(runs.loc[agreed, f"value.{issue.id}"]))
         else:
             assert not found and f"Never agreed in {len(runs)} runs." in texts(app)
-    pd.testing.assert_frame_equal(app.dataframe[0].value.reset_index(drop=True), runs, check_dtype=False)
+    frames = [frame.value.reset_index(drop=True) for frame in app.dataframe]
+    pd.testing.assert_frame_equal(frames[-1], runs, check_dtype=False)
+    # the drawn assumptions that go with the outcomes, strongest first, as `negsim analyze` ranks them
+    from sim.sweep.analyze import assumption_influence
+
+    expected = assumption_influence(runs).groupby("output", sort=False).head(6)     # six per outcome
+    shown = next(frame for frame in frames if "Drawn input" in frame.columns)
+    assert len(expected) and list(shown["Drawn input"]) == list(expected["input"])
+    np.testing.assert_allclose(shown["ρ"], expected["spearman"])
     # a change of settings asks for a new batch
     ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(90.0).run())
     assert "settings changed" in app.warning[0].value
@@ -856,13 +864,14 @@ def test_the_monte_carlo_draws_unless_the_box_is_unticked(app, baseline):
     ok(app.switch_page("routes/monte_carlo.py").run())
     ok(app.number_input(key="negsim.mc_runs").set_value(10).run())
     ok(button(app, "Run the batch").click().run())
-    drawn = app.dataframe[0].value.reset_index(drop=True)
+    drawn = app.dataframe[-1].value.reset_index(drop=True)     # all runs: the last table on the page
     assert any(c.startswith("input.") for c in drawn.columns)
     pd.testing.assert_frame_equal(drawn, service.monte_carlo(baseline, 10), check_dtype=False)
     assert "uncertain inputs" in texts(app)
     ok(app.checkbox(key=state.DRAW_BOX).uncheck().run())
-    coded = app.dataframe[0].value.reset_index(drop=True)
+    coded = app.dataframe[-1].value.reset_index(drop=True)
     assert not any(c.startswith("input.") for c in coded.columns)
+    assert not any("Drawn input" in frame.value.columns for frame in app.dataframe)   # nothing was drawn
     pd.testing.assert_frame_equal(coded, service.monte_carlo(baseline.as_coded(), 10), check_dtype=False)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, common, state
+from sim.sweep.analyze import assumption_influence
 
 RUNS = "negsim.mc_runs"
 REQUEST = "negsim.mc_request"
@@ -77,6 +78,21 @@ def show(runs, cur: state.Current) -> None:
                 charts.show(figures[-1])
                 st.caption(f"Agreed in {len(values)} of {len(runs)} runs; median "
                            f"{common.fmt(float(values.median()), issue.scale.unit)}.")
+    influence = assumption_influence(runs)
+    if len(influence):
+        st.markdown("#### Which assumptions decide the outcome")
+        st.caption("Each run drew the uncertain inputs from their ranges. For each outcome that happened in some runs "
+                   "but not all: how strongly each drawn input goes with it (Spearman's rank correlation ρ, from −1 "
+                   "to 1) and how often the outcome happened among the runs that drew the input's lowest and "
+                   "highest third. The six strongest per outcome; a screening over this batch, not a proof of cause "
+                   "(for Sobol indices: `negsim sweep FILE --assumptions --sampler sobol`).")
+        view = influence.groupby("output", sort=False).head(6).rename(columns={
+            "output": "Outcome", "input": "Drawn input", "spearman": "ρ", "share_low_third": "In the lowest third",
+            "share_high_third": "In the highest third"})
+        st.dataframe(view, hide_index=True, width="stretch", column_config={
+            "ρ": st.column_config.NumberColumn(format="%.2f"),
+            "In the lowest third": st.column_config.NumberColumn(format="percent"),
+            "In the highest third": st.column_config.NumberColumn(format="percent")})
     with st.expander("All runs"):
         st.dataframe(runs, hide_index=True, width="stretch", height=300)
     d1, d2 = st.columns([1, 2])
