@@ -153,10 +153,6 @@ class OutsideOption(_Model):
     trend: float = Field(default=0.0, ge=-0.2, le=0.2)
     """Change of that value per round (e.g. > 0 while forces mass: coercion looks ever more promising)."""
 
-    def at(self, round_: int) -> float:
-        """The outside option's value in round `round_` (kept within 0-1)."""
-        return min(1.0, max(0.0, self.value + self.trend * round_))
-
 
 class Actor(_Model):
     id: Id
