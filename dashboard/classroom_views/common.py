@@ -21,6 +21,7 @@ import pandas as pd
 import segno
 import streamlit as st
 
+from sim import service
 from sim.classroom import (
     Classroom,
     ClassroomError,
@@ -293,6 +294,16 @@ def legend(me: str | None) -> None:
         items.append(("your red line (dashed)", "#c92a2a"))
     st.markdown(" &nbsp; ".join(f"<span style='color:{c}'>&#9679;</span> {label}" for label, c in items),
                 unsafe_allow_html=True)
+
+
+def table_and_log(state: RoomState, model: NegotiationModel, limit: int | None = None) -> None:
+    """The table on the left, what happened on the right: the teacher's console and the projector."""
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        table_view(state, model)
+    with right:
+        st.subheader("What happened")
+        log_view(state, service.history_of(model), limit=limit)
 
 
 def table_view(state: RoomState, model: NegotiationModel, me: str | None = None) -> None:

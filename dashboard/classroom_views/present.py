@@ -8,7 +8,6 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.classroom_views import common
-from sim import service
 from sim.classroom import Classroom, ClassroomError
 
 
@@ -36,10 +35,4 @@ def render(cls: Classroom, code: str) -> None:
     board()
     if state.room.status == "lobby":
         return
-    model = cls.model(state)
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        common.table_view(state, model)
-    with right:
-        st.subheader("What happened")
-        common.log_view(state, service.history_of(model), limit=3)
+    common.table_and_log(state, cls.model(state), limit=3)

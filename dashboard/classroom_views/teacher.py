@@ -7,7 +7,6 @@ import streamlit as st
 
 from dashboard.classroom_views import common
 from dashboard.classroom_views.debrief_view import debrief_page
-from sim import service
 from sim.classroom import Classroom, ClassroomError, RoomState
 from sim.classroom.rooms import short_name
 from sim.scenario import ScenarioError, load_scenario
@@ -178,13 +177,7 @@ def console(cls: Classroom, t: dict) -> None:
     section = st.segmented_control("Show", SECTIONS, key="console_section", required=True,
                                    default=SECTIONS[0], label_visibility="collapsed")
     if section == "Table":
-        model = cls.model(state)
-        left, right = st.columns([3, 2], gap="large")
-        with left:
-            common.table_view(state, model)
-        with right:
-            st.subheader("What happened")
-            common.log_view(state, service.history_of(model))
+        common.table_and_log(state, cls.model(state))
     elif section == "Injects":
         injects_view(cls, state, key)
     elif section == "Seats":

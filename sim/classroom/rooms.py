@@ -468,10 +468,7 @@ class Classroom:
     def join(self, code: str, actor: str, player: str, client: Client | None = None) -> str:
         """Take a free human seat; returns the seat's secret (kept by the student's browser, shown only to that
         student). A taken seat is never handed over by name: see `rejoin` and `ask_seat`."""
-        try:
-            name = security.clean_name(player)
-        except ValueError as err:
-            raise ClassroomError(str(err)) from None
+        name = _clean_name(player)
         now = self.clock()
         with self.store.write() as con:
             state = self._snapshot(con, code)
@@ -510,10 +507,7 @@ class Classroom:
     def ask_seat(self, code: str, actor: str, player: str) -> SeatRequest:
         """Ask the teacher for a taken seat (e.g. from a new device without the secret). The request's token
         becomes the seat's secret if the teacher approves; the asker's browser keeps it and waits."""
-        try:
-            name = security.clean_name(player)
-        except ValueError as err:
-            raise ClassroomError(str(err)) from None
+        name = _clean_name(player)
         now = self.clock()
         with self.store.write() as con:
             state = self._snapshot(con, code)
@@ -759,6 +753,14 @@ def name_in_use(state: RoomState, name: str, besides: str | None = None) -> bool
     as `name` (`security.name_key`: case, accents, invisible characters and look-alike letters ignored)."""
     key = security.name_key(name)
     return any(s.player and s.actor != besides and security.name_key(s.player) == key for s in state.seats)
+
+
+def _clean_name(player: str) -> str:
+    """A student's name as shown to everyone (`security.clean_name`); a name it refuses is the student's error."""
+    try:
+        return security.clean_name(player)
+    except ValueError as err:
+        raise ClassroomError(str(err)) from None
 
 
 def _refuse_used_name(state: RoomState, name: str) -> None:
