@@ -1,20 +1,23 @@
 """The scenario as normalised numpy arrays: everything a run needs that depends on the scenario alone.
 
 Derived once per scenario object and shared by every run on it (a Monte Carlo, a sweep's replicates), by the
-Mesa model (`sim.model`) and by lockstep runs (`sim.lockstep`) alike. Imports no Mesa.
+Mesa model (`sim.model`) and by lockstep runs (`sim.lockstep`) alike; runs with values of their own (a design's
+points, drawn assumptions) get arrays with a leading run axis from the same derivation (`run_arrays`).
+Imports no Mesa.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from sim.analysis import forecast_weights, weighted_mean, weighted_median
+from sim.inputs import Inputs, inputs_of
 from sim.scenario import Scenario
-from sim.strategies import Profiles, concession_schedule, make_profiles
-from sim.utility import to_unit
+from sim.strategies import Profiles, make_profiles
+from sim.utility import Array, to_unit
 
 
 class ScenarioArrays(NamedTuple):
@@ -23,10 +26,38 @@ class ScenarioArrays(NamedTuple):
     profiles: Profiles
     low: np.ndarray             # (M,) low poles, native units
     high: np.ndarray            # (M,) high poles
-    schedule: np.ndarray        # (T+1, N, M) concession schedule (`concession_schedule`)
     baseline_mean: np.ndarray   # (M,) forecast baselines from the initial positions
     baseline_median: np.ndarray
     de_escalating: np.ndarray   # (M,) bool: issues whose agreement lowers tension (CBMs)
+
+
+class Rules(NamedTuple):
+    """The protocol's numbers, one per run (R,)."""
+
+    deadline: np.ndarray            # int: rounds before the talks end in stalemate
+    tolerance: np.ndarray           # agreement tolerance (fraction of the scale)
+    noise: np.ndarray               # standard deviation of the offers' noise
+    tension_initial: np.ndarray
+    deadlock_rate: np.ndarray
+    hardline_rate: np.ndarray
+    concession_relief: np.ndarray
+    agreement_relief: np.ndarray
+    hardening: np.ndarray
+
+
+class RunArrays(NamedTuple):
+    """What `play_round` reads: the profiles (shared (N, M), or per run (R, N, M)), the rules per run, and
+    what every run shares."""
+
+    profiles: Profiles
+    rules: Rules
+    low: np.ndarray
+    high: np.ndarray
+    de_escalating: np.ndarray
+    package: bool                   # package linkage
+    activation: str                 # simultaneous | sequential | random
+    params: Any                     # the mechanism's parameters (its pydantic model), shared by every run
+    rule: Any = None                # the decision rule (None: unanimity)
 
 
 _ARRAY_CACHE: OrderedDict[int, tuple[Scenario, ScenarioArrays]] = OrderedDict()
@@ -61,36 +92,50 @@ def profiles_of(scenario: Scenario) -> tuple[Profiles, np.ndarray, np.ndarray]:
     return arrays.profiles, arrays.low, arrays.high
 
 
+def poles(scenario: Scenario) -> tuple[Array, Array]:
+    return (np.array([i.scale.min for i in scenario.issues], dtype=float),
+            np.array([i.scale.max for i in scenario.issues], dtype=float))
+
+
+def profiles_from(inputs: Inputs, scenario: Scenario) -> Profiles:
+    """The profiles of the inputs (with their run axis, if any); what is not a number (strategy kinds, linkage,
+    scales) comes from `scenario`."""
+    low, high = poles(scenario)
+    return make_profiles(
+        ideal=to_unit(inputs.positions, low, high), salience=inputs.saliences, capability=inputs.capability,
+        risk_attitude=inputs.risk_attitude, red_line=to_unit(inputs.red_lines, low, high),
+        reservation=inputs.reservation, kinds=[a.strategy.kind for a in scenario.actors],
+        exponent=inputs.exponent, reciprocity=inputs.reciprocity, opening=inputs.opening,
+        flexibility=inputs.flexibility, cohesion=inputs.cohesion, package=scenario.protocol.linkage == "package",
+        status_quo=to_unit(inputs.status_quo, low, high), outside=inputs.outside,
+        outside_trend=inputs.outside_trend)
+
+
 def _derive_arrays(scenario: Scenario) -> ScenarioArrays:
-    issues, actors = scenario.issue_ids, scenario.actors
-    low = np.array([i.scale.min for i in scenario.issues])
-    high = np.array([i.scale.max for i in scenario.issues])
-    index = {a.id: n for n, a in enumerate(actors)}
-    cohesion = np.zeros((len(actors), len(actors)))
-    for n, a in enumerate(actors):
-        for ally, weight in a.allies.items():
-            cohesion[n, index[ally]] = weight
-    profiles = make_profiles(
-        ideal=to_unit(np.array([[a.positions[j] for j in issues] for a in actors]), low, high),
-        salience=np.array([[a.saliences[j] for j in issues] for a in actors]),
-        capability=np.array([a.capability for a in actors]),
-        risk_attitude=np.array([a.risk_attitude for a in actors]),
-        red_line=to_unit(np.array([[a.red_lines.get(j, np.nan) for j in issues] for a in actors]), low, high),
-        reservation=np.array([a.reservation_utility for a in actors]),
-        kinds=[a.strategy.kind for a in actors],
-        exponent=np.array([a.strategy.exponent or 1.0 for a in actors]),
-        reciprocity=np.array([a.strategy.reciprocity for a in actors]),
-        opening=np.array([a.strategy.opening for a in actors]),
-        flexibility=np.array([a.strategy.flexibility for a in actors]),
-        cohesion=cohesion, package=scenario.protocol.linkage == "package",
-        status_quo=to_unit(np.array([np.nan if i.status_quo is None else i.status_quo for i in scenario.issues]),
-                           low, high),
-        outside=np.array([np.nan if a.outside_option is None else a.outside_option.value for a in actors]),
-        outside_trend=np.array([0.0 if a.outside_option is None else a.outside_option.trend for a in actors]),
-    )
+    low, high = poles(scenario)
+    profiles = profiles_from(inputs_of(scenario), scenario)
     weights = forecast_weights(profiles.capability, profiles.salience)
     return ScenarioArrays(
-        profiles, low, high, schedule=concession_schedule(profiles, scenario.protocol.max_rounds),
-        baseline_mean=weighted_mean(profiles.ideal, weights),
+        profiles, low, high, baseline_mean=weighted_mean(profiles.ideal, weights),
         baseline_median=weighted_median(profiles.ideal, weights),
         de_escalating=np.array([issue.de_escalating for issue in scenario.issues]))
+
+
+def run_arrays(scenario: Scenario, inputs: Inputs | None = None, runs: int = 1) -> RunArrays:
+    """What `runs` runs of the scenario read: its own arrays shared by all (`inputs` None), or each run's own
+    (`inputs` with a leading run axis, e.g. from `sim.inputs.with_values`)."""
+    from sim import mechanisms     # the registry imports the rounds, which need nothing from here
+
+    shared = arrays_of(scenario)
+    if inputs is None:
+        profiles, numbers = shared.profiles, inputs_of(scenario)
+    else:
+        profiles, numbers = profiles_from(inputs, scenario), inputs
+        runs = inputs.positions.shape[0]
+    rules = Rules(*(np.broadcast_to(np.asarray(getattr(numbers, name)), (runs,))
+                    for name in ("max_rounds", "tolerance", "noise", "tension_initial", "deadlock_rate",
+                                 "hardline_rate", "concession_relief", "agreement_relief", "hardening")))
+    protocol = scenario.protocol
+    return RunArrays(profiles, rules._replace(deadline=rules.deadline.astype(int)), shared.low, shared.high,
+                     shared.de_escalating, protocol.linkage == "package", protocol.activation,
+                     mechanisms.get(protocol.mechanism).parameters_of(scenario))

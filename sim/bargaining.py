@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize
-from scipy.stats import qmc
 
-from sim.utility import EPS, Array
+from sim.utility import EPS, Array, power
 
 CANDIDATES = 256
 """Start points of the Nash package search: a fixed (unscrambled) Sobol set over the agreeable box."""
@@ -31,15 +29,16 @@ CANDIDATES = 256
 
 def disagreement_utilities(status_quo: Array, ideal: Array, exponent: Array, reservation: Array) -> Array:
     """(N, M): each actor's utility of no agreement on each issue: u_ij(status quo_j), or its reservation
-    utility where the issue has no status quo (NaN)."""
+    utility where the issue has no status quo (NaN). status_quo (M,), exponent and reservation (N,), each
+    with the same leading run axes, if any."""
     has = ~np.isnan(status_quo)
-    value = 1.0 - np.abs(np.where(has, status_quo, 0.0) - ideal) ** exponent.reshape(-1, 1)
-    return np.where(has, value, reservation.reshape(-1, 1))
+    value = 1.0 - power(np.abs(np.where(has, status_quo, 0.0)[..., None, :] - ideal), exponent[..., None])
+    return np.where(has[..., None, :], value, reservation[..., None])
 
 
 def package_utilities(x: Array, ideal: Array, weights: Array, exponent: Array) -> Array:
     """U_i(x) for candidate packages x (K, M) -> (K, N)."""
-    distance = np.abs(x[:, None, :] - ideal[None]) ** exponent.reshape(1, -1, 1)
+    distance = power(np.abs(x[:, None, :] - ideal[None]), exponent.reshape(1, -1, 1))
     return 1.0 - (weights[None] * distance).sum(axis=-1)
 
 
@@ -53,6 +52,9 @@ def nash_package(ideal: Array, weights: Array, exponent: Array, capability: Arra
     Search: the Nash product at a fixed Sobol set of packages, then a bounded quasi-Newton refinement
     (L-BFGS-B) from the best of them; deterministic.
     """
+    from scipy.optimize import minimize     # here: the schema (light commands) imports this module's callers
+    from scipy.stats import qmc
+
     low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
     if (low > high).any():
         return None
@@ -138,14 +140,14 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     highest = others_extreme(ideal + np.maximum(conceded, room_up * tension_factor), largest=False)
     feasible = lowest <= highest + EPS         # no lower than any other accepts, no higher either
     best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))
-    column = exponent[:, None]
-    value = 1.0 - np.abs(best - ideal) ** column
+    column = exponent[..., None]
+    value = 1.0 - power(np.abs(best - ideal), column)
     open_ = open_issues[..., None, :]
     if package:   # one issue on which the others' ranges fail to meet sinks the whole package
         feasible = (feasible | ~open_).all(axis=-1, keepdims=True)
     per_issue = np.where(feasible, value, disagreement)
     if not open_issues.all():   # settled issues count at their agreed values (NaN where open, never selected)
-        per_issue = np.where(open_, per_issue, 1.0 - np.abs(agreed_value[..., None, :] - ideal) ** column)
+        per_issue = np.where(open_, per_issue, 1.0 - power(np.abs(agreed_value[..., None, :] - ideal), column))
     return (weights * per_issue).sum(axis=-1)
 
 

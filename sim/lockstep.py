@@ -1,21 +1,18 @@
-"""Many seeded runs of one scenario at once: NegotiationModel's concession rounds in lockstep.
+"""Many runs of one scenario at once: the model's rounds in lockstep over a leading run axis.
 
-The replicates of a sweep's parameter point (or of a Monte Carlo) differ only in their seeds, so they can share
-every array operation: here the state gains a leading replicate axis (R, N, M) and each round is the model's
-round, the same pure functions of `sim.strategies` and `sim.mechanism` called in the same order, once for all
-replicates instead of once per run. A run costs a small fraction of a model run, because numpy's cost per
-call, not per element, dominates a round of a few actors and issues.
+Runs differ in their seeds and, in a sweep or a Monte Carlo of drawn assumptions, in their parameter values. They
+share every array operation here: the state gains a leading run axis (R, N, M), the profiles one too where the
+runs' values differ (`sim.inputs.with_values` sets each run's values straight into the arrays), and each round
+is the mechanism's own `play_round` (`sim.mechanisms`), the very function `NegotiationModel.step` calls for one
+run. A run costs a small fraction of a model run, because numpy's cost per call, not per element, dominates a
+round of a few actors and issues.
 
-Each replicate computes exactly what ``NegotiationModel(scenario, rng=seed, collect=False).run_model()``
-computes, bit for bit (tests/test_lockstep.py checks every shipped scenario): the round rules are elementwise
-or reduce along the actor and issue axes only; each replicate's noise comes from its own generator, seeded as
-Mesa seeds the model's (``numpy.random.default_rng(seed)``), drawn for all rounds at once (the same numbers the
-model draws round by round); a replicate whose talks end is set aside with its final state, so the rounds it
-did not play draw and change nothing.
-
-Only what a Mesa model needs no agents for is played here: the concession mechanism with simultaneous moves
-(`supports`). Sequential or random activation (agents move one after another), the expected-utility mechanism,
-round-by-round records and people at the table run as NegotiationModel runs (`sim.service` chooses).
+Each run computes exactly what ``NegotiationModel(scenario with its values, rng=seed, collect=False)`` computes,
+bit for bit (tests/test_lockstep.py checks it on every shipped scenario, random scenarios, random parameter
+points and both mechanisms): the round rules are elementwise or reduce along one run's actor and issue axes
+only; each run draws from its own generator, seeded as Mesa seeds the model's (``numpy.random.default_rng``),
+the same numbers in the same order (its uncertain inputs, the noise of every round, the order of moves); a run
+whose talks end is set aside with its final state, so the rounds it did not play change nothing.
 """
 
 from __future__ import annotations
@@ -26,32 +23,36 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from sim import mechanism
-from sim.arrays import arrays_of
+from sim import mechanism as rules
+from sim import mechanisms
+from sim.arrays import RunArrays, run_arrays
+from sim.inputs import DrawPlan, Setter, draw_plan, draw_values, inputs_of, setter_of, with_values
+from sim.mechanisms.base import RoundDraws, State, draw_rounds, opening_state
 from sim.scenario import Scenario
-from sim.strategies import next_offers, received_concessions
-from sim.utility import Array
+from sim.strategies import Profiles
+from sim.utility import Array, to_native, total_utility
 
 MIN_REPLICATES = 2
-"""Fewer seeds run faster as models: a lockstep round masks what a model's round skips while all issues are
-open (a replicate alone costs about 1.5 model runs; two together already save a quarter)."""
+"""Fewer runs run faster as a model: a lockstep round masks what a model's round skips (a run alone costs about
+1.5 model runs; two together already save a quarter)."""
 
 
-def supports(scenario: Scenario) -> bool:
-    """Whether `play` can run this scenario: concession mechanism, simultaneous moves, no uncertain inputs
-    (each seed would play a scenario of its own)."""
-    return (scenario.protocol.mechanism == "concession" and scenario.protocol.activation == "simultaneous"
-            and not scenario.uncertainty)
+def supports(scenario: Scenario, paths: Sequence[str] = ()) -> bool:
+    """Whether `play` can run this scenario with values set at `paths`: its mechanism plays in lockstep, and every
+    path set (the design's and the uncertain inputs') has a cheap setter (`sim.inputs.setter_of`)."""
+    if not mechanisms.get(scenario.protocol.mechanism).lockstep:
+        return False
+    return all(setter_of(scenario, path) is not None for path in (*paths, *scenario.uncertainty))
 
 
-def worthwhile(scenario: Scenario, n_seeds: int) -> bool:
-    """Whether `n_seeds` runs of the scenario are faster in lockstep than as models."""
-    return n_seeds >= MIN_REPLICATES and supports(scenario)
+def worthwhile(scenario: Scenario, n_runs: int, paths: Sequence[str] = ()) -> bool:
+    """Whether `n_runs` runs of the scenario are faster in lockstep than as models."""
+    return n_runs >= MIN_REPLICATES and supports(scenario, paths)
 
 
 @dataclass(frozen=True)
 class Finals:
-    """Each replicate's final state (normalised units), in the order of the seeds."""
+    """Each run's final state (normalised units), in the order of the seeds."""
 
     outcome: NDArray[np.int_]       # (R,) index into mechanism.OUTCOMES
     rounds: NDArray[np.int_]        # (R,) rounds played
@@ -62,90 +63,213 @@ class Finals:
     offers: Array                   # (R, N, M) final offers
     proposal: Array                 # (R, M) the standing proposal
     walked_out: NDArray[np.bool_]   # (R, N) actors that left the table
+    prediction: Array               # (R, M) a forecasting mechanism's prediction (NaN for the others)
+    utility: Array                  # (R, N) each actor's utility of the outcome
+    inputs: dict[str, np.ndarray]   # the uncertain inputs each run drew, by path (R,) each
+    rounds_table: dict[str, np.ndarray] | None = None
+    """With `record`: one row per run, round (0 = the opening), actor and issue, as `service.history_of` gives a
+    model's history, plus `run` (index into the seeds)."""
 
 
 CHUNK_CELLS = 2_000_000
-"""Numbers held per array at most (16 MB): more seeds than fit are played a chunk at a time."""
+"""Numbers held per array at most (16 MB): more runs than fit are played a chunk at a time."""
 
 
-def play(scenario: Scenario, seeds: Sequence[int]) -> Finals:
-    """Run the scenario once per seed, all in lockstep; raises ValueError if `supports` says no."""
-    if not supports(scenario):
-        raise ValueError(f"{scenario.id}: lockstep runs need the concession mechanism with simultaneous moves "
-                         "and no uncertain inputs")
+def play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (), values: Array | None = None,
+         record: bool = False) -> Finals:
+    """Run the scenario once per seed, all in lockstep, run r with `values[r]` (R, K) set at `paths` (valid values:
+    see `sim.inputs`); raises ValueError if `supports` says no."""
+    if not supports(scenario, paths):
+        raise ValueError(f"{scenario.id}: lockstep runs need a mechanism that plays in lockstep and numeric "
+                         "inputs that can be set without validating the scenario")
     n_actors, n_issues = len(scenario.actors), len(scenario.issues)
-    # the largest arrays: the noise (R, T, N, M) and, with tit-for-tat, the concessions received (R, N, N, M)
-    per_run = n_actors * n_issues * (scenario.protocol.max_rounds + n_actors)
+    longest = scenario.protocol.max_rounds
+    if "protocol.max_rounds" in scenario.uncertainty:
+        longest = max(longest, scenario.uncertainty["protocol.max_rounds"].high)
+    if "protocol.max_rounds" in paths and values is not None and len(values):
+        longest = max(longest, float(np.max(values[:, list(paths).index("protocol.max_rounds")])))
+    per_run = n_actors * n_issues * (int(longest) + 1 + n_actors) * (3 if record else 1)
     chunk = max(1, CHUNK_CELLS // per_run)
     if len(seeds) <= chunk:
-        return _play(scenario, seeds)
-    parts = [_play(scenario, seeds[start:start + chunk]) for start in range(0, len(seeds), chunk)]
-    return Finals(**{name: np.concatenate([getattr(part, name) for part in parts])
-                     for name in Finals.__dataclass_fields__})
+        return _play(scenario, seeds, paths, values, record)
+    parts = [_play(scenario, seeds[start:start + chunk], paths, None if values is None else values[start:start + chunk],
+                   record) for start in range(0, len(seeds), chunk)]
+    return _concatenate(parts, chunk)
 
 
-def _play(scenario: Scenario, seeds: Sequence[int]) -> Finals:
-    arrays = arrays_of(scenario)
-    p, protocol = arrays.profiles, scenario.protocol
-    t, tolerance, deadline = protocol.tension, protocol.agreement_tolerance, protocol.max_rounds
-    package = protocol.linkage == "package"
-    n_runs, (n_actors, n_issues) = len(seeds), p.ideal.shape
+def _concatenate(parts: list[Finals], chunk: int) -> Finals:
+    fields = {name: np.concatenate([getattr(part, name) for part in parts])
+              for name in Finals.__dataclass_fields__ if name not in ("inputs", "rounds_table")}
+    inputs = {path: np.concatenate([part.inputs[path] for part in parts]) for path in parts[0].inputs}
+    table = None
+    if parts[0].rounds_table is not None:
+        table = {name: np.concatenate([part.rounds_table[name] + k * chunk if name == "run"
+                                       else part.rounds_table[name] for k, part in enumerate(parts)])
+                 for name in parts[0].rounds_table}
+    return Finals(**fields, inputs=inputs, rounds_table=table)
 
-    # the state of the replicates still talking (rows of `alive`, indices into the seeds)
-    alive = np.arange(n_runs)
-    offers = np.broadcast_to(p.ideal, (n_runs, n_actors, n_issues)).copy()
-    previous = offers
-    proposal = np.broadcast_to(mechanism.proposal_table(p.ideal, p), offers.shape).copy()
-    tension = np.full(n_runs, float(t.initial))
-    open_issues = np.ones((n_runs, n_issues), dtype=bool)
-    agreed_value = np.full((n_runs, n_issues), np.nan)
-    agreed_round = np.full((n_runs, n_issues), -1)
-    noise = None
-    if protocol.noise > 0:  # each replicate's draws for every round, as its model would draw them round by round
-        noise = np.stack([np.random.default_rng(int(seed)).normal(0.0, protocol.noise, (deadline, n_actors,
-                                                                                        n_issues))
-                          for seed in seeds])
+
+def prepare_runs(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (),
+                 values: Array | None = None) -> tuple[RunArrays, list[np.random.Generator], Array, DrawPlan | None]:
+    """Each run's arrays and generators: the design's values at `paths`, then the uncertain inputs (those the
+    design does not set) drawn from the run's generator. Returns (arrays, generators (after the input draws),
+    drawn values (R, K), the draw plan)."""
+    paths = list(paths)
+    free = {path: spec for path, spec in scenario.uncertainty.items() if path not in paths}
+    base = scenario if len(free) == len(scenario.uncertainty) else scenario.model_copy(update={"uncertainty": free})
+    plan = draw_plan(base) if free else None
+    generators = [np.random.default_rng(int(seed)) for seed in seeds]
+    drawn = (np.array([draw_values(plan, rng) for rng in generators]) if plan is not None
+             else np.zeros((len(seeds), 0)))
+    all_paths = paths + (list(plan.paths) if plan is not None else [])
+    if not all_paths:
+        return run_arrays(scenario, runs=len(seeds)), generators, drawn, plan
+    columns = drawn if values is None or not paths else np.hstack([np.asarray(values, dtype=float), drawn])
+    setters: list[Setter] = [setter_of(scenario, path) for path in all_paths]
+    inputs = with_values(inputs_of(scenario), setters, columns)
+    return run_arrays(scenario, inputs), generators, drawn, plan
+
+
+def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values: Array | None,
+          record: bool) -> Finals:
+    mechanism_ = mechanisms.get(scenario.protocol.mechanism)
+    arrays, generators, drawn, plan = prepare_runs(scenario, seeds, paths, values)
+    p, r = arrays.profiles, arrays.rules
+    n_runs, (n_actors, n_issues) = len(seeds), p.ideal.shape[-2:]
+    deadline = int(r.deadline.max())
+    noise, order = _round_draws(generators, r, deadline, (n_actors, n_issues), arrays.activation == "random")
+    forecast = mechanism_.forecast(p.ideal, p, arrays.params, n_runs) if mechanism_.forecasts else None
+    state = opening_state(p.ideal, p, r.tension_initial, n_runs, record, forecast=forecast)
+    recorder = _Recorder(arrays, mechanism_) if record else None
+    if recorder is not None:
+        recorder.add(0, np.arange(n_runs), state, arrays)
 
     final = {
         "outcome": np.zeros(n_runs, dtype=int), "rounds": np.zeros(n_runs, dtype=int),
-        "tension": np.zeros(n_runs), "open_issues": open_issues.copy(), "agreed_value": agreed_value.copy(),
-        "agreed_round": agreed_round.copy(), "offers": offers.copy(), "proposal": np.zeros((n_runs, n_issues)),
-        "walked_out": np.zeros((n_runs, n_actors), dtype=bool),
+        "tension": np.zeros(n_runs), "open_issues": np.ones((n_runs, n_issues), dtype=bool),
+        "agreed_value": np.full((n_runs, n_issues), np.nan), "agreed_round": np.full((n_runs, n_issues), -1),
+        "offers": state.offers.copy(), "proposal": np.zeros((n_runs, n_issues)),
+        "walked_out": np.zeros((n_runs, n_actors), dtype=bool), "prediction": np.full((n_runs, n_issues), np.nan),
+        "utility": np.zeros((n_runs, n_actors)),
     }
+    alive = np.arange(n_runs)
     for round_ in range(1, deadline + 1):
-        received = received_concessions(previous, offers, p.ideal, p.capability) if p.has_tit_for_tat else None
-        step = next_offers(p, offers, proposal, received, arrays.schedule[round_], round_ <= 1,
-                           (1.0 - t.hardening * tension)[:, None, None], open_issues[:, None, :],
-                           None if noise is None else noise[:, round_ - 1])
-        table, mean_move, held = mechanism.respond(offers, step.offers, proposal, open_issues, p, tolerance,
-                                                   intended=step.intended, stuck=step.stuck)
-        proposal = mechanism.proposal_table(table, p)
-        settled = mechanism.settled_issues(proposal, table, open_issues, p, tolerance, package)
-        done = mechanism.settle(settled, proposal[:, 0], round_, table, agreed_value, agreed_round, open_issues,
-                                arrays.de_escalating)
-        tension = mechanism.next_tension(tension, mean_move, held, done.de_escalations,
-                                         t.deadlock_rate, t.hardline_rate, t.concession_relief,
-                                         t.agreement_relief)
-        previous, offers = offers, done.offers
-        open_issues, agreed_value, agreed_round = done.open_issues, done.agreed_value, done.agreed_round
-        walked = (mechanism.walkouts(p, offers, tension, t.hardening, round_, open_issues, agreed_value, package)[0]
-                  if p.has_outside_options else np.zeros((len(alive), n_actors), dtype=bool))
-        over, broke_down = mechanism.round_end(walked.any(axis=-1), round_, deadline, open_issues)
-        if not over.any():
+        draws = RoundDraws(None if noise is None else noise[:, round_ - 1],
+                           None if order is None else order[:, round_ - 1])
+        state = mechanism_.play_round(state, arrays, round_, draws)
+        if recorder is not None:
+            recorder.add(round_, alive, state, arrays)
+        if not state.over.any():
             continue
+        over = state.over
         ending = alive[over]
-        final["outcome"][ending] = mechanism.outcome_codes(~open_issues[over], broke_down[over])
+        final["outcome"][ending] = rules.outcome_codes(~state.open_issues[over], state.broke_down[over])
         final["rounds"][ending] = round_
-        for name, value in (("tension", tension), ("open_issues", open_issues), ("agreed_value", agreed_value),
-                            ("agreed_round", agreed_round), ("offers", offers), ("proposal", proposal[:, 0]),
-                            ("walked_out", walked)):
+        for name, value in (("tension", state.tension), ("open_issues", state.open_issues),
+                            ("agreed_value", state.agreed_value), ("agreed_round", state.agreed_round),
+                            ("offers", state.offers), ("proposal", state.proposal[:, 0]),
+                            ("walked_out", state.walked)):
             final[name][ending] = value[over]
+        ended = _take(arrays, over)
+        if state.median is not None:
+            final["prediction"][ending] = state.median[over]
+            final["utility"][ending] = rules.outcome_utility(state.median[over],
+                                                             np.ones_like(state.open_issues[over]), ended.profiles)
+        else:
+            final["utility"][ending] = rules.outcome_utility(state.agreed_value[over], ~state.open_issues[over],
+                                                             ended.profiles)
         going = ~over
         if not going.any():
             break
-        alive, offers, previous, proposal, tension = (alive[going], offers[going], previous[going],
-                                                      proposal[going], tension[going])
-        open_issues, agreed_value, agreed_round = open_issues[going], agreed_value[going], agreed_round[going]
-        if noise is not None:
-            noise = noise[going]
-    return Finals(**final)
+        alive = alive[going]
+        state = State(*(None if value is None else value if name == "people" else value[going]
+                        for name, value in state._asdict().items()))
+        arrays = _take(arrays, going)
+        noise = None if noise is None else noise[going]
+        order = None if order is None else order[going]
+    inputs = {} if plan is None else {path: drawn[:, k].astype(int) if plan.whole[k] else drawn[:, k]
+                                      for k, path in enumerate(plan.paths)}
+    return Finals(**final, inputs=inputs, rounds_table=None if recorder is None else recorder.table())
+
+
+def _round_draws(generators: list[np.random.Generator], r, deadline: int, shape: tuple[int, int],
+                 random_order: bool) -> tuple[Array | None, NDArray[np.int_] | None]:
+    """Every run's noise (R, T, N, M) and order of moves (R, T, N) for the longest run's T rounds, drawn from its
+    generator as its model draws them (`draw_rounds`; a shorter run's later rounds are never played)."""
+    noisy = r.noise > 0
+    if not noisy.any() and not random_order:
+        return None, None
+    noise = np.zeros((len(generators), deadline, *shape)) if noisy.any() else None
+    order = np.zeros((len(generators), deadline, shape[0]), dtype=np.intp) if random_order else None
+    for k, rng in enumerate(generators):
+        run_noise, run_order = draw_rounds(rng, float(r.noise[k]), int(r.deadline[k]), shape, random_order)
+        if run_noise is not None:
+            noise[k, :len(run_noise)] = run_noise
+        if run_order is not None:
+            order[k, :len(run_order)] = run_order
+    return noise, order
+
+
+def _take(arrays: RunArrays, keep: NDArray[np.bool_]) -> RunArrays:
+    """The arrays of the runs `keep` (R,) (shared profiles stay as they are)."""
+    rules_ = type(arrays.rules)(*(value[keep] for value in arrays.rules))
+    p = arrays.profiles
+    if p.ideal.ndim == 2:
+        return arrays._replace(rules=rules_)
+    return arrays._replace(rules=rules_, profiles=_take_profiles(p, keep))
+
+
+def _take_profiles(p: Profiles, keep: NDArray[np.bool_]) -> Profiles:
+    shared = {"kind", "hardliner", "tit_for_tat", "anchor_rows", "column_sums"}
+    changes = {name: value[keep] for name, value in vars(p).items()
+               if isinstance(value, np.ndarray) and name not in shared}
+    return type(p)(**{**vars(p), **changes})
+
+
+class _Recorder:
+    """Round-by-round records of the runs still talking, in the columns of `service.history_of`."""
+
+    def __init__(self, arrays: RunArrays, mechanism_: mechanisms.Mechanism):
+        self.low, self.high = arrays.low, arrays.high
+        self.names = np.asarray(mechanism_.reason_names, dtype=object)
+        self.parts: list[tuple] = []
+        self.forecasts = mechanism_.forecasts
+
+    def add(self, round_: int, alive: NDArray[np.int_], state: State, arrays: RunArrays) -> None:
+        p = arrays.profiles
+        proposal = state.proposal[:, 0]
+        utility = total_utility(proposal[:, None, :], p.ideal, p.weights, p.risk_exponent)   # (R, N)
+        self.parts.append((round_, alive, to_native(state.offers, self.low, self.high), state.reasons, utility,
+                           state.tension, to_native(proposal, self.low, self.high), ~state.open_issues,
+                           None if state.median is None else to_native(state.median, self.low, self.high)))
+
+    def table(self) -> dict[str, np.ndarray]:
+        runs, rounds, position, reason, utility, tension, proposal, agreed, median = [], [], [], [], [], [], [], [], []
+        for round_, alive, offers, reasons, util, tens, prop, agr, med in self.parts:
+            n_runs, n_actors, n_issues = offers.shape
+            cells = n_actors * n_issues
+            runs.append(np.repeat(alive, cells))
+            rounds.append(np.full(n_runs * cells, round_))
+            position.append(offers.ravel())
+            reason.append(reasons.ravel())
+            utility.append(np.repeat(util.ravel(), n_issues))
+            tension.append(np.repeat(tens, cells))
+            proposal.append(np.repeat(prop[:, None, :], n_actors, axis=1).ravel())
+            agreed.append(np.repeat(agr[:, None, :], n_actors, axis=1).ravel())
+            if med is not None:
+                median.append(np.repeat(med[:, None, :], n_actors, axis=1).ravel())
+        n_actors, n_issues = self.parts[0][2].shape[1:]
+        run = np.concatenate(runs)
+        round_ = np.concatenate(rounds)
+        order = np.lexsort((round_, run))    # stable: within a run and round, actor-major as recorded
+        actor = np.tile(np.repeat(np.arange(n_actors), n_issues), len(run) // (n_actors * n_issues))
+        issue = np.tile(np.arange(n_issues), len(run) // n_issues)
+        table = {"run": run[order], "round": round_[order], "actor": actor[order], "issue": issue[order],
+                 "position": np.concatenate(position)[order],
+                 "reason": self.names[np.concatenate(reason)][order],
+                 "utility": np.concatenate(utility)[order], "tension": np.concatenate(tension)[order],
+                 "proposal": np.concatenate(proposal)[order], "agreed": np.concatenate(agreed)[order]}
+        if self.forecasts:
+            table["median"] = np.concatenate(median)[order]
+            table["mean"] = table["proposal"]
+        return table

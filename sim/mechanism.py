@@ -32,24 +32,30 @@ def proposal_table(offers: Array, p: Profiles) -> Array:
     issue no one cares about), measured from the first actor's offer (y = x_0 + sum_i w_i (x_i - x_0)) so that
     identical offers give exactly that value, with no rounding.
     """
-    if p.package_table is not None:
-        return p.package_table if offers.ndim == 2 else np.broadcast_to(p.package_table, offers.shape)
+    if p.package_table is not None and p.package_mask is None:
+        return p.package_table if p.package_table.shape == offers.shape else np.broadcast_to(p.package_table,
+                                                                                             offers.shape)
     anchor = offers.take(p.anchor_rows, axis=-2)
-    return anchor + p.column_sums @ (p.proposal_weights * (offers - anchor))
+    table = anchor + p.column_sums @ (p.proposal_weights * (offers - anchor))
+    if p.package_table is None:
+        return table
+    return np.where(p.package_mask[..., None, None], p.package_table, table)  # runs with a package, runs without
 
 
 def issue_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
     """(N, M): actor i accepts the proposal on issue j alone when it is within `tolerance` of its own offer,
     does not cross its red line and gives it at least its reservation utility on that issue."""
     close = np.abs(proposal - offers) <= tolerance + EPS
-    worth_it = issue_utilities(proposal, p.ideal, p.risk_exponent) >= p.reservation[:, None] - EPS
+    worth_it = issue_utilities(proposal, p.ideal, p.risk_exponent) >= p.reservation[..., None] - EPS
     return close & worth_it & within(proposal, p.red_low_tol, p.red_high_tol)
 
 
 def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
     """(N,): actor i accepts the whole package when it crosses none of its red lines, is worth at least its
     reservation utility, and is worth at least as much as its own offer less `tolerance` (so it trades: a
-    loss on one issue is made up by a gain on another)."""
+    loss on one issue is made up by a gain on another). Per run: `tolerance` (R, 1, 1)."""
+    if np.ndim(tolerance) == 3:
+        tolerance = tolerance[..., 0]
     lines_ok = within(proposal, p.red_low_tol, p.red_high_tol).all(axis=-1)
     value = total_utility(proposal, p.ideal, p.weights, p.risk_exponent)
     own = total_utility(offers, p.ideal, p.weights, p.risk_exponent)
@@ -59,10 +65,13 @@ def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: f
 def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> bool | NDArray[np.bool_]:
     """Every actor accepts the package (see `package_acceptance`): a bool, or one per replicate (R,); the
     proposal as its table (N, M) (or an (M,) vector) or tables (R, N, M)."""
-    if not p.package_possible:  # the red lines exclude each other on some issue: no package can pass them all
+    if not np.any(p.package_possible):  # the red lines exclude each other on some issue: no package passes them
         return np.zeros(offers.shape[:-2], dtype=bool) if offers.ndim > 2 else False
     # someone's red line is crossed: spare the utilities (the common case in deadlock)
-    agreeable = within(proposal, p.agreeable_low, p.agreeable_high).all(axis=(-2, -1) if proposal.ndim > 1 else -1)
+    if proposal.ndim > 1:
+        agreeable = within(proposal, p.agreeable_low[..., None, :], p.agreeable_high[..., None, :]).all(axis=(-2, -1))
+    else:
+        agreeable = within(proposal, p.agreeable_low, p.agreeable_high).all(axis=-1)
     if not agreeable.any():
         return agreeable
     return agreeable & package_acceptance(proposal, offers, p, tolerance).all(axis=-1)
@@ -177,21 +186,20 @@ def next_tension(tension: float | Array, mean_move: float | Array, held_share: f
     return np.minimum(1.0, np.maximum(0.0, tension + change))
 
 
-def walkouts(p: Profiles, offers: Array, tension: float | Array, hardening: float, round_: int,
+def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
              open_issues: NDArray[np.bool_], agreed_value: Array, package: bool
              ) -> tuple[NDArray[np.bool_], Array, Array]:
     """Which actors leave the table after round `round_` (N,) (or (R, N)): those whose outside option now beats
     the best deal the others could still accept (`bargaining.best_deal_left`; the others' room shrinks by the
-    tension factor 1 - hardening x tension, as their strategies' concessions do). Returns (leaving, outside
-    options, best deals left)."""
+    tension factor 1 - hardening x tension (a number, or (R, 1, 1)), as their strategies' concessions do).
+    Returns (leaving, outside options, best deals left)."""
     outside = outside_options(p.outside, p.outside_trend, round_)
-    factor = 1.0 - hardening * (tension if isinstance(tension, float) else tension[:, None, None])
     best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.risk_exponent,
                           p.disagreement, open_issues, agreed_value, package)
     return walking_away(outside, best), outside, best
 
 
-def round_end(walked: bool | NDArray[np.bool_], round_: int, deadline: int,
+def round_end(walked: bool | NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],
               open_issues: NDArray[np.bool_] | None) -> tuple[bool | NDArray[np.bool_], bool | NDArray[np.bool_]]:
     """(the talks are over, they broke down): someone walked away (`walked`: a bool, or one per replicate), the
     deadline came or every issue is settled; bools for one run (`open_issues` None: all open), arrays for

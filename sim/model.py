@@ -1,4 +1,9 @@
-"""NegotiationModel: the world (the table), one round per step, termination and data collection."""
+"""NegotiationModel: the world (the table), one round per step, termination and data collection.
+
+A round is the scenario's mechanism's `play_round` (`sim.mechanisms`), the same pure function lockstep runs call
+for many runs at once: the model holds one run's state (a run axis of one) and shows it to Mesa's agents,
+DataCollector, the dashboard and the classroom.
+"""
 
 from __future__ import annotations
 
@@ -9,27 +14,16 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim import expected_utility as eu
-from sim import mechanism
+from sim import mechanism, mechanisms
 from sim.agents import Negotiator
-from sim.arrays import arrays_of
-from sim.scenario import Scenario, apply_params, draw_inputs, load_scenario
-from sim.strategies import (
-    FOLLOWED,
-    HELD,
-    HOLD_EPS,
-    HUMAN,
-    OPENING,
-    REASONS,
-    received_concessions,
-)
+from sim.arrays import arrays_of, run_arrays
+from sim.inputs import draw_plan, draw_values, drawn_mapping
+from sim.mechanisms.base import RoundDraws, draw_rounds, opening_state
+from sim.scenario import Scenario, apply_params, load_scenario
 from sim.utility import to_native, to_unit
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"   # shipped in the package (sim/scenarios)
 BASELINE = SCENARIO_DIR / "feb2022_baseline.yaml"
-
-EU_REASONS = tuple(f"took {name} offer" if name != "none" else "no offer received" for name in eu.OFFER_NAMES)
-ALL_REASONS = REASONS + EU_REASONS
 
 
 @cache
@@ -50,6 +44,9 @@ class NegotiationModel(mesa.Model):
         draw: draw the scenario's uncertain inputs (`uncertainty`) from the run's rng before anything else,
             so each seed plays its own version of the assumptions (`drawn_inputs` lists the values); False
             plays the values as coded (a classroom, whose briefs quote them).
+
+    The run's random numbers come from its rng in a fixed order before the first round: the uncertain inputs,
+    then the noise of every round, then (random activation) the order of moves of every round.
     """
 
     def __init__(self, scenario: Scenario | str | Path | None = None, rng=None, collect: bool = True,
@@ -61,55 +58,106 @@ class NegotiationModel(mesa.Model):
             rng = int(rng)
         super().__init__(rng=rng)
         self.seed: int | None = int(rng) if isinstance(rng, (int, np.integer)) else None
-        spec, self.drawn_inputs = draw_inputs(spec, self.rng) if draw else (spec, {})
+        self.drawn_inputs: dict[str, float] = {}
+        if draw and spec.uncertainty:
+            plan = draw_plan(spec)
+            self.drawn_inputs = drawn_mapping(plan, draw_values(plan, self.rng))
+            spec = apply_params(spec, self.drawn_inputs)
+        unknown = sorted(set(human_seats) - set(spec.actor_ids))
+        if unknown:
+            raise ValueError(f"human seats {unknown} are not actors of {spec.id} ({', '.join(spec.actor_ids)})")
         # mesa.Model owns `self.scenario` (its own experiment type), so the negotiation spec lives in `spec`.
         self.spec = spec
         protocol = spec.protocol
         self.protocol = protocol
         self.deadline = protocol.max_rounds
-        arrays = arrays_of(spec)
-        self.profiles, self.low, self.high, self.schedule = arrays.profiles, arrays.low, arrays.high, arrays.schedule
-        p = self.profiles
-        n_issues = len(spec.issues)
-        self.offers = p.ideal.copy()
-        self.previous_offers = self.offers.copy()
-        self.received: np.ndarray | None = None
-        self.jitter: np.ndarray | None = None
-        self.intended = self.offers         # the offers the strategies chose this round, before noise
-        self.stuck = np.zeros(self.offers.shape, dtype=bool)
-        self.walked_out: list[str] = []     # actors that left the table (breakdown)
-        self.walkout_values: dict[str, tuple[float, float]] = {}  # their (outside option, best deal left)
+        self.mechanism = mechanisms.get(protocol.mechanism)
+        self.reason_names = self.mechanism.reason_names
         self.collect = collect
-        self.reasons = np.full(self.offers.shape, OPENING)
-        unknown = sorted(set(human_seats) - set(spec.actor_ids))
-        if unknown:
-            raise ValueError(f"human seats {unknown} are not actors of {spec.id} ({', '.join(spec.actor_ids)})")
+        self._set_arrays()
         self.human = np.array([a in set(human_seats) for a in spec.actor_ids])
         self.has_humans = bool(self.human.any())
-        self.submitted = np.full(self.offers.shape, np.nan)
+        self.submitted = np.full(self.profiles.ideal.shape, np.nan)
+        self.noise_draws, self.order_draws = draw_rounds(self.rng, protocol.noise, self.deadline,
+                                                         self.profiles.ideal.shape, protocol.activation == "random")
+        forecast = (self.mechanism.forecast(self.profiles.ideal, self.profiles, self.arrays.params, 1)
+                    if self.mechanism.forecasts else None)
+        self.state = opening_state(self.profiles.ideal, self.profiles, self.arrays.rules.tension_initial, 1, collect,
+                                   self.human if self.has_humans else None, forecast)
         self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
-        self.reason_names = ALL_REASONS
-        self.open_issues = np.ones(n_issues, dtype=bool)
-        self.all_open = True            # no issue settled yet (spares masking in the hot path)
-        self.agreed_value = np.full(n_issues, np.nan)
-        self.agreed_round = np.full(n_issues, -1)
-        self.tension = protocol.tension.initial
         self.outcome: str | None = None
         self.round = 0
-        self.de_escalating = arrays.de_escalating
-        self.baseline_mean, self.baseline_median = arrays.baseline_mean, arrays.baseline_median
-        self.proposal_table = mechanism.proposal_table(self.offers, p)
-        if protocol.mechanism == "expected_utility":
-            self.eu_params = eu.EUParams(**protocol.expected_utility.model_dump())
-            self.eu_range = np.ptp(p.ideal, axis=0)
-            self.eu_median = eu.median_voter(p.ideal, p.capability, p.salience, self.eu_range)
-            self._play_round = self._expected_utility_round
-        else:
-            self._play_round = self._concession_round
         self.negotiators = [Negotiator(self, actor, n) for n, actor in enumerate(spec.actors)]
         self.datacollector = self._make_collector() if collect else None
         if self.datacollector is not None:
             self.datacollector.collect(self)
+
+    def _set_arrays(self) -> None:
+        arrays = arrays_of(self.spec)
+        self.profiles, self.low, self.high = arrays.profiles, arrays.low, arrays.high
+        self.baseline_mean, self.baseline_median = arrays.baseline_mean, arrays.baseline_median
+        self.de_escalating = arrays.de_escalating
+        self.arrays = run_arrays(self.spec)
+
+    # ------------------------------------------------------------------ the state, as one run
+    @property
+    def offers(self) -> np.ndarray:
+        """Current offers (N, M), normalised."""
+        return self.state.offers[0]
+
+    @property
+    def previous_offers(self) -> np.ndarray:
+        return self.state.previous[0]
+
+    @property
+    def intended(self) -> np.ndarray:
+        """The offers the actors meant this round, before noise."""
+        return self.state.intended[0]
+
+    @property
+    def stuck(self) -> np.ndarray:
+        return self.state.stuck[0]
+
+    @property
+    def reasons(self) -> np.ndarray:
+        """Why each actor made its move (index into `reason_names`), (N, M); recorded when collecting."""
+        return self.state.reasons[0]
+
+    @property
+    def open_issues(self) -> np.ndarray:
+        return self.state.open_issues[0]
+
+    @property
+    def all_open(self) -> bool:
+        return bool(self.state.open_issues.all())
+
+    @property
+    def agreed_value(self) -> np.ndarray:
+        return self.state.agreed_value[0]
+
+    @property
+    def agreed_round(self) -> np.ndarray:
+        return self.state.agreed_round[0]
+
+    @property
+    def tension(self) -> float:
+        return float(self.state.tension[0])
+
+    @property
+    def proposal_table(self) -> np.ndarray:
+        return self.state.proposal[0]
+
+    @property
+    def walked_out(self) -> list[str]:
+        """Actors that left the table (breakdown)."""
+        return [a for a, gone in zip(self.spec.actor_ids, self.state.walked[0].tolist(), strict=True) if gone]
+
+    @property
+    def walkout_values(self) -> dict[str, tuple[float, float]]:
+        """Each walker's (outside option, best deal left) in the round it left."""
+        s = self.state
+        return {a: (float(s.outside_value[0, i]), float(s.best_left[0, i]))
+                for i, a in enumerate(self.spec.actor_ids) if s.walked[0, i]}
 
     # ------------------------------------------------------------------ human seats
     def submit_offers(self, actor_id: str, offers: Mapping[str, float]) -> None:
@@ -130,17 +178,6 @@ class NegotiationModel(mesa.Model):
             values[j] = to_unit(float(value), lo, hi)
         self.submitted[row] = values
 
-    def _apply_human_moves(self, offers: np.ndarray, before: np.ndarray) -> np.ndarray:
-        """Human seats' rows: what they submitted (or their standing offer); agents' rows unchanged."""
-        if not self.has_humans:
-            return offers
-        chosen = ~np.isnan(self.submitted) & self.open_issues
-        human_rows = np.where(chosen, self.submitted, before)
-        if self.collect:
-            self.reasons = np.where(self.human[:, None], np.where(chosen, HUMAN, HELD), self.reasons)
-        self.submitted = np.full(self.offers.shape, np.nan)
-        return np.where(self.human[:, None] & self.open_issues, human_rows, offers)
-
     def play_inject(self, inject_id: str) -> None:
         """A teacher's event (scenario `injects`): shifts tension, actors' saliences and/or outside options
         from now on."""
@@ -148,7 +185,7 @@ class NegotiationModel(mesa.Model):
         if inject_id not in ids:
             raise ValueError(f"unknown inject '{inject_id}' (injects: {', '.join(ids) or 'none'})")
         inject = self.spec.inject(inject_id)
-        self.tension = min(1.0, max(0.0, self.tension + inject.tension))
+        self.state = self.state._replace(tension=np.clip(self.state.tension + inject.tension, 0.0, 1.0))
         changes = {f"actors.{actor}.saliences.{issue}":
                    min(1.0, max(0.0, self.spec.actor(actor).saliences[issue] + delta))
                    for actor, per_issue in inject.saliences.items() for issue, delta in per_issue.items()}
@@ -158,8 +195,7 @@ class NegotiationModel(mesa.Model):
                                                                          + delta))
         if changes:
             self.spec = apply_params(self.spec, changes)
-            arrays = arrays_of(self.spec)
-            self.profiles, self.schedule = arrays.profiles, arrays.schedule
+            self._set_arrays()
         self.events.append((self.round, inject_id))
 
     # ------------------------------------------------------------------ the table
@@ -168,9 +204,6 @@ class NegotiationModel(mesa.Model):
         """The standing proposal (M,): the weighted mean of the offers on open issues, the agreed value on
         settled ones (where every offer is the agreed value)."""
         return self.proposal_table[0]
-
-    def tension_factor(self) -> float:
-        return 1.0 - self.protocol.tension.hardening * self.tension
 
     def native(self, values: np.ndarray) -> np.ndarray:
         return to_native(values, self.low, self.high)
@@ -197,110 +230,31 @@ class NegotiationModel(mesa.Model):
         if not self.running:
             return
         self.round += 1
-        before = self.offers            # offers are replaced each round, never changed in place
-        de_escalations, mean_move, held = self._play_round()
-        t = self.protocol.tension
-        self.tension = mechanism.next_tension(
-            self.tension, mean_move, held, de_escalations,
-            t.deadlock_rate, t.hardline_rate, t.concession_relief, t.agreement_relief)
-        self.previous_offers = before
-        walked = False
-        if self.profiles.has_outside_options and self.protocol.mechanism == "concession":
-            leaving, outside, best = mechanism.walkouts(self.profiles, self.offers, self.tension, t.hardening,
-                                                        self.round, self.open_issues, self.agreed_value,
-                                                        self.protocol.linkage == "package")
-            walked = bool(leaving.any())
-            if walked:
-                self.walked_out = [a for a, gone in zip(self.spec.actor_ids, leaving.tolist(), strict=True) if gone]
-                self.walkout_values = {a: (float(outside[i]), float(best[i]))
-                                       for i, a in enumerate(self.spec.actor_ids) if leaving[i]}
-        over, broke_down = mechanism.round_end(walked, self.round, self.deadline,
-                                               None if self.all_open else self.open_issues)
-        if over:
-            self.outcome = mechanism.classify(~self.open_issues, broke_down)
+        t = self.round - 1
+        draws = RoundDraws(None if self.noise_draws is None else self.noise_draws[None, t],
+                           None if self.order_draws is None else self.order_draws[None, t])
+        own = None
+        if self.has_humans:
+            own, self.submitted = self.submitted[None], np.full(self.submitted.shape, np.nan)
+        self.state = self.mechanism.play_round(self.state, self.arrays, self.round, draws, own)
+        if self.state.over[0]:
+            self.outcome = mechanism.classify(~self.open_issues, bool(self.state.broke_down[0]))
             self.running = False
         if self.datacollector is not None:
             self.datacollector.collect(self)
 
-    def _concession_round(self) -> tuple[int, float, float]:
-        """Offers by strategy, then noise and bloc cohesion, then the vote on the proposal.
-
-        Returns the number of CBMs settled this round and the strategic movement (mean concession, share that
-        held firm): tension answers what the actors chose to do, not the noise. (`sim.lockstep` plays these
-        rounds for many seeds at once, with the same functions in the same order.)
-        """
-        p = self.profiles
-        before = self.offers
-        if p.has_tit_for_tat:
-            self.received = received_concessions(self.previous_offers, before, p.ideal, p.capability)
-        if self.protocol.noise > 0:  # drawn for every actor and issue each round, whatever the activation
-            self.jitter = self.rng.normal(0.0, self.protocol.noise, before.shape)
-        activation = self.protocol.activation
-        if activation == "simultaneous":
-            Negotiator.offer_together(self)
-        elif activation == "sequential":
-            self.agents.do("make_offer")
-        else:
-            self.agents.shuffle_do("make_offer")
-        own = self._apply_human_moves(self.offers, before)
-        tolerance = self.protocol.agreement_tolerance
-        intended, stuck = self.intended, self.stuck
-        if self.has_humans:  # a person's offer is what they meant, and they can always move
-            intended = np.where(self.human[:, None], own, intended)
-            stuck = stuck & ~self.human[:, None]
-        # people choose for themselves: no pull from allies, no clipping
-        self.offers, mean_move, held = mechanism.respond(before, own, self.proposal_table,
-                                                         None if self.all_open else self.open_issues, p,
-                                                         tolerance, self.human if self.has_humans else None,
-                                                         intended, stuck)
-        if self.collect and p.has_cohesion:
-            followed = np.abs(self.offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
-            self.reasons = np.where(followed & self.open_issues, FOLLOWED, self.reasons)
-        self.proposal_table = proposal = mechanism.proposal_table(self.offers, p)
-        settled = mechanism.settled_issues(proposal, self.offers, self.open_issues, p, tolerance,
-                                           self.protocol.linkage == "package")
-        return self._settle(settled, proposal[0]), mean_move, held
-
-    def _expected_utility_round(self) -> tuple[int, float, float]:
-        """One round of the Bueno de Mesquita / Scholz challenge model on every open issue."""
-        p = self.profiles
-        before = self.offers
-        self.eu_median_before = self.eu_median
-        result = eu.eu_round(self.offers, p.capability, p.salience, self.eu_range, self.eu_params)
-        self.reasons = np.where(self.open_issues, len(REASONS) + result.offer_kind, REASONS.index("agreed"))
-        moved = self._apply_human_moves(result.positions, before)
-        self.offers = np.where(self.open_issues, moved, self.offers)
-        self.eu_median = eu.median_voter(self.offers, p.capability, p.salience, self.eu_range)
-        mean_move, held = mechanism.round_movement(before, self.offers, self.eu_median_before,
-                                                   self.open_issues, self.protocol.agreement_tolerance)
-        converged = np.ptp(self.offers, axis=0) <= self.protocol.agreement_tolerance
-        de_escalations = self._settle(self.open_issues & converged, self.eu_median)
-        self.proposal_table = mechanism.proposal_table(self.offers, p)  # after settling: agreed values exact
-        return de_escalations, mean_move, held
-
-    def _settle(self, settled: np.ndarray | None, values: np.ndarray) -> int:
-        """Close the issues `settled` (M,; None: none) at `values`; every offer on them becomes the agreed value.
-        Returns how many de-escalating issues (CBMs) this settled."""
-        if settled is None or not settled.any():
-            return 0
-        done = mechanism.settle(settled, values, self.round, self.offers, self.agreed_value, self.agreed_round,
-                                self.open_issues, self.de_escalating)
-        self.offers, self.agreed_value, self.agreed_round = done.offers, done.agreed_value, done.agreed_round
-        self.open_issues = done.open_issues
-        self.all_open = False
-        return int(done.de_escalations)
-
     # ------------------------------------------------------------------ results
     @property
-    def prediction(self) -> np.ndarray:
-        """Expected-utility mechanism: the median-voter position of the current positions (normalised)."""
-        return self.eu_median
+    def prediction(self) -> np.ndarray | None:
+        """A forecasting mechanism's prediction per issue (normalised; the expected-utility mechanism: the
+        median-voter position of the current positions); None for the others."""
+        return None if self.state.median is None else self.state.median[0]
 
     def outcome_utilities(self) -> np.ndarray:
-        """Each actor's utility of the outcome (reservation utility on unsettled issues; under the
-        expected-utility mechanism every issue is valued at its predicted position)."""
-        if self.protocol.mechanism == "expected_utility":
-            return mechanism.outcome_utility(self.eu_median, np.ones_like(self.open_issues), self.profiles)
+        """Each actor's utility of the outcome (its disagreement utility on unsettled issues; under a forecasting
+        mechanism every issue is valued at its predicted position)."""
+        if self.prediction is not None:
+            return mechanism.outcome_utility(self.prediction, np.ones_like(self.open_issues), self.profiles)
         return mechanism.outcome_utility(self.agreed_value, ~self.open_issues, self.profiles)
 
     def _make_collector(self) -> mesa.DataCollector:
@@ -312,8 +266,8 @@ class NegotiationModel(mesa.Model):
             model_reporters[f"agreed.{issue}"] = lambda m, j=j: not bool(m.open_issues[j])
             agent_reporters[f"position.{issue}"] = lambda a, j=j: a.offer(j)
             agent_reporters[f"reason.{issue}"] = lambda a, j=j: a.reason(j)
-        if self.protocol.mechanism == "expected_utility":
+        if self.mechanism.forecasts:
             for j, issue in enumerate(issues):
-                model_reporters[f"median.{issue}"] = lambda m, j=j: float(m.native(m.eu_median)[j])
+                model_reporters[f"median.{issue}"] = lambda m, j=j: float(m.native(m.prediction)[j])
                 model_reporters[f"mean.{issue}"] = lambda m, j=j: float(m.native(m.proposal)[j])
         return mesa.DataCollector(model_reporters=model_reporters, agent_reporters=agent_reporters)

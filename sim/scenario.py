@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from sim import mechanisms
 from sim.loading import (
     MAX_FILE_BYTES,
     MAX_MAGNITUDE,
@@ -218,20 +219,9 @@ class Tension(_Model):
         return data
 
 
-class ExpectedUtilityProtocol(_Model):
-    status_quo_probability: UnitInterval = 1.0
-    """Q: probability that the status quo persists if no challenge is made (1.0 replicates the EC example)."""
-    t_weight: UnitInterval = 1.0
-    """T: weight of the median voter moving towards (vs away from) the actor in the (1 - Q) term."""
-    selection: Literal["published", "least_move"] = "published"
-    """Offer-selection rule: 'published' reproduces Scholz et al. (2011); 'least_move' follows BDM's text."""
-    normalisation: Literal["all_pairs", "pair"] = "all_pairs"
-    """Probability-of-success denominator: all votes over all pairs (published) or just the pair's votes."""
-
-
-class Protocol(_Model):
-    mechanism: Literal["concession", "expected_utility"] = "concession"
-    """How actors move: offers and concessions, or the expected-utility challenge model."""
+class _Protocol(_Model):
+    mechanism: Literal[mechanisms.NAMES] = mechanisms.DEFAULT  # type: ignore[valid-type]
+    """How actors move: the bargaining mechanism (`negsim mechanisms` lists them)."""
     max_rounds: int = Field(default=20, ge=1, le=10_000)
     """Deadline T: the talks end in stalemate after this many rounds."""
     agreement_tolerance: float = Field(default=0.05, gt=0.0, le=0.5)
@@ -244,10 +234,16 @@ class Protocol(_Model):
     """Standard deviation of random perturbations of offers, as a fraction of the scale."""
     tension: Tension = Tension()
     """Escalation dynamics."""
-    expected_utility: ExpectedUtilityProtocol = ExpectedUtilityProtocol()
-    """Parameters of the expected-utility mechanism."""
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     """Default random seed when none is given on the command line."""
+
+
+Protocol = create_model(
+    "Protocol", __base__=_Protocol, __doc__="The rules of the negotiation.",
+    **{m.name: (m.parameters, Field(default_factory=m.parameters, description=f"Parameters of the {m.label} "
+                                    "mechanism (used when it is the protocol's mechanism)."))
+       for m in mechanisms.REGISTRY.values() if m.parameters is not None})
+"""The rules of the negotiation, with a group of parameters per mechanism that has any (`sim.mechanisms`)."""
 
 
 class Uncertain(_Model):
@@ -831,24 +827,6 @@ def _coded_values(scenario: Scenario) -> dict[str, Any]:
             _CODED.pop(next(iter(_CODED)))
         hit = _CODED[id(scenario)] = (scenario, params(scenario))
     return hit[1]
-
-
-def draw_inputs(scenario: Scenario, rng: Any) -> tuple[Scenario, dict[str, float]]:
-    """The scenario with every uncertain input drawn from its range by `rng` (a numpy Generator), in the
-    order of the `uncertainty` mapping, and the values drawn by path. Whole-number fields get whole numbers.
-    A scenario without ranges is returned as it is (and nothing is drawn)."""
-    if not scenario.uncertainty:
-        return scenario, {}
-    coded = _coded_values(scenario)
-    drawn: dict[str, float] = {}
-    for path, spec in scenario.uncertainty.items():
-        value = coded.get(path)
-        if spec.distribution == "uniform" or value is None or spec.high == spec.low:
-            x = float(rng.uniform(spec.low, spec.high))
-        else:
-            x = float(rng.triangular(spec.low, float(value), spec.high))
-        drawn[path] = round(x) if isinstance(value, int) and not isinstance(value, bool) else x
-    return apply_params(scenario, drawn), drawn
 
 
 def json_schema() -> dict[str, Any]:

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim import lockstep, mechanism
+from sim import lockstep, mechanism, mechanisms
 from sim.arrays import arrays_of
 from sim.explain import issue_reasons
-from sim.scenario import Scenario, load_scenario
+from sim.inputs import setter_of
+from sim.scenario import Scenario, apply_params, load_scenario
 from sim.utility import to_native
 
 if TYPE_CHECKING:
@@ -143,12 +144,12 @@ def result_of(model: NegotiationModel, explain: bool = True) -> RunResult:
     """Describe a model's current state (finished or not) in native units; `explain=False` spares the
     per-issue sentences (`IssueResult.why`) where only summaries are kept (sweeps)."""
     spec = model.spec
-    is_eu = spec.protocol.mechanism == "expected_utility"
+    forecasts = model.prediction is not None
     # one conversion for every per-issue row, then plain floats (cheap per run: sweeps call this per run)
     rows = [model.baseline_mean, model.baseline_median, model.agreed_value, model.proposal]
-    per_issue = model.native(np.stack(rows + [model.prediction] if is_eu else rows)).tolist()
+    per_issue = model.native(np.stack(rows + [model.prediction] if forecasts else rows)).tolist()
     baseline_mean, baseline_median, agreed_value, proposal = per_issue[:4]
-    prediction = per_issue[4] if is_eu else None
+    prediction = per_issue[4] if forecasts else None
     agreed_flags = (~model.open_issues).tolist()
     agreed_rounds = model.agreed_round.tolist()
     reasons = issue_reasons(model) if explain else {}
@@ -233,25 +234,39 @@ def replicate_seeds(root_seed: int, replicates: int, first: int = 0) -> list[int
             for r in range(first, replicates)]
 
 
-def summaries(scenario: Scenario, seeds: Sequence[int]) -> dict[str, np.ndarray]:
-    """One run of the scenario per seed, as the columns of `summary_fields` (one entry per seed).
+def summaries(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (),
+              values: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """One run of the scenario per seed, run r with `values[r]` (R, K) set at `paths` (already valid one by one:
+    a design's values), as the columns of `summary_fields` (one entry per seed).
 
-    Scenarios `sim.lockstep` supports (the concession mechanism, simultaneous moves) run all seeds together
-    there (`lockstep.worthwhile`): the same numbers as one NegotiationModel per seed, many times faster. Others
-    run one model per seed. Raises what a run raises (sweeps then run the seeds one by one to record which fail
-    and why).
+    Runs `sim.lockstep` can play run all together there (`lockstep.worthwhile`): the same numbers as one
+    NegotiationModel per run, many times faster. Others run one model per run. Raises what a run raises (sweeps
+    then run the runs one by one to record which fail and why).
     """
-    if lockstep.worthwhile(scenario, len(seeds)):
-        final = lockstep.play(scenario, seeds)
-        arrays = arrays_of(scenario)
+    paths = list(paths)
+    if lockstep.worthwhile(scenario, len(seeds), paths):
+        final = lockstep.play(scenario, seeds, paths, values)
+        low, high = arrays_of(scenario).low, arrays_of(scenario).high
         agreed = ~final.open_issues
-        utility = mechanism.outcome_utility(final.agreed_value, agreed, arrays.profiles)
+        forecasts = mechanisms.get(scenario.protocol.mechanism).forecasts
         return summary_fields(scenario, np.asarray(mechanism.OUTCOMES, dtype=object)[final.outcome], final.rounds,
-                              final.tension, agreed.T, to_native(final.agreed_value, arrays.low, arrays.high).T,
-                              utility.T)
-    rows = [run_scenario(scenario, seed, collect=False, explain=False).summary_row() for seed in seeds]
+                              final.tension, agreed.T, to_native(final.agreed_value, low, high).T, final.utility.T,
+                              to_native(final.prediction, low, high).T if forecasts else None, final.inputs)
+    rows = [run_scenario(point_scenario(scenario, paths, None if values is None else values[k]), seed,
+                         collect=False, explain=False).summary_row() for k, seed in enumerate(seeds)]
     return {name: np.array([row[name] for row in rows], dtype=object if name == "outcome" else None)
             for name in rows[0]} if rows else {}
+
+
+def point_scenario(scenario: Scenario, paths: Sequence[str], values: Sequence[float] | None) -> Scenario:
+    """The scenario with numeric `values` set at `paths`, validated (the way a model run takes a design's
+    values; whole-number fields get whole numbers)."""
+    if not paths or values is None:
+        return scenario
+    setters = [setter_of(scenario, path) for path in paths]
+    return apply_params(scenario, {path: (int(round(v)) if setter is not None and setter.whole else v)
+                                   for path, setter, v in zip(paths, setters, np.asarray(values).tolist(),
+                                                              strict=True)})
 
 
 MONTE_CARLO_CHUNK = 256

@@ -28,6 +28,7 @@ from sim.bargaining import disagreement_utilities, nash_package
 from sim.utility import (
     EPS,
     Array,
+    power,
     red_line_bounds,
     reservation_distance,
     risk_exponent,
@@ -61,8 +62,9 @@ HOLD_EPS = 1e-3
 class Profiles:
     """What the actors bring to the table, as arrays (normalised positions; N actors x M issues).
 
-    Per-actor constants are stored as (N, 1) columns so they broadcast over issues without reshaping in
-    the per-round hot path.
+    Per-actor strategy constants are stored as (N, 1) columns so they broadcast over issues without reshaping
+    in the per-round hot path. Runs played together with different parameter values (`sim.lockstep`) give
+    every array a leading run axis (R, N, M), (R, N), (R, M); the flags then say whether any run needs the work.
     """
 
     ideal: Array              # (N, M) ideal positions
@@ -96,65 +98,94 @@ class Profiles:
     column_sums: Array        # (N, N) ones: column_sums @ A repeats A's column sums in every row
     agreeable_low: Array      # (M,) lowest value on each issue that crosses no one's red line (tolerance EPS)
     agreeable_high: Array     # (M,) highest such value
-    package_possible: bool    # some package crosses no one's red line (agreeable_low <= agreeable_high everywhere)
+    package_possible: NDArray[np.bool_]  # () or (R,): some package crosses no one's red line
     status_quo: Array         # (M,) what holds without agreement; NaN where the issue has none
     disagreement: Array       # (N, M) utility of no agreement per issue (`bargaining.disagreement_utilities`)
     outside: Array            # (N,) value of the outside option at round 0; NaN: the actor never walks away
     outside_trend: Array      # (N,) its change per round
     has_outside_options: bool
-    package_table: Array | None   # (N, M) package linkage: the Nash package in every row; None: no such package
+    package_table: Array | None   # (N, M) package linkage: the Nash package in every row; None: no run has one
+    package_mask: NDArray[np.bool_] | None = None  # per run: has a Nash package (None: every run, or no run axis
+                                                   # and the table is there)
 
 
 def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitude: Array, red_line: Array,
                   reservation: Array, kinds: list[str], exponent: Array, reciprocity: Array, opening: Array,
                   flexibility: Array, cohesion: Array, package: bool, status_quo: Array | None = None,
                   outside: Array | None = None, outside_trend: Array | None = None) -> Profiles:
-    """Derive every per-run constant once, so that a round is only a few array operations."""
-    n_actors, n_issues = ideal.shape
-    status_quo = np.full(n_issues, np.nan) if status_quo is None else status_quo
-    outside = np.full(n_actors, np.nan) if outside is None else outside
-    outside_trend = np.zeros(n_actors) if outside_trend is None else outside_trend
+    """Derive every per-run constant once, so that a round is only a few array operations.
+
+    Every array may carry the same leading run axes (many runs with different parameter values, played in
+    lockstep): ideal (..., N, M), capability (..., N), status_quo (..., M), cohesion (..., N, N); `kinds` and
+    `package` are shared by all runs. Each run's constants are computed exactly as they would be alone.
+    """
+    lead, (n_actors, n_issues) = ideal.shape[:-2], ideal.shape[-2:]
+    status_quo = np.full((*lead, n_issues), np.nan) if status_quo is None else status_quo
+    outside = np.full((*lead, n_actors), np.nan) if outside is None else outside
+    outside_trend = np.zeros((*lead, n_actors)) if outside_trend is None else outside_trend
     r = risk_exponent(risk_attitude)
     weights = salience_weights(salience)
     disagreement = disagreement_utilities(status_quo, ideal, r, reservation)
     kind = np.array([KINDS.index(k) for k in kinds])
-    column = np.reshape
     red_low, red_high = red_line_bounds(red_line, ideal)
     red_low_tol, red_high_tol = red_low - EPS, red_high + EPS
-    agreeable_low, agreeable_high = red_low_tol.max(axis=0), red_high_tol.min(axis=0)
-    package_possible = bool((agreeable_low <= agreeable_high).all())
-    nash = nash_package(ideal, weights, r, capability, disagreement, reservation, agreeable_low + EPS,
-                        agreeable_high - EPS) if package and package_possible else None
+    agreeable_low, agreeable_high = red_low_tol.max(axis=-2), red_high_tol.min(axis=-2)
+    package_possible = (agreeable_low <= agreeable_high).all(axis=-1)
+    nash = (nash_packages(ideal, weights, r, capability, disagreement, reservation, agreeable_low + EPS,
+                          agreeable_high - EPS, package_possible) if package else None)
+    has_nash = np.zeros(lead, dtype=bool) if nash is None else ~np.isnan(nash[..., 0])
     # The reservation utility bounds each issue on its own; a Nash package already gives everyone at least its
     # reservation utility as a whole, so there the actors may go as far as their red lines on any one issue.
-    reservation_room = reservation_distance(reservation, r)[:, None] if nash is None else np.inf
+    reservation_room = np.where(has_nash[..., None, None], np.inf, reservation_distance(reservation, r)[..., None])
+    eye = np.eye(n_actors)
     return Profiles(
         ideal=ideal, salience=salience, weights=weights, capability=capability,
         risk_exponent=r, red_line=red_line, red_low=red_low, red_high=red_high, reservation=reservation,
         red_low_tol=red_low_tol, red_high_tol=red_high_tol,
         room_up=np.minimum(np.minimum(reservation_room, 1.0 - ideal), red_high - ideal),
         room_down=np.minimum(np.minimum(reservation_room, ideal), ideal - red_low),
-        kind=kind, time_power=trade_exponents(salience, package) / exponent[:, None],
-        hardliner=column(kind == HARDLINER, (-1, 1)), any_hardliner=bool((kind == HARDLINER).any()),
-        tit_for_tat=column(kind == TIT_FOR_TAT, (-1, 1)),
-        reciprocity=column(reciprocity, (-1, 1)), opening=column(opening, (-1, 1)),
-        flexibility=column(flexibility, (-1, 1)), cohesion=cohesion,
-        cohesion_matrix=np.eye(len(cohesion)) - np.diag(cohesion.sum(axis=1)) + cohesion,
+        kind=kind, time_power=trade_exponents(salience, package) / exponent[..., None],
+        hardliner=(kind == HARDLINER)[:, None], any_hardliner=bool((kind == HARDLINER).any()),
+        tit_for_tat=(kind == TIT_FOR_TAT)[:, None],
+        reciprocity=reciprocity[..., None], opening=opening[..., None],
+        flexibility=flexibility[..., None], cohesion=cohesion,
+        cohesion_matrix=eye - cohesion.sum(axis=-1)[..., None] * eye + cohesion,
         has_cohesion=bool(cohesion.any()), has_red_lines=bool((~np.isnan(red_line)).any()),
         has_tit_for_tat=bool((kind == TIT_FOR_TAT).any()),
-        proposal_weights=normalised_columns(capability[:, None] * salience),
-        anchor_rows=np.zeros(len(ideal), dtype=np.intp), column_sums=np.ones((len(ideal), len(ideal))),
+        proposal_weights=normalised_columns(capability[..., None] * salience),
+        anchor_rows=np.zeros(n_actors, dtype=np.intp), column_sums=np.ones((n_actors, n_actors)),
         agreeable_low=agreeable_low, agreeable_high=agreeable_high, package_possible=package_possible,
         status_quo=status_quo, disagreement=disagreement, outside=outside, outside_trend=outside_trend,
         has_outside_options=bool((~np.isnan(outside)).any()),
-        package_table=None if nash is None else np.repeat(nash[None], n_actors, axis=0),
+        package_table=None if not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
+        package_mask=None if has_nash.all() else has_nash,
     )
+
+
+def nash_packages(ideal: Array, weights: Array, exponent: Array, capability: Array, disagreement: Array,
+                  reservation: Array, low: Array, high: Array, possible: NDArray[np.bool_]) -> Array:
+    """`bargaining.nash_package` of each run (..., M), NaN for a run without one; runs with the same inputs
+    are solved once."""
+    lead, n_issues = ideal.shape[:-2], ideal.shape[-1]
+    out = np.full((*lead, n_issues), np.nan)
+    solved: dict[bytes, Array | None] = {}
+    for index in np.ndindex(lead):
+        if not possible[index]:
+            continue
+        args = (ideal[index], weights[index], exponent[index], capability[index], disagreement[index],
+                reservation[index], low[index], high[index])
+        key = b"".join(np.ascontiguousarray(a).tobytes() for a in args)
+        if key not in solved:
+            solved[key] = nash_package(*args)
+        if solved[key] is not None:
+            out[index] = solved[key]
+    return out
 
 
 def normalised_columns(weights: Array) -> Array:
     """Weights scaled to sum to 1 per issue (column); equal weights where a column is all zero."""
-    totals = weights.sum(axis=0)
-    equal = np.full_like(weights, 1.0 / weights.shape[0])
+    totals = weights.sum(axis=-2, keepdims=True)
+    equal = np.full_like(weights, 1.0 / weights.shape[-2])
     return np.divide(weights, totals, out=equal, where=totals > 0)
 
 
@@ -162,7 +193,7 @@ def trade_exponents(salience: Array, package: bool) -> Array:
     """Per-issue exponent on the time fraction: s_ij / mean_j s_ij under package linkage, 1 otherwise."""
     if not package:
         return np.ones_like(salience)
-    mean = salience.mean(axis=1, keepdims=True)
+    mean = salience.mean(axis=-1, keepdims=True)
     return np.divide(salience, mean, out=np.ones_like(salience), where=mean > 0)
 
 
@@ -172,10 +203,10 @@ def received_concessions(before: Array, after: Array, ideal: Array, capability: 
 
     entry (i, j) = sum_{k != i} c_k (|before_kj - ideal_ij| - |after_kj - ideal_ij|) / sum_{k != i} c_k
     """
-    target = ideal[:, None, :]      # [i, k, j]: actor i's ideal against actor k's offer
+    target = ideal[..., :, None, :]     # [i, k, j]: actor i's ideal against actor k's offer
     gained = np.abs(before[..., None, :, :] - target) - np.abs(after[..., None, :, :] - target)
-    others = capability[None, :] * (1.0 - np.eye(len(capability)))
-    return (others[:, :, None] * gained).sum(axis=-2) / others.sum(axis=1, keepdims=True)
+    others = capability[..., None, :] * (1.0 - np.eye(capability.shape[-1]))
+    return (others[..., None] * gained).sum(axis=-2) / others.sum(axis=-1)[..., None]
 
 
 class OfferStep(NamedTuple):
@@ -191,16 +222,19 @@ class OfferStep(NamedTuple):
     stuck: NDArray[np.bool_]    # could not move towards the proposal: already at its room or the proposal
 
 
-def concession_schedule(p: Profiles, deadline: int) -> Array:
-    """The fraction of its room each actor means to have conceded by round t, for t = 0..T: (T+1, N, M).
+def scheduled_fraction(p: Profiles, round_: int, deadline: int | NDArray[np.int_]) -> Array:
+    """The fraction of its room each actor means to have conceded by round t of T (N, M) (deadline (R,): per
+    run, (R, N, M)).
 
     Time-dependent kinds: (t/T)^(lambda_ij / e_i); hardliners: f_i t/T. (Tit-for-tat rows are not used.)
     """
-    time = (np.arange(deadline + 1) / deadline)[:, None, None]
-    table = time ** p.time_power[None]
+    time = round_ / deadline
+    if isinstance(time, np.ndarray):
+        time = time[..., None, None]
+    fraction = power(time, p.time_power)
     if p.any_hardliner:
-        table = np.where(p.hardliner[None], p.flexibility[None] * time, table)
-    return table
+        fraction = np.where(p.hardliner, p.flexibility * time, fraction)
+    return fraction
 
 
 def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | None, scheduled: Array,
@@ -211,7 +245,7 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     offers: the standing offers (N, M); proposal: the proposal each actor answers, as a table (N, M) from
     `mechanism.proposal_table` (an (M,) vector broadcasts too, only slower); received: from
     `received_concessions` (needed only when someone plays tit-for-tat); scheduled: this round's row of
-    `concession_schedule` (N, M); first_round: tit-for-tat opens instead of answering; tension_factor:
+    `scheduled_fraction` (N, M); first_round: tit-for-tat opens instead of answering; tension_factor:
     1 - hardening x tension, slowing new concessions (the schedule raised to 1 / factor; tit-for-tat's returns
     scaled by it); open_issues: (M,) mask, or None when every issue is
     open; jitter: random noise added to the intended concession (N, M), so that noise makes concessions
@@ -231,7 +265,7 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     conceded = np.maximum((offers - ideal) * direction, 0.0)
     # tension delays concessions (the schedule is raised to 1 / tension_factor) but never stops them: by the
     # deadline an actor can still reach the limit of its room
-    planned = scheduled ** (1.0 / np.maximum(tension_factor, 1e-9)) * room
+    planned = power(scheduled, 1.0 / np.maximum(tension_factor, 1e-9)) * room
     limit = np.minimum(room, gap)
     tit_for_tat = None
     if received is not None:

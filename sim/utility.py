@@ -15,6 +15,18 @@ EPS = 1e-9
 """Slack for floating-point comparisons of normalised positions."""
 
 
+def power(base: Array | float, exponent: Array | float) -> Array:
+    """base ** exponent elementwise, computed the same way whatever the operands' shapes.
+
+    numpy takes a different path for a broadcast (or scalar) operand than for two full arrays (a vectorised
+    routine that can differ in the last bit), so a run played alone and the same run among many (`sim.lockstep`)
+    would drift apart. Both operands are therefore laid out in full before the power is taken.
+    """
+    shape = np.broadcast_shapes(np.shape(base), np.shape(exponent))
+    return np.power(np.ascontiguousarray(np.broadcast_to(base, shape), dtype=float),
+                    np.ascontiguousarray(np.broadcast_to(exponent, shape), dtype=float))
+
+
 def to_unit(values: Array, low: Array, high: Array) -> Array:
     """Native units -> [0, 1] per issue (issue axis last)."""
     return (values - low) / (high - low)
@@ -35,14 +47,14 @@ def risk_exponent(risk_attitude: Array) -> Array:
 
 
 def issue_utilities(x: Array, ideal: Array, exponent: Array) -> Array:
-    """u_ij(x) = 1 - |x_j - ideal_ij|^r_i, in [0, 1]; x is (M,) or (N, M), ideal (N, M), exponent (N,)
-    or (N, 1)."""
-    return 1.0 - np.abs(x - ideal) ** exponent.reshape(-1, 1)  # normalised: distances are <= 1
+    """u_ij(x) = 1 - |x_j - ideal_ij|^r_i, in [0, 1]; x is (M,) or (N, M), ideal (N, M), exponent (N,) (each
+    with the same leading run axes, if any)."""
+    return 1.0 - power(np.abs(x - ideal), exponent[..., None])  # normalised: distances are <= 1
 
 
 def salience_weights(salience: Array) -> Array:
     """Each actor's saliences normalised to sum to 1 over issues (equal weights if all are 0)."""
-    totals = salience.sum(axis=1, keepdims=True)
+    totals = salience.sum(axis=-1, keepdims=True)
     equal = np.full_like(salience, 1.0 / salience.shape[1])
     return np.divide(salience, totals, out=equal, where=totals > 0)
 
@@ -50,7 +62,7 @@ def salience_weights(salience: Array) -> Array:
 def total_utility(x: Array, ideal: Array, weights: Array, exponent: Array) -> Array:
     """U_i(x) = sum_j w_ij u_ij(x_j) = 1 - sum_j w_ij |x_j - ideal_ij|^r_i (the weights sum to 1):
     salience-weighted utility of outcome x (M,) or of each actor's own offer x (N, M)."""
-    return 1.0 - (weights * np.abs(x - ideal) ** exponent.reshape(-1, 1)).sum(axis=-1)
+    return 1.0 - (weights * power(np.abs(x - ideal), exponent[..., None])).sum(axis=-1)
 
 
 def red_line_bounds(red_line: Array, ideal: Array) -> tuple[Array, Array]:
@@ -78,4 +90,4 @@ def within(x: Array, low: Array, high: Array) -> NDArray[np.bool_]:
 
 def reservation_distance(reservation: Array, exponent: Array) -> Array:
     """Distance from the ideal at which an issue's utility falls to the reservation level: (1 - R)^(1/r)."""
-    return (1.0 - reservation) ** (1.0 / exponent)
+    return power(1.0 - reservation, 1.0 / exponent)

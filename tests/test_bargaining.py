@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from sim import bargaining, mechanism
 from sim.arrays import arrays_of
-from sim.scenario import ScenarioError, apply_params, draw_inputs, load_scenario, parse_scenario
+from sim.inputs import draw_inputs
+from sim.scenario import ScenarioError, apply_params, load_scenario, parse_scenario
 from sim.service import run_scenario
 from sim.utility import total_utility
 from tests.conftest import SCENARIOS

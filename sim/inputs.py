@@ -1,0 +1,230 @@
+"""A scenario's numbers as arrays, and the cheap way to set many runs' parameter values at once.
+
+A sweep's design and a Monte Carlo's drawn assumptions give every run its own values of a few numeric fields.
+Validating a whole scenario per run (pydantic) costs more than playing it, so the values are set straight into
+the arrays here instead: `Inputs` holds every number a run reads (native units, an optional leading run axis),
+`setters` says where each parameter path lives in it, and `with_values` returns the inputs of R runs. Values
+set this way must already be valid field by field (the design checks the ends of each range against the
+schema, a scenario's `uncertainty` ranges are checked at load); `combination_problems` checks what only a
+combination can break (allies' cohesion weights summing past 1). Paths with no setter here (choices, scales,
+the seed, mechanism parameters) go the validated way (`scenario.apply_params`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from sim.scenario import Scenario, _coded_values, apply_params
+from sim.utility import Array
+
+ACTOR_FIELDS = {
+    "capability": "capability", "reservation_utility": "reservation", "risk_attitude": "risk_attitude",
+    "strategy.exponent": "exponent", "strategy.reciprocity": "reciprocity", "strategy.opening": "opening",
+    "strategy.flexibility": "flexibility", "outside_option.value": "outside", "outside_option.trend": "outside_trend",
+}
+ACTOR_ISSUE_FIELDS = {"positions": "positions", "saliences": "saliences", "red_lines": "red_lines"}
+PROTOCOL_FIELDS = {
+    "max_rounds": "max_rounds", "agreement_tolerance": "tolerance", "noise": "noise",
+    "tension.initial": "tension_initial", "tension.deadlock_rate": "deadlock_rate",
+    "tension.hardline_rate": "hardline_rate", "tension.concession_relief": "concession_relief",
+    "tension.agreement_relief": "agreement_relief", "tension.hardening": "hardening",
+}
+
+
+class Inputs(NamedTuple):
+    """Every number a run reads from its scenario, in native units; NaN where a scenario leaves a value out
+    (no red line, no status quo, no outside option). Each array may carry a leading run axis (R, ...)."""
+
+    positions: Array        # (N, M)
+    saliences: Array        # (N, M)
+    red_lines: Array        # (N, M)
+    capability: Array       # (N,)
+    reservation: Array      # (N,)
+    risk_attitude: Array    # (N,)
+    exponent: Array         # (N,) concession exponent (1 for kinds without one)
+    reciprocity: Array      # (N,)
+    opening: Array          # (N,)
+    flexibility: Array      # (N,)
+    outside: Array          # (N,)
+    outside_trend: Array    # (N,)
+    cohesion: Array         # (N, N) row i: how far actor i follows each ally
+    status_quo: Array       # (M,)
+    max_rounds: Array       # () int
+    tolerance: Array        # ()
+    noise: Array            # ()
+    tension_initial: Array  # ()
+    deadlock_rate: Array
+    hardline_rate: Array
+    concession_relief: Array
+    agreement_relief: Array
+    hardening: Array
+
+
+def inputs_of(scenario: Scenario) -> Inputs:
+    """The scenario's numbers (no run axis)."""
+    issues, actors = scenario.issue_ids, scenario.actors
+    index = {a.id: n for n, a in enumerate(actors)}
+    cohesion = np.zeros((len(actors), len(actors)))
+    for n, a in enumerate(actors):
+        for ally, weight in a.allies.items():
+            cohesion[n, index[ally]] = weight
+    protocol, tension = scenario.protocol, scenario.protocol.tension
+
+    def per_actor(get: Any) -> Array:
+        return np.array([get(a) for a in actors], dtype=float)
+
+    return Inputs(
+        positions=np.array([[a.positions[j] for j in issues] for a in actors], dtype=float),
+        saliences=np.array([[a.saliences[j] for j in issues] for a in actors], dtype=float),
+        red_lines=np.array([[a.red_lines.get(j, np.nan) for j in issues] for a in actors], dtype=float),
+        capability=per_actor(lambda a: a.capability), reservation=per_actor(lambda a: a.reservation_utility),
+        risk_attitude=per_actor(lambda a: a.risk_attitude),
+        exponent=per_actor(lambda a: a.strategy.exponent or 1.0),
+        reciprocity=per_actor(lambda a: a.strategy.reciprocity), opening=per_actor(lambda a: a.strategy.opening),
+        flexibility=per_actor(lambda a: a.strategy.flexibility),
+        outside=per_actor(lambda a: np.nan if a.outside_option is None else a.outside_option.value),
+        outside_trend=per_actor(lambda a: 0.0 if a.outside_option is None else a.outside_option.trend),
+        cohesion=cohesion,
+        status_quo=np.array([np.nan if i.status_quo is None else i.status_quo for i in scenario.issues], dtype=float),
+        max_rounds=np.array(protocol.max_rounds), tolerance=np.array(protocol.agreement_tolerance),
+        noise=np.array(protocol.noise), tension_initial=np.array(tension.initial),
+        deadlock_rate=np.array(tension.deadlock_rate), hardline_rate=np.array(tension.hardline_rate),
+        concession_relief=np.array(tension.concession_relief), agreement_relief=np.array(tension.agreement_relief),
+        hardening=np.array(tension.hardening))
+
+
+class Setter(NamedTuple):
+    """Where a parameter path's value goes: a field of `Inputs` and the index within it (no run axis)."""
+
+    field: str
+    index: tuple[int, ...]
+    whole: bool     # a whole-number field (max_rounds)
+
+
+def setter_of(scenario: Scenario, path: str) -> Setter | None:
+    """Where `path` lives in the scenario's `Inputs`, or None when it cannot be set cheaply (a choice, a scale,
+    the seed, a mechanism's parameters, an outside option's trend of an actor without one)."""
+    keys = path.split(".")
+    if keys[0] == "protocol":
+        name = PROTOCOL_FIELDS.get(".".join(keys[1:]))
+        return None if name is None else Setter(name, (), name == "max_rounds")
+    actors, issues = scenario.actor_ids, scenario.issue_ids
+    if keys[0] == "issues" and len(keys) == 3 and keys[2] == "status_quo" and keys[1] in issues:
+        return Setter("status_quo", (issues.index(keys[1]),), False)
+    if keys[0] != "actors" or len(keys) < 3 or keys[1] not in actors:
+        return None
+    row, rest = actors.index(keys[1]), ".".join(keys[2:])
+    if rest in ACTOR_FIELDS:
+        if rest == "outside_option.trend" and scenario.actors[row].outside_option is None:
+            return None     # the schema needs the option's value first: the validated way reports it
+        return Setter(ACTOR_FIELDS[rest], (row,), False)
+    if len(keys) == 4 and keys[2] in ACTOR_ISSUE_FIELDS and keys[3] in issues:
+        return Setter(ACTOR_ISSUE_FIELDS[keys[2]], (row, issues.index(keys[3])), False)
+    if len(keys) == 4 and keys[2] == "allies" and keys[3] in actors and keys[3] != keys[1]:
+        return Setter("cohesion", (row, actors.index(keys[3])), False)
+    return None
+
+
+def with_values(base: Inputs, setters: Sequence[Setter], values: Array) -> Inputs:
+    """The inputs of R runs: `base` in every run, with column k of `values` (R, K) set at `setters[k]`."""
+    values = np.asarray(values, dtype=float)
+    runs = values.shape[0]
+    changed: dict[str, Array] = {}
+    for k, setter in enumerate(setters):
+        array = changed.get(setter.field)
+        if array is None:
+            array = changed[setter.field] = np.repeat(getattr(base, setter.field)[None], runs, axis=0)
+        column = values[:, k]
+        array[(slice(None), *setter.index)] = np.round(column) if setter.whole else column
+    fields = {name: changed.get(name, np.broadcast_to(value, (runs, *np.shape(value))))
+              for name, value in base._asdict().items()}
+    return Inputs(**fields)
+
+
+def combination_problems(inputs: Inputs, actor_ids: Sequence[str]) -> list[list[str]]:
+    """Per run, what the values break together though each is valid alone (the schema's cross-field rules):
+    an actor's cohesion weights summing past 1."""
+    totals = inputs.cohesion.sum(axis=-1)
+    over = totals > 1.0 + 1e-9
+    runs = over.shape[0] if over.ndim > 1 else 1
+    over, totals = over.reshape(runs, -1), totals.reshape(runs, -1)
+    return [[f"actors.{actor_ids[i]}.allies: cohesion weights must sum to <= 1 (got {totals[r, i]:g})"
+             for i in np.flatnonzero(over[r])] for r in range(runs)]
+
+
+# ---------------------------------------------------------------------- drawn assumptions
+class DrawPlan(NamedTuple):
+    """How a scenario's `uncertainty` is drawn: one block of calls per run of consecutive paths drawn alike."""
+
+    paths: tuple[str, ...]
+    blocks: tuple[tuple[str, slice, Array, Array, Array], ...]   # (uniform|triangular, paths, low, mode, high)
+    whole: Array    # (K,) bool: whole-number fields get whole numbers
+
+
+_PLANS: dict[int, tuple[Scenario, DrawPlan]] = {}
+
+
+def draw_plan(scenario: Scenario) -> DrawPlan:
+    """The draws `draw_values` makes for this scenario, in the order of its `uncertainty` mapping (kept for the
+    last few scenarios: every seed of a Monte Carlo draws by the same plan)."""
+    hit = _PLANS.get(id(scenario))
+    if hit is None or hit[0] is not scenario:
+        if len(_PLANS) >= 8:
+            _PLANS.pop(next(iter(_PLANS)))
+        hit = _PLANS[id(scenario)] = (scenario, _make_plan(scenario))
+    return hit[1]
+
+
+def _make_plan(scenario: Scenario) -> DrawPlan:
+    coded = _coded_values(scenario)
+    paths, kinds, low, mode, high, whole = [], [], [], [], [], []
+    for path, spec in scenario.uncertainty.items():
+        value = coded.get(path)
+        uniform = spec.distribution == "uniform" or value is None or spec.high == spec.low
+        paths.append(path)
+        kinds.append("uniform" if uniform else "triangular")
+        low.append(spec.low)
+        high.append(spec.high)
+        mode.append(np.nan if uniform else float(value))
+        whole.append(isinstance(value, int) and not isinstance(value, bool))
+    blocks = []
+    start = 0
+    for k in range(1, len(paths) + 1):
+        if k == len(paths) or kinds[k] != kinds[start]:
+            blocks.append((kinds[start], slice(start, k), np.array(low[start:k]), np.array(mode[start:k]),
+                           np.array(high[start:k])))
+            start = k
+    return DrawPlan(tuple(paths), tuple(blocks), np.array(whole, dtype=bool))
+
+
+def draw_values(plan: DrawPlan, rng: np.random.Generator) -> Array:
+    """One run's draws (K,) in the plan's path order: the same numbers one call per path would draw (numpy
+    draws an array argument element by element), whole-number fields rounded half to even."""
+    out = np.empty(len(plan.paths))
+    for kind, where, low, mode, high in plan.blocks:
+        out[where] = rng.uniform(low, high) if kind == "uniform" else rng.triangular(low, mode, high)
+    return np.where(plan.whole, np.round(out), out)
+
+
+def drawn_mapping(plan: DrawPlan, values: Array, whole_as_int: bool = True) -> dict[str, float]:
+    """The draws by path (whole-number fields as ints), as `RunResult.inputs` reports them."""
+    return {path: (int(x) if w and whole_as_int else float(x))
+            for path, x, w in zip(plan.paths, values.tolist(), plan.whole.tolist(), strict=True)}
+
+
+def as_values(mapping: Mapping[str, Any], paths: Sequence[str]) -> Array:
+    return np.array([float(mapping[path]) for path in paths])
+
+
+def draw_inputs(scenario: Scenario, rng: np.random.Generator) -> tuple[Scenario, dict[str, float]]:
+    """The scenario with every uncertain input drawn from its range by `rng`, validated, and the values drawn by
+    path (the model's way; lockstep sets the same draws into arrays). A scenario without ranges is returned as
+    it is, and nothing is drawn."""
+    if not scenario.uncertainty:
+        return scenario, {}
+    plan = draw_plan(scenario)
+    drawn = drawn_mapping(plan, draw_values(plan, rng))
+    return apply_params(scenario, drawn), drawn

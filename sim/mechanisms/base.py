@@ -1,0 +1,153 @@
+"""What every mechanism shares: the state of the table over a run axis, a round's random draws, and the plug-in.
+
+A mechanism is one module with one `Mechanism` (registered in `sim.mechanisms`): its parameters (a pydantic
+model, read from the scenario's protocol under the mechanism's name), the reasons its moves record, whether
+lockstep plays it, and one pure `play_round(state, arrays, round_, draws, own_offers=None) -> State` over a
+leading run axis. `NegotiationModel.step` calls it for one run (R = 1) and `sim.lockstep` for many, so a round
+is written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict
+
+from sim import mechanism as rules
+from sim.strategies import HELD, HUMAN, OPENING, REASONS
+from sim.utility import Array
+
+
+class State(NamedTuple):
+    """The table after a round, for R runs: offers (R, N, M) in normalised units, and what the talks have
+    produced so far."""
+
+    offers: Array                       # (R, N, M)
+    previous: Array                     # (R, N, M) the offers a round earlier (tit-for-tat answers the change)
+    proposal: Array                     # (R, N, M) the standing proposal as a table (every row the same)
+    tension: Array                      # (R,)
+    open_issues: NDArray[np.bool_]      # (R, M) not agreed yet
+    agreed_value: Array                 # (R, M) NaN while open
+    agreed_round: NDArray[np.int_]      # (R, M) -1 while open
+    intended: Array                     # (R, N, M) the offers the actors meant, before noise
+    stuck: NDArray[np.bool_]            # (R, N, M) could not move towards the proposal
+    walked: NDArray[np.bool_]           # (R, N) left the table
+    outside_value: Array | None         # (R, N) this round's outside options, where someone could walk away
+    best_left: Array | None             # (R, N) the best deal the others could still accept
+    over: NDArray[np.bool_]             # (R,) the talks have ended
+    broke_down: NDArray[np.bool_]       # (R,) ... because someone walked away
+    median: Array | None                # (R, M) expected utility: the median voter's position (its forecast)
+    reasons: NDArray[np.int_] | None    # (R, N, M) why each move was made (index into the reason names), or
+                                        # None: not recorded
+    people: NDArray[np.bool_] | None    # (N,) seats where people choose the offers (None: agents only)
+
+
+class RoundDraws(NamedTuple):
+    """One round's random numbers for R runs, drawn from each run's generator before the talks start."""
+
+    noise: Array | None                 # (R, N, M) noise on the concessions (None: no run has noise)
+    order: NDArray[np.int_] | None      # (R, N) who moves when (random activation; None otherwise)
+
+
+class Parameters(BaseModel):
+    """Base of a mechanism's parameters (the scenario schema's conventions: unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """A bargaining mechanism as a plug-in."""
+
+    name: str                           # the protocol's `mechanism` value (and the key of its parameters)
+    label: str                          # for people (dashboard, classroom)
+    summary: str
+    parameters: type | None             # pydantic model of its parameters under `protocol.<name>`, or None
+    reasons: tuple[str, ...]            # its own move reasons, after the common `strategies.REASONS`
+    lockstep: bool                      # `sim.lockstep` can play it (else: one model per run)
+    walkouts: bool                      # actors may leave the table for their outside options
+    play_round: Callable[..., State]
+    prepare: Callable[[Any], Any] = lambda params: params   # parameters -> what `play_round` reads
+    forecast: Callable[..., Array] | None = None
+    """(ideal, profiles, params, runs) -> (R, M): the opening forecast of a mechanism that predicts a position per
+    issue beside agreements (`State.median`); None for the others."""
+
+    @property
+    def forecasts(self) -> bool:
+        return self.forecast is not None
+
+    def parameters_of(self, scenario: Any) -> Any:
+        """What `play_round` reads as `arrays.params`: the scenario's parameters of this mechanism."""
+        if self.parameters is None:
+            return None
+        return self.prepare(getattr(scenario.protocol, self.name))
+
+    @property
+    def reason_names(self) -> tuple[str, ...]:
+        return REASONS + self.reasons
+
+
+def draw_rounds(rng: np.random.Generator, noise: float, deadline: int, shape: tuple[int, int],
+                random_order: bool) -> tuple[Array | None, NDArray[np.int_] | None]:
+    """A run's random numbers for all its rounds, drawn before the first: the noise (T, N, M) (None when the
+    protocol has none), then the order of moves (T, N) under random activation (each round a permutation of
+    the actors: the order of N uniform keys)."""
+    noise_draws = rng.normal(0.0, noise, (deadline, *shape)) if noise > 0 else None
+    order = np.argsort(rng.random((deadline, shape[0])), axis=-1, kind="stable") if random_order else None
+    return noise_draws, order
+
+
+def opening_state(ideal: Array, profiles: Any, tension: Array, runs: int, record: bool,
+                  people: NDArray[np.bool_] | None = None, forecast: Array | None = None) -> State:
+    """Round 0 of R runs: every actor at its ideal (`ideal` (N, M) shared or (R, N, M) per run)."""
+    n_actors, n_issues = ideal.shape[-2:]
+    offers = np.broadcast_to(ideal, (runs, n_actors, n_issues)).copy()
+    proposal = np.broadcast_to(rules.proposal_table(offers, profiles), offers.shape).copy()
+    return State(
+        offers=offers, previous=offers, proposal=proposal, tension=np.array(tension, dtype=float).copy(),
+        open_issues=np.ones((runs, n_issues), dtype=bool), agreed_value=np.full((runs, n_issues), np.nan),
+        agreed_round=np.full((runs, n_issues), -1), intended=offers, stuck=np.zeros(offers.shape, dtype=bool),
+        walked=np.zeros((runs, n_actors), dtype=bool), outside_value=None, best_left=None,
+        over=np.zeros(runs, dtype=bool), broke_down=np.zeros(runs, dtype=bool), median=forecast,
+        reasons=np.full(offers.shape, OPENING) if record else None, people=people)
+
+
+def with_people(own: Array, before: Array, offers: Array, state: State,
+                reasons: NDArray[np.int_] | None) -> tuple[Array, NDArray[np.int_] | None]:
+    """People's seats take the offers they submitted (`own` (R, N, M), NaN: holds its offer) on open issues;
+    the agents' rows keep `offers`. Returns (offers, reasons)."""
+    people, open_ = state.people, state.open_issues[:, None, :]
+    chosen = ~np.isnan(own) & open_
+    rows = np.where(chosen, own, before)
+    if reasons is not None:
+        reasons = np.where(people[:, None], np.where(chosen, HUMAN, HELD), reasons)
+    return np.where(people[:, None] & open_, rows, offers), reasons
+
+
+def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal: Array | None,
+                 settled: NDArray[np.bool_], values: Array, mean_move: Array, held: Array, **changes: Any) -> State:
+    """Close the issues `settled` (R, M) at `values`, update tension, let actors walk away where the mechanism
+    allows it, and decide whether the talks are over: the part of a round every mechanism shares. `proposal`
+    None: the proposal of the offers once settled."""
+    r = arrays.rules
+    done = rules.settle(settled, values, round_, offers, state.agreed_value, state.agreed_round, state.open_issues,
+                        arrays.de_escalating)
+    if proposal is None:
+        proposal = rules.proposal_table(done.offers, arrays.profiles)
+    tension = rules.next_tension(state.tension, mean_move, held, done.de_escalations, r.deadlock_rate,
+                                 r.hardline_rate, r.concession_relief, r.agreement_relief)
+    walked, outside, best = state.walked, state.outside_value, state.best_left
+    if changes.pop("walkouts", False) and arrays.profiles.has_outside_options:
+        factor = 1.0 - r.hardening * tension
+        walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
+                                               done.open_issues, done.agreed_value, arrays.package)
+        outside = np.broadcast_to(outside, walked.shape)
+    over, broke_down = rules.round_end(walked.any(axis=-1), round_, r.deadline, done.open_issues)
+    return state._replace(offers=done.offers, previous=state.offers, proposal=proposal, tension=tension,
+                          open_issues=done.open_issues, agreed_value=done.agreed_value,
+                          agreed_round=done.agreed_round, walked=walked, outside_value=outside, best_left=best,
+                          over=over, broke_down=broke_down, **changes)

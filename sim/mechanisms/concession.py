@@ -1,0 +1,80 @@
+"""The concession mechanism: offers by strategy, noise and bloc cohesion, then the vote on the proposal.
+
+Each round every actor (at once, or one after another in file or random order) moves from its ideal towards
+the standing proposal as its strategy schedules (`sim.strategies`); noise, allies' pull and red lines shape the
+offers; the proposal (weighted mean of the offers, or the Nash package under package linkage) is put to the
+vote issue by issue or as a package (`sim.mechanism`); tension answers what the actors chose to do, and an
+actor whose outside option beats the best deal left walks away.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim import mechanism as rules
+from sim.mechanisms.base import Mechanism, RoundDraws, State, finish_round, with_people
+from sim.strategies import FOLLOWED, HOLD_EPS, move_reasons, next_offers, received_concessions, scheduled_fraction
+from sim.utility import Array
+
+if TYPE_CHECKING:
+    from sim.arrays import RunArrays
+
+
+def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
+               own_offers: Array | None = None) -> State:
+    """One round of R runs (see the module's text); `own_offers` (R, N, M): what people in `state.people`'s
+    seats submitted (NaN: they hold)."""
+    p, r = arrays.profiles, arrays.rules
+    before, open_issues = state.offers, state.open_issues
+    all_open = bool(open_issues.all())
+    open_mask = None if all_open else open_issues[:, None, :]
+    received = received_concessions(state.previous, before, p.ideal, p.capability) if p.has_tit_for_tat else None
+    factor = (1.0 - r.hardening * state.tension)[:, None, None]
+    scheduled = scheduled_fraction(p, round_, r.deadline)
+    record = state.reasons is not None
+
+    def offers_from(current: Array, proposal: Array):
+        return next_offers(p, current, proposal, received, scheduled, round_ <= 1, factor, open_mask, draws.noise)
+
+    if draws.order is None and arrays.activation == "simultaneous":     # all answer last round's proposal
+        step = offers_from(before, state.proposal)
+        offers, intended, stuck = step.offers, step.intended, step.stuck
+        reasons = move_reasons(step, p, before, open_issues[:, None, :]) if record else None
+    else:   # one after another, each answering the table as the actors before it left it
+        offers, intended, stuck = before.copy(), state.intended.copy(), state.stuck.copy()
+        reasons = state.reasons.copy() if record else None
+        runs = np.arange(len(before))
+        order = draws.order if draws.order is not None else np.broadcast_to(np.arange(before.shape[1]),
+                                                                            before.shape[:2])
+        for turn in range(before.shape[1]):
+            step = offers_from(offers, rules.proposal_table(offers, p))
+            row = order[:, turn]
+            if record:
+                reasons[runs, row] = move_reasons(step, p, offers, open_issues[:, None, :])[runs, row]
+            offers[runs, row], intended[runs, row], stuck[runs, row] = (
+                step.offers[runs, row], step.intended[runs, row], step.stuck[runs, row])
+    own = offers
+    if state.people is not None:   # a person's offer is what they meant, and they can always move
+        own, reasons = with_people(own_offers, before, offers, state, reasons)
+        intended = np.where(state.people[:, None], own, intended)
+        stuck = stuck & ~state.people[:, None]
+    tolerance = r.tolerance[:, None, None]
+    # people choose for themselves: no pull from allies, no clipping
+    offers, mean_move, held = rules.respond(before, own, state.proposal, None if all_open else open_issues, p,
+                                            tolerance, state.people, intended, stuck)
+    if record and p.has_cohesion:
+        followed = np.abs(offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
+        reasons = np.where(followed & open_issues[:, None, :], FOLLOWED, reasons)
+    proposal = rules.proposal_table(offers, p)
+    settled = rules.settled_issues(proposal, offers, open_issues, p, tolerance, arrays.package)
+    return finish_round(state, arrays, round_, offers, proposal, settled, proposal[:, 0], mean_move, held,
+                        walkouts=True, intended=intended, stuck=stuck, reasons=reasons)
+
+
+CONCESSION = Mechanism(
+    name="concession", label="Offers and concessions",
+    summary="Actors concede from their ideals towards the standing proposal by their strategies; it is agreed "
+            "when everyone accepts it.",
+    parameters=None, reasons=(), lockstep=True, walkouts=True, play_round=play_round)
