@@ -245,17 +245,21 @@ def summaries(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (
     """
     paths = list(paths)
     if lockstep.worthwhile(scenario, len(seeds), paths):
-        final = lockstep.play(scenario, seeds, paths, values)
-        low, high = arrays_of(scenario).low, arrays_of(scenario).high
-        agreed = ~final.open_issues
-        forecasts = mechanisms.get(scenario.protocol.mechanism).forecasts
-        return summary_fields(scenario, np.asarray(mechanism.OUTCOMES, dtype=object)[final.outcome], final.rounds,
-                              final.tension, agreed.T, to_native(final.agreed_value, low, high).T, final.utility.T,
-                              to_native(final.prediction, low, high).T if forecasts else None, final.inputs)
+        return final_summaries(scenario, lockstep.play(scenario, seeds, paths, values))
     rows = [run_scenario(point_scenario(scenario, paths, None if values is None else values[k]), seed,
                          collect=False, explain=False).summary_row() for k, seed in enumerate(seeds)]
     return {name: np.array([row[name] for row in rows], dtype=object if name == "outcome" else None)
             for name in rows[0]} if rows else {}
+
+
+def final_summaries(scenario: Scenario, final: lockstep.Finals) -> dict[str, np.ndarray]:
+    """Lockstep runs' final states as the columns of `summary_fields`."""
+    low, high = arrays_of(scenario).low, arrays_of(scenario).high
+    agreed = ~final.open_issues
+    forecasts = mechanisms.get(scenario.protocol.mechanism).forecasts
+    return summary_fields(scenario, np.asarray(mechanism.OUTCOMES, dtype=object)[final.outcome], final.rounds,
+                          final.tension, agreed.T, to_native(final.agreed_value, low, high).T, final.utility.T,
+                          to_native(final.prediction, low, high).T if forecasts else None, final.inputs)
 
 
 def point_scenario(scenario: Scenario, paths: Sequence[str], values: Sequence[float] | None) -> Scenario:

@@ -31,7 +31,8 @@ import pyarrow.parquet as pq
 
 from sim import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
-from sim.service import prepare, run_scenario, summaries
+from sim.inputs import combination_problems, inputs_of, setter_of, with_values
+from sim.service import final_summaries, prepare, run_scenario, summaries
 from sim.sweep.base import SweepInterrupted
 from sim.sweep.design import Design, Vary, make_design
 from sim.sweep.executors import EXECUTORS, GUARD_HINT, open_executor, start_fork_server
@@ -49,6 +50,8 @@ from sim.sweep.storage import (
 TASK_SECONDS = 0.5
 """Target work per task: per-task overhead (pickling, scheduling, a part file) dwarfs a single ~2 ms run."""
 MAX_BATCH = 10_000
+PROBE_RUNS = 256
+"""Runs timed before a sweep starts (a batch of the design's first runs) to size its batches."""
 ID_COLUMNS = ("run_id", "point")
 SEED_COLUMNS = ("replicate", "seed")
 ARROW_TYPES = {"float": pa.float64(), "int": pa.int64(), "str": pa.string(), "bool": pa.bool_()}
@@ -70,58 +73,98 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
               ) -> tuple[pa.Table, pa.Table | None, int]:
     """Run a batch; a run that raises becomes a row with its `error` and null outputs.
 
-    The replicates of a parameter point (consecutive in a batch) run together in lockstep where that pays
-    (`lockstep.worthwhile`) and no rounds are recorded (`service.summaries`: the same numbers, many times
-    faster), otherwise one model per run. Returns (runs table, rounds table or None, number of failed runs)."""
+    Runs that share their values of the factors lockstep cannot set cheaply (choices such as the mechanism or
+    linkage, scales) run together in lockstep where that pays (`lockstep.worthwhile`), each with its own values
+    of the numeric factors and its own seed, rounds recorded or not: the same numbers as one model per run, many
+    times faster. The rest run one model per run. Returns (runs table, rounds table or None, number of failed
+    runs)."""
+    cheap = [k for k, path in enumerate(paths) if setter_of(scenario, path) is not None]
+    cheap_paths = [paths[k] for k in cheap]
+    dear = [k for k in range(len(paths)) if k not in set(cheap)]
     tables: list[pa.Table] = []     # in run order: row tables of runs one by one, column tables of lockstep
     rows: list[dict[str, Any]] = []
-    histories: list[Any] = []
+    histories: list[pa.Table] = []
     failed = 0
-    for _, group in itertools.groupby(runs, key=lambda run: run[1]):     # a point's runs are consecutive
-        point_runs = list(group)
+
+    def flush() -> None:
+        nonlocal rows
+        if rows:
+            tables.append(pa.Table.from_pylist(rows, schema=runs_schema))
+            rows = []
+
+    # runs that share their values of the dear factors are consecutive in a batch (they vary slowest in a grid)
+    for _, group in itertools.groupby(runs, key=lambda run: tuple(run[4][k] for k in dear)):
+        group_runs = list(group)
         try:
-            spec = apply_params(scenario, dict(zip(paths, point_runs[0][4], strict=True))) if paths else scenario
-        except Exception as error:
-            failed += len(point_runs)
-            rows += [{**_ids(paths, run), "error": describe(error)} for run in point_runs]
-            continue
-        if not rounds and lockstep.worthwhile(spec, len(point_runs)):
+            spec = apply_params(scenario, {paths[k]: group_runs[0][4][k] for k in dear}) if dear else scenario
+        except Exception:
+            spec = None     # invalid without the numeric values (a scale narrowed below a position): run by run
+        values = np.array([[run[4][k] for k in cheap] for run in group_runs], dtype=float).reshape(
+            len(group_runs), len(cheap))
+        broken = _combination_problems(spec, cheap_paths, values) if spec is not None else []
+        together = [k for k in range(len(group_runs)) if not broken[k]] if spec is not None else []
+        if spec is not None and lockstep.worthwhile(spec, len(together), cheap_paths):
+            chosen = [group_runs[k] for k in together]
             try:
-                fields = summaries(spec, [run[3] for run in point_runs])
+                fields, history = _lockstep_columns(spec, cheap_paths, chosen, values[together], rounds)
             except Exception:
                 pass    # run them one by one below, to record which runs fail and why
             else:
-                if rows:
-                    tables.append(pa.Table.from_pylist(rows, schema=runs_schema))
-                    rows = []
-                tables.append(_columns_table(paths, point_runs, fields, runs_schema))
-                continue
-        for run in point_runs:
+                flush()
+                tables.append(_columns_table(paths, chosen, fields, runs_schema))
+                if history is not None:
+                    histories.append(conform(history, rounds_schema))
+                group_runs = [group_runs[k] for k in range(len(group_runs)) if broken[k]]
+        for run in group_runs:
             try:
-                result = run_scenario(spec, run[3], collect=rounds, explain=False)
+                point = dict(zip(paths, run[4], strict=True))
+                result = run_scenario(apply_params(scenario, point) if paths else scenario, run[3], collect=rounds,
+                                      explain=False)
                 summary = result.summary_row()
                 if rounds:
                     history = result.history
                     history.insert(0, "run_id", run[0])
-                    histories.append(history)
+                    histories.append(conform(pa.Table.from_pandas(history, preserve_index=False), rounds_schema))
             except Exception as error:
                 rows.append({**_ids(paths, run), "error": describe(error)})
                 failed += 1
             else:
                 rows.append({**_ids(paths, run), "error": None, **summary})
     if rows or not tables:
-        tables.append(pa.Table.from_pylist(rows, schema=runs_schema))
+        flush()
     runs_table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    runs_table = runs_table.take(pc.sort_indices(runs_table["run_id"]))     # groups may interleave
     rounds_table = None
     if rounds_schema is not None:
-        if histories:
-            import pandas as pd
-
-            frame = pd.concat(histories, ignore_index=True)
-            rounds_table = conform(pa.Table.from_pandas(frame, preserve_index=False), rounds_schema)
-        else:
-            rounds_table = rounds_schema.empty_table()
+        rounds_table = (pa.concat_tables(histories) if histories else rounds_schema.empty_table())
+        rounds_table = rounds_table.take(pc.sort_indices(rounds_table, sort_keys=[("run_id", "ascending"),
+                                                                                   ("round", "ascending")]))
     return runs_table, rounds_table, failed
+
+
+def _combination_problems(scenario: Scenario, paths: Sequence[str], values: np.ndarray) -> list[bool]:
+    """Per run: do its values break a rule only a combination can break (then it runs as a model, which reports
+    the problem as the run's error)?"""
+    if not len(values):
+        return []
+    inputs = with_values(inputs_of(scenario), [setter_of(scenario, path) for path in paths], values)
+    return [bool(problems) for problems in combination_problems(inputs, scenario.actor_ids)]
+
+
+def _lockstep_columns(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple], values: np.ndarray,
+                      rounds: bool) -> tuple[dict[str, Any], pa.Table | None]:
+    """The summary columns of runs played in lockstep and, with `rounds`, their round-by-round table."""
+    seeds = [run[3] for run in runs]
+    if not rounds:
+        return summaries(scenario, seeds, paths, values), None
+    final = lockstep.play(scenario, seeds, paths, values, record=True)
+    table = final.rounds_table
+    history = pa.table({
+        "run_id": np.asarray([run[0] for run in runs], dtype=np.int64)[table["run"]],
+        "round": table["round"], "actor": np.asarray(scenario.actor_ids, dtype=object)[table["actor"]],
+        "issue": np.asarray(scenario.issue_ids, dtype=object)[table["issue"]],
+        **{name: table[name] for name in table if name not in ("run", "round", "actor", "issue")}})
+    return final_summaries(scenario, final), history
 
 
 def _ids(paths: Sequence[str], run: tuple[int, int, int, int, tuple]) -> dict[str, Any]:
@@ -171,8 +214,8 @@ def _plain_type(t: pa.DataType) -> pa.DataType:
 
 def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, pa.Schema | None, float]:
     """Output schemas (from runs of the base scenario and of each choice value set alone, so that columns such
-    as `prediction.*` are known when the mechanism is varied) and the seconds one run takes, each run as the
-    sweep will run it (a point's replicates in lockstep where that pays, else as a model)."""
+    as `prediction.*` are known when the mechanism is varied) and the seconds one run takes, timed on a batch
+    of the design's first runs as the sweep will run them."""
     variants = [scenario]
     for factor in design.factors:
         if factor.dtype in ("str", "bool"):
@@ -183,25 +226,16 @@ def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, 
     types: dict[str, pa.DataType] = {}
     hist_names: list[str] = []
     hist_types: dict[str, pa.DataType] = {}
-    timings: list[float] = []
-    seeds = [int(s) for s in design.seeds[:256]]
+    seeds = [int(s) for s in design.seeds[:2]]
     for index, variant in enumerate(variants):
         row = None
-        if not rounds and lockstep.worthwhile(variant, design.replicates):   # as the sweep will run it
-            with contextlib.suppress(Exception):    # then as models (a failure shows there, run by run)
+        if not rounds and lockstep.worthwhile(variant, 2):
+            with contextlib.suppress(Exception):    # then as a model (a failure shows there, run by run)
                 columns = summaries(variant, seeds[:2])
                 row = {name: column[0] for name, column in columns.items()}
-                if index == 0:
-                    start = time.perf_counter()
-                    summaries(variant, seeds)
-                    timings = [(time.perf_counter() - start) / len(seeds)]
         if row is None:
             try:
-                for _ in range(4 if index == 0 else 1):
-                    start = time.perf_counter()
-                    result = run_scenario(variant, seeds[0], collect=rounds, explain=False)
-                    if index == 0:
-                        timings.append(time.perf_counter() - start)
+                result = run_scenario(variant, seeds[0], collect=rounds, explain=False)
             except Exception as error:
                 if index == 0:
                     raise SweepError(f"the scenario itself fails to run: {describe(error)}") from None
@@ -225,8 +259,11 @@ def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, 
     if rounds:
         rounds_schema = pa.schema([pa.field("run_id", pa.int64())] +
                                   [pa.field(n, hist_types[n]) for n in hist_names if n != "run_id"])
-    per_run = float(np.median(timings[1:])) if len(timings) > 1 else timings[0]
-    return runs_schema, rounds_schema, per_run
+    # the seconds a run takes, as the sweep will run them: a batch of the design's first runs
+    sample = design.runs(range(min(design.n_runs, PROBE_RUNS)))
+    start = time.perf_counter()
+    run_batch(scenario, design.paths, sample, rounds, runs_schema, rounds_schema)
+    return runs_schema, rounds_schema, (time.perf_counter() - start) / len(sample)
 
 
 # ====================================================================== batching
