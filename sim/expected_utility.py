@@ -293,9 +293,9 @@ def _mean_rows(X: np.ndarray, W: np.ndarray) -> np.ndarray:
 def _median_im(X: np.ndarray, W: np.ndarray, midpoint: np.ndarray) -> np.ndarray:
     """Median voter per row for issue-major X, W (K, N).
 
-    midpoint (K,) bool, or one for every row: False for the ``"lowest"`` tie rule (the published replication's), True for ``"midpoint"``:
-    when two unbeaten positions are equally close to the weighted mean, their midpoint, so that reversing the scale
-    mirrors the result."""
+    midpoint (K,) bool, or one for every row: False for the ``"lowest"`` tie rule (the published replication's),
+    True for ``"midpoint"``: when two unbeaten positions are equally close to the weighted mean, their midpoint, so
+    that reversing the scale mirrors the result."""
     # Total r = 1 vote for a over b: sum_k w_k (|x_k - x_b| - |x_k - x_a|) / R
     #                              = (F(b) - F(a)) / R, with F(a) = sum_k w_k |x_k - x_a|.
     # a is unbeaten iff F(a) <= F(b) for every b, so the unbeaten set is argmin F; R > 0

@@ -65,16 +65,22 @@ def random_runs(rng: np.random.Generator, n: int, m: int, runs: int) -> tuple[np
     return x, c, s
 
 
-def check_rounds(x, c, s, scale, params, *, cap_for, sal_for, scale_for, params_for) -> None:
-    """ROUNDS consecutive batch rounds against each run's own single-run rounds."""
+def check_rounds(x, c, s, scale, params) -> None:
+    """ROUNDS consecutive batch rounds against each run's own single-run rounds. c, s, scale and params are per run
+    (leading R, a list of EUParams) or shared by every run."""
     runs = x.shape[0]
+
+    def own(r: int) -> tuple:
+        return (c[r] if c.ndim == 2 else c, s[r] if s.ndim == 3 else s, scale[r] if scale.ndim == 2 else scale,
+                params[r] if isinstance(params, list) else params)
+
     singles = [x[r].copy() for r in range(runs)]
     batch = x.copy()
     for t in range(ROUNDS):
         out = eu_round(batch, c, s, scale, params)
         assert isinstance(out, EURound)
         for r in range(runs):
-            one = eu_round(singles[r], cap_for(r), sal_for(r), scale_for(r), params_for(r))
+            one = eu_round(singles[r], *own(r))
             for field in ROUND_FIELDS:
                 assert_same_bits(getattr(out, field)[r], getattr(one, field), f"round {t} run {r} {field}")
             singles[r] = one.positions
@@ -89,8 +95,7 @@ def test_batch_of_runs_is_each_run_bit_for_bit_under_every_option(seed):
     scale = initial_scale_range(x)
     assert scale.shape == (runs, m)
     for params in VARIANTS:
-        check_rounds(x, c, s, scale, params, cap_for=lambda r: c[r], sal_for=lambda r: s[r],
-                     scale_for=lambda r: scale[r], params_for=lambda r: params)
+        check_rounds(x, c, s, scale, params)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -100,8 +105,7 @@ def test_each_run_may_have_its_own_options(seed):
     x, c, s = random_runs(rng, n, m, runs)
     scale = initial_scale_range(x)
     per_run = [VARIANTS[i] for i in rng.integers(0, len(VARIANTS), runs)]
-    check_rounds(x, c, s, scale, per_run, cap_for=lambda r: c[r], sal_for=lambda r: s[r],
-                 scale_for=lambda r: scale[r], params_for=lambda r: per_run[r])
+    check_rounds(x, c, s, scale, per_run)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -114,8 +118,7 @@ def test_inputs_shared_by_every_run(seed):
     scale = initial_scale_range(x).max(axis=0)
     sal = s[0] if seed % 2 else s[0, :, 0]
     for params in (SCHOLZ_2011, SYMMETRIC, EUParams(status_quo_probability=0.5, t_weight=0.5)):
-        check_rounds(x, c[0], sal, scale, params, cap_for=lambda r: c[0], sal_for=lambda r: sal,
-                     scale_for=lambda r: scale, params_for=lambda r: params)
+        check_rounds(x, c[0], sal, scale, params)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -127,8 +130,7 @@ def test_many_actors(seed):
     x, c, s = random_runs(rng, n, m, runs)
     scale = initial_scale_range(x)
     for params in (SCHOLZ_2011, SYMMETRIC, EUParams(status_quo_probability=0.7, t_weight=0.4)):
-        check_rounds(x, c, s, scale, params, cap_for=lambda r: c[r], sal_for=lambda r: s[r],
-                     scale_for=lambda r: scale[r], params_for=lambda r: params)
+        check_rounds(x, c, s, scale, params)
 
 
 @pytest.mark.parametrize("ties", ["lowest", "midpoint"])
