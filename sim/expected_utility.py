@@ -554,7 +554,7 @@ def _select(
     kind[cap] = OFFER_CAPITULATION
 
     key = None
-    if not least_move.all():
+    if not least_move.all() or least_move.size == 0:
         # Confrontations first (least movement), else compromises (smallest EU-weighted
         # position). Capitulations are never chosen: the published code's test for them
         # can never be true.

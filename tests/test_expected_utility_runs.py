@@ -199,3 +199,10 @@ def test_options_per_run_need_a_run_axis():
         eu_round(np.zeros((4, 3)), np.ones(4), np.ones((4, 3)), np.ones(3), [EUParams()])
     with pytest.raises(ValueError, match="positions must have shape"):
         eu_round(np.zeros((1, 2, 4, 3)), np.ones(4), np.ones((4, 3)), np.ones(3))
+
+
+def test_an_empty_batch_keeps_its_shape():
+    # A lockstep engine whose runs have all ended may still call the round with no run left.
+    out = eu_round(np.zeros((0, 4, 3)), np.ones(4), np.ones((4, 3)), np.ones(3), [])
+    assert out.positions.shape == out.offer_kind.shape == (0, 4, 3) and out.median.shape == (0, 3)
+    assert median_voter(np.zeros((0, 4, 3)), np.ones((0, 4)), np.ones((0, 4, 3)), np.ones((0, 3))).shape == (0, 3)
