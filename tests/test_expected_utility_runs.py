@@ -13,6 +13,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim.expected_utility import (
     SCHOLZ_2011,
@@ -87,15 +89,34 @@ def check_rounds(x, c, s, scale, params) -> None:
         batch = out.positions
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(14))
 def test_batch_of_runs_is_each_run_bit_for_bit_under_every_option(seed):
     rng = np.random.default_rng(1000 + seed)
-    n, m, runs = int(rng.integers(2, 7)), int(rng.integers(1, 5)), int(rng.integers(1, 8))
+    n, m, runs = 2 + seed % 5, 1 + seed % 4, 1 + seed % 7  # every N in 2..6, M in 1..4, R in 1..7
     x, c, s = random_runs(rng, n, m, runs)
     scale = initial_scale_range(x)
     assert scale.shape == (runs, m)
     for params in VARIANTS:
         check_rounds(x, c, s, scale, params)
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(2, 6),
+    m=st.integers(1, 4),
+    runs=st.integers(1, 7),
+    data=st.data(),
+)
+def test_batch_of_runs_is_each_run_bit_for_bit_hypothesis(n, m, runs, data):
+    # Positions on a small grid (many ties and duplicates), saliences and capabilities with zeros.
+    cells = st.integers(0, 4).map(lambda v: v * 0.25)
+    x = np.array(data.draw(st.lists(cells, min_size=runs * n * m, max_size=runs * n * m))).reshape(runs, n, m)
+    c = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=runs * n,
+                                    max_size=runs * n))).reshape(runs, n)
+    s = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.3, 0.7, 1.0]), min_size=runs * n * m,
+                                    max_size=runs * n * m))).reshape(runs, n, m)
+    per_run = data.draw(st.lists(st.sampled_from(VARIANTS), min_size=runs, max_size=runs))
+    check_rounds(x, c, s, initial_scale_range(x), per_run)
 
 
 @pytest.mark.parametrize("seed", range(12))
