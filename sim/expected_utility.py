@@ -401,29 +401,35 @@ def _expected_utilities(
     median: np.ndarray,
     r: np.ndarray,
     rules: _Rules,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    challenges_by_i: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """EU_ij[m, i, j] = EU(i challenges j) and EU_ji[m, i, j] = EU(j challenges i), both
     seen by actor i, i.e. with i's risk exponent r[m, i]. Votes inside P use each voter's
-    own exponent. Returns (EU_ij, EU_ji, P)."""
+    own exponent. Returns (EU_ij, EU_ji, P); EU_ij is None unless ``challenges_by_i``
+    (the danger levels need only EU_ji)."""
     P = _win_probability(ratio, W, r, same, rules.pair)
     re = r[:, :, None]  # evaluator i's exponent, broadcast over j
     us, uf, usq = _utilities(ratio, re)
     s_j = S[:, None, :]
     s_i = S[:, :, None]
     PT = np.swapaxes(P, 1, 2)  # PT[m, i, j] = P(j, i)
-    eu_ij = s_j * (P * us + (1.0 - P) * uf) + (1.0 - s_j) * us
-    eu_ji = s_i * (PT * us + (1.0 - PT) * uf) + (1.0 - s_i) * us
     Q, T = rules.q[:, None, None], rules.t[:, None, None]
-    eu_ij = eu_ij - Q * usq
-    eu_ji = eu_ji - Q * usq
     drifts = rules.q < 1.0
-    if drifts.any():
-        # Expected status quo when it is not kept: the median moves towards (U_better) or
-        # away from (U_worse) the challenger. Distances are fractions of R.
-        mu = np.clip(_safe_div(np.abs(X - median[:, None]), R[:, None]), 0.0, 1.0)  # (M, N)
-        d = drifts[:, None, None]  # rows with Q = 1 keep their values untouched
-        eu_ij = np.where(d, eu_ij - _drift_term(mu[:, :, None], ratio, re, Q, T), eu_ij)  # challenger i
-        eu_ji = np.where(d, eu_ji - _drift_term(mu[:, None, :], ratio, re, Q, T), eu_ji)  # challenger j
+    # Expected status quo when it is not kept (Q < 1): the median moves towards (U_better) or
+    # away from (U_worse) the challenger. Distances are fractions of R.
+    mu = np.clip(_safe_div(np.abs(X - median[:, None]), R[:, None]), 0.0, 1.0) if drifts.any() else None  # (M, N)
+
+    def less_status_quo(eu: np.ndarray, challenger_axis: int) -> np.ndarray:
+        eu = eu - Q * usq
+        if mu is None:
+            return eu
+        drifted = eu - _drift_term(np.expand_dims(mu, 3 - challenger_axis), ratio, re, Q, T)
+        return drifted if drifts.all() else np.where(drifts[:, None, None], drifted, eu)  # Q = 1 rows untouched
+
+    eu_ji = less_status_quo(s_i * (PT * us + (1.0 - PT) * uf) + (1.0 - s_i) * us, challenger_axis=2)
+    if not challenges_by_i:
+        return None, eu_ji, P
+    eu_ij = less_status_quo(s_j * (P * us + (1.0 - P) * uf) + (1.0 - s_j) * us, challenger_axis=1)
     return eu_ij, eu_ji, P
 
 
@@ -444,7 +450,7 @@ def _risk_from_danger(danger: np.ndarray) -> np.ndarray:
 def _danger_im(X, W, S, R, ratio, same, median, rules: _Rules) -> np.ndarray:
     """D_i = sum_{j != i} EU(j, i), everyone evaluated with r = 1. Shape (M, N)."""
     ones = np.ones_like(X)
-    _, eu_ji, _ = _expected_utilities(X, W, S, R, ratio, same, median, ones, rules)
+    _, eu_ji, _ = _expected_utilities(X, W, S, R, ratio, same, median, ones, rules, challenges_by_i=False)
     off_diag = ~np.eye(X.shape[1], dtype=bool)
     return np.where(off_diag[None], eu_ji, 0.0).sum(axis=2)
 
