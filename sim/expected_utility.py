@@ -12,16 +12,28 @@ Array conventions
 * ``scale_range``: shape ``(M,)`` -- R, max - min of the *initial* positions on each issue.
   The caller keeps it fixed across rounds (:func:`initial_scale_range`).
 
+Many runs at once: :func:`eu_round`, :func:`median_voter`, :func:`weighted_mean`,
+:func:`challenge_matrices`, :func:`run_rounds` and :func:`initial_scale_range` also take a leading
+run axis -- positions ``(R, N, M)``, salience ``(R, N, M)`` (or one ``(N, M)`` / ``(N,)`` for every
+run), capability ``(R, N)`` or ``(N,)``, scale_range ``(R, M)`` or ``(M,)``, and ``params`` one
+:class:`EUParams` or one per run -- and return every field with that leading axis. Each run's
+result is bit for bit what the call on that run alone returns.
+
 Issues are independent: each issue runs the mechanism with the actors' salience on that
-issue; nothing couples issues. Internally every array is issue-major, ``(M, N, ...)``, so
-all issues are computed in one vectorised pass (pairwise votes are an ``(M, N, N, N)``
-tensor: issue, pair (i, j), voter).
+issue; nothing couples issues. Internally every array is issue-major, ``(K, N, ...)`` with one
+row per issue -- and per run and issue, K = R x M, when there is a run axis: runs are as
+independent as issues -- so everything is computed in one vectorised pass (pairwise votes are a
+``(K, N, N, N)`` tensor: row, pair (i, j), voter). Every reduction runs along the actor axes of
+one row only, in the same order whatever K is, which is what makes a run's result in a batch
+identical to its result alone.
 
 See ``docs/model.md`` (section 3.9) for the equations and the choices made.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -114,7 +126,8 @@ class EUParams:
 
 @dataclass(frozen=True)
 class EURound:
-    """Result of one round (all arrays actor-major like the inputs)."""
+    """Result of one round (all arrays actor-major like the inputs; with a run axis every
+    field gains a leading R: positions (R, N, M), median (R, M), ...)."""
 
     positions: np.ndarray  # (N, M) new positions after everyone takes its chosen offer
     median: np.ndarray  # (M,) median-voter position of the positions the round started from
@@ -127,40 +140,106 @@ class EURound:
 # --------------------------------------------------------------------------- input handling
 
 
-def _issue_major(x: np.ndarray, salience: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Return (X, S) as float arrays of shape (M, N) and whether the input was 1-D."""
-    x = np.asarray(x, dtype=float)
-    one_d = x.ndim == 1
-    if one_d:
-        x = x[:, None]
-    if x.ndim != 2:
-        raise ValueError("positions must have shape (N,) or (N, M)")
+@dataclass(frozen=True)
+class _Rows:
+    """The inputs issue-major: one row per issue (per run and issue with a run axis, K = R x M,
+    run-major), actors on the last axis."""
+
+    X: np.ndarray  # (K, N) positions
+    C: np.ndarray  # (K, N) capability, repeated on every row of its run; (1, N) when every row has the same
+    S: np.ndarray  # (K, N) salience
+    issues: tuple[int, ...]  # per-issue shape: (M,), or (R, M) with a run axis
+    out: tuple[int, ...]  # shape of a per-issue result: ``issues``, or () for 1-D positions
+
+    def per_issue(self, a: np.ndarray) -> np.ndarray:
+        """(K, ...) -> out + (...)."""
+        return a.reshape(self.out + a.shape[1:])
+
+    def actor_major(self, a: np.ndarray) -> np.ndarray:
+        """(K, N, ...) -> (N, ..., M) or (R, N, ..., M), C-contiguous."""
+        lead = a.reshape(self.issues + a.shape[1:])
+        return np.moveaxis(lead, len(self.issues) - 1, -1).copy()
+
+
+def _rows(positions: np.ndarray, capability: np.ndarray, salience: np.ndarray) -> _Rows:
+    """Validate and fold positions (N,), (N, M) or (R, N, M) and their capability and salience into rows."""
+    x = np.asarray(positions, dtype=float)
+    if x.ndim not in (1, 2, 3):
+        raise ValueError("positions must have shape (N,), (N, M) or, with a run axis, (R, N, M)")
+    runs = x.ndim == 3
+    xm = x[:, None] if x.ndim == 1 else x  # (..., N, M)
+    n, m = xm.shape[-2:]
+    issues = (x.shape[0], m) if runs else (m,)
     s = np.asarray(salience, dtype=float)
     if s.ndim == 1:
         s = s[:, None]
-    if s.ndim != 2 or s.shape[0] != x.shape[0]:
-        raise ValueError("salience must have shape (N,) or (N, M) matching positions")
-    s = np.broadcast_to(s, x.shape)
-    return np.ascontiguousarray(x.T), np.ascontiguousarray(s.T), one_d
-
-
-def _check(X: np.ndarray, c: np.ndarray, S: np.ndarray) -> None:
-    if c.ndim != 1 or c.shape[0] != X.shape[1]:
-        raise ValueError("capability must have shape (N,)")
-    if X.shape[1] == 0:
+    try:
+        if not (2 <= s.ndim <= xm.ndim and s.shape[-2] == n):
+            raise ValueError
+        s = np.broadcast_to(s, xm.shape)
+    except ValueError:
+        raise ValueError("salience must have shape (N,) or (N, M)" + (" or (R, N, M)" if runs else "")
+                         + " matching positions") from None
+    c = np.asarray(capability, dtype=float)
+    if not (c.ndim == 1 or (runs and c.ndim == 2 and c.shape[0] == x.shape[0])) or c.shape[-1] != n:
+        raise ValueError("capability must have shape (N,)" + (" or (R, N)" if runs else ""))
+    if n == 0:
         raise ValueError("need at least one actor")
-    for name, a in (("positions", X), ("capability", c), ("salience", S)):
+    for name, a in (("positions", x), ("capability", c), ("salience", s)):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{name} must be finite")
-    if np.any(c < 0) or np.any(S < 0):
+    if np.any(c < 0) or np.any(s < 0):
         raise ValueError("capability and salience must be non-negative")
+    k = math.prod(issues)
+
+    def rows(a: np.ndarray) -> np.ndarray:  # (..., N, M) -> (K, N)
+        return np.ascontiguousarray(np.swapaxes(a, -1, -2)).reshape(k, n)
+
+    C = c[None, :] if c.ndim == 1 else np.repeat(c, m, axis=0)  # every row of a run gets the run's capability
+    return _Rows(rows(xm), C, rows(s), issues, () if x.ndim == 1 else issues)
 
 
-def _scale(scale_range: np.ndarray | float, m: int) -> np.ndarray:
-    R = np.broadcast_to(np.asarray(scale_range, dtype=float), (m,)).copy()
+def _scale(scale_range: np.ndarray | float, issues: tuple[int, ...]) -> np.ndarray:
+    """R per row (K,), from (M,), (R, M) with a run axis, or a scalar."""
+    try:
+        R = np.broadcast_to(np.asarray(scale_range, dtype=float), issues).reshape(-1).copy()
+    except ValueError:
+        raise ValueError("scale_range must have shape (M,)" + (" or (R, M)" if len(issues) == 2 else "")) from None
     if not np.all(np.isfinite(R)) or np.any(R < 0):
         raise ValueError("scale_range must be finite and non-negative")
     return R
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """EUParams per row (K,), so that every run may have its own."""
+
+    q: np.ndarray  # status_quo_probability
+    t: np.ndarray  # t_weight
+    least_move: np.ndarray  # bool: selection == "least_move"
+    pair: np.ndarray  # bool: normalisation == "pair"
+    midpoint: np.ndarray  # bool: median_ties == "midpoint"
+
+
+def _rules(params: EUParams | Sequence[EUParams], issues: tuple[int, ...]) -> _Rules:
+    if isinstance(params, EUParams):
+        per_run = [params]
+    else:
+        per_run = list(params)
+        if len(issues) != 2 or len(per_run) != issues[0] or not all(isinstance(p, EUParams) for p in per_run):
+            raise ValueError("params must be one EUParams, or one EUParams per run (with positions (R, N, M))")
+    repeat = math.prod(issues) // max(len(per_run), 1)
+
+    def column(values: list) -> np.ndarray:
+        return np.repeat(np.array(values), repeat)
+
+    return _Rules(
+        q=column([float(p.status_quo_probability) for p in per_run]),
+        t=column([float(p.t_weight) for p in per_run]),
+        least_move=column([p.selection == "least_move" for p in per_run]),
+        pair=column([p.normalisation == "pair" for p in per_run]),
+        midpoint=column([p.median_ties == "midpoint" for p in per_run]),
+    )
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -169,15 +248,15 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros(num.shape), where=den > 0)
 
 
-def _weights(c: np.ndarray, S: np.ndarray) -> np.ndarray:
-    """Vote weights c_k s_k per issue (M, N), divided by their per-issue maximum.
+def _weights(C: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """Vote weights c_k s_k per row (K, N), divided by their per-row maximum.
 
     Every use of the weights (mean, median, P) is invariant to a per-issue scale factor;
     rescaling keeps tiny (even subnormal) products from losing precision.
     """
-    cn = _safe_div(c, np.full_like(c, c.max()))  # pre-scaling also rules out overflow
+    cn = _safe_div(C, C.max(axis=1, keepdims=True))  # pre-scaling also rules out overflow
     Sn = _safe_div(S, S.max(axis=1, keepdims=True))
-    W = cn[None, :] * Sn
+    W = cn * Sn
     return _safe_div(W, W.max(axis=1, keepdims=True))
 
 
@@ -191,29 +270,32 @@ def _distance_ratio(X: np.ndarray, R: np.ndarray) -> np.ndarray:
 
 
 def initial_scale_range(positions: np.ndarray) -> np.ndarray:
-    """R per issue: max - min of the (initial) positions, shape (M,) (or () for 1-D input)."""
+    """R per issue: max - min of the (initial) positions over the actors, shape (M,) (or () for
+    1-D input, (R, M) for positions (R, N, M))."""
     x = np.asarray(positions, dtype=float)
-    return np.ptp(x, axis=0)
+    return np.ptp(x, axis=0 if x.ndim == 1 else -2)
 
 
 def weighted_mean(x: np.ndarray, capability: np.ndarray, salience: np.ndarray) -> np.ndarray:
     """Per-issue mean of positions weighted by capability x salience.
 
-    Returns shape (M,) for (N, M) input, a 0-d array for (N,) input. If every weight on an
-    issue is zero the plain (unweighted) mean is returned.
+    Returns shape (M,) for (N, M) input, a 0-d array for (N,) input, (R, M) for (R, N, M). If
+    every weight on an issue is zero the plain (unweighted) mean is returned.
     """
-    X, S, one_d = _issue_major(x, salience)
-    c = np.asarray(capability, dtype=float)
-    _check(X, c, S)
-    out = analysis.weighted_mean(X.T, _weights(c, S).T)   # the forecast's formula, on the rescaled weights
-    return out[0] if one_d else out
+    rows = _rows(x, capability, salience)
+    return rows.per_issue(_mean_rows(rows.X, _weights(rows.C, rows.S)))
 
 
-def _median_im(X: np.ndarray, W: np.ndarray, ties: str = "lowest") -> np.ndarray:
-    """Median voter per issue for issue-major X, W (M, N).
+def _mean_rows(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    return analysis.weighted_mean(X.T, W.T)  # the forecast's formula, on the rescaled weights
 
-    ties: ``"lowest"`` (the published replication's rule) or ``"midpoint"``: when two unbeaten positions are
-    equally close to the weighted mean, their midpoint, so that reversing the scale mirrors the result."""
+
+def _median_im(X: np.ndarray, W: np.ndarray, midpoint: np.ndarray) -> np.ndarray:
+    """Median voter per row for issue-major X, W (K, N).
+
+    midpoint (K,) bool, or one for every row: False for the ``"lowest"`` tie rule (the published replication's),
+    True for ``"midpoint"``: when two unbeaten positions are equally close to the weighted mean, their midpoint, so
+    that reversing the scale mirrors the result."""
     # Total r = 1 vote for a over b: sum_k w_k (|x_k - x_b| - |x_k - x_a|) / R
     #                              = (F(b) - F(a)) / R, with F(a) = sum_k w_k |x_k - x_a|.
     # a is unbeaten iff F(a) <= F(b) for every b, so the unbeaten set is argmin F; R > 0
@@ -229,9 +311,9 @@ def _median_im(X: np.ndarray, W: np.ndarray, ties: str = "lowest") -> np.ndarray
     gap = np.where(unbeaten, np.abs(X - centre[:, None]), np.inf)
     closest = gap <= gap.min(axis=1, keepdims=True) + _REL_TOL * (np.ptp(X, axis=1)[:, None])
     lowest = np.where(closest, X, np.inf).min(axis=1)
-    if ties == "lowest":
+    if not midpoint.any():
         return lowest
-    return 0.5 * (lowest + np.where(closest, X, -np.inf).max(axis=1))
+    return np.where(midpoint, 0.5 * (lowest + np.where(closest, X, -np.inf).max(axis=1)), lowest)
 
 
 def median_voter(
@@ -249,29 +331,28 @@ def median_voter(
     mean is returned; if two are equally close, the lower one (``ties="lowest"``, the published
     replication's rule) or their midpoint (``"midpoint"``: a reversed scale gives the mirrored
     median, a symmetric pair its midpoint). ``scale_range`` only rescales
-    the votes (validated, does not change the result). Returns shape (M,), or a 0-d array for
-    (N,) input.
+    the votes (validated, does not change the result). Returns shape (M,), a 0-d array for
+    (N,) input, or (R, M) for positions (R, N, M) (run axis; scale_range (M,) or (R, M)).
     """
     if ties not in ("midpoint", "lowest"):
         raise ValueError(f"unknown tie rule {ties!r}")
-    X, S, one_d = _issue_major(x, salience)
-    c = np.asarray(capability, dtype=float)
-    _check(X, c, S)
-    _scale(scale_range, X.shape[0])  # validated only: R rescales votes, not the winner
-    out = _median_im(X, _weights(c, S), ties)
-    return out[0] if one_d else out
+    rows = _rows(x, capability, salience)
+    _scale(scale_range, rows.issues)  # validated only: R rescales votes, not the winner
+    midpoint = np.bool_(ties == "midpoint")  # one rule for every row
+    return rows.per_issue(_median_im(rows.X, _weights(rows.C, rows.S), midpoint))
 
 
 # --------------------------------------------------------------------------- core tensors
 
 
 def _win_probability(
-    ratio: np.ndarray, W: np.ndarray, r: np.ndarray, same: np.ndarray, normalisation: str
+    ratio: np.ndarray, W: np.ndarray, r: np.ndarray, same: np.ndarray, pair: np.ndarray
 ) -> np.ndarray:
     """P[m, i, j]: probability that i beats j.
 
     ratio (M, N, N) distance ratios, W (M, N) vote weights c_k s_k, r (M, N) voters'
-    risk exponents, same (M, N, N) x_i == x_j.
+    risk exponents, same (M, N, N) x_i == x_j, pair (M,) bool: the "pair" normalisation
+    (else "all_pairs").
     """
     # Voter k's vote for i over j: v_k(i, j) = w_k [ D(k, j) - D(k, i) ],
     # D(k, a) = (|x_k - x_a| / R) ^ r_k. Votes are antisymmetric, v_k(j, i) = -v_k(i, j),
@@ -283,7 +364,11 @@ def _win_probability(
     np.maximum(v, 0.0, out=v)
     num = v.sum(axis=3)  # (M, i, j) = sum_k max(0, v_k(i, j))
     A = num + np.swapaxes(num, 1, 2)  # sum_k |v_k(i, j)|
-    den = A.sum(axis=(1, 2))[:, None, None] if normalisation == "all_pairs" else A
+    if pair.all():
+        den = A
+    else:
+        every_pair = A.sum(axis=(1, 2))[:, None, None]
+        den = np.where(pair[:, None, None], A, every_pair) if pair.any() else every_pair
     P = np.clip(_safe_div(num, den), 0.0, 1.0)
     return np.where(same, 0.0, P)
 
@@ -296,7 +381,8 @@ def _utilities(d: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return us, uf, usq
 
 
-def _drift_term(mu_challenger: np.ndarray, d: np.ndarray, r: np.ndarray, Q: float, T: float) -> np.ndarray:
+def _drift_term(mu_challenger: np.ndarray, d: np.ndarray, r: np.ndarray, Q: np.ndarray, T: np.ndarray
+                ) -> np.ndarray:
     """(1 - Q) [T U_better + (1 - T) U_worse] for a challenger at distance ratio
     mu_challenger from the median and d from its target."""
     spread = 0.25 * (mu_challenger + d)  # in [0, 0.5]
@@ -314,28 +400,36 @@ def _expected_utilities(
     same: np.ndarray,
     median: np.ndarray,
     r: np.ndarray,
-    params: EUParams,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rules: _Rules,
+    challenges_by_i: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """EU_ij[m, i, j] = EU(i challenges j) and EU_ji[m, i, j] = EU(j challenges i), both
     seen by actor i, i.e. with i's risk exponent r[m, i]. Votes inside P use each voter's
-    own exponent. Returns (EU_ij, EU_ji, P)."""
-    P = _win_probability(ratio, W, r, same, params.normalisation)
+    own exponent. Returns (EU_ij, EU_ji, P); EU_ij is None unless ``challenges_by_i``
+    (the danger levels need only EU_ji)."""
+    P = _win_probability(ratio, W, r, same, rules.pair)
     re = r[:, :, None]  # evaluator i's exponent, broadcast over j
     us, uf, usq = _utilities(ratio, re)
     s_j = S[:, None, :]
     s_i = S[:, :, None]
     PT = np.swapaxes(P, 1, 2)  # PT[m, i, j] = P(j, i)
-    eu_ij = s_j * (P * us + (1.0 - P) * uf) + (1.0 - s_j) * us
-    eu_ji = s_i * (PT * us + (1.0 - PT) * uf) + (1.0 - s_i) * us
-    Q, T = params.status_quo_probability, params.t_weight
-    eu_ij = eu_ij - Q * usq
-    eu_ji = eu_ji - Q * usq
-    if Q < 1.0:
-        # Expected status quo when it is not kept: the median moves towards (U_better) or
-        # away from (U_worse) the challenger. Distances are fractions of R.
-        mu = np.clip(_safe_div(np.abs(X - median[:, None]), R[:, None]), 0.0, 1.0)  # (M, N)
-        eu_ij = eu_ij - _drift_term(mu[:, :, None], ratio, re, Q, T)  # challenger i
-        eu_ji = eu_ji - _drift_term(mu[:, None, :], ratio, re, Q, T)  # challenger j
+    Q, T = rules.q[:, None, None], rules.t[:, None, None]
+    drifts = rules.q < 1.0
+    # Expected status quo when it is not kept (Q < 1): the median moves towards (U_better) or
+    # away from (U_worse) the challenger. Distances are fractions of R.
+    mu = np.clip(_safe_div(np.abs(X - median[:, None]), R[:, None]), 0.0, 1.0) if drifts.any() else None  # (M, N)
+
+    def less_status_quo(eu: np.ndarray, challenger_axis: int) -> np.ndarray:
+        eu = eu - Q * usq
+        if mu is None:
+            return eu
+        drifted = eu - _drift_term(np.expand_dims(mu, 3 - challenger_axis), ratio, re, Q, T)
+        return drifted if drifts.all() else np.where(drifts[:, None, None], drifted, eu)  # Q = 1 rows untouched
+
+    eu_ji = less_status_quo(s_i * (PT * us + (1.0 - PT) * uf) + (1.0 - s_i) * us, challenger_axis=2)
+    if not challenges_by_i:
+        return None, eu_ji, P
+    eu_ij = less_status_quo(s_j * (P * us + (1.0 - P) * uf) + (1.0 - s_j) * us, challenger_axis=1)
     return eu_ij, eu_ji, P
 
 
@@ -353,18 +447,19 @@ def _risk_from_danger(danger: np.ndarray) -> np.ndarray:
     return (1.0 - rho / 3.0) / (1.0 + rho / 3.0)
 
 
-def _danger_im(X, W, S, R, ratio, same, median, params) -> np.ndarray:
+def _danger_im(X, W, S, R, ratio, same, median, rules: _Rules) -> np.ndarray:
     """D_i = sum_{j != i} EU(j, i), everyone evaluated with r = 1. Shape (M, N)."""
     ones = np.ones_like(X)
-    _, eu_ji, _ = _expected_utilities(X, W, S, R, ratio, same, median, ones, params)
+    _, eu_ji, _ = _expected_utilities(X, W, S, R, ratio, same, median, ones, rules, challenges_by_i=False)
     off_diag = ~np.eye(X.shape[1], dtype=bool)
     return np.where(off_diag[None], eu_ji, 0.0).sum(axis=2)
 
 
 @dataclass(frozen=True)
 class _Stage:
-    """Everything one round computes, issue-major (M, ...)."""
+    """Everything one round computes, issue-major (M, ...) (K = R x M rows with a run axis)."""
 
+    rows: _Rows
     X: np.ndarray
     R: np.ndarray
     live: np.ndarray  # (M,) R > 0
@@ -378,30 +473,31 @@ class _Stage:
     eu_ji: np.ndarray  # (M, N, N)
 
 
-def _stage(positions, capability, salience, scale_range, params: EUParams) -> _Stage:
-    x = np.asarray(positions, dtype=float)
-    if x.ndim != 2:
-        raise ValueError("positions must have shape (N, M)")
-    X, S, _ = _issue_major(x, salience)
-    c = np.asarray(capability, dtype=float)
-    _check(X, c, S)
-    R = _scale(scale_range, X.shape[0])
-    W = _weights(c, S)
+def _stage(positions, capability, salience, scale_range, params: EUParams | Sequence[EUParams]
+           ) -> tuple[_Stage, _Rules]:
+    if np.ndim(positions) not in (2, 3):
+        raise ValueError("positions must have shape (N, M) or, with a run axis, (R, N, M)")
+    rows = _rows(positions, capability, salience)
+    X, S = rows.X, rows.S
+    R = _scale(scale_range, rows.issues)
+    rules = _rules(params, rows.issues)
+    W = _weights(rows.C, S)
     ratio = _distance_ratio(X, R)
     same = X[:, :, None] == X[:, None, :]
-    median = _median_im(X, W, params.median_ties)
-    mean = weighted_mean(X.T, c, S.T)
+    median = _median_im(X, W, rules.midpoint)
+    mean = _mean_rows(X, W)
     live = R > 0
-    danger = _danger_im(X, W, S, R, ratio, same, median, params)
+    danger = _danger_im(X, W, S, R, ratio, same, median, rules)
     # On an issue with R == 0 every actor holds the same position: r = 1, nothing to do.
     r = np.where(live[:, None], _risk_from_danger(danger), 1.0)
-    eu_ij, eu_ji, P = _expected_utilities(X, W, S, R, ratio, same, median, r, params)
-    return _Stage(X, R, live, same, median, np.asarray(mean), danger, r, P, eu_ij, eu_ji)
+    eu_ij, eu_ji, P = _expected_utilities(X, W, S, R, ratio, same, median, r, rules)
+    return _Stage(rows, X, R, live, same, median, np.asarray(mean), danger, r, P, eu_ij, eu_ji), rules
 
 
 @dataclass(frozen=True)
 class EUMatrices:
-    """Pairwise quantities of one round (diagnostics, quadrant charts). Actor-major."""
+    """Pairwise quantities of one round (diagnostics, quadrant charts). Actor-major; with a run
+    axis every field gains a leading R."""
 
     probability: np.ndarray  # (N, N, M) P(i, j), votes with the round's risk exponents
     eu_ij: np.ndarray  # (N, N, M) EU(i challenges j) as seen by i (exponent r_i)
@@ -415,14 +511,12 @@ def challenge_matrices(
     capability: np.ndarray,
     salience: np.ndarray,
     scale_range: np.ndarray,
-    params: EUParams = EUParams(),
+    params: EUParams | Sequence[EUParams] = EUParams(),
 ) -> EUMatrices:
     """The probabilities, expected utilities, danger levels and risk exponents that
-    :func:`eu_round` uses to build offers from ``positions`` (N, M)."""
-    st = _stage(positions, capability, salience, scale_range, params)
-
-    def am(a: np.ndarray) -> np.ndarray:
-        return np.moveaxis(a, 0, -1).copy()
+    :func:`eu_round` uses to build offers from ``positions`` (N, M) or (R, N, M)."""
+    st, _ = _stage(positions, capability, salience, scale_range, params)
+    am = st.rows.actor_major
 
     return EUMatrices(
         probability=am(st.P),
@@ -441,9 +535,12 @@ def _select(
     eu_ij: np.ndarray,
     eu_ji: np.ndarray,
     same: np.ndarray,
-    selection: str,
+    selection: str | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Classify offers and choose one per (issue, actor). Returns (new_x, kind, source)."""
+    """Classify offers and choose one per (issue, actor). selection: the rule's name for every
+    row, or per row (M,) bool, True for "least_move" (else "published").
+    Returns (new_x, kind, source)."""
+    least_move = np.full(X.shape[0], selection == "least_move") if isinstance(selection, str) else selection
     xi = X[:, :, None]
     xj = X[:, None, :]
     valid = ~same
@@ -462,7 +559,8 @@ def _select(
     kind[comp] = OFFER_COMPROMISE
     kind[cap] = OFFER_CAPITULATION
 
-    if selection == "published":
+    key = None
+    if not least_move.all() or least_move.size == 0:
         # Confrontations first (least movement), else compromises (smallest EU-weighted
         # position). Capitulations are never chosen: the published code's test for them
         # can never be true.
@@ -470,8 +568,9 @@ def _select(
         comp_key = _safe_div(abs_ij * xi + np.abs(eu_ji) * xj, weight)
         has_conf = conf.any(axis=2, keepdims=True)
         key = np.where(has_conf, np.where(conf, move, np.inf), np.where(comp, comp_key, np.inf))
-    else:
-        key = np.where(kind != OFFER_NONE, move, np.inf)
+    if least_move.any():
+        nearest = np.where(kind != OFFER_NONE, move, np.inf)
+        key = nearest if key is None else np.where(least_move[:, None, None], nearest, key)
 
     src = np.argmin(key, axis=2)  # first index wins ties
     chosen_key = np.take_along_axis(key, src[:, :, None], axis=2)[:, :, 0]
@@ -489,7 +588,7 @@ def eu_round(
     capability: np.ndarray,
     salience: np.ndarray,
     scale_range: np.ndarray,
-    params: EUParams = EUParams(),
+    params: EUParams | Sequence[EUParams] = EUParams(),
 ) -> EURound:
     """One round of the challenge mechanism on every issue at once.
 
@@ -498,21 +597,27 @@ def eu_round(
     risk exponents from danger levels (all r = 1); expected utilities with those exponents;
     offers; each actor takes one offer; all moves apply simultaneously. On an issue with
     R == 0 nothing moves (all r = 1, no offers).
+
+    Many runs at once: positions (R, N, M), salience (R, N, M) (or (N, M) / (N,) shared),
+    capability (R, N) or (N,), scale_range (R, M) or (M,), params one EUParams or a sequence of
+    R; every field of the result gains a leading R, and run r's fields are bit for bit those of
+    the call on run r alone.
     """
-    st = _stage(positions, capability, salience, scale_range, params)
+    st, rules = _stage(positions, capability, salience, scale_range, params)
     X = st.X
-    new_x, kind, source = _select(X, st.eu_ij, st.eu_ji, st.same, params.selection)
+    new_x, kind, source = _select(X, st.eu_ij, st.eu_ji, st.same, rules.least_move)
     live = st.live[:, None]
     new_x = np.where(live, new_x, X)
     kind = np.where(live, kind, OFFER_NONE).astype(np.int8)
     source = np.where(live, source, -1)
+    rows = st.rows
     return EURound(
-        positions=new_x.T.copy(),
-        median=st.median,
-        mean=st.mean,
-        offer_kind=kind.T.copy(),
-        offer_from=source.T.copy(),
-        risk_exponent=st.r.T.copy(),
+        positions=rows.actor_major(new_x),
+        median=rows.per_issue(st.median),
+        mean=rows.per_issue(st.mean),
+        offer_kind=rows.actor_major(kind),
+        offer_from=rows.actor_major(source),
+        risk_exponent=rows.actor_major(st.r),
     )
 
 
@@ -521,10 +626,10 @@ def run_rounds(
     capability: np.ndarray,
     salience: np.ndarray,
     n_rounds: int,
-    params: EUParams = EUParams(),
+    params: EUParams | Sequence[EUParams] = EUParams(),
     scale_range: np.ndarray | None = None,
 ) -> list[EURound]:
-    """Run ``n_rounds`` rounds from ``positions`` (N, M); R defaults to the range of
+    """Run ``n_rounds`` rounds from ``positions`` (N, M) or (R, N, M); R defaults to the range of
     ``positions``. Returns one :class:`EURound` per round; the medians of the rounds are
     the medians of each round's starting positions (round 0 = initial)."""
     x = np.asarray(positions, dtype=float)
@@ -588,19 +693,19 @@ def stable_forecast(
     x = np.asarray(positions, dtype=float)
     if x.ndim != 2:
         raise ValueError("positions must have shape (N, M)")
-    X0, S, _ = _issue_major(x, salience)
+    rows = _rows(x, capability, salience)
     c = np.asarray(capability, dtype=float)
-    _check(X0, c, S)
-    W = _weights(c, S)
+    W = _weights(rows.C, rows.S)
     R = initial_scale_range(x)
     m = x.shape[1]
-    medians = [_median_im(X0, W, params.median_ties)]
+    midpoint = np.full(m, params.median_ties == "midpoint")
+    medians = [_median_im(rows.X, W, midpoint)]
     done = np.zeros(m, dtype=bool)
     settled_at = np.full(m, max_rounds)
     result = np.full(m, np.nan)
     for t in range(1, max_rounds + 1):
         new = eu_round(x, c, salience, R, params).positions
-        medians.append(_median_im(np.ascontiguousarray(new.T), W, params.median_ties))
+        medians.append(_median_im(np.ascontiguousarray(new.T), W, midpoint))
         still = np.abs(new - x).max(axis=0) <= tolerance * R
         newly = ~done & still
         result[newly] = medians[-1][newly]
