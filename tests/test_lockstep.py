@@ -183,3 +183,88 @@ def test_a_single_seed_runs_as_a_model_and_gives_the_same_row(monkeypatch):
     alone = service.summaries(baseline, [9])
     assert identical({name: column[0] for name, column in alone.items()},
                      {name: column[1] for name, column in together.items()})
+
+
+# ---------------------------------------------------------------------- runs with values of their own
+POINT_PATHS = {   # path: (low, high); whole numbers for max_rounds
+    "actors.russia.capability": (0.2, 3.0), "actors.us.saliences.missiles": (0.0, 1.0),
+    "actors.eu.positions.expansion": (0.0, 100.0), "actors.russia.red_lines.expansion": (50.0, 100.0),
+    "actors.nato.reservation_utility": (0.0, 0.9), "actors.russia.outside_option.value": (0.0, 1.0),
+    "actors.us.allies.nato": (0.0, 0.6), "actors.eu.strategy.exponent": (1.5, 6.0),
+    "issues.cbm.status_quo": (0.0, 100.0), "protocol.tension.hardening": (0.0, 1.0),
+    "protocol.noise": (0.0, 0.08), "protocol.max_rounds": (3, 30), "protocol.agreement_tolerance": (0.01, 0.2),
+}
+
+
+def point_values(rng, paths, runs):
+    columns = []
+    for path in paths:
+        low, high = POINT_PATHS[path]
+        columns.append(rng.integers(low, high + 1, runs) if isinstance(low, int) else rng.uniform(low, high, runs))
+    return np.column_stack(columns).astype(float)
+
+
+def assert_points_same_as_models(scenario, seeds, paths, values):
+    final = lockstep.play(scenario, seeds, paths, values)
+    for r, seed in enumerate(seeds):
+        point = {path: (int(v) if path == "protocol.max_rounds" else float(v)) for path, v in zip(paths, values[r])}
+        model = model_run(apply_params(scenario, point), seed)
+        outcome = mechanism.OUTCOMES[final.outcome[r]]
+        assert (outcome, final.rounds[r], final.tension[r]) == (model.outcome, model.round, model.tension), point
+        np.testing.assert_array_equal(final.offers[r], model.offers, strict=True)
+        np.testing.assert_array_equal(final.agreed_value[r], model.agreed_value, strict=True)
+        np.testing.assert_array_equal(final.proposal[r], model.proposal, strict=True)
+        np.testing.assert_array_equal(final.utility[r], model.outcome_utilities(), strict=True)
+        if model.prediction is not None:
+            np.testing.assert_array_equal(final.prediction[r], model.prediction, strict=True)
+        assert {path: column[r] for path, column in final.inputs.items()} == model.drawn_inputs
+        assert [a for a, gone in zip(scenario.actor_ids, final.walked_out[r], strict=True) if gone] == \
+            model.walked_out
+
+
+@FAST
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["concession", "expected_utility"]),
+       st.sampled_from(["simultaneous", "sequential", "random"]))
+def test_runs_with_their_own_parameter_values_equal_their_models(seed, mechanism_name, activation):
+    """Random parameter points of the baseline (its uncertain inputs still drawn per run), both mechanisms, every
+    activation: each lockstep run is its model, bit for bit."""
+    rng = np.random.default_rng(seed)
+    scenario = apply_params(load_scenario(SCENARIOS / "feb2022_baseline.yaml"),
+                            {"protocol.mechanism": mechanism_name, "protocol.activation": activation})
+    paths = list(rng.choice(list(POINT_PATHS), size=int(rng.integers(1, 6)), replace=False))
+    runs = int(rng.integers(2, 7))
+    assert_points_same_as_models(scenario, [int(s) for s in rng.integers(0, 2**62, runs)], paths,
+                                 point_values(rng, paths, runs))
+
+
+def test_a_design_over_every_settable_kind_of_input_equals_the_models():
+    rng = np.random.default_rng(11)
+    scenario = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    paths = list(POINT_PATHS)
+    assert lockstep.supports(scenario, paths)
+    assert_points_same_as_models(scenario, list(range(16)), paths, point_values(rng, paths, 16))
+
+
+@pytest.mark.parametrize("change", [{}, {"protocol.mechanism": "expected_utility"},
+                                   {"protocol.activation": "sequential"}], ids=["concession", "eu", "sequential"])
+def test_lockstep_records_every_round_as_the_model_collects_it(change):
+    scenario = apply_params(load_scenario(SCENARIOS / "feb2022_baseline.yaml"), change)
+    seeds = [3, 4, 5]
+    table = lockstep.play(scenario, seeds, record=True).rounds_table
+    for r, seed in enumerate(seeds):
+        history = service.history_of(_finished(scenario, seed))
+        mine = {name: column[table["run"] == r] for name, column in table.items()}
+        assert len(mine["round"]) == len(history)
+        np.testing.assert_array_equal(mine["round"], history["round"].to_numpy())
+        assert [scenario.actor_ids[i] for i in mine["actor"]] == history["actor"].tolist()
+        assert [scenario.issue_ids[j] for j in mine["issue"]] == history["issue"].tolist()
+        for name in ("position", "utility", "tension", "proposal", "agreed", "median", "mean"):
+            if name in history:
+                np.testing.assert_array_equal(mine[name], history[name].to_numpy(), err_msg=name)
+        assert mine["reason"].tolist() == history["reason"].tolist()
+
+
+def _finished(scenario, seed):
+    model = service.start(scenario, seed)
+    model.run_model()
+    return model

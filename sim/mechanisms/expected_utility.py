@@ -36,27 +36,6 @@ class ExpectedUtilityParameters(Parameters):
     scale then gives the mirrored forecast)."""
 
 
-def eu_round_runs(positions: Array, capability: Array, salience: Array, scale: Array,
-                  params: eu.EUParams) -> eu.EURound:
-    """`eu.eu_round` of each run (positions (R, N, M); the others shared or per run)."""
-    runs = positions.shape[0]
-    rounds = [eu.eu_round(positions[k], capability if capability.ndim == 1 else capability[k],
-                          salience if salience.ndim == 2 else salience[k], scale if scale.ndim == 1 else scale[k],
-                          params) for k in range(runs)]
-    return eu.EURound(*(np.stack([getattr(one, name) for one in rounds]) for name in eu.EURound.__dataclass_fields__))
-
-
-def median_voter_runs(positions: Array, capability: Array, salience: Array, scale: Array, ties: str) -> Array:
-    """`eu.median_voter` of each run (positions (R, N, M) or shared (N, M))."""
-    if positions.ndim == 2 and capability.ndim == 1 and salience.ndim == 2:
-        return eu.median_voter(positions, capability, salience, scale, ties)
-    runs = positions.shape[0] if positions.ndim == 3 else salience.shape[0]
-    return np.stack([eu.median_voter(positions if positions.ndim == 2 else positions[k],
-                                     capability if capability.ndim == 1 else capability[k],
-                                     salience if salience.ndim == 2 else salience[k],
-                                     scale if scale.ndim == 1 else scale[k], ties) for k in range(runs)])
-
-
 def scale_ranges(ideal: Array) -> Array:
     """R per issue: the range of the initial positions (M,) (per run: (R, M)), fixed for the whole run."""
     return np.ptp(ideal, axis=-2)
@@ -64,8 +43,7 @@ def scale_ranges(ideal: Array) -> Array:
 
 def forecast(ideal: Array, profiles, params: eu.EUParams, runs: int) -> Array:
     """The median voter's position of the opening positions, (R, M)."""
-    median = median_voter_runs(ideal, profiles.capability, profiles.salience, scale_ranges(ideal),
-                               params.median_ties)
+    median = eu.median_voter(ideal, profiles.capability, profiles.salience, scale_ranges(ideal), params.median_ties)
     return np.broadcast_to(median, (runs, ideal.shape[-1])).copy()
 
 
@@ -75,14 +53,14 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
     p, r, params = arrays.profiles, arrays.rules, arrays.params
     before, open_issues = state.offers, state.open_issues
     scale = scale_ranges(p.ideal)
-    result = eu_round_runs(before, p.capability, p.salience, scale, params)
+    result = eu.eu_round(before, p.capability, p.salience, scale, params)
     open_ = open_issues[:, None, :]
     reasons = np.where(open_, len(REASONS) + result.offer_kind, AGREED) if state.reasons is not None else None
     moved = result.positions
     if state.people is not None:
         moved, reasons = with_people(own_offers, before, moved, state, reasons)
     offers = np.where(open_, moved, before)
-    median = median_voter_runs(offers, p.capability, p.salience, scale, params.median_ties)
+    median = eu.median_voter(offers, p.capability, p.salience, scale, params.median_ties)
     mean_move, held = rules.round_movement(before, offers, state.median[:, None, :], open_issues,
                                            r.tolerance[:, None, None])
     converged = np.ptp(offers, axis=-2) <= r.tolerance[:, None]
