@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.analysis import forecast_weights, weighted_mean, weighted_median
+from sim.decision_rules import RuleArrays, scenario_rules
 from sim.scenario import Scenario
 from sim.strategies import Profiles, concession_schedule, make_profiles
 from sim.utility import to_unit
@@ -27,6 +28,7 @@ class ScenarioArrays(NamedTuple):
     baseline_mean: np.ndarray   # (M,) forecast baselines from the initial positions
     baseline_median: np.ndarray
     de_escalating: np.ndarray   # (M,) bool: issues whose agreement lowers tension (CBMs)
+    rule: RuleArrays            # each issue's decision rule (`decision_rules.scenario_rules`)
 
 
 _ARRAY_CACHE: OrderedDict[int, tuple[Scenario, ScenarioArrays]] = OrderedDict()
@@ -46,7 +48,7 @@ def arrays_of(scenario: Scenario) -> ScenarioArrays:
         _ARRAY_CACHE.move_to_end(key)
         return hit[1]
     derived = _derive_arrays(scenario)
-    for array in (*vars(derived.profiles).values(), *derived[1:]):
+    for array in (*vars(derived.profiles).values(), *derived[1:], *derived.rule):
         if isinstance(array, np.ndarray):
             array.flags.writeable = False
     _ARRAY_CACHE[key] = (scenario, derived)
@@ -93,4 +95,5 @@ def _derive_arrays(scenario: Scenario) -> ScenarioArrays:
         profiles, low, high, schedule=concession_schedule(profiles, scenario.protocol.max_rounds),
         baseline_mean=weighted_mean(profiles.ideal, weights),
         baseline_median=weighted_median(profiles.ideal, weights),
-        de_escalating=np.array([issue.de_escalating for issue in scenario.issues]))
+        de_escalating=np.array([issue.de_escalating for issue in scenario.issues]),
+        rule=scenario_rules(scenario))

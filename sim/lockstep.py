@@ -120,7 +120,7 @@ def _play(scenario: Scenario, seeds: Sequence[int]) -> Finals:
         table, mean_move, held = mechanism.respond(offers, step.offers, proposal, open_issues, p, tolerance,
                                                    intended=step.intended, stuck=step.stuck)
         proposal = mechanism.proposal_table(table, p)
-        settled = mechanism.settled_issues(proposal, table, open_issues, p, tolerance, package)
+        settled = mechanism.settled_issues(proposal, table, open_issues, p, tolerance, package, arrays.rule)
         done = mechanism.settle(settled, proposal[:, 0], round_, table, agreed_value, agreed_round, open_issues,
                                 arrays.de_escalating)
         tension = mechanism.next_tension(tension, mean_move, held, done.de_escalations,

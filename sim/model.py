@@ -258,7 +258,7 @@ class NegotiationModel(mesa.Model):
             self.reasons = np.where(followed & self.open_issues, FOLLOWED, self.reasons)
         self.proposal_table = proposal = mechanism.proposal_table(self.offers, p)
         settled = mechanism.settled_issues(proposal, self.offers, self.open_issues, p, tolerance,
-                                           self.protocol.linkage == "package")
+                                           self.protocol.linkage == "package", arrays_of(self.spec).rule)
         return self._settle(settled, proposal[0]), mean_move, held
 
     def _expected_utility_round(self) -> tuple[int, float, float]:
