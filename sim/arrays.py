@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.analysis import forecast_weights, weighted_mean, weighted_median
 from sim.inputs import Inputs, inputs_of
+from sim.decision_rules import RuleArrays, scenario_rules
 from sim.scenario import Scenario
 from sim.strategies import Profiles, make_profiles
 from sim.utility import Array, to_unit
@@ -29,6 +30,7 @@ class ScenarioArrays(NamedTuple):
     baseline_mean: np.ndarray   # (M,) forecast baselines from the initial positions
     baseline_median: np.ndarray
     de_escalating: np.ndarray   # (M,) bool: issues whose agreement lowers tension (CBMs)
+    rule: RuleArrays            # each issue's decision rule (`decision_rules.scenario_rules`)
 
 
 class Rules(NamedTuple):
@@ -57,7 +59,7 @@ class RunArrays(NamedTuple):
     package: bool                   # package linkage
     activation: str                 # simultaneous | sequential | random
     params: Any                     # the mechanism's parameters (its pydantic model), shared by every run
-    rule: Any = None                # the decision rule (None: unanimity)
+    rule: RuleArrays | None = None  # each issue's decision rule (None: unanimity)
 
 
 _ARRAY_CACHE: OrderedDict[int, tuple[Scenario, ScenarioArrays]] = OrderedDict()
@@ -77,7 +79,7 @@ def arrays_of(scenario: Scenario) -> ScenarioArrays:
         _ARRAY_CACHE.move_to_end(key)
         return hit[1]
     derived = _derive_arrays(scenario)
-    for array in (*vars(derived.profiles).values(), *derived[1:]):
+    for array in (*vars(derived.profiles).values(), *derived[1:], *derived.rule):
         if isinstance(array, np.ndarray):
             array.flags.writeable = False
     _ARRAY_CACHE[key] = (scenario, derived)
@@ -118,7 +120,8 @@ def _derive_arrays(scenario: Scenario) -> ScenarioArrays:
     return ScenarioArrays(
         profiles, low, high, baseline_mean=weighted_mean(profiles.ideal, weights),
         baseline_median=weighted_median(profiles.ideal, weights),
-        de_escalating=np.array([issue.de_escalating for issue in scenario.issues]))
+        de_escalating=np.array([issue.de_escalating for issue in scenario.issues]),
+        rule=scenario_rules(scenario))
 
 
 def run_arrays(scenario: Scenario, inputs: Inputs | None = None, runs: int = 1) -> RunArrays:
@@ -138,4 +141,4 @@ def run_arrays(scenario: Scenario, inputs: Inputs | None = None, runs: int = 1) 
     protocol = scenario.protocol
     return RunArrays(profiles, rules._replace(deadline=rules.deadline.astype(int)), shared.low, shared.high,
                      shared.de_escalating, protocol.linkage == "package", protocol.activation,
-                     mechanisms.get(protocol.mechanism).parameters_of(scenario))
+                     mechanisms.get(protocol.mechanism).parameters_of(scenario), shared.rule)

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.bargaining import best_deal_left, outside_options, walking_away
+from sim.decision_rules import RuleArrays, passes
 from sim.strategies import HOLD_EPS, Profiles, apply_cohesion, clip_to_red_lines
 from sim.utility import EPS, Array, issue_utilities, total_utility, within
 
@@ -62,9 +63,17 @@ def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: f
     return lines_ok & (value >= p.reservation - EPS) & (value >= own - tolerance - EPS)
 
 
-def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> bool | NDArray[np.bool_]:
-    """Every actor accepts the package (see `package_acceptance`): a bool, or one per replicate (R,); the
-    proposal as its table (N, M) (or an (M,) vector) or tables (R, N, M)."""
+def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float,
+                   rule: RuleArrays | None = None) -> bool | NDArray[np.bool_]:
+    """The package passes (see `package_acceptance`): a bool, or one per replicate (R,); the proposal as its
+    table (N, M) (or an (M,) vector) or tables (R, N, M). Under unanimity (`rule` None or every actor needed)
+    every actor accepts it; otherwise, on every issue, the actors accepting the whole package carry the issue's
+    rule (`decision_rules.passes`)."""
+    if rule is not None and not rule.everyone_must_accept:
+        # a majority can pass a package across a minority's red line: no unanimity shortcut applies
+        accepts = package_acceptance(proposal, offers, p, tolerance)
+        carried = passes(np.broadcast_to(accepts[..., None], (*accepts.shape, p.ideal.shape[-1])), rule)
+        return carried.all(axis=-1) if carried.ndim > 1 else bool(carried.all())
     if not np.any(p.package_possible):  # the red lines exclude each other on some issue: no package passes them
         return np.zeros(offers.shape[:-2], dtype=bool) if offers.ndim > 2 else False
     # someone's red line is crossed: spare the utilities (the common case in deadlock)
@@ -78,16 +87,17 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
 
 
 def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_], p: Profiles, tolerance: float,
-                   package: bool) -> NDArray[np.bool_] | None:
-    """The open issues settled this round (M,) (or (R, M)): under package linkage all of them when every actor
-    accepts the package, otherwise each issue that every actor accepts on its own. For one run, None when no
-    package passes (most rounds: it spares the masking)."""
+                   package: bool, rule: RuleArrays | None = None) -> NDArray[np.bool_] | None:
+    """The open issues settled this round (M,) (or (R, M)): under package linkage all of them when the package
+    passes (`package_agreed`), otherwise each issue whose accepting actors carry it under its rule
+    (`decision_rules.passes`; `rule` None: every actor must accept). For one run, None when no package passes
+    (most rounds: it spares the masking)."""
     if package:
-        agreed = package_agreed(proposal, offers, p, tolerance)
+        agreed = package_agreed(proposal, offers, p, tolerance, rule)
         if offers.ndim == 2:
             return open_issues if agreed else None
         return open_issues & agreed[..., None]
-    return open_issues & issue_acceptance(proposal, offers, p, tolerance).all(axis=-2)
+    return open_issues & passes(issue_acceptance(proposal, offers, p, tolerance), rule)
 
 
 class Settlement(NamedTuple):

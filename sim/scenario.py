@@ -65,6 +65,30 @@ class Scale(_Model):
         return self.max - self.min
 
 
+DecisionRuleKind = Literal["unanimity", "qualified_majority", "simple_majority"]
+DEFAULT_QMV_THRESHOLD = 0.71
+"""Default share of the vote weight a qualified majority needs: the Council of the EU's weighted-vote threshold
+under the Amsterdam Treaty (62 of 87 votes, 71.3 %), the period of much of the DEU data, and the default of the
+procedural forecasting model (`sim.forecasting.problem`)."""
+
+
+class DecisionRule(_Model):
+    """How an issue is decided: which sets of accepting actors carry it (`sim.decision_rules`)."""
+
+    kind: DecisionRuleKind = "unanimity"
+    """unanimity: every actor with a vote accepts; simple_majority: the accepting actors hold more than half of
+    the vote weight; qualified_majority: they hold at least `threshold` of it."""
+    threshold: float = Field(default=DEFAULT_QMV_THRESHOLD, gt=0.5, le=1.0)
+    """qualified_majority only: share of the vote weight the accepting actors need (0.5 < threshold <= 1;
+    default 0.71, the Council's weighted-vote quota under the Amsterdam Treaty). Ignored by the other kinds."""
+    weights: dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] = {}
+    """Vote weight per actor id (only ratios matter). Left out: one vote per actor except the agenda setter,
+    which proposes but does not vote. Given: an actor it leaves out has no vote (weight 0)."""
+    agenda_setter: Id | None = None
+    """The actor that proposes (e.g. the European Commission): nothing passes that it does not accept, whatever
+    the votes."""
+
+
 class Issue(_Model):
     id: Id
     """Short snake_case id, used in parameter paths (e.g. 'expansion')."""
@@ -83,6 +107,8 @@ class Issue(_Model):
     status_quo: float | None = Field(default=None, allow_inf_nan=False)
     """What holds if nothing is agreed on the issue (native units): the disagreement point of the bargaining.
     Left out, an actor values no agreement on the issue at its reservation utility."""
+    decision_rule: DecisionRule | None = None
+    """How this issue is decided, in place of `protocol.decision_rule` (the whole rule, not merged with it)."""
 
 
 class Strategy(_Model):
@@ -228,6 +254,8 @@ class _Protocol(_Model):
     """An offer within this fraction of the scale of the proposal counts as matching it."""
     linkage: Literal["package", "issue_by_issue"] = "package"
     """package: nothing is agreed until everything is; issue_by_issue: each issue closes on its own."""
+    decision_rule: DecisionRule = DecisionRule()
+    """Who must accept for an issue to be agreed (unanimity by default); `issues[].decision_rule` overrides it."""
     activation: Literal["simultaneous", "sequential", "random"] = "simultaneous"
     """Order of moves within a round: all at once, in file order, or shuffled each round."""
     noise: float = Field(default=0.0, ge=0.0, le=0.5)
@@ -437,6 +465,11 @@ def _reference_problems(doc: Mapping[str, Any]) -> Iterable[tuple[tuple, str, An
         total = sum(v for v in (number(w) for w in allies.values()) if v is not None)
         if total > 1.0 + 1e-9:
             yield ("actors", aid, "allies"), f"cohesion weights must sum to <= 1 (got {total:g})", total
+    rules = [(("protocol", "decision_rule"), mapping(mapping(doc, "protocol"), "decision_rule"))]
+    rules += [(("issues", issue.get("id") if isinstance(issue.get("id"), str) else index, "decision_rule"),
+               mapping(issue, "decision_rule")) for index, issue in enumerate(items("issues"))]
+    for where, rule in rules:
+        yield from _decision_rule_problems(where, rule, actor_ids)
     for index, inject in enumerate(items("injects")):
         iid = inject.get("id") if isinstance(inject.get("id"), str) else index
         for actor_id, changes in mapping(inject, "saliences").items():
@@ -451,6 +484,25 @@ def _reference_problems(doc: Mapping[str, Any]) -> Iterable[tuple[tuple, str, An
             if actor_id not in actor_ids:
                 yield (("injects", iid, "outside_options", actor_id),
                        f"unknown actor id '{actor_id}' (actors: {', '.join(sorted(actor_ids))})", actor_id)
+
+
+def _decision_rule_problems(where: tuple, rule: Mapping[str, Any], actor_ids: set[str]
+                            ) -> Iterable[tuple[tuple, str, Any]]:
+    """A decision rule's references to actors (vote weights, agenda setter) must name actors of the scenario,
+    and some actor must have a vote."""
+    known = ", ".join(sorted(actor_ids))
+    weights = rule.get("weights")
+    if isinstance(weights, Mapping):
+        for actor_id in weights:
+            if actor_id not in actor_ids:
+                yield (*where, "weights", actor_id), f"unknown actor id '{actor_id}' (actors: {known})", actor_id
+        values = [v for v in weights.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if weights and len(values) == len(weights) and all(v == 0 for v in values):
+            yield ((*where, "weights"), "every vote weight is 0: no set of actors could carry a vote (give the "
+                   "voters a weight > 0, or leave weights out for one vote each)", dict(weights))
+    setter = rule.get("agenda_setter")
+    if isinstance(setter, str) and setter not in actor_ids:
+        yield (*where, "agenda_setter"), f"unknown actor id '{setter}' (actors: {known})", setter
 
 
 def _errors(problems: Iterable[tuple[tuple, str, Any]]) -> ValidationError:
@@ -803,7 +855,8 @@ def apply_params(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
                     node[key] = value
                 elif key in node:
                     node = node[key]
-                elif key in ("red_lines", "allies", "outside_option", "outside_options"):
+                elif key in ("red_lines", "allies", "outside_option", "outside_options", "decision_rule",
+                             "weights"):
                     node = node.setdefault(key, {})
                 else:
                     problems.append(Problem(path, f"unknown key '{key}'"))

@@ -68,7 +68,7 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
         followed = np.abs(offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
         reasons = np.where(followed & open_issues[:, None, :], FOLLOWED, reasons)
     proposal = rules.proposal_table(offers, p)
-    settled = rules.settled_issues(proposal, offers, open_issues, p, tolerance, arrays.package)
+    settled = rules.settled_issues(proposal, offers, open_issues, p, tolerance, arrays.package, arrays.rule)
     return finish_round(state, arrays, round_, offers, proposal, settled, proposal[:, 0], mean_move, held,
                         walkouts=True, intended=intended, stuck=stuck, reasons=reasons)
 
