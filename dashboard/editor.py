@@ -8,12 +8,13 @@ Every control edits one parameter path of the scenario (`actors.russia.positions
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import streamlit as st
 
 from dashboard import state
 from dashboard.common import scenario_yaml
+from sim import mechanisms
 from sim.scenario import DEFAULT_EXPONENTS, Issue, Scenario
 
 STRATEGIES = {
@@ -23,7 +24,7 @@ STRATEGIES = {
     "tit_for_tat": "Tit-for-tat: returns the others' concessions",
     "hardliner": "Hardliner: barely moves",
 }
-MECHANISMS = {"concession": "Offers and concessions", "expected_utility": "Expected utility (Bueno de Mesquita)"}
+MECHANISMS = {m.name: m.label for m in mechanisms.REGISTRY.values()}
 LINKAGES = {"package": "Package: nothing is agreed until everything is", "issue_by_issue": "Issue by issue"}
 ACTIVATIONS = {"simultaneous": "All at once", "sequential": "In turn (file order)", "random": "In random order"}
 EXPONENT_RANGES = {"boulware": (0.05, 0.95, 0.05), "conceder": (1.1, 10.0, 0.1)}
@@ -177,10 +178,9 @@ PROTOCOL_WORDS = {
     "protocol.tension.hardline_rate": ("Hard-line rate", None),
     "protocol.tension.concession_relief": ("Concession relief", None),
     "protocol.tension.agreement_relief": ("Agreement relief", None), "protocol.tension.hardening": ("Hardening", None),
-    "protocol.expected_utility.status_quo_probability": ("Status-quo probability Q", None),
-    "protocol.expected_utility.t_weight": ("T weight", None),
-    "protocol.expected_utility.selection": ("Offer selection", None),
-    "protocol.expected_utility.normalisation": ("Normalisation", None),
+    # each mechanism's own parameters, named as its editor names them
+    **{f"protocol.{m.name}.{name}": (f"{m.label}: {name.replace('_', ' ')}", None)
+       for m in mechanisms.REGISTRY.values() if m.parameters is not None for name in m.parameters.model_fields},
 }
 ACTOR_WORDS = {"capability": "capability", "reservation_utility": "walk-away utility", "risk_attitude": "risk attitude",
                "strategy.kind": "strategy", "strategy.exponent": "concession exponent",
@@ -350,6 +350,25 @@ def _actor_controls(base: Scenario) -> None:
 
 
 # ---------------------------------------------------------------------- rules of the talks
+def _mechanism_parameter_controls(base: Scenario, chosen: mechanisms.Mechanism) -> None:
+    """The chosen mechanism's own parameters, read from its pydantic model: a choice for each set of named
+    options, a slider for each bounded number (the field's docstring as help)."""
+    if chosen.parameters is None:
+        return
+    values = getattr(base.protocol, chosen.name)
+    st.markdown(f"**{chosen.label}**")
+    for name, field in chosen.parameters.model_fields.items():
+        path, label = f"protocol.{chosen.name}.{name}", name.replace("_", " ").capitalize()
+        options = get_args(field.annotation) if get_origin(field.annotation) is Literal else ()
+        if options:
+            choice(label, path, getattr(values, name), {o: o.replace("_", " ") for o in options}, help=field.description)
+            continue
+        bounds = {type(m).__name__: m for m in field.metadata}
+        low = getattr(bounds.get("Ge"), "ge", 0.0)
+        high = getattr(bounds.get("Le"), "le", 1.0)
+        slider(label, path, getattr(values, name), low, high, (high - low) / 20, fmt="%.2f", help=field.description)
+
+
 def _rule_controls(base: Scenario) -> None:
     p = base.protocol
     t = p.tension
@@ -383,13 +402,4 @@ def _rule_controls(base: Scenario) -> None:
            help="Subtracted once when a de-escalating issue is agreed.")
     slider("Hardening", "protocol.tension.hardening", t.hardening, 0.0, 1.0, 0.01, fmt="%.2f",
            help="How much tension slows concessions: at full tension actors concede (1 - hardening) as much.")
-    if _value("protocol.mechanism", p.mechanism) == "expected_utility":
-        eu = p.expected_utility
-        st.markdown("**Expected-utility mechanism**")
-        slider("Status-quo probability Q", "protocol.expected_utility.status_quo_probability",
-               eu.status_quo_probability, 0.0, 1.0, 0.05, fmt="%.2f")
-        slider("T weight", "protocol.expected_utility.t_weight", eu.t_weight, 0.0, 1.0, 0.05, fmt="%.2f")
-        choice("Offer selection", "protocol.expected_utility.selection", eu.selection,
-               {"published": "As published (Scholz et al. 2011)", "least_move": "Least move (BDM's text)"})
-        choice("Normalisation", "protocol.expected_utility.normalisation", eu.normalisation,
-               {"all_pairs": "All pairs (published)", "pair": "The pair's votes only"})
+    _mechanism_parameter_controls(base, mechanisms.get(_value("protocol.mechanism", p.mechanism)))

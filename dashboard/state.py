@@ -23,7 +23,9 @@ import streamlit as st
 
 from sim import lockstep, service
 from sim.analysis import BargainingSpace, bargaining_space
+from sim import mechanisms
 from sim.arrays import profiles_of
+from sim.mechanisms.expected_utility import EXPECTED_UTILITY
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -87,15 +89,15 @@ def load_upload(data: bytes, name: str) -> Scenario:
     return parse_text(decode(data, name), format_of(name), name)
 
 
-SPATIAL_MECHANISM = "expected_utility"
+SPATIAL_MECHANISM = EXPECTED_UTILITY
 """A spatial-model CSV (BDM or KTAB layout: capability, position, salience per actor) is data for Bueno de
 Mesquita's expected-utility model: the dashboard runs it with that mechanism unless the user switches it."""
 
 
 def with_source_defaults(scenario: Scenario, name: str) -> Scenario:
     """The scenario as the dashboard first shows it: a CSV import gets the expected-utility mechanism."""
-    if format_of(name) == "csv" and scenario.protocol.mechanism != SPATIAL_MECHANISM:
-        return scenario.with_protocol(mechanism=SPATIAL_MECHANISM)
+    if format_of(name) == "csv" and mechanisms.get(scenario.protocol.mechanism) is not SPATIAL_MECHANISM:
+        return scenario.with_protocol(mechanism=SPATIAL_MECHANISM.name)
     return scenario
 
 

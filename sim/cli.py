@@ -66,8 +66,6 @@ if TYPE_CHECKING:
     from sim import service
     from sim.scenario import Scenario
 
-MECHANISMS = ("concession", "expected_utility")
-
 ScaleOption = Annotated[str | None, typer.Option(
     "--scale", metavar="LO:HI", help="CSV import: the issue scale (default: min..max of the positions).")]
 
@@ -131,15 +129,15 @@ def print_summary(result: service.RunResult) -> None:
     table = Table(title="Issues", title_justify="left")
     for column in ("issue", "agreed", "value", "round", "proposal", "weighted mean", "weighted median"):
         table.add_column(column, justify="left" if column == "issue" else "right")
-    is_eu = result.mechanism == "expected_utility"
-    if is_eu:
+    forecasts = any(r.prediction is not None for r in result.issues.values())
+    if forecasts:
         table.add_column("prediction", justify="right")
     for issue_id, r in result.issues.items():
         unit = for_terminal(s.issue(issue_id).scale.unit, newlines=False)
         row = [issue_id, "yes" if r.agreed else "no", _fmt(r.value, unit),
                str(r.round) if r.round is not None else "-", _fmt(r.proposal, unit),
                _fmt(r.weighted_mean, unit), _fmt(r.weighted_median, unit)]
-        if is_eu:
+        if forecasts:
             row.append(_fmt(r.prediction, unit))
         table.add_row(*row)
     out.print(table)
@@ -161,7 +159,7 @@ def run(
     seed: Annotated[int | None, typer.Option(min=0, help="Random seed (default: the scenario's).")] = None,
     max_rounds: Annotated[int | None, typer.Option(min=1, max=10_000, help="Override protocol.max_rounds.")] = None,
     mechanism: Annotated[str | None, typer.Option(
-        help="Override protocol.mechanism: concession or expected_utility.")] = None,
+        help="Override protocol.mechanism (`negsim mechanisms` lists them).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
     rounds_csv: Annotated[Path | None, typer.Option(
         help="Write the tidy per-round table (round,actor,issue,position,...) to this CSV file.")] = None,
@@ -174,9 +172,10 @@ def run(
     from sim import service
     from sim.scenario import Problem, ScenarioError
 
-    if mechanism is not None and mechanism not in MECHANISMS:
-        raise ScenarioError([Problem("--mechanism", f"must be one of {', '.join(MECHANISMS)} "
-                                                            f"(got {mechanism!r})")])
+    from sim.mechanisms import NAMES
+
+    if mechanism is not None and mechanism not in NAMES:
+        raise ScenarioError([Problem("--mechanism", f"must be one of {', '.join(NAMES)} (got {mechanism!r})")])
     spec = service.prepare(load(scenario, scale), max_rounds=max_rounds, mechanism=mechanism)
     result = service.run_scenario(spec, seed, collect=rounds_csv is not None, draw=not as_coded)
     if rounds_csv is not None:
@@ -226,6 +225,18 @@ def schema() -> None:
     from sim.scenario import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+@app.command(name="mechanisms")
+@user_errors
+def list_mechanisms() -> None:
+    """List the bargaining mechanisms (protocol.mechanism): NAME<TAB>LABEL<TAB>what it does, and its parameters."""
+    from sim.mechanisms import REGISTRY
+
+    for m in REGISTRY.values():
+        sys.stdout.write(f"{m.name}\t{m.label}\t{m.summary}\n")
+        for name, field in (m.parameters.model_fields.items() if m.parameters is not None else ()):
+            sys.stdout.write(f"  protocol.{m.name}.{name}\t{field.default}\t{(field.description or '').split(chr(10))[0]}\n")
 
 
 @app.command(name="params")

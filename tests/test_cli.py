@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -168,3 +169,31 @@ def test_lazy_package_attributes_still_work():
             "try:\n    sim.nope\nexcept AttributeError:\n    pass\nelse:\n    raise SystemExit('sim.nope')\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_mechanisms_lists_the_registry_with_each_mechanisms_parameters():
+    from sim.mechanisms import REGISTRY
+
+    done = subprocess.run([sys.executable, "-m", "sim", "mechanisms"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    names = [line.split("\t")[0] for line in done.stdout.splitlines() if not line.startswith(" ")]
+    assert names == list(REGISTRY)
+    assert "  protocol.expected_utility.status_quo_probability\t1.0\t" in done.stdout
+
+
+def test_only_the_registry_names_mechanisms():
+    """No module outside sim/mechanisms compares a mechanism's name: interfaces read the registry."""
+    from sim.mechanisms import NAMES
+
+    root = Path(__file__).resolve().parents[1]
+    offenders = []
+    for path in [*root.glob("sim/**/*.py"), *root.glob("dashboard/**/*.py")]:
+        if "mechanisms" in path.parts:
+            continue
+        text = path.read_text()
+        for name in NAMES:
+            for quote in ('"', "'"):
+                for op in ("==", "!="):
+                    if f"{op} {quote}{name}{quote}" in text or f"{quote}{name}{quote} {op}" in text:
+                        offenders.append(f"{path.relative_to(root)}: {op} {name}")
+    assert offenders == []

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import charts, common, report, state
 from dashboard.editor import STRATEGIES, changes_text, describe
+from sim import mechanisms
 
 SPEEDS = {0.5: "½ round/s", 1.0: "1 round/s", 2.0: "2 rounds/s", 4.0: "4 rounds/s", 10.0: "10 rounds/s"}
 SPEED = "negsim.play_speed"
@@ -62,7 +63,7 @@ def controls(cur: state.Current, result) -> None:
     deadline = f"{p.max_rounds} rounds at most" + (f" (this run drew {drawn})" if drawn != p.max_rounds else "")
     st.caption(f"Seed {p.seed} · {deadline} · "
                f"{'package deal' if p.linkage == 'package' else 'issue by issue'} · "
-               f"{'expected-utility mechanism' if p.mechanism == 'expected_utility' else 'concession mechanism'}"
+               f"{mechanisms.get(p.mechanism).label.lower()} mechanism"
                f" · source: {cur.source}" + (f" (+{len(cur.edits)} changes)" if cur.edits else ""))
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import analysis, mechanism, service
+from sim import analysis, mechanism, mechanisms, service
 from sim.arrays import profiles_of
 from sim.classroom import security
 from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, short_name
@@ -63,7 +63,7 @@ def nash_point(state: RoomState, max_points: int = 20_000) -> NashPoint | None:
 def outcome_utilities(state: RoomState, model: NegotiationModel) -> dict[str, float]:
     """Each actor's utility of the room's outcome so far (settled issues at their agreed value, the others
     at the actor's reservation utility), scored with the scenario as written."""
-    if state.scenario.protocol.mechanism == "expected_utility":   # the model's own scoring (predicted positions)
+    if model.prediction is not None:   # a forecasting mechanism scores its predicted positions (the model's own)
         u = model.outcome_utilities()
     else:
         u = mechanism.outcome_utility(model.agreed_value, ~model.open_issues, profiles_of(state.scenario)[0])
@@ -117,7 +117,7 @@ def scored_as_written(state: RoomState, runs: pd.DataFrame) -> np.ndarray:
     spec = state.scenario
     own = runs[[f"utility.{a}" for a in spec.actor_ids]].to_numpy(float)
     value_columns = [f"value.{i}" for i in spec.issue_ids]
-    if spec.protocol.mechanism == "expected_utility" or not set(value_columns) <= set(runs.columns):
+    if mechanisms.get(spec.protocol.mechanism).forecasts or not set(value_columns) <= set(runs.columns):
         return own
     profiles, low, high = profiles_of(spec)
     agreed = runs[[f"agreed.{i}" for i in spec.issue_ids]].to_numpy(bool)

@@ -75,6 +75,6 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
 
 CONCESSION = Mechanism(
     name="concession", label="Offers and concessions",
-    summary="Actors concede from their ideals towards the standing proposal by their strategies; it is agreed "
-            "when everyone accepts it.",
+    summary="Actors concede from their ideals towards the standing proposal by their strategies; an issue is "
+            "agreed when the actors accepting it carry the decision rule (unanimity by default).",
     parameters=None, reasons=(), lockstep=True, walkouts=True, play_round=play_round)
