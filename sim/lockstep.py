@@ -171,9 +171,9 @@ def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values
                             ("walked_out", state.walked)):
             final[name][ending] = value[over]
         ended = _take(arrays, over)
-        if state.median is not None:
-            final["prediction"][ending] = state.median[over]
-            final["utility"][ending] = rules.outcome_utility(state.median[over],
+        if state.forecast is not None:
+            final["prediction"][ending] = state.forecast[over]
+            final["utility"][ending] = rules.outcome_utility(state.forecast[over],
                                                              np.ones_like(state.open_issues[over]), ended.profiles)
         else:
             final["utility"][ending] = rules.outcome_utility(state.agreed_value[over], ~state.open_issues[over],
@@ -182,8 +182,7 @@ def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values
         if not going.any():
             break
         alive = alive[going]
-        state = State(*(None if value is None else value if name == "people" else value[going]
-                        for name, value in state._asdict().items()))
+        state = _take_state(state, going)
         arrays = _take(arrays, going)
         noise = None if noise is None else noise[going]
         order = None if order is None else order[going]
@@ -208,6 +207,15 @@ def _round_draws(generators: list[np.random.Generator], r, deadline: int, shape:
         if run_order is not None:
             order[k, :len(run_order)] = run_order
     return noise, order
+
+
+def _take_state(state: State, keep: NDArray[np.bool_]) -> State:
+    """The state of the runs `keep` (R,) (the seats of people are the same in every run)."""
+    def take(value):
+        if value is None or isinstance(value, np.ndarray) and value.ndim == 0:
+            return value
+        return type(value)(*(take(v) for v in value)) if isinstance(value, tuple) else value[keep]
+    return State(*(value if name == "people" else take(value) for name, value in state._asdict().items()))
 
 
 def _take(arrays: RunArrays, keep: NDArray[np.bool_]) -> RunArrays:

@@ -248,7 +248,7 @@ class NegotiationModel(mesa.Model):
     def prediction(self) -> np.ndarray | None:
         """A forecasting mechanism's prediction per issue (normalised; the expected-utility mechanism: the
         median-voter position of the current positions); None for the others."""
-        return None if self.state.median is None else self.state.median[0]
+        return None if self.state.forecast is None else self.state.forecast[0]
 
     def outcome_utilities(self) -> np.ndarray:
         """Each actor's utility of the outcome (its disagreement utility on unsettled issues; under a forecasting
@@ -268,6 +268,6 @@ class NegotiationModel(mesa.Model):
             agent_reporters[f"reason.{issue}"] = lambda a, j=j: a.reason(j)
         if self.mechanism.forecasts:
             for j, issue in enumerate(issues):
-                model_reporters[f"median.{issue}"] = lambda m, j=j: float(m.native(m.prediction)[j])
+                model_reporters[f"median.{issue}"] = lambda m, j=j: float(m.native(m.state.median[0])[j])
                 model_reporters[f"mean.{issue}"] = lambda m, j=j: float(m.native(m.proposal)[j])
         return mesa.DataCollector(model_reporters=model_reporters, agent_reporters=agent_reporters)

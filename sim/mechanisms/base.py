@@ -40,10 +40,12 @@ class State(NamedTuple):
     best_left: Array | None             # (R, N) the best deal the others could still accept
     over: NDArray[np.bool_]             # (R,) the talks have ended
     broke_down: NDArray[np.bool_]       # (R,) ... because someone walked away
-    median: Array | None                # (R, M) expected utility: the median voter's position (its forecast)
+    median: Array | None                # (R, M) expected utility: the median voter's position this round
+    forecast: Array | None              # (R, M) a forecasting mechanism's prediction (None for the others)
     reasons: NDArray[np.int_] | None    # (R, N, M) why each move was made (index into the reason names), or
                                         # None: not recorded
     people: NDArray[np.bool_] | None    # (N,) seats where people choose the offers (None: agents only)
+    extra: Any = None                   # a mechanism's own state: a NamedTuple of (R, ...) arrays, or None
 
 
 class RoundDraws(NamedTuple):
@@ -113,6 +115,7 @@ def opening_state(ideal: Array, profiles: Any, tension: Array, runs: int, record
         agreed_round=np.full((runs, n_issues), -1), intended=offers, stuck=np.zeros(offers.shape, dtype=bool),
         walked=np.zeros((runs, n_actors), dtype=bool), outside_value=None, best_left=None,
         over=np.zeros(runs, dtype=bool), broke_down=np.zeros(runs, dtype=bool), median=forecast,
+        forecast=forecast,
         reasons=np.full(offers.shape, OPENING) if record else None, people=people)
 
 

@@ -5,9 +5,10 @@ which is also the mechanism's forecast for every issue."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import Field
 
 from sim import expected_utility as eu
@@ -23,17 +24,40 @@ UnitInterval = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class ExpectedUtilityParameters(Parameters):
+    """The defaults give a stable forecast that mirrors with the scale; the published replication of Scholz et al.
+    (2011) is `SCHOLZ_2011` (selection published, normalisation all_pairs, median_ties lowest, stopping deadline)."""
+
     status_quo_probability: UnitInterval = 1.0
     """Q: probability that the status quo persists if no challenge is made (1.0 replicates the EC example)."""
     t_weight: UnitInterval = 1.0
     """T: weight of the median voter moving towards (vs away from) the actor in the (1 - Q) term."""
-    selection: Literal["published", "least_move"] = "published"
-    """Offer-selection rule: 'published' reproduces Scholz et al. (2011); 'least_move' follows BDM's text."""
-    normalisation: Literal["all_pairs", "pair"] = "all_pairs"
-    """Probability-of-success denominator: all votes over all pairs (published) or just the pair's votes."""
-    median_ties: Literal["lowest", "midpoint"] = "lowest"
-    """Two unbeaten positions equally close to the mean: the lower one (published) or their midpoint (a reversed
-    scale then gives the mirrored forecast)."""
+    selection: Literal["least_move", "published"] = "least_move"
+    """Offer-selection rule: 'least_move' follows BDM's text (the offer that moves the actor least); 'published'
+    reproduces the code behind Scholz et al. (2011)."""
+    normalisation: Literal["pair", "all_pairs"] = "pair"
+    """Probability-of-success denominator: just the pair's votes (P(i, j) + P(j, i) = 1), or all votes over all pairs
+    (published)."""
+    median_ties: Literal["midpoint", "lowest"] = "midpoint"
+    """Two unbeaten positions equally close to the mean: their midpoint (a reversed scale gives the mirrored
+    forecast), or the lower one (published)."""
+    stopping: Literal["settled", "deadline"] = "settled"
+    """settled: an issue's forecast is final once no position on it moves by more than 0.1 % of its range in a
+    round (the talks end when every issue is settled or agreed); one still cycling at the deadline is forecast at
+    its mean median over the second half of the rounds. deadline: the median at the deadline, wherever the cycle
+    then is (published)."""
+
+
+SCHOLZ_2011 = {"selection": "published", "normalisation": "all_pairs", "median_ties": "lowest",
+               "stopping": "deadline"}
+"""The options that reproduce the published EC trace (Scholz et al. 2011), as `protocol.expected_utility` values."""
+
+
+class Forecasting(NamedTuple):
+    """The stable-forecast state of R runs."""
+
+    settled: NDArray[np.bool_]      # (R, M) the stopping rule fired: nothing moves on the issue any more
+    late_sum: Array                 # (R, M) sum of the medians of the rounds in the second half
+    late_rounds: Array              # (R,) how many such rounds
 
 
 def scale_ranges(ideal: Array) -> Array:
@@ -41,35 +65,63 @@ def scale_ranges(ideal: Array) -> Array:
     return np.ptp(ideal, axis=-2)
 
 
-def forecast(ideal: Array, profiles, params: eu.EUParams, runs: int) -> Array:
+def forecast(ideal: Array, profiles, params: Settings, runs: int) -> Array:
     """The median voter's position of the opening positions, (R, M)."""
-    median = eu.median_voter(ideal, profiles.capability, profiles.salience, scale_ranges(ideal), params.median_ties)
+    median = eu.median_voter(ideal, profiles.capability, profiles.salience, scale_ranges(ideal),
+                             params.rounds.median_ties)
     return np.broadcast_to(median, (runs, ideal.shape[-1])).copy()
 
 
 def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
                own_offers: Array | None = None) -> State:
     """One round of R runs on every open issue; `own_offers` as in the concession mechanism."""
-    p, r, params = arrays.profiles, arrays.rules, arrays.params
+    p, r, settings = arrays.profiles, arrays.rules, arrays.params
     before, open_issues = state.offers, state.open_issues
+    runs, n_issues = open_issues.shape
+    forecasting = state.extra if state.extra is not None else Forecasting(
+        np.zeros((runs, n_issues), dtype=bool), np.zeros((runs, n_issues)), np.zeros(runs))
+    moving = open_issues & ~forecasting.settled         # a settled issue stays exactly where it settled
     scale = scale_ranges(p.ideal)
-    result = eu.eu_round(before, p.capability, p.salience, scale, params)
-    open_ = open_issues[:, None, :]
+    result = eu.eu_round(before, p.capability, p.salience, scale, settings.rounds)
+    open_ = moving[:, None, :]
     reasons = np.where(open_, len(REASONS) + result.offer_kind, AGREED) if state.reasons is not None else None
     moved = result.positions
     if state.people is not None:
         moved, reasons = with_people(own_offers, before, moved, state, reasons)
     offers = np.where(open_, moved, before)
-    median = eu.median_voter(offers, p.capability, p.salience, scale, params.median_ties)
+    median = eu.median_voter(offers, p.capability, p.salience, scale, settings.rounds.median_ties)
     mean_move, held = rules.round_movement(before, offers, state.median[:, None, :], open_issues,
                                            r.tolerance[:, None, None])
     converged = np.ptp(offers, axis=-2) <= r.tolerance[:, None]
-    return finish_round(state, arrays, round_, offers, None, open_issues & converged, median, mean_move, held,
-                        median=median, reasons=reasons)
+    if settings.stop_when_settled:
+        still = np.abs(offers - before).max(axis=-2) <= eu.STABLE_TOLERANCE * scale
+        late = round_ >= (r.deadline + 1) // 2
+        forecasting = Forecasting(forecasting.settled | (moving & still & ~converged),
+                                  forecasting.late_sum + np.where(late[:, None], median, 0.0),
+                                  forecasting.late_rounds + late)
+    state = finish_round(state, arrays, round_, offers, None, open_issues & converged, median, mean_move, held,
+                         median=median, forecast=median, reasons=reasons, extra=forecasting)
+    if not settings.stop_when_settled:
+        return state
+    # the talks end once every issue is agreed or settled; at the deadline a cycling issue gets its late mean
+    still_open = state.open_issues & ~forecasting.settled
+    over = state.over | ~still_open.any(axis=-1)
+    cycling = over[:, None] & still_open
+    late_mean = forecasting.late_sum / np.maximum(forecasting.late_rounds, 1)[:, None]
+    return state._replace(over=over, forecast=np.where(cycling, late_mean, median))
 
 
-def prepare(parameters: ExpectedUtilityParameters) -> eu.EUParams:
-    return eu.EUParams(**parameters.model_dump())
+class Settings(NamedTuple):
+    """What `play_round` reads from the parameters."""
+
+    rounds: eu.EUParams             # the rounds' options
+    stop_when_settled: bool
+
+
+def prepare(parameters: ExpectedUtilityParameters) -> Settings:
+    values = parameters.model_dump()
+    stopping = values.pop("stopping")
+    return Settings(eu.EUParams(**values), stopping == "settled")
 
 
 EXPECTED_UTILITY = Mechanism(
