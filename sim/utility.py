@@ -22,9 +22,19 @@ def power(base: Array | float, exponent: Array | float) -> Array:
     routine that can differ in the last bit), so a run played alone and the same run among many (`sim.lockstep`)
     would drift apart. Both operands are therefore laid out in full before the power is taken.
     """
-    shape = np.broadcast_shapes(np.shape(base), np.shape(exponent))
-    return np.power(np.ascontiguousarray(np.broadcast_to(base, shape), dtype=float),
-                    np.ascontiguousarray(np.broadcast_to(exponent, shape), dtype=float))
+    base, exponent = np.asarray(base, dtype=float), np.asarray(exponent, dtype=float)
+    if base.shape != exponent.shape:
+        shape = np.broadcast_shapes(base.shape, exponent.shape)
+        base, exponent = _full(base, shape), _full(exponent, shape)
+    return np.power(np.ascontiguousarray(base), np.ascontiguousarray(exponent))
+
+
+def _full(array: Array, shape: tuple[int, ...]) -> Array:
+    if array.shape == shape:
+        return array
+    out = np.empty(shape)
+    out[...] = array
+    return out
 
 
 def to_unit(values: Array, low: Array, high: Array) -> Array:
