@@ -1,11 +1,11 @@
 """Per-run time of the Feb-2022 baseline, with per-round collection on and off (median of repeats); a scenario
-with uncertain inputs is measured as shipped (each run draws them) and as coded (lockstep plays only that).
+with uncertain inputs is measured as shipped (each run draws them) and as coded.
 
 Target (issue 2): a whole run with collection off in <= 2 ms on one core.
 A run is what `negsim run` and `negsim sweep` do: build the model, play it to the end (`model.run_model()`),
 describe the result. The last line plays the same runs with `model.step()` called in a loop (as the dashboard
 and `mesa.batch_run` do), which adds Mesa's per-step event bookkeeping. The last lines play the same seeds
-in lockstep (`service.summaries`, what sweeps and the Monte Carlo do with a point's replicates): per-run time
+in lockstep (`service.summaries`, what sweeps and the Monte Carlo do with many runs): per-run time
 at several numbers of replicates played together, and the ratio to a model run.
 Usage: python benchmarks/bench_model.py [--repeats N] [--scenario FILE]
 """
