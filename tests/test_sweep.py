@@ -558,3 +558,27 @@ def test_assumption_influence_ranks_the_inputs_that_go_with_an_outcome():
     assert top["input"] == "actors.russia.outside_option.trend" and top["spearman"] > 0.6
     assert top["share_high_third"] > 0.9 > 0.1 > top["share_low_third"]
     assert abs(table.iloc[1]["spearman"]) < 0.15
+
+
+def test_a_one_replicate_lhs_design_plays_in_lockstep_as_its_models_would(baseline, tmp_path, monkeypatch):
+    """Each point of an LHS design has its own values and one seed: the batch plays them together in lockstep
+    (rounds recorded too), and every table equals the one made run by run with a model per run."""
+    vary = ["actors.russia.capability=0.5:2", "protocol.tension.hardening=0:1", "protocol.max_rounds=5:25",
+            "protocol.linkage=package,issue_by_issue"]
+    one_by_one = tmp_path / "models"
+    run_sweep(baseline, vary, out=one_by_one, sampler="lhs", samples=24, seed=3, executor="serial", batch_size=1,
+              rounds=True, progress=False)
+    played = []
+    real_play = runner_module.lockstep.play
+
+    def spy(scenario, seeds, *args, **kwargs):
+        played.append(len(seeds))
+        return real_play(scenario, seeds, *args, **kwargs)
+
+    monkeypatch.setattr(runner_module.lockstep, "play", spy)
+    together = tmp_path / "lockstep"
+    run_sweep(baseline, vary, out=together, sampler="lhs", samples=24, seed=3, executor="serial", batch_size=24,
+              rounds=True, progress=False)
+    assert sum(played) >= 24 - 2    # every run but a group's odd one out played in lockstep (two linkage groups)
+    for name in ("runs.parquet", "rounds.parquet"):
+        assert_same_table(together / name, one_by_one / name)

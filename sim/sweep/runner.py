@@ -175,10 +175,10 @@ def _ids(paths: Sequence[str], run: tuple[int, int, int, int, tuple]) -> dict[st
 
 def _columns_table(paths: Sequence[str], runs: Sequence[tuple], fields: dict[str, Any],
                    schema: pa.Schema) -> pa.Table:
-    """The runs of one point with their summary columns, in the schema's columns (absent ones null)."""
+    """Runs played together with their summary columns, in the schema's columns (absent ones null)."""
     n = len(runs)
     columns: dict[str, Any] = {"run_id": [run[0] for run in runs], "point": [run[1] for run in runs],
-                               **{path: [value] * n for path, value in zip(paths, runs[0][4], strict=True)},
+                               **{path: [run[4][k] for run in runs] for k, path in enumerate(paths)},
                                "replicate": [run[2] for run in runs], "seed": [run[3] for run in runs], **fields}
     return pa.Table.from_arrays([pa.array(columns[f.name], type=f.type) if f.name in columns
                                  else pa.nulls(n, f.type) for f in schema], schema=schema)
