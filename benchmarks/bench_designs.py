@@ -26,7 +26,9 @@ one), one replicate a point, root seed 1, so every point plays the same run seed
 Figures: "call s" is the median wall time of the `run_sweep(...)` / `mesa.batch_run(...)` call in a process that
 has done its imports (worker start-up, design, probe, runs and Parquet output included); "e2e runs/s" is runs
 over that time; "proc s" is the whole child process (Python start-up and imports too, as for `negsim sweep`);
-"runs-only runs/s" is the rate the sweep reports for its runs alone (from its first task to its last part file).
+"runs-only runs/s" is the rate the sweep reports for its runs alone (from its first task to its last part file);
+"CPU ms/run" is the CPU time (user + system) of the whole measurement (the process from its start, its workers and
+fork server) over the runs: less sensitive than wall time to other work on a shared machine.
 """
 
 from __future__ import annotations
@@ -172,8 +174,10 @@ def child(task: dict[str, Any]) -> None:
     else:
         found = sweep_case(task["sampler"], task["samples"], task.get("rounds", False), task.get("compare", 0))
     reap_children()
-    found.setdefault("rss_parent_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)   # a sweep's: at its end
-    found["rss_child_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    found.setdefault("rss_parent_kb", own.ru_maxrss)     # a sweep's is taken at its end, before the comparison
+    found["rss_child_kb"] = children.ru_maxrss
+    found["cpu"] = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
     print(json.dumps(found))
 
 
@@ -205,6 +209,7 @@ def run_case(label: str, task: dict[str, Any], repeats: int, rows: list[dict[str
     row = {"label": label, "runs": found[0]["runs"], "repeats": repeats, "call": call,
            "e2e": found[0]["runs"] / call, "rate": median([f["rate"] for f in found]),
            "proc": median([f["proc"] for f in found]), "failed": max(f["failed"] for f in found),
+           "cpu_ms": median([f["cpu"] for f in found]) / found[0]["runs"] * 1e3,
            "rss_parent": max(f["rss_parent_kb"] for f in found) / 1024,
            "rss_child": max(f["rss_child_kb"] for f in found) / 1024, "compared": found[0].get("compared")}
     rows.append(row)
@@ -213,14 +218,15 @@ def run_case(label: str, task: dict[str, Any], repeats: int, rows: list[dict[str
 
 
 HEADER = (f"{'case':<30} {'runs':>8} {'reps':>4} {'call s':>8} {'e2e runs/s':>10} {'runs-only':>10} "
-          f"{'proc s':>7} {'parent MB':>9} {'child MB':>8}")
+          f"{'proc s':>7} {'CPU ms/run':>10} {'parent MB':>9} {'child MB':>8}")
 
 
 def format_row(row: dict[str, Any]) -> str:
     only = "-" if row["rate"] != row["rate"] else f"{row['rate']:,.0f}"     # NaN: batch_run reports no such rate
     failed = f"  ({row['failed']:,} failed runs!)" if row["failed"] else ""
     return (f"{row['label']:<30} {row['runs']:>8,} {row['repeats']:>4} {row['call']:>8.2f} {row['e2e']:>10,.0f} "
-            f"{only:>10} {row['proc']:>7.1f} {row['rss_parent']:>9.0f} {row['rss_child']:>8.0f}{failed}")
+            f"{only:>10} {row['proc']:>7.1f} {row['cpu_ms']:>10.2f} {row['rss_parent']:>9.0f} "
+            f"{row['rss_child']:>8.0f}{failed}")
 
 
 def same_runs(first: dict[str, list[Any]], second: dict[str, list[Any]]) -> int:
@@ -319,6 +325,8 @@ def main() -> None:
         small, large = (by_size[n] for n in lhs_sizes)
         print(f"memory, LHS {lhs_sizes[0]:,} -> {lhs_sizes[1]:,} runs: parent {small['rss_parent']:.0f} -> "
               f"{large['rss_parent']:.0f} MB, largest child {small['rss_child']:.0f} -> {large['rss_child']:.0f} MB")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (other work on the machine "
+          "slows the wall-clock figures; CPU ms/run much less)")
     failed = sum(row["failed"] for row in rows)
     if failed:
         print(f"WARNING: {failed:,} runs failed (see the table); their rates are not comparable")

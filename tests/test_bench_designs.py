@@ -41,8 +41,8 @@ def test_batch_run_plays_the_sweeps_runs(bench):
 
 def test_table_row_lines_up_with_the_header(bench):
     row = {"label": "LHS sweep", "runs": 10_000, "repeats": 3, "call": 1.5, "e2e": 6_666.7, "rate": 8_000.0,
-           "proc": 3.3, "failed": 0, "rss_parent": 250.0, "rss_child": 230.0}
+           "proc": 3.3, "cpu_ms": 0.42, "failed": 0, "rss_parent": 250.0, "rss_child": 230.0}
     line = bench.format_row(row)
     assert len(line) == len(bench.HEADER)
-    assert line.split() == ["LHS", "sweep", "10,000", "3", "1.50", "6,667", "8,000", "3.3", "250", "230"]
+    assert line.split() == ["LHS", "sweep", "10,000", "3", "1.50", "6,667", "8,000", "3.3", "0.42", "250", "230"]
     assert "-" in bench.format_row({**row, "rate": float("nan")}).split()
