@@ -1,8 +1,8 @@
 """Benchmark of one-replicate designs (Latin hypercube, Sobol) of the Feb-2022 baseline, beside `mesa.batch_run`.
 
 Run from the repository root:
-    .venv/bin/python benchmarks/bench_designs.py                 # the full set (about 15 min before lockstep designs)
-    .venv/bin/python benchmarks/bench_designs.py --quick         # small sizes, a smoke check (about 1 min)
+    .venv/bin/python benchmarks/bench_designs.py          # the full set (32 min before lockstep designs, busy machine)
+    .venv/bin/python benchmarks/bench_designs.py --quick  # small sizes, a smoke check (about 1.5 min)
 Options: --repeats K (default 3: medians of K), --repeats-large K (default 1, for designs of 50,000 runs or more),
 --batch-run-points N (default all 10,000 LHS points), --skip CASE[,CASE] (lhs, sobol, batch_run, rounds).
 
@@ -121,18 +121,18 @@ def batch_run_case(samples: int, points: int, processes: int = WORKERS) -> dict[
     from sim.sweep import make_design
 
     design = make_design(_baseline(), FACTORS, "lhs", samples=samples, replicates=1, root_seed=ROOT_SEED)
-    runs = design.runs(range(min(points, design.n_runs)))
-    seed = runs[0][3]       # one replicate: every point plays replicate 0's seed
+    paths = tuple(design.points.columns)        # the factors' paths, in the sweep's order
+    values = [tuple(row) for row in design.points.to_numpy().tolist()[:points]]     # plain Python floats
+    seed = int(design.seeds[0])     # one replicate: every point plays replicate 0's seed
     start = time.perf_counter()
-    results = mesa.batch_run(PointModel, parameters={"paths": [tuple(design.paths)],
-                                                     "values": [run[4] for run in runs]},
+    results = mesa.batch_run(PointModel, parameters={"paths": [paths], "values": values},
                              rng=[seed], number_processes=processes, max_steps=10_000, data_collection_period=-1,
                              display_progress=False)
     call = time.perf_counter() - start
     ended = time.time()
     results.sort(key=lambda row: row["RunId"])
-    assert len(results) == len(runs), f"batch_run returned {len(results)} rows for {len(runs)} runs"
-    return {"runs": len(runs), "call": call, "rate": float("nan"), "failed": 0, "ended": ended,
+    assert len(results) == len(values), f"batch_run returned {len(results)} rows for {len(values)} runs"
+    return {"runs": len(values), "call": call, "rate": float("nan"), "failed": 0, "ended": ended,
             "compared": {name: [row[name] for row in results] for name in COMPARED}}
 
 
@@ -217,14 +217,14 @@ def run_case(label: str, task: dict[str, Any], repeats: int, rows: list[dict[str
     return row
 
 
-HEADER = (f"{'case':<30} {'runs':>8} {'reps':>4} {'call s':>8} {'e2e runs/s':>10} {'runs-only':>10} "
+HEADER = (f"{'case':<38} {'runs':>8} {'reps':>4} {'call s':>8} {'e2e runs/s':>10} {'runs-only':>10} "
           f"{'proc s':>7} {'CPU ms/run':>10} {'parent MB':>9} {'child MB':>8}")
 
 
 def format_row(row: dict[str, Any]) -> str:
     only = "-" if row["rate"] != row["rate"] else f"{row['rate']:,.0f}"     # NaN: batch_run reports no such rate
     failed = f"  ({row['failed']:,} failed runs!)" if row["failed"] else ""
-    return (f"{row['label']:<30} {row['runs']:>8,} {row['repeats']:>4} {row['call']:>8.2f} {row['e2e']:>10,.0f} "
+    return (f"{row['label']:<38} {row['runs']:>8,} {row['repeats']:>4} {row['call']:>8.2f} {row['e2e']:>10,.0f} "
             f"{only:>10} {row['proc']:>7.1f} {row['cpu_ms']:>10.2f} {row['rss_parent']:>9.0f} "
             f"{row['rss_child']:>8.0f}{failed}")
 
@@ -251,7 +251,7 @@ def commit() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="small sizes and 1 repeat (a smoke check, about a minute)")
+    ap.add_argument("--quick", action="store_true", help="small sizes and 1 repeat (a smoke check, about 1.5 minutes)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats per measurement; medians are printed (default 3)")
     ap.add_argument("--repeats-large", type=int, default=1,
                     help=f"repeats of designs of {LARGE:,} runs or more (default 1)")
