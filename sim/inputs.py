@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sim.scenario import Scenario, _coded_values, apply_params
+from numpy.typing import NDArray
+
 from sim.utility import Array
 
 ACTOR_FIELDS = {
@@ -157,11 +159,14 @@ def combination_problems(inputs: Inputs, actor_ids: Sequence[str]) -> list[list[
 
 # ---------------------------------------------------------------------- drawn assumptions
 class DrawPlan(NamedTuple):
-    """How a scenario's `uncertainty` is drawn: one block of calls per run of consecutive paths drawn alike."""
+    """How a scenario's `uncertainty` is drawn, one uniform number per path in the mapping's order."""
 
     paths: tuple[str, ...]
-    blocks: tuple[tuple[str, slice, Array, Array, Array], ...]   # (uniform|triangular, paths, low, mode, high)
-    whole: Array    # (K,) bool: whole-number fields get whole numbers
+    triangular: NDArray[np.bool_]   # (K,) triangular(low, coded value, high); else uniform(low, high)
+    low: Array                      # (K,)
+    mode: Array                     # (K,) the coded value (triangular paths)
+    high: Array                     # (K,)
+    whole: NDArray[np.bool_]        # (K,) whole-number fields get whole numbers
 
 
 _PLANS: dict[int, tuple[Scenario, DrawPlan]] = {}
@@ -180,33 +185,42 @@ def draw_plan(scenario: Scenario) -> DrawPlan:
 
 def _make_plan(scenario: Scenario) -> DrawPlan:
     coded = _coded_values(scenario)
-    paths, kinds, low, mode, high, whole = [], [], [], [], [], []
+    paths, triangular, low, mode, high, whole = [], [], [], [], [], []
     for path, spec in scenario.uncertainty.items():
         value = coded.get(path)
         uniform = spec.distribution == "uniform" or value is None or spec.high == spec.low
         paths.append(path)
-        kinds.append("uniform" if uniform else "triangular")
+        triangular.append(not uniform)
         low.append(spec.low)
         high.append(spec.high)
-        mode.append(np.nan if uniform else float(value))
+        mode.append(spec.low if uniform else float(value))
         whole.append(isinstance(value, int) and not isinstance(value, bool))
-    blocks = []
-    start = 0
-    for k in range(1, len(paths) + 1):
-        if k == len(paths) or kinds[k] != kinds[start]:
-            blocks.append((kinds[start], slice(start, k), np.array(low[start:k]), np.array(mode[start:k]),
-                           np.array(high[start:k])))
-            start = k
-    return DrawPlan(tuple(paths), tuple(blocks), np.array(whole, dtype=bool))
+    return DrawPlan(tuple(paths), np.array(triangular, dtype=bool), np.array(low, dtype=float),
+                    np.array(mode, dtype=float), np.array(high, dtype=float), np.array(whole, dtype=bool))
 
 
 def draw_values(plan: DrawPlan, rng: np.random.Generator) -> Array:
-    """One run's draws (K,) in the plan's path order: the same numbers one call per path would draw (numpy
-    draws an array argument element by element), whole-number fields rounded half to even."""
-    out = np.empty(len(plan.paths))
-    for kind, where, low, mode, high in plan.blocks:
-        out[where] = rng.uniform(low, high) if kind == "uniform" else rng.triangular(low, mode, high)
-    return np.where(plan.whole, np.round(out), out)
+    """One run's draws (K,) in the plan's path order (see `values_from_uniforms`)."""
+    return values_from_uniforms(plan, rng.random(len(plan.paths)))
+
+
+def values_from_uniforms(plan: DrawPlan, u: Array) -> Array:
+    """The draws from uniform numbers u in [0, 1) (K,) (or one row per run, (R, K)): uniform(low, high) is
+    low + (high - low) u; triangular(low, mode, high) is low + sqrt(u (mode - low)(high - low)) below
+    u = (mode - low) / (high - low), high - sqrt((1 - u)(high - mode)(high - low)) above; whole-number fields
+    rounded half to even. These are the formulas numpy's Generator.uniform and .triangular apply to the one
+    double each consumes, in the same IEEE operations, so the numbers equal one call per path
+    (tests/test_bargaining.py checks it); drawing the uniforms first lets many runs share one transform."""
+    low, mode, high = plan.low, plan.mode, plan.high
+    base = high - low
+    uniform = low + base * u
+    left, right = mode - low, high - mode
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = left / base
+        below = low + np.sqrt(u * (left * base))
+        above = high - np.sqrt((1.0 - u) * (right * base))
+    out = np.where(plan.triangular, np.where(u <= ratio, below, above), uniform)
+    return np.where(plan.whole, np.round(out), out) if plan.whole.any() else out
 
 
 def drawn_mapping(plan: DrawPlan, values: Array, whole_as_int: bool = True) -> dict[str, float]:

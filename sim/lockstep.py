@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from sim import mechanism as rules
 from sim import mechanisms
 from sim.arrays import RunArrays, run_arrays
-from sim.inputs import DrawPlan, Setter, draw_plan, draw_values, inputs_of, setter_of, with_values
+from sim.inputs import DrawPlan, Setter, draw_plan, inputs_of, setter_of, values_from_uniforms, with_values
 from sim.mechanisms.base import RoundDraws, State, draw_rounds, opening_state
 from sim.scenario import Scenario
 from sim.strategies import Profiles
@@ -119,8 +119,8 @@ def prepare_runs(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] 
     base = scenario if len(free) == len(scenario.uncertainty) else scenario.model_copy(update={"uncertainty": free})
     plan = draw_plan(base) if free else None
     generators = [np.random.default_rng(int(seed)) for seed in seeds]
-    drawn = (np.array([draw_values(plan, rng) for rng in generators]) if plan is not None
-             else np.zeros((len(seeds), 0)))
+    drawn = (values_from_uniforms(plan, np.array([rng.random(len(plan.paths)) for rng in generators]))
+             if plan is not None else np.zeros((len(seeds), 0)))
     all_paths = paths + (list(plan.paths) if plan is not None else [])
     if not all_paths:
         return run_arrays(scenario, runs=len(seeds)), generators, drawn, plan

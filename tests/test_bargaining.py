@@ -188,3 +188,23 @@ def test_why_names_what_blocked_each_issue():
     agreed = run_scenario(parse_scenario(two_by_two()), 0)
     assert agreed.issues["one"].why.startswith("settled in round")
     assert result.to_dict()["issues"]["expansion"]["why"] == whys["expansion"]
+
+
+def test_drawn_inputs_are_the_numbers_numpys_own_distributions_draw():
+    """`inputs.values_from_uniforms` applies numpy's uniform and triangular formulas to one uniform number per
+    path; the draws equal one Generator.uniform / .triangular call per path, bit for bit."""
+    from sim.inputs import draw_plan, draw_values
+
+    scenario = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    mixed = apply_params(scenario, {})
+    mixed = mixed.model_copy(update={"uncertainty": {
+        path: spec.model_copy(update={"distribution": "uniform" if k % 3 == 0 else spec.distribution})
+        for k, (path, spec) in enumerate(scenario.uncertainty.items())}})
+    plan = draw_plan(mixed)
+    assert plan.triangular.any() and not plan.triangular.all() and plan.whole.any()
+    for seed in range(200):
+        got = draw_values(plan, np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        expected = [rng.triangular(lo, mode, hi) if tri else rng.uniform(lo, hi)
+                    for tri, lo, mode, hi in zip(plan.triangular, plan.low, plan.mode, plan.high, strict=True)]
+        np.testing.assert_array_equal(got, np.where(plan.whole, np.round(expected), expected), strict=False)

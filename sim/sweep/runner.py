@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from sim import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.inputs import combination_problems, inputs_of, setter_of, with_values
-from sim.service import final_summaries, prepare, run_scenario, summaries
+from sim.service import final_summaries, prepare, replicate_seeds, run_scenario, summaries
 from sim.sweep.base import SweepInterrupted
 from sim.sweep.design import Design, Vary, make_design
 from sim.sweep.executors import EXECUTORS, GUARD_HINT, open_executor, start_fork_server
@@ -226,7 +226,7 @@ def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, 
     types: dict[str, pa.DataType] = {}
     hist_names: list[str] = []
     hist_types: dict[str, pa.DataType] = {}
-    seeds = [int(s) for s in design.seeds[:2]]
+    seeds = replicate_seeds(design.root_seed, 2)     # two, whatever the replicates: lockstep gives the columns
     for index, variant in enumerate(variants):
         row = None
         if not rounds and lockstep.worthwhile(variant, 2):
