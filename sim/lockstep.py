@@ -68,7 +68,8 @@ class Finals:
     inputs: dict[str, np.ndarray]   # the uncertain inputs each run drew, by path (R,) each
     rounds_table: dict[str, np.ndarray] | None = None
     """With `record`: one row per run, round (0 = the opening), actor and issue, as `service.history_of` gives a
-    model's history, plus `run` (index into the seeds)."""
+    model's history, plus `run` (index into the seeds); actor, issue and reason as indices (into the actor ids,
+    issue ids and the mechanism's reason names)."""
 
 
 CHUNK_CELLS = 2_000_000
@@ -239,7 +240,6 @@ class _Recorder:
 
     def __init__(self, arrays: RunArrays, mechanism_: mechanisms.Mechanism):
         self.low, self.high = arrays.low, arrays.high
-        self.names = np.asarray(mechanism_.reason_names, dtype=object)
         self.parts: list[tuple] = []
         self.forecasts = mechanism_.forecasts
 
@@ -274,7 +274,7 @@ class _Recorder:
         issue = np.tile(np.arange(n_issues), len(run) // n_issues)
         table = {"run": run[order], "round": round_[order], "actor": actor[order], "issue": issue[order],
                  "position": np.concatenate(position)[order],
-                 "reason": self.names[np.concatenate(reason)][order],
+                 "reason": np.concatenate(reason)[order],
                  "utility": np.concatenate(utility)[order], "tension": np.concatenate(tension)[order],
                  "proposal": np.concatenate(proposal)[order], "agreed": np.concatenate(agreed)[order]}
         if self.forecasts:

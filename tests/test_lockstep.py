@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim import lockstep, mechanism, service
+from sim import lockstep, mechanism, mechanisms, service
 from sim.model import NegotiationModel
 from sim.scenario import apply_params, load_scenario, params
 from tests.conftest import SCENARIOS
@@ -261,7 +261,8 @@ def test_lockstep_records_every_round_as_the_model_collects_it(change):
         for name in ("position", "utility", "tension", "proposal", "agreed", "median", "mean"):
             if name in history:
                 np.testing.assert_array_equal(mine[name], history[name].to_numpy(), err_msg=name)
-        assert mine["reason"].tolist() == history["reason"].tolist()
+        names = mechanisms.get(scenario.protocol.mechanism).reason_names
+        assert [names[k] for k in mine["reason"]] == history["reason"].tolist()
 
 
 def _finished(scenario, seed):

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim import lockstep
+from sim import lockstep, mechanisms
 from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.inputs import combination_problems, inputs_of, setter_of, with_values
 from sim.service import final_summaries, prepare, replicate_seeds, run_scenario, summaries
@@ -50,6 +50,9 @@ from sim.sweep.storage import (
 TASK_SECONDS = 0.5
 """Target work per task: per-task overhead (pickling, scheduling, a part file) dwarfs a single ~2 ms run."""
 MAX_BATCH = 10_000
+HISTORY_COLUMNS = ("round", "actor", "issue", "position", "reason", "utility", "tension", "proposal", "agreed",
+                   "median", "mean")
+"""The columns of rounds.parquet after run_id, in the order of `service.history_of` (those a run has)."""
 PROBE_RUNS = 256
 """Runs timed before a sweep starts (a batch of the design's first runs) to size its batches."""
 ID_COLUMNS = ("run_id", "point")
@@ -132,14 +135,19 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
                 rows.append({**_ids(paths, run), "error": None, **summary})
     if rows or not tables:
         flush()
-    runs_table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-    runs_table = runs_table.take(pc.sort_indices(runs_table["run_id"]))     # groups may interleave
+    runs_table = _in_run_order(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
     rounds_table = None
     if rounds_schema is not None:
-        rounds_table = (pa.concat_tables(histories) if histories else rounds_schema.empty_table())
-        rounds_table = rounds_table.take(pc.sort_indices(rounds_table, sort_keys=[("run_id", "ascending"),
-                                                                                   ("round", "ascending")]))
+        rounds_table = _in_run_order(pa.concat_tables(histories) if histories else rounds_schema.empty_table())
     return runs_table, rounds_table, failed
+
+
+def _in_run_order(table: pa.Table) -> pa.Table:
+    """The rows by run id (stable: a run's rounds keep their order); groups of a batch may interleave."""
+    ids = table["run_id"].to_numpy()
+    if len(ids) < 2 or (ids[1:] >= ids[:-1]).all():
+        return table
+    return table.take(np.argsort(ids, kind="stable"))
 
 
 def _combination_problems(scenario: Scenario, paths: Sequence[str], values: np.ndarray) -> list[bool]:
@@ -159,11 +167,16 @@ def _lockstep_columns(scenario: Scenario, paths: Sequence[str], runs: Sequence[t
         return summaries(scenario, seeds, paths, values), None
     final = lockstep.play(scenario, seeds, paths, values, record=True)
     table = final.rounds_table
-    history = pa.table({
-        "run_id": np.asarray([run[0] for run in runs], dtype=np.int64)[table["run"]],
-        "round": table["round"], "actor": np.asarray(scenario.actor_ids, dtype=object)[table["actor"]],
-        "issue": np.asarray(scenario.issue_ids, dtype=object)[table["issue"]],
-        **{name: table[name] for name in table if name not in ("run", "round", "actor", "issue")}})
+
+    def labels(codes: np.ndarray, names: Sequence[str]) -> pa.Array:    # ids by index, cast to text in Arrow
+        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(list(names), pa.string()))
+
+    reasons = mechanisms.get(scenario.protocol.mechanism).reason_names
+    columns = {"run_id": np.asarray([run[0] for run in runs], dtype=np.int64)[table["run"]],
+               "round": table["round"], "actor": labels(table["actor"], scenario.actor_ids),
+               "issue": labels(table["issue"], scenario.issue_ids), "reason": labels(table["reason"], reasons)}
+    history = pa.table({name: columns[name] if name in columns else table[name]     # the model's column order
+                        for name in ("run_id", *HISTORY_COLUMNS) if name in columns or name in table})
     return final_summaries(scenario, final), history
 
 
@@ -229,10 +242,15 @@ def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, 
     seeds = replicate_seeds(design.root_seed, 2)     # two, whatever the replicates: lockstep gives the columns
     for index, variant in enumerate(variants):
         row = None
-        if not rounds and lockstep.worthwhile(variant, 2):
+        if lockstep.worthwhile(variant, 2):
             with contextlib.suppress(Exception):    # then as a model (a failure shows there, run by run)
-                columns = summaries(variant, seeds[:2])
+                pair = [(k, 0, k, seed, ()) for k, seed in enumerate(seeds)]
+                columns, history = _lockstep_columns(variant, [], pair, np.zeros((2, 0)), rounds)
                 row = {name: column[0] for name, column in columns.items()}
+                if history is not None:
+                    _union(hist_names, history.schema.names)
+                    for f in history.schema:
+                        hist_types.setdefault(f.name, _plain_type(f.type))
         if row is None:
             try:
                 result = run_scenario(variant, seeds[0], collect=rounds, explain=False)
