@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from sim import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
-from sim.inputs import combination_problems, inputs_of, setter_of, with_values
+from sim.inputs import runs_to_validate, setter_of
 from sim.service import final_summaries, prepare, replicate_seeds, run_scenario, summaries
 from sim.sweep.base import SweepInterrupted
 from sim.sweep.design import Design, Vary, make_design
@@ -143,12 +143,9 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
 
 
 def _combination_problems(scenario: Scenario, paths: Sequence[str], values: np.ndarray) -> list[bool]:
-    """Per run: do its values break a rule only a combination can break (then it runs as a model, which reports
-    the problem as the run's error)?"""
-    if not len(values):
-        return []
-    inputs = with_values(inputs_of(scenario), [setter_of(scenario, path) for path in paths], values)
-    return [bool(problems) for problems in combination_problems(inputs, scenario.actor_ids)]
+    """Per run: could its values break a rule of the schema (`inputs.runs_to_validate`; then it runs as a model,
+    which reports the problem as the run's error)?"""
+    return runs_to_validate(scenario, paths, values).tolist()
 
 
 def _lockstep_columns(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple], values: np.ndarray,
