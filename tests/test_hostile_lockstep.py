@@ -122,3 +122,14 @@ def test_runs_to_validate_flags_exactly_the_values_the_schema_refuses(baseline):
             assert flag == refused, (path, value)
             checked += 1
     assert checked > 300
+
+
+@pytest.mark.parametrize("mechanism_name", ["concession", "expected_utility"])
+def test_an_actor_with_every_salience_zero_in_some_runs_plays_as_its_model(baseline, mechanism_name):
+    """Zero saliences on every issue give the actor equal weights 1/M, with or without a run axis."""
+    from tests.test_lockstep import assert_points_same_as_models
+
+    scenario = apply_params(baseline.as_coded(), {"protocol.mechanism": mechanism_name})
+    paths = [f"actors.russia.saliences.{issue}" for issue in scenario.issue_ids]
+    values = np.array([[0.0, 0.0, 0.0], [1.0, 0.7, 0.4], [0.0, 0.0, 0.1], [0.0, 0.0, 0.0]])
+    assert_points_same_as_models(scenario, [0, 1, 2, 3], paths, values)
