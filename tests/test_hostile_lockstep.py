@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 
-from sim import lockstep
 from sim.scenario import apply_params, load_scenario
 from sim.service import run_scenario
 from sim.sweep import make_design, read_runs, run_sweep
@@ -133,3 +132,17 @@ def test_an_actor_with_every_salience_zero_in_some_runs_plays_as_its_model(basel
     paths = [f"actors.russia.saliences.{issue}" for issue in scenario.issue_ids]
     values = np.array([[0.0, 0.0, 0.0], [1.0, 0.7, 0.4], [0.0, 0.0, 0.1], [0.0, 0.0, 0.0]])
     assert_points_same_as_models(scenario, [0, 1, 2, 3], paths, values)
+
+
+def test_runs_sharing_a_choice_play_in_lockstep_even_when_the_choice_varies_fastest(baseline, tmp_path,
+                                                                                     monkeypatch):
+    """A grid whose last (fastest) factor is a choice interleaves the choice's values run by run: the batch still
+    plays each value's runs together, not one model per run (many times slower), and each row is its model run."""
+    from sim.sweep import runner
+
+    vary = ["protocol.noise=0:0.1:4", "protocol.linkage=package,issue_by_issue"]
+    models = []
+    real = runner.run_scenario
+    monkeypatch.setattr(runner, "run_scenario", lambda *a, **k: models.append(a) or real(*a, **k))
+    assert_rows_are_model_runs(baseline, vary, tmp_path, replicates=1)
+    assert models == []
