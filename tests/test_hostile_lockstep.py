@@ -146,3 +146,19 @@ def test_runs_sharing_a_choice_play_in_lockstep_even_when_the_choice_varies_fast
     monkeypatch.setattr(runner, "run_scenario", lambda *a, **k: models.append(a) or real(*a, **k))
     assert_rows_are_model_runs(baseline, vary, tmp_path, replicates=1)
     assert models == []
+
+
+def test_negsim_mechanisms_prints_each_parameters_whole_description():
+    """A parameter's description spans several source lines: `negsim mechanisms` prints all of it on its line,
+    not the first line cut mid-sentence."""
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+    from sim.mechanisms import REGISTRY
+
+    done = CliRunner().invoke(app, ["mechanisms"])
+    assert done.exit_code == 0, done.output
+    lines = {line.split("\t")[0].strip(): line.split("\t")[-1] for line in done.output.splitlines()}
+    for m in REGISTRY.values():
+        for name, field in (m.parameters.model_fields.items() if m.parameters is not None else ()):
+            assert lines[f"protocol.{m.name}.{name}"] == " ".join(field.description.split())
