@@ -8,12 +8,16 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from sim.scenario import apply_params, load_scenario
+from sim.inputs import field_bounds, runs_to_validate, setter_of
+from sim.scenario import ScenarioError, apply_params, load_scenario, params
 from sim.service import run_scenario
 from sim.sweep import make_design, read_runs, run_sweep
 from sim.sweep.runner import describe
 from tests.conftest import BASELINE
+from tests.test_lockstep import assert_points_same_as_models
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +96,6 @@ def test_runs_to_validate_flags_exactly_the_values_the_schema_refuses(baseline):
     """Just inside and just outside each end of every settable field (bounds read from the schema, scales from the
     scenario), non-finite and huge values, fractions in whole-number fields: a run is sent to validation exactly
     when `apply_params` refuses its value."""
-    from sim.inputs import field_bounds, runs_to_validate, setter_of
-    from sim.scenario import ScenarioError, params
-
     scenario = baseline.as_coded()
     checked = 0
     for path in params(scenario):
@@ -126,8 +127,6 @@ def test_runs_to_validate_flags_exactly_the_values_the_schema_refuses(baseline):
 @pytest.mark.parametrize("mechanism_name", ["concession", "expected_utility"])
 def test_an_actor_with_every_salience_zero_in_some_runs_plays_as_its_model(baseline, mechanism_name):
     """Zero saliences on every issue give the actor equal weights 1/M, with or without a run axis."""
-    from tests.test_lockstep import assert_points_same_as_models
-
     scenario = apply_params(baseline.as_coded(), {"protocol.mechanism": mechanism_name})
     paths = [f"actors.russia.saliences.{issue}" for issue in scenario.issue_ids]
     values = np.array([[0.0, 0.0, 0.0], [1.0, 0.7, 0.4], [0.0, 0.0, 0.1], [0.0, 0.0, 0.0]])
@@ -162,3 +161,38 @@ def test_negsim_mechanisms_prints_each_parameters_whole_description():
     for m in REGISTRY.values():
         for name, field in (m.parameters.model_fields.items() if m.parameters is not None else ()):
             assert lines[f"protocol.{m.name}.{name}"] == " ".join(field.description.split())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["concession", "expected_utility"]))
+def test_a_run_lockstep_plays_is_one_the_schema_accepts_and_equals_its_model(seed, mechanism_name):
+    """Random values at random settable paths of the baseline (its uncertain inputs still drawn), a third of them
+    outside their field, off the scale or past a cohesion sum: every run `runs_to_validate` lets through is valid
+    for the schema and equals its model run, bit for bit."""
+    rng = np.random.default_rng(seed)
+    scenario = apply_params(load_scenario(BASELINE), {"protocol.mechanism": mechanism_name})
+    settable = sorted(path for path in params(scenario) if setter_of(scenario, path) is not None
+                      and ".exponent" not in path)
+    settable += [f"actors.{a}.allies.{b}" for a in scenario.actor_ids for b in scenario.actor_ids if a != b]
+    paths = [str(path) for path in dict.fromkeys(rng.choice(settable, size=int(rng.integers(1, 5))))]
+
+    def value(path):
+        bounds = field_bounds(path)
+        low = bounds.low if np.isfinite(bounds.low) else -10.0
+        high = bounds.high if np.isfinite(bounds.high) else 110.0
+        if bounds.whole:
+            return float(rng.integers(0, 40))
+        return float(rng.uniform(low - 0.2 * (high - low), high + 0.2 * (high - low)) if rng.random() < 0.3
+                     else rng.uniform(low, high))
+
+    values = np.array([[value(path) for path in paths] for _ in range(6)])
+    through = ~runs_to_validate(scenario, paths, values)
+    for row in values[through]:
+        point = {path: (int(v) if field_bounds(path).whole else v) for path, v in zip(paths, row.tolist(), strict=True)}
+        try:
+            apply_params(scenario, point)
+        except ScenarioError as error:
+            raise AssertionError(f"lockstep would play {point}: {error}") from None
+    if through.any():
+        assert_points_same_as_models(scenario, [int(s) for s in rng.integers(0, 2**62, int(through.sum()))], paths,
+                                     values[through])
