@@ -24,8 +24,6 @@ from pydantic import BaseModel
 
 from sim.loading import MAX_MAGNITUDE
 from sim.scenario import Scenario, _coded_values, apply_params
-from numpy.typing import NDArray
-
 from sim.utility import Array
 
 ACTOR_FIELDS = {
