@@ -236,7 +236,8 @@ def list_mechanisms() -> None:
     for m in REGISTRY.values():
         sys.stdout.write(f"{m.name}\t{m.label}\t{m.summary}\n")
         for name, field in (m.parameters.model_fields.items() if m.parameters is not None else ()):
-            sys.stdout.write(f"  protocol.{m.name}.{name}\t{field.default}\t{(field.description or '').split(chr(10))[0]}\n")
+            description = " ".join((field.description or "").split())     # the docstring's lines as one
+            sys.stdout.write(f"  protocol.{m.name}.{name}\t{field.default}\t{description}\n")
 
 
 @app.command(name="params")

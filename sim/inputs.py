@@ -4,22 +4,26 @@ A sweep's design and a Monte Carlo's drawn assumptions give every run its own va
 Validating a whole scenario per run (pydantic) costs more than playing it, so the values are set straight into
 the arrays here instead: `Inputs` holds every number a run reads (native units, an optional leading run axis),
 `setters` says where each parameter path lives in it, and `with_values` returns the inputs of R runs. Values
-set this way must already be valid field by field (the design checks the ends of each range against the
-schema, a scenario's `uncertainty` ranges are checked at load); `combination_problems` checks what only a
-combination can break (allies' cohesion weights summing past 1). Paths with no setter here (choices, scales,
-the seed, mechanism parameters) go the validated way (`scenario.apply_params`).
+set this way must be valid: the design checks the ends of each range against the schema and a scenario's
+`uncertainty` ranges are checked at load, and `runs_to_validate` finds, per run, the values that could still
+break a rule (a field's bounds, an issue's scale, allies' cohesion weights summing past 1, with the uncertain
+weights at their highs): those runs go the validated way, which reports the problem. Paths with no setter here
+(choices, scales, the seed, mechanism parameters) go the validated way (`scenario.apply_params`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from functools import cache
+from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
+import annotated_types
 import numpy as np
-
-from sim.scenario import Scenario, _coded_values, apply_params
 from numpy.typing import NDArray
+from pydantic import BaseModel
 
+from sim.loading import MAX_MAGNITUDE
+from sim.scenario import Scenario, _coded_values, apply_params
 from sim.utility import Array
 
 ACTOR_FIELDS = {
@@ -155,6 +159,87 @@ def combination_problems(inputs: Inputs, actor_ids: Sequence[str]) -> list[list[
     over, totals = over.reshape(runs, -1), totals.reshape(runs, -1)
     return [[f"actors.{actor_ids[i]}.allies: cohesion weights must sum to <= 1 (got {totals[r, i]:g})"
              for i in np.flatnonzero(over[r])] for r in range(runs)]
+
+
+class Bounds(NamedTuple):
+    """A numeric field's bounds in the schema (infinite where it has none)."""
+
+    low: float
+    low_open: bool      # the low end itself is refused (gt)
+    high: float
+    high_open: bool
+    whole: bool         # an int field
+
+
+@cache
+def field_bounds(path: str) -> Bounds:
+    """The bounds the schema puts on the field at `path` (a path `setter_of` knows), read from its pydantic
+    field: list items and dict keys in the path are skipped, Optional is unwrapped."""
+    node: Any = Scenario
+    keys = path.split(".")
+    annotation: Any = None
+    metadata: list[Any] = []
+    k = 0
+    while k < len(keys):
+        field = node.model_fields[keys[k]]
+        annotation, metadata = _without_none(field.annotation), list(field.metadata)
+        k += 1
+        if get_origin(annotation) is list:
+            node, k = get_args(annotation)[0], k + 1        # the next key is an item's id
+        elif get_origin(annotation) is dict:
+            annotation, k = get_args(annotation)[1], k + 1   # the next key is the dict's key: the value is the leaf
+            if get_origin(annotation) is Annotated:
+                annotation, *extra = get_args(annotation)
+                metadata = [m for item in extra for m in getattr(item, "metadata", [item])]
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            node = annotation
+    low, high, low_open, high_open = -np.inf, np.inf, False, False
+    for item in metadata:
+        if isinstance(item, annotated_types.Gt):
+            low, low_open = float(item.gt), True
+        elif isinstance(item, annotated_types.Ge):
+            low = float(item.ge)
+        elif isinstance(item, annotated_types.Lt):
+            high, high_open = float(item.lt), True
+        elif isinstance(item, annotated_types.Le):
+            high = float(item.le)
+    return Bounds(low, low_open, high, high_open, annotation is int)
+
+
+def _without_none(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, type(int | None)):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        return options[0] if len(options) == 1 else annotation
+    return annotation
+
+
+def runs_to_validate(scenario: Scenario, paths: Sequence[str], values: Array) -> NDArray[np.bool_]:
+    """Per run (R,): could its `values` (R, K) at `paths` (all with setters) break a rule of the schema? A value
+    that is not a finite number of at most MAX_MAGNITUDE, outside its field's bounds, not whole in a whole-number
+    field, or off its issue's scale (positions, red lines, status quo), and cohesion weights summing past 1 with
+    the scenario's uncertain ones at their highs (the ends a model run's validation sets together). Such runs go
+    the validated way, which reports the problem exactly as a model run does."""
+    values = np.asarray(values, dtype=float).reshape(len(values), len(paths))
+    bad = ~np.isfinite(values).all(axis=-1) | (np.abs(values) > MAX_MAGNITUDE).any(axis=-1)
+    setters = [setter_of(scenario, path) for path in paths]
+    for k, (path, setter) in enumerate(zip(paths, setters, strict=True)):
+        bounds, column = field_bounds(path), values[:, k]
+        low, high = bounds.low, bounds.high
+        if setter.field in ("positions", "red_lines", "status_quo"):
+            scale = scenario.issues[setter.index[-1]].scale
+            low, high = max(low, scale.min), min(high, scale.max)
+        bad |= (column <= low) if bounds.low_open else (column < low)
+        bad |= (column >= high) if bounds.high_open else (column > high)
+        if bounds.whole:
+            bad |= column != np.round(column)
+    uncertain = [(path, spec.high) for path, spec in scenario.uncertainty.items()
+                 if path not in paths and (s := setter_of(scenario, path)) is not None and s.field == "cohesion"]
+    if any(setter.field == "cohesion" for setter in setters) and len(values):
+        highs = np.broadcast_to([high for _, high in uncertain], (len(values), len(uncertain)))
+        inputs = with_values(inputs_of(scenario), setters + [setter_of(scenario, path) for path, _ in uncertain],
+                             np.hstack([values, highs]))
+        bad |= np.array([bool(problems) for problems in combination_problems(inputs, scenario.actor_ids)])
+    return bad
 
 
 # ---------------------------------------------------------------------- drawn assumptions

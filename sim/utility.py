@@ -65,7 +65,7 @@ def issue_utilities(x: Array, ideal: Array, exponent: Array) -> Array:
 def salience_weights(salience: Array) -> Array:
     """Each actor's saliences normalised to sum to 1 over issues (equal weights if all are 0)."""
     totals = salience.sum(axis=-1, keepdims=True)
-    equal = np.full_like(salience, 1.0 / salience.shape[1])
+    equal = np.full_like(salience, 1.0 / salience.shape[-1])
     return np.divide(salience, totals, out=equal, where=totals > 0)
 
 

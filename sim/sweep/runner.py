@@ -12,7 +12,6 @@ import asyncio
 import concurrent.futures as cf
 import contextlib
 import hashlib
-import itertools
 import json
 import math
 import sys
@@ -30,8 +29,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim import lockstep, mechanisms
+from sim.inputs import runs_to_validate, setter_of
 from sim.scenario import Scenario, ScenarioError, apply_params
-from sim.inputs import combination_problems, inputs_of, setter_of, with_values
 from sim.service import final_summaries, prepare, replicate_seeds, run_scenario, summaries
 from sim.sweep.base import SweepInterrupted
 from sim.sweep.design import Design, Vary, make_design
@@ -95,9 +94,12 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
             tables.append(pa.Table.from_pylist(rows, schema=runs_schema))
             rows = []
 
-    # runs that share their values of the dear factors are consecutive in a batch (they vary slowest in a grid)
-    for _, group in itertools.groupby(runs, key=lambda run: tuple(run[4][k] for k in dear)):
-        group_runs = list(group)
+    # runs that share their values of the dear factors play together wherever they are in the batch (a grid whose
+    # last factor is a choice interleaves its values run by run); the rows are put back in run order below
+    groups: dict[tuple, list[tuple[int, int, int, int, tuple]]] = {}
+    for run in runs:
+        groups.setdefault(tuple(run[4][k] for k in dear), []).append(run)
+    for group_runs in groups.values():
         try:
             spec = apply_params(scenario, {paths[k]: group_runs[0][4][k] for k in dear}) if dear else scenario
         except Exception:
@@ -151,12 +153,9 @@ def _in_run_order(table: pa.Table) -> pa.Table:
 
 
 def _combination_problems(scenario: Scenario, paths: Sequence[str], values: np.ndarray) -> list[bool]:
-    """Per run: do its values break a rule only a combination can break (then it runs as a model, which reports
-    the problem as the run's error)?"""
-    if not len(values):
-        return []
-    inputs = with_values(inputs_of(scenario), [setter_of(scenario, path) for path in paths], values)
-    return [bool(problems) for problems in combination_problems(inputs, scenario.actor_ids)]
+    """Per run: could its values break a rule of the schema (`inputs.runs_to_validate`; then it runs as a model,
+    which reports the problem as the run's error)?"""
+    return runs_to_validate(scenario, paths, values).tolist()
 
 
 def _lockstep_columns(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple], values: np.ndarray,
