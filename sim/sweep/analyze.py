@@ -3,7 +3,7 @@
 - `agreement_table`: for each varied parameter, the share of runs at each of its values (binned for a
   continuous sampler) that ended in each outcome, and the share that agreed each issue. Failed runs are
   counted, not averaged.
-- `sobol_indices`: first- and total-order Sobol indices (SALib, extra ``negsim[analysis]``) of chosen outputs
+- `sobol_indices`: first- and total-order Sobol indices (SALib) of chosen outputs
   over the varied parameters, from a sweep run with ``sampler="sobol"`` (the Saltelli design). Each point's
   output is the mean over its replicates.
 """
@@ -191,7 +191,7 @@ def sobol_indices(runs: pd.DataFrame, factors: Sequence[Factor], outputs: Sequen
     try:
         from SALib.analyze import sobol
     except ImportError:
-        raise SweepError("Sobol indices need the extra: pip install 'negsim[analysis]' (SALib)") from None
+        raise SweepError("Sobol indices need SALib (a dependency of negsim: reinstall with `make .venv/.ready`)") from None
     d = len(factors)
     if d == 0:
         raise SweepError("Sobol indices need varied parameters (--vary)")

@@ -195,7 +195,7 @@ def analyze(
     plot: Annotated[Path | None, typer.Option(help="PNG of agreement by parameter (default DIR/agreement.png).")
                     ] = None,
     sobol: Annotated[bool, typer.Option("--sobol", help="First- and total-order Sobol indices (needs a sweep "
-                                                        "run with --sampler sobol and the analysis extra, SALib).")
+                                                        "run with --sampler sobol).")
                      ] = False,
     output: Annotated[list[str] | None, typer.Option(
         "--output", help="With --sobol: an output to analyse (repeatable): agreement, partial, stalemate, "
