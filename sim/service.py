@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim import lockstep, mechanism, mechanisms
 from sim.arrays import arrays_of
@@ -22,6 +21,8 @@ from sim.scenario import Scenario, apply_params, load_scenario
 from sim.utility import to_native
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sim.model import NegotiationModel
 
 
@@ -185,6 +186,8 @@ def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None
 
 
 def history_of(model: NegotiationModel) -> pd.DataFrame:
+    import pandas as pd     # here: sweep workers, which import this module, need no pandas
+
     """Tidy per-round rows in (round, actor, issue) order: round, actor, issue, position, reason, utility,
     tension, proposal, agreed (+ median and mean under the expected-utility mechanism). Round 0 is the
     initial state. Built from the model's DataCollector."""
@@ -280,6 +283,8 @@ MONTE_CARLO_CHUNK = 256
 def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Run the scenario once per replicate seed; one summary row per run (replicate, seed, outcome, ...)."""
+    import pandas as pd
+
     root = scenario.protocol.seed if root_seed is None else root_seed
     seeds = replicate_seeds(root, replicates)
     chunk = MONTE_CARLO_CHUNK if lockstep.supports(scenario) else 1

@@ -15,7 +15,7 @@ from sim.inputs import field_bounds, runs_to_validate, setter_of
 from sim.scenario import ScenarioError, apply_params, load_scenario, params
 from sim.service import run_scenario
 from sim.sweep import make_design, read_runs, run_sweep
-from sim.sweep.runner import describe
+from sim.sweep.worker import describe
 from tests.conftest import BASELINE
 from tests.test_lockstep import assert_points_same_as_models
 
@@ -137,12 +137,12 @@ def test_runs_sharing_a_choice_play_in_lockstep_even_when_the_choice_varies_fast
                                                                                      monkeypatch):
     """A grid whose last (fastest) factor is a choice interleaves the choice's values run by run: the batch still
     plays each value's runs together, not one model per run (many times slower), and each row is its model run."""
-    from sim.sweep import runner
+    from sim.sweep import worker
 
     vary = ["protocol.noise=0:0.1:4", "protocol.linkage=package,issue_by_issue"]
     models = []
-    real = runner.run_scenario
-    monkeypatch.setattr(runner, "run_scenario", lambda *a, **k: models.append(a) or real(*a, **k))
+    real = worker.run_scenario
+    monkeypatch.setattr(worker, "run_scenario", lambda *a, **k: models.append(a) or real(*a, **k))
     assert_rows_are_model_runs(baseline, vary, tmp_path, replicates=1)
     assert models == []
 

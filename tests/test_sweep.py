@@ -33,6 +33,7 @@ from sim.sweep import (
 from sim.sweep import analyze as analysis
 from sim.sweep import runner as runner_module
 from sim.sweep import storage as storage_module
+from sim.sweep import worker as worker_module
 from sim.sweep.design import parse_vary, saltelli_layout
 from tests.conftest import BASELINE, ROOT
 
@@ -177,7 +178,7 @@ def test_consolidation_in_windows_keeps_order(baseline, reference, tmp_path, mon
 
 # ====================================================================== failures are recorded
 def test_failing_runs_are_recorded_and_the_sweep_goes_on(baseline, tmp_path, monkeypatch):
-    real, real_together = runner_module.run_scenario, runner_module.summaries
+    real, real_together = worker_module.run_scenario, worker_module.summaries
     bad_seed = service.replicate_seeds(SEED, 3)[1]
 
     def flaky(spec, seed, collect=False, **options):
@@ -185,14 +186,14 @@ def test_failing_runs_are_recorded_and_the_sweep_goes_on(baseline, tmp_path, mon
             raise RuntimeError("solver exploded")
         return real(spec, seed, collect=collect, **options)
 
-    def flaky_together(spec, seeds):     # replicates in lockstep: one failure fails them all...
+    def flaky_together(spec, seeds, *args):     # runs in lockstep: one failure fails them all...
         if bad_seed in seeds:
             raise RuntimeError("solver exploded")
-        return real_together(spec, seeds)
+        return real_together(spec, seeds, *args)
 
     # ...and then they run one by one, so that only the run that fails is recorded as failed
-    monkeypatch.setattr(runner_module, "run_scenario", flaky)
-    monkeypatch.setattr(runner_module, "summaries", flaky_together)
+    monkeypatch.setattr(worker_module, "run_scenario", flaky)
+    monkeypatch.setattr(worker_module, "summaries", flaky_together)
     # a scale narrowed below a position is only invalid in combination: those points fail when applied
     vary = ["issues.expansion.scale.max=90,110", "actors.russia.positions.expansion=80,100"]
     # (as coded: the file's ranges, up to 95 on expansion, would make every 90-scale point invalid)
@@ -425,7 +426,7 @@ def test_fork_server_preload():
     from sim.sweep import executors
 
     preload = executors._preload()
-    assert preload[0] == "sim.sweep.runner" and preload[-1] == "sim.sweep.preload"   # preload freezes what came before
+    assert preload[0] == "sim.sweep.worker" and preload[-1] == "sim.sweep.preload"   # preload freezes what came before
     executors.start_fork_server("serial")       # no-ops: nothing to start
     executors.start_fork_server(None)
 
@@ -569,13 +570,13 @@ def test_a_one_replicate_lhs_design_plays_in_lockstep_as_its_models_would(baseli
     run_sweep(baseline, vary, out=one_by_one, sampler="lhs", samples=24, seed=3, executor="serial", batch_size=1,
               rounds=True, progress=False)
     played = []
-    real_play = runner_module.lockstep.play
+    real_play = worker_module.lockstep.play
 
     def spy(scenario, seeds, *args, **kwargs):
         played.append(len(seeds))
         return real_play(scenario, seeds, *args, **kwargs)
 
-    monkeypatch.setattr(runner_module.lockstep, "play", spy)
+    monkeypatch.setattr(worker_module.lockstep, "play", spy)
     together = tmp_path / "lockstep"
     run_sweep(baseline, vary, out=together, sampler="lhs", samples=24, seed=3, executor="serial", batch_size=24,
               rounds=True, progress=False)

@@ -111,15 +111,15 @@ def _start_worker(owner: int) -> None:
 
 
 def _preload() -> list[str]:
-    """What the fork server imports before forking workers: the sweep's worker side (`run_batch` and the
-    lockstep runs; Mesa is left to a worker's first model run, which lockstep sweeps never make), plus the
+    """What the fork server imports before forking workers: the sweep's worker side (`sim.sweep.worker`: the
+    lockstep runs, no pandas; Mesa is left to a worker's first model run, which lockstep sweeps never make), plus the
     `negsim` command line when the workers will import it anyway: each worker re-runs the parent's main script
     (not a `python -m` module), and the `negsim` script imports sim.cli (preloaded, that costs them nothing).
     Then `sim.sweep.preload` freezes the garbage collector's view of all that (see there)."""
     main = sys.modules.get("__main__")
     reruns_main = main is not None and getattr(main, "__spec__", None) is None and hasattr(main, "__file__")
     cli = ["sim.cli"] if reruns_main and "sim.cli" in sys.modules else []
-    return ["sim.sweep.runner", *cli, "sim.sweep.preload"]     # preload last: it freezes what was imported
+    return ["sim.sweep.worker", *cli, "sim.sweep.preload"]     # preload last: it freezes what was imported
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:

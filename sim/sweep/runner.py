@@ -16,7 +16,6 @@ import json
 import math
 import sys
 import time
-import traceback
 from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -28,10 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim import lockstep, mechanisms
-from sim.inputs import runs_to_validate, setter_of
+from sim import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
-from sim.service import final_summaries, prepare, replicate_seeds, run_scenario, summaries
+from sim.service import prepare, replicate_seeds, run_scenario
 from sim.sweep.base import SweepInterrupted
 from sim.sweep.design import Design, Vary, make_design
 from sim.sweep.executors import EXECUTORS, GUARD_HINT, open_executor, start_fork_server
@@ -41,17 +39,14 @@ from sim.sweep.storage import (
     SweepDir,
     SweepError,
     _now,
-    conform,
     schema_to_json,
     versions,
 )
+from sim.sweep.worker import _lockstep_columns, describe, run_batch
 
 TASK_SECONDS = 0.5
 """Target work per task: per-task overhead (pickling, scheduling, a part file) dwarfs a single ~2 ms run."""
 MAX_BATCH = 10_000
-HISTORY_COLUMNS = ("round", "actor", "issue", "position", "reason", "utility", "tension", "proposal", "agreed",
-                   "median", "mean")
-"""The columns of rounds.parquet after run_id, in the order of `service.history_of` (those a run has)."""
 PROBE_RUNS = 256
 """Runs timed before a sweep starts (a batch of the design's first runs) to size its batches."""
 ID_COLUMNS = ("run_id", "point")
@@ -60,143 +55,6 @@ ARROW_TYPES = {"float": pa.float64(), "int": pa.int64(), "str": pa.string(), "bo
 
 
 # ====================================================================== the worker side
-def describe(error: BaseException) -> str:
-    """One line for the `error` column."""
-    if isinstance(error, ScenarioError):
-        return "invalid parameters: " + "; ".join(str(p) for p in error.problems)
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    message = str(error).replace("\n", " ")
-    return f"{type(error).__name__}: {message}{where}" if message else f"{type(error).__name__}{where}"
-
-
-def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int, int, int, int, tuple]],
-              rounds: bool, runs_schema: pa.Schema, rounds_schema: pa.Schema | None
-              ) -> tuple[pa.Table, pa.Table | None, int]:
-    """Run a batch; a run that raises becomes a row with its `error` and null outputs.
-
-    Runs that share their values of the factors lockstep cannot set cheaply (choices such as the mechanism or
-    linkage, scales) run together in lockstep where that pays (`lockstep.worthwhile`), each with its own values
-    of the numeric factors and its own seed, rounds recorded or not: the same numbers as one model per run, many
-    times faster. The rest run one model per run. Returns (runs table, rounds table or None, number of failed
-    runs)."""
-    cheap = [k for k, path in enumerate(paths) if setter_of(scenario, path) is not None]
-    cheap_paths = [paths[k] for k in cheap]
-    dear = [k for k in range(len(paths)) if k not in set(cheap)]
-    tables: list[pa.Table] = []     # in run order: row tables of runs one by one, column tables of lockstep
-    rows: list[dict[str, Any]] = []
-    histories: list[pa.Table] = []
-    failed = 0
-
-    def flush() -> None:
-        nonlocal rows
-        if rows:
-            tables.append(pa.Table.from_pylist(rows, schema=runs_schema))
-            rows = []
-
-    # runs that share their values of the dear factors play together wherever they are in the batch (a grid whose
-    # last factor is a choice interleaves its values run by run); the rows are put back in run order below
-    groups: dict[tuple, list[tuple[int, int, int, int, tuple]]] = {}
-    for run in runs:
-        groups.setdefault(tuple(run[4][k] for k in dear), []).append(run)
-    for group_runs in groups.values():
-        try:
-            spec = apply_params(scenario, {paths[k]: group_runs[0][4][k] for k in dear}) if dear else scenario
-        except Exception:
-            spec = None     # invalid without the numeric values (a scale narrowed below a position): run by run
-        values = np.array([[run[4][k] for k in cheap] for run in group_runs], dtype=float).reshape(
-            len(group_runs), len(cheap))
-        broken = _combination_problems(spec, cheap_paths, values) if spec is not None else []
-        together = [k for k in range(len(group_runs)) if not broken[k]] if spec is not None else []
-        if spec is not None and lockstep.worthwhile(spec, len(together), cheap_paths):
-            chosen = [group_runs[k] for k in together]
-            try:
-                fields, history = _lockstep_columns(spec, cheap_paths, chosen, values[together], rounds)
-            except Exception:
-                pass    # run them one by one below, to record which runs fail and why
-            else:
-                flush()
-                tables.append(_columns_table(paths, chosen, fields, runs_schema))
-                if history is not None:
-                    histories.append(conform(history, rounds_schema))
-                group_runs = [group_runs[k] for k in range(len(group_runs)) if broken[k]]
-        for run in group_runs:
-            try:
-                point = dict(zip(paths, run[4], strict=True))
-                result = run_scenario(apply_params(scenario, point) if paths else scenario, run[3], collect=rounds,
-                                      explain=False)
-                summary = result.summary_row()
-                if rounds:
-                    history = result.history
-                    history.insert(0, "run_id", run[0])
-                    histories.append(conform(pa.Table.from_pandas(history, preserve_index=False), rounds_schema))
-            except Exception as error:
-                rows.append({**_ids(paths, run), "error": describe(error)})
-                failed += 1
-            else:
-                rows.append({**_ids(paths, run), "error": None, **summary})
-    if rows or not tables:
-        flush()
-    runs_table = _in_run_order(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
-    rounds_table = None
-    if rounds_schema is not None:
-        rounds_table = _in_run_order(pa.concat_tables(histories) if histories else rounds_schema.empty_table())
-    return runs_table, rounds_table, failed
-
-
-def _in_run_order(table: pa.Table) -> pa.Table:
-    """The rows by run id (stable: a run's rounds keep their order); groups of a batch may interleave."""
-    ids = table["run_id"].to_numpy()
-    if len(ids) < 2 or (ids[1:] >= ids[:-1]).all():
-        return table
-    return table.take(np.argsort(ids, kind="stable"))
-
-
-def _combination_problems(scenario: Scenario, paths: Sequence[str], values: np.ndarray) -> list[bool]:
-    """Per run: could its values break a rule of the schema (`inputs.runs_to_validate`; then it runs as a model,
-    which reports the problem as the run's error)?"""
-    return runs_to_validate(scenario, paths, values).tolist()
-
-
-def _lockstep_columns(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple], values: np.ndarray,
-                      rounds: bool) -> tuple[dict[str, Any], pa.Table | None]:
-    """The summary columns of runs played in lockstep and, with `rounds`, their round-by-round table."""
-    seeds = [run[3] for run in runs]
-    if not rounds:
-        return summaries(scenario, seeds, paths, values), None
-    final = lockstep.play(scenario, seeds, paths, values, record=True)
-    table = final.rounds_table
-
-    def labels(codes: np.ndarray, names: Sequence[str]) -> pa.Array:    # ids by index, cast to text in Arrow
-        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(list(names), pa.string()))
-
-    reasons = mechanisms.get(scenario.protocol.mechanism).reason_names
-    columns = {"run_id": np.asarray([run[0] for run in runs], dtype=np.int64)[table["run"]],
-               "round": table["round"], "actor": labels(table["actor"], scenario.actor_ids),
-               "issue": labels(table["issue"], scenario.issue_ids), "reason": labels(table["reason"], reasons)}
-    history = pa.table({name: columns[name] if name in columns else table[name]     # the model's column order
-                        for name in ("run_id", *HISTORY_COLUMNS) if name in columns or name in table})
-    return final_summaries(scenario, final), history
-
-
-def _ids(paths: Sequence[str], run: tuple[int, int, int, int, tuple]) -> dict[str, Any]:
-    run_id, point, replicate, seed, values = run
-    return {"run_id": run_id, "point": point, **dict(zip(paths, values, strict=True)), "replicate": replicate,
-            "seed": seed}
-
-
-def _columns_table(paths: Sequence[str], runs: Sequence[tuple], fields: dict[str, Any],
-                   schema: pa.Schema) -> pa.Table:
-    """Runs played together with their summary columns, in the schema's columns (absent ones null)."""
-    n = len(runs)
-    columns: dict[str, Any] = {"run_id": [run[0] for run in runs], "point": [run[1] for run in runs],
-                               **{path: [run[4][k] for run in runs] for k, path in enumerate(paths)},
-                               "replicate": [run[2] for run in runs], "seed": [run[3] for run in runs], **fields}
-    return pa.Table.from_arrays([pa.array(columns[f.name], type=f.type) if f.name in columns
-                                 else pa.nulls(n, f.type) for f in schema], schema=schema)
-
-
-# ====================================================================== schemas (from probe runs)
 def _arrow_type(value: Any) -> pa.DataType:
     if isinstance(value, (bool, np.bool_)):
         return pa.bool_()
