@@ -361,7 +361,8 @@ def _mechanism_parameter_controls(base: Scenario, chosen: mechanisms.Mechanism) 
         path, label = f"protocol.{chosen.name}.{name}", name.replace("_", " ").capitalize()
         options = get_args(field.annotation) if get_origin(field.annotation) is Literal else ()
         if options:
-            choice(label, path, getattr(values, name), {o: o.replace("_", " ") for o in options}, help=field.description)
+            choice(label, path, getattr(values, name), {o: o.replace("_", " ") for o in options},
+                   help=field.description)
             continue
         bounds = {type(m).__name__: m for m in field.metadata}
         low = getattr(bounds.get("Ge"), "ge", 0.0)

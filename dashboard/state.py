@@ -21,9 +21,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sim import lockstep, service
+from sim import lockstep, mechanisms, service
 from sim.analysis import BargainingSpace, bargaining_space
-from sim import mechanisms
 from sim.arrays import profiles_of
 from sim.mechanisms.expected_utility import EXPECTED_UTILITY
 from sim.scenario import (

@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sim.analysis import forecast_weights, weighted_mean, weighted_median
-from sim.inputs import Inputs, inputs_of
 from sim.decision_rules import RuleArrays, scenario_rules
+from sim.inputs import Inputs, inputs_of
 from sim.scenario import Scenario
 from sim.strategies import Profiles, make_profiles
 from sim.utility import Array, to_unit
@@ -127,7 +127,7 @@ def _derive_arrays(scenario: Scenario) -> ScenarioArrays:
 def run_arrays(scenario: Scenario, inputs: Inputs | None = None, runs: int = 1) -> RunArrays:
     """What `runs` runs of the scenario read: its own arrays shared by all (`inputs` None), or each run's own
     (`inputs` with a leading run axis, e.g. from `sim.inputs.with_values`)."""
-    from sim import mechanisms     # the registry imports the rounds, which need nothing from here
+    from sim import mechanisms  # the registry imports the rounds, which need nothing from here
 
     shared = arrays_of(scenario)
     if inputs is None:

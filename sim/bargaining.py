@@ -52,7 +52,7 @@ def nash_package(ideal: Array, weights: Array, exponent: Array, capability: Arra
     Search: the Nash product at a fixed Sobol set of packages, then a bounded quasi-Newton refinement
     (L-BFGS-B) from the best of them; deterministic.
     """
-    from scipy.optimize import minimize     # here: the schema (light commands) imports this module's callers
+    from scipy.optimize import minimize  # here: the schema (light commands) imports this module's callers
     from scipy.stats import qmc
 
     low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)

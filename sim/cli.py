@@ -170,9 +170,8 @@ def run(
 ) -> None:
     """Run one negotiation and print its outcome, with why each issue ended as it did."""
     from sim import service
-    from sim.scenario import Problem, ScenarioError
-
     from sim.mechanisms import NAMES
+    from sim.scenario import Problem, ScenarioError
 
     if mechanism is not None and mechanism not in NAMES:
         raise ScenarioError([Problem("--mechanism", f"must be one of {', '.join(NAMES)} (got {mechanism!r})")])

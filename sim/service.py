@@ -186,7 +186,7 @@ def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None
 
 
 def history_of(model: NegotiationModel) -> pd.DataFrame:
-    import pandas as pd     # here: sweep workers, which import this module, need no pandas
+    import pandas as pd  # here: sweep workers, which import this module, need no pandas
 
     """Tidy per-round rows in (round, actor, issue) order: round, actor, issue, position, reason, utility,
     tension, proposal, agreed (+ median and mean under the expected-utility mechanism). Round 0 is the

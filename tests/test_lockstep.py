@@ -207,7 +207,8 @@ def point_values(rng, paths, runs):
 def assert_points_same_as_models(scenario, seeds, paths, values):
     final = lockstep.play(scenario, seeds, paths, values)
     for r, seed in enumerate(seeds):
-        point = {path: (int(v) if path == "protocol.max_rounds" else float(v)) for path, v in zip(paths, values[r])}
+        point = {path: (int(v) if path == "protocol.max_rounds" else float(v))
+                 for path, v in zip(paths, values[r], strict=True)}
         model = model_run(apply_params(scenario, point), seed)
         outcome = mechanism.OUTCOMES[final.outcome[r]]
         assert (outcome, final.rounds[r], final.tension[r]) == (model.outcome, model.round, model.tension), point

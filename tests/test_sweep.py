@@ -31,7 +31,6 @@ from sim.sweep import (
     sweep,
 )
 from sim.sweep import analyze as analysis
-from sim.sweep import runner as runner_module
 from sim.sweep import storage as storage_module
 from sim.sweep import worker as worker_module
 from sim.sweep.design import parse_vary, saltelli_layout

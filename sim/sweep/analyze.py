@@ -191,7 +191,8 @@ def sobol_indices(runs: pd.DataFrame, factors: Sequence[Factor], outputs: Sequen
     try:
         from SALib.analyze import sobol
     except ImportError:
-        raise SweepError("Sobol indices need SALib (a dependency of negsim: reinstall with `make .venv/.ready`)") from None
+        raise SweepError("Sobol indices need SALib, a dependency of negsim: reinstall with `make .venv/.ready`") \
+            from None
     d = len(factors)
     if d == 0:
         raise SweepError("Sobol indices need varied parameters (--vary)")
