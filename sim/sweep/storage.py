@@ -207,8 +207,9 @@ class SweepDir:
     # ------------------------------------------------------------------ consolidation
     def consolidate(self, parts: list[Part], n_runs: int, runs_schema: pa.Schema,
                     rounds_schema: pa.Schema | None) -> None:
-        """Merge the parts into runs.parquet (and rounds.parquet), sorted by run_id, a window of run ids at a
-        time (memory stays flat), each written to a temporary file then renamed; then remove the parts."""
+        """Merge the parts into runs.parquet (and rounds.parquet), sorted by run_id: part after part when their
+        run ids do not interleave (a sweep run in one go), else a window of run ids at a time (a resumed sweep);
+        memory stays flat either way. Each file is written to a temporary file then renamed."""
         ordered = sorted(parts, key=lambda p: p.lo)
         if rounds_schema is not None:
             rounds_parts = [(p, self.part_path("rounds", p.first)) for p in ordered]
@@ -230,8 +231,14 @@ def _merge(parts: list[tuple[Part, Path]], n_runs: int, schema: pa.Schema, windo
     ordered = sorted(parts, key=lambda item: item[0].lo)
     active: list[tuple[Part, Path]] = []
     next_part = 0
+    disjoint = all(a[0].hi < b[0].lo for a, b in zip(ordered, ordered[1:], strict=False))
     with pq.ParquetWriter(tmp, schema, compression=COMPRESSION) as writer:
-        for start in range(0, n_runs, window):
+        if disjoint:    # each part in run order and after the one before (a sweep not resumed): stream them
+            for _, path in ordered:
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=MERGE_ROWS):
+                    writer.write_table(conform(pa.Table.from_batches([batch]), schema),
+                                       row_group_size=max(batch.num_rows, 1))
+        for start in range(0, n_runs if not disjoint else 0, window):
             stop = start + window
             while next_part < len(ordered) and ordered[next_part][0].lo < stop:
                 active.append(ordered[next_part])
