@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from sim.loading import MAX_MAGNITUDE
-from sim.scenario import Scenario, _coded_values, apply_params
+from sim.scenario import Scenario, apply_params, params
 from sim.utility import Array
 
 ACTOR_FIELDS = {
@@ -269,7 +269,7 @@ def draw_plan(scenario: Scenario) -> DrawPlan:
 
 
 def _make_plan(scenario: Scenario) -> DrawPlan:
-    coded = _coded_values(scenario)
+    coded = params(scenario)     # once per scenario: `draw_plan` keeps the plan
     paths, triangular, low, mode, high, whole = [], [], [], [], [], []
     for path, spec in scenario.uncertainty.items():
         value = coded.get(path)

@@ -869,19 +869,6 @@ def apply_params(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
     return parse_scenario(doc, limits=False)
 
 
-_CODED: dict[int, tuple[Scenario, dict[str, Any]]] = {}
-
-
-def _coded_values(scenario: Scenario) -> dict[str, Any]:
-    """`params(scenario)`, kept for the last few scenarios: every seed of a Monte Carlo draws from the same one."""
-    hit = _CODED.get(id(scenario))
-    if hit is None or hit[0] is not scenario:
-        if len(_CODED) >= 8:
-            _CODED.pop(next(iter(_CODED)))
-        hit = _CODED[id(scenario)] = (scenario, params(scenario))
-    return hit[1]
-
-
 def json_schema() -> dict[str, Any]:
     """JSON Schema of scenario files (for editors and `negsim schema`)."""
     schema = Scenario.model_json_schema(by_alias=True)
