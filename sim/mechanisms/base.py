@@ -71,7 +71,6 @@ class Mechanism:
     parameters: type | None             # pydantic model of its parameters under `protocol.<name>`, or None
     reasons: tuple[str, ...]            # its own move reasons, after the common `strategies.REASONS`
     lockstep: bool                      # `sim.lockstep` can play it (else: one model per run)
-    walkouts: bool                      # actors may leave the table for their outside options
     play_round: Callable[..., State]
     prepare: Callable[[Any], Any] = lambda params: params   # parameters -> what `play_round` reads
     forecast: Callable[..., Array] | None = None
@@ -132,10 +131,11 @@ def with_people(own: Array, before: Array, offers: Array, state: State,
 
 
 def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal: Array | None,
-                 settled: NDArray[np.bool_], values: Array, mean_move: Array, held: Array, **changes: Any) -> State:
+                 settled: NDArray[np.bool_], values: Array, mean_move: Array, held: Array, walkouts: bool = False,
+                 **changes: Any) -> State:
     """Close the issues `settled` (R, M) at `values`, update tension, let actors walk away where the mechanism
-    allows it, and decide whether the talks are over: the part of a round every mechanism shares. `proposal`
-    None: the proposal of the offers once settled."""
+    allows it (`walkouts`), and decide whether the talks are over: the part of a round every mechanism shares.
+    `proposal` None: the proposal of the offers once settled; `changes`: further fields of the new state."""
     r = arrays.rules
     done = rules.settle(settled, values, round_, offers, state.agreed_value, state.agreed_round, state.open_issues,
                         arrays.de_escalating)
@@ -144,7 +144,7 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
     tension = rules.next_tension(state.tension, mean_move, held, done.de_escalations, r.deadlock_rate,
                                  r.hardline_rate, r.concession_relief, r.agreement_relief)
     walked, outside, best = state.walked, state.outside_value, state.best_left
-    if changes.pop("walkouts", False) and arrays.profiles.has_outside_options:
+    if walkouts and arrays.profiles.has_outside_options:
         factor = 1.0 - r.hardening * tension
         walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
                                                done.open_issues, done.agreed_value, arrays.package)
