@@ -13,7 +13,7 @@ weights at their highs): those runs go the validated way, which reports the prob
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import cache
 from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
@@ -308,14 +308,10 @@ def values_from_uniforms(plan: DrawPlan, u: Array) -> Array:
     return np.where(plan.whole, np.round(out), out) if plan.whole.any() else out
 
 
-def drawn_mapping(plan: DrawPlan, values: Array, whole_as_int: bool = True) -> dict[str, float]:
+def drawn_mapping(plan: DrawPlan, values: Array) -> dict[str, float]:
     """The draws by path (whole-number fields as ints), as `RunResult.inputs` reports them."""
-    return {path: (int(x) if w and whole_as_int else float(x))
+    return {path: (int(x) if w else float(x))
             for path, x, w in zip(plan.paths, values.tolist(), plan.whole.tolist(), strict=True)}
-
-
-def as_values(mapping: Mapping[str, Any], paths: Sequence[str]) -> Array:
-    return np.array([float(mapping[path]) for path in paths])
 
 
 def draw_inputs(scenario: Scenario, rng: np.random.Generator) -> tuple[Scenario, dict[str, float]]:

@@ -87,16 +87,12 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
 
 
 def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_], p: Profiles, tolerance: float,
-                   package: bool, rule: RuleArrays | None = None) -> NDArray[np.bool_] | None:
+                   package: bool, rule: RuleArrays | None = None) -> NDArray[np.bool_]:
     """The open issues settled this round (M,) (or (R, M)): under package linkage all of them when the package
     passes (`package_agreed`), otherwise each issue whose accepting actors carry it under its rule
-    (`decision_rules.passes`; `rule` None: every actor must accept). For one run, None when no package passes
-    (most rounds: it spares the masking)."""
+    (`decision_rules.passes`; `rule` None: every actor must accept)."""
     if package:
-        agreed = package_agreed(proposal, offers, p, tolerance, rule)
-        if offers.ndim == 2:
-            return open_issues if agreed else None
-        return open_issues & agreed[..., None]
+        return open_issues & package_agreed(proposal, offers, p, tolerance, rule)[..., None]
     return open_issues & passes(issue_acceptance(proposal, offers, p, tolerance), rule)
 
 
@@ -178,18 +174,12 @@ def round_movement(before: Array, after: Array, proposal: Array,
     return np.divide(total, cells, out=np.zeros_like(total), where=cells > 0), held_share
 
 
-def next_tension(tension: float | Array, mean_move: float | Array, held_share: float | Array,
-                 de_escalations: int | Array, deadlock_rate: float, hardline_rate: float,
-                 concession_relief: float, agreement_relief: float) -> float | Array:
-    """T' = clip(T + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1): derived
-    from what the actors did, so conceding more never raises it (each term is non-increasing in every
-    concession). A float for one run (the same IEEE arithmetic in plain Python, which is faster on scalars),
-    an array for many."""
-    if isinstance(tension, float):
-        deadlock = 1.0 if mean_move < HOLD_EPS else 0.0
-        change = (deadlock_rate * deadlock + hardline_rate * held_share
-                  - concession_relief * mean_move - agreement_relief * de_escalations)
-        return min(1.0, max(0.0, float(tension + change)))
+def next_tension(tension: Array, mean_move: Array, held_share: Array, de_escalations: Array,
+                 deadlock_rate: float | Array, hardline_rate: float | Array, concession_relief: float | Array,
+                 agreement_relief: float | Array) -> Array:
+    """T' = clip(T + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1), one per run:
+    derived from what the actors did, so conceding more never raises it (each term is non-increasing in every
+    concession)."""
     deadlock = np.where(np.less(mean_move, HOLD_EPS), 1.0, 0.0)
     change = (deadlock_rate * deadlock + hardline_rate * held_share
               - concession_relief * mean_move - agreement_relief * de_escalations)
@@ -209,14 +199,10 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
     return walking_away(outside, best), outside, best
 
 
-def round_end(walked: bool | NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],
-              open_issues: NDArray[np.bool_] | None) -> tuple[bool | NDArray[np.bool_], bool | NDArray[np.bool_]]:
-    """(the talks are over, they broke down): someone walked away (`walked`: a bool, or one per replicate), the
-    deadline came or every issue is settled; bools for one run (`open_issues` None: all open), arrays for
-    many."""
-    if isinstance(walked, (bool, np.bool_)):
-        broke = bool(walked)
-        return broke or round_ >= deadline or not (open_issues is None or open_issues.any()), broke
+def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],
+              open_issues: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """(the talks are over, they broke down), one per run (R,): someone walked away (`walked` (R,)), the deadline
+    came or every issue is settled."""
     return walked | (round_ >= deadline) | ~open_issues.any(axis=-1), walked
 
 

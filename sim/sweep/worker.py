@@ -70,7 +70,8 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
             spec = None     # invalid without the numeric values (a scale narrowed below a position): run by run
         values = np.array([[run[4][k] for k in cheap] for run in group_runs], dtype=float).reshape(
             len(group_runs), len(cheap))
-        broken = _combination_problems(spec, cheap_paths, values) if spec is not None else []
+        # runs whose values the schema could refuse play as models, which report the problem as the run's error
+        broken = runs_to_validate(spec, cheap_paths, values).tolist() if spec is not None else []
         together = [k for k in range(len(group_runs)) if not broken[k]] if spec is not None else []
         if spec is not None and lockstep.worthwhile(spec, len(together), cheap_paths):
             chosen = [group_runs[k] for k in together]
@@ -114,12 +115,6 @@ def _in_run_order(table: pa.Table) -> pa.Table:
     if len(ids) < 2 or (ids[1:] >= ids[:-1]).all():
         return table
     return table.take(np.argsort(ids, kind="stable"))
-
-
-def _combination_problems(scenario: Scenario, paths: Sequence[str], values: np.ndarray) -> list[bool]:
-    """Per run: could its values break a rule of the schema (`inputs.runs_to_validate`; then it runs as a model,
-    which reports the problem as the run's error)?"""
-    return runs_to_validate(scenario, paths, values).tolist()
 
 
 def _lockstep_columns(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple], values: np.ndarray,
