@@ -5,15 +5,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.ready
 
-.PHONY: run classroom baseline test lint bench clean
+.PHONY: run classroom baseline test lint bench clean bytecode
 
 $(READY): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(MAKE) --no-print-directory bytecode
 	touch $@
 
-run: $(READY)  ## the main job: the dashboard on http://localhost:8501
+bytecode:  ## compile negsim's own modules once, as a regular install does (pip compiles installed packages)
+	$(BIN)/python -m compileall -q sim dashboard
+
+run: $(READY) bytecode  ## the main job: the dashboard on http://localhost:8501
 	$(BIN)/streamlit run dashboard/app.py --browser.gatherUsageStats false
 
 classroom: $(READY)  ## classroom mode, reachable from the students' browsers on the local network
@@ -22,7 +26,7 @@ classroom: $(READY)  ## classroom mode, reachable from the students' browsers on
 baseline: $(READY)  ## one run of the Feb-2022 baseline in the terminal
 	$(BIN)/negsim run scenarios/feb2022_baseline.yaml
 
-test: $(READY)  ## the whole test suite
+test: $(READY) bytecode  ## the whole test suite
 	$(BIN)/python -m pytest
 
 lint: $(READY)

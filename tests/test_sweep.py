@@ -117,6 +117,28 @@ def test_continuous_samplers_stay_in_range_and_are_reproducible(baseline, sample
     assert not first.points.equals(other.points)
 
 
+def test_latin_hypercube_puts_one_point_in_each_stratum_of_every_factor(baseline):
+    vary = ["protocol.noise=0:0.1", "actors.russia.capability=0.5:1", "protocol.tension.hardening=0.2:0.6"]
+    design = make_design(baseline, vary, sampler="lhs", samples=50, root_seed=7)
+    for factor in design.factors:
+        unit = (design.columns[factor.path] - factor.lo) / (factor.hi - factor.lo)
+        assert sorted(np.floor(unit * 50).astype(int)) == list(range(50)), factor.path
+    orders = [np.argsort(design.columns[f.path]) for f in design.factors]
+    assert not np.array_equal(orders[0], orders[1])     # the strata are shuffled factor by factor
+
+
+def test_design_runs_are_plain_python_values_in_run_order(baseline):
+    design = make_design(baseline, ["protocol.max_rounds=10:12:3", "protocol.linkage=package,issue_by_issue"],
+                         replicates=2, root_seed=5)
+    runs = design.runs([0, 1, 5, 11])
+    assert [run[:3] for run in runs] == [(0, 0, 0), (1, 0, 1), (5, 2, 1), (11, 5, 1)]
+    assert [run[3] for run in runs] == [int(design.seeds[r]) for r in (0, 1, 1, 1)]
+    assert runs[2][4] == (11, "package") and runs[3][4] == (12, "issue_by_issue")
+    assert all(type(v) in (int, str) for run in runs for v in (*run[:4], *run[4]))
+    assert make_design(baseline, None, replicates=3, root_seed=5).runs([2]) == [
+        (2, 0, 2, int(service.replicate_seeds(5, 3)[2]), ())]
+
+
 def test_saltelli_layout_matches_salib_order():
     base = np.random.default_rng(0).random((4, 6))
     rows = saltelli_layout(base, 3).reshape(4, 5, 3)
@@ -452,23 +474,30 @@ def coded_baseline(tmp_path):
 
 
 def test_a_lockstep_sweep_never_imports_mesa_and_equals_one_model_per_run(tmp_path):
-    """The replicates of a point run in lockstep: neither the command nor its workers import Mesa (a second off
-    every sweep's start), and every row equals its own NegotiationModel run."""
+    """The replicates of a point run in lockstep: neither the command nor its workers import Mesa or pandas (a
+    second and a fifth off every sweep's start), and every row equals its own NegotiationModel run."""
     out = tmp_path / "s"
     baseline = coded_baseline(tmp_path)      # uncertain inputs would give each seed a scenario of its own
+    imported = tmp_path / "imported.txt"
     code = ("import sys\nfrom sim.sweep import run_sweep\n"
+            f"open({str(imported)!r}, 'a').write(__name__ + ' ')     # who imports this script\n"
             "if __name__ == '__main__':\n"
             f"    run_sweep({str(baseline)!r}, ['protocol.noise=0,0.05'], out={str(out)!r}, replicates=6, seed=4,\n"
             "              executor='process', workers=2, progress=False)\n"
-            "    print('mesa' in sys.modules)\n"
+            "    print('mesa' in sys.modules, 'pandas' in sys.modules)\n"
             "    from sim.sweep.executors import open_executor\n"
-            "    with open_executor('process', 1) as pool:     # a worker from the same fork server\n"
-            "        print(pool.executor.submit(eval, \"'mesa' in __import__('sys').modules\").result())\n")
+            "    with open_executor('process', 1) as pool:     # a worker from the same fork server, once it played\n"
+            f"        run_sweep({str(baseline)!r}, ['protocol.noise=0:0.05'], out={str(tmp_path / 'lhs')!r}, seed=4,\n"
+            "                  sampler='lhs', samples=40, executor=pool.executor, rounds=True, progress=False)\n"
+            "        print(*pool.executor.submit(eval, \"[m in __import__('sys').modules for m in ('mesa', 'pandas')]\"\n"
+            "                                    ).result())\n")
     script = tmp_path / "sweep_script.py"
     script.write_text(code)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["False", "False"]
+    assert done.stdout.split() == ["False"] * 4      # neither Mesa nor pandas, in the parent or a worker
+    # the script ran as itself and once in the fork server, not in each of the three workers
+    assert imported.read_text().split() == ["__main__", "__mp_main__"]
     runs = read_runs(out)
     assert runs["error"].isna().all() and len(runs) == 12
     scenario = load_scenario(baseline)

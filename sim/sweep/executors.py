@@ -112,14 +112,28 @@ def _start_worker(owner: int) -> None:
 
 def _preload() -> list[str]:
     """What the fork server imports before forking workers: the sweep's worker side (`sim.sweep.worker`: the
-    lockstep runs, no pandas; Mesa is left to a worker's first model run, which lockstep sweeps never make), plus the
-    `negsim` command line when the workers will import it anyway: each worker re-runs the parent's main script
-    (not a `python -m` module), and the `negsim` script imports sim.cli (preloaded, that costs them nothing).
-    Then `sim.sweep.preload` freezes the garbage collector's view of all that (see there)."""
+    lockstep runs, no pandas; Mesa is left to a worker's first model run, which lockstep sweeps never make), then
+    `sim.sweep.preload`, which imports the parent's main script (see `MAIN_SCRIPT`) and freezes the garbage
+    collector's view of all that."""
+    return ["sim.sweep.worker", "sim.sweep.preload"]     # preload last: it freezes what was imported
+
+
+MAIN_SCRIPT = "NEGSIM_FORK_SERVER_MAIN"
+"""The environment variable that tells the fork server which main script to import (`sim.sweep.preload`).
+
+Every worker of a spawn-like pool re-runs the parent's main script (a script, not a `python -m` module) as
+`__mp_main__`, unless its process already holds that script: `negsim`'s own script is light, but a user's (or a
+benchmark's) imports can take a second, paid by every worker before its first batch. Python's fork server is meant
+to import it once for all its workers (its default preload, ``__main__``), but in 3.12 it looks the script up
+under a key the parent never sends, so negsim's preload imports it instead."""
+
+
+def _main_script() -> str | None:
+    """The path of the parent's main script, if workers would re-run it (see `MAIN_SCRIPT`)."""
     main = sys.modules.get("__main__")
-    reruns_main = main is not None and getattr(main, "__spec__", None) is None and hasattr(main, "__file__")
-    cli = ["sim.cli"] if reruns_main and "sim.cli" in sys.modules else []
-    return ["sim.sweep.worker", *cli, "sim.sweep.preload"]     # preload last: it freezes what was imported
+    if main is None or getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
+        return None
+    return os.path.normpath(os.path.join(multiprocessing.process.ORIGINAL_DIR or "", main.__file__))
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -146,7 +160,13 @@ def start_fork_server(kind: Any = "process") -> None:
     from multiprocessing import forkserver
 
     _mp_context()
-    forkserver.ensure_running()
+    script = _main_script()
+    if script is not None:
+        os.environ[MAIN_SCRIPT] = script     # read by the server as it starts; this process never reads it
+    try:
+        forkserver.ensure_running()
+    finally:
+        os.environ.pop(MAIN_SCRIPT, None)
 
 
 GUARD_HINT = ("worker processes could not start; a script that runs a sweep on processes must call it under "
@@ -205,6 +225,7 @@ def open_executor(kind: str | Any = "process", workers: int | None = None,
         return
     if kind == "process":
         n = workers or cpu_count()
+        start_fork_server("process")     # if it is not running yet (it imports the main script, see there)
         pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_start_worker,
                                       initargs=(os.getpid(),))
         try:

@@ -11,16 +11,24 @@
   instead of collecting the module graph of Mesa, pandas and Arrow (about 0.3 s, which every reader of the
   command's output pipe waited for).
 
+- The parent's main script, if it has one that every worker would otherwise re-run (`executors.MAIN_SCRIPT`), is
+  imported here once, as `__mp_main__`, the way each worker would; the workers then find it and skip it. If that
+  import fails (an unguarded script that starts a sweep as it is imported), each worker re-runs the script itself
+  and the sweep reports the missing `if __name__ == "__main__":` guard, as before.
+
 Nothing else imports this module.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import multiprocessing
 import os
 import signal
+from multiprocessing import spawn
 
-from sim.sweep.executors import die_with_parent
+from sim.sweep.executors import MAIN_SCRIPT, die_with_parent
 
 SERVER_PID = os.getpid()
 """The fork server's pid; forked workers inherit this module, so they know which parent they must not outlive."""
@@ -29,4 +37,11 @@ signal.signal(signal.SIGINT, signal.SIG_IGN)
 if os.getppid() > 1:
     # If the starting process died during the imports above, the server sees its pipe close and exits by itself.
     die_with_parent(os.getppid())
+_script = os.environ.pop(MAIN_SCRIPT, None)
+if _script:
+    _process = multiprocessing.current_process()
+    _process._inheriting = True     # type: ignore[attr-defined]  # as a worker re-running it: no sweeps from it
+    with contextlib.suppress(BaseException):
+        spawn.import_main_path(_script)
+    del _process._inheriting        # type: ignore[attr-defined]
 gc.freeze()

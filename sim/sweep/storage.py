@@ -65,6 +65,48 @@ def atomic_write_table(path: Path, table: pa.Table, compression: str = COMPRESSI
     os.replace(tmp, path)
 
 
+_ARROW_OF_NUMPY = {np.dtype(np.float64): pa.float64(), np.dtype(np.int64): pa.int64(), np.dtype(np.int32): pa.int32(),
+                   np.dtype(np.bool_): pa.bool_()}
+
+
+def arrow_array(values: Any, kind: pa.DataType | None = None) -> pa.Array:
+    """`values` (a numpy array or a sequence) as an Arrow array of type `kind` (default: from the numpy dtype;
+    text for object arrays), built from its buffers. `pa.array` would be shorter, but it imports pandas to look at
+    its input: a fifth of a second in the sweep process and in every worker, which otherwise never need pandas."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values if kind is None or values.type == kind else values.cast(kind)
+    data = np.asarray(values)
+    if kind is None:
+        kind = pa.string() if data.dtype == object else _ARROW_OF_NUMPY[data.dtype]
+    n = len(data)
+    if pa.types.is_string(kind):
+        encoded = [str(value).encode() for value in data.tolist()]
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum([len(item) for item in encoded], out=offsets[1:])
+        return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+    if pa.types.is_boolean(kind):
+        bits = np.packbits(data.astype(np.bool_), bitorder="little")
+        return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(bits)])
+    dtype = next(d for d, k in _ARROW_OF_NUMPY.items() if k == kind)
+    return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(np.ascontiguousarray(data, dtype=dtype))])
+
+
+def numbers_of(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A column of numbers without nulls as a numpy array (read-only), from its buffer: Arrow's own `to_numpy`
+    imports pandas."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if array.null_count or not (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)):
+        raise TypeError(f"not a column of numbers without nulls: {array.type}")
+    dtype = np.dtype(array.type.to_pandas_dtype())
+    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A Parquet file as a table (`pq.read_table`, like `pa.array`, imports pandas; `ParquetFile.read` does not)."""
+    with pq.ParquetFile(path) as source:
+        return source.read(columns=columns)
+
+
 def schema_to_json(schema: pa.Schema | None) -> list[list[str]] | None:
     return None if schema is None else [[f.name, str(f.type)] for f in schema]
 
@@ -184,11 +226,11 @@ class SweepDir:
         for path in sorted(self.parts.glob("runs-*.parquet")):
             first = int(path.stem.split("-")[1])
             try:
-                table = pq.read_table(path, columns=["run_id", "error"])
+                table = read_parquet(path, columns=["run_id", "error"])
             except (OSError, pa.ArrowException):
                 bad = True
             else:
-                ids = table["run_id"].to_numpy()
+                ids = numbers_of(table["run_id"])
                 bad = len(ids) == 0 or ids.min() < 0 or ids.max() >= n_runs or done[ids].any() \
                     or len(np.unique(ids)) != len(ids)
             if bad:     # unreadable, from another design or overlapping: redo its runs
@@ -246,7 +288,7 @@ def _merge(parts: list[tuple[Part, Path]], n_runs: int, schema: pa.Schema, windo
             active = [item for item in active if item[0].hi >= start]
             tables = []
             for part, path in active:
-                table = pq.read_table(path)
+                table = read_parquet(path)
                 if part.lo < start or part.hi >= stop:
                     ids = table["run_id"]
                     table = table.filter(pc.and_(pc.greater_equal(ids, start), pc.less(ids, stop)))

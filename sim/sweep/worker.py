@@ -18,7 +18,7 @@ from sim import lockstep, mechanisms
 from sim.inputs import runs_to_validate, setter_of
 from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.service import final_summaries, run_scenario, summaries
-from sim.sweep.storage import conform
+from sim.sweep.storage import arrow_array, conform, numbers_of
 
 HISTORY_COLUMNS = ("round", "actor", "issue", "position", "reason", "utility", "tension", "proposal", "agreed",
                    "median", "mean")
@@ -111,10 +111,10 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
 
 def _in_run_order(table: pa.Table) -> pa.Table:
     """The rows by run id (stable: a run's rounds keep their order); groups of a batch may interleave."""
-    ids = table["run_id"].to_numpy()
+    ids = numbers_of(table["run_id"])
     if len(ids) < 2 or (ids[1:] >= ids[:-1]).all():
         return table
-    return table.take(np.argsort(ids, kind="stable"))
+    return table.take(arrow_array(np.argsort(ids, kind="stable")))
 
 
 def _lockstep_columns(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple], values: np.ndarray,
@@ -127,13 +127,14 @@ def _lockstep_columns(scenario: Scenario, paths: Sequence[str], runs: Sequence[t
     table = final.rounds_table
 
     def labels(codes: np.ndarray, names: Sequence[str]) -> pa.Array:    # ids by index, cast to text in Arrow
-        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(list(names), pa.string()))
+        return pa.DictionaryArray.from_arrays(arrow_array(codes, pa.int32()),
+                                              arrow_array(np.array(names, dtype=object)))
 
     reasons = mechanisms.get(scenario.protocol.mechanism).reason_names
     columns = {"run_id": np.asarray([run[0] for run in runs], dtype=np.int64)[table["run"]],
                "round": table["round"], "actor": labels(table["actor"], scenario.actor_ids),
                "issue": labels(table["issue"], scenario.issue_ids), "reason": labels(table["reason"], reasons)}
-    history = pa.table({name: columns[name] if name in columns else table[name]     # the model's column order
+    history = pa.table({name: arrow_array(columns[name] if name in columns else table[name])     # model's order
                         for name in ("run_id", *HISTORY_COLUMNS) if name in columns or name in table})
     return final_summaries(scenario, final), history
 
@@ -146,13 +147,12 @@ def _ids(paths: Sequence[str], run: tuple[int, int, int, int, tuple]) -> dict[st
 
 def _columns_table(paths: Sequence[str], runs: Sequence[tuple], fields: dict[str, Any],
                    schema: pa.Schema) -> pa.Table:
-    """Runs played together with their summary columns, in the schema's columns (absent ones null)."""
+    """Runs played together with their summary columns, in the schema's columns (absent ones null). Every column
+    reaches Arrow through `storage.arrow_array`, which does not import pandas."""
     n = len(runs)
-    columns: dict[str, Any] = {"run_id": [run[0] for run in runs], "point": [run[1] for run in runs],
-                               **{path: [run[4][k] for run in runs] for k, path in enumerate(paths)},
-                               "replicate": [run[2] for run in runs], "seed": [run[3] for run in runs], **fields}
-    return pa.Table.from_arrays([pa.array(columns[f.name], type=f.type) if f.name in columns
-                                 else pa.nulls(n, f.type) for f in schema], schema=schema)
+    ids, points, replicates, seeds, values = zip(*runs, strict=True) if n else ((), (), (), (), ())
+    columns: dict[str, Any] = {"run_id": ids, "point": points, **dict(zip(paths, zip(*values), strict=True)),
+                               "replicate": replicates, "seed": seeds, **fields}
 
-
-# ====================================================================== schemas (from probe runs)
+    return pa.Table.from_arrays([arrow_array(columns[f.name], f.type) if f.name in columns else pa.nulls(n, f.type)
+                                 for f in schema], schema=schema)
