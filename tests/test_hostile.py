@@ -256,7 +256,7 @@ def test_killing_a_running_sweep_leaves_no_process_of_its_session(tmp_path, exec
                               "--out", str(out)], cwd=ROOT, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.parquet")))
+        _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.arrow")))
         assert len(_session_processes(child.pid)) >= 3      # the command, the workers (and the fork server)
         os.kill(child.pid, sig)                             # the command alone, not its process group
         child.wait(timeout=10)
@@ -306,7 +306,7 @@ def test_a_killed_dask_scheduler_ends_the_sweep_with_one_line(tmp_path):
         sweep = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(BASELINE), "--scheduler", address,
                                   "--replicates", "500000", "--batch-size", "50", "--quiet", "--out", str(out)],
                                  cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.parquet")), timeout=90)
+        _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.arrow")), timeout=90)
         scheduler.kill()
         started = time.monotonic()
         _, stderr = sweep.communicate(timeout=LIMIT)

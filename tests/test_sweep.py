@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -290,13 +291,13 @@ def test_kill_and_resume_equals_an_uninterrupted_sweep(baseline, tmp_path):
     child = subprocess.Popen(_cli(*command, "--out", str(out)), cwd=ROOT, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.parquet")))
+        _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.arrow")))
     finally:
         os.killpg(child.pid, signal.SIGKILL)        # the CLI and its worker processes, mid-sweep
         child.wait()
     assert not (out / "runs.parquet").exists()
-    parts = list((out / "parts").glob("runs-*.parquet"))
-    done = sum(pq.ParquetFile(p).metadata.num_rows for p in parts)
+    parts = list((out / "parts").glob("runs-*.arrow"))
+    done = sum(storage_module.read_part(p).num_rows for p in parts)
     assert 0 < done < 60
 
     result = CliRunner().invoke(app, [*command, "--out", str(out)])     # the same command again
@@ -310,6 +311,29 @@ def test_kill_and_resume_equals_an_uninterrupted_sweep(baseline, tmp_path):
         assert_same_table(out / name, expected / name)
 
 
+def test_a_sweep_resumes_from_the_parquet_parts_of_an_earlier_version(baseline, reference, tmp_path):
+    """Parts were Parquet files before they were Arrow IPC files: a sweep interrupted under an earlier version
+    resumes with the parts it has (old and new ones merge together) and ends equal to an uninterrupted sweep."""
+    out = tmp_path / "old"
+    out.mkdir()
+    manifest = json.loads((reference / "manifest.json").read_text())
+    manifest["status"] = {"complete": False}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "parts").mkdir()
+    runs, rounds = pq.read_table(reference / "runs.parquet"), pq.read_table(reference / "rounds.parquet")
+    for first in (0, 4, 12):     # three batches of four runs done, written as the earlier version did
+        pick = lambda table: table.filter(pc.and_(pc.greater_equal(table["run_id"], first),     # noqa: E731
+                                                  pc.less(table["run_id"], first + 4)))
+        pq.write_table(pick(rounds), out / "parts" / f"rounds-{first:012d}.parquet")
+        pq.write_table(pick(runs), out / "parts" / f"runs-{first:012d}.parquet")
+    report = run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="serial", batch_size=3,
+                       rounds=True, progress=False)
+    assert report.resumed == 12 and report.ran == 8
+    for name in ("runs.parquet", "rounds.parquet"):
+        assert_same_table(out / name, reference / name)
+    assert not (out / "parts").exists()
+
+
 def test_ctrl_c_saves_finished_batches_and_says_how_to_resume(tmp_path):
     out = tmp_path / "interrupted"
     command = _cli("sweep", str(BASELINE), "--replicates", "3000", "--executor", "process", "--workers", "2",
@@ -318,7 +342,7 @@ def test_ctrl_c_saves_finished_batches_and_says_how_to_resume(tmp_path):
                              stderr=subprocess.PIPE, text=True,
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.parquet")))
+        _wait_for(lambda: (out / "parts").is_dir() and any((out / "parts").glob("runs-*.arrow")))
         os.killpg(child.pid, signal.SIGINT)
         stdout, stderr = child.communicate(timeout=60)
     finally:  # never leave the sweep or its workers behind, whatever happened above
