@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -110,35 +111,46 @@ def _concatenate(parts: list[Finals], chunk: int) -> Finals:
     return Finals(**fields, inputs=inputs, rounds_table=table)
 
 
+def _groups(keys: Sequence[Any]) -> tuple[list[Any], NDArray[np.intp]]:
+    """The distinct keys in order of first appearance, and each item's index among them."""
+    index: dict[Any, int] = {}
+    which = np.fromiter((index.setdefault(key, len(index)) for key in keys), dtype=np.intp, count=len(keys))
+    return list(index), which
+
+
 def prepare_runs(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (),
-                 values: Array | None = None) -> tuple[RunArrays, list[np.random.Generator], Array, DrawPlan | None]:
-    """Each run's arrays and generators: the design's values at `paths`, then the uncertain inputs (those the
-    design does not set) drawn from the run's generator. Returns (arrays, generators (after the input draws),
-    drawn values (R, K), the draw plan)."""
+                 values: Array | None = None) -> tuple[RunArrays, Array, DrawPlan | None]:
+    """Each run's arrays: the design's values at `paths`, then the uncertain inputs (those the design does not set)
+    drawn from the run's generator (one generator per distinct seed: runs with the same seed draw the same
+    numbers, as in a design whose points share their replicates' seeds). Returns (arrays, drawn values (R, K),
+    the draw plan)."""
     paths = list(paths)
     free = {path: spec for path, spec in scenario.uncertainty.items() if path not in paths}
     base = scenario if len(free) == len(scenario.uncertainty) else scenario.model_copy(update={"uncertainty": free})
     plan = draw_plan(base) if free else None
-    generators = [np.random.default_rng(int(seed)) for seed in seeds]
-    drawn = (values_from_uniforms(plan, np.array([rng.random(len(plan.paths)) for rng in generators]))
-             if plan is not None else np.zeros((len(seeds), 0)))
+    drawn = np.zeros((len(seeds), 0))
+    if plan is not None:
+        distinct, which = _groups([int(seed) for seed in seeds])
+        uniforms = np.array([np.random.default_rng(seed).random(len(plan.paths)) for seed in distinct])
+        drawn = values_from_uniforms(plan, uniforms[which])
     all_paths = paths + (list(plan.paths) if plan is not None else [])
     if not all_paths:
-        return run_arrays(scenario, runs=len(seeds)), generators, drawn, plan
+        return run_arrays(scenario, runs=len(seeds)), drawn, plan
     columns = drawn if values is None or not paths else np.hstack([np.asarray(values, dtype=float), drawn])
     setters: list[Setter] = [setter_of(scenario, path) for path in all_paths]
     inputs = with_values(inputs_of(scenario), setters, columns)
-    return run_arrays(scenario, inputs), generators, drawn, plan
+    return run_arrays(scenario, inputs), drawn, plan
 
 
 def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values: Array | None,
           record: bool) -> Finals:
     mechanism_ = mechanisms.get(scenario.protocol.mechanism)
-    arrays, generators, drawn, plan = prepare_runs(scenario, seeds, paths, values)
+    arrays, drawn, plan = prepare_runs(scenario, seeds, paths, values)
     p, r = arrays.profiles, arrays.rules
     n_runs, (n_actors, n_issues) = len(seeds), p.ideal.shape[-2:]
     deadline = int(r.deadline.max())
-    noise, order = _round_draws(generators, r, deadline, (n_actors, n_issues), arrays.activation == "random")
+    noise, order = _round_draws(seeds, drawn.shape[1], r, deadline, (n_actors, n_issues),
+                                arrays.activation == "random")
     forecast = mechanism_.forecast(p.ideal, p, arrays.params, n_runs) if mechanism_.forecasts else None
     state = opening_state(p.ideal, p, r.tension_initial, n_runs, record, forecast=forecast)
     recorder = _Recorder(arrays, mechanism_) if record else None
@@ -192,21 +204,30 @@ def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values
     return Finals(**final, inputs=inputs, rounds_table=None if recorder is None else recorder.table())
 
 
-def _round_draws(generators: list[np.random.Generator], r, deadline: int, shape: tuple[int, int],
+def _round_draws(seeds: Sequence[int], n_inputs: int, r, deadline: int, shape: tuple[int, int],
                  random_order: bool) -> tuple[Array | None, NDArray[np.int_] | None]:
     """Every run's noise (R, T, N, M) and order of moves (R, T, N) for the longest run's T rounds, drawn from its
-    generator as its model draws them (`draw_rounds`; a shorter run's later rounds are never played)."""
+    seed's generator after its `n_inputs` input draws, as its model draws them (`draw_rounds`; a shorter run's
+    later rounds are never played).
+
+    Runs whose generators make the same draws (same seed, deadline, and whether there is noise) share them:
+    the noise is drawn at scale 1 and scaled per run. numpy's normal(0, s) is 0 + s * z of the standard normal z
+    it draws, so 0 + s * normal(0, 1) is the same number."""
     noisy = r.noise > 0
     if not noisy.any() and not random_order:
         return None, None
-    noise = np.zeros((len(generators), deadline, *shape)) if noisy.any() else None
-    order = np.zeros((len(generators), deadline, shape[0]), dtype=np.intp) if random_order else None
-    for k, rng in enumerate(generators):
-        run_noise, run_order = draw_rounds(rng, float(r.noise[k]), int(r.deadline[k]), shape, random_order)
-        if run_noise is not None:
-            noise[k, :len(run_noise)] = run_noise
+    noise = np.zeros((len(seeds), deadline, *shape)) if noisy.any() else None
+    order = np.zeros((len(seeds), deadline, shape[0]), dtype=np.intp) if random_order else None
+    streams, which = _groups([(int(seed), int(r.deadline[k]), bool(noisy[k])) for k, seed in enumerate(seeds)])
+    members = np.split(np.argsort(which, kind="stable"), np.cumsum(np.bincount(which))[:-1])
+    for (seed, run_deadline, run_noisy), runs in zip(streams, members, strict=True):
+        rng = np.random.default_rng(seed)
+        rng.random(n_inputs)        # the inputs were drawn first (`prepare_runs`)
+        unit, run_order = draw_rounds(rng, 1.0 if run_noisy else 0.0, run_deadline, shape, random_order)
+        if unit is not None:
+            noise[runs, :run_deadline] = 0.0 + r.noise[runs, None, None, None] * unit
         if run_order is not None:
-            order[k, :len(run_order)] = run_order
+            order[runs, :run_deadline] = run_order
     return noise, order
 
 

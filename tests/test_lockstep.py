@@ -234,8 +234,19 @@ def test_runs_with_their_own_parameter_values_equal_their_models(seed, mechanism
                             {"protocol.mechanism": mechanism_name, "protocol.activation": activation})
     paths = list(rng.choice(list(POINT_PATHS), size=int(rng.integers(1, 6)), replace=False))
     runs = int(rng.integers(2, 7))
-    assert_points_same_as_models(scenario, [int(s) for s in rng.integers(0, 2**62, runs)], paths,
+    pool = rng.integers(0, 2**62, int(rng.integers(1, runs + 1)))     # runs may share a seed, as in a design
+    assert_points_same_as_models(scenario, [int(s) for s in rng.choice(pool, runs)], paths,
                                  point_values(rng, paths, runs))
+
+
+@pytest.mark.parametrize("activation", ["simultaneous", "random"])
+def test_runs_sharing_a_seed_draw_what_their_models_draw_whatever_their_noise_and_deadline(activation):
+    """Runs with one seed share their draws (drawn once, the noise scaled per run) unless their deadline or
+    whether they have noise differ: each still equals its model, including runs without noise among noisy ones."""
+    scenario = apply_params(load_scenario(SCENARIOS / "feb2022_baseline.yaml"), {"protocol.activation": activation})
+    paths = ["protocol.noise", "protocol.max_rounds"]
+    values = np.array([[0.0, 12], [0.03, 12], [0.05, 20], [0.0, 20], [0.03, 12], [0.02, 20]])
+    assert_points_same_as_models(scenario, [5, 5, 5, 5, 8, 5], paths, values)
 
 
 def test_a_design_over_every_settable_kind_of_input_equals_the_models():
