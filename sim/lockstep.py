@@ -12,7 +12,9 @@ bit for bit (tests/test_lockstep.py checks it on every shipped scenario, random 
 points and both mechanisms): the round rules are elementwise or reduce along one run's actor and issue axes
 only; each run draws from its own generator, seeded as Mesa seeds the model's (``numpy.random.default_rng``),
 the same numbers in the same order (its uncertain inputs, the noise of every round, the order of moves); a run
-whose talks end is set aside with its final state, so the rounds it did not play change nothing.
+whose talks end keeps its final state, so the rounds it did not play change nothing. (Ended runs stay in the
+arrays, played but ignored, until a quarter of the rows have ended: dropping them costs a copy of every per-run
+array, which done after each round cost a third of the time.)
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class Finals:
     issue ids and the mechanism's reason names)."""
 
 
+COMPACT_SHARE = 0.25
+"""Ended runs are dropped from the arrays once they are this share of the rows (see the module's docstring)."""
 CHUNK_CELLS = 2_000_000
 """Numbers held per array at most (16 MB): more runs than fit are played a chunk at a time."""
 
@@ -165,40 +169,45 @@ def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values
         "walked_out": np.zeros((n_runs, n_actors), dtype=bool), "prediction": np.full((n_runs, n_issues), np.nan),
         "utility": np.zeros((n_runs, n_actors)),
     }
-    alive = np.arange(n_runs)
-    for round_ in range(1, deadline + 1):
-        draws = RoundDraws(None if noise is None else noise[:, round_ - 1],
-                           None if order is None else order[:, round_ - 1])
-        state = mechanism_.play_round(state, arrays, round_, draws)
-        if recorder is not None:
-            recorder.add(round_, alive, state, arrays)
-        if not state.over.any():
-            continue
-        over = state.over
-        ending = alive[over]
-        final["outcome"][ending] = rules.outcome_codes(~state.open_issues[over], state.broke_down[over])
-        final["rounds"][ending] = round_
-        for name, value in (("tension", state.tension), ("open_issues", state.open_issues),
-                            ("agreed_value", state.agreed_value), ("agreed_round", state.agreed_round),
-                            ("offers", state.offers), ("proposal", state.proposal[:, 0]),
-                            ("walked_out", state.walked)):
-            final[name][ending] = value[over]
-        ended = _take(arrays, over)
-        if state.forecast is not None:
-            final["prediction"][ending] = state.forecast[over]
-            final["utility"][ending] = rules.outcome_utility(state.forecast[over],
-                                                             np.ones_like(state.open_issues[over]), ended.profiles)
-        else:
-            final["utility"][ending] = rules.outcome_utility(state.agreed_value[over], ~state.open_issues[over],
-                                                             ended.profiles)
-        going = ~over
-        if not going.any():
-            break
-        alive = alive[going]
-        state = _take_state(state, going)
-        arrays = _take(arrays, going)
-        noise = None if noise is None else noise[going]
-        order = None if order is None else order[going]
+    alive = np.arange(n_runs)           # the run each row plays
+    ended = np.zeros(n_runs, dtype=bool)    # rows whose talks are over (kept until COMPACT_SHARE of the rows)
+    with np.errstate(all="ignore"):     # ended rows play on, ignored, and may divide by zero
+        for round_ in range(1, deadline + 1):
+            draws = RoundDraws(None if noise is None else noise[:, round_ - 1],
+                               None if order is None else order[:, round_ - 1])
+            state = mechanism_.play_round(state, arrays, round_, draws)
+            talking = ~ended
+            if recorder is not None:
+                recorder.add(round_, alive, state, arrays, talking)
+            over = state.over & talking
+            if not over.any():
+                continue
+            ending = alive[over]
+            final["outcome"][ending] = rules.outcome_codes(~state.open_issues[over], state.broke_down[over])
+            final["rounds"][ending] = round_
+            for name, value in (("tension", state.tension), ("open_issues", state.open_issues),
+                                ("agreed_value", state.agreed_value), ("agreed_round", state.agreed_round),
+                                ("offers", state.offers), ("proposal", state.proposal[:, 0]),
+                                ("walked_out", state.walked)):
+                final[name][ending] = value[over]
+            profiles = _take(arrays, over).profiles
+            if state.forecast is not None:
+                final["prediction"][ending] = state.forecast[over]
+                final["utility"][ending] = rules.outcome_utility(state.forecast[over],
+                                                                 np.ones_like(state.open_issues[over]), profiles)
+            else:
+                final["utility"][ending] = rules.outcome_utility(state.agreed_value[over], ~state.open_issues[over],
+                                                                 profiles)
+            ended |= over
+            if ended.all():
+                break
+            if ended.mean() >= COMPACT_SHARE:
+                going = ~ended
+                alive, ended = alive[going], ended[going]
+                state = _take_state(state, going)
+                arrays = _take(arrays, going)
+                noise = None if noise is None else noise[going]
+                order = None if order is None else order[going]
     inputs = {} if plan is None else {path: drawn[:, k].astype(int) if plan.whole[k] else drawn[:, k]
                                       for k, path in enumerate(plan.paths)}
     return Finals(**final, inputs=inputs, rounds_table=None if recorder is None else recorder.table())
@@ -264,7 +273,11 @@ class _Recorder:
         self.parts: list[tuple] = []
         self.forecasts = mechanism_.forecasts
 
-    def add(self, round_: int, alive: NDArray[np.int_], state: State, arrays: RunArrays) -> None:
+    def add(self, round_: int, alive: NDArray[np.int_], state: State, arrays: RunArrays,
+            rows: NDArray[np.bool_] | None = None) -> None:
+        """Record the round of the `rows` (R,) still talking (all by default)."""
+        if rows is not None and not rows.all():
+            alive, state, arrays = alive[rows], _take_state(state, rows), _take(arrays, rows)
         p = arrays.profiles
         proposal = state.proposal[:, 0]
         utility = total_utility(proposal[:, None, :], p.ideal, p.weights, p.risk_exponent)   # (R, N)
