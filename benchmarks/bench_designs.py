@@ -4,7 +4,7 @@ Run from the repository root:
     .venv/bin/python benchmarks/bench_designs.py          # the full set (32 min before lockstep designs, busy machine)
     .venv/bin/python benchmarks/bench_designs.py --quick  # small sizes, a smoke check (about 1.5 min)
 Options: --repeats K (default 3: medians of K), --repeats-large K (default 1, for designs of 50,000 runs or more),
---batch-run-points N (default all 10,000 LHS points), --skip CASE[,CASE] (lhs, sobol, batch_run, rounds).
+--batch-run-points N (default all 10,000 LHS points), --skip CASE[,CASE] (lhs, sobol, command, batch_run, rounds).
 
 The design: 8 numeric parameters of the baseline (`FACTORS`, ranges from its `uncertainty` section where it has
 one), one replicate a point, root seed 1, so every point plays the same run seed (common random numbers).
@@ -12,13 +12,17 @@ one), one replicate a point, root seed 1, so every point plays the same run seed
 1. `run_sweep` (sim.sweep's public entry point) with the process executor on 2 workers, into a temporary
    directory, progress off: an LHS design of 10,000 and 100,000 points and a Sobol (Saltelli) design of the
    same factors with 1,000 and 10,000 base rows (x (8 + 2) = 10,000 and 100,000 points).
-2. `mesa.batch_run` of the same LHS points (the first N of the 10,000) on 2 processes: a `NegotiationModel`
+2. The `negsim sweep` command of the 10,000-point LHS design (with and without `--rounds`), as a user types it,
+   timed whole: Python start-up, imports, the workers' fork server, design, probe, runs, merge, printed summary.
+   This is the end-to-end figure.
+3. `mesa.batch_run` of the same LHS points (the first N of the 10,000) on 2 processes: a `NegotiationModel`
    subclass that takes a point's parameter values, applies them with `sim.scenario.apply_params` and plays
    with the sweep's run seed, recording only what batch_run returns (outcome, rounds, tension) in its
    DataCollector. The ratio sweep / batch_run compares the runs/s of both measured in this benchmark run, and
-   the outcomes of both are compared run by run (they should be the same numbers).
-3. `--rounds`: a 2,000-point LHS sweep that also records every round (rounds.parquet).
-4. Peak memory: each measurement runs in a fresh Python process (this script with --child), which reports
+   the outcomes of both are compared run by run (they should be the same numbers). The command over batch_run's
+   call (its imports excluded) is the ratio the issue's bar names.
+4. `--rounds`: the 10,000-point LHS `run_sweep` that also records every round (rounds.parquet).
+5. Peak memory: each measurement runs in a fresh Python process (this script with --child), which reports
    `resource.getrusage` maxrss of itself (the sweep's parent process) and of its largest child (a worker or
    the fork server: the fork server reaps its workers, and this process reaps the fork server), so "memory
    flat from 10k to 100k runs" can be read off the table.
@@ -44,6 +48,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -136,6 +141,33 @@ def batch_run_case(samples: int, points: int, processes: int = WORKERS) -> dict[
             "compared": {name: [row[name] for row in results] for name in COMPARED}}
 
 
+def command_line(sampler: str, samples: int, rounds: bool, out: Path) -> list[str]:
+    """`negsim sweep` of the design, as a user types it."""
+    negsim = Path(sys.executable).with_name("negsim")
+    vary = [f"--vary={factor}" for factor in FACTORS]
+    return [str(negsim), "sweep", str(ROOT / "scenarios" / "feb2022_baseline.yaml"), *vary, "--sampler", sampler,
+            "--samples", str(samples), "--seed", str(ROOT_SEED), "--workers", str(WORKERS), "--out", str(out),
+            "--overwrite", *(["--rounds"] if rounds else [])]
+
+
+def command_case(sampler: str, samples: int, rounds: bool = False) -> dict[str, Any]:
+    """The design as the `negsim sweep` command, timed from starting it to its exit: Python start-up, imports,
+    the fork server, design, probe, runs, merge and the summary it prints. Memory and CPU (`child`): the command's
+    processes (this child process reaps only the command, the command its fork server, the server its workers)."""
+    with tempfile.TemporaryDirectory(prefix="negsim-bench-command-") as tmp:
+        out = Path(tmp) / "sweep"
+        start = time.perf_counter()
+        done = subprocess.run(command_line(sampler, samples, rounds, out), cwd=ROOT, capture_output=True,
+                              text=True, timeout=3600)
+        wall = time.perf_counter() - start
+        if done.returncode:
+            raise SystemExit(f"negsim sweep failed:\n{done.stderr}")
+        status = json.loads((out / "manifest.json").read_text())["status"]
+    rate = re.search(r"\(([\d,]+) runs/s\)", done.stdout)
+    return {"runs": status["runs"], "call": wall, "proc": wall, "failed": status["failed"], "ended": time.time(),
+            "rate": float(rate.group(1).replace(",", "")) if rate else float("nan"), "rss_parent_kb": 0}
+
+
 def reap_children(patience: float = 5.0) -> None:
     """End and reap this process's remaining children (the sweep's fork server, which has reaped its workers),
     so that RUSAGE_CHILDREN counts them. multiprocessing's resource tracker, which ignores SIGTERM and ends with
@@ -171,26 +203,30 @@ def child(task: dict[str, Any]) -> None:
     """Run one measurement and print its figures as one JSON line."""
     if task["kind"] == "batch_run":
         found = batch_run_case(task["samples"], task["points"])
+    elif task["kind"] == "command":
+        found = command_case(task["sampler"], task["samples"], task.get("rounds", False))
     else:
         found = sweep_case(task["sampler"], task["samples"], task.get("rounds", False), task.get("compare", 0))
     reap_children()
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     found.setdefault("rss_parent_kb", own.ru_maxrss)     # a sweep's is taken at its end, before the comparison
     found["rss_child_kb"] = children.ru_maxrss
-    found["cpu"] = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    found["cpu"] = children.ru_utime + children.ru_stime + (0 if task["kind"] == "command" else
+                                                            own.ru_utime + own.ru_stime)
     print(json.dumps(found))
 
 
 def measure(task: dict[str, Any]) -> dict[str, Any]:
     """One measurement in a fresh Python process; its figures plus `proc`: the wall time from starting the
-    process to the end of the measured call (Python start-up and imports included; the checks after it not)."""
+    process to the end of the measured call (Python start-up and imports included; the checks after it not).
+    A command measurement's `proc` is the command's own wall time (its child starts it and times it whole)."""
     start = time.time()
     done = subprocess.run([sys.executable, __file__, "--child", json.dumps(task)], cwd=ROOT, capture_output=True,
                           text=True, timeout=3600)
     if done.returncode:
         raise SystemExit(f"measurement {task} failed:\n{done.stderr}")
     found = json.loads(done.stdout.strip().splitlines()[-1])
-    found["proc"] = found["ended"] - start
+    found.setdefault("proc", found["ended"] - start)
     return found
 
 
@@ -258,7 +294,7 @@ def main() -> None:
     ap.add_argument("--batch-run-points", type=int, default=None,
                     help="mesa.batch_run only the first N points of the LHS design (default all of them)")
     ap.add_argument("--skip", type=lambda text: set(text.split(",")), default=set(),
-                    help="cases to leave out, comma-separated: lhs, sobol, batch_run, rounds")
+                    help="cases to leave out, comma-separated: lhs, sobol, command, batch_run, rounds")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -266,14 +302,14 @@ def main() -> None:
         return
     if args.repeats < 1 or args.repeats_large < 1:
         ap.error("--repeats and --repeats-large must be >= 1")
-    unknown = args.skip - {"lhs", "sobol", "batch_run", "rounds"}
+    unknown = args.skip - {"lhs", "sobol", "command", "batch_run", "rounds"}
     if unknown:
-        ap.error(f"--skip: unknown case(s) {', '.join(sorted(unknown))} (lhs, sobol, batch_run, rounds)")
+        ap.error(f"--skip: unknown case(s) {', '.join(sorted(unknown))} (lhs, sobol, command, batch_run, rounds)")
 
     d = len(FACTORS)
     lhs_sizes = [1_000, 2_000] if args.quick else [10_000, 100_000]
     sobol_rows = [100, 200] if args.quick else [1_000, 10_000]      # points = rows x (d + 2)
-    rounds_size = 300 if args.quick else 2_000
+    rounds_size = lhs_sizes[0]
     repeats = 1 if args.quick else args.repeats
     points = min(args.batch_run_points or lhs_sizes[0], lhs_sizes[0])
 
@@ -301,6 +337,14 @@ def main() -> None:
                            args.repeats_large if runs >= LARGE else repeats, rows)
             if sampler == "lhs":
                 by_size[samples] = row
+    commands: dict[bool, dict[str, Any]] = {}
+    if "command" not in args.skip:
+        for rounds in (False, True):
+            if rounds and "rounds" in args.skip:
+                continue
+            commands[rounds] = run_case(f"negsim sweep command, LHS{' --rounds' if rounds else ''}",
+                                        {"kind": "command", "sampler": "lhs", "samples": lhs_sizes[0],
+                                         "rounds": rounds}, repeats, rows)
     batch = None
     if "batch_run" not in args.skip:
         subset = "" if points == lhs_sizes[0] else f" (first {points:,})"
@@ -312,6 +356,10 @@ def main() -> None:
 
     print()
     sweep = by_size.get(lhs_sizes[0])
+    if batch is not None and False in commands:
+        print(f"negsim sweep command / batch_run, {lhs_sizes[0]:,}-point LHS design: "
+              f"{commands[False]['e2e'] / batch['e2e']:.1f}x (the whole command, Python start-up included, over "
+              "batch_run's call)")
     if batch is not None and sweep is not None:
         which = "all points" if points == lhs_sizes[0] else f"batch_run on the first {points:,} points"
         whole = sweep["runs"] / sweep["proc"] / (batch["runs"] / batch["proc"])
