@@ -270,48 +270,51 @@ class _Recorder:
 
     def __init__(self, arrays: RunArrays, mechanism_: mechanisms.Mechanism):
         self.low, self.high = arrays.low, arrays.high
+        self.runs = len(arrays.rules.deadline)
         self.parts: list[tuple] = []
         self.forecasts = mechanism_.forecasts
 
     def add(self, round_: int, alive: NDArray[np.int_], state: State, arrays: RunArrays,
             rows: NDArray[np.bool_] | None = None) -> None:
-        """Record the round of the `rows` (R,) still talking (all by default)."""
-        if rows is not None and not rows.all():
-            alive, state, arrays = alive[rows], _take_state(state, rows), _take(arrays, rows)
+        """Record the round of the `rows` (R,) still talking (all by default). Computed for every row, then the
+        rows taken: cheaper than taking the per-run arrays, and elementwise, so the same numbers."""
         p = arrays.profiles
         proposal = state.proposal[:, 0]
         utility = total_utility(proposal[:, None, :], p.ideal, p.weights, p.risk_exponent)   # (R, N)
-        self.parts.append((round_, alive, to_native(state.offers, self.low, self.high), state.reasons, utility,
-                           state.tension, to_native(proposal, self.low, self.high), ~state.open_issues,
-                           None if state.median is None else to_native(state.median, self.low, self.high)))
+        record = (to_native(state.offers, self.low, self.high), state.reasons, utility, state.tension,
+                  to_native(proposal, self.low, self.high), ~state.open_issues,
+                  None if state.median is None else to_native(state.median, self.low, self.high))
+        if rows is not None and not rows.all():
+            alive, record = alive[rows], tuple(None if value is None else value[rows] for value in record)
+        self.parts.append((round_, alive, *record))
 
     def table(self) -> dict[str, np.ndarray]:
-        runs, rounds, position, reason, utility, tension, proposal, agreed, median = [], [], [], [], [], [], [], [], []
-        for round_, alive, offers, reasons, util, tens, prop, agr, med in self.parts:
-            n_runs, n_actors, n_issues = offers.shape
-            cells = n_actors * n_issues
-            runs.append(np.repeat(alive, cells))
-            rounds.append(np.full(n_runs * cells, round_))
-            position.append(offers.ravel())
-            reason.append(reasons.ravel())
-            utility.append(np.repeat(util.ravel(), n_issues))
-            tension.append(np.repeat(tens, cells))
-            proposal.append(np.repeat(prop[:, None, :], n_actors, axis=1).ravel())
-            agreed.append(np.repeat(agr[:, None, :], n_actors, axis=1).ravel())
-            if med is not None:
-                median.append(np.repeat(med[:, None, :], n_actors, axis=1).ravel())
+        """One row per run, round and cell (actor-major), by run then round. A run is recorded every round
+        from 0 until it ends, so its t-th record is round t: each round's records go straight to their rows."""
         n_actors, n_issues = self.parts[0][2].shape[1:]
-        run = np.concatenate(runs)
-        round_ = np.concatenate(rounds)
-        order = np.lexsort((round_, run))    # stable: within a run and round, actor-major as recorded
-        actor = np.tile(np.repeat(np.arange(n_actors), n_issues), len(run) // (n_actors * n_issues))
-        issue = np.tile(np.arange(n_issues), len(run) // n_issues)
-        table = {"run": run[order], "round": round_[order], "actor": actor[order], "issue": issue[order],
-                 "position": np.concatenate(position)[order],
-                 "reason": np.concatenate(reason)[order],
-                 "utility": np.concatenate(utility)[order], "tension": np.concatenate(tension)[order],
-                 "proposal": np.concatenate(proposal)[order], "agreed": np.concatenate(agreed)[order]}
+        cells = n_actors * n_issues
+        played = np.bincount(np.concatenate([part[1] for part in self.parts]), minlength=self.runs)
+        start = np.concatenate([[0], np.cumsum(played * cells)[:-1]])     # each run's first row
+        total = int(played.sum()) * cells
+        columns = {"position": np.empty(total), "reason": np.empty(total, dtype=self.parts[0][3].dtype),
+                   "utility": np.empty(total), "tension": np.empty(total), "proposal": np.empty(total),
+                   "agreed": np.empty(total, dtype=bool)}
         if self.forecasts:
-            table["median"] = np.concatenate(median)[order]
+            columns["median"] = np.empty(total)
+        for round_, alive, offers, reasons, utility, tension, proposal, agreed, median in self.parts:
+            rows = (start[alive] + round_ * cells)[:, None, None] + np.arange(cells).reshape(n_actors, n_issues)
+            columns["position"][rows] = offers
+            columns["reason"][rows] = reasons
+            columns["utility"][rows] = utility[:, :, None]
+            columns["tension"][rows] = tension[:, None, None]
+            columns["proposal"][rows] = proposal[:, None, :]
+            columns["agreed"][rows] = agreed[:, None, :]
+            if median is not None:
+                columns["median"][rows] = median[:, None, :]
+        run = np.repeat(np.arange(self.runs), played * cells)
+        within = np.arange(total) - start[run]
+        table = {"run": run, "round": within // cells, "actor": within % cells // n_issues,
+                 "issue": within % n_issues, **columns}
+        if self.forecasts:
             table["mean"] = table["proposal"]
         return table
