@@ -351,6 +351,7 @@ def test_ctrl_c_saves_finished_batches_and_says_how_to_resume(tmp_path):
             child.communicate()
     assert child.returncode == 130, stderr
     assert "re-run the same command" in stderr and "Traceback" not in stderr
+    assert not list(out.glob(".*.tmp.*"))      # the tables being written as batches finished were removed
     parts, done = storage_module.SweepDir(out).scan(3000)
     assert 0 < done.sum() < 3000 and not (out / "runs.parquet").exists()
 

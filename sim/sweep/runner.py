@@ -36,6 +36,7 @@ from sim.sweep.executors import EXECUTORS, GUARD_HINT, open_executor, start_fork
 from sim.sweep.storage import (
     FORMAT,
     RUNS,
+    InOrderWriter,
     SweepDir,
     SweepError,
     _now,
@@ -335,17 +336,27 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
             size = batch_size
             description = "none (all runs on disk)"
             seconds = 0.0
-            if len(pending):
-                started = time.perf_counter()
-                description = pool.description
-                size = batch_size or auto_batch_size(per_run, len(pending), pool.workers, pool.kind)
-                with Progress(design.n_runs, resumed, failed_before, progress) as bar:
-                    _execute(pool, spec, design, pending, size, rounds, runs_schema, rounds_schema, store, bar)
-                seconds = time.perf_counter() - started
+            # a sweep from its first run writes its tables as the batches finish; a resumed one merges its parts
+            writer = InOrderWriter(store, runs_schema, rounds_schema) if not resumed and len(pending) else None
+            merged = False
+            try:
+                if len(pending):
+                    started = time.perf_counter()
+                    description = pool.description
+                    size = batch_size or auto_batch_size(per_run, len(pending), pool.workers, pool.kind)
+                    with Progress(design.n_runs, resumed, failed_before, progress) as bar:
+                        _execute(pool, spec, design, pending, size, rounds, runs_schema, rounds_schema, store, bar,
+                                 writer)
+                    seconds = time.perf_counter() - started
+                merged = writer is not None and writer.finish(design.n_runs)
+            finally:
+                if writer is not None and not merged:
+                    writer.abort()
             parts, done = store.scan(design.n_runs)
             if not done.all():     # pragma: no cover - defensive: every batch was written
                 raise SweepError(f"{store.path}: {int((~done).sum())} runs are missing; re-run to finish them")
-            store.consolidate(parts, design.n_runs, runs_schema, rounds_schema)
+            if not merged:
+                store.consolidate(parts, design.n_runs, runs_schema, rounds_schema)
             manifest["status"] = {"complete": True, "runs": design.n_runs, "finished": _now()}
             if rounds_schema is None and store.rounds_path.exists():
                 store.rounds_path.unlink()
@@ -359,8 +370,10 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
 
 
 def _execute(pool: Any, spec: Scenario, design: Design, pending: np.ndarray, size: int, rounds: bool,
-             runs_schema: pa.Schema, rounds_schema: pa.Schema | None, store: SweepDir, bar: Progress) -> None:
-    """Submit batches with a bounded number in flight; write each finished batch as a part file."""
+             runs_schema: pa.Schema, rounds_schema: pa.Schema | None, store: SweepDir, bar: Progress,
+             writer: InOrderWriter | None = None) -> None:
+    """Submit batches with a bounded number in flight; write each finished batch as a part file (and hand it to
+    `writer`, which writes the final tables as the batches finish)."""
     todo = batches(pending, size)
     in_flight: dict[cf.Future, np.ndarray] = {}
     limit = 2 * pool.workers + 2
@@ -395,6 +408,8 @@ def _execute(pool: Any, spec: Scenario, design: Design, pending: np.ndarray, siz
                                      f"model ({what}); the finished runs are saved in "
                                      f"{store.path}, re-run the same command to resume") from None
                 store.write_batch(int(batch[0]), runs_table, rounds_table)
+                if writer is not None:
+                    writer.add(int(batch[0]), len(batch), [runs_table] + ([] if rounds_table is None else [rounds_table]))
                 bar.advance(len(batch), failed)
                 submit_next()
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ they are merged into Parquet once at the end. Parts of earlier negsim versions (
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import json
 import os
@@ -257,7 +258,7 @@ class SweepDir:
         parts: list[Part] = []
         if not self.parts.is_dir():
             return parts, done
-        for tmp in self.parts.glob(".*.tmp.*"):
+        for tmp in [*self.parts.glob(".*.tmp.*"), *self.path.glob(".*.parquet.tmp.*")]:    # an unfinished write
             tmp.unlink(missing_ok=True)
         for path in sorted(p for p in self.parts.glob("runs-*") if p.suffix in PART_SUFFIXES):
             first = int(path.stem.split("-")[1])
@@ -304,8 +305,71 @@ class SweepDir:
                 self.parts.rmdir()
 
 
+class InOrderWriter:
+    """A fresh sweep's runs.parquet (and rounds.parquet), written while its batches finish: each batch goes to its
+    file as soon as every run before it is written (batches finish out of order), on a thread of its own, so the
+    Parquet encoding overlaps the workers instead of following them (with --rounds it took a fifth of the sweep).
+    The part files are still written: they are what a crash leaves to resume from; the files here are renamed
+    into place only when every run is in them (`finish`), and otherwise removed (`abort`)."""
+
+    def __init__(self, store: SweepDir, runs_schema: pa.Schema, rounds_schema: pa.Schema | None):
+        targets = [(store.runs_path, runs_schema)]
+        if rounds_schema is not None:
+            targets.append((store.rounds_path, rounds_schema))
+        self.targets = [(path, _temporary(path), schema) for path, schema in targets]
+        self.writers = [pq.ParquetWriter(tmp, schema, compression=COMPRESSION, use_dictionary=dictionary_columns(schema))
+                        for _, tmp, schema in self.targets]
+        self.written = 0                    # runs 0 .. written - 1 are handed to the thread
+        self.waiting: dict[int, tuple[int, list[pa.Table]]] = {}
+        self.thread = cf.ThreadPoolExecutor(1, thread_name_prefix="negsim-merge")
+        self.queued: list[cf.Future] = []
+
+    def add(self, first: int, runs: int, tables: list[pa.Table]) -> None:
+        """A finished batch of `runs` runs from run id `first` (its runs table, then its rounds table if any)."""
+        self.waiting[first] = (runs, tables)
+        while self.written in self.waiting:
+            runs, tables = self.waiting.pop(self.written)
+            for future in [future for future in self.queued if future.done()]:
+                future.result()     # a write that failed stops the sweep here
+            self.queued = [future for future in self.queued if not future.done()]
+            self.queued.append(self.thread.submit(self._write, tables))
+            self.written += runs
+
+    def _write(self, tables: list[pa.Table]) -> None:
+        for writer, (_, _, schema), table in zip(self.writers, self.targets, tables, strict=False):
+            writer.write_table(conform(table, schema), row_group_size=MERGE_ROWS)
+
+    def finish(self, n_runs: int) -> bool:
+        """Rename the files into place if they hold every run (else remove them); True if they did."""
+        for future in self.queued:
+            future.result()
+        self.thread.shutdown()
+        for writer in self.writers:
+            writer.close()
+        if self.written != n_runs or self.waiting:
+            self.abort()
+            return False
+        for path, tmp, _ in self.targets:
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        return True
+
+    def abort(self) -> None:
+        self.thread.shutdown(cancel_futures=True)
+        for writer in self.writers:
+            with contextlib.suppress(Exception):
+                writer.close()
+        for _, tmp, _ in self.targets:
+            tmp.unlink(missing_ok=True)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp.{os.getpid()}")
+
+
 def _merge(parts: list[tuple[Part, Path]], n_runs: int, schema: pa.Schema, window: int, out: Path) -> None:
-    tmp = out.with_name(f".{out.name}.tmp.{os.getpid()}")
+    tmp = _temporary(out)
     ordered = sorted(parts, key=lambda item: item[0].lo)
     active: list[tuple[Part, Path]] = []
     next_part = 0
