@@ -103,6 +103,17 @@ def test_vary_specs_are_typed_and_every_problem_is_reported(baseline):
         make_design(baseline, ["protocol.noise=0:0.1"], sampler="grid")
 
 
+def test_bad_values_in_a_list_are_named_in_plain_words(baseline):
+    with pytest.raises(ScenarioError) as caught:
+        parse_vary(["protocol.noise=,,,", "protocol.max_rounds=3,x", "protocol.agreement_tolerance=0.1,,0.2"],
+                   baseline)
+    messages = [str(p) for p in caught.value.problems]
+    assert messages == ["protocol.noise: an empty value in the list (two commas in a row, or one at an end?)",
+                        "protocol.max_rounds: 'x' is not a number",
+                        "protocol.agreement_tolerance: an empty value in the list (two commas in a row, or one at "
+                        "an end?)"]
+
+
 @pytest.mark.parametrize("sampler", ["lhs", "random", "sobol"])
 def test_continuous_samplers_stay_in_range_and_are_reproducible(baseline, sampler):
     vary = ["protocol.noise=0:0.1", "protocol.max_rounds=10:12", "protocol.linkage=package,issue_by_issue"]

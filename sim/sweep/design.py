@@ -149,6 +149,13 @@ def _dtype_of(value: Any) -> str:
 
 def _coerce(text: Any, dtype: str) -> Any:
     """One value of a list, typed like the parameter; raises ValueError with a readable message."""
+    if isinstance(text, str) and not text.strip():
+        raise ValueError("an empty value in the list (two commas in a row, or one at an end?)")
+    if dtype in ("int", "float") and not isinstance(text, (int, float, np.integer, np.floating)):
+        try:
+            float(str(text).strip())
+        except ValueError:
+            raise ValueError(f"'{text}' is not a number") from None
     if dtype == "bool":
         if isinstance(text, bool):
             return text
