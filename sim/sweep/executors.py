@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import contextlib
+import json
 import logging
 import multiprocessing
 import os
@@ -128,6 +129,15 @@ to import it once for all its workers (its default preload, ``__main__``), but i
 under a key the parent never sends, so negsim's preload imports it instead."""
 
 
+MAIN_ARGV = "NEGSIM_FORK_SERVER_ARGV"
+"""The parent's `sys.argv` (JSON), set while the fork server imports the main script: a spawned worker gets it
+before it re-runs the script, and a script that parses its command line as it is imported (argparse at module
+level) must find its own arguments there, not the server's."""
+ARGV_LIMIT = 100_000
+"""Longer command lines are not passed (Linux refuses an environment string over 128 KiB, and the server would not
+start); the server then imports the script with its own arguments, as it did before, and workers re-run it."""
+
+
 def _main_script() -> str | None:
     """The path of the parent's main script, if workers would re-run it (see `MAIN_SCRIPT`)."""
     main = sys.modules.get("__main__")
@@ -161,12 +171,16 @@ def start_fork_server(kind: Any = "process") -> None:
 
     _mp_context()
     script = _main_script()
-    if script is not None:
-        os.environ[MAIN_SCRIPT] = script     # read by the server as it starts; this process never reads it
+    if script is not None:     # read by the server as it starts; this process never reads them
+        os.environ[MAIN_SCRIPT] = script
+        argv = json.dumps(sys.argv)
+        if len(argv) < ARGV_LIMIT:
+            os.environ[MAIN_ARGV] = argv
     try:
         forkserver.ensure_running()
     finally:
         os.environ.pop(MAIN_SCRIPT, None)
+        os.environ.pop(MAIN_ARGV, None)
 
 
 GUARD_HINT = ("worker processes could not start; a script that runs a sweep on processes must call it under "
