@@ -645,3 +645,54 @@ if __name__ == "__main__":
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["ran", "4", "302"]
+
+
+@pytest.fixture(scope="module")
+def merged_not_recorded(tmp_path_factory, reference):
+    """Killed during the merge's last steps: every part on disk, runs.parquet and rounds.parquet already renamed
+    into place, the manifest not yet marked complete."""
+    out = tmp_path_factory.mktemp("merging") / "sweep"
+    _old_parquet_parts(reference, out, [], 0)
+    runs, rounds = pq.read_table(reference / "runs.parquet"), pq.read_table(reference / "rounds.parquet")
+    for first in range(0, 12, 3):
+        def pick(table, first=first):
+            return table.filter(pc.and_(pc.greater_equal(table["run_id"], first), pc.less(table["run_id"],
+                                                                                         first + 3)))
+        storage_module.atomic_write_part(out / "parts" / f"rounds-{first:012d}.arrow", pick(rounds))
+        storage_module.atomic_write_part(out / "parts" / f"runs-{first:012d}.arrow", pick(runs))
+    shutil.copy(reference / "rounds.parquet", out / "rounds.parquet")
+    return out
+
+
+def test_killed_after_the_merge_before_the_manifest_said_complete(merged_not_recorded, reference, tmp_path):
+    out = tmp_path / "sweep"
+    shutil.copytree(merged_not_recorded, out)
+    shutil.copy(reference / "runs.parquet", out / "runs.parquet")
+    done = resume(out)
+    assert done.returncode == 0, done.stderr
+    assert "Already complete" in done.stdout
+    assert_same_sweep(out, reference)
+    assert not (out / "parts").exists()
+
+
+def test_killed_between_the_rounds_merge_and_the_runs_merge(merged_not_recorded, reference, tmp_path):
+    """rounds.parquet is merged first: a kill before runs.parquet leaves it alone in the directory."""
+    out = tmp_path / "sweep"
+    shutil.copytree(merged_not_recorded, out)
+    done = resume(out)
+    assert done.returncode == 0, done.stderr
+    assert_same_sweep(out, reference)
+
+
+def test_killed_after_the_manifest_said_complete_before_the_parts_were_removed(merged_not_recorded, reference,
+                                                                              tmp_path):
+    out = tmp_path / "sweep"
+    shutil.copytree(merged_not_recorded, out)
+    shutil.copy(reference / "runs.parquet", out / "runs.parquet")
+    manifest = json.loads((reference / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    done = resume(out)
+    assert done.returncode == 0, done.stderr
+    assert "Already complete" in done.stdout
+    assert not (out / "parts").exists()
+    assert_same_sweep(out, reference)
