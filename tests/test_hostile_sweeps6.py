@@ -696,3 +696,26 @@ def test_killed_after_the_manifest_said_complete_before_the_parts_were_removed(m
     assert "Already complete" in done.stdout
     assert not (out / "parts").exists()
     assert_same_sweep(out, reference)
+
+
+@pytest.mark.parametrize("command", [["sweep"], ["analyze"], ["export", "--csv"]])
+def test_a_damaged_runs_parquet_is_one_line_and_deleting_it_recomputes_it(reference, tmp_path, command):
+    """A finished sweep whose runs.parquet was cut short (a full disk, a copy stopped halfway): the sweep command
+    run again, `negsim analyze` and `negsim export` each printed an ArrowInvalid traceback."""
+    out = tmp_path / "sweep"
+    shutil.copytree(reference, out)
+    _truncate(out / "runs.parquet")
+    args = sweep_args(out) if command == ["sweep"] else [*command, str(out)]
+    assert_one_line_error(negsim(*args), "runs.parquet", "damaged", "delete it")
+    (out / "runs.parquet").unlink()
+    done = resume(out)
+    assert done.returncode == 0, done.stderr
+    assert_same_sweep(out, reference)
+
+
+def test_a_damaged_rounds_parquet_stops_the_export_in_one_line(reference, tmp_path):
+    out = tmp_path / "sweep"
+    shutil.copytree(reference, out)
+    _truncate(out / "rounds.parquet")
+    assert_one_line_error(negsim("export", str(out), "--csv"), "rounds.parquet", "damaged")
+    assert not list(out.glob(".rounds.csv.*"))

@@ -39,6 +39,7 @@ from sim.sweep.storage import (
     SweepDir,
     SweepError,
     _now,
+    damaged_result,
     schema_to_json,
     versions,
 )
@@ -250,6 +251,11 @@ def _show(value: Any) -> str:
 def _summarise(path: Path) -> tuple[dict[str, float], dict[str, float], int]:
     """Outcome shares and per-issue agreement rates over the successful runs, and the number of failures
     (streaming over row groups, so memory stays flat)."""
+    with damaged_result(path / RUNS):
+        return _summarise_file(path)
+
+
+def _summarise_file(path: Path) -> tuple[dict[str, float], dict[str, float], int]:
     source = pq.ParquetFile(path / RUNS)
     names = source.schema_arrow.names
     issues = [n for n in names if n.startswith("agreed.")]

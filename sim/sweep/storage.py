@@ -431,6 +431,18 @@ def _conformed(table: pa.Table, schema: pa.Schema, path: Path) -> pa.Table:
 
 
 # ====================================================================== reading results
+@contextlib.contextmanager
+def damaged_result(path: Path) -> Iterator[None]:
+    """Arrow's error on reading a result file (runs.parquet, rounds.parquet) as one line naming it: a file damaged
+    on disk. Deleting it and re-running the sweep command computes it again."""
+    try:
+        yield
+    except pa.ArrowException as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SweepError(f"{path}: cannot be read ({reason}); the file is damaged: delete it and re-run the same "
+                         "`negsim sweep` command to compute it again") from None
+
+
 def read_runs(path: str | Path, columns: list[str] | None = None):
     """runs.parquet of a finished sweep directory as a pandas DataFrame (sorted by run_id)."""
     return _read(Path(path), RUNS, columns)
@@ -445,7 +457,9 @@ def _read(path: Path, name: str, columns: list[str] | None):
     target = path / name
     if not target.exists():
         raise SweepError(_missing(path, name))
-    return pq.read_table(target, columns=columns).to_pandas()
+    with damaged_result(target):
+        table = pq.read_table(target, columns=columns)
+    return table.to_pandas()
 
 
 def _missing(path: Path, name: str) -> str:
@@ -473,11 +487,12 @@ def export_csv(path: str | Path, out: str | Path | None = None) -> list[Path]:
         if not source.exists():
             continue
         csv_path = target / (Path(name).stem + ".csv")
-        reader = pq.ParquetFile(source)
+        with damaged_result(source):
+            reader = pq.ParquetFile(source)
         with tempfile.NamedTemporaryFile(dir=target, prefix=f".{csv_path.name}.", delete=False) as handle:
             tmp = Path(handle.name)
         try:
-            with pacsv.CSVWriter(tmp, reader.schema_arrow) as writer:
+            with damaged_result(source), pacsv.CSVWriter(tmp, reader.schema_arrow) as writer:
                 for batch in reader.iter_batches(batch_size=65_536):
                     writer.write_batch(_nan_to_null(batch))
             os.replace(tmp, csv_path)
