@@ -434,6 +434,9 @@ def assert_sweep_is_one_model_per_run(scenario, vary, out, rounds=False, **optio
         assert all(same(got[k], v) for k, v in expected.items()), (run, got, expected)
         if rounds and expected_history is not None:
             mine = history[history["run_id"] == row["run_id"]].drop(columns="run_id").reset_index(drop=True)
+            others = [name for name in mine.columns if name not in expected_history.columns]
+            assert mine[others].isna().all().all(), others     # another mechanism's columns (median, mean)
+            mine = mine[list(expected_history.columns)]
             pd.testing.assert_frame_equal(mine, expected_history.reset_index(drop=True), check_exact=True,
                                           check_dtype=False, check_categorical=False)
     return runs
@@ -459,6 +462,15 @@ def test_a_grid_of_int_bool_and_choice_factors_with_noise_zero_among_noisy_runs(
     runs = assert_sweep_is_one_model_per_run(scenario, vary, tmp_path / "s", rounds=True, replicates=2)
     assert set(runs["protocol.max_rounds"]) == {1, 16, 30} and runs["error"].isna().all()
     assert runs["outcome"].nunique() > 1
+
+
+def test_the_mechanism_and_the_activation_as_choices_with_rounds(baseline, tmp_path):
+    """Choices lockstep cannot set in the arrays group the runs (each group in lockstep); the rounds table holds
+    the expected-utility columns, null for the concession runs."""
+    vary = ["protocol.mechanism=concession,expected_utility", "protocol.activation=simultaneous,sequential,random",
+            "protocol.max_rounds=3:20:2"]
+    runs = assert_sweep_is_one_model_per_run(baseline, vary, tmp_path / "s", rounds=True, replicates=2)
+    assert runs["prediction.cbm"].isna().eq(runs["protocol.mechanism"] == "concession").all()
 
 
 @pytest.mark.parametrize("mechanism_name", ["concession", "expected_utility"])
