@@ -731,3 +731,19 @@ def test_a_damaged_rounds_parquet_stops_the_export_in_one_line(reference, tmp_pa
     _truncate(out / "rounds.parquet")
     assert_one_line_error(negsim("export", str(out), "--csv"), "rounds.parquet", "damaged")
     assert not list(out.glob(".rounds.csv.*"))
+
+
+def test_an_lhs_sweep_sampled_by_an_earlier_version_is_refused_with_the_reason(baseline, tmp_path):
+    """The Latin hypercube is numpy's now, not SALib's: the same --seed gives other points, so an LHS sweep that
+    an earlier negsim started cannot resume with its parts (its points differ). The refusal said "another scipy
+    version?", which sent the user looking in the wrong place."""
+    vary = ["protocol.noise=0:0.1", "protocol.max_rounds=5:25"]
+    out = tmp_path / "lhs"
+    run_sweep(baseline, vary, out=out, sampler="lhs", samples=4, replicates=2, executor="serial", progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["design"]["points_sha256"] = "0" * 64          # as the earlier sampler's points hash to
+    manifest["status"] = {"complete": False}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    done = negsim("sweep", str(BASELINE), *[f"--vary={v}" for v in vary], "--sampler", "lhs", "--samples", "4",
+                  "--replicates", "2", "--executor", "serial", "--out", str(out))
+    assert_one_line_error(done, "sampled points differ", "another version of negsim", "--overwrite")

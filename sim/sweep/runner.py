@@ -237,7 +237,8 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
                 out.append(f"{label} was {_show(old.get(key))}, now {_show(new.get(key))}")
     if not out and old != new:
         changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        out.append("the sampled points differ (another scipy version?)" if "points_sha256" in changed
+        out.append("the sampled points differ: the design was sampled by another version of negsim, numpy or "
+                   "scipy (negsim's lhs sampler changed when sweeps dropped SALib)" if "points_sha256" in changed
                    else f"{', '.join(changed)} differ")
     return out
 
