@@ -747,3 +747,51 @@ def test_an_lhs_sweep_sampled_by_an_earlier_version_is_refused_with_the_reason(b
     done = negsim("sweep", str(BASELINE), *[f"--vary={v}" for v in vary], "--sampler", "lhs", "--samples", "4",
                   "--replicates", "2", "--executor", "serial", "--out", str(out))
     assert_one_line_error(done, "sampled points differ", "another version of negsim", "--overwrite")
+
+
+FORKSERVER_POOL_FIRST = """
+import sys, multiprocessing
+from sim.sweep import run_sweep
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("forkserver").Pool(2) as pool:     # the script's own work, before the sweep
+        assert pool.map(abs, [-1, -2]) == [1, 2]
+    run_sweep({scenario!r}, {vary!r}, out=sys.argv[1], replicates={replicates}, seed={seed}, rounds=True, workers=2,
+              batch_size={batch}, progress=False)
+"""
+
+
+def test_a_script_that_used_a_forkserver_pool_before_can_still_sweep_on_processes(tmp_path, reference):
+    """Python's fork server is one per process: a script that had started it (a forkserver Pool of its own) left
+    one without negsim's preload, and every worker, finding a parent other than the sweep process, exited at once:
+    "worker processes could not start; ... must call it under if __name__ == '__main__'", for a guarded script."""
+    script = _script(tmp_path, FORKSERVER_POOL_FIRST.format(scenario=str(BASELINE), vary=[NOISE],
+                                                            replicates=REPLICATES, seed=SEED, batch=2))
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "out")], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert_same_sweep(tmp_path / "out", reference)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc (Linux)")
+def test_workers_of_a_foreign_fork_server_end_when_the_script_is_killed(tmp_path):
+    script = _script(tmp_path, FORKSERVER_POOL_FIRST.format(scenario=str(BASELINE), vary=[], replicates=3000, seed=1,
+                                                            batch=20))
+    out = tmp_path / "out"
+    child = subprocess.Popen([sys.executable, str(script), str(out)], cwd=tmp_path, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not list((out / "parts").glob("runs-*")) if (out / "parts").is_dir() else True:
+            assert time.monotonic() < deadline and child.poll() is None, "no part was written"
+            time.sleep(0.01)
+        assert len(_session_processes(child.pid)) >= 4     # the script, the fork server, two workers
+        os.kill(child.pid, signal.SIGKILL)                 # the script alone
+        child.wait()
+        end = time.monotonic() + 6
+        while _session_processes(child.pid) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert _session_processes(child.pid) == []
+    finally:
+        for pid in _session_processes(child.pid):
+            os.kill(pid, signal.SIGKILL)

@@ -22,6 +22,7 @@ import json
 import logging
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
@@ -108,7 +109,39 @@ def _start_worker(owner: int) -> None:
     server, which itself ends with `owner`, the process running the sweep; or `owner` itself under spawn)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     preload = sys.modules.get("sim.sweep.preload")     # only in processes forked by negsim's fork server
-    die_with_parent(getattr(preload, "SERVER_PID", None) or owner)
+    server = getattr(preload, "SERVER_PID", None)
+    if server is None and os.getppid() not in (owner, 1):
+        # Forked by a fork server the script had started before the sweep (a forkserver Pool of its own), without
+        # negsim's preload. Taking `owner` for the parent here made every worker exit at once (the sweep stopped
+        # with the guard hint). That server outlives `owner` while its children live, so watch `owner` too.
+        die_with_parent(os.getppid())
+        _watch_owner(owner)
+        return
+    die_with_parent(server or owner)
+
+
+def _watch_owner(owner: int) -> None:
+    """End this process when `owner` (not its parent) ends: at once where Linux gives a process file descriptor
+    (readable when the process ends), else within a second (the pid polled)."""
+    try:
+        handle: int | None = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):     # pragma: no cover - not Linux >= 5.3
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+            os._exit(1)
+        while True:     # pragma: no cover - see above
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="negsim-owner-watch", daemon=True).start()
 
 
 def _preload() -> list[str]:
