@@ -512,6 +512,25 @@ def test_ended_rows_below_the_compaction_share_play_on_without_changing_the_othe
         np.testing.assert_array_equal(table["tension"][table["run"] == r], history["tension"].to_numpy())
 
 
+def test_chunks_of_runs_sharing_seeds_record_the_same_rounds(baseline, monkeypatch):
+    """More runs than fit in the arrays play a chunk at a time: runs of one seed in different chunks draw the same
+    numbers, and the rounds table (run indices offset per chunk) is the one played in one go."""
+    scenario = apply_params(baseline, {"protocol.activation": "random"})
+    rng = np.random.default_rng(1)
+    paths = ["protocol.max_rounds", "protocol.noise"]
+    values = np.column_stack([rng.integers(1, 30, 23),
+                              np.where(rng.random(23) < 0.4, 0.0, rng.uniform(0, 0.05, 23))]).astype(float)
+    seeds = [int(s) for s in rng.choice([3, 4], 23)]
+    whole = lockstep.play(scenario, seeds, paths, values, record=True)
+    monkeypatch.setattr(lockstep, "CHUNK_CELLS", 1)     # one run a chunk
+    chunked = lockstep.play(scenario, seeds, paths, values, record=True)
+    for name in ("outcome", "rounds", "tension", "offers", "utility", "agreed_value"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
+    assert list(chunked.rounds_table) == list(whole.rounds_table)
+    for name, column in whole.rounds_table.items():
+        np.testing.assert_array_equal(chunked.rounds_table[name], column, err_msg=name)
+
+
 @pytest.mark.parametrize("sampler,samples", [("lhs", 8), ("sobol", 4)])
 def test_continuous_designs_with_replicates_equal_their_models(baseline, tmp_path, sampler, samples):
     """LHS and Sobol points (whole-number and float factors, a choice), each run with replicates > 1, under the
