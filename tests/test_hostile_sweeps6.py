@@ -481,7 +481,8 @@ def test_one_seed_for_every_run_varied_deadlines_and_noise_in_lockstep(baseline,
     (some exactly 0). No run may fall back to a model, and each equals its model, rounds included."""
     scenario = apply_params(baseline.as_coded(), {"protocol.mechanism": mechanism_name,
                                                    "protocol.activation": "sequential"})
-    vary = ["protocol.max_rounds=1:40", "protocol.noise=0,0,0.01,0.05", "actors.russia.capability=0.3:2"]
+    vary = ["protocol.max_rounds=1:40", "protocol.noise=0,0,0.01,0.05", "actors.russia.capability=0.3:2",
+            "issues.cbm.de_escalating=true,false"]
     runs = assert_sweep_is_one_model_per_run(scenario, vary, tmp_path / "s", rounds=True, sampler="random",
                                              samples=48, replicates=1)
     assert runs["seed"].nunique() == 1 and no_model_runs == []
@@ -541,6 +542,15 @@ def test_continuous_designs_with_replicates_equal_their_models(baseline, tmp_pat
     runs = assert_sweep_is_one_model_per_run(scenario, vary, tmp_path / "s", sampler=sampler, samples=samples,
                                              replicates=2)
     assert runs["protocol.max_rounds"].map(type).eq(int).all() or runs["protocol.max_rounds"].dtype.kind == "i"
+
+
+@pytest.mark.parametrize("sampler,samples,vary", [
+    ("lhs", 1, ["protocol.noise=0:0.1"]), ("sobol", 1, ["protocol.noise=0:0.1"]), ("random", 1, ["protocol.noise=0:0"]),
+    ("grid", None, ["protocol.noise=0.05:0.1:1", "protocol.max_rounds=7:7:1"])])
+def test_designs_of_a_single_sample_or_level(baseline, tmp_path, sampler, samples, vary):
+    runs = assert_sweep_is_one_model_per_run(baseline, vary, tmp_path / "s", rounds=True, sampler=sampler,
+                                             samples=samples, replicates=2)
+    assert len(runs) == 2 * (3 if sampler == "sobol" else 1)
 
 
 @pytest.mark.parametrize("vary", [
