@@ -824,3 +824,24 @@ def test_workers_of_a_foreign_fork_server_end_when_the_script_is_killed(tmp_path
     finally:
         for pid in _session_processes(child.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("other", [["--seed", "12"], ["--vary", "protocol.noise=0:0.2:3"]], ids=["seed", "values"])
+def test_a_part_copied_from_another_sweep_of_the_same_size_is_not_taken_for_done_runs(interrupted, reference,
+                                                                                    tmp_path, other):
+    """parts/ of another sweep copied in (same number of runs: the run ids fit) with other seeds or other values
+    of the factor: its rows are not this sweep's runs, and are computed again."""
+    elsewhere = tmp_path / "other"
+    args = sweep_args(elsewhere)
+    for flag, value in zip(other[::2], other[1::2], strict=True):
+        args[args.index(flag) + 1] = value
+    assert negsim(*args).returncode == 0
+    out = copy_of(interrupted, tmp_path)
+    runs, rounds = pq.read_table(elsewhere / "runs.parquet"), pq.read_table(elsewhere / "rounds.parquet")
+    for table, kind in ((runs, "runs"), (rounds, "rounds")):
+        part = table.filter(pc.and_(pc.greater_equal(table["run_id"], 6), pc.less(table["run_id"], 12)))
+        storage_module.atomic_write_part(out / "parts" / f"{kind}-000000000006.arrow", part)
+    done = resume(out)
+    assert done.returncode == 0, done.stderr
+    assert "Resumed: 6 runs" in done.stdout
+    assert_same_sweep(out, reference)

@@ -36,6 +36,7 @@ from sim.sweep.executors import EXECUTORS, GUARD_HINT, open_executor, start_fork
 from sim.sweep.storage import (
     FORMAT,
     RUNS,
+    Expected,
     SweepDir,
     SweepError,
     _now,
@@ -335,7 +336,8 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
                 return SweepReport(store.path, design.n_points, design.n_runs, design.n_runs, 0, failed, 0.0,
                                    "none (already complete)", None, outcomes, agreement)
 
-            parts, done = store.scan(design.n_runs, rounds_schema is not None)
+            expected = Expected(design.replicates, design.seeds.of, design.columns)
+            parts, done = store.scan(design.n_runs, rounds_schema is not None, expected)
             pending = np.flatnonzero(~done)
             resumed = design.n_runs - len(pending)
             failed_before = sum(p.failed for p in parts)
@@ -349,7 +351,7 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
                 with Progress(design.n_runs, resumed, failed_before, progress) as bar:
                     _execute(pool, spec, design, pending, size, rounds, runs_schema, rounds_schema, store, bar)
                 seconds = time.perf_counter() - started
-            parts, done = store.scan(design.n_runs, rounds_schema is not None)
+            parts, done = store.scan(design.n_runs, rounds_schema is not None, expected)
             if not done.all():     # pragma: no cover - defensive: every batch was written
                 raise SweepError(f"{store.path}: {int((~done).sum())} runs are missing; re-run to finish them")
             store.consolidate(parts, design.n_runs, runs_schema, rounds_schema)

@@ -23,7 +23,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,6 +177,32 @@ class Part:
     failed: int
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What this sweep's part holds for its run ids (run_id = point x replicates + replicate): each run's point,
+    seed and factor values. A part that holds anything else (copied from another sweep's parts/) is not ours."""
+
+    replicates: int
+    seeds: Callable[[np.ndarray], np.ndarray]      # the seeds of replicate indices
+    values: Mapping[str, np.ndarray]               # factor path -> its value at each point
+
+    @property
+    def columns(self) -> list[str]:
+        return ["point", "seed", *self.values]
+
+    def holds(self, ids: np.ndarray, table: pa.Table) -> bool:
+        point, replicate = np.divmod(ids, self.replicates)
+        if not (np.array_equal(numbers_of(table["point"]), point)
+                and np.array_equal(numbers_of(table["seed"]), self.seeds(replicate))):
+            return False
+        for path, column in self.values.items():
+            wanted = column[point]
+            got = numbers_of(table[path]) if wanted.dtype.kind in "if" else np.asarray(table[path].to_pylist())
+            if not np.array_equal(got, wanted):
+                return False
+        return True
+
+
 class DamagedPart(Exception):
     """A part file that cannot be read whole (damaged after it was written)."""
 
@@ -282,10 +308,11 @@ class SweepDir:
                 found[path.name] = path
         return found
 
-    def scan(self, n_runs: int, rounds: bool = False) -> tuple[list[Part], np.ndarray]:
+    def scan(self, n_runs: int, rounds: bool = False, expected: Expected | None = None
+             ) -> tuple[list[Part], np.ndarray]:
         """The committed parts and a mask of done run ids; removes temporary files, rounds parts whose batch
-        never committed, and (defensively) any part that is unreadable, overlaps an earlier one or, with
-        `rounds`, lacks a readable rounds part: its runs are run again."""
+        never committed, and (defensively) any part that is unreadable, overlaps an earlier one, holds other runs
+        than `expected` says or, with `rounds`, lacks a readable rounds part: its runs are run again."""
         done = np.zeros(n_runs, dtype=bool)
         parts: list[Part] = []
         for name in (RUNS, ROUNDS, MANIFEST):    # a merge or manifest write cut short by a kill (we hold the lock)
@@ -305,14 +332,14 @@ class SweepDir:
             first = int(PART_NAME.fullmatch(name).group(2))
             rounds_path = self.part_path("rounds", first, path.suffix)
             try:
-                table = read_part(path, columns=["run_id", "error"])
+                table = read_part(path, columns=["run_id", "error", *(expected.columns if expected else [])])
                 ids = numbers_of(table["run_id"]).astype(np.int64, copy=False)
-            except (OSError, pa.ArrowException, KeyError, TypeError):
-                bad = True
-            else:
                 bad = not pa.types.is_integer(table["run_id"].type) or len(ids) == 0 or ids.min() < 0 \
                     or ids.max() >= n_runs or done[ids].any() or len(np.unique(ids)) != len(ids) \
+                    or (expected is not None and not expected.holds(ids, table)) \
                     or (rounds and not _readable(rounds_path))
+            except (OSError, pa.ArrowException, KeyError, TypeError):
+                bad = True
             if bad:     # unreadable, from another design, overlapping or without its rounds: redo its runs
                 path.unlink()
                 rounds_path.unlink(missing_ok=True)
