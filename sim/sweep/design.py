@@ -274,6 +274,12 @@ def parse_vary(vary: Vary, scenario: Scenario) -> list[Factor]:
     return factors
 
 
+CHECKED_WITH_ANOTHER_FIELD = frozenset({"exponent"})
+"""Setter fields whose values the schema checks against another field as well as against their bounds (a
+strategy's exponent against its kind: boulware < 1, conceder > 1, linear = 1). `runs_to_validate` reads only the
+bounds, so the ends of a range on these are always probed."""
+
+
 def _check_values(scenario: Scenario, factor: Factor) -> list[Problem]:
     """Set each value (or both ends of a range) alone on the scenario; a problem reported at the factor's own
     path (out of the field's bounds, not a valid choice) is fatal. Problems elsewhere (e.g. a position off a
@@ -286,7 +292,8 @@ def _check_values(scenario: Scenario, factor: Factor) -> list[Problem]:
             probes = [math.ceil(factor.lo), math.floor(factor.hi)]
     else:
         probes = list(factor.values)
-    if factor.dtype in ("float", "int") and setter_of(scenario, factor.path) is not None \
+    setter = setter_of(scenario, factor.path) if factor.dtype in ("float", "int") else None
+    if setter is not None and setter.field not in CHECKED_WITH_ANOTHER_FIELD \
             and not runs_to_validate(scenario, [factor.path], np.asarray(probes, dtype=float)[:, None]).any():
         return []
     found: list[Problem] = []

@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import contextlib
+import json
 import logging
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
@@ -107,7 +109,39 @@ def _start_worker(owner: int) -> None:
     server, which itself ends with `owner`, the process running the sweep; or `owner` itself under spawn)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     preload = sys.modules.get("sim.sweep.preload")     # only in processes forked by negsim's fork server
-    die_with_parent(getattr(preload, "SERVER_PID", None) or owner)
+    server = getattr(preload, "SERVER_PID", None)
+    if server is None and os.getppid() not in (owner, 1):
+        # Forked by a fork server the script had started before the sweep (a forkserver Pool of its own), without
+        # negsim's preload. Taking `owner` for the parent here made every worker exit at once (the sweep stopped
+        # with the guard hint). That server outlives `owner` while its children live, so watch `owner` too.
+        die_with_parent(os.getppid())
+        _watch_owner(owner)
+        return
+    die_with_parent(server or owner)
+
+
+def _watch_owner(owner: int) -> None:
+    """End this process when `owner` (not its parent) ends: at once where Linux gives a process file descriptor
+    (readable when the process ends), else within a second (the pid polled)."""
+    try:
+        handle: int | None = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):     # pragma: no cover - not Linux >= 5.3
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+            os._exit(1)
+        while True:     # pragma: no cover - see above
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="negsim-owner-watch", daemon=True).start()
 
 
 def _preload() -> list[str]:
@@ -126,6 +160,15 @@ Every worker of a spawn-like pool re-runs the parent's main script (a script, no
 benchmark's) imports can take a second, paid by every worker before its first batch. Python's fork server is meant
 to import it once for all its workers (its default preload, ``__main__``), but in 3.12 it looks the script up
 under a key the parent never sends, so negsim's preload imports it instead."""
+
+
+MAIN_ARGV = "NEGSIM_FORK_SERVER_ARGV"
+"""The parent's `sys.argv` (JSON), set while the fork server imports the main script: a spawned worker gets it
+before it re-runs the script, and a script that parses its command line as it is imported (argparse at module
+level) must find its own arguments there, not the server's."""
+ARGV_LIMIT = 100_000
+"""Longer command lines are not passed (Linux refuses an environment string over 128 KiB, and the server would not
+start); the server then imports the script with its own arguments, as it did before, and workers re-run it."""
 
 
 def _main_script() -> str | None:
@@ -161,12 +204,16 @@ def start_fork_server(kind: Any = "process") -> None:
 
     _mp_context()
     script = _main_script()
-    if script is not None:
-        os.environ[MAIN_SCRIPT] = script     # read by the server as it starts; this process never reads it
+    if script is not None:     # read by the server as it starts; this process never reads them
+        os.environ[MAIN_SCRIPT] = script
+        argv = json.dumps(sys.argv)
+        if len(argv) < ARGV_LIMIT:
+            os.environ[MAIN_ARGV] = argv
     try:
         forkserver.ensure_running()
     finally:
         os.environ.pop(MAIN_SCRIPT, None)
+        os.environ.pop(MAIN_ARGV, None)
 
 
 GUARD_HINT = ("worker processes could not start; a script that runs a sweep on processes must call it under "

@@ -14,7 +14,9 @@
 - The parent's main script, if it has one that every worker would otherwise re-run (`executors.MAIN_SCRIPT`), is
   imported here once, as `__mp_main__`, the way each worker would; the workers then find it and skip it. If that
   import fails (an unguarded script that starts a sweep as it is imported), each worker re-runs the script itself
-  and the sweep reports the missing `if __name__ == "__main__":` guard, as before.
+  and the sweep reports the missing `if __name__ == "__main__":` guard, as before. The script sees the parent's
+  `sys.argv` (`executors.MAIN_ARGV`), as each worker would: one that parses its command line as it is imported
+  must not fail here (argparse printed its usage error on the sweep's stderr).
 
 Nothing else imports this module.
 """
@@ -23,12 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import multiprocessing
 import os
 import signal
+import sys
 from multiprocessing import spawn
 
-from sim.sweep.executors import MAIN_SCRIPT, die_with_parent
+from sim.sweep.executors import MAIN_ARGV, MAIN_SCRIPT, die_with_parent
 
 SERVER_PID = os.getpid()
 """The fork server's pid; forked workers inherit this module, so they know which parent they must not outlive."""
@@ -38,7 +42,10 @@ if os.getppid() > 1:
     # If the starting process died during the imports above, the server sees its pipe close and exits by itself.
     die_with_parent(os.getppid())
 _script = os.environ.pop(MAIN_SCRIPT, None)
+_argv = os.environ.pop(MAIN_ARGV, None)
 if _script:
+    with contextlib.suppress(ValueError, TypeError):     # the parent's command line, as a spawned worker has it
+        sys.argv = [str(arg) for arg in json.loads(_argv or "")]
     _process = multiprocessing.current_process()
     _process._inheriting = True     # type: ignore[attr-defined]  # as a worker re-running it: no sweeps from it
     with contextlib.suppress(BaseException):

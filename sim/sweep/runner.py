@@ -37,9 +37,11 @@ from sim.sweep.storage import (
     FORMAT,
     RUNS,
     InOrderWriter,
+    Expected,
     SweepDir,
     SweepError,
     _now,
+    damaged_result,
     schema_to_json,
     versions,
 )
@@ -237,7 +239,8 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
                 out.append(f"{label} was {_show(old.get(key))}, now {_show(new.get(key))}")
     if not out and old != new:
         changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        out.append("the sampled points differ (another scipy version?)" if "points_sha256" in changed
+        out.append("the sampled points differ: the design was sampled by another version of negsim, numpy or "
+                   "scipy (negsim's lhs sampler changed when sweeps dropped SALib)" if "points_sha256" in changed
                    else f"{', '.join(changed)} differ")
     return out
 
@@ -251,6 +254,11 @@ def _show(value: Any) -> str:
 def _summarise(path: Path) -> tuple[dict[str, float], dict[str, float], int]:
     """Outcome shares and per-issue agreement rates over the successful runs, and the number of failures
     (streaming over row groups, so memory stays flat)."""
+    with damaged_result(path / RUNS):
+        return _summarise_file(path)
+
+
+def _summarise_file(path: Path) -> tuple[dict[str, float], dict[str, float], int]:
     source = pq.ParquetFile(path / RUNS)
     names = source.schema_arrow.names
     issues = [n for n in names if n.startswith("agreed.")]
@@ -329,7 +337,8 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
                 return SweepReport(store.path, design.n_points, design.n_runs, design.n_runs, 0, failed, 0.0,
                                    "none (already complete)", None, outcomes, agreement)
 
-            parts, done = store.scan(design.n_runs)
+            expected = Expected(design.replicates, design.seeds.of, design.columns)
+            parts, done = store.scan(design.n_runs, rounds_schema is not None, expected)
             pending = np.flatnonzero(~done)
             resumed = design.n_runs - len(pending)
             failed_before = sum(p.failed for p in parts)
@@ -352,10 +361,10 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
             finally:
                 if writer is not None and not merged:
                     writer.abort()
-            parts, done = store.scan(design.n_runs)
-            if not done.all():     # pragma: no cover - defensive: every batch was written
-                raise SweepError(f"{store.path}: {int((~done).sum())} runs are missing; re-run to finish them")
-            if not merged:
+            if not merged:     # (a writer that finished holds every run)
+                parts, done = store.scan(design.n_runs, rounds_schema is not None, expected)
+                if not done.all():     # pragma: no cover - defensive: every batch was written
+                    raise SweepError(f"{store.path}: {int((~done).sum())} runs are missing; re-run to finish them")
                 store.consolidate(parts, design.n_runs, runs_schema, rounds_schema)
             manifest["status"] = {"complete": True, "runs": design.n_runs, "finished": _now()}
             if rounds_schema is None and store.rounds_path.exists():

@@ -21,9 +21,10 @@ import concurrent.futures as cf
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,9 @@ OWN_FILES = (MANIFEST, RUNS, ROUNDS, "runs.csv", "rounds.csv", "agreement.png", 
 COMPRESSION = "zstd"
 PART_SUFFIX = ".arrow"
 PART_SUFFIXES = (PART_SUFFIX, ".parquet")       # the parts of earlier versions too, on resume
+PART_NAME = re.compile(r"(runs|rounds)-(\d{12,})(\.arrow|\.parquet)")
+"""The name of a part file (`SweepDir.part_path`); other files in parts/ are not the sweep's, and are left alone."""
+TEMPORARY = ".*.tmp.*"
 PART_COMPRESSION = "lz4"
 """Part files live until the merge: a codec several times faster to write and read than zstd."""
 MERGE_ROWS = 16_384
@@ -174,6 +178,52 @@ class Part:
     failed: int
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What this sweep's part holds for its run ids (run_id = point x replicates + replicate): each run's point,
+    seed and factor values. A part that holds anything else (copied from another sweep's parts/) is not ours."""
+
+    replicates: int
+    seeds: Callable[[np.ndarray], np.ndarray]      # the seeds of replicate indices
+    values: Mapping[str, np.ndarray]               # factor path -> its value at each point
+
+    @property
+    def columns(self) -> list[str]:
+        return ["point", "seed", *self.values]
+
+    def holds(self, ids: np.ndarray, table: pa.Table) -> bool:
+        point, replicate = np.divmod(ids, self.replicates)
+        if not (np.array_equal(numbers_of(table["point"]), point)
+                and np.array_equal(numbers_of(table["seed"]), self.seeds(replicate))):
+            return False
+        for path, column in self.values.items():
+            wanted = column[point]
+            got = numbers_of(table[path]) if wanted.dtype.kind in "if" else np.asarray(table[path].to_pylist())
+            if not np.array_equal(got, wanted):
+                return False
+        return True
+
+
+class DamagedPart(Exception):
+    """A part file that cannot be read whole (damaged after it was written)."""
+
+    def __init__(self, path: Path, error: BaseException):
+        super().__init__(f"{path.name}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+        self.path = path
+
+
+def _readable(path: Path) -> bool:
+    """Whether a part file opens: a whole IPC file (its footer) or Parquet file (its metadata), with run ids."""
+    try:
+        if path.suffix == ".parquet":
+            with pq.ParquetFile(path) as source:
+                return "run_id" in source.schema_arrow.names
+        with pa.memory_map(str(path)) as source:
+            return "run_id" in ipc.open_file(source).schema.names
+    except (OSError, pa.ArrowException):
+        return False
+
+
 # ====================================================================== the directory
 class SweepDir:
     def __init__(self, path: str | Path):
@@ -236,10 +286,7 @@ class SweepDir:
         for name in OWN_FILES:
             with contextlib.suppress(FileNotFoundError):
                 (self.path / name).unlink()
-        if self.parts.is_dir():
-            for child in self.parts.iterdir():
-                child.unlink()
-            self.parts.rmdir()
+        self.remove_parts()
 
     # ------------------------------------------------------------------ parts
     def part_path(self, kind: str, first: int, suffix: str = PART_SUFFIX) -> Path:
@@ -251,37 +298,70 @@ class SweepDir:
             atomic_write_part(self.part_path("rounds", first), rounds)
         atomic_write_part(self.part_path("runs", first), runs)     # the commit point
 
-    def scan(self, n_runs: int) -> tuple[list[Part], np.ndarray]:
+    def part_files(self) -> dict[str, Path]:
+        """The part files in parts/ by name (only names `part_path` gives; anything else there is not ours). A
+        directory or other non-file under a part's name is refused: the sweep could neither read nor replace it."""
+        found = {}
+        for path in self.parts.iterdir():
+            if PART_NAME.fullmatch(path.name):
+                if not path.is_file():
+                    raise SweepError(f"{path}: not a file; remove it (parts/ holds the sweep's part files)")
+                found[path.name] = path
+        return found
+
+    def scan(self, n_runs: int, rounds: bool = False, expected: Expected | None = None
+             ) -> tuple[list[Part], np.ndarray]:
         """The committed parts and a mask of done run ids; removes temporary files, rounds parts whose batch
-        never committed, and (defensively) any part overlapping an earlier one."""
+        never committed, and (defensively) any part that is unreadable, overlaps an earlier one, holds other runs
+        than `expected` says or, with `rounds`, lacks a readable rounds part: its runs are run again."""
         done = np.zeros(n_runs, dtype=bool)
         parts: list[Part] = []
+        for name in (RUNS, ROUNDS, MANIFEST):    # a merge or manifest write cut short by a kill (we hold the lock)
+            for tmp in self.path.glob(f".{name}.tmp.*"):
+                if tmp.is_file():
+                    tmp.unlink(missing_ok=True)
+        if self.parts.exists() and not self.parts.is_dir():
+            raise SweepError(f"{self.parts}: not a directory; remove it (a sweep keeps its part files there)")
         if not self.parts.is_dir():
             return parts, done
-        for tmp in [*self.parts.glob(".*.tmp.*"), *self.path.glob(".*.parquet.tmp.*")]:    # an unfinished write
-            tmp.unlink(missing_ok=True)
-        for path in sorted(p for p in self.parts.glob("runs-*") if p.suffix in PART_SUFFIXES):
-            first = int(path.stem.split("-")[1])
+        for tmp in self.parts.glob(TEMPORARY):
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
+        files = self.part_files()
+        for name in sorted(name for name in files if name.startswith("runs-")):
+            path = files[name]
+            first = int(PART_NAME.fullmatch(name).group(2))
+            rounds_path = self.part_path("rounds", first, path.suffix)
             try:
-                table = read_part(path, columns=["run_id", "error"])
-            except (OSError, pa.ArrowException):
+                table = read_part(path, columns=["run_id", "error", *(expected.columns if expected else [])])
+                ids = numbers_of(table["run_id"]).astype(np.int64, copy=False)
+                bad = not pa.types.is_integer(table["run_id"].type) or len(ids) == 0 or ids.min() < 0 \
+                    or ids.max() >= n_runs or done[ids].any() or len(np.unique(ids)) != len(ids) \
+                    or (expected is not None and not expected.holds(ids, table)) \
+                    or (rounds and not _readable(rounds_path))
+            except (OSError, pa.ArrowException, KeyError, TypeError):
                 bad = True
-            else:
-                ids = numbers_of(table["run_id"])
-                bad = len(ids) == 0 or ids.min() < 0 or ids.max() >= n_runs or done[ids].any() \
-                    or len(np.unique(ids)) != len(ids)
-            if bad:     # unreadable, from another design or overlapping: redo its runs
+            if bad:     # unreadable, from another design, overlapping or without its rounds: redo its runs
                 path.unlink()
-                self.part_path("rounds", first, path.suffix).unlink(missing_ok=True)
+                rounds_path.unlink(missing_ok=True)
                 continue
             done[ids] = True
             failed = len(ids) - table["error"].null_count
             parts.append(Part(first, path, int(ids.min()), int(ids.max()), len(ids), failed))
         committed = {p.path.name.replace("runs-", "rounds-", 1) for p in parts}
-        for path in self.parts.glob("rounds-*"):
-            if path.suffix in PART_SUFFIXES and path.name not in committed:
-                path.unlink()
+        for name, path in files.items():
+            if name.startswith("rounds-") and name not in committed:
+                path.unlink(missing_ok=True)
         return parts, done
+
+    def drop(self, part: Path) -> None:
+        """Remove a batch's part files (its runs part, whichever of the two `part` is, and its rounds part)."""
+        match = PART_NAME.fullmatch(part.name)
+        if match is None:   # pragma: no cover - only part files are merged
+            return
+        first, suffix = int(match.group(2)), match.group(3)
+        self.part_path("runs", first, suffix).unlink(missing_ok=True)     # the commit point first
+        self.part_path("rounds", first, suffix).unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ consolidation
     def consolidate(self, parts: list[Part], n_runs: int, runs_schema: pa.Schema,
@@ -290,19 +370,43 @@ class SweepDir:
         run ids do not interleave (a sweep run in one go), else a window of run ids at a time (a resumed sweep);
         memory stays flat either way. Each file is written to a temporary file then renamed."""
         ordered = sorted(parts, key=lambda p: p.lo)
-        if rounds_schema is not None:
-            rounds_parts = [(p, self.part_path("rounds", p.first, p.path.suffix)) for p in ordered]
-            first = read_part(rounds_parts[0][1], ["run_id"]) if rounds_parts else None     # rows a run, roughly
-            per_run = max(1, first.num_rows // ordered[0].rows) if first is not None else 1
-            _merge(rounds_parts, n_runs, rounds_schema, max(1, MERGE_ROWS // per_run), self.rounds_path)
-        _merge([(p, p.path) for p in ordered], n_runs, runs_schema, MERGE_ROWS, self.runs_path)
+        try:
+            if rounds_schema is not None:
+                rounds_parts = [(p, self.part_path("rounds", p.first, p.path.suffix)) for p in ordered]
+                per_run = 1     # rows a run, roughly: the merge's window of run ids holds about MERGE_ROWS rows
+                if rounds_parts:
+                    first = _read_whole(rounds_parts[0][1], ["run_id"])
+                    per_run = max(1, first.num_rows // ordered[0].rows)
+                _merge(rounds_parts, n_runs, rounds_schema, max(1, MERGE_ROWS // per_run), self.rounds_path)
+            _merge([(p, p.path) for p in ordered], n_runs, runs_schema, MERGE_ROWS, self.runs_path)
+        except DamagedPart as damaged:     # damaged after it was written (a disk, a hand): its runs are redone
+            self.drop(damaged.path)
+            raise SweepError(f"{self.path}: a part file is damaged ({damaged}); removed its batch, re-run the same "
+                             "command to run those runs again") from None
 
     def remove_parts(self) -> None:
-        if self.parts.is_dir():
-            for child in self.parts.iterdir():
-                child.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                self.parts.rmdir()
+        """Remove the part files and temporary files in parts/, then parts/ itself if nothing else is there."""
+        if not self.parts.is_dir():
+            return
+        for path in [*self.part_files().values(), *self.parts.glob(TEMPORARY)]:
+            if path.is_file():
+                path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.parts.rmdir()
+
+
+def _read_whole(path: Path, columns: list[str] | None = None) -> pa.Table:
+    try:
+        return read_part(path, columns)
+    except (OSError, pa.ArrowException, KeyError) as error:
+        raise DamagedPart(path, error) from None
+
+
+def _batches_whole(path: Path) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from part_batches(path)
+    except (OSError, pa.ArrowException) as error:
+        raise DamagedPart(path, error) from None
 
 
 class InOrderWriter:
@@ -370,6 +474,15 @@ def _temporary(path: Path) -> Path:
 
 def _merge(parts: list[tuple[Part, Path]], n_runs: int, schema: pa.Schema, window: int, out: Path) -> None:
     tmp = _temporary(out)
+    try:
+        _merge_into(tmp, parts, n_runs, schema, window)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, out)
+
+
+def _merge_into(tmp: Path, parts: list[tuple[Part, Path]], n_runs: int, schema: pa.Schema, window: int) -> None:
     ordered = sorted(parts, key=lambda item: item[0].lo)
     active: list[tuple[Part, Path]] = []
     next_part = 0
@@ -377,8 +490,8 @@ def _merge(parts: list[tuple[Part, Path]], n_runs: int, schema: pa.Schema, windo
     with pq.ParquetWriter(tmp, schema, compression=COMPRESSION, use_dictionary=dictionary_columns(schema)) as writer:
         if disjoint:    # each part in run order and after the one before (a sweep not resumed): stream them
             for _, path in ordered:
-                for batch in part_batches(path):
-                    writer.write_table(conform(pa.Table.from_batches([batch]), schema),
+                for batch in _batches_whole(path):
+                    writer.write_table(_conformed(pa.Table.from_batches([batch]), schema, path),
                                        row_group_size=max(batch.num_rows, 1))
         for start in range(0, n_runs if not disjoint else 0, window):
             stop = start + window
@@ -388,21 +501,39 @@ def _merge(parts: list[tuple[Part, Path]], n_runs: int, schema: pa.Schema, windo
             active = [item for item in active if item[0].hi >= start]
             tables = []
             for part, path in active:
-                table = read_part(path)
+                table = _read_whole(path)
                 if part.lo < start or part.hi >= stop:
                     ids = table["run_id"]
                     table = table.filter(pc.and_(pc.greater_equal(ids, start), pc.less(ids, stop)))
                 if table.num_rows:
-                    tables.append(conform(table, schema))
+                    tables.append(_conformed(table, schema, path))
             if tables:
                 merged = pa.concat_tables(tables).sort_by("run_id")     # stable: keeps each run's row order
                 writer.write_table(merged, row_group_size=max(len(merged), 1))
     with open(tmp, "rb+") as handle:
         os.fsync(handle.fileno())
-    os.replace(tmp, out)
+
+
+def _conformed(table: pa.Table, schema: pa.Schema, path: Path) -> pa.Table:
+    try:
+        return conform(table, schema)
+    except pa.ArrowException as error:     # a column that cannot be cast: not a part this sweep wrote
+        raise DamagedPart(path, error) from None
 
 
 # ====================================================================== reading results
+@contextlib.contextmanager
+def damaged_result(path: Path) -> Iterator[None]:
+    """Arrow's error on reading a result file (runs.parquet, rounds.parquet) as one line naming it: a file damaged
+    on disk. Deleting it and re-running the sweep command computes it again."""
+    try:
+        yield
+    except pa.ArrowException as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SweepError(f"{path}: cannot be read ({reason}); the file is damaged: delete it and re-run the same "
+                         "`negsim sweep` command to compute it again") from None
+
+
 def read_runs(path: str | Path, columns: list[str] | None = None):
     """runs.parquet of a finished sweep directory as a pandas DataFrame (sorted by run_id)."""
     return _read(Path(path), RUNS, columns)
@@ -417,7 +548,9 @@ def _read(path: Path, name: str, columns: list[str] | None):
     target = path / name
     if not target.exists():
         raise SweepError(_missing(path, name))
-    return pq.read_table(target, columns=columns).to_pandas()
+    with damaged_result(target):
+        table = pq.read_table(target, columns=columns)
+    return table.to_pandas()
 
 
 def _missing(path: Path, name: str) -> str:
@@ -445,11 +578,12 @@ def export_csv(path: str | Path, out: str | Path | None = None) -> list[Path]:
         if not source.exists():
             continue
         csv_path = target / (Path(name).stem + ".csv")
-        reader = pq.ParquetFile(source)
+        with damaged_result(source):
+            reader = pq.ParquetFile(source)
         with tempfile.NamedTemporaryFile(dir=target, prefix=f".{csv_path.name}.", delete=False) as handle:
             tmp = Path(handle.name)
         try:
-            with pacsv.CSVWriter(tmp, reader.schema_arrow) as writer:
+            with damaged_result(source), pacsv.CSVWriter(tmp, reader.schema_arrow) as writer:
                 for batch in reader.iter_batches(batch_size=65_536):
                     writer.write_batch(_nan_to_null(batch))
             os.replace(tmp, csv_path)
