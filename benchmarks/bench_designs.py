@@ -43,12 +43,12 @@ import functools
 import json
 import os
 import platform
+import re
 import resource
 import signal
 import statistics
 import subprocess
 import sys
-import re
 import tempfile
 import time
 from pathlib import Path

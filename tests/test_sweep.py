@@ -332,11 +332,12 @@ def test_a_sweep_resumes_from_the_parquet_parts_of_an_earlier_version(baseline, 
     (out / "manifest.json").write_text(json.dumps(manifest))
     (out / "parts").mkdir()
     runs, rounds = pq.read_table(reference / "runs.parquet"), pq.read_table(reference / "rounds.parquet")
+    def pick(table, first):
+        return table.filter(pc.and_(pc.greater_equal(table["run_id"], first), pc.less(table["run_id"], first + 4)))
+
     for first in (0, 4, 12):     # three batches of four runs done, written as the earlier version did
-        pick = lambda table: table.filter(pc.and_(pc.greater_equal(table["run_id"], first),     # noqa: E731
-                                                  pc.less(table["run_id"], first + 4)))
-        pq.write_table(pick(rounds), out / "parts" / f"rounds-{first:012d}.parquet")
-        pq.write_table(pick(runs), out / "parts" / f"runs-{first:012d}.parquet")
+        pq.write_table(pick(rounds, first), out / "parts" / f"rounds-{first:012d}.parquet")
+        pq.write_table(pick(runs, first), out / "parts" / f"runs-{first:012d}.parquet")
     report = run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="serial", batch_size=3,
                        rounds=True, progress=False)
     assert report.resumed == 12 and report.ran == 8
@@ -525,8 +526,8 @@ def test_a_lockstep_sweep_never_imports_mesa_and_equals_one_model_per_run(tmp_pa
             "    with open_executor('process', 1) as pool:     # a worker from the same fork server, once it played\n"
             f"        run_sweep({str(baseline)!r}, ['protocol.noise=0:0.05'], out={str(tmp_path / 'lhs')!r}, seed=4,\n"
             "                  sampler='lhs', samples=40, executor=pool.executor, rounds=True, progress=False)\n"
-            "        print(*pool.executor.submit(eval, \"[m in __import__('sys').modules for m in ('mesa', 'pandas')]\"\n"
-            "                                    ).result())\n")
+            "        found = \"[m in __import__('sys').modules for m in ('mesa', 'pandas')]\"\n"
+            "        print(*pool.executor.submit(eval, found).result())\n")
     script = tmp_path / "sweep_script.py"
     script.write_text(code)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=ROOT)

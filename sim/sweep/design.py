@@ -376,7 +376,7 @@ def build_points(factors: Sequence[Factor], sampler: str = "grid", samples: int 
 
 
 def _as_frame(columns: Mapping[str, np.ndarray], n: int) -> pd.DataFrame:
-    import pandas as pd     # here: a sweep runs without pandas (a fifth of a second to import)
+    import pandas as pd  # here: a sweep runs without pandas (a fifth of a second to import)
 
     return pd.DataFrame(dict(columns)) if columns else pd.DataFrame(index=pd.RangeIndex(n))
 

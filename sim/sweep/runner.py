@@ -36,8 +36,8 @@ from sim.sweep.executors import EXECUTORS, GUARD_HINT, open_executor, start_fork
 from sim.sweep.storage import (
     FORMAT,
     RUNS,
-    InOrderWriter,
     Expected,
+    InOrderWriter,
     SweepDir,
     SweepError,
     _now,
@@ -418,7 +418,8 @@ def _execute(pool: Any, spec: Scenario, design: Design, pending: np.ndarray, siz
                                      f"{store.path}, re-run the same command to resume") from None
                 store.write_batch(int(batch[0]), runs_table, rounds_table)
                 if writer is not None:
-                    writer.add(int(batch[0]), len(batch), [runs_table] + ([] if rounds_table is None else [rounds_table]))
+                    tables = [runs_table] + ([] if rounds_table is None else [rounds_table])
+                    writer.add(int(batch[0]), len(batch), tables)
                 bar.advance(len(batch), failed)
                 submit_next()
     except KeyboardInterrupt:

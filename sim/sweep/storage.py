@@ -421,8 +421,8 @@ class InOrderWriter:
         if rounds_schema is not None:
             targets.append((store.rounds_path, rounds_schema))
         self.targets = [(path, _temporary(path), schema) for path, schema in targets]
-        self.writers = [pq.ParquetWriter(tmp, schema, compression=COMPRESSION, use_dictionary=dictionary_columns(schema))
-                        for _, tmp, schema in self.targets]
+        self.writers = [pq.ParquetWriter(tmp, schema, compression=COMPRESSION,
+                                         use_dictionary=dictionary_columns(schema)) for _, tmp, schema in self.targets]
         self.written = 0                    # runs 0 .. written - 1 are handed to the thread
         self.waiting: dict[int, tuple[int, list[pa.Table]]] = {}
         self.thread = cf.ThreadPoolExecutor(1, thread_name_prefix="negsim-merge")

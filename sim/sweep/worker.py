@@ -151,8 +151,9 @@ def _columns_table(paths: Sequence[str], runs: Sequence[tuple], fields: dict[str
     reaches Arrow through `storage.arrow_array`, which does not import pandas."""
     n = len(runs)
     ids, points, replicates, seeds, values = zip(*runs, strict=True) if n else ((), (), (), (), ())
-    columns: dict[str, Any] = {"run_id": ids, "point": points, **dict(zip(paths, zip(*values), strict=True)),
-                               "replicate": replicates, "seed": seeds, **fields}
+    factor_values = dict(zip(paths, zip(*values, strict=True), strict=True))
+    columns: dict[str, Any] = {"run_id": ids, "point": points, **factor_values, "replicate": replicates,
+                               "seed": seeds, **fields}
 
     return pa.Table.from_arrays([arrow_array(columns[f.name], f.type) if f.name in columns else pa.nulls(n, f.type)
                                  for f in schema], schema=schema)
