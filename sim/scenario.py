@@ -422,7 +422,7 @@ def _reference_problems(doc: Mapping[str, Any]) -> Iterable[tuple[tuple, str, An
             scales[issue["id"]] = (lo if lo is not None else -math.inf, hi if hi is not None else math.inf)
     for issue in items("issues"):
         value = number(issue.get("status_quo"))
-        if value is not None and issue.get("id") in scales:
+        if value is not None and isinstance(issue.get("id"), str) and issue["id"] in scales:
             lo, hi = scales[issue["id"]]
             if not lo <= value <= hi:
                 yield (("issues", issue["id"], "status_quo"), f"must lie on the issue's scale [{lo:g}, {hi:g}] "

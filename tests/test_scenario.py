@@ -273,3 +273,12 @@ def test_for_terminal_shows_control_characters_escaped():
     assert for_terminal("two\nlines\tand tab") == "two\nlines\tand tab"
     assert for_terminal("two\nlines", newlines=False) == "two\\nlines"
     assert for_terminal("Ünïcödé [bold]") == "Ünïcödé [bold]"
+
+
+def test_an_issue_id_that_is_not_text_is_a_problem_not_a_crash():
+    """Found by the fuzz test: a list as an issue id (with a status quo) made the status-quo check raise TypeError."""
+    doc = yaml.safe_load(BASELINE.read_text())
+    doc["issues"][0]["id"] = ["expansion"]
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(doc)
+    assert "issues.0.id: must be text (got a list)" in str(caught.value)
