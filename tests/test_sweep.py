@@ -35,6 +35,7 @@ from sim.sweep import analyze as analysis
 from sim.sweep import storage as storage_module
 from sim.sweep import worker as worker_module
 from sim.sweep.design import parse_vary, saltelli_layout
+from sim.sweep.runner import probe
 from tests.conftest import BASELINE, ROOT
 
 VARY = ["actors.russia.reservation_utility=0.3:0.6:2", "protocol.linkage=package,issue_by_issue"]
@@ -648,3 +649,30 @@ def test_a_one_replicate_lhs_design_plays_in_lockstep_as_its_models_would(baseli
     assert sum(played) >= 24 - 2    # every run but a group's odd one out played in lockstep (two linkage groups)
     for name in ("runs.parquet", "rounds.parquet"):
         assert_same_table(together / name, one_by_one / name)
+
+
+def test_batches_are_as_even_as_can_be():
+    from sim.sweep.runner import batches
+
+    sizes = [len(batch) for batch in batches(np.arange(50), 7)]
+    assert sizes == [7, 7, 6, 6, 6, 6, 6, 6]          # not seven of 7 and a last one of 1
+    assert np.array_equal(np.concatenate(list(batches(np.arange(50), 7))), np.arange(50))
+    assert [len(b) for b in batches(np.arange(3), 10)] == [3] and list(batches(np.arange(0), 5)) == []
+
+
+def test_a_lone_run_in_a_batch_plays_in_lockstep_not_as_a_model(baseline, monkeypatch):
+    """As a model it would cost the worker Mesa's import (~0.8 s, most of a small sweep); the row is the same."""
+    design = make_design(baseline, ["protocol.noise=0.01,0.02"], replicates=1, root_seed=3)
+    runs_schema, _, _ = probe(baseline, design, False)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a lone run played as a model")
+
+    monkeypatch.setattr(worker_module, "run_scenario", no_model)
+    got, _, failed = worker_module.run_batch(baseline, design.paths, design.runs([1]), False, runs_schema, None)
+    assert failed == 0 and got.num_rows == 1
+    row = got.to_pylist()[0]
+    one = service.run_scenario(apply_params(baseline, {"protocol.noise": 0.02}), int(design.seeds[0]),
+                               collect=False).summary_row()
+    for name, value in one.items():
+        assert row[name] == value or (value != value and row[name] != row[name]), name

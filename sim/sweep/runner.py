@@ -154,8 +154,10 @@ def auto_batch_size(seconds_per_run: float, pending: int, workers: int, kind: st
 
 
 def batches(pending: np.ndarray, size: int) -> Iterator[np.ndarray]:
-    for start in range(0, len(pending), size):
-        yield pending[start:start + size]
+    """Batches of at most `size` runs, as even as can be (50 runs by 7: seven of 7 and one of 1 would leave the
+    last batch to one worker while the other idles; 7 of 6 or 7 do not)."""
+    count = math.ceil(len(pending) / max(size, 1))
+    yield from (part for part in np.array_split(pending, count) if len(part)) if count else ()
 
 
 # ====================================================================== progress

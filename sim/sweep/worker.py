@@ -40,7 +40,7 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
     """Run a batch; a run that raises becomes a row with its `error` and null outputs.
 
     Runs that share their values of the factors lockstep cannot set cheaply (choices such as the mechanism or
-    linkage, scales) run together in lockstep where that pays (`lockstep.worthwhile`), each with its own values
+    linkage, scales) run together in lockstep where it can play them (`lockstep.supports`), each with its own values
     of the numeric factors and its own seed, rounds recorded or not: the same numbers as one model per run, many
     times faster. The rest run one model per run. Returns (runs table, rounds table or None, number of failed
     runs)."""
@@ -73,7 +73,8 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
         # runs whose values the schema could refuse play as models, which report the problem as the run's error
         broken = runs_to_validate(spec, cheap_paths, values).tolist() if spec is not None else []
         together = [k for k in range(len(group_runs)) if not broken[k]] if spec is not None else []
-        if spec is not None and lockstep.worthwhile(spec, len(together), cheap_paths):
+        # even a lone run plays in lockstep here: as a model it would cost the worker Mesa's import (~0.8 s)
+        if spec is not None and together and lockstep.supports(spec, cheap_paths):
             chosen = [group_runs[k] for k in together]
             try:
                 fields, history = _lockstep_columns(spec, cheap_paths, chosen, values[together], rounds)
