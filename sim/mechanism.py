@@ -74,7 +74,7 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
         accepts = package_acceptance(proposal, offers, p, tolerance)
         carried = passes(np.broadcast_to(accepts[..., None], (*accepts.shape, p.ideal.shape[-1])), rule)
         return carried.all(axis=-1) if carried.ndim > 1 else bool(carried.all())
-    if not np.any(p.package_possible):  # the red lines exclude each other on some issue: no package passes them
+    if not p.any_package_possible:  # the red lines exclude each other on some issue: no package passes them
         return np.zeros(offers.shape[:-2], dtype=bool) if offers.ndim > 2 else False
     # someone's red line is crossed: spare the utilities (the common case in deadlock)
     if proposal.ndim > 1:

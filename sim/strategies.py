@@ -107,6 +107,7 @@ class Profiles:
     package_table: Array | None   # (N, M) package linkage: the Nash package in every row; None: no run has one
     package_mask: NDArray[np.bool_] | None = None  # per run: has a Nash package (None: every run, or no run axis
                                                    # and the table is there)
+    any_package_possible: bool = True   # some run's `package_possible` (a plain bool: asked every round)
 
 
 def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitude: Array, red_line: Array,
@@ -159,6 +160,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         has_outside_options=bool((~np.isnan(outside)).any()),
         package_table=None if not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
         package_mask=None if has_nash.all() else has_nash,
+        any_package_possible=bool(package_possible.any()),
     )
 
 
