@@ -17,7 +17,7 @@ from sim.analysis import forecast_weights, weighted_mean, weighted_median
 from sim.decision_rules import RuleArrays, scenario_rules
 from sim.inputs import Inputs, coded_inputs
 from sim.scenario import Scenario
-from sim.strategies import Profiles, make_profiles
+from sim.strategies import Profiles, make_profiles, with_run_axis
 from sim.utility import Array, to_unit
 
 
@@ -134,8 +134,23 @@ def run_arrays(scenario: Scenario, inputs: Inputs | None = None, runs: int = 1) 
     (`inputs` with a leading run axis, e.g. from `sim.inputs.with_values`)."""
     shared = arrays_of(scenario)
     if inputs is None:
-        return _run_arrays(scenario, shared, shared.profiles, coded_inputs(scenario), runs)
+        return _run_arrays(scenario, shared, _one_run(shared.profiles) if runs == 1 else shared.profiles,
+                           coded_inputs(scenario), runs)
     return _run_arrays(scenario, shared, profiles_from(inputs, scenario), inputs, inputs.positions.shape[0])
+
+
+_ONE_RUN: dict[int, tuple[Profiles, Profiles]] = {}
+
+
+def _one_run(profiles: Profiles) -> Profiles:
+    """`strategies.with_run_axis` of a scenario's shared profiles, kept for the last few (every model run on the
+    scenario plays them)."""
+    hit = _ONE_RUN.get(id(profiles))
+    if hit is None or hit[0] is not profiles:
+        if len(_ONE_RUN) >= _ARRAY_CACHE_SIZE:
+            _ONE_RUN.pop(next(iter(_ONE_RUN)))
+        hit = _ONE_RUN[id(profiles)] = (profiles, with_run_axis(profiles))
+    return hit[1]
 
 
 def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[ScenarioArrays, RunArrays]:
@@ -145,7 +160,7 @@ def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[ScenarioArrays, RunA
     shared = arrays_of(scenario)    # scales, which issues de-escalate, decision rules: what no draw changes
     derived = _with_baselines(profiles_from(inputs, scenario, (shared.low, shared.high)), shared.low, shared.high,
                               shared.de_escalating, shared.rule)
-    return derived, _run_arrays(scenario, derived, derived.profiles, inputs, 1)
+    return derived, _run_arrays(scenario, derived, with_run_axis(derived.profiles), inputs, 1)
 
 
 def _run_arrays(scenario: Scenario, shared: ScenarioArrays, profiles: Profiles, numbers: Inputs,

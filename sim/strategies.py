@@ -18,6 +18,7 @@ follows the strategy, a more salient one lags and one of no salience is conceded
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -108,6 +109,22 @@ class Profiles:
     package_mask: NDArray[np.bool_] | None = None  # per run: has a Nash package (None: every run, or no run axis
                                                    # and the table is there)
     any_package_possible: bool = True   # some run's `package_possible` (a plain bool: asked every round)
+
+
+SHARED_FIELDS = frozenset({"kind", "hardliner", "tit_for_tat", "anchor_rows", "column_sums"})
+"""The `Profiles` arrays that carry no run axis when runs have values of their own (derived from choices, not
+numbers: the same in every run)."""
+
+
+def with_run_axis(p: Profiles) -> Profiles:
+    """One run's profiles as those of a batch of one run: every other array with a leading run axis of one (views:
+    the same numbers, `make_profiles`' layout for runs with values of their own). What a model run's rounds read:
+    there each operation meets the table (1, N, M) with operands of its very shape, which numpy iterates on a
+    short path, about a third of the cost of broadcasting an (N, M) operand to it."""
+    if p.ideal.ndim == 3:
+        return p
+    return dataclasses.replace(p, **{name: value[None] for name, value in vars(p).items()
+                                     if isinstance(value, np.ndarray) and name not in SHARED_FIELDS})
 
 
 def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitude: Array, red_line: Array,
