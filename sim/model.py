@@ -20,7 +20,7 @@ from sim.arrays import arrays_of, own_arrays, run_arrays
 from sim.inputs import Inputs, draw_plan, draw_values, drawn_mapping, settable_draws
 from sim.mechanisms.base import RoundDraws, draw_rounds, opening_state
 from sim.scenario import Scenario, apply_params, load_scenario
-from sim.utility import to_native, to_unit
+from sim.utility import to_native, to_unit, total_utility
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"   # shipped in the package (sim/scenarios)
 BASELINE = SCENARIO_DIR / "feb2022_baseline.yaml"
@@ -90,6 +90,7 @@ class NegotiationModel(mesa.Model):
                     if self.mechanism.forecasts else None)
         self.state = opening_state(self.profiles.ideal, self.profiles, self.arrays.rules.tension_initial, 1, collect,
                                    self.human if self.has_humans else None, forecast)
+        self._utilities: tuple | None = None   # (state, profiles, proposal_utilities) of the last reading
         self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
         self.outcome: str | None = None
         self.round = 0
@@ -229,6 +230,16 @@ class NegotiationModel(mesa.Model):
         """The standing proposal (M,): the weighted mean of the offers on open issues, the agreed value on
         settled ones (where every offer is the agreed value)."""
         return self.proposal_table[0]
+
+    def proposal_utilities(self) -> np.ndarray:
+        """Each actor's utility of the standing proposal (N,), computed once per state of the table (every agent's
+        `utility` reads it when the round is collected)."""
+        cached = self._utilities
+        if cached is None or cached[0] is not self.state or cached[1] is not self.profiles:
+            p = self.profiles
+            cached = self._utilities = (self.state, p, total_utility(self.proposal, p.ideal, p.weights,
+                                                                     p.risk_exponent))
+        return cached[2]
 
     def native(self, values: np.ndarray) -> np.ndarray:
         return to_native(values, self.low, self.high)
