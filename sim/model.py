@@ -19,7 +19,7 @@ from sim.agents import Negotiator
 from sim.arrays import arrays_of, own_arrays, run_arrays
 from sim.inputs import Inputs, draw_plan, draw_values, drawn_mapping, settable_draws
 from sim.mechanisms.base import RoundDraws, draw_rounds, opening_state
-from sim.scenario import Scenario, apply_params, load_scenario
+from sim.scenario import Scenario, apply_params, load_scenario, with_checked_values
 from sim.utility import to_native, to_unit, total_utility
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"   # shipped in the package (sim/scenarios)
@@ -111,10 +111,10 @@ class NegotiationModel(mesa.Model):
 
     @property
     def spec(self) -> Scenario:
-        """The scenario this run plays, its drawn inputs set (validated on first reading where the draws went
-        straight into the arrays: the same scenario as validating them at the start)."""
+        """The scenario this run plays, its drawn inputs set (built on first reading where the draws went straight
+        into the arrays, which checked them: the same scenario as validating them at the start)."""
         if self._spec is None:
-            self._spec = apply_params(self.layout, self.drawn_inputs)
+            self._spec = with_checked_values(self.layout, self.drawn_inputs)
         return self._spec
 
     @spec.setter

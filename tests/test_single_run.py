@@ -1,6 +1,7 @@
 """A model run that draws its inputs sets the draws straight into its arrays (`inputs.settable_draws`) and builds
-the validated scenario only when something reads it: the arrays, the scenario and every failure must be exactly
-those of validating the draws first (`scenario.apply_params`)."""
+its scenario only when something reads it, as a copy with the draws set (`scenario.with_checked_values`): the
+arrays, the scenario and every failure must be exactly those of validating the draws first
+(`scenario.apply_params`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from sim.arrays import arrays_of, run_arrays
 from sim.inputs import draw_plan, draw_values, drawn_mapping, runs_to_validate
 from sim.model import NegotiationModel, baseline
-from sim.scenario import ScenarioError, Uncertain, apply_params, load_scenario
+from sim.scenario import ScenarioError, Uncertain, apply_params, load_scenario, with_checked_values
 from sim.service import result_of
 from tests.conftest import SCENARIOS
 
@@ -49,7 +50,9 @@ def test_drawn_arrays_are_those_of_the_validated_draws(path):
         _same(tuple(model.arrays.rules), tuple(runs.rules), "rules")
         _same(tuple(model.arrays[2:]), tuple(runs[2:]), "shared arrays")
         assert model.deadline == validated.protocol.max_rounds
-        assert model.spec == validated         # built when read, the same scenario
+        # built when read, as a copy with the draws set: the same scenario, to the types and order of its values
+        assert model.spec == validated and repr(model.spec) == repr(validated)
+        assert model.spec.model_dump_json() == validated.model_dump_json()
 
 
 def test_a_drawn_run_plays_and_reports_as_with_its_validated_scenario():
@@ -95,3 +98,21 @@ def test_draws_without_a_setter_go_the_validated_way():
     assert model.spec == validated
     for field in dataclasses.fields(model.profiles):
         _same(getattr(model.profiles, field.name), getattr(arrays_of(validated).profiles, field.name), field.name)
+
+
+def test_a_copy_with_checked_values_is_the_validated_scenario():
+    scenario = baseline()
+    values = {"actors.russia.outside_option.value": 0.3, "actors.us.allies.nato": 0.1, "issues.cbm.status_quo": 20.0,
+              "protocol.tension.hardening": 0.4, "protocol.max_rounds": 17, "actors.eu.red_lines.missiles": 40.0,
+              "actors.nato.strategy.exponent": 1.0}
+    copied, validated = with_checked_values(scenario, values), apply_params(scenario, values)
+    assert copied == validated and repr(copied) == repr(validated)
+    # a value where the scenario has none yet, and a nested model that is not there (the validated way builds it)
+    bare = scenario.as_coded().model_copy(update={
+        "issues": [i.model_copy(update={"status_quo": None}) for i in scenario.issues],
+        "actors": [a.model_copy(update={"outside_option": None}) for a in scenario.actors]})
+    more = {"issues.cbm.status_quo": 30.0, "actors.eu.outside_option.value": 0.2}
+    assert repr(with_checked_values(bare, more)) == repr(apply_params(bare, more))
+    # what the copy cannot reach goes the validated way, with its errors
+    with pytest.raises(ScenarioError):
+        with_checked_values(scenario, {"actors.nobody.capability": 1.0})
