@@ -188,7 +188,7 @@ def _placements(setters: tuple[Setter, ...]) -> tuple[tuple[str, Any, tuple[Any,
         targets = [setter.index for _, setter in members]
         if len(members) > 1 and members[0][1].index and len(set(targets)) == len(targets):
             columns = np.array([k for k, _ in members], dtype=np.intp)
-            index = tuple(np.array(axis, dtype=np.intp) for axis in zip(*targets))
+            index = tuple(np.array(axis, dtype=np.intp) for axis in zip(*targets, strict=True))
             out.append((field, columns, index, members[0][1].whole))
         else:
             out.extend((field, k, setter.index, setter.whole) for k, setter in members)
