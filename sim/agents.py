@@ -9,7 +9,7 @@ import mesa
 
 from sim.scenario import Actor
 from sim.strategies import REASONS
-from sim.utility import to_native, total_utility
+from sim.utility import to_native
 
 if TYPE_CHECKING:
     from sim.model import NegotiationModel
@@ -39,10 +39,7 @@ class Negotiator(mesa.Agent):
     @property
     def utility(self) -> float:
         """Utility of the standing proposal (agreed values where settled) to this actor."""
-        m, i = self.model, self.index
-        p = m.profiles
-        return float(total_utility(m.proposal, p.ideal[i:i + 1], p.weights[i:i + 1],
-                                   p.risk_exponent[i:i + 1])[0])
+        return float(self.model.proposal_utilities()[self.index])
 
 
 __all__ = ["Negotiator", "REASONS"]

@@ -15,9 +15,9 @@ import numpy as np
 
 from sim.analysis import forecast_weights, weighted_mean, weighted_median
 from sim.decision_rules import RuleArrays, scenario_rules
-from sim.inputs import Inputs, inputs_of
+from sim.inputs import Inputs, coded_inputs
 from sim.scenario import Scenario
-from sim.strategies import Profiles, make_profiles
+from sim.strategies import Profiles, make_profiles, with_run_axis
 from sim.utility import Array, to_unit
 
 
@@ -99,10 +99,10 @@ def poles(scenario: Scenario) -> tuple[Array, Array]:
             np.array([i.scale.max for i in scenario.issues], dtype=float))
 
 
-def profiles_from(inputs: Inputs, scenario: Scenario) -> Profiles:
+def profiles_from(inputs: Inputs, scenario: Scenario, scales: tuple[Array, Array] | None = None) -> Profiles:
     """The profiles of the inputs (with their run axis, if any); what is not a number (strategy kinds, linkage,
-    scales) comes from `scenario`."""
-    low, high = poles(scenario)
+    scales) comes from `scenario` (`scales`: its `poles`, when at hand)."""
+    low, high = poles(scenario) if scales is None else scales
     return make_profiles(
         ideal=to_unit(inputs.positions, low, high), salience=inputs.saliences, capability=inputs.capability,
         risk_attitude=inputs.risk_attitude, red_line=to_unit(inputs.red_lines, low, high),
@@ -115,30 +115,68 @@ def profiles_from(inputs: Inputs, scenario: Scenario) -> Profiles:
 
 def _derive_arrays(scenario: Scenario) -> ScenarioArrays:
     low, high = poles(scenario)
-    profiles = profiles_from(inputs_of(scenario), scenario)
+    profiles = profiles_from(coded_inputs(scenario), scenario)
+    return _with_baselines(profiles, low, high, de_escalating=np.array([issue.de_escalating
+                                                                        for issue in scenario.issues]),
+                           rule=scenario_rules(scenario))
+
+
+def _with_baselines(profiles: Profiles, low: Array, high: Array, de_escalating: np.ndarray,
+                    rule: RuleArrays) -> ScenarioArrays:
     weights = forecast_weights(profiles.capability, profiles.salience)
-    return ScenarioArrays(
-        profiles, low, high, baseline_mean=weighted_mean(profiles.ideal, weights),
-        baseline_median=weighted_median(profiles.ideal, weights),
-        de_escalating=np.array([issue.de_escalating for issue in scenario.issues]),
-        rule=scenario_rules(scenario))
+    return ScenarioArrays(profiles, low, high, baseline_mean=weighted_mean(profiles.ideal, weights),
+                          baseline_median=weighted_median(profiles.ideal, weights), de_escalating=de_escalating,
+                          rule=rule)
 
 
 def run_arrays(scenario: Scenario, inputs: Inputs | None = None, runs: int = 1) -> RunArrays:
     """What `runs` runs of the scenario read: its own arrays shared by all (`inputs` None), or each run's own
     (`inputs` with a leading run axis, e.g. from `sim.inputs.with_values`)."""
-    from sim import mechanisms  # the registry imports the rounds, which need nothing from here
-
     shared = arrays_of(scenario)
     if inputs is None:
-        profiles, numbers = shared.profiles, inputs_of(scenario)
-    else:
-        profiles, numbers = profiles_from(inputs, scenario), inputs
-        runs = inputs.positions.shape[0]
-    rules = Rules(*(np.broadcast_to(np.asarray(getattr(numbers, name)), (runs,))
+        return _run_arrays(scenario, shared, _one_run(shared.profiles) if runs == 1 else shared.profiles,
+                           coded_inputs(scenario), runs)
+    return _run_arrays(scenario, shared, profiles_from(inputs, scenario), inputs, inputs.positions.shape[0])
+
+
+_ONE_RUN: dict[int, tuple[Profiles, Profiles]] = {}
+
+
+def _one_run(profiles: Profiles) -> Profiles:
+    """`strategies.with_run_axis` of a scenario's shared profiles, kept for the last few (every model run on the
+    scenario plays them)."""
+    hit = _ONE_RUN.get(id(profiles))
+    if hit is None or hit[0] is not profiles:
+        if len(_ONE_RUN) >= _ARRAY_CACHE_SIZE:
+            _ONE_RUN.pop(next(iter(_ONE_RUN)))
+        hit = _ONE_RUN[id(profiles)] = (profiles, with_run_axis(profiles))
+    return hit[1]
+
+
+def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[ScenarioArrays, RunArrays]:
+    """One run's arrays from numbers of its own (`inputs` without a run axis: its drawn inputs set straight into
+    the arrays, `sim.inputs.settable_draws`): what `arrays_of` and `run_arrays` give for the scenario with those
+    values set and validated, without building that scenario (not cached: each run draws its own)."""
+    shared = arrays_of(scenario)    # scales, which issues de-escalate, decision rules: what no draw changes
+    derived = _with_baselines(profiles_from(inputs, scenario, (shared.low, shared.high)), shared.low, shared.high,
+                              shared.de_escalating, shared.rule)
+    return derived, _run_arrays(scenario, derived, with_run_axis(derived.profiles), inputs, 1)
+
+
+def _run_arrays(scenario: Scenario, shared: ScenarioArrays, profiles: Profiles, numbers: Inputs,
+                runs: int) -> RunArrays:
+    from sim import mechanisms  # the registry imports the rounds, which need nothing from here
+
+    rules = Rules(*(_per_run(np.asarray(getattr(numbers, name)), runs)
                     for name in ("max_rounds", "tolerance", "noise", "tension_initial", "deadlock_rate",
                                  "hardline_rate", "concession_relief", "agreement_relief", "hardening")))
     protocol = scenario.protocol
     return RunArrays(profiles, rules._replace(deadline=rules.deadline.astype(int)), shared.low, shared.high,
                      shared.de_escalating, protocol.linkage == "package", protocol.activation,
                      mechanisms.get(protocol.mechanism).parameters_of(scenario), shared.rule)
+
+
+def _per_run(value: np.ndarray, runs: int) -> np.ndarray:
+    """A protocol number as one value per run (R,) (a view: not to be written to); one run by a reshape, at a
+    tenth of np.broadcast_to's cost per call."""
+    return value.reshape(1) if runs == 1 else np.broadcast_to(value, (runs,))

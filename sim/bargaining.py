@@ -115,13 +115,11 @@ def _snap_to_kinks(x: Array, objective, kinks: Array, reach: float = 1e-4) -> Ar
     return x
 
 
-def others_extreme(values: Array, largest: bool) -> Array:
-    """For each actor i, the largest (or smallest) of the other actors' values: (..., N, M) -> (..., N, M)."""
+def others_extreme(values: Array) -> Array:
+    """For each actor i, the largest of the other actors' values: (..., N, M) -> (..., N, M)."""
     ordered = np.sort(values, axis=-2)
-    first, second = (ordered[..., -1:, :], ordered[..., -2:-1, :]) if largest else (ordered[..., :1, :],
-                                                                                   ordered[..., 1:2, :])
-    is_extreme = values >= first if largest else values <= first
-    return np.where(is_extreme, second, first)
+    first, second = ordered[..., -1:, :], ordered[..., -2:-1, :]
+    return np.where(values >= first, second, first)
 
 
 def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array, tension_factor: Array | float,
@@ -136,17 +134,23 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     on every open issue). Settled issues count at their agreed values.
     """
     conceded = offers - ideal                  # >= 0 upwards, <= 0 downwards; rooms are >= 0
-    lowest = others_extreme(ideal - np.maximum(-conceded, room_down * tension_factor), largest=True)
-    highest = others_extreme(ideal + np.maximum(conceded, room_up * tension_factor), largest=False)
+    # the others' lowest acceptable values and their highest ones, negated, through one sort (this runs every
+    # round): the smallest of the others' values is the largest of their negations, negated, exactly
+    reach = np.empty((2, *np.broadcast(offers, ideal).shape))
+    np.subtract(ideal, np.maximum(-conceded, room_down * tension_factor), out=reach[0])
+    np.negative(ideal + np.maximum(conceded, room_up * tension_factor), out=reach[1])
+    others = others_extreme(reach)
+    lowest, highest = others[0], -others[1]
     feasible = lowest <= highest + EPS         # no lower than any other accepts, no higher either
     best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))
     column = exponent[..., None]
     value = 1.0 - power(np.abs(best - ideal), column)
+    all_open = bool(open_issues.all())
     open_ = open_issues[..., None, :]
     if package:   # one issue on which the others' ranges fail to meet sinks the whole package
-        feasible = (feasible | ~open_).all(axis=-1, keepdims=True)
+        feasible = (feasible if all_open else feasible | ~open_).all(axis=-1, keepdims=True)
     per_issue = np.where(feasible, value, disagreement)
-    if not open_issues.all():   # settled issues count at their agreed values (NaN where open, never selected)
+    if not all_open:   # settled issues count at their agreed values (NaN where open, never selected)
         per_issue = np.where(open_, per_issue, 1.0 - power(np.abs(agreed_value[..., None, :] - ideal), column))
     return (weights * per_issue).sum(axis=-1)
 
@@ -158,5 +162,6 @@ def walking_away(outside: Array, best: Array) -> NDArray[np.bool_]:
 
 
 def outside_options(value: Array, trend: Array, round_: int) -> Array:
-    """Each actor's outside option in round `round_`: clip(value + trend x round, 0, 1) (NaN stays NaN)."""
-    return np.clip(value + trend * round_, 0.0, 1.0)
+    """Each actor's outside option in round `round_`: clip(value + trend x round, 0, 1) (NaN stays NaN; the clip
+    as two ufuncs, since np.clip's wrapper costs more than the round's other steps here)."""
+    return np.minimum(np.maximum(value + trend * round_, 0.0), 1.0)

@@ -69,6 +69,23 @@ class Inputs(NamedTuple):
     hardening: Array
 
 
+_CODED: dict[int, tuple[Scenario, Inputs]] = {}
+
+
+def coded_inputs(scenario: Scenario) -> Inputs:
+    """`inputs_of(scenario)`, read-only and kept for the last few scenarios (every run of a scenario starts from
+    them)."""
+    hit = _CODED.get(id(scenario))
+    if hit is None or hit[0] is not scenario:
+        if len(_CODED) >= 8:
+            _CODED.pop(next(iter(_CODED)))
+        inputs = inputs_of(scenario)
+        for array in inputs:
+            array.flags.writeable = False
+        hit = _CODED[id(scenario)] = (scenario, inputs)
+    return hit[1]
+
+
 def inputs_of(scenario: Scenario) -> Inputs:
     """The scenario's numbers (no run axis)."""
     issues, actors = scenario.issue_ids, scenario.actors
@@ -139,15 +156,43 @@ def with_values(base: Inputs, setters: Sequence[Setter], values: Array) -> Input
     values = np.asarray(values, dtype=float)
     runs = values.shape[0]
     changed: dict[str, Array] = {}
-    for k, setter in enumerate(setters):
-        array = changed.get(setter.field)
+    for field, columns, index, whole in _placements(tuple(setters)):
+        array = changed.get(field)
         if array is None:
-            array = changed[setter.field] = np.repeat(getattr(base, setter.field)[None], runs, axis=0)
-        column = values[:, k]
-        array[(slice(None), *setter.index)] = np.round(column) if setter.whole else column
-    fields = {name: changed.get(name, np.broadcast_to(value, (runs, *np.shape(value))))
-              for name, value in base._asdict().items()}
-    return Inputs(**fields)
+            coded = np.asarray(getattr(base, field))
+            array = changed[field] = np.empty((runs, *coded.shape), dtype=coded.dtype)
+            array[...] = coded
+        chosen = values[:, columns]
+        array[(slice(None), *index)] = np.round(chosen) if whole else chosen
+    return Inputs(*(changed[name] if name in changed else _every_run(value, runs)
+                    for name, value in zip(Inputs._fields, base, strict=True)))
+
+
+def _every_run(value: Array, runs: int) -> Array:
+    """`value` as the same value in each of `runs` runs (a leading run axis; not to be written to). One run: a
+    view with an axis of one (np.broadcast_to's numbers, at a tenth of its cost per call, which a model run pays
+    per field)."""
+    return np.broadcast_to(value, (runs, *np.shape(value))) if runs != 1 else np.asarray(value)[None]
+
+
+@cache
+def _placements(setters: tuple[Setter, ...]) -> tuple[tuple[str, Any, tuple[Any, ...], bool], ...]:
+    """The setters as one assignment per field: (field, the column(s) of `values`, the index within the field (ints
+    for one setter, index arrays for several), whole numbers). A field whose setters repeat a target keeps one
+    assignment per setter, in order (the last value set wins, as one by one)."""
+    groups: dict[str, list[tuple[int, Setter]]] = {}
+    for k, setter in enumerate(setters):
+        groups.setdefault(setter.field, []).append((k, setter))
+    out = []
+    for field, members in groups.items():
+        targets = [setter.index for _, setter in members]
+        if len(members) > 1 and members[0][1].index and len(set(targets)) == len(targets):
+            columns = np.array([k for k, _ in members], dtype=np.intp)
+            index = tuple(np.array(axis, dtype=np.intp) for axis in zip(*targets, strict=True))
+            out.append((field, columns, index, members[0][1].whole))
+        else:
+            out.extend((field, k, setter.index, setter.whole) for k, setter in members)
+    return tuple(out)
 
 
 def combination_problems(inputs: Inputs, actor_ids: Sequence[str]) -> list[list[str]]:
@@ -213,6 +258,66 @@ def _without_none(annotation: Any) -> Any:
     return annotation
 
 
+def _out_of_bounds(checks: Checks, values: Array) -> NDArray[np.bool_]:
+    """Per run (R,): some value (R, K) is not a finite number of at most MAX_MAGNITUDE, or off its bounds."""
+    bad = ~np.isfinite(values).all(axis=-1) | (np.abs(values) > MAX_MAGNITUDE).any(axis=-1)
+    below = np.where(checks.low_open, values <= checks.low, values < checks.low)
+    above = np.where(checks.high_open, values >= checks.high, values > checks.high)
+    return bad | (below | above | (checks.whole & (values != np.round(values)))).any(axis=-1)
+
+
+class Checks(NamedTuple):
+    """What `runs_to_validate` checks of values at given paths, per path (K,): the field's bounds (narrowed to the
+    issue's scale for positions, red lines and status quo), and the setters of the cohesion check."""
+
+    low: Array
+    low_open: NDArray[np.bool_]     # the low end itself is refused
+    high: Array
+    high_open: NDArray[np.bool_]
+    whole: NDArray[np.bool_]
+    setters: tuple[Setter, ...]
+    cohesion: bool                  # some path sets a cohesion weight
+    uncertain_allies: tuple[tuple[str, float], ...]  # uncertain cohesion weights not among the paths, at their highs
+
+
+_CHECKS: dict[tuple[int, tuple[str, ...]], tuple[Scenario, Checks]] = {}
+
+
+def checks_of(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
+    """The checks of values at `paths` in this scenario (None: some path has no setter), kept for the last few
+    (scenario, paths) pairs: a model run checks its draws by the same paths each seed."""
+    key = (id(scenario), tuple(paths))
+    hit = _CHECKS.get(key)
+    if hit is None or hit[0] is not scenario:
+        if len(_CHECKS) >= 16:
+            _CHECKS.pop(next(iter(_CHECKS)))
+        hit = _CHECKS[key] = (scenario, _make_checks(scenario, paths))
+    return hit[1]
+
+
+def _make_checks(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
+    setters = tuple(setter_of(scenario, path) for path in paths)
+    if any(setter is None for setter in setters):
+        return None
+    low, low_open, high, high_open, whole = [], [], [], [], []
+    for path, setter in zip(paths, setters, strict=True):
+        bounds = field_bounds(path)
+        lo, hi = bounds.low, bounds.high
+        if setter.field in ("positions", "red_lines", "status_quo"):
+            scale = scenario.issues[setter.index[-1]].scale
+            lo, hi = max(lo, scale.min), min(hi, scale.max)
+        low.append(lo)
+        low_open.append(bounds.low_open)
+        high.append(hi)
+        high_open.append(bounds.high_open)
+        whole.append(bounds.whole)
+    uncertain = tuple((path, spec.high) for path, spec in scenario.uncertainty.items()
+                      if path not in paths and (s := setter_of(scenario, path)) is not None and s.field == "cohesion")
+    return Checks(np.array(low, dtype=float), np.array(low_open, dtype=bool), np.array(high, dtype=float),
+                  np.array(high_open, dtype=bool), np.array(whole, dtype=bool), setters,
+                  any(setter.field == "cohesion" for setter in setters), uncertain)
+
+
 def runs_to_validate(scenario: Scenario, paths: Sequence[str], values: Array) -> NDArray[np.bool_]:
     """Per run (R,): could its `values` (R, K) at `paths` (all with setters) break a rule of the schema? A value
     that is not a finite number of at most MAX_MAGNITUDE, outside its field's bounds, not whole in a whole-number
@@ -220,23 +325,14 @@ def runs_to_validate(scenario: Scenario, paths: Sequence[str], values: Array) ->
     the scenario's uncertain ones at their highs (the ends a model run's validation sets together). Such runs go
     the validated way, which reports the problem exactly as a model run does."""
     values = np.asarray(values, dtype=float).reshape(len(values), len(paths))
-    bad = ~np.isfinite(values).all(axis=-1) | (np.abs(values) > MAX_MAGNITUDE).any(axis=-1)
-    setters = [setter_of(scenario, path) for path in paths]
-    for k, (path, setter) in enumerate(zip(paths, setters, strict=True)):
-        bounds, column = field_bounds(path), values[:, k]
-        low, high = bounds.low, bounds.high
-        if setter.field in ("positions", "red_lines", "status_quo"):
-            scale = scenario.issues[setter.index[-1]].scale
-            low, high = max(low, scale.min), min(high, scale.max)
-        bad |= (column <= low) if bounds.low_open else (column < low)
-        bad |= (column >= high) if bounds.high_open else (column > high)
-        if bounds.whole:
-            bad |= column != np.round(column)
-    uncertain = [(path, spec.high) for path, spec in scenario.uncertainty.items()
-                 if path not in paths and (s := setter_of(scenario, path)) is not None and s.field == "cohesion"]
-    if any(setter.field == "cohesion" for setter in setters) and len(values):
-        highs = np.broadcast_to([high for _, high in uncertain], (len(values), len(uncertain)))
-        inputs = with_values(inputs_of(scenario), setters + [setter_of(scenario, path) for path, _ in uncertain],
+    checks = checks_of(scenario, paths)
+    bad = _out_of_bounds(checks, values)
+    if checks.cohesion and len(values):
+        uncertain = checks.uncertain_allies
+        highs = np.empty((len(values), len(uncertain)))
+        highs[...] = [high for _, high in uncertain]
+        inputs = with_values(coded_inputs(scenario), list(checks.setters) + [setter_of(scenario, path)
+                                                                          for path, _ in uncertain],
                              np.hstack([values, highs]))
         bad |= np.array([bool(problems) for problems in combination_problems(inputs, scenario.actor_ids)])
     return bad
@@ -312,6 +408,21 @@ def drawn_mapping(plan: DrawPlan, values: Array) -> dict[str, float]:
     """The draws by path (whole-number fields as ints), as `RunResult.inputs` reports them."""
     return {path: (int(x) if w else float(x))
             for path, x, w in zip(plan.paths, values.tolist(), plan.whole.tolist(), strict=True)}
+
+
+def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs | None:
+    """One run's inputs (no run axis) with its draws `values` (K,) set straight into the arrays, as lockstep sets
+    them; None when they must go the validated way (`apply_params`, which reports what is wrong): a path with no
+    setter, or values `runs_to_validate` flags (the scenario's ranges were checked at load, so that is rare)."""
+    checks = checks_of(scenario, plan.paths)
+    if checks is None:
+        return None
+    # `runs_to_validate`'s checks, its cohesion check on these very inputs (every uncertain input is drawn here)
+    inputs = with_values(coded_inputs(scenario), checks.setters, values[None])
+    if _out_of_bounds(checks, values[None])[0] or checks.cohesion and combination_problems(inputs,
+                                                                                           scenario.actor_ids)[0]:
+        return None
+    return Inputs(*(array[0] for array in inputs))
 
 
 def draw_inputs(scenario: Scenario, rng: np.random.Generator) -> tuple[Scenario, dict[str, float]]:

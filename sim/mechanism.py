@@ -74,7 +74,7 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
         accepts = package_acceptance(proposal, offers, p, tolerance)
         carried = passes(np.broadcast_to(accepts[..., None], (*accepts.shape, p.ideal.shape[-1])), rule)
         return carried.all(axis=-1) if carried.ndim > 1 else bool(carried.all())
-    if not np.any(p.package_possible):  # the red lines exclude each other on some issue: no package passes them
+    if not p.any_package_possible:  # the red lines exclude each other on some issue: no package passes them
         return np.zeros(offers.shape[:-2], dtype=bool) if offers.ndim > 2 else False
     # someone's red line is crossed: spare the utilities (the common case in deadlock)
     if proposal.ndim > 1:
@@ -110,6 +110,9 @@ def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array
            agreed_round: NDArray[np.int_], open_issues: NDArray[np.bool_],
            de_escalating: NDArray[np.bool_]) -> Settlement:
     """Close the issues `settled` (M,) at `values` (M,) in round `round_` (or per replicate: (R, M))."""
+    if not settled.any():   # most rounds settle nothing: the table stays as it is, with no array operations
+        return Settlement(offers, agreed_value, agreed_round, open_issues,
+                          np.zeros(settled.shape[:-1], dtype=np.int_))
     return Settlement(
         offers=np.where(settled[..., None, :], values[..., None, :], offers),
         agreed_value=np.where(settled, values, agreed_value),
@@ -180,7 +183,7 @@ def next_tension(tension: Array, mean_move: Array, held_share: Array, de_escalat
     """T' = clip(T + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1), one per run:
     derived from what the actors did, so conceding more never raises it (each term is non-increasing in every
     concession)."""
-    deadlock = np.where(np.less(mean_move, HOLD_EPS), 1.0, 0.0)
+    deadlock = np.less(mean_move, HOLD_EPS).astype(float)    # 1.0 where no one conceded
     change = (deadlock_rate * deadlock + hardline_rate * held_share
               - concession_relief * mean_move - agreement_relief * de_escalations)
     return np.minimum(1.0, np.maximum(0.0, tension + change))

@@ -16,11 +16,11 @@ import numpy as np
 
 from sim import mechanism, mechanisms
 from sim.agents import Negotiator
-from sim.arrays import arrays_of, run_arrays
-from sim.inputs import draw_plan, draw_values, drawn_mapping
+from sim.arrays import arrays_of, own_arrays, run_arrays
+from sim.inputs import Inputs, draw_plan, draw_values, drawn_mapping, settable_draws
 from sim.mechanisms.base import RoundDraws, draw_rounds, opening_state
-from sim.scenario import Scenario, apply_params, load_scenario
-from sim.utility import to_native, to_unit
+from sim.scenario import Scenario, apply_params, load_scenario, with_checked_values
+from sim.utility import to_native, to_unit, total_utility
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"   # shipped in the package (sim/scenarios)
 BASELINE = SCENARIO_DIR / "feb2022_baseline.yaml"
@@ -59,31 +59,38 @@ class NegotiationModel(mesa.Model):
         super().__init__(rng=rng)
         self.seed: int | None = int(rng) if isinstance(rng, (int, np.integer)) else None
         self.drawn_inputs: dict[str, float] = {}
+        own: Inputs | None = None   # this run's drawn numbers, set straight into its arrays
         if draw and spec.uncertainty:
             plan = draw_plan(spec)
-            self.drawn_inputs = drawn_mapping(plan, draw_values(plan, self.rng))
-            spec = apply_params(spec, self.drawn_inputs)
+            values = draw_values(plan, self.rng)
+            self.drawn_inputs = drawn_mapping(plan, values)
+            own = settable_draws(spec, plan, values)
+            if own is None:     # validated now: a combination the schema refuses fails here, as it always did
+                spec = apply_params(spec, self.drawn_inputs)
         unknown = sorted(set(human_seats) - set(spec.actor_ids))
         if unknown:
             raise ValueError(f"human seats {unknown} are not actors of {spec.id} ({', '.join(spec.actor_ids)})")
-        # mesa.Model owns `self.scenario` (its own experiment type), so the negotiation spec lives in `spec`.
-        self.spec = spec
-        protocol = spec.protocol
-        self.protocol = protocol
-        self.deadline = protocol.max_rounds
-        self.mechanism = mechanisms.get(protocol.mechanism)
+        # mesa.Model owns `self.scenario` (its own experiment type), so the negotiation spec lives in `spec`, built
+        # when first read where the draws went straight into the arrays; `layout` has its ids, names and choices
+        # (what no draw or inject changes), which the rounds and the views read
+        self.layout = spec
+        self._spec: Scenario | None = spec if own is None else None
+        self.mechanism = mechanisms.get(spec.protocol.mechanism)
         self.reason_names = self.mechanism.reason_names
         self.collect = collect
-        self._set_arrays()
+        self._set_arrays(own)
+        self.deadline = int(self.arrays.rules.deadline[0])
         self.human = np.array([a in set(human_seats) for a in spec.actor_ids])
         self.has_humans = bool(self.human.any())
         self.submitted = np.full(self.profiles.ideal.shape, np.nan)
-        self.noise_draws, self.order_draws = draw_rounds(self.rng, protocol.noise, self.deadline,
-                                                         self.profiles.ideal.shape, protocol.activation == "random")
+        self.noise_draws, self.order_draws = draw_rounds(self.rng, float(self.arrays.rules.noise[0]), self.deadline,
+                                                         self.profiles.ideal.shape,
+                                                         spec.protocol.activation == "random")
         forecast = (self.mechanism.forecast(self.profiles.ideal, self.profiles, self.arrays.params, 1)
                     if self.mechanism.forecasts else None)
         self.state = opening_state(self.profiles.ideal, self.profiles, self.arrays.rules.tension_initial, 1, collect,
                                    self.human if self.has_humans else None, forecast)
+        self._utilities: tuple | None = None   # (state, profiles, proposal_utilities) of the last reading
         self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
         self.outcome: str | None = None
         self.round = 0
@@ -92,12 +99,31 @@ class NegotiationModel(mesa.Model):
         if self.datacollector is not None:
             self.datacollector.collect(self)
 
-    def _set_arrays(self) -> None:
-        arrays = arrays_of(self.spec)
+    def _set_arrays(self, own: Inputs | None = None) -> None:
+        """The run's arrays: its scenario's (cached per scenario), or those of its own drawn numbers `own`."""
+        if own is None:
+            arrays, self.arrays = arrays_of(self.spec), run_arrays(self.spec)
+        else:
+            arrays, self.arrays = own_arrays(self.layout, own)
         self.profiles, self.low, self.high = arrays.profiles, arrays.low, arrays.high
         self.baseline_mean, self.baseline_median = arrays.baseline_mean, arrays.baseline_median
         self.de_escalating = arrays.de_escalating
-        self.arrays = run_arrays(self.spec)
+
+    @property
+    def spec(self) -> Scenario:
+        """The scenario this run plays, its drawn inputs set (built on first reading where the draws went straight
+        into the arrays, which checked them: the same scenario as validating them at the start)."""
+        if self._spec is None:
+            self._spec = with_checked_values(self.layout, self.drawn_inputs)
+        return self._spec
+
+    @spec.setter
+    def spec(self, scenario: Scenario) -> None:
+        self._spec = scenario
+
+    @property
+    def protocol(self):
+        return self.spec.protocol
 
     # ------------------------------------------------------------------ the state, as one run
     @property
@@ -150,26 +176,26 @@ class NegotiationModel(mesa.Model):
     @property
     def walked_out(self) -> list[str]:
         """Actors that left the table (breakdown)."""
-        return [a for a, gone in zip(self.spec.actor_ids, self.state.walked[0].tolist(), strict=True) if gone]
+        return [a for a, gone in zip(self.layout.actor_ids, self.state.walked[0].tolist(), strict=True) if gone]
 
     @property
     def walkout_values(self) -> dict[str, tuple[float, float]]:
         """Each walker's (outside option, best deal left) in the round it left."""
         s = self.state
         return {a: (float(s.outside_value[0, i]), float(s.best_left[0, i]))
-                for i, a in enumerate(self.spec.actor_ids) if s.walked[0, i]}
+                for i, a in enumerate(self.layout.actor_ids) if s.walked[0, i]}
 
     # ------------------------------------------------------------------ human seats
     def submit_offers(self, actor_id: str, offers: Mapping[str, float]) -> None:
         """A person's offers for the next round (native units), for the issues named; raises ValueError."""
-        if actor_id not in self.spec.actor_ids or not self.human[self.spec.actor_ids.index(actor_id)]:
+        if actor_id not in self.layout.actor_ids or not self.human[self.layout.actor_ids.index(actor_id)]:
             raise ValueError(f"'{actor_id}' is not a human seat")
-        row = self.spec.actor_ids.index(actor_id)
+        row = self.layout.actor_ids.index(actor_id)
         values = self.submitted[row].copy()
         for issue_id, value in offers.items():
-            if issue_id not in self.spec.issue_ids:
-                raise ValueError(f"unknown issue '{issue_id}' (issues: {', '.join(self.spec.issue_ids)})")
-            j = self.spec.issue_ids.index(issue_id)
+            if issue_id not in self.layout.issue_ids:
+                raise ValueError(f"unknown issue '{issue_id}' (issues: {', '.join(self.layout.issue_ids)})")
+            j = self.layout.issue_ids.index(issue_id)
             lo, hi = self.low[j], self.high[j]
             if not (isinstance(value, (int, float)) and np.isfinite(value) and lo <= value <= hi):
                 raise ValueError(f"{issue_id}: offer must be between {lo:g} and {hi:g} (got {value!r})")
@@ -204,6 +230,16 @@ class NegotiationModel(mesa.Model):
         """The standing proposal (M,): the weighted mean of the offers on open issues, the agreed value on
         settled ones (where every offer is the agreed value)."""
         return self.proposal_table[0]
+
+    def proposal_utilities(self) -> np.ndarray:
+        """Each actor's utility of the standing proposal (N,), computed once per state of the table (every agent's
+        `utility` reads it when the round is collected)."""
+        cached = self._utilities
+        if cached is None or cached[0] is not self.state or cached[1] is not self.profiles:
+            p = self.profiles
+            cached = self._utilities = (self.state, p, total_utility(self.proposal, p.ideal, p.weights,
+                                                                     p.risk_exponent))
+        return cached[2]
 
     def native(self, values: np.ndarray) -> np.ndarray:
         return to_native(values, self.low, self.high)
@@ -258,7 +294,7 @@ class NegotiationModel(mesa.Model):
         return mechanism.outcome_utility(self.agreed_value, ~self.open_issues, self.profiles)
 
     def _make_collector(self) -> mesa.DataCollector:
-        issues = self.spec.issue_ids
+        issues = self.layout.issue_ids
         model_reporters = {"tension": "tension", "outcome": "outcome"}
         agent_reporters = {"actor": "actor_id", "utility": "utility"}
         for j, issue in enumerate(issues):

@@ -18,6 +18,7 @@ follows the strategy, a more salient one lags and one of no salience is conceded
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -107,6 +108,23 @@ class Profiles:
     package_table: Array | None   # (N, M) package linkage: the Nash package in every row; None: no run has one
     package_mask: NDArray[np.bool_] | None = None  # per run: has a Nash package (None: every run, or no run axis
                                                    # and the table is there)
+    any_package_possible: bool = True   # some run's `package_possible` (a plain bool: asked every round)
+
+
+SHARED_FIELDS = frozenset({"kind", "hardliner", "tit_for_tat", "anchor_rows", "column_sums"})
+"""The `Profiles` arrays that carry no run axis when runs have values of their own (derived from choices, not
+numbers: the same in every run)."""
+
+
+def with_run_axis(p: Profiles) -> Profiles:
+    """One run's profiles as those of a batch of one run: every other array with a leading run axis of one (views:
+    the same numbers, `make_profiles`' layout for runs with values of their own). What a model run's rounds read:
+    there each operation meets the table (1, N, M) with operands of its very shape, which numpy iterates on a
+    short path, about a third of the cost of broadcasting an (N, M) operand to it."""
+    if p.ideal.ndim == 3:
+        return p
+    return dataclasses.replace(p, **{name: value[None] for name, value in vars(p).items()
+                                     if isinstance(value, np.ndarray) and name not in SHARED_FIELDS})
 
 
 def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitude: Array, red_line: Array,
@@ -159,6 +177,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         has_outside_options=bool((~np.isnan(outside)).any()),
         package_table=None if not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
         package_mask=None if has_nash.all() else has_nash,
+        any_package_possible=bool(package_possible.any()),
     )
 
 
@@ -298,16 +317,19 @@ def move_reasons(step: OfferStep, p: Profiles, current: Array, open_issues: NDAr
     moved = np.abs(step.offers - current) > HOLD_EPS
     at_limit = step.concession >= np.minimum(step.room, step.gap) - EPS
     red_line_binds = red_room <= step.room + EPS
-    return np.select(
-        [np.broadcast_to(~open_issues, moved.shape),
-         at_limit & (step.gap <= step.room + EPS),
-         at_limit & red_line_binds,
-         at_limit,
-         moved & (step.concession < step.previous - EPS),
-         moved & p.tit_for_tat,
-         moved],
-        [AGREED, MET, RED_LINE, RESERVATION, RETREATED, RECIPROCATED, CONCEDED],
-        default=HELD)
+    cases = [(~open_issues, AGREED),
+             (at_limit & (step.gap <= step.room + EPS), MET),
+             (at_limit & red_line_binds, RED_LINE),
+             (at_limit, RESERVATION),
+             (moved & (step.concession < step.previous - EPS), RETREATED),
+             (moved & p.tit_for_tat, RECIPROCATED),
+             (moved, CONCEDED)]
+    # the first case that holds names the move (np.select's rule), chosen from the last case to the first: the
+    # same table at a fifth of np.select's cost on a table this small (recorded every round when collecting)
+    reasons = np.full(moved.shape, HELD)
+    for holds, reason in reversed(cases):
+        reasons = np.where(holds, reason, reasons)
+    return reasons
 
 
 def apply_cohesion(offers: Array, cohesion_matrix: Array) -> Array:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sim import mechanism as rules
 from sim.strategies import HELD, HUMAN, OPENING, REASONS
-from sim.utility import Array
+from sim.utility import Array, full
 
 
 class State(NamedTuple):
@@ -148,7 +148,7 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
         factor = 1.0 - r.hardening * tension
         walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
                                                done.open_issues, done.agreed_value, arrays.package)
-        outside = np.broadcast_to(outside, walked.shape)
+        outside = full(outside, walked.shape)
     over, broke_down = rules.round_end(walked.any(axis=-1), round_, r.deadline, done.open_issues)
     return state._replace(offers=done.offers, previous=state.offers, proposal=proposal, tension=tension,
                           open_issues=done.open_issues, agreed_value=done.agreed_value,

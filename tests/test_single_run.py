@@ -1,0 +1,118 @@
+"""A model run that draws its inputs sets the draws straight into its arrays (`inputs.settable_draws`) and builds
+its scenario only when something reads it, as a copy with the draws set (`scenario.with_checked_values`): the
+arrays, the scenario and every failure must be exactly those of validating the draws first
+(`scenario.apply_params`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from sim.arrays import arrays_of, run_arrays
+from sim.inputs import draw_plan, draw_values, drawn_mapping, runs_to_validate
+from sim.model import NegotiationModel, baseline
+from sim.scenario import ScenarioError, Uncertain, apply_params, load_scenario, with_checked_values
+from sim.service import result_of
+from tests.conftest import SCENARIOS
+
+
+def _same(a, b, where: str) -> None:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.dtype == b.dtype and a.shape == b.shape, where
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), where
+        assert (np.signbit(a) == np.signbit(b)).all() if a.dtype.kind == "f" else True, where
+    elif isinstance(a, tuple) and not isinstance(a, str):
+        assert len(a) == len(b), where
+        for k, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{where}[{k}]")
+    else:
+        assert a == b, where
+
+
+def _uncertain_scenarios():
+    return [path for path in sorted(SCENARIOS.glob("*.yaml")) if load_scenario(path).uncertainty]
+
+
+@pytest.mark.parametrize("path", _uncertain_scenarios(), ids=lambda p: p.stem)
+def test_drawn_arrays_are_those_of_the_validated_draws(path):
+    scenario = load_scenario(path)
+    for seed in range(12):
+        model = NegotiationModel(scenario, rng=seed, collect=False)
+        validated = apply_params(scenario, model.drawn_inputs)
+        shared, runs = arrays_of(validated), run_arrays(validated)
+        for field in dataclasses.fields(shared.profiles):
+            _same(getattr(model.profiles, field.name), getattr(shared.profiles, field.name), field.name)
+        for name in ("low", "high", "baseline_mean", "baseline_median", "de_escalating"):
+            _same(getattr(model, name), getattr(shared, name), name)
+        _same(tuple(model.arrays.rules), tuple(runs.rules), "rules")
+        _same(tuple(model.arrays[2:]), tuple(runs[2:]), "shared arrays")
+        assert model.deadline == validated.protocol.max_rounds
+        # built when read, as a copy with the draws set: the same scenario, to the types and order of its values
+        assert model.spec == validated and repr(model.spec) == repr(validated)
+        assert model.spec.model_dump_json() == validated.model_dump_json()
+
+
+def test_a_drawn_run_plays_and_reports_as_with_its_validated_scenario():
+    scenario = baseline()
+    for seed in range(8):
+        model = NegotiationModel(scenario, rng=seed, collect=True)
+        model.run_model()
+        fixed = apply_params(scenario, model.drawn_inputs)
+        replay = NegotiationModel(fixed, rng=seed, collect=True)   # nothing to draw: its own rounds' noise ...
+        replay.noise_draws, replay.order_draws = model.noise_draws, model.order_draws   # ... replaced by the run's
+        replay.run_model()
+        _same(model.state.offers, replay.state.offers, "offers")
+        assert model.outcome == replay.outcome and model.round == replay.round
+        mine, theirs = result_of(model), result_of(replay)
+        assert mine.scenario == theirs.scenario == fixed
+        assert mine.issues == theirs.issues and mine.actors == theirs.actors
+        assert mine.history.equals(theirs.history)
+
+
+def test_a_draw_the_schema_refuses_fails_at_construction_as_validation_does():
+    scenario = baseline()
+    # a range no loaded file could have (capability must be > 0): every draw is invalid
+    broken = scenario.model_copy(update={"uncertainty": {
+        **scenario.uncertainty, "actors.russia.capability": Uncertain(low=-2.0, high=-1.0, reason="test")}})
+    with pytest.raises(ScenarioError) as raised:
+        NegotiationModel(broken, rng=5, collect=False)
+    # the same draws (a model's rng is numpy's default generator of its seed), validated, give the same message
+    plan = draw_plan(broken)
+    drawn = drawn_mapping(plan, draw_values(plan, np.random.default_rng(5)))
+    assert runs_to_validate(broken, plan.paths, np.array([list(drawn.values())], dtype=float))[0]
+    with pytest.raises(ScenarioError) as expected:
+        apply_params(broken, drawn)
+    assert str(raised.value) == str(expected.value)
+
+
+def test_draws_without_a_setter_go_the_validated_way():
+    scenario = baseline()
+    spec = Uncertain(low=0.6, high=0.9, reason="test")     # a number no setter reaches
+    uncertain = apply_params(scenario, {}).model_copy(update={"uncertainty": {
+        **scenario.uncertainty, "protocol.decision_rule.threshold": spec}})
+    model = NegotiationModel(uncertain, rng=2, collect=False)
+    validated = apply_params(uncertain, model.drawn_inputs)
+    assert model.spec == validated
+    for field in dataclasses.fields(model.profiles):
+        _same(getattr(model.profiles, field.name), getattr(arrays_of(validated).profiles, field.name), field.name)
+
+
+def test_a_copy_with_checked_values_is_the_validated_scenario():
+    scenario = baseline()
+    values = {"actors.russia.outside_option.value": 0.3, "actors.us.allies.nato": 0.1, "issues.cbm.status_quo": 20.0,
+              "protocol.tension.hardening": 0.4, "protocol.max_rounds": 17, "actors.eu.red_lines.missiles": 40.0,
+              "actors.nato.strategy.exponent": 1.0}
+    copied, validated = with_checked_values(scenario, values), apply_params(scenario, values)
+    assert copied == validated and repr(copied) == repr(validated)
+    # a value where the scenario has none yet, and a nested model that is not there (the validated way builds it)
+    bare = scenario.as_coded().model_copy(update={
+        "issues": [i.model_copy(update={"status_quo": None}) for i in scenario.issues],
+        "actors": [a.model_copy(update={"outside_option": None}) for a in scenario.actors]})
+    more = {"issues.cbm.status_quo": 30.0, "actors.eu.outside_option.value": 0.2}
+    assert repr(with_checked_values(bare, more)) == repr(apply_params(bare, more))
+    # what the copy cannot reach goes the validated way, with its errors
+    with pytest.raises(ScenarioError):
+        with_checked_values(scenario, {"actors.nobody.capability": 1.0})
