@@ -24,6 +24,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -427,6 +428,8 @@ class InOrderWriter:
         self.waiting: dict[int, tuple[int, list[pa.Table]]] = {}
         self.thread = cf.ThreadPoolExecutor(1, thread_name_prefix="negsim-merge")
         self.queued: list[cf.Future] = []
+        self.lock = threading.Lock()        # a write and the closing of the writers never overlap
+        self.closed = False
 
     def add(self, first: int, runs: int, tables: list[pa.Table]) -> None:
         """A finished batch of `runs` runs from run id `first` (its runs table, then its rounds table if any)."""
@@ -440,16 +443,26 @@ class InOrderWriter:
             self.written += runs
 
     def _write(self, tables: list[pa.Table]) -> None:
-        for writer, (_, _, schema), table in zip(self.writers, self.targets, tables, strict=False):
-            writer.write_table(conform(table, schema), row_group_size=MERGE_ROWS)
+        with self.lock:
+            if self.closed:     # aborted (Ctrl-C) while this write waited
+                return
+            for writer, (_, _, schema), table in zip(self.writers, self.targets, tables, strict=False):
+                writer.write_table(conform(table, schema), row_group_size=MERGE_ROWS)
+
+    def _close(self, quiet: bool) -> None:
+        with self.lock:
+            if not self.closed:
+                self.closed = True
+                for writer in self.writers:
+                    with contextlib.suppress(*((Exception,) if quiet else ())):
+                        writer.close()
 
     def finish(self, n_runs: int) -> bool:
         """Rename the files into place if they hold every run (else remove them); True if they did."""
         for future in self.queued:
             future.result()
         self.thread.shutdown()
-        for writer in self.writers:
-            writer.close()
+        self._close(quiet=False)
         if self.written != n_runs or self.waiting:
             self.abort()
             return False
@@ -461,9 +474,7 @@ class InOrderWriter:
 
     def abort(self) -> None:
         self.thread.shutdown(cancel_futures=True)
-        for writer in self.writers:
-            with contextlib.suppress(Exception):
-                writer.close()
+        self._close(quiet=True)
         for _, tmp, _ in self.targets:
             tmp.unlink(missing_ok=True)
 
