@@ -58,10 +58,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import mesa  # noqa: E402
+from sim.scenario import apply_params, load_scenario  # noqa: E402
 
-from sim.model import NegotiationModel, baseline  # noqa: E402
-from sim.scenario import apply_params  # noqa: E402
+# Mesa and the model are imported only by the batch_run measurement (`point_model`): a sweep's fork server imports
+# the script that starts the sweep, and a sweep measurement should not pay for imports only batch_run needs.
 
 FACTORS = [
     "actors.russia.capability=0.6:1",               # ranges as the scenario's `uncertainty` section, where it has one
@@ -87,7 +87,7 @@ def sweep_case(sampler: str, samples: int, rounds: bool = False, compare: int = 
     first `compare` runs (for the check against batch_run)."""
     from sim.sweep import read_runs, run_sweep
 
-    scenario = baseline()
+    scenario = _baseline()
     with tempfile.TemporaryDirectory(prefix="negsim-bench-designs-") as tmp:
         start = time.perf_counter()
         report = run_sweep(scenario, FACTORS, out=Path(tmp) / "sweep", sampler=sampler, samples=samples,
@@ -103,22 +103,36 @@ def sweep_case(sampler: str, samples: int, rounds: bool = False, compare: int = 
     return found
 
 
-class PointModel(NegotiationModel):
-    """The baseline at one design point, for `mesa.batch_run` (which takes the cartesian product of its
-    parameter lists, so a point travels as one value: the tuple of its parameter values)."""
+@functools.cache
+def point_model() -> type:
+    """`PointModel`: the baseline at one design point, for `mesa.batch_run` (which takes the cartesian product of
+    its parameter lists, so a point travels as one value: the tuple of its parameter values)."""
+    import mesa
 
-    def __init__(self, paths: tuple[str, ...] = (), values: tuple[float, ...] = (), rng: Any = None) -> None:
-        scenario = apply_params(_baseline(), dict(zip(paths, values, strict=True))) if paths else _baseline()
-        super().__init__(scenario, rng=rng, collect=False)
-        # batch_run reads its results from the model's DataCollector: the least it needs, one row per round
-        self.datacollector = mesa.DataCollector(model_reporters={"outcome": "outcome", "rounds": "round",
-                                                                 "tension": "tension"})
-        self.datacollector.collect(self)
+    from sim.model import NegotiationModel
+
+    class PointModel(NegotiationModel):
+        def __init__(self, paths: tuple[str, ...] = (), values: tuple[float, ...] = (), rng: Any = None) -> None:
+            scenario = apply_params(_baseline(), dict(zip(paths, values, strict=True))) if paths else _baseline()
+            super().__init__(scenario, rng=rng, collect=False)
+            # batch_run reads its results from the model's DataCollector: the least it needs, one row per round
+            self.datacollector = mesa.DataCollector(model_reporters={"outcome": "outcome", "rounds": "round",
+                                                                     "tension": "tension"})
+            self.datacollector.collect(self)
+
+    PointModel.__module__, PointModel.__qualname__ = __name__, "PointModel"     # pickled by name: bench.PointModel
+    return PointModel
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PointModel":    # batch_run's worker processes unpickle it from this module
+        return point_model()
+    raise AttributeError(name)
 
 
 @functools.cache
 def _baseline():
-    return baseline()
+    return load_scenario(ROOT / "scenarios" / "feb2022_baseline.yaml")
 
 
 def batch_run_case(samples: int, points: int, processes: int = WORKERS) -> dict[str, Any]:
@@ -130,7 +144,9 @@ def batch_run_case(samples: int, points: int, processes: int = WORKERS) -> dict[
     values = [tuple(row) for row in design.points.to_numpy().tolist()[:points]]     # plain Python floats
     seed = int(design.seeds[0])     # one replicate: every point plays replicate 0's seed
     start = time.perf_counter()
-    results = mesa.batch_run(PointModel, parameters={"paths": [paths], "values": values},
+    import mesa
+
+    results = mesa.batch_run(point_model(), parameters={"paths": [paths], "values": values},
                              rng=[seed], number_processes=processes, max_steps=10_000, data_collection_period=-1,
                              display_progress=False)
     call = time.perf_counter() - start
@@ -300,6 +316,7 @@ def main() -> None:
     if args.child:
         child(json.loads(args.child))
         return
+    import mesa
     if args.repeats < 1 or args.repeats_large < 1:
         ap.error("--repeats and --repeats-large must be >= 1")
     unknown = args.skip - {"lhs", "sobol", "command", "batch_run", "rounds"}
