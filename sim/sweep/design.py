@@ -308,8 +308,10 @@ def _check_values(scenario: Scenario, factor: Factor) -> list[Problem]:
 # ====================================================================== sampling
 def _unit(sampler: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     if sampler == "lhs":     # each factor: one uniform draw in each of n equal strata, the strata shuffled
-        strata = rng.permuted(np.tile(np.arange(n), (d, 1)), axis=1).T
-        return (strata + rng.random((n, d))) / n
+        out = np.empty((n, d))
+        for k in range(d):      # a column at a time: a design of millions of points holds one copy, not four
+            out[:, k] = (rng.permutation(n) + rng.random(n)) / n
+        return out
     if sampler == "random":
         return rng.random((n, d))
     if sampler == "sobol":

@@ -410,6 +410,10 @@ def _batches_whole(path: Path) -> Iterator[pa.RecordBatch]:
         raise DamagedPart(path, error) from None
 
 
+MAX_QUEUED_WRITES = 2
+"""Batches handed to the writer thread and not yet written, at most (memory stays flat if it falls behind)."""
+
+
 class InOrderWriter:
     """A fresh sweep's runs.parquet (and rounds.parquet), written while its batches finish: each batch goes to its
     file as soon as every run before it is written (batches finish out of order), on a thread of its own, so the
@@ -439,6 +443,8 @@ class InOrderWriter:
             for future in [future for future in self.queued if future.done()]:
                 future.result()     # a write that failed stops the sweep here
             self.queued = [future for future in self.queued if not future.done()]
+            while len(self.queued) >= MAX_QUEUED_WRITES:     # the thread lags: wait, rather than hold the tables
+                self.queued.pop(0).result()
             self.queued.append(self.thread.submit(self._write, tables))
             self.written += runs
 
