@@ -42,6 +42,14 @@ def make_scenario(positions: list[list[float]], saliences: list[list[float]] | N
                            "protocol": protocol or {}})
 
 
+@pytest.fixture(scope="session")
+def baseline() -> Scenario:
+    """The Feb-2022 baseline scenario (frozen, so tests may share it)."""
+    from sim.scenario import load_scenario
+
+    return load_scenario(BASELINE)
+
+
 @pytest.fixture
 def baseline_doc() -> dict[str, Any]:
     import yaml

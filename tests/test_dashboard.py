@@ -43,11 +43,6 @@ from dashboard import common, state, sweep_data  # noqa: E402
 
 
 # ====================================================================== helpers
-@pytest.fixture(scope="module")
-def baseline():
-    return load_scenario(BASELINE_FILE)
-
-
 @pytest.fixture
 def app() -> AppTest:
     return AppTest.from_file(str(APP), default_timeout=60).run()

@@ -20,11 +20,6 @@ from tests.conftest import BASELINE
 from tests.test_lockstep import assert_points_same_as_models
 
 
-@pytest.fixture(scope="module")
-def baseline():
-    return load_scenario(BASELINE)
-
-
 def model_row(scenario, point: dict, seed: int) -> dict:
     """What a model run of the point and seed gives: its summary row, or its error."""
     try:

@@ -38,11 +38,6 @@ SEED = 11
 
 
 @pytest.fixture(scope="module")
-def baseline():
-    return load_scenario(BASELINE)
-
-
-@pytest.fixture(scope="module")
 def coded(tmp_path_factory):
     """The baseline with its inputs as coded, as a file (no draws: the runs differ by the design alone)."""
     path = tmp_path_factory.mktemp("scenario") / "coded.yaml"

@@ -44,11 +44,6 @@ SEED = 7
 
 
 @pytest.fixture(scope="module")
-def baseline():
-    return load_scenario(BASELINE)
-
-
-@pytest.fixture(scope="module")
 def reference(baseline, tmp_path_factory):
     """The design run serially, one run per task, with rounds: what every other executor must reproduce."""
     out = tmp_path_factory.mktemp("reference") / "sweep"
