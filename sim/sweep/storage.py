@@ -59,8 +59,25 @@ MERGE_ROWS = 16_384
 
 
 # ====================================================================== helpers
+def _temporary(path: Path) -> Path:
+    """Where `path` is written before it is renamed into place (a hidden name; `scan` removes leftovers)."""
+    return path.with_name(f".{path.name}.tmp.{os.getpid()}")
+
+
+def _commit(tmp: Path, path: Path) -> None:
+    """A finished temporary file to disk, then renamed into place."""
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _parquet_writer(tmp: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """The writer of a result file (runs.parquet, rounds.parquet)."""
+    return pq.ParquetWriter(tmp, schema, compression=COMPRESSION, use_dictionary=dictionary_columns(schema))
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    tmp = _temporary(path)
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
@@ -70,7 +87,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_part(path: Path, table: pa.Table) -> None:
     """An Arrow IPC file, in record batches of at most MERGE_ROWS rows (the merge reads one at a time)."""
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    tmp = _temporary(path)
     with open(tmp, "wb") as handle:
         with ipc.new_file(handle, table.schema, options=ipc.IpcWriteOptions(compression=PART_COMPRESSION)) as out:
             out.write_table(table, max_chunksize=MERGE_ROWS)
@@ -426,8 +443,7 @@ class InOrderWriter:
         if rounds_schema is not None:
             targets.append((store.rounds_path, rounds_schema))
         self.targets = [(path, _temporary(path), schema) for path, schema in targets]
-        self.writers = [pq.ParquetWriter(tmp, schema, compression=COMPRESSION,
-                                         use_dictionary=dictionary_columns(schema)) for _, tmp, schema in self.targets]
+        self.writers = [_parquet_writer(tmp, schema) for _, tmp, schema in self.targets]
         self.written = 0                    # runs 0 .. written - 1 are handed to the thread
         self.waiting: dict[int, tuple[int, list[pa.Table]]] = {}
         self.thread = cf.ThreadPoolExecutor(1, thread_name_prefix="negsim-merge")
@@ -473,9 +489,7 @@ class InOrderWriter:
             self.abort()
             return False
         for path, tmp, _ in self.targets:
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            _commit(tmp, path)
         return True
 
     def abort(self) -> None:
@@ -485,18 +499,14 @@ class InOrderWriter:
             tmp.unlink(missing_ok=True)
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp.{os.getpid()}")
-
-
 def _merge(parts: list[tuple[Part, Path]], n_runs: int, schema: pa.Schema, window: int, out: Path) -> None:
     tmp = _temporary(out)
     try:
         _merge_into(tmp, parts, n_runs, schema, window)
+        _commit(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    os.replace(tmp, out)
 
 
 def _merge_into(tmp: Path, parts: list[tuple[Part, Path]], n_runs: int, schema: pa.Schema, window: int) -> None:
@@ -504,7 +514,7 @@ def _merge_into(tmp: Path, parts: list[tuple[Part, Path]], n_runs: int, schema: 
     active: list[tuple[Part, Path]] = []
     next_part = 0
     disjoint = all(a[0].hi < b[0].lo for a, b in zip(ordered, ordered[1:], strict=False))
-    with pq.ParquetWriter(tmp, schema, compression=COMPRESSION, use_dictionary=dictionary_columns(schema)) as writer:
+    with _parquet_writer(tmp, schema) as writer:
         if disjoint:    # each part in run order and after the one before (a sweep not resumed): stream them
             for _, path in ordered:
                 for batch in _batches_whole(path):
@@ -527,8 +537,6 @@ def _merge_into(tmp: Path, parts: list[tuple[Part, Path]], n_runs: int, schema: 
             if tables:
                 merged = pa.concat_tables(tables).sort_by("run_id")     # stable: keeps each run's row order
                 writer.write_table(merged, row_group_size=max(len(merged), 1))
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
 
 
 def _conformed(table: pa.Table, schema: pa.Schema, path: Path) -> pa.Table:
