@@ -13,7 +13,8 @@ weights at their highs): those runs go the validated way, which reports the prob
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
@@ -69,21 +70,35 @@ class Inputs(NamedTuple):
     hardening: Array
 
 
+_CACHE_LOCK = threading.RLock()    # Dask workers may run batches on several threads; `make` may nest
+
+
+def _per_scenario(cache: dict[Any, tuple[Scenario, Any]], key: Any, scenario: Scenario, size: int,
+                  make: Callable[[], Any]) -> Any:
+    """What `make` derives from `scenario`, kept in `cache` under `key` for the last `size` keys. The scenario is
+    kept beside it, so an id that Python reuses for another scenario never hits."""
+    with _CACHE_LOCK:
+        hit = cache.get(key)
+        if hit is None or hit[0] is not scenario:
+            if len(cache) >= size:
+                cache.pop(next(iter(cache)))
+            hit = cache[key] = (scenario, make())
+        return hit[1]
+
+
 _CODED: dict[int, tuple[Scenario, Inputs]] = {}
 
 
 def coded_inputs(scenario: Scenario) -> Inputs:
     """`inputs_of(scenario)`, read-only and kept for the last few scenarios (every run of a scenario starts from
     them)."""
-    hit = _CODED.get(id(scenario))
-    if hit is None or hit[0] is not scenario:
-        if len(_CODED) >= 8:
-            _CODED.pop(next(iter(_CODED)))
-        inputs = inputs_of(scenario)
-        for array in inputs:
-            array.flags.writeable = False
-        hit = _CODED[id(scenario)] = (scenario, inputs)
-    return hit[1]
+    return _per_scenario(_CODED, id(scenario), scenario, 8, lambda: _read_only(inputs_of(scenario)))
+
+
+def _read_only(inputs: Inputs) -> Inputs:
+    for array in inputs:
+        array.flags.writeable = False
+    return inputs
 
 
 def inputs_of(scenario: Scenario) -> Inputs:
@@ -286,13 +301,7 @@ _CHECKS: dict[tuple[int, tuple[str, ...]], tuple[Scenario, Checks]] = {}
 def checks_of(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
     """The checks of values at `paths` in this scenario (None: some path has no setter), kept for the last few
     (scenario, paths) pairs: a model run checks its draws by the same paths each seed."""
-    key = (id(scenario), tuple(paths))
-    hit = _CHECKS.get(key)
-    if hit is None or hit[0] is not scenario:
-        if len(_CHECKS) >= 16:
-            _CHECKS.pop(next(iter(_CHECKS)))
-        hit = _CHECKS[key] = (scenario, _make_checks(scenario, paths))
-    return hit[1]
+    return _per_scenario(_CHECKS, (id(scenario), tuple(paths)), scenario, 16, lambda: _make_checks(scenario, paths))
 
 
 def _make_checks(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
@@ -356,12 +365,7 @@ _PLANS: dict[int, tuple[Scenario, DrawPlan]] = {}
 def draw_plan(scenario: Scenario) -> DrawPlan:
     """The draws `draw_values` makes for this scenario, in the order of its `uncertainty` mapping (kept for the
     last few scenarios: every seed of a Monte Carlo draws by the same plan)."""
-    hit = _PLANS.get(id(scenario))
-    if hit is None or hit[0] is not scenario:
-        if len(_PLANS) >= 8:
-            _PLANS.pop(next(iter(_PLANS)))
-        hit = _PLANS[id(scenario)] = (scenario, _make_plan(scenario))
-    return hit[1]
+    return _per_scenario(_PLANS, id(scenario), scenario, 8, lambda: _make_plan(scenario))
 
 
 def _make_plan(scenario: Scenario) -> DrawPlan:
