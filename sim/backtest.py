@@ -4,8 +4,9 @@ The layout (DEU III as distributed in tab-separated form; docs/forecasting.md): 
 second row holds each actor's capability under its `p<actor>` column, then one row per issue with `isnr` (issue id),
 `prnr` (proposal id; issues of one proposal are negotiated together), `p<actor>` positions and `s<actor>` saliences
 on 0-100 (empty = no position; a position without salience gets 50), `rp` the reference point, `out` the outcome,
-`counvte` the Council's voting rule and `proc` the procedure (COD: the Parliament, `ep`, must consent). The
-Commission, `com`, is the proposer. Rows without an outcome in 0-100 or with fewer than two positions are skipped.
+`counvte` the Council's voting rule, `proc` the procedure (COD: the Parliament, `ep`, must consent) and `intro`
+the proposal's date (optional; it selects the Council's voting rules in force). The Commission, `com`, is the
+proposer. Rows without an outcome in 0-100 or with fewer than two positions are skipped.
 
 Pure functions over numpy plus a thin runner; the CLI (`negsim backtest`) only prints what `run_backtest` returns.
 """
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from sim.forecasting import BASELINE, MODELS, Problem
+from sim.forecasting.eu_council import parse_date, proposal_year
 
 MISSING_SALIENCE = 50.0
 """Salience (0-100) of an actor with a position but no salience."""
@@ -32,6 +34,8 @@ BOOTSTRAP_SEED = 20061
 WITHIN = 10.0
 """The readable table's hit rate: share of forecasts within this many points of the outcome."""
 PROPOSER, VETO_PLAYER = "com", "ep"
+DATE_COLUMN = "intro"
+"""The proposal's date (`dd-mm-yy`; see eu_council.parse_date): it selects the Council's voting rules in force."""
 RULE_PREFIXES = (("unan", "unanimity"), ("qmv", "qmv"), ("qualified", "qmv"), ("sm", "majority"),
                  ("simple", "majority"), ("maj", "majority"))
 """`counvte` values by how they start (case-insensitive); an empty cell means QMV, the usual Council rule."""
@@ -114,7 +118,7 @@ def read_deu(path: str | Path) -> Dataset:
                            if cell(rows[1], "p" + a) else math.nan for a in actors])
     if np.any(capability < 0):
         raise BacktestError(f"{path}: row 2 (capabilities): capabilities must be non-negative")
-    grouped: dict[str, list[tuple[str, np.ndarray, np.ndarray, float, str, str, float]]] = {}
+    grouped: dict[str, list[tuple[str, np.ndarray, np.ndarray, float, str, str, float, str]]] = {}
     skipped = 0
     for line, row in enumerate(rows[2:], start=3):
         if not any(cell.strip() for cell in row):
@@ -153,7 +157,7 @@ def read_deu(path: str | Path) -> Dataset:
             raise BacktestError(f"{path}: row 2 (capabilities): no capability for actor(s) {', '.join(absent)}, "
                                 f"who take positions (row {line})")
         grouped.setdefault(cell(row, "prnr") or issue, []).append(
-            (issue, x, s / 100.0, reference, rule, cell(row, "proc").upper(), outcome))
+            (issue, x, s / 100.0, reference, rule, cell(row, "proc").upper(), outcome, cell(row, DATE_COLUMN)))
     proposer = actors.index(PROPOSER) if PROPOSER in actors else None
     parliament = actors.index(VETO_PLAYER) if VETO_PLAYER in actors else None
     capability = np.nan_to_num(capability)     # actors without a capability never take a position (checked above)
@@ -163,11 +167,13 @@ def read_deu(path: str | Path) -> Dataset:
             votes[index] = 0.0
     proposals = []
     for pid, issues in grouped.items():
+        dated = next((i[7] for i in issues if i[7]), "")
         problem = Problem(positions=np.array([i[1] for i in issues]), saliences=np.array([i[2] for i in issues]),
                           capabilities=capability, reference=np.array([i[3] for i in issues]),
                           rules=tuple(i[4] for i in issues), proposer=proposer,
                           veto_player=parliament if issues[0][5] == "COD" else None, vote_weights=votes,
-                          scale_min=SCALE[0], scale_max=SCALE[1])
+                          scale_min=SCALE[0], scale_max=SCALE[1], actors=actors,
+                          date=parse_date(dated, proposal_year(pid)) if dated else None)
         proposals.append(Proposal(pid, tuple(i[0] for i in issues), problem, np.array([i[6] for i in issues])))
     if not proposals:
         raise BacktestError(f"{path}: no usable issue rows (each needs an outcome in 0-100 and two positions)")

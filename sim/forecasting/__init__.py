@@ -11,18 +11,19 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.forecasting import compromise, concession, exchange, expected_utility, nash, procedural
+from sim.forecasting import compromise, concession, ensemble, exchange, expected_utility, nash, procedural
 from sim.forecasting.problem import RULES, Problem
 
 Model = Callable[[Problem], np.ndarray]
 
 MODELS: dict[str, Model] = {
     "compromise": compromise.forecast,          # capability x salience weighted mean: the baseline
-    "nash": nash.forecast,                      # Nash bargaining solution, status quo as disagreement point
+    "nash": nash.forecast,                      # asymmetric Nash bargaining solution over all actors
     "exchange": exchange.forecast,              # Stokman & van Oosten exchange (logrolling), then compromise
     "procedural": procedural.forecast,          # agenda setter + pivotal voters under the decision rule
     "expected_utility": expected_utility.forecast,  # Bueno de Mesquita challenge model, run to a stable median
     "concession": concession.forecast,          # negsim's concession mechanism with the scenario defaults
+    "ensemble": ensemble.forecast,              # nash and exchange averaged, weights from cross-validation
 }
 BASELINE = "compromise"
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 
 import numpy as np
 
@@ -24,6 +25,9 @@ class Problem:
     vote_weights (N,) voting weights of the actors who vote under `rules` (the Council members); 0 for actors that
                  do not vote. None: the capabilities of every actor that is neither proposer nor veto player.
     qmv_threshold share of the vote weight a qualified majority needs.
+    actors       names of the actors (N,), e.g. the DEU codes; None: unnamed.
+    date         the date of the proposal; with EU member-state `actors` it selects the Council's voting rules in
+                 force (sim.forecasting.eu_council) in place of `vote_weights` and `qmv_threshold`.
     """
 
     positions: np.ndarray
@@ -37,6 +41,8 @@ class Problem:
     qmv_threshold: float = 0.71
     scale_min: float = 0.0
     scale_max: float = 100.0
+    actors: tuple[str, ...] | None = None
+    date: date | None = None
     has_position: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,6 +86,8 @@ class Problem:
                 raise ValueError(f"vote_weights must be {n} non-negative numbers")
         if not 0.5 <= self.qmv_threshold <= 1.0:
             raise ValueError("qmv_threshold must be in [0.5, 1]")
+        if self.actors is not None and len(self.actors) != n:
+            raise ValueError(f"actors must name {n} actors")
         for name, value in (("positions", x), ("saliences", np.where(has, s, 0.0)), ("capabilities", c),
                             ("reference", ref), ("vote_weights", votes)):
             value.setflags(write=False)
@@ -107,6 +115,8 @@ class Problem:
     def mirrored(self) -> Problem:
         """The same problem with the scale reversed (x -> min + max - x): a model's forecast should mirror."""
         flip = self.scale_min + self.scale_max
-        return Problem(flip - self.positions, self.saliences, self.capabilities, flip - self.reference, self.rules,
-                       self.proposer, self.veto_player, self.vote_weights, self.qmv_threshold,
-                       self.scale_min, self.scale_max)
+        return replace(self, positions=flip - self.positions, reference=flip - self.reference)
+
+    def with_inputs(self, capabilities: np.ndarray, saliences: np.ndarray) -> Problem:
+        """The same problem with other capabilities and saliences (the forecast intervals resample them)."""
+        return replace(self, capabilities=capabilities, saliences=saliences)
