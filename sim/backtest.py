@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.forecasting import BASELINE, MODELS, Problem
+from sim.forecasting import BASELINE, MODELS, Problem, intervals
 from sim.forecasting.eu_council import parse_date, proposal_year
 
 MISSING_SALIENCE = 50.0
@@ -188,18 +188,30 @@ class Backtest:
     proposal_ids: tuple[str, ...]  # (n,) the proposal of each issue
     outcomes: np.ndarray  # (n,)
     forecasts: np.ndarray  # (n, models)
+    intervals: np.ndarray  # (n, models, 2) the 80 % interval of each forecast
+    crps: np.ndarray  # (n, models) continuous ranked probability score of each forecast distribution
 
     def errors(self) -> np.ndarray:
         return np.abs(self.forecasts - self.outcomes[:, None])
 
+    def inside(self) -> np.ndarray:
+        """(n, models) whether the outcome lies in the forecast's 80 % interval."""
+        y = self.outcomes[:, None]
+        return (y >= self.intervals[..., 0] - 1e-9) & (y <= self.intervals[..., 1] + 1e-9)
+
     def to_dict(self) -> dict[str, Any]:
         """The `negsim backtest --json` contract."""
         mae = self.errors().mean(axis=0)
+        coverage, crps = self.inside().mean(axis=0), self.crps.mean(axis=0)
+        width = (self.intervals[..., 1] - self.intervals[..., 0]).mean(axis=0)
         n = len(self.outcomes)
         return {
-            "models": {name: {"mae": float(mae[k]), "n": n} for k, name in enumerate(self.models)},
+            "models": {name: {"mae": float(mae[k]), "n": n, "coverage": float(coverage[k]), "width": float(width[k]),
+                              "crps": float(crps[k])} for k, name in enumerate(self.models)},
             "issues": [{"id": issue, "outcome": float(self.outcomes[i]),
-                        "forecasts": {name: float(self.forecasts[i, k]) for k, name in enumerate(self.models)}}
+                        "forecasts": {name: float(self.forecasts[i, k]) for k, name in enumerate(self.models)},
+                        "interval": {name: [float(v) for v in self.intervals[i, k]]
+                                     for k, name in enumerate(self.models)}}
                        for i, issue in enumerate(self.issue_ids)],
         }
 
@@ -218,21 +230,25 @@ def model_names(spec: str | None) -> tuple[str, ...]:
 
 def run_backtest(data: Dataset, models: Sequence[str] = tuple(MODELS),
                  advance: Callable[[int], None] | None = None) -> Backtest:
-    """Forecast every issue of `data` with every model; `advance(k)` is told after each proposal (k issues)."""
-    forecasts, issue_ids, proposal_ids, outcomes = [], [], [], []
+    """Forecast every issue of `data` with every model, with its forecast distribution (sim.forecasting.intervals);
+    `advance(k)` is told after each proposal (k issues)."""
+    forecasts, bounds, scores, issue_ids, proposal_ids, outcomes = [], [], [], [], [], []
     for proposal in data.proposals:
         block = np.column_stack([MODELS[name](proposal.problem) for name in models])
         if not np.isfinite(block).all():    # a model bug, not bad data: say where rather than print NaN
             i, k = np.argwhere(~np.isfinite(block))[0]
             raise RuntimeError(f"model {models[k]} gave no finite forecast for issue {proposal.issue_ids[i]}")
+        spread = [intervals.distribution(proposal.problem, block[:, k], name) for k, name in enumerate(models)]
         forecasts.append(block)
+        bounds.append(np.stack([d.interval for d in spread], axis=1))
+        scores.append(np.column_stack([d.crps(proposal.outcomes) for d in spread]))
         issue_ids.extend(proposal.issue_ids)
         proposal_ids.extend([proposal.id] * len(proposal.issue_ids))
         outcomes.append(proposal.outcomes)
         if advance is not None:
             advance(len(proposal.issue_ids))
     return Backtest(tuple(models), tuple(issue_ids), tuple(proposal_ids), np.concatenate(outcomes),
-                    np.vstack(forecasts))
+                    np.vstack(forecasts), np.concatenate(bounds), np.vstack(scores))
 
 
 @dataclass(frozen=True)
@@ -244,6 +260,9 @@ class Score:
     diff: float  # MAE minus the baseline's MAE
     diff_low: float  # paired bootstrap 95 % interval of diff
     diff_high: float
+    coverage: float  # share of outcomes inside the 80 % interval
+    width: float  # mean width of the 80 % interval
+    crps: float  # mean continuous ranked probability score
 
 
 def paired_bootstrap(errors: np.ndarray, baseline: np.ndarray, clusters: Iterable[str],
@@ -268,8 +287,11 @@ def score(result: Backtest, samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTST
     draws = paired_bootstrap(errors, base, result.proposal_ids, samples, seed)
     low, high = np.percentile(draws, [2.5, 97.5], axis=0)
     mae = errors.mean(axis=0)
+    coverage, crps = result.inside().mean(axis=0), result.crps.mean(axis=0)
+    width = (result.intervals[..., 1] - result.intervals[..., 0]).mean(axis=0)
     return [Score(name, float(mae[k]), float(np.sqrt((errors[:, k] ** 2).mean())),
-                  float((errors[:, k] <= WITHIN).mean()), float(mae[k] - base.mean()), float(low[k]), float(high[k]))
+                  float((errors[:, k] <= WITHIN).mean()), float(mae[k] - base.mean()), float(low[k]), float(high[k]),
+                  float(coverage[k]), float(width[k]), float(crps[k]))
             for k, name in enumerate(result.models)]
 
 
@@ -318,7 +340,8 @@ def run_with_progress(data: Dataset, models: Sequence[str], console: Any) -> Bac
 
 
 def print_report(result: Backtest, data: Dataset, console: Any) -> None:
-    """The readable table: MAE, RMSE, share within WITHIN points, paired bootstrap CI of the MAE difference."""
+    """The readable table: MAE, RMSE, share within WITHIN points, paired bootstrap CI of the MAE difference, the
+    80 % intervals' coverage and mean width, and the CRPS."""
     from rich.table import Table
 
     n = len(result.outcomes)
@@ -326,8 +349,14 @@ def print_report(result: Backtest, data: Dataset, console: Any) -> None:
                         f"{BASELINE}'s, 95 % CI by paired bootstrap over proposals", title_justify="left")
     for column in ("model", "MAE", "RMSE", f"within {WITHIN:g}", "diff", "95 % CI"):
         table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
+    spread = Table(title=f"Forecast distributions: share of outcomes inside the {intervals.LEVEL:.0%} intervals, "
+                         "their mean width, and the continuous ranked probability score (CRPS)", title_justify="left")
+    for column in ("model", "coverage", "width", "CRPS"):
+        spread.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
     for s in score(result):
         ci = "-" if s.model == BASELINE else f"[{s.diff_low:+.2f}, {s.diff_high:+.2f}]"
         table.add_row(s.model, f"{s.mae:.2f}", f"{s.rmse:.2f}", f"{100 * s.within:.0f} %",
                       "-" if s.model == BASELINE else f"{s.diff:+.2f}", ci)
+        spread.add_row(s.model, f"{100 * s.coverage:.0f} %", f"{s.width:.1f}", f"{s.crps:.2f}")
     console.print(table)
+    console.print(spread)

@@ -83,12 +83,20 @@ def test_json_follows_the_contract_exactly(small):
     assert set(data) == {"models", "issues"}
     assert set(data["models"]) == set(MODELS) and "compromise" in data["models"]
     for entry in data["models"].values():
-        assert set(entry) == {"mae", "n"} and isinstance(entry["mae"], float) and entry["n"] == 3
+        assert set(entry) == {"mae", "n", "coverage", "width", "crps"} and entry["n"] == 3
+        assert all(isinstance(entry[k], float) for k in ("mae", "coverage", "width", "crps"))
+        assert 0.0 <= entry["coverage"] <= 1.0 and entry["width"] >= 0.0 and entry["crps"] >= 0.0
     assert [i["id"] for i in data["issues"]] == ["p1i1", "p1i2", "p2i1"]
     for issue in data["issues"]:
-        assert set(issue) == {"id", "outcome", "forecasts"} and isinstance(issue["id"], str)
+        assert set(issue) == {"id", "outcome", "forecasts", "interval"} and isinstance(issue["id"], str)
         assert isinstance(issue["outcome"], float) and set(issue["forecasts"]) == set(data["models"])
         assert all(isinstance(v, float) for v in issue["forecasts"].values())
+        assert set(issue["interval"]) == set(data["models"])
+        for name, (low, high) in issue["interval"].items():
+            assert 0.0 <= low <= issue["forecasts"][name] <= high <= 100.0
+    for name, entry in data["models"].items():
+        inside = [i["interval"][name][0] <= i["outcome"] <= i["interval"][name][1] for i in data["issues"]]
+        assert entry["coverage"] == pytest.approx(sum(inside) / 3)
     assert [i["outcome"] for i in data["issues"]] == [60.0, 30.0, 100.0]
     # compromise on p1i1: weights com 4 x .5, ep 4 x .5, de 4 x 1, fr 3 x .5 (missing salience) -> 475 / 9.5 = 50
     assert data["issues"][0]["forecasts"]["compromise"] == pytest.approx(50.0)
@@ -108,7 +116,8 @@ def test_readable_form_prints_the_table_and_writes_the_png(small, tmp_path, monk
     png = tmp_path / "out" / "bt.png"
     result = invoke(small, "--png", png)
     assert result.exit_code == 0, result.output
-    for text in ("MAE", "RMSE", "within 10", "95 % CI", "compromise", "exchange", "3 rows skipped", "diff"):
+    for text in ("MAE", "RMSE", "within 10", "95 % CI", "compromise", "exchange", "3 rows skipped", "diff",
+                 "coverage", "width", "CRPS"):
         assert text in result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     monkeypatch.chdir(tmp_path)

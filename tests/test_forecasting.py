@@ -22,7 +22,8 @@ def utility(p: Problem, outcome: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------- the registry
 def test_registry_lists_the_baseline_and_every_model():
     assert BASELINE == "compromise"
-    assert set(MODELS) == {"compromise", "nash", "exchange", "procedural", "expected_utility", "concession"}
+    assert set(MODELS) == {"compromise", "nash", "exchange", "procedural", "expected_utility", "concession",
+                           "ensemble"}
     with pytest.raises(KeyError, match="unknown forecasting model 'nope'.*compromise"):
         forecast("nope", problem([[0, 100]], [[1, 1]], [1, 1]))
 
@@ -78,37 +79,90 @@ def test_compromise_is_the_capability_times_salience_mean_of_those_with_a_positi
 
 
 # ---------------------------------------------------------------------------------------------------- Nash
-def test_nash_with_a_known_solution_linear_loss():
-    """q = 0, actors at 60 and 100 with weights 1 and 2. On [60, 100] the Nash product is (120 - x)^1 x^2,
-    maximal at x = 2/3 * 120 = 80 (below 60 both gains are x, the product rises)."""
-    p = problem([[60, 100]], [[1, 1]], [1, 2], reference=np.array([0.0]))
-    assert nash.forecast(p, exponent=1)[0] == pytest.approx(80.0, abs=1e-6)
-    p = problem([[60, 100]], [[1, 1]], [1, 1], reference=np.array([0.0]))      # equal weights: the kink at 60
-    assert nash.forecast(p, exponent=1)[0] == pytest.approx(60.0, abs=1e-6)
+def test_nash_with_equal_disagreement_utilities_and_quadratic_utility_is_the_compromise_model():
+    """Achen (2006): with quadratic utilities and equal disagreement utilities far below every utility on the scale,
+    the asymmetric Nash bargaining solution is the capability x salience weighted mean."""
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n = int(rng.integers(2, 9))
+        x, s, c = rng.uniform(0, 100, n), rng.uniform(0.05, 1, n), rng.uniform(0.1, 5, n)
+        nbs = nash.nash_point(x, s, c, np.full(n, -1e18), 0.0, 100.0, exponent=2)
+        assert nbs == pytest.approx(np.average(x, weights=c * s), abs=1e-9)
+    # and the gap closes as the common disagreement utility falls (the limit, not a coincidence)
+    x, s, c = np.array([0.0, 30.0, 100.0]), np.array([1.0, 0.5, 0.8]), np.array([1.0, 2.0, 1.5])
+    gaps = [abs(nash.nash_point(x, s, c, np.full(3, -d), 0, 100) - np.average(x, weights=c * s))
+            for d in (1.0, 10.0, 100.0)]
+    assert gaps[0] > gaps[1] > gaps[2] > 0
 
 
-def test_nash_with_a_known_solution_quadratic_loss():
-    """q = 0, actors at 60 and 100, equal weights: gains x(120 - x) and x(200 - x); the first-order condition
-    2/x = 1/(120 - x) + 1/(200 - x) gives x^2 - 240x + 12000 = 0, x = 120 - sqrt(2400)."""
-    p = problem([[60, 100]], [[1, 1]], [1, 1], reference=np.array([0.0]))
-    assert nash.forecast(p, exponent=2)[0] == pytest.approx(120 - np.sqrt(2400), abs=1e-6)
+def test_nash_two_actors_linear_utilities():
+    """u = -s|x - x_i|/100, disagreement at the far end of the scale (d_i = -1): gains 1 - x/100 (actor at 0) and
+    x/100 (actor at 100); powers 1 and 3 maximise (1 - t) t^3 at t = 3/4."""
+    x, s = np.array([0.0, 100.0]), np.ones(2)
+    assert nash.nash_point(x, s, np.array([1.0, 3.0]), -s, 0, 100, exponent=1) == pytest.approx(75.0, abs=1e-9)
 
 
-def test_nash_without_a_status_quo_uses_each_actors_worst_point():
-    """Disagreement = the far end of the scale: gains 100 - x (actor at 0) and x (actor at 100); weights 1 and 3
-    give x = 75."""
-    p = problem([[0, 100]], [[1, 1]], [1, 3])
-    assert nash.forecast(p)[0] == pytest.approx(75.0, abs=1e-6)
+def test_nash_two_actors_quadratic_utilities():
+    """Gains 1 - t^2 and 1 - (1 - t)^2 = t(2 - t) (t = x/100), powers 1 and 2: the first-order condition
+    t / (1 - t^2) = 2 (1 - t) / (t (2 - t)), a cubic with one root in (0, 1)."""
+    x, s = np.array([0.0, 100.0]), np.ones(2)
+    got = nash.nash_point(x, s, np.array([1.0, 2.0]), -s, 0, 100, exponent=2) / 100
+    # t^2 (2 - t) = 2 (1 - t)^2 (1 + t)  <=>  -t^3 + 2t^2 = 2t^3 - 2t^2 - 2t + 2  <=>  3t^3 - 4t^2 - 2t + 2 = 0
+    roots = [r.real for r in np.roots([3, -4, -2, 2]) if abs(r.imag) < 1e-12 and 0 < r.real < 1]
+    assert len(roots) == 1 and got == pytest.approx(roots[0], abs=1e-9)
+    # equal powers and saliences: the midpoint
+    assert nash.nash_point(x, s, np.ones(2), -s, 0, 100, exponent=2) == pytest.approx(50.0, abs=1e-9)
 
 
-def test_nash_bargains_among_the_side_of_the_status_quo_with_more_weight():
-    # q = 50; the actor at 0 (weight 1) loses from any move up, the actors at 70 and 90 (weight 3) win
-    p = problem([[0, 70, 90]], [[1, 1, 1]], [1, 1.5, 1.5], reference=np.array([50.0]))
-    out = nash.forecast(p)[0]
-    assert 50 < out <= 90
-    # nobody off the status quo -> the status quo
-    p = problem([[40, 40]], [[1, 1]], [1, 1], reference=np.array([40.0]))
-    assert nash.forecast(p)[0] == 40.0
+def test_nash_keeps_every_actor_and_the_status_quo_pulls_only_when_failure_is_cheap():
+    """q = 50 survives under unanimity (members on both sides). With no cost of failing, an actor on each side of q
+    means no point gives all a gain: the forecast is q. With a cost of failing every actor bargains, and as the
+    cost grows the solution goes to the compromise forecast (power from capability)."""
+    p = problem([[0, 70, 90]], [[1, 1, 1]], [1, 1.5, 1.5], reference=np.array([50.0]), rules=("unanimity",))
+    assert nash.forecast(p, failure_cost=0.0, power="capability")[0] == 50.0
+    mild = nash.forecast(p, failure_cost=0.05, power="capability")[0]
+    strong = nash.forecast(p, failure_cost=1e6, power="capability")[0]
+    assert 50.0 < mild < strong
+    assert strong == pytest.approx(forecast("compromise", p)[0], abs=1e-3)
+    # the actor at 0 counts: dropping it would move the solution up
+    without = problem([[np.nan, 70, 90]], [[1, 1, 1]], [1, 1.5, 1.5], reference=np.array([50.0]),
+                      rules=("unanimity",))
+    assert nash.forecast(without, failure_cost=0.05, power="capability")[0] > mild
+
+
+def test_nash_disagreement_is_the_status_quo_only_where_the_rule_lets_it_survive():
+    """Four voters at 60-90 and the status quo at 0: a qualified majority wants change, so the status quo does not
+    survive; the disagreement outcome is the procedure's (the setter's best passing proposal, 100 here)."""
+    p = problem([[100, 60, 70, 80, 90]], [[1] * 5], [1] * 5, reference=np.array([0.0]), proposer=0)
+    assert nash.disagreement_outcomes(p)[0] == pytest.approx(procedural.forecast(p)[0])
+    blocked = problem([[100, 10, 70, 80, 90]], [[1] * 5], [1] * 5, reference=np.array([50.0]), proposer=0,
+                      rules=("unanimity",))
+    assert nash.disagreement_outcomes(blocked)[0] == 50.0                    # the voter at 10 keeps q
+
+
+def test_nash_formal_power_follows_the_council_voting_power():
+    """On an EU problem the member states bargain with their Shapley-Shubik index in the Council's rule on the
+    proposal's date; under unanimity every member has the same power."""
+    from datetime import date
+
+    p = problem([[50, 50, 0, 100], [50, 50, 0, 100]], [[1] * 4] * 2, [4, 4, 1, 1], actors=("com", "ep", "de", "lu"),
+                date=date(1999, 1, 1), rules=("qmv", "unanimity"))
+    qmv, unanimity = nash.bargaining_power(p, 0), nash.bargaining_power(p, 1)
+    np.testing.assert_allclose(qmv[:2], [4, 4])                               # Commission, Parliament: capability
+    assert qmv[2] + qmv[3] == pytest.approx(2) and qmv[2] > 3 * qmv[3]       # DE 10 votes, LU 2 of 87
+    np.testing.assert_allclose(unanimity[2:], [1, 1])
+    with pytest.raises(ValueError, match="power"):
+        nash.bargaining_power(p, 0, "votes")
+
+
+def test_nash_ignores_actors_without_a_stake_and_survives_an_issue_nobody_cares_about():
+    p = problem([[10, 60, 100]], [[0, 1, 1]], [1, 1, 2])
+    with_zero = nash.forecast(p)[0]
+    assert with_zero == pytest.approx(nash.forecast(problem([[np.nan, 60, 100]], [[0, 1, 1]], [1, 1, 2]))[0])
+    nobody = problem([[0, 100]], [[0, 0]], [1, 1])
+    assert nash.forecast(nobody)[0] == pytest.approx(50.0, abs=1e-6)
+    for name in MODELS:
+        assert np.isfinite(forecast(name, nobody)).all()
 
 
 # ---------------------------------------------------------------------------------------------------- exchange
@@ -176,13 +230,3 @@ def test_one_exchange_per_actor_and_round_by_default():
     assert shifted(one).sum() == 1 and shifted(several).sum() == 2
     with pytest.raises(ValueError, match="limit"):
         exchange.exchanged_positions(p, limit="nope")
-
-
-def test_nash_ignores_actors_without_a_stake_and_survives_an_issue_nobody_cares_about():
-    # the actor at 10 has salience 0: it does not bargain, so it does not cap the solution at 2 x 10
-    p = problem([[10, 60, 100]], [[0, 1, 1]], [1, 1, 2], reference=np.array([0.0]))
-    assert nash.forecast(p)[0] == pytest.approx(80.0, abs=1e-6)
-    nobody = problem([[0, 100]], [[0, 0]], [1, 1])
-    assert nash.forecast(nobody)[0] == pytest.approx(50.0, abs=1e-6)
-    for name in MODELS:
-        assert np.isfinite(forecast(name, nobody)).all()

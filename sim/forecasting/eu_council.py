@@ -12,13 +12,13 @@ Rules (each with its source):
   AT, SE 10; DK, IE, LT, SK, FI 7; CY, EE, LV, LU, SI 4; MT 3; 232 of 321 votes. With RO 14 and BG 10 from
   1 Jan 2007 (Act of Accession 2005, Art. 22): 255 of 345; with HR 7 from 1 Jul 2013 (Act of Accession 2012,
   Art. 20): 260 of 352. The votes in favour must also come from a majority of the members (on a Commission
-  proposal), and a member may ask for a check that they hold 62 % of the population (Art. 205(4) TEC;
-  Protocol No 36, Art. 3(3) TFEU): applied here as a third criterion.
+  proposal), and a member may ask for a check that they hold 62 % of the population (Art. 205(4) TEC; from
+  1 Dec 2009 Protocol No 36, Art. 3(3)): applied here as a third criterion.
 * From 1 Nov 2014 (Lisbon), Art. 16(4) TEU and Art. 238(3) TFEU: 55 % of the members (the Treaty's "at least
-  fifteen of them" follows for 27 and 28 members), representing 65 % of the population; a blocking minority must include at least four members, failing
-  which the qualified majority is deemed attained. (Until 31 Mar 2017 a member could ask for the Nice rules,
-  Protocol No 36, Art. 3(2); not modelled: the double majority applies from 1 Nov 2014.) The UK leaves on
-  1 Feb 2020.
+  fifteen of them" follows for 27 and 28 members), representing 65 % of the population; a blocking minority must
+  include at least four members, failing which the qualified majority is deemed attained. (Until 31 Mar 2017 a
+  member could ask for the Nice rules, Protocol No 36, Art. 3(2); not modelled: the double majority applies from
+  1 Nov 2014.) The UK leaves on 1 Feb 2020.
 * Unanimity: every member (Art. 238(4) TFEU: abstentions do not prevent it). Simple majority: a majority of the
   members (Art. 238(1) TFEU).
 
@@ -94,8 +94,8 @@ REGIMES: tuple[Regime, ...] = (
     Regime("Nice, EU-28 (260 of 352)", date(2013, 7, 1), frozenset(_NICE28), _NICE28, 260, 0.5, True, 0.62),
     Regime("Lisbon double majority, EU-28 (Art. 16(4) TEU)", _LISBON_START, frozenset(_NICE28), None, 0, 0.55,
            False, 0.65, 4),
-    Regime("Lisbon double majority, EU-27 (Art. 16(4) TEU)", date(2020, 2, 1), frozenset(_NICE27), None, 0, 0.55,
-           False, 0.65, 4),
+    Regime("Lisbon double majority, EU-27 (Art. 16(4) TEU)", date(2020, 2, 1), frozenset(_NICE28) - {"UK"}, None, 0,
+           0.55, False, 0.65, 4),
 )
 
 

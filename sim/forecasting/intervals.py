@@ -69,7 +69,7 @@ class Distribution:
     @property
     def interval(self) -> np.ndarray:
         tail = (1.0 - LEVEL) / 2.0
-        return np.quantile(self.points, [tail, 1.0 - tail], axis=1, method="inverted_cdf").T
+        return np.quantile(self.points, [tail, 1.0 - tail], axis=1).T
 
     def crps(self, outcome: np.ndarray) -> np.ndarray:
         """(M,) the continuous ranked probability score of each outcome."""
