@@ -1,4 +1,4 @@
-"""The `negsim` command line: run, validate, schema, params, backtest (sweeps register their own commands).
+"""The `negsim` command line: run, validate, schema, params, backtest, forecast (sweeps register their own commands).
 
 Bad input never produces a traceback: every problem is printed with its field path and the exit code is 2.
 
@@ -283,6 +283,40 @@ def backtest(
     bt.print_report(result, data, out)
     path = bt.plot(result, png or Path(f"backtest_{file.stem}.png"))
     out.print(f"Predicted vs actual: {path}", markup=False, highlight=False)
+
+
+@app.command(name="forecast")
+@user_errors
+def forecast_scenario(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file: YAML, JSON or CSV (BDM or KTAB layout).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per issue in a list.")] = False,
+    runs: Annotated[int, typer.Option(min=0, max=100_000, help="Monte Carlo runs for the simulated agreements.")]
+    = 200,
+    seed: Annotated[int | None, typer.Option(min=0, help="Root seed of the runs (default: the scenario's).")] = None,
+    scale: ScaleOption = None,
+) -> None:
+    """Every forecasting model on the scenario's issues, with 80 % intervals, beside the simulated agreements."""
+    from sim.forecasting.scenario import forecast_table
+
+    rows = forecast_table(load(scenario, scale), runs=runs, seed=seed)
+    if as_json:
+        sys.stdout.write(json.dumps([row.to_dict() for row in rows], indent=2, allow_nan=False) + "\n")
+        return
+    # models down, issues across: a scenario has a few issues, and seven models side by side would not fit
+    table = Table(title="Forecasts with 80 % intervals, and the simulated agreements", title_justify="left")
+    table.add_column("model", justify="left")
+    for row in rows:
+        table.add_column(row.issue + (f" ({row.unit})" if row.unit else ""), justify="right")
+    table.add_row("status quo", *(_fmt(row.status_quo) for row in rows))
+    for model in (rows[0].forecasts if rows else ()):
+        table.add_row(model, *(f"{row.forecasts[model].value:.1f} ({row.fmt(row.forecasts[model].low)}-"
+                               f"{row.fmt(row.forecasts[model].high)})" for row in rows))
+    if runs:
+        table.add_row(f"simulated, {runs} runs: agreed", *(f"{100 * row.simulated.agreed:.0f} %" for row in rows))
+        table.add_row("  median (10-90 %)", *("-" if row.simulated.median is None else
+                                              f"{row.simulated.median:.1f} ({row.fmt(row.simulated.low)}-"
+                                              f"{row.fmt(row.simulated.high)})" for row in rows))
+    out.print(table)
 
 
 from sim.sweep.cli import register as _register_sweep  # noqa: E402
