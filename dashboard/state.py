@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sim import lockstep, mechanisms, service
-from sim.analysis import BargainingSpace, bargaining_space
-from sim.arrays import profiles_of
+from sim import mechanisms, service
+from sim.compile.arrays import profiles_of
+from sim.core.spatial import BargainingSpace, bargaining_space
+from sim.engine import lockstep
 from sim.mechanisms.expected_utility import EXPECTED_UTILITY
 from sim.scenario import (
     Scenario,
@@ -34,6 +35,7 @@ from sim.scenario import (
     load_scenario,
     parse_scenario,
     parse_text,
+    with_protocol,
 )
 from sim.service import RunResult
 
@@ -96,7 +98,7 @@ Mesquita's expected-utility model: the dashboard runs it with that mechanism unl
 def with_source_defaults(scenario: Scenario, name: str) -> Scenario:
     """The scenario as the dashboard first shows it: a CSV import gets the expected-utility mechanism."""
     if format_of(name) == "csv" and mechanisms.get(scenario.protocol.mechanism) is not SPATIAL_MECHANISM:
-        return scenario.with_protocol(mechanism=SPATIAL_MECHANISM.name)
+        return with_protocol(scenario, mechanism=SPATIAL_MECHANISM.name)
     return scenario
 
 

@@ -162,8 +162,9 @@ def test_lazy_package_attributes_still_work():
     code = ("import sys, sim\nassert 'mesa' not in sys.modules\n"
             "from sim import NegotiationModel, Scenario, ScenarioError, load_scenario, service\n"
             "from sim.sweep import SweepError, run_sweep, sweep\n"
-            "import sim.model, sim.scenario, sim.sweep.storage\n"
-            "assert NegotiationModel is sim.model.NegotiationModel and ScenarioError is sim.scenario.ScenarioError\n"
+            "import sim.engine.model, sim.scenario, sim.sweep.storage\n"
+            "assert NegotiationModel is sim.engine.model.NegotiationModel\n"
+            "assert ScenarioError is sim.scenario.ScenarioError\n"
             "assert SweepError is sim.sweep.storage.SweepError\n"
             "assert set(sim.__all__) <= set(dir(sim))\n"
             "try:\n    sim.nope\nexcept AttributeError:\n    pass\nelse:\n    raise SystemExit('sim.nope')\n")

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from sim import service
 from sim.cli import app
-from sim.scenario import ScenarioError, apply_params, load_scenario
+from sim.scenario import ScenarioError, apply_params, load_scenario, with_protocol
 from sim.sweep import (
     Factor,
     SweepError,
@@ -257,7 +257,7 @@ def test_a_changed_design_or_scenario_is_refused(baseline, tmp_path):
         run_sweep(baseline, VARY[:1], out=out, replicates=3, executor="serial", progress=False)
     with pytest.raises(SweepError, match="--vary was"):
         run_sweep(baseline, VARY, out=out, replicates=2, executor="serial", progress=False)
-    changed = baseline.with_protocol(max_rounds=30)
+    changed = with_protocol(baseline, max_rounds=30)
     with pytest.raises(SweepError, match="scenario's content differs"):
         run_sweep(changed, VARY[:1], out=out, replicates=2, executor="serial", progress=False)
     report = run_sweep(changed, VARY[:1], out=out, replicates=2, executor="serial", overwrite=True, progress=False)

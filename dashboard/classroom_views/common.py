@@ -1,6 +1,6 @@
 """Pieces the classroom pages share: the room service, the table (offers, proposal, tension), briefs, the log.
 
-Views only: every number comes from the room's rebuilt model (`sim.classroom`), every rule from `sim.model`.
+Views only: every number comes from the room's rebuilt model (`sim.classroom`), every rule from `sim.engine.model`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from sim.classroom import (
 )
 from sim.classroom.rooms import CAUSES, fmt_value, move_lines, short_name
 from sim.classroom.security import markdown_escape
-from sim.model import NegotiationModel
+from sim.engine.model import NegotiationModel
 from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, state
-from sim.analysis import acceptable_ranges, zone_of_agreement
-from sim.arrays import profiles_of
-from sim.utility import to_native
+from sim.compile.arrays import profiles_of
+from sim.core.spatial import acceptable_ranges, zone_of_agreement
+from sim.core.utility import to_native
 
 PARETO_A = "negsim.pareto_a"
 PARETO_B = "negsim.pareto_b"

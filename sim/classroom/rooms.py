@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import mechanism, service
+from sim import service
 from sim.classroom import security
 from sim.classroom.errors import (
     ClassroomError,
@@ -49,7 +49,8 @@ from sim.classroom.errors import (
 )
 from sim.classroom.security import new_code, normalise_code
 from sim.classroom.store import LOG, Attempt, ClosedRound, Move, PlayedInject, Room, Seat, SeatRequest, Store
-from sim.model import NegotiationModel
+from sim.core import table_rules
+from sim.engine.model import NegotiationModel
 from sim.scenario import Issue, Scenario, parse_scenario
 
 MAX_PENDING_REQUESTS = 5      # per seat: a student cannot flood the teacher's console with requests
@@ -702,7 +703,7 @@ class Classroom:
             if state.room.status == "ended":
                 return state
             model = replay(state, collect=False)
-            outcome = model.outcome or mechanism.classify(~model.open_issues, False)
+            outcome = model.outcome or table_rules.classify(~model.open_issues, False)
             self.store.update_room(con, state.code, now, status="ended", outcome=outcome, ended_by="teacher",
                                    round_started_at=None, paused_left=None)
             self.store.log(con, state.code, now, "ended", round=state.room.rounds_closed, outcome=outcome)

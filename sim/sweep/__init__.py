@@ -37,7 +37,7 @@ _LAZY = {
     "parse_vary": "design", "SweepReport": "runner", "run_sweep": "runner",
     "export_csv": "storage", "read_rounds": "storage", "read_runs": "storage",
 }
-"""Imported on first access (PEP 562): `import sim.sweep.cli` (hence `negsim --help`) needs none of numpy, pandas,
+"""Imported on first access (PEP 562): `import sim.cli.sweep` (hence `negsim --help`) needs none of numpy, pandas,
 pyarrow or the model."""
 
 

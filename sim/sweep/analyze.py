@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.mechanism import OUTCOMES
+from sim.core.table_rules import OUTCOMES
 from sim.sweep.design import Factor
 from sim.sweep.storage import SweepDir, SweepError, read_runs
 

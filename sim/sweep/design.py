@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.inputs import runs_to_validate, setter_of
+from sim.compile.inputs import runs_to_validate, setter_of
 from sim.scenario import Problem, Scenario, ScenarioError, apply_params, params
 from sim.service import replicate_seeds
 from sim.sweep.base import SAMPLERS

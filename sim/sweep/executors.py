@@ -222,9 +222,9 @@ GUARD_HINT = ("worker processes could not start; a script that runs a sweep on p
 
 def worker_version() -> str:
     """Run on Dask workers to check that they can import the same negsim."""
-    import sim
+    from sim.version import __version__
 
-    return sim.__version__
+    return __version__
 
 
 SCHEDULER_TIMEOUT = "10s"
@@ -297,11 +297,11 @@ def _dask_pool(client: Any, where: str) -> Pool:
     except ModuleNotFoundError as error:
         raise SweepError(f"Dask workers cannot import negsim ({error}); install the same negsim version on "
                          "every worker: pip install 'negsim[dask]'") from None
-    import sim
+    from sim.version import __version__
 
-    stale = sorted({v for v in found.values() if v != sim.__version__})
+    stale = sorted({v for v in found.values() if v != __version__})
     if stale:
-        raise SweepError(f"Dask workers run negsim {', '.join(stale)} but this is negsim {sim.__version__}; "
+        raise SweepError(f"Dask workers run negsim {', '.join(stale)} but this is negsim {__version__}; "
                          "install the same version on every worker")
     threads = sum(client.nthreads().values()) or 1
     return Pool(client.get_executor(pure=False), "dask", threads,

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim import lockstep
+from sim.engine import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.service import prepare, replicate_seeds, run_scenario
 from sim.sweep.base import SweepInterrupted

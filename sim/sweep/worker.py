@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sim import lockstep, mechanisms
-from sim.inputs import runs_to_validate, setter_of
+from sim import mechanisms
+from sim.compile.inputs import runs_to_validate, setter_of
+from sim.engine import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.service import final_summaries, run_scenario, summaries
 from sim.sweep.storage import arrow_array, conform, numbers_of

@@ -17,8 +17,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from sim.cli.terminal import PlainConsole
 from sim.sweep.base import EXECUTORS, SAMPLERS, SweepError, SweepInterrupted
-from sim.terminal import PlainConsole
 
 # markup off (titles come from scenario files); piped tables are not cut at 80 columns
 out = PlainConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -44,7 +44,7 @@ def sweep_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _plain(text: str) -> str:
-    from sim.loading import for_terminal
+    from sim.scenario.limits import for_terminal
 
     return for_terminal(text, newlines=False)
 
@@ -102,7 +102,7 @@ def sweep(
     ] = None,
 ) -> None:
     """Run many seeded negotiations over a design of parameter values; write runs.parquet and a manifest."""
-    from sim.cli import load
+    from sim.cli.common import load
     from sim.sweep.executors import start_fork_server
 
     if sampler not in SAMPLERS:
@@ -259,7 +259,7 @@ def analyze(
 
 def register(app: typer.Typer) -> None:
     """Add the sweep, export and analyze commands to the `negsim` app."""
-    from sim.cli import user_errors
+    from sim.cli.common import user_errors
 
     app.command(name="sweep")(user_errors(sweep_errors(sweep)))
     app.command(name="export")(user_errors(sweep_errors(export)))
