@@ -15,6 +15,7 @@ import numpy as np
 
 from sim import mechanisms
 from sim.compile.arrays import arrays_of
+from sim.compile.arrays import profiles_of as profiles_of  # the scenario as arrays, for the analysis views
 from sim.compile.inputs import setter_of
 from sim.core import table_rules
 from sim.core.utility import to_native
@@ -280,6 +281,14 @@ def point_scenario(scenario: Scenario, paths: Sequence[str], values: Sequence[fl
 
 MONTE_CARLO_CHUNK = 256
 """Seeds per `summaries` call in a Monte Carlo: the progress callback hears after each chunk."""
+MODEL_CHUNK = 25
+"""Seeds per chunk where each run is a model of its own (no lockstep): progress every 25 runs."""
+
+
+def chunk_size(scenario: Scenario, one_by_one: int = 1) -> int:
+    """Seeds per `summaries` call for progress reports: many where the runs play together (lockstep), else
+    `one_by_one` (each run is a model of its own)."""
+    return MONTE_CARLO_CHUNK if lockstep.supports(scenario) else one_by_one
 
 
 def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = None,
@@ -289,7 +298,7 @@ def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = Non
 
     root = scenario.protocol.seed if root_seed is None else root_seed
     seeds = replicate_seeds(root, replicates)
-    chunk = MONTE_CARLO_CHUNK if lockstep.supports(scenario) else 1
+    chunk = chunk_size(scenario)
     parts = []
     for start in range(0, replicates, chunk):
         part = summaries(scenario, seeds[start:start + chunk])

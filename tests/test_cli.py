@@ -184,7 +184,7 @@ def test_mechanisms_lists_the_registry_with_each_mechanisms_parameters():
 
 def test_only_the_registry_names_mechanisms():
     """No module outside sim/mechanisms compares a mechanism's name: interfaces read the registry."""
-    from sim.mechanisms import NAMES
+    from sim.mechanisms import REGISTRY
 
     root = Path(__file__).resolve().parents[1]
     offenders = []
@@ -192,7 +192,7 @@ def test_only_the_registry_names_mechanisms():
         if "mechanisms" in path.parts:
             continue
         text = path.read_text()
-        for name in NAMES:
+        for name in REGISTRY:
             for quote in ('"', "'"):
                 for op in ("==", "!="):
                     if f"{op} {quote}{name}{quote}" in text or f"{quote}{name}{quote} {op}" in text:

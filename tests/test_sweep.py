@@ -34,8 +34,9 @@ from sim.sweep import (
 from sim.sweep import analyze as analysis
 from sim.sweep import storage as storage_module
 from sim.sweep import worker as worker_module
-from sim.sweep.design import parse_vary, saltelli_layout
+from sim.sweep.design import parse_vary
 from sim.sweep.runner import probe
+from sim.sweep.samplers.sobol import saltelli_layout
 from tests.conftest import BASELINE, ROOT
 
 VARY = ["actors.russia.reservation_utility=0.3:0.6:2", "protocol.linkage=package,issue_by_issue"]
@@ -478,11 +479,12 @@ def test_console_script_sweep_on_processes_equals_serial(reference, tmp_path):
 
 def test_fork_server_preload():
     from sim.sweep import executors
+    from sim.sweep.executors import process
 
-    preload = executors._preload()
+    preload = process._preload()
     assert preload[0] == "sim.sweep.worker" and preload[-1] == "sim.sweep.preload"   # preload freezes what came before
-    executors.start_fork_server("serial")       # no-ops: nothing to start
-    executors.start_fork_server(None)
+    executors.start_early("serial")       # no-ops: nothing to start
+    executors.start_early(None)
 
 
 def test_unguarded_script_gets_the_guard_hint(tmp_path):
@@ -554,11 +556,11 @@ def test_a_lockstep_sweep_never_imports_mesa_and_equals_one_model_per_run(tmp_pa
     ([], False),
 ])
 def test_the_fork_server_starts_before_parsing_only_for_a_process_sweep(monkeypatch, args, starts):
-    from sim.sweep import cli as sweep_cli
+    from sim.cli import sweep as sweep_cli
     from sim.sweep import executors
 
     started = []
-    monkeypatch.setattr(executors, "start_fork_server", lambda kind: started.append(kind))
+    monkeypatch.setattr(executors, "start_early", lambda kind: started.append(kind) if kind == "process" else None)
     sweep_cli.start_workers_early(args)
     assert started == (["process"] if starts else [])
 

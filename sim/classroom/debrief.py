@@ -16,7 +16,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,10 +24,11 @@ import pandas as pd
 from sim import mechanisms, service
 from sim.classroom import security
 from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, short_name
-from sim.compile.arrays import profiles_of
 from sim.core import spatial, table_rules
 from sim.core.utility import to_unit
-from sim.engine.model import NegotiationModel
+
+if TYPE_CHECKING:
+    from sim.service import NegotiationModel
 
 
 # ====================================================================== the Nash point
@@ -45,7 +46,7 @@ def nash_point(state: RoomState, max_points: int = 20_000) -> NashPoint | None:
     such outcome (no zone of agreement), the point is searched again with red lines set aside (`red_lines`
     False); None when even that finds nothing."""
     spec = state.scenario
-    p, low, high = profiles_of(spec)
+    p, low, high = service.profiles_of(spec)
     actors = list(range(len(spec.actors)))
     outcomes = spatial.outcome_grid(len(spec.issues), max_points)
     utilities = spatial.outcome_utilities(outcomes, p, actors)
@@ -67,7 +68,7 @@ def outcome_utilities(state: RoomState, model: NegotiationModel) -> dict[str, fl
     if model.prediction is not None:   # a forecasting mechanism scores its predicted positions (the model's own)
         u = model.outcome_utilities()
     else:
-        u = table_rules.outcome_utility(model.agreed_value, ~model.open_issues, profiles_of(state.scenario)[0])
+        u = table_rules.outcome_utility(model.agreed_value, ~model.open_issues, service.profiles_of(state.scenario)[0])
     return {a: float(u[n]) for n, a in enumerate(state.scenario.actor_ids)}
 
 
@@ -75,7 +76,7 @@ def utilities_by_round(state: RoomState, history: pd.DataFrame, nash: NashPoint 
     """Per round: each actor's utility of the standing proposal, the joint utility (their sum) and, with a
     Nash point, the distance to it in utility space. Columns: round, one per actor id, joint, to_nash."""
     spec = state.scenario
-    p, low, high = profiles_of(spec)
+    p, low, high = service.profiles_of(spec)
     native = proposal_table(history, spec.issue_ids)
     proposals = to_unit(native.to_numpy(float), low, high)
     u = spatial.outcome_utilities(proposals, p, list(range(len(spec.actors))))
@@ -120,7 +121,7 @@ def scored_as_written(state: RoomState, runs: pd.DataFrame) -> np.ndarray:
     value_columns = [f"value.{i}" for i in spec.issue_ids]
     if mechanisms.get(spec.protocol.mechanism).forecasts or not set(value_columns) <= set(runs.columns):
         return own
-    profiles, low, high = profiles_of(spec)
+    profiles, low, high = service.profiles_of(spec)
     agreed = runs[[f"agreed.{i}" for i in spec.issue_ids]].to_numpy(bool)
     values = to_unit(np.nan_to_num(runs[value_columns].to_numpy(float), nan=0.0), low, high)
     return table_rules.outcome_utility(values, agreed, profiles)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -50,8 +51,10 @@ from sim.classroom.errors import (
 from sim.classroom.security import new_code, normalise_code
 from sim.classroom.store import LOG, Attempt, ClosedRound, Move, PlayedInject, Room, Seat, SeatRequest, Store
 from sim.core import table_rules
-from sim.engine.model import NegotiationModel
 from sim.scenario import Issue, Scenario, parse_scenario
+
+if TYPE_CHECKING:
+    from sim.service import NegotiationModel
 
 MAX_PENDING_REQUESTS = 5      # per seat: a student cannot flood the teacher's console with requests
 CAUSES = {"all moved": "every seat had moved", "timer": "the round timer ran out",

@@ -136,11 +136,11 @@ def run(
 ) -> None:
     """Run one negotiation and print its outcome, with why each issue ended as it did."""
     from sim import service
-    from sim.mechanisms import NAMES
+    from sim.mechanisms import REGISTRY
     from sim.scenario import Problem, ScenarioError
 
-    if mechanism is not None and mechanism not in NAMES:
-        raise ScenarioError([Problem("--mechanism", f"must be one of {', '.join(NAMES)} (got {mechanism!r})")])
+    if mechanism is not None and mechanism not in REGISTRY:
+        raise ScenarioError([Problem("--mechanism", f"must be one of {', '.join(REGISTRY)} (got {mechanism!r})")])
     spec = service.prepare(load(scenario, scale), max_rounds=max_rounds, mechanism=mechanism)
     result = service.run_scenario(spec, seed, collect=rounds_csv is not None, draw=not as_coded)
     if rounds_csv is not None:

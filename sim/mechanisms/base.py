@@ -104,6 +104,9 @@ class Mechanism:
     play_round: Callable[..., State]
     prepare: Callable[[Any], Any] = lambda params: params   # parameters -> what `play_round` reads
     forecast: Callable[..., Array] | None = None
+    spatial_data: bool = False
+    """Made for spatial-model data (capability, position, salience per actor: a BDM or KTAB CSV): interfaces
+    play such files with this mechanism unless the user picks another."""
     """(ideal, profiles, params, runs) -> (R, M): the opening forecast of a mechanism that predicts a position per
     issue beside agreements (`State.median`); None for the others."""
 

@@ -130,4 +130,4 @@ EXPECTED_UTILITY = Mechanism(
             "whose position is the forecast.",
     parameters=ExpectedUtilityParameters, reasons=tuple(
         f"took {name} offer" if name != "none" else "no offer received" for name in eu.OFFER_NAMES),
-    lockstep=True, play_round=play_round, prepare=prepare, forecast=forecast)
+    lockstep=True, play_round=play_round, prepare=prepare, forecast=forecast, spatial_data=True)

@@ -231,7 +231,7 @@ class Tension(_Model):
 
 
 class _Protocol(_Model):
-    mechanism: Literal[mechanisms.NAMES] = mechanisms.DEFAULT  # type: ignore[valid-type]
+    mechanism: Literal[mechanisms.REGISTRY.names] = mechanisms.DEFAULT  # type: ignore[valid-type]
     """How actors move: the bargaining mechanism (`negsim mechanisms` lists them)."""
     max_rounds: int = Field(default=20, ge=1, le=10_000)
     """Deadline T: the talks end in stalemate after this many rounds."""

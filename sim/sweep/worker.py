@@ -1,7 +1,7 @@
 """The worker side of a sweep: play a batch of runs and return them as Arrow tables.
 
 Kept apart from the parent's machinery (design, probe, scheduling, storage) so that the workers' fork server
-imports only what a batch needs: no pandas, no samplers (`sim.sweep.executors` preloads this module).
+imports only what a batch needs: no pandas, no samplers (`sim.sweep.executors.process` preloads this module).
 """
 
 from __future__ import annotations
