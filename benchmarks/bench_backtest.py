@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim import backtest as bt  # noqa: E402
 from sim.forecasting import MODELS  # noqa: E402
+from sim.forecasting import backtest as bt  # noqa: E402
 
 N_ISSUES = 353
 

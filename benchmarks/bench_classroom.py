@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim.classroom import Classroom, ClassroomError, StoreBusy  # noqa: E402
-from sim.model import baseline  # noqa: E402
+from sim.engine.model import baseline  # noqa: E402
 
 SEATS = ["russia", "us", "nato", "eu"]
 WRITING = SEATS[:3]               # the fourth seat never moves: round 1 stays open

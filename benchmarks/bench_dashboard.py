@@ -56,7 +56,7 @@ def sensitivity(points: int = 11, seeds: int = 20, repeats: int = 5) -> None:
     drawn from each seed (the page's default: one model per seed) and played as coded (lockstep)."""
     sys.path.insert(0, str(ROOT))
     from sim.scenario import load_scenario
-    from sim.sensitivity import vary_one
+    from sim.service import vary_one
 
     baseline = load_scenario(ROOT / "scenarios" / "feb2022_baseline.yaml")
     values = [k * 100 / (points - 1) for k in range(points)]

@@ -109,7 +109,7 @@ def point_model() -> type:
     its parameter lists, so a point travels as one value: the tuple of its parameter values)."""
     import mesa
 
-    from sim.model import NegotiationModel
+    from sim.engine.model import NegotiationModel
 
     class PointModel(NegotiationModel):
         def __init__(self, paths: tuple[str, ...] = (), values: tuple[float, ...] = (), rng: Any = None) -> None:

@@ -1,4 +1,4 @@
-"""Benchmark of sim.expected_utility.
+"""Benchmark of sim.core.expected_utility_kernel.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_expected_utility.py
 Prints the median wall time of repeated runs (time.perf_counter) in ms per run, then one round of many runs
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim.expected_utility import EUParams, eu_round, median_voter, run_rounds  # noqa: E402
+from sim.core.expected_utility_kernel import EUParams, eu_round, median_voter, run_rounds  # noqa: E402
 
 EC_CSV = ROOT / "scenarios" / "ec_emissions_1994.csv"
 
@@ -74,7 +74,7 @@ def main() -> None:
 def feb2022_runs(runs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, EUParams]:
     """The Feb-2022 baseline under the expected-utility mechanism as the model sets it up, its positions moved a
     little in every run (as drawn inputs would) so that no two runs are the same."""
-    from sim.model import NegotiationModel
+    from sim.engine.model import NegotiationModel
     from sim.service import prepare
 
     model = NegotiationModel(prepare(mechanism="expected_utility"), rng=0, collect=False)

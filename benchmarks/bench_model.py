@@ -16,8 +16,8 @@ import argparse
 import statistics
 import time
 
-from sim import lockstep
-from sim.model import NegotiationModel
+from sim.engine import lockstep
+from sim.engine.model import NegotiationModel
 from sim.service import finish, prepare, replicate_seeds, result_of, summaries
 
 

@@ -5,7 +5,7 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_sweep.py [--run
 1. Throughput, same model (the Feb-2022 baseline `NegotiationModel`), same number of runs (2k and 10k), 2 workers:
    - `negsim sweep --replicates RUNS --executor process --workers 2`, end to end as a command (Python start-up,
      imports, worker pool, Parquet output included), and the rate it reports for the runs alone (a point's
-     replicates run in lockstep, `sim.lockstep`: the same numbers as one model per seed);
+     replicates run in lockstep, `sim.engine.lockstep`: the same numbers as one model per seed);
    - `mesa.batch_run(NegotiationModel, parameters={}, rng=[seeds], number_processes=2)`: batch_run needs the
      model's DataCollector, so the model records every round (its default);
    - `mesa.batch_run` of a lean subclass that records only the outcome, to separate the cost of per-round
@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 import mesa  # noqa: E402
 
-from sim.model import NegotiationModel  # noqa: E402
+from sim.engine.model import NegotiationModel  # noqa: E402
 from sim.service import replicate_seeds, run_scenario, summaries  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "feb2022_baseline.yaml"
@@ -204,7 +204,7 @@ def main() -> None:
 
 
 def _baseline():
-    from sim.model import baseline
+    from sim.engine.model import baseline
 
     return baseline()
 

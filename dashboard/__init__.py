@@ -1,2 +1,2 @@
 """The negsim Streamlit dashboard (`streamlit run dashboard/app.py`): views only; every number comes from
-`sim.service` and `sim.analysis`."""
+`sim.service` and `sim.core.spatial`."""

@@ -1,7 +1,7 @@
 """negsim dashboard: `streamlit run dashboard/app.py`.
 
 The entry page sets up the session, draws the sidebar (scenario source and settings) and hands over to the
-page chosen in the navigation. Views only: every number comes from `sim.service` and `sim.analysis`.
+page chosen in the navigation. Views only: every number comes from `sim.service` and `sim.core.spatial`.
 """
 
 import sys

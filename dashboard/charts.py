@@ -22,8 +22,8 @@ import pyarrow as pa
 import streamlit as st
 from altair.utils.schemapi import debug_mode
 
-from sim.analysis import BargainingSpace
-from sim.mechanism import OUTCOMES
+from sim.core.spatial import BargainingSpace
+from sim.core.table_rules import OUTCOMES
 from sim.scenario import Issue, Scenario
 from sim.service import RunResult
 

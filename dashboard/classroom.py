@@ -5,7 +5,7 @@ passphrase) and projects its presentation view (`?view=present&room=CODE`: code,
 students join from their own browsers, take a seat, read their brief and move each round; the computer plays
 the other seats. Room state lives in a SQLite file shared by every session (NEGSIM_CLASSROOM_DB, default
 ~/.negsim/classroom.sqlite3), so the app can be restarted at any time.
-Views only: rooms are `sim.classroom`, the negotiation is `sim.model`.
+Views only: rooms are `sim.classroom`, the negotiation is `sim.engine.model`.
 """
 
 import sys

@@ -11,8 +11,8 @@ import streamlit as st
 
 from dashboard.state import Current
 from sim.scenario import Scenario, ScenarioError, dump_yaml, parse_text
+from sim.scenario.yaml_roundtrip import RoundTripError, edit_text
 from sim.service import RunResult
-from sim.yaml_roundtrip import RoundTripError, edit_text
 
 OUTCOME_WORDS = {
     "agreement": "Agreement",
@@ -167,7 +167,7 @@ def scenario_yaml(scenario: Scenario, source_text: str | None = None,
 def drop_ranges(text: str, paths: list[str]) -> str:
     """The YAML `text` without the `uncertainty` entries of `paths` (a value set by hand is no longer drawn,
     as `sim.scenario.apply_params` has it); nothing else of the text changes."""
-    from sim.yaml_roundtrip import _yaml
+    from sim.scenario.yaml_roundtrip import _yaml
 
     if "uncertainty" not in text or not paths:
         return text
@@ -183,17 +183,3 @@ def drop_ranges(text: str, paths: list[str]) -> str:
     out = io.StringIO()
     rt.dump(doc, out)
     return out.getvalue()
-
-
-def chart_downloads(figures: list, stem: str, where: Any = None) -> None:
-    """Two buttons: this page's charts as SVG or PNG files in a zip (rendered only when clicked)."""
-    from dashboard import report  # charts and vl-convert: only pages with charts need them
-
-    left, right = (where or st).columns(2)
-    left.download_button("Charts (SVG, zip)", icon=":material/image:", on_click="ignore", width="stretch",
-                         data=lambda: report.charts_zip(figures, "svg"), file_name=f"{stem}_charts_svg.zip",
-                         mime="application/zip", help="Every chart of this page as an SVG file (vector: for print).")
-    right.download_button("Charts (PNG, zip)", icon=":material/image:", on_click="ignore", width="stretch",
-                          data=lambda: report.charts_zip(figures, "png"), file_name=f"{stem}_charts_png.zip",
-                          mime="application/zip", help="Every chart of this page as a PNG file (for slides).")
-

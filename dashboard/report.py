@@ -11,8 +11,10 @@ import io
 import zipfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
+import streamlit as st
 
 from dashboard import charts, common
 from sim.service import RunResult
@@ -92,3 +94,15 @@ def html_report(result: RunResult, figures: Sequence[charts.Figure], tables: dic
     parts.append('<p class="meta">Made with the negsim dashboard. The same run: <code>negsim run</code> on the '
                  "saved scenario with the same seed.</p></body></html>")
     return "\n".join(parts)
+
+
+def chart_downloads(figures: list, stem: str, where: Any = None) -> None:
+    """Two buttons: this page's charts as SVG or PNG files in a zip (rendered only when clicked)."""
+
+    left, right = (where or st).columns(2)
+    left.download_button("Charts (SVG, zip)", icon=":material/image:", on_click="ignore", width="stretch",
+                         data=lambda: charts_zip(figures, "svg"), file_name=f"{stem}_charts_svg.zip",
+                         mime="application/zip", help="Every chart of this page as an SVG file (vector: for print).")
+    right.download_button("Charts (PNG, zip)", icon=":material/image:", on_click="ignore", width="stretch",
+                          data=lambda: charts_zip(figures, "png"), file_name=f"{stem}_charts_png.zip",
+                          mime="application/zip", help="Every chart of this page as a PNG file (for slides).")

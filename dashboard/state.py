@@ -21,10 +21,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sim import lockstep, mechanisms, service
-from sim.analysis import BargainingSpace, bargaining_space
-from sim.arrays import profiles_of
-from sim.mechanisms.expected_utility import EXPECTED_UTILITY
+from sim import mechanisms, service
+from sim.core.spatial import BargainingSpace, bargaining_space
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -34,6 +32,7 @@ from sim.scenario import (
     load_scenario,
     parse_scenario,
     parse_text,
+    with_protocol,
 )
 from sim.service import RunResult
 
@@ -88,15 +87,11 @@ def load_upload(data: bytes, name: str) -> Scenario:
     return parse_text(decode(data, name), format_of(name), name)
 
 
-SPATIAL_MECHANISM = EXPECTED_UTILITY
-"""A spatial-model CSV (BDM or KTAB layout: capability, position, salience per actor) is data for Bueno de
-Mesquita's expected-utility model: the dashboard runs it with that mechanism unless the user switches it."""
-
-
 def with_source_defaults(scenario: Scenario, name: str) -> Scenario:
-    """The scenario as the dashboard first shows it: a CSV import gets the expected-utility mechanism."""
-    if format_of(name) == "csv" and mechanisms.get(scenario.protocol.mechanism) is not SPATIAL_MECHANISM:
-        return scenario.with_protocol(mechanism=SPATIAL_MECHANISM.name)
+    """The scenario as the dashboard first shows it: a spatial-model CSV (BDM or KTAB layout: capability, position,
+    salience per actor) gets the mechanism made for such data, unless the user switches it."""
+    if format_of(name) == "csv" and not mechanisms.get(scenario.protocol.mechanism).spatial_data:
+        return with_protocol(scenario, mechanism=mechanisms.for_spatial_data().name)
     return scenario
 
 
@@ -438,7 +433,7 @@ def full_result(cur: Current) -> RunResult:
 # ====================================================================== analysis and Monte Carlo
 @st.cache_data(show_spinner=False, max_entries=32)
 def bargaining(key: str, a: int, b: int, red_lines: bool, _scenario: Scenario) -> BargainingSpace:
-    profiles, _, _ = profiles_of(_scenario)
+    profiles, _, _ = service.profiles_of(_scenario)
     return bargaining_space(profiles, a, b, red_lines=red_lines)
 
 
@@ -461,7 +456,7 @@ def monte_carlo(key: str, replicates: int, _scenario: Scenario,
     played as coded (`Scenario.as_coded`)."""
     if not (drawing() if draw is None else draw) and _scenario.uncertainty:
         key, _scenario = key + "|as coded", _scenario.as_coded()
-    chunk = service.MONTE_CARLO_CHUNK if lockstep.supports(_scenario) else MODEL_CHUNK
+    chunk = service.chunk_size(_scenario, service.MODEL_CHUNK)
     parts = []
     for first in range(0, replicates, chunk):
         stop = min(first + chunk, replicates)
@@ -470,6 +465,3 @@ def monte_carlo(key: str, replicates: int, _scenario: Scenario,
             _progress(stop, replicates)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
-
-MODEL_CHUNK = 25
-"""Replicates per cached part where each run is a model of its own (no lockstep): progress every 25 runs."""

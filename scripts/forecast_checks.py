@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim import backtest as bt  # noqa: E402
-from sim import expected_utility as eu  # noqa: E402
+from sim.core import expected_utility_kernel as eu  # noqa: E402
 from sim.forecasting import MODELS, Problem, compromise, exchange, nash  # noqa: E402
+from sim.forecasting import backtest as bt  # noqa: E402
 from sim.forecasting import expected_utility as eu_model  # noqa: E402
 
 Variant = Callable[[Problem], np.ndarray]

@@ -9,14 +9,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from sim.version import __version__
+
 if TYPE_CHECKING:
-    from sim.model import NegotiationModel
+    from sim.engine.model import NegotiationModel
     from sim.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["NegotiationModel", "Scenario", "ScenarioError", "load_scenario"]
-__version__ = "0.1.0"
+__all__ = ["NegotiationModel", "Scenario", "ScenarioError", "__version__", "load_scenario"]
 
-_LAZY = {"NegotiationModel": "sim.model", "Scenario": "sim.scenario", "ScenarioError": "sim.scenario",
+_LAZY = {"NegotiationModel": "sim.engine.model", "Scenario": "sim.scenario", "ScenarioError": "sim.scenario",
          "load_scenario": "sim.scenario"}
 
 

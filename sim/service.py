@@ -13,17 +13,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim import lockstep, mechanism, mechanisms
-from sim.arrays import arrays_of
-from sim.explain import issue_reasons
-from sim.inputs import setter_of
-from sim.scenario import Scenario, apply_params, load_scenario
-from sim.utility import to_native
+from sim import mechanisms
+from sim.compile.arrays import arrays_of
+from sim.compile.arrays import profiles_of as profiles_of  # the scenario as arrays, for the analysis views
+from sim.compile.inputs import setter_of
+from sim.core import table_rules
+from sim.core.utility import to_native
+from sim.engine import lockstep
+from sim.engine.explain import issue_reasons
+from sim.scenario import Scenario, ScenarioError, apply_params, load_scenario, with_protocol
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.model import NegotiationModel
+    from sim.engine.model import NegotiationModel
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class IssueResult:
     weighted_mean: float         # forecast baselines from the initial positions
     weighted_median: float
     prediction: float | None = None   # expected-utility mechanism: final median-voter position
-    why: str = ""                # what settled or blocked the issue, and when (`sim.explain`)
+    why: str = ""                # what settled or blocked the issue, and when (`sim.engine.explain`)
 
 
 @dataclass(frozen=True)
@@ -118,11 +121,11 @@ def prepare(scenario: Scenario | str | Path | None = None, *, max_rounds: int | 
             mechanism: str | None = None) -> Scenario:
     """Load (if a path) and apply protocol overrides; raises ScenarioError on bad input."""
     if scenario is None:
-        from sim.model import baseline
+        from sim.engine.model import baseline
         scenario = baseline()
     elif not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    return scenario.with_protocol(max_rounds=max_rounds, mechanism=mechanism)
+    return with_protocol(scenario, max_rounds=max_rounds, mechanism=mechanism)
 
 
 def start(scenario: Scenario, seed: int | None = None, collect: bool = True,
@@ -130,7 +133,7 @@ def start(scenario: Scenario, seed: int | None = None, collect: bool = True,
     """A model at round 0, ready to step (the dashboard and the classroom step it themselves); people
     choose the offers of `human_seats` through `model.submit_offers` before each step. `draw=False` plays the
     scenario's uncertain inputs as coded (see `NegotiationModel`)."""
-    from sim.model import NegotiationModel  # Mesa: imported by the first model run (lockstep needs none)
+    from sim.engine.model import NegotiationModel  # Mesa: imported by the first model run (lockstep needs none)
 
     return NegotiationModel(scenario, rng=scenario.protocol.seed if seed is None else seed, collect=collect,
                             human_seats=human_seats, draw=draw)
@@ -242,7 +245,7 @@ def summaries(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (
     """One run of the scenario per seed, run r with `values[r]` (R, K) set at `paths` (already valid one by one:
     a design's values), as the columns of `summary_fields` (one entry per seed).
 
-    Runs `sim.lockstep` can play run all together there (`lockstep.worthwhile`): the same numbers as one
+    Runs `sim.engine.lockstep` can play run all together there (`lockstep.worthwhile`): the same numbers as one
     NegotiationModel per run, many times faster. Others run one model per run. Raises what a run raises (sweeps
     then run the runs one by one to record which fail and why).
     """
@@ -260,7 +263,7 @@ def final_summaries(scenario: Scenario, final: lockstep.Finals) -> dict[str, np.
     low, high = arrays_of(scenario).low, arrays_of(scenario).high
     agreed = ~final.open_issues
     forecasts = mechanisms.get(scenario.protocol.mechanism).forecasts
-    return summary_fields(scenario, np.asarray(mechanism.OUTCOMES, dtype=object)[final.outcome], final.rounds,
+    return summary_fields(scenario, np.asarray(table_rules.OUTCOMES, dtype=object)[final.outcome], final.rounds,
                           final.tension, agreed.T, to_native(final.agreed_value, low, high).T, final.utility.T,
                           to_native(final.prediction, low, high).T if forecasts else None, final.inputs)
 
@@ -278,6 +281,14 @@ def point_scenario(scenario: Scenario, paths: Sequence[str], values: Sequence[fl
 
 MONTE_CARLO_CHUNK = 256
 """Seeds per `summaries` call in a Monte Carlo: the progress callback hears after each chunk."""
+MODEL_CHUNK = 25
+"""Seeds per chunk where each run is a model of its own (no lockstep): progress every 25 runs."""
+
+
+def chunk_size(scenario: Scenario, one_by_one: int = 1) -> int:
+    """Seeds per `summaries` call for progress reports: many where the runs play together (lockstep), else
+    `one_by_one` (each run is a model of its own)."""
+    return MONTE_CARLO_CHUNK if lockstep.supports(scenario) else one_by_one
 
 
 def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = None,
@@ -287,7 +298,7 @@ def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = Non
 
     root = scenario.protocol.seed if root_seed is None else root_seed
     seeds = replicate_seeds(root, replicates)
-    chunk = MONTE_CARLO_CHUNK if lockstep.supports(scenario) else 1
+    chunk = chunk_size(scenario)
     parts = []
     for start in range(0, replicates, chunk):
         part = summaries(scenario, seeds[start:start + chunk])
@@ -296,3 +307,32 @@ def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = Non
         if progress is not None:
             progress(min(start + chunk, replicates), replicates)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def vary_one(scenario: Scenario, path: str, values: Sequence[Any], replicates: int,
+             root_seed: int | None = None) -> pd.DataFrame:
+    """One-parameter sensitivity (the dashboard's "vary this slider"): the scenario edited at each value with
+    `apply_params` and played with the same replicate seeds (common random numbers), through `summaries`.
+
+    One row per value of `path`: value, the share of runs ending in each outcome (columns named after the
+    outcomes), mean rounds, runs, and `problem` (why the value makes no valid scenario, else None)."""
+    import pandas as pd
+
+    seeds = replicate_seeds(scenario.protocol.seed if root_seed is None else root_seed, replicates)
+    rows = []
+    for value in values:
+        row: dict[str, Any] = {"value": value, "runs": 0, "rounds": np.nan, "problem": None,
+                               **{outcome: np.nan for outcome in table_rules.OUTCOMES}}
+        try:
+            edited = apply_params(scenario, {path: value})
+        except ScenarioError as error:
+            row["problem"] = "; ".join(str(p) for p in error.problems)
+            rows.append(row)
+            continue
+        summary = summaries(edited, seeds)
+        outcomes = np.asarray(summary["outcome"], dtype=object)
+        row.update({outcome: float(np.mean(outcomes == outcome)) for outcome in table_rules.OUTCOMES})
+        row["rounds"] = float(np.mean(summary["rounds"]))
+        row["runs"] = len(seeds)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,5 +1,5 @@
-"""`negsim backtest` and sim.backtest: reading the DEU layout (skipping what it says to skip), the --json contract,
-the readable table and PNG, scoring with a paired bootstrap, and bad files -> exit 2 naming what is wrong."""
+"""`negsim backtest` and sim.forecasting.backtest: reading the DEU layout (skipping what it says to skip), the --json
+contract, the readable table and PNG, scoring with a paired bootstrap, and bad files -> exit 2 naming what is wrong."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sim import backtest as bt
 from sim.cli import app
 from sim.forecasting import MODELS
+from sim.forecasting import backtest as bt
 
 runner = CliRunner()
 

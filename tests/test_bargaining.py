@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import bargaining, mechanism
-from sim.arrays import arrays_of
-from sim.inputs import draw_inputs
+from sim.compile.arrays import arrays_of
+from sim.compile.inputs import draw_inputs
+from sim.core import bargaining, table_rules
+from sim.core.utility import total_utility
 from sim.scenario import ScenarioError, apply_params, load_scenario, parse_scenario
 from sim.service import run_scenario
-from sim.utility import total_utility
 from tests.conftest import SCENARIOS
 from tests.test_model import scenarios
 
@@ -107,8 +107,8 @@ def test_conceding_never_raises_tension(data):
     tension = data.draw(unit)
 
     def next_tension(offers):
-        move, held = mechanism.round_movement(before, offers, proposal, None, 0.05)
-        return mechanism.next_tension(tension, float(move), float(held), 0, 0.04, 0.03, 1.0, 0.1)
+        move, held = table_rules.round_movement(before, offers, proposal, None, 0.05)
+        return table_rules.next_tension(tension, float(move), float(held), 0, 0.04, 0.03, 1.0, 0.1)
 
     assert next_tension(closer) <= next_tension(after) + 1e-12
 
@@ -193,7 +193,7 @@ def test_why_names_what_blocked_each_issue():
 def test_drawn_inputs_are_the_numbers_numpys_own_distributions_draw():
     """`inputs.values_from_uniforms` applies numpy's uniform and triangular formulas to one uniform number per
     path; the draws equal one Generator.uniform / .triangular call per path, bit for bit."""
-    from sim.inputs import draw_plan, draw_values
+    from sim.compile.inputs import draw_plan, draw_values
 
     scenario = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
     mixed = apply_params(scenario, {})

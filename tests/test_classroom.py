@@ -22,7 +22,7 @@ from sim.classroom import (
 )
 from sim.classroom import debrief as db
 from sim.classroom.rooms import move_lines
-from sim.model import baseline
+from sim.engine.model import baseline
 from tests.conftest import SCENARIOS, make_scenario
 
 HUMANS = ["russia", "us"]
@@ -474,11 +474,11 @@ def test_debrief_figures_and_exports(cls):
     assert report.comparison.runs == 12 and 0 <= report.comparison.percentile["joint"] <= 100
     # a stalemate is worth each actor's disagreement utility (the status quo's where an issue has one)
     if report.outcome == "stalemate":
-        from sim import mechanism
-        from sim.arrays import profiles_of
+        from sim.compile.arrays import profiles_of
+        from sim.core import table_rules
 
         m = len(state.scenario.issues)
-        nothing = mechanism.outcome_utility(pd.Series([0.0] * m).to_numpy(), pd.Series([False] * m).to_numpy(),
+        nothing = table_rules.outcome_utility(pd.Series([0.0] * m).to_numpy(), pd.Series([False] * m).to_numpy(),
                                             profiles_of(state.scenario)[0])
         assert report.utilities == pytest.approx(dict(zip(state.scenario.actor_ids, nothing.tolist(), strict=True)))
 
@@ -519,9 +519,9 @@ def test_the_room_plays_the_coded_values_its_briefs_quote(cls):
 def test_agent_runs_draw_the_assumptions_and_are_scored_as_written(cls):
     """The debrief's agent-only runs draw the uncertain inputs per seed (input.* columns differ between runs),
     and their outcomes are scored with the scenario as written, as the class is."""
-    from sim import mechanism
-    from sim.arrays import profiles_of
-    from sim.utility import to_unit
+    from sim.compile.arrays import profiles_of
+    from sim.core import table_rules
+    from sim.core.utility import to_unit
 
     code, key, tokens = new_room(cls, rounds=4)
     cls.start(code, key)
@@ -537,7 +537,7 @@ def test_agent_runs_draw_the_assumptions_and_are_scored_as_written(cls):
     for n in range(len(runs)):
         agreed = runs.loc[n, [f"agreed.{i}" for i in issues]].to_numpy(bool)
         values = to_unit(runs.loc[n, [f"value.{i}" for i in issues]].fillna(0.0).to_numpy(float), low, high)
-        assert scored[n] == pytest.approx(mechanism.outcome_utility(values, agreed, p))
+        assert scored[n] == pytest.approx(table_rules.outcome_utility(values, agreed, p))
     report = db.debrief(state, cls.model(state), runs)
     assert report.comparison.agent_mean["joint"] == pytest.approx(scored.sum(axis=1).mean())
     page = db.summary_html(report, reveal=False)

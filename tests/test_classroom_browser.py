@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from sim.classroom import Classroom
-from sim.model import baseline
+from sim.engine.model import baseline
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")

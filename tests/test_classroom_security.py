@@ -28,7 +28,7 @@ from sim.classroom import (
     store,
 )
 from sim.classroom import debrief as db
-from sim.model import baseline
+from sim.engine.model import baseline
 
 HUMANS = ["russia", "us"]
 PASS = "correct horse battery"

@@ -1,7 +1,7 @@
 """The Streamlit dashboard through `streamlit.testing.v1.AppTest`: every page and control, bad uploads shown as
 errors with their field paths, and charts carrying the same numbers as `sim.service`.
 
-Also the bargaining-space functions the Analysis page shows (`sim.analysis.pareto_front`, `nash_bargaining`, ...).
+Also the bargaining-space functions the Analysis page shows (`sim.core.spatial.pareto_front`, `nash_bargaining`, ...).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from altair.vegalite.v6.schema.core import TopLevelSpec
 from streamlit.testing.v1 import AppTest
 
 from sim import service
-from sim.analysis import (
+from sim.compile.arrays import profiles_of
+from sim.core.spatial import (
     acceptable_ranges,
     bargaining_space,
     nash_bargaining,
@@ -28,9 +29,8 @@ from sim.analysis import (
     pareto_front,
     zone_of_agreement,
 )
-from sim.arrays import profiles_of
-from sim.scenario import MAX_FILE_BYTES, apply_params, load_scenario, parse_text
-from sim.utility import to_native
+from sim.core.utility import to_native
+from sim.scenario import MAX_FILE_BYTES, apply_params, load_scenario, parse_text, with_protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "dashboard" / "app.py"
@@ -316,7 +316,7 @@ def test_pick_another_scenario_file(app):
     ok(app.selectbox(key=state.FILE).set_value(EC_FILE.name).run())
     scenario = current(app).scenario
     # spatial-model data run with the expected-utility mechanism they were made for (issue 14)
-    assert scenario == load_scenario(EC_FILE).with_protocol(mechanism="expected_utility")
+    assert scenario == with_protocol(load_scenario(EC_FILE), mechanism="expected_utility")
     assert app.radio(key=state.widget_key("protocol.mechanism", 1)).value == "expected_utility"
     assert current(app).edits == {}
     # the rule widgets were rebuilt with the new file's values
@@ -706,7 +706,7 @@ def test_a_categorical_one_parameter_sweep_is_drawn_as_bars(tmp_path):
 
 
 def test_monte_carlo_in_cached_parts_equals_the_service(baseline):
-    for scenario, n in [(baseline, 300), (baseline.with_protocol(mechanism="expected_utility"), 30)]:
+    for scenario, n in [(baseline, 300), (with_protocol(baseline, mechanism="expected_utility"), 30)]:
         heard: list[int] = []
         runs = state.monte_carlo(scenario.model_dump_json(), n, scenario,
                                  _progress=lambda done, _total, heard=heard: heard.append(done))
@@ -743,7 +743,7 @@ def test_monte_carlo_histograms_keep_short_axis_titles_and_limited_titles():
 def test_ten_actors_get_ten_colours_and_a_legend_that_shows_every_series():
     from dashboard import charts as figures
 
-    scenario = load_scenario(EC_FILE).with_protocol(mechanism="expected_utility")
+    scenario = with_protocol(load_scenario(EC_FILE), mechanism="expected_utility")
     result = service.run_scenario(scenario)
     spec = figures.positions_chart(result, "issue").spec()
     colour = spec["layer"][0]["encoding"]["color"]
@@ -893,7 +893,7 @@ def comment_lines(text: str) -> list[str]:
 
 
 def test_save_yaml_without_edits_is_the_file_itself():
-    from sim.yaml_roundtrip import edit_text
+    from sim.scenario.yaml_roundtrip import edit_text
 
     for path in sorted((ROOT / "scenarios").glob("*.yaml")):
         text = path.read_text()
@@ -939,7 +939,7 @@ def test_save_yaml_of_a_json_or_csv_source_writes_the_scenario_afresh(app):
 
 
 def test_roundtrip_adds_missing_sections_and_refuses_what_does_not_fit():
-    from sim.yaml_roundtrip import RoundTripError, edit_text
+    from sim.scenario.yaml_roundtrip import RoundTripError, edit_text
 
     text = "# top\nid: x  # the id\nactors:\n  - id: a\n    positions: {i: 1}\n"
     out = edit_text(text, {"protocol.tension.drift": 0.1, "actors.a.positions.i": 2.5, "actors.a.red_lines.i": None})
@@ -1035,7 +1035,7 @@ def test_chart_export_and_html_report_are_self_contained(baseline):
 def test_compare_package_with_issue_by_issue_side_by_side(app, baseline):
     ok(app.switch_page("routes/compare.py").run())
     package = service.run_scenario(baseline)
-    split = service.run_scenario(baseline.with_protocol(linkage="issue_by_issue"))
+    split = service.run_scenario(with_protocol(baseline, linkage="issue_by_issue"))
     outcomes = app.dataframe[0].value.set_index("")
     a, b = outcomes.columns[:2]
     assert a.startswith("A: Your settings") and b.endswith("issue by issue")
@@ -1078,7 +1078,7 @@ def test_compare_before_and_after_my_edits(app, baseline):
 
 # ====================================================================== issue 14: sensitivity
 def test_vary_one_matches_runs_at_each_value(baseline):
-    from sim.sensitivity import vary_one
+    from sim.service import vary_one
 
     table = vary_one(baseline, "actors.russia.outside_option.value", [0.0, 0.6, 5.0], 4)
     seeds = service.replicate_seeds(baseline.protocol.seed, 4)

@@ -1,4 +1,4 @@
-"""Decision rules (`sim.decision_rules`): who must accept for an issue to pass, in the concession mechanism."""
+"""Decision rules (`sim.core.voting`): who must accept for an issue to pass, in the concession mechanism."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from sim import lockstep
-from sim.arrays import arrays_of
 from sim.cli import app
-from sim.decision_rules import passes, rule_arrays, scenario_rules
-from sim.model import NegotiationModel
+from sim.compile.arrays import arrays_of, rule_arrays, scenario_rules
+from sim.core.voting import passes
+from sim.engine import lockstep
+from sim.engine.model import NegotiationModel
 from sim.scenario import DecisionRule, ScenarioError, apply_params, load_scenario, params, parse_scenario
 from tests.conftest import BASELINE, SCENARIOS, make_scenario
 from tests.test_lockstep import SEEDS, assert_same_as_models, variants

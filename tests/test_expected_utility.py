@@ -1,4 +1,4 @@
-"""Tests of sim.expected_utility (the BDM / Scholz et al. 2011 challenge mechanism).
+"""Tests of sim.core.expected_utility_kernel (the BDM / Scholz et al. 2011 challenge mechanism).
 
 Run with:  .venv/bin/python -m pytest tests/test_expected_utility.py -W error::RuntimeWarning
 """
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.expected_utility import (
+from sim.core.expected_utility_kernel import (
     OFFER_CAPITULATION,
     OFFER_COMPROMISE,
     OFFER_CONFRONTATION,
@@ -159,7 +159,7 @@ def test_capitulation_only_under_least_move():
 def test_published_rule_ignores_capitulations_in_offer_choice():
     # Capitulation-only situations are rare (none found in 100k random small cases),
     # so the choice step is checked directly on hand-made expected utilities.
-    from sim.expected_utility import _select
+    from sim.core.expected_utility_kernel import _select
 
     X = np.array([[0.0, 1.0]])  # one issue, two actors
     same = X[:, :, None] == X[:, None, :]

@@ -1,13 +1,13 @@
 """The expected-utility mechanism as a forecaster: a stopping rule that gives a stable forecast even when the
-challenge dynamics cycle, and a forecast that mirrors when the scale is reversed (sim.expected_utility.stable_forecast,
-presets SYMMETRIC and SCHOLZ_2011)."""
+challenge dynamics cycle, and a forecast that mirrors when the scale is reversed
+(sim.core.expected_utility_kernel.stable_forecast, presets SYMMETRIC and SCHOLZ_2011)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim import expected_utility as eu
+from sim.core import expected_utility_kernel as eu
 from tests.test_expected_utility import PUBLISHED_MEDIANS, load_ec
 
 

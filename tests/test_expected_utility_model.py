@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sim import expected_utility as eu
-from sim.arrays import arrays_of
 from sim.cli import app
+from sim.compile.arrays import arrays_of
+from sim.core import expected_utility_kernel as eu
 from sim.mechanisms.expected_utility import SCHOLZ_2011
 from sim.scenario import apply_params, parse_scenario
 from sim.service import prepare, run_scenario
@@ -46,7 +46,8 @@ def test_cli_json_has_a_prediction_per_issue():
     out = CliRunner().invoke(app, ["run", str(EC), "--mechanism", "expected_utility", "--max-rounds", "60", "--json"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
-    # the default stopping rule: the forecast once nothing moves (round 37 here), as sim.expected_utility computes it
+    # the default stopping rule: the forecast once nothing moves (round 37 here), as
+    # sim.core.expected_utility_kernel computes it
     expected = eu.stable_forecast(*ec_arrays())
     assert expected.stable.all() and data["rounds"] == expected.rounds[0] == 37
     assert data["issues"]["issue"]["prediction"] == pytest.approx(4 + 6 * expected.forecast[0], abs=1e-9)

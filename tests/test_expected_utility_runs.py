@@ -1,4 +1,4 @@
-"""The expected-utility mechanism over a leading run axis (sim.expected_utility).
+"""The expected-utility mechanism over a leading run axis (sim.core.expected_utility_kernel).
 
 A batch of R runs -- positions (R, N, M), per-run capability, salience, scale range and options -- must give every
 run, bit for bit, what the single-run call on that run's arrays gives, round after round: the lockstep engine plays
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.expected_utility import (
+from sim.core.expected_utility_kernel import (
     SCHOLZ_2011,
     SYMMETRIC,
     EUParams,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.inputs import field_bounds, runs_to_validate, setter_of
+from sim.compile.inputs import field_bounds, runs_to_validate, setter_of
 from sim.scenario import ScenarioError, apply_params, load_scenario, params
 from sim.service import run_scenario
 from sim.sweep import make_design, read_runs, run_sweep

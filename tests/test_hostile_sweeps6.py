@@ -24,7 +24,9 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
 
-from sim import lockstep, mechanism, service
+from sim import service
+from sim.core import table_rules
+from sim.engine import lockstep
 from sim.scenario import ScenarioError, apply_params, dump_yaml, load_scenario, params
 from sim.sweep import make_design, read_rounds, read_runs, run_sweep
 from sim.sweep import storage as storage_module
@@ -369,7 +371,7 @@ def test_the_design_refuses_a_value_alone_exactly_when_the_model_does(baseline):
     """Every number-valued parameter of the baseline, at its field's bounds, the coded value and a few others: the
     design check (now partly without a validation) refuses a value alone exactly when `apply_params` reports a
     problem at that parameter's own path."""
-    from sim.inputs import field_bounds, setter_of
+    from sim.compile.inputs import field_bounds, setter_of
     from sim.sweep.design import Factor, _check_values
 
     scenario = baseline.as_coded()
@@ -498,7 +500,7 @@ def test_ended_rows_below_the_compaction_share_play_on_without_changing_the_othe
         point = {"protocol.max_rounds": int(values[r, 0]), "protocol.noise": float(values[r, 1])}
         model = service.start(apply_params(scenario, point), seed)
         model.run_model()
-        assert (mechanism.OUTCOMES[final.outcome[r]], final.rounds[r], final.tension[r]) == \
+        assert (table_rules.OUTCOMES[final.outcome[r]], final.rounds[r], final.tension[r]) == \
             (model.outcome, model.round, model.tension), r
         np.testing.assert_array_equal(final.offers[r], model.offers, strict=True)
         np.testing.assert_array_equal(final.utility[r], model.outcome_utilities(), strict=True)

@@ -1,4 +1,5 @@
-"""Lockstep runs (`sim.lockstep`, `service.summaries`) compute exactly what one NegotiationModel per seed computes."""
+"""Lockstep runs (`sim.engine.lockstep`, `service.summaries`) compute exactly what one NegotiationModel per seed
+computes."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim import lockstep, mechanism, mechanisms, service
-from sim.model import NegotiationModel
+from sim import mechanisms, service
+from sim.core import table_rules
+from sim.engine import lockstep
+from sim.engine.model import NegotiationModel
 from sim.scenario import apply_params, load_scenario, params
 from tests.conftest import SCENARIOS
 from tests.test_model import FAST, scenarios
@@ -30,7 +33,7 @@ def assert_same_as_models(scenario, seeds) -> Counter:
     seen = Counter()
     for r, seed in enumerate(seeds):
         model = model_run(scenario, seed)
-        outcome = mechanism.OUTCOMES[final.outcome[r]]
+        outcome = table_rules.OUTCOMES[final.outcome[r]]
         assert (outcome, final.rounds[r], final.tension[r]) == (model.outcome, model.round, model.tension), seed
         np.testing.assert_array_equal(final.offers[r], model.offers, strict=True)
         np.testing.assert_array_equal(final.open_issues[r], model.open_issues, strict=True)
@@ -105,8 +108,8 @@ def test_lockstep_equals_one_model_per_seed_on_every_shipped_scenario(path):
 def test_the_variants_reach_every_outcome():
     seen = Counter()
     for scenario in variants(load_scenario(SCENARIOS / "feb2022_baseline.yaml").as_coded()).values():
-        seen += Counter(mechanism.OUTCOMES[code] for code in lockstep.play(scenario, SEEDS).outcome)
-    assert set(seen) == set(mechanism.OUTCOMES), seen
+        seen += Counter(table_rules.OUTCOMES[code] for code in lockstep.play(scenario, SEEDS).outcome)
+    assert set(seen) == set(table_rules.OUTCOMES), seen
 
 
 @FAST
@@ -210,7 +213,7 @@ def assert_points_same_as_models(scenario, seeds, paths, values):
         point = {path: (int(v) if path == "protocol.max_rounds" else float(v))
                  for path, v in zip(paths, values[r], strict=True)}
         model = model_run(apply_params(scenario, point), seed)
-        outcome = mechanism.OUTCOMES[final.outcome[r]]
+        outcome = table_rules.OUTCOMES[final.outcome[r]]
         assert (outcome, final.rounds[r], final.tension[r]) == (model.outcome, model.round, model.tension), point
         np.testing.assert_array_equal(final.offers[r], model.offers, strict=True)
         np.testing.assert_array_equal(final.agreed_value[r], model.agreed_value, strict=True)

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import NegotiationModel
+from sim.core.strategies import KINDS
+from sim.core.utility import issue_utilities, red_line_ok, total_utility
 from sim.scenario import apply_params, load_scenario, parse_scenario
 from sim.service import history_of, run_scenario
-from sim.strategies import KINDS
-from sim.utility import issue_utilities, red_line_ok, total_utility
 from tests.conftest import BASELINE, make_scenario
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -190,8 +190,8 @@ def test_boulware_holds_out_longer_than_conceder():
 
 def test_no_package_when_red_lines_exclude_each_other():
     """a0 will not go below 60 and a1 not above 40 on issue 0: no package can pass both, whatever the offers."""
-    from sim.arrays import arrays_of
-    from sim.mechanism import package_agreed
+    from sim.compile.arrays import arrays_of
+    from sim.core.table_rules import package_agreed
 
     apart = make_scenario([[80, 50], [20, 50]], red_lines=[{"i0": 60}, {"i0": 40}])
     overlapping = make_scenario([[80, 50], [20, 50]], red_lines=[{"i0": 40}, {"i0": 60}])

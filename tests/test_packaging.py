@@ -42,8 +42,8 @@ def test_an_installed_negsim_runs_its_default_scenario_outside_the_checkout(whee
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(site),
                     str(wheel)], check=True, capture_output=True, text=True)
-    code = ("import sim, sim.model; from sim import NegotiationModel; m = NegotiationModel(); m.run_model(); "
-            "print(sim.__file__); print(sim.model.BASELINE.resolve()); print(m.spec.id, m.outcome)")
+    code = ("import sim, sim.engine.model; from sim import NegotiationModel; m = NegotiationModel(); m.run_model(); "
+            "print(sim.__file__); print(sim.engine.model.BASELINE.resolve()); print(m.spec.id, m.outcome)")
     env = {**os.environ, "PYTHONPATH": str(site)}
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True, capture_output=True,
                           text=True)

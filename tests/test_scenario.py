@@ -267,7 +267,7 @@ def test_csv_actor_ids_are_ascii_and_a_repeated_actor_is_an_error(tmp_path):
 
 
 def test_for_terminal_shows_control_characters_escaped():
-    from sim.loading import for_terminal
+    from sim.scenario.limits import for_terminal
 
     assert for_terminal("a\x1b[31mb\rc\u202ed\x07") == "a\\x1b[31mb\\rc\\u202ed\\x07"
     assert for_terminal("two\nlines\tand tab") == "two\nlines\tand tab"

@@ -10,9 +10,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim.arrays import arrays_of, run_arrays
-from sim.inputs import draw_plan, draw_values, drawn_mapping, runs_to_validate
-from sim.model import NegotiationModel, baseline
+from sim.compile.arrays import arrays_of, run_arrays
+from sim.compile.inputs import draw_plan, draw_values, drawn_mapping, runs_to_validate
+from sim.engine.model import NegotiationModel, baseline
 from sim.scenario import ScenarioError, Uncertain, apply_params, load_scenario, with_checked_values
 from sim.service import result_of
 from tests.conftest import SCENARIOS

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from sim import service
 from sim.cli import app
-from sim.scenario import ScenarioError, apply_params, load_scenario
+from sim.scenario import ScenarioError, apply_params, load_scenario, with_protocol
 from sim.sweep import (
     Factor,
     SweepError,
@@ -34,8 +34,9 @@ from sim.sweep import (
 from sim.sweep import analyze as analysis
 from sim.sweep import storage as storage_module
 from sim.sweep import worker as worker_module
-from sim.sweep.design import parse_vary, saltelli_layout
+from sim.sweep.design import parse_vary
 from sim.sweep.runner import probe
+from sim.sweep.samplers.sobol import saltelli_layout
 from tests.conftest import BASELINE, ROOT
 
 VARY = ["actors.russia.reservation_utility=0.3:0.6:2", "protocol.linkage=package,issue_by_issue"]
@@ -257,7 +258,7 @@ def test_a_changed_design_or_scenario_is_refused(baseline, tmp_path):
         run_sweep(baseline, VARY[:1], out=out, replicates=3, executor="serial", progress=False)
     with pytest.raises(SweepError, match="--vary was"):
         run_sweep(baseline, VARY, out=out, replicates=2, executor="serial", progress=False)
-    changed = baseline.with_protocol(max_rounds=30)
+    changed = with_protocol(baseline, max_rounds=30)
     with pytest.raises(SweepError, match="scenario's content differs"):
         run_sweep(changed, VARY[:1], out=out, replicates=2, executor="serial", progress=False)
     report = run_sweep(changed, VARY[:1], out=out, replicates=2, executor="serial", overwrite=True, progress=False)
@@ -478,11 +479,12 @@ def test_console_script_sweep_on_processes_equals_serial(reference, tmp_path):
 
 def test_fork_server_preload():
     from sim.sweep import executors
+    from sim.sweep.executors import process
 
-    preload = executors._preload()
+    preload = process._preload()
     assert preload[0] == "sim.sweep.worker" and preload[-1] == "sim.sweep.preload"   # preload freezes what came before
-    executors.start_fork_server("serial")       # no-ops: nothing to start
-    executors.start_fork_server(None)
+    executors.start_early("serial")       # no-ops: nothing to start
+    executors.start_early(None)
 
 
 def test_unguarded_script_gets_the_guard_hint(tmp_path):
@@ -554,11 +556,11 @@ def test_a_lockstep_sweep_never_imports_mesa_and_equals_one_model_per_run(tmp_pa
     ([], False),
 ])
 def test_the_fork_server_starts_before_parsing_only_for_a_process_sweep(monkeypatch, args, starts):
-    from sim.sweep import cli as sweep_cli
+    from sim.cli import sweep as sweep_cli
     from sim.sweep import executors
 
     started = []
-    monkeypatch.setattr(executors, "start_fork_server", lambda kind: started.append(kind))
+    monkeypatch.setattr(executors, "start_early", lambda kind: started.append(kind) if kind == "process" else None)
     sweep_cli.start_workers_early(args)
     assert started == (["process"] if starts else [])
 

@@ -1,6 +1,6 @@
 """Pieces the classroom pages share: the room service, the table (offers, proposal, tension), briefs, the log.
 
-Views only: every number comes from the room's rebuilt model (`sim.classroom`), every rule from `sim.model`.
+Views only: every number comes from the room's rebuilt model (`sim.classroom`), every rule from `sim.engine.model`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import altair as alt
@@ -34,8 +35,10 @@ from sim.classroom import (
 )
 from sim.classroom.rooms import CAUSES, fmt_value, move_lines, short_name
 from sim.classroom.security import markdown_escape
-from sim.model import NegotiationModel
 from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.service import NegotiationModel
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCENARIO_DIR = ROOT / "scenarios"

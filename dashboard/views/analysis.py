@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, state
-from sim.analysis import acceptable_ranges, zone_of_agreement
-from sim.arrays import profiles_of
-from sim.utility import to_native
+from sim import service
+from sim.core.spatial import acceptable_ranges, zone_of_agreement
+from sim.core.utility import to_native
 
 PARETO_A = "negsim.pareto_a"
 PARETO_B = "negsim.pareto_b"
@@ -25,7 +25,7 @@ def ranges(cur: state.Current) -> None:
         "its red line (black tick), and only as far from its ideal (dot) as keeps the issue above its walk-away "
         "utility. Where all the bars overlap (green band) lies the **zone of possible agreement (ZOPA)**. In a "
         "package deal an actor may give more on one issue for a gain on another, so read the ranges as a guide.")
-    profiles, low, high = profiles_of(s)
+    profiles, low, high = service.profiles_of(s)
     lo, hi = acceptable_ranges(profiles)
     lo_native, hi_native = to_native(lo, low, high), to_native(hi, low, high)
     ideal = to_native(profiles.ideal, low, high)
@@ -74,7 +74,7 @@ def pareto(cur: state.Current, result) -> None:
         return
     ia, ib = ids.index(a), ids.index(b)
     space = state.bargaining(cur.key, ia, ib, red_lines, s)
-    _, low, high = profiles_of(s)
+    _, low, high = service.profiles_of(s)
     native = to_native(space.outcomes, low, high)
     outcome = (result.actors[a].utility, result.actors[b].utility)
     chart = charts.pareto_chart(space, (names[a], names[b]), outcome, native, [i.label for i in s.issues])

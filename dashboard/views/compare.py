@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, common, state
-from sim.scenario import Scenario
+from dashboard import charts, common, report, state
+from sim.scenario import Scenario, with_protocol
 
 CURRENT, FILE = "current", "file"
 LINKAGE_CHOICES = {"as set": "as set", "package": "package deal", "issue_by_issue": "issue by issue"}
@@ -46,7 +46,7 @@ def _resolve(cur: state.Current, source: str, linkage: str) -> Scenario:
         mtime = path.stat().st_mtime_ns
         scenario = state.with_source_defaults(state.load_file(str(path), mtime), name)
     if linkage != "as set" and scenario.protocol.linkage != linkage:
-        scenario = scenario.with_protocol(linkage=linkage)
+        scenario = with_protocol(scenario, linkage=linkage)
     return scenario
 
 
@@ -167,4 +167,4 @@ def render() -> None:
     for figure in figures:
         charts.show(figure)
     figures += monte_carlo(sides)
-    common.chart_downloads(figures, "compare")
+    report.chart_downloads(figures, "compare")

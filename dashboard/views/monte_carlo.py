@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, common, state
+from dashboard import charts, common, report, state
 from sim.sweep.analyze import assumption_influence
 
 RUNS = "negsim.mc_runs"
@@ -98,4 +98,4 @@ def show(runs, cur: state.Current) -> None:
     d1, d2 = st.columns([1, 2])
     d1.download_button("Monte Carlo runs (CSV)", icon=":material/download:", data=lambda: runs.to_csv(index=False),
                        file_name=f"{s.id}_monte_carlo.csv", mime="text/csv", on_click="ignore", width="stretch")
-    common.chart_downloads(figures, f"{s.id}_monte_carlo", d2)
+    report.chart_downloads(figures, f"{s.id}_monte_carlo", d2)

@@ -151,7 +151,7 @@ def downloads(cur: state.Current, result, figures: list[charts.Figure]) -> None:
                        mime="application/x-yaml", on_click="ignore", width="stretch",
                        help="Your settings as a scenario file for `negsim run` / `negsim validate`.")
     e12, e3 = st.columns([2, 1])
-    common.chart_downloads(figures, stem, e12)
+    report.chart_downloads(figures, stem, e12)
     tables = {"Where each issue stands": status_table(result), "The actors": actors_table(result)}
     changes = changes_text(cur.base, cur.edits, state.base_values())
     e3.download_button("Report (HTML)", icon=":material/description:", on_click="ignore", width="stretch",

@@ -1,5 +1,5 @@
 """Sensitivity: vary one slider over its range and see how the outcome shares move (a small lockstep sweep of
-the current settings, `sim.sensitivity.vary_one`), with the current value marked."""
+the current settings, `sim.service.vary_one`), with the current value marked."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, common, editor, state
+from dashboard import charts, common, editor, report, state
 from sim.scenario import Scenario
-from sim.sensitivity import vary_one
+from sim.service import vary_one
 
 PARAM = "negsim.sens_param"
 SPAN = "negsim.sens_span"
@@ -117,4 +117,4 @@ def render() -> None:
     d1.download_button("This sensitivity table (CSV)", icon=":material/download:", on_click="ignore",
                        width="stretch", data=lambda: table.to_csv(index=False), file_name=f"{s.id}_sensitivity.csv",
                        mime="text/csv")
-    common.chart_downloads([figure], f"{s.id}_sensitivity", d2)
+    report.chart_downloads([figure], f"{s.id}_sensitivity", d2)

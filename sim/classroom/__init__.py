@@ -5,7 +5,7 @@
 - `rooms`: the room service (create, join, submit, close rounds, teacher controls, rebuild a room's model).
 - `debrief`: utilities, the Nash point, the comparison with agent-only runs, transcript and HTML exports.
 
-An interface layer only: the negotiation itself is `sim.model.NegotiationModel`, driven through
+An interface layer only: the negotiation itself is `sim.engine.model.NegotiationModel`, driven through
 `sim.service`; a room is rebuilt at any time from its scenario, seed and logged moves and injects.
 """
 

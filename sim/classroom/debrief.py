@@ -1,8 +1,8 @@
 """Debrief of a classroom room: utilities, the Nash point, the class against agent-only runs, exports.
 
 Everything is computed by `sim` functions on the room's rebuilt model: utilities by
-`sim.analysis.outcome_utilities` / `sim.mechanism.outcome_utility`, the Nash bargaining point by
-`sim.analysis.nash_bargaining` over `sim.analysis.outcome_grid`, the agent-only runs by
+`sim.core.spatial.outcome_utilities` / `sim.core.table_rules.outcome_utility`, the Nash bargaining point by
+`sim.core.spatial.nash_bargaining` over `sim.core.spatial.outcome_grid`, the agent-only runs by
 `sim.service.monte_carlo`. Utilities are measured with the scenario as written (the players' briefs):
 injects that shifted saliences during the game change how the actors behaved, not how the outcome is scored.
 The room plays the inputs as coded; the agent-only runs draw the scenario's uncertain inputs from their ranges
@@ -16,17 +16,19 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from sim import analysis, mechanism, mechanisms, service
-from sim.arrays import profiles_of
+from sim import mechanisms, service
 from sim.classroom import security
 from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, short_name
-from sim.model import NegotiationModel
-from sim.utility import to_unit
+from sim.core import spatial, table_rules
+from sim.core.utility import to_unit
+
+if TYPE_CHECKING:
+    from sim.service import NegotiationModel
 
 
 # ====================================================================== the Nash point
@@ -44,13 +46,13 @@ def nash_point(state: RoomState, max_points: int = 20_000) -> NashPoint | None:
     such outcome (no zone of agreement), the point is searched again with red lines set aside (`red_lines`
     False); None when even that finds nothing."""
     spec = state.scenario
-    p, low, high = profiles_of(spec)
+    p, low, high = service.profiles_of(spec)
     actors = list(range(len(spec.actors)))
-    outcomes = analysis.outcome_grid(len(spec.issues), max_points)
-    utilities = analysis.outcome_utilities(outcomes, p, actors)
+    outcomes = spatial.outcome_grid(len(spec.issues), max_points)
+    utilities = spatial.outcome_utilities(outcomes, p, actors)
     for red_lines in (True, False):
-        feasible = analysis.acceptable_outcomes(outcomes, p, actors, red_lines=red_lines)
-        k = analysis.nash_bargaining(utilities, p.reservation, feasible)
+        feasible = spatial.acceptable_outcomes(outcomes, p, actors, red_lines=red_lines)
+        k = spatial.nash_bargaining(utilities, p.reservation, feasible)
         if k is not None:
             native = low + outcomes[k] * (high - low)
             return NashPoint(values={i: float(native[j]) for j, i in enumerate(spec.issue_ids)},
@@ -66,7 +68,7 @@ def outcome_utilities(state: RoomState, model: NegotiationModel) -> dict[str, fl
     if model.prediction is not None:   # a forecasting mechanism scores its predicted positions (the model's own)
         u = model.outcome_utilities()
     else:
-        u = mechanism.outcome_utility(model.agreed_value, ~model.open_issues, profiles_of(state.scenario)[0])
+        u = table_rules.outcome_utility(model.agreed_value, ~model.open_issues, service.profiles_of(state.scenario)[0])
     return {a: float(u[n]) for n, a in enumerate(state.scenario.actor_ids)}
 
 
@@ -74,10 +76,10 @@ def utilities_by_round(state: RoomState, history: pd.DataFrame, nash: NashPoint 
     """Per round: each actor's utility of the standing proposal, the joint utility (their sum) and, with a
     Nash point, the distance to it in utility space. Columns: round, one per actor id, joint, to_nash."""
     spec = state.scenario
-    p, low, high = profiles_of(spec)
+    p, low, high = service.profiles_of(spec)
     native = proposal_table(history, spec.issue_ids)
     proposals = to_unit(native.to_numpy(float), low, high)
-    u = analysis.outcome_utilities(proposals, p, list(range(len(spec.actors))))
+    u = spatial.outcome_utilities(proposals, p, list(range(len(spec.actors))))
     frame = pd.DataFrame(u, columns=spec.actor_ids)
     frame.insert(0, "round", native.index.to_numpy())
     frame["joint"] = u.sum(axis=1)
@@ -119,10 +121,10 @@ def scored_as_written(state: RoomState, runs: pd.DataFrame) -> np.ndarray:
     value_columns = [f"value.{i}" for i in spec.issue_ids]
     if mechanisms.get(spec.protocol.mechanism).forecasts or not set(value_columns) <= set(runs.columns):
         return own
-    profiles, low, high = profiles_of(spec)
+    profiles, low, high = service.profiles_of(spec)
     agreed = runs[[f"agreed.{i}" for i in spec.issue_ids]].to_numpy(bool)
     values = to_unit(np.nan_to_num(runs[value_columns].to_numpy(float), nan=0.0), low, high)
-    return mechanism.outcome_utility(values, agreed, profiles)
+    return table_rules.outcome_utility(values, agreed, profiles)
 
 
 def compare(state: RoomState, utilities: dict[str, float], outcome: str, runs: pd.DataFrame) -> Comparison:
@@ -160,7 +162,7 @@ def debrief(state: RoomState, model: NegotiationModel, runs: pd.DataFrame | None
     """Everything the debrief page, the exports and the HTML summary show, for a room's rebuilt model
     (`Classroom.model(state)`); `runs`: agent-only runs (`Classroom.agent_runs`) to compare with."""
     result = service.result_of(model)
-    outcome = state.room.outcome or model.outcome or mechanism.classify(~model.open_issues, False)
+    outcome = state.room.outcome or model.outcome or table_rules.classify(~model.open_issues, False)
     if state.room.status != "ended":
         outcome = "running"
     utilities = outcome_utilities(state, model)

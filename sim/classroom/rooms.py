@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sim import mechanism, service
+from sim import service
 from sim.classroom import security
 from sim.classroom.errors import (
     ClassroomError,
@@ -49,8 +50,11 @@ from sim.classroom.errors import (
 )
 from sim.classroom.security import new_code, normalise_code
 from sim.classroom.store import LOG, Attempt, ClosedRound, Move, PlayedInject, Room, Seat, SeatRequest, Store
-from sim.model import NegotiationModel
+from sim.core import table_rules
 from sim.scenario import Issue, Scenario, parse_scenario
+
+if TYPE_CHECKING:
+    from sim.service import NegotiationModel
 
 MAX_PENDING_REQUESTS = 5      # per seat: a student cannot flood the teacher's console with requests
 CAUSES = {"all moved": "every seat had moved", "timer": "the round timer ran out",
@@ -702,7 +706,7 @@ class Classroom:
             if state.room.status == "ended":
                 return state
             model = replay(state, collect=False)
-            outcome = model.outcome or mechanism.classify(~model.open_issues, False)
+            outcome = model.outcome or table_rules.classify(~model.open_issues, False)
             self.store.update_room(con, state.code, now, status="ended", outcome=outcome, ended_by="teacher",
                                    round_started_at=None, paused_left=None)
             self.store.log(con, state.code, now, "ended", round=state.room.rounds_closed, outcome=outcome)

@@ -2,7 +2,7 @@
 
 Source: B. Bueno de Mesquita (1994), "Political forecasting: an expected utility method", in European Community
 Decision Making; J. Scholz, G. Calbert & G. Smith (2011), Journal of Theoretical Politics 23(4). The rounds are
-`sim.expected_utility` (docs/model.md, section 3.9); the stopping rule is `sim.expected_utility.stable_forecast`.
+`sim.core.expected_utility_kernel` (docs/model.md, section 3.9); the stopping rule is its `stable_forecast`.
 The issues of a problem are independent in this model; positions are rescaled to the unit interval only for the
 arithmetic (the model is invariant to it).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import expected_utility as eu
+from sim.core import expected_utility_kernel as eu
 from sim.forecasting.problem import Problem
 
 

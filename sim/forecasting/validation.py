@@ -99,7 +99,7 @@ def cross_validated_distributions(problems: Sequence[Problem], central: np.ndarr
 
 def evaluate(path: str) -> tuple[list[Scores], dict[str, object]]:
     """Every model on the file, cross-validated where a parameter is chosen on it."""
-    from sim.backtest import read_deu
+    from sim.forecasting.backtest import read_deu
 
     data = read_deu(path)
     problems = [p.problem for p in data.proposals]

@@ -1,24 +1,26 @@
 """The registry of bargaining mechanisms: every interface (schema, CLI, dashboard, classroom) reads the list from
-here, and nothing else compares mechanism names. Adding a mechanism is one module with its `Mechanism` and one
-line in `REGISTRY`."""
+here, and asks a mechanism's attributes rather than its name. Adding a mechanism is one module with its
+`Mechanism` and one line in `REGISTRY`."""
 
 from __future__ import annotations
 
-from sim.mechanisms.base import Mechanism, RoundDraws, State
+from sim.core.registry import Registry
+from sim.mechanisms.base import Mechanism, RoundDraws, RunArrays, State
 from sim.mechanisms.concession import CONCESSION
 from sim.mechanisms.expected_utility import EXPECTED_UTILITY
 
-REGISTRY: dict[str, Mechanism] = {m.name: m for m in (CONCESSION, EXPECTED_UTILITY)}
-NAMES: tuple[str, ...] = tuple(REGISTRY)
+REGISTRY: Registry[Mechanism] = Registry("mechanism", {
+    CONCESSION.name: CONCESSION,
+    EXPECTED_UTILITY.name: EXPECTED_UTILITY,
+})
 DEFAULT = CONCESSION.name
+get = REGISTRY.get
 
 
-def get(name: str) -> Mechanism:
-    """The mechanism called `name`; KeyError naming the known ones."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown mechanism {name!r} (mechanisms: {', '.join(NAMES)})") from None
+def for_spatial_data() -> Mechanism:
+    """The mechanism a spatial-model CSV is played with by default (the first made for such data)."""
+    return next(m for m in REGISTRY.values() if m.spatial_data)
 
 
-__all__ = ["DEFAULT", "Mechanism", "NAMES", "REGISTRY", "RoundDraws", "State", "get"]
+__all__ = ["DEFAULT", "Mechanism", "REGISTRY", "RoundDraws", "RunArrays", "State", "for_spatial_data",
+           "get"]

@@ -3,7 +3,7 @@
 A mechanism is one module with one `Mechanism` (registered in `sim.mechanisms`): its parameters (a pydantic
 model, read from the scenario's protocol under the mechanism's name), the reasons its moves record, whether
 lockstep plays it, and one pure `play_round(state, arrays, round_, draws, own_offers=None) -> State` over a
-leading run axis. `NegotiationModel.step` calls it for one run (R = 1) and `sim.lockstep` for many, so a round
+leading run axis. `NegotiationModel.step` calls it for one run (R = 1) and `sim.engine.lockstep` for many, so a round
 is written once.
 """
 
@@ -17,9 +17,39 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from sim import mechanism as rules
-from sim.strategies import HELD, HUMAN, OPENING, REASONS
-from sim.utility import Array, full
+from sim.core import table_rules as rules
+from sim.core.strategies import HELD, HUMAN, OPENING, REASONS, Profiles
+from sim.core.utility import Array, full
+from sim.core.voting import RuleArrays
+
+
+class Rules(NamedTuple):
+    """The protocol's numbers, one per run (R,)."""
+
+    deadline: np.ndarray            # int: rounds before the talks end in stalemate
+    tolerance: np.ndarray           # agreement tolerance (fraction of the scale)
+    noise: np.ndarray               # standard deviation of the offers' noise
+    tension_initial: np.ndarray
+    deadlock_rate: np.ndarray
+    hardline_rate: np.ndarray
+    concession_relief: np.ndarray
+    agreement_relief: np.ndarray
+    hardening: np.ndarray
+
+
+class RunArrays(NamedTuple):
+    """What `play_round` reads: the profiles (shared (N, M), or per run (R, N, M)), the rules per run, and
+    what every run shares."""
+
+    profiles: Profiles
+    rules: Rules
+    low: np.ndarray
+    high: np.ndarray
+    de_escalating: np.ndarray
+    package: bool                   # package linkage
+    activation: str                 # simultaneous | sequential | random
+    params: Any                     # the mechanism's parameters (its pydantic model), shared by every run
+    rule: RuleArrays | None = None  # each issue's decision rule (None: unanimity)
 
 
 class State(NamedTuple):
@@ -70,10 +100,13 @@ class Mechanism:
     summary: str
     parameters: type | None             # pydantic model of its parameters under `protocol.<name>`, or None
     reasons: tuple[str, ...]            # its own move reasons, after the common `strategies.REASONS`
-    lockstep: bool                      # `sim.lockstep` can play it (else: one model per run)
+    lockstep: bool                      # `sim.engine.lockstep` can play it (else: one model per run)
     play_round: Callable[..., State]
     prepare: Callable[[Any], Any] = lambda params: params   # parameters -> what `play_round` reads
     forecast: Callable[..., Array] | None = None
+    spatial_data: bool = False
+    """Made for spatial-model data (capability, position, salience per actor: a BDM or KTAB CSV): interfaces
+    play such files with this mechanism unless the user picks another."""
     """(ideal, profiles, params, runs) -> (R, M): the opening forecast of a mechanism that predicts a position per
     issue beside agreements (`State.median`); None for the others."""
 

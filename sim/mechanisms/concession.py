@@ -1,9 +1,9 @@
 """The concession mechanism: offers by strategy, noise and bloc cohesion, then the vote on the proposal.
 
 Each round every actor (at once, or one after another in file or random order) moves from its ideal towards
-the standing proposal as its strategy schedules (`sim.strategies`); noise, allies' pull and red lines shape the
+the standing proposal as its strategy schedules (`sim.core.strategies`); noise, allies' pull and red lines shape the
 offers; the proposal (weighted mean of the offers, or the Nash package under package linkage) is put to the
-vote issue by issue or as a package (`sim.mechanism`); tension answers what the actors chose to do, and an
+vote issue by issue or as a package (`sim.core.table_rules`); tension answers what the actors chose to do, and an
 actor whose outside option beats the best deal left walks away.
 """
 
@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import mechanism as rules
+from sim.core import table_rules as rules
+from sim.core.strategies import FOLLOWED, HOLD_EPS, move_reasons, next_offers, received_concessions, scheduled_fraction
+from sim.core.utility import Array
 from sim.mechanisms.base import Mechanism, RoundDraws, State, finish_round, with_people
-from sim.strategies import FOLLOWED, HOLD_EPS, move_reasons, next_offers, received_concessions, scheduled_fraction
-from sim.utility import Array
 
 if TYPE_CHECKING:
-    from sim.arrays import RunArrays
+    from sim.mechanisms.base import RunArrays
 
 
 def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,

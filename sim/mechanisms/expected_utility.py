@@ -1,6 +1,6 @@
 """The expected-utility ("challenge") mechanism of Bueno de Mesquita, as formalised by Scholz, Calbert & Smith
 (2011): each round every actor weighs challenging every other on each issue and takes the offer it receives
-(`sim.expected_utility`); an issue is agreed once the positions converge, at the median voter's position,
+(`sim.core.expected_utility_kernel`); an issue is agreed once the positions converge, at the median voter's position,
 which is also the mechanism's forecast for every issue."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from sim import expected_utility as eu
-from sim import mechanism as rules
+from sim.core import expected_utility_kernel as eu
+from sim.core import table_rules as rules
+from sim.core.strategies import AGREED, REASONS
+from sim.core.utility import Array
 from sim.mechanisms.base import Mechanism, Parameters, RoundDraws, State, finish_round, with_people
-from sim.strategies import AGREED, REASONS
-from sim.utility import Array
 
 if TYPE_CHECKING:
-    from sim.arrays import RunArrays
+    from sim.mechanisms.base import RunArrays
 
 UnitInterval = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -130,4 +130,4 @@ EXPECTED_UTILITY = Mechanism(
             "whose position is the forecast.",
     parameters=ExpectedUtilityParameters, reasons=tuple(
         f"took {name} offer" if name != "none" else "no offer received" for name in eu.OFFER_NAMES),
-    lockstep=True, play_round=play_round, prepare=prepare, forecast=forecast)
+    lockstep=True, play_round=play_round, prepare=prepare, forecast=forecast, spatial_data=True)

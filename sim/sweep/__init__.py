@@ -17,7 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.sweep.base import EXECUTORS, SAMPLERS, SweepError, SweepInterrupted
+from sim.sweep.base import SweepError, SweepInterrupted
+from sim.sweep.executors import EXECUTORS
+from sim.sweep.samplers import SAMPLERS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,7 +39,7 @@ _LAZY = {
     "parse_vary": "design", "SweepReport": "runner", "run_sweep": "runner",
     "export_csv": "storage", "read_rounds": "storage", "read_runs": "storage",
 }
-"""Imported on first access (PEP 562): `import sim.sweep.cli` (hence `negsim --help`) needs none of numpy, pandas,
+"""Imported on first access (PEP 562): `import sim.cli.sweep` (hence `negsim --help`) needs none of numpy, pandas,
 pyarrow or the model."""
 
 
@@ -80,9 +82,9 @@ def sweep(scenario: Scenario | str | Path, vary: Vary = None, *, sampler: str = 
 
     Raises ScenarioError (bad scenario or --vary), SweepError (directory problems), SweepInterrupted (Ctrl-C).
     """
-    from sim.sweep.executors import start_fork_server
+    from sim.sweep.executors import start_early
 
-    start_fork_server(executor)     # its imports overlap with this process's (the first call imports the model)
+    start_early(executor)     # its imports overlap with this process's (the first call imports the model)
     from sim.sweep.runner import run_sweep
     from sim.sweep.storage import read_runs
 

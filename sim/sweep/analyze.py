@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.mechanism import OUTCOMES
+from sim.core.table_rules import OUTCOMES
 from sim.sweep.design import Factor
+from sim.sweep.samplers import SAMPLERS
 from sim.sweep.storage import SweepDir, SweepError, read_runs
 
 
@@ -65,7 +66,7 @@ def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str 
         rows.append({"parameter": "(all runs)", "value": "", "bin": "", **_shares(runs, issues)})
     for factor in factors:
         column = runs[factor.path]
-        if factor.kind == "range" and sampler != "grid" and factor.hi > factor.lo:
+        if factor.kind == "range" and SAMPLERS.get(sampler).sized and factor.hi > factor.lo:
             edges = np.linspace(factor.lo, factor.hi, bins + 1)
             codes = np.clip(np.searchsorted(edges, column.to_numpy(dtype=float), side="right") - 1, 0, bins - 1)
             for code in np.unique(codes):

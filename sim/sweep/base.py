@@ -1,12 +1,9 @@
-"""Names the sweep modules and the `negsim` command line share, importable without numpy, pandas, pyarrow or Mesa
-(so that `import sim.cli` stays light)."""
+"""The errors the sweep modules and the `negsim` command line share, importable without numpy, pandas, pyarrow or
+Mesa (so that `import sim.cli` stays light)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-SAMPLERS = ("grid", "lhs", "sobol", "random")
-EXECUTORS = ("serial", "process", "dask")
 
 
 class SweepError(Exception):

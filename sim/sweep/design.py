@@ -26,22 +26,20 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import itertools
 import math
 import re
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.inputs import runs_to_validate, setter_of
+from sim.compile.inputs import runs_to_validate, setter_of
 from sim.scenario import Problem, Scenario, ScenarioError, apply_params, params
 from sim.service import replicate_seeds
-from sim.sweep.base import SAMPLERS
+from sim.sweep.samplers import SAMPLERS
+from sim.sweep.samplers.base import DEFAULT_SAMPLES
 
-DEFAULT_SAMPLES = 128
 MAX_RUNS = 100_000_000
 """Refuse designs larger than this (a typo like ``0:1:100000`` on three factors)."""
 
@@ -306,37 +304,6 @@ def _check_values(scenario: Scenario, factor: Factor) -> list[Problem]:
 
 
 # ====================================================================== sampling
-def _unit(sampler: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-    if sampler == "lhs":     # each factor: one uniform draw in each of n equal strata, the strata shuffled
-        out = np.empty((n, d))
-        for k in range(d):      # a column at a time: a design of millions of points holds one copy, not four
-            out[:, k] = (rng.permutation(n) + rng.random(n)) / n
-        return out
-    if sampler == "random":
-        return rng.random((n, d))
-    if sampler == "sobol":
-        from scipy.stats import qmc
-
-        with warnings.catch_warnings():     # scipy warns unless n is a power of two; documented instead
-            warnings.simplefilter("ignore", UserWarning)
-            base = qmc.Sobol(2 * d, scramble=True, rng=rng).random(n)
-        return saltelli_layout(base, d)
-    raise ValueError(f"unknown sampler {sampler!r}")
-
-
-def saltelli_layout(base: np.ndarray, d: int) -> np.ndarray:
-    """Rows A_i, AB_i1..AB_iD, B_i for each base row (SALib's order with calc_second_order=False)."""
-    n = base.shape[0]
-    a, b = base[:, :d], base[:, d:]
-    out = np.empty((n, d + 2, d))
-    out[:, 0] = a
-    for k in range(d):
-        out[:, k + 1] = a
-        out[:, k + 1, k] = b[:, k]
-    out[:, d + 1] = b
-    return out.reshape(n * (d + 2), d)
-
-
 def design_rng(root_seed: int) -> np.random.Generator:
     """The generator of the sampler: independent of the run seeds (which are SeedSequence([root, r]))."""
     return np.random.default_rng(np.random.SeedSequence(root_seed, spawn_key=(0x5EED,)))
@@ -345,10 +312,7 @@ def design_rng(root_seed: int) -> np.random.Generator:
 def n_points(factors: Sequence[Factor], sampler: str, samples: int | None) -> int:
     if not factors:
         return 1
-    if sampler == "grid":
-        return math.prod(f.cardinality or 1 for f in factors)
-    n = samples or DEFAULT_SAMPLES
-    return n * (len(factors) + 2) if sampler == "sobol" else n
+    return SAMPLERS.get(sampler).size(factors, samples or DEFAULT_SAMPLES)
 
 
 def point_columns(factors: Sequence[Factor], sampler: str = "grid", samples: int | None = None,
@@ -356,11 +320,7 @@ def point_columns(factors: Sequence[Factor], sampler: str = "grid", samples: int
     """One typed numpy column per factor path (float64, int64, bool, or object for text), one row per point."""
     if not factors:
         return {}
-    if sampler == "grid":
-        columns = list(zip(*itertools.product(*(f.grid_values() for f in factors)), strict=True))
-    else:
-        u = _unit(sampler, samples or DEFAULT_SAMPLES, len(factors), design_rng(root_seed))
-        columns = [f.from_unit(u[:, k]) for k, f in enumerate(factors)]
+    columns = SAMPLERS.get(sampler).columns(factors, samples or DEFAULT_SAMPLES, design_rng(root_seed))
     dtypes = {"float": np.float64, "int": np.int64, "bool": np.bool_, "str": object}
     out = {}
     for factor, column in zip(factors, columns, strict=True):
@@ -463,7 +423,7 @@ class Design:
             "factors": [f.to_json() for f in self.factors],
             "vary": [f.spec for f in self.factors],
             "sampler": self.sampler if self.factors else "none",
-            "samples": self.samples if self.factors and self.sampler != "grid" else None,
+            "samples": self.samples if self.factors and SAMPLERS.get(self.sampler).sized else None,
             "replicates": self.replicates,
             "root_seed": self.root_seed,
             "n_points": self.n_points,
@@ -491,12 +451,14 @@ def make_design(scenario: Scenario, vary: Vary = None, sampler: str = "grid", sa
     except ScenarioError as error:
         problems.extend(error.problems)
         factors = []
-    if sampler == "grid" and samples is not None and factors:
-        problems.append(Problem("--samples", "applies to the lhs, sobol and random samplers, not to grid"))
-    if not problems and sampler == "grid":
+    sized = sampler not in SAMPLERS or SAMPLERS.get(sampler).sized     # an unknown one: no checks of its own
+    if not sized and samples is not None and factors:
+        takers = ", ".join(name for name, s in SAMPLERS.items() if s.sized)
+        problems.append(Problem("--samples", f"applies to the {takers} samplers, not to {sampler}"))
+    if not problems and not sized:
         open_ranges = [f.path for f in factors if f.kind == "range" and f.levels is None]
         if open_ranges:
-            problems.extend(Problem(p, "the grid sampler needs a number of levels: PATH=LO:HI:N")
+            problems.extend(Problem(p, f"the {sampler} sampler needs a number of levels: PATH=LO:HI:N")
                             for p in open_ranges)
     if problems:
         raise ScenarioError(problems, "sweep")
@@ -504,6 +466,6 @@ def make_design(scenario: Scenario, vary: Vary = None, sampler: str = "grid", sa
     if total > MAX_RUNS:
         raise ScenarioError([Problem("sweep", f"{total:,} runs is more than the limit of {MAX_RUNS:,}")], "sweep")
     columns = point_columns(factors, sampler, samples, int(root))
-    resolved = None if sampler == "grid" else int(samples or DEFAULT_SAMPLES)
+    resolved = int(samples or DEFAULT_SAMPLES) if sized else None
     return Design(factors, sampler, resolved, int(replicates), int(root), columns,
                   ReplicateSeeds(int(root), int(replicates)), n_points(factors, sampler, samples))

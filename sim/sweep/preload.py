@@ -1,4 +1,4 @@
-"""Imported last by the process executor's fork server (`sim.sweep.executors`), once the model is imported.
+"""Imported last by the process executor's fork server (`sim.sweep.executors.process`), once the model is imported.
 
 - Workers ignore Ctrl-C (the parent handles it) from their first instruction: the fork server gives each child the
   SIGINT handler the server had before it started serving, which is set here. Setting it in the pool's initializer
@@ -32,7 +32,7 @@ import signal
 import sys
 from multiprocessing import spawn
 
-from sim.sweep.executors import MAIN_ARGV, MAIN_SCRIPT, die_with_parent
+from sim.sweep.executors.process import MAIN_ARGV, MAIN_SCRIPT, die_with_parent
 
 SERVER_PID = os.getpid()
 """The fork server's pid; forked workers inherit this module, so they know which parent they must not outlive."""

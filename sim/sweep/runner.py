@@ -27,12 +27,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim import lockstep
+from sim.engine import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.service import prepare, replicate_seeds, run_scenario
 from sim.sweep.base import SweepInterrupted
 from sim.sweep.design import Design, Vary, make_design
-from sim.sweep.executors import EXECUTORS, GUARD_HINT, open_executor, start_fork_server
+from sim.sweep.executors import EXECUTORS, open_executor, start_early
+from sim.sweep.executors.process import GUARD_HINT
 from sim.sweep.storage import (
     FORMAT,
     RUNS,
@@ -291,7 +292,7 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
               batch_size: int | None = None, rounds: bool = False, overwrite: bool = False,
               progress: bool = True) -> SweepReport:
     """Run (or resume) a sweep into the directory `out`; see `sim.sweep.sweep` for the arguments."""
-    start_fork_server(executor)     # if it is not running yet: it starts while the design and probe run here
+    start_early(executor)     # if it is not running yet: it starts while the design and probe run here
     spec = prepare(scenario)
     design = make_design(spec, vary, sampler, samples, replicates, seed)
     if isinstance(executor, str) and executor not in EXECUTORS:

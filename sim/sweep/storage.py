@@ -255,7 +255,7 @@ class SweepDir:
     def read_manifest(self) -> dict[str, Any] | None:
         if not self.manifest_path.exists():
             return None
-        from sim.loading import MAX_FILE_BYTES, read_file
+        from sim.scenario.limits import MAX_FILE_BYTES, read_file
 
         try:     # a regular file of bounded size (it holds the scenario); nesting only as deep as negsim writes
             doc = json.loads(read_file(self.manifest_path, limit=16 * MAX_FILE_BYTES))

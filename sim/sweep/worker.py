@@ -1,7 +1,7 @@
 """The worker side of a sweep: play a batch of runs and return them as Arrow tables.
 
 Kept apart from the parent's machinery (design, probe, scheduling, storage) so that the workers' fork server
-imports only what a batch needs: no pandas, no samplers (`sim.sweep.executors` preloads this module).
+imports only what a batch needs: no pandas, no samplers (`sim.sweep.executors.process` preloads this module).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sim import lockstep, mechanisms
-from sim.inputs import runs_to_validate, setter_of
+from sim import mechanisms
+from sim.compile.inputs import runs_to_validate, setter_of
+from sim.engine import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.service import final_summaries, run_scenario, summaries
 from sim.sweep.storage import arrow_array, conform, numbers_of

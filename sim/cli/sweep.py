@@ -17,8 +17,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from sim.sweep.base import EXECUTORS, SAMPLERS, SweepError, SweepInterrupted
-from sim.terminal import PlainConsole
+from sim.cli.terminal import PlainConsole
+from sim.sweep.base import SweepError, SweepInterrupted
+from sim.sweep.executors import DEFAULT_EXECUTOR, EXECUTORS
+from sim.sweep.samplers import SAMPLERS
 
 # markup off (titles come from scenario files); piped tables are not cut at 80 columns
 out = PlainConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -44,7 +46,7 @@ def sweep_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _plain(text: str) -> str:
-    from sim.loading import for_terminal
+    from sim.scenario.limits import for_terminal
 
     return for_terminal(text, newlines=False)
 
@@ -102,15 +104,15 @@ def sweep(
     ] = None,
 ) -> None:
     """Run many seeded negotiations over a design of parameter values; write runs.parquet and a manifest."""
-    from sim.cli import load
-    from sim.sweep.executors import start_fork_server
+    from sim.cli.common import load
+    from sim.sweep.executors import start_early
 
     if sampler not in SAMPLERS:
         raise SweepError(f"--sampler must be one of {', '.join(SAMPLERS)} (got {sampler!r})")
     kind = executor or ("dask" if scheduler else "process")
     if kind not in EXECUTORS:
         raise SweepError(f"--executor must be one of {', '.join(EXECUTORS)} (got {kind!r})")
-    start_fork_server(kind)     # the workers' imports (~0.7 s) now overlap with this process's own
+    start_early(kind)     # the workers' imports (~0.7 s) now overlap with this process's own
     from sim.sweep.runner import run_sweep
 
     spec = load(scenario, scale)
@@ -118,8 +120,10 @@ def sweep(
     if assumptions:
         if not spec.uncertainty:
             raise SweepError(f"--assumptions: {scenario} has no uncertain inputs (no `uncertainty` block)")
-        if sampler == "grid":
-            raise SweepError("--assumptions samples ranges: use --sampler sobol, lhs or random")
+        if not SAMPLERS.get(sampler).sized:
+            ranged = sorted((s for s in SAMPLERS.values() if s.sized), key=lambda s: not s.saltelli)  # Sobol first
+            names = [s.name for s in ranged]
+            raise SweepError(f"--assumptions samples ranges: use --sampler {', '.join(names[:-1])} or {names[-1]}")
         named = {item.split("=", 1)[0] for item in vary}
         vary += [f"{path}={u.low!r}:{u.high!r}" for path, u in spec.uncertainty.items() if path not in named]
     report = run_sweep(spec, vary, out=out_dir, sampler=sampler, samples=samples, replicates=replicates,
@@ -129,20 +133,20 @@ def sweep(
 
 
 def start_workers_early(args: list[str]) -> None:
-    """`negsim sweep` on the process executor: start the workers' fork server before the command line is even
+    """`negsim sweep`: let its executor start early (the process pool's fork server) before the command line is even
     parsed (typer builds its commands in ~0.15 s, which the server's imports would otherwise wait for). Only the
-    plain case is recognised here (no --executor other than process, no --scheduler); `sweep` starts the server
-    itself in every other case that needs one, and a bad command line leaves an unused server that exits with
-    this process."""
+    plain case is recognised here (one --executor or none, no --scheduler); `sweep` starts the executor itself in
+    every other case, and a bad command line leaves an unused server that exits with this process."""
     if args[:1] != ["sweep"] or "--help" in args or any(a == "--scheduler" or a.startswith("--scheduler=")
                                                         for a in args):
         return
     kinds = [a.split("=", 1)[1] for a in args if a.startswith("--executor=")]
     kinds += [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--executor"]
-    if all(kind == "process" for kind in kinds):
-        from sim.sweep.executors import start_fork_server
+    chosen = set(kinds) or {DEFAULT_EXECUTOR}
+    if len(chosen) == 1:
+        from sim.sweep.executors import start_early
 
-        start_fork_server("process")
+        start_early(chosen.pop())
 
 
 def print_report(report: Any, title: str = "") -> None:
@@ -259,7 +263,7 @@ def analyze(
 
 def register(app: typer.Typer) -> None:
     """Add the sweep, export and analyze commands to the `negsim` app."""
-    from sim.cli import user_errors
+    from sim.cli.common import user_errors
 
     app.command(name="sweep")(user_errors(sweep_errors(sweep)))
     app.command(name="export")(user_errors(sweep_errors(export)))

@@ -2,7 +2,7 @@
 
 Runs differ in their seeds and, in a sweep or a Monte Carlo of drawn assumptions, in their parameter values. They
 share every array operation here: the state gains a leading run axis (R, N, M), the profiles one too where the
-runs' values differ (`sim.inputs.with_values` sets each run's values straight into the arrays), and each round
+runs' values differ (`sim.compile.inputs.with_values` sets each run's values straight into the arrays), and each round
 is the mechanism's own `play_round` (`sim.mechanisms`), the very function `NegotiationModel.step` calls for one
 run. A run costs a small fraction of a model run, because numpy's cost per call, not per element, dominates a
 round of a few actors and issues.
@@ -26,14 +26,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim import mechanism as rules
 from sim import mechanisms
-from sim.arrays import RunArrays, run_arrays
-from sim.inputs import DrawPlan, Setter, draw_plan, inputs_of, setter_of, values_from_uniforms, with_values
-from sim.mechanisms.base import RoundDraws, State, draw_rounds, opening_state
+from sim.compile.arrays import run_arrays
+from sim.compile.inputs import DrawPlan, Setter, draw_plan, inputs_of, setter_of, values_from_uniforms, with_values
+from sim.core import table_rules as rules
+from sim.core.strategies import Profiles
+from sim.core.utility import Array, to_native, total_utility
+from sim.mechanisms.base import RoundDraws, RunArrays, State, draw_rounds, opening_state
 from sim.scenario import Scenario
-from sim.strategies import Profiles
-from sim.utility import Array, to_native, total_utility
 
 MIN_REPLICATES = 2
 """Fewer runs run faster as a model: a lockstep round masks what a model's round skips (a run alone costs about
@@ -42,7 +42,7 @@ MIN_REPLICATES = 2
 
 def supports(scenario: Scenario, paths: Sequence[str] = ()) -> bool:
     """Whether `play` can run this scenario with values set at `paths`: its mechanism plays in lockstep, and every
-    path set (the design's and the uncertain inputs') has a cheap setter (`sim.inputs.setter_of`)."""
+    path set (the design's and the uncertain inputs') has a cheap setter (`sim.compile.inputs.setter_of`)."""
     if not mechanisms.get(scenario.protocol.mechanism).lockstep:
         return False
     return all(setter_of(scenario, path) is not None for path in (*paths, *scenario.uncertainty))
@@ -84,7 +84,7 @@ CHUNK_CELLS = 2_000_000
 def play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (), values: Array | None = None,
          record: bool = False) -> Finals:
     """Run the scenario once per seed, all in lockstep, run r with `values[r]` (R, K) set at `paths` (valid values:
-    see `sim.inputs`); raises ValueError if `supports` says no."""
+    see `sim.compile.inputs`); raises ValueError if `supports` says no."""
     if not supports(scenario, paths):
         raise ValueError(f"{scenario.id}: lockstep runs need a mechanism that plays in lockstep and numeric "
                          "inputs that can be set without validating the scenario")

@@ -1,7 +1,7 @@
 """Round rules of the concession mechanism: the standing proposal, acceptance, agreement, tension, outcome.
 
 Pure functions over normalised (actors x issues) arrays; the model calls them once per round. Every rule also
-takes a leading replicate axis (R, N, M) — many runs of one scenario played in lockstep (`sim.lockstep`) — and
+takes a leading replicate axis (R, N, M) — many runs of one scenario played in lockstep (`sim.engine.lockstep`) — and
 computes each replicate exactly as it would alone: the operations are elementwise, or reduce each run's own
 actors and issues as they would be reduced alone, never across replicates.
 """
@@ -13,10 +13,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.bargaining import best_deal_left, outside_options, walking_away
-from sim.decision_rules import RuleArrays, passes
-from sim.strategies import HOLD_EPS, Profiles, apply_cohesion, clip_to_red_lines
-from sim.utility import EPS, Array, issue_utilities, total_utility, within
+from sim.core.bargaining import best_deal_left, outside_options, walking_away
+from sim.core.strategies import HOLD_EPS, Profiles, apply_cohesion, clip_to_red_lines
+from sim.core.utility import EPS, Array, issue_utilities, total_utility, within
+from sim.core.voting import RuleArrays, passes
 
 OUTCOMES: tuple[str, ...] = ("agreement", "partial", "stalemate", "breakdown")
 AGREEMENT, PARTIAL, STALEMATE, BREAKDOWN = range(len(OUTCOMES))

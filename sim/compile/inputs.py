@@ -23,9 +23,9 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
-from sim.loading import MAX_MAGNITUDE
+from sim.core.utility import Array
 from sim.scenario import Scenario, apply_params, params
-from sim.utility import Array
+from sim.scenario.limits import MAX_MAGNITUDE
 
 ACTOR_FIELDS = {
     "capability": "capability", "reservation_utility": "reservation", "risk_attitude": "risk_attitude",

@@ -84,7 +84,7 @@ MAX_DATA_BYTES = 50_000_000
 
 def read_deu(path: str | Path) -> Dataset:
     """Read a DEU-layout TSV file; BacktestError (one line naming the problem) if it is not one."""
-    from sim.loading import InputError, read_file
+    from sim.scenario.limits import InputError, read_file
 
     path = Path(path)
     try:        # a regular file, read with a bound: no FIFO that hangs, no /dev/zero that fills the memory

@@ -39,7 +39,7 @@ from typing import Literal
 
 import numpy as np
 
-from sim import analysis
+from sim.core import spatial
 
 __all__ = [
     "OFFER_NONE",
@@ -287,7 +287,7 @@ def weighted_mean(x: np.ndarray, capability: np.ndarray, salience: np.ndarray) -
 
 
 def _mean_rows(X: np.ndarray, W: np.ndarray) -> np.ndarray:
-    return analysis.weighted_mean(X.T, W.T)  # the forecast's formula, on the rescaled weights
+    return spatial.weighted_mean(X.T, W.T)  # the forecast's formula, on the rescaled weights
 
 
 def _median_im(X: np.ndarray, W: np.ndarray, midpoint: np.ndarray) -> np.ndarray:

@@ -14,15 +14,16 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim import mechanism, mechanisms
-from sim.agents import Negotiator
-from sim.arrays import arrays_of, own_arrays, run_arrays
-from sim.inputs import Inputs, draw_plan, draw_values, drawn_mapping, settable_draws
+from sim import mechanisms
+from sim.compile.arrays import arrays_of, own_arrays, run_arrays
+from sim.compile.inputs import Inputs, draw_plan, draw_values, drawn_mapping, settable_draws
+from sim.core import table_rules
+from sim.core.utility import to_native, to_unit, total_utility
+from sim.engine.agents import Negotiator
 from sim.mechanisms.base import RoundDraws, draw_rounds, opening_state
 from sim.scenario import Scenario, apply_params, load_scenario, with_checked_values
-from sim.utility import to_native, to_unit, total_utility
 
-SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"   # shipped in the package (sim/scenarios)
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"   # shipped in the package (sim/scenarios)
 BASELINE = SCENARIO_DIR / "feb2022_baseline.yaml"
 
 
@@ -274,7 +275,7 @@ class NegotiationModel(mesa.Model):
             own, self.submitted = self.submitted[None], np.full(self.submitted.shape, np.nan)
         self.state = self.mechanism.play_round(self.state, self.arrays, self.round, draws, own)
         if self.state.over[0]:
-            self.outcome = mechanism.classify(~self.open_issues, bool(self.state.broke_down[0]))
+            self.outcome = table_rules.classify(~self.open_issues, bool(self.state.broke_down[0]))
             self.running = False
         if self.datacollector is not None:
             self.datacollector.collect(self)
@@ -290,8 +291,8 @@ class NegotiationModel(mesa.Model):
         """Each actor's utility of the outcome (its disagreement utility on unsettled issues; under a forecasting
         mechanism every issue is valued at its predicted position)."""
         if self.prediction is not None:
-            return mechanism.outcome_utility(self.prediction, np.ones_like(self.open_issues), self.profiles)
-        return mechanism.outcome_utility(self.agreed_value, ~self.open_issues, self.profiles)
+            return table_rules.outcome_utility(self.prediction, np.ones_like(self.open_issues), self.profiles)
+        return table_rules.outcome_utility(self.agreed_value, ~self.open_issues, self.profiles)
 
     def _make_collector(self) -> mesa.DataCollector:
         issues = self.layout.issue_ids

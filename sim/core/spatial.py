@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.strategies import Profiles
-from sim.utility import EPS, Array, red_line_ok, total_utility
+from sim.core.strategies import Profiles
+from sim.core.utility import EPS, Array, red_line_ok, total_utility
 
 
 def forecast_weights(capability: Array, salience: Array) -> Array:

@@ -19,7 +19,7 @@ def power(base: Array | float, exponent: Array | float) -> Array:
     """base ** exponent elementwise, computed the same way whatever the operands' shapes.
 
     numpy takes a different path for a broadcast (or scalar) operand than for two full arrays (a vectorised
-    routine that can differ in the last bit), so a run played alone and the same run among many (`sim.lockstep`)
+    routine that can differ in the last bit), so a run played alone and the same run among many (`sim.engine.lockstep`)
     would drift apart. Both operands are therefore laid out in full before the power is taken.
     """
     base, exponent = np.asarray(base, dtype=float), np.asarray(exponent, dtype=float)

@@ -3,26 +3,40 @@ moves themselves are the mechanism's round (`sim.mechanisms`), played for every 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol, cast
 
 import mesa
+import numpy as np
 
+from sim.core.strategies import REASONS
+from sim.core.utility import to_native
 from sim.scenario import Actor
-from sim.strategies import REASONS
-from sim.utility import to_native
 
-if TYPE_CHECKING:
-    from sim.model import NegotiationModel
+
+class Table(Protocol):
+    """What an agent reads of its model (`sim.engine.model.NegotiationModel`): the table, as arrays."""
+
+    low: np.ndarray
+    high: np.ndarray
+    reason_names: Sequence[str]
+
+    @property
+    def offers(self) -> np.ndarray: ...
+
+    @property
+    def reasons(self) -> np.ndarray: ...
+
+    def proposal_utilities(self) -> np.ndarray: ...
 
 
 class Negotiator(mesa.Agent):
     """A party at the table (e.g. Russia): its offers, the reasons for them and its utility, as the table shows
     them."""
 
-    model: NegotiationModel
-
-    def __init__(self, model: NegotiationModel, actor: Actor, index: int) -> None:
+    def __init__(self, model: mesa.Model, actor: Actor, index: int) -> None:
         super().__init__(model)
+        self.table = cast(Table, model)
         self.actor_id = actor.id
         self.name = actor.name
         self.index = index
@@ -30,16 +44,16 @@ class Negotiator(mesa.Agent):
     # ------------------------------------------------------------------ what the table shows
     def offer(self, issue: int) -> float:
         """Current offer on issue `issue` in native units."""
-        m = self.model
+        m = self.table
         return float(to_native(m.offers[self.index, issue], m.low[issue], m.high[issue]))
 
     def reason(self, issue: int) -> str:
-        return self.model.reason_names[self.model.reasons[self.index, issue]]
+        return self.table.reason_names[self.table.reasons[self.index, issue]]
 
     @property
     def utility(self) -> float:
         """Utility of the standing proposal (agreed values where settled) to this actor."""
-        return float(self.model.proposal_utilities()[self.index])
+        return float(self.table.proposal_utilities()[self.index])
 
 
 __all__ = ["Negotiator", "REASONS"]

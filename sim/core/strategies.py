@@ -25,8 +25,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.bargaining import disagreement_utilities, nash_package
-from sim.utility import (
+from sim.core.bargaining import disagreement_utilities, nash_package
+from sim.core.utility import (
     EPS,
     Array,
     power,
@@ -64,7 +64,7 @@ class Profiles:
     """What the actors bring to the table, as arrays (normalised positions; N actors x M issues).
 
     Per-actor strategy constants are stored as (N, 1) columns so they broadcast over issues without reshaping
-    in the per-round hot path. Runs played together with different parameter values (`sim.lockstep`) give
+    in the per-round hot path. Runs played together with different parameter values (`sim.engine.lockstep`) give
     every array a leading run axis (R, N, M), (R, N), (R, M); the flags then say whether any run needs the work.
     """
 
@@ -272,7 +272,7 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
 
     Every array here has the table's shape, so each line is one elementwise numpy call (no broadcasting, no
     loops): a round costs microseconds. Sequential activation calls this once per actor and keeps that
-    actor's row (the cost is per call, not per element). Lockstep runs (`sim.lockstep`) pass every array with
+    actor's row (the cost is per call, not per element). Lockstep runs (`sim.engine.lockstep`) pass every array with
     a leading replicate axis: offers, proposal, received and jitter (R, N, M), tension_factor (R, 1, 1),
     open_issues (R, 1, M).
     """

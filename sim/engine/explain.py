@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import mechanism
-from sim.utility import issue_utilities
+from sim.core import table_rules
+from sim.core.utility import issue_utilities
 
 if TYPE_CHECKING:
-    from sim.model import NegotiationModel
+    from sim.engine.model import NegotiationModel
 
 
 def _names(model: NegotiationModel, rows) -> str:
@@ -40,7 +40,7 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
         option, best = model.walkout_values.get(who, (np.nan, np.nan))
         walked = (f"{spec.actor(who).name} walked away in round {model.round}: its outside option ({option:.3f}) "
                   f"beat the best deal the others could still accept ({best:.3f})")
-    acceptance = mechanism.issue_acceptance(proposal[0], offers, p, tolerance)
+    acceptance = table_rules.issue_acceptance(proposal[0], offers, p, tolerance)
     worth = issue_utilities(proposal[0], p.ideal, p.risk_exponent) >= p.reservation[:, None] - 1e-9
     reasons: dict[str, str] = {}
     for j, issue in enumerate(spec.issues):

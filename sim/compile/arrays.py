@@ -1,24 +1,26 @@
 """The scenario as normalised numpy arrays: everything a run needs that depends on the scenario alone.
 
 Derived once per scenario object and shared by every run on it (a Monte Carlo, a sweep's replicates), by the
-Mesa model (`sim.model`) and by lockstep runs (`sim.lockstep`) alike; runs with values of their own (a design's
-points, drawn assumptions) get arrays with a leading run axis from the same derivation (`run_arrays`).
+Mesa model (`sim.engine.model`) and by lockstep runs (`sim.engine.lockstep`) alike; runs with values of their
+own (a design's points, drawn assumptions) get arrays with a leading run axis from the same derivation (`run_arrays`).
 Imports no Mesa.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from sim.analysis import forecast_weights, weighted_mean, weighted_median
-from sim.decision_rules import RuleArrays, scenario_rules
-from sim.inputs import Inputs, coded_inputs
-from sim.scenario import Scenario
-from sim.strategies import Profiles, make_profiles, with_run_axis
-from sim.utility import Array, to_unit
+from sim import mechanisms
+from sim.compile.inputs import Inputs, coded_inputs
+from sim.core.spatial import forecast_weights, weighted_mean, weighted_median
+from sim.core.strategies import Profiles, make_profiles, with_run_axis
+from sim.core.utility import Array, to_unit
+from sim.core.voting import RuleArrays
+from sim.mechanisms.base import Rules, RunArrays
+from sim.scenario import DecisionRule, Scenario
 
 
 class ScenarioArrays(NamedTuple):
@@ -31,35 +33,6 @@ class ScenarioArrays(NamedTuple):
     baseline_median: np.ndarray
     de_escalating: np.ndarray   # (M,) bool: issues whose agreement lowers tension (CBMs)
     rule: RuleArrays            # each issue's decision rule (`decision_rules.scenario_rules`)
-
-
-class Rules(NamedTuple):
-    """The protocol's numbers, one per run (R,)."""
-
-    deadline: np.ndarray            # int: rounds before the talks end in stalemate
-    tolerance: np.ndarray           # agreement tolerance (fraction of the scale)
-    noise: np.ndarray               # standard deviation of the offers' noise
-    tension_initial: np.ndarray
-    deadlock_rate: np.ndarray
-    hardline_rate: np.ndarray
-    concession_relief: np.ndarray
-    agreement_relief: np.ndarray
-    hardening: np.ndarray
-
-
-class RunArrays(NamedTuple):
-    """What `play_round` reads: the profiles (shared (N, M), or per run (R, N, M)), the rules per run, and
-    what every run shares."""
-
-    profiles: Profiles
-    rules: Rules
-    low: np.ndarray
-    high: np.ndarray
-    de_escalating: np.ndarray
-    package: bool                   # package linkage
-    activation: str                 # simultaneous | sequential | random
-    params: Any                     # the mechanism's parameters (its pydantic model), shared by every run
-    rule: RuleArrays | None = None  # each issue's decision rule (None: unanimity)
 
 
 _ARRAY_CACHE: OrderedDict[int, tuple[Scenario, ScenarioArrays]] = OrderedDict()
@@ -131,7 +104,7 @@ def _with_baselines(profiles: Profiles, low: Array, high: Array, de_escalating: 
 
 def run_arrays(scenario: Scenario, inputs: Inputs | None = None, runs: int = 1) -> RunArrays:
     """What `runs` runs of the scenario read: its own arrays shared by all (`inputs` None), or each run's own
-    (`inputs` with a leading run axis, e.g. from `sim.inputs.with_values`)."""
+    (`inputs` with a leading run axis, e.g. from `sim.compile.inputs.with_values`)."""
     shared = arrays_of(scenario)
     if inputs is None:
         return _run_arrays(scenario, shared, _one_run(shared.profiles) if runs == 1 else shared.profiles,
@@ -155,7 +128,7 @@ def _one_run(profiles: Profiles) -> Profiles:
 
 def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[ScenarioArrays, RunArrays]:
     """One run's arrays from numbers of its own (`inputs` without a run axis: its drawn inputs set straight into
-    the arrays, `sim.inputs.settable_draws`): what `arrays_of` and `run_arrays` give for the scenario with those
+    the arrays, `sim.compile.inputs.settable_draws`): what `arrays_of` and `run_arrays` give for the scenario with those
     values set and validated, without building that scenario (not cached: each run draws its own)."""
     shared = arrays_of(scenario)    # scales, which issues de-escalate, decision rules: what no draw changes
     derived = _with_baselines(profiles_from(inputs, scenario, (shared.low, shared.high)), shared.low, shared.high,
@@ -165,8 +138,6 @@ def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[ScenarioArrays, RunA
 
 def _run_arrays(scenario: Scenario, shared: ScenarioArrays, profiles: Profiles, numbers: Inputs,
                 runs: int) -> RunArrays:
-    from sim import mechanisms  # the registry imports the rounds, which need nothing from here
-
     rules = Rules(*(_per_run(np.asarray(getattr(numbers, name)), runs)
                     for name in ("max_rounds", "tolerance", "noise", "tension_initial", "deadlock_rate",
                                  "hardline_rate", "concession_relief", "agreement_relief", "hardening")))
@@ -180,3 +151,32 @@ def _per_run(value: np.ndarray, runs: int) -> np.ndarray:
     """A protocol number as one value per run (R,) (a view: not to be written to); one run by a reshape, at a
     tenth of np.broadcast_to's cost per call."""
     return value.reshape(1) if runs == 1 else np.broadcast_to(value, (runs,))
+
+
+# ---------------------------------------------------------------------- decision rules as arrays
+def vote_weights(rule: DecisionRule, actor_ids: list[str]) -> Array:
+    """(N,) the rule's vote weights, in actor order: as given (an actor left out has no vote), or, left out, one
+    vote per actor except the agenda setter (a proposer, like the Commission, which has no vote in the Council)."""
+    if rule.weights:
+        return np.array([rule.weights.get(a, 0.0) for a in actor_ids], dtype=float)
+    return np.array([0.0 if a == rule.agenda_setter else 1.0 for a in actor_ids])
+
+
+def rule_arrays(rules: list[DecisionRule], actor_ids: list[str]) -> RuleArrays:
+    """The arrays of one rule per issue (see `RuleArrays`)."""
+    weights = np.stack([vote_weights(rule, actor_ids) for rule in rules], axis=-1)      # (N, M)
+    weights = weights / weights.sum(axis=0)          # validation keeps some weight > 0 on every issue
+    kinds = [rule.kind for rule in rules]
+    quota = np.array([{"unanimity": 1.0, "simple_majority": 0.5}.get(kind, rule.threshold)
+                      for kind, rule in zip(kinds, rules, strict=True)])
+    strict = np.array([kind == "simple_majority" for kind in kinds])
+    unanimous = np.array([kind == "unanimity" for kind in kinds])
+    setter = np.array([[rule.agenda_setter == a for rule in rules] for a in actor_ids]).reshape(weights.shape)
+    veto = (unanimous & (weights > 0)) | setter
+    return RuleArrays(weights, quota, strict, veto, everyone_must_accept=bool(veto.all()))
+
+
+def scenario_rules(scenario: Scenario) -> RuleArrays:
+    """Each issue's rule: its own `decision_rule`, or the protocol's."""
+    default = scenario.protocol.decision_rule
+    return rule_arrays([issue.decision_rule or default for issue in scenario.issues], scenario.actor_ids)

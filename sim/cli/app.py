@@ -14,8 +14,6 @@ import gc
 import json
 import math
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,13 +21,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from sim import __version__
-from sim.terminal import PlainConsole, flush_quietly, reader_gone
+from sim.cli.common import err, load, out, user_errors
+from sim.cli.terminal import flush_quietly
+from sim.version import __version__
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="negsim: simulate multi-actor, multi-issue negotiations (Mesa agent-based model).")
-out = PlainConsole(soft_wrap=True)     # markup off: titles and labels come from scenario files
-err = PlainConsole(stderr=True, soft_wrap=True)
 
 
 def _flags_without_type() -> None:
@@ -64,40 +61,9 @@ def _options(
 
 if TYPE_CHECKING:
     from sim import service
-    from sim.scenario import Scenario
 
 ScaleOption = Annotated[str | None, typer.Option(
     "--scale", metavar="LO:HI", help="CSV import: the issue scale (default: min..max of the positions).")]
-
-
-def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn invalid input into a clear message on stderr and exit code 2; a closed output pipe into a quiet exit."""
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except BrokenPipeError:
-            reader_gone()
-        except ValueError as error:
-            from sim.scenario import ScenarioError  # a ValueError; imported here to keep `import sim.cli` light
-
-            if not isinstance(error, ScenarioError):
-                raise
-            err.print(str(error), markup=False, highlight=False)
-            raise typer.Exit(2) from None
-        except OSError as error:
-            from sim.loading import for_terminal
-
-            where = for_terminal(str(error.filename or ""), newlines=False)
-            err.print(f"error: {error.strerror or error}: {where}".rstrip(": "))
-            raise typer.Exit(2) from None
-    return wrapper
-
-
-def load(path: Path, scale: str | None) -> Scenario:
-    from sim.scenario import load_scenario, parse_scale
-
-    return load_scenario(path, scale=parse_scale(scale) if scale else None)
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
@@ -107,7 +73,7 @@ def _fmt(value: float | None, unit: str = "") -> str:
 
 
 def print_summary(result: service.RunResult) -> None:
-    from sim.loading import for_terminal
+    from sim.scenario.limits import for_terminal
 
     s = result.scenario
     out.print(Text.assemble((for_terminal(s.title, newlines=False), "bold"),
@@ -170,11 +136,11 @@ def run(
 ) -> None:
     """Run one negotiation and print its outcome, with why each issue ended as it did."""
     from sim import service
-    from sim.mechanisms import NAMES
+    from sim.mechanisms import REGISTRY
     from sim.scenario import Problem, ScenarioError
 
-    if mechanism is not None and mechanism not in NAMES:
-        raise ScenarioError([Problem("--mechanism", f"must be one of {', '.join(NAMES)} (got {mechanism!r})")])
+    if mechanism is not None and mechanism not in REGISTRY:
+        raise ScenarioError([Problem("--mechanism", f"must be one of {', '.join(REGISTRY)} (got {mechanism!r})")])
     spec = service.prepare(load(scenario, scale), max_rounds=max_rounds, mechanism=mechanism)
     result = service.run_scenario(spec, seed, collect=rounds_csv is not None, draw=not as_coded)
     if rounds_csv is not None:
@@ -185,7 +151,7 @@ def run(
     else:
         print_summary(result)
         if rounds_csv is not None:
-            from sim.loading import for_terminal
+            from sim.scenario.limits import for_terminal
 
             out.print(f"Per-round table written to {for_terminal(str(rounds_csv), newlines=False)}")
 
@@ -197,8 +163,8 @@ def validate(
     scale: ScaleOption = None,
 ) -> None:
     """Check scenario files; exit 0 if all are valid, 2 if any is not."""
-    from sim.loading import for_terminal
     from sim.scenario import ScenarioError
+    from sim.scenario.limits import for_terminal
 
     bad = 0
     for path in files:
@@ -265,7 +231,7 @@ def backtest(
     = None,
 ) -> None:
     """Forecast every issue of a data set of past decisions with each model and score the forecasts."""
-    from sim import backtest as bt
+    from sim.forecasting import backtest as bt
 
     try:
         names = bt.model_names(models)
@@ -319,13 +285,13 @@ def forecast_scenario(
     out.print(table)
 
 
-from sim.sweep.cli import register as _register_sweep  # noqa: E402
+from sim.cli.sweep import register as _register_sweep  # noqa: E402
 
 _register_sweep(app)
 
 
 def main() -> None:
-    from sim.sweep.cli import start_workers_early
+    from sim.cli.sweep import start_workers_early
 
     start_workers_early(sys.argv[1:])
     try:

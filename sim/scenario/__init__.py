@@ -1,0 +1,29 @@
+"""Scenarios: the pydantic schema (the single source of truth for inputs), the checks across its fields, the
+errors the user sees, file reading and limits, CSV import, parameter paths and the YAML round trip.
+
+The names other layers use are re-exported here; the package's own modules import each other directly.
+"""
+
+from sim.scenario.csv_import import csv_document
+from sim.scenario.errors import Problem, ScenarioError
+from sim.scenario.files import decode, dump_yaml, format_of, load_scenario, parse_scale, parse_text
+from sim.scenario.limits import MAX_FILE_BYTES
+from sim.scenario.paths import params
+from sim.scenario.schema import (
+    DEFAULT_EXPONENTS,
+    Actor,
+    DecisionRule,
+    Inject,
+    Issue,
+    Scenario,
+    Uncertain,
+    json_schema,
+)
+from sim.scenario.validate import apply_params, parse_scenario, with_checked_values, with_protocol
+
+__all__ = [
+    "DEFAULT_EXPONENTS", "MAX_FILE_BYTES", "Actor", "DecisionRule", "Inject", "Issue", "Problem", "Scenario",
+    "ScenarioError", "Uncertain", "apply_params", "csv_document", "decode", "dump_yaml", "format_of",
+    "json_schema", "load_scenario", "params", "parse_scale", "parse_scenario", "parse_text", "with_checked_values",
+    "with_protocol",
+]

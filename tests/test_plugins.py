@@ -1,0 +1,98 @@
+"""Adding a mechanism, a forecasting model, a sampler or an executor is one module and one registry line: each test
+registers a dummy of its kind and uses it the way a user would (docs/architecture.md shows the same steps)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from sim.core.registry import Registry
+from sim.forecasting import MODELS
+from sim.forecasting import backtest as bt
+from sim.sweep import run_sweep
+from sim.sweep.design import make_design
+from sim.sweep.executors import EXECUTORS
+from sim.sweep.executors.base import Executor
+from sim.sweep.executors.serial import EXECUTOR as SERIAL
+from sim.sweep.samplers import SAMPLERS
+from sim.sweep.samplers.base import Sampler
+from tests.test_backtest import CAPABILITY, HEADER, ISSUES, write
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "feb2022_baseline.yaml"
+
+
+def test_a_registry_names_its_plugins_and_refuses_unknown_or_taken_names():
+    registry: Registry[int] = Registry("widget", {"one": 1, "lazy": "math:pi"})
+    assert registry.names == ("one", "lazy") and "lazy" in registry and "two" not in registry
+    assert registry.get("lazy") == pytest.approx(3.14159, abs=1e-5)      # imported on first use
+    with pytest.raises(KeyError, match="unknown widget 'two' \\(known: one, lazy\\)"):
+        registry.get("two")
+    with pytest.raises(ValueError, match="already"):
+        registry.register("one", 2)
+
+
+def test_a_mechanism_registered_before_use_is_accepted_by_the_schema_and_played_by_both_engines():
+    """A dummy mechanism (the concession rounds under another name), registered by a script before it reads a
+    scenario: the schema, the CLI's choices, the model and lockstep all take it, and it plays what it wraps."""
+    code = textwrap.dedent(f"""
+        from dataclasses import replace
+        from sim import mechanisms
+        from sim.mechanisms.concession import CONCESSION
+        mechanisms.REGISTRY.register("dummy", replace(CONCESSION, name="dummy", label="Dummy"))
+        from sim import service
+        from sim.scenario import load_scenario, with_protocol
+        base = load_scenario({str(BASELINE)!r})
+        dummy = with_protocol(base, mechanism="dummy")
+        one, two = service.run_scenario(base, 3), service.run_scenario(dummy, 3)
+        assert (one.outcome, one.rounds) == (two.outcome, two.rounds) and two.mechanism == "dummy"
+        seeds = service.replicate_seeds(1, 8)
+        a, b = service.summaries(base, seeds), service.summaries(dummy, seeds)
+        assert list(a["outcome"]) == list(b["outcome"])
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_forecasting_model_registered_is_scored_by_the_backtest(tmp_path):
+    data = bt.read_deu(write(tmp_path / "small.tsv", [HEADER, CAPABILITY, *ISSUES]))
+    MODELS.register("midpoint", lambda problem: np.full(problem.positions.shape[0], 50.0))
+    try:
+        result = bt.run_backtest(data, ("compromise", "midpoint"))
+        assert result.models == ("compromise", "midpoint")
+        assert np.all(result.forecasts[:, 1] == 50.0)
+    finally:
+        MODELS.unregister("midpoint")
+
+
+def test_a_sampler_registered_makes_designs(baseline):
+    def columns(factors, samples, rng):
+        return [factor.from_unit(np.full(samples, 0.5)) for factor in factors]
+
+    SAMPLERS.register("centre", Sampler("centre", "the middle of every range", sized=True,
+                                        size=lambda factors, samples: samples, columns=columns))
+    try:
+        design = make_design(baseline, ["protocol.noise=0:0.1"], sampler="centre", samples=3)
+        assert design.n_points == 3 and np.allclose(design.columns["protocol.noise"], 0.05)
+    finally:
+        SAMPLERS.unregister("centre")
+
+
+def test_an_executor_registered_runs_sweeps(tmp_path):
+    EXECUTORS.register("inline", Executor("inline", "the serial executor under another name", SERIAL.open))
+    try:
+        vary = ["protocol.noise=0,0.05"]
+        run_sweep(BASELINE, vary, out=tmp_path / "a", replicates=3, seed=2, executor="inline", progress=False)
+        run_sweep(BASELINE, vary, out=tmp_path / "b", replicates=3, seed=2, executor="serial", progress=False)
+        pd.testing.assert_frame_equal(pq.read_table(tmp_path / "a" / "runs.parquet").to_pandas(),
+                                      pq.read_table(tmp_path / "b" / "runs.parquet").to_pandas())
+    finally:
+        EXECUTORS.unregister("inline")
