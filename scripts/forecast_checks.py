@@ -38,8 +38,8 @@ VARIANTS: dict[str, Variant] = {
         exchange.exchanged_positions(p, rounds=r, limit="position"), p.weights())) for r in (2, 3, 5)},
     "expected_utility SYMMETRIC (default)": eu_model.forecast,
     "expected_utility SCHOLZ_2011": lambda p: eu_model.forecast(p, eu.SCHOLZ_2011),
-    "nash EXPONENT=1 (default)": nash.forecast,
-    "nash EXPONENT=2": lambda p: nash.forecast(p, exponent=2),
+    "nash (default: quadratic, formal power)": nash.forecast,
+    "nash linear": lambda p: nash.forecast(p, "linear"),
 }
 
 

@@ -69,3 +69,14 @@ def test_least_absolute_error_weights_recover_an_exact_mix():
     f = rng.uniform(0, 100, size=(40, 2))
     w = validation.lad_weights(f, f @ np.array([0.3, 0.7]))
     np.testing.assert_allclose(w, [0.3, 0.7], atol=1e-6)
+
+
+def test_the_validation_report_runs_on_a_small_file(tmp_path):
+    from tests.test_backtest import CAPABILITY, HEADER, ISSUES, write
+
+    path = write(tmp_path / "small.tsv", [HEADER, CAPABILITY, *ISSUES])
+    text = validation.report(path)
+    assert "leave-one-proposal-out" in text and "80 % coverage" in text
+    for name in MODELS:
+        assert f"| {name} |" in text
+    assert "ERRORS = {" in validation.calibration(path)
