@@ -36,6 +36,7 @@ def test_the_wheel_ships_every_scenario_inside_the_package(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert sorted(n.split("/")[-1] for n in names if n.startswith("sim/scenarios/")) == SHIPPED
     assert "feb2022_baseline.yaml" in SHIPPED
+    assert "sim/forecasting/data/eu_population.csv" in names      # the Council's population criteria need it
 
 
 def test_an_installed_negsim_runs_its_default_scenario_outside_the_checkout(wheel, tmp_path):

@@ -251,19 +251,26 @@ POWER_SEED = 1954
 Shubik 1954); the standard error of an index is below 0.003."""
 
 
-@cache
 def shapley_shubik(day: date, rule: str = "qmv") -> dict[str, float]:
     """The Shapley-Shubik index of every member state in the Council's `rule` (qmv, unanimity, majority) in force on
     `day`: the share of orderings of the members in which the state's vote turns a losing coalition into a passing
     one (L. S. Shapley & M. Shubik (1954), "A method for evaluating the distribution of power in a committee
     system", APSR 48). Computed over the whole membership, from the weights, quota and population of the rule."""
     regime = regime_on(day)
+    if rule in ("unanimity", "majority"):      # symmetric games: every member the same power
+        return dict.fromkeys(sorted(regime.members), 1.0 / len(regime.members))
+    people = population(day.year) if regime.population_share else {}
+    return _shapley_shubik(REGIMES.index(regime), tuple(sorted(people.items())))
+
+
+@cache
+def _shapley_shubik(which: int, people: tuple[tuple[str, int], ...]) -> dict[str, float]:
+    """shapley_shubik for REGIMES[which] with the population `people`: one computation per regime and year."""
+    regime = REGIMES[which]
     codes = sorted(regime.members)
     n = len(codes)
-    if rule in ("unanimity", "majority"):
-        return dict.fromkeys(codes, 1.0 / n)       # symmetric games: every member the same power
-    people = population(day.year)
-    pop = np.array([float(people.get(c, 0)) for c in codes])
+    by_code = dict(people)
+    pop = np.array([float(by_code.get(c, 0)) for c in codes])
     votes = np.array([float(regime.weights[c]) if regime.weights else 1.0 for c in codes])
     order = np.random.default_rng(POWER_SEED).permuted(np.tile(np.arange(n), (POWER_PERMUTATIONS, 1)), axis=1)
     count = np.arange(1, n + 1)[None, :]
