@@ -16,7 +16,8 @@ on the x where every such actor gains (u_i(x) > d_i), with
   survive -- no coalition that the rule lets change it (a qualified majority, with the Parliament under
   co-decision, `procedural.outcome_interval`) wants to move it -- and otherwise the outcome of the procedure
   without a bargain, the agenda setter's proposal that such a coalition would pass (`procedural.forecast`). With
-  q unknown D is unknown too, and each actor's disagreement utility is its worst point on the scale, u_i = -s_i.
+  q unknown D is unknown too, and each actor's disagreement utility is that of a point a whole scale away,
+  -s_i (less the same cost).
 
 Achen's result: the first-order condition is sum_i c_i s_i (x_i - x) |x - x_i|^(k-2) / (u_i(x) - d_i) = 0; with
 quadratic utilities and equal gains over disagreement for all actors -- the limit of equal disagreement utilities
