@@ -173,7 +173,7 @@ def result_of(model: NegotiationModel, explain: bool = True) -> RunResult:
     return RunResult(
         scenario=spec, seed=model.seed, mechanism=spec.protocol.mechanism, rounds=model.round,
         outcome=model.outcome or "running", tension=float(model.tension), issues=issues, actors=actors,
-        history=history_of(model) if model.datacollector is not None else None,
+        history=history_of(model) if model.recorder is not None else None,
         walked_out=list(model.walked_out), inputs=dict(model.drawn_inputs))
 
 
@@ -189,44 +189,27 @@ def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None
 
 
 def history_of(model: NegotiationModel) -> pd.DataFrame:
-    import pandas as pd  # here: sweep workers, which import this module, need no pandas
-
     """Tidy per-round rows in (round, actor, issue) order: round, actor, issue, position, reason, utility,
     tension, proposal, agreed (+ median and mean under the expected-utility mechanism). Round 0 is the
-    initial state. Built from the model's DataCollector."""
-    collector = model.datacollector
-    issues = model.spec.issue_ids
-    n_issues = len(issues)
-    # The collector's own rows, one tuple (time, agent id, *agent reporters) per actor and round: building the
-    # table from them directly, rather than through get_agent_vars_dataframe's indexed frame, keeps a run's
-    # history cheaper than the run itself (it is built once per run in sweeps with --rounds).
-    records = [row for rows in collector._agent_records.values() for row in rows]
-    column = dict(zip(["time", "agent", *collector.agent_reporters], zip(*records, strict=True), strict=True))
-    world = collector.model_vars                        # reporter -> one value per round
-    rounds = np.asarray(column["time"], dtype=float).astype(int)
-    row_round = np.repeat(rounds, n_issues)
-    row_issue = np.tile(np.arange(n_issues), len(records))
+    initial state. The model's round table (`sim.engine.run.RoundRecorder`, which lockstep runs keep too) with
+    its actors, issues and reasons named."""
+    import pandas as pd  # here: sweep workers, which import this module, need no pandas
 
-    def per_agent_issue(prefix: str, dtype: type) -> np.ndarray:   # (rows,) in (round, actor, issue) order
-        return np.column_stack([np.asarray(column[f"{prefix}.{issue}"], dtype=dtype) for issue in issues]).ravel()
+    return pd.DataFrame(named_rounds(model.recorder.table(), model.layout, model.reason_names))
 
-    def per_round_issue(prefix: str) -> np.ndarray:
-        return np.column_stack([np.asarray(world[f"{prefix}.{issue}"]) for issue in issues])[row_round, row_issue]
 
-    table = {
-        "round": row_round,
-        "actor": np.repeat(np.asarray(column["actor"], dtype=object), n_issues),
-        "issue": np.asarray(issues, dtype=object)[row_issue],
-        "position": per_agent_issue("position", float),
-        "reason": per_agent_issue("reason", object),
-        "utility": np.repeat(np.asarray(column["utility"], dtype=float), n_issues),
-        "tension": np.asarray(world["tension"], dtype=float)[row_round],
-    }
-    for name in ("proposal", "agreed", "median", "mean"):
-        if f"{name}.{issues[0]}" in world:
-            table[name] = per_round_issue(name)
-    table["agreed"] = table["agreed"].astype(bool)
-    return pd.DataFrame(table)
+def named_rounds(table: dict[str, np.ndarray], scenario: Scenario, reason_names: Sequence[str]
+                 ) -> dict[str, np.ndarray]:
+    """A round table (`RoundRecorder.table`) with ids and reasons as text, in the columns of `history_of` (and
+    `run` first where it holds several runs)."""
+    named = {"round": table["round"],
+             "actor": np.asarray(scenario.actor_ids, dtype=object)[table["actor"]],
+             "issue": np.asarray(scenario.issue_ids, dtype=object)[table["issue"]],
+             "position": table["position"],
+             "reason": np.asarray(reason_names, dtype=object)[table["reason"]]}
+    named.update({name: table[name] for name in ("utility", "tension", "proposal", "agreed", "median", "mean")
+                  if name in table})
+    return named
 
 
 def replicate_seeds(root_seed: int, replicates: int, first: int = 0) -> list[int]:

@@ -29,10 +29,10 @@ from numpy.typing import NDArray
 from sim import mechanisms
 from sim.compile.arrays import run_arrays
 from sim.compile.inputs import DrawPlan, Setter, draw_plan, inputs_of, setter_of, values_from_uniforms, with_values
-from sim.core import table_rules as rules
 from sim.core.strategies import Profiles
-from sim.core.utility import Array, to_native, total_utility
-from sim.mechanisms.base import RoundDraws, RunArrays, State, draw_rounds, opening_state
+from sim.core.utility import Array
+from sim.engine import run
+from sim.mechanisms.base import RoundDraws, RunArrays, State, draw_rounds
 from sim.scenario import Scenario
 
 MIN_REPLICATES = 2
@@ -155,9 +155,8 @@ def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values
     deadline = int(r.deadline.max())
     noise, order = _round_draws(seeds, drawn.shape[1], r, deadline, (n_actors, n_issues),
                                 arrays.activation == "random")
-    forecast = mechanism_.forecast(p.ideal, p, arrays.params, n_runs) if mechanism_.forecasts else None
-    state = opening_state(p.ideal, p, r.tension_initial, n_runs, record, forecast=forecast)
-    recorder = _Recorder(arrays, mechanism_) if record else None
+    state = run.opening(mechanism_, arrays, n_runs, record)
+    recorder = run.RoundRecorder(arrays, mechanism_) if record else None
     if recorder is not None:
         recorder.add(0, np.arange(n_runs), state, arrays)
 
@@ -183,21 +182,16 @@ def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values
             if not over.any():
                 continue
             ending = alive[over]
-            final["outcome"][ending] = rules.outcome_codes(~state.open_issues[over], state.broke_down[over])
+            final["outcome"][ending] = run.outcome_codes(state)[over]
             final["rounds"][ending] = round_
             for name, value in (("tension", state.tension), ("open_issues", state.open_issues),
                                 ("agreed_value", state.agreed_value), ("agreed_round", state.agreed_round),
                                 ("offers", state.offers), ("proposal", state.proposal[:, 0]),
                                 ("walked_out", state.walked)):
                 final[name][ending] = value[over]
-            profiles = _take(arrays, over).profiles
             if state.forecast is not None:
                 final["prediction"][ending] = state.forecast[over]
-                final["utility"][ending] = rules.outcome_utility(state.forecast[over],
-                                                                 np.ones_like(state.open_issues[over]), profiles)
-            else:
-                final["utility"][ending] = rules.outcome_utility(state.agreed_value[over], ~state.open_issues[over],
-                                                                 profiles)
+            final["utility"][ending] = run.outcome_utilities(state, arrays.profiles)[over]
             ended |= over
             if ended.all():
                 break
@@ -263,58 +257,3 @@ def _take_profiles(p: Profiles, keep: NDArray[np.bool_]) -> Profiles:
     changes = {name: value[keep] for name, value in vars(p).items()
                if isinstance(value, np.ndarray) and name not in shared}
     return type(p)(**{**vars(p), **changes})
-
-
-class _Recorder:
-    """Round-by-round records of the runs still talking, in the columns of `service.history_of`."""
-
-    def __init__(self, arrays: RunArrays, mechanism_: mechanisms.Mechanism):
-        self.low, self.high = arrays.low, arrays.high
-        self.runs = len(arrays.rules.deadline)
-        self.parts: list[tuple] = []
-        self.forecasts = mechanism_.forecasts
-
-    def add(self, round_: int, alive: NDArray[np.int_], state: State, arrays: RunArrays,
-            rows: NDArray[np.bool_] | None = None) -> None:
-        """Record the round of the `rows` (R,) still talking (all by default). Computed for every row, then the
-        rows taken: cheaper than taking the per-run arrays, and elementwise, so the same numbers."""
-        p = arrays.profiles
-        proposal = state.proposal[:, 0]
-        utility = total_utility(proposal[:, None, :], p.ideal, p.weights, p.risk_exponent)   # (R, N)
-        record = (to_native(state.offers, self.low, self.high), state.reasons, utility, state.tension,
-                  to_native(proposal, self.low, self.high), ~state.open_issues,
-                  None if state.median is None else to_native(state.median, self.low, self.high))
-        if rows is not None and not rows.all():
-            alive, record = alive[rows], tuple(None if value is None else value[rows] for value in record)
-        self.parts.append((round_, alive, *record))
-
-    def table(self) -> dict[str, np.ndarray]:
-        """One row per run, round and cell (actor-major), by run then round. A run is recorded every round
-        from 0 until it ends, so its t-th record is round t: each round's records go straight to their rows."""
-        n_actors, n_issues = self.parts[0][2].shape[1:]
-        cells = n_actors * n_issues
-        played = np.bincount(np.concatenate([part[1] for part in self.parts]), minlength=self.runs)
-        start = np.concatenate([[0], np.cumsum(played * cells)[:-1]])     # each run's first row
-        total = int(played.sum()) * cells
-        columns = {"position": np.empty(total), "reason": np.empty(total, dtype=self.parts[0][3].dtype),
-                   "utility": np.empty(total), "tension": np.empty(total), "proposal": np.empty(total),
-                   "agreed": np.empty(total, dtype=bool)}
-        if self.forecasts:
-            columns["median"] = np.empty(total)
-        for round_, alive, offers, reasons, utility, tension, proposal, agreed, median in self.parts:
-            rows = (start[alive] + round_ * cells)[:, None, None] + np.arange(cells).reshape(n_actors, n_issues)
-            columns["position"][rows] = offers
-            columns["reason"][rows] = reasons
-            columns["utility"][rows] = utility[:, :, None]
-            columns["tension"][rows] = tension[:, None, None]
-            columns["proposal"][rows] = proposal[:, None, :]
-            columns["agreed"][rows] = agreed[:, None, :]
-            if median is not None:
-                columns["median"][rows] = median[:, None, :]
-        run = np.repeat(np.arange(self.runs), played * cells)
-        within = np.arange(total) - start[run]
-        table = {"run": run, "round": within // cells, "actor": within % cells // n_issues,
-                 "issue": within % n_issues, **columns}
-        if self.forecasts:
-            table["mean"] = table["proposal"]
-        return table

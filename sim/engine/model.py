@@ -19,12 +19,15 @@ from sim.compile.arrays import arrays_of, own_arrays, run_arrays
 from sim.compile.inputs import Inputs, draw_plan, draw_values, drawn_mapping, settable_draws
 from sim.core import table_rules
 from sim.core.utility import to_native, to_unit, total_utility
+from sim.engine import run
 from sim.engine.agents import Negotiator
-from sim.mechanisms.base import RoundDraws, draw_rounds, opening_state
+from sim.mechanisms.base import RoundDraws, draw_rounds
 from sim.scenario import Scenario, apply_params, load_scenario, with_checked_values
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"   # shipped in the package (sim/scenarios)
 BASELINE = SCENARIO_DIR / "feb2022_baseline.yaml"
+ONE_RUN = np.zeros(1, dtype=np.intp)
+"""The run index of a model's one run in the round table (`run.RoundRecorder`)."""
 
 
 @cache
@@ -87,18 +90,15 @@ class NegotiationModel(mesa.Model):
         self.noise_draws, self.order_draws = draw_rounds(self.rng, float(self.arrays.rules.noise[0]), self.deadline,
                                                          self.profiles.ideal.shape,
                                                          spec.protocol.activation == "random")
-        forecast = (self.mechanism.forecast(self.profiles.ideal, self.profiles, self.arrays.params, 1)
-                    if self.mechanism.forecasts else None)
-        self.state = opening_state(self.profiles.ideal, self.profiles, self.arrays.rules.tension_initial, 1, collect,
-                                   self.human if self.has_humans else None, forecast)
+        self.state = run.opening(self.mechanism, self.arrays, 1, collect, self.human if self.has_humans else None)
         self._utilities: tuple | None = None   # (state, profiles, proposal_utilities) of the last reading
         self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
         self.outcome: str | None = None
         self.round = 0
         self.negotiators = [Negotiator(self, actor, n) for n, actor in enumerate(spec.actors)]
         self.datacollector = self._make_collector() if collect else None
-        if self.datacollector is not None:
-            self.datacollector.collect(self)
+        self.recorder = run.RoundRecorder(self.arrays, self.mechanism) if collect else None
+        self._collect()
 
     def _set_arrays(self, own: Inputs | None = None) -> None:
         """The run's arrays: its scenario's (cached per scenario), or those of its own drawn numbers `own`."""
@@ -275,8 +275,15 @@ class NegotiationModel(mesa.Model):
             own, self.submitted = self.submitted[None], np.full(self.submitted.shape, np.nan)
         self.state = self.mechanism.play_round(self.state, self.arrays, self.round, draws, own)
         if self.state.over[0]:
-            self.outcome = table_rules.classify(~self.open_issues, bool(self.state.broke_down[0]))
+            self.outcome = table_rules.OUTCOMES[int(run.outcome_codes(self.state)[0])]
             self.running = False
+        self._collect()
+
+    def _collect(self) -> None:
+        """Record the round: the round table every engine keeps (`run.RoundRecorder`, read by
+        `service.history_of`) and Mesa's DataCollector (for `mesa.batch_run` and Mesa's own tools)."""
+        if self.recorder is not None:
+            self.recorder.add(self.round, ONE_RUN, self.state, self.arrays)
         if self.datacollector is not None:
             self.datacollector.collect(self)
 
@@ -290,9 +297,7 @@ class NegotiationModel(mesa.Model):
     def outcome_utilities(self) -> np.ndarray:
         """Each actor's utility of the outcome (its disagreement utility on unsettled issues; under a forecasting
         mechanism every issue is valued at its predicted position)."""
-        if self.prediction is not None:
-            return table_rules.outcome_utility(self.prediction, np.ones_like(self.open_issues), self.profiles)
-        return table_rules.outcome_utility(self.agreed_value, ~self.open_issues, self.profiles)
+        return run.outcome_utilities(self.state, self.profiles)[0]
 
     def _make_collector(self) -> mesa.DataCollector:
         issues = self.layout.issue_ids
