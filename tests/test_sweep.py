@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from sim import service
 from sim.cli import app
+from sim.core.streams import DRAWS
 from sim.scenario import ScenarioError, apply_params, load_scenario, with_protocol
 from sim.sweep import (
     Factor,
@@ -341,6 +342,27 @@ def test_a_sweep_resumes_from_the_parquet_parts_of_an_earlier_version(baseline, 
     for name in ("runs.parquet", "rounds.parquet"):
         assert_same_table(out / name, reference / name)
     assert not (out / "parts").exists()
+
+
+def test_a_sweep_made_before_common_random_numbers_is_refused_on_resume(baseline, reference, tmp_path):
+    """Its runs drew their numbers in sequence from one generator per seed: resumed runs would draw others, so
+    the sweep is refused, with the reason, and the directory is left as it was."""
+    out = tmp_path / "old"
+    out.mkdir()
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert manifest["draws"] == DRAWS
+    del manifest["draws"]
+    manifest["status"] = {"complete": False}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SweepError, match="before common random numbers.*cannot be resumed.*--overwrite"):
+        run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="serial", rounds=True,
+                  progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    result = CliRunner().invoke(app, ["sweep", str(BASELINE), "--vary", VARY[0], "--vary", VARY[1], "--replicates",
+                                      str(REPLICATES), "--seed", str(SEED), "--rounds", "--executor", "serial",
+                                      "--out", str(out)])
+    assert result.exit_code == 2 and "before common random numbers" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_ctrl_c_saves_finished_batches_and_says_how_to_resume(tmp_path):

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sim.core.streams import DRAWS
 from sim.engine import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.service import prepare, replicate_seeds, run_scenario
@@ -248,6 +249,19 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
+def refuse_other_draws(path: Path, manifest: dict[str, Any]) -> None:
+    """A sweep whose runs drew their random numbers another way (`sim.core.streams.DRAWS`; before common random
+    numbers, manifests have no "draws") cannot be resumed: its remaining runs would draw other numbers than its
+    finished ones."""
+    draws = manifest.get("draws")
+    if draws != DRAWS:
+        how = ("before common random numbers (each run drew its inputs, noise and order of moves in sequence from "
+               "one generator)" if draws is None else f"with draws {draws!r}")
+        raise SweepError(f"{path} was run {how}; this negsim draws each from its own stream ({DRAWS}), so the "
+                         "same seeds now draw other numbers and its runs cannot be resumed or mixed with new "
+                         "ones. Use --overwrite to start over, or choose another --out.")
+
+
 def _show(value: Any) -> str:
     if isinstance(value, list):
         return " ".join(map(str, value)) or "(none)"
@@ -320,6 +334,7 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
                           "rounds": bool(rounds)}
             columns = {"runs": schema_to_json(runs_schema), "rounds": schema_to_json(rounds_schema)}
             if manifest is not None:
+                refuse_other_draws(store.path, manifest)
                 diffs = _differences(manifest.get("design", {}), design_doc)
                 if diffs:
                     raise SweepError(f"{store.path} holds a different sweep: {'; '.join(diffs)}. "
@@ -328,7 +343,8 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
                     raise SweepError(f"{store.path} was written with other output columns (by another negsim "
                                      "version?). Use --overwrite to start over, or choose another --out.")
             else:
-                manifest = {"format": FORMAT, "created": _now(), "design": design_doc, "columns": columns,
+                manifest = {"format": FORMAT, "draws": DRAWS, "created": _now(), "design": design_doc,
+                            "columns": columns,
                             "versions": versions(), "status": {"complete": False},
                             "scenario": spec.model_dump(mode="json", by_alias=True, exclude_none=True)}
                 store.write_manifest(manifest)
