@@ -278,7 +278,10 @@ def forecast_scenario(
         table.add_row(model, *(f"{row.forecasts[model].value:.1f} ({row.fmt(row.forecasts[model].low)}-"
                                f"{row.fmt(row.forecasts[model].high)})" for row in rows))
     if runs:
-        table.add_row(f"simulated, {runs} runs: agreed", *(f"{100 * row.simulated.agreed:.0f} %" for row in rows))
+        from sim.core.intervals import describe_share, wilson
+
+        table.add_row(f"simulated, {runs} runs: agreed [95 %]", *(describe_share(wilson(
+            round(row.simulated.agreed * row.simulated.runs), row.simulated.runs)) for row in rows))
         table.add_row("  median (10-90 %)", *("-" if row.simulated.median is None else
                                               f"{row.simulated.median:.1f} ({row.fmt(row.simulated.low)}-"
                                               f"{row.fmt(row.simulated.high)})" for row in rows))

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 LEVEL = 0.95
 Z = 1.959963984540054
@@ -73,6 +72,8 @@ def paired_difference(before: Sequence[float] | np.ndarray, after: Sequence[floa
     mean = float(d.mean())
     if n == 1:
         return Paired(mean, math.nan, math.nan, 1, changed)
+    from scipy import stats  # here: the CLI imports this module and starts fast without scipy
+
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * float(d.std(ddof=1)) / math.sqrt(n)
     return Paired(mean, mean - half, mean + half, n, changed)
 

@@ -2,7 +2,7 @@
 
 - `agreement_table`: for each varied parameter, the share of runs at each of its values (binned for a
   continuous sampler) that ended in each outcome, and the share that agreed each issue. Failed runs are
-  counted, not averaged.
+  counted, not averaged. Each share has its 95 % Wilson interval.
 - `sobol_indices`: first- and total-order Sobol indices (SALib) of chosen outputs
   over the varied parameters, from a sweep run with ``sampler="sobol"`` (the Saltelli design). Each point's
   output is the mean over its replicates.
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.core.intervals import wilson
 from sim.core.table_rules import OUTCOMES
 from sim.sweep.design import Factor
 from sim.sweep.samplers import SAMPLERS
@@ -44,19 +45,23 @@ def _issues(runs: pd.DataFrame) -> list[str]:
 
 
 def _shares(group: pd.DataFrame, issues: Sequence[str]) -> dict[str, float]:
+    """Runs, failed, each outcome's share and each issue's agreement rate among the successful runs, each share
+    with its 95 % Wilson interval (low.<share>, high.<share>)."""
     ok = group[group["error"].isna()]
     n = len(ok)
     row: dict[str, float] = {"runs": len(group), "failed": len(group) - n}
-    for outcome in OUTCOMES:
-        row[outcome] = float((ok["outcome"] == outcome).mean()) if n else np.nan
-    for issue in issues:
-        row[f"agreed.{issue}"] = float(ok[f"agreed.{issue}"].astype(float).mean()) if n else np.nan
+    counts = {outcome: int((ok["outcome"] == outcome).sum()) for outcome in OUTCOMES}
+    counts.update({f"agreed.{issue}": int(ok[f"agreed.{issue}"].astype(float).sum()) for issue in issues})
+    for name, hits in counts.items():
+        interval = wilson(hits, n)
+        row[name], row[f"low.{name}"], row[f"high.{name}"] = interval.share, interval.low, interval.high
     return row
 
 
 def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str = "grid",
                     bins: int = 10) -> pd.DataFrame:
-    """One row per (parameter, value): runs, failed, outcome shares, per-issue agreement rates.
+    """One row per (parameter, value): runs, failed, outcome shares, per-issue agreement rates, each share with
+    its 95 % Wilson interval (low.<column>, high.<column>).
 
     Values are exact for a grid or a value list; a range sampled continuously is cut into `bins` equal bins
     (`value` is the bin's midpoint, `bin` its interval)."""
@@ -105,6 +110,9 @@ def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Pa
         x = np.asarray(values, dtype=float) if numeric else np.arange(len(values))
         style = dict(marker="o", markersize=3) if len(values) < 30 else {}
         ax.plot(x, part["agreement"], color="black", linewidth=2, label="agreement (all issues)", zorder=5, **style)
+        if "low.agreement" in part:     # its 95 % interval
+            ax.fill_between(x, part["low.agreement"], part["high.agreement"], color="black", alpha=0.12,
+                            linewidth=0, label="95 % interval")
         for issue in issues:
             ax.plot(x, part[f"agreed.{issue}"], linewidth=1, label=f"{issue} agreed", **style)
         if not numeric:
