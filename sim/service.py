@@ -21,6 +21,7 @@ from sim.core import table_rules
 from sim.core.intervals import Interval, Paired, paired_difference, wilson
 from sim.core.intervals import describe_paired as describe_paired  # for the interfaces (dashboard, CLI)
 from sim.core.intervals import describe_share as describe_share
+from sim.core.intervals import points as points
 from sim.core.utility import to_native
 from sim.engine import lockstep
 from sim.engine.explain import issue_reasons

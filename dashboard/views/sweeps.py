@@ -3,9 +3,11 @@ distributions of the results, CSV downloads."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import charts, sweep_data
+from sim import service
 
 PICK = "negsim.sweep_pick"
 TYPED = "negsim.sweep_path"
@@ -84,6 +86,14 @@ def render() -> None:
     left, right = st.columns(2)
     with left:
         charts.show(charts.outcome_shares_chart(sweep.ok["outcome"], name="sweep_outcomes"))
+        shares = service.share_intervals(sweep.ok)
+        st.dataframe(pd.DataFrame({"Share of the successful runs": shares["measure"],
+                                   "Share": shares["share"],
+                                   "95 % interval": [f"{100 * lo:.0f} – {100 * hi:.0f} %"
+                                                     for lo, hi in zip(shares["low"], shares["high"], strict=True)],
+                                   "Runs": shares["runs"]}),
+                     hide_index=True, width="stretch",
+                     column_config={"Share": st.column_config.NumberColumn(format="percent")})
     with right:
         columns = ["rounds", "tension"] + [c for c in runs.columns if c.startswith(("value.", "utility."))]
         column = st.selectbox("Distribution of", columns, key=COLUMN)
