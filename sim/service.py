@@ -326,7 +326,7 @@ def vary_one(scenario: Scenario, path: str, values: Sequence[Any], replicates: i
             if progress is not None:
                 progress(k + 1, len(values))
             continue
-        summary = summaries(edited, seeds)
+        summary = reference if edited == scenario else summaries(edited, seeds)   # the value in use now: played
         for name, paired in paired_shares(reference, summary).items():
             share = share_interval_of(summary, name)
             row.update({name: share.share, f"{name}.low": share.low, f"{name}.high": share.high,
