@@ -161,6 +161,7 @@ def test_saltelli_layout_matches_salib_order():
 
 
 # ====================================================================== executors give identical tables
+@pytest.mark.slow
 def test_process_pool_equals_serial_whatever_the_batch_size(baseline, reference, tmp_path):
     out = tmp_path / "process"
     report = run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="process", workers=2,
@@ -174,6 +175,7 @@ def test_process_pool_equals_serial_whatever_the_batch_size(baseline, reference,
     assert set(rounds["run_id"]) == set(range(20)) and rounds.loc[0, "round"] == 0
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_equals_serial(baseline, reference, tmp_path):
     pytest.importorskip("distributed")
     out = tmp_path / "dask"
