@@ -70,6 +70,28 @@ def test_changing_one_uncertain_input_leaves_every_other_draw_of_the_seed_unchan
                                    second.noise_draws[:t] / second.arrays.rules.noise[0], rtol=1e-12)
 
 
+CODED = ["actors.russia.positions.expansion", "actors.us.capability", "actors.russia.saliences.missiles",
+         "actors.russia.strategy.flexibility", "issues.expansion.status_quo"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(CODED), st.floats(0, 1), st.integers(0, 2**63 - 1))
+def test_changing_a_coded_value_changes_no_draw(path, a, seed):
+    """A value that is not drawn, changed (within a range the schema accepts): every draw of the seed, the
+    round noise included, stays as it was."""
+    scenario = baseline()
+    coded = params(scenario)[path]
+    scale = scenario.issue(path.split(".")[-1] if "positions" in path else path.split(".")[1]).scale \
+        if "positions" in path or "status_quo" in path else None
+    value = (scale.min + a * (scale.max - scale.min)) if scale is not None else min(1.0, max(0.05, coded * (0.5 + a)))
+    changed = apply_params(scenario, {path: value})
+    assert draw_inputs(scenario, seed)[1] == draw_inputs(changed, seed)[1]
+    first, second = NegotiationModel(scenario, rng=seed, collect=False), NegotiationModel(changed, rng=seed,
+                                                                                           collect=False)
+    t = min(first.deadline, second.deadline)
+    np.testing.assert_array_equal(first.noise_draws[:t], second.noise_draws[:t])
+
+
 def test_lockstep_draws_each_path_from_its_own_stream_too():
     scenario = baseline()
     fixed = apply_params(scenario, {"actors.russia.red_lines.expansion": 35})
