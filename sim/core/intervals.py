@@ -48,7 +48,9 @@ def wilson(successes: int, n: int, z: float = Z) -> Interval:
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half), n)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)     # exact ends where the formula rounds
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return Interval(p, low, high, n)
 
 
 def share_interval(indicator: Sequence[bool] | np.ndarray) -> Interval:
@@ -85,13 +87,17 @@ def points(share: float) -> str:
 
 
 def describe_paired(what: str, paired: Paired) -> str:
-    """'breakdown -12 points [-16, -8] over 500 paired seeds (61 changed)'."""
+    """'breakdown -12 points [-16, -8] over 500 paired seeds'; 'partial: no seed changed over 500 paired seeds'."""
+    seeds = f"over {paired.n} paired seed{'s' if paired.n != 1 else ''}"
     if paired.n == 0:
         return f"{what}: no paired seeds"
-    text = f"{what} {points(paired.difference)} points"
+    if paired.changed == 0:
+        return f"{what}: no seed changed {seeds}"
+    shown = points(paired.difference)
+    text = f"{what} {shown} point{'' if shown.lstrip('+-') == '1' else 's'}"
     if not math.isnan(paired.low):
         text += f" [{points(paired.low)}, {points(paired.high)}]"
-    return text + f" over {paired.n} paired seed{'s' if paired.n != 1 else ''}"
+    return f"{text} {seeds}"
 
 
 def describe_share(interval: Interval) -> str:
