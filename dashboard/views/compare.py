@@ -109,6 +109,23 @@ def issues_table(results: list, labels: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def pairing_caption(results: list) -> None:
+    """Whether the two single runs are paired: the same seed, and so the same draws of every uncertain input
+    both sides draw (each input has its own random stream of the seed)."""
+    a, b = results
+    shared = [path for path in a.inputs if path in b.inputs]
+    same = sum(a.inputs[path] == b.inputs[path] for path in shared)
+    if a.seed == b.seed:
+        text = f"Both runs play seed {a.seed}"
+        if shared:
+            text += (f" and draw the same values for {same} of the {len(shared)} uncertain inputs both draw "
+                     "(each input has its own random stream of the seed): the differences come from the settings.")
+        st.caption(text + ("" if shared else "."))
+    else:
+        st.caption(f"The runs play different seeds (A {a.seed}, B {b.seed}), so their random draws differ too; "
+                   "the Monte Carlo below plays both with the same seeds.")
+
+
 def _request(keys: tuple[str, str]) -> None:
     st.session_state[MC_REQUEST] = (keys, int(st.session_state[MC_RUNS]))
 
@@ -192,6 +209,7 @@ def render() -> None:
     for side, result in zip(sides, results, strict=True):
         kind, text = common.outcome_sentence(result)
         getattr(st, kind)(f"**{side.label}** · " + text)
+    pairing_caption(results)
     st.markdown("#### Outcomes")
     st.dataframe(outcome_table(results, labels), hide_index=True, width="stretch")
     st.markdown("#### Issue by issue")
