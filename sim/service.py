@@ -20,7 +20,7 @@ from sim.compile.inputs import draw_plan, draw_values, drawn_mapping
 from sim.compile.inputs import runs_to_validate as runs_to_validate  # a sweep's values checked before a batch
 from sim.compile.inputs import setter_of as setter_of  # which inputs a batch sets without validating
 from sim.core import table_rules
-from sim.core.intervals import Interval, Paired, paired_difference, wilson
+from sim.core.intervals import Interval, Paired, paired_share_difference, wilson
 from sim.core.intervals import describe_paired as describe_paired  # for the interfaces (dashboard, CLI)
 from sim.core.intervals import describe_share as describe_share
 from sim.core.intervals import points as points
@@ -411,12 +411,13 @@ def share_intervals(summary: Any) -> pd.DataFrame:
 def paired_shares(before: Any, after: Any) -> dict[str, Paired]:
     """Each share's paired difference, `after` minus `before`: two batches run with the same seeds, in the same
     order (summaries, or Monte Carlo tables with a `seed` column, which must match), compared seed by seed
-    with a 95 % t interval (`sim.core.intervals.paired_difference`). Issues only one side has are left out."""
+    with a 95 % interval (`sim.core.intervals.paired_share_difference`, Newcombe's for paired shares). Issues
+    only one side has are left out."""
     if "seed" in before and "seed" in after and not np.array_equal(np.asarray(before["seed"]),
                                                                    np.asarray(after["seed"])):
         raise ValueError("a paired comparison needs the same seeds on both sides")
     names = [name for name in share_columns(before) if name in share_columns(after)]
-    return {name: paired_difference(_indicator(before, name), _indicator(after, name)) for name in names}
+    return {name: paired_share_difference(_indicator(before, name), _indicator(after, name)) for name in names}
 
 
 def changed_outcomes(before: Any, after: Any) -> int:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim import service
-from sim.core.intervals import describe_paired, paired_difference, wilson
+from sim.core.intervals import describe_paired, paired_difference, paired_share_difference, wilson
 from sim.engine.model import baseline
 from sim.scenario import apply_params
 
@@ -49,12 +49,33 @@ def test_the_paired_interval_matches_a_hand_computation():
         paired_difference([1, 0], [1])
 
 
+def test_the_paired_share_interval_matches_a_hand_computation():
+    """Newcombe's hybrid score interval for paired shares (method 10), by hand on the same ten seeds."""
+    before = [1, 1, 1, 0, 1, 0, 1, 1, 0, 1]
+    after = [0, 1, 0, 0, 1, 0, 0, 1, 0, 1]
+    # e (both) 4, f (before only) 3, g (after only) 0, h (neither) 3; p1 = 0.7, p2 = 0.4, difference -0.3
+    # Wilson: p1 in [0.396778, 0.892209], p2 in [0.168180, 0.687326]
+    # phi = (e h - f g) / sqrt((e + f)(g + h)(e + g)(f + h)) = 12 / sqrt(7 * 3 * 4 * 6) = 12 / sqrt(504) = 0.534522
+    # delta = sqrt((0.4 - 0.168180)^2 - 2 phi (0.4 - 0.168180)(0.892209 - 0.7) + (0.892209 - 0.7)^2)
+    #       = sqrt(0.053740 - 0.047634 + 0.036944) = sqrt(0.043050) = 0.207486  ->  low = -0.507486
+    # epsilon = sqrt((0.687326 - 0.4)^2 - 2 phi (0.687326 - 0.4)(0.7 - 0.396778) + (0.7 - 0.396778)^2)
+    #       = sqrt(0.082556 - 0.093139 + 0.091944) = sqrt(0.081361) = 0.285238  ->  high = -0.014762
+    paired = paired_share_difference(before, after)
+    assert paired.difference == pytest.approx(-0.3) and (paired.n, paired.changed) == (10, 3)
+    assert paired.low == pytest.approx(-0.507486, abs=2e-6) and paired.high == pytest.approx(-0.014762, abs=2e-6)
+    # every seed moved the same way: not a point, and inside [-1, 1]
+    every = paired_share_difference([0] * 20, [1] * 20)
+    assert every.difference == 1 and every.high == 1 and every.low == pytest.approx(0.772135, abs=1e-6)
+    none = paired_share_difference([0] * 20, [0] * 20)
+    assert none.changed == 0 and none.low == pytest.approx(-0.161125, abs=1e-6) and none.high == -none.low
+
+
 def test_pairing_is_narrower_than_two_independent_batches_when_most_seeds_agree():
     rng = np.random.default_rng(0)
     before = rng.random(500) < 0.4
     after = before.copy()
     after[rng.choice(500, 30, replace=False)] ^= True    # 30 seeds change
-    paired = paired_difference(before, after)
+    paired = paired_share_difference(before, after)
     a, b = wilson(int(before.sum()), 500), wilson(int(after.sum()), 500)
     independent = 1.96 * math.sqrt(a.share * (1 - a.share) / 500 + b.share * (1 - b.share) / 500)
     assert (paired.high - paired.low) / 2 < independent / 2
@@ -85,7 +106,7 @@ def test_sensitivity_reports_intervals_and_paired_differences_from_the_current_v
     at_35 = service.summaries(apply_params(scenario, {"actors.russia.red_lines.expansion": 35}),
                               service.replicate_seeds(scenario.protocol.seed, 40))
     row = table.iloc[0]
-    expected = paired_difference(reference["outcome"] == "breakdown", at_35["outcome"] == "breakdown")
+    expected = paired_share_difference(reference["outcome"] == "breakdown", at_35["outcome"] == "breakdown")
     assert row["breakdown.diff"] == pytest.approx(expected.difference)
     assert row["breakdown.diff_low"] == pytest.approx(expected.low, nan_ok=True)
     assert row["changed"] == service.changed_outcomes(reference, at_35)
