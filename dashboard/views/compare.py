@@ -177,7 +177,8 @@ def monte_carlo(sides: list[Side]) -> list[charts.Figure]:
     if lines:
         st.markdown("\n".join(lines[:6]))
     st.dataframe(paired_table(a, b, sides[0].scenario), hide_index=True, width="stretch", column_config={
-        "A": st.column_config.NumberColumn(format="percent"), "B": st.column_config.NumberColumn(format="percent")})
+        "A": st.column_config.NumberColumn(format="percent"), "B": st.column_config.NumberColumn(format="percent"),
+        "B - A (points)": st.column_config.NumberColumn(format="%+.1f")})
     rows = []
     for label, runs in batches.items():
         shares = service.share_intervals(runs).set_index("measure")
