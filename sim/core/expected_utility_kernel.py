@@ -260,6 +260,16 @@ def _weights(C: np.ndarray, S: np.ndarray) -> np.ndarray:
     return _safe_div(W, W.max(axis=1, keepdims=True))
 
 
+def _same_positions(X: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """(M, N, N): x_a and x_b are the same position, up to rounding (|x_a - x_b| <= _REL_TOL x R).
+
+    Two actors at one position make each other no offer. Exact equality would not mirror: a position reached by a
+    compromise on a reversed scale can differ from the mirrored one by an ulp, and the two actors would then offer each
+    other a capitulation of no length, which the least-move rule takes before any real offer (issue 22:
+    DEU d00062i2 forecast 54.0 forward, 40.0 mirrored)."""
+    return np.abs(X[:, :, None] - X[:, None, :]) <= (_REL_TOL * R)[:, None, None]
+
+
 def _distance_ratio(X: np.ndarray, R: np.ndarray) -> np.ndarray:
     """(M, N, N): |x_a - x_b| / R, clipped to [0, 1]; 0 on issues with R == 0."""
     diff = np.abs(X[:, :, None] - X[:, None, :])
@@ -463,7 +473,7 @@ class _Stage:
     X: np.ndarray
     R: np.ndarray
     live: np.ndarray  # (M,) R > 0
-    same: np.ndarray  # (M, N, N) x_i == x_j
+    same: np.ndarray  # (M, N, N) x_i == x_j (within _REL_TOL x R: `_same_positions`)
     median: np.ndarray  # (M,)
     mean: np.ndarray  # (M,)
     danger: np.ndarray  # (M, N)
@@ -483,7 +493,7 @@ def _stage(positions, capability, salience, scale_range, params: EUParams | Sequ
     rules = _rules(params, rows.issues)
     W = _weights(rows.C, S)
     ratio = _distance_ratio(X, R)
-    same = X[:, :, None] == X[:, None, :]
+    same = _same_positions(X, R)
     median = _median_im(X, W, rules.midpoint)
     mean = _mean_rows(X, W)
     live = R > 0
@@ -572,7 +582,11 @@ def _select(
         nearest = np.where(kind != OFFER_NONE, move, np.inf)
         key = nearest if key is None else np.where(least_move[:, None, None], nearest, key)
 
-    src = np.argmin(key, axis=2)  # first index wins ties
+    # The smallest key wins; keys equal up to rounding (_REL_TOL x the row's range of positions) are a tie, which the
+    # first actor wins: a rule that does not depend on the direction of the scale, where rounding noise would.
+    best = key.min(axis=2, keepdims=True)
+    spread = np.ptp(X, axis=1)[:, None, None]
+    src = np.argmax(key <= best + _REL_TOL * np.maximum(spread, np.abs(best)), axis=2)
     chosen_key = np.take_along_axis(key, src[:, :, None], axis=2)[:, :, 0]
     has = np.isfinite(chosen_key)
     new_x = np.take_along_axis(cand, src[:, :, None], axis=2)[:, :, 0]
