@@ -13,7 +13,7 @@ from pydantic import Field
 
 from sim.core import expected_utility_kernel as eu
 from sim.core import table_rules as rules
-from sim.core.strategies import AGREED, REASONS
+from sim.core.strategies import AGREED, REASONS, RED_LINE, clip_to_red_lines
 from sim.core.utility import Array
 from sim.mechanisms.base import Mechanism, Parameters, RoundDraws, State, finish_round, with_people
 
@@ -58,6 +58,7 @@ class Forecasting(NamedTuple):
     settled: NDArray[np.bool_]      # (R, M) the stopping rule fired: nothing moves on the issue any more
     late_sum: Array                 # (R, M) sum of the medians of the rounds in the second half
     late_rounds: Array              # (R,) how many such rounds
+    since: NDArray[np.int_] | None = None   # (R, M) the round in which the issue's positions stopped moving, -1 if not
 
 
 def scale_ranges(ideal: Array) -> Array:
@@ -72,20 +73,46 @@ def forecast(ideal: Array, profiles, params: Settings, runs: int) -> Array:
     return np.broadcast_to(median, (runs, ideal.shape[-1])).copy()
 
 
+def agreed_issues(median: Array, offers: Array, open_issues: NDArray[np.bool_], converged: NDArray[np.bool_],
+                  arrays: RunArrays) -> NDArray[np.bool_]:
+    """The open issues agreed this round (R, M): the positions have met (`converged`) and the median voter's position
+    passes the table's test (`table_rules.settled_issues`, as under the concession mechanism): every actor whose
+    consent the issue's decision rule needs accepts it -- it crosses none of its red lines and is worth at least its
+    reservation utility (on the issue; under package linkage, the whole package, which is agreed only once the
+    positions have met on every open issue)."""
+    tolerance = arrays.rules.tolerance[:, None, None]
+    table = np.broadcast_to(median[:, None, :], offers.shape)
+    met = open_issues & converged
+    if arrays.package:
+        met = open_issues & (converged | ~open_issues).all(axis=-1, keepdims=True)
+    if not met.any():
+        return met
+    return met & rules.settled_issues(table, offers, open_issues, arrays.profiles, tolerance, arrays.package,
+                                      arrays.rule)
+
+
 def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
                own_offers: Array | None = None) -> State:
-    """One round of R runs on every open issue; `own_offers` as in the concession mechanism."""
+    """One round of R runs on every open issue; `own_offers` as in the concession mechanism. The challenge round
+    moves the agents' positions (`expected_utility_kernel.eu_round`); no agent moves past its red line (a move that
+    would cross it stops on it); an issue is agreed at the median voter's position once the positions have met and
+    the actors the decision rule needs accept it (`agreed_issues`)."""
     p, r, settings = arrays.profiles, arrays.rules, arrays.params
     before, open_issues = state.offers, state.open_issues
     runs, n_issues = open_issues.shape
     forecasting = state.extra if state.extra is not None else Forecasting(
-        np.zeros((runs, n_issues), dtype=bool), np.zeros((runs, n_issues)), np.zeros(runs))
+        np.zeros((runs, n_issues), dtype=bool), np.zeros((runs, n_issues)), np.zeros(runs),
+        np.full((runs, n_issues), -1))
     moving = open_issues & ~forecasting.settled         # a settled issue stays exactly where it settled
     scale = scale_ranges(p.ideal)
     result = eu.eu_round(before, p.capability, p.salience, scale, settings.rounds)
     open_ = moving[:, None, :]
     reasons = np.where(open_, len(REASONS) + result.offer_kind, AGREED) if state.reasons is not None else None
     moved = result.positions
+    if p.has_red_lines:     # an actor never offers a position past its own red line
+        moved = clip_to_red_lines(moved, p)
+        if reasons is not None:
+            reasons = np.where(open_ & (moved != result.positions), RED_LINE, reasons)
     if state.people is not None:
         moved, reasons = with_people(own_offers, before, moved, state, reasons)
     offers = np.where(open_, moved, before)
@@ -93,13 +120,16 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
     mean_move, held = rules.round_movement(before, offers, state.median[:, None, :], open_issues,
                                            r.tolerance[:, None, None])
     converged = np.ptp(offers, axis=-2) <= r.tolerance[:, None]
+    agreed = agreed_issues(median, offers, open_issues, converged, arrays)
     if settings.stop_when_settled:
         still = np.abs(offers - before).max(axis=-2) <= eu.STABLE_TOLERANCE * scale
         late = round_ >= (r.deadline + 1) // 2
-        forecasting = Forecasting(forecasting.settled | (moving & still & ~converged),
+        newly = moving & still & ~agreed        # includes positions that met on a value someone refuses
+        forecasting = Forecasting(forecasting.settled | newly,
                                   forecasting.late_sum + np.where(late[:, None], median, 0.0),
-                                  forecasting.late_rounds + late)
-    state = finish_round(state, arrays, round_, offers, None, open_issues & converged, median, mean_move, held,
+                                  forecasting.late_rounds + late,
+                                  np.where(newly, round_, forecasting.since))
+    state = finish_round(state, arrays, round_, offers, None, agreed, median, mean_move, held,
                          median=median, forecast=median, reasons=reasons, extra=forecasting)
     if not settings.stop_when_settled:
         return state
