@@ -141,6 +141,14 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
     return state._replace(over=over, forecast=np.where(cycling, late_mean, median))
 
 
+def settled_since(state: State) -> NDArray[np.int_]:
+    """(R, M): the round in which each issue's positions stopped moving (its forecast final), -1 where not."""
+    extra = state.extra
+    if extra is None or extra.since is None:
+        return np.full(state.open_issues.shape, -1)
+    return extra.since
+
+
 class Settings(NamedTuple):
     """What `play_round` reads from the parameters."""
 
@@ -160,4 +168,5 @@ EXPECTED_UTILITY = Mechanism(
             "whose position is the forecast.",
     parameters=ExpectedUtilityParameters, reasons=tuple(
         f"took {name} offer" if name != "none" else "no offer received" for name in eu.OFFER_NAMES),
-    lockstep=True, play_round=play_round, prepare=prepare, forecast=forecast, spatial_data=True)
+    lockstep=True, play_round=play_round, prepare=prepare, forecast=forecast, spatial_data=True,
+    settled_since=settled_since)
