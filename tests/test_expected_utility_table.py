@@ -101,3 +101,29 @@ def test_the_deadline_a_sentence_names_is_the_deadline(path):
             assert not any(text in issue.why for text in CONCESSION_ONLY), issue.why
             for said in re.findall(r"deadline \(round (\d+)\)", issue.why):
                 assert int(said) == result.scenario.protocol.max_rounds == result.rounds, (seed, issue.why)
+
+
+def cycling_scenario():
+    """DEU III n00250i1 as a scenario: six of the 17 actors swap sides every round (a cycle of period 2)."""
+    x = [0, 100, 100, 100, 0, 100, 100, 0, 100, 100, 100, 100, 0, 100, 100, 0, 0]
+    c = [4.1, 4.1, 0.48, 0.58, 0.37, 0.28, 2.8, 4.1, 0.22, 0.5, 2.09, 0.08, 1.03, 0.27, 1.46, 0.55, 2.64]
+    s = [1, 1, 1, 1, 1, .6, 1, .6, .6, .8, .6, .9, 1, .6, .6, 1, 1]
+    return make_scenario([[float(v)] for v in x], saliences=[[float(v)] for v in s], capabilities=c,
+                         protocol={"mechanism": "expected_utility", "max_rounds": 30, "linkage": "issue_by_issue"})
+
+
+def test_a_cycle_ends_the_talks_with_the_forecast_of_the_stable_forecast_and_says_so():
+    from sim.core import expected_utility_kernel as eu
+    from tests.test_lockstep import assert_same_as_models
+
+    spec = cycling_scenario()
+    result = run_scenario(spec, 0, draw=False)
+    x = np.array([[a.positions["i0"] / 100] for a in spec.actors])
+    expected = eu.stable_forecast(x, np.array([a.capability for a in spec.actors]),
+                                  np.array([[a.saliences["i0"]] for a in spec.actors]))
+    assert expected.period[0] == 2
+    assert result.rounds == expected.rounds[0] < 30
+    assert result.issues["i0"].prediction == pytest.approx(100 * expected.forecast[0], abs=1e-9)
+    assert "the positions cycle: from round" in result.issues["i0"].why
+    assert "repeat every 2 rounds" in result.issues["i0"].why
+    assert_same_as_models(spec, [0, 1, 2])

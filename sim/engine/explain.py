@@ -113,14 +113,17 @@ def _which(refusals: list[str]) -> str:
 def forecast_reasons(model: NegotiationModel) -> dict[str, str]:
     """The expected-utility mechanism's sentences: an issue is agreed where the positions met on the median voter's
     position and everyone the rule needs accepts it; otherwise where the positions stopped moving (the stable
-    forecast) and who refuses the forecast, or that they were still moving when the talks ended."""
+    forecast) or began to cycle, and who refuses the forecast, or that they were still moving when the talks
+    ended."""
     spec, p = model.spec, model.profiles
     package = spec.protocol.linkage == "package"
     tolerance = spec.protocol.agreement_tolerance
     offers, native = model.offers, model.native
     forecast = model.state.forecast[0]
-    since = (model.mechanism.settled_since(model.state)[0] if model.mechanism.settled_since is not None
-             else np.full(len(spec.issues), -1))
+    since, period = np.full(len(spec.issues), -1), np.zeros(len(spec.issues), dtype=int)
+    if model.mechanism.settled_since is not None:
+        tracked = model.mechanism.settled_since(model.state)
+        since, period = tracked[0][0], tracked[1][0]
     met = np.ptp(offers, axis=0) <= tolerance + 1e-9
     apart = [i.id for k, i in enumerate(spec.issues) if model.open_issues[k] and not met[k]]
     reasons: dict[str, str] = {}
@@ -147,8 +150,13 @@ def forecast_reasons(model: NegotiationModel) -> dict[str, str]:
             why = "; ".join(refusals) if refusals else (
                 "under package linkage nothing is agreed until everything is"
                 + (f" (still apart on {', '.join(apart)})" if apart else ""))
-            parts.append(f"the positions met at {value:.1f}{unit} (stable from round {int(since[j])}), "
-                         f"but {why}")
+            when = (f"stable from round {int(since[j])}" if period[j] <= 1
+                    else f"repeating every {int(period[j])} rounds from round {int(since[j])}")
+            parts.append(f"the positions met at {value:.1f}{unit} ({when}), but {why}")
+        elif since[j] >= 0 and period[j] > 1:
+            parts.append(f"the positions cycle: from round {int(since[j])} they repeat every {int(period[j])} rounds, "
+                         f"{spread:.3g}{unit} apart; forecast {value:.1f}{unit}, the mean median over the cycle"
+                         + _which(refusals))
         elif since[j] >= 0:
             parts.append(f"the positions stopped moving in round {int(since[j])}, still {spread:.3g}{unit} apart: "
                          f"stable forecast {value:.1f}{unit} (the median voter)"

@@ -110,8 +110,9 @@ class Mechanism:
     """Made for spatial-model data (capability, position, salience per actor: a BDM or KTAB CSV): interfaces
     play such files with this mechanism unless the user picks another."""
     settled_since: Callable[[State], Any] | None = None
-    """(state) -> (R, M): the round in which each issue's positions stopped moving, -1 where they have not (a
-    forecasting mechanism whose talks end once nothing moves; `sim.engine.explain` says so); None: not tracked."""
+    """(state) -> ((R, M), (R, M)): the round in which each issue's forecast became final, -1 where it has not, and
+    its period: 1 (the positions stopped moving), k > 1 (they repeat every k rounds), 0 (neither) -- a forecasting
+    mechanism whose talks end once nothing moves (`sim.engine.explain` says so); None: not tracked."""
 
     @property
     def forecasts(self) -> bool:

@@ -42,8 +42,9 @@ class ExpectedUtilityParameters(Parameters):
     forecast), or the lower one (published)."""
     stopping: Literal["settled", "deadline"] = "settled"
     """settled: an issue's forecast is final once no position on it moves by more than 0.1 % of its range in a
-    round (the talks end when every issue is settled or agreed); one still cycling at the deadline is forecast at
-    its mean median over the second half of the rounds. deadline: the median at the deadline, wherever the cycle
+    round, or the positions are back where they were k <= 8 rounds earlier (a cycle: forecast at its mean median);
+    the talks end when every issue is settled or agreed; one still moving at the deadline is forecast at its mean
+    median over the second half of the rounds. deadline: the median at the deadline, wherever the cycle
     then is (published)."""
 
 
@@ -53,12 +54,49 @@ SCHOLZ_2011 = {"selection": "published", "normalisation": "all_pairs", "median_t
 
 
 class Forecasting(NamedTuple):
-    """The stable-forecast state of R runs."""
+    """The stable-forecast state of R runs (the stopping rule of `expected_utility_kernel.stable_forecast`)."""
 
-    settled: NDArray[np.bool_]      # (R, M) the stopping rule fired: nothing moves on the issue any more
+    settled: NDArray[np.bool_]      # (R, M) the stopping rule fired: nothing moves on the issue any more, or it cycles
     late_sum: Array                 # (R, M) sum of the medians of the rounds in the second half
     late_rounds: Array              # (R,) how many such rounds
-    since: NDArray[np.int_] | None = None   # (R, M) the round in which the issue's positions stopped moving, -1 if not
+    since: NDArray[np.int_]         # (R, M) the round in which the rule fired, -1 if not
+    period: NDArray[np.int_]        # (R, M) 1: nothing moves; k > 1: the positions repeat every k rounds; 0: not yet
+    value: Array                    # (R, M) the forecast of a settled issue: its median, or its mean over the cycle
+    recent: Array                   # (R, K, N, M) the offers of the last K = MAX_CYCLE rounds, the latest last
+    recent_median: Array            # (R, K, M) their medians
+
+
+def opening_forecasting(state: State) -> Forecasting:
+    runs, n_issues = state.open_issues.shape
+    k = eu.MAX_CYCLE
+    recent = np.full((runs, k, *state.offers.shape[1:]), np.nan)
+    recent[:, -1] = state.offers
+    recent_median = np.full((runs, k, n_issues), np.nan)
+    recent_median[:, -1] = state.median
+    return Forecasting(np.zeros((runs, n_issues), dtype=bool), np.zeros((runs, n_issues)), np.zeros(runs),
+                       np.full((runs, n_issues), -1), np.zeros((runs, n_issues), dtype=int),
+                       np.full((runs, n_issues), np.nan), recent, recent_median)
+
+
+def next_forecasting(f: Forecasting, offers: Array, median: Array, candidates: NDArray[np.bool_], scale: Array,
+                     round_: int, late: NDArray[np.bool_]) -> Forecasting:
+    """The stopping rule after a round: an issue among `candidates` (R, M) settles when its offers are back, within
+    STABLE_TOLERANCE x R, where they were k <= MAX_CYCLE rounds earlier (k = 1: nothing moved), the shortest k
+    first; its forecast is then the mean median over those k rounds."""
+    k_max = eu.MAX_CYCLE
+    medians = np.concatenate([f.recent_median[:, 1:], median[:, None]], axis=1)   # rounds t-K+1 .. t
+    newly = np.zeros_like(candidates)
+    period, value = f.period, f.value
+    for k in range(1, k_max + 1):
+        back = np.abs(offers - f.recent[:, k_max - k]).max(axis=-2) <= eu.STABLE_TOLERANCE * scale   # NaN: False
+        fire = candidates & back & ~newly
+        if fire.any():
+            newly = newly | fire
+            period = np.where(fire, k, period)
+            value = np.where(fire, medians[:, k_max - k:].mean(axis=1), value)
+    return Forecasting(f.settled | newly, f.late_sum + np.where(late[:, None], median, 0.0), f.late_rounds + late,
+                       np.where(newly, round_, f.since), period, value,
+                       np.concatenate([f.recent[:, 1:], offers[:, None]], axis=1), medians)
 
 
 def scale_ranges(ideal: Array) -> Array:
@@ -99,10 +137,7 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
     the actors the decision rule needs accept it (`agreed_issues`)."""
     p, r, settings = arrays.profiles, arrays.rules, arrays.params
     before, open_issues = state.offers, state.open_issues
-    runs, n_issues = open_issues.shape
-    forecasting = state.extra if state.extra is not None else Forecasting(
-        np.zeros((runs, n_issues), dtype=bool), np.zeros((runs, n_issues)), np.zeros(runs),
-        np.full((runs, n_issues), -1))
+    forecasting = state.extra if state.extra is not None else opening_forecasting(state)
     moving = open_issues & ~forecasting.settled         # a settled issue stays exactly where it settled
     scale = scale_ranges(p.ideal)
     result = eu.eu_round(before, p.capability, p.salience, scale, settings.rounds)
@@ -122,31 +157,31 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
     converged = np.ptp(offers, axis=-2) <= r.tolerance[:, None]
     agreed = agreed_issues(median, offers, open_issues, converged, arrays)
     if settings.stop_when_settled:
-        still = np.abs(offers - before).max(axis=-2) <= eu.STABLE_TOLERANCE * scale
         late = round_ >= (r.deadline + 1) // 2
-        newly = moving & still & ~agreed        # includes positions that met on a value someone refuses
-        forecasting = Forecasting(forecasting.settled | newly,
-                                  forecasting.late_sum + np.where(late[:, None], median, 0.0),
-                                  forecasting.late_rounds + late,
-                                  np.where(newly, round_, forecasting.since))
+        # an issue agreed this round is not a forecast; positions that met on a value someone refuses are
+        forecasting = next_forecasting(forecasting, offers, median, moving & ~agreed, scale, round_, late)
     state = finish_round(state, arrays, round_, offers, None, agreed, median, mean_move, held,
                          median=median, forecast=median, reasons=reasons, extra=forecasting)
     if not settings.stop_when_settled:
         return state
-    # the talks end once every issue is agreed or settled; at the deadline a cycling issue gets its late mean
+    # the talks end once every issue is agreed or settled; a settled issue is forecast at its median (the mean over
+    # its cycle), and one still moving at the deadline at its mean median over the second half of the rounds
     still_open = state.open_issues & ~forecasting.settled
     over = state.over | ~still_open.any(axis=-1)
     cycling = over[:, None] & still_open
     late_mean = forecasting.late_sum / np.maximum(forecasting.late_rounds, 1)[:, None]
-    return state._replace(over=over, forecast=np.where(cycling, late_mean, median))
+    settled = state.open_issues & forecasting.settled
+    return state._replace(over=over, forecast=np.where(settled, forecasting.value,
+                                                       np.where(cycling, late_mean, median)))
 
 
-def settled_since(state: State) -> NDArray[np.int_]:
-    """(R, M): the round in which each issue's positions stopped moving (its forecast final), -1 where not."""
+def settled_since(state: State) -> tuple[NDArray[np.int_], NDArray[np.int_]]:
+    """((R, M), (R, M)): the round in which each issue's forecast became final (its positions stopped moving or
+    began to repeat), -1 where not; and the period, 1 (nothing moves) or k (a cycle of k rounds), 0 where not."""
     extra = state.extra
-    if extra is None or extra.since is None:
-        return np.full(state.open_issues.shape, -1)
-    return extra.since
+    if extra is None:
+        return np.full(state.open_issues.shape, -1), np.zeros(state.open_issues.shape, dtype=int)
+    return extra.since, extra.period
 
 
 class Settings(NamedTuple):
