@@ -1,7 +1,9 @@
 """The expected-utility ("challenge") mechanism of Bueno de Mesquita, as formalised by Scholz, Calbert & Smith
 (2011): each round every actor weighs challenging every other on each issue and takes the offer it receives
-(`sim.core.expected_utility_kernel`); an issue is agreed once the positions converge, at the median voter's position,
-which is also the mechanism's forecast for every issue."""
+(`sim.core.expected_utility_kernel`), but never moves past its own red line; an issue is agreed once the positions
+converge, at the median voter's position, if every actor the issue's decision rule needs accepts it there (red lines,
+reservation utility, package linkage: the concession mechanism's test). The median voter's position is also the
+mechanism's forecast for every issue, agreed or not (docs/model.md, section 3.6)."""
 
 from __future__ import annotations
 
@@ -199,8 +201,9 @@ def prepare(parameters: ExpectedUtilityParameters) -> Settings:
 
 EXPECTED_UTILITY = Mechanism(
     name="expected_utility", label="Expected utility (Bueno de Mesquita)",
-    summary="Actors challenge each other where they expect to gain; positions converge on the median voter, "
-            "whose position is the forecast.",
+    summary="Actors challenge each other where they expect to gain, never past their red lines; positions converge "
+            "on the median voter, whose position is the forecast, and an issue is agreed there if everyone the "
+            "decision rule needs accepts it.",
     parameters=ExpectedUtilityParameters, reasons=tuple(
         f"took {name} offer" if name != "none" else "no offer received" for name in eu.OFFER_NAMES),
     lockstep=True, play_round=play_round, prepare=prepare, forecast=forecast, spatial_data=True,
