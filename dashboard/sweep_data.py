@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.state import ROOT
+from sim import service
 
 RESULT_COLUMNS = {"run_id", "point", "replicate", "seed", "outcome", "rounds", "tension", "error"}
 RESULT_PREFIXES = ("agreed.", "value.", "utility.", "prediction.")
@@ -166,7 +167,7 @@ def levels(column: pd.Series) -> tuple[pd.Series, list[str]]:
 
 def summarise(sweep: Sweep, metric: str, x: str, y: str | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Mean of `metric` over the finished runs at each level of x (and y): columns x_label, [y_label,] value,
-    runs; with the x and y level orders."""
+    runs, and for a probability its 95 % Wilson interval (low, high); with the x and y level orders."""
     runs = sweep.ok
     x_labels, x_order = levels(runs[x])
     frame = pd.DataFrame({"x_label": x_labels, "value": metric_values(runs, metric)})
@@ -181,6 +182,11 @@ def summarise(sweep: Sweep, metric: str, x: str, y: str | None = None) -> tuple[
     if y is not None:
         table["y_label"] = pd.Categorical(table["y_label"], categories=y_order, ordered=True)
     table = table.sort_values(keys).reset_index(drop=True)
+    if metric in ("agreement", "any", "breakdown") or metric.startswith("agreed."):   # a share: its interval
+        bounds = [service.wilson(round(value * runs), int(runs)) for value, runs in zip(table["value"], table["runs"],
+                                                                                         strict=True)]
+        table["low"] = [interval.low for interval in bounds]
+        table["high"] = [interval.high for interval in bounds]
     for key in keys:
         table[key] = table[key].astype(str)
     return table, x_order, y_order

@@ -82,3 +82,25 @@ def test_monte_carlo_and_sensitivity_show_intervals(app, baseline):
     table = next(f.value for f in app.dataframe if "Breakdown vs now" in f.value.columns)
     assert len(table) == 3 and "Seeds that changed outcome" in table.columns
     assert table["Breakdown"].str.contains(r"% \[").all()
+
+
+def test_the_sweep_explorer_gives_every_share_its_interval(tmp_path):
+    from dashboard import sweep_data
+    from tests.test_dashboard import fake_sweep
+
+    runs = fake_sweep(tmp_path / "s", failed=0)
+    sweep = sweep_data.read_sweep(tmp_path / "s")
+    x = sweep.parameters[0]
+    table, _, _ = sweep_data.summarise(sweep, "breakdown", x)
+    for row in table.itertuples():
+        expected = service.wilson(round(row.value * row.runs), row.runs)
+        assert (row.low, row.high) == (expected.low, expected.high) and row.low <= row.value <= row.high
+    assert "low" not in sweep_data.summarise(sweep, "rounds", x)[0]
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    ok(at.switch_page("routes/sweeps.py").run())
+    ok(at.text_input(key="negsim.sweep_path").input(str(tmp_path / "s")).run())
+    shares = next(f.value for f in at.dataframe if "Share of the successful runs" in f.value.columns)
+    breakdown = shares[shares["Share of the successful runs"] == "breakdown"].iloc[0]
+    expected = service.wilson(int((runs["outcome"] == "breakdown").sum()), len(runs))
+    assert breakdown["Share"] == expected.share
+    assert breakdown["95 % interval"] == f"{100 * expected.low:.0f} – {100 * expected.high:.0f} %"

@@ -82,6 +82,14 @@ def render() -> None:
                                              categorical=not sweep_data.is_numeric(sweep.ok[x])))
     else:
         st.info("This sweep varies no parameter: it is a Monte Carlo batch of one setting.")
+    if table is not None and "low" in table:
+        with st.expander("These shares with their 95 % intervals"):
+            shown = table.rename(columns={"x_label": x, "y_label": y if len(params) >= 2 else "y",
+                                          "value": metrics[metric]})
+            st.dataframe(shown, hide_index=True, width="stretch", column_config={
+                name: st.column_config.NumberColumn(format="percent") for name in (metrics[metric], "low", "high")})
+            st.caption("Each cell's share of its runs, with its 95 % (Wilson) interval: cells with few runs are "
+                       "uncertain.")
     st.markdown("#### Distributions")
     left, right = st.columns(2)
     with left:
