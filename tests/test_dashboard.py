@@ -445,7 +445,9 @@ def test_analysis_page_shows_every_forecasting_model_with_its_interval_as_negsim
         for name in MODELS.names:
             f = row.forecasts[name]
             assert shown[name][k] == f"{common.fmt(f.value)} [{common.fmt(f.low)}, {common.fmt(f.high)}]"
-        assert shown["Simulated: agreed"][k] == f"{100 * row.simulated.agreed:.0f} % of {state.FORECAST_RUNS} runs"
+        share = service.wilson(round(row.simulated.agreed * state.FORECAST_RUNS), state.FORECAST_RUNS)
+        assert shown["Simulated: agreed"][k] == (f"{100 * share.share:.0f} % [{100 * share.low:.0f}, "
+                                                 f"{100 * share.high:.0f}] of {state.FORECAST_RUNS} runs")
 
 
 # ====================================================================== Monte Carlo page
