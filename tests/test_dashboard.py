@@ -186,7 +186,7 @@ def test_a_slider_change_reruns_the_talks(app, baseline):
     assert any("You changed 1 setting" in e.label for e in app.sidebar.expander)
     # the change in words, not as a parameter path (issue 14)
     listed = " ".join(m.value for m in app.sidebar.markdown if "→" in m.value)   # not the uncertain inputs' list
-    assert "Russia: position on NATO eastward expansion: 100 → **60**" in listed
+    assert "Russia - position on NATO eastward expansion: 100 → **60**" in listed
     assert "actors.russia" not in listed
     # back to the file's value: no edit left
     ok(app.slider(key=state.WIDGET + path).set_value(100.0).run())
@@ -660,8 +660,8 @@ def test_readable_change_list_names_actors_issues_rules_and_options(baseline):
                        "0.8 → **0.5**"
     assert "- Linkage: Package → **Issue by issue**" in lines
     assert "- European Union: strategy: Linear → **Boulware**" in lines
-    assert "- European Union: follows NATO: 0 → **0.25**" in lines
-    assert "- Russia: outside option trend per round: 0.01 → **0.02**" in lines
+    assert "- European Union - follows NATO: 0 → **0.25**" in lines
+    assert "- Russia - outside option, trend per round: 0.01 → **0.02**" in lines
     assert "- Status quo of Risk reduction and confidence-building measures: 15 → **25**" in lines
 
 
@@ -831,7 +831,7 @@ def test_uncertain_inputs_are_listed_with_ranges_and_reasons(app, baseline):
     lines = listing.splitlines()
     assert [line.split("`")[1] for line in lines] == list(baseline.uncertainty)
     russia = next(line for line in lines if "`actors.russia.outside_option.value`" in line)
-    assert russia.startswith("- **Russia: outside option (value of walking away)**")
+    assert russia.startswith("- **Russia - outside option, value**")
     assert "0.2 … 0.5 (coded 0.35)" in russia and "least knowable" in russia
 
 
@@ -972,7 +972,7 @@ def test_the_address_carries_file_edits_and_round_and_a_link_reopens_them(app):
     assert current(other).scenario == shown.scenario and current(other).edits == shown.edits
     assert metric(other, "Outcome") == metric(app, "Outcome") and metric(other, "Round") == metric(app, "Round")
     listed = " ".join(m.value for m in other.sidebar.markdown)
-    assert "Russia: position on NATO eastward expansion: 100 → **60**" in listed
+    assert "Russia - position on NATO eastward expansion: 100 → **60**" in listed
     assert other.selectbox(key=state.FILE).value == "feb2022_issue_by_issue.yaml"
     assert other.checkbox(key=state.DRAW_BOX).value is False and result_of(other).inputs == {}
     assert result_of(other).to_dict() == result_of(app).to_dict()
@@ -1116,9 +1116,9 @@ def test_sensitivity_page_varies_the_slider_moved_last(app, baseline):
     assert app.selectbox(key="negsim.sens_param").value == "protocol.noise"
     # the parameters are offered in words
     options = app.selectbox(key="negsim.sens_param").options
-    assert "Russia: red line on NATO eastward expansion" in options and "Breakdown threshold" not in options
-    assert "Russia: outside option (value of walking away)" in options
-    assert "Status quo of Risk reduction and confidence-building measures" in options
+    assert "Russia - red line on NATO eastward expansion" in options and "Breakdown threshold" not in options
+    assert "Russia - outside option, value" in options
+    assert "Risk reduction and confidence-building measures - status quo" in options
 
 
 def test_the_new_pages_charts_are_valid_vega_lite(app):
