@@ -384,6 +384,10 @@ def test_cli_sweep_export_and_analyze(tmp_path):
     assert (out / "agreement.png").stat().st_size > 1000
     table = pd.read_csv(out / "agreement.csv")
     assert set(table["parameter"]) == {"actors.russia.reservation_utility", "protocol.linkage"}
+    names = dict(zip(table["parameter"], table["name"], strict=True))      # each input named as the scenario does
+    assert names["actors.russia.reservation_utility"] == "Russia - walk-away utility"
+    assert names["protocol.linkage"] == "Rules - linkage"
+    assert "Russia - walk-away utility (actors.russia.reservation_utility)" in result.output
     assert (table.groupby("parameter")["runs"].sum() == 12).all()
     result = cli.invoke(app, ["analyze", str(out), "--sobol"])
     assert result.exit_code == 2 and "--sampler sobol" in result.output

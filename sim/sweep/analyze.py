@@ -39,6 +39,18 @@ def load(path: str | Path) -> tuple[dict[str, Any], list[Factor], pd.DataFrame]:
     return manifest, factors, read_runs(path)
 
 
+def names(manifest: dict[str, Any], paths: Sequence[str]) -> dict[str, str]:
+    """Path -> readable name (`sim.scenario.label`) of the parameters and drawn inputs of a sweep, from the
+    scenario its manifest holds; a path it cannot name (an old or damaged manifest) is named by itself."""
+    from sim.scenario import ScenarioError, label, parse_scenario
+
+    try:
+        scenario = parse_scenario(manifest["scenario"], "manifest.json")
+    except (KeyError, TypeError, ScenarioError):
+        return {path: path for path in paths}
+    return {path: label(scenario, path) for path in paths}
+
+
 def _issues(runs: pd.DataFrame) -> list[str]:
     return [c.split(".", 1)[1] for c in runs.columns if c.startswith("agreed.")]
 
@@ -85,8 +97,10 @@ def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str 
     return table
 
 
-def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """One panel per parameter: P(agreement on everything) and P(issue agreed) against its value."""
+def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "",
+                   names: dict[str, str] | None = None) -> Path:
+    """One panel per parameter: P(agreement on everything) and P(issue agreed) against its value (each axis
+    named by `names`, path -> readable name, and the path)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -110,7 +124,8 @@ def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Pa
         if not numeric:
             ax.set_xticks(x, [str(v) for v in values], rotation=20 if len(values) > 3 else 0)
         ax.set_ylim(-0.03, 1.03)
-        ax.set_xlabel(param)
+        named = (names or {}).get(param)
+        ax.set_xlabel(f"{named}\n({param})" if named and named != param else param, fontsize=8, parse_math=False)
         ax.set_ylabel("probability")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(params):]:
