@@ -656,13 +656,13 @@ def test_readable_change_list_names_actors_issues_rules_and_options(baseline):
              "actors.eu.allies.nato": 0.0, "actors.russia.outside_option.trend": 0.01, "issues.cbm.status_quo": 15}
     text = changes_text(baseline, changes, bases)
     lines = text.splitlines()
-    assert lines[0] == "- United States: salience of Strike weapons and intermediate-range missiles in Europe: " \
+    assert lines[0] == "- United States - salience of Strike weapons and intermediate-range missiles in Europe: " \
                        "0.8 → **0.5**"
-    assert "- Linkage: Package → **Issue by issue**" in lines
-    assert "- European Union: strategy: Linear → **Boulware**" in lines
+    assert "- Rules - linkage: Package → **Issue by issue**" in lines
+    assert "- European Union - strategy, kind: Linear → **Boulware**" in lines
     assert "- European Union - follows NATO: 0 → **0.25**" in lines
     assert "- Russia - outside option, trend per round: 0.01 → **0.02**" in lines
-    assert "- Status quo of Risk reduction and confidence-building measures: 15 → **25**" in lines
+    assert "- Risk reduction and confidence-building measures - status quo: 15 → **25**" in lines
 
 
 def sweep_heatmap_scale(at: AppTest) -> dict:
