@@ -320,6 +320,14 @@ def test_readable_names_come_from_the_scenario_and_the_schema():
     # a red line the file does not set (a sweep may open it) is named too; a path that leads nowhere is itself
     assert label(scenario, "actors.eu.red_lines.cbm") == "European Union - red line on Risk reduction and " \
                                                          "confidence-building measures"
+    # the bounds and choices a sweep page offers, from the schema (the issue's scale for native units)
+    position = describe_path(scenario, "actors.russia.positions.expansion")
+    assert (position.low, position.high) == (scenario.issue("expansion").scale.min, scenario.issue("expansion").scale.max)
+    assert (trend.low, trend.high) == (-0.2, 0.2)
+    assert (describe_path(scenario, "actors.russia.saliences.cbm").low, describe_path(
+        scenario, "actors.russia.saliences.cbm").high) == (0.0, 1.0)
+    assert describe_path(scenario, "protocol.linkage").options == ("package", "issue_by_issue")
+    assert describe_path(scenario, "issues.cbm.de_escalating").options == (False, True)
     assert label(scenario, "actors.nobody.capability") == "actors.nobody.capability"
     assert label(scenario, "protocol.no_such_field") == "protocol.no_such_field"
     # the names follow the scenario: a renamed actor or issue is named as renamed

@@ -96,6 +96,9 @@ class PathLabel:
     label: str
     description: str = ""
     unit: str = ""
+    low: float | None = None        # the smallest value the schema allows (the issue's scale for native units)
+    high: float | None = None       # the largest
+    options: tuple[Any, ...] = ()   # the values of a choice (a Literal field, or true/false)
 
     @property
     def hover(self) -> str:
@@ -136,6 +139,31 @@ def _item_model(annotation: Any) -> type[BaseModel] | None:
 
 def _is_mapping(annotation: Any) -> bool:
     return any(getattr(a, "__origin__", a) is dict for a in (annotation, *get_args(annotation)))
+
+
+def _limits(annotation: Any, field: FieldInfo | None = None) -> tuple[float | None, float | None, tuple[Any, ...]]:
+    """(low, high, options) a field or a mapping's value allows: its ge/gt/le/lt bounds, or its choices."""
+    metadata = list(field.metadata) if field is not None else []
+    for candidate in (annotation, *get_args(annotation)):
+        for extra in getattr(candidate, "__metadata__", ()):
+            metadata += list(getattr(extra, "metadata", [extra]))
+    low = high = None
+    for item in metadata:
+        for name, is_low in (("ge", True), ("gt", True), ("le", False), ("lt", False)):
+            bound = getattr(item, name, None)
+            if isinstance(bound, (int, float)):
+                if is_low:
+                    low = float(bound)
+                else:
+                    high = float(bound)
+    options: tuple[Any, ...] = ()
+    if _is_choice(annotation):
+        literal = annotation if getattr(annotation, "__origin__", None) is Literal else next(
+            a for a in get_args(annotation) if getattr(a, "__origin__", None) is Literal)
+        options = get_args(literal)
+    elif annotation is bool or bool in get_args(annotation):
+        options = (False, True)
+    return low, high, options
 
 
 def describe_path(scenario: Scenario, path: str) -> PathLabel:
@@ -188,23 +216,33 @@ def describe_path(scenario: Scenario, path: str) -> PathLabel:
             i += 1
             continue
         rest = keys[i + 1:]
+        scale = None
         if rest and _is_mapping(field.annotation):
             parts.append(f"{words} {key_name(rest[0])}".strip())
             parts.extend(key_name(k) for k in rest[1:])
+            value = field.annotation
+            for _ in rest:      # the annotation of the values, through nested mappings
+                value = next((a for a in get_args(value)[1:]), value)
+            limits = _limits(value)
             if name in NATIVE_UNITS and rest[0] in issues:
-                unit = issues[rest[0]].scale.unit
+                scale = issues[rest[0]].scale
         else:
             if rest:
                 return PathLabel(path, path)
             parts.append(words)
-            if name in NATIVE_UNITS and issue_of_path is not None:
+            limits = _limits(field.annotation, field)
+            if name in NATIVE_UNITS and issue_of_path is not None and name == "status_quo":
+                scale = issue_of_path.scale
+            elif name in NATIVE_UNITS and issue_of_path is not None:
                 unit = issue_of_path.scale.unit
+        if scale is not None:
+            unit, limits = scale.unit, (scale.min, scale.max, ())
         break
     else:
         if not parts:
             return PathLabel(path, path)
     text = ", ".join(parts)
-    return PathLabel(path, f"{subject} - {text}" if subject else text, description, unit)
+    return PathLabel(path, f"{subject} - {text}" if subject else text, description, unit, *limits)
 
 
 def label(scenario: Scenario, path: str) -> str:
