@@ -322,7 +322,8 @@ def test_readable_names_come_from_the_scenario_and_the_schema():
                                                          "confidence-building measures"
     # the bounds and choices a sweep page offers, from the schema (the issue's scale for native units)
     position = describe_path(scenario, "actors.russia.positions.expansion")
-    assert (position.low, position.high) == (scenario.issue("expansion").scale.min, scenario.issue("expansion").scale.max)
+    scale = scenario.issue("expansion").scale
+    assert (position.low, position.high) == (scale.min, scale.max)
     assert (trend.low, trend.high) == (-0.2, 0.2)
     assert (describe_path(scenario, "actors.russia.saliences.cbm").low, describe_path(
         scenario, "actors.russia.saliences.cbm").high) == (0.0, 1.0)
