@@ -1148,3 +1148,81 @@ def test_pages_with_charts_offer_them_as_svg_and_png(app):
         labels = [b.label for b in app.get("download_button")]
         assert {"Charts (SVG, zip)", "Charts (PNG, zip)"} <= set(labels), route
         assert len(labels) == len(set(labels)), labels
+
+
+# ====================================================================== names in the sweep explorer; New sweep
+def test_sweep_explorer_names_the_parameters_as_the_scenario_does(tmp_path, baseline):
+    fake_sweep(tmp_path / "sweep")
+    manifest = json.loads((tmp_path / "sweep" / "manifest.json").read_text())
+    manifest["scenario"] = baseline.model_dump(mode="json", by_alias=True, exclude_none=True)
+    (tmp_path / "sweep" / "manifest.json").write_text(json.dumps(manifest))
+    sweep = sweep_data.read_sweep(tmp_path / "sweep")
+    assert sweep.name("actors.russia.outside_option.value") == "Russia - outside option, value"
+    assert sweep.name("protocol.max_rounds") == "Rules - deadline (rounds)"
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    ok(at.switch_page("routes/sweeps.py").run())
+    ok(at.text_input(key="negsim.sweep_path").input(str(tmp_path / "sweep")).run())
+    (meta, spec, _), = charts(at, "sweep_heatmap")
+    rect = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rect")["encoding"]
+    assert (rect["x"]["title"], rect["y"]["title"]) == ("Russia - outside option, value", "Rules - deadline (rounds)")
+    assert meta["x"] == "actors.russia.outside_option.value"           # the path stays the chart's key
+    assert "Russia - outside option, value (`actors.russia.outside_option.value`)" in texts(at)
+    assert at.selectbox(key="negsim.sweep_x").options[0] == "Russia - outside option, value"
+
+
+def new_sweep_page(monkeypatch, tmp_path) -> AppTest:
+    monkeypatch.setenv("NEGSIM_SWEEPS_DIR", str(tmp_path))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    return ok(at.switch_page("routes/new_sweep.py").run())
+
+
+def start_button(at: AppTest):
+    return next(b for b in at.button if b.label == "Start the sweep")
+
+
+def test_new_sweep_bad_input_is_an_error_box_and_the_button_waits(monkeypatch, tmp_path):
+    from sim.sweep.command import MAX_PAGE_RUNS
+
+    at = new_sweep_page(monkeypatch, tmp_path)
+    assert "no factor chosen" in at.error[0].value and start_button(at).disabled
+    options = at.multiselect(key="negsim.ns_factors").options
+    assert "Russia - outside option, trend per round" in options          # offered in words
+    ok(at.multiselect(key="negsim.ns_factors").select("actors.russia.outside_option.trend").run())
+    assert not at.error and not start_button(at).disabled
+    ok(at.number_input(key="negsim.ns_low:actors.russia.outside_option.trend").set_value(0.1).run())
+    ok(at.number_input(key="negsim.ns_high:actors.russia.outside_option.trend").set_value(0.0).run())
+    assert "LO must not exceed HI" in at.error[0].value and start_button(at).disabled
+    ok(at.number_input(key="negsim.ns_high:actors.russia.outside_option.trend").set_value(0.2).run())
+    ok(at.number_input(key="negsim.ns_levels:actors.russia.outside_option.trend").set_value(1000).run())
+    ok(at.number_input(key="negsim.ns_replicates").set_value(100).run())
+    assert f"more than the {MAX_PAGE_RUNS:,}" in at.error[0].value and start_button(at).disabled
+    ok(at.number_input(key="negsim.ns_levels:actors.russia.outside_option.trend").set_value(3).run())
+    ok(at.text_input(key="negsim.ns_name").input("../escape").run())
+    assert "the name may hold" in at.error[0].value
+    assert not list(tmp_path.iterdir())                                    # nothing written
+
+
+def test_new_sweep_shows_the_run_count_and_the_command_of_the_same_design(monkeypatch, tmp_path, baseline):
+    import shlex
+
+    from sim.sweep.design import make_design
+
+    at = new_sweep_page(monkeypatch, tmp_path)
+    ok(at.multiselect(key="negsim.ns_factors").select("actors.russia.reservation_utility")
+       .select("protocol.linkage").run())
+    ok(at.number_input(key="negsim.ns_replicates").set_value(4).run())
+    ok(at.text_input(key="negsim.ns_name").input("demo").run())
+    assert metric(at, "Runs") == "24" and metric(at, "Points") == "6"      # 3 levels x 2 linkages x 4 seeds
+    command = at.code[0].value
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[:3] == ["negsim", "sweep", "scenarios/feb2022_baseline.yaml"]
+    assert words[words.index("--out") + 1] == str(tmp_path / "demo")
+    vary = [words[i + 1] for i, w in enumerate(words) if w == "--vary"]
+    assert vary == ["actors.russia.reservation_utility=0:1:3", "protocol.linkage=package,issue_by_issue"]
+    design = make_design(baseline, vary, "grid", None, 4, int(words[words.index("--seed") + 1]))
+    assert design.n_runs == 24
+    # a setting changed in the sidebar: the command names a YAML of the current settings, written at the start
+    ok(at.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(at.slider(key=state.WIDGET + "protocol.noise").set_value(0.1).run())
+    words = shlex.split(at.code[0].value.replace("\\\n", " "))
+    assert words[2] == str(tmp_path / "demo.yaml") and not (tmp_path / "demo.yaml").exists()

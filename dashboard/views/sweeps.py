@@ -13,6 +13,8 @@ X = "negsim.sweep_x"
 Y = "negsim.sweep_y"
 METRIC = "negsim.sweep_metric"
 COLUMN = "negsim.sweep_column"
+OPEN = "negsim.sweep_open"
+"""A sweep directory to open on the next visit (set by the New sweep page when its sweep has finished)."""
 
 EXAMPLE = ("negsim sweep scenarios/feb2022_baseline.yaml --out sweeps/demo \\\n"
            "    --vary protocol.linkage=package,issue_by_issue \\\n"
@@ -20,6 +22,8 @@ EXAMPLE = ("negsim sweep scenarios/feb2022_baseline.yaml --out sweeps/demo \\\n"
 
 
 def choose_directory() -> str | None:
+    if OPEN in st.session_state:      # before the text box is drawn: a widget's value cannot be set after
+        st.session_state[TYPED] = st.session_state.pop(OPEN)
     found = sweep_data.discover()
     c1, c2 = st.columns(2)
     picked = c1.selectbox("Sweeps found in sweeps/ and out/", found, index=0 if found else None, key=PICK,
