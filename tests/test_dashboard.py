@@ -461,7 +461,10 @@ def test_monte_carlo_page(app, baseline):
 
     expected = assumption_influence(runs).groupby("output", sort=False).head(6)     # six per outcome
     shown = next(frame for frame in frames if "Drawn input" in frame.columns)
-    assert len(expected) and list(shown["Drawn input"]) == list(expected["input"])
+    assert len(expected) and list(shown["Path"]) == list(expected["input"])
+    from sim.scenario import label
+
+    assert list(shown["Drawn input"]) == [label(current(app).scenario, p) for p in expected["input"]]   # in words
     np.testing.assert_allclose(shown["ρ"], expected["spearman"])
     # a change of settings asks for a new batch
     ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(90.0).run())

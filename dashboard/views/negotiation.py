@@ -208,13 +208,14 @@ def drawn_inputs(cur: state.Current, result) -> None:
                    "sidebar).")
         return
     with st.expander(f"This run drew its {len(result.inputs)} uncertain inputs from seed {result.seed}"):
-        rows = ["| Setting | Drawn | Coded | Range |", "|---|---:|---:|---|"]
+        rows = ["| Setting | Drawn | Coded | Range | Path |", "|---|---:|---:|---|---|"]
         for path, value in result.inputs.items():
             words, _, unit = describe(cur.scenario, path)
             coded = state.value_at(cur.scenario, path)
             spec = ranges.get(path)
             span = "" if spec is None else f"{spec.low:g} … {spec.high:g}" + (f" {unit}" if unit else "")
-            rows.append(f"| {words} | {value:.3g} | {'not set' if coded is None else f'{coded:g}'} | {span} |")
+            rows.append(f"| {words} | {value:.3g} | {'not set' if coded is None else f'{coded:g}'} | {span} | "
+                        f"`{path}` |")
         st.markdown("\n".join(rows))
 
 

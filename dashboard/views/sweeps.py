@@ -38,7 +38,7 @@ def render() -> None:
     st.markdown(
         "A **sweep** runs the model over a grid (or a random sample) of parameter values, many times each; "
         "`negsim sweep` writes the results to a directory. Open one here to see where agreement becomes "
-        f"likely. To make one:\n\n```\n{EXAMPLE}\n```")
+        f"likely. To make one, use the **New sweep** page or run:\n\n```\n{EXAMPLE}\n```")
     path = choose_directory()
     if not path:
         st.info("No sweep directory chosen yet.", icon=":material/folder_open:")
