@@ -1229,3 +1229,46 @@ def test_new_sweep_shows_the_run_count_and_the_command_of_the_same_design(monkey
     ok(at.slider(key=state.WIDGET + "protocol.noise").set_value(0.1).run())
     words = shlex.split(at.code[0].value.replace("\\\n", " "))
     assert words[2] == str(tmp_path / "demo.yaml") and not (tmp_path / "demo.yaml").exists()
+
+
+def test_new_sweep_of_edited_settings_runs_and_opens_in_the_explorer(monkeypatch, tmp_path):
+    """Start with a setting changed in the sidebar: the YAML of the settings is written where the command says,
+    the sweep runs in the background, the explorer opens on it, and the command makes the same table."""
+    import shlex
+    import time
+
+    from typer.testing import CliRunner
+
+    from dashboard.views import new_sweep
+    from sim.cli import app as cli
+    from sim.sweep import read_runs
+
+    at = new_sweep_page(monkeypatch, tmp_path)
+    ok(at.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(at.slider(key=state.WIDGET + "protocol.noise").set_value(0.1).run())
+    ok(at.multiselect(key="negsim.ns_factors").select("protocol.max_rounds").run())
+    ok(at.number_input(key="negsim.ns_low:protocol.max_rounds").set_value(5).run())
+    ok(at.number_input(key="negsim.ns_high:protocol.max_rounds").set_value(15).run())
+    ok(at.number_input(key="negsim.ns_replicates").set_value(2).run())
+    ok(at.text_input(key="negsim.ns_name").input("edited").run())
+    command = at.code[0].value
+    ok(start_button(at).click().run())
+    key = at.session_state[new_sweep.JOB]
+    deadline = time.monotonic() + 120
+    while not new_sweep.JOBS[key].finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert new_sweep.JOBS[key].error is None, new_sweep.JOBS[key].error
+    ok(at.run())                                                     # finished: off to the explorer
+    assert metric(at, "Runs") == "6" and metric(at, "Failed runs") == "0"
+    assert at.text_input(key="negsim.sweep_path").value == str(tmp_path / "edited")
+    runs = read_runs(tmp_path / "edited")
+    assert sorted(set(runs["protocol.max_rounds"])) == [5, 10, 15]
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[2] == str(tmp_path / "edited.yaml")
+    from sim.scenario import load_scenario
+
+    assert load_scenario(tmp_path / "edited.yaml").protocol.noise == 0.1
+    words[words.index("--out") + 1] = str(tmp_path / "again")
+    result = CliRunner().invoke(cli, words[1:] + ["--quiet"])
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(read_runs(tmp_path / "again"), runs)

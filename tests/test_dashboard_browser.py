@@ -176,11 +176,13 @@ def test_a_sweep_started_from_the_dashboard_lands_in_the_explorer(tmp_path, monk
                 box.fill(value)
                 box.press("Enter")
                 screenshot._settle(page)
+            page.get_by_text("all cores").click()        # the process pool, started from a thread of the server
+            screenshot._settle(page)
             assert not _exception_text(page), _exception_text(page)
             main = page.locator('[data-testid="stMain"]')
             assert "18" in main.locator('[data-testid="stMetric"]').first.inner_text()   # 3 x 2 points x 3 seeds
             command = main.locator('[data-testid="stCode"] code').first.inner_text()
-            assert "--vary actors.russia.reservation_utility=0:1:3" in command
+            assert "--vary actors.russia.reservation_utility=0:1:3" in command and "--executor process" in command
             screenshot._full_page(page, tmp_path / "new_sweep.png")
             page.get_by_role("button", name="Start the sweep").click()
             page.get_by_role("heading", name="Sweep explorer").wait_for(timeout=120_000)
