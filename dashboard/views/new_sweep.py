@@ -277,5 +277,7 @@ def _progress(key: str) -> None:
     share = job.done / job.total if job.total else 0.0
     seconds = time.monotonic() - job.started
     failed = f", {job.failed:,} failed" if job.failed else ""
-    st.progress(min(share, 1.0), text=f"{job.done:,} of {job.total:,} runs{failed} · {seconds:.0f} s")
+    words = f"{job.done:,} of {job.total:,} runs{failed}" if job.done else \
+        f"Starting: timing a few runs of the scenario to size the batches (0 of {job.total:,} runs)"
+    st.progress(min(share, 1.0), text=f"{words} · {seconds:.0f} s")
     st.code(job.plan.command(), language="bash", wrap_lines=True)
