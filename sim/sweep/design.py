@@ -34,9 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.compile.inputs import runs_to_validate, setter_of
 from sim.scenario import Problem, Scenario, ScenarioError, apply_params, params
-from sim.service import replicate_seeds
+from sim.service import replicate_seeds, runs_to_validate, setter_of
 from sim.sweep.samplers import SAMPLERS
 from sim.sweep.samplers.base import DEFAULT_SAMPLES
 
