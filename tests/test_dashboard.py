@@ -1272,3 +1272,29 @@ def test_new_sweep_of_edited_settings_runs_and_opens_in_the_explorer(monkeypatch
     result = CliRunner().invoke(cli, words[1:] + ["--quiet"])
     assert result.exit_code == 0, result.output
     pd.testing.assert_frame_equal(read_runs(tmp_path / "again"), runs)
+
+
+def test_new_sweep_can_be_stopped_and_keeps_its_finished_runs(monkeypatch, tmp_path):
+    import time
+
+    from dashboard.views import new_sweep
+
+    at = new_sweep_page(monkeypatch, tmp_path)
+    ok(at.multiselect(key="negsim.ns_factors").select("protocol.noise").run())
+    ok(at.number_input(key="negsim.ns_replicates").set_value(5000).run())
+    ok(at.text_input(key="negsim.ns_name").input("stopped").run())
+    ok(start_button(at).click().run())
+    key = at.session_state[new_sweep.JOB]
+    job = new_sweep.JOBS[key]
+    deadline = time.monotonic() + 120
+    while job.done == 0 and not job.finished and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert 0 < job.done < job.total == 15_000
+    ok(next(b for b in at.button if b.label == "Stop").click().run())
+    while not job.finished and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok(at.run())
+    assert "stopped after" in at.error[0].value and "finishes the others" in at.error[0].value
+    assert any("--replicates 5000" in c.value for c in at.code)
+    parts = list((tmp_path / "stopped" / "parts").glob("runs-*"))
+    assert parts and not (tmp_path / "stopped" / "runs.parquet").exists()    # kept for a resume, not merged

@@ -19,10 +19,10 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import common, state
+from dashboard import common, editor, state
 from dashboard.views import sweeps as explorer
 from sim.scenario import Scenario, ScenarioError, describe_path, dump_yaml, params
-from sim.sweep import EXECUTORS, SAMPLERS, SweepError, SweepPlan
+from sim.sweep import EXECUTORS, SAMPLERS, SweepError, SweepInterrupted, SweepPlan
 from sim.sweep.command import MAX_PAGE_RUNS, range_spec, values_spec
 
 FACTORS = "negsim.ns_factors"
@@ -65,10 +65,13 @@ class Job:
     failed: int = 0
     error: str | None = None
     finished: bool = False
+    stop: bool = False
     started: float = field(default_factory=time.monotonic)
 
     def progress(self, done: int, total: int, failed: int) -> None:
         self.done, self.total, self.failed = done, total, failed
+        if self.stop:       # the runner stops as on Ctrl-C: the finished batches stay on disk
+            raise KeyboardInterrupt
 
     def run(self) -> None:
         from sim.sweep import run_sweep
@@ -76,6 +79,9 @@ class Job:
         try:
             run_sweep(self.scenario_file, list(self.plan.vary), out=self.out, progress=self.progress,
                       **self.plan.options())
+        except (SweepInterrupted, KeyboardInterrupt):
+            self.error = (f"stopped after {self.done:,} of {self.total:,} runs. The finished runs are kept in "
+                          f"{self.plan.out}; the command below finishes the others.")
         except ScenarioError as error:
             self.error = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in error.problems)
         except SweepError as error:
@@ -117,8 +123,10 @@ def factor_spec(scenario: Scenario, path: str, value: Any, grid: bool) -> str | 
     st.markdown(f"**{info.label}**", help=info.hover)
     if info.options:
         shown = [v for v in info.options if v is not None]
+        words = editor.describe(scenario, path)[1] or {}       # the sidebar's names of the values
         picked = st.multiselect("Values", shown, default=shown, key=f"negsim.ns_values:{path}",
-                                format_func=lambda v: str(v).lower() if isinstance(v, bool) else str(v),
+                                format_func=lambda v: str(v).lower() if isinstance(v, bool) else
+                                words.get(v, str(v)).split(":")[0],
                                 label_visibility="collapsed")
         return values_spec(path, picked) if picked else None
     whole = isinstance(value, int) and not isinstance(value, bool)
@@ -262,10 +270,20 @@ def _follow_job() -> bool:
             st.session_state[explorer.OPEN] = str(job.out)
             st.switch_page("routes/sweeps.py")
         _problem_box("The sweep did not finish:", [job.error])
+        if job.done:
+            st.code(job.plan.command(), language="bash", wrap_lines=True)
         return False
     st.markdown(f"Running `{job.plan.out}`…")
     _progress(key)
+    st.button("Stop", icon=":material/stop:", key="negsim.ns_stop", on_click=_stop, args=(key,),
+              help="Stop after the batches running now; the finished runs stay in the sweep's folder.")
     return True
+
+
+def _stop(key: str) -> None:
+    job = JOBS.get(key)
+    if job is not None:
+        job.stop = True
 
 
 @st.fragment(run_every=0.5)
