@@ -353,3 +353,22 @@ def test_a_native_unit_goes_with_the_name():
     assert describe_path(scenario, "actors.russia.positions.expansion").unit == "years"
     assert describe_path(scenario, "issues.expansion.scale.max").unit == "years"
     assert describe_path(scenario, "actors.russia.saliences.expansion").unit == ""
+
+
+def test_any_path_gets_a_name_and_never_an_exception():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from sim.scenario import describe_path, params
+
+    scenario = load_scenario(BASELINE)
+    pieces = sorted({piece for path in params(scenario) for piece in path.split(".")}) + ["", "x", "0", "$schema"]
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from(pieces) | st.text(max_size=6), min_size=1, max_size=6))
+    def check(keys):
+        path = ".".join(keys)
+        named = describe_path(scenario, path)
+        assert named.path == path and (named.label or not path)      # a path that leads nowhere: itself
+
+    check()
