@@ -232,7 +232,12 @@ def run_backtest(data: Dataset, models: Sequence[str] = tuple(MODELS),
                  advance: Callable[[int], None] | None = None) -> Backtest:
     """Forecast every issue of `data` with every model, with its forecast distribution (sim.forecasting.intervals);
     `advance(k)` is told after each proposal (k issues)."""
-    forecasts, bounds, scores, issue_ids, proposal_ids, outcomes = [], [], [], [], [], []
+    forecasts: list[np.ndarray] = []
+    bounds: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    outcomes: list[np.ndarray] = []
+    issue_ids: list[str] = []
+    proposal_ids: list[str] = []
     for proposal in data.proposals:
         block = np.column_stack([MODELS[name](proposal.problem) for name in models])
         if not np.isfinite(block).all():    # a model bug, not bad data: say where rather than print NaN
