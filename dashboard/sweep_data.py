@@ -4,7 +4,7 @@ for display: a metric averaged over the runs at each value of one or two varied 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard.state import ROOT
 from sim import service
+from sim.sweep.analyze import names
 
 RESULT_COLUMNS = {"run_id", "point", "replicate", "seed", "outcome", "rounds", "tension", "error"}
 RESULT_PREFIXES = ("agreed.", "value.", "utility.", "prediction.")
@@ -33,6 +34,11 @@ class Sweep:
     runs: pd.DataFrame          # successful and failed runs
     parameters: list[str]       # varied parameter paths
     failed: int
+    names: dict[str, str] = field(default_factory=dict)    # parameter path -> readable name
+
+    def name(self, path: str) -> str:
+        """A varied parameter as the scenario names it ("Russia - walk-away utility"); its path if unknown."""
+        return self.names.get(path, path)
 
     @property
     def issues(self) -> list[str]:
@@ -96,7 +102,8 @@ def read_sweep(path: str | Path) -> Sweep:
     if "outcome" not in runs:
         raise SweepLoadError(f"{runs_file}: no 'outcome' column - not a negsim run table")
     failed = int(runs["error"].notna().sum()) if "error" in runs else 0
-    return Sweep(str(directory), manifest, runs, _parameters(manifest, runs), failed)
+    parameters = _parameters(manifest, runs)
+    return Sweep(str(directory), manifest, runs, parameters, failed, names(manifest, parameters))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

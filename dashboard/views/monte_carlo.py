@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, common, report, state
+from dashboard import charts, common, editor, report, state
 from sim import service
 from sim.sweep.analyze import assumption_influence
 
@@ -107,9 +107,11 @@ def show(runs, cur: state.Current) -> None:
                    "to 1) and how often the outcome happened among the runs that drew the input's lowest and "
                    "highest third. The six strongest per outcome; a screening over this batch, not a proof of cause "
                    "(for Sobol indices: `negsim sweep FILE --assumptions --sampler sobol`).")
-        view = influence.groupby("output", sort=False).head(6).rename(columns={
-            "output": "Outcome", "input": "Drawn input", "spearman": "ρ", "share_low_third": "In the lowest third",
-            "share_high_third": "In the highest third"})
+        view = influence.groupby("output", sort=False).head(6)
+        view.insert(1, "name", view["input"].map(lambda p: editor.describe(s, p)[0]))
+        view = view.rename(columns={
+            "output": "Outcome", "name": "Drawn input", "input": "Path", "spearman": "ρ",
+            "share_low_third": "In the lowest third", "share_high_third": "In the highest third"})
         st.dataframe(view, hide_index=True, width="stretch", column_config={
             "ρ": st.column_config.NumberColumn(format="%.2f"),
             "In the lowest third": st.column_config.NumberColumn(format="percent"),

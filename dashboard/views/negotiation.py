@@ -225,8 +225,8 @@ def drawn_inputs(cur: state.Current, result) -> None:
                 + (f"; {len(fixed)} input{'s' if len(fixed) != 1 else ''} you set "
                    f"{'are' if len(fixed) != 1 else 'is'} no longer drawn" if fixed else "")
                 + ". The difference between the two runs comes from your changes alone.")
-        rows = ["| Setting | Drawn | Coded | Range |" + (" Same in the file's run |" if cur.edits else ""),
-                "|---|---:|---:|---|" + ("---|" if cur.edits else "")]
+        rows = ["| Setting | Drawn | Coded | Range |" + (" Same in the file's run |" if cur.edits else "") + " Path |",
+                "|---|---:|---:|---|" + ("---|" if cur.edits else "") + "---|"]
         for path, value in result.inputs.items():
             words, _, unit = describe(cur.scenario, path)
             coded = state.value_at(cur.scenario, path)
@@ -236,7 +236,7 @@ def drawn_inputs(cur: state.Current, result) -> None:
             if cur.edits:
                 row += (" yes |" if path in same else f" no (drew {file_draws[path]:.3g}) |" if path in file_draws
                         else " not drawn there |")
-            rows.append(row)
+            rows.append(row + f" `{path}` |")
         st.markdown("\n".join(rows))
 
 

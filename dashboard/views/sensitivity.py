@@ -121,6 +121,7 @@ def render() -> None:
     path = st.selectbox("Vary", list(params), format_func=lambda p: params[p][0], key=PARAM,
                         help="Every numeric setting of the sidebar; the one you moved last comes first.")
     words, lo, hi = params[path]
+    st.caption(f"`{path}`")
     now = state.value_at(s, path)
     is_int = path == "protocol.max_rounds"
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")

@@ -211,11 +211,14 @@ def list_params(
     scenario: Annotated[Path, typer.Argument(help="Scenario file.")],
     scale: ScaleOption = None,
 ) -> None:
-    """List every numeric or choice field a sweep can vary: PATH<TAB>VALUE per line."""
-    from sim.scenario import params
+    """List every numeric or choice field a sweep can vary: PATH<TAB>VALUE<TAB>NAME per line (NAME: the input in
+    words, as the dashboard and the sweep tables name it)."""
+    from sim.scenario import label, params
+    from sim.scenario.limits import for_terminal
 
-    for path, value in params(load(scenario, scale)).items():
-        sys.stdout.write(f"{path}\t{value}\n")
+    spec = load(scenario, scale)
+    for path, value in params(spec).items():
+        sys.stdout.write(f"{path}\t{value}\t{for_terminal(label(spec, path), newlines=False)}\n")
 
 
 @app.command()

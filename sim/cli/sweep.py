@@ -235,21 +235,28 @@ def analyze(
                                          seed=manifest["design"]["root_seed"])
         view = Table(title="Sobol indices (first order S1, total order ST; ± 95% bootstrap half-width)",
                      title_justify="left")
-        for column in ("output", "parameter", "S1", "±", "ST", "± ", "note"):
-            view.add_column(column, justify="left" if column in ("output", "parameter", "note") else "right")
+        named = analysis.names(manifest, [f.path for f in factors])
+        indices.insert(2, "name", indices["parameter"].map(lambda p: named.get(p, p)))
+        for column in ("output", "parameter", "path", "S1", "±", "ST", "± ", "note"):
+            view.add_column(column, justify="left" if column in ("output", "parameter", "path", "note") else "right")
         for row in indices.itertuples(index=False):
-            view.add_row(row.output, row.parameter, _num(row.S1), _num(row.S1_conf), _num(row.ST),
+            view.add_row(row.output, _plain(row.name), row.parameter, _num(row.S1), _num(row.S1_conf), _num(row.ST),
                          _num(row.ST_conf), row.note)
         out.print(view)
         indices.to_csv(directory / "sobol.csv", index=False)
         out.print(f"Indices written to {_plain(str(directory / 'sobol.csv'))}")
         return
     table = analysis.agreement_table(runs, factors, sampler, bins)
+    influence = analysis.assumption_influence(runs)
+    named = analysis.names(manifest, [f.path for f in factors] + list(dict.fromkeys(influence["input"])))
+    table.insert(1, "name", table["parameter"].map(lambda p: named.get(p, p)))
     issues = [c for c in table.columns if c.startswith("agreed.")]
     out.print(Text.assemble(("Agreement probability by parameter value", "bold"),
                             " (shares of the successful runs, with 95 % Wilson intervals)"))
     for parameter in dict.fromkeys(table["parameter"]):
-        view = Table(title=parameter, title_justify="left")
+        title = named.get(parameter, parameter)
+        view = Table(title=_plain(f"{title} ({parameter})" if title != parameter else parameter),
+                     title_justify="left")
         headers = ("value", "runs", "failed", *analysis.OUTCOMES, *(f"{c.split('.', 1)[1]} agreed" for c in issues))
         for column in headers:
             view.add_column(column, justify="right")
@@ -260,17 +267,17 @@ def analyze(
         out.print(view)
     table.to_csv(directory / "agreement.csv", index=False)
     png = analysis.plot_agreement(table, plot or directory / "agreement.png",
-                                  title=manifest.get("scenario", {}).get("title", ""))
+                                  title=manifest.get("scenario", {}).get("title", ""), names=named)
     out.print(f"Table written to {_plain(str(directory / 'agreement.csv'))}; plot to {_plain(str(png))}")
-    influence = analysis.assumption_influence(runs)
     if len(influence):
+        influence.insert(2, "name", influence["input"].map(lambda p: named.get(p, p)))
         view = Table(title="Which drawn assumptions go with the outcome (Spearman's rho; share of the outcome among "
                            "runs that drew the lowest / highest third), strongest first", title_justify="left")
-        for column in ("output", "input", "rho", "low third", "high third"):
-            view.add_column(column, justify="left" if column in ("output", "input") else "right")
+        for column in ("output", "input", "path", "rho", "low third", "high third"):
+            view.add_column(column, justify="left" if column in ("output", "input", "path") else "right")
         for name in dict.fromkeys(influence["output"]):
             for row in influence[influence["output"] == name].head(8).itertuples(index=False):
-                view.add_row(row.output, row.input, _num(row.spearman), _pct(row.share_low_third),
+                view.add_row(row.output, _plain(row.name), row.input, _num(row.spearman), _pct(row.share_low_third),
                              _pct(row.share_high_third))
         out.print(view)
         influence.to_csv(directory / "assumptions.csv", index=False)

@@ -40,6 +40,18 @@ def load(path: str | Path) -> tuple[dict[str, Any], list[Factor], pd.DataFrame]:
     return manifest, factors, read_runs(path)
 
 
+def names(manifest: dict[str, Any], paths: Sequence[str]) -> dict[str, str]:
+    """Path -> readable name (`sim.scenario.label`) of the parameters and drawn inputs of a sweep, from the
+    scenario its manifest holds; a path it cannot name (an old or damaged manifest) is named by itself."""
+    from sim.scenario import ScenarioError, label, parse_scenario
+
+    try:
+        scenario = parse_scenario(manifest["scenario"], "manifest.json")
+    except (KeyError, TypeError, ScenarioError):
+        return {path: path for path in paths}
+    return {path: label(scenario, path) for path in paths}
+
+
 def _issues(runs: pd.DataFrame) -> list[str]:
     return [c.split(".", 1)[1] for c in runs.columns if c.startswith("agreed.")]
 
@@ -90,9 +102,11 @@ def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str 
     return table
 
 
-def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "",
+                   names: dict[str, str] | None = None) -> Path:
     """One panel per parameter: P(agreement on everything) and P(issue agreed) against its value, as a PNG
-    (Altair, rendered offline by vl-convert: the dashboard's chart stack)."""
+    (Altair, rendered offline by vl-convert: the dashboard's chart stack); each x axis is titled by `names` (path
+    -> readable name) and the path."""
     import altair as alt
     import vl_convert
 
@@ -107,7 +121,9 @@ def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Pa
         long = pd.DataFrame([{"x": float(v) if numeric else str(v), "line": label, "probability": float(p)}
                              for column, label in lines.items()
                              for v, p in zip(values, part[column], strict=True)])
-        x = alt.X("x:Q" if numeric else "x:N", title=str(param), sort=None,
+        named = (names or {}).get(param)
+        x = alt.X("x:Q" if numeric else "x:N", title=[named, f"({param})"] if named and named != param else str(param),
+                  sort=None,
                   axis=alt.Axis(labelAngle=0 if numeric or len(values) <= 3 else -20))
         y = alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), title="probability")
         legend = alt.Legend(orient="bottom", columns=5, symbolStrokeWidth=3)

@@ -16,7 +16,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,11 +151,17 @@ def batches(pending: np.ndarray, size: int) -> Iterator[np.ndarray]:
 
 
 # ====================================================================== progress
-class Progress:
-    """A rich progress bar on stderr (runs, runs/s, ETA, failures); silent when disabled or not a TTY."""
+ProgressCallback = Callable[[int, int, int], None]
+"""Told (runs done, runs in all, failed runs) when a sweep starts and after each batch: a dashboard's bar."""
 
-    def __init__(self, total: int, done: int, failed: int, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty()
+
+class Progress:
+    """A rich progress bar on stderr (runs, runs/s, ETA, failures); silent when disabled or not a TTY. Given a
+    callable instead of True/False, tells it the progress instead (`ProgressCallback`)."""
+
+    def __init__(self, total: int, done: int, failed: int, enabled: bool | ProgressCallback):
+        self.callback = enabled if callable(enabled) else None
+        self.enabled = enabled is True and sys.stderr.isatty()
         self.total, self.done, self.failed = total, done, failed
         self.started = time.perf_counter()
         self.session = 0
@@ -173,6 +179,8 @@ class Progress:
             self._bar.start()
             self._task = self._bar.add_task("sweep", total=self.total, completed=self.done,
                                             rate="", failed=self._failed_text())
+        if self.callback is not None:
+            self.callback(self.done, self.total, self.failed)
         return self
 
     def _failed_text(self) -> str:
@@ -185,6 +193,8 @@ class Progress:
         if self._bar is not None:
             rate = self.session / max(time.perf_counter() - self.started, 1e-9)
             self._bar.update(self._task, advance=runs, rate=f"{rate:,.0f} runs/s", failed=self._failed_text())
+        if self.callback is not None:
+            self.callback(self.done, self.total, self.failed)
 
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
@@ -292,8 +302,9 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
               samples: int | None = None, replicates: int = 1, seed: int | None = None,
               executor: Any = "process", workers: int | None = None, scheduler: str | None = None,
               batch_size: int | None = None, rounds: bool = False, overwrite: bool = False,
-              progress: bool = True) -> SweepReport:
-    """Run (or resume) a sweep into the directory `out`; see `sim.sweep.sweep` for the arguments."""
+              progress: bool | ProgressCallback = True) -> SweepReport:
+    """Run (or resume) a sweep into the directory `out`; see `sim.sweep.sweep` for the arguments. `progress` may be
+    a callable, told (runs done, runs in all, failed) as the batches finish."""
     start_early(executor)     # if it is not running yet: it starts while the design and probe run here
     spec = prepare(scenario)
     design = make_design(spec, vary, sampler, samples, replicates, seed)
