@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
+import string
 from typing import Any
 
 import streamlit as st
@@ -24,6 +26,14 @@ OUTCOME_WORDS = {
 SHORT_WORDS = {"agreement": "Agreement", "partial": "Partial", "stalemate": "Stalemate", "breakdown": "Breakdown",
                "running": "Under way"}
 """For the outcome metric (a big number-sized box)."""
+
+_MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+
+
+def literal(text: object) -> str:
+    """Text from a scenario (a name, a label) that Markdown shows as written: every ASCII punctuation mark
+    backslash-escaped, so a '|' cannot split a table cell and '*' or ':red[...]' cannot restyle it."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 # Two sides and the ground they share, drawn inline: a material-icon or emoji favicon is fetched by the

@@ -13,7 +13,7 @@ from typing import Any, Literal, get_args, get_origin
 import streamlit as st
 
 from dashboard import state
-from dashboard.common import scenario_yaml
+from dashboard.common import literal, scenario_yaml
 from sim import mechanisms
 from sim.scenario import DEFAULT_EXPONENTS, Issue, Scenario, describe_path
 
@@ -158,7 +158,7 @@ def uncertain_text(scenario: Scenario) -> str:
         coded = state.value_at(scenario, path)
         shown = "not set" if coded is None else _show(coded)
         how = "" if spec.distribution == "triangular" else f", {spec.distribution}"
-        lines.append(f"- **{words}** (`{path}`): {spec.low:g} … {spec.high:g}{' ' + unit if unit else ''} "
+        lines.append(f"- **{literal(words)}** (`{path}`): {spec.low:g} … {spec.high:g}{' ' + unit if unit else ''} "
                      f"(coded {shown}{how})" + (f" - {spec.reason}" if spec.reason else ""))
     return "\n".join(lines)
 
@@ -194,7 +194,7 @@ def changes_text(scenario: Scenario, changes: dict[str, Any], bases: dict[str, A
                 return options[v].split(":")[0]
             return _show(v) + (f" {unit}" if unit and v is not None else "")
 
-        lines.append(f"- {words}: {show(bases.get(path))} → **{show(value)}**")
+        lines.append(f"- {literal(words)}: {show(bases.get(path))} → **{show(value)}**")
     return "\n".join(lines)
 
 

@@ -232,7 +232,7 @@ def drawn_inputs(cur: state.Current, result) -> None:
             coded = state.value_at(cur.scenario, path)
             spec = ranges.get(path)
             span = "" if spec is None else f"{spec.low:g} … {spec.high:g}" + (f" {unit}" if unit else "")
-            row = f"| {words} | {value:.3g} | {'not set' if coded is None else f'{coded:g}'} | {span} |"
+            row = f"| {common.literal(words)} | {value:.3g} | {'not set' if coded is None else f'{coded:g}'} | {span} |"
             if cur.edits:
                 row += (" yes |" if path in same else f" no (drew {file_draws[path]:.3g}) |" if path in file_draws
                         else " not drawn there |")

@@ -120,7 +120,7 @@ def _default_range(info: Any, value: float) -> tuple[float, float]:
 def factor_spec(scenario: Scenario, path: str, value: Any, grid: bool) -> str | None:
     """The controls of one factor; its ``--vary`` spec (None: no values picked)."""
     info = describe_path(scenario, path)
-    st.markdown(f"**{info.label}**", help=info.hover)
+    st.markdown(f"**{common.literal(info.label)}**", help=info.hover)
     if info.options:
         shown = [v for v in info.options if v is not None]
         words = editor.describe(scenario, path)[1] or {}       # the sidebar's names of the values
