@@ -6,7 +6,6 @@ import io
 import json
 import math
 import re
-import string
 from typing import Any
 
 import streamlit as st
@@ -27,12 +26,13 @@ SHORT_WORDS = {"agreement": "Agreement", "partial": "Partial", "stalemate": "Sta
                "running": "Under way"}
 """For the outcome metric (a big number-sized box)."""
 
-_MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:&])")
 
 
 def literal(text: object) -> str:
-    """Text from a scenario (a name, a label) that Markdown shows as written: every ASCII punctuation mark
-    backslash-escaped, so a '|' cannot split a table cell and '*' or ':red[...]' cannot restyle it."""
+    """Text from a scenario (a name, a label) that Markdown shows as written: the marks that Markdown and
+    Streamlit read inside a line backslash-escaped, so a '|' cannot split a table cell and '*' or ':red[...]'
+    cannot restyle it (the text sits inside a line: '-' or '1.' cannot start a list there)."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 

@@ -125,6 +125,6 @@ def test_a_label_with_markdown_keeps_the_drawn_inputs_table_in_its_columns(app, 
     columns = rows[0].count(" | ")
     assert all(row.replace("\\|", "").count(" | ") == columns for row in rows[2:]), table
     status_quo = next(row for row in rows if "`issues.cbm.status_quo`" in row)
-    assert status_quo.startswith(r"| CBMs \| transparency \- status quo | ")
+    assert status_quo.startswith(r"| CBMs \| transparency - status quo | ")
     assert f"| {inputs['issues.cbm.status_quo']:.3g} |" in status_quo
-    assert any(row.startswith(r"| E\*U\* \- capability | ") for row in rows)
+    assert any(row.startswith(r"| E\*U\* - capability | ") for row in rows)
