@@ -527,8 +527,9 @@ def fake_sweep(directory: Path, failed: int = 1) -> pd.DataFrame:
     return runs
 
 
-def test_sweep_explorer_heatmap_distributions_downloads(app, tmp_path):
+def test_sweep_explorer_heatmap_distributions_downloads(app, tmp_path, monkeypatch):
     runs = fake_sweep(tmp_path / "sweep")
+    monkeypatch.setattr("dashboard.sweep_data.discover", lambda *args, **kwargs: [])  # the repo's sweeps/ aside
     ok(app.switch_page("routes/sweeps.py").run())
     assert "No sweep directory chosen yet" in app.info[0].value
     ok(app.text_input(key="negsim.sweep_path").input(str(tmp_path / "sweep")).run())
