@@ -12,7 +12,6 @@ The room plays the inputs as coded; the agent-only runs draw the scenario's unce
 from __future__ import annotations
 
 import html
-import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -206,13 +205,7 @@ def transcript_rows(state: RoomState, history: pd.DataFrame) -> pd.DataFrame:
 def transcript_csv(state: RoomState, history: pd.DataFrame) -> str:
     """The transcript as CSV; text cells a spreadsheet would run as formulas (a name starting with =, +, -, @)
     are neutralised with a leading quote."""
-    table = transcript_rows(state, history)
-    for column in table.columns:
-        if not pd.api.types.is_numeric_dtype(table[column]):
-            table[column] = table[column].map(security.csv_safe)
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False)
-    return buffer.getvalue()
+    return security.csv_text(transcript_rows(state, history))
 
 
 def transcript_json(state: RoomState, model: NegotiationModel, events: list | None = None) -> str:

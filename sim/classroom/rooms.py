@@ -13,15 +13,21 @@ runs out (checked whenever anyone looks at the room: `tick`), or when the teache
 
 Who may do what (students are treated as adversaries; see `sim.classroom.security`):
 - the teacher's actions need the room's teacher key, a 192-bit session secret handed only to the session that
-  created the room or typed the room's passphrase (`open_console`); it is never shown or put in an address;
+  created the room or typed the room's passphrase or recovery code (`open_console`); it is never shown or put in
+  an address, and the store keeps only its keyed hash (as for every secret: `Store.digest`);
+- the recovery code, shown once when the room is made, opens the console past every attempt limit, so students
+  who use up the passphrase budget never lock the teacher out;
 - a seat belongs to whoever holds its seat secret (names are labels): a student who lost it asks for the seat
-  (`ask_seat`) and the teacher approves or refuses on the console (`decide_request`);
+  (`ask_seat`) and the teacher approves or refuses on the console (`decide_request`); requests are capped per
+  asking browser (never per seat, so nobody can fill a seat's queue before its owner asks);
+- joins and requests count per browser session and network address (`security.ACTIONS`);
 - wrong room codes, passphrases and seat secrets are logged and limited per browser session, per network
   address and (passphrases) per room (`Client`, `security.LIMITS`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -56,7 +62,6 @@ from sim.scenario import Issue, Scenario, parse_scenario
 if TYPE_CHECKING:
     from sim.service import NegotiationModel
 
-MAX_PENDING_REQUESTS = 5      # per seat: a student cannot flood the teacher's console with requests
 CAUSES = {"all moved": "every seat had moved", "timer": "the round timer ran out",
           "teacher": "the teacher closed it"}
 
@@ -103,6 +108,7 @@ class RoomState:
     moves: list[Move]
     injects: list[PlayedInject]
     rounds: list[ClosedRound]
+    recovery_code: str | None = None   # only from create_room: shown to the teacher once, stored hashed
 
     @property
     def code(self) -> str:
@@ -286,21 +292,26 @@ class Classroom:
             code = new_code()
             while self.store.room(con, code) is not None:
                 code = new_code()
+            key = self.store.derive("teacher key", code, repr(now))
+            recovery = security.new_recovery_code()
             room = Room(code=code, title=title or spec.title, scenario_id=spec.id, scenario_json=text, seed=seed,
-                        timer_seconds=timer_seconds, teacher_key=security.new_teacher_key(), status="lobby",
+                        timer_seconds=timer_seconds, teacher_key=self.store.digest(key), status="lobby",
                         rounds_closed=0, round_started_at=None, paused_left=None, revealed=False, outcome=None,
-                        ended_by=None, created_at=now, updated_at=now, teacher_hash=hashed)
+                        ended_by=None, created_at=now, updated_at=now, teacher_hash=hashed,
+                        recovery_hash=self.store.digest(recovery))
             self.store.insert_room(con, room)
             for n, actor in enumerate(spec.actor_ids):
                 self.store.insert_seat(con, Seat(room=code, actor=actor, ord=n, human=actor in humans, player=None,
                                                  token=None, joined_at=None, last_seen=None))
             self.store.log(con, code, now, "created", scenario=spec.id, seed=seed, human_seats=humans,
                            timer_seconds=timer_seconds, max_rounds=spec.protocol.max_rounds)
-            return self._snapshot(con, code)
+            state = self._snapshot(con, code)
+            return dataclasses.replace(state, room=dataclasses.replace(state.room, teacher_key=key),
+                                       recovery_code=recovery)
 
     def _teacher(self, con, code: str, key: str) -> RoomState:
         state = self._snapshot(con, code)
-        if not security.same_secret(state.room.teacher_key, key):
+        if not self.store.matches(state.room.teacher_key, key):
             raise NotAllowed(f"this browser is not the teacher of room {state.code} - open the console with the "
                              f"room's passphrase")
         return state
@@ -343,6 +354,20 @@ class Classroom:
             LOG.warning("classroom: wrong %s for %s from session %s address %s", kind, target, client.session[:8],
                         client.bucket)
 
+    def _check_action(self, con, kind: str, client: Client | None, now: float) -> None:
+        """Raise TooManyAttempts when this session or its address has done `kind` (a join, a seat request) too
+        often within the window (`security.ACTIONS`); `client=None` is a trusted caller."""
+        if client is None:
+            return
+        limit = security.ACTIONS[kind]
+        for column, value, allowed, who in (("session", client.session, limit.per_session, "this browser"),
+                                            ("address", client.bucket, limit.per_address, "this network")):
+            done = self.store.tries(con, kind, column, value, now - limit.window)
+            if len(done) >= allowed:
+                wait = max(1, int(done[-allowed] + limit.window - now + 59) // 60)
+                raise TooManyAttempts(f"too many {kind}s from {who} lately - wait {wait} minute"
+                                      f"{'s' if wait != 1 else ''}, or ask the teacher")
+
     def _guarded(self, kind: str, client: Client | None, target: str, attempt: Callable):
         """Run `attempt(con)` in a write transaction after checking the limits; record the try (kept even when
         the attempt is refused: the refusal is raised after COMMIT)."""
@@ -375,23 +400,53 @@ class Classroom:
         raise error
 
     def open_console(self, code: str, passphrase: str, client: Client | None = None) -> RoomState:
-        """The room (with its teacher key) for the teacher who typed its passphrase; wrong passphrases are
-        logged and limited per session, address and room."""
+        """The room (with its teacher key) for the teacher who typed its passphrase or its recovery code. Wrong
+        passphrases are logged and limited per session, address and room; the recovery code (80 random bits,
+        shown once at creation) is checked before any limit, so the teacher is never locked out."""
         room_code = normalise_code(code)
+        recovered = self._recover(room_code, passphrase)
+        if recovered is not None:
+            return recovered
 
         def attempt(con) -> RoomState:
             state = self._snapshot(con, room_code)
             stored = state.room.teacher_hash
+            typed = str(passphrase).strip().upper()
             ok = security.passphrase_matches(stored, passphrase) if stored else \
-                security.same_secret(state.room.teacher_key, str(passphrase).strip().upper())   # a v1 room's key
+                self.store.matches(state.room.teacher_key, typed)                     # a v1 room's key
             if not ok:
                 raise NotAllowed(f"wrong passphrase for room {state.code}"
                                  + ("" if stored else " (a room made before passphrases: type its teacher key)"))
             self.store.log(con, state.code, self.clock(), "console opened")
-            return state
+            return self._console(con, state) if stored else \
+                dataclasses.replace(state, room=dataclasses.replace(state.room, teacher_key=typed))
 
-        self.find_room(room_code, client)        # a wrong code counts as a wrong code, not as a passphrase
-        return self._guarded("teacher passphrase", client, room_code, attempt)
+        try:
+            self.find_room(room_code, client)    # a wrong code counts as a wrong code, not as a passphrase
+            return self._guarded("teacher passphrase", client, room_code, attempt)
+        except TooManyAttempts as err:
+            raise TooManyAttempts(f"{err}. You are the teacher? Type the room's recovery code (shown when you "
+                                  f"made the room) instead of the passphrase: it is never limited") from None
+
+    def _recover(self, room_code: str, given: object) -> RoomState | None:
+        """The console for a correct recovery code (else None: the caller goes on as with a passphrase)."""
+        if len(normalise_code(given)) != security.RECOVERY_LENGTH:
+            return None
+        with self.store.read() as con:
+            room = self.store.room(con, room_code)
+            if room is None or not self.store.matches(room.recovery_hash, given):
+                return None
+        with self.store.write() as con:
+            state = self._snapshot(con, room_code)
+            self.store.log(con, state.code, self.clock(), "console opened", way="recovery code")
+            return self._console(con, state)
+
+    def _console(self, con, state: RoomState) -> RoomState:
+        """`state` with the room's teacher key in clear (derived again: it is stored only hashed)."""
+        key = self.store.derive("teacher key", state.code, repr(state.room.created_at))
+        if not self.store.matches(state.room.teacher_key, key):     # a room from before keys were derived
+            con.execute("UPDATE rooms SET teacher_key = ? WHERE code = ?", (self.store.digest(key), state.code))
+        return dataclasses.replace(state, room=dataclasses.replace(state.room, teacher_key=key))
 
     def set_human(self, code: str, key: str, actor: str, human: bool) -> RoomState:
         """Lobby only: make a seat a human or an agent seat."""
@@ -471,11 +526,13 @@ class Classroom:
     # ------------------------------------------------------------------ students
     def join(self, code: str, actor: str, player: str, client: Client | None = None) -> str:
         """Take a free human seat; returns the seat's secret (kept by the student's browser, shown only to that
-        student). A taken seat is never handed over by name: see `rejoin` and `ask_seat`."""
+        student; stored hashed). A taken seat is never handed over by name: see `rejoin` and `ask_seat`. Joins
+        count per browser session and address (`security.ACTIONS`): nobody takes seat after seat."""
         name = _clean_name(player)
         now = self.clock()
         with self.store.write() as con:
             state = self._snapshot(con, code)
+            self._check_action(con, "join", client, now)
             seat = state.seat(actor)
             if state.room.status == "ended":
                 raise NotAllowed(f"room {state.code} has ended - ask the teacher for the debrief")
@@ -486,7 +543,9 @@ class Classroom:
                                 "seat', or ask the teacher to let you back in")
             _refuse_used_name(state, name)
             token = security.new_seat_secret()
-            self.store.update_seat(con, state.code, actor, player=name, token=token, joined_at=now, last_seen=now)
+            self.store.update_seat(con, state.code, actor, player=name, token=self.store.digest(token),
+                                   joined_at=now, last_seen=now)
+            self._record(con, "join", client, state.code, True, now)
             self.store.log(con, state.code, now, "joined", actor, player=name)
             return token
 
@@ -497,20 +556,25 @@ class Classroom:
 
         def attempt(con) -> Seat:
             state = self._snapshot(con, room_code)
-            seat = next((s for s in state.seats if s.human and security.same_secret(s.token, secret)), None)
+            seat = next((s for s in state.seats if s.human and self.store.matches(s.token, secret)), None)
             if seat is None:
                 raise NotAllowed(f"no seat in room {state.code} has that secret (the teacher may have released or "
                                  f"handed over the seat) - check it, or ask the teacher to let you in")
             self.store.update_seat(con, state.code, seat.actor, last_seen=self.clock())
             self.store.log(con, state.code, self.clock(), "rejoined", seat.actor, player=seat.player)
-            return seat
+            return dataclasses.replace(seat, token=normalise_code(secret))    # the secret as the browser keeps it
 
         self.find_room(room_code, client)
         return self._guarded("seat secret", client, room_code, attempt)
 
-    def ask_seat(self, code: str, actor: str, player: str) -> SeatRequest:
+    def ask_seat(self, code: str, actor: str, player: str, client: Client | None = None) -> SeatRequest:
         """Ask the teacher for a taken seat (e.g. from a new device without the secret). The request's token
-        becomes the seat's secret if the teacher approves; the asker's browser keeps it and waits."""
+        becomes the seat's secret if the teacher approves; the asker's browser keeps it and waits.
+
+        Capped per asker, never per seat (a seat's queue cannot be filled before its owner asks): one pending
+        request per seat and `security.MAX_OPEN_REQUESTS_PER_REQUESTER` in the room per browser session,
+        `security.MAX_REQUESTS_PER_ADDRESS` per seat from one known network address, and every request counts
+        against `security.ACTIONS['seat request']` (a refusal does not refill it)."""
         name = _clean_name(player)
         now = self.clock()
         with self.store.write() as con:
@@ -519,27 +583,39 @@ class Classroom:
             if state.room.status == "ended" or not seat.human:
                 raise NotAllowed(f"{actor} cannot be asked for in room {state.code}")
             _refuse_used_name(state, name)         # even the holder's: the teacher must see two different names
-            pending = [r for r in self.store.requests(con, state.code) if r.actor == actor]
-            if len(pending) >= MAX_PENDING_REQUESTS:
-                raise NotAllowed("the teacher already has several requests for this seat - ask them in person")
-            request_id = self.store.add_request(con, state.code, actor, name, security.new_seat_secret(), now)
+            self._check_action(con, "seat request", client, now)
+            if client is not None:
+                mine = [r for r in self.store.requests(con, state.code) if r.session == client.session]
+                if sum(r.actor == actor for r in mine) >= security.MAX_REQUESTS_PER_REQUESTER:
+                    raise NotAllowed("you have already asked for this seat - wait for the teacher's answer")
+                if len(mine) >= security.MAX_OPEN_REQUESTS_PER_REQUESTER:
+                    raise NotAllowed("you are already waiting for the teacher's answer to other requests")
+                if client.address and sum(r.actor == actor and r.address == client.address for r in
+                                          self.store.requests(con, state.code)) >= security.MAX_REQUESTS_PER_ADDRESS:
+                    raise NotAllowed("the teacher already has several requests for this seat from this network - "
+                                     "ask them in person")
+            token = security.new_seat_secret()
+            request_id = self.store.add_request(con, state.code, actor, name, self.store.digest(token), now,
+                                                session=client.session if client else "",
+                                                address=client.address if client else "")
+            self._record(con, "seat request", client, state.code, True, now)
             self.store.log(con, state.code, now, "seat requested", actor, player=name, holder=seat.player)
-            return self.store.request(con, state.code, request_id)
+            return dataclasses.replace(self.store.request(con, state.code, request_id), token=token)
 
     def request_status(self, code: str, request_id: int, token: str) -> SeatRequest:
         """A student's own request (by its token): pending, approved (the token now opens the seat) or refused."""
         with self.store.read() as con:
             request = self.store.request(con, normalise_code(code), request_id)
-        if request is None or not security.same_secret(request.token, token):
+        if request is None or not self.store.matches(request.token, token):
             raise NotAllowed("no such request")
-        return request
+        return dataclasses.replace(request, token=normalise_code(token))
 
     def seat_for(self, code: str, token: str) -> Seat:
         """The seat a browser holds (by its secret); raises NotAllowed when the seat was released or handed
         over. For a browser that has already proved the secret (no attempt is counted)."""
         state = self.state(code)
         for seat in state.seats:
-            if seat.human and security.same_secret(seat.token, token):
+            if seat.human and self.store.matches(seat.token, token):
                 return seat
         raise NotAllowed(f"you no longer hold a seat in room {state.code} (the teacher may have released it or "
                          f"handed it to someone else) - join again with the code")
@@ -562,7 +638,7 @@ class Classroom:
             room = state.room
             if not seat.human:
                 raise NotAllowed(f"{actor} is played by the computer in this room")
-            if not security.same_secret(seat.token, token):
+            if not self.store.matches(seat.token, token):
                 error = NotAllowed(f"you do not hold the seat {actor} in room {room.code} any more - join again "
                                    f"with the code")
             elif room.status == "ended":
@@ -611,7 +687,7 @@ class Classroom:
         """A seated student's page is open (for the teacher's 'last seen')."""
         with self.store.write() as con:
             seat = self.store.seats(con, normalise_code(code))
-            if any(s.actor == actor and security.same_secret(s.token, token) for s in seat):
+            if any(s.actor == actor and self.store.matches(s.token, token) for s in seat):
                 self.store.update_seat(con, normalise_code(code), actor, last_seen=self.clock())
 
     # ------------------------------------------------------------------ rounds
