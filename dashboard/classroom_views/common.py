@@ -33,8 +33,8 @@ from sim.classroom import (
     TooManyAttempts,
     default_path,
 )
-from sim.classroom.rooms import CAUSES, fmt_value, move_lines, short_name
-from sim.classroom.security import markdown_escape
+from sim.classroom.rooms import CAUSES, fmt_value, move_lines, public_history, short_name
+from sim.classroom.security import csv_text, markdown_escape
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -79,6 +79,36 @@ def esc(text: object) -> str:
     return markdown_escape(text)
 
 
+def error(err: object, icon: str = ":material/error:") -> None:
+    """A refusal as plain text: messages may quote what a browser sent (the page address, a typed code or
+    name), so nothing in them is read as Markdown (no link, no image)."""
+    st.error(esc(err), icon=icon)
+
+
+def warning(err: object, icon: str = ":material/warning:") -> None:
+    st.warning(esc(err), icon=icon)
+
+
+def table(data: object, file_name: str | None = None, key: str | None = None, hide_index: bool = True,
+          digits: int | None = None) -> None:
+    """A table that may hold a student's text (a name). Drawn with st.table, which has no toolbar, so there is
+    no 'Download as CSV' of the raw cells; st.table reads Markdown, so every text cell, header and index is
+    escaped (`esc`). With `file_name`, our own button offers the table as CSV through the one neutralising
+    writer (`security.csv_text`: no cell starts with = + - @ tab or CR)."""
+    frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    if digits is not None:
+        frame = frame.round(digits)
+    shown = frame.map(lambda v: esc(v) if isinstance(v, str) else
+                      (f"{v:.{digits}f}" if digits is not None and isinstance(v, float) else v))
+    shown.columns = [esc(c) for c in frame.columns]
+    shown.index = [esc(i) if isinstance(i, str) else i for i in frame.index]
+    st.table(shown, hide_index=hide_index)
+    if file_name:
+        st.download_button("Download (CSV)", csv_text(frame, index=not hide_index), file_name=file_name,
+                           mime="text/csv", key=key or f"dl_{file_name}", icon=":material/download:",
+                           type="tertiary")
+
+
 def guarded(body: Callable[[], None]) -> Callable[[], None]:
     """A page part (a fragment that reruns on its own) that shows a refusal or a database fault as a message."""
     @functools.wraps(body)
@@ -86,7 +116,7 @@ def guarded(body: Callable[[], None]) -> Callable[[], None]:
         try:
             body()
         except ClassroomError as err:
-            st.error(str(err), icon=":material/error:")
+            error(err)
     return run
 
 
@@ -299,14 +329,24 @@ def legend(me: str | None) -> None:
                 unsafe_allow_html=True)
 
 
-def table_and_log(state: RoomState, model: NegotiationModel, limit: int | None = None) -> None:
-    """The table on the left, what happened on the right: the teacher's console and the projector."""
+def table_and_log(state: RoomState, model: NegotiationModel, limit: int | None = None,
+                  teacher: bool = False) -> None:
+    """The table on the left, what happened on the right: the teacher's console and the projector (which,
+    before the reveal, shows no seat's confidential reasons: `visible_history`)."""
     left, right = st.columns([3, 2], gap="large")
     with left:
         table_view(state, model)
     with right:
         st.subheader("What happened")
-        log_view(state, service.history_of(model), limit=limit)
+        log_view(state, visible_history(state, model, teacher=teacher), limit=limit)
+
+
+def visible_history(state: RoomState, model: NegotiationModel, me: str | None = None,
+                    teacher: bool = False) -> pd.DataFrame:
+    """The model's history as this page may show it: all of it for the teacher or after the reveal; else every
+    seat but `me` without the reasons that give away its red lines (`rooms.public_history`)."""
+    history = service.history_of(model)
+    return history if teacher or state.room.revealed else public_history(history, me)
 
 
 def table_view(state: RoomState, model: NegotiationModel, me: str | None = None) -> None:
@@ -320,7 +360,7 @@ def table_view(state: RoomState, model: NegotiationModel, me: str | None = None)
         show_chart(issue_chart(state, j, offers[:, j], float(proposal[j]), not model.open_issues[j], me,
                                red.get(issue.id)))
     with st.expander("The numbers", expanded=False):
-        st.dataframe(offers_table(state, model, me), width="stretch")
+        table(offers_table(state, model, me), hide_index=False)
 
 
 def log_view(state: RoomState, history: pd.DataFrame, limit: int | None = None, me: str | None = None) -> None:

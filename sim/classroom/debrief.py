@@ -22,7 +22,7 @@ import pandas as pd
 
 from sim import mechanisms, service
 from sim.classroom import security
-from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, short_name
+from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, public_history, short_name
 from sim.core import spatial, table_rules
 from sim.core.utility import to_unit
 
@@ -208,11 +208,15 @@ def transcript_csv(state: RoomState, history: pd.DataFrame) -> str:
     return security.csv_text(transcript_rows(state, history))
 
 
-def transcript_json(state: RoomState, model: NegotiationModel, events: list | None = None) -> str:
+def transcript_json(state: RoomState, model: NegotiationModel, events: list | None = None, reveal: bool = True,
+                    me: str | None = None) -> str:
     """The room as one JSON document: settings, seats, every round (moves, injects, the table's answer and
-    each actor's one-line reason), the result, and the event log."""
+    each actor's one-line reason), the result, and the event log. `reveal=False` (a student before the reveal):
+    other seats' confidential reasons are hidden (`rooms.public_history`)."""
     spec = state.scenario
     history = service.history_of(model)
+    if not reveal:
+        history = public_history(history, me)
     room = state.room
     labels = {i.id: i.label for i in spec.injects}
     rounds = []

@@ -221,7 +221,8 @@ class Classroom:
         code = normalise_code(code)
         room = self.store.room(con, code)
         if room is None:
-            raise RoomNotFound(f"no room with code '{code}' - check the code on the board")
+            shown = f" '{code}'" if len(code) == security.CODE_LENGTH and set(code) <= set(security.ALPHABET) else ""
+            raise RoomNotFound(f"no room with code{shown} - check the code on the board")   # never echoes markup
         return RoomState(room=room, seats=self.store.seats(con, code), moves=self.store.moves(con, code),
                          injects=self.store.injects(con, code), rounds=self.store.closed_rounds(con, code))
 
@@ -881,6 +882,24 @@ def short_name(issue: Issue) -> str:
     """A short name for an issue in one-line reasons: its id in words ('cbm' -> 'CBM')."""
     words = issue.id.replace("_", " ")
     return words.upper() if len(words) <= 3 else words
+
+
+# Reasons that tell where a seat's red line or walk-away level lies (its confidential brief): before the reveal,
+# everyone but the seat's own player reads them as what they look like from outside.
+CONFIDENTIAL_REASONS = {"held red line": "held", "at reservation": "held"}
+
+
+def public_history(history: pd.DataFrame, me: str | None = None) -> pd.DataFrame:
+    """`history` as a seat (`me`) or the projector (`me=None`) may see it before the reveal: every other actor's
+    confidential reasons (`CONFIDENTIAL_REASONS`) replaced by what anyone could see."""
+    if history.empty or "reason" not in history:
+        return history
+    hidden = history["reason"].isin(list(CONFIDENTIAL_REASONS)) & (history["actor"] != me)
+    if not hidden.any():
+        return history
+    out = history.copy()
+    out.loc[hidden, "reason"] = out.loc[hidden, "reason"].map(CONFIDENTIAL_REASONS)
+    return out
 
 
 def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str, str]:
