@@ -242,7 +242,14 @@ def backtest(
     except OSError as error:
         err.print(f"error: {error.strerror or error}: {file}", markup=False)
         raise typer.Exit(2) from None
-    result = bt.run_with_progress(data, names, err)
+    try:
+        result = bt.run_with_progress(data, names, err)
+    except ValueError as error:        # a model refusing the data (e.g. a ScenarioError): one line, never a traceback
+        first = str(error).splitlines()
+        detail = " ".join(line.strip(" -") for line in first[1:3])
+        err.print(f"{file}: a forecasting model cannot use this data: {first[0] if first else error}"
+                  + (f" {detail}" if detail else ""), markup=False, highlight=False)
+        raise typer.Exit(2) from None
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
         return
