@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,9 +105,9 @@ def read_deu(path: str | Path) -> Dataset:
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise BacktestError(f"{path}: empty file (expected a header row of tab-separated column names)")
     header = [cell.strip() for cell in rows[0]]
-    twice = sorted({name for name in header if name and header.count(name) > 1})
+    twice = sorted(name[:40] for name, n in Counter(header).items() if name and n > 1)
     if twice:
-        raise BacktestError(f"{path}: duplicated column(s) {', '.join(n[:40] for n in twice[:10])} in the header (each column once)")
+        raise BacktestError(f"{path}: duplicated column(s) {', '.join(twice[:10])} in the header (each column once)")
     for line, row in enumerate(rows[1:], start=2):     # a shifted row would put every value in the wrong column
         if len(row) != len(header) and any(cell.strip() for cell in row):
             raise BacktestError(f"{path}: row {line} has {len(row)} fields, the header has {len(header)}")
