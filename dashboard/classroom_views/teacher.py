@@ -69,8 +69,9 @@ def open_form(cls: Classroom) -> None:
                "passphrase you chose. Wrong passphrases are logged and limited.")
     with st.form("open_room"):
         code = st.text_input("Room code", key="open_code", max_chars=8, value=st.query_params.get("room", ""))
-        passphrase = st.text_input("Teacher passphrase (or the room's recovery code)", key="open_pass",
-                                   type="password", max_chars=200)
+        passphrase = st.text_input("Teacher passphrase", key="open_pass", type="password", max_chars=200,
+                                   help="Or the room's recovery code, shown once when you made the room: it opens "
+                                        "the console even when wrong passphrases from others have used up the tries.")
         submitted = st.form_submit_button("Open the console")
     if submitted:
         try:
