@@ -146,6 +146,22 @@ def test_students_using_up_every_limit_never_lock_out_the_teacher(cls, room, clo
     assert cls.open_console(code, PASS, teacher).code == code
 
 
+def test_the_rooms_own_addresses_find_it_past_a_flood_of_wrong_codes(cls, room):
+    codes = security.LIMITS["room code"]
+    for n in range(codes.per_address):                             # a flood from browsers without an address
+        with pytest.raises(ClassroomError):
+            cls.find_room(f"ZZZZ{n:02d}", Client(session=f"flood{n}"))
+    with pytest.raises(TooManyAttempts):                           # guessing stays limited ...
+        cls.find_room(room.code, Client(session="the projector"))
+    with pytest.raises(TooManyAttempts):
+        cls.find_room(room.code, Client(session="the projector"), ticket="not-the-ticket")
+    ticket = cls.room_ticket(room.code)                            # ... the QR code and the console link are not
+    assert cls.find_room(room.code.lower(), Client(session="the projector"), ticket=ticket).code == room.code
+    other = cls.create_room(baseline(), human_seats=HUMANS)
+    with pytest.raises(TooManyAttempts):                           # one room's ticket finds no other room
+        cls.find_room(other.code, Client(session="the projector"), ticket=ticket)
+
+
 def test_a_wrong_recovery_code_is_just_a_wrong_passphrase(cls, room):
     with pytest.raises(NotAllowed, match="wrong passphrase"):
         cls.open_console(room.code, security.new_recovery_code(), Client(session="s"))

@@ -167,14 +167,16 @@ def join_url(browser_url: str | None, code: str, lan: str | None = None, overrid
     return f"{base.rstrip('/')}/?room={code}"
 
 
-def room_url(code: str) -> str:
-    """`join_url` for this session's browser address and this machine."""
+def room_url(code: str, ticket: str | None = None) -> str:
+    """`join_url` for this session's browser address and this machine, with the room's `ticket` (whoever opens
+    the address finds the room without counting as a guess: `Classroom.room_ticket`)."""
     try:
         browser = st.context.url
     except Exception:  # noqa: BLE001 - no browser behind the session (AppTest)
         browser = None
     browser = browser if isinstance(browser, str) else ""
-    return join_url(browser, code, lan_address(), os.environ.get(URL_ENV))
+    url = join_url(browser, code, lan_address(), os.environ.get(URL_ENV))
+    return f"{url}&ticket={ticket}" if url and ticket else url
 
 
 @functools.lru_cache(maxsize=32)
@@ -185,9 +187,9 @@ def qr_png(url: str) -> bytes:
     return buffer.getvalue()
 
 
-def join_box(code: str, qr_width: int = 220) -> None:
+def join_box(code: str, qr_width: int = 220, ticket: str | None = None) -> None:
     """The code in large type, the address students open, and its QR code (nothing secret)."""
-    url = room_url(code)
+    url = room_url(code, ticket)
     text_col, qr_col = st.columns([3, 1], vertical_alignment="center")
     with text_col:
         where = (f"open <b style='font-family:monospace'>{url.split('?')[0]}</b> (or scan the code) and "

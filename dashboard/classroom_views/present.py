@@ -13,12 +13,12 @@ from sim.classroom import Classroom, ClassroomError
 
 def render(cls: Classroom, code: str) -> None:
     try:
-        state = cls.find_room(code, common.client())
+        state = cls.find_room(code, common.client(), ticket=st.query_params.get("ticket"))
     except ClassroomError as err:
         common.error(err)
         return
     st.title(state.room.title)
-    common.join_box(state.code)
+    common.join_box(state.code, ticket=cls.room_ticket(state.code))
     seen = common.version(state)
 
     @st.fragment(run_every=common.POLL_SECONDS)

@@ -70,7 +70,8 @@ def find_room(cls: Classroom, typed: str) -> RoomState:
     code = normalise_code(typed)
     if code in found:
         return cls.state(code)
-    state = cls.find_room(code, common.client())
+    linked = normalise_code(st.query_params.get("room", "")) == code      # the room's own address (QR code)
+    state = cls.find_room(code, common.client(), ticket=st.query_params.get("ticket") if linked else None)
     found[code] = state.code
     return state
 

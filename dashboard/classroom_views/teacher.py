@@ -179,7 +179,7 @@ def console(cls: Classroom, t: dict) -> None:
     spec = state.scenario
     with st.sidebar:
         st.markdown(f"### Room `{state.code}`")
-        present = common.room_url(state.code).replace("?room=", "?view=present&room=")
+        present = common.room_url(state.code, cls.room_ticket(state.code)).replace("?room=", "?view=present&room=")
         if present:
             st.link_button("Presentation view (for the projector)", present, icon=":material/present_to_all:")
         st.caption("Project the presentation view, not this console: it shows the code, the address and the "
@@ -190,7 +190,7 @@ def console(cls: Classroom, t: dict) -> None:
 
     st.title(state.room.title)
     recovery_box(state.code)
-    common.join_box(state.code, qr_width=160)
+    common.join_box(state.code, qr_width=160, ticket=cls.room_ticket(state.code))
     requests_box(cls, state, key)
     for message in st.session_state.pop("classroom_teacher_msgs", []):
         common.error(message)
