@@ -431,6 +431,19 @@ def full_result(cur: Current) -> RunResult:
 
 
 # ====================================================================== analysis and Monte Carlo
+FORECAST_RUNS = 200
+"""Monte Carlo runs beside the forecasting models on the Analysis page (as `negsim forecast`)."""
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def model_forecasts(key: str, _scenario: Scenario) -> list[dict[str, Any]]:
+    """Every forecasting model on the scenario with its 80 % interval, beside the simulated agreements
+    (`sim.forecasting.scenario.forecast_table`, what `negsim forecast` prints), as plain rows."""
+    from sim.forecasting.scenario import forecast_table
+
+    return [row.to_dict() for row in forecast_table(_scenario, runs=FORECAST_RUNS)]
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def bargaining(key: str, a: int, b: int, red_lines: bool, _scenario: Scenario) -> BargainingSpace:
     profiles, _, _ = service.profiles_of(_scenario)

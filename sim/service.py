@@ -16,7 +16,8 @@ import numpy as np
 from sim import mechanisms
 from sim.compile.arrays import arrays_of
 from sim.compile.arrays import profiles_of as profiles_of  # the scenario as arrays, for the analysis views
-from sim.compile.inputs import setter_of
+from sim.compile.inputs import runs_to_validate as runs_to_validate  # a sweep's values checked before a batch
+from sim.compile.inputs import setter_of as setter_of  # which inputs a batch sets without validating
 from sim.core import table_rules
 from sim.core.utility import to_native
 from sim.engine import lockstep
@@ -223,22 +224,58 @@ def replicate_seeds(root_seed: int, replicates: int, first: int = 0) -> list[int
             for r in range(first, replicates)]
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Runs played as one batch: their summary columns (those of `summary_fields`, one entry per seed) and, when
+    recorded, their round table (`sim.engine.run.RoundRecorder.table`: `run` indexes the seeds; actors, issues
+    and `reason_names` by index; `named_rounds` names them)."""
+
+    columns: dict[str, np.ndarray]
+    rounds: dict[str, np.ndarray] | None
+    reason_names: tuple[str, ...]
+
+
+def plays_together(scenario: Scenario, paths: Sequence[str] = ()) -> bool:
+    """Whether runs of the scenario with values set at `paths` can play all at once (in lockstep)."""
+    return lockstep.supports(scenario, list(paths))
+
+
+def play_batch(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (),
+               values: np.ndarray | None = None, *, rounds: bool = False, together: bool | None = None) -> Batch:
+    """One run of the scenario per seed, run r with `values[r]` (R, K) set at `paths` (already valid one by one:
+    a design's values), with their round table when `rounds`.
+
+    The one place that chooses the engine: runs play together in lockstep (the same numbers as one
+    NegotiationModel per run, many times faster) where it can play them and, with `together=None`, where that is
+    faster (`lockstep.worthwhile`); `together=True` plays even a lone run there (a sweep worker then needs no
+    Mesa import). Others run one model per run. Raises what a run raises (sweeps then run the runs one by one to
+    record which fail and why)."""
+    paths = list(paths)
+    reason_names = tuple(mechanisms.get(scenario.protocol.mechanism).reason_names)
+    batched = plays_together(scenario, paths) if together else lockstep.worthwhile(scenario, len(seeds), paths)
+    if batched and seeds:
+        final = lockstep.play(scenario, seeds, paths, values, record=rounds)
+        return Batch(final_summaries(scenario, final), final.rounds_table, reason_names)
+    models = []
+    for k, seed in enumerate(seeds):
+        model = start(point_scenario(scenario, paths, None if values is None else values[k]), seed, collect=rounds)
+        finish(model)
+        models.append(model)
+    rows = [result_of(model, explain=False).summary_row() for model in models]
+    columns = {name: np.array([row[name] for row in rows], dtype=object if name == "outcome" else None)
+               for name in rows[0]} if rows else {}
+    table = None
+    if rounds and models:
+        tables = [model.recorder.table() for model in models]
+        table = {name: np.concatenate([part[name] + k if name == "run" else part[name]
+                                       for k, part in enumerate(tables)]) for name in tables[0]}
+    return Batch(columns, table, reason_names)
+
+
 def summaries(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (),
               values: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """One run of the scenario per seed, run r with `values[r]` (R, K) set at `paths` (already valid one by one:
-    a design's values), as the columns of `summary_fields` (one entry per seed).
-
-    Runs `sim.engine.lockstep` can play run all together there (`lockstep.worthwhile`): the same numbers as one
-    NegotiationModel per run, many times faster. Others run one model per run. Raises what a run raises (sweeps
-    then run the runs one by one to record which fail and why).
-    """
-    paths = list(paths)
-    if lockstep.worthwhile(scenario, len(seeds), paths):
-        return final_summaries(scenario, lockstep.play(scenario, seeds, paths, values))
-    rows = [run_scenario(point_scenario(scenario, paths, None if values is None else values[k]), seed,
-                         collect=False, explain=False).summary_row() for k, seed in enumerate(seeds)]
-    return {name: np.array([row[name] for row in rows], dtype=object if name == "outcome" else None)
-            for name in rows[0]} if rows else {}
+    """The summary columns of one run per seed (`play_batch` without rounds)."""
+    return play_batch(scenario, seeds, paths, values).columns
 
 
 def final_summaries(scenario: Scenario, final: lockstep.Finals) -> dict[str, np.ndarray]:

@@ -137,7 +137,7 @@ def test_json_scenario_files_run_like_yaml(tmp_path):
     assert from_json == from_yaml
 
 
-HEAVY = ("mesa", "streamlit", "altair", "pyarrow", "pandas", "scipy", "dask", "matplotlib")
+HEAVY = ("mesa", "streamlit", "altair", "pyarrow", "pandas", "scipy", "dask", "vl_convert")
 """Modules `import sim.cli` and the light commands must not import (Mesa alone costs about a second)."""
 REPORT_HEAVY = ("import atexit, sys\n"
                 f"atexit.register(lambda: print(*sorted(set({HEAVY!r}) & set(sys.modules)), file=sys.stderr))\n")

@@ -429,8 +429,23 @@ def test_analysis_page_ranges_pareto_nash_forecasts(app, baseline):
     assert charts(app, "pareto")[0][0]["actors"] == ["Russia", "European Union"]
     ok(app.selectbox(key="negsim.pareto_b").set_value("russia").run())
     assert "Choose two different actors" in app.warning[0].value
-    forecasts = app.dataframe[-1].value
+    forecasts = app.dataframe[-2].value
     assert list(forecasts["Weighted mean"]) == [common.fmt(r.weighted_mean) for r in result.issues.values()]
+
+
+def test_analysis_page_shows_every_forecasting_model_with_its_interval_as_negsim_forecast(app, baseline):
+    from sim.forecasting import MODELS
+    from sim.forecasting.scenario import forecast_table
+
+    ok(app.switch_page("routes/analysis.py").run())
+    shown = app.dataframe[-1].value
+    expected = forecast_table(baseline, runs=state.FORECAST_RUNS)
+    assert list(shown["Issue"]) == [row.label for row in expected]
+    for k, row in enumerate(expected):
+        for name in MODELS.names:
+            f = row.forecasts[name]
+            assert shown[name][k] == f"{common.fmt(f.value)} [{common.fmt(f.low)}, {common.fmt(f.high)}]"
+        assert shown["Simulated: agreed"][k] == f"{100 * row.simulated.agreed:.0f} % of {state.FORECAST_RUNS} runs"
 
 
 # ====================================================================== Monte Carlo page

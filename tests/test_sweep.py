@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from sim import service
 from sim.cli import app
+from sim.engine import lockstep
 from sim.scenario import ScenarioError, apply_params, load_scenario, with_protocol
 from sim.sweep import (
     Factor,
@@ -160,6 +161,7 @@ def test_saltelli_layout_matches_salib_order():
 
 
 # ====================================================================== executors give identical tables
+@pytest.mark.slow
 def test_process_pool_equals_serial_whatever_the_batch_size(baseline, reference, tmp_path):
     out = tmp_path / "process"
     report = run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="process", workers=2,
@@ -173,6 +175,7 @@ def test_process_pool_equals_serial_whatever_the_batch_size(baseline, reference,
     assert set(rounds["run_id"]) == set(range(20)) and rounds.loc[0, "round"] == 0
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_equals_serial(baseline, reference, tmp_path):
     pytest.importorskip("distributed")
     out = tmp_path / "dask"
@@ -208,7 +211,7 @@ def test_consolidation_in_windows_keeps_order(baseline, reference, tmp_path, mon
 
 # ====================================================================== failures are recorded
 def test_failing_runs_are_recorded_and_the_sweep_goes_on(baseline, tmp_path, monkeypatch):
-    real, real_together = worker_module.run_scenario, worker_module.summaries
+    real, real_together = worker_module.run_scenario, worker_module.play_batch
     bad_seed = service.replicate_seeds(SEED, 3)[1]
 
     def flaky(spec, seed, collect=False, **options):
@@ -216,14 +219,14 @@ def test_failing_runs_are_recorded_and_the_sweep_goes_on(baseline, tmp_path, mon
             raise RuntimeError("solver exploded")
         return real(spec, seed, collect=collect, **options)
 
-    def flaky_together(spec, seeds, *args):     # runs in lockstep: one failure fails them all...
+    def flaky_together(spec, seeds, *args, **kwargs):     # runs in lockstep: one failure fails them all...
         if bad_seed in seeds:
             raise RuntimeError("solver exploded")
-        return real_together(spec, seeds, *args)
+        return real_together(spec, seeds, *args, **kwargs)
 
     # ...and then they run one by one, so that only the run that fails is recorded as failed
     monkeypatch.setattr(worker_module, "run_scenario", flaky)
-    monkeypatch.setattr(worker_module, "summaries", flaky_together)
+    monkeypatch.setattr(worker_module, "play_batch", flaky_together)
     # a scale narrowed below a position is only invalid in combination: those points fail when applied
     vary = ["issues.expansion.scale.max=90,110", "actors.russia.positions.expansion=80,100"]
     # (as coded: the file's ranges, up to 95 on expansion, would make every 90-scale point invalid)
@@ -633,13 +636,13 @@ def test_a_one_replicate_lhs_design_plays_in_lockstep_as_its_models_would(baseli
     run_sweep(baseline, vary, out=one_by_one, sampler="lhs", samples=24, seed=3, executor="serial", batch_size=1,
               rounds=True, progress=False)
     played = []
-    real_play = worker_module.lockstep.play
+    real_play = lockstep.play
 
     def spy(scenario, seeds, *args, **kwargs):
         played.append(len(seeds))
         return real_play(scenario, seeds, *args, **kwargs)
 
-    monkeypatch.setattr(worker_module.lockstep, "play", spy)
+    monkeypatch.setattr(lockstep, "play", spy)
     together = tmp_path / "lockstep"
     run_sweep(baseline, vary, out=together, sampler="lhs", samples=24, seed=3, executor="serial", batch_size=24,
               rounds=True, progress=False)

@@ -104,11 +104,15 @@ class Mechanism:
     play_round: Callable[..., State]
     prepare: Callable[[Any], Any] = lambda params: params   # parameters -> what `play_round` reads
     forecast: Callable[..., Array] | None = None
+    """(ideal, profiles, params, runs) -> (R, M): the opening forecast of a mechanism that predicts a position per
+    issue beside agreements (`State.median`); None for the others."""
     spatial_data: bool = False
     """Made for spatial-model data (capability, position, salience per actor: a BDM or KTAB CSV): interfaces
     play such files with this mechanism unless the user picks another."""
-    """(ideal, profiles, params, runs) -> (R, M): the opening forecast of a mechanism that predicts a position per
-    issue beside agreements (`State.median`); None for the others."""
+    settled_since: Callable[[State], Any] | None = None
+    """(state) -> ((R, M), (R, M)): the round in which each issue's forecast became final, -1 where it has not, and
+    its period: 1 (the positions stopped moving), k > 1 (they repeat every k rounds), 0 (neither) -- a forecasting
+    mechanism whose talks end once nothing moves (`sim.engine.explain` says so); None: not tracked."""
 
     @property
     def forecasts(self) -> bool:

@@ -86,43 +86,41 @@ def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str 
 
 
 def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """One panel per parameter: P(agreement on everything) and P(issue agreed) against its value."""
-    import matplotlib
+    """One panel per parameter: P(agreement on everything) and P(issue agreed) against its value, as a PNG
+    (Altair, rendered offline by vl-convert: the dashboard's chart stack)."""
+    import altair as alt
+    import vl_convert
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    params = list(dict.fromkeys(table["parameter"]))
     issues = [c.split(".", 1)[1] for c in table.columns if c.startswith("agreed.")]
-    ncols = min(3, len(params))
-    nrows = -(-len(params) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False)
-    for ax, param in zip(axes.flat, params, strict=False):
+    lines = {"agreement": "agreement (all issues)", **{f"agreed.{issue}": f"{issue} agreed" for issue in issues}}
+    panels = []
+    for param in dict.fromkeys(table["parameter"]):
         part = table[table["parameter"] == param]
         values = list(part["value"])
         numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
                       for v in values) and param != "(all runs)"
-        x = np.asarray(values, dtype=float) if numeric else np.arange(len(values))
-        style = dict(marker="o", markersize=3) if len(values) < 30 else {}
-        ax.plot(x, part["agreement"], color="black", linewidth=2, label="agreement (all issues)", zorder=5, **style)
-        for issue in issues:
-            ax.plot(x, part[f"agreed.{issue}"], linewidth=1, label=f"{issue} agreed", **style)
-        if not numeric:
-            ax.set_xticks(x, [str(v) for v in values], rotation=20 if len(values) > 3 else 0)
-        ax.set_ylim(-0.03, 1.03)
-        ax.set_xlabel(param)
-        ax.set_ylabel("probability")
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(params):]:
-        ax.set_visible(False)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), frameon=False)
+        long = pd.DataFrame([{"x": float(v) if numeric else str(v), "line": label, "probability": float(p)}
+                             for column, label in lines.items()
+                             for v, p in zip(values, part[column], strict=True)])
+        x = alt.X("x:Q" if numeric else "x:N", title=str(param), sort=None,
+                  axis=alt.Axis(labelAngle=0 if numeric or len(values) <= 3 else -20))
+        y = alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), title="probability")
+        legend = alt.Legend(orient="bottom", columns=5, symbolStrokeWidth=3)
+        color = alt.Color("line:N", sort=list(lines.values()), title=None, legend=legend,
+                          scale=alt.Scale(domain=list(lines.values()),
+                                          range=["#000000", "#e69f00", "#56b4e9", "#009e73", "#cc79a7", "#0072b2"]))
+        # the all-issues line wide and beneath, each issue's thin and dashed on top: equal lines stay visible
+        under = alt.Chart(long[long["line"] == lines["agreement"]]).mark_line(strokeWidth=5, opacity=0.45)
+        over = alt.Chart(long[long["line"] != lines["agreement"]]).mark_line(strokeWidth=1.8, strokeDash=[6, 3],
+                                                                             point=len(values) < 30)
+        panels.append(alt.layer(*(layer.encode(x=x, y=y, color=color) for layer in (under, over)))
+                      .properties(width=300, height=200))
+    rows = [alt.hconcat(*panels[k:k + 3]) for k in range(0, len(panels), 3)]
+    chart = alt.vconcat(*rows) if rows else alt.Chart(pd.DataFrame()).mark_point()
     if title:
-        fig.suptitle(title[:200], usetex=False, parse_math=False)     # a scenario's title is plain text, never TeX
-    fig.tight_layout(rect=(0, 0.08 if nrows == 1 else 0.05, 1, 1))
+        chart = chart.properties(title=alt.Title(title[:200], anchor="start"))   # plain text: Vega renders no markup
     out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    out.write_bytes(vl_convert.vegalite_to_png(chart.to_dict(), scale=1.5))
     return out
 
 

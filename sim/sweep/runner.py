@@ -27,9 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim.engine import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
-from sim.service import prepare, replicate_seeds, run_scenario
+from sim.service import play_batch, prepare, replicate_seeds
 from sim.sweep.base import SweepInterrupted
 from sim.sweep.design import Design, Vary, make_design
 from sim.sweep.executors import EXECUTORS, open_executor, start_early
@@ -46,7 +45,7 @@ from sim.sweep.storage import (
     schema_to_json,
     versions,
 )
-from sim.sweep.worker import _lockstep_columns, describe, run_batch
+from sim.sweep.worker import describe, history_table, run_batch
 
 TASK_SECONDS = 0.5
 """Target work per task: per-task overhead (pickling, scheduling, a part file) dwarfs a single ~2 ms run."""
@@ -100,31 +99,20 @@ def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, 
     types: dict[str, pa.DataType] = {}
     hist_names: list[str] = []
     hist_types: dict[str, pa.DataType] = {}
-    seeds = replicate_seeds(design.root_seed, 2)     # two, whatever the replicates: lockstep gives the columns
+    seeds = replicate_seeds(design.root_seed, 2)
     for index, variant in enumerate(variants):
-        row = None
-        if lockstep.worthwhile(variant, 2):
-            with contextlib.suppress(Exception):    # then as a model (a failure shows there, run by run)
-                pair = [(k, 0, k, seed, ()) for k, seed in enumerate(seeds)]
-                columns, history = _lockstep_columns(variant, [], pair, np.zeros((2, 0)), rounds)
-                row = {name: column[0] for name, column in columns.items()}
-                if history is not None:
-                    _union(hist_names, history.schema.names)
-                    for f in history.schema:
-                        hist_types.setdefault(f.name, _plain_type(f.type))
-        if row is None:
-            try:
-                result = run_scenario(variant, seeds[0], collect=rounds, explain=False)
-            except Exception as error:
-                if index == 0:
-                    raise SweepError(f"the scenario itself fails to run: {describe(error)}") from None
-                continue
-            row = result.summary_row()
-            if rounds and result.history is not None:
-                schema = pa.Schema.from_pandas(result.history, preserve_index=False)
-                _union(hist_names, schema.names)
-                for f in schema:
-                    hist_types.setdefault(f.name, _plain_type(f.type))
+        try:    # two runs, whatever the replicates: the engine the service picks gives the columns
+            batch = play_batch(variant, seeds, rounds=rounds)
+        except Exception as error:
+            if index == 0:
+                raise SweepError(f"the scenario itself fails to run: {describe(error)}") from None
+            continue
+        row = {name: column[0] for name, column in batch.columns.items()}
+        if batch.rounds is not None:
+            history = history_table(variant, batch, range(len(seeds)))
+            _union(hist_names, history.schema.names)
+            for f in history.schema:
+                hist_types.setdefault(f.name, _plain_type(f.type))
         _union(keys, list(row))
         for key, value in row.items():
             types.setdefault(key, _arrow_type(value))
