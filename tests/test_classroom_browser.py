@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.classroom import Classroom
+from sim.classroom import Classroom, ClassroomError, Client
 from sim.classroom.security import normalise_code
 from sim.engine.model import baseline
 
@@ -280,5 +280,21 @@ def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another
             assert desk.locator('a[href*="127.0.0.1:9"]').count() == 0
             assert desk.locator(f'img[src="{PIXEL}"]').count() == 0
             assert pixel_requests == [], pixel_requests
+
+            # ---------------------------------------------------------------- students use up the passphrases
+            for n in range(10):                                            # from ten addresses: the room's cap
+                with contextlib.suppress(ClassroomError):
+                    Classroom(db).open_console(code, f"guess {n}", Client(session=f"s{n}", address=f"10.1.0.{n}"))
+            mallory.goto(f"{url}/?role=teacher&room={code}", wait_until="domcontentloaded")
+            mallory.get_by_role("tab", name="Open a room").click()
+            mallory.get_by_label("Teacher passphrase", exact=True).fill(PASS)
+            mallory.get_by_role("button", name="Open the console").click()
+            mallory.get_by_text("recovery code").first.wait_for(timeout=WAIT)    # another browser: refused
+            # the teacher's own browser, reloaded (a new session): its own budget, the passphrase still opens it
+            desk.reload(wait_until="domcontentloaded")
+            desk.get_by_role("tab", name="Open a room").click()
+            desk.get_by_label("Teacher passphrase", exact=True).fill(PASS)
+            desk.get_by_role("button", name="Open the console").click()
+            desk.get_by_text("End the negotiation").wait_for(timeout=WAIT)
         finally:
             browser.close()

@@ -146,6 +146,25 @@ def test_students_using_up_every_limit_never_lock_out_the_teacher(cls, room, clo
     assert cls.open_console(code, PASS, teacher).code == code
 
 
+def test_the_teachers_own_browser_has_its_own_passphrase_budget(cls):
+    desk = Client(session="created it", browser="teacher-browser-token")
+    state = cls.create_room(baseline(), human_seats=HUMANS, passphrase=PASS, client=desk)
+    target = security.LIMITS["teacher passphrase"].per_target
+    for n in range(target):                                        # students use up the room's budget
+        with contextlib.suppress(NotAllowed, TooManyAttempts):
+            cls.open_console(state.code, f"guess {n}", Client(session=f"s{n}", address=f"10.0.0.{n}",
+                                                                   browser=f"student{n}"))
+    with pytest.raises(TooManyAttempts):                           # a student's browser: refused
+        cls.open_console(state.code, PASS, Client(session="s99", address="10.0.0.99", browser="student0"))
+    reloaded = Client(session="after a reload", browser="teacher-browser-token")   # same browser, new session
+    assert cls.open_console(state.code, PASS, reloaded).room.teacher_key == state.room.teacher_key
+    for n in range(security.LIMITS["teacher passphrase"].per_session):   # its own wrong tries still count
+        with pytest.raises(NotAllowed):
+            cls.open_console(state.code, f"typo {n}", Client(session=f"r{n}", browser="teacher-browser-token"))
+    with pytest.raises(TooManyAttempts):
+        cls.open_console(state.code, PASS, Client(session="again", browser="teacher-browser-token"))
+
+
 def test_the_rooms_own_addresses_find_it_past_a_flood_of_wrong_codes(cls, room):
     codes = security.LIMITS["room code"]
     for n in range(codes.per_address):                             # a flood from browsers without an address

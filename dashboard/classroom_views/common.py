@@ -6,6 +6,7 @@ Views only: every number comes from the room's rebuilt model (`sim.classroom`), 
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import ipaddress
 import os
@@ -65,13 +66,37 @@ def classroom() -> Classroom:
 
 
 def client() -> Client:
-    """This browser session and its network address, for the limits on wrong codes, passphrases and secrets."""
+    """This browser session, its network address and the browser itself (what survives a reload: the token in
+    Streamlit's XSRF cookie), for the limits on wrong codes, passphrases and secrets."""
     session = st.session_state.setdefault("classroom_session", secrets.token_hex(8))
     try:
         address = st.context.ip_address
     except Exception:  # noqa: BLE001 - no browser behind the session (AppTest)
         address = None
-    return Client(session=session, address=address if isinstance(address, str) else "")
+    return Client(session=session, address=address if isinstance(address, str) else "", browser=browser_id())
+
+
+XSRF_COOKIE = "_streamlit_xsrf"
+
+
+def browser_id() -> str:
+    """The token in Streamlit's XSRF cookie ('2|mask|masked token|time': the mask changes, the token does not),
+    hashed; '' without the cookie (XSRF protection off, AppTest)."""
+    try:
+        raw = st.context.cookies.get(XSRF_COOKIE)
+    except Exception:  # noqa: BLE001 - no browser behind the session (AppTest)
+        raw = None
+    if not isinstance(raw, str) or not raw:
+        return ""
+    parts = raw.split("|")
+    token = raw.encode()
+    if len(parts) == 4 and parts[0] == "2":
+        try:
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+            token = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)) if mask else masked
+        except ValueError:
+            pass
+    return hashlib.sha256(token).hexdigest()[:32]
 
 
 def esc(text: object) -> str:

@@ -113,7 +113,8 @@ def create_form(cls: Classroom) -> None:
     if submitted:
         try:
             state = cls.create_room(spec, human_seats=humans, seed=int(seed), timer_seconds=int(timer),
-                                    max_rounds=int(rounds), title=title.strip() or None, passphrase=passphrase)
+                                    max_rounds=int(rounds), title=title.strip() or None, passphrase=passphrase,
+                                    client=common.client())
         except (ClassroomError, ScenarioError) as err:
             common.error(err)
         else:

@@ -77,6 +77,7 @@ class Client:
 
     session: str
     address: str = ""
+    browser: str = ""      # what survives a reload of the same browser (its XSRF cookie's token), '' if unknown
 
     @property
     def bucket(self) -> str:
@@ -267,7 +268,8 @@ class Classroom:
     # ------------------------------------------------------------------ the teacher sets up
     def create_room(self, scenario: Scenario | str | Path | None, *, human_seats: Iterable[str],
                     seed: int | None = None, timer_seconds: int = 0, max_rounds: int | None = None,
-                    title: str | None = None, passphrase: str | None = None) -> RoomState:
+                    title: str | None = None, passphrase: str | None = None,
+                    client: Client | None = None) -> RoomState:
         """A new room in the lobby; its `room.code` goes on the board, `room.teacher_key` stays in the teacher's
         session (never on screen). With a `passphrase` (at least 8 characters; stored hashed) the teacher can
         reopen the console from another session with the code and the passphrase (`open_console`).
@@ -307,6 +309,7 @@ class Classroom:
                                                  token=None, joined_at=None, last_seen=None))
             self.store.log(con, code, now, "created", scenario=spec.id, seed=seed, human_seats=humans,
                            timer_seconds=timer_seconds, max_rounds=spec.protocol.max_rounds)
+            self._trust(con, code, client, now)
             state = self._snapshot(con, code)
             return dataclasses.replace(state, room=dataclasses.replace(state.room, teacher_key=key),
                                        recovery_code=recovery)
@@ -324,7 +327,8 @@ class Classroom:
             return self._teacher(con, code, key)
 
     # ------------------------------------------------------------------ guesses: logged and limited
-    def _check_limit(self, con, kind: str, client: Client | None, target: str, now: float) -> None:
+    def _check_limit(self, con, kind: str, client: Client | None, target: str, now: float,
+                     per_target: bool = True) -> None:
         """Raise TooManyAttempts when this session, its address or (for some kinds) the target has used up its
         wrong guesses of `kind` within the window; `client=None` is a trusted caller (tests, scripts)."""
         if client is None:
@@ -335,7 +339,7 @@ class Classroom:
             "browsers without a known network address (on the server's machine or behind a proxy)"
         checks = [("session", client.session, limit.per_session, "this browser"),
                   ("address", client.bucket, limit.per_address, address)]
-        if limit.per_target is not None:
+        if limit.per_target is not None and per_target:
             checks.append(("target", target, limit.per_target, f"room {target}"))
         for column, value, allowed, who in checks:
             failed = self.store.failures(con, kind, column, value, since)
@@ -370,14 +374,14 @@ class Classroom:
                 raise TooManyAttempts(f"too many {kind}s from {who} lately - wait {wait} minute"
                                       f"{'s' if wait != 1 else ''}, or ask the teacher")
 
-    def _guarded(self, kind: str, client: Client | None, target: str, attempt: Callable):
+    def _guarded(self, kind: str, client: Client | None, target: str, attempt: Callable, per_target: bool = True):
         """Run `attempt(con)` in a write transaction after checking the limits; record the try (kept even when
         the attempt is refused: the refusal is raised after COMMIT)."""
         now = self.clock()
         error: ClassroomError | None = None
         result = None
         with self.store.write() as con:
-            self._check_limit(con, kind, client, target, now)
+            self._check_limit(con, kind, client, target, now, per_target)
             try:
                 result = attempt(con)
             except (RoomNotFound, NotAllowed) as err:
@@ -414,11 +418,14 @@ class Classroom:
     def open_console(self, code: str, passphrase: str, client: Client | None = None) -> RoomState:
         """The room (with its teacher key) for the teacher who typed its passphrase or its recovery code. Wrong
         passphrases are logged and limited per session, address and room; the recovery code (80 random bits,
-        shown once at creation) is checked before any limit, so the teacher is never locked out."""
+        shown once at creation) is checked before any limit, so the teacher is never locked out. A browser that
+        made or opened this room's console before (`Client.browser`: it survives reloads) has its own budget,
+        which nobody else's wrong guesses use up."""
         room_code = normalise_code(code)
-        recovered = self._recover(room_code, passphrase)
+        recovered = self._recover(room_code, passphrase, client)
         if recovered is not None:
             return recovered
+        trusted = self._trusted(room_code, client)
 
         def attempt(con) -> RoomState:
             state = self._snapshot(con, room_code)
@@ -430,9 +437,13 @@ class Classroom:
                 raise NotAllowed(f"wrong passphrase for room {state.code}"
                                  + ("" if stored else " (a room made before passphrases: type its teacher key)"))
             self.store.log(con, state.code, self.clock(), "console opened")
+            self._trust(con, state.code, client, self.clock())
             return self._console(con, state) if stored else \
                 dataclasses.replace(state, room=dataclasses.replace(state.room, teacher_key=typed))
 
+        if trusted:        # the browser that made or opened this console: its own budget, not the room's
+            own = Client(session=f"browser:{client.browser}", address=f"browser:{client.browser}")
+            return self._guarded("teacher passphrase", own, room_code, attempt, per_target=False)
         try:
             self.find_room(room_code, client)    # a wrong code counts as a wrong code, not as a passphrase
             return self._guarded("teacher passphrase", client, room_code, attempt)
@@ -440,7 +451,18 @@ class Classroom:
             raise TooManyAttempts(f"{err}. You are the teacher? Type the room's recovery code (shown when you "
                                   f"made the room) instead of the passphrase: it is never limited") from None
 
-    def _recover(self, room_code: str, given: object) -> RoomState | None:
+    def _trust(self, con, code: str, client: Client | None, now: float) -> None:
+        """Remember the browser that made or opened a room's console (a keyed hash of its cookie's token)."""
+        if client is not None and client.browser:
+            self.store.trust_browser(con, code, self.store.digest("browser:" + client.browser), now)
+
+    def _trusted(self, code: str, client: Client | None) -> bool:
+        if client is None or not client.browser:
+            return False
+        with self.store.read() as con:
+            return self.store.trusted_browser(con, code, self.store.digest("browser:" + client.browser))
+
+    def _recover(self, room_code: str, given: object, client: Client | None = None) -> RoomState | None:
         """The console for a correct recovery code (else None: the caller goes on as with a passphrase)."""
         if len(normalise_code(given)) != security.RECOVERY_LENGTH:
             return None
@@ -451,6 +473,7 @@ class Classroom:
         with self.store.write() as con:
             state = self._snapshot(con, room_code)
             self.store.log(con, state.code, self.clock(), "console opened", way="recovery code")
+            self._trust(con, state.code, client, self.clock())
             return self._console(con, state)
 
     def _console(self, con, state: RoomState) -> RoomState:

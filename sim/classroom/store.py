@@ -150,6 +150,12 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE INDEX IF NOT EXISTS attempts_session ON attempts (kind, session, at);
 CREATE INDEX IF NOT EXISTS attempts_address ON attempts (kind, address, at);
 CREATE INDEX IF NOT EXISTS attempts_target ON attempts (kind, target, at);
+CREATE TABLE IF NOT EXISTS console_browsers (
+    room    TEXT NOT NULL REFERENCES rooms(code) ON DELETE CASCADE,
+    browser TEXT NOT NULL,               -- keyed hash of a browser that made or opened the room's console
+    at      REAL NOT NULL,
+    PRIMARY KEY (room, browser)
+);
 CREATE TABLE IF NOT EXISTS agent_runs (
     scenario_hash TEXT NOT NULL,
     root_seed     INTEGER NOT NULL,
@@ -635,6 +641,16 @@ class Store:
         rows = con.execute(f"SELECT * FROM attempts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
                            (*args, limit))
         return [Attempt(**{**dict(r), "ok": bool(r["ok"])}) for r in rows]
+
+    @staticmethod
+    def trust_browser(con: sqlite3.Connection, code: str, browser: str, now: float) -> None:
+        con.execute("INSERT OR IGNORE INTO console_browsers (room, browser, at) VALUES (?, ?, ?)",
+                    (code, browser, now))
+
+    @staticmethod
+    def trusted_browser(con: sqlite3.Connection, code: str, browser: str) -> bool:
+        return con.execute("SELECT 1 FROM console_browsers WHERE room = ? AND browser = ?",
+                           (code, browser)).fetchone() is not None
 
     # ------------------------------------------------------------------ agent-only runs (debrief cache)
     def cached_runs(self, scenario_hash: str, root_seed: int, replicates: int) -> bytes | None:
