@@ -190,6 +190,17 @@ def test_a_wrong_recovery_code_is_just_a_wrong_passphrase(cls, room):
 
 
 # ====================================================================== joins, requests, names
+def test_a_reload_does_not_reset_a_browsers_budget(cls, room):
+    limit = security.LIMITS["seat secret"]
+    for n in range(limit.per_session):                             # a new session for every guess ...
+        with pytest.raises(NotAllowed):
+            cls.rejoin(room.code, security.new_seat_secret(), Client(session=f"r{n}", address="10.0.0.5",
+                                                                     browser="same browser"))
+    with pytest.raises(TooManyAttempts, match="from this browser"):   # ... the same browser all along
+        cls.rejoin(room.code, security.new_seat_secret(), Client(session="r99", address="10.0.0.5",
+                                                                 browser="same browser"))
+
+
 def test_one_browser_cannot_take_seat_after_seat(cls):
     state = cls.create_room(baseline(), human_seats=["russia", "us", "eu", "nato"], passphrase=PASS)
     squatter = Client(session="squatter", address="10.0.0.7")

@@ -324,7 +324,7 @@ def seats_view(cls: Classroom, state: RoomState, key: str) -> None:
     if not attempts:
         st.caption("None.")
     else:
-        common.table([{"When": common.clock(a.at), "What": a.kind, "Browser session": a.session[:8],
+        common.table([{"When": common.clock(a.at), "What": a.kind, "Browser": a.session.removeprefix("browser:")[:8],
                        "Address": a.address or "?"} for a in attempts], file_name=f"room_{state.code}_attempts.csv",
                      key="dl_attempts")
 

@@ -80,6 +80,12 @@ class Client:
     browser: str = ""      # what survives a reload of the same browser (its XSRF cookie's token), '' if unknown
 
     @property
+    def key(self) -> str:
+        """Who its tries count against as 'this browser': the browser when known (a reload keeps it), else the
+        session."""
+        return f"browser:{self.browser}" if self.browser else self.session
+
+    @property
     def bucket(self) -> str:
         """The address its guesses count against."""
         return self.address or security.UNKNOWN_ADDRESS
@@ -337,7 +343,7 @@ class Classroom:
         since = now - limit.window
         address = "this network address" if client.address else \
             "browsers without a known network address (on the server's machine or behind a proxy)"
-        checks = [("session", client.session, limit.per_session, "this browser"),
+        checks = [("session", client.key, limit.per_session, "this browser"),
                   ("address", client.bucket, limit.per_address, address)]
         if limit.per_target is not None and per_target:
             checks.append(("target", target, limit.per_target, f"room {target}"))
@@ -355,7 +361,7 @@ class Classroom:
     def _record(self, con, kind: str, client: Client | None, target: str, ok: bool, now: float) -> None:
         if client is None:
             return
-        self.store.add_attempt(con, now, kind, client.session, client.bucket, target, ok)
+        self.store.add_attempt(con, now, kind, client.key, client.bucket, target, ok)
         if not ok:
             LOG.warning("classroom: wrong %s for %s from session %s address %s", kind, target, client.session[:8],
                         client.bucket)
@@ -366,7 +372,7 @@ class Classroom:
         if client is None:
             return
         limit = security.ACTIONS[kind]
-        for column, value, allowed, who in (("session", client.session, limit.per_session, "this browser"),
+        for column, value, allowed, who in (("session", client.key, limit.per_session, "this browser"),
                                             ("address", client.bucket, limit.per_address, "this network")):
             done = self.store.tries(con, kind, column, value, now - limit.window)
             if len(done) >= allowed:
@@ -442,7 +448,7 @@ class Classroom:
                 dataclasses.replace(state, room=dataclasses.replace(state.room, teacher_key=typed))
 
         if trusted:        # the browser that made or opened this console: its own budget, not the room's
-            own = Client(session=f"browser:{client.browser}", address=f"browser:{client.browser}")
+            own = Client(session=client.key, address=client.key)
             return self._guarded("teacher passphrase", own, room_code, attempt, per_target=False)
         try:
             self.find_room(room_code, client)    # a wrong code counts as a wrong code, not as a passphrase
@@ -620,7 +626,7 @@ class Classroom:
             _refuse_used_name(state, name)         # even the holder's: the teacher must see two different names
             self._check_action(con, "seat request", client, now)
             if client is not None:
-                mine = [r for r in self.store.requests(con, state.code) if r.session == client.session]
+                mine = [r for r in self.store.requests(con, state.code) if r.session == client.key]
                 if sum(r.actor == actor for r in mine) >= security.MAX_REQUESTS_PER_REQUESTER:
                     raise NotAllowed("you have already asked for this seat - wait for the teacher's answer")
                 if len(mine) >= security.MAX_OPEN_REQUESTS_PER_REQUESTER:
@@ -631,7 +637,7 @@ class Classroom:
                                      "ask them in person")
             token = security.new_seat_secret()
             request_id = self.store.add_request(con, state.code, actor, name, self.store.digest(token), now,
-                                                session=client.session if client else "",
+                                                session=client.key if client else "",
                                                 address=client.address if client else "")
             self._record(con, "seat request", client, state.code, True, now)
             self.store.log(con, state.code, now, "seat requested", actor, player=name, holder=seat.player)
