@@ -157,17 +157,6 @@ def show_secret(secret: str) -> str:
     return "-".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-def same_secret(stored: str | None, given: object) -> bool:
-    """Constant-time comparison of a stored secret with what a browser sent (as sent, or as typed by hand)."""
-    if not stored or given is None:
-        return False
-    raw = str(given).strip()
-    if not raw:
-        return False
-    return hmac.compare_digest(stored.encode(), raw.encode()) or \
-        hmac.compare_digest(stored.encode(), normalise_code(raw).encode())
-
-
 # ====================================================================== passphrases
 def check_new_passphrase(passphrase: str) -> str:
     """The teacher's passphrase as it will be checked; a ValueError message if it is too weak to keep students out."""
