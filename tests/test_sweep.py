@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from sim import service
 from sim.cli import app
+from sim.core.streams import DRAWS
 from sim.engine import lockstep
 from sim.scenario import ScenarioError, apply_params, load_scenario, with_protocol
 from sim.sweep import (
@@ -346,6 +347,27 @@ def test_a_sweep_resumes_from_the_parquet_parts_of_an_earlier_version(baseline, 
     assert not (out / "parts").exists()
 
 
+def test_a_sweep_made_before_common_random_numbers_is_refused_on_resume(baseline, reference, tmp_path):
+    """Its runs drew their numbers in sequence from one generator per seed: resumed runs would draw others, so
+    the sweep is refused, with the reason, and the directory is left as it was."""
+    out = tmp_path / "old"
+    out.mkdir()
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert manifest["draws"] == DRAWS
+    del manifest["draws"]
+    manifest["status"] = {"complete": False}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SweepError, match="before common random numbers.*cannot be resumed.*--overwrite"):
+        run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="serial", rounds=True,
+                  progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    result = CliRunner().invoke(app, ["sweep", str(BASELINE), "--vary", VARY[0], "--vary", VARY[1], "--replicates",
+                                      str(REPLICATES), "--seed", str(SEED), "--rounds", "--executor", "serial",
+                                      "--out", str(out)])
+    assert result.exit_code == 2 and "before common random numbers" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_ctrl_c_saves_finished_batches_and_says_how_to_resume(tmp_path):
     out = tmp_path / "interrupted"
     command = _cli("sweep", str(BASELINE), "--replicates", "3000", "--executor", "process", "--workers", "2",
@@ -387,6 +409,10 @@ def test_cli_sweep_export_and_analyze(tmp_path):
     assert (out / "agreement.png").stat().st_size > 1000
     table = pd.read_csv(out / "agreement.csv")
     assert set(table["parameter"]) == {"actors.russia.reservation_utility", "protocol.linkage"}
+    names = dict(zip(table["parameter"], table["name"], strict=True))      # each input named as the scenario does
+    assert names["actors.russia.reservation_utility"] == "Russia - walk-away utility"
+    assert names["protocol.linkage"] == "Rules - linkage"
+    assert "Russia - walk-away utility (actors.russia.reservation_utility)" in result.output
     assert (table.groupby("parameter")["runs"].sum() == 12).all()
     result = cli.invoke(app, ["analyze", str(out), "--sobol"])
     assert result.exit_code == 2 and "--sampler sobol" in result.output
@@ -676,3 +702,92 @@ def test_a_lone_run_in_a_batch_plays_in_lockstep_not_as_a_model(baseline, monkey
                                collect=False).summary_row()
     for name, value in one.items():
         assert row[name] == value or (value != value and row[name] != row[name]), name
+
+
+# ====================================================================== the dashboard's plan and its command line
+def _shell_words(command: str) -> list[str]:
+    """The words bash makes of a command line (quotes, line continuations), with `negsim` in front."""
+    done = subprocess.run(["bash", "-c", "negsim() { printf 'negsim\\0'; printf '%s\\0' \"$@\"; }\n" + command],
+                          capture_output=True, text=True, timeout=30, check=True)
+    return done.stdout.split("\0")[:-1]
+
+
+def _cli_design(command: str, scenario):
+    """The design the real `negsim sweep` parser makes of a command line (the plan's own parser is not used)."""
+    import typer
+
+    from sim.sweep.design import make_design
+
+    words = _shell_words(command)
+    assert words[:2] == ["negsim", "sweep"]
+    ctx = typer.main.get_command(app).commands["sweep"].make_context("sweep", words[2:])
+    p = ctx.params
+    return p, make_design(scenario, p["vary"], p["sampler"], p["samples"], p["replicates"], p["seed"])
+
+
+@pytest.mark.parametrize("sampler, samples", [("grid", None), ("lhs", 9), ("sobol", 4), ("random", 5)])
+def test_the_plan_command_round_trips_to_the_same_design(sampler, samples):
+    from sim.sweep import SweepPlan
+    from sim.sweep.command import range_spec, values_spec
+
+    scenario = load_scenario(BASELINE)
+    vary = (range_spec("actors.russia.outside_option.trend", 0.0, 0.1 / 3, 3),      # a float with many digits
+            range_spec("protocol.max_rounds", 10, 30, 3, value=20),
+            values_spec("protocol.linkage", ["package", "issue_by_issue"]))
+    if sampler != "grid":
+        vary = vary[:2]
+    plan = SweepPlan("scenarios/feb2022_baseline.yaml", "sweeps/my sweep", vary, sampler, samples, replicates=3,
+                     seed=11, executor="process", workers=2)
+    params, design = _cli_design(plan.command(), scenario)
+    ours = plan.design(scenario)
+    assert params["scenario"] == Path("scenarios/feb2022_baseline.yaml")
+    assert params["out_dir"] == Path("sweeps/my sweep")
+    assert (params["executor"], params["workers"]) == ("process", 2)
+    assert design.to_json() == ours.to_json()       # factors, sampler, samples, replicates, seed, points' hash
+    assert design.n_runs == ours.n_runs
+    np.testing.assert_array_equal(design.seeds[:3], ours.seeds[:3])
+    for path in design.paths:
+        np.testing.assert_array_equal(design.columns[path], ours.columns[path])
+    assert plan.command().count("\\\n") == len(plan.argv()[2:]) // 2       # one option per line
+
+
+def test_plan_specs_keep_every_digit_and_the_type():
+    from sim.sweep.command import range_spec, values_spec
+
+    assert range_spec("protocol.noise", 0.1, 0.30000000000000004, 2) == "protocol.noise=0.1:0.30000000000000004:2"
+    assert range_spec("protocol.max_rounds", 5, 9, value=20) == "protocol.max_rounds=5:9"
+    assert values_spec("protocol.linkage", ["package"]) == "protocol.linkage=package"
+    assert values_spec("issues.cbm.de_escalating", [True, False]) == "issues.cbm.de_escalating=true,false"
+
+
+def test_plan_bad_input_is_a_scenario_error_listing_the_problems():
+    from sim.sweep import SweepPlan
+
+    scenario = load_scenario(BASELINE)
+    with pytest.raises(ScenarioError) as caught:
+        SweepPlan("s.yaml", "o", ("protocol.noise=0.4:0.1:3",), replicates=0).design(scenario)
+    text = str(caught.value)
+    assert "LO must not exceed HI" in text and "--replicates" in text
+
+
+def test_the_plan_command_gives_the_same_table_as_the_plan(tmp_path):
+    """What the dashboard runs (`run_sweep` with the plan's options) and what its command line runs."""
+    from sim.sweep import SweepPlan
+
+    vary = ("actors.russia.reservation_utility=0.3:0.6:2", "protocol.linkage=package,issue_by_issue")
+    plan = SweepPlan(str(BASELINE), str(tmp_path / "page"), vary, "grid", None, replicates=2, seed=3)
+    run_sweep(BASELINE, list(plan.vary), out=plan.out, progress=False, **plan.options())
+    command = SweepPlan(str(BASELINE), str(tmp_path / "cli"), vary, "grid", None, replicates=2, seed=3).command()
+    result = CliRunner().invoke(app, _shell_words(command)[1:] + ["--quiet"])
+    assert result.exit_code == 0, result.output
+    page, cli = read_runs(tmp_path / "page"), read_runs(tmp_path / "cli")
+    assert len(page) == 8
+    pd.testing.assert_frame_equal(page, cli)
+
+
+def test_run_sweep_tells_a_progress_callable(tmp_path):
+    seen = []
+    run_sweep(BASELINE, VARY, out=tmp_path / "s", replicates=2, seed=1, executor="serial", batch_size=3,
+              progress=lambda done, total, failed: seen.append((done, total, failed)))
+    assert seen[0] == (0, 8, 0) and seen[-1] == (8, 8, 0)
+    assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen) and len(seen) >= 4

@@ -134,7 +134,8 @@ def model_forecasts(cur: state.Current) -> None:
     st.markdown(
         "Each forecasting model of `negsim backtest` (scored on real EU decisions: see docs/forecasting.md) applied "
         "to this scenario's coded positions, capabilities, saliences, status quo and decision rule, with its "
-        "**80 % interval**; beside them, the share of simulated runs that agreed on the issue and the median of "
+        "**80 % interval**; beside them, the share of simulated runs that agreed on the issue (with its 95 % "
+        "interval) and the median of "
         f"the agreed values (10th-90th percentile) over {state.FORECAST_RUNS} runs with the uncertain inputs drawn. "
         "The same table as `negsim forecast FILE`.")
     try:
@@ -152,7 +153,9 @@ def model_forecasts(cur: state.Current) -> None:
             line[name] = f"{common.fmt(forecast['value'], unit)} [{common.fmt(low, unit)}, {common.fmt(high, unit)}]"
         simulated = row.get("simulated")
         if simulated is not None:
-            line["Simulated: agreed"] = f"{100 * simulated['agreed']:.0f} % of {simulated['runs']} runs"
+            runs = int(simulated["runs"])
+            share = service.wilson(round(simulated["agreed"] * runs), runs)   # with its 95 % interval
+            line["Simulated: agreed"] = f"{service.describe_share(share)} of {runs} runs"
             line["Simulated: agreed value"] = (
                 "-" if simulated["median"] is None else
                 f"{common.fmt(simulated['median'], unit)} [{common.fmt(simulated['interval'][0], unit)}, "

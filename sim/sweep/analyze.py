@@ -2,7 +2,7 @@
 
 - `agreement_table`: for each varied parameter, the share of runs at each of its values (binned for a
   continuous sampler) that ended in each outcome, and the share that agreed each issue. Failed runs are
-  counted, not averaged.
+  counted, not averaged. Each share has its 95 % Wilson interval.
 - `sobol_indices`: first- and total-order Sobol indices (SALib) of chosen outputs
   over the varied parameters, from a sweep run with ``sampler="sobol"`` (the Saltelli design). Each point's
   output is the mean over its replicates.
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.core.intervals import wilson
 from sim.core.table_rules import OUTCOMES
 from sim.sweep.design import Factor
 from sim.sweep.samplers import SAMPLERS
@@ -39,24 +40,40 @@ def load(path: str | Path) -> tuple[dict[str, Any], list[Factor], pd.DataFrame]:
     return manifest, factors, read_runs(path)
 
 
+def names(manifest: dict[str, Any], paths: Sequence[str]) -> dict[str, str]:
+    """Path -> readable name (`sim.scenario.label`) of the parameters and drawn inputs of a sweep, from the
+    scenario its manifest holds; a path it cannot name (an old or damaged manifest) is named by itself."""
+    from sim.scenario import ScenarioError, label, parse_scenario
+
+    try:
+        scenario = parse_scenario(manifest["scenario"], "manifest.json")
+    except (KeyError, TypeError, ScenarioError):
+        return {path: path for path in paths}
+    return {path: label(scenario, path) for path in paths}
+
+
 def _issues(runs: pd.DataFrame) -> list[str]:
     return [c.split(".", 1)[1] for c in runs.columns if c.startswith("agreed.")]
 
 
 def _shares(group: pd.DataFrame, issues: Sequence[str]) -> dict[str, float]:
+    """Runs, failed, each outcome's share and each issue's agreement rate among the successful runs, each share
+    with its 95 % Wilson interval (low.<share>, high.<share>)."""
     ok = group[group["error"].isna()]
     n = len(ok)
     row: dict[str, float] = {"runs": len(group), "failed": len(group) - n}
-    for outcome in OUTCOMES:
-        row[outcome] = float((ok["outcome"] == outcome).mean()) if n else np.nan
-    for issue in issues:
-        row[f"agreed.{issue}"] = float(ok[f"agreed.{issue}"].astype(float).mean()) if n else np.nan
+    counts = {outcome: int((ok["outcome"] == outcome).sum()) for outcome in OUTCOMES}
+    counts.update({f"agreed.{issue}": int(ok[f"agreed.{issue}"].astype(float).sum()) for issue in issues})
+    for name, hits in counts.items():
+        interval = wilson(hits, n)
+        row[name], row[f"low.{name}"], row[f"high.{name}"] = interval.share, interval.low, interval.high
     return row
 
 
 def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str = "grid",
                     bins: int = 10) -> pd.DataFrame:
-    """One row per (parameter, value): runs, failed, outcome shares, per-issue agreement rates.
+    """One row per (parameter, value): runs, failed, outcome shares, per-issue agreement rates, each share with
+    its 95 % Wilson interval (low.<column>, high.<column>).
 
     Values are exact for a grid or a value list; a range sampled continuously is cut into `bins` equal bins
     (`value` is the bin's midpoint, `bin` its interval)."""
@@ -85,9 +102,11 @@ def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str 
     return table
 
 
-def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "",
+                   names: dict[str, str] | None = None) -> Path:
     """One panel per parameter: P(agreement on everything) and P(issue agreed) against its value, as a PNG
-    (Altair, rendered offline by vl-convert: the dashboard's chart stack)."""
+    (Altair, rendered offline by vl-convert: the dashboard's chart stack); each x axis is titled by `names` (path
+    -> readable name) and the path."""
     import altair as alt
     import vl_convert
 
@@ -102,7 +121,9 @@ def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Pa
         long = pd.DataFrame([{"x": float(v) if numeric else str(v), "line": label, "probability": float(p)}
                              for column, label in lines.items()
                              for v, p in zip(values, part[column], strict=True)])
-        x = alt.X("x:Q" if numeric else "x:N", title=str(param), sort=None,
+        named = (names or {}).get(param)
+        x = alt.X("x:Q" if numeric else "x:N", title=[named, f"({param})"] if named and named != param else str(param),
+                  sort=None,
                   axis=alt.Axis(labelAngle=0 if numeric or len(values) <= 3 else -20))
         y = alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), title="probability")
         legend = alt.Legend(orient="bottom", columns=5, symbolStrokeWidth=3)
@@ -113,8 +134,14 @@ def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Pa
         under = alt.Chart(long[long["line"] == lines["agreement"]]).mark_line(strokeWidth=5, opacity=0.45)
         over = alt.Chart(long[long["line"] != lines["agreement"]]).mark_line(strokeWidth=1.8, strokeDash=[6, 3],
                                                                              point=len(values) < 30)
-        panels.append(alt.layer(*(layer.encode(x=x, y=y, color=color) for layer in (under, over)))
-                      .properties(width=300, height=200))
+        layers = [layer.encode(x=x, y=y, color=color) for layer in (under, over)]
+        if "low.agreement" in part:     # the all-issues line's 95 % (Wilson) interval, a grey band beneath
+            band = pd.DataFrame({"x": [float(v) if numeric else str(v) for v in values],
+                                 "low": part["low.agreement"].to_numpy(dtype=float),
+                                 "high": part["high.agreement"].to_numpy(dtype=float)})
+            layers.insert(0, alt.Chart(band).mark_area(color="#000000", opacity=0.12).encode(
+                x=x, y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1]), title="probability"), y2="high:Q"))
+        panels.append(alt.layer(*layers).properties(width=300, height=200))
     rows = [alt.hconcat(*panels[k:k + 3]) for k in range(0, len(panels), 3)]
     chart = alt.vconcat(*rows) if rows else alt.Chart(pd.DataFrame()).mark_point()
     if title:
