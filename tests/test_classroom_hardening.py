@@ -430,3 +430,20 @@ def test_the_rejoin_code_is_shown_once_and_never_in_the_address(db_path):
     other.text_input(key="open_pass").input(recovery[0])
     other.button(key="FormSubmitter:open_room-Open the console").click().run()
     assert other.session_state["classroom_teacher"]["room"] == code
+
+
+def test_a_students_exports_before_the_reveal_tell_no_other_red_line(cls):
+    from sim.classroom import debrief as db
+
+    state, _ = played_room(cls)
+    model = cls.model(state)
+    full = db.transcript_json(state, model)
+    assert "red line" in full                                      # the teacher's (or revealed) transcript has them
+    mine = db.transcript_json(state, model, reveal=False, me="russia")
+    lines = re.findall(r'"line": "([^"]*)"', mine)                # russia's own line is a person's move
+    assert lines and not any("red line" in line for line in lines) and '"held red line"' not in mine
+    history = public_history(service.history_of(model), "russia")
+    others = history[history["actor"] != "russia"]
+    assert not others["reason"].isin(["held red line", "at reservation"]).any()
+    table = db.transcript_csv(state, history)
+    assert "red line" not in "".join(line for line in table.splitlines() if ",russia," not in line)
