@@ -1,0 +1,136 @@
+"""Briefs rendered from the coded values: a number in a role brief is a placeholder, never typed twice.
+
+A brief (an actor's `brief.public`, `brief.confidential`, `brief.goals`, and the scenario's `background`) may name
+the scenario's numbers in braces; they are filled in from the scenario wherever a brief is shown (classroom,
+dashboard, `negsim brief`). The placeholders are a fixed mapping of names to text, filled by a tiny substitution of
+our own (no `str.format`, no attribute access), so a brief can read nothing but these values:
+
+- `{deadline}`: the last round (`protocol.max_rounds`); with a calendar, `{start_date}`, `{deadline_date}` and
+  `{days_per_round}`;
+- per issue: `{scale.ISSUE}` ("0-100", with its unit), `{min.ISSUE}`, `{max.ISSUE}`, `{status_quo.ISSUE}`;
+- per actor and issue: `{ACTOR.ideal.ISSUE}`, `{ACTOR.red_line.ISSUE}`, `{ACTOR.salience.ISSUE}`, and per actor
+  `{ACTOR.reservation_utility}`, `{ACTOR.outside_option}`;
+- in an actor's own brief, the same without the actor: `{ideal.ISSUE}`, `{red_line.ISSUE}`, ...
+
+`{{` and `}}` stand for literal braces. A placeholder the scenario does not have (a misspelt name, or a red line
+the actor has not got) is a `ScenarioError` naming it, when the file is loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Actor, Brief, Scenario
+
+_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+class UnknownPlaceholder(KeyError):
+    """A placeholder the mapping has not got."""
+
+
+def number(value: float) -> str:
+    """A coded number as a brief shows it: whole numbers without a decimal point, others as `%g`."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def day(value: dt.date) -> str:
+    """A date as a brief shows it: '24 February 2022'."""
+    return f"{value.day} {value:%B %Y}"
+
+
+def placeholders(text: str) -> list[str]:
+    """The placeholder names in `text`, in order."""
+    return [m.group(1) for m in _TOKEN.finditer(text) if m.group(1) is not None]
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """`text` with each `{name}` replaced by values[name] and `{{`, `}}` by braces; raises UnknownPlaceholder
+    naming the first name `values` has not got."""
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group()[0]
+        if name not in values:
+            raise UnknownPlaceholder(name)
+        return values[name]
+    return _TOKEN.sub(replace, text)
+
+
+def scenario_values(scenario: Scenario) -> dict[str, str]:
+    """Every placeholder of the scenario's texts (not the shorthands of one actor's brief)."""
+    protocol = scenario.protocol
+    values = {"deadline": number(protocol.max_rounds)}
+    if protocol.calendar is not None:
+        values.update(start_date=day(protocol.calendar.start), deadline_date=day(scenario.date_of(protocol.max_rounds)),
+                      days_per_round=number(protocol.calendar.days_per_round))
+    for issue in scenario.issues:
+        unit = f" {issue.scale.unit}" if issue.scale.unit else ""
+        values[f"scale.{issue.id}"] = f"{number(issue.scale.min)}-{number(issue.scale.max)}{unit}"
+        values[f"min.{issue.id}"] = number(issue.scale.min)
+        values[f"max.{issue.id}"] = number(issue.scale.max)
+        if issue.status_quo is not None:
+            values[f"status_quo.{issue.id}"] = number(issue.status_quo)
+    for actor in scenario.actors:
+        values.update({f"{actor.id}.{name}": text for name, text in _own(actor).items()})
+    return values
+
+
+def _own(actor: Actor) -> dict[str, str]:
+    values = {f"ideal.{issue}": number(v) for issue, v in actor.positions.items()}
+    values.update({f"red_line.{issue}": number(v) for issue, v in actor.red_lines.items()})
+    values.update({f"salience.{issue}": number(v) for issue, v in actor.saliences.items()})
+    values["reservation_utility"] = number(actor.reservation_utility)
+    if actor.outside_option is not None:
+        values["outside_option"] = number(actor.outside_option.value)
+    return values
+
+
+def actor_values(scenario: Scenario, actor_id: str) -> dict[str, str]:
+    """The placeholders of one actor's brief: the scenario's, and its own without the actor's id."""
+    return {**scenario_values(scenario), **_own(scenario.actor(actor_id))}
+
+
+def rendered_brief(scenario: Scenario, actor_id: str) -> Brief:
+    """The actor's brief with its placeholders filled in from the scenario."""
+    brief = scenario.actor(actor_id).brief
+    values = actor_values(scenario, actor_id)
+    return brief.model_copy(update={"public": substitute(brief.public, values),
+                                    "confidential": substitute(brief.confidential, values),
+                                    "goals": [substitute(goal, values) for goal in brief.goals]})
+
+
+def rendered_background(scenario: Scenario) -> str:
+    """The scenario's background with its placeholders filled in."""
+    return substitute(scenario.background, scenario_values(scenario))
+
+
+def texts(scenario: Scenario) -> Iterable[tuple[tuple, str, str | None]]:
+    """Every text with placeholders: (path, text, the actor whose brief it is or None)."""
+    yield ("background",), scenario.background, None
+    for actor in scenario.actors:
+        yield ("actors", actor.id, "brief", "public"), actor.brief.public, actor.id
+        yield ("actors", actor.id, "brief", "confidential"), actor.brief.confidential, actor.id
+        for k, goal in enumerate(actor.brief.goals):
+            yield ("actors", actor.id, "brief", "goals", k), goal, actor.id
+
+
+def placeholder_problems(scenario: Scenario) -> list[tuple[tuple, str, str]]:
+    """Each text's placeholders the scenario has not got: (path, message, the placeholder)."""
+    shared = scenario_values(scenario)
+    problems = []
+    for path, text, actor_id in texts(scenario):
+        if "{" not in text and "}" not in text:
+            continue
+        values = shared if actor_id is None else {**shared, **_own(scenario.actor(actor_id))}
+        for name in placeholders(text):
+            if name not in values:
+                problems.append((path, f"unknown placeholder '{{{name}}}' (placeholders: see `negsim brief "
+                                       f"--placeholders`; e.g. {{red_line.ISSUE}}, {{ideal.ISSUE}}, {{deadline}})",
+                                 name))
+    return problems
