@@ -356,7 +356,7 @@ def log_view(state: RoomState, history: pd.DataFrame, limit: int | None = None, 
 # ====================================================================== briefs
 def background(spec: Scenario) -> None:
     if spec.background:
-        st.markdown(spec.background)
+        st.markdown(spec.shown_background)
     else:
         st.caption("This scenario has no background text.")
 
@@ -365,7 +365,7 @@ def brief_view(spec: Scenario, actor: str, confidential: bool) -> None:
     """An actor's brief: (if `confidential`) goals and red lines, then the confidential instructions; then the
     public brief everyone can read."""
     a = spec.actor(actor)
-    b = a.brief
+    b = spec.brief(actor)      # its numbers filled in from the coded values
     if confidential:
         if b.goals:
             st.markdown("**Goals and red lines**")

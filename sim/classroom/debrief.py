@@ -397,12 +397,13 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
 
     out.append("<h2>Briefs</h2>")
     if spec.background:
-        out.append(f"<p>{esc(spec.background)}</p>")
+        out.append(f"<p>{esc(spec.shown_background)}</p>")
     for a in spec.actors:
-        out.append(f"<div class='brief'><b>{esc(a.name)}</b><p>{esc(a.brief.public)}</p>")
-        if reveal and (a.brief.confidential or a.brief.goals):
-            goals = "".join(f"<li>{esc(g)}</li>" for g in a.brief.goals)
-            out.append(f"<div class='confidential'><p><i>Confidential:</i> {esc(a.brief.confidential)}</p>"
+        brief = spec.brief(a.id)    # its numbers filled in from the coded values
+        out.append(f"<div class='brief'><b>{esc(a.name)}</b><p>{esc(brief.public)}</p>")
+        if reveal and (brief.confidential or brief.goals):
+            goals = "".join(f"<li>{esc(g)}</li>" for g in brief.goals)
+            out.append(f"<div class='confidential'><p><i>Confidential:</i> {esc(brief.confidential)}</p>"
                        f"<ul>{goals}</ul></div>")
         out.append("</div>")
     if events:

@@ -18,12 +18,13 @@ from sim import mechanisms
 from sim.compile.inputs import runs_to_validate, setter_of
 from sim.engine import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
-from sim.service import final_summaries, run_scenario, summaries
+from sim.service import final_summaries, round_dates, run_scenario, summaries
 from sim.sweep.storage import arrow_array, conform, numbers_of
 
-HISTORY_COLUMNS = ("round", "actor", "issue", "position", "reason", "utility", "tension", "proposal", "agreed",
+HISTORY_COLUMNS = ("round", "date", "actor", "issue", "position", "reason", "utility", "tension", "proposal", "agreed",
                    "median", "mean")
-"""The columns of rounds.parquet after run_id, in the order of `service.history_of` (those a run has)."""
+"""The columns of rounds.parquet after run_id, in the order of `service.history_of` (those a run has; `date` with a
+calendar)."""
 
 def describe(error: BaseException) -> str:
     """One line for the `error` column."""
@@ -136,6 +137,8 @@ def _lockstep_columns(scenario: Scenario, paths: Sequence[str], runs: Sequence[t
     columns = {"run_id": np.asarray([run[0] for run in runs], dtype=np.int64)[table["run"]],
                "round": table["round"], "actor": labels(table["actor"], scenario.actor_ids),
                "issue": labels(table["issue"], scenario.issue_ids), "reason": labels(table["reason"], reasons)}
+    if scenario.protocol.calendar is not None:
+        columns["date"] = round_dates(scenario, table["round"])
     history = pa.table({name: arrow_array(columns[name] if name in columns else table[name])     # model's order
                         for name in ("run_id", *HISTORY_COLUMNS) if name in columns or name in table})
     return final_summaries(scenario, final), history
