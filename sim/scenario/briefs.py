@@ -6,7 +6,7 @@ dashboard, `negsim brief`). The placeholders are a fixed mapping of names to tex
 our own (no `str.format`, no attribute access), so a brief can read nothing but these values:
 
 - `{deadline}`: the last round (`protocol.max_rounds`); with a calendar, `{start_date}`, `{deadline_date}` and
-  `{days_per_round}`;
+  `{days_per_round}`; per dated inject, `{date.INJECT}` ("14 February 2022");
 - per issue: `{scale.ISSUE}` ("0-100", with its unit), `{min.ISSUE}`, `{max.ISSUE}`, `{status_quo.ISSUE}`;
 - per actor and issue: `{ACTOR.ideal.ISSUE}`, `{ACTOR.red_line.ISSUE}`, `{ACTOR.salience.ISSUE}`, and per actor
   `{ACTOR.reservation_utility}`, `{ACTOR.outside_option}`;
@@ -69,6 +69,7 @@ def scenario_values(scenario: Scenario) -> dict[str, str]:
     if protocol.calendar is not None:
         values.update(start_date=day(protocol.calendar.start), deadline_date=day(scenario.date_of(protocol.max_rounds)),
                       days_per_round=number(protocol.calendar.days_per_round))
+    values.update({f"date.{inject.id}": day(inject.date) for inject in scenario.injects if inject.date is not None})
     for issue in scenario.issues:
         unit = f" {issue.scale.unit}" if issue.scale.unit else ""
         values[f"scale.{issue.id}"] = f"{number(issue.scale.min)}-{number(issue.scale.max)}{unit}"
