@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -25,7 +26,7 @@ def coded_numbers(scenario) -> set[float]:
     return values
 
 
-MONTHS = "January February March April May June July August September October November December".split()
+MONTHS = [dt.date(2000, m, 1).strftime("%B") for m in range(1, 13)]
 DATE = re.compile(r"\b(\d{1,2}) (" + "|".join(MONTHS) + r")(?: (\d{4}))?\b")
 
 

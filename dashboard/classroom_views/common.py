@@ -332,6 +332,11 @@ def log_view(state: RoomState, history: pd.DataFrame, limit: int | None = None, 
         item = labels.get(inject.inject)
         st.warning(f"**News before round {state.room.open_round}: {item.label if item else inject.inject}** - "
                    f"{item.description if item else ''}", icon=":material/campaign:")
+    if state.room.status != "ended":
+        for item in state.scheduled_before(state.room.open_round):
+            day = f" ({item.date.day} {item.date:%B %Y})" if item.date is not None else ""
+            st.warning(f"**News before round {state.room.open_round}{day}: {item.label}** - {item.description}",
+                       icon=":material/campaign:")
     rounds = list(reversed(state.rounds))
     if limit is not None:
         rounds = rounds[:limit]
@@ -342,9 +347,8 @@ def log_view(state: RoomState, history: pd.DataFrame, limit: int | None = None, 
         lines = move_lines(state, history, r)
         text = [f"**Round {r}** - closed at {clock(closed.closed_at)} ({CAUSES.get(closed.closed_by, '')}); "
                 f"tension {closed.tension:.2f}"]
-        for inject in state.injects_before(r):
-            item = labels.get(inject.inject)
-            text.append(f"- :orange[News: {item.label if item else inject.inject}]")
+        for news in state.news_before(r):
+            text.append(f"- :orange[News: {news}]")
         for a in spec.actors:
             who = " (you)" if a.id == me else ""
             text.append(f"- **{a.name}**{who}: {lines[a.id]}")

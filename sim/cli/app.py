@@ -1,4 +1,5 @@
-"""The `negsim` command line: run, validate, brief, schema, params, backtest, forecast (sweeps register their own commands).
+"""The `negsim` command line: run, validate, brief, schema, params, backtest, forecast (sweeps register their own
+commands).
 
 Bad input never produces a traceback: every problem is printed with its field path and the exit code is 2.
 
@@ -94,8 +95,9 @@ def print_summary(result: service.RunResult) -> None:
     out.print(Text.assemble("Outcome: ", (result.outcome, "bold"),
                             f" after {result.rounds} rounds{when}{walked}; final tension {result.tension:.2f}"))
     if s.protocol.calendar is not None:
+        deadline = s.protocol.max_rounds
         out.print(f"Calendar: round 0 on {_day(result.date_of(0))}, {s.protocol.calendar.days_per_round:g} days a "
-                  f"round; the deadline, round {s.protocol.max_rounds}, on {_day(result.date_of(s.protocol.max_rounds))}",
+                  f"round; the deadline, round {deadline}, on {_day(result.date_of(deadline))}",
                   markup=False, highlight=False)
     if result.events:
         out.print("Events:", markup=False)
@@ -124,9 +126,9 @@ def print_summary(result: service.RunResult) -> None:
         table.add_column("prediction", justify="right")
     for issue_id, r in result.issues.items():
         unit = for_terminal(s.issue(issue_id).scale.unit, newlines=False)
+        date = (_day(result.date_of(r.round)) if r.round is not None else "-",) if dated else ()
         row = [issue_id, "yes" if r.agreed else "no", _fmt(r.value, unit),
-               str(r.round) if r.round is not None else "-",
-               *((_day(result.date_of(r.round)) if r.round is not None else "-",) if dated else ()), _fmt(r.proposal, unit),
+               str(r.round) if r.round is not None else "-", *date, _fmt(r.proposal, unit),
                _fmt(r.weighted_mean, unit), _fmt(r.weighted_median, unit)]
         if forecasts:
             row.append(_fmt(r.prediction, unit))

@@ -28,8 +28,16 @@ from numpy.typing import NDArray
 
 from sim import mechanisms
 from sim.compile.arrays import run_arrays
-from sim.compile.inputs import (DrawPlan, Inputs, Setter, draw_plan, inputs_of, setter_of, values_from_uniforms,
-                                with_values)
+from sim.compile.inputs import (
+    DrawPlan,
+    Inputs,
+    Setter,
+    draw_plan,
+    inputs_of,
+    setter_of,
+    values_from_uniforms,
+    with_values,
+)
 from sim.core.strategies import Profiles
 from sim.core.utility import Array
 from sim.engine import run

@@ -5,10 +5,10 @@ lockstep (`sim.engine.lockstep`, many runs at once) both call these, over a lead
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
-
-from collections.abc import Sequence
 
 from sim.compile.inputs import Inputs
 from sim.core import table_rules
