@@ -226,7 +226,7 @@ def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None
 
 def history_of(model: NegotiationModel) -> pd.DataFrame:
     """Tidy per-round rows in (round, actor, issue) order: round, actor, issue, position, reason, utility,
-    tension, proposal, agreed (+ median and mean under the expected-utility mechanism). Round 0 is the
+    tension, proposal, agreed (+ median and mean under the expected-utility mechanism; + date with a calendar). Round 0 is the
     initial state. The model's round table (`sim.engine.run.RoundRecorder`, which lockstep runs keep too) with
     its actors, issues and reasons named."""
     import pandas as pd  # here: sweep workers, which import this module, need no pandas
@@ -236,15 +236,11 @@ def history_of(model: NegotiationModel) -> pd.DataFrame:
 
 
 def with_dates(table: dict[str, np.ndarray], scenario: Scenario) -> dict[str, np.ndarray]:
-    """A round table with a `date` column (ISO text) after `round`, where the scenario has a calendar."""
+    """A round table with a last column `date` (each round's date, ISO text), where the scenario has a calendar
+    (last: the tidy table's leading columns stay round, actor, issue, position)."""
     if scenario.protocol.calendar is None:
         return table
-    out = {}
-    for name, column in table.items():
-        out[name] = column
-        if name == "round":
-            out["date"] = round_dates(scenario, column)
-    return out
+    return {**table, "date": round_dates(scenario, table["round"])}
 
 
 def named_rounds(table: dict[str, np.ndarray], scenario: Scenario, reason_names: Sequence[str]

@@ -146,7 +146,7 @@ def test_the_json_and_the_round_table_carry_dates():
     assert out["round_dates"][0] == "2021-12-17" and len(out["round_dates"]) == result.rounds + 1
     assert [e["id"] for e in out["events"]][:2] == ["draft_treaties", "geneva_dialogue"]
     history = result.history
-    assert list(history.columns[:2]) == ["round", "date"]
+    assert list(history.columns[:4]) == ["round", "actor", "issue", "position"] and history.columns[-1] == "date"
     assert set(history.loc[history["round"] == 7, "date"]) == {"2022-01-10"}
     summary = service.summaries(load_scenario(BASELINE), [1, 2, 3])
     assert list(summary)[:3] == ["outcome", "rounds", "date"]

@@ -12,6 +12,7 @@ from sim.scenario.paths import params
 from sim.scenario.schema import (
     DEFAULT_EXPONENTS,
     Actor,
+    Calendar,
     DecisionRule,
     Inject,
     Issue,
@@ -22,7 +23,7 @@ from sim.scenario.schema import (
 from sim.scenario.validate import apply_params, parse_scenario, with_checked_values, with_protocol
 
 __all__ = [
-    "DEFAULT_EXPONENTS", "MAX_FILE_BYTES", "Actor", "DecisionRule", "Inject", "Issue", "Problem", "Scenario",
+    "DEFAULT_EXPONENTS", "MAX_FILE_BYTES", "Actor", "Calendar", "DecisionRule", "Inject", "Issue", "Problem", "Scenario",
     "ScenarioError", "Uncertain", "apply_params", "csv_document", "decode", "dump_yaml", "format_of",
     "json_schema", "load_scenario", "params", "parse_scale", "parse_scenario", "parse_text", "with_checked_values",
     "with_protocol",

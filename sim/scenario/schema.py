@@ -15,7 +15,16 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from sim import mechanisms
@@ -43,8 +52,9 @@ def _a_date(value: Any) -> Any:
     return value
 
 
-Date = Annotated[dt.date, BeforeValidator(_a_date)]
-"""A date, given as YYYY-MM-DD in files (a date object from Python)."""
+Date = Annotated[dt.date, BeforeValidator(_a_date), PlainSerializer(lambda day: day.isoformat(), return_type=str)]
+"""A date, given as YYYY-MM-DD in files (a date object from Python), and dumped as that text (a scenario's document
+is plain JSON data, whatever reads it)."""
 
 StrategyKind = Literal["boulware", "linear", "conceder", "tit_for_tat", "hardliner"]
 DEFAULT_EXPONENTS: dict[str, float] = {"boulware": 0.2, "linear": 1.0, "conceder": 3.0}

@@ -21,8 +21,8 @@ from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.service import final_summaries, round_dates, run_scenario, summaries
 from sim.sweep.storage import arrow_array, conform, numbers_of
 
-HISTORY_COLUMNS = ("round", "date", "actor", "issue", "position", "reason", "utility", "tension", "proposal", "agreed",
-                   "median", "mean")
+HISTORY_COLUMNS = ("round", "actor", "issue", "position", "reason", "utility", "tension", "proposal", "agreed",
+                   "median", "mean", "date")
 """The columns of rounds.parquet after run_id, in the order of `service.history_of` (those a run has; `date` with a
 calendar)."""
 
