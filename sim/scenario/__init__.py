@@ -23,8 +23,8 @@ from sim.scenario.schema import (
 from sim.scenario.validate import apply_params, parse_scenario, with_checked_values, with_protocol
 
 __all__ = [
-    "DEFAULT_EXPONENTS", "MAX_FILE_BYTES", "Actor", "Calendar", "DecisionRule", "Inject", "Issue", "Problem", "Scenario",
-    "ScenarioError", "Uncertain", "apply_params", "csv_document", "decode", "dump_yaml", "format_of",
+    "DEFAULT_EXPONENTS", "MAX_FILE_BYTES", "Actor", "Calendar", "DecisionRule", "Inject", "Issue", "Problem",
+    "Scenario", "ScenarioError", "Uncertain", "apply_params", "csv_document", "decode", "dump_yaml", "format_of",
     "json_schema", "load_scenario", "params", "parse_scale", "parse_scenario", "parse_text", "with_checked_values",
     "with_protocol",
 ]
