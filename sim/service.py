@@ -227,8 +227,8 @@ def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None
 def history_of(model: NegotiationModel) -> pd.DataFrame:
     """Tidy per-round rows in (round, actor, issue) order: round, actor, issue, position, reason, utility,
     tension, proposal, agreed (+ median and mean under the expected-utility mechanism; + date with a calendar).
-    Round 0 is the initial state. The model's round table (`sim.engine.run.RoundRecorder`, which lockstep runs keep too) with
-    its actors, issues and reasons named."""
+    Round 0 is the initial state. The model's round table (`sim.engine.run.RoundRecorder`, which lockstep runs keep
+    too) with its actors, issues and reasons named."""
     import pandas as pd  # here: sweep workers, which import this module, need no pandas
 
     table = named_rounds(model.recorder.table(), model.layout, model.reason_names)
