@@ -35,7 +35,7 @@ from sim.classroom import (
 )
 from sim.classroom.rooms import CAUSES, fmt_value, move_lines, short_name
 from sim.classroom.security import markdown_escape
-from sim.scenario import Scenario
+from sim.scenario import Scenario, rendered_background, rendered_brief
 
 if TYPE_CHECKING:
     from sim.service import NegotiationModel
@@ -360,7 +360,7 @@ def log_view(state: RoomState, history: pd.DataFrame, limit: int | None = None, 
 # ====================================================================== briefs
 def background(spec: Scenario) -> None:
     if spec.background:
-        st.markdown(spec.shown_background)
+        st.markdown(rendered_background(spec))
     else:
         st.caption("This scenario has no background text.")
 
@@ -369,7 +369,7 @@ def brief_view(spec: Scenario, actor: str, confidential: bool) -> None:
     """An actor's brief: (if `confidential`) goals and red lines, then the confidential instructions; then the
     public brief everyone can read."""
     a = spec.actor(actor)
-    b = spec.brief(actor)      # its numbers filled in from the coded values
+    b = rendered_brief(spec, actor)      # its numbers filled in from the coded values
     if confidential:
         if b.goals:
             st.markdown("**Goals and red lines**")

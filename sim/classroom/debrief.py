@@ -26,6 +26,7 @@ from sim.classroom import security
 from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, short_name
 from sim.core import spatial, table_rules
 from sim.core.utility import to_unit
+from sim.scenario import rendered_background, rendered_brief
 
 if TYPE_CHECKING:
     from sim.service import NegotiationModel
@@ -397,9 +398,9 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
 
     out.append("<h2>Briefs</h2>")
     if spec.background:
-        out.append(f"<p>{esc(spec.shown_background)}</p>")
+        out.append(f"<p>{esc(rendered_background(spec))}</p>")
     for a in spec.actors:
-        brief = spec.brief(a.id)    # its numbers filled in from the coded values
+        brief = rendered_brief(spec, a.id)    # its numbers filled in from the coded values
         out.append(f"<div class='brief'><b>{esc(a.name)}</b><p>{esc(brief.public)}</p>")
         if reveal and (brief.confidential or brief.goals):
             goals = "".join(f"<li>{esc(g)}</li>" for g in brief.goals)

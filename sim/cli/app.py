@@ -222,7 +222,7 @@ def brief(
     scale: ScaleOption = None,
 ) -> None:
     """Print the background and role briefs, their numbers filled in from the scenario's coded values."""
-    from sim.scenario import Problem, ScenarioError
+    from sim.scenario import Problem, ScenarioError, rendered_background, rendered_brief
     from sim.scenario.briefs import scenario_values
     from sim.scenario.limits import for_terminal
 
@@ -238,11 +238,11 @@ def brief(
         raise ScenarioError([Problem("--actor", f"unknown actor id '{actor}' (actors: {', '.join(spec.actor_ids)})")])
     if actor is None and spec.background:
         out.print(Text("Background", style="bold"))
-        out.print(for_terminal(spec.shown_background), markup=False, highlight=False)
+        out.print(for_terminal(rendered_background(spec)), markup=False, highlight=False)
     for a in spec.actors:
         if actor is not None and a.id != actor:
             continue
-        b = spec.brief(a.id)
+        b = rendered_brief(spec, a.id)
         out.print(Text(f"\n{for_terminal(a.name, newlines=False)} ({a.id})", style="bold"))
         out.print(for_terminal(b.public or "(no public brief)"), markup=False, highlight=False)
         if confidential:

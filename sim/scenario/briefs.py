@@ -13,7 +13,7 @@ our own (no `str.format`, no attribute access), so a brief can read nothing but 
 - in an actor's own brief, the same without the actor: `{ideal.ISSUE}`, `{red_line.ISSUE}`, ...
 
 `{{` and `}}` stand for literal braces. A placeholder the scenario does not have (a misspelt name, or a red line
-the actor has not got) is a `ScenarioError` naming it, when the file is loaded.
+the actor has not got) is a `ScenarioError` naming it, when the file is loaded (`validate.parse_scenario`).
 """
 
 from __future__ import annotations
@@ -21,16 +21,26 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from sim.scenario.schema import Actor, Brief, Scenario
+from sim.scenario.errors import Problem, ScenarioError
+
+Scenario = Actor = Brief = Any   # sim.scenario.schema's types (not imported: a scenario is validated after its fields)
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
 class UnknownPlaceholder(KeyError):
     """A placeholder the mapping has not got."""
+
+
+def _rendered(text: str, values: Mapping[str, str], path: str) -> str:
+    """`substitute`, an unknown placeholder a ScenarioError at `path` (a scenario built in Python without
+    `parse_scenario`, which checks them)."""
+    try:
+        return substitute(text, values)
+    except UnknownPlaceholder as error:
+        raise ScenarioError([Problem(path, f"unknown placeholder '{{{error.args[0]}}}'")]) from None
 
 
 def number(value: float) -> str:
@@ -101,14 +111,16 @@ def rendered_brief(scenario: Scenario, actor_id: str) -> Brief:
     """The actor's brief with its placeholders filled in from the scenario."""
     brief = scenario.actor(actor_id).brief
     values = actor_values(scenario, actor_id)
-    return brief.model_copy(update={"public": substitute(brief.public, values),
-                                    "confidential": substitute(brief.confidential, values),
-                                    "goals": [substitute(goal, values) for goal in brief.goals]})
+    where = f"actors.{actor_id}.brief"
+    return brief.model_copy(update={
+        "public": _rendered(brief.public, values, f"{where}.public"),
+        "confidential": _rendered(brief.confidential, values, f"{where}.confidential"),
+        "goals": [_rendered(goal, values, f"{where}.goals.{k}") for k, goal in enumerate(brief.goals)]})
 
 
 def rendered_background(scenario: Scenario) -> str:
     """The scenario's background with its placeholders filled in."""
-    return substitute(scenario.background, scenario_values(scenario))
+    return _rendered(scenario.background, scenario_values(scenario), "background")
 
 
 def texts(scenario: Scenario) -> Iterable[tuple[tuple, str, str | None]]:

@@ -28,7 +28,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim import mechanisms
-from sim.scenario import briefs
 from sim.scenario.errors import validation_error
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
@@ -433,22 +432,6 @@ class Scenario(_Model):
             if dated:
                 raise validation_error(dated)
         return self
-
-    @model_validator(mode="after")
-    def _known_placeholders(self) -> Scenario:
-        problems = briefs.placeholder_problems(self)
-        if problems:
-            raise validation_error(problems)
-        return self
-
-    def brief(self, actor_id: str) -> Brief:
-        """The actor's brief as shown: its placeholders filled in from the coded values (`sim.scenario.briefs`)."""
-        return briefs.rendered_brief(self, actor_id)
-
-    @property
-    def shown_background(self) -> str:
-        """The background as shown: its placeholders filled in."""
-        return briefs.rendered_background(self)
 
     def as_coded(self) -> Scenario:
         """The scenario with its inputs as coded: no ranges left to draw from."""
