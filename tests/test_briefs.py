@@ -120,10 +120,14 @@ def test_a_brief_follows_the_coded_value(baseline_doc):
     nato["red_lines"]["expansion"] = 30
     scenario = parse_scenario(baseline_doc)
     assert "never accept more than 30." in rendered_brief(scenario, "nato").goals[0]
+    del nato["red_lines"]["expansion"]      # a value left out still renders: what is coded is no red line
+    baseline_doc["uncertainty"].pop("actors.nato.red_lines.expansion")
+    scenario = parse_scenario(baseline_doc)
+    assert "never accept more than none (no red line)." in rendered_brief(scenario, "nato").goals[0]
     assert "deadline" not in placeholders(scenario.actor("nato").brief.goals[0])
 
 
-@pytest.mark.parametrize("placeholder", ["{red_line.missiles}", "{ideal.nowhere}", "{__class__}",
+@pytest.mark.parametrize("placeholder", ["{red_line.nowhere}", "{ideal.nowhere}", "{__class__}",
                                          "{red_line.expansion.__class__}", "{0}", "{}", "{deadline!r}",
                                          "{us.red_line.expansion:>10}"])
 def test_an_unknown_placeholder_is_a_scenario_error_naming_it(baseline_doc, placeholder):

@@ -142,7 +142,8 @@ def test_run_to_the_end_matches_the_service(app, baseline):
     _, _, tension = charts(app, "tension")[0]
     np.testing.assert_allclose(tension["tension"]["tension"].to_numpy(),
                                result.history.drop_duplicates("round")["tension"].to_numpy())
-    assert list(tension) == ["tension"]             # derived and shown: no breakdown threshold drawn
+    assert list(tension) == ["tension", "events"]   # derived and shown: no breakdown threshold drawn; dated events
+    assert list(tension["events"]["event"]) == [e["label"] for e in result.event_list()]
     _, _, utilities = charts(app, "utilities")[0]
     assert len(utilities["utilities"]) == (result.rounds + 1) * len(baseline.actors)
     # tables: status per issue, actors, log of moves

@@ -12,8 +12,10 @@ our own (no `str.format`, no attribute access), so a brief can read nothing but 
   `{ACTOR.reservation_utility}`, `{ACTOR.outside_option}`;
 - in an actor's own brief, the same without the actor: `{ideal.ISSUE}`, `{red_line.ISSUE}`, ...
 
-`{{` and `}}` stand for literal braces. A placeholder the scenario does not have (a misspelt name, or a red line
-the actor has not got) is a `ScenarioError` naming it, when the file is loaded (`validate.parse_scenario`).
+`{{` and `}}` stand for literal braces. A placeholder outside this list (a misspelt name, an unknown actor, issue
+or inject) is a `ScenarioError` naming it, when the file is loaded (`validate.parse_scenario`). A known name whose
+value the scenario leaves out (a red line removed in the dashboard's editor, no calendar) renders as what is coded:
+"none (no red line)", "undated (no calendar)" (`UNSET`), so editing a value never breaks its brief.
 """
 
 from __future__ import annotations
@@ -72,39 +74,51 @@ def substitute(text: str, values: Mapping[str, str]) -> str:
     return _TOKEN.sub(replace, text)
 
 
+UNSET = {"red_line": "none (no red line)", "status_quo": "none (no status quo)",
+         "outside_option": "none (no outside option)", "date": "undated (no calendar)"}
+"""What a placeholder of a value the scenario leaves out says (a red line removed in the editor, no calendar): the
+name is known, so the brief still renders, and says plainly that nothing is coded."""
+
+
 def scenario_values(scenario: Scenario) -> dict[str, str]:
     """Every placeholder of the scenario's texts (not the shorthands of one actor's brief)."""
-    protocol = scenario.protocol
+    protocol, calendar = scenario.protocol, scenario.protocol.calendar
     values = {"deadline": number(protocol.max_rounds)}
-    if protocol.calendar is not None:
-        values.update(start_date=day(protocol.calendar.start), deadline_date=day(scenario.date_of(protocol.max_rounds)),
-                      days_per_round=number(protocol.calendar.days_per_round))
-    values.update({f"date.{inject.id}": day(inject.date) for inject in scenario.injects if inject.date is not None})
+    dated = calendar is not None
+    values.update(start_date=day(calendar.start) if dated else UNSET["date"],
+                  deadline_date=day(scenario.date_of(protocol.max_rounds)) if dated else UNSET["date"],
+                  days_per_round=number(calendar.days_per_round) if dated else UNSET["date"])
+    values.update({f"date.{inject.id}": day(inject.date) if inject.date is not None else
+                   (day(scenario.date_of(inject.round)) if inject.round is not None and dated else UNSET["date"])
+                   for inject in scenario.injects})
     for issue in scenario.issues:
         unit = f" {issue.scale.unit}" if issue.scale.unit else ""
         values[f"scale.{issue.id}"] = f"{number(issue.scale.min)}-{number(issue.scale.max)}{unit}"
         values[f"min.{issue.id}"] = number(issue.scale.min)
         values[f"max.{issue.id}"] = number(issue.scale.max)
-        if issue.status_quo is not None:
-            values[f"status_quo.{issue.id}"] = number(issue.status_quo)
+        values[f"status_quo.{issue.id}"] = (UNSET["status_quo"] if issue.status_quo is None
+                                            else number(issue.status_quo))
     for actor in scenario.actors:
-        values.update({f"{actor.id}.{name}": text for name, text in _own(actor).items()})
+        values.update({f"{actor.id}.{name}": text for name, text in _own(actor, scenario.issue_ids).items()})
     return values
 
 
-def _own(actor: Actor) -> dict[str, str]:
-    values = {f"ideal.{issue}": number(v) for issue, v in actor.positions.items()}
-    values.update({f"red_line.{issue}": number(v) for issue, v in actor.red_lines.items()})
-    values.update({f"salience.{issue}": number(v) for issue, v in actor.saliences.items()})
+def _own(actor: Actor, issues: Iterable[str]) -> dict[str, str]:
+    values = {}
+    for issue in issues:
+        values[f"ideal.{issue}"] = number(actor.positions[issue])
+        values[f"salience.{issue}"] = number(actor.saliences[issue])
+        line = actor.red_lines.get(issue)
+        values[f"red_line.{issue}"] = UNSET["red_line"] if line is None else number(line)
     values["reservation_utility"] = number(actor.reservation_utility)
-    if actor.outside_option is not None:
-        values["outside_option"] = number(actor.outside_option.value)
+    values["outside_option"] = (UNSET["outside_option"] if actor.outside_option is None
+                                else number(actor.outside_option.value))
     return values
 
 
 def actor_values(scenario: Scenario, actor_id: str) -> dict[str, str]:
     """The placeholders of one actor's brief: the scenario's, and its own without the actor's id."""
-    return {**scenario_values(scenario), **_own(scenario.actor(actor_id))}
+    return {**scenario_values(scenario), **_own(scenario.actor(actor_id), scenario.issue_ids)}
 
 
 def rendered_brief(scenario: Scenario, actor_id: str) -> Brief:
@@ -140,7 +154,7 @@ def placeholder_problems(scenario: Scenario) -> list[tuple[tuple, str, str]]:
     for path, text, actor_id in texts(scenario):
         if "{" not in text and "}" not in text:
             continue
-        values = shared if actor_id is None else {**shared, **_own(scenario.actor(actor_id))}
+        values = shared if actor_id is None else {**shared, **_own(scenario.actor(actor_id), scenario.issue_ids)}
         for name in placeholders(text):
             if name not in values:
                 problems.append((path, f"unknown placeholder '{{{name}}}' (placeholders: see `negsim brief "
