@@ -171,3 +171,23 @@ def test_lockstep_rounds_table_dates(tmp_path):
     rounds = final.rounds_table["round"]
     dates = service.round_dates(load_scenario(BASELINE), rounds)
     assert dates[0] == "2021-12-17" and np.all(dates[rounds == 20] == "2022-02-25")
+
+
+def test_sweep_tables_carry_dates(tmp_path):
+    from sim.sweep import analyze, read_rounds, read_runs, run_sweep
+    from sim.sweep.design import make_design
+
+    scenario = load_scenario(BASELINE)
+    vary = ["actors.russia.reservation_utility=0.3:0.6:2", "protocol.linkage=package,issue_by_issue"]
+    for batch in (1, 6):    # one model per run, and runs together in lockstep
+        out = tmp_path / f"sweep{batch}"
+        run_sweep(scenario, vary, out=out, replicates=3, seed=7, executor="serial", batch_size=batch, rounds=True,
+                  progress=False)
+        runs, rounds = read_runs(out), read_rounds(out)
+        assert list(runs["date"]) == [scenario.date_of(int(r)).isoformat() for r in runs["rounds"]]
+        assert list(rounds["date"]) == [scenario.date_of(int(r)).isoformat() for r in rounds["round"]]
+    table = analyze.agreement_table(runs, make_design(scenario, vary, replicates=3).factors)
+    for _, row in table.iterrows():
+        chosen = runs[runs[row["parameter"]] == row["value"]]
+        dates = sorted(chosen["date"])
+        assert row["median_end_date"] == dates[(len(dates) - 1) // 2]

@@ -105,9 +105,11 @@ def scenario_values(scenario: Scenario) -> dict[str, str]:
 
 def _own(actor: Actor, issues: Iterable[str]) -> dict[str, str]:
     values = {}
-    for issue in issues:
-        values[f"ideal.{issue}"] = number(actor.positions[issue])
-        values[f"salience.{issue}"] = number(actor.saliences[issue])
+    for issue in issues:     # a position or salience left out is a problem `checks` reports, not a placeholder's
+        if issue in actor.positions:
+            values[f"ideal.{issue}"] = number(actor.positions[issue])
+        if issue in actor.saliences:
+            values[f"salience.{issue}"] = number(actor.saliences[issue])
         line = actor.red_lines.get(issue)
         values[f"red_line.{issue}"] = UNSET["red_line"] if line is None else number(line)
     values["reservation_utility"] = number(actor.reservation_utility)

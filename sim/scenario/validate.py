@@ -64,7 +64,8 @@ def parse_scenario(data: Any, source: str = "", strict: bool = False, limits: bo
     if early:
         raise ScenarioError([Problem(e.path, e.message) for e in early], source)
     scenario, problems = _fields_and_references(data, strict, source)
-    _raise_located([*problems, *uncertainty_problems(scenario), *placeholder_problems(scenario)], data, source)
+    problems = [*problems, *uncertainty_problems(scenario)]
+    _raise_located(problems or placeholder_problems(scenario), data, source)   # briefs: once their values are sound
     return scenario
 
 
