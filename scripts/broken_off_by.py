@@ -11,23 +11,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 from pathlib import Path
 
 import numpy as np
 
 from sim import service
+from sim.core.intervals import wilson
 from sim.scenario import load_scenario
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "feb2022_baseline.yaml"
-
-
-def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """The Wilson score interval of a binomial share (95 % by default)."""
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def main() -> None:
@@ -43,7 +35,7 @@ def main() -> None:
     dates = np.array([dt.date.fromisoformat(d) for d in runs["date"]])
     by_then = dates <= args.date
     broken = int(((runs["outcome"] == "breakdown") & by_then).sum())
-    low, high = wilson(broken, len(runs))
+    low, high = wilson(broken, len(runs))[1:3]
     print(f"{scenario.id}: P(talks broken off by {args.date:%d %b %Y}) = {broken}/{len(runs)} = "
           f"{broken / len(runs):.3f} (95 % Wilson interval {low:.3f}-{high:.3f}); seeds from root "
           f"{scenario.protocol.seed}, uncertain inputs drawn")
