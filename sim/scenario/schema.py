@@ -184,7 +184,7 @@ class Inject(_Model):
     description: str = ""
     """The event as the teacher announces it."""
     tension: float = Field(default=0.0, ge=-1.0, le=1.0, title="change of tension")
-    """Added to the tension level when the teacher plays the inject."""
+    """Added to the tension level when the inject fires (scheduled) or a teacher plays it."""
     saliences: dict[str, dict[str, Annotated[float, Field(ge=-1.0, le=1.0)]]] = Field(default={},
                                                                                      title="change of salience for")
     """Per actor id, per issue id: change of that actor's salience (the result is kept within 0-1)."""
