@@ -152,6 +152,7 @@ def test_run_to_the_end_matches_the_service(app, baseline):
     np.testing.assert_allclose(actors["Utility of the outcome"], [round(r.utility, 3) for r in result.actors.values()])
     assert len(log) == result.rounds * len(baseline.actors) * len(baseline.issues)
     assert set(log["Move"]) <= set(result.history["reason"])
+    assert list(log[log["Round"] == 7]["Date"].unique()) == ["2022-01-10"]      # the baseline's calendar
     assert button(app, "Run to the end").disabled and button(app, "Step one round").disabled
 
 
