@@ -205,15 +205,21 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
 def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],
               open_issues: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(the talks are over, they broke down), one per run (R,): someone walked away (`walked` (R,)), the deadline
-    came or every issue is settled."""
-    return walked | (round_ >= deadline) | ~open_issues.any(axis=-1), walked
+    came or every issue is settled. Within a round settlement comes first (`open_issues` are those still open
+    after this round's settlement): the talks break down only when someone walked away while an issue was still
+    open, so a round that settles the last issue is an agreement even if someone would have walked."""
+    still_open = open_issues.any(axis=-1)
+    broke_down = walked & still_open
+    return broke_down | (round_ >= deadline) | ~still_open, broke_down
 
 
 def outcome_codes(agreed: NDArray[np.bool_], broke_down: NDArray[np.bool_] | bool) -> NDArray[np.int_]:
-    """Index into OUTCOMES: breakdown if someone walked away; else agreement (all issues), partial
-    (some), stalemate; `agreed` (M,) or (R, M)."""
-    return np.where(broke_down, BREAKDOWN,
-                    np.where(agreed.all(axis=-1), AGREEMENT, np.where(agreed.any(axis=-1), PARTIAL, STALEMATE)))
+    """Index into OUTCOMES, the one classification of every engine and interface; `agreed` (M,) or (R, M):
+    agreement iff every issue is agreed; otherwise breakdown iff someone walked away (necessarily while an issue
+    was open); otherwise partial (some issues agreed) or stalemate (none)."""
+    everything = agreed.all(axis=-1)
+    return np.where(everything, AGREEMENT,
+                    np.where(broke_down, BREAKDOWN, np.where(agreed.any(axis=-1), PARTIAL, STALEMATE)))
 
 
 def classify(agreed: NDArray[np.bool_], broke_down: bool) -> str:

@@ -181,6 +181,8 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
         factor = 1.0 - r.hardening * tension
         walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
                                                done.open_issues, done.agreed_value, arrays.package)
+        # settlement comes first: once every issue is settled there is nothing left to walk away from
+        walked = walked & done.open_issues.any(axis=-1)[:, None]
         outside = full(outside, walked.shape)
     over, broke_down = rules.round_end(walked.any(axis=-1), round_, r.deadline, done.open_issues)
     return state._replace(offers=done.offers, previous=state.offers, proposal=proposal, tension=tension,
