@@ -193,12 +193,13 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
              open_issues: NDArray[np.bool_], agreed_value: Array, package: bool
              ) -> tuple[NDArray[np.bool_], Array, Array]:
     """Which actors leave the table after round `round_` (N,) (or (R, N)): those whose outside option now beats
-    the best deal the others could still accept (`bargaining.best_deal_left`; the others' room shrinks by the
+    the best deal every actor, itself included, could still accept (within its own red lines and reservation
+    utility), or the status quo where none remains (`bargaining.best_deal_left`; the others' room shrinks by the
     tension factor 1 - hardening x tension (a number, or (R, 1, 1)), as their strategies' concessions do).
     Returns (leaving, outside options, best deals left)."""
     outside = outside_options(p.outside, p.outside_trend, round_)
     best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.risk_exponent,
-                          p.disagreement, open_issues, agreed_value, package)
+                          p.disagreement, open_issues, agreed_value, package, p.red_low, p.red_high, p.reservation)
     return walking_away(outside, best), outside, best
 
 
