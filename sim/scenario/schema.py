@@ -188,8 +188,8 @@ class Actor(_Model):
     allies: dict[str, UnitInterval] = {}
     """Cohesion weight per allied actor id: how far this actor's offers follow that ally's (sum <= 1)."""
     outside_option: OutsideOption | None = None
-    """The actor's value of walking away. It leaves the table (breakdown) once this beats the best deal the
-    others could still accept; left out, it never walks away."""
+    """The actor's value of walking away. It leaves the table (breakdown) once this beats the best deal every
+    actor, itself included, could still accept (or no deal, where none remains); left out, it never walks away."""
     brief: Brief = Brief()
     """Role brief for a player taking this seat in classroom mode."""
 
