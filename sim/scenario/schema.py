@@ -199,8 +199,8 @@ class Actor(_Model):
 REMOVED_TENSION_KEYS = {
     "drift": "removed: tension no longer drifts by a constant; outside pressure is an actor's "
              "outside_option.trend",
-    "breakdown_threshold": "removed: the talks break down when an actor's outside_option beats the best deal the "
-                           "others could still accept, not at a tension level",
+    "breakdown_threshold": "removed: the talks break down when an actor's outside_option beats the best deal "
+                           "still left to it (or no deal), not at a tension level",
 }
 
 
