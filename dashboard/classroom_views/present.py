@@ -13,12 +13,12 @@ from sim.classroom import Classroom, ClassroomError
 
 def render(cls: Classroom, code: str) -> None:
     try:
-        state = cls.find_room(code, common.client())
+        state = cls.find_room(code, common.client(), ticket=st.query_params.get("ticket"))
     except ClassroomError as err:
-        st.error(str(err), icon=":material/error:")
+        common.error(err)
         return
     st.title(state.room.title)
-    common.join_box(state.code)
+    common.join_box(state.code, ticket=cls.room_ticket(state.code))
     seen = common.version(state)
 
     @st.fragment(run_every=common.POLL_SECONDS)
@@ -30,7 +30,7 @@ def render(cls: Classroom, code: str) -> None:
             st.rerun()
         now = cls.clock()
         st.info(f"**{common.status_line(now_state, now)}**", icon=":material/schedule:")
-        st.dataframe(common.seat_rows(now_state, now, teacher=False), hide_index=True, width="stretch")
+        common.table(common.seat_rows(now_state, now, teacher=False))
 
     board()
     if state.room.status == "lobby":
