@@ -320,14 +320,24 @@ def oracle_issue(x, c, s, R, params):
     return np.array(P), np.array(eij), np.array(eji), np.array(danger), np.array(r), med
 
 
-def oracle_choice(x, eij, eji, selection):
-    """Offer classification and choice for one issue, from given EU matrices."""
+def oracle_choice(x, eij, eji, selection, R=None):
+    """Offer classification and choice for one issue, from given EU matrices. As the kernel: positions within
+    1e-12 x R of each other are one position (no offer between them), and keys within 1e-12 x max(spread, |key|)
+    of the smallest tie, the first actor winning (rules that do not depend on the direction of the scale)."""
     n = len(x)
+    tol = 1e-12
+    same_span = tol * (R if R is not None else 0.0)
+    spread = max(x) - min(x)
+
+    def first_best(options, key):
+        best = min(key(o) for o in options)
+        return next(o for o in options if key(o) <= best + tol * max(spread, abs(best)))
+
     out = []
     for i in range(n):
         offers = []
         for j in range(n):
-            if x[j] == x[i]:
+            if abs(x[j] - x[i]) <= same_span:
                 continue
             a, b = eij[i][j], eji[i][j]
             if b > a > 0:
@@ -340,18 +350,18 @@ def oracle_choice(x, eij, eji, selection):
             conf = [o for o in offers if o[0] == OFFER_CONFRONTATION]
             comp = [o for o in offers if o[0] == OFFER_COMPROMISE]
             if conf:
-                best = min(conf, key=lambda o: abs(o[2] - x[i]))
+                best = first_best(conf, lambda o, i=i: abs(o[2] - x[i]))
             elif comp:
 
                 def key(o, i=i):
                     a, b = abs(eij[i][o[1]]), abs(eji[i][o[1]])
                     return (a * x[i] + b * x[o[1]]) / (a + b)
 
-                best = min(comp, key=key)
+                best = first_best(comp, key)
             else:
                 best = None
         else:
-            best = min(offers, key=lambda o: abs(o[2] - x[i])) if offers else None
+            best = first_best(offers, lambda o, i=i: abs(o[2] - x[i])) if offers else None
         out.append(best if best else (OFFER_NONE, -1, x[i]))
     return out
 
@@ -393,7 +403,7 @@ def test_matches_scalar_oracle(sc, params):
         np.testing.assert_allclose(mats.eu_ij[..., m], eij, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(mats.eu_ji[..., m], eji, rtol=1e-9, atol=1e-12)
         # choice logic, fed with the module's own EU matrices (no rounding disagreements)
-        expected = oracle_choice(x, mats.eu_ij[..., m], mats.eu_ji[..., m], params.selection)
+        expected = oracle_choice(x, mats.eu_ij[..., m], mats.eu_ji[..., m], params.selection, R[m])
         assert rnd.offer_kind[:, m].tolist() == [e[0] for e in expected]
         assert rnd.offer_from[:, m].tolist() == [e[1] for e in expected]
         np.testing.assert_allclose(rnd.positions[:, m], [e[2] for e in expected], rtol=0, atol=1e-12)
