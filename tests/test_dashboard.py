@@ -448,8 +448,7 @@ def test_analysis_page_shows_every_forecasting_model_with_its_interval_as_negsim
             f = row.forecasts[name]
             assert shown[name][k] == f"{common.fmt(f.value)} [{common.fmt(f.low)}, {common.fmt(f.high)}]"
         share = service.wilson(round(row.simulated.agreed * state.FORECAST_RUNS), state.FORECAST_RUNS)
-        assert shown["Simulated: agreed"][k] == (f"{100 * share.share:.0f} % [{100 * share.low:.0f}, "
-                                                 f"{100 * share.high:.0f}] of {state.FORECAST_RUNS} runs")
+        assert shown["Simulated: agreed"][k] == f"{service.describe_share(share)} of {state.FORECAST_RUNS} runs"
 
 
 # ====================================================================== Monte Carlo page
