@@ -170,3 +170,21 @@ def test_a_label_with_markdown_keeps_the_drawn_inputs_table_in_its_columns(app, 
     assert status_quo.startswith(r"| CBMs \| transparency - status quo | ")
     assert f"| {inputs['issues.cbm.status_quo']:.3g} |" in status_quo
     assert any(row.startswith(r"| E\*U\* - capability | ") for row in rows)
+
+
+def test_sensitivity_counts_the_reference_runs_and_says_one_seed(app, baseline):
+    """Hostile test of issue 23: the progress text left out the runs of the value in use now (the reference) that
+    its "Playing N runs" counted, and one seed per value read "over 1 seeds"."""
+    from dashboard.views.sensitivity import progress_text
+
+    assert progress_text(0, 3, 10) == "the value in use now and 0 of 3 values played (10 of 40 runs)"
+    assert progress_text(3, 3, 10).endswith("(40 of 40 runs)")
+    heard = []
+    service.vary_one(baseline, "actors.russia.capability", [1.0, 1.5], 2, progress=lambda done, total: heard.append((done, total)))
+    assert heard == [(0, 2), (1, 2), (2, 2)]           # the reference is heard of too
+    ok(app.switch_page("routes/sensitivity.py").run())
+    ok(app.number_input(key="negsim.sens_points").set_value(3).run())
+    ok(app.number_input(key="negsim.sens_replicates").set_value(1).run())
+    assert "x 1 seed = 3 runs" in texts(app)
+    ok(button(app, "Run the sensitivity sweep").click().run())
+    assert "over 1 seed;" in texts(app) and "1 seeds" not in texts(app)
