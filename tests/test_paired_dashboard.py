@@ -177,10 +177,11 @@ def test_sensitivity_counts_the_reference_runs_and_says_one_seed(app, baseline):
     its "Playing N runs" counted, and one seed per value read "over 1 seeds"."""
     from dashboard.views.sensitivity import progress_text
 
-    assert progress_text(0, 3, 10) == "the value in use now and 0 of 3 values played (10 of 40 runs)"
+    assert progress_text(0, 3, 10) == "The value in use now and 0 of 3 values played (10 of 40 runs)"
     assert progress_text(3, 3, 10).endswith("(40 of 40 runs)")
     heard = []
-    service.vary_one(baseline, "actors.russia.capability", [1.0, 1.5], 2, progress=lambda done, total: heard.append((done, total)))
+    service.vary_one(baseline, "actors.russia.capability", [1.0, 1.5], 2,
+                     progress=lambda done, total: heard.append((done, total)))
     assert heard == [(0, 2), (1, 2), (2, 2)]           # the reference is heard of too
     ok(app.switch_page("routes/sensitivity.py").run())
     ok(app.number_input(key="negsim.sens_points").set_value(3).run())

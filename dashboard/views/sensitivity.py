@@ -58,7 +58,7 @@ def progress_text(done: int, total: int, replicates: int) -> str:
     """What the bar says once the reference (the value in use now) and `done` of the `total` values have been
     played: the runs count the reference's, as the "Playing N runs" it starts with does."""
     runs = f"{(done + 1) * replicates:,} of {(total + 1) * replicates:,} runs"
-    return f"the value in use now and {done} of {total} value{'s' * (total != 1)} played ({runs})"
+    return f"The value in use now and {done} of {total} value{'s' * (total != 1)} played ({runs})"
 
 
 def sweep(key: str, path: str, values: tuple, replicates: int, scenario: Scenario) -> pd.DataFrame:
