@@ -126,8 +126,8 @@ def outcome_sentence(result: RunResult) -> tuple[str, str]:
         who = walked_names(result)
         if who:
             its = "its outside option was" if len(result.walked_out) == 1 else "their outside options were"
-            what = (f"{who} walked away from the talks: {its} worth more than the best deal the others could "
-                    "still accept")
+            what = (f"{who} walked away from the talks: {its} worth more than the best deal every actor, "
+                    "itself included, could still accept (or no deal, where none remained)")
         else:
             what = "the talks were abandoned"
         return "error", f"**Breakdown** in round {result.rounds}: {what}.{settled}"

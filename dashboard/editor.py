@@ -303,7 +303,7 @@ def _actor_controls(base: Scenario) -> None:
         slider("Outside option (value of walking away)", f"{prefix}.outside_option.value", option.value, 0.0, 1.0,
                0.01, fmt="%.2f", help=f"What leaving the table is worth to {actor.name} (0-1, on the scale of its "
                                       "utility of a deal). It walks away - a breakdown - once this beats the best "
-                                      "deal the others could still accept.")
+                                      "deal every actor, itself included, could still accept.")
         slider("Outside option trend per round", f"{prefix}.outside_option.trend", option.trend, -0.2, 0.2, 0.005,
                fmt="%.3f", help="Change of that value each round (> 0: walking away looks better as time passes).")
     slider("Risk attitude", f"{prefix}.risk_attitude", actor.risk_attitude, -1.0, 1.0, 0.1, fmt="%.1f",
@@ -358,7 +358,8 @@ def _rule_controls(base: Scenario) -> None:
                     help="The same settings and seed always give the same run.")
     st.markdown("**Tension** (derived: deadlock raises it, concessions lower it; 0 calm … 1 crisis)")
     st.caption("Tension slows concessions (hardening) but ends nothing by itself: the talks break down when an "
-               "actor's outside option beats the best deal the others could still accept (Actors section).")
+               "actor's outside option beats the best deal every actor, itself included, could still "
+               "accept (Actors section).")
     slider("Initial tension", "protocol.tension.initial", t.initial, 0.0, 1.0, 0.01, fmt="%.2f")
     slider("Deadlock rate", "protocol.tension.deadlock_rate", t.deadlock_rate, 0.0, 1.0, 0.01, fmt="%.2f",
            help="Added in a round in which nobody moved.")

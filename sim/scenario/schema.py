@@ -242,8 +242,8 @@ class Actor(_Model):
     allies: dict[str, UnitInterval] = Field(default={}, title="follows")
     """Cohesion weight per allied actor id: how far this actor's offers follow that ally's (sum <= 1)."""
     outside_option: OutsideOption | None = Field(default=None, title="outside option")
-    """The actor's value of walking away. It leaves the table (breakdown) once this beats the best deal the
-    others could still accept; left out, it never walks away."""
+    """The actor's value of walking away. It leaves the table (breakdown) once this beats the best deal every
+    actor, itself included, could still accept (or no deal, where none remains); left out, it never walks away."""
     brief: Brief = Brief()
     """Role brief for a player taking this seat in classroom mode."""
 
@@ -251,8 +251,8 @@ class Actor(_Model):
 REMOVED_TENSION_KEYS = {
     "drift": "removed: tension no longer drifts by a constant; outside pressure is an actor's "
              "outside_option.trend",
-    "breakdown_threshold": "removed: the talks break down when an actor's outside_option beats the best deal the "
-                           "others could still accept, not at a tension level",
+    "breakdown_threshold": "removed: the talks break down when an actor's outside_option beats the best deal "
+                           "still left to it (or no deal), not at a tension level",
 }
 
 
