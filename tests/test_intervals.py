@@ -159,6 +159,7 @@ def test_a_difference_of_shares_is_the_difference_of_the_shares_shown():
     from sim.core.intervals import percent, points, shown_difference
 
     assert shown_difference(95 / 200, 97 / 200, 1) == 1.0 and points(1.0 / 100, 1) == "+1.0"
+    assert points(0.0, 1) == "0.0" and points(0.0) == "0"
     for n in (30, 37, 200):
         for k in range(n + 1):
             for j in (1, 2, n // 3):

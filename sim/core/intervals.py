@@ -131,7 +131,7 @@ def points(share: float, digits: int = 0) -> str:
     """A share in percentage points, signed ("-12", or "-12.5" with digits=1)."""
     value = round(100 * share, digits)
     if value == 0:
-        return "0"
+        return f"{0:.{digits}f}"      # unsigned: "0", "0.0"
     return f"{value:+.{digits}f}" if digits else f"{int(value):+d}"
 
 
