@@ -23,7 +23,9 @@ from sim.core import table_rules
 from sim.core.intervals import Interval, Paired, paired_share_difference, wilson
 from sim.core.intervals import describe_paired as describe_paired  # for the interfaces (dashboard, CLI)
 from sim.core.intervals import describe_share as describe_share
+from sim.core.intervals import percent as percent
 from sim.core.intervals import points as points
+from sim.core.intervals import shown_difference as shown_difference
 from sim.core.utility import to_native
 from sim.engine import lockstep
 from sim.engine.explain import issue_reasons
@@ -391,11 +393,13 @@ def vary_one(scenario: Scenario, path: str, values: Sequence[Any], replicates: i
     (<column>.low, <column>.high) and its paired difference from the reference (<column>.diff, .diff_low,
     .diff_high: B = this value minus A = the reference, over the same seeds); `changed`: seeds whose outcome
     differs from the reference's; mean rounds, runs, and `problem` (why the value makes no valid scenario, else
-    None). `progress(done, total)` hears after each value."""
+    None). `progress(done, total)` hears after the reference (done = 0) and after each value."""
     import pandas as pd
 
     seeds = replicate_seeds(scenario.protocol.seed if root_seed is None else root_seed, replicates)
     reference = summaries(scenario, seeds)
+    if progress is not None:        # the reference is played: its runs count too
+        progress(0, len(values))
     measures = share_columns(reference)
     rows = []
     for k, value in enumerate(values):
@@ -471,11 +475,12 @@ def changed_outcomes(before: Any, after: Any) -> int:
                                 != np.asarray(after["outcome"], dtype=object)))
 
 
-def paired_table(before: Any, after: Any) -> pd.DataFrame:
+def paired_table(before: Any, after: Any, digits: int = 0) -> pd.DataFrame:
     """The paired comparison of two batches with the same seeds: one row per share (each outcome, each issue
     agreed on both sides): measure, share_a, share_b, difference (B - A), low, high (its 95 % interval),
     seeds, changed (seeds where this indicator differs), and `text` ("breakdown -12 points [-16, -8] over 500
-    paired seeds")."""
+    paired seeds", in points with `digits` decimals: the difference of the two shares as shown with `digits`
+    decimals, `shown_difference`, so that the text agrees with the shares shown beside it)."""
     import pandas as pd
 
     rows = []
@@ -484,7 +489,8 @@ def paired_table(before: Any, after: Any) -> pd.DataFrame:
         label = f"agreed on {name.split('.', 1)[1]}" if name.startswith("agreed.") else name
         rows.append({"measure": name, "share_a": a.share, "share_b": b.share, "difference": paired.difference,
                      "low": paired.low, "high": paired.high, "seeds": paired.n, "changed": paired.changed,
-                     "text": describe_paired(label, paired)})
+                     "text": describe_paired(label, paired._replace(
+                         difference=shown_difference(a.share, b.share, digits) / 100), digits)})
     return pd.DataFrame(rows)
 
 

@@ -448,8 +448,7 @@ def test_analysis_page_shows_every_forecasting_model_with_its_interval_as_negsim
             f = row.forecasts[name]
             assert shown[name][k] == f"{common.fmt(f.value)} [{common.fmt(f.low)}, {common.fmt(f.high)}]"
         share = service.wilson(round(row.simulated.agreed * state.FORECAST_RUNS), state.FORECAST_RUNS)
-        assert shown["Simulated: agreed"][k] == (f"{100 * share.share:.0f} % [{100 * share.low:.0f}, "
-                                                 f"{100 * share.high:.0f}] of {state.FORECAST_RUNS} runs")
+        assert shown["Simulated: agreed"][k] == f"{service.describe_share(share)} of {state.FORECAST_RUNS} runs"
 
 
 # ====================================================================== Monte Carlo page
@@ -485,6 +484,11 @@ def test_monte_carlo_page(app, baseline):
 
     assert list(shown["Drawn input"]) == [label(current(app).scenario, p) for p in expected["input"]]   # in words
     np.testing.assert_allclose(shown["ρ"], expected["spearman"])
+    assert list(shown["Distinct draws"]) == list(expected["draws"])
+    for word, third in (("lowest", "low_third"), ("highest", "high_third")):     # each share: interval and runs
+        assert list(shown[f"In the {word} third"]) == [
+            f"{service.describe_share(service.wilson(round(share * n), int(n)))} of {int(n)} run{'s' * (n != 1)}"
+            for share, n in zip(expected[f"share_{third}"], expected[f"runs_{third}"], strict=True)]
     # a change of settings asks for a new batch
     ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(90.0).run())
     assert "settings changed" in app.warning[0].value

@@ -137,3 +137,40 @@ def test_sensitivity_reports_intervals_and_paired_differences_from_the_current_v
     assert row["changed"] == service.changed_outcomes(reference, at_35)
     assert row["breakdown.low"] <= row["breakdown"] <= row["breakdown.high"]
     assert "agreed.expansion.diff" in table.columns
+
+
+def test_a_share_short_of_certainty_never_reads_as_0_or_100_percent():
+    """Hostile test of issue 23: 59 of 60 showed "[91, 100]", which looks like certainty; the bound short of
+    100 % keeps a decimal ("99.7"), and so does one short of 0 %; exact ends stay 0 and 100."""
+    from sim.core.intervals import describe_share, percent
+
+    interval = wilson(59, 60)
+    assert 0.997 < interval.high < 0.998
+    assert describe_share(interval) == f"98 % [{100 * interval.low:.0f}, 99.7]"
+    assert describe_share(interval, 1) == f"98.3 % [{100 * interval.low:.1f}, 99.7]"
+    assert describe_share(wilson(1, 60)).startswith("2 % [0.3, ")
+    assert describe_share(wilson(60, 60)).endswith(", 100]") and describe_share(wilson(0, 60)).startswith("0 % [0, ")
+    assert percent(0.99996) == "99.996" and percent(0.5) == "50" and percent(0.485, 1) == "48.5"
+
+
+def test_a_difference_of_shares_is_the_difference_of_the_shares_shown():
+    """Hostile test of issue 23: 47.5 % and 48.5 % (95 and 97 of 200) differed by +1.0 in one table while the
+    other said 48 %; at one decimal the sides and the difference agree, also where the shares are not x.5 %."""
+    from sim.core.intervals import percent, points, shown_difference
+
+    assert shown_difference(95 / 200, 97 / 200, 1) == 1.0 and points(1.0 / 100, 1) == "+1.0"
+    assert points(0.0, 1) == "0.0" and points(0.0) == "0"
+    for n in (30, 37, 200):
+        for k in range(n + 1):
+            for j in (1, 2, n // 3):
+                a, b = k / n, min(n, k + j) / n
+                shown = (percent(a, 1), percent(b, 1))
+                if all(len(x.split(".")[-1]) == 1 for x in shown):    # one decimal (not near 0 or 100 %)
+                    assert shown_difference(a, b, 1) == round(float(shown[1]) - float(shown[0]), 1)
+                    assert abs(shown_difference(a, b, 1) - 100 * (b - a)) <= 0.1 + 1e-9
+    before = np.array([True] * 10 + [False] * 20)
+    after = np.array([True] * 11 + [False] * 19)
+    text = describe_paired("breakdown", paired_share_difference(before, after), 1)
+    assert text.startswith("breakdown +3.3 points [") and text.endswith("over 30 paired seeds")
+    assert describe_paired("breakdown", paired_share_difference(before[:1], after[:1]), 1) == \
+        "breakdown: no seed changed over 1 paired seed"

@@ -54,12 +54,54 @@ def test_compare_shows_paired_differences_with_intervals(app, baseline):
     expected = service.paired_table(a, b).set_index("measure")
     table = next(f.value for f in app.dataframe if "B - A (points)" in f.value.columns)
     breakdown = table[table[""] == "Breakdown"].iloc[0]
-    assert breakdown["B - A (points)"] == pytest.approx(round(100 * expected.loc["breakdown", "difference"], 1))
-    assert breakdown["95 % interval"] == (f"[{service.points(expected.loc['breakdown', 'low'])}, "
-                                          f"{service.points(expected.loc['breakdown', 'high'])}]")
+    assert float(breakdown["B - A (points)"]) == pytest.approx(100 * expected.loc["breakdown", "difference"], abs=0.1)
+    assert breakdown["95 % interval"] == (f"[{service.points(expected.loc['breakdown', 'low'], 1)}, "
+                                          f"{service.points(expected.loc['breakdown', 'high'], 1)}]")
     changed = service.changed_outcomes(a, b)
     assert f"{changed} of 40 seeds" in texts(app)
     assert any("paired seeds" in line for line in texts(app).splitlines()) or changed == 0
+
+
+def _number(text: str) -> float:
+    return float(text.split()[0].rstrip("%"))
+
+
+def test_compare_shows_every_number_the_same_way_in_every_table(app, baseline):
+    """Hostile test of issue 23: the Wilson row said "48 % [41, 54]" where the paired table said 47.5 % vs 48.5 %
+    (+1.0 point), agreement was "2 %" in one table and "1.5%" in the other, and final tension 0.27 vs 0.24 had the
+    difference -0.04. Every share is now shown with one decimal in every table and line, and every difference is
+    the one of the two numbers shown beside it."""
+    import re
+
+    ok(app.switch_page("routes/compare.py").run())
+    outcomes = next(f.value for f in app.dataframe if "Difference (B - A)" in f.value.columns
+                    and "Final tension" in set(f.value[""]))
+    a_col, b_col = [c for c in outcomes.columns if c not in ("", "Difference (B - A)")]
+    for row in outcomes.itertuples(index=False):
+        name, a, b, diff = row
+        if name == "Final tension" or name.startswith("Utility"):
+            digits = len(a.split(".")[1])
+            assert len(b.split(".")[1]) == digits == len(diff.split(".")[1]), row
+            assert float(diff) == pytest.approx(float(b) - float(a), abs=1e-9), row
+    ok(app.number_input(key="negsim.cmp_mc_runs").set_value(30).run())   # 30 seeds: shares are not x.5 %
+    ok(button(app, "Run both batches").click().run())
+    paired = next(f.value for f in app.dataframe if "B - A (points)" in f.value.columns).set_index("")
+    wilson = next(f.value for f in app.dataframe if "Run" in f.value.columns).reset_index(drop=True)
+    from dashboard.common import OUTCOME_WORDS
+
+    for outcome in (OUTCOME_WORDS[o] for o in ("agreement", "partial", "stalemate", "breakdown")):
+        row = paired.loc[outcome]
+        for side, k in (("A", 0), ("B", 1)):
+            shown = wilson.loc[k, outcome]                        # '47.5 % [40.6, 54.4]'
+            assert shown.startswith(row[side] + " ["), (outcome, shown, row[side])
+            assert re.fullmatch(r"\d+\.\d % \[\d+\.\d+, \d+\.\d+\]", shown), shown
+        assert re.fullmatch(r"\d+\.\d %", row["A"]) and re.fullmatch(r"\d+\.\d %", row["B"]), row
+        diff = 0.0 if row["B - A (points)"] == "0" else float(row["B - A (points)"])
+        assert diff == pytest.approx(_number(row["B"]) - _number(row["A"]), abs=1e-9), row
+    for line in texts(app).splitlines():             # the lines above the table: the same differences
+        match = re.match(r"(\w+) ([+-][\d.]+) points? \[", line.lstrip("- "))
+        if match and match.group(1) in ("agreement", "partial", "stalemate", "breakdown"):
+            assert match.group(2) == paired.loc[OUTCOME_WORDS[match.group(1)], "B - A (points)"], line
 
 
 def test_monte_carlo_and_sensitivity_show_intervals(app, baseline):
@@ -72,8 +114,8 @@ def test_monte_carlo_and_sensitivity_show_intervals(app, baseline):
     expected = service.share_intervals(runs).set_index("measure")
     row = shares[shares[""] == "Breakdown"].iloc[0]
     assert row["Share"] == pytest.approx(expected.loc["breakdown", "share"])
-    assert row["95 % interval"] == (f"{100 * expected.loc['breakdown', 'low']:.0f} – "
-                                    f"{100 * expected.loc['breakdown', 'high']:.0f} %")
+    assert row["95 % interval"] == (f"{service.percent(expected.loc['breakdown', 'low'])} – "
+                                    f"{service.percent(expected.loc['breakdown', 'high'])} %")
 
     ok(app.switch_page("routes/sensitivity.py").run())
     ok(app.number_input(key="negsim.sens_points").set_value(3).run())
@@ -103,7 +145,7 @@ def test_the_sweep_explorer_gives_every_share_its_interval(tmp_path):
     breakdown = shares[shares["Share of the successful runs"] == "breakdown"].iloc[0]
     expected = service.wilson(int((runs["outcome"] == "breakdown").sum()), len(runs))
     assert breakdown["Share"] == expected.share
-    assert breakdown["95 % interval"] == f"{100 * expected.low:.0f} – {100 * expected.high:.0f} %"
+    assert breakdown["95 % interval"] == f"{service.percent(expected.low)} – {service.percent(expected.high)} %"
 
 
 def test_a_label_with_markdown_keeps_the_drawn_inputs_table_in_its_columns(app, baseline_doc):
@@ -128,3 +170,22 @@ def test_a_label_with_markdown_keeps_the_drawn_inputs_table_in_its_columns(app, 
     assert status_quo.startswith(r"| CBMs \| transparency - status quo | ")
     assert f"| {inputs['issues.cbm.status_quo']:.3g} |" in status_quo
     assert any(row.startswith(r"| E\*U\* - capability | ") for row in rows)
+
+
+def test_sensitivity_counts_the_reference_runs_and_says_one_seed(app, baseline):
+    """Hostile test of issue 23: the progress text left out the runs of the value in use now (the reference) that
+    its "Playing N runs" counted, and one seed per value read "over 1 seeds"."""
+    from dashboard.views.sensitivity import progress_text
+
+    assert progress_text(0, 3, 10) == "The value in use now and 0 of 3 values played (10 of 40 runs)"
+    assert progress_text(3, 3, 10).endswith("(40 of 40 runs)")
+    heard = []
+    service.vary_one(baseline, "actors.russia.capability", [1.0, 1.5], 2,
+                     progress=lambda done, total: heard.append((done, total)))
+    assert heard == [(0, 2), (1, 2), (2, 2)]           # the reference is heard of too
+    ok(app.switch_page("routes/sensitivity.py").run())
+    ok(app.number_input(key="negsim.sens_points").set_value(3).run())
+    ok(app.number_input(key="negsim.sens_replicates").set_value(1).run())
+    assert "x 1 seed = 3 runs" in texts(app)
+    ok(button(app, "Run the sensitivity sweep").click().run())
+    assert "over 1 seed;" in texts(app) and "1 seeds" not in texts(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -368,6 +369,35 @@ def test_a_sweep_made_before_common_random_numbers_is_refused_on_resume(baseline
     assert "Traceback" not in result.output
 
 
+def test_a_sweep_started_by_another_negsim_version_is_refused_on_resume(baseline, reference, tmp_path):
+    """Hostile test of issue 23: an unfinished sweep started by another negsim version was resumed silently, mixing
+    the runs of two models. It is refused in one line naming both versions and --overwrite (exit 2 on the CLI),
+    the directory left as it was; --overwrite starts over."""
+    from sim.version import __version__
+
+    out = tmp_path / "old"
+    out.mkdir()
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert manifest["versions"]["negsim"] == __version__
+    manifest["versions"]["negsim"] = "0.0.9"
+    manifest["status"] = {"complete": False}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SweepError, match=rf"negsim 0\.0\.9, this is negsim {re.escape(__version__)}.*--overwrite"):
+        run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="serial", rounds=True,
+                  progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    command = ["sweep", str(BASELINE), "--vary", VARY[0], "--vary", VARY[1], "--replicates", str(REPLICATES),
+               "--seed", str(SEED), "--rounds", "--executor", "serial", "--out", str(out)]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    line = " ".join(result.output.split())
+    assert f"negsim 0.0.9, this is negsim {__version__}" in line and "--overwrite" in line
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    result = CliRunner().invoke(app, [*command, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "manifest.json").read_text())["versions"]["negsim"] == __version__
+
+
 def test_ctrl_c_saves_finished_batches_and_says_how_to_resume(tmp_path):
     out = tmp_path / "interrupted"
     command = _cli("sweep", str(BASELINE), "--replicates", "3000", "--executor", "process", "--workers", "2",
@@ -656,6 +686,33 @@ def test_assumption_influence_ranks_the_inputs_that_go_with_an_outcome():
     assert top["input"] == "actors.russia.outside_option.trend" and top["spearman"] > 0.6
     assert top["share_high_third"] > 0.9 > 0.1 > top["share_low_third"]
     assert abs(table.iloc[1]["spearman"]) < 0.15
+
+
+def test_assumption_influence_counts_distinct_draws_and_gives_each_third_its_interval():
+    """Hostile test of issue 23: the replicates of a sweep share their seeds (and so their draws) from point to
+    point; rho counted each run, so 10 points x 4 replicates showed rho from 40 "draws" that were 4. Rho is now
+    over the distinct draws (one per seed, its output the mean over its runs) and says how many; each third's
+    share has its 95 % Wilson interval and its number of runs."""
+    from sim.sweep.analyze import assumption_influence
+
+    seeds = np.tile(np.arange(6), 10)                     # 10 points x 6 replicates: 6 seeds, 6 draws
+    drawn = np.array([0.1, 0.5, 0.2, 0.9, 0.7, 0.3])[seeds]
+    point = np.repeat(np.arange(10), 6)
+    broke = (drawn + 0.05 * point) > 0.6                  # the outcome depends on the draw and on the point
+    runs = pd.DataFrame({"seed": seeds, "point": point, "outcome": np.where(broke, "breakdown", "agreement"),
+                         "error": None, "input.actors.us.capability": drawn})
+    table = assumption_influence(runs).set_index("output")
+    row = table.loc["breakdown"]
+    assert row["draws"] == 6 and row["runs"] == 60
+    per_seed = pd.DataFrame({"x": drawn, "y": broke.astype(float)}).groupby(seeds).mean()
+    assert row["spearman"] == pytest.approx(per_seed["x"].corr(per_seed["y"], method="spearman"))
+    low_cut, high_cut = per_seed["x"].quantile(1 / 3), per_seed["x"].quantile(2 / 3)
+    for third, mask in (("low_third", drawn <= low_cut), ("high_third", drawn >= high_cut)):
+        expected = service.wilson(int(broke[mask].sum()), int(mask.sum()))
+        assert row[f"runs_{third}"] == mask.sum() == 20
+        assert (row[f"share_{third}"], row[f"low_{third}"], row[f"high_{third}"]) == pytest.approx(
+            (expected.share, expected.low, expected.high))
+        assert row[f"low_{third}"] <= row[f"share_{third}"] <= row[f"high_{third}"] and row[f"low_{third}"] < 1
 
 
 def test_a_one_replicate_lhs_design_plays_in_lockstep_as_its_models_would(baseline, tmp_path, monkeypatch):

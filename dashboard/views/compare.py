@@ -69,6 +69,19 @@ def _side(cur: state.Current, column, letter: str, default_source: str, default_
     return Side(f"{letter}: {words}", scenario, scenario.model_dump_json())
 
 
+def _shown(value: float, digits: int) -> tuple[str, float]:
+    """A value as shown with `digits` decimals, and the number shown (differences are taken of the shown numbers,
+    so that 0.27 and 0.24 differ by -0.03 on the page, not by the -0.04 of the unrounded values)."""
+    text = f"{value:.{digits}f}"
+    return text, float(text)
+
+
+def _shown_diff(a: float, b: float, digits: int) -> str:
+    """B - A of the two values as shown with `digits` decimals."""
+    diff = round(_shown(b, digits)[1] - _shown(a, digits)[1], digits)
+    return f"{0.0:.{digits}f}" if diff == 0 else f"{diff:+.{digits}f}"
+
+
 def outcome_table(results: list, labels: list[str]) -> pd.DataFrame:
     a, b = results
     agreed = [sum(r.agreed for r in x.issues.values()) for x in results]
@@ -78,7 +91,7 @@ def outcome_table(results: list, labels: list[str]) -> pd.DataFrame:
         {"": "Rounds played", labels[0]: str(a.rounds), labels[1]: str(b.rounds),
          "Difference (B - A)": f"{b.rounds - a.rounds:+d}"},
         {"": "Final tension", labels[0]: f"{a.tension:.2f}", labels[1]: f"{b.tension:.2f}",
-         "Difference (B - A)": f"{b.tension - a.tension:+.2f}"},
+         "Difference (B - A)": _shown_diff(a.tension, b.tension, 2)},
         {"": "Issues agreed", labels[0]: f"{agreed[0]} / {len(a.issues)}", labels[1]: f"{agreed[1]} / {len(b.issues)}",
          "Difference (B - A)": f"{agreed[1] - agreed[0]:+d}"},
     ]
@@ -86,7 +99,7 @@ def outcome_table(results: list, labels: list[str]) -> pd.DataFrame:
         if actor.id in b.actors:
             ua, ub = a.actors[actor.id].utility, b.actors[actor.id].utility
             rows.append({"": f"Utility to {actor.name}", labels[0]: f"{ua:.3f}", labels[1]: f"{ub:.3f}",
-                         "Difference (B - A)": f"{ub - ua:+.3f}"})
+                         "Difference (B - A)": _shown_diff(ua, ub, 3)})
     return pd.DataFrame(rows)
 
 
@@ -101,7 +114,7 @@ def issues_table(results: list, labels: list[str]) -> pd.DataFrame:
         state_of = [f"agreed at {common.fmt(r.value, unit)} (round {r.round})" if r.agreed else "open"
                     for r in (ra, rb)]
 
-        diff = (f"{rb.value - ra.value:+.1f}" if ra.agreed and rb.agreed
+        diff = (_shown_diff(ra.value, rb.value, 1) if ra.agreed and rb.agreed
                 else "same" if ra.agreed == rb.agreed else "agreed only in " + ("A" if ra.agreed else "B"))
         rows.append({"Issue": issue.label, labels[0]: state_of[0], labels[1]: state_of[1],
                      "Difference (B - A)": diff, f"Why ({labels[0][:1]})": common.issue_why(a, issue.id),
@@ -130,16 +143,24 @@ def _request(keys: tuple[str, str]) -> None:
     st.session_state[MC_REQUEST] = (keys, int(st.session_state[MC_RUNS]))
 
 
+DIGITS = 1
+"""Decimals of every share (in %) and paired difference (in points) the Monte Carlo part of the page shows: the
+same in each table and line, and each difference is the one of the two shares as shown (`service.shown_difference`),
+so that 47.5 % and 48.5 % differ by +1.0 everywhere."""
+
+
 def paired_table(before, after, scenario: Scenario) -> pd.DataFrame:
     """Each share of both batches and its paired difference (B - A) with its 95 % interval, in words."""
     labels = {f"agreed.{issue.id}": f"{issue.label} agreed" for issue in scenario.issues}
     rows = []
-    for row in service.paired_table(before, after).itertuples():
-        interval = "" if pd.isna(row.low) else f"[{service.points(row.low)}, {service.points(row.high)}]"
+    for row in service.paired_table(before, after, DIGITS).itertuples():
+        interval = ("" if pd.isna(row.low) else
+                    f"[{service.points(row.low, DIGITS)}, {service.points(row.high, DIGITS)}]")
         rows.append({"": common.OUTCOME_WORDS.get(row.measure) or labels.get(row.measure, row.measure),
-                     "A": row.share_a, "B": row.share_b,
-                     "B - A (points)": round(100 * row.difference, 1), "95 % interval": interval,
-                     "Seeds that changed": row.changed})
+                     "A": f"{service.percent(row.share_a, DIGITS)} %", "B": f"{service.percent(row.share_b, DIGITS)} %",
+                     "B - A (points)": service.points(service.shown_difference(row.share_a, row.share_b, DIGITS) / 100,
+                                                      DIGITS),
+                     "95 % interval": interval, "Seeds that changed": row.changed})
     return pd.DataFrame(rows)
 
 
@@ -171,19 +192,17 @@ def monte_carlo(sides: list[Side]) -> list[charts.Figure]:
     changed = service.changed_outcomes(a, b)
     st.markdown(f"**{changed} of {n} seeds** ({changed / n:.0%}) end in another outcome under B than under A. "
                 "Each difference below is B minus A over the same seeds, with its 95 % interval:")
-    table = service.paired_table(a, b)
+    table = service.paired_table(a, b, DIGITS)
     lines = [f"- {text}" for text, difference in zip(table["text"], table["difference"], strict=True)
              if difference != 0]
     if lines:
         st.markdown("\n".join(lines[:6]))
-    st.dataframe(paired_table(a, b, sides[0].scenario), hide_index=True, width="stretch", column_config={
-        "A": st.column_config.NumberColumn(format="percent"), "B": st.column_config.NumberColumn(format="percent"),
-        "B - A (points)": st.column_config.NumberColumn(format="%+.1f")})
+    st.dataframe(paired_table(a, b, sides[0].scenario), hide_index=True, width="stretch")
     rows = []
     for label, runs in batches.items():
         shares = service.share_intervals(runs).set_index("measure")
         rows.append({"Run": label, **{common.OUTCOME_WORDS[o]: service.describe_share(service.Interval(
-            *shares.loc[o, ["share", "low", "high", "runs"]])) for o in ("agreement", "partial", "stalemate",
+            *shares.loc[o, ["share", "low", "high", "runs"]]), DIGITS) for o in ("agreement", "partial", "stalemate",
                                                                          "breakdown")},
             "Mean rounds": f"{runs['rounds'].mean():.1f}"})
     st.caption("Each side's shares with their 95 % (Wilson) intervals:")

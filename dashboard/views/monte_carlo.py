@@ -62,7 +62,7 @@ def share_table(runs, scenario) -> pd.DataFrame:
     rows = []
     for row in service.share_intervals(runs).itertuples():
         rows.append({"": common.OUTCOME_WORDS.get(row.measure) or labels.get(row.measure, row.measure),
-                     "Share": row.share, "95 % interval": f"{100 * row.low:.0f} – {100 * row.high:.0f} %",
+                     "Share": row.share, "95 % interval": f"{service.percent(row.low)} – {service.percent(row.high)} %",
                      "Runs": row.runs})
     return pd.DataFrame(rows)
 
@@ -74,7 +74,8 @@ def show(runs, cur: state.Current) -> None:
     for col, outcome in zip(cols, ["agreement", "partial", "stalemate", "breakdown"], strict=False):
         share = intervals.loc[outcome]
         col.metric(common.OUTCOME_WORDS[outcome], f"{share['share']:.0%}", border=True,
-                   delta=f"95 %: {100 * share['low']:.0f} – {100 * share['high']:.0f} %", delta_color="off",
+                   delta=f"95 %: {service.percent(share['low'])} – {service.percent(share['high'])} %",
+                   delta_color="off",
                    delta_arrow="off",
                    help=f"Share of the {len(runs)} runs, with its 95 % Wilson interval: where the share of many "
                         "more seeds would lie.")
@@ -104,18 +105,22 @@ def show(runs, cur: state.Current) -> None:
         st.markdown("#### Which assumptions decide the outcome")
         st.caption("Each run drew the uncertain inputs from their ranges. For each outcome that happened in some runs "
                    "but not all: how strongly each drawn input goes with it (Spearman's rank correlation ρ, from −1 "
-                   "to 1) and how often the outcome happened among the runs that drew the input's lowest and "
-                   "highest third. The six strongest per outcome; a screening over this batch, not a proof of cause "
+                   "to 1, over the distinct draws) and how often the outcome happened among the runs that drew the "
+                   "input's lowest and highest third, with its 95 % (Wilson) interval and the number of runs. The "
+                   "six strongest per outcome; a screening over this batch, not a proof of cause "
                    "(for Sobol indices: `negsim sweep FILE --assumptions --sampler sobol`).")
-        view = influence.groupby("output", sort=False).head(6)
-        view.insert(1, "name", view["input"].map(lambda p: editor.describe(s, p)[0]))
-        view = view.rename(columns={
-            "output": "Outcome", "name": "Drawn input", "input": "Path", "spearman": "ρ",
-            "share_low_third": "In the lowest third", "share_high_third": "In the highest third"})
+        top = influence.groupby("output", sort=False).head(6)
+        thirds = {f"In the {word} third": [
+            f"{service.describe_share(service.Interval(share, low, high, int(n)))} of {int(n)} run{'s' * (n != 1)}"
+            for share, low, high, n in zip(top[f"share_{third}"], top[f"low_{third}"], top[f"high_{third}"],
+                                           top[f"runs_{third}"], strict=True)]
+            for word, third in (("lowest", "low_third"), ("highest", "high_third"))}
+        view = pd.DataFrame({"Outcome": top["output"], "Drawn input": top["input"].map(
+            lambda p: editor.describe(s, p)[0]), "Path": top["input"], "ρ": top["spearman"],
+            "Distinct draws": top["draws"], **thirds})
         st.dataframe(view, hide_index=True, width="stretch", column_config={
-            "ρ": st.column_config.NumberColumn(format="%.2f"),
-            "In the lowest third": st.column_config.NumberColumn(format="percent"),
-            "In the highest third": st.column_config.NumberColumn(format="percent")})
+            "ρ": st.column_config.NumberColumn(format="%.2f",
+                                               help="Spearman's rank correlation over the distinct draws")})
     with st.expander("All runs"):
         st.dataframe(runs, hide_index=True, width="stretch", height=300)
     d1, d2 = st.columns([1, 2])

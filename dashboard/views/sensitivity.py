@@ -54,6 +54,13 @@ KEEP = 8
 """Sensitivity tables kept per session (the last few settings, so going back and forth reruns nothing)."""
 
 
+def progress_text(done: int, total: int, replicates: int) -> str:
+    """What the bar says once the reference (the value in use now) and `done` of the `total` values have been
+    played: the runs count the reference's, as the "Playing N runs" it starts with does."""
+    runs = f"{(done + 1) * replicates:,} of {(total + 1) * replicates:,} runs"
+    return f"The value in use now and {done} of {total} value{'s' * (total != 1)} played ({runs})"
+
+
 def sweep(key: str, path: str, values: tuple, replicates: int, scenario: Scenario) -> pd.DataFrame:
     """`service.vary_one`, with a progress bar while it runs, kept per session under `key` (not `st.cache_data`:
     a cached function must not draw the bar, which a later run would replay where it does not exist)."""
@@ -62,7 +69,7 @@ def sweep(key: str, path: str, values: tuple, replicates: int, scenario: Scenari
     if whole not in kept:
         bar = st.progress(0.0, text=f"Playing {(len(values) + 1) * replicates:,} runs…")
         table = service.vary_one(scenario, path, list(values), replicates, progress=lambda done, total: bar.progress(
-            done / total, text=f"{done} of {total} values ({done * replicates:,} runs)"))
+            (done + 1) / (total + 1), text=progress_text(done, total, replicates)))
         bar.empty()
         while len(kept) >= KEEP:
             kept.pop(next(iter(kept)))
@@ -145,8 +152,10 @@ def render() -> None:
     elif s.protocol.noise == 0 and s.protocol.activation != "random":
         st.caption("These settings have no randomness: every seed gives the same run, so each share is 0 or 1.")
     if st.session_state.get(REQUEST) != key:
-        st.caption(f"{len(values)} values x {replicates} seeds = {len(values) * replicates:,} runs, and "
-                   f"{replicates} more with the value in use now (each value is compared with it seed by seed).")
+        seeds = f"{replicates} seed{'s' * (replicates != 1)}"
+        st.caption(f"{len(values)} value{'s' * (len(values) != 1)} x {seeds} = {len(values) * replicates:,} "
+                   f"run{'s' * (len(values) * replicates != 1)}, and {replicates} more with the value in use now "
+                   "(each value is compared with it seed by seed).")
         return
     table = sweep(f"{cur.key}|{draw}", path, values, int(replicates), s if draw else s.as_coded())
     bad = table[table["problem"].notna()]
@@ -157,7 +166,8 @@ def render() -> None:
     fine = table[table["problem"].isna()]
     figure = charts.sensitivity_chart(fine, words, None if now is None else float(now))
     charts.show(figure)
-    st.markdown(f"Each share with its 95 % interval over {int(replicates)} seeds; **vs now**: the paired difference "
+    seeds = f"{int(replicates)} seed{'s' * (int(replicates) != 1)}"
+    st.markdown(f"Each share with its 95 % interval over {seeds}; **vs now**: the paired difference "
                 "in points from the value in use now, over the same seeds (each seed plays both), with its 95 % "
                 "interval.")
     st.dataframe(readable(fine, words, s), hide_index=True, width="stretch")

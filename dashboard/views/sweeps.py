@@ -105,7 +105,7 @@ def render() -> None:
         shares = service.share_intervals(sweep.ok)
         st.dataframe(pd.DataFrame({"Share of the successful runs": shares["measure"],
                                    "Share": shares["share"],
-                                   "95 % interval": [f"{100 * lo:.0f} – {100 * hi:.0f} %"
+                                   "95 % interval": [f"{service.percent(lo)} – {service.percent(hi)} %"
                                                      for lo, hi in zip(shares["low"], shares["high"], strict=True)],
                                    "Runs": shares["runs"]}),
                      hide_index=True, width="stretch",

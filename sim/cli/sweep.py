@@ -59,7 +59,9 @@ def _pct_interval(share: float | None, low: float | None, high: float | None) ->
     """'42.0% [36-48]': a share and its 95 % interval."""
     if share is None or low is None or high is None or any(math.isnan(v) for v in (share, low, high)):
         return _pct(share)
-    return f"{100 * share:.1f}% [{100 * low:.0f}-{100 * high:.0f}]"
+    from sim.core.intervals import percent
+
+    return f"{100 * share:.1f}% [{percent(low)}-{percent(high)}]"
 
 
 def _wilson_text(share: float, ok: int) -> str:
@@ -271,14 +273,18 @@ def analyze(
     out.print(f"Table written to {_plain(str(directory / 'agreement.csv'))}; plot to {_plain(str(png))}")
     if len(influence):
         influence.insert(2, "name", influence["input"].map(lambda p: named.get(p, p)))
-        view = Table(title="Which drawn assumptions go with the outcome (Spearman's rho; share of the outcome among "
-                           "runs that drew the lowest / highest third), strongest first", title_justify="left")
-        for column in ("output", "input", "path", "rho", "low third", "high third"):
+        view = Table(title="Which drawn assumptions go with the outcome (Spearman's rho over the distinct draws; "
+                           "share of the outcome among the runs that drew the lowest / highest third, with its 95 % "
+                           "Wilson interval and runs), strongest first", title_justify="left")
+        for column in ("output", "input", "path", "rho", "draws", "low third", "high third"):
             view.add_column(column, justify="left" if column in ("output", "input", "path") else "right")
         for name in dict.fromkeys(influence["output"]):
             for row in influence[influence["output"] == name].head(8).itertuples(index=False):
-                view.add_row(row.output, _plain(row.name), row.input, _num(row.spearman), _pct(row.share_low_third),
-                             _pct(row.share_high_third))
+                view.add_row(row.output, _plain(row.name), row.input, _num(row.spearman), f"{row.draws:,}",
+                             *(f"{_pct_interval(share, low, high)} of {_plural(int(n), 'run')}" for share, low, high, n
+                               in ((row.share_low_third, row.low_low_third, row.high_low_third, row.runs_low_third),
+                                   (row.share_high_third, row.low_high_third, row.high_high_third,
+                                    row.runs_high_third))))
         out.print(view)
         influence.to_csv(directory / "assumptions.csv", index=False)
         out.print(f"All inputs in {_plain(str(directory / 'assumptions.csv'))}; for Sobol indices of the "

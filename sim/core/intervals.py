@@ -115,28 +115,49 @@ def paired_share_difference(before: Sequence[bool] | np.ndarray, after: Sequence
     return Paired(difference, max(-1.0, difference - delta), min(1.0, difference + epsilon), n, f + g)
 
 
-def points(share: float) -> str:
-    """A share in percentage points, signed ("-12")."""
-    value = round(100 * share)
-    return "0" if value == 0 else f"{value:+d}"
+def percent(share: float, digits: int = 0) -> str:
+    """A share in percent with `digits` decimals ("47.5"), and more decimals (up to 3) where a share short of 0 or
+    100 % would otherwise read as 0 or 100: 59 of 60 has the upper bound 99.7, not 100 (which would look certain)."""
+    if math.isnan(share):
+        return "–"
+    text = f"{100 * share:.{digits}f}"
+    while 0 < share < 1 and float(text) in (0.0, 100.0) and digits < 3:
+        digits += 1
+        text = f"{100 * share:.{digits}f}"
+    return text
 
 
-def describe_paired(what: str, paired: Paired) -> str:
+def points(share: float, digits: int = 0) -> str:
+    """A share in percentage points, signed ("-12", or "-12.5" with digits=1)."""
+    value = round(100 * share, digits)
+    if value == 0:
+        return f"{0:.{digits}f}"      # unsigned: "0", "0.0"
+    return f"{value:+.{digits}f}" if digits else f"{int(value):+d}"
+
+
+def shown_difference(before: float, after: float, digits: int = 0) -> float:
+    """after - before (shares) as the difference of the two shares as `percent` shows them, in points: the sides
+    and their difference then agree on the page (47.5 % and 48.5 % differ by +1.0, never +0.9 or +1.1)."""
+    return round(round(100 * after, digits) - round(100 * before, digits), digits)
+
+
+def describe_paired(what: str, paired: Paired, digits: int = 0) -> str:
     """'breakdown -12 points [-16, -8] over 500 paired seeds'; 'partial: no seed changed over 500 paired seeds'."""
     seeds = f"over {paired.n} paired seed{'s' if paired.n != 1 else ''}"
     if paired.n == 0:
         return f"{what}: no paired seeds"
     if paired.changed == 0:
         return f"{what}: no seed changed {seeds}"
-    shown = points(paired.difference)
+    shown = points(paired.difference, digits)
     text = f"{what} {shown} point{'' if shown.lstrip('+-') == '1' else 's'}"
     if not math.isnan(paired.low):
-        text += f" [{points(paired.low)}, {points(paired.high)}]"
+        text += f" [{points(paired.low, digits)}, {points(paired.high, digits)}]"
     return f"{text} {seeds}"
 
 
-def describe_share(interval: Interval) -> str:
-    """'42 % [36, 48]'."""
+def describe_share(interval: Interval, digits: int = 0) -> str:
+    """'42 % [36, 48]' ('42.5 % [36.1, 48.9]' with digits=1; see `percent` for the ends)."""
     if interval.n == 0:
         return "no runs"
-    return f"{100 * interval.share:.0f} % [{100 * interval.low:.0f}, {100 * interval.high:.0f}]"
+    return (f"{percent(interval.share, digits)} % "
+            f"[{percent(interval.low, digits)}, {percent(interval.high, digits)}]")

@@ -159,13 +159,24 @@ def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "",
 INPUT_PREFIX = "input."
 
 
+INFLUENCE_COLUMNS = ["output", "input", "spearman", "draws", "runs",
+                     "share_low_third", "low_low_third", "high_low_third", "runs_low_third",
+                     "share_high_third", "low_high_third", "high_high_third", "runs_high_third"]
+
+
 def assumption_influence(runs: pd.DataFrame, outputs: Sequence[str] = ("agreement", "breakdown")) -> pd.DataFrame:
     """Which drawn assumptions go with which outcomes, from runs that drew their uncertain inputs (the
     `input.PATH` columns of a Monte Carlo or sweep over seeds): per input and output, Spearman's rank correlation
     between the drawn value and the output (an outcome's indicator), and the output's share among the runs that
-    drew the input's lowest and highest third. Sorted by the strength of the correlation. A screening measure
+    drew the input's lowest and highest third, each with its 95 % Wilson interval and its number of runs
+    (low_/high_/runs_ + low_third or high_third). Sorted by the strength of the correlation. A screening measure
     over one sample, not a variance decomposition: for Sobol indices run `negsim sweep --assumptions --sampler
-    sobol`."""
+    sobol`.
+
+    The replicates of a sweep share their seeds from point to point, and so their draws: rho is computed over the
+    distinct draws (one row per seed and drawn value, its output the mean over the runs that drew it), and
+    `draws` says how many there were (a sweep of 10 points x 4 replicates has 4 draws of each input, not 40).
+    The thirds are cut at the terciles of the distinct draws; their shares count runs (`runs_*`)."""
     ok = runs[runs["error"].isna()] if "error" in runs else runs
     inputs = [c for c in ok.columns if c.startswith(INPUT_PREFIX)]
     rows = []
@@ -179,12 +190,21 @@ def assumption_influence(runs: pd.DataFrame, outputs: Sequence[str] = ("agreemen
             if valid.sum() < 3:
                 continue
             xs, ys = x[valid], y[valid]
-            rho = np.nan if xs.nunique() < 2 or ys.nunique() < 2 else float(xs.corr(ys, method="spearman"))
-            low, high = xs.quantile(1 / 3), xs.quantile(2 / 3)
-            rows.append({"output": name, "input": column[len(INPUT_PREFIX):], "spearman": rho,
-                         "share_low_third": float(ys[xs <= low].mean()),
-                         "share_high_third": float(ys[xs >= high].mean())})
-    table = pd.DataFrame(rows, columns=["output", "input", "spearman", "share_low_third", "share_high_third"])
+            keys = [ok.loc[valid, "seed"], xs] if "seed" in ok else [xs]
+            per_draw = pd.DataFrame({"x": xs, "y": ys}).groupby(keys, sort=False).agg(x=("x", "first"),
+                                                                                       y=("y", "mean"))
+            dx, dy = per_draw["x"], per_draw["y"]
+            rho = (np.nan if len(per_draw) < 3 or dx.nunique() < 2 or dy.nunique() < 2
+                   else float(dx.corr(dy, method="spearman")))
+            low, high = dx.quantile(1 / 3), dx.quantile(2 / 3)
+            row: dict[str, Any] = {"output": name, "input": column[len(INPUT_PREFIX):], "spearman": rho,
+                                   "draws": len(per_draw), "runs": int(len(xs))}
+            for third, mask in (("low_third", xs <= low), ("high_third", xs >= high)):
+                interval = wilson(int(ys[mask].sum()), int(mask.sum()))
+                row.update({f"share_{third}": interval.share, f"low_{third}": interval.low,
+                            f"high_{third}": interval.high, f"runs_{third}": interval.n})
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=INFLUENCE_COLUMNS)
     order = table["spearman"].abs().fillna(-1.0)
     return table.assign(_order=order).sort_values(["output", "_order"], ascending=[True, False]) \
         .drop(columns="_order").reset_index(drop=True)

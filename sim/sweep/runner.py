@@ -47,6 +47,7 @@ from sim.sweep.storage import (
     versions,
 )
 from sim.sweep.worker import describe, history_table, run_batch
+from sim.version import __version__
 
 TASK_SECONDS = 0.5
 """Target work per task: per-task overhead (pickling, scheduling, a part file) dwarfs a single ~2 ms run."""
@@ -260,6 +261,16 @@ def refuse_other_draws(path: Path, manifest: dict[str, Any]) -> None:
                          "ones. Use --overwrite to start over, or choose another --out.")
 
 
+def refuse_other_version(path: Path, manifest: dict[str, Any]) -> None:
+    """An unfinished sweep started by another version of negsim (`versions.negsim` of its manifest) is not resumed:
+    its remaining runs would be played by another model than its finished ones, and the tables would mix both
+    silently. A manifest that records no version (written before versions were recorded) cannot be checked."""
+    recorded = (manifest.get("versions") or {}).get("negsim")
+    if recorded not in (None, "unknown") and str(recorded) != __version__:
+        raise SweepError(f"{path} was started by negsim {recorded}, this is negsim {__version__}: resuming would mix "
+                         "runs of two model versions. Use --overwrite to start over, or choose another --out.")
+
+
 def _show(value: Any) -> str:
     if isinstance(value, list):
         return " ".join(map(str, value)) or "(none)"
@@ -334,6 +345,8 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
             columns = {"runs": schema_to_json(runs_schema), "rounds": schema_to_json(rounds_schema)}
             if manifest is not None:
                 refuse_other_draws(store.path, manifest)
+                if not manifest.get("status", {}).get("complete"):
+                    refuse_other_version(store.path, manifest)
                 diffs = _differences(manifest.get("design", {}), design_doc)
                 if diffs:
                     raise SweepError(f"{store.path} holds a different sweep: {'; '.join(diffs)}. "

@@ -631,8 +631,10 @@ def _nan_to_null(batch: pa.RecordBatch) -> pa.RecordBatch:
 def versions() -> dict[str, str]:
     from importlib import metadata
 
-    out = {"python": sys.version.split()[0]}
-    for name in ("negsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic"):
+    from sim.version import __version__
+
+    out = {"python": sys.version.split()[0], "negsim": __version__}   # the running code's, as resume checks it
+    for name in ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
