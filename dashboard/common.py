@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.state import Current
+from dashboard.text import md
 from sim.scenario import Scenario, ScenarioError, dump_yaml, parse_text
 from sim.scenario.yaml_roundtrip import RoundTripError, edit_text
 from sim.service import RunResult
@@ -37,7 +38,7 @@ PAGE_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
 def show_problems(cur: Current) -> None:
     """Invalid uploads and edits: every problem with its field path, never a traceback."""
     if cur.load_error is not None:
-        problems_box(f"Could not use the uploaded file: the dashboard keeps showing **{cur.source}**.",
+        problems_box(f"Could not use the uploaded file: the dashboard keeps showing **{md(cur.source)}**.",
                      cur.load_error)
     if cur.edit_error is not None:
         problems_box("Your last change makes the scenario invalid: the charts show the last valid settings.",
@@ -45,10 +46,15 @@ def show_problems(cur: Current) -> None:
 
 
 def problems_box(headline: str, error: ScenarioError) -> None:
-    lines = [f"- `{p.path}`: {p.message}" if p.path else f"- {p.message}" for p in error.problems]
-    where = f" in `{error.source}`" if error.source else ""
+    lines = [f"- `{code(p.path)}`: {md(p.message)}" if p.path else f"- {md(p.message)}" for p in error.problems]
+    where = f" in `{code(error.source)}`" if error.source else ""
     n = len(error.problems)
     st.error(f"{headline}\n\n{n} problem{'s' if n != 1 else ''}{where}:\n" + "\n".join(lines), icon=":material/error:")
+
+
+def code(text: object) -> str:
+    """`text` inside a Markdown code span (backticks cannot be escaped there: they become quotes)."""
+    return str(text).replace("`", "'")
 
 
 def fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
@@ -85,18 +91,20 @@ def walked_names(result: RunResult) -> str:
 def _open_whys(result: RunResult) -> str:
     """'Label: why; ...' for every issue not agreed."""
     s = result.scenario
-    return "; ".join(f"{s.issue(i).label}: {r.why}" for i, r in result.issues.items() if not r.agreed and r.why)
+    return "; ".join(f"{md(s.issue(i).label)}: {md(r.why)}" for i, r in result.issues.items()
+                     if not r.agreed and r.why)
 
 
 def outcome_sentence(result: RunResult) -> tuple[str, str]:
     """(kind, text): a plain-language summary of where the run stands; kind is success/warning/error/info.
-    Unsettled issues are explained with the service's own sentences (`IssueResult.why`)."""
+    Unsettled issues are explained with the service's own sentences (`IssueResult.why`). Markdown: the
+    scenario's labels, units and names are escaped (`text.md`)."""
     s = result.scenario
     p = s.protocol
-    agreed = [s.issue(i).label for i, r in result.issues.items() if r.agreed]
-    open_ = [s.issue(i).label for i, r in result.issues.items() if not r.agreed]
+    agreed = [md(s.issue(i).label) for i, r in result.issues.items() if r.agreed]
+    open_ = [md(s.issue(i).label) for i, r in result.issues.items() if not r.agreed]
     m = len(result.issues)
-    values = "; ".join(f"{s.issue(i).label}: {fmt(r.value, s.issue(i).scale.unit)}"
+    values = "; ".join(f"{md(s.issue(i).label)}: {md(fmt(r.value, s.issue(i).scale.unit))}"
                        for i, r in result.issues.items() if r.agreed)
     whys = _open_whys(result)
     if result.outcome == "agreement":
@@ -113,7 +121,7 @@ def outcome_sentence(result: RunResult) -> tuple[str, str]:
                            + (f" Why, issue by issue: {whys}." if whys else ""))
     if result.outcome == "breakdown":
         settled = f" {issue_list(agreed)} had been settled ({values})." if agreed else ""
-        who = walked_names(result)
+        who = md(walked_names(result))
         if who:
             its = "its outside option was" if len(result.walked_out) == 1 else "their outside options were"
             what = (f"{who} walked away from the talks: {its} worth more than the best deal the others could "

@@ -318,20 +318,24 @@ def move_form(cls: Classroom, state: RoomState, model, seat: dict) -> None:
         chosen = {}
         for j, issue in enumerate(spec.issues):
             if not model.open_issues[j]:
-                st.markdown(f"**{issue.label}**: agreed at {fmt_value(float(proposal[j]), issue)}")
+                agreed_at = common.esc(fmt_value(float(proposal[j]), issue))
+                st.markdown(f"**{common.esc(issue.label)}**: agreed at {agreed_at}")
                 continue
             span = issue.scale.max - issue.scale.min
             step = 1.0 if span >= 20 else span / 100
             value = min(issue.scale.max, max(issue.scale.min, round(float(offers[j]) / step) * step))
-            hint = f"proposal {fmt_value(float(proposal[j]), issue)}"
+            hint = f"proposal {common.esc(fmt_value(float(proposal[j]), issue))}"
             if issue.id in red:
-                hint += f" - your red line {fmt_value(red[issue.id], issue)}"
+                hint += f" - your red line {common.esc(fmt_value(red[issue.id], issue))}"
+            ends = (f"{issue.scale.min:g} = {common.esc(issue.low_label)}",
+                    f"{issue.scale.max:g} = {common.esc(issue.high_label)}")
             chosen[issue.id] = st.slider(
-                f"**{issue.label}** ({hint})", min_value=float(issue.scale.min), max_value=float(issue.scale.max),
+                f"**{common.esc(issue.label)}** ({hint})", min_value=float(issue.scale.min),
+                max_value=float(issue.scale.max),
                 value=float(value), step=float(step), key=f"offer_{issue.id}_{r}",
                 format="%.0f" if step >= 1 else "%.2f",
-                help=f"{issue.scale.min:g} = {issue.low_label}; {issue.scale.max:g} = {issue.high_label}")
-            st.caption(f"{issue.scale.min:g} = {issue.low_label} | {issue.scale.max:g} = {issue.high_label}")
+                help="; ".join(ends))
+            st.caption(" | ".join(ends))
         left, right = st.columns(2)
         submit = left.form_submit_button("Submit my offers", type="primary", width="stretch", key="submit_offers")
         accept = right.form_submit_button("Accept the proposal", width="stretch", key="accept_proposal")

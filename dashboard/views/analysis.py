@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, state
+from dashboard.text import md
 from sim import service
 from sim.core.spatial import acceptable_ranges, zone_of_agreement
 from sim.core.utility import to_native
@@ -41,14 +42,14 @@ def ranges(cur: state.Current) -> None:
         charts.show(charts.ranges_chart(issue, table, zone, s))
         unit = issue.scale.unit
         if zone is not None:
-            verdict = f"ZOPA from {common.fmt(zone[0], unit)} to {common.fmt(zone[1], unit)}"
+            verdict = f"ZOPA from {common.fmt(zone[0], unit)} to {common.fmt(zone[1], unit)}"  # plain text
         else:
             floor, ceiling = int(np.argmax(lo_native[:, j])), int(np.argmin(hi_native[:, j]))
             verdict = (f"no zone of agreement: {names[floor]} accepts nothing below "
                        f"{common.fmt(lo_native[floor, j], unit)}, {names[ceiling]} nothing above "
                        f"{common.fmt(hi_native[ceiling, j], unit)}")
         summary.append({"Issue": issue.label, "Zone of possible agreement": verdict})
-        st.caption(f"**{issue.label}**: {verdict}.")
+        st.caption(f"**{md(issue.label)}**: {md(verdict)}.")
     st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
 
 
@@ -132,7 +133,7 @@ def forecasts(cur: state.Current, result) -> None:
 def render() -> None:
     cur = state.get_current()
     st.title(":material/query_stats: Analysis")
-    st.caption(cur.scenario.title)
+    st.caption(md(cur.scenario.title))
     common.show_problems(cur)
     result = state.full_result(cur)
     ranges(cur)

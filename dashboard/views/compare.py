@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, report, state
+from dashboard.text import md
 from sim.scenario import Scenario, with_protocol
 
 CURRENT, FILE = "current", "file"
@@ -154,7 +155,7 @@ def render() -> None:
                 icon=":material/info:")
     for side, result in zip(sides, results, strict=True):
         kind, text = common.outcome_sentence(result)
-        getattr(st, kind)(f"**{side.label}** · " + text)
+        getattr(st, kind)(f"**{md(side.label)}** · " + text)
     st.markdown("#### Outcomes")
     st.dataframe(outcome_table(results, labels), hide_index=True, width="stretch")
     st.markdown("#### Issue by issue")

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, report, state
-from dashboard.editor import STRATEGIES, changes_text, describe
+from dashboard.editor import STRATEGIES, changes_text, describe, poles
+from dashboard.text import md, unit_suffix
 from sim import mechanisms
 
 SPEEDS = {0.5: "½ round/s", 1.0: "1 round/s", 2.0: "2 rounds/s", 4.0: "4 rounds/s", 10.0: "10 rounds/s"}
@@ -30,13 +31,13 @@ FEB2022_INTRO = (
 
 def intro(scenario) -> None:
     st.title(":material/handshake: negsim · negotiation simulator")
-    st.subheader(scenario.title)
+    st.subheader(md(scenario.title))
     if scenario.id.startswith("feb2022"):
         st.markdown(FEB2022_INTRO)
         if scenario.id != "feb2022_baseline" and scenario.description:
-            st.caption(f"This variant: {scenario.description}")
+            st.caption(f"This variant: {md(scenario.description)}")
     elif scenario.description:
-        st.markdown(scenario.description)
+        st.markdown(md(scenario.description))
     if state.format_of(scenario.source or "") == "csv" or (scenario.source or "").startswith("CSV import"):
         st.caption("Spatial-model data (capability, position and salience per actor) are made for Bueno de "
                    "Mesquita's expected-utility model: they run with that mechanism here. Switch it under "
@@ -64,7 +65,7 @@ def controls(cur: state.Current, result) -> None:
     st.caption(f"Seed {p.seed} · {deadline} · "
                f"{'package deal' if p.linkage == 'package' else 'issue by issue'} · "
                f"{mechanisms.get(p.mechanism).label.lower()} mechanism"
-               f" · source: {cur.source}" + (f" (+{len(cur.edits)} changes)" if cur.edits else ""))
+               f" · source: {md(cur.source)}" + (f" (+{len(cur.edits)} changes)" if cur.edits else ""))
 
 
 def metrics(result) -> None:
@@ -117,8 +118,8 @@ def actors_table(result) -> pd.DataFrame:
 
 def offer_columns(scenario) -> dict:
     """Column headers of the actors table: an issue's id, its label as the tooltip."""
-    return {i.id: st.column_config.NumberColumn(f"Offer: {i.id}", help=f"Final offer on {i.label} ({i.scale.min:g} = "
-                                                f"{i.low_label}; {i.scale.max:g} = {i.high_label})", format="%.1f")
+    return {i.id: st.column_config.NumberColumn(f"Offer: {i.id}", help=f"Final offer on {md(i.label)} ({poles(i)})",
+                                                format="%.1f")
             for i in scenario.issues}
 
 
@@ -213,8 +214,8 @@ def drawn_inputs(cur: state.Current, result) -> None:
             words, _, unit = describe(cur.scenario, path)
             coded = state.value_at(cur.scenario, path)
             spec = ranges.get(path)
-            span = "" if spec is None else f"{spec.low:g} … {spec.high:g}" + (f" {unit}" if unit else "")
-            rows.append(f"| {words} | {value:.3g} | {'not set' if coded is None else f'{coded:g}'} | {span} |")
+            span = "" if spec is None else f"{spec.low:g} … {spec.high:g}" + md(unit_suffix(unit))
+            rows.append(f"| {md(words)} | {value:.3g} | {'not set' if coded is None else f'{coded:g}'} | {span} |")
         st.markdown("\n".join(rows))
 
 
