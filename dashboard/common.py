@@ -38,8 +38,10 @@ PAGE_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
 def show_problems(cur: Current) -> None:
     """Invalid uploads and edits: every problem with its field path, never a traceback."""
     if cur.load_error is not None:
-        problems_box(f"Could not use the uploaded file: the dashboard keeps showing **{md(cur.source)}**.",
-                     cur.load_error)
+        what = {"file": "the shipped scenario", "upload": "your last good upload",
+                "link": "the scenario from the link"}[cur.kind]
+        problems_box(f"Could not use the uploaded file: the dashboard keeps showing **{md(cur.source)}** ({what}). "
+                     "Fix the file and upload it again, or remove it to pick a shipped scenario.", cur.load_error)
     if cur.edit_error is not None:
         problems_box("Your last change makes the scenario invalid: the charts show the last valid settings.",
                      cur.edit_error)

@@ -93,8 +93,15 @@ def choice(label: str, path: str, base_value: str, options: dict[str, str], *, r
 # ====================================================================== scenario source
 def source_controls() -> None:
     upload = st.session_state.get(state.UPLOAD)
-    st.selectbox("Scenario file", state.scenario_files(), key=state.FILE, disabled=upload is not None,
-                 help="Scenarios shipped in the scenarios/ folder. Remove an uploaded file to pick one here.")
+    linked = st.session_state.get(state.LINKED)
+    st.selectbox("Scenario file", state.scenario_files(), key=state.FILE,
+                 disabled=upload is not None or linked is not None,
+                 help="Scenarios shipped in the scenarios/ folder. Remove an uploaded file (or close the scenario "
+                      "a link opened) to pick one here.")
+    if linked is not None and upload is None:
+        st.caption(f"Showing **{md(linked[0])}**, which came with the link you opened.")
+        st.button("Close the linked scenario", icon=":material/close:", on_click=state.close_link, width="stretch",
+                  help="Back to the shipped scenarios.")
     st.file_uploader("…or upload your own (YAML, JSON or CSV)", type=["yaml", "yml", "json", "csv"],
                      key=state.UPLOAD, max_upload_size=state.UPLOAD_MB,
                      help="A scenario file as `negsim validate` accepts it, or a BDM/KTAB spatial-model CSV. "

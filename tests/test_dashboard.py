@@ -1148,3 +1148,85 @@ def test_pages_with_charts_offer_them_as_svg_and_png(app):
         labels = [b.label for b in app.get("download_button")]
         assert {"Charts (SVG, zip)", "Charts (PNG, zip)"} <= set(labels), route
         assert len(labels) == len(set(labels)), labels
+
+
+# ====================================================================== uploads that fail, links of uploads (issue 25)
+def _variant(baseline, title: str = "My variant") -> bytes:
+    doc = apply_params(baseline, {"actors.russia.positions.expansion": 70.0}).model_dump(by_alias=True,
+                                                                                        exclude_none=True)
+    doc["title"] = title
+    return json.dumps(doc).encode()
+
+
+def test_a_broken_upload_keeps_the_last_good_upload_and_says_so(app, baseline):
+    upload(app, "good.json", _variant(baseline))
+    ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
+    good = current(app).scenario
+    upload(app, "broken.yaml", b"id: x\ntitle: [unclosed\n")
+    cur = current(app)
+    assert cur.source == "good.json" and cur.kind == "upload"
+    assert cur.scenario == good and cur.edits == {"actors.russia.positions.expansion": 60.0}  # nothing lost
+    assert app.subheader[0].value == "My variant"
+    message = app.error[0].value
+    assert "keeps showing **good.json** (your last good upload)" in message and "broken.yaml" in message
+    assert "YAML syntax error" in message
+    run_to_end(app)
+    # removing the broken file goes back to the shipped scenarios
+    ok(app.file_uploader(key=state.UPLOAD).set_value(None).run())
+    assert current(app).source == state.DEFAULT_FILE and not app.error
+
+
+def test_a_broken_first_upload_keeps_the_shipped_scenario(app, baseline):
+    upload(app, "broken.yaml", b"id: x\ntitle: [unclosed\n")
+    assert current(app).scenario == baseline
+    assert "(the shipped scenario)" in app.error[0].value
+
+
+def test_a_link_of_a_small_upload_carries_the_scenario_itself(app, baseline):
+    upload(app, "good.json", _variant(baseline))
+    ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
+    run_to_end(app)
+    params = {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
+    assert "file" not in params and params["name"] == "good.json" and len(params["scenario"]) <= 8000
+    assert "carries the uploaded scenario itself" in texts(app)
+    other = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in params.items():
+        other.query_params[key] = value
+    ok(other.run())
+    assert not other.warning and not other.error
+    assert current(other).scenario == current(app).scenario and current(other).kind == "link"
+    assert current(other).edits == {"actors.russia.positions.expansion": 60.0}
+    assert metric(other, "Outcome") == metric(app, "Outcome")
+    assert "came with the link" in " ".join(c.value for c in other.sidebar.caption)
+    # closing it goes back to the shipped files
+    ok(next(b for b in other.button if b.label == "Close the linked scenario").click().run())
+    assert current(other).source == state.DEFAULT_FILE
+
+
+def test_a_link_of_a_large_upload_says_the_file_must_be_uploaded_again(app, baseline, monkeypatch):
+    monkeypatch.setattr(state, "MAX_LINK_SCENARIO", 100)  # every scenario is too large for the link now
+    upload(app, "big.json", _variant(baseline))
+    ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
+    params = {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
+    assert params == {"upload": "big.json"}
+    assert "must upload that file again" in texts(app)
+    other = AppTest.from_file(str(APP), default_timeout=60)
+    other.query_params["upload"] = "big.json"
+    ok(other.run())
+    assert not other.error  # not "Your last change makes the scenario invalid"
+    message = other.warning[0].value
+    assert "big.json" in message and "upload that file again" in message
+    assert current(other).scenario == baseline and current(other).edits == {}
+    upload(other, "big.json", _variant(baseline))
+    assert current(other).source == "big.json"
+    assert not any("The link you opened" in w.value for w in other.warning)
+
+
+@pytest.mark.parametrize("packed", ["!!!", state.pack(b"id: x\n"), state.pack(b"#" * (MAX_FILE_BYTES + 10))])
+def test_a_broken_embedded_scenario_is_reported_not_applied(packed, baseline):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["scenario"] = packed
+    at.query_params["edits"] = '{"actors.russia.positions.expansion": 60}'
+    ok(at.run())
+    assert "the scenario in the link is not" in at.warning[0].value
+    assert current(at).scenario == baseline and current(at).edits == {}

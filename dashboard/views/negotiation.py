@@ -223,8 +223,16 @@ def share(cur: state.Current) -> None:
     """The address bar holds the file, the edits and the round (see `state.share_to_url`): a copy reopens them."""
     with st.expander("Share this run", icon=":material/link:"):
         if state.is_upload():
-            st.warning("This run comes from an uploaded file, which a link cannot carry: share the file "
-                       "(Save YAML) together with the link.", icon=":material/upload_file:")
+            embedded = state.embed(state.source())
+            if embedded is None:
+                st.warning(f"This run comes from an uploaded file, **{md(cur.source)}**, too large to travel in a "
+                           "link: whoever opens the link must upload that file again (share it with the link; "
+                           "Save YAML gives it with your changes). The link carries only its name.",
+                           icon=":material/upload_file:")
+            else:
+                st.info(f"The link carries the uploaded scenario itself ({md(cur.source)}, "
+                        f"{len(embedded[1]):,} characters): whoever opens it sees this run without the file.",
+                        icon=":material/upload_file:")
         link = state.share_link()
         st.markdown("The address in your browser's bar reopens this scenario with your settings, seed and round. "
                     "Copy it, or this link:")
