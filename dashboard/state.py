@@ -61,6 +61,11 @@ SHOWN = "negsim.shown"
 LAST_VALID = "negsim.last_valid"
 LAST_GOOD = "negsim.last_good_source"
 """The `Source` shown last: a broken upload keeps it."""
+LAST_UPLOAD = "negsim.last_good_upload"
+"""The last upload that worked: a broken upload that replaces it shows it again (the browser removes the old
+file before it sends the new one, so the shipped scenario was shown for one run in between)."""
+UPLOAD_EDITS = "negsim.upload_edits"
+"""(source id, edits, their bases, round) of the last upload left: restored when a broken upload falls back to it."""
 LINKED = "negsim.linked"
 """(file name, bytes) of a scenario that came embedded in a share link."""
 CURRENT = "negsim.current"
@@ -183,11 +188,14 @@ def _select_source() -> tuple[Source, ScenarioError | None]:
     a linked scenario or the shipped file) stays, and the problem is reported."""
     source, problem = _uploaded()
     if source is None:
-        last = st.session_state.get(LAST_GOOD)
+        last = st.session_state.get(LAST_UPLOAD) or st.session_state.get(LAST_GOOD)
         if problem is not None and last is not None:
+            st.session_state[LAST_GOOD] = last
             return last, problem
         source = _linked() or _shipped()
     st.session_state[LAST_GOOD] = source
+    if source.kind == "upload":
+        st.session_state[LAST_UPLOAD] = source
     return source, problem
 
 
@@ -300,10 +308,19 @@ def current() -> Current:
     chosen, load_error = _select_source()
     ident, label, base, text = chosen.ident, chosen.label, chosen.scenario, chosen.text
     if st.session_state.get(SOURCE) != ident:
-        if SOURCE in st.session_state:  # another file: its own values, from round 0
+        left = st.session_state.get(SOURCE)
+        if left is not None:  # another file: its own values, from round 0
+            if left.startswith("upload:"):  # kept, to come back to if the next upload is broken
+                st.session_state[UPLOAD_EDITS] = (left, dict(edits()), dict(base_values()), target())
             clear_edits()
         st.session_state[SOURCE] = ident
         st.session_state[TARGET] = 0
+        kept = st.session_state.get(UPLOAD_EDITS)
+        if load_error is not None and kept is not None and kept[0] == ident:
+            # back to the last good upload after a broken one (the browser removes the old file first, which
+            # showed the shipped scenario for one run): with the changes made to it
+            st.session_state[EDITS], st.session_state[BASES], st.session_state[TARGET] = (
+                dict(kept[1]), dict(kept[2]), kept[3])
     changes = edits()
     bases = base_values()
     for path in changes.keys() - bases.keys():  # edits that came with a link: their file values, for the list
@@ -447,10 +464,10 @@ def share_state() -> dict[str, str]:
 
 
 def share_to_url() -> None:
-    """Keep the browser's address in step with the session (written only when something changed)."""
-    wanted = share_state()
-    if st.query_params.to_dict() != wanted:
-        st.query_params.from_dict(wanted)
+    """Keep the browser's address in step with the session. Written on every run: a run cut short by the next
+    (an upload replacing another reruns the script twice in quick succession) may have changed the server's
+    copy of the address without the browser's, so comparing with it can leave a stale address behind."""
+    st.query_params.from_dict(share_state())
 
 
 def share_link() -> str:
