@@ -752,23 +752,28 @@ def test_ten_actors_get_ten_colours_and_a_legend_that_shows_every_series():
     assert len(set(colour["scale"]["range"])) == len(colour["scale"]["range"])  # no colour twice, no grey actor
     assert colour["legend"]["orient"] == "bottom" and colour["legend"]["symbolLimit"] == 0
     assert spec["height"] > 330  # room for the legend below the plot
-    widths = spec["layer"][0]["encoding"]["strokeWidth"]["scale"]["range"]
-    assert widths[:10] == sorted(widths[:10], reverse=True) and widths[0] > widths[9]  # overlapping lines both show
+    dashes = spec["layer"][0]["encoding"]["strokeDash"]["scale"]["range"]
+    shapes = spec["layer"][0]["encoding"]["shape"]["scale"]["range"]
+    assert all(dashes[k] != dashes[k + 1] for k in range(9))  # overlapping lines both show
+    assert len(set(shapes[:10])) == 10
     utilities = figures.utilities_chart(result).spec()
     assert utilities["layer"][0]["encoding"]["color"]["legend"]["symbolLimit"] == 0
 
 
-@pytest.mark.parametrize("mean, median, expected", [
-    (50.0, 51.0, ["weighted mean 50.0 · median 51.0"]),
-    (70.0, 30.0, ["weighted mean 70.0", "weighted median 30.0"]),
-    (20.0, 60.0, ["weighted median 60.0", "weighted mean 20.0"]),
-])
-def test_forecast_labels_never_overlap(mean, median, expected):
-    from dashboard.charts import baseline_labels
+def test_forecast_labels_sit_off_the_lines(baseline):
+    """The forecasts are named in the subtitle, not written on the plot where the lines run (issue 25)."""
+    result = service.run_scenario(baseline, baseline.protocol.seed)
+    spec = figures_of(result)[0].spec()
+    texts_on_plot = [layer for layer in spec["layer"] if (layer.get("mark") or {}).get("type") == "text"]
+    assert all("agreed" in str(layer) for layer in texts_on_plot)
+    r = result.issues["expansion"]
+    assert f"weighted mean {r.weighted_mean:.1f}" in spec["title"]["subtitle"][-1]
 
-    labels = baseline_labels(mean, median, 100.0)
-    assert [label["label"] for label in labels] == expected
-    assert [label["side"] for label in labels] == ["above", "below"][:len(labels)]
+
+def figures_of(result):
+    from dashboard import charts as figures
+
+    return [figures.positions_chart(result, i.id) for i in result.scenario.issues]
 
 
 def test_no_deploy_button_and_no_page_icon_from_a_cdn():
