@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +73,8 @@ LINKED = "negsim.linked"
 CURRENT = "negsim.current"
 GENERATION = "negsim.generation"
 PLAYING = "negsim.playing"
+PLAY_CLOCK = "negsim.play_clock"
+"""(start time, first round, speed) of the rounds being played: see `play_schedule`."""
 RESTORED = "negsim.restored_from_url"
 DRAW = "negsim.draw"
 """Whether runs draw the scenario's uncertain inputs from their seed (the sidebar's checkbox; default on)."""
@@ -383,12 +387,34 @@ def playing() -> bool:
 
 def toggle_play() -> None:
     st.session_state[PLAYING] = not playing()
+    st.session_state.pop(PLAY_CLOCK, None)  # the clock starts at the first round played
     if playing() and target() == END:  # played to the end already: nothing to play
         st.session_state[PLAYING] = False
 
 
+def play_schedule(shown: int, start: float, first: int, speed: float, now: float) -> tuple[float, int]:
+    """(seconds to wait, round to show next) while playing at `speed` rounds per second from round `first` at
+    time `start`: round k is due at start + (k - first) / speed. When a page takes longer to draw than a round
+    lasts, the next run shows every round that fell due meanwhile, so the rounds per second stay as named."""
+    wait = max(0.0, start + (shown + 1 - first) / speed - now)
+    due = first + math.floor((now + wait - start) * speed + 1e-9)
+    return wait, max(shown + 1, due)
+
+
+def next_play_round(speed: float) -> tuple[float, int]:
+    """`play_schedule` for this session (its clock starts, or restarts after a change of speed, now)."""
+    shown = int(st.session_state.get(SHOWN, 0))
+    now = time.monotonic()
+    clock = st.session_state.get(PLAY_CLOCK)
+    if clock is None or clock[2] != speed:
+        clock = (now, shown, speed)
+        st.session_state[PLAY_CLOCK] = clock
+    return play_schedule(shown, clock[0], clock[1], speed, now)
+
+
 def stop_playing() -> None:
     st.session_state[PLAYING] = False
+    st.session_state.pop(PLAY_CLOCK, None)
 
 
 # ====================================================================== share links

@@ -176,3 +176,19 @@ def test_charts_render_for_any_text(unit, label, low, high, name_a, name_b):
     kind, sentence = common.outcome_sentence(result)
     assert kind in ("success", "warning", "error", "info")
     assert "\n" not in md(label)
+
+
+# ---------------------------------------------------------------------- Play keeps the speed it names (issue 25)
+@pytest.mark.parametrize("speed", [0.5, 1.0, 2.0, 4.0, 10.0])
+@pytest.mark.parametrize("draw_seconds", [0.0, 0.05, 0.3, 1.5])
+def test_play_shows_the_rounds_per_second_it_names_however_slow_the_page(speed, draw_seconds):
+    """Simulated: each page takes `draw_seconds` to draw, then waits as `play_schedule` says. After 20 s of
+    playing, the round shown is the one due at that speed (the old loop slept 1/speed after each page: at
+    10 rounds/s a page of 0.2 s gave about 3)."""
+    now, shown, start = 100.0, 0, 100.0
+    while now < start + 20.0:
+        now += draw_seconds
+        wait, shown = state.play_schedule(shown, start, 0, speed, now)
+        now += wait
+    due = (now - start) * speed
+    assert due - 1 <= shown <= due + 1e-9

@@ -244,6 +244,7 @@ def keep_playing(result) -> None:
     if result.outcome != "running":
         state.stop_playing()
         return
-    time.sleep(1.0 / float(st.session_state.get(SPEED, 1.0)))
-    state.step_one()
+    wait, next_round = state.next_play_round(float(st.session_state.get(SPEED, 1.0)))
+    time.sleep(wait)
+    st.session_state[state.TARGET] = next_round
     st.rerun()
