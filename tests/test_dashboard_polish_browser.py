@@ -96,3 +96,77 @@ def test_the_percent_skeleton_uploads_shows_sliders_runs_and_a_broken_upload_kee
             page.screenshot(path=str(tmp_path / "broken_after_good.png"))
         finally:
             browser.close()
+
+
+TRUNCATED = """() => {
+    // Text the page cuts off: an element narrower than its text (scrollWidth > clientWidth) among titles,
+    // headings, buttons, labels, metrics, tabs and expander headers, or any of their descendants.
+    const roots = document.querySelectorAll(
+        'h1, h2, h3, h4, h5, h6, button, [role="tab"], summary, [data-testid="stWidgetLabel"], '
+        + '[data-testid="stMetricLabel"], [data-testid="stMetricValue"], [data-testid="stCaptionContainer"], '
+        + '[data-testid="stSidebarNav"] a, [data-testid="stPageLink"] a');
+    const out = [];
+    for (const root of roots) {
+        if (!root.offsetParent) continue;                       // hidden
+        for (const el of [root, ...root.querySelectorAll('*')]) {
+            if (!el.offsetParent || !el.innerText || !el.innerText.trim()) continue;
+            if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') {
+                out.push(el.innerText.trim().slice(0, 80) + ` (${el.clientWidth} < ${el.scrollWidth} px)`);
+                break;
+            }
+        }
+    }
+    return [...new Set(out)];
+}"""
+
+PAGES = ("Negotiation", "Analysis", "Monte Carlo", "Compare", "Sensitivity", "Sweep explorer")
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_no_title_or_button_is_cut_off_on_any_page(tmp_path, width):
+    """Every page of the dashboard at 1280 and 1920 px: no title, heading, button, label, metric, tab or caption
+    is narrower than its text (issue 25: "Submit my off...", a subtitle cut at 1280 px)."""
+    from playwright.sync_api import sync_playwright
+
+    screenshot = load_script()
+    cut: dict[str, list[str]] = {}
+    with screenshot.serve() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 1080})
+            page.goto(f"{url}/?file=feb2022_issue_by_issue.yaml&round=end", wait_until="domcontentloaded")
+            page.get_by_role("button", name="Run to the end").wait_for(timeout=60_000)
+            for title in PAGES:
+                if title != "Negotiation":
+                    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
+                screenshot._settle(page)
+                for section in ("Issues", "Actors", "Rules") if title == "Negotiation" else ("Issues",):
+                    if section != "Issues":
+                        page.locator('[data-testid="stSidebar"] button').filter(
+                            has_text=re.compile(f"^{section}$")).first.click()
+                        screenshot._settle(page)
+                    assert not page.locator('[data-testid="stException"]').count(), title
+                    found = page.evaluate(TRUNCATED)
+                    if found:
+                        cut[f"{title}/{section}"] = found
+                page.screenshot(path=str(tmp_path / f"{title.replace(' ', '_').lower()}_{width}.png"))
+        finally:
+            browser.close()
+    assert not cut, cut
+
+
+def test_the_cut_off_check_finds_a_cut_off_button():
+    from playwright.sync_api import sync_playwright
+
+    screenshot = load_script()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_content('<button style="width:60px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis">'
+                             '<p style="overflow:hidden;text-overflow:ellipsis">Submit my offers</p></button>'
+                             '<button>Accept</button><h2>A title</h2>')
+            found = page.evaluate(TRUNCATED)
+            assert len(found) == 1 and found[0].startswith("Submit my offers")
+        finally:
+            browser.close()
