@@ -385,7 +385,7 @@ def pareto_chart(space: BargainingSpace, names: tuple[str, str], outcome: tuple[
     tip = [alt.Tooltip(**N("deal", "Deal")), alt.Tooltip(**Q("ua", a), format=".3f"),
            alt.Tooltip(**Q("ub", b), format=".3f")]
     d = space.disagreement
-    marks = [{"ua": d[0], "ub": d[1], "what": "walk-away point", "deal": "no deal"},
+    marks = [{"ua": d[0], "ub": d[1], "what": "walk-away utilities", "deal": "the least a deal must be worth"},
              {"ua": outcome[0], "ub": outcome[1], "what": "simulated outcome", "deal": "the run's result"}]
     if space.nash is not None:
         marks.append({"ua": u[space.nash, 0], "ub": u[space.nash, 1], "what": "Nash bargaining point",

@@ -75,6 +75,14 @@ def final_offers(result: RunResult, issue_id: str) -> list[float]:
     return [r.final_positions[issue_id] for r in result.actors.values()]
 
 
+WALK_AWAY_HELP = ("Walk-away utility (reservation utility, 0-1): the least a deal must be worth to the actor; it "
+                  "accepts no deal worth less. It does not make the actor leave: with no deal it simply does not "
+                  "agree. Leaving the table is the outside option's doing.")
+OUTSIDE_OPTION_HELP = ("Outside option (0-1, on the scale of its utility of a deal): what leaving the table is worth "
+                       "to the actor. It walks away - a breakdown - once this beats the best deal the others could "
+                       "still accept. An actor without one never walks away.")
+"""The two words every page, the docs and the CLI use, explained the same way (docs/model.md section 3.8)."""
+
 TENSION_WORDS = "tension (derived: deadlock raises it, concessions lower it)"
 """How the pages name tension: it is shown and slows concessions, but no longer ends the talks by itself."""
 

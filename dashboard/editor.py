@@ -13,7 +13,7 @@ from typing import Any, Literal, get_args, get_origin
 import streamlit as st
 
 from dashboard import state
-from dashboard.common import scenario_yaml
+from dashboard.common import OUTSIDE_OPTION_HELP, WALK_AWAY_HELP, scenario_yaml
 from dashboard.text import md, sprintf_literal, unit_suffix
 from sim import mechanisms
 from sim.scenario import DEFAULT_EXPONENTS, Issue, Scenario
@@ -195,7 +195,8 @@ PROTOCOL_WORDS = {
 ACTOR_WORDS = {"capability": "capability", "reservation_utility": "walk-away utility", "risk_attitude": "risk attitude",
                "strategy.kind": "strategy", "strategy.exponent": "concession exponent",
                "strategy.reciprocity": "reciprocity", "strategy.opening": "opening concession",
-               "strategy.flexibility": "flexibility", "outside_option.value": "outside option (value of walking away)",
+               "strategy.flexibility": "flexibility",
+               "outside_option.value": "outside option (what leaving the table is worth)",
                "outside_option.trend": "outside option trend per round"}
 
 
@@ -341,13 +342,11 @@ def _actor_controls(base: Scenario) -> None:
         slider("Flexibility", f"{prefix}.strategy.flexibility", strategy.flexibility, 0.0, 1.0, 0.01,
                fmt="%.2f", help="Largest share of its room it will ever concede (reached at the deadline).")
     slider("Walk-away utility", f"{prefix}.reservation_utility", actor.reservation_utility, 0.0, 1.0, 0.01,
-           fmt="%.2f", help="Reservation utility: it accepts no deal worth less to it than this (0-1).")
+           fmt="%.2f", help=WALK_AWAY_HELP)
     if actor.outside_option is not None:
         option = actor.outside_option
-        slider("Outside option (value of walking away)", f"{prefix}.outside_option.value", option.value, 0.0, 1.0,
-               0.01, fmt="%.2f", help=f"What leaving the table is worth to {md(actor.name)} (0-1, on the scale of its "
-                                      "utility of a deal). It walks away - a breakdown - once this beats the best "
-                                      "deal the others could still accept.")
+        slider("Outside option (what leaving the table is worth)", f"{prefix}.outside_option.value", option.value,
+               0.0, 1.0, 0.01, fmt="%.2f", help=OUTSIDE_OPTION_HELP)
         slider("Outside option trend per round", f"{prefix}.outside_option.trend", option.trend, -0.2, 0.2, 0.005,
                fmt="%.3f", help="Change of that value each round (> 0: walking away looks better as time passes).")
     slider("Risk attitude", f"{prefix}.risk_attitude", actor.risk_attitude, -1.0, 1.0, 0.1, fmt="%.1f",

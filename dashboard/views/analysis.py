@@ -61,8 +61,10 @@ def pareto(cur: state.Current, result) -> None:
         "much each of the two would like it. Blue deals are ones both could accept (no red line crossed, both "
         "above their walk-away utility). The black line is the **Pareto frontier**: deals that cannot be made "
         "better for one without making them worse for the other. The **Nash bargaining point** is the "
-        "acceptable deal that maximises the product of both actors' gains over walking away; the red diamond is "
-        "what the simulation produced (an unsettled issue counts as each actor's walk-away utility).")
+        "acceptable deal that maximises the product of both actors' gains over their walk-away utilities (the "
+        "grey cross). The red diamond is what the simulation produced: an issue left unsettled counts at the "
+        "actor's utility of its **status quo** (what holds without a deal), or at its walk-away utility where the "
+        "issue has no status quo, as the outcome's utilities everywhere else in negsim.")
     ids = s.actor_ids
     names = {a.id: a.name for a in s.actors}
     c1, c2, c3 = st.columns([1, 1, 1], vertical_alignment="bottom")
@@ -93,7 +95,8 @@ def pareto(cur: state.Current, result) -> None:
             st.success(f"**Nash bargaining point**: {names[a]} gains {gains[0]:.3f} and {names[b]} "
                        f"{gains[1]:.3f} over walking away.", icon=":material/star:")
         st.caption(f"Utilities of the simulated outcome: {names[a]} {outcome[0]:.3f}, {names[b]} {outcome[1]:.3f} "
-                   f"(walk-away: {space.disagreement[0]:.2f}, {space.disagreement[1]:.2f}). Deals sampled on a "
+                   f"(walk-away utilities: {space.disagreement[0]:.2f}, {space.disagreement[1]:.2f}). Deals sampled "
+                   "on a "
                    f"grid of {len(space.outcomes):,} points.")
         for j, issue in enumerate(s.issues):
             r = result.issues[issue.id]

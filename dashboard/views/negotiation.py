@@ -186,7 +186,13 @@ def render() -> None:
                  column_config={"Why": st.column_config.TextColumn("Why", width="large",
                                                                    help="What settled or blocked the issue")})
     st.markdown("#### The actors")
-    st.dataframe(actors_table(result), hide_index=True, width="stretch", column_config=offer_columns(cur.scenario))
+    st.dataframe(actors_table(result), hide_index=True, width="stretch",
+                 column_config={**offer_columns(cur.scenario),
+                                "Walk-away utility": st.column_config.NumberColumn(help=common.WALK_AWAY_HELP),
+                                "Utility of the outcome": st.column_config.NumberColumn(
+                                    help="Its utility of the outcome (0-1): agreed issues at their value, the "
+                                         "others at its utility of their status quo (or its walk-away utility "
+                                         "where an issue has none).")})
     with st.expander("Log of moves: who did what, and why", expanded=False):
         st.caption("Latest round first. *conceded*: moved towards the proposal as its strategy schedules; "
                    "*held*: did not move; *held red line*: stands at its red line; *at reservation*: at its "
