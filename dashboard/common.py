@@ -147,6 +147,20 @@ def outcome_sentence(result: RunResult) -> tuple[str, str]:
                     f"{result.tension:.2f}.{so_far}")
 
 
+def values_note(result: RunResult, page: str) -> str:
+    """Which values a page shows, coded or drawn, when they differ: '' when the run plays the inputs as coded."""
+    if not result.inputs:
+        return ""
+    n = len(result.inputs)
+    if page == "analysis":
+        return (f"**Coded values**: the ranges, zones and Pareto utilities here use the scenario's values as coded "
+                f"(the sidebar's). The simulated outcome is the run's, which drew its {n} uncertain inputs from "
+                f"seed {result.seed}: its numbers can differ a little (see the Negotiation page).")
+    return (f"**Drawn values**: this run drew its {n} uncertain inputs from seed {result.seed}, and the sentences "
+            "above quote them, which can differ a little from the coded ones. The sidebar and the Analysis page show "
+            "the coded values.")
+
+
 def banner(result: RunResult) -> None:
     kind, text = outcome_sentence(result)
     icon = {"success": ":material/handshake:", "warning": ":material/pause_circle:", "error": ":material/crisis_alert:",

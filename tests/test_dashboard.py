@@ -1235,3 +1235,15 @@ def test_a_broken_embedded_scenario_is_reported_not_applied(packed, baseline):
     ok(at.run())
     assert "the scenario in the link is not" in at.warning[0].value
     assert current(at).scenario == baseline and current(at).edits == {}
+
+
+def test_coded_and_drawn_values_are_labelled(app):
+    """The banner quotes the run's drawn values, the sidebar and Analysis the coded ones: each page says which
+    (issue 25); with drawing off nothing needs saying."""
+    run_to_end(app)
+    assert "**Drawn values**" in texts(app)
+    ok(app.switch_page("routes/analysis.py").run())
+    assert "**Coded values**" in texts(app)
+    ok(app.switch_page("routes/negotiation.py").run())
+    ok(app.checkbox(key=state.DRAW_BOX).uncheck().run())
+    assert "**Drawn values**" not in texts(app)

@@ -139,6 +139,8 @@ def render() -> None:
     st.caption(md(cur.scenario.title))
     common.show_problems(cur)
     result = state.full_result(cur)
+    if note := common.values_note(result, "analysis"):
+        st.caption(note)
     ranges(cur)
     pareto(cur, result)
     forecasts(cur, result)

@@ -168,6 +168,8 @@ def render() -> None:
     result = state.shown_result(cur)
     controls(cur, result)
     common.banner(result)
+    if note := common.values_note(result, "negotiation"):
+        st.caption(note)
     metrics(result)
     drawn_inputs(cur, result)
     st.markdown("#### Offers round by round")
