@@ -5,6 +5,7 @@ database, debrief."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,23 @@ def test_teacher_console_injects_reveal_and_end(db_path):
     other.text_input(key="open_pass").input(PASS)
     other.button(key="FormSubmitter:open_room-Open the console").click().run()
     assert other.session_state["classroom_teacher"]["room"] == code
+
+
+def test_accepting_a_proposal_across_a_red_line_does_what_the_warning_says(db_path):
+    """The warning names what Accept does on a red-line issue (the offer moves to the proposal, the table does
+    not count it as agreement) and Accept does exactly that (issue 25: it warned of one thing and did another)."""
+    teacher, code, key = teacher_creates_room(rounds=3)
+    ana = student_joins(code, "russia", "Ana")
+    student_joins(code, "us", "Ben")
+    teacher.button(key="start").click().run()
+    ana.run()
+    warning = next(w.value for w in ana.warning if "crosses your red line" in w.value)
+    assert "would still move your offers to it" in warning and "will not count it as agreement" in warning
+    found = re.search(r"NATO eastward expansion from (\d+) to (\d+)", warning)
+    assert found, warning
+    before, proposal = float(found[1]), float(found[2])
+    accept(ana)
+    cls = Classroom(db_path)
+    state = cls.state(code)
+    (move,) = [m for m in state.moves_in(1) if m.actor == "russia"]
+    assert move.accepted and round(move.offers["expansion"]) == proposal != before

@@ -309,11 +309,15 @@ def move_form(cls: Classroom, state: RoomState, model, seat: dict) -> None:
     proposal = model.native(model.proposal)
     red = spec.actor(me).red_lines
     p = model.profiles
-    crossed = [issue.label for j, issue in enumerate(spec.issues) if model.open_issues[j] and not (
+    crossed = [j for j, issue in enumerate(spec.issues) if model.open_issues[j] and not (
         p.red_low[row, j] <= model.proposal[j] <= p.red_high[row, j])]
     if crossed:
-        st.warning(f"The standing proposal crosses your red line on {', '.join(crossed)}: you can accept it, but "
-                   f"the table will not count your acceptance - your brief forbids it.", icon=":material/block:")
+        moves = ", ".join(common.esc(f"{spec.issues[j].label} from {fmt_value(float(offers[j]), spec.issues[j])} "
+                                     f"to {fmt_value(float(proposal[j]), spec.issues[j])}") for j in crossed)
+        st.warning("The standing proposal crosses your red line. **Accept the proposal** would still move your "
+                   f"offers to it ({moves}) and pull the next proposal there, but the table will not count it as "
+                   "agreement on those issues: your brief forbids it. To hold your line, set your offers and "
+                   "submit them instead.", icon=":material/block:")
     with st.form(f"move_{state.code}", border=True):
         chosen = {}
         for j, issue in enumerate(spec.issues):
@@ -339,7 +343,8 @@ def move_form(cls: Classroom, state: RoomState, model, seat: dict) -> None:
         left, right = st.columns(2)
         submit = left.form_submit_button("Submit my offers", type="primary", width="stretch", key="submit_offers")
         accept = right.form_submit_button("Accept the proposal", width="stretch", key="accept_proposal")
-    st.caption("Accept the proposal = offer exactly the standing proposal (the black bars) on every open issue. "
+    st.caption("Accept the proposal = your offers become exactly the standing proposal (the black bars) on every "
+               "open issue, red line or not. "
                "An issue is agreed when every party accepts it" + (
                    " - and, in a package deal, all issues are agreed together."
                    if spec.protocol.linkage == "package" else "."))
