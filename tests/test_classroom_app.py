@@ -5,6 +5,7 @@ database, debrief."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -136,6 +137,12 @@ def test_a_class_plays_one_room_to_an_outcome(db_path):
     assert not teacher.exception, teacher.exception
     assert any("negotiations of the same scenario played by the computer alone" in m.value
                and "with the assumptions drawn from their ranges" in m.value for m in teacher.markdown)
+    # the comparison: outcomes of the runs, each seat's utility (issue 25: one spike when nothing was agreed)
+    titles = [json.loads(c.proto.spec).get("title", "") for c in teacher.get("vega_lite_chart")]
+    assert "Outcomes of the agent-only runs" in titles
+    assert any(str(t).startswith("Each seat's utility") for t in titles)
+    frames = [d.value for d in teacher.dataframe if "Class better than" in d.value.columns]
+    assert frames and set(frames[0]["Seat"]) >= {"Russia", "United States", "Joint"}
     labels = {d.label for d in teacher.get("download_button")}
     assert {"Transcript (CSV)", "Transcript (JSON)", "Printable summary (HTML)"} <= labels
     # the replay slider goes back to any round

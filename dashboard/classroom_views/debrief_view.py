@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +15,7 @@ from dashboard.colours import ACTOR_DASHES, ACTOR_SHAPES, actor_colours
 from sim.classroom import Classroom, RoomState
 from sim.classroom import debrief as db
 from sim.classroom.rooms import CAUSES, fmt_value, move_lines, scenario_hash
+from sim.core.table_rules import OUTCOMES as OUTCOME_ORDER
 
 RUNS_ENV = "NEGSIM_CLASSROOM_RUNS"
 
@@ -220,6 +222,9 @@ def utility_chart(state: RoomState, report: db.Debrief, r: int) -> None:
 
 
 def comparison_view(state: RoomState, report: db.Debrief, runs: pd.DataFrame) -> None:
+    """The class against the agent-only runs: the distribution of their outcomes and of each seat's utility,
+    with the class's place in each (better than, tied with, worse than how many runs). It stays informative
+    when every run ends alike (all stalemates score the same: a histogram of them was one spike)."""
     spec = state.scenario
     c = report.comparison
     shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(c.outcome_share.items(), key=lambda kv: -kv[1]))
@@ -228,23 +233,43 @@ def comparison_view(state: RoomState, report: db.Debrief, runs: pd.DataFrame) ->
                 f"outcomes were: {shares}. Your class reached **{c.class_outcome}**"
                 + (" (your room played the assumptions as coded in the briefs; every outcome is scored with "
                    "them)." if drawn else "."))
-    joint = pd.DataFrame({"joint": db.scored_as_written(state, runs).sum(axis=1)})
-    lo = min(float(joint["joint"].min()), report.joint) - 0.05
-    hi = max(float(joint["joint"].max()), report.joint) + 0.05
-    hist = alt.Chart(joint).mark_bar(color="#adb5bd").encode(
-        x=alt.X("joint:Q", bin=alt.Bin(maxbins=30, extent=[lo, hi]), title="joint utility of the outcome",
-                scale=alt.Scale(domain=[lo, hi])),
-        y=alt.Y("count():Q", title="agent-only runs"))
-    mark = alt.Chart(pd.DataFrame({"joint": [report.joint], "label": ["your class"]})).mark_rule(
-        color="#e8590c", size=3).encode(x="joint:Q", tooltip=["label:N", alt.Tooltip("joint:Q", format=".3f")])
-    left, right = st.columns([3, 2])
+    table = db.scored_as_written(state, runs)
+    names = [a.name for a in spec.actors]
+    joint = table.sum(axis=1)
+    if float(joint.max() - joint.min()) < 1e-9:
+        st.info(f"All {c.runs:,} agent-only runs ended alike ({shares}), every seat with the same utility: the "
+                "computer alone always reaches the same result here. The class's place is therefore one of three: "
+                "better, the same or worse, seat by seat (below).", icon=":material/info:")
+    left, right = st.columns([1, 1])
+    counts = runs["outcome"].value_counts()
+    outcomes = pd.DataFrame({"outcome": list(OUTCOME_ORDER), "runs": [int(counts.get(o, 0)) for o in OUTCOME_ORDER],
+                             "class": ["your class" if o == c.class_outcome else "" for o in OUTCOME_ORDER]})
+    bars = alt.Chart(outcomes).mark_bar(color="#adb5bd").encode(
+        x=alt.X("runs:Q", title="agent-only runs"), y=alt.Y("outcome:N", sort=list(OUTCOME_ORDER), title=None),
+        tooltip=["outcome:N", "runs:Q"])
+    mark = alt.Chart(outcomes[outcomes["class"] != ""]).mark_text(align="left", dx=6, color="#e8590c",
+                                                                  fontWeight="bold").encode(
+        x="runs:Q", y=alt.Y("outcome:N", sort=list(OUTCOME_ORDER)), text="class:N")
     with left:
-        common.show_chart(alt.layer(hist, mark).properties(title="Joint utility: agent-only runs (grey) and your "
-                                                                  "class (orange)"), 280)
-    rows = [{"Actor": a.name, "Class": c.class_utility[a.id], "Agent-only mean": c.agent_mean[a.id],
-             "Class did at least as well as": f"{c.percentile[a.id]:.0f}% of runs"} for a in spec.actors]
-    rows.append({"Actor": "Joint", "Class": c.class_utility["joint"], "Agent-only mean": c.agent_mean["joint"],
-                 "Class did at least as well as": f"{c.percentile['joint']:.0f}% of runs"})
-    right.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                    column_config={k: st.column_config.NumberColumn(format="%.3f")
-                                   for k in ("Class", "Agent-only mean")})
+        common.show_chart(alt.layer(bars, mark).properties(title="Outcomes of the agent-only runs"), 230)
+    per_seat = pd.DataFrame({"actor": np.repeat(names, len(table)), "utility": table.T.reshape(-1)})
+    ticks = alt.Chart(per_seat).mark_tick(color="#868e96", opacity=0.25, thickness=2).encode(
+        x=alt.X("utility:Q", title="utility of the outcome (0-1)", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("actor:N", sort=names, title=None))
+    own = pd.DataFrame({"actor": names, "utility": [c.class_utility[a] for a in spec.actor_ids]})
+    dots = alt.Chart(own).mark_point(shape="diamond", filled=True, size=160, color="#e8590c").encode(
+        x="utility:Q", y=alt.Y("actor:N", sort=names),
+        tooltip=["actor:N", alt.Tooltip("utility:Q", format=".3f", title="your class")])
+    with right:
+        common.show_chart(alt.layer(ticks, dots).properties(
+            title="Each seat's utility: agent-only runs (grey ticks), your class (orange)"), 230)
+    rows = []
+    for n, a in enumerate([*spec.actor_ids, "joint"]):
+        column = joint if a == "joint" else table[:, n]
+        mine = c.class_utility[a]
+        better, tied = float(np.mean(column < mine - 1e-9)), float(np.mean(np.abs(column - mine) <= 1e-9))
+        rows.append({"Seat": "Joint" if a == "joint" else spec.actor(a).name, "Class": mine,
+                     "Agent-only mean": c.agent_mean[a], "Class better than": f"{100 * better:.0f}% of runs",
+                     "Same as": f"{100 * tied:.0f}%", "Worse than": f"{100 * (1 - better - tied):.0f}%"})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={k: st.column_config.NumberColumn(format="%.3f") for k in ("Class", "Agent-only mean")})
