@@ -1247,3 +1247,43 @@ def test_coded_and_drawn_values_are_labelled(app):
     ok(app.switch_page("routes/negotiation.py").run())
     ok(app.checkbox(key=state.DRAW_BOX).uncheck().run())
     assert "**Drawn values**" not in texts(app)
+
+
+# ====================================================================== inspecting one round (issue 25)
+def test_the_round_scrubber_goes_both_ways_and_the_panel_shows_each_actor(app, baseline):
+    from dashboard.views import negotiation
+
+    run_to_end(app)
+    result = result_of(app)
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == result.rounds   # it starts at the newest round
+    ok(app.slider(key=negotiation.INSPECT_SLIDER).set_value(3).run())
+    ok(button(app, "Previous").click().run())
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == 2
+    ok(button(app, "Next").click().run())
+    ok(button(app, "Next").click().run())
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == 4
+    # one tab per actor; each shows that actor's round 4 as the history has it
+    assert [t.label for t in app.tabs] == [a.name for a in baseline.actors]
+    h = result.history
+    for actor, tab in zip(baseline.actors, app.tabs, strict=True):
+        (table,) = [d.value for d in tab.dataframe]
+        rows = h[(h["round"] == 4) & (h["actor"] == actor.id)].set_index("issue")
+        assert list(table["Move"]) == [rows.loc[i.id, "reason"] for i in baseline.issues]
+        assert list(table["Offer now"]) == [common.fmt(rows.loc[i.id, "position"], i.scale.unit)
+                                            for i in baseline.issues]
+        utility = rows["utility"].iloc[0]
+        assert any(f"**{utility:.3f}**" in m.value for m in tab.markdown)
+    ok(app.slider(key=negotiation.INSPECT_SLIDER).set_value(0).run())
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == 0
+    assert button(app, "Previous").disabled and not button(app, "Next").disabled
+
+
+def test_the_scrubber_follows_the_rounds_being_played(app):
+    from dashboard.views import negotiation
+
+    ok(button(app, "Step one round").click().run())
+    ok(button(app, "Step one round").click().run())
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == 2
+    ok(app.slider(key=negotiation.INSPECT_SLIDER).set_value(1).run())
+    ok(button(app, "Step one round").click().run())
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == 1   # left where the user put it

@@ -135,6 +135,97 @@ def move_log(result) -> pd.DataFrame:
     return log.iloc[::-1].reset_index(drop=True)
 
 
+INSPECT = "negsim.inspect_round"
+"""The round the per-actor panel shows (the round scrubber's key)."""
+INSPECT_SLIDER = "negsim.inspect_slider"
+INSPECT_LAST = "negsim.inspect_last"
+"""The newest round when the panel was last drawn: a scrubber left there follows the rounds being played."""
+REASON_WHY = {
+    "opening position": "round 0: its ideal position, where it opens",
+    "conceded": "moved towards the proposal as its strategy schedules for this round",
+    "reciprocated": "tit-for-tat: returned the others' last concession",
+    "held": "did not move this round (its schedule asked for no move, or tension held it back)",
+    "held red line": "stands at its red line and will go no further",
+    "at reservation": "stands where the issue would take it below its walk-away utility",
+    "met the proposal": "its offer reached the proposal on the table (within the agreement tolerance)",
+    "followed ally": "its allies' moves pulled its offer more than it moved by itself",
+    "retreated": "took back ground (answering a retreat, or noise)",
+    "agreed": "the issue is closed",
+    "human move": "a person in this seat chose the offer",
+}
+"""What each move reason means, for the per-actor panel (the reasons are `sim.core.strategies.REASONS`)."""
+
+
+def _slid() -> None:
+    st.session_state[INSPECT] = int(st.session_state[INSPECT_SLIDER])
+
+
+def _shift_round(delta: int, last: int) -> None:
+    st.session_state[INSPECT] = min(max(int(st.session_state.get(INSPECT, last)) + delta, 0), last)
+
+
+def round_rows(result, actor_id: str, k: int) -> pd.DataFrame:
+    """One actor in round k, issue by issue: its offer before and after, its move and why, the proposal the
+    round left on the table and how far the offer is from it."""
+    s = result.scenario
+    h = result.history
+    now = h[(h["round"] == k) & (h["actor"] == actor_id)].set_index("issue")
+    before = h[(h["round"] == max(k - 1, 0)) & (h["actor"] == actor_id)].set_index("issue")
+    rows = []
+    for issue in s.issues:
+        row, prev = now.loc[issue.id], before.loc[issue.id]
+        unit = issue.scale.unit
+        reason = str(row["reason"])
+        rows.append({"Issue": issue.label, "Offer before": common.fmt(float(prev["position"]), unit),
+                     "Offer now": common.fmt(float(row["position"]), unit), "Move": reason,
+                     "Why": REASON_WHY.get(reason, reason),
+                     "Proposal after the round": common.fmt(float(row["proposal"]), unit),
+                     "Gap to the proposal": common.fmt(abs(float(row["position"]) - float(row["proposal"])), unit),
+                     "Agreed": "yes" if bool(row["agreed"]) else "no"})
+    return pd.DataFrame(rows)
+
+
+def inspect_round(result) -> None:
+    """A round scrubber (any round played so far, both directions) and, for the chosen round, each actor's
+    offers, move, why and utility, like Mesa's agent portrayal."""
+    st.markdown("#### Inspect one round")
+    last = int(result.rounds)
+    following = st.session_state.get(INSPECT_LAST) == st.session_state.get(INSPECT)  # at the newest round
+    if INSPECT not in st.session_state or int(st.session_state[INSPECT]) > last or following:
+        st.session_state[INSPECT] = last
+    st.session_state[INSPECT_LAST] = last
+    left, middle, right = st.columns([1, 8, 1], vertical_alignment="bottom")
+    left.button("Previous", icon=":material/chevron_left:", key="negsim.inspect_prev", on_click=_shift_round,
+                args=(-1, last), disabled=int(st.session_state[INSPECT]) <= 0, width="stretch",
+                help="The round before.")
+    right.button("Next", icon=":material/chevron_right:", key="negsim.inspect_next", on_click=_shift_round,
+                 args=(1, last), disabled=int(st.session_state[INSPECT]) >= last, width="stretch",
+                 help="The round after.")
+    if last > 0:
+        # the slider's own state is set from INSPECT on every run: its maximum grows as rounds are played,
+        # which makes it a new widget that would otherwise start again at 0
+        st.session_state[INSPECT_SLIDER] = int(st.session_state[INSPECT])
+        middle.slider("Round to inspect", 0, last, key=INSPECT_SLIDER, on_change=_slid,
+                      help="Any round played so far, back and forth; play more rounds to inspect them.")
+    else:
+        middle.caption("Round 0: the opening positions. Play some rounds to inspect them one by one.")
+    k = int(st.session_state[INSPECT])
+    s = result.scenario
+    h = result.history
+    tension = float(h.loc[h["round"] == k, "tension"].iloc[0])
+    st.caption(f"Round {k} of {last} played · tension after it {tension:.2f}")
+    tabs = st.tabs([md(a.name) for a in s.actors])
+    for tab, actor in zip(tabs, s.actors, strict=True):
+        utility = float(h.loc[(h["round"] == k) & (h["actor"] == actor.id), "utility"].iloc[0])
+        walk = actor.reservation_utility
+        with tab:
+            st.markdown(f"**{md(actor.name)}** · utility of the proposal on the table after round {k}: "
+                        f"**{utility:.3f}** ({'at or above' if utility >= walk else 'below'} its walk-away "
+                        f"utility {walk:.2f})")
+            st.dataframe(round_rows(result, actor.id, k), hide_index=True, width="stretch",
+                         column_config={"Why": st.column_config.TextColumn("Why", width="large")})
+
+
 def downloads(cur: state.Current, result, figures: list[charts.Figure]) -> None:
     st.markdown("##### Downloads")
     c1, c2, c3 = st.columns(3)
@@ -195,6 +286,7 @@ def render() -> None:
                                     help="Its utility of the outcome (0-1): agreed issues at their value, the "
                                          "others at its utility of their status quo (or its walk-away utility "
                                          "where an issue has none).")})
+    inspect_round(result)
     with st.expander("Log of moves: who did what, and why", expanded=False):
         st.caption("Latest round first. *conceded*: moved towards the proposal as its strategy schedules; "
                    "*held*: did not move; *held red line*: stands at its red line; *at reservation*: at its "
