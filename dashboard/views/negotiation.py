@@ -286,13 +286,13 @@ def render() -> None:
                                     help="Its utility of the outcome (0-1): agreed issues at their value, the "
                                          "others at its utility of their status quo (or its walk-away utility "
                                          "where an issue has none).")})
-    inspect_round(result)
     with st.expander("Log of moves: who did what, and why", expanded=False):
         st.caption("Latest round first. *conceded*: moved towards the proposal as its strategy schedules; "
                    "*held*: did not move; *held red line*: stands at its red line; *at reservation*: at its "
                    "walk-away level; *followed ally*: moved with an ally; *met the proposal*: its offer is on "
                    "the table; *agreed*: the issue is closed.")
         st.dataframe(move_log(result), hide_index=True, width="stretch", height=320)
+    inspect_round(result)
     downloads(cur, result, figures)
     share(cur)
     if state.playing():
