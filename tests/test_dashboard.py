@@ -836,7 +836,7 @@ def test_uncertain_inputs_are_listed_with_ranges_and_reasons(app, baseline):
     lines = listing.splitlines()
     assert [line.split("`")[1] for line in lines] == list(baseline.uncertainty)
     russia = next(line for line in lines if "`actors.russia.outside_option.value`" in line)
-    assert russia.startswith("- **Russia: outside option (value of walking away)**")
+    assert russia.startswith("- **Russia: outside option (what leaving the table is worth)**")
     assert "0.2 … 0.5 (coded 0.35)" in russia and "least knowable" in russia
 
 
@@ -1122,7 +1122,7 @@ def test_sensitivity_page_varies_the_slider_moved_last(app, baseline):
     # the parameters are offered in words
     options = app.selectbox(key="negsim.sens_param").options
     assert "Russia: red line on NATO eastward expansion" in options and "Breakdown threshold" not in options
-    assert "Russia: outside option (value of walking away)" in options
+    assert "Russia: outside option (what leaving the table is worth)" in options
     assert "Status quo of Risk reduction and confidence-building measures" in options
 
 

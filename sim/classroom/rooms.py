@@ -836,7 +836,7 @@ def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str,
                 answered = float(before.loc[(actor, issue.id), "proposal"])
                 tolerance = spec.protocol.agreement_tolerance * issue.scale.span
                 if abs(new - answered) > tolerance:
-                    reason = "conceded"
+                    reason = "conceded" if a != b else "held"
                     text += (f" (it reached the proposal of {fmt_value(answered, issue)}; its allies pulled it back)"
                              if spec.actor(actor).allies else f" (the proposal was {fmt_value(answered, issue)})")
                 else:
