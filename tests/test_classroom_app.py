@@ -334,3 +334,30 @@ def test_accepting_a_proposal_across_a_red_line_does_what_the_warning_says(db_pa
     state = cls.state(code)
     (move,) = [m for m in state.moves_in(1) if m.actor == "russia"]
     assert move.accepted and round(move.offers["expansion"]) == proposal != before
+
+
+def test_agent_only_runs_show_progress_and_appear_when_done(db_path, monkeypatch):
+    """The batch runs in its own thread: the click shows its progress at once, a rerun while it runs does not
+    start it again, and the comparison appears as soon as it is done (issue 25: only after reopening)."""
+    from dashboard.classroom_views import debrief_view
+
+    monkeypatch.setattr(debrief_view, "WAIT_S", 0.0)   # do not wait for the batch: show the progress
+    teacher, code, key = teacher_creates_room(rounds=1)
+    student_joins(code, "russia", "Ana")
+    teacher.button(key="start").click().run()
+    Classroom(db_path).end(code, key)
+    teacher.run()
+    teacher.segmented_control(key="console_section").set_value("Debrief").run()
+    teacher.button(key="run_agents").click().run()
+    assert not teacher.exception, teacher.exception
+    (job,) = [j for k, j in debrief_view._JOBS.items() if k[1:] == (debrief_view.db_hash(
+        Classroom(db_path).state(code)), Classroom(db_path).state(code).room.seed, 10)]
+    if not job["finished"]:
+        assert any("agent-only negotiations: the comparison appears" in (p.proto.text or "")
+                   for p in teacher.get("progress"))
+    teacher.run()                                           # a rerun meanwhile: the same job, not a new one
+    assert [j for j in debrief_view._JOBS.values() if j is job]
+    job["thread"].join(60)
+    assert job["finished"] and not job["error"] and job["done"] == job["total"] == 10
+    teacher.run()
+    assert any("negotiations of the same scenario played by the computer alone" in m.value for m in teacher.markdown)

@@ -4,6 +4,7 @@ runs, the confidential briefs, exports (CSV, JSON, printable HTML)."""
 from __future__ import annotations
 
 import os
+import threading
 
 import altair as alt
 import numpy as np
@@ -28,8 +29,48 @@ def default_runs() -> int:
         return 1000
 
 
+AgentJob = dict[str, object]
+_JOBS: dict[tuple[int, str, int, int], AgentJob] = {}
+"""Agent-only batches being computed, by (classroom, scenario hash, seed, runs): each in its own thread, so a
+page rerun (the live board refreshes every few seconds) neither interrupts it nor starts it twice."""
+_JOBS_LOCK = threading.Lock()
+WAIT_S = 5.0
+"""How long the click that starts a batch waits for it: a small batch is shown at once, a large one with its
+progress as it runs."""
+
+
+def start_agent_runs(cls: Classroom, state: RoomState, n: int) -> AgentJob:
+    """The job computing `n` agent-only runs of the room's scenario (started now unless already running or
+    done); `done`/`total` follow its progress, `finished` and `error` its end. The result goes to the store's
+    cache, where `Classroom.agent_runs` finds it."""
+    key = (id(cls), db_hash(state), state.room.seed, n)
+    with _JOBS_LOCK:
+        job = _JOBS.get(key)
+        if job is not None and not job.get("error"):
+            return job
+        job = {"done": 0, "total": n, "finished": False, "error": None}
+        _JOBS[key] = job
+
+    def progress(done: int, total: int) -> None:
+        job["done"], job["total"] = done, total
+
+    def work() -> None:
+        try:
+            cls.agent_runs(state, n, progress=progress)
+        except Exception as error:  # noqa: BLE001 - shown to the teacher as one line, never a traceback
+            job["error"] = f"{type(error).__name__}: {error}"
+        finally:
+            job["finished"] = True
+
+    thread = threading.Thread(target=work, name=f"agent-runs-{state.code}", daemon=True)
+    job["thread"] = thread
+    thread.start()
+    return job
+
+
 def agent_runs(cls: Classroom, state: RoomState, teacher: bool) -> pd.DataFrame | None:
-    """Cached agent-only runs of the room's scenario; the teacher can start them (a few seconds)."""
+    """Cached agent-only runs of the room's scenario; the teacher starts them, and the comparison appears as
+    soon as they are computed, with their progress meanwhile."""
     n = default_runs()
     cached = cls.store.cached_runs(db_hash(state), state.room.seed, n)
     if cached is not None:
@@ -37,19 +78,34 @@ def agent_runs(cls: Classroom, state: RoomState, teacher: bool) -> pd.DataFrame 
     if not teacher:
         st.caption("The comparison with agent-only runs appears here once the teacher has run it.")
         return None
-    st.markdown(f"**Compare with {n:,} agent-only runs** of the same scenario, with the assumptions drawn from "
-                f"their ranges (every seat played by the "
-                f"computer, seeds derived from the room's seed {state.room.seed}).")
-    if st.button(f"Run {n:,} agent-only negotiations", key="run_agents", icon=":material/casino:"):
-        bar = st.progress(0.0, text="Running agent-only negotiations ...")
+    job = _JOBS.get((id(cls), db_hash(state), state.room.seed, n))
+    if job is None:
+        st.markdown(f"**Compare with {n:,} agent-only runs** of the same scenario, with the assumptions drawn from "
+                    f"their ranges (every seat played by the computer, seeds derived from the room's seed "
+                    f"{state.room.seed}).")
+        if not st.button(f"Run {n:,} agent-only negotiations", key="run_agents", icon=":material/casino:"):
+            return None
+        job = start_agent_runs(cls, state, n)
+        thread = job.get("thread")
+        if isinstance(thread, threading.Thread):
+            thread.join(WAIT_S)
+    if job["finished"] and not job["error"]:
+        return cls.agent_runs(state, n)
+    if job["error"]:
+        st.error(f"The agent-only runs failed: {job['error']}", icon=":material/error:")
+        with _JOBS_LOCK:
+            _JOBS.pop((id(cls), db_hash(state), state.room.seed, n), None)
+        return None
 
-        def progress(done: int, total: int) -> None:
-            if done % max(1, total // 50) == 0 or done == total:
-                bar.progress(done / total, text=f"{done:,} of {total:,} agent-only negotiations")
+    @st.fragment(run_every=1.0)
+    def progress_box() -> None:
+        done, total = int(job["done"]), max(1, int(job["total"]))
+        if job["finished"]:
+            st.rerun()   # the whole page: the comparison appears
+        st.progress(done / total, text=f"{done:,} of {total:,} agent-only negotiations: the comparison appears "
+                                        "here when they are done")
 
-        runs = cls.agent_runs(state, n, progress=progress)
-        bar.empty()
-        return runs
+    progress_box()
     return None
 
 
