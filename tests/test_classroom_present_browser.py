@@ -42,3 +42,38 @@ def test_the_presentation_view_fits_every_issue_at_1920_by_1080(tmp_path):
             assert all(b["top"] >= 0 and b["bottom"] <= 1080 for b in boxes), boxes
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_no_title_or_button_is_cut_off_on_a_students_seat(tmp_path, width):
+    """A student's seat during a round at 1280 and 1920 px: no title, button ("Submit my off...", "Accept the
+    pro...") or label narrower than its text (the same check as the dashboard's pages)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_classroom_browser import seat_button, type_into
+    from tests.test_dashboard_polish_browser import TRUNCATED
+
+    db = tmp_path / "classroom.sqlite3"
+    teacher = Classroom(db)
+    state = teacher.create_room(baseline(), human_seats=["russia", "us"], max_rounds=8, timer_seconds=0,
+                                passphrase="the teacher's own sentence")
+    code, key = state.code, state.room.teacher_key
+    with classroom_server(db) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_label("Room code", exact=True).wait_for(timeout=WAIT)
+            type_into(page, "Room code", code)
+            type_into(page, "Your name", "Ana")
+            seat_button(page, "take_russia").click()
+            page.get_by_text("Your seat: Russia").wait_for(timeout=WAIT)
+            Classroom(db).start(code, key)
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_role("button", name="Submit my offers").wait_for(timeout=WAIT)
+            settle(page)
+            page.screenshot(path=str(tmp_path / f"seat_{width}.png"), full_page=True)
+            found = page.evaluate(TRUNCATED)
+            assert not found, found
+        finally:
+            browser.close()

@@ -340,9 +340,9 @@ def move_form(cls: Classroom, state: RoomState, model, seat: dict) -> None:
                 format="%.0f" if step >= 1 else "%.2f",
                 help="; ".join(ends))
             st.caption(" | ".join(ends))
-        left, right = st.columns(2)
-        submit = left.form_submit_button("Submit my offers", type="primary", width="stretch", key="submit_offers")
-        accept = right.form_submit_button("Accept the proposal", width="stretch", key="accept_proposal")
+        # one under the other: side by side in the move column they were cut ("Accept the pro...") at 1280 px
+        submit = st.form_submit_button("Submit my offers", type="primary", width="stretch", key="submit_offers")
+        accept = st.form_submit_button("Accept the proposal", width="stretch", key="accept_proposal")
     st.caption("Accept the proposal = your offers become exactly the standing proposal (the black bars) on every "
                "open issue, red line or not. "
                "An issue is agreed when every party accepts it" + (
