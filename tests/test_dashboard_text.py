@@ -192,3 +192,21 @@ def test_play_shows_the_rounds_per_second_it_names_however_slow_the_page(speed, 
         now += wait
     due = (now - start) * speed
     assert due - 1 <= shown <= due + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_charts_draw_every_point_inside_their_axes_even_with_much_noise(seed):
+    """No jitter or noise puts a line outside its axis (issue 25 saw Russia at ~102, a utility above 1): the
+    charts draw the recorded offers, utilities and tension, which stay on their scales."""
+    from sim.scenario import apply_params, load_scenario
+
+    scenario = apply_params(load_scenario(ROOT / "scenarios" / "feb2022_baseline.yaml"), {"protocol.noise": 0.5})
+    result = service.run_scenario(scenario, seed)
+    for issue in scenario.issues:
+        figure = charts.positions_chart(result, issue.id)
+        domain = figure.spec()["layer"][0]["encoding"]["y"]["scale"]["domain"]
+        for name in ("offers", "proposal"):
+            values = figure.frame(name)["position"]
+            assert values.between(*domain).all(), (issue.id, name, values.min(), values.max())
+    assert charts.utilities_chart(result).frame("utilities")["utility"].between(0, 1).all()
+    assert charts.tension_chart(result).frame("tension")["tension"].between(0, 1).all()
