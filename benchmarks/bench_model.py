@@ -7,6 +7,8 @@ describe the result. The last line plays the same runs with `model.step()` calle
 and `mesa.batch_run` do), which adds Mesa's per-step event bookkeeping. The last lines play the same seeds
 in lockstep (`service.summaries`, what sweeps and the Monte Carlo do with many runs): per-run time
 at several numbers of replicates played together, and the ratio to a model run.
+Beside them, a 4-agent Mesa toy of 100 steps (Mesa's tutorial model, Boltzmann wealth, with its DataCollector) in
+the same process, and the ratio of a model run to it. Target (issue 21): ratio <= 0.25 on the baseline.
 Usage: python benchmarks/bench_model.py [--repeats N] [--scenario FILE]
 """
 
@@ -16,9 +18,52 @@ import argparse
 import statistics
 import time
 
+import mesa
+
 from sim.engine import lockstep
 from sim.engine.model import NegotiationModel
 from sim.service import finish, prepare, replicate_seeds, result_of, summaries
+
+
+class Holder(mesa.Agent):
+    def __init__(self, model: mesa.Model):
+        super().__init__(model)
+        self.wealth = 1
+
+    def step(self) -> None:
+        if self.wealth > 0:
+            other = self.model.agents.select(lambda agent: agent is not self)
+            self.model.rng.choice(list(other)).wealth += 1
+            self.wealth -= 1
+
+
+def gini(model: mesa.Model) -> float:
+    wealth = sorted(agent.wealth for agent in model.agents)
+    n, total = len(wealth), sum(wealth)
+    return 1 + 1 / n - 2 * sum((n - i) * w for i, w in enumerate(wealth)) / (n * total)
+
+
+class Toy(mesa.Model):
+    """The yardstick: Mesa's own tutorial model (Boltzmann wealth) with 4 agents, random activation and a
+    DataCollector of the Gini coefficient every step."""
+
+    def __init__(self, seed: int):
+        super().__init__(rng=seed)
+        for _ in range(4):
+            Holder(self)
+        self.datacollector = mesa.DataCollector(model_reporters={"gini": gini})
+
+    def step(self) -> None:
+        self.agents.shuffle_do("step")
+        self.datacollector.collect(self)
+
+
+def toy_run(seed: int) -> float:
+    start = time.perf_counter()
+    model = Toy(seed)
+    for _ in range(100):
+        model.step()
+    return time.perf_counter() - start
 
 
 def one_run(scenario, seed: int, collect: bool, stepwise: bool) -> tuple[float, int]:
@@ -60,6 +105,10 @@ def measure(scenario, repeats: int) -> None:
               f"  rounds/run {statistics.mean(rounds):.1f}  {median / statistics.mean(rounds) * 1e6:.0f} us/round")
         if not collect and not stepwise:
             model_median = median
+    toy_run(0)
+    toy = statistics.median(toy_run(seed) for seed in range(args.repeats))
+    print(f"{scenario.id}: Mesa toy (Boltzmann wealth, 4 agents, 100 steps)  median {toy * 1e3:5.2f} ms/run;  "
+          f"a model run / the toy = {model_median / toy:.2f}  (target <= 0.25)")
     if not lockstep.supports(scenario):
         print(f"{scenario.id}: lockstep does not play this scenario (sweeps run one model per seed)")
         return

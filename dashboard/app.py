@@ -25,6 +25,7 @@ PAGES = [
     st.Page("routes/monte_carlo.py", title="Monte Carlo", icon=":material/casino:"),
     st.Page("routes/compare.py", title="Compare", icon=":material/compare:"),
     st.Page("routes/sensitivity.py", title="Sensitivity", icon=":material/tune:"),
+    st.Page("routes/new_sweep.py", title="New sweep", icon=":material/science:"),
     st.Page("routes/sweeps.py", title="Sweep explorer", icon=":material/grid_on:"),
 ]
 page = st.navigation(PAGES)

@@ -461,8 +461,10 @@ def value_histogram(values: pd.Series, issue: Issue, name: str = "mc_values") ->
 
 @quick
 def heatmap_chart(table: pd.DataFrame, x: str, y: str, metric_label: str, x_order: Sequence[str],
-                  y_order: Sequence[str], higher_is_better: bool | None = True) -> Figure:
-    """Mean of a metric at each pair of levels of two varied parameters (columns x_label, y_label, value, runs).
+                  y_order: Sequence[str], higher_is_better: bool | None = True, x_title: str | None = None,
+                  y_title: str | None = None) -> Figure:
+    """Mean of a metric at each pair of levels of two varied parameters (columns x_label, y_label, value, runs);
+    the axes are titled `x_title` and `y_title` (the parameters' readable names), else by their paths.
 
     Colours say good or bad: green where the metric is good (a high probability of agreement, a low one of
     breakdown), red where it is bad; a neutral metric (None: mean rounds) in a scale without either."""
@@ -470,13 +472,14 @@ def heatmap_chart(table: pd.DataFrame, x: str, y: str, metric_label: str, x_orde
     domain = [0, 1] if share else [float(table["value"].min()), float(table["value"].max())]
     colour = (alt.Scale(scheme="viridis", domain=domain) if higher_is_better is None
               else alt.Scale(scheme="redyellowgreen", domain=domain, reverse=not higher_is_better))
-    xe = alt.X(**N("x_label", x), sort=list(x_order), axis=alt.Axis(labelAngle=0))
-    ye = alt.Y(**N("y_label", y), sort=list(reversed(y_order)))
+    x_title, y_title = x_title or x, y_title or y
+    xe = alt.X(**N("x_label", x_title), sort=list(x_order), axis=alt.Axis(labelAngle=0, titleLimit=600))
+    ye = alt.Y(**N("y_label", y_title), sort=list(reversed(y_order)), axis=alt.Axis(titleLimit=400))
     fig = Figure(None)
     cells = fig.use("cells", table)
     rect = cells.mark_rect().encode(
         x=xe, y=ye, color=alt.Color(**Q("value", metric_label), scale=colour),
-        tooltip=[alt.Tooltip(**N("x_label", x)), alt.Tooltip(**N("y_label", y)),
+        tooltip=[alt.Tooltip(**N("x_label", x_title)), alt.Tooltip(**N("y_label", y_title)),
                  alt.Tooltip(**Q("value", metric_label), format=".2f"), alt.Tooltip(**Q("runs", "Runs"))])
     low, high = table["value"].min(), table["value"].max()
     dark = f"datum.value < {low + 0.25 * (high - low)} || datum.value > {low + 0.8 * (high - low)}"
@@ -491,16 +494,18 @@ def heatmap_chart(table: pd.DataFrame, x: str, y: str, metric_label: str, x_orde
 
 @quick
 def metric_line_chart(table: pd.DataFrame, x: str, metric_label: str, x_order: Sequence[str],
-                      categorical: bool = False) -> Figure:
+                      categorical: bool = False, x_title: str | None = None) -> Figure:
     """Mean of a metric at each level of one varied parameter: a line along a numeric parameter, bars for a
-    categorical one (package / issue by issue has no 'in between' to draw a line through)."""
+    categorical one (package / issue by issue has no 'in between' to draw a line through). The axis is titled
+    `x_title` (the parameter's readable name), else by its path."""
     fig = Figure(None)
     base = fig.use("levels", table)
     chart = base.mark_bar(color="#4c78a8") if categorical else base.mark_line(point=True)
+    x_title = x_title or x
     fig.chart = chart.encode(
-        x=alt.X(**N("x_label", x), sort=list(x_order), axis=alt.Axis(labelAngle=0)),
+        x=alt.X(**N("x_label", x_title), sort=list(x_order), axis=alt.Axis(labelAngle=0, titleLimit=600)),
         y=alt.Y(**Q("value", metric_label)),
-        tooltip=[alt.Tooltip(**N("x_label", x)), alt.Tooltip(**Q("value", metric_label), format=".2f"),
+        tooltip=[alt.Tooltip(**N("x_label", x_title)), alt.Tooltip(**Q("value", metric_label), format=".2f"),
                  alt.Tooltip(**Q("runs", "Runs"))],
     ).properties(height=320, usermeta={"negsim": "sweep_line", "x": x, "mark": "bar" if categorical else "line"})
     return fig

@@ -16,7 +16,7 @@ from dashboard import state
 from dashboard.common import OUTSIDE_OPTION_HELP, WALK_AWAY_HELP, scenario_yaml
 from dashboard.text import md, sprintf_literal, unit_suffix
 from sim import mechanisms
-from sim.scenario import DEFAULT_EXPONENTS, Issue, Scenario
+from sim.scenario import DEFAULT_EXPONENTS, Issue, Scenario, describe_path
 
 STRATEGIES = {
     "boulware": "Boulware: holds out, concedes near the deadline",
@@ -179,52 +179,18 @@ def _show(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-PROTOCOL_WORDS = {
-    "protocol.mechanism": ("Mechanism", MECHANISMS), "protocol.linkage": ("Linkage", LINKAGES),
-    "protocol.activation": ("Order of moves", ACTIVATIONS), "protocol.max_rounds": ("Max rounds", None),
-    "protocol.agreement_tolerance": ("Agreement tolerance", None), "protocol.noise": ("Noise", None),
-    "protocol.seed": ("Random seed", None), "protocol.tension.initial": ("Initial tension", None),
-    "protocol.tension.deadlock_rate": ("Deadlock rate", None),
-    "protocol.tension.hardline_rate": ("Hard-line rate", None),
-    "protocol.tension.concession_relief": ("Concession relief", None),
-    "protocol.tension.agreement_relief": ("Agreement relief", None), "protocol.tension.hardening": ("Hardening", None),
-    # each mechanism's own parameters, named as its editor names them
-    **{f"protocol.{m.name}.{name}": (f"{m.label}: {name.replace('_', ' ')}", None)
-       for m in mechanisms.REGISTRY.values() if m.parameters is not None for name in m.parameters.model_fields},
-}
-ACTOR_WORDS = {"capability": "capability", "reservation_utility": "walk-away utility", "risk_attitude": "risk attitude",
-               "strategy.kind": "strategy", "strategy.exponent": "concession exponent",
-               "strategy.reciprocity": "reciprocity", "strategy.opening": "opening concession",
-               "strategy.flexibility": "flexibility",
-               "outside_option.value": "outside option (what leaving the table is worth)",
-               "outside_option.trend": "outside option trend per round"}
+OPTIONS = {"protocol.mechanism": MECHANISMS, "protocol.linkage": LINKAGES, "protocol.activation": ACTIVATIONS}
+"""Labels of the values of the choice settings (the strategy kinds: `STRATEGIES`)."""
 
 
 def describe(scenario: Scenario, path: str) -> tuple[str, dict[str, str] | None, str]:
-    """(words, option labels, unit) of a parameter path, for people: 'Russia: position on NATO eastward
-    expansion' for `actors.russia.positions.expansion`."""
-    if path in PROTOCOL_WORDS:
-        words, options = PROTOCOL_WORDS[path]
-        return words, options, ""
-    parts = path.split(".")
-    if parts[0] == "issues" and len(parts) == 3 and parts[2] == "status_quo":
-        issue = next((i for i in scenario.issues if i.id == parts[1]), None)
-        if issue is not None:
-            return f"Status quo of {issue.label}", None, issue.scale.unit
-    if parts[0] == "actors" and len(parts) >= 3:
-        names = {a.id: a.name for a in scenario.actors}
-        issues = {i.id: i for i in scenario.issues}
-        who, rest = names.get(parts[1], parts[1]), ".".join(parts[2:])
-        if len(parts) == 4 and parts[3] in issues and parts[2] in ("positions", "saliences", "red_lines"):
-            issue = issues[parts[3]]
-            what = {"positions": "position on", "saliences": "salience of", "red_lines": "red line on"}[parts[2]]
-            return f"{who}: {what} {issue.label}", None, issue.scale.unit if parts[2] != "saliences" else ""
-        if len(parts) == 4 and parts[2] == "allies":
-            return f"{who}: follows {names.get(parts[3], parts[3])}", None, ""
-        if rest in ACTOR_WORDS:
-            options = {k: v.split(":")[0] for k, v in STRATEGIES.items()} if rest == "strategy.kind" else None
-            return f"{who}: {ACTOR_WORDS[rest]}", options, ""
-    return path, None, ""
+    """(words, option labels, unit) of a parameter path, for people: 'Russia - position on NATO eastward
+    expansion' for `actors.russia.positions.expansion` (the words: `sim.scenario.paths.label`)."""
+    info = describe_path(scenario, path)
+    options = OPTIONS.get(path)
+    if path.startswith("actors.") and path.endswith(".strategy.kind"):
+        options = {k: v.split(":")[0] for k, v in STRATEGIES.items()}
+    return info.label, options, info.unit
 
 
 def changes_text(scenario: Scenario, changes: dict[str, Any], bases: dict[str, Any]) -> str:

@@ -607,6 +607,19 @@ def full_result(cur: Current) -> RunResult:
 
 
 # ====================================================================== analysis and Monte Carlo
+FORECAST_RUNS = 200
+"""Monte Carlo runs beside the forecasting models on the Analysis page (as `negsim forecast`)."""
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def model_forecasts(key: str, _scenario: Scenario) -> list[dict[str, Any]]:
+    """Every forecasting model on the scenario with its 80 % interval, beside the simulated agreements
+    (`sim.forecasting.scenario.forecast_table`, what `negsim forecast` prints), as plain rows."""
+    from sim.forecasting.scenario import forecast_table
+
+    return [row.to_dict() for row in forecast_table(_scenario, runs=FORECAST_RUNS)]
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def bargaining(key: str, a: int, b: int, red_lines: bool, _scenario: Scenario) -> BargainingSpace:
     profiles, _, _ = service.profiles_of(_scenario)
@@ -614,29 +627,33 @@ def bargaining(key: str, a: int, b: int, red_lines: bool, _scenario: Scenario) -
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def monte_carlo_part(key: str, first: int, stop: int, _scenario: Scenario) -> pd.DataFrame:
-    """Replicates first..stop-1 of the scenario's Monte Carlo (the rows `sim.service.monte_carlo` gives them).
+def monte_carlo_part(key: str, first: int, stop: int, _scenario: Scenario,
+                     root: int | None = None) -> pd.DataFrame:
+    """Replicates first..stop-1 of the scenario's Monte Carlo (the rows `sim.service.monte_carlo` gives them),
+    with the seeds derived from `root` (default the scenario's seed).
 
     Cached in parts, and with no Streamlit element inside: a cached function that drew the progress bar
     would replay it into a page where that bar does not exist (the Compare page reusing the Monte Carlo
     page's batch crashed so)."""
-    seeds = service.replicate_seeds(_scenario.protocol.seed, stop, first=first)
+    seeds = service.replicate_seeds(_scenario.protocol.seed if root is None else root, stop, first=first)
     return pd.DataFrame({"replicate": np.arange(first, stop), "seed": seeds, **service.summaries(_scenario, seeds)})
 
 
 def monte_carlo(key: str, replicates: int, _scenario: Scenario,
-                _progress: Callable[[int, int], None] | None = None, draw: bool | None = None) -> pd.DataFrame:
-    """`replicates` runs with seeds derived from the scenario's seed (as `sim.service.monte_carlo`), computed
-    and cached part by part; `_progress(done, total)` hears after each part. Each run draws the uncertain
-    inputs from its seed unless `draw` is False (None: as the session's checkbox says): then the scenario is
-    played as coded (`Scenario.as_coded`)."""
+                _progress: Callable[[int, int], None] | None = None, draw: bool | None = None,
+                root: int | None = None) -> pd.DataFrame:
+    """`replicates` runs with seeds derived from the scenario's seed, or from `root` (as `sim.service.monte_carlo`;
+    two settings given the same root play the same seeds: a paired comparison), computed and cached part by
+    part; `_progress(done, total)` hears after each part. Each run draws the uncertain inputs from its seed
+    unless `draw` is False (None: as the session's checkbox says): then the scenario is played as coded
+    (`Scenario.as_coded`)."""
     if not (drawing() if draw is None else draw) and _scenario.uncertainty:
         key, _scenario = key + "|as coded", _scenario.as_coded()
     chunk = service.chunk_size(_scenario, service.MODEL_CHUNK)
     parts = []
     for first in range(0, replicates, chunk):
         stop = min(first + chunk, replicates)
-        parts.append(monte_carlo_part(key, first, stop, _scenario))
+        parts.append(monte_carlo_part(key, first, stop, _scenario, root))
         if _progress is not None:
             _progress(stop, replicates)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -4,7 +4,7 @@ for display: a metric averaged over the runs at each value of one or two varied 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.state import ROOT
+from sim import service
+from sim.sweep.analyze import names
 
 RESULT_COLUMNS = {"run_id", "point", "replicate", "seed", "outcome", "rounds", "tension", "error"}
 RESULT_PREFIXES = ("agreed.", "value.", "utility.", "prediction.")
@@ -32,6 +34,11 @@ class Sweep:
     runs: pd.DataFrame          # successful and failed runs
     parameters: list[str]       # varied parameter paths
     failed: int
+    names: dict[str, str] = field(default_factory=dict)    # parameter path -> readable name
+
+    def name(self, path: str) -> str:
+        """A varied parameter as the scenario names it ("Russia - walk-away utility"); its path if unknown."""
+        return self.names.get(path, path)
 
     @property
     def issues(self) -> list[str]:
@@ -95,7 +102,8 @@ def read_sweep(path: str | Path) -> Sweep:
     if "outcome" not in runs:
         raise SweepLoadError(f"{runs_file}: no 'outcome' column - not a negsim run table")
     failed = int(runs["error"].notna().sum()) if "error" in runs else 0
-    return Sweep(str(directory), manifest, runs, _parameters(manifest, runs), failed)
+    parameters = _parameters(manifest, runs)
+    return Sweep(str(directory), manifest, runs, parameters, failed, names(manifest, parameters))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -166,7 +174,7 @@ def levels(column: pd.Series) -> tuple[pd.Series, list[str]]:
 
 def summarise(sweep: Sweep, metric: str, x: str, y: str | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Mean of `metric` over the finished runs at each level of x (and y): columns x_label, [y_label,] value,
-    runs; with the x and y level orders."""
+    runs, and for a probability its 95 % Wilson interval (low, high); with the x and y level orders."""
     runs = sweep.ok
     x_labels, x_order = levels(runs[x])
     frame = pd.DataFrame({"x_label": x_labels, "value": metric_values(runs, metric)})
@@ -181,6 +189,11 @@ def summarise(sweep: Sweep, metric: str, x: str, y: str | None = None) -> tuple[
     if y is not None:
         table["y_label"] = pd.Categorical(table["y_label"], categories=y_order, ordered=True)
     table = table.sort_values(keys).reset_index(drop=True)
+    if metric in ("agreement", "any", "breakdown") or metric.startswith("agreed."):   # a share: its interval
+        bounds = [service.wilson(round(value * runs), int(runs)) for value, runs in zip(table["value"], table["runs"],
+                                                                                         strict=True)]
+        table["low"] = [interval.low for interval in bounds]
+        table["high"] = [interval.high for interval in bounds]
     for key in keys:
         table[key] = table[key].astype(str)
     return table, x_order, y_order

@@ -16,8 +16,14 @@ import numpy as np
 from sim import mechanisms
 from sim.compile.arrays import arrays_of
 from sim.compile.arrays import profiles_of as profiles_of  # the scenario as arrays, for the analysis views
-from sim.compile.inputs import setter_of
+from sim.compile.inputs import draw_plan, draw_values, drawn_mapping
+from sim.compile.inputs import runs_to_validate as runs_to_validate  # a sweep's values checked before a batch
+from sim.compile.inputs import setter_of as setter_of  # which inputs a batch sets without validating
 from sim.core import table_rules
+from sim.core.intervals import Interval, Paired, paired_share_difference, wilson
+from sim.core.intervals import describe_paired as describe_paired  # for the interfaces (dashboard, CLI)
+from sim.core.intervals import describe_share as describe_share
+from sim.core.intervals import points as points
 from sim.core.utility import to_native
 from sim.engine import lockstep
 from sim.engine.explain import issue_reasons
@@ -223,22 +229,58 @@ def replicate_seeds(root_seed: int, replicates: int, first: int = 0) -> list[int
             for r in range(first, replicates)]
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Runs played as one batch: their summary columns (those of `summary_fields`, one entry per seed) and, when
+    recorded, their round table (`sim.engine.run.RoundRecorder.table`: `run` indexes the seeds; actors, issues
+    and `reason_names` by index; `named_rounds` names them)."""
+
+    columns: dict[str, np.ndarray]
+    rounds: dict[str, np.ndarray] | None
+    reason_names: tuple[str, ...]
+
+
+def plays_together(scenario: Scenario, paths: Sequence[str] = ()) -> bool:
+    """Whether runs of the scenario with values set at `paths` can play all at once (in lockstep)."""
+    return lockstep.supports(scenario, list(paths))
+
+
+def play_batch(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (),
+               values: np.ndarray | None = None, *, rounds: bool = False, together: bool | None = None) -> Batch:
+    """One run of the scenario per seed, run r with `values[r]` (R, K) set at `paths` (already valid one by one:
+    a design's values), with their round table when `rounds`.
+
+    The one place that chooses the engine: runs play together in lockstep (the same numbers as one
+    NegotiationModel per run, many times faster) where it can play them and, with `together=None`, where that is
+    faster (`lockstep.worthwhile`); `together=True` plays even a lone run there (a sweep worker then needs no
+    Mesa import). Others run one model per run. Raises what a run raises (sweeps then run the runs one by one to
+    record which fail and why)."""
+    paths = list(paths)
+    reason_names = tuple(mechanisms.get(scenario.protocol.mechanism).reason_names)
+    batched = plays_together(scenario, paths) if together else lockstep.worthwhile(scenario, len(seeds), paths)
+    if batched and seeds:
+        final = lockstep.play(scenario, seeds, paths, values, record=rounds)
+        return Batch(final_summaries(scenario, final), final.rounds_table, reason_names)
+    models = []
+    for k, seed in enumerate(seeds):
+        model = start(point_scenario(scenario, paths, None if values is None else values[k]), seed, collect=rounds)
+        finish(model)
+        models.append(model)
+    rows = [result_of(model, explain=False).summary_row() for model in models]
+    columns = {name: np.array([row[name] for row in rows], dtype=object if name == "outcome" else None)
+               for name in rows[0]} if rows else {}
+    table = None
+    if rounds and models:
+        tables = [model.recorder.table() for model in models]
+        table = {name: np.concatenate([part[name] + k if name == "run" else part[name]
+                                       for k, part in enumerate(tables)]) for name in tables[0]}
+    return Batch(columns, table, reason_names)
+
+
 def summaries(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (),
               values: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """One run of the scenario per seed, run r with `values[r]` (R, K) set at `paths` (already valid one by one:
-    a design's values), as the columns of `summary_fields` (one entry per seed).
-
-    Runs `sim.engine.lockstep` can play run all together there (`lockstep.worthwhile`): the same numbers as one
-    NegotiationModel per run, many times faster. Others run one model per run. Raises what a run raises (sweeps
-    then run the runs one by one to record which fail and why).
-    """
-    paths = list(paths)
-    if lockstep.worthwhile(scenario, len(seeds), paths):
-        return final_summaries(scenario, lockstep.play(scenario, seeds, paths, values))
-    rows = [run_scenario(point_scenario(scenario, paths, None if values is None else values[k]), seed,
-                         collect=False, explain=False).summary_row() for k, seed in enumerate(seeds)]
-    return {name: np.array([row[name] for row in rows], dtype=object if name == "outcome" else None)
-            for name in rows[0]} if rows else {}
+    """The summary columns of one run per seed (`play_batch` without rounds)."""
+    return play_batch(scenario, seeds, paths, values).columns
 
 
 def final_summaries(scenario: Scenario, final: lockstep.Finals) -> dict[str, np.ndarray]:
@@ -293,29 +335,119 @@ def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = Non
 
 
 def vary_one(scenario: Scenario, path: str, values: Sequence[Any], replicates: int,
-             root_seed: int | None = None) -> pd.DataFrame:
+             root_seed: int | None = None, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """One-parameter sensitivity (the dashboard's "vary this slider"): the scenario edited at each value with
-    `apply_params` and played with the same replicate seeds (common random numbers), through `summaries`.
+    `apply_params` and played with the same replicate seeds (common random numbers), through `summaries`, and
+    compared seed by seed with the scenario at its own value of `path` (its reference run, played with the
+    same seeds: where the scenario draws `path`, the reference draws it too).
 
     One row per value of `path`: value, the share of runs ending in each outcome (columns named after the
-    outcomes), mean rounds, runs, and `problem` (why the value makes no valid scenario, else None)."""
+    outcomes) and the share agreeing each issue (agreed.<id>), each with its 95 % Wilson interval
+    (<column>.low, <column>.high) and its paired difference from the reference (<column>.diff, .diff_low,
+    .diff_high: B = this value minus A = the reference, over the same seeds); `changed`: seeds whose outcome
+    differs from the reference's; mean rounds, runs, and `problem` (why the value makes no valid scenario, else
+    None). `progress(done, total)` hears after each value."""
     import pandas as pd
 
     seeds = replicate_seeds(scenario.protocol.seed if root_seed is None else root_seed, replicates)
+    reference = summaries(scenario, seeds)
+    measures = share_columns(reference)
     rows = []
-    for value in values:
-        row: dict[str, Any] = {"value": value, "runs": 0, "rounds": np.nan, "problem": None,
-                               **{outcome: np.nan for outcome in table_rules.OUTCOMES}}
+    for k, value in enumerate(values):
+        row: dict[str, Any] = {"value": value, "runs": 0, "rounds": np.nan, "problem": None, "changed": 0,
+                               **{name: np.nan for name in measures}}
         try:
             edited = apply_params(scenario, {path: value})
         except ScenarioError as error:
             row["problem"] = "; ".join(str(p) for p in error.problems)
             rows.append(row)
+            if progress is not None:
+                progress(k + 1, len(values))
             continue
-        summary = summaries(edited, seeds)
-        outcomes = np.asarray(summary["outcome"], dtype=object)
-        row.update({outcome: float(np.mean(outcomes == outcome)) for outcome in table_rules.OUTCOMES})
+        summary = reference if edited == scenario else summaries(edited, seeds)   # the value in use now: played
+        for name, paired in paired_shares(reference, summary).items():
+            share = share_interval_of(summary, name)
+            row.update({name: share.share, f"{name}.low": share.low, f"{name}.high": share.high,
+                        f"{name}.diff": paired.difference, f"{name}.diff_low": paired.low,
+                        f"{name}.diff_high": paired.high})
+        row["changed"] = changed_outcomes(reference, summary)
         row["rounds"] = float(np.mean(summary["rounds"]))
         row["runs"] = len(seeds)
         rows.append(row)
+        if progress is not None:
+            progress(k + 1, len(values))
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------- shares, intervals, paired differences
+def share_columns(summary: Any) -> list[str]:
+    """The shares a batch of runs reports: each outcome, then each issue's agreement (agreed.<id>)."""
+    return [*table_rules.OUTCOMES, *(name for name in summary if str(name).startswith("agreed."))]
+
+
+def _indicator(summary: Any, name: str) -> np.ndarray:
+    """Per run, whether it ended in outcome `name` or agreed the issue of `name` (agreed.<id>)."""
+    if name.startswith("agreed."):
+        return np.asarray(summary[name], dtype=float).astype(bool)
+    return np.asarray(summary["outcome"], dtype=object) == name
+
+
+def share_interval_of(summary: Any, name: str) -> Interval:
+    """The share of runs of `summary` (columns of `summary_fields`) ending in outcome `name` (or agreeing the
+    issue, agreed.<id>), with its 95 % Wilson interval."""
+    hits = _indicator(summary, name)
+    return wilson(int(hits.sum()), int(hits.size))
+
+
+def share_intervals(summary: Any) -> pd.DataFrame:
+    """Every share of a batch (`share_columns`) with its 95 % Wilson interval: columns measure, share, low,
+    high, runs (measures as `share_columns` names them)."""
+    import pandas as pd
+
+    rows = [{"measure": name, **share_interval_of(summary, name)._asdict()} for name in share_columns(summary)]
+    return pd.DataFrame(rows).rename(columns={"n": "runs"})
+
+
+def paired_shares(before: Any, after: Any) -> dict[str, Paired]:
+    """Each share's paired difference, `after` minus `before`: two batches run with the same seeds, in the same
+    order (summaries, or Monte Carlo tables with a `seed` column, which must match), compared seed by seed
+    with a 95 % interval (`sim.core.intervals.paired_share_difference`, Newcombe's for paired shares). Issues
+    only one side has are left out."""
+    if "seed" in before and "seed" in after and not np.array_equal(np.asarray(before["seed"]),
+                                                                   np.asarray(after["seed"])):
+        raise ValueError("a paired comparison needs the same seeds on both sides")
+    names = [name for name in share_columns(before) if name in share_columns(after)]
+    return {name: paired_share_difference(_indicator(before, name), _indicator(after, name)) for name in names}
+
+
+def changed_outcomes(before: Any, after: Any) -> int:
+    """How many seeds ended in another outcome on the `after` side than on the `before` side."""
+    return int(np.count_nonzero(np.asarray(before["outcome"], dtype=object)
+                                != np.asarray(after["outcome"], dtype=object)))
+
+
+def paired_table(before: Any, after: Any) -> pd.DataFrame:
+    """The paired comparison of two batches with the same seeds: one row per share (each outcome, each issue
+    agreed on both sides): measure, share_a, share_b, difference (B - A), low, high (its 95 % interval),
+    seeds, changed (seeds where this indicator differs), and `text` ("breakdown -12 points [-16, -8] over 500
+    paired seeds")."""
+    import pandas as pd
+
+    rows = []
+    for name, paired in paired_shares(before, after).items():
+        a, b = share_interval_of(before, name), share_interval_of(after, name)
+        label = f"agreed on {name.split('.', 1)[1]}" if name.startswith("agreed.") else name
+        rows.append({"measure": name, "share_a": a.share, "share_b": b.share, "difference": paired.difference,
+                     "low": paired.low, "high": paired.high, "seeds": paired.n, "changed": paired.changed,
+                     "text": describe_paired(label, paired)})
+    return pd.DataFrame(rows)
+
+
+def drawn_inputs(scenario: Scenario, seed: int | None = None) -> dict[str, float]:
+    """The values a run of the scenario with `seed` (default its own) draws for its uncertain inputs, by path
+    (what `RunResult.inputs` reports), without playing the run. Each input has its own stream of the seed, so
+    two scenarios differing in some inputs draw the same values for all the others."""
+    if not scenario.uncertainty:
+        return {}
+    plan = draw_plan(scenario)
+    return drawn_mapping(plan, draw_values(plan, scenario.protocol.seed if seed is None else seed))

@@ -17,6 +17,7 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
 SCENARIOS = ROOT / "scenarios"
 BASELINE = SCENARIOS / "feb2022_baseline.yaml"
 
@@ -54,3 +55,29 @@ def baseline() -> Scenario:
 def baseline_doc() -> dict[str, Any]:
     import yaml
     return yaml.safe_load(BASELINE.read_text())
+
+
+# ---------------------------------------------------------------------------------------------------- markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test file that drives Playwright marks its tests `browser` (so `-m "not browser"` leaves it out)."""
+    unmarked = sorted({str(item.path.name) for item in items
+                       if _uses_playwright(item.path) and item.get_closest_marker("browser") is None})
+    if unmarked:
+        raise pytest.UsageError(f"{', '.join(unmarked)}: uses Playwright; add `pytestmark = pytest.mark.browser`")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Browser tests need Chromium: skipped on a machine without it, a failure in CI (which installs it)."""
+    if item.get_closest_marker("browser") is not None and not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it (apt-get install -y chromium)")
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+
+
+_PLAYWRIGHT: dict[Path, bool] = {}
+
+
+def _uses_playwright(path: Path) -> bool:
+    if path not in _PLAYWRIGHT:
+        _PLAYWRIGHT[path] = path.suffix == ".py" and "playwright" in path.read_text(encoding="utf-8")
+    return _PLAYWRIGHT[path]

@@ -30,12 +30,6 @@ THROUGH_THE_SERVICE = ("sim.engine", "sim.compile")
 service's). The package itself (`from sim import NegotiationModel`, for Mesa users) is the library's face, not
 an interface of ours."""
 LIBRARY_FACE = "sim"
-STILL_DIRECT = {
-    ("sim.sweep.worker", "sim.engine.lockstep"), ("sim.sweep.worker", "sim.compile.inputs"),
-    ("sim.sweep.runner", "sim.engine.lockstep"), ("sim.sweep.design", "sim.compile.inputs"),
-}
-"""Open in issue 21 (a run written once): a sweep's batches still choose lockstep and check their values
-themselves, because only lockstep records a round table in the sweep's columns. Pinned so none is added."""
 
 
 def modules() -> dict[str, Path]:
@@ -110,8 +104,7 @@ def test_every_import_goes_down_a_layer_or_stays_in_its_package(graph):
 def test_the_interfaces_reach_the_engine_only_through_the_service(graph):
     direct = {(a, b) for a, b in graph.edges if layer(a) > layer("sim.service") and a != LIBRARY_FACE
               and b.startswith(THROUGH_THE_SERVICE)}
-    assert direct - STILL_DIRECT == set()
-    assert direct >= STILL_DIRECT, "an exception is gone: drop it from STILL_DIRECT"
+    assert direct == set()
 
 
 def test_the_checker_sees_a_circle_and_an_upward_import(tmp_path, monkeypatch):

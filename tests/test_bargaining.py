@@ -127,14 +127,14 @@ def test_relaxing_russias_red_line_never_lowers_agreement_over_fixed_seeds():
 
 def test_inputs_are_drawn_from_their_ranges_by_the_seed():
     scenario = load_scenario(BASELINE)
-    first, values = draw_inputs(scenario, np.random.default_rng(7))
-    again, same = draw_inputs(scenario, np.random.default_rng(7))
+    first, values = draw_inputs(scenario, 7)
+    again, same = draw_inputs(scenario, 7)
     assert values == same and first == again and not first.uncertainty
     for path, spec in scenario.uncertainty.items():
         assert spec.low <= values[path] <= spec.high, path
     assert isinstance(values["protocol.max_rounds"], int)
     # a run draws them; --as-coded (draw=False) plays the file
-    assert run_scenario(scenario, 3).inputs == draw_inputs(scenario, np.random.default_rng(3))[1]
+    assert run_scenario(scenario, 3).inputs == draw_inputs(scenario, 3)[1]
     assert run_scenario(scenario, 3, draw=False).inputs == {}
     # a path a sweep varies is fixed there, no longer drawn
     assert "actors.russia.capability" not in apply_params(scenario, {"actors.russia.capability": 0.7}).uncertainty
@@ -192,8 +192,8 @@ def test_why_names_what_blocked_each_issue():
 
 def test_drawn_inputs_are_the_numbers_numpys_own_distributions_draw():
     """`inputs.values_from_uniforms` applies numpy's uniform and triangular formulas to one uniform number per
-    path; the draws equal one Generator.uniform / .triangular call per path, bit for bit."""
-    from sim.compile.inputs import draw_plan, draw_values
+    path; the draws equal one Generator.uniform / .triangular call per path on the same doubles, bit for bit."""
+    from sim.compile.inputs import draw_plan, values_from_uniforms
 
     scenario = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
     mixed = apply_params(scenario, {})
@@ -203,7 +203,7 @@ def test_drawn_inputs_are_the_numbers_numpys_own_distributions_draw():
     plan = draw_plan(mixed)
     assert plan.triangular.any() and not plan.triangular.all() and plan.whole.any()
     for seed in range(200):
-        got = draw_values(plan, np.random.default_rng(seed))
+        got = values_from_uniforms(plan, np.random.default_rng(seed).random(len(plan.paths)))
         rng = np.random.default_rng(seed)
         expected = [rng.triangular(lo, mode, hi) if tri else rng.uniform(lo, hi)
                     for tri, lo, mode, hi in zip(plan.triangular, plan.low, plan.mode, plan.high, strict=True)]

@@ -34,7 +34,7 @@ PASS = "the teacher's own sentence"
 PIXEL = "http://127.0.0.1:9/p.png"     # a tracking pixel (nothing listens there)
 WAIT = 60_000
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]     # conftest: skipped without Chromium, except in CI
 
 
 def free_port() -> int:

@@ -108,9 +108,10 @@ def test_schema_and_params():
     schema = json.loads(invoke("schema").stdout)
     assert schema == json_schema()
     lines = invoke("params", BASELINE).stdout.splitlines()
-    table = dict(line.split("\t") for line in lines)
-    assert table["actors.russia.positions.expansion"] == "100.0"
-    assert table["protocol.mechanism"] == "concession"
+    table = {path: (value, name) for path, value, name in (line.split("\t") for line in lines)}
+    assert table["actors.russia.positions.expansion"] == ("100.0", "Russia - position on NATO eastward expansion")
+    assert table["actors.russia.outside_option.trend"][1] == "Russia - outside option, trend per round"
+    assert table["protocol.mechanism"] == ("concession", "Rules - mechanism")
     assert all("\t" in line for line in lines)
 
 
@@ -137,7 +138,7 @@ def test_json_scenario_files_run_like_yaml(tmp_path):
     assert from_json == from_yaml
 
 
-HEAVY = ("mesa", "streamlit", "altair", "pyarrow", "pandas", "scipy", "dask", "matplotlib")
+HEAVY = ("mesa", "streamlit", "altair", "pyarrow", "pandas", "scipy", "dask", "vl_convert")
 """Modules `import sim.cli` and the light commands must not import (Mesa alone costs about a second)."""
 REPORT_HEAVY = ("import atexit, sys\n"
                 f"atexit.register(lambda: print(*sorted(set({HEAVY!r}) & set(sys.modules)), file=sys.stderr))\n")

@@ -186,7 +186,7 @@ def test_a_slider_change_reruns_the_talks(app, baseline):
     assert any("You changed 1 setting" in e.label for e in app.sidebar.expander)
     # the change in words, not as a parameter path (issue 14)
     listed = " ".join(m.value for m in app.sidebar.markdown if "→" in m.value)   # not the uncertain inputs' list
-    assert "Russia: position on NATO eastward expansion: 100 → **60**" in listed
+    assert "Russia - position on NATO eastward expansion: 100 → **60**" in listed
     assert "actors.russia" not in listed
     # back to the file's value: no edit left
     ok(app.slider(key=state.WIDGET + path).set_value(100.0).run())
@@ -429,8 +429,25 @@ def test_analysis_page_ranges_pareto_nash_forecasts(app, baseline):
     assert charts(app, "pareto")[0][0]["actors"] == ["Russia", "European Union"]
     ok(app.selectbox(key="negsim.pareto_b").set_value("russia").run())
     assert "Choose two different actors" in app.warning[0].value
-    forecasts = app.dataframe[-1].value
+    forecasts = app.dataframe[-2].value
     assert list(forecasts["Weighted mean"]) == [common.fmt(r.weighted_mean) for r in result.issues.values()]
+
+
+def test_analysis_page_shows_every_forecasting_model_with_its_interval_as_negsim_forecast(app, baseline):
+    from sim.forecasting import MODELS
+    from sim.forecasting.scenario import forecast_table
+
+    ok(app.switch_page("routes/analysis.py").run())
+    shown = app.dataframe[-1].value
+    expected = forecast_table(baseline, runs=state.FORECAST_RUNS)
+    assert list(shown["Issue"]) == [row.label for row in expected]
+    for k, row in enumerate(expected):
+        for name in MODELS.names:
+            f = row.forecasts[name]
+            assert shown[name][k] == f"{common.fmt(f.value)} [{common.fmt(f.low)}, {common.fmt(f.high)}]"
+        share = service.wilson(round(row.simulated.agreed * state.FORECAST_RUNS), state.FORECAST_RUNS)
+        assert shown["Simulated: agreed"][k] == (f"{100 * share.share:.0f} % [{100 * share.low:.0f}, "
+                                                 f"{100 * share.high:.0f}] of {state.FORECAST_RUNS} runs")
 
 
 # ====================================================================== Monte Carlo page
@@ -461,7 +478,10 @@ def test_monte_carlo_page(app, baseline):
 
     expected = assumption_influence(runs).groupby("output", sort=False).head(6)     # six per outcome
     shown = next(frame for frame in frames if "Drawn input" in frame.columns)
-    assert len(expected) and list(shown["Drawn input"]) == list(expected["input"])
+    assert len(expected) and list(shown["Path"]) == list(expected["input"])
+    from sim.scenario import label
+
+    assert list(shown["Drawn input"]) == [label(current(app).scenario, p) for p in expected["input"]]   # in words
     np.testing.assert_allclose(shown["ρ"], expected["spearman"])
     # a change of settings asks for a new batch
     ok(app.slider(key=state.WIDGET + "actors.russia.positions.expansion").set_value(90.0).run())
@@ -656,13 +676,13 @@ def test_readable_change_list_names_actors_issues_rules_and_options(baseline):
              "actors.eu.allies.nato": 0.0, "actors.russia.outside_option.trend": 0.01, "issues.cbm.status_quo": 15}
     text = changes_text(baseline, changes, bases)
     lines = text.splitlines()
-    assert lines[0] == "- United States: salience of Strike weapons and intermediate-range missiles in Europe: " \
+    assert lines[0] == "- United States - salience of Strike weapons and intermediate-range missiles in Europe: " \
                        "0.8 → **0.5**"
-    assert "- Linkage: Package → **Issue by issue**" in lines
-    assert "- European Union: strategy: Linear → **Boulware**" in lines
-    assert "- European Union: follows NATO: 0 → **0.25**" in lines
-    assert "- Russia: outside option trend per round: 0.01 → **0.02**" in lines
-    assert "- Status quo of Risk reduction and confidence-building measures: 15 → **25**" in lines
+    assert "- Rules - linkage: Package → **Issue by issue**" in lines
+    assert "- European Union - strategy, kind: Linear → **Boulware**" in lines
+    assert "- European Union - follows NATO: 0 → **0.25**" in lines
+    assert "- Russia - outside option, trend per round: 0.01 → **0.02**" in lines
+    assert "- Risk reduction and confidence-building measures - status quo: 15 → **25**" in lines
 
 
 def sweep_heatmap_scale(at: AppTest) -> dict:
@@ -836,7 +856,7 @@ def test_uncertain_inputs_are_listed_with_ranges_and_reasons(app, baseline):
     lines = listing.splitlines()
     assert [line.split("`")[1] for line in lines] == list(baseline.uncertainty)
     russia = next(line for line in lines if "`actors.russia.outside_option.value`" in line)
-    assert russia.startswith("- **Russia: outside option (what leaving the table is worth)**")
+    assert russia.startswith("- **Russia - outside option, value**")
     assert "0.2 … 0.5 (coded 0.35)" in russia and "least knowable" in russia
 
 
@@ -977,7 +997,7 @@ def test_the_address_carries_file_edits_and_round_and_a_link_reopens_them(app):
     assert current(other).scenario == shown.scenario and current(other).edits == shown.edits
     assert metric(other, "Outcome") == metric(app, "Outcome") and metric(other, "Round") == metric(app, "Round")
     listed = " ".join(m.value for m in other.sidebar.markdown)
-    assert "Russia: position on NATO eastward expansion: 100 → **60**" in listed
+    assert "Russia - position on NATO eastward expansion: 100 → **60**" in listed
     assert other.selectbox(key=state.FILE).value == "feb2022_issue_by_issue.yaml"
     assert other.checkbox(key=state.DRAW_BOX).value is False and result_of(other).inputs == {}
     assert result_of(other).to_dict() == result_of(app).to_dict()
@@ -1121,9 +1141,9 @@ def test_sensitivity_page_varies_the_slider_moved_last(app, baseline):
     assert app.selectbox(key="negsim.sens_param").value == "protocol.noise"
     # the parameters are offered in words
     options = app.selectbox(key="negsim.sens_param").options
-    assert "Russia: red line on NATO eastward expansion" in options and "Breakdown threshold" not in options
-    assert "Russia: outside option (what leaving the table is worth)" in options
-    assert "Status quo of Risk reduction and confidence-building measures" in options
+    assert "Russia - red line on NATO eastward expansion" in options and "Breakdown threshold" not in options
+    assert "Russia - outside option, value" in options
+    assert "Risk reduction and confidence-building measures - status quo" in options
 
 
 def test_the_new_pages_charts_are_valid_vega_lite(app):
@@ -1287,3 +1307,150 @@ def test_the_scrubber_follows_the_rounds_being_played(app):
     ok(app.slider(key=negotiation.INSPECT_SLIDER).set_value(1).run())
     ok(button(app, "Step one round").click().run())
     assert app.slider(key=negotiation.INSPECT_SLIDER).value == 1   # left where the user put it
+
+
+# ====================================================================== names in the sweep explorer; New sweep
+def test_sweep_explorer_names_the_parameters_as_the_scenario_does(tmp_path, baseline):
+    fake_sweep(tmp_path / "sweep")
+    manifest = json.loads((tmp_path / "sweep" / "manifest.json").read_text())
+    manifest["scenario"] = baseline.model_dump(mode="json", by_alias=True, exclude_none=True)
+    (tmp_path / "sweep" / "manifest.json").write_text(json.dumps(manifest))
+    sweep = sweep_data.read_sweep(tmp_path / "sweep")
+    assert sweep.name("actors.russia.outside_option.value") == "Russia - outside option, value"
+    assert sweep.name("protocol.max_rounds") == "Rules - deadline (rounds)"
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    ok(at.switch_page("routes/sweeps.py").run())
+    ok(at.text_input(key="negsim.sweep_path").input(str(tmp_path / "sweep")).run())
+    (meta, spec, _), = charts(at, "sweep_heatmap")
+    rect = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rect")["encoding"]
+    assert (rect["x"]["title"], rect["y"]["title"]) == ("Russia - outside option, value", "Rules - deadline (rounds)")
+    assert meta["x"] == "actors.russia.outside_option.value"           # the path stays the chart's key
+    assert "Russia - outside option, value (`actors.russia.outside_option.value`)" in texts(at)
+    assert at.selectbox(key="negsim.sweep_x").options[0] == "Russia - outside option, value"
+
+
+def new_sweep_page(monkeypatch, tmp_path) -> AppTest:
+    monkeypatch.setenv("NEGSIM_SWEEPS_DIR", str(tmp_path))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    return ok(at.switch_page("routes/new_sweep.py").run())
+
+
+def start_button(at: AppTest):
+    return next(b for b in at.button if b.label == "Start the sweep")
+
+
+def test_new_sweep_bad_input_is_an_error_box_and_the_button_waits(monkeypatch, tmp_path):
+    from sim.sweep.command import MAX_PAGE_RUNS
+
+    at = new_sweep_page(monkeypatch, tmp_path)
+    assert "no factor chosen" in at.error[0].value and start_button(at).disabled
+    options = at.multiselect(key="negsim.ns_factors").options
+    assert "Russia - outside option, trend per round" in options          # offered in words
+    ok(at.multiselect(key="negsim.ns_factors").select("actors.russia.outside_option.trend").run())
+    assert not at.error and not start_button(at).disabled
+    ok(at.number_input(key="negsim.ns_low:actors.russia.outside_option.trend").set_value(0.1).run())
+    ok(at.number_input(key="negsim.ns_high:actors.russia.outside_option.trend").set_value(0.0).run())
+    assert "LO must not exceed HI" in at.error[0].value and start_button(at).disabled
+    ok(at.number_input(key="negsim.ns_high:actors.russia.outside_option.trend").set_value(0.2).run())
+    ok(at.number_input(key="negsim.ns_levels:actors.russia.outside_option.trend").set_value(1000).run())
+    ok(at.number_input(key="negsim.ns_replicates").set_value(100).run())
+    assert f"more than the {MAX_PAGE_RUNS:,}" in at.error[0].value and start_button(at).disabled
+    ok(at.number_input(key="negsim.ns_levels:actors.russia.outside_option.trend").set_value(3).run())
+    ok(at.text_input(key="negsim.ns_name").input("../escape").run())
+    assert "the name may hold" in at.error[0].value
+    assert not list(tmp_path.iterdir())                                    # nothing written
+
+
+def test_new_sweep_shows_the_run_count_and_the_command_of_the_same_design(monkeypatch, tmp_path, baseline):
+    import shlex
+
+    from sim.sweep.design import make_design
+
+    at = new_sweep_page(monkeypatch, tmp_path)
+    ok(at.multiselect(key="negsim.ns_factors").select("actors.russia.reservation_utility")
+       .select("protocol.linkage").run())
+    ok(at.number_input(key="negsim.ns_replicates").set_value(4).run())
+    ok(at.text_input(key="negsim.ns_name").input("demo").run())
+    assert metric(at, "Runs") == "24" and metric(at, "Points") == "6"      # 3 levels x 2 linkages x 4 seeds
+    command = at.code[0].value
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[:3] == ["negsim", "sweep", "scenarios/feb2022_baseline.yaml"]
+    assert words[words.index("--out") + 1] == str(tmp_path / "demo")
+    vary = [words[i + 1] for i, w in enumerate(words) if w == "--vary"]
+    assert vary == ["actors.russia.reservation_utility=0:1:3", "protocol.linkage=package,issue_by_issue"]
+    design = make_design(baseline, vary, "grid", None, 4, int(words[words.index("--seed") + 1]))
+    assert design.n_runs == 24
+    # a setting changed in the sidebar: the command names a YAML of the current settings, written at the start
+    ok(at.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(at.slider(key=state.WIDGET + "protocol.noise").set_value(0.1).run())
+    words = shlex.split(at.code[0].value.replace("\\\n", " "))
+    assert words[2] == str(tmp_path / "demo.yaml") and not (tmp_path / "demo.yaml").exists()
+
+
+def test_new_sweep_of_edited_settings_runs_and_opens_in_the_explorer(monkeypatch, tmp_path):
+    """Start with a setting changed in the sidebar: the YAML of the settings is written where the command says,
+    the sweep runs in the background, the explorer opens on it, and the command makes the same table."""
+    import shlex
+    import time
+
+    from typer.testing import CliRunner
+
+    from dashboard.views import new_sweep
+    from sim.cli import app as cli
+    from sim.sweep import read_runs
+
+    at = new_sweep_page(monkeypatch, tmp_path)
+    ok(at.segmented_control(key="negsim.section").set_value("Rules").run())
+    ok(at.slider(key=state.WIDGET + "protocol.noise").set_value(0.1).run())
+    ok(at.multiselect(key="negsim.ns_factors").select("protocol.max_rounds").run())
+    ok(at.number_input(key="negsim.ns_low:protocol.max_rounds").set_value(5).run())
+    ok(at.number_input(key="negsim.ns_high:protocol.max_rounds").set_value(15).run())
+    ok(at.number_input(key="negsim.ns_replicates").set_value(2).run())
+    ok(at.text_input(key="negsim.ns_name").input("edited").run())
+    command = at.code[0].value
+    ok(start_button(at).click().run())
+    key = at.session_state[new_sweep.JOB]
+    deadline = time.monotonic() + 120
+    while not new_sweep.JOBS[key].finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert new_sweep.JOBS[key].error is None, new_sweep.JOBS[key].error
+    ok(at.run())                                                     # finished: off to the explorer
+    assert metric(at, "Runs") == "6" and metric(at, "Failed runs") == "0"
+    assert at.text_input(key="negsim.sweep_path").value == str(tmp_path / "edited")
+    runs = read_runs(tmp_path / "edited")
+    assert sorted(set(runs["protocol.max_rounds"])) == [5, 10, 15]
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[2] == str(tmp_path / "edited.yaml")
+    from sim.scenario import load_scenario
+
+    assert load_scenario(tmp_path / "edited.yaml").protocol.noise == 0.1
+    words[words.index("--out") + 1] = str(tmp_path / "again")
+    result = CliRunner().invoke(cli, words[1:] + ["--quiet"])
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(read_runs(tmp_path / "again"), runs)
+
+
+def test_new_sweep_can_be_stopped_and_keeps_its_finished_runs(monkeypatch, tmp_path):
+    import time
+
+    from dashboard.views import new_sweep
+
+    at = new_sweep_page(monkeypatch, tmp_path)
+    ok(at.multiselect(key="negsim.ns_factors").select("protocol.noise").run())
+    ok(at.number_input(key="negsim.ns_replicates").set_value(5000).run())
+    ok(at.text_input(key="negsim.ns_name").input("stopped").run())
+    ok(start_button(at).click().run())
+    key = at.session_state[new_sweep.JOB]
+    job = new_sweep.JOBS[key]
+    deadline = time.monotonic() + 120
+    while job.done == 0 and not job.finished and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert 0 < job.done < job.total == 15_000
+    ok(next(b for b in at.button if b.label == "Stop").click().run())
+    while not job.finished and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok(at.run())
+    assert "stopped after" in at.error[0].value and "finishes the others" in at.error[0].value
+    assert any("--replicates 5000" in c.value for c in at.code)
+    parts = list((tmp_path / "stopped" / "parts").glob("runs-*"))
+    assert parts and not (tmp_path / "stopped" / "runs.parquet").exists()    # kept for a resume, not merged

@@ -15,7 +15,7 @@ from tests.test_dashboard import fake_sweep
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]     # conftest: skipped without Chromium, except in CI
 
 
 def load_script():
@@ -143,3 +143,66 @@ def test_play_pause_and_a_shared_link_in_the_browser():
             assert outside == [], outside
         finally:
             browser.close()
+
+
+def test_a_sweep_started_from_the_dashboard_lands_in_the_explorer(tmp_path, monkeypatch):
+    """New sweep in a real browser: two factors picked in words, three seeds each, Start; the progress bar runs and
+    the sweep explorer opens on the result. The command the page showed makes the same table from a terminal."""
+    from playwright.sync_api import sync_playwright
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+    from sim.sweep import read_runs
+
+    monkeypatch.setenv("NEGSIM_SWEEPS_DIR", str(tmp_path / "sweeps"))
+    screenshot = load_script()
+    with screenshot.serve() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(f"{url}/new_sweep", wait_until="domcontentloaded")
+            page.get_by_role("heading", name="New sweep").wait_for(timeout=60_000)
+            screenshot._settle(page)
+            assert "no factor chosen" in page.locator('[data-testid="stAlert"]').first.inner_text()
+            factors = page.locator('[data-testid="stMultiSelect"]').first.locator("input")
+            for words in ("Russia - walk-away utility", "Rules - linkage"):
+                factors.click()
+                factors.fill(words)
+                page.keyboard.press("Enter")
+                screenshot._settle(page)
+            page.keyboard.press("Escape")
+            for label, value in (("Replicates (seeds per point)", "3"), ("Name of the sweep", "from-the-page")):
+                box = page.get_by_label(label, exact=True).and_(page.locator("input"))
+                box.fill(value)
+                box.press("Enter")
+                screenshot._settle(page)
+            page.get_by_text("all cores").click()        # the process pool, started from a thread of the server
+            screenshot._settle(page)
+            assert not _exception_text(page), _exception_text(page)
+            main = page.locator('[data-testid="stMain"]')
+            assert "18" in main.locator('[data-testid="stMetric"]').first.inner_text()   # 3 x 2 points x 3 seeds
+            command = main.locator('[data-testid="stCode"] code').first.inner_text()
+            assert "--vary actors.russia.reservation_utility=0:1:3" in command and "--executor process" in command
+            screenshot._full_page(page, tmp_path / "new_sweep.png")
+            page.get_by_role("button", name="Start the sweep").click()
+            page.get_by_role("heading", name="Sweep explorer").wait_for(timeout=120_000)
+            screenshot._settle(page)
+            assert not _exception_text(page), _exception_text(page)
+            main = page.locator('[data-testid="stMain"]')
+            assert main.locator('[data-testid="stMetric"]').first.inner_text().split() == ["Runs", "18"]
+            assert "Russia - walk-away utility (actors.russia.reservation_utility)" in main.inner_text()
+            main.locator(".vega-embed").nth(1).wait_for(timeout=60_000)     # the heatmap, the outcome shares
+            screenshot._full_page(page, tmp_path / "explorer.png")
+        finally:
+            browser.close()
+    out = tmp_path / "sweeps" / "from-the-page"
+    runs = read_runs(out)
+    assert len(runs) == 18 and runs["error"].isna().all()
+    # the command the page showed, from a terminal (into another folder): the same table
+    words = command.replace("\\\n", " ").split()
+    words[words.index("--out") + 1] = str(tmp_path / "again")
+    result = CliRunner().invoke(app, words[1:] + ["--quiet"])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(read_runs(tmp_path / "again"), runs)

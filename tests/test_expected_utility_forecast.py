@@ -4,6 +4,9 @@ challenge dynamics cycle, and a forecast that mirrors when the scale is reversed
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -103,3 +106,58 @@ def test_every_round_mirrors_under_symmetric_options(q):
         np.testing.assert_allclose(1.0 - b.median, a.median, atol=1e-12)
     with pytest.raises(ValueError, match="median tie rule"):
         eu.EUParams(median_ties="highest")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- every issue of the DEU III development file
+DEU_DEV = Path(os.environ.get("NEGSIM_DEU_DEV", Path(__file__).resolve().parents[2] / "shared/data/deu3_dev.tsv"))
+
+
+@pytest.fixture(scope="module")
+def deu_forecasts():
+    """(issue id, forward, mirrored) stable forecasts of every issue of the DEU dev file on which the actors differ;
+    mirrored: positions x -> 100 - x, as the data would code the reversed scale."""
+    if not DEU_DEV.is_file():
+        pytest.skip(f"{DEU_DEV} is absent (set NEGSIM_DEU_DEV to the DEU III development file)")
+    from sim.forecasting.backtest import read_deu
+
+    out = []
+    for proposal in read_deu(DEU_DEV).proposals:
+        problem = proposal.problem
+        for d, issue in enumerate(proposal.issue_ids):
+            has = problem.has_position[d]
+            native = problem.positions[d, has]
+            if np.ptp(native) == 0:
+                continue
+            cap, sal = problem.capabilities[has], problem.saliences[d, has][:, None]
+            forward = eu.stable_forecast((native / 100.0)[:, None], cap, sal)
+            mirrored = eu.stable_forecast(((100.0 - native) / 100.0)[:, None], cap, sal)
+            out.append((issue, forward, mirrored))
+    assert len(out) > 100
+    return out
+
+
+def test_every_dev_issue_mirrors_with_the_scale(deu_forecasts):
+    # issue 22: d00062i2 forecast 54.0 forward and 40.0 mirrored (46.0 expected), 6 of 143 issues failed
+    wrong = [(issue, 100 * f.forecast[0], 100 - 100 * g.forecast[0]) for issue, f, g in deu_forecasts
+             if abs(f.forecast[0] - (1.0 - g.forecast[0])) > 1e-9 or f.period[0] != g.period[0]]
+    assert wrong == []
+
+
+def test_every_dev_issue_settles_or_cycles(deu_forecasts):
+    # issue 22: 9 issues were still moving after 60 rounds; 8 creep for up to 150 rounds, n00250i1 cycles (period 2)
+    assert [issue for issue, f, _ in deu_forecasts if not f.stable[0]] == []
+    periods = {issue: int(f.period[0]) for issue, f, _ in deu_forecasts}
+    assert periods["n00250i1"] == 2 and max(periods.values()) <= eu.MAX_CYCLE
+
+
+def test_a_two_round_cycle_is_recognised_and_forecast_at_its_mean():
+    # DEU III n00250i1 (the Council members and the Commission; positions 0/100): six members swap sides every round
+    pos = np.array([0, 100, 100, 100, 0, 100, 100, 0, 100, 100, 100, 100, 0, 100, 100, 0, 0], dtype=float)[:, None]
+    cap = np.array([4.1, 4.1, 0.48, 0.58, 0.37, 0.28, 2.8, 4.1, 0.22, 0.5, 2.09, 0.08, 1.03, 0.27, 1.46, 0.55, 2.64])
+    sal = np.array([1, 1, 1, 1, 1, .6, 1, .6, .6, .8, .6, .9, 1, .6, .6, 1, 1])[:, None]
+    result = eu.stable_forecast(pos / 100, cap, sal)
+    assert result.stable[0] and result.period[0] == 2 and result.rounds[0] <= 4
+    assert result.forecast[0] == pytest.approx(result.medians[-2:, 0].mean())
+    rounds = eu.run_rounds(pos / 100, cap, sal, 6, eu.SYMMETRIC)
+    np.testing.assert_array_equal(rounds[5].positions, rounds[3].positions)     # it is a cycle: period 2
+    assert np.abs(rounds[5].positions - rounds[4].positions).max() == 1.0       # and not a rest

@@ -3,7 +3,7 @@ valid scenarios with hostile mutations. Whatever the input, `negsim` exits 0 or 
 a run that exits 0 with --json prints valid JSON (no NaN).
 
 1,150 cases in all (the CI profile replays a fixed set; see conftest.py). The commands run in-process (typer's
-CliRunner) so that the cases fit in well under a minute; tests/test_hostile.py runs the named cases as real
+CliRunner) so that the cases fit in well under a minute; tests/test_cli_bad_input.py runs the named cases as real
 processes.
 """
 

@@ -282,3 +282,93 @@ def test_an_issue_id_that_is_not_text_is_a_problem_not_a_crash():
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(doc)
     assert "issues.0.id: must be text (got a list)" in str(caught.value)
+
+
+# ====================================================================== readable names of parameter paths
+SHIPPED = sorted(SCENARIOS.glob("*.yaml")) + sorted(SCENARIOS.glob("*.csv"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_parameter_path_of_every_shipped_scenario_has_a_readable_name(path):
+    from sim.scenario import describe_path, params
+
+    scenario = load_scenario(path)
+    paths = list(params(scenario)) + list(scenario.uncertainty)
+    assert paths
+    for item in paths:
+        named = describe_path(scenario, item)
+        assert named.label.strip() and named.label != item, item
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", named.label), named.label    # no snake_case ids or fields
+        assert named.description, item                        # from the schema's field description
+        assert item in named.hover
+    names = [describe_path(scenario, p).label for p in paths]
+    assert len(set(names)) == len(set(paths)), "two parameters share a name"
+
+
+def test_readable_names_come_from_the_scenario_and_the_schema():
+    from sim.scenario import describe_path, label
+    from sim.scenario.schema import OutsideOption
+
+    scenario = load_scenario(BASELINE)
+    assert label(scenario, "actors.russia.outside_option.trend") == "Russia - outside option, trend per round"
+    assert label(scenario, "actors.us.positions.expansion") == "United States - position on NATO eastward expansion"
+    assert label(scenario, "actors.us.allies.nato") == "United States - follows NATO"
+    assert label(scenario, "protocol.tension.initial") == "Rules - tension, initial level"
+    assert label(scenario, "protocol.max_rounds") == "Rules - deadline (rounds)"
+    trend = describe_path(scenario, "actors.russia.outside_option.trend")
+    assert trend.description == " ".join(OutsideOption.model_fields["trend"].description.split())
+    # a red line the file does not set (a sweep may open it) is named too; a path that leads nowhere is itself
+    assert label(scenario, "actors.eu.red_lines.cbm") == "European Union - red line on Risk reduction and " \
+                                                         "confidence-building measures"
+    # the bounds and choices a sweep page offers, from the schema (the issue's scale for native units)
+    position = describe_path(scenario, "actors.russia.positions.expansion")
+    scale = scenario.issue("expansion").scale
+    assert (position.low, position.high) == (scale.min, scale.max)
+    assert (trend.low, trend.high) == (-0.2, 0.2)
+    assert (describe_path(scenario, "actors.russia.saliences.cbm").low, describe_path(
+        scenario, "actors.russia.saliences.cbm").high) == (0.0, 1.0)
+    assert describe_path(scenario, "protocol.linkage").options == ("package", "issue_by_issue")
+    assert describe_path(scenario, "issues.cbm.de_escalating").options == (False, True)
+    assert label(scenario, "actors.nobody.capability") == "actors.nobody.capability"
+    assert label(scenario, "protocol.no_such_field") == "protocol.no_such_field"
+    # the names follow the scenario: a renamed actor or issue is named as renamed
+    doc = scenario.model_dump(by_alias=True, exclude_none=True)
+    doc["actors"][0]["name"] = "Russian Federation"
+    doc["issues"][0]["label"] = "Enlargement"
+    renamed = parse_scenario(doc)
+    assert label(renamed, "actors.russia.positions.expansion") == "Russian Federation - position on Enlargement"
+
+
+def test_a_native_unit_goes_with_the_name():
+    from sim.scenario import describe_path
+
+    doc = load_scenario(BASELINE).model_dump(by_alias=True, exclude_none=True)
+    doc["issues"][0]["scale"] = {"min": 0, "max": 30, "unit": "years"}
+    for actor in doc["actors"]:
+        actor["positions"]["expansion"] = min(actor["positions"]["expansion"], 30)
+        actor.get("red_lines", {}).pop("expansion", None)
+    doc["issues"][0].pop("status_quo", None)
+    doc["uncertainty"] = {k: v for k, v in doc.get("uncertainty", {}).items() if "expansion" not in k}
+    scenario = parse_scenario(doc)
+    assert describe_path(scenario, "actors.russia.positions.expansion").unit == "years"
+    assert describe_path(scenario, "issues.expansion.scale.max").unit == "years"
+    assert describe_path(scenario, "actors.russia.saliences.expansion").unit == ""
+
+
+def test_any_path_gets_a_name_and_never_an_exception():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from sim.scenario import describe_path, params
+
+    scenario = load_scenario(BASELINE)
+    pieces = sorted({piece for path in params(scenario) for piece in path.split(".")}) + ["", "x", "0", "$schema"]
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from(pieces) | st.text(max_size=6), min_size=1, max_size=6))
+    def check(keys):
+        path = ".".join(keys)
+        named = describe_path(scenario, path)
+        assert named.path == path and (named.label or not path)      # a path that leads nowhere: itself
+
+    check()

@@ -81,7 +81,7 @@ def test_a_draw_the_schema_refuses_fails_at_construction_as_validation_does():
         NegotiationModel(broken, rng=5, collect=False)
     # the same draws (a model's rng is numpy's default generator of its seed), validated, give the same message
     plan = draw_plan(broken)
-    drawn = drawn_mapping(plan, draw_values(plan, np.random.default_rng(5)))
+    drawn = drawn_mapping(plan, draw_values(plan, 5))
     assert runs_to_validate(broken, plan.paths, np.array([list(drawn.values())], dtype=float))[0]
     with pytest.raises(ScenarioError) as expected:
         apply_params(broken, drawn)

@@ -20,6 +20,8 @@ from typer.testing import CliRunner
 
 from sim import service
 from sim.cli import app
+from sim.core.streams import DRAWS
+from sim.engine import lockstep
 from sim.scenario import ScenarioError, apply_params, load_scenario, with_protocol
 from sim.sweep import (
     Factor,
@@ -160,6 +162,7 @@ def test_saltelli_layout_matches_salib_order():
 
 
 # ====================================================================== executors give identical tables
+@pytest.mark.slow
 def test_process_pool_equals_serial_whatever_the_batch_size(baseline, reference, tmp_path):
     out = tmp_path / "process"
     report = run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="process", workers=2,
@@ -173,6 +176,7 @@ def test_process_pool_equals_serial_whatever_the_batch_size(baseline, reference,
     assert set(rounds["run_id"]) == set(range(20)) and rounds.loc[0, "round"] == 0
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_equals_serial(baseline, reference, tmp_path):
     pytest.importorskip("distributed")
     out = tmp_path / "dask"
@@ -208,7 +212,7 @@ def test_consolidation_in_windows_keeps_order(baseline, reference, tmp_path, mon
 
 # ====================================================================== failures are recorded
 def test_failing_runs_are_recorded_and_the_sweep_goes_on(baseline, tmp_path, monkeypatch):
-    real, real_together = worker_module.run_scenario, worker_module.summaries
+    real, real_together = worker_module.run_scenario, worker_module.play_batch
     bad_seed = service.replicate_seeds(SEED, 3)[1]
 
     def flaky(spec, seed, collect=False, **options):
@@ -216,14 +220,14 @@ def test_failing_runs_are_recorded_and_the_sweep_goes_on(baseline, tmp_path, mon
             raise RuntimeError("solver exploded")
         return real(spec, seed, collect=collect, **options)
 
-    def flaky_together(spec, seeds, *args):     # runs in lockstep: one failure fails them all...
+    def flaky_together(spec, seeds, *args, **kwargs):     # runs in lockstep: one failure fails them all...
         if bad_seed in seeds:
             raise RuntimeError("solver exploded")
-        return real_together(spec, seeds, *args)
+        return real_together(spec, seeds, *args, **kwargs)
 
     # ...and then they run one by one, so that only the run that fails is recorded as failed
     monkeypatch.setattr(worker_module, "run_scenario", flaky)
-    monkeypatch.setattr(worker_module, "summaries", flaky_together)
+    monkeypatch.setattr(worker_module, "play_batch", flaky_together)
     # a scale narrowed below a position is only invalid in combination: those points fail when applied
     vary = ["issues.expansion.scale.max=90,110", "actors.russia.positions.expansion=80,100"]
     # (as coded: the file's ranges, up to 95 on expansion, would make every 90-scale point invalid)
@@ -343,6 +347,27 @@ def test_a_sweep_resumes_from_the_parquet_parts_of_an_earlier_version(baseline, 
     assert not (out / "parts").exists()
 
 
+def test_a_sweep_made_before_common_random_numbers_is_refused_on_resume(baseline, reference, tmp_path):
+    """Its runs drew their numbers in sequence from one generator per seed: resumed runs would draw others, so
+    the sweep is refused, with the reason, and the directory is left as it was."""
+    out = tmp_path / "old"
+    out.mkdir()
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert manifest["draws"] == DRAWS
+    del manifest["draws"]
+    manifest["status"] = {"complete": False}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SweepError, match="before common random numbers.*cannot be resumed.*--overwrite"):
+        run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="serial", rounds=True,
+                  progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    result = CliRunner().invoke(app, ["sweep", str(BASELINE), "--vary", VARY[0], "--vary", VARY[1], "--replicates",
+                                      str(REPLICATES), "--seed", str(SEED), "--rounds", "--executor", "serial",
+                                      "--out", str(out)])
+    assert result.exit_code == 2 and "before common random numbers" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_ctrl_c_saves_finished_batches_and_says_how_to_resume(tmp_path):
     out = tmp_path / "interrupted"
     command = _cli("sweep", str(BASELINE), "--replicates", "3000", "--executor", "process", "--workers", "2",
@@ -384,6 +409,10 @@ def test_cli_sweep_export_and_analyze(tmp_path):
     assert (out / "agreement.png").stat().st_size > 1000
     table = pd.read_csv(out / "agreement.csv")
     assert set(table["parameter"]) == {"actors.russia.reservation_utility", "protocol.linkage"}
+    names = dict(zip(table["parameter"], table["name"], strict=True))      # each input named as the scenario does
+    assert names["actors.russia.reservation_utility"] == "Russia - walk-away utility"
+    assert names["protocol.linkage"] == "Rules - linkage"
+    assert "Russia - walk-away utility (actors.russia.reservation_utility)" in result.output
     assert (table.groupby("parameter")["runs"].sum() == 12).all()
     result = cli.invoke(app, ["analyze", str(out), "--sobol"])
     assert result.exit_code == 2 and "--sampler sobol" in result.output
@@ -633,13 +662,13 @@ def test_a_one_replicate_lhs_design_plays_in_lockstep_as_its_models_would(baseli
     run_sweep(baseline, vary, out=one_by_one, sampler="lhs", samples=24, seed=3, executor="serial", batch_size=1,
               rounds=True, progress=False)
     played = []
-    real_play = worker_module.lockstep.play
+    real_play = lockstep.play
 
     def spy(scenario, seeds, *args, **kwargs):
         played.append(len(seeds))
         return real_play(scenario, seeds, *args, **kwargs)
 
-    monkeypatch.setattr(worker_module.lockstep, "play", spy)
+    monkeypatch.setattr(lockstep, "play", spy)
     together = tmp_path / "lockstep"
     run_sweep(baseline, vary, out=together, sampler="lhs", samples=24, seed=3, executor="serial", batch_size=24,
               rounds=True, progress=False)
@@ -673,3 +702,92 @@ def test_a_lone_run_in_a_batch_plays_in_lockstep_not_as_a_model(baseline, monkey
                                collect=False).summary_row()
     for name, value in one.items():
         assert row[name] == value or (value != value and row[name] != row[name]), name
+
+
+# ====================================================================== the dashboard's plan and its command line
+def _shell_words(command: str) -> list[str]:
+    """The words bash makes of a command line (quotes, line continuations), with `negsim` in front."""
+    done = subprocess.run(["bash", "-c", "negsim() { printf 'negsim\\0'; printf '%s\\0' \"$@\"; }\n" + command],
+                          capture_output=True, text=True, timeout=30, check=True)
+    return done.stdout.split("\0")[:-1]
+
+
+def _cli_design(command: str, scenario):
+    """The design the real `negsim sweep` parser makes of a command line (the plan's own parser is not used)."""
+    import typer
+
+    from sim.sweep.design import make_design
+
+    words = _shell_words(command)
+    assert words[:2] == ["negsim", "sweep"]
+    ctx = typer.main.get_command(app).commands["sweep"].make_context("sweep", words[2:])
+    p = ctx.params
+    return p, make_design(scenario, p["vary"], p["sampler"], p["samples"], p["replicates"], p["seed"])
+
+
+@pytest.mark.parametrize("sampler, samples", [("grid", None), ("lhs", 9), ("sobol", 4), ("random", 5)])
+def test_the_plan_command_round_trips_to_the_same_design(sampler, samples):
+    from sim.sweep import SweepPlan
+    from sim.sweep.command import range_spec, values_spec
+
+    scenario = load_scenario(BASELINE)
+    vary = (range_spec("actors.russia.outside_option.trend", 0.0, 0.1 / 3, 3),      # a float with many digits
+            range_spec("protocol.max_rounds", 10, 30, 3, value=20),
+            values_spec("protocol.linkage", ["package", "issue_by_issue"]))
+    if sampler != "grid":
+        vary = vary[:2]
+    plan = SweepPlan("scenarios/feb2022_baseline.yaml", "sweeps/my sweep", vary, sampler, samples, replicates=3,
+                     seed=11, executor="process", workers=2)
+    params, design = _cli_design(plan.command(), scenario)
+    ours = plan.design(scenario)
+    assert params["scenario"] == Path("scenarios/feb2022_baseline.yaml")
+    assert params["out_dir"] == Path("sweeps/my sweep")
+    assert (params["executor"], params["workers"]) == ("process", 2)
+    assert design.to_json() == ours.to_json()       # factors, sampler, samples, replicates, seed, points' hash
+    assert design.n_runs == ours.n_runs
+    np.testing.assert_array_equal(design.seeds[:3], ours.seeds[:3])
+    for path in design.paths:
+        np.testing.assert_array_equal(design.columns[path], ours.columns[path])
+    assert plan.command().count("\\\n") == len(plan.argv()[2:]) // 2       # one option per line
+
+
+def test_plan_specs_keep_every_digit_and_the_type():
+    from sim.sweep.command import range_spec, values_spec
+
+    assert range_spec("protocol.noise", 0.1, 0.30000000000000004, 2) == "protocol.noise=0.1:0.30000000000000004:2"
+    assert range_spec("protocol.max_rounds", 5, 9, value=20) == "protocol.max_rounds=5:9"
+    assert values_spec("protocol.linkage", ["package"]) == "protocol.linkage=package"
+    assert values_spec("issues.cbm.de_escalating", [True, False]) == "issues.cbm.de_escalating=true,false"
+
+
+def test_plan_bad_input_is_a_scenario_error_listing_the_problems():
+    from sim.sweep import SweepPlan
+
+    scenario = load_scenario(BASELINE)
+    with pytest.raises(ScenarioError) as caught:
+        SweepPlan("s.yaml", "o", ("protocol.noise=0.4:0.1:3",), replicates=0).design(scenario)
+    text = str(caught.value)
+    assert "LO must not exceed HI" in text and "--replicates" in text
+
+
+def test_the_plan_command_gives_the_same_table_as_the_plan(tmp_path):
+    """What the dashboard runs (`run_sweep` with the plan's options) and what its command line runs."""
+    from sim.sweep import SweepPlan
+
+    vary = ("actors.russia.reservation_utility=0.3:0.6:2", "protocol.linkage=package,issue_by_issue")
+    plan = SweepPlan(str(BASELINE), str(tmp_path / "page"), vary, "grid", None, replicates=2, seed=3)
+    run_sweep(BASELINE, list(plan.vary), out=plan.out, progress=False, **plan.options())
+    command = SweepPlan(str(BASELINE), str(tmp_path / "cli"), vary, "grid", None, replicates=2, seed=3).command()
+    result = CliRunner().invoke(app, _shell_words(command)[1:] + ["--quiet"])
+    assert result.exit_code == 0, result.output
+    page, cli = read_runs(tmp_path / "page"), read_runs(tmp_path / "cli")
+    assert len(page) == 8
+    pd.testing.assert_frame_equal(page, cli)
+
+
+def test_run_sweep_tells_a_progress_callable(tmp_path):
+    seen = []
+    run_sweep(BASELINE, VARY, out=tmp_path / "s", replicates=2, seed=1, executor="serial", batch_size=3,
+              progress=lambda done, total, failed: seen.append((done, total, failed)))
+    assert seen[0] == (0, 8, 0) and seen[-1] == (8, 8, 0)
+    assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen) and len(seen) >= 4

@@ -133,6 +133,41 @@ def forecasts(cur: state.Current, result) -> None:
     st.caption(f"The simulated run (seed {s.protocol.seed}): {text.replace('**', '')}")
 
 
+def model_forecasts(cur: state.Current) -> None:
+    st.header("What the forecasting models say")
+    st.markdown(
+        "Each forecasting model of `negsim backtest` (scored on real EU decisions: see docs/forecasting.md) applied "
+        "to this scenario's coded positions, capabilities, saliences, status quo and decision rule, with its "
+        "**80 % interval**; beside them, the share of simulated runs that agreed on the issue (with its 95 % "
+        "interval) and the median of "
+        f"the agreed values (10th-90th percentile) over {state.FORECAST_RUNS} runs with the uncertain inputs drawn. "
+        "The same table as `negsim forecast FILE`.")
+    try:
+        with st.spinner("Forecasting with every model..."):
+            rows = state.model_forecasts(cur.key, cur.scenario)
+    except Exception as error:     # a model that cannot read this scenario: say so, keep the rest of the page
+        st.error(f"The forecasting models could not run on this scenario: {error}")
+        return
+    table = []
+    for row in rows:
+        unit = row["unit"]
+        line = {"Issue": row["label"]}
+        for name, forecast in row["forecasts"].items():
+            low, high = forecast["interval"]
+            line[name] = f"{common.fmt(forecast['value'], unit)} [{common.fmt(low, unit)}, {common.fmt(high, unit)}]"
+        simulated = row.get("simulated")
+        if simulated is not None:
+            runs = int(simulated["runs"])
+            share = service.wilson(round(simulated["agreed"] * runs), runs)   # with its 95 % interval
+            line["Simulated: agreed"] = f"{service.describe_share(share)} of {runs} runs"
+            line["Simulated: agreed value"] = (
+                "-" if simulated["median"] is None else
+                f"{common.fmt(simulated['median'], unit)} [{common.fmt(simulated['interval'][0], unit)}, "
+                f"{common.fmt(simulated['interval'][1], unit)}]")
+        table.append(line)
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
+
 def render() -> None:
     cur = state.get_current()
     st.title(":material/query_stats: Analysis")
@@ -144,3 +179,4 @@ def render() -> None:
     ranges(cur)
     pareto(cur, result)
     forecasts(cur, result)
+    model_forecasts(cur)

@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import charts, common, report, state
 from dashboard.text import md
+from sim import service
 from sim.scenario import Scenario, with_protocol
 
 CURRENT, FILE = "current", "file"
@@ -109,30 +110,84 @@ def issues_table(results: list, labels: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def pairing_caption(results: list) -> None:
+    """Whether the two single runs are paired: the same seed, and so the same draws of every uncertain input
+    both sides draw (each input has its own random stream of the seed)."""
+    a, b = results
+    shared = [path for path in a.inputs if path in b.inputs]
+    same = sum(a.inputs[path] == b.inputs[path] for path in shared)
+    if a.seed == b.seed:
+        text = f"Both runs play seed {a.seed}"
+        if shared:
+            text += (f" and draw the same values for {same} of the {len(shared)} uncertain inputs both draw "
+                     "(each input has its own random stream of the seed): the differences come from the settings.")
+        st.caption(text + ("" if shared else "."))
+    else:
+        st.caption(f"The runs play different seeds (A {a.seed}, B {b.seed}), so their random draws differ too; "
+                   "the Monte Carlo below plays both with the same seeds.")
+
+
 def _request(keys: tuple[str, str]) -> None:
     st.session_state[MC_REQUEST] = (keys, int(st.session_state[MC_RUNS]))
 
 
+def paired_table(before, after, scenario: Scenario) -> pd.DataFrame:
+    """Each share of both batches and its paired difference (B - A) with its 95 % interval, in words."""
+    labels = {f"agreed.{issue.id}": f"{issue.label} agreed" for issue in scenario.issues}
+    rows = []
+    for row in service.paired_table(before, after).itertuples():
+        interval = "" if pd.isna(row.low) else f"[{service.points(row.low)}, {service.points(row.high)}]"
+        rows.append({"": common.OUTCOME_WORDS.get(row.measure) or labels.get(row.measure, row.measure),
+                     "A": row.share_a, "B": row.share_b,
+                     "B - A (points)": round(100 * row.difference, 1), "95 % interval": interval,
+                     "Seeds that changed": row.changed})
+    return pd.DataFrame(rows)
+
+
 def monte_carlo(sides: list[Side]) -> list[charts.Figure]:
-    st.markdown("#### Monte Carlo of both")
+    st.markdown("#### Monte Carlo of both, paired")
     c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
-    c1.number_input("Runs of each", min_value=10, max_value=2000, value=100, step=10, key=MC_RUNS)
+    c1.number_input("Seeds (runs of each)", min_value=10, max_value=5000, value=100, step=10, key=MC_RUNS,
+                    help="Both settings are played with these same seeds (derived from run A's seed), so the "
+                         "difference of each share is measured seed by seed. More seeds: narrower intervals.")
     keys = (sides[0].key, sides[1].key)
     c2.button("Run both batches", icon=":material/casino:", type="primary", on_click=_request, args=(keys,))
     request = st.session_state.get(MC_REQUEST)
     if request is None or request[0] != keys:
-        st.caption("Press **Run both batches** to play each setting with many seeds (derived from its own seed).")
+        st.caption("Press **Run both batches** to play both settings with the same many seeds and see how each "
+                   "share differs, seed by seed.")
         return []
     n = request[1]
-    batches = {side.label: state.monte_carlo(side.key, n, side.scenario) for side in sides}
+    root = sides[0].scenario.protocol.seed      # the same seeds on both sides: a paired comparison
+    bar = st.progress(0.0, text=f"Running {n} seeds of each…")
+    batches = {}
+    for k, side in enumerate(sides):
+        batches[side.label] = state.monte_carlo(side.key, n, side.scenario, root=root, _progress=lambda done, total,
+                                                k=k: bar.progress((k * total + done) / (2 * total),
+                                                                  text=f"{k * total + done} of {2 * total} runs"))
+    bar.progress(1.0, text=f"{2 * n} runs done: {n} seeds, each played by A and by B (root seed {root}).")
     figure = charts.compare_shares_chart({label: runs["outcome"] for label, runs in batches.items()})
     charts.show(figure)
+    a, b = batches.values()
+    changed = service.changed_outcomes(a, b)
+    st.markdown(f"**{changed} of {n} seeds** ({changed / n:.0%}) end in another outcome under B than under A. "
+                "Each difference below is B minus A over the same seeds, with its 95 % interval:")
+    table = service.paired_table(a, b)
+    lines = [f"- {text}" for text, difference in zip(table["text"], table["difference"], strict=True)
+             if difference != 0]
+    if lines:
+        st.markdown("\n".join(lines[:6]))
+    st.dataframe(paired_table(a, b, sides[0].scenario), hide_index=True, width="stretch", column_config={
+        "A": st.column_config.NumberColumn(format="percent"), "B": st.column_config.NumberColumn(format="percent"),
+        "B - A (points)": st.column_config.NumberColumn(format="%+.1f")})
     rows = []
     for label, runs in batches.items():
-        shares = runs["outcome"].value_counts(normalize=True)
-        rows.append({"Run": label, **{common.OUTCOME_WORDS[o]: f"{shares.get(o, 0.0):.0%}"
-                                      for o in ("agreement", "partial", "stalemate", "breakdown")},
-                     "Mean rounds": f"{runs['rounds'].mean():.1f}"})
+        shares = service.share_intervals(runs).set_index("measure")
+        rows.append({"Run": label, **{common.OUTCOME_WORDS[o]: service.describe_share(service.Interval(
+            *shares.loc[o, ["share", "low", "high", "runs"]])) for o in ("agreement", "partial", "stalemate",
+                                                                         "breakdown")},
+            "Mean rounds": f"{runs['rounds'].mean():.1f}"})
+    st.caption("Each side's shares with their 95 % (Wilson) intervals:")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     return [figure]
 
@@ -156,6 +211,7 @@ def render() -> None:
     for side, result in zip(sides, results, strict=True):
         kind, text = common.outcome_sentence(result)
         getattr(st, kind)(f"**{md(side.label)}** · " + text)
+    pairing_caption(results)
     st.markdown("#### Outcomes")
     st.dataframe(outcome_table(results, labels), hide_index=True, width="stretch")
     st.markdown("#### Issue by issue")

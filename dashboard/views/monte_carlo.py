@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import charts, common, report, state
+from dashboard import charts, common, editor, report, state
 from dashboard.text import md
+from sim import service
 from sim.sweep.analyze import assumption_influence
 
 RUNS = "negsim.mc_runs"
@@ -55,16 +57,35 @@ def render() -> None:
     show(runs, cur)
 
 
+def share_table(runs, scenario) -> pd.DataFrame:
+    """Every share of the batch (each outcome, each issue agreed) with its 95 % Wilson interval, in words."""
+    labels = {f"agreed.{issue.id}": f"{issue.label} agreed" for issue in scenario.issues}
+    rows = []
+    for row in service.share_intervals(runs).itertuples():
+        rows.append({"": common.OUTCOME_WORDS.get(row.measure) or labels.get(row.measure, row.measure),
+                     "Share": row.share, "95 % interval": f"{100 * row.low:.0f} – {100 * row.high:.0f} %",
+                     "Runs": row.runs})
+    return pd.DataFrame(rows)
+
+
 def show(runs, cur: state.Current) -> None:
     s = cur.scenario
-    shares = runs["outcome"].value_counts(normalize=True)
+    intervals = service.share_intervals(runs).set_index("measure")
     cols = st.columns(5)
     for col, outcome in zip(cols, ["agreement", "partial", "stalemate", "breakdown"], strict=False):
-        col.metric(common.OUTCOME_WORDS[outcome], f"{shares.get(outcome, 0.0):.0%}", border=True)
+        share = intervals.loc[outcome]
+        col.metric(common.OUTCOME_WORDS[outcome], f"{share['share']:.0%}", border=True,
+                   delta=f"95 %: {100 * share['low']:.0f} – {100 * share['high']:.0f} %", delta_color="off",
+                   delta_arrow="off",
+                   help=f"Share of the {len(runs)} runs, with its 95 % Wilson interval: where the share of many "
+                        "more seeds would lie.")
     cols[4].metric("Mean rounds", f"{runs['rounds'].mean():.1f}", border=True)
     st.markdown("#### How often each outcome happens")
     figures = [charts.outcome_shares_chart(runs["outcome"])]
     charts.show(figures[0])
+    st.dataframe(share_table(runs, s), hide_index=True, width="stretch",
+                 column_config={"Share": st.column_config.NumberColumn(format="percent")})
+    st.caption(f"Each share with its 95 % interval (Wilson) over {len(runs)} runs: more runs narrow it.")
     st.markdown("#### Where the agreements land")
     per_row = min(2, len(s.issues))  # at 1280 px three columns left each plot too narrow
     columns = st.columns(per_row)
@@ -87,9 +108,11 @@ def show(runs, cur: state.Current) -> None:
                    "to 1) and how often the outcome happened among the runs that drew the input's lowest and "
                    "highest third. The six strongest per outcome; a screening over this batch, not a proof of cause "
                    "(for Sobol indices: `negsim sweep FILE --assumptions --sampler sobol`).")
-        view = influence.groupby("output", sort=False).head(6).rename(columns={
-            "output": "Outcome", "input": "Drawn input", "spearman": "ρ", "share_low_third": "In the lowest third",
-            "share_high_third": "In the highest third"})
+        view = influence.groupby("output", sort=False).head(6)
+        view.insert(1, "name", view["input"].map(lambda p: editor.describe(s, p)[0]))
+        view = view.rename(columns={
+            "output": "Outcome", "name": "Drawn input", "input": "Path", "spearman": "ρ",
+            "share_low_third": "In the lowest third", "share_high_third": "In the highest third"})
         st.dataframe(view, hide_index=True, width="stretch", column_config={
             "ρ": st.column_config.NumberColumn(format="%.2f"),
             "In the lowest third": st.column_config.NumberColumn(format="percent"),

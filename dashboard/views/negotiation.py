@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import charts, common, report, state
 from dashboard.editor import STRATEGIES, changes_text, describe, poles
 from dashboard.text import md, unit_suffix
-from sim import mechanisms
+from sim import mechanisms, service
 
 SPEEDS = {0.5: "½ round/s", 1.0: "1 round/s", 2.0: "2 rounds/s", 4.0: "4 rounds/s", 10.0: "10 rounds/s"}
 SPEED = "negsim.play_speed"
@@ -308,14 +308,36 @@ def drawn_inputs(cur: state.Current, result) -> None:
         st.caption(f"The {len(ranges)} uncertain inputs are played as coded in the file (drawing is off in the "
                    "sidebar).")
         return
-    with st.expander(f"This run drew its {len(result.inputs)} uncertain inputs from seed {result.seed}"):
-        rows = ["| Setting | Drawn | Coded | Range |", "|---|---:|---:|---|"]
+    # each uncertain input has its own random stream of the seed: the file's run with this seed drew the same
+    # values for every input the edits leave uncertain (a paired what-if)
+    file_draws = service.drawn_inputs(cur.base, result.seed) if cur.edits else {}
+    same = [path for path, value in result.inputs.items() if file_draws.get(path) == value]
+    title = f"This run drew its {len(result.inputs)} uncertain inputs from seed {result.seed}"
+    if cur.edits:
+        title += f": {len(same)} the same as the file's run"
+    with st.expander(title):
+        if cur.edits:
+            fixed = [path for path in file_draws if path not in result.inputs]
+            st.markdown(
+                f"Each uncertain input has its own random stream of the seed, so your {len(cur.edits)} "
+                f"change{'s' if len(cur.edits) != 1 else ''} leave{'' if len(cur.edits) != 1 else 's'} the other "
+                f"draws alone: **{len(same)} of the {len(result.inputs)} inputs drawn here are the same on both "
+                f"sides** (this run and the file's run with seed {result.seed})"
+                + (f"; {len(fixed)} input{'s' if len(fixed) != 1 else ''} you set "
+                   f"{'are' if len(fixed) != 1 else 'is'} no longer drawn" if fixed else "")
+                + ". The difference between the two runs comes from your changes alone.")
+        rows = ["| Setting | Drawn | Coded | Range |" + (" Same in the file's run |" if cur.edits else "") + " Path |",
+                "|---|---:|---:|---|" + ("---|" if cur.edits else "") + "---|"]
         for path, value in result.inputs.items():
             words, _, unit = describe(cur.scenario, path)
             coded = state.value_at(cur.scenario, path)
             spec = ranges.get(path)
             span = "" if spec is None else f"{spec.low:g} … {spec.high:g}" + md(unit_suffix(unit))
-            rows.append(f"| {md(words)} | {value:.3g} | {'not set' if coded is None else f'{coded:g}'} | {span} |")
+            row = f"| {md(words)} | {value:.3g} | {'not set' if coded is None else f'{coded:g}'} | {span} |"
+            if cur.edits:
+                row += (" yes |" if path in same else f" no (drew {file_draws[path]:.3g}) |" if path in file_draws
+                        else " not drawn there |")
+            rows.append(row + f" `{path}` |")
         st.markdown("\n".join(rows))
 
 

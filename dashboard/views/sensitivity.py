@@ -9,8 +9,8 @@ import streamlit as st
 
 from dashboard import charts, common, editor, report, state
 from dashboard.text import md
+from sim import service
 from sim.scenario import Scenario
-from sim.service import vary_one
 
 PARAM = "negsim.sens_param"
 SPAN = "negsim.sens_span"
@@ -50,9 +50,53 @@ def numeric_parameters(scenario: Scenario) -> dict[str, tuple[str, float, float]
     return {path: (editor.describe(scenario, path)[0], float(lo), float(hi)) for path, (lo, hi) in out.items()}
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def sweep(key: str, path: str, values: tuple, replicates: int, _scenario: Scenario) -> pd.DataFrame:
-    return vary_one(_scenario, path, list(values), replicates)
+RESULTS = "negsim.sens_results"
+KEEP = 8
+"""Sensitivity tables kept per session (the last few settings, so going back and forth reruns nothing)."""
+
+
+def sweep(key: str, path: str, values: tuple, replicates: int, scenario: Scenario) -> pd.DataFrame:
+    """`service.vary_one`, with a progress bar while it runs, kept per session under `key` (not `st.cache_data`:
+    a cached function must not draw the bar, which a later run would replay where it does not exist)."""
+    kept: dict = st.session_state.setdefault(RESULTS, {})
+    whole = (key, path, values, replicates)
+    if whole not in kept:
+        bar = st.progress(0.0, text=f"Playing {(len(values) + 1) * replicates:,} runs…")
+        table = service.vary_one(scenario, path, list(values), replicates, progress=lambda done, total: bar.progress(
+            done / total, text=f"{done} of {total} values ({done * replicates:,} runs)"))
+        bar.empty()
+        while len(kept) >= KEEP:
+            kept.pop(next(iter(kept)))
+        kept[whole] = table
+    return kept[whole]
+
+
+def _points(value: float) -> str:
+    return "" if pd.isna(value) else service.points(value)
+
+
+def readable(table: pd.DataFrame, words: str, scenario: Scenario) -> pd.DataFrame:
+    """The sensitivity table in words: per value, each outcome's share with its 95 % interval, then its paired
+    difference from the value in use now (same seeds), and how many seeds changed outcome."""
+    rows = []
+    for _, row in table.iterrows():
+        out = {words: row["value"]}
+        for outcome in ("agreement", "partial", "stalemate", "breakdown"):
+            name = common.OUTCOME_WORDS[outcome]
+            out[name] = service.describe_share(service.Interval(row[outcome], row[f"{outcome}.low"],
+                                                               row[f"{outcome}.high"], int(row["runs"])))
+            out[f"{name} vs now"] = (f"{_points(row[f'{outcome}.diff'])} [{_points(row[f'{outcome}.diff_low'])}, "
+                                     f"{_points(row[f'{outcome}.diff_high'])}]")
+        for issue in scenario.issues:
+            name = f"agreed.{issue.id}"
+            if name in row:
+                out[f"{issue.label} agreed vs now"] = (f"{_points(row[f'{name}.diff'])} "
+                                                       f"[{_points(row[f'{name}.diff_low'])}, "
+                                                       f"{_points(row[f'{name}.diff_high'])}]")
+        out["Seeds that changed outcome"] = int(row["changed"])
+        out["Mean rounds"] = round(float(row["rounds"]), 1)
+        rows.append(out)
+    return pd.DataFrame(rows)
 
 
 def _request(key: str) -> None:
@@ -78,6 +122,7 @@ def render() -> None:
     path = st.selectbox("Vary", list(params), format_func=lambda p: params[p][0], key=PARAM,
                         help="Every numeric setting of the sidebar; the one you moved last comes first.")
     words, lo, hi = params[path]
+    st.caption(f"`{path}`")
     now = state.value_at(s, path)
     is_int = path == "protocol.max_rounds"
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
@@ -85,8 +130,9 @@ def render() -> None:
     span = c1.slider("Range", min_value=int(lo) if is_int else lo, max_value=int(hi) if is_int else hi,
                      value=(int(lo), int(hi)) if is_int else (lo, hi), step=step, key=f"{SPAN}:{path}")
     points = c2.number_input("Values", min_value=3, max_value=41, value=11, step=1, key=POINTS)
-    replicates = c3.number_input("Seeds per value", min_value=1, max_value=500, value=20, step=5, key=REPLICATES,
-                                 help="Runs per value (the same seeds at every value). More: smoother shares.")
+    replicates = c3.number_input("Seeds per value", min_value=1, max_value=2000, value=20, step=5, key=REPLICATES,
+                                 help="Runs per value (the same seeds at every value, and at the value in use "
+                                      "now). More: smoother shares and narrower intervals.")
     values = np.linspace(span[0], span[1], int(points))
     values = tuple(sorted({int(round(v)) for v in values})) if is_int else tuple(float(round(v, 10)) for v in values)
     draw = state.drawing() and bool(s.uncertainty)
@@ -100,10 +146,10 @@ def render() -> None:
     elif s.protocol.noise == 0 and s.protocol.activation != "random":
         st.caption("These settings have no randomness: every seed gives the same run, so each share is 0 or 1.")
     if st.session_state.get(REQUEST) != key:
-        st.caption(f"{len(values)} values x {replicates} seeds = {len(values) * replicates:,} runs.")
+        st.caption(f"{len(values)} values x {replicates} seeds = {len(values) * replicates:,} runs, and "
+                   f"{replicates} more with the value in use now (each value is compared with it seed by seed).")
         return
-    with st.spinner(f"Playing {len(values) * replicates:,} runs…"):
-        table = sweep(f"{cur.key}|{draw}", path, values, int(replicates), s if draw else s.as_coded())
+    table = sweep(f"{cur.key}|{draw}", path, values, int(replicates), s if draw else s.as_coded())
     bad = table[table["problem"].notna()]
     if len(bad):
         st.warning(f"{len(bad)} value(s) make no valid scenario and are left out: "
@@ -112,8 +158,10 @@ def render() -> None:
     fine = table[table["problem"].isna()]
     figure = charts.sensitivity_chart(fine, words, None if now is None else float(now))
     charts.show(figure)
-    shown = fine.rename(columns={"value": words, "rounds": "mean rounds"}).drop(columns=["problem"])
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.markdown(f"Each share with its 95 % interval over {int(replicates)} seeds; **vs now**: the paired difference "
+                "in points from the value in use now, over the same seeds (each seed plays both), with its 95 % "
+                "interval.")
+    st.dataframe(readable(fine, words, s), hide_index=True, width="stretch")
     d1, d2 = st.columns([1, 2])
     d1.download_button("This sensitivity table (CSV)", icon=":material/download:", on_click="ignore",
                        width="stretch", data=lambda: table.to_csv(index=False), file_name=f"{s.id}_sensitivity.csv",

@@ -211,11 +211,14 @@ def list_params(
     scenario: Annotated[Path, typer.Argument(help="Scenario file.")],
     scale: ScaleOption = None,
 ) -> None:
-    """List every numeric or choice field a sweep can vary: PATH<TAB>VALUE per line."""
-    from sim.scenario import params
+    """List every numeric or choice field a sweep can vary: PATH<TAB>VALUE<TAB>NAME per line (NAME: the input in
+    words, as the dashboard and the sweep tables name it)."""
+    from sim.scenario import label, params
+    from sim.scenario.limits import for_terminal
 
-    for path, value in params(load(scenario, scale)).items():
-        sys.stdout.write(f"{path}\t{value}\n")
+    spec = load(scenario, scale)
+    for path, value in params(spec).items():
+        sys.stdout.write(f"{path}\t{value}\t{for_terminal(label(spec, path), newlines=False)}\n")
 
 
 @app.command()
@@ -278,7 +281,10 @@ def forecast_scenario(
         table.add_row(model, *(f"{row.forecasts[model].value:.1f} ({row.fmt(row.forecasts[model].low)}-"
                                f"{row.fmt(row.forecasts[model].high)})" for row in rows))
     if runs:
-        table.add_row(f"simulated, {runs} runs: agreed", *(f"{100 * row.simulated.agreed:.0f} %" for row in rows))
+        from sim.core.intervals import describe_share, wilson
+
+        table.add_row(f"simulated, {runs} runs: agreed [95 %]", *(describe_share(wilson(
+            round(row.simulated.agreed * row.simulated.runs), row.simulated.runs)) for row in rows))
         table.add_row("  median (10-90 %)", *("-" if row.simulated.median is None else
                                               f"{row.simulated.median:.1f} ({row.fmt(row.simulated.low)}-"
                                               f"{row.fmt(row.simulated.high)})" for row in rows))

@@ -55,6 +55,20 @@ def _pct(value: float | None) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}%"
 
 
+def _pct_interval(share: float | None, low: float | None, high: float | None) -> str:
+    """'42.0% [36-48]': a share and its 95 % interval."""
+    if share is None or low is None or high is None or any(math.isnan(v) for v in (share, low, high)):
+        return _pct(share)
+    return f"{100 * share:.1f}% [{100 * low:.0f}-{100 * high:.0f}]"
+
+
+def _wilson_text(share: float, ok: int) -> str:
+    from sim.core.intervals import wilson
+
+    interval = wilson(round(share * ok), ok)
+    return _pct_interval(interval.share, interval.low, interval.high)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -166,13 +180,14 @@ def print_report(report: Any, title: str = "") -> None:
     failed = Text.assemble((f"{report.failed:,} failed", "red"), " (see the error column)") if report.failed \
         else "0 failed"
     out.print(Text.assemble(f"Runs: {report.n_runs - report.failed:,} ok, ", failed))
-    table = Table(title="Summary (successful runs)", title_justify="left")
+    ok = report.n_runs - report.failed
+    table = Table(title="Summary (successful runs; 95 % Wilson intervals)", title_justify="left")
     table.add_column("outcome / issue")
-    table.add_column("share", justify="right")
+    table.add_column("share [95 % interval]", justify="right")
     for outcome, share in report.outcomes.items():
-        table.add_row(f"outcome: {outcome}", _pct(share))
+        table.add_row(f"outcome: {outcome}", _wilson_text(share, ok))
     for issue, rate in report.agreement.items():
-        table.add_row(f"agreed: {issue}", _pct(rate))
+        table.add_row(f"agreed: {issue}", _wilson_text(rate, ok))
     out.print(table)
 
 
@@ -220,40 +235,49 @@ def analyze(
                                          seed=manifest["design"]["root_seed"])
         view = Table(title="Sobol indices (first order S1, total order ST; ± 95% bootstrap half-width)",
                      title_justify="left")
-        for column in ("output", "parameter", "S1", "±", "ST", "± ", "note"):
-            view.add_column(column, justify="left" if column in ("output", "parameter", "note") else "right")
+        named = analysis.names(manifest, [f.path for f in factors])
+        indices.insert(2, "name", indices["parameter"].map(lambda p: named.get(p, p)))
+        for column in ("output", "parameter", "path", "S1", "±", "ST", "± ", "note"):
+            view.add_column(column, justify="left" if column in ("output", "parameter", "path", "note") else "right")
         for row in indices.itertuples(index=False):
-            view.add_row(row.output, row.parameter, _num(row.S1), _num(row.S1_conf), _num(row.ST),
+            view.add_row(row.output, _plain(row.name), row.parameter, _num(row.S1), _num(row.S1_conf), _num(row.ST),
                          _num(row.ST_conf), row.note)
         out.print(view)
         indices.to_csv(directory / "sobol.csv", index=False)
         out.print(f"Indices written to {_plain(str(directory / 'sobol.csv'))}")
         return
     table = analysis.agreement_table(runs, factors, sampler, bins)
+    influence = analysis.assumption_influence(runs)
+    named = analysis.names(manifest, [f.path for f in factors] + list(dict.fromkeys(influence["input"])))
+    table.insert(1, "name", table["parameter"].map(lambda p: named.get(p, p)))
     issues = [c for c in table.columns if c.startswith("agreed.")]
-    out.print(Text.assemble(("Agreement probability by parameter value", "bold"), " (shares of the successful runs)"))
+    out.print(Text.assemble(("Agreement probability by parameter value", "bold"),
+                            " (shares of the successful runs, with 95 % Wilson intervals)"))
     for parameter in dict.fromkeys(table["parameter"]):
-        view = Table(title=parameter, title_justify="left")
+        title = named.get(parameter, parameter)
+        view = Table(title=_plain(f"{title} ({parameter})" if title != parameter else parameter),
+                     title_justify="left")
         headers = ("value", "runs", "failed", *analysis.OUTCOMES, *(f"{c.split('.', 1)[1]} agreed" for c in issues))
         for column in headers:
             view.add_column(column, justify="right")
         for _, record in table[table["parameter"] == parameter].iterrows():
             view.add_row(record["bin"] or _num(record["value"]), f"{record['runs']:,}", f"{record['failed']:,}",
-                         *(_pct(record[c]) for c in analysis.OUTCOMES), *(_pct(record[c]) for c in issues))
+                         *(_pct_interval(record[c], record.get(f"low.{c}"), record.get(f"high.{c}"))
+                           for c in (*analysis.OUTCOMES, *issues)))
         out.print(view)
     table.to_csv(directory / "agreement.csv", index=False)
     png = analysis.plot_agreement(table, plot or directory / "agreement.png",
-                                  title=manifest.get("scenario", {}).get("title", ""))
+                                  title=manifest.get("scenario", {}).get("title", ""), names=named)
     out.print(f"Table written to {_plain(str(directory / 'agreement.csv'))}; plot to {_plain(str(png))}")
-    influence = analysis.assumption_influence(runs)
     if len(influence):
+        influence.insert(2, "name", influence["input"].map(lambda p: named.get(p, p)))
         view = Table(title="Which drawn assumptions go with the outcome (Spearman's rho; share of the outcome among "
                            "runs that drew the lowest / highest third), strongest first", title_justify="left")
-        for column in ("output", "input", "rho", "low third", "high third"):
-            view.add_column(column, justify="left" if column in ("output", "input") else "right")
+        for column in ("output", "input", "path", "rho", "low third", "high third"):
+            view.add_column(column, justify="left" if column in ("output", "input", "path") else "right")
         for name in dict.fromkeys(influence["output"]):
             for row in influence[influence["output"] == name].head(8).itertuples(index=False):
-                view.add_row(row.output, row.input, _num(row.spearman), _pct(row.share_low_third),
+                view.add_row(row.output, _plain(row.name), row.input, _num(row.spearman), _pct(row.share_low_third),
                              _pct(row.share_high_third))
         out.print(view)
         influence.to_csv(directory / "assumptions.csv", index=False)

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
+from sim.core.streams import input_uniforms
 from sim.core.utility import Array
 from sim.scenario import Scenario, apply_params, params
 from sim.scenario.limits import MAX_MAGNITUDE
@@ -349,7 +350,8 @@ def runs_to_validate(scenario: Scenario, paths: Sequence[str], values: Array) ->
 
 # ---------------------------------------------------------------------- drawn assumptions
 class DrawPlan(NamedTuple):
-    """How a scenario's `uncertainty` is drawn, one uniform number per path in the mapping's order."""
+    """How a scenario's `uncertainty` is drawn: one uniform number per path, from the path's own stream of the
+    run's seed (`sim.core.streams.input_uniforms`), in the mapping's order."""
 
     paths: tuple[str, ...]
     triangular: NDArray[np.bool_]   # (K,) triangular(low, coded value, high); else uniform(low, high)
@@ -384,9 +386,11 @@ def _make_plan(scenario: Scenario) -> DrawPlan:
                     np.array(mode, dtype=float), np.array(high, dtype=float), np.array(whole, dtype=bool))
 
 
-def draw_values(plan: DrawPlan, rng: np.random.Generator) -> Array:
-    """One run's draws (K,) in the plan's path order (see `values_from_uniforms`)."""
-    return values_from_uniforms(plan, rng.random(len(plan.paths)))
+def draw_values(plan: DrawPlan, seed: int) -> Array:
+    """One run's draws (K,) in the plan's path order: each path's uniform number from its own stream of `seed`
+    (common random numbers: a path's draw does not depend on the other paths), transformed by
+    `values_from_uniforms`."""
+    return values_from_uniforms(plan, input_uniforms([seed], plan.paths)[0])
 
 
 def values_from_uniforms(plan: DrawPlan, u: Array) -> Array:
@@ -429,12 +433,12 @@ def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs 
     return Inputs(*(array[0] for array in inputs))
 
 
-def draw_inputs(scenario: Scenario, rng: np.random.Generator) -> tuple[Scenario, dict[str, float]]:
-    """The scenario with every uncertain input drawn from its range by `rng`, validated, and the values drawn by
-    path (the model's way; lockstep sets the same draws into arrays). A scenario without ranges is returned as
-    it is, and nothing is drawn."""
+def draw_inputs(scenario: Scenario, seed: int) -> tuple[Scenario, dict[str, float]]:
+    """The scenario with every uncertain input drawn from its range by the run seed `seed`, validated, and the
+    values drawn by path (the model's way; lockstep sets the same draws into arrays). A scenario without ranges
+    is returned as it is, and nothing is drawn."""
     if not scenario.uncertainty:
         return scenario, {}
     plan = draw_plan(scenario)
-    drawn = drawn_mapping(plan, draw_values(plan, rng))
+    drawn = drawn_mapping(plan, draw_values(plan, seed))
     return apply_params(scenario, drawn), drawn

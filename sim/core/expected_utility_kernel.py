@@ -260,6 +260,16 @@ def _weights(C: np.ndarray, S: np.ndarray) -> np.ndarray:
     return _safe_div(W, W.max(axis=1, keepdims=True))
 
 
+def _same_positions(X: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """(M, N, N): x_a and x_b are the same position, up to rounding (|x_a - x_b| <= _REL_TOL x R).
+
+    Two actors at one position make each other no offer. Exact equality would not mirror: a position reached by a
+    compromise on a reversed scale can differ from the mirrored one by an ulp, and the two actors would then offer each
+    other a capitulation of no length, which the least-move rule takes before any real offer (issue 22:
+    DEU d00062i2 forecast 54.0 forward, 40.0 mirrored)."""
+    return np.abs(X[:, :, None] - X[:, None, :]) <= (_REL_TOL * R)[:, None, None]
+
+
 def _distance_ratio(X: np.ndarray, R: np.ndarray) -> np.ndarray:
     """(M, N, N): |x_a - x_b| / R, clipped to [0, 1]; 0 on issues with R == 0."""
     diff = np.abs(X[:, :, None] - X[:, None, :])
@@ -463,7 +473,7 @@ class _Stage:
     X: np.ndarray
     R: np.ndarray
     live: np.ndarray  # (M,) R > 0
-    same: np.ndarray  # (M, N, N) x_i == x_j
+    same: np.ndarray  # (M, N, N) x_i == x_j (within _REL_TOL x R: `_same_positions`)
     median: np.ndarray  # (M,)
     mean: np.ndarray  # (M,)
     danger: np.ndarray  # (M, N)
@@ -483,7 +493,7 @@ def _stage(positions, capability, salience, scale_range, params: EUParams | Sequ
     rules = _rules(params, rows.issues)
     W = _weights(rows.C, S)
     ratio = _distance_ratio(X, R)
-    same = X[:, :, None] == X[:, None, :]
+    same = _same_positions(X, R)
     median = _median_im(X, W, rules.midpoint)
     mean = _mean_rows(X, W)
     live = R > 0
@@ -572,7 +582,11 @@ def _select(
         nearest = np.where(kind != OFFER_NONE, move, np.inf)
         key = nearest if key is None else np.where(least_move[:, None, None], nearest, key)
 
-    src = np.argmin(key, axis=2)  # first index wins ties
+    # The smallest key wins; keys equal up to rounding (_REL_TOL x the row's range of positions) are a tie, which the
+    # first actor wins: a rule that does not depend on the direction of the scale, where rounding noise would.
+    best = key.min(axis=2, keepdims=True)
+    spread = np.ptp(X, axis=1)[:, None, None]
+    src = np.argmax(key <= best + _REL_TOL * np.maximum(spread, np.abs(best)), axis=2)
     chosen_key = np.take_along_axis(key, src[:, :, None], axis=2)[:, :, 0]
     has = np.isfinite(chosen_key)
     new_x = np.take_along_axis(cand, src[:, :, None], axis=2)[:, :, 0]
@@ -658,19 +672,27 @@ refers to the direction of the scale) and P(i, j) + P(j, i) = 1. Reversing the s
 STABLE_TOLERANCE = 1e-3
 """Stopping rule: the talks have settled in the first round in which no actor's position moves by more than this share
 of the issue's range R. The rounds are deterministic, so from then on nothing moves and the median is final."""
-MAX_ROUNDS = 60
+MAX_CYCLE = 8
+"""Longest cycle the stopping rule recognises: an issue whose positions are back, within STABLE_TOLERANCE x R, where
+they were k <= MAX_CYCLE rounds earlier repeats those k rounds for ever (the rounds are deterministic); its forecast is
+the mean median over one period. (k = 1: nothing moves, the rule above.)"""
+MAX_ROUNDS = 200
 """Rounds after which an issue still moving is cut off; its forecast is then the average median over the last half
-of the rounds (the centre of its cycle), not whichever point of the cycle the cut-off happens to hit."""
+of the rounds (the centre of its cycle), not whichever point of the cycle the cut-off happens to hit. On the DEU III
+development file every issue settles or cycles well before (the slowest, d99244i4, in round 150: a slow creep of
+compromises towards the median; at 60 rounds 8 issues were still creeping and one, n00250i1, cycles with period 2)."""
 
 
 @dataclass(frozen=True)
 class StableForecast:
     """The median-voter forecast of each issue once its median stops moving."""
 
-    forecast: np.ndarray  # (M,) the median once settled, else the mean median over the last half of the rounds
-    stable: np.ndarray  # (M,) bool: the stopping rule fired
-    rounds: np.ndarray  # (M,) round in which nothing moved (max_rounds if none)
+    forecast: np.ndarray  # (M,) the median once settled (the mean over one period of a cycle), else the mean median
+    #                       over the last half of the rounds
+    stable: np.ndarray  # (M,) bool: the stopping rule fired (nothing moves, or the positions cycle)
+    rounds: np.ndarray  # (M,) round in which the rule fired (max_rounds if never)
     medians: np.ndarray  # (T + 1, M) median by round, round 0 = initial positions
+    period: np.ndarray | None = None  # (M,) 1: nothing moves any more; k > 1: a cycle of k rounds; 0: neither
 
 
 def stable_forecast(
@@ -681,15 +703,18 @@ def stable_forecast(
     *,
     max_rounds: int = MAX_ROUNDS,
     tolerance: float = STABLE_TOLERANCE,
+    max_cycle: int = MAX_CYCLE,
 ) -> StableForecast:
     """Run rounds until each issue settles: a round in which no position moves by more than ``tolerance`` x R
-    (R: the range of the initial positions). Its forecast is the median voter then. The challenge dynamics can
-    instead cycle -- the EC example under SCHOLZ_2011 repeats 7.0 -> 8.4 -> 9.6 -> 9.96 -> 7.0 ... with pauses of up
-    to nine rounds at 7.0, so a pause in the median alone proves nothing -- and an issue still moving after
-    ``max_rounds`` gets the average median over the last half of the rounds, with ``stable`` False. Median ties follow
-    ``params.median_ties``; under SYMMETRIC a mirrored scale gives the mirrored forecast."""
-    if max_rounds < 1 or tolerance < 0:
-        raise ValueError("max_rounds must be >= 1 and tolerance >= 0")
+    (R: the range of the initial positions), or in which the positions are back, within that tolerance, where they
+    were k <= ``max_cycle`` rounds earlier. Its forecast is the median voter then (for a cycle, the mean median over
+    its k rounds). The challenge dynamics can cycle -- the EC example under SCHOLZ_2011 repeats 7.0 -> 8.4 -> 9.6 ->
+    9.96 -> 7.0 ... with pauses of up to nine rounds at 7.0, so a pause in the median alone proves nothing; the
+    positions, not the median, must repeat -- and an issue still moving after ``max_rounds`` gets the average median
+    over the last half of the rounds, with ``stable`` False. Median ties follow ``params.median_ties``; under
+    SYMMETRIC a mirrored scale gives the mirrored forecast (every test here compares distances)."""
+    if max_rounds < 1 or tolerance < 0 or max_cycle < 1:
+        raise ValueError("max_rounds and max_cycle must be >= 1 and tolerance >= 0")
     x = np.asarray(positions, dtype=float)
     if x.ndim != 2:
         raise ValueError("positions must have shape (N, M)")
@@ -700,21 +725,27 @@ def stable_forecast(
     m = x.shape[1]
     midpoint = np.full(m, params.median_ties == "midpoint")
     medians = [_median_im(rows.X, W, midpoint)]
+    seen = [x]                                 # positions by round, round 0 = initial
     done = np.zeros(m, dtype=bool)
     settled_at = np.full(m, max_rounds)
+    period = np.zeros(m, dtype=int)
     result = np.full(m, np.nan)
     for t in range(1, max_rounds + 1):
         new = eu_round(x, c, salience, R, params).positions
         medians.append(_median_im(np.ascontiguousarray(new.T), W, midpoint))
-        still = np.abs(new - x).max(axis=0) <= tolerance * R
-        newly = ~done & still
-        result[newly] = medians[-1][newly]
-        settled_at[newly] = t
-        done |= newly
+        seen.append(new)
+        for k in range(1, min(max_cycle, t) + 1):    # the shortest period first: k = 1 is "nothing moves"
+            back = np.abs(new - seen[-1 - k]).max(axis=0) <= tolerance * R
+            newly = ~done & back
+            if newly.any():
+                result[newly] = np.mean(medians[-k:], axis=0)[newly]
+                settled_at[newly] = t
+                period[newly] = k
+                done |= newly
         x = np.where(done[None, :], x, new)   # a settled issue stays exactly where it settled
         if done.all():
             break
     trace = np.array(medians)
     late = trace[len(trace) // 2:]
     result = np.where(done, result, late.mean(axis=0))
-    return StableForecast(forecast=result, stable=done, rounds=settled_at, medians=trace)
+    return StableForecast(forecast=result, stable=done, rounds=settled_at, medians=trace, period=period)

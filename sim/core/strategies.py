@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -123,8 +123,9 @@ def with_run_axis(p: Profiles) -> Profiles:
     short path, about a third of the cost of broadcasting an (N, M) operand to it."""
     if p.ideal.ndim == 3:
         return p
-    return dataclasses.replace(p, **{name: value[None] for name, value in vars(p).items()
-                                     if isinstance(value, np.ndarray) and name not in SHARED_FIELDS})
+    batched: dict[str, Any] = {name: value[None] for name, value in vars(p).items()
+                               if isinstance(value, np.ndarray) and name not in SHARED_FIELDS}
+    return dataclasses.replace(p, **batched)
 
 
 def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitude: Array, red_line: Array,
@@ -175,7 +176,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         agreeable_low=agreeable_low, agreeable_high=agreeable_high, package_possible=package_possible,
         status_quo=status_quo, disagreement=disagreement, outside=outside, outside_trend=outside_trend,
         has_outside_options=bool((~np.isnan(outside)).any()),
-        package_table=None if not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
+        package_table=None if nash is None or not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
         package_mask=None if has_nash.all() else has_nash,
         any_package_possible=bool(package_possible.any()),
     )

@@ -4,7 +4,9 @@ The CLI summary, `negsim run --json` (`issues.ID.why`), the dashboard banner and
 these sentences (through `sim.service.result_of`), so a run is explained the same way everywhere. Checked in the
 order a reader needs them: settled; someone walked away; red lines that exclude each other; no package that
 gives everyone its walk-away level; package linkage holding back an issue whose offers met; walk-away levels
-refusing the proposal; the deadline.
+refusing the proposal; the deadline. A forecasting mechanism (expected utility) has its own sentences
+(`forecast_reasons`): what settled an issue, where its positions stopped moving and who refuses the forecast there,
+or that they were still moving (a cycle) when the talks ended.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.core import table_rules
-from sim.core.utility import issue_utilities
+from sim.core.utility import EPS, issue_utilities, within
 
 if TYPE_CHECKING:
     from sim.engine.model import NegotiationModel
@@ -27,6 +29,8 @@ def _names(model: NegotiationModel, rows) -> str:
 
 def issue_reasons(model: NegotiationModel) -> dict[str, str]:
     """One sentence per issue id: what settled or blocked it, and when."""
+    if model.mechanism.forecasts:
+        return forecast_reasons(model)
     spec, p = model.spec, model.profiles
     package = spec.protocol.linkage == "package"
     tolerance = spec.protocol.agreement_tolerance
@@ -78,5 +82,91 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
                 parts.append(f"offers still {spread:.0f}{unit} apart {when}")
             else:
                 parts.append(f"still open after round {model.round}: offers {spread:.0f}{unit} apart")
+        reasons[issue.id] = "; ".join(parts)
+    return reasons
+
+
+def _refusals(model: NegotiationModel, value: float, j: int, unit: str) -> list[str]:
+    """Who refuses `value` (normalised) on issue j: the actors whose red line it crosses and those for whom it is
+    below their walk-away level (reservation utility), as clauses."""
+    p, spec = model.profiles, model.spec
+    span = model.high[j] - model.low[j]
+    crossed = ~within(np.float64(value), p.red_low_tol[:, j], p.red_high_tol[:, j])
+    worth = issue_utilities(np.full(p.ideal.shape, value), p.ideal, p.risk_exponent)[:, j]
+    below = (worth < p.reservation - EPS) & ~crossed
+    clauses = []
+    for i in np.flatnonzero(crossed):
+        low_side = value < p.red_low[i, j]
+        line = float(model.low[j] + (p.red_low[i, j] if low_side else p.red_high[i, j]) * span)
+        clauses.append(f"it crosses the red line of {spec.actors[int(i)].name} (nothing "
+                       f"{'below' if low_side else 'above'} {line:.0f}{unit})")
+    if below.any():
+        clauses.append(f"it is below the walk-away level of {_names(model, np.flatnonzero(below))}")
+    return clauses
+
+
+def _which(refusals: list[str]) -> str:
+    """", which crosses ... and is below ..." from clauses that start with "it "."""
+    return ", which " + " and ".join(clause.removeprefix("it ") for clause in refusals) if refusals else ""
+
+
+def forecast_reasons(model: NegotiationModel) -> dict[str, str]:
+    """The expected-utility mechanism's sentences: an issue is agreed where the positions met on the median voter's
+    position and everyone the rule needs accepts it; otherwise where the positions stopped moving (the stable
+    forecast) or began to cycle, and who refuses the forecast, or that they were still moving when the talks
+    ended."""
+    spec, p = model.spec, model.profiles
+    package = spec.protocol.linkage == "package"
+    tolerance = spec.protocol.agreement_tolerance
+    offers, native = model.offers, model.native
+    forecast = model.state.forecast[0]
+    since, period = np.full(len(spec.issues), -1), np.zeros(len(spec.issues), dtype=int)
+    if model.mechanism.settled_since is not None:
+        tracked = model.mechanism.settled_since(model.state)
+        since, period = tracked[0][0], tracked[1][0]
+    met = np.ptp(offers, axis=0) <= tolerance + 1e-9
+    apart = [i.id for k, i in enumerate(spec.issues) if model.open_issues[k] and not met[k]]
+    reasons: dict[str, str] = {}
+    for j, issue in enumerate(spec.issues):
+        unit = f" {issue.scale.unit}" if issue.scale.unit else ""
+        if not model.open_issues[j]:
+            how = ", as part of the package" if package else ""
+            reasons[issue.id] = (f"settled in round {int(model.agreed_round[j])} at "
+                                 f"{float(native(model.agreed_value)[j]):.1f}{unit}: the positions met on the median "
+                                 f"voter's position, which every actor the decision rule needs accepts{how}")
+            continue
+        value = float(native(forecast)[j])
+        spread = float(np.ptp(native(offers)[:, j]))
+        parts = []
+        if p.agreeable_low[j] > p.agreeable_high[j]:
+            floor, ceiling = int(np.argmax(p.red_low[:, j])), int(np.argmin(p.red_high[:, j]))
+            span = model.high[j] - model.low[j]
+            lo = float(model.low[j] + p.red_low[floor, j] * span)
+            hi = float(model.low[j] + p.red_high[ceiling, j] * span)
+            parts.append(f"red lines exclude each other: {spec.actors[floor].name} accepts nothing below "
+                         f"{lo:.0f}{unit}, {spec.actors[ceiling].name} nothing above {hi:.0f}{unit}")
+        refusals = _refusals(model, float(forecast[j]), j, unit)
+        if since[j] >= 0 and met[j]:
+            why = "; ".join(refusals) if refusals else (
+                "under package linkage nothing is agreed until everything is"
+                + (f" (still apart on {', '.join(apart)})" if apart else ""))
+            when = (f"stable from round {int(since[j])}" if period[j] <= 1
+                    else f"repeating every {int(period[j])} rounds from round {int(since[j])}")
+            parts.append(f"the positions met at {value:.1f}{unit} ({when}), but {why}")
+        elif since[j] >= 0 and period[j] > 1:
+            parts.append(f"the positions cycle: from round {int(since[j])} they repeat every {int(period[j])} rounds, "
+                         f"{spread:.3g}{unit} apart; forecast {value:.1f}{unit}, the mean median over the cycle"
+                         + _which(refusals))
+        elif since[j] >= 0:
+            parts.append(f"the positions stopped moving in round {int(since[j])}, still {spread:.3g}{unit} apart: "
+                         f"stable forecast {value:.1f}{unit} (the median voter)"
+                         + (f", which {' and '.join(refusals)}".replace("which it ", "which ") if refusals else ""))
+        elif model.running:
+            parts.append(f"still open after round {model.round}: positions {spread:.3g}{unit} apart, median voter "
+                         f"at {value:.1f}{unit}")
+        else:
+            parts.append(f"no stable forecast: the positions were still moving at the deadline (round {model.round}),"
+                         f" {spread:.3g}{unit} apart; forecast {value:.1f}{unit}"
+                         + _which(refusals))
         reasons[issue.id] = "; ".join(parts)
     return reasons

@@ -10,8 +10,8 @@ round of a few actors and issues.
 Each run computes exactly what ``NegotiationModel(scenario with its values, rng=seed, collect=False)`` computes,
 bit for bit (tests/test_lockstep.py checks it on every shipped scenario, random scenarios, random parameter
 points and both mechanisms): the round rules are elementwise or reduce along one run's actor and issue axes
-only; each run draws from its own generator, seeded as Mesa seeds the model's (``numpy.random.default_rng``),
-the same numbers in the same order (its uncertain inputs, the noise of every round, the order of moves); a run
+only; each run draws the numbers its model draws, from the same streams of its seed (`sim.core.streams`: each
+uncertain input by its path, the noise of every round, the order of moves); a run
 whose talks end keeps its final state, so the rounds it did not play change nothing. (Ended runs stay in the
 arrays, played but ignored, until a quarter of the rows have ended: dropping them costs a copy of every per-run
 array, which done after each round cost a third of the time.)
@@ -30,6 +30,7 @@ from sim import mechanisms
 from sim.compile.arrays import run_arrays
 from sim.compile.inputs import DrawPlan, Setter, draw_plan, inputs_of, setter_of, values_from_uniforms, with_values
 from sim.core.strategies import Profiles
+from sim.core.streams import input_uniforms
 from sim.core.utility import Array
 from sim.engine import run
 from sim.mechanisms.base import RoundDraws, RunArrays, State, draw_rounds
@@ -125,9 +126,9 @@ def _groups(keys: Sequence[Any]) -> tuple[list[Any], NDArray[np.intp]]:
 def prepare_runs(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (),
                  values: Array | None = None) -> tuple[RunArrays, Array, DrawPlan | None]:
     """Each run's arrays: the design's values at `paths`, then the uncertain inputs (those the design does not set)
-    drawn from the run's generator (one generator per distinct seed: runs with the same seed draw the same
-    numbers, as in a design whose points share their replicates' seeds). Returns (arrays, drawn values (R, K),
-    the draw plan)."""
+    drawn from the run's seed, each path from its own stream (`sim.core.streams.input_uniforms`: runs with the
+    same seed draw the same numbers, as in a design whose points share their replicates' seeds). Returns
+    (arrays, drawn values (R, K), the draw plan)."""
     paths = list(paths)
     free = {path: spec for path, spec in scenario.uncertainty.items() if path not in paths}
     base = scenario if len(free) == len(scenario.uncertainty) else scenario.model_copy(update={"uncertainty": free})
@@ -135,8 +136,7 @@ def prepare_runs(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] 
     drawn = np.zeros((len(seeds), 0))
     if plan is not None:
         distinct, which = _groups([int(seed) for seed in seeds])
-        uniforms = np.array([np.random.default_rng(seed).random(len(plan.paths)) for seed in distinct])
-        drawn = values_from_uniforms(plan, uniforms[which])
+        drawn = values_from_uniforms(plan, input_uniforms(distinct, plan.paths)[which])
     all_paths = paths + (list(plan.paths) if plan is not None else [])
     if not all_paths:
         return run_arrays(scenario, runs=len(seeds)), drawn, plan
@@ -153,7 +153,7 @@ def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values
     p, r = arrays.profiles, arrays.rules
     n_runs, (n_actors, n_issues) = len(seeds), p.ideal.shape[-2:]
     deadline = int(r.deadline.max())
-    noise, order = _round_draws(seeds, drawn.shape[1], r, deadline, (n_actors, n_issues),
+    noise, order = _round_draws(seeds, r, deadline, (n_actors, n_issues),
                                 arrays.activation == "random")
     state = run.opening(mechanism_, arrays, n_runs, record)
     recorder = run.RoundRecorder(arrays, mechanism_) if record else None
@@ -207,11 +207,11 @@ def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values
     return Finals(**final, inputs=inputs, rounds_table=None if recorder is None else recorder.table())
 
 
-def _round_draws(seeds: Sequence[int], n_inputs: int, r, deadline: int, shape: tuple[int, int],
+def _round_draws(seeds: Sequence[int], r, deadline: int, shape: tuple[int, int],
                  random_order: bool) -> tuple[Array | None, NDArray[np.int_] | None]:
     """Every run's noise (R, T, N, M) and order of moves (R, T, N) for the longest run's T rounds, drawn from its
-    seed's generator after its `n_inputs` input draws, as its model draws them (`draw_rounds`; a shorter run's
-    later rounds are never played).
+    seed's noise and order streams, as its model draws them (`draw_rounds`; a shorter run's later rounds are
+    never played).
 
     Runs whose generators make the same draws (same seed, deadline, and whether there is noise) share them:
     the noise is drawn at scale 1 and scaled per run. numpy's normal(0, s) is 0 + s * z of the standard normal z
@@ -224,9 +224,7 @@ def _round_draws(seeds: Sequence[int], n_inputs: int, r, deadline: int, shape: t
     streams, which = _groups([(int(seed), int(r.deadline[k]), bool(noisy[k])) for k, seed in enumerate(seeds)])
     members = np.split(np.argsort(which, kind="stable"), np.cumsum(np.bincount(which))[:-1])
     for (seed, run_deadline, run_noisy), runs in zip(streams, members, strict=True):
-        rng = np.random.default_rng(seed)
-        rng.random(n_inputs)        # the inputs were drawn first (`prepare_runs`)
-        unit, run_order = draw_rounds(rng, 1.0 if run_noisy else 0.0, run_deadline, shape, random_order)
+        unit, run_order = draw_rounds(seed, 1.0 if run_noisy else 0.0, run_deadline, shape, random_order)
         if unit is not None:
             noise[runs, :run_deadline] = 0.0 + r.noise[runs, None, None, None] * unit
         if run_order is not None:

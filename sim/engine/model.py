@@ -49,8 +49,10 @@ class NegotiationModel(mesa.Model):
             so each seed plays its own version of the assumptions (`drawn_inputs` lists the values); False
             plays the values as coded (a classroom, whose briefs quote them).
 
-    The run's random numbers come from its rng in a fixed order before the first round: the uncertain inputs,
-    then the noise of every round, then (random activation) the order of moves of every round.
+    The run's random numbers come from its seed, each from its own stream (`sim.core.streams`: common random
+    numbers): each uncertain input by its path, the noise of every round, and (random activation) the order of
+    moves of every round, all drawn before the first round. A numpy Generator given as `rng` gives the run its
+    seed (one 63-bit number drawn from it).
     """
 
     def __init__(self, scenario: Scenario | str | Path | None = None, rng=None, collect: bool = True,
@@ -62,11 +64,12 @@ class NegotiationModel(mesa.Model):
             rng = int(rng)
         super().__init__(rng=rng)
         self.seed: int | None = int(rng) if isinstance(rng, (int, np.integer)) else None
+        seed = self.seed if self.seed is not None else int(self.rng.integers(2**63))   # every stream's key
         self.drawn_inputs: dict[str, float] = {}
         own: Inputs | None = None   # this run's drawn numbers, set straight into its arrays
         if draw and spec.uncertainty:
             plan = draw_plan(spec)
-            values = draw_values(plan, self.rng)
+            values = draw_values(plan, seed)
             self.drawn_inputs = drawn_mapping(plan, values)
             own = settable_draws(spec, plan, values)
             if own is None:     # validated now: a combination the schema refuses fails here, as it always did
@@ -87,7 +90,7 @@ class NegotiationModel(mesa.Model):
         self.human = np.array([a in set(human_seats) for a in spec.actor_ids])
         self.has_humans = bool(self.human.any())
         self.submitted = np.full(self.profiles.ideal.shape, np.nan)
-        self.noise_draws, self.order_draws = draw_rounds(self.rng, float(self.arrays.rules.noise[0]), self.deadline,
+        self.noise_draws, self.order_draws = draw_rounds(seed, float(self.arrays.rules.noise[0]), self.deadline,
                                                          self.profiles.ideal.shape,
                                                          spec.protocol.activation == "random")
         self.state = run.opening(self.mechanism, self.arrays, 1, collect, self.human if self.has_humans else None)

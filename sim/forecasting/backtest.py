@@ -232,7 +232,12 @@ def run_backtest(data: Dataset, models: Sequence[str] = tuple(MODELS),
                  advance: Callable[[int], None] | None = None) -> Backtest:
     """Forecast every issue of `data` with every model, with its forecast distribution (sim.forecasting.intervals);
     `advance(k)` is told after each proposal (k issues)."""
-    forecasts, bounds, scores, issue_ids, proposal_ids, outcomes = [], [], [], [], [], []
+    forecasts: list[np.ndarray] = []
+    bounds: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    outcomes: list[np.ndarray] = []
+    issue_ids: list[str] = []
+    proposal_ids: list[str] = []
     for proposal in data.proposals:
         block = np.column_stack([MODELS[name](proposal.problem) for name in models])
         if not np.isfinite(block).all():    # a model bug, not bad data: say where rather than print NaN
@@ -296,31 +301,27 @@ def score(result: Backtest, samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTST
 
 
 def plot(result: Backtest, path: str | Path) -> Path:
-    """A PNG of predicted against actual outcome, one panel per model, with each panel's MAE."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """A PNG of predicted against actual outcome, one panel per model, with each panel's MAE (Altair, rendered
+    offline by vl-convert)."""
+    import altair as alt
+    import pandas as pd
+    import vl_convert
 
     path = Path(path)
-    k = len(result.models)
-    cols = min(k, 3)
-    rows = math.ceil(k / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.6 * rows), squeeze=False)
     mae = result.errors().mean(axis=0)
-    for n, ax in enumerate(axes.ravel()):
-        if n >= k:
-            ax.axis("off")
-            continue
-        ax.plot(SCALE, SCALE, color="0.7", lw=1)
-        ax.scatter(result.outcomes, result.forecasts[:, n], s=10, alpha=0.6)
-        ax.set(xlim=SCALE, ylim=SCALE, xlabel="outcome", ylabel="forecast", aspect="equal",
-               title=f"{result.models[n]} (MAE {mae[n]:.1f})")
-    fig.suptitle(f"Forecast vs outcome, {len(result.outcomes)} issues")
-    fig.tight_layout()
+    scale = alt.Scale(domain=list(SCALE))
+    panels = []
+    for n, name in enumerate(result.models):
+        points = pd.DataFrame({"outcome": result.outcomes, "forecast": result.forecasts[:, n]})
+        diagonal = alt.Chart(pd.DataFrame({"outcome": list(SCALE), "forecast": list(SCALE)})).mark_line(
+            color="#b0b0b0").encode(x="outcome:Q", y="forecast:Q")
+        dots = alt.Chart(points).mark_circle(size=14, opacity=0.6).encode(
+            x=alt.X("outcome:Q", scale=scale), y=alt.Y("forecast:Q", scale=scale))
+        panels.append((diagonal + dots).properties(width=240, height=240, title=f"{name} (MAE {mae[n]:.1f})"))
+    rows = [alt.hconcat(*panels[k:k + 3]) for k in range(0, len(panels), 3)]
+    chart = alt.vconcat(*rows).properties(title=f"Forecast vs outcome, {len(result.outcomes)} issues")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path.write_bytes(vl_convert.vegalite_to_png(chart.to_dict(), scale=1.5))
     return path
 
 

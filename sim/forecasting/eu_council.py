@@ -182,7 +182,8 @@ def council_rule(actor_codes: tuple[str, ...], day: date, rule: str = "qmv") -> 
     if not member.any():
         return None
     people = population(day.year)
-    pop = np.array([float(people.get(c, 0)) if m else 0.0 for c, m in zip(codes, member, strict=True)])
+    pop = np.array([float(people.get(c, 0)) if m and c is not None else 0.0
+                    for c, m in zip(codes, member, strict=True)])
     if rule == "unanimity":
         return QualifiedMajority(member.astype(float), pop, member_share=1.0, name="unanimity")
     if rule == "majority":
@@ -191,7 +192,8 @@ def council_rule(actor_codes: tuple[str, ...], day: date, rule: str = "qmv") -> 
     if regime.weights is None:
         votes = member.astype(float)
     else:
-        votes = np.array([float(regime.weights.get(c, 0)) if m else 0.0 for c, m in zip(codes, member, strict=True)])
+        votes = np.array([float(regime.weights.get(c, 0)) if m and c is not None else 0.0
+                          for c, m in zip(codes, member, strict=True)])
     return QualifiedMajority(votes, pop, regime.weight_share, regime.member_share, regime.strict_member_share,
                              regime.population_share, regime.min_blockers, regime.name)
 
@@ -228,7 +230,7 @@ def parse_date(text: str, year_hint: int | None = None) -> date | None:
     (`2029-09-04` for 29-09-04): both readings are tried, and the one whose year is nearest `year_hint` (the
     proposal id's year) wins, the literal reading on a tie. None if nothing parses."""
     text = text.strip()
-    candidates: list[date] = []
+    candidates: list[date | None] = []
     if match := _DMY.match(text):
         day, month, year = match.groups()
         candidates.append(_safe_date(_year(year), int(month), int(day)))

@@ -33,11 +33,12 @@ class Problem:
     positions: np.ndarray
     saliences: np.ndarray
     capabilities: np.ndarray
-    reference: np.ndarray | None = None
-    rules: tuple[str, ...] | None = None
+    # None at construction means the default; __post_init__ always sets these three
+    reference: np.ndarray = None  # type: ignore[assignment]
+    rules: tuple[str, ...] = None  # type: ignore[assignment]
     proposer: int | None = None
     veto_player: int | None = None
-    vote_weights: np.ndarray | None = None
+    vote_weights: np.ndarray = None  # type: ignore[assignment]
     qmv_threshold: float = 0.71
     scale_min: float = 0.0
     scale_max: float = 100.0

@@ -122,6 +122,9 @@ def simulated(scenario: Scenario, runs: int, seed: int | None = None) -> dict[st
         agreed = table[f"agreed.{issue.id}"].to_numpy(dtype=bool)
         values = table[f"value.{issue.id}"].to_numpy(dtype=float)[agreed]
         values = values[np.isfinite(values)]
+        low: float | None
+        median: float | None
+        high: float | None
         if values.size:
             low, median, high = (float(v) for v in np.percentile(values, [10, 50, 90]))
         else:

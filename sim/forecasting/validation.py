@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import product
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,7 @@ def cross_validated_distributions(problems: Sequence[Problem], central: np.ndarr
     return bounds, crps, standardized
 
 
-def evaluate(path: str) -> tuple[list[Scores], dict[str, object]]:
+def evaluate(path: str) -> tuple[list[Scores], dict[str, Any]]:
     """Every model on the file, cross-validated where a parameter is chosen on it."""
     from sim.forecasting.backtest import read_deu
 
@@ -106,10 +107,12 @@ def evaluate(path: str) -> tuple[list[Scores], dict[str, object]]:
     outcomes = np.concatenate([p.outcomes for p in data.proposals])
     cluster = _proposal_index([p.id for p in data.proposals for _ in p.issue_ids])
     central: dict[str, np.ndarray] = {name: forecasts_by(problems, MODELS[name]) for name in MODELS}
-    notes: dict[str, object] = {}
+    notes: dict[str, Any] = {}
     # the Nash model: power and failure cost chosen out of fold
-    grid = np.array([forecasts_by(problems, lambda p, pw=pw, k=k: nash.forecast(p, "quadratic", k, pw))
-                     for pw, k in NASH_GRID])
+    def nash_at(power: str, cost: float) -> Callable[[Problem], np.ndarray]:
+        return lambda problem: nash.forecast(problem, "quadratic", cost, power)
+
+    grid = np.array([forecasts_by(problems, nash_at(pw, k)) for pw, k in NASH_GRID])
     grid_errors = np.abs(grid - outcomes)
     choice = choose_out_of_fold(grid_errors, cluster)
     central["nash"] = grid[choice, np.arange(len(outcomes))]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sim.core import table_rules as rules
 from sim.core.strategies import HELD, HUMAN, OPENING, REASONS, Profiles
+from sim.core.streams import NOISE, ORDER, generator
 from sim.core.utility import Array, full
 from sim.core.voting import RuleArrays
 
@@ -104,11 +105,15 @@ class Mechanism:
     play_round: Callable[..., State]
     prepare: Callable[[Any], Any] = lambda params: params   # parameters -> what `play_round` reads
     forecast: Callable[..., Array] | None = None
+    """(ideal, profiles, params, runs) -> (R, M): the opening forecast of a mechanism that predicts a position per
+    issue beside agreements (`State.median`); None for the others."""
     spatial_data: bool = False
     """Made for spatial-model data (capability, position, salience per actor: a BDM or KTAB CSV): interfaces
     play such files with this mechanism unless the user picks another."""
-    """(ideal, profiles, params, runs) -> (R, M): the opening forecast of a mechanism that predicts a position per
-    issue beside agreements (`State.median`); None for the others."""
+    settled_since: Callable[[State], Any] | None = None
+    """(state) -> ((R, M), (R, M)): the round in which each issue's forecast became final, -1 where it has not, and
+    its period: 1 (the positions stopped moving), k > 1 (they repeat every k rounds), 0 (neither) -- a forecasting
+    mechanism whose talks end once nothing moves (`sim.engine.explain` says so); None: not tracked."""
 
     @property
     def forecasts(self) -> bool:
@@ -125,13 +130,16 @@ class Mechanism:
         return REASONS + self.reasons
 
 
-def draw_rounds(rng: np.random.Generator, noise: float, deadline: int, shape: tuple[int, int],
+def draw_rounds(seed: int, noise: float, deadline: int, shape: tuple[int, int],
                 random_order: bool) -> tuple[Array | None, NDArray[np.int_] | None]:
-    """A run's random numbers for all its rounds, drawn before the first: the noise (T, N, M) (None when the
-    protocol has none), then the order of moves (T, N) under random activation (each round a permutation of
-    the actors: the order of N uniform keys)."""
-    noise_draws = rng.normal(0.0, noise, (deadline, *shape)) if noise > 0 else None
-    order = np.argsort(rng.random((deadline, shape[0])), axis=-1, kind="stable") if random_order else None
+    """A run's random numbers for all its rounds, drawn before the first, each from its own stream of the run's
+    seed (`sim.core.streams`): the noise (T, N, M) (None when the protocol has none) and the order of moves
+    (T, N) under random activation (each round a permutation of the actors: the order of N uniform keys). Round
+    t's numbers are the same whatever the deadline, and the noise is normal(0, 1) scaled (numpy's normal(0, s)
+    is 0 + s z), so neither stream depends on the other or on the inputs the run draws."""
+    noise_draws = generator(seed, NOISE).normal(0.0, noise, (deadline, *shape)) if noise > 0 else None
+    order = (np.argsort(generator(seed, ORDER).random((deadline, shape[0])), axis=-1, kind="stable")
+             if random_order else None)
     return noise_draws, order
 
 

@@ -8,7 +8,7 @@ from sim.scenario.csv_import import csv_document
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.files import decode, dump_yaml, format_of, load_scenario, parse_scale, parse_text
 from sim.scenario.limits import MAX_FILE_BYTES
-from sim.scenario.paths import params
+from sim.scenario.paths import PathLabel, describe_path, label, labels, params
 from sim.scenario.schema import (
     DEFAULT_EXPONENTS,
     Actor,
@@ -22,8 +22,8 @@ from sim.scenario.schema import (
 from sim.scenario.validate import apply_params, parse_scenario, with_checked_values, with_protocol
 
 __all__ = [
-    "DEFAULT_EXPONENTS", "MAX_FILE_BYTES", "Actor", "DecisionRule", "Inject", "Issue", "Problem", "Scenario",
-    "ScenarioError", "Uncertain", "apply_params", "csv_document", "decode", "dump_yaml", "format_of",
-    "json_schema", "load_scenario", "params", "parse_scale", "parse_scenario", "parse_text", "with_checked_values",
-    "with_protocol",
+    "DEFAULT_EXPONENTS", "MAX_FILE_BYTES", "Actor", "DecisionRule", "Inject", "Issue", "PathLabel", "Problem",
+    "Scenario", "ScenarioError", "Uncertain", "apply_params", "csv_document", "decode", "describe_path",
+    "dump_yaml", "format_of", "json_schema", "label", "labels", "load_scenario", "params", "parse_scale",
+    "parse_scenario", "parse_text", "with_checked_values", "with_protocol",
 ]

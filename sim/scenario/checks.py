@@ -46,7 +46,7 @@ def reference_problems(doc: Mapping[str, Any]) -> Iterable[tuple[tuple, str, Any
             if not lo <= value <= hi:
                 yield (("issues", issue["id"], "status_quo"), f"must lie on the issue's scale [{lo:g}, {hi:g}] "
                        f"(got {value:g})", value)
-    actor_ids = {a.get("id") for a in items("actors") if isinstance(a.get("id"), str)}
+    actor_ids: set[str] = {a["id"] for a in items("actors") if isinstance(a.get("id"), str)}
     for index, actor in enumerate(items("actors")):
         aid = actor.get("id") if isinstance(actor.get("id"), str) else index
         for field in ("positions", "saliences"):
@@ -84,7 +84,8 @@ def reference_problems(doc: Mapping[str, Any]) -> Iterable[tuple[tuple, str, Any
         total = sum(v for v in (number(w) for w in allies.values()) if v is not None)
         if total > 1.0 + 1e-9:
             yield ("actors", aid, "allies"), f"cohesion weights must sum to <= 1 (got {total:g})", total
-    rules = [(("protocol", "decision_rule"), mapping(mapping(doc, "protocol"), "decision_rule"))]
+    rules: list[tuple[tuple[Any, ...], Mapping[str, Any]]] = [
+        (("protocol", "decision_rule"), mapping(mapping(doc, "protocol"), "decision_rule"))]
     rules += [(("issues", issue.get("id") if isinstance(issue.get("id"), str) else index, "decision_rule"),
                mapping(issue, "decision_rule")) for index, issue in enumerate(items("issues"))]
     for where, rule in rules:

@@ -31,9 +31,9 @@ class _Model(BaseModel):
 
 
 class Scale(_Model):
-    min: float = 0.0
+    min: float = Field(default=0.0, title="low pole")
     """Value of the issue's low pole, in native units."""
-    max: float = 100.0
+    max: float = Field(default=100.0, title="high pole")
     """Value of the issue's high pole, in native units."""
     unit: str = ""
     """Unit shown beside values (e.g. 'years'); empty for an abstract 0-100 scale."""
@@ -60,13 +60,13 @@ procedural forecasting model (`sim.forecasting.problem`)."""
 class DecisionRule(_Model):
     """How an issue is decided: which sets of accepting actors carry it (`sim.core.voting`)."""
 
-    kind: DecisionRuleKind = "unanimity"
+    kind: DecisionRuleKind = Field(default="unanimity", title="kind")
     """unanimity: every actor with a vote accepts; simple_majority: the accepting actors hold more than half of
     the vote weight; qualified_majority: they hold at least `threshold` of it."""
-    threshold: float = Field(default=DEFAULT_QMV_THRESHOLD, gt=0.5, le=1.0)
+    threshold: float = Field(default=DEFAULT_QMV_THRESHOLD, gt=0.5, le=1.0, title="qualified-majority threshold")
     """qualified_majority only: share of the vote weight the accepting actors need (0.5 < threshold <= 1;
     default 0.71, the Council's weighted-vote quota under the Amsterdam Treaty). Ignored by the other kinds."""
-    weights: dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] = {}
+    weights: dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] = Field(default={}, title="vote weight of")
     """Vote weight per actor id (only ratios matter). Left out: one vote per actor except the agenda setter,
     which proposes but does not vote. Given: an actor it leaves out has no vote (weight 0)."""
     agenda_setter: Id | None = None
@@ -87,9 +87,9 @@ class Issue(_Model):
     """What a position at scale.min means."""
     high_label: str = "high"
     """What a position at scale.max means."""
-    de_escalating: bool = False
+    de_escalating: bool = Field(default=False, title="de-escalating")
     """Agreement on this issue lowers tension (e.g. confidence-building measures)."""
-    status_quo: float | None = Field(default=None, allow_inf_nan=False)
+    status_quo: float | None = Field(default=None, allow_inf_nan=False, title="status quo")
     """What holds if nothing is agreed on the issue (native units): the disagreement point of the bargaining.
     Left out, an actor values no agreement on the issue at its reservation utility."""
     decision_rule: DecisionRule | None = None
@@ -97,15 +97,15 @@ class Issue(_Model):
 
 
 class Strategy(_Model):
-    kind: StrategyKind = "linear"
+    kind: StrategyKind = Field(default="linear", title="kind")
     """Concession strategy: time-dependent boulware/linear/conceder (Faratin et al. 1998), tit_for_tat
     (concede as much as the others conceded last round) or hardliner (holds near its position)."""
-    exponent: float | None = Field(default=None, gt=0.0, le=50.0)
+    exponent: float | None = Field(default=None, gt=0.0, le=50.0, title="concession exponent")
     """Concession exponent e of time-dependent strategies: fraction conceded by round t is (t/T)^(1/e).
     boulware needs e < 1, conceder e > 1, linear e = 1; left out, the kind's default (0.2, 1, 3)."""
     reciprocity: float = Field(default=1.0, ge=0.0, le=3.0)
     """tit_for_tat: multiple of the others' last concession that the actor returns."""
-    opening: UnitInterval = 0.05
+    opening: UnitInterval = Field(default=0.05, title="opening concession")
     """tit_for_tat: fraction of its room the actor concedes in round 1, before anyone has moved."""
     flexibility: UnitInterval = 0.1
     """hardliner: largest fraction of its room it will ever concede (reached at the deadline)."""
@@ -150,11 +150,13 @@ class Inject(_Model):
     """What happened, in a few words (e.g. 'Talks in Geneva')."""
     description: str = ""
     """The event as the teacher announces it."""
-    tension: float = Field(default=0.0, ge=-1.0, le=1.0)
+    tension: float = Field(default=0.0, ge=-1.0, le=1.0, title="change of tension")
     """Added to the tension level when the teacher plays the inject."""
-    saliences: dict[str, dict[str, Annotated[float, Field(ge=-1.0, le=1.0)]]] = {}
+    saliences: dict[str, dict[str, Annotated[float, Field(ge=-1.0, le=1.0)]]] = Field(default={},
+                                                                                     title="change of salience for")
     """Per actor id, per issue id: change of that actor's salience (the result is kept within 0-1)."""
-    outside_options: dict[str, Annotated[float, Field(ge=-1.0, le=1.0)]] = {}
+    outside_options: dict[str, Annotated[float, Field(ge=-1.0, le=1.0)]] = Field(default={},
+                                                                              title="change of outside option of")
     """Per actor id: change of the value of its outside option (an actor without one gets one from 0)."""
 
 
@@ -162,7 +164,7 @@ class OutsideOption(_Model):
     value: UnitInterval
     """Utility (0-1, on the scale of the actor's utility of a deal) of walking away from the talks, e.g.
     coercion for a revisionist power, sanctions and deterrence for the status-quo side."""
-    trend: float = Field(default=0.0, ge=-0.2, le=0.2)
+    trend: float = Field(default=0.0, ge=-0.2, le=0.2, title="trend per round")
     """Change of that value per round (e.g. > 0 while forces mass: coercion looks ever more promising)."""
 
 
@@ -173,22 +175,22 @@ class Actor(_Model):
     """Human-readable name."""
     capability: float = Field(default=1.0, gt=0.0, allow_inf_nan=False)
     """Relative power to shape outcomes; only ratios between actors matter."""
-    positions: dict[str, float]
+    positions: dict[str, float] = Field(title="position on")
     """Ideal position per issue id, in the issue's native units."""
-    saliences: dict[str, UnitInterval]
+    saliences: dict[str, UnitInterval] = Field(title="salience of")
     """Importance of each issue to the actor, 0-1."""
-    red_lines: dict[str, float] = {}
+    red_lines: dict[str, float] = Field(default={}, title="red line on")
     """Worst acceptable value per issue (native units); an agreement past it is never accepted."""
     strategy: Strategy = Strategy()
     """How the actor concedes over the rounds."""
-    reservation_utility: UnitInterval = 0.5
+    reservation_utility: UnitInterval = Field(default=0.5, title="walk-away utility")
     """Walk-away utility (reservation utility, 0-1): the least a deal must be worth to the actor; it accepts no
     proposal worth less. It does not make the actor leave the table: that is the outside option's doing."""
-    risk_attitude: float = Field(default=0.0, ge=-1.0, le=1.0)
+    risk_attitude: float = Field(default=0.0, ge=-1.0, le=1.0, title="risk attitude")
     """-1 risk-averse (concave utility) .. 0 neutral .. +1 risk-acceptant (convex utility)."""
-    allies: dict[str, UnitInterval] = {}
+    allies: dict[str, UnitInterval] = Field(default={}, title="follows")
     """Cohesion weight per allied actor id: how far this actor's offers follow that ally's (sum <= 1)."""
-    outside_option: OutsideOption | None = None
+    outside_option: OutsideOption | None = Field(default=None, title="outside option")
     """Outside option: what leaving the table is worth to the actor (0-1, on the scale of its utility of a deal).
     It walks away (breakdown) once this beats the best deal the others could still accept; left out, it never
     walks away. Not the walk-away utility, which is the least a deal must be worth to it."""
@@ -208,17 +210,17 @@ class Tension(_Model):
     """Tension is derived from what the actors do (deadlock raises it, concessions and de-escalating agreements
     lower it); it slows concessions (`hardening`) and is shown, but no longer ends the talks by itself."""
 
-    initial: UnitInterval = 0.3
+    initial: UnitInterval = Field(default=0.3, title="initial level")
     """Escalation level at the start, 0 (calm) .. 1 (crisis)."""
-    deadlock_rate: float = Field(default=0.04, ge=0.0, le=1.0)
+    deadlock_rate: float = Field(default=0.04, ge=0.0, le=1.0, title="rise in a deadlocked round")
     """Added in a round in which no offer moved."""
-    hardline_rate: float = Field(default=0.03, ge=0.0, le=1.0)
+    hardline_rate: float = Field(default=0.03, ge=0.0, le=1.0, title="rise per hard-liner")
     """Added per round times the share of actors that held firm (could still concede, and did not)."""
-    concession_relief: float = Field(default=1.0, ge=0.0, le=20.0)
+    concession_relief: float = Field(default=1.0, ge=0.0, le=20.0, title="relief per concession")
     """Subtracted per round times the mean concession (fraction of the scale)."""
-    agreement_relief: float = Field(default=0.1, ge=0.0, le=1.0)
+    agreement_relief: float = Field(default=0.1, ge=0.0, le=1.0, title="relief per de-escalating agreement")
     """Subtracted once when an issue marked de_escalating is agreed."""
-    hardening: UnitInterval = 0.5
+    hardening: UnitInterval = Field(default=0.5, title="hardening of positions")
     """How much tension slows concessions: the fraction of its room an actor means to have conceded, f(t), becomes
     f(t)^(1 / (1 - hardening x tension)): later, but still all of it by the deadline."""
 
@@ -235,7 +237,7 @@ class Tension(_Model):
 class _Protocol(_Model):
     mechanism: Literal[mechanisms.REGISTRY.names] = mechanisms.DEFAULT  # type: ignore[valid-type]
     """How actors move: the bargaining mechanism (`negsim mechanisms` lists them)."""
-    max_rounds: int = Field(default=20, ge=1, le=10_000)
+    max_rounds: int = Field(default=20, ge=1, le=10_000, title="deadline (rounds)")
     """Deadline T: the talks end in stalemate after this many rounds."""
     agreement_tolerance: float = Field(default=0.05, gt=0.0, le=0.5)
     """An offer within this fraction of the scale of the proposal counts as matching it."""
@@ -243,20 +245,21 @@ class _Protocol(_Model):
     """package: nothing is agreed until everything is; issue_by_issue: each issue closes on its own."""
     decision_rule: DecisionRule = DecisionRule()
     """Who must accept for an issue to be agreed (unanimity by default); `issues[].decision_rule` overrides it."""
-    activation: Literal["simultaneous", "sequential", "random"] = "simultaneous"
+    activation: Literal["simultaneous", "sequential", "random"] = Field(default="simultaneous", title="order of moves")
     """Order of moves within a round: all at once, in file order, or shuffled each round."""
-    noise: float = Field(default=0.0, ge=0.0, le=0.5)
+    noise: float = Field(default=0.0, ge=0.0, le=0.5, title="noise of offers")
     """Standard deviation of random perturbations of offers, as a fraction of the scale."""
     tension: Tension = Tension()
     """Escalation dynamics."""
-    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1, title="default seed")
     """Default random seed when none is given on the command line."""
 
 
 Protocol = create_model(
     "Protocol", __base__=_Protocol, __doc__="The rules of the negotiation.",
-    **{m.name: (m.parameters, Field(default_factory=m.parameters, description=f"Parameters of the {m.label} "
-                                    "mechanism (used when it is the protocol's mechanism)."))
+    **{m.name: (m.parameters, Field(default_factory=m.parameters, title=m.label,
+                                    description=f"Parameters of the {m.label} mechanism (used when it is the "
+                                                "protocol's mechanism)."))
        for m in mechanisms.REGISTRY.values() if m.parameters is not None})
 """The rules of the negotiation, with a group of parameters per mechanism that has any (`sim.mechanisms`)."""
 
@@ -297,7 +300,7 @@ class Scenario(_Model):
     """The issues on the table (M >= 1)."""
     actors: list[Actor] = Field(min_length=2)
     """The parties at the table (N >= 2)."""
-    protocol: Protocol = Protocol()
+    protocol: Protocol = Field(default=Protocol(), title="Rules")
     """The rules of the negotiation."""
     background: str = ""
     """The situation as every player is told it (classroom briefing)."""

@@ -9,7 +9,7 @@ list items are addressed by their id. A value of None removes the key (a red lin
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -35,7 +35,7 @@ def _child(node: Any, key: str, create: bool) -> Any:
             if isinstance(item, Mapping) and str(item.get("id")) == key:
                 return item
         raise RoundTripError(f"no item with id {key!r}")
-    if not isinstance(node, Mapping):
+    if not isinstance(node, MutableMapping):
         raise RoundTripError(f"{key!r} is inside something that is not a mapping")
     if key not in node:
         if not create:
@@ -53,11 +53,12 @@ def set_path(doc: Any, path: str, value: Any) -> None:
         node = _child(node, part, create=value is not None)
         if node is None:  # removing something the file never had
             return
-    if isinstance(node, list) or not isinstance(node, Mapping):
+    if isinstance(node, list) or not isinstance(node, MutableMapping):
         raise RoundTripError(f"{path}: its parent is not a mapping")
     if value is None:
         node.pop(last, None)
-        if not node and chain and isinstance(chain[-1][0], Mapping):  # the last red line gone: no `red_lines: {}`
+        # the last red line gone: no `red_lines: {}`
+        if not node and chain and isinstance(chain[-1][0], MutableMapping):
             chain[-1][0].pop(chain[-1][1], None)
         return
     old = node.get(last)

@@ -25,18 +25,20 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sim.scenario import Scenario
+    from sim.sweep.command import SweepPlan
     from sim.sweep.design import Design, Factor, Vary, build_points, make_design, parse_vary
     from sim.sweep.runner import SweepReport, run_sweep
     from sim.sweep.storage import export_csv, read_rounds, read_runs
 
 __all__ = [
-    "EXECUTORS", "SAMPLERS", "Design", "Factor", "SweepError", "SweepInterrupted", "SweepReport", "build_points",
+    "EXECUTORS", "SAMPLERS", "Design", "Factor", "SweepError", "SweepInterrupted", "SweepPlan", "SweepReport",
+    "build_points",
     "export_csv", "make_design", "parse_vary", "read_rounds", "read_runs", "run_sweep", "sweep",
 ]
 
 _LAZY = {
     "Design": "design", "Factor": "design", "Vary": "design", "build_points": "design", "make_design": "design",
-    "parse_vary": "design", "SweepReport": "runner", "run_sweep": "runner",
+    "parse_vary": "design", "SweepPlan": "command", "SweepReport": "runner", "run_sweep": "runner",
     "export_csv": "storage", "read_rounds": "storage", "read_runs": "storage",
 }
 """Imported on first access (PEP 562): `import sim.cli.sweep` (hence `negsim --help`) needs none of numpy, pandas,

@@ -2,7 +2,7 @@
 
 - `agreement_table`: for each varied parameter, the share of runs at each of its values (binned for a
   continuous sampler) that ended in each outcome, and the share that agreed each issue. Failed runs are
-  counted, not averaged.
+  counted, not averaged. Each share has its 95 % Wilson interval.
 - `sobol_indices`: first- and total-order Sobol indices (SALib) of chosen outputs
   over the varied parameters, from a sweep run with ``sampler="sobol"`` (the Saltelli design). Each point's
   output is the mean over its replicates.
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.core.intervals import wilson
 from sim.core.table_rules import OUTCOMES
 from sim.sweep.design import Factor
 from sim.sweep.samplers import SAMPLERS
@@ -39,24 +40,40 @@ def load(path: str | Path) -> tuple[dict[str, Any], list[Factor], pd.DataFrame]:
     return manifest, factors, read_runs(path)
 
 
+def names(manifest: dict[str, Any], paths: Sequence[str]) -> dict[str, str]:
+    """Path -> readable name (`sim.scenario.label`) of the parameters and drawn inputs of a sweep, from the
+    scenario its manifest holds; a path it cannot name (an old or damaged manifest) is named by itself."""
+    from sim.scenario import ScenarioError, label, parse_scenario
+
+    try:
+        scenario = parse_scenario(manifest["scenario"], "manifest.json")
+    except (KeyError, TypeError, ScenarioError):
+        return {path: path for path in paths}
+    return {path: label(scenario, path) for path in paths}
+
+
 def _issues(runs: pd.DataFrame) -> list[str]:
     return [c.split(".", 1)[1] for c in runs.columns if c.startswith("agreed.")]
 
 
 def _shares(group: pd.DataFrame, issues: Sequence[str]) -> dict[str, float]:
+    """Runs, failed, each outcome's share and each issue's agreement rate among the successful runs, each share
+    with its 95 % Wilson interval (low.<share>, high.<share>)."""
     ok = group[group["error"].isna()]
     n = len(ok)
     row: dict[str, float] = {"runs": len(group), "failed": len(group) - n}
-    for outcome in OUTCOMES:
-        row[outcome] = float((ok["outcome"] == outcome).mean()) if n else np.nan
-    for issue in issues:
-        row[f"agreed.{issue}"] = float(ok[f"agreed.{issue}"].astype(float).mean()) if n else np.nan
+    counts = {outcome: int((ok["outcome"] == outcome).sum()) for outcome in OUTCOMES}
+    counts.update({f"agreed.{issue}": int(ok[f"agreed.{issue}"].astype(float).sum()) for issue in issues})
+    for name, hits in counts.items():
+        interval = wilson(hits, n)
+        row[name], row[f"low.{name}"], row[f"high.{name}"] = interval.share, interval.low, interval.high
     return row
 
 
 def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str = "grid",
                     bins: int = 10) -> pd.DataFrame:
-    """One row per (parameter, value): runs, failed, outcome shares, per-issue agreement rates.
+    """One row per (parameter, value): runs, failed, outcome shares, per-issue agreement rates, each share with
+    its 95 % Wilson interval (low.<column>, high.<column>).
 
     Values are exact for a grid or a value list; a range sampled continuously is cut into `bins` equal bins
     (`value` is the bin's midpoint, `bin` its interval)."""
@@ -85,44 +102,52 @@ def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str 
     return table
 
 
-def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """One panel per parameter: P(agreement on everything) and P(issue agreed) against its value."""
-    import matplotlib
+def plot_agreement(table: pd.DataFrame, path: str | Path, title: str = "",
+                   names: dict[str, str] | None = None) -> Path:
+    """One panel per parameter: P(agreement on everything) and P(issue agreed) against its value, as a PNG
+    (Altair, rendered offline by vl-convert: the dashboard's chart stack); each x axis is titled by `names` (path
+    -> readable name) and the path."""
+    import altair as alt
+    import vl_convert
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    params = list(dict.fromkeys(table["parameter"]))
     issues = [c.split(".", 1)[1] for c in table.columns if c.startswith("agreed.")]
-    ncols = min(3, len(params))
-    nrows = -(-len(params) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False)
-    for ax, param in zip(axes.flat, params, strict=False):
+    lines = {"agreement": "agreement (all issues)", **{f"agreed.{issue}": f"{issue} agreed" for issue in issues}}
+    panels = []
+    for param in dict.fromkeys(table["parameter"]):
         part = table[table["parameter"] == param]
         values = list(part["value"])
         numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
                       for v in values) and param != "(all runs)"
-        x = np.asarray(values, dtype=float) if numeric else np.arange(len(values))
-        style = dict(marker="o", markersize=3) if len(values) < 30 else {}
-        ax.plot(x, part["agreement"], color="black", linewidth=2, label="agreement (all issues)", zorder=5, **style)
-        for issue in issues:
-            ax.plot(x, part[f"agreed.{issue}"], linewidth=1, label=f"{issue} agreed", **style)
-        if not numeric:
-            ax.set_xticks(x, [str(v) for v in values], rotation=20 if len(values) > 3 else 0)
-        ax.set_ylim(-0.03, 1.03)
-        ax.set_xlabel(param)
-        ax.set_ylabel("probability")
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(params):]:
-        ax.set_visible(False)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), frameon=False)
+        long = pd.DataFrame([{"x": float(v) if numeric else str(v), "line": label, "probability": float(p)}
+                             for column, label in lines.items()
+                             for v, p in zip(values, part[column], strict=True)])
+        named = (names or {}).get(param)
+        x = alt.X("x:Q" if numeric else "x:N", title=[named, f"({param})"] if named and named != param else str(param),
+                  sort=None,
+                  axis=alt.Axis(labelAngle=0 if numeric or len(values) <= 3 else -20))
+        y = alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), title="probability")
+        legend = alt.Legend(orient="bottom", columns=5, symbolStrokeWidth=3)
+        color = alt.Color("line:N", sort=list(lines.values()), title=None, legend=legend,
+                          scale=alt.Scale(domain=list(lines.values()),
+                                          range=["#000000", "#e69f00", "#56b4e9", "#009e73", "#cc79a7", "#0072b2"]))
+        # the all-issues line wide and beneath, each issue's thin and dashed on top: equal lines stay visible
+        under = alt.Chart(long[long["line"] == lines["agreement"]]).mark_line(strokeWidth=5, opacity=0.45)
+        over = alt.Chart(long[long["line"] != lines["agreement"]]).mark_line(strokeWidth=1.8, strokeDash=[6, 3],
+                                                                             point=len(values) < 30)
+        layers = [layer.encode(x=x, y=y, color=color) for layer in (under, over)]
+        if "low.agreement" in part:     # the all-issues line's 95 % (Wilson) interval, a grey band beneath
+            band = pd.DataFrame({"x": [float(v) if numeric else str(v) for v in values],
+                                 "low": part["low.agreement"].to_numpy(dtype=float),
+                                 "high": part["high.agreement"].to_numpy(dtype=float)})
+            layers.insert(0, alt.Chart(band).mark_area(color="#000000", opacity=0.12).encode(
+                x=x, y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1]), title="probability"), y2="high:Q"))
+        panels.append(alt.layer(*layers).properties(width=300, height=200))
+    rows = [alt.hconcat(*panels[k:k + 3]) for k in range(0, len(panels), 3)]
+    chart = alt.vconcat(*rows) if rows else alt.Chart(pd.DataFrame()).mark_point()
     if title:
-        fig.suptitle(title[:200], usetex=False, parse_math=False)     # a scenario's title is plain text, never TeX
-    fig.tight_layout(rect=(0, 0.08 if nrows == 1 else 0.05, 1, 1))
+        chart = chart.properties(title=alt.Title(title[:200], anchor="start"))   # plain text: Vega renders no markup
     out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    out.write_bytes(vl_convert.vegalite_to_png(chart.to_dict(), scale=1.5))
     return out
 
 

@@ -34,9 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.compile.inputs import runs_to_validate, setter_of
 from sim.scenario import Problem, Scenario, ScenarioError, apply_params, params
-from sim.service import replicate_seeds
+from sim.service import replicate_seeds, runs_to_validate, setter_of
 from sim.sweep.samplers import SAMPLERS
 from sim.sweep.samplers.base import DEFAULT_SAMPLES
 
@@ -75,6 +74,13 @@ class Factor:
         return cls(path, "values", dtype, values=tuple(values))
 
     @property
+    def span(self) -> tuple[float, float]:
+        """(lo, hi) of a range factor."""
+        if self.lo is None or self.hi is None:
+            raise ValueError(f"{self.path}: a list of values has no range")
+        return self.lo, self.hi
+
+    @property
     def spec(self) -> str:
         """The canonical ``PATH=...`` text of this factor (as ``--vary`` takes it)."""
         if self.kind == "range":
@@ -107,7 +113,7 @@ class Factor:
         if self.kind == "values":
             return list(self.values)
         assert self.levels is not None
-        raw = np.linspace(self.lo, self.hi, self.levels)
+        raw = np.linspace(*self.span, self.levels)
         return [int(round(v)) for v in raw] if self.dtype == "int" else [float(v) for v in raw]
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
@@ -115,10 +121,11 @@ class Factor:
         if self.kind == "values":
             index = np.minimum((u * len(self.values)).astype(np.int64), len(self.values) - 1)
             return np.asarray(self.values, dtype=object)[index]
+        low, high = self.span
         if self.dtype == "int":
-            lo, hi = math.ceil(self.lo), math.floor(self.hi)
+            lo, hi = math.ceil(low), math.floor(high)
             return np.minimum(np.floor(lo + u * (hi - lo + 1)), hi).astype(np.int64)
-        return self.lo + u * (self.hi - self.lo)
+        return low + u * (high - low)
 
 
 def _num(value: float | None) -> str:
@@ -284,10 +291,10 @@ def _check_values(scenario: Scenario, factor: Factor) -> list[Problem]:
     narrowed scale) may vanish in combination with other factors, so they are left to the runs to report.
     Numbers that the schema's bounds accept, read without a validation (`inputs.runs_to_validate`, the check the
     runs themselves make), need no probe (each costs a few ms)."""
+    probes: list[Any]
     if factor.kind == "range":
-        probes = [factor.lo, factor.hi]
-        if factor.dtype == "int":
-            probes = [math.ceil(factor.lo), math.floor(factor.hi)]
+        low, high = factor.span
+        probes = [math.ceil(low), math.floor(high)] if factor.dtype == "int" else [low, high]
     else:
         probes = list(factor.values)
     setter = setter_of(scenario, factor.path) if factor.dtype in ("float", "int") else None
@@ -321,7 +328,7 @@ def point_columns(factors: Sequence[Factor], sampler: str = "grid", samples: int
     if not factors:
         return {}
     columns = SAMPLERS.get(sampler).columns(factors, samples or DEFAULT_SAMPLES, design_rng(root_seed))
-    dtypes = {"float": np.float64, "int": np.int64, "bool": np.bool_, "str": object}
+    dtypes: dict[str, Any] = {"float": np.float64, "int": np.int64, "bool": np.bool_, "str": object}
     out = {}
     for factor, column in zip(factors, columns, strict=True):
         array = np.empty(len(column), dtype=dtypes[factor.dtype])

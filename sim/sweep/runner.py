@@ -16,7 +16,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim.engine import lockstep
+from sim.core.streams import DRAWS
 from sim.scenario import Scenario, ScenarioError, apply_params
-from sim.service import prepare, replicate_seeds, run_scenario
+from sim.service import play_batch, prepare, replicate_seeds
 from sim.sweep.base import SweepInterrupted
 from sim.sweep.design import Design, Vary, make_design
 from sim.sweep.executors import EXECUTORS, open_executor, start_early
@@ -46,7 +46,7 @@ from sim.sweep.storage import (
     schema_to_json,
     versions,
 )
-from sim.sweep.worker import _lockstep_columns, describe, run_batch
+from sim.sweep.worker import describe, history_table, run_batch
 
 TASK_SECONDS = 0.5
 """Target work per task: per-task overhead (pickling, scheduling, a part file) dwarfs a single ~2 ms run."""
@@ -100,31 +100,20 @@ def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, 
     types: dict[str, pa.DataType] = {}
     hist_names: list[str] = []
     hist_types: dict[str, pa.DataType] = {}
-    seeds = replicate_seeds(design.root_seed, 2)     # two, whatever the replicates: lockstep gives the columns
+    seeds = replicate_seeds(design.root_seed, 2)
     for index, variant in enumerate(variants):
-        row = None
-        if lockstep.worthwhile(variant, 2):
-            with contextlib.suppress(Exception):    # then as a model (a failure shows there, run by run)
-                pair = [(k, 0, k, seed, ()) for k, seed in enumerate(seeds)]
-                columns, history = _lockstep_columns(variant, [], pair, np.zeros((2, 0)), rounds)
-                row = {name: column[0] for name, column in columns.items()}
-                if history is not None:
-                    _union(hist_names, history.schema.names)
-                    for f in history.schema:
-                        hist_types.setdefault(f.name, _plain_type(f.type))
-        if row is None:
-            try:
-                result = run_scenario(variant, seeds[0], collect=rounds, explain=False)
-            except Exception as error:
-                if index == 0:
-                    raise SweepError(f"the scenario itself fails to run: {describe(error)}") from None
-                continue
-            row = result.summary_row()
-            if rounds and result.history is not None:
-                schema = pa.Schema.from_pandas(result.history, preserve_index=False)
-                _union(hist_names, schema.names)
-                for f in schema:
-                    hist_types.setdefault(f.name, _plain_type(f.type))
+        try:    # two runs, whatever the replicates: the engine the service picks gives the columns
+            batch = play_batch(variant, seeds, rounds=rounds)
+        except Exception as error:
+            if index == 0:
+                raise SweepError(f"the scenario itself fails to run: {describe(error)}") from None
+            continue
+        row = {name: column[0] for name, column in batch.columns.items()}
+        if batch.rounds is not None:
+            history = history_table(variant, batch, range(len(seeds)))
+            _union(hist_names, history.schema.names)
+            for f in history.schema:
+                hist_types.setdefault(f.name, _plain_type(f.type))
         _union(keys, list(row))
         for key, value in row.items():
             types.setdefault(key, _arrow_type(value))
@@ -162,11 +151,17 @@ def batches(pending: np.ndarray, size: int) -> Iterator[np.ndarray]:
 
 
 # ====================================================================== progress
-class Progress:
-    """A rich progress bar on stderr (runs, runs/s, ETA, failures); silent when disabled or not a TTY."""
+ProgressCallback = Callable[[int, int, int], None]
+"""Told (runs done, runs in all, failed runs) when a sweep starts and after each batch: a dashboard's bar."""
 
-    def __init__(self, total: int, done: int, failed: int, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty()
+
+class Progress:
+    """A rich progress bar on stderr (runs, runs/s, ETA, failures); silent when disabled or not a TTY. Given a
+    callable instead of True/False, tells it the progress instead (`ProgressCallback`)."""
+
+    def __init__(self, total: int, done: int, failed: int, enabled: bool | ProgressCallback):
+        self.callback = enabled if callable(enabled) else None
+        self.enabled = enabled is True and sys.stderr.isatty()
         self.total, self.done, self.failed = total, done, failed
         self.started = time.perf_counter()
         self.session = 0
@@ -184,6 +179,8 @@ class Progress:
             self._bar.start()
             self._task = self._bar.add_task("sweep", total=self.total, completed=self.done,
                                             rate="", failed=self._failed_text())
+        if self.callback is not None:
+            self.callback(self.done, self.total, self.failed)
         return self
 
     def _failed_text(self) -> str:
@@ -196,6 +193,8 @@ class Progress:
         if self._bar is not None:
             rate = self.session / max(time.perf_counter() - self.started, 1e-9)
             self._bar.update(self._task, advance=runs, rate=f"{rate:,.0f} runs/s", failed=self._failed_text())
+        if self.callback is not None:
+            self.callback(self.done, self.total, self.failed)
 
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
@@ -248,6 +247,19 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
+def refuse_other_draws(path: Path, manifest: dict[str, Any]) -> None:
+    """A sweep whose runs drew their random numbers another way (`sim.core.streams.DRAWS`; before common random
+    numbers, manifests have no "draws") cannot be resumed: its remaining runs would draw other numbers than its
+    finished ones."""
+    draws = manifest.get("draws")
+    if draws != DRAWS:
+        how = ("before common random numbers (each run drew its inputs, noise and order of moves in sequence from "
+               "one generator)" if draws is None else f"with draws {draws!r}")
+        raise SweepError(f"{path} was run {how}; this negsim draws each from its own stream ({DRAWS}), so the "
+                         "same seeds now draw other numbers and its runs cannot be resumed or mixed with new "
+                         "ones. Use --overwrite to start over, or choose another --out.")
+
+
 def _show(value: Any) -> str:
     if isinstance(value, list):
         return " ".join(map(str, value)) or "(none)"
@@ -290,8 +302,9 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
               samples: int | None = None, replicates: int = 1, seed: int | None = None,
               executor: Any = "process", workers: int | None = None, scheduler: str | None = None,
               batch_size: int | None = None, rounds: bool = False, overwrite: bool = False,
-              progress: bool = True) -> SweepReport:
-    """Run (or resume) a sweep into the directory `out`; see `sim.sweep.sweep` for the arguments."""
+              progress: bool | ProgressCallback = True) -> SweepReport:
+    """Run (or resume) a sweep into the directory `out`; see `sim.sweep.sweep` for the arguments. `progress` may be
+    a callable, told (runs done, runs in all, failed) as the batches finish."""
     start_early(executor)     # if it is not running yet: it starts while the design and probe run here
     spec = prepare(scenario)
     design = make_design(spec, vary, sampler, samples, replicates, seed)
@@ -320,6 +333,7 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
                           "rounds": bool(rounds)}
             columns = {"runs": schema_to_json(runs_schema), "rounds": schema_to_json(rounds_schema)}
             if manifest is not None:
+                refuse_other_draws(store.path, manifest)
                 diffs = _differences(manifest.get("design", {}), design_doc)
                 if diffs:
                     raise SweepError(f"{store.path} holds a different sweep: {'; '.join(diffs)}. "
@@ -328,7 +342,8 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
                     raise SweepError(f"{store.path} was written with other output columns (by another negsim "
                                      "version?). Use --overwrite to start over, or choose another --out.")
             else:
-                manifest = {"format": FORMAT, "created": _now(), "design": design_doc, "columns": columns,
+                manifest = {"format": FORMAT, "draws": DRAWS, "created": _now(), "design": design_doc,
+                            "columns": columns,
                             "versions": versions(), "status": {"complete": False},
                             "scenario": spec.model_dump(mode="json", by_alias=True, exclude_none=True)}
                 store.write_manifest(manifest)

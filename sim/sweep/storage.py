@@ -146,7 +146,7 @@ def arrow_array(values: Any, kind: pa.DataType | None = None) -> pa.Array:
     if pa.types.is_boolean(kind):
         bits = np.packbits(data.astype(np.bool_), bitorder="little")
         return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(bits)])
-    dtype = next(d for d, k in _ARROW_OF_NUMPY.items() if k == kind)
+    dtype: Any = next(d for d, k in _ARROW_OF_NUMPY.items() if k == kind)
     return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(np.ascontiguousarray(data, dtype=dtype))])
 
 
@@ -348,7 +348,10 @@ class SweepDir:
         files = self.part_files()
         for name in sorted(name for name in files if name.startswith("runs-")):
             path = files[name]
-            first = int(PART_NAME.fullmatch(name).group(2))
+            match = PART_NAME.fullmatch(name)
+            if match is None:
+                continue
+            first = int(match.group(2))
             rounds_path = self.part_path("rounds", first, path.suffix)
             try:
                 table = read_part(path, columns=["run_id", "error", *(expected.columns if expected else [])])

@@ -14,11 +14,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sim import mechanisms
-from sim.compile.inputs import runs_to_validate, setter_of
-from sim.engine import lockstep
 from sim.scenario import Scenario, ScenarioError, apply_params
-from sim.service import final_summaries, run_scenario, summaries
+from sim.service import Batch, play_batch, plays_together, run_scenario, runs_to_validate, setter_of
 from sim.sweep.storage import arrow_array, conform, numbers_of
 
 HISTORY_COLUMNS = ("round", "actor", "issue", "position", "reason", "utility", "tension", "proposal", "agreed",
@@ -75,17 +72,18 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
         broken = runs_to_validate(spec, cheap_paths, values).tolist() if spec is not None else []
         together = [k for k in range(len(group_runs)) if not broken[k]] if spec is not None else []
         # even a lone run plays in lockstep here: as a model it would cost the worker Mesa's import (~0.8 s)
-        if spec is not None and together and lockstep.supports(spec, cheap_paths):
+        if spec is not None and together and plays_together(spec, cheap_paths):
             chosen = [group_runs[k] for k in together]
             try:
-                fields, history = _lockstep_columns(spec, cheap_paths, chosen, values[together], rounds)
+                batch = play_batch(spec, [run[3] for run in chosen], cheap_paths, values[together], rounds=rounds,
+                                   together=True)
             except Exception:
                 pass    # run them one by one below, to record which runs fail and why
             else:
                 flush()
-                tables.append(_columns_table(paths, chosen, fields, runs_schema))
-                if history is not None:
-                    histories.append(conform(history, rounds_schema))
+                tables.append(_columns_table(paths, chosen, batch.columns, runs_schema))
+                if batch.rounds is not None:
+                    histories.append(conform(history_table(spec, batch, [run[0] for run in chosen]), rounds_schema))
                 group_runs = [group_runs[k] for k in range(len(group_runs)) if broken[k]]
         for run in group_runs:
             try:
@@ -119,26 +117,22 @@ def _in_run_order(table: pa.Table) -> pa.Table:
     return table.take(arrow_array(np.argsort(ids, kind="stable")))
 
 
-def _lockstep_columns(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple], values: np.ndarray,
-                      rounds: bool) -> tuple[dict[str, Any], pa.Table | None]:
-    """The summary columns of runs played in lockstep and, with `rounds`, their round-by-round table."""
-    seeds = [run[3] for run in runs]
-    if not rounds:
-        return summaries(scenario, seeds, paths, values), None
-    final = lockstep.play(scenario, seeds, paths, values, record=True)
-    table = final.rounds_table
+def history_table(scenario: Scenario, batch: Batch, run_ids: Sequence[int]) -> pa.Table:
+    """A batch's round table as rounds.parquet rows: `run_id` from `run_ids` (one per seed of the batch), actors,
+    issues and reasons as text (dictionary-encoded: ids by index), the columns in the order of `history_of`."""
+    table = batch.rounds
+    assert table is not None
 
     def labels(codes: np.ndarray, names: Sequence[str]) -> pa.Array:    # ids by index, cast to text in Arrow
         return pa.DictionaryArray.from_arrays(arrow_array(codes, pa.int32()),
                                               arrow_array(np.array(names, dtype=object)))
 
-    reasons = mechanisms.get(scenario.protocol.mechanism).reason_names
-    columns = {"run_id": np.asarray([run[0] for run in runs], dtype=np.int64)[table["run"]],
+    columns = {"run_id": np.asarray(run_ids, dtype=np.int64)[table["run"]],
                "round": table["round"], "actor": labels(table["actor"], scenario.actor_ids),
-               "issue": labels(table["issue"], scenario.issue_ids), "reason": labels(table["reason"], reasons)}
-    history = pa.table({name: arrow_array(columns[name] if name in columns else table[name])     # model's order
-                        for name in ("run_id", *HISTORY_COLUMNS) if name in columns or name in table})
-    return final_summaries(scenario, final), history
+               "issue": labels(table["issue"], scenario.issue_ids),
+               "reason": labels(table["reason"], batch.reason_names)}
+    return pa.table({name: arrow_array(columns[name] if name in columns else table[name])     # model's order
+                     for name in ("run_id", *HISTORY_COLUMNS) if name in columns or name in table})
 
 
 def _ids(paths: Sequence[str], run: tuple[int, int, int, int, tuple]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ class DaskPool(Pool):
         status = str(getattr(self.client, "status", "running"))
         cancelled = isinstance(error, (cf.CancelledError, asyncio.CancelledError))
         if cancelled or status not in ("running", "connecting"):
-            where = getattr(self.client, "scheduler_info", lambda: {})
+            where: Any = getattr(self.client, "scheduler_info", lambda: {})
             try:
                 address = where().get("address") or "the scheduler"
             except Exception:

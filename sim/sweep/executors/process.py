@@ -129,9 +129,11 @@ start); the server then imports the script with its own arguments, as it did bef
 def _main_script() -> str | None:
     """The path of the parent's main script, if workers would re-run it (see `MAIN_SCRIPT`)."""
     main = sys.modules.get("__main__")
-    if main is None or getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
+    script = getattr(main, "__file__", None)
+    if main is None or getattr(main, "__spec__", None) is not None or not script:
         return None
-    return os.path.normpath(os.path.join(multiprocessing.process.ORIGINAL_DIR or "", main.__file__))
+    start_dir = getattr(multiprocessing.process, "ORIGINAL_DIR", None) or ""    # the cwd at interpreter start
+    return os.path.normpath(os.path.join(start_dir, script))
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:

@@ -20,8 +20,11 @@ class Axis(Protocol):
 
     def grid_values(self) -> list[Any]: ...
 
-    def from_unit(self, u: np.ndarray) -> Sequence[Any]: ...
+    def from_unit(self, u: np.ndarray) -> np.ndarray: ...
 
+
+Column = Sequence[Any] | np.ndarray
+"""One factor's values, one per point."""
 
 UnitCube = Callable[[int, int, np.random.Generator], np.ndarray]
 """(samples n, factors d, generator) -> points in [0, 1)^d, one row each."""
@@ -37,7 +40,7 @@ class Sampler:
     """Takes a number of samples (--samples); False: the factors' levels set the size (a full factorial)."""
     size: Callable[[Sequence[Axis], int], int]
     """(factors, samples) -> the number of points."""
-    columns: Callable[[Sequence[Axis], int, np.random.Generator], list[Sequence[Any]]]
+    columns: Callable[[Sequence[Axis], int, np.random.Generator], list[Column]]
     """(factors, samples, generator) -> one column of values per factor, one row per point."""
     saltelli: bool = False
     """Its points are a Saltelli design (Sobol indices can be estimated from the runs)."""
@@ -50,7 +53,7 @@ def unit_cube_sampler(name: str, summary: str, unit: UnitCube, points_per_sample
     def size(factors: Sequence[Axis], samples: int) -> int:
         return samples * points_per_sample(len(factors))
 
-    def columns(factors: Sequence[Axis], samples: int, rng: np.random.Generator) -> list[Sequence[Any]]:
+    def columns(factors: Sequence[Axis], samples: int, rng: np.random.Generator) -> list[Column]:
         u = unit(samples, len(factors), rng)
         return [factor.from_unit(u[:, k]) for k, factor in enumerate(factors)]
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from sim.sweep.samplers.base import Axis, Sampler
+from sim.sweep.samplers.base import Axis, Column, Sampler
 
 
 def _size(factors: Sequence[Axis], samples: int) -> int:
     return math.prod(factor.cardinality or 1 for factor in factors)
 
 
-def _columns(factors: Sequence[Axis], samples: int, rng: np.random.Generator) -> list[Sequence[Any]]:
+def _columns(factors: Sequence[Axis], samples: int, rng: np.random.Generator) -> list[Column]:
     return list(zip(*itertools.product(*(factor.grid_values() for factor in factors)), strict=True))
 
 

@@ -1,4 +1,4 @@
-"""A hostile user against this session's sweep changes: Arrow IPC part files (damaged, stray, mixed with the Parquet
+"""Sweeps under abuse: Arrow IPC part files (damaged, stray, mixed with the Parquet
 parts of earlier versions, killed mid-write), the numpy designs and the cheaper range check, the fork server that
 imports the parent's script once, and lockstep's shared draws and ended rows that stay in the arrays. Every sweep
 is compared with what one model per run gives, bit for bit."""

@@ -1,0 +1,76 @@
+"""Common random numbers: each random quantity of a run comes from its own stream, keyed by the run's seed and
+what the numbers are for, never from one generator consumed in sequence.
+
+A run's streams are
+  - "noise": the noise of every round (`generator(seed, NOISE)`),
+  - "order": the order of moves of every round under random activation (`generator(seed, ORDER)`),
+  - one per uncertain input, keyed by its parameter path (`input_uniforms`).
+
+So adding, removing, fixing or re-ranging one uncertain input, or changing any coded value, leaves every other
+draw of the same seed unchanged, and two scenarios compared with the same seeds differ only where they differ
+(paired comparisons). The keys are stable hashes of text (BLAKE2b), the same on every machine and in every
+Python process (Python's `hash()` of a string is salted per process).
+
+The round streams are numpy Generators seeded by `SeedSequence(entropy=seed, spawn_key=(key of the purpose,))`.
+An uncertain input needs one uniform number per run: deriving a SeedSequence per (seed, path) costs about as much
+as a whole lockstep run for a scenario with ~40 uncertain inputs, so the inputs share one SeedSequence-derived
+64-bit root per seed (`SeedSequence(seed, spawn_key=(key "inputs",))`), and each path's number is a keyed
+64-bit mix of that root and the path's key (SplitMix64's finaliser, applied twice), computed for many runs and
+paths at once. Each (seed, path) number depends on that seed and that path only.
+
+DRAWS is the version of this scheme: results whose draws were made another way (a sweep resumed) are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import NDArray
+
+DRAWS = "keyed-streams/1"
+"""How runs draw their random numbers (recorded by sweeps; `negsim-sweep` manifests without it drew in sequence
+from one generator per run)."""
+NOISE = "noise"
+ORDER = "order"
+INPUTS = "inputs"
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+@lru_cache(maxsize=4096)
+def key(text: str) -> int:
+    """A stable 64-bit key of `text` (BLAKE2b; the same in every process, unlike `hash()`)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+def generator(seed: int, purpose: str) -> np.random.Generator:
+    """The run's own generator for `purpose` (NOISE, ORDER): numpy's default generator seeded by
+    SeedSequence(entropy=seed, spawn_key=(key(purpose),))."""
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(key(purpose),)))
+
+
+@lru_cache(maxsize=65_536)
+def _root(seed: int) -> int:
+    return int(np.random.SeedSequence(seed, spawn_key=(key(INPUTS),)).generate_state(1, np.uint64)[0])
+
+
+def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """SplitMix64's finaliser (a bijection of 64-bit words whose every output bit depends on every input bit)."""
+    x = (x ^ (x >> np.uint64(30))) * _M1
+    x = (x ^ (x >> np.uint64(27))) * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def input_uniforms(seeds: Sequence[int], paths: Sequence[str]) -> NDArray[np.float64]:
+    """One uniform number in [0, 1) per run and uncertain input (R, K): run r's number for `paths[k]` depends
+    only on `seeds[r]` and that path (53 random bits, as numpy's `Generator.random` makes a double)."""
+    roots = np.array([_root(int(seed)) for seed in seeds], dtype=np.uint64).reshape(-1, 1)
+    keys = np.array([key(path) for path in paths], dtype=np.uint64).reshape(1, -1)
+    with np.errstate(over="ignore"):
+        x = _mix(_mix(roots ^ _mix(keys)) + _GOLDEN)
+    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)

@@ -1,0 +1,114 @@
+"""95 % intervals of shares (Wilson) and paired differences (mean of d_i with a t interval), checked against hand
+computations; and the paired comparisons the service builds on them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import service
+from sim.core.intervals import describe_paired, paired_difference, paired_share_difference, wilson
+from sim.engine.model import baseline
+from sim.scenario import apply_params
+
+
+def test_wilson_matches_a_hand_computation():
+    # 42 of 100: p = 0.42, z = 1.959964, z^2 = 3.841459; centre = (p + z^2/200) / (1 + z^2/100)
+    #   = 0.439207 / 1.038415 = 0.422959; half = z / (1 + z^2/100) * sqrt(p (1 - p) / 100 + z^2 / 40000)
+    #   = 1.887457 * sqrt(0.002436 + 0.0000960) = 1.887457 * 0.050319 = 0.094976  ->  [0.3280, 0.5179]
+    interval = wilson(42, 100)
+    assert interval.share == 0.42 and interval.n == 100
+    assert interval.low == pytest.approx(0.3280, abs=1e-4) and interval.high == pytest.approx(0.5179, abs=1e-4)
+    # the ends stay inside [0, 1] and are not degenerate at 0 or n (0 of 20: [0, 0.161])
+    none = wilson(0, 20)
+    assert none.low == 0 and none.high == pytest.approx(0.1611, abs=5e-4)
+    every = wilson(20, 20)
+    assert every.high == 1 and every.low == pytest.approx(1 - 0.1611, abs=5e-4)
+    assert math.isnan(wilson(0, 0).share)
+
+
+def test_the_paired_interval_matches_a_hand_computation():
+    # 10 seeds; the indicator "breakdown" before and after: d = after - before
+    before = [1, 1, 1, 0, 1, 0, 1, 1, 0, 1]
+    after = [0, 1, 0, 0, 1, 0, 0, 1, 0, 1]
+    # d = [-1, 0, -1, 0, 0, 0, -1, 0, 0, 0]: mean -0.3; sample variance (3 (-0.7)^2 + 7 (0.3)^2) / 9
+    #   = (1.47 + 0.63) / 9 = 0.233333, s = 0.483046; t(0.975, 9) = 2.262157; half = 2.262157 * 0.483046 / sqrt(10)
+    #   = 0.345550  ->  [-0.645550, 0.045550]
+    paired = paired_difference(before, after)
+    assert paired.difference == pytest.approx(-0.3)
+    assert paired.low == pytest.approx(-0.645550, abs=1e-6) and paired.high == pytest.approx(0.045550, abs=1e-6)
+    assert paired.n == 10 and paired.changed == 3
+    assert describe_paired("breakdown", paired) == "breakdown -30 points [-65, +5] over 10 paired seeds"
+    # no spread: every seed changed the same way
+    same = paired_difference([0, 0, 0], [1, 1, 1])
+    assert (same.difference, same.low, same.high, same.changed) == (1, 1, 1, 3)
+    with pytest.raises(ValueError, match="same seeds"):
+        paired_difference([1, 0], [1])
+
+
+def test_the_paired_share_interval_matches_a_hand_computation():
+    """Newcombe's hybrid score interval for paired shares (method 10), by hand on the same ten seeds."""
+    before = [1, 1, 1, 0, 1, 0, 1, 1, 0, 1]
+    after = [0, 1, 0, 0, 1, 0, 0, 1, 0, 1]
+    # e (both) 4, f (before only) 3, g (after only) 0, h (neither) 3; p1 = 0.7, p2 = 0.4, difference -0.3
+    # Wilson: p1 in [0.396778, 0.892209], p2 in [0.168180, 0.687326]
+    # phi = (e h - f g) / sqrt((e + f)(g + h)(e + g)(f + h)) = 12 / sqrt(7 * 3 * 4 * 6) = 12 / sqrt(504) = 0.534522
+    # delta = sqrt((0.4 - 0.168180)^2 - 2 phi (0.4 - 0.168180)(0.892209 - 0.7) + (0.892209 - 0.7)^2)
+    #       = sqrt(0.053740 - 0.047634 + 0.036944) = sqrt(0.043050) = 0.207486  ->  low = -0.507486
+    # epsilon = sqrt((0.687326 - 0.4)^2 - 2 phi (0.687326 - 0.4)(0.7 - 0.396778) + (0.7 - 0.396778)^2)
+    #       = sqrt(0.082556 - 0.093139 + 0.091944) = sqrt(0.081361) = 0.285238  ->  high = -0.014762
+    paired = paired_share_difference(before, after)
+    assert paired.difference == pytest.approx(-0.3) and (paired.n, paired.changed) == (10, 3)
+    assert paired.low == pytest.approx(-0.507486, abs=2e-6) and paired.high == pytest.approx(-0.014762, abs=2e-6)
+    # every seed moved the same way: not a point, and inside [-1, 1]
+    every = paired_share_difference([0] * 20, [1] * 20)
+    assert every.difference == 1 and every.high == 1 and every.low == pytest.approx(0.772135, abs=1e-6)
+    none = paired_share_difference([0] * 20, [0] * 20)
+    assert none.changed == 0 and none.low == pytest.approx(-0.161125, abs=1e-6) and none.high == -none.low
+
+
+def test_pairing_is_narrower_than_two_independent_batches_when_most_seeds_agree():
+    rng = np.random.default_rng(0)
+    before = rng.random(500) < 0.4
+    after = before.copy()
+    after[rng.choice(500, 30, replace=False)] ^= True    # 30 seeds change
+    paired = paired_share_difference(before, after)
+    a, b = wilson(int(before.sum()), 500), wilson(int(after.sum()), 500)
+    independent = 1.96 * math.sqrt(a.share * (1 - a.share) / 500 + b.share * (1 - b.share) / 500)
+    assert (paired.high - paired.low) / 2 < independent / 2
+
+
+def test_service_paired_table_and_shares():
+    seeds = [1, 2, 3, 4]
+    a = {"seed": seeds, "outcome": np.array(["agreement", "breakdown", "breakdown", "partial"], dtype=object),
+         "agreed.x": np.array([True, False, False, True])}
+    b = {"seed": seeds, "outcome": np.array(["agreement", "agreement", "breakdown", "partial"], dtype=object),
+         "agreed.x": np.array([True, True, False, True])}
+    table = service.paired_table(a, b).set_index("measure")
+    assert table.loc["breakdown", "difference"] == pytest.approx(-0.25)
+    assert table.loc["agreement", "changed"] == 1 and table.loc["agreed.x", "share_b"] == 0.75
+    assert table.loc["agreed.x", "text"].startswith("agreed on x +25 points [")
+    assert service.changed_outcomes(a, b) == 1
+    shares = service.share_intervals(pd.DataFrame(a)).set_index("measure")
+    assert shares.loc["breakdown", "share"] == 0.5 and shares.loc["breakdown", "runs"] == 4
+    assert shares.loc["breakdown", "low"] == pytest.approx(wilson(2, 4).low)
+    with pytest.raises(ValueError, match="same seeds"):
+        service.paired_table(a, {**b, "seed": [9, 9, 9, 9]})
+
+
+def test_sensitivity_reports_intervals_and_paired_differences_from_the_current_value():
+    scenario = baseline()
+    table = service.vary_one(scenario, "actors.russia.red_lines.expansion", [35, 75], 40)
+    reference = service.summaries(scenario, service.replicate_seeds(scenario.protocol.seed, 40))
+    at_35 = service.summaries(apply_params(scenario, {"actors.russia.red_lines.expansion": 35}),
+                              service.replicate_seeds(scenario.protocol.seed, 40))
+    row = table.iloc[0]
+    expected = paired_share_difference(reference["outcome"] == "breakdown", at_35["outcome"] == "breakdown")
+    assert row["breakdown.diff"] == pytest.approx(expected.difference)
+    assert row["breakdown.diff_low"] == pytest.approx(expected.low, nan_ok=True)
+    assert row["changed"] == service.changed_outcomes(reference, at_35)
+    assert row["breakdown.low"] <= row["breakdown"] <= row["breakdown.high"]
+    assert "agreed.expansion.diff" in table.columns
