@@ -4,15 +4,13 @@ scrolling (it showed only the first issue's). Chromium through Playwright agains
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from sim.classroom import Classroom
 from sim.engine.model import baseline
 from tests.test_classroom_browser import CHROMIUM, CHROMIUM_ARGS, WAIT, classroom_server, settle
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]     # conftest: skipped without Chromium, except in CI
 
 
 def test_the_presentation_view_fits_every_issue_at_1920_by_1080(tmp_path):

@@ -72,7 +72,7 @@ def metrics(result) -> None:
     s = result.scenario
     p = s.protocol
     agreed = sum(r.agreed for r in result.issues.values())
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([1.4, 1, 1, 1])  # "Breakdown" in the metric's large type was cut at 1280 px
     c1.metric("Outcome", common.SHORT_WORDS[result.outcome], border=True,
               help="agreement: every issue settled; partial: some; stalemate: none by the deadline; "
                    "breakdown: an actor walked away (its outside option beat the best deal still on offer).")
@@ -194,7 +194,7 @@ def inspect_round(result) -> None:
     if INSPECT not in st.session_state or int(st.session_state[INSPECT]) > last or following:
         st.session_state[INSPECT] = last
     st.session_state[INSPECT_LAST] = last
-    left, middle, right = st.columns([1, 8, 1], vertical_alignment="bottom")
+    left, middle, right = st.columns([1.6, 6.8, 1.6], vertical_alignment="bottom")  # labels whole at 1280 px
     left.button("Previous", icon=":material/chevron_left:", key="negsim.inspect_prev", on_click=_shift_round,
                 args=(-1, last), disabled=int(st.session_state[INSPECT]) <= 0, width="stretch",
                 help="The round before.")
