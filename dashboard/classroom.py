@@ -29,7 +29,7 @@ def main() -> None:
     try:
         cls = common.classroom()
     except ClassroomError as err:          # the database file cannot be used: say which, and how to fix it
-        st.error(str(err), icon=":material/database:")
+        common.error(err, icon=":material/database:")
         return
     if st.query_params.get("view") == "present":
         present.render(cls, st.query_params.get("room", ""))
@@ -51,4 +51,4 @@ def main() -> None:
 try:
     main()
 except ClassroomError as err:             # a busy or broken database mid-page: a message, never a traceback
-    st.error(str(err), icon=":material/error:")
+    common.error(err)

@@ -156,11 +156,29 @@ def test_paired_bootstrap_resamples_whole_proposals():
     ([HEADER, CAPABILITY, ISSUES[0][:2] + ["plurality"] + ISSUES[0][3:]], "unknown voting rule 'plurality'"),
     ([HEADER, CAPABILITY, ISSUES[3]], "no usable issue rows"),
     ([["isnr", "out", "pde", "sde"], ["", "", "4", ""], ["a", "50", "10", "10"]], "need at least two actors"),
+    # issue 26: impossible capabilities, duplicated columns and rows, one line each
+    ([HEADER, CAPABILITY[:4] + ["1e308"] * 5 + CAPABILITY[9:], *ISSUES], "capability of com, ep, de, fr, nl above"),
+    ([HEADER, CAPABILITY[:4] + ["inf"] + CAPABILITY[5:], *ISSUES], "column pcom: not a finite number: 'inf'"),
+    ([HEADER, CAPABILITY[:4] + ["0"] * 5 + CAPABILITY[9:], *ISSUES], "every capability is zero or missing"),
+    ([HEADER, CAPABILITY[:4] + ["-1"] + CAPABILITY[5:], *ISSUES], "capabilities must be non-negative"),
+    ([HEADER, CAPABILITY[:6] + ["0"] + CAPABILITY[7:], *ISSUES], "capability 0 for actor(s) de, who take positions"),
+    ([HEADER[:-2] + ["pde", "out"], CAPABILITY, *ISSUES], "duplicated column(s) pde"),
+    ([HEADER, CAPABILITY, *ISSUES, ISSUES[1]], "row 9: duplicated issue row: isnr p1i2 is already on row 4"),
 ])
 def test_bad_files_exit_2_naming_what_is_wrong(tmp_path, rows, message):
     result = invoke(write(tmp_path / "bad.tsv", rows))
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_a_field_of_a_megabyte_is_read_not_a_csv_error(tmp_path):
+    long = ISSUES[0][:1] + ["i" * 1_000_000] + ISSUES[0][2:]       # a 1 MB issue id: read like any other
+    data = bt.read_deu(write(tmp_path / "long.tsv", [HEADER, CAPABILITY, long, *ISSUES[1:]]))
+    assert "i" * 1_000_000 in data.proposals[0].issue_ids
+    result = invoke(write(tmp_path / "longcap.tsv", [HEADER, CAPABILITY[:4] + ["9" * 1_000_000] + CAPABILITY[5:],
+                                                       *ISSUES]))
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert "1,000,000 characters" in result.output and len(result.output) < 300
 
 
 def test_missing_binary_and_unknown_models_exit_2(tmp_path, small):

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.classroom import Classroom
+from sim.classroom import Classroom, ClassroomError, Client
+from sim.classroom.security import normalise_code
 from sim.engine.model import baseline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,6 +162,11 @@ def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another
             assert us_secret_text[:30] not in body(alice)                 # not the others'
             holder = Classroom(db).state(code).seat("russia")
             assert holder.player == "Alice"
+            assert "token" not in alice.url                               # the secret is not in the address ...
+            shown = alice.locator('[data-testid="stCode"]').first.inner_text().strip()
+            alice_secret = normalise_code(shown)                          # ... but shown once as a rejoin code
+            assert Classroom(db).seat_for(code, alice_secret).actor == "russia"
+            assert alice_secret not in Classroom(db).store.path.read_text(errors="ignore")   # stored hashed
 
             # ---------------------------------------------------------------- Mallory: takeover by name
             mallory = mallory_ctx.new_page()
@@ -231,7 +237,7 @@ def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another
             # ---------------------------------------------------------------- the projector, a round in
             teacher = Classroom(db)
             teacher.start(code, key)
-            teacher.submit_move(code, "russia", holder.token, 1, offers={"expansion": 95, "missiles": 80})
+            teacher.submit_move(code, "russia", alice_secret, 1, offers={"expansion": 95, "missiles": 80})
             teacher.force_round(code, key)
             projector = alice_ctx.new_page()
             projector.goto(f"{url}/?view=present&room={code}", wait_until="domcontentloaded")
@@ -239,13 +245,17 @@ def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another
             settle(projector)
             text = body(projector)
             assert code in text and "Round 2 of 8" in text
-            for secret in (key, PASS, holder.token, russia_secret_text[:30], us_secret_text[:30]):
+            for secret in (key, PASS, shown, alice_secret, russia_secret_text[:30], us_secret_text[:30]):
                 assert secret not in text
             assert projector.locator(f'img[src="{PIXEL}"]').count() == 0
             assert projector.locator("strong", has_text="bold").count() == 0
             shoot(projector, shots / "classroom_presentation.png")
-            alice.reload(wait_until="domcontentloaded")                   # the seat survives a reload
+            alice.reload(wait_until="domcontentloaded")                   # after a reload: the rejoin code
+            alice.get_by_text("Back to my seat (I have my seat secret)").click()
+            alice.get_by_label("Seat secret", exact=True).fill(shown.lower())
+            alice.get_by_role("button", name="Back to my seat").click()
             alice.get_by_text("Your seat: Russia").wait_for(timeout=WAIT)
+            assert "token" not in alice.url
             settle(alice)
             alice.screenshot(path=str(shots / "classroom_student.png"))
 
@@ -270,5 +280,21 @@ def test_students_can_neither_take_a_seat_nor_reach_the_console_nor_read_another
             assert desk.locator('a[href*="127.0.0.1:9"]').count() == 0
             assert desk.locator(f'img[src="{PIXEL}"]').count() == 0
             assert pixel_requests == [], pixel_requests
+
+            # ---------------------------------------------------------------- students use up the passphrases
+            for n in range(10):                                            # from ten addresses: the room's cap
+                with contextlib.suppress(ClassroomError):
+                    Classroom(db).open_console(code, f"guess {n}", Client(session=f"s{n}", address=f"10.1.0.{n}"))
+            mallory.goto(f"{url}/?role=teacher&room={code}", wait_until="domcontentloaded")
+            mallory.get_by_role("tab", name="Open a room").click()
+            mallory.get_by_label("Teacher passphrase", exact=True).fill(PASS)
+            mallory.get_by_role("button", name="Open the console").click()
+            mallory.get_by_text("recovery code").first.wait_for(timeout=WAIT)    # another browser: refused
+            # the teacher's own browser, reloaded (a new session): its own budget, the passphrase still opens it
+            desk.reload(wait_until="domcontentloaded")
+            desk.get_by_role("tab", name="Open a room").click()
+            desk.get_by_label("Teacher passphrase", exact=True).fill(PASS)
+            desk.get_by_role("button", name="Open the console").click()
+            desk.get_by_text("End the negotiation").wait_for(timeout=WAIT)
         finally:
             browser.close()

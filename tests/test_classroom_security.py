@@ -77,7 +77,8 @@ def test_a_name_never_opens_a_taken_seat(cls, room):
         with pytest.raises(SeatTaken) as refused:
             cls.join(code, "russia", impostor)
         assert "Alice" not in str(refused.value)                # the refusal does not name the holder
-    assert cls.state(code).seat("russia").token == secret       # the seat is untouched
+    assert cls.seat_for(code, secret).actor == "russia"        # the seat is untouched
+    assert cls.state(code).seat("russia").token == cls.store.digest(secret)   # and its secret kept hashed
     assert cls.rejoin(code, secret).actor == "russia"
     with pytest.raises(NotAllowed, match="no seat in room"):
         cls.rejoin(code, security.new_seat_secret())

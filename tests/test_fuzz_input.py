@@ -160,3 +160,88 @@ def test_generated_csv_imports_run_cleanly(workdir, rows, scale):
     args = ("run", path, "--json", "--max-rounds", "12", *(("--scale", "0:100") if scale else ()))
     result = invoke(*args)
     assert_clean(result, (rows, scale))
+
+
+# ====================================================================== JSON escapes (issue 26)
+ESCAPE = st.lists(st.sampled_from([r"\ud800", r"\udfff", r"\udc00\ud800", r"\ud83d\ude00", r"\u0000", r"\u001b",
+                                   r"\u202e", r"\\", r"\"", r"\n", r"\t", r"\/", r"\u00e9", "a", "é", "[/b]"]),
+                  min_size=1, max_size=6).map("".join)
+
+
+def _get(doc: Any, path: tuple) -> Any:
+    for key in path:
+        doc = doc[key]
+    return doc
+
+
+TEXT_FIELDS = [p for p in PATHS if isinstance(_get(BASE_DOC, p), str)]
+
+
+@settings(FUZZ, max_examples=120)
+@given(where=st.sampled_from(TEXT_FIELDS), escapes=ESCAPE)
+@example(where=("title",), escapes=r"\ud800")                                        # the issue's case
+def test_json_escapes_in_any_text_run_cleanly(workdir, where, escapes):
+    """Any JSON escape in any text field (lone surrogates included): one line and exit 2, or a clean run whose
+    --json output is valid JSON."""
+    doc = copy.deepcopy(BASE_DOC)
+    _mutate(doc, where, "set", "@@FUZZ@@")
+    text = json.dumps(doc).replace('"@@FUZZ@@"', '"' + escapes + '"')
+    path = write(workdir, "escaped.json", text)
+    for args in (("validate", path), ("run", path, "--json", "--max-rounds", "5")):
+        result = invoke(*args)
+        assert_clean(result, (where, escapes))
+        if args[0] == "run" and result.exit_code == 0:
+            json.loads(result.stdout)
+    if "\\ud8" in escapes.replace("\\ud83d\\ude00", "") or "\\udc" in escapes or "\\udf" in escapes:
+        assert result.exit_code == 2 and "lone surrogate" in result.output, result.output[-500:]
+
+
+# ====================================================================== long CSV and TSV fields (issue 26)
+@pytest.mark.parametrize("size", [131_073, 1_500_000])
+@pytest.mark.parametrize("column", [0, 1])
+def test_csv_fields_longer_than_the_csv_modules_default_give_one_line(workdir, size, column):
+    row = ["a", "1", "10", "0.5"]
+    row[column] = '"' + "9" * size + '"'
+    path = write(workdir, "long.csv", "Actor,Capability,Position,Salience\n" + ",".join(row) + "\nb,1,90,0.5\n")
+    result = invoke("validate", path)
+    assert_clean(result, (size, column))
+    assert result.exit_code == 2 and "field larger" not in result.output
+
+
+TSV_HEADER = ["prnr", "isnr", "counvte", "proc", "pcom", "pde", "pfr", "scom", "sde", "sfr", "rp", "out"]
+TSV_CELL = st.one_of(st.sampled_from(["", "0", "1", "4", "50", "100", "1e308", "-1", "inf", "nan", "NA", "1e15",
+                                      "QMV", "Unan", "COD", "x" * 200_000]),
+                     st.floats(allow_nan=False, allow_infinity=False, min_value=-1e3, max_value=1e3).map(repr))
+TSV_ROW = st.lists(mostly(st.sampled_from(["10", "50", "90", "30"]), TSV_CELL, odds=3),
+                   min_size=len(TSV_HEADER), max_size=len(TSV_HEADER))
+
+
+@settings(FUZZ, max_examples=80)
+@given(capabilities=st.lists(mostly(st.sampled_from(["1", "4", "3"]), TSV_CELL, odds=2), min_size=3, max_size=3),
+       rows=st.lists(TSV_ROW, min_size=1, max_size=4),
+       header=st.one_of(st.just(TSV_HEADER), st.permutations(TSV_HEADER),
+                        st.just(TSV_HEADER[:-2] + ["pde", "out"])),           # a duplicated column
+       repeat=st.booleans())
+@example(capabilities=["1e308", "1e308", "1e308"], rows=[["p1", "i1", "QMV", "CNS", "10", "50", "90", "50", "50",
+                                                          "50", "", "40"]], header=TSV_HEADER, repeat=False)
+@example(capabilities=["0", "0", "0"], rows=[["p1", "i1", "QMV", "CNS", "10", "50", "90", "50", "50", "50", "",
+                                              "40"]], header=TSV_HEADER, repeat=True)
+def test_generated_backtest_files_run_cleanly(workdir, capabilities, rows, header, repeat):
+    """`negsim backtest` on generated DEU-layout files with hostile cells, duplicated columns and rows: exit 0
+    or 2 with one line, never a traceback."""
+    cap = [""] * len(header)
+    for value, name in zip(capabilities, ("pcom", "pde", "pfr"), strict=True):
+        if name in header:
+            cap[header.index(name)] = value
+    body = [[r[TSV_HEADER.index(name)] for name in header] for r in rows]
+    for r in body:
+        r[header.index("isnr")] = r[header.index("isnr")] or "i"
+    if repeat:
+        body.append(list(body[0]))
+    path = write(workdir, "generated.tsv", "\n".join("\t".join(r) for r in [header, cap, *body]) + "\n")
+    result = invoke("backtest", path, "--json")
+    assert_clean(result, (capabilities, rows, header, repeat))
+    if result.exit_code == 2:
+        assert len(result.output.strip().splitlines()) == 1, result.output[-800:]
+    if repeat or len(set(header)) < len(header):              # never accepted silently
+        assert result.exit_code == 2, result.output[-500:]

@@ -6,6 +6,7 @@ Views only: every number comes from the room's rebuilt model (`sim.classroom`), 
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import ipaddress
 import os
@@ -33,9 +34,9 @@ from sim.classroom import (
     TooManyAttempts,
     default_path,
 )
-from sim.classroom.rooms import CAUSES, fmt_value, move_lines, short_name
-from sim.classroom.security import markdown_escape
-from sim.scenario import Scenario
+from sim.classroom.rooms import CAUSES, fmt_value, move_lines, public_history, short_name
+from sim.classroom.security import csv_text, markdown_escape
+from sim.scenario import Scenario, rendered_background, rendered_brief
 
 if TYPE_CHECKING:
     from sim.service import NegotiationModel
@@ -65,18 +66,72 @@ def classroom() -> Classroom:
 
 
 def client() -> Client:
-    """This browser session and its network address, for the limits on wrong codes, passphrases and secrets."""
+    """This browser session, its network address and the browser itself (what survives a reload: the token in
+    Streamlit's XSRF cookie), for the limits on wrong codes, passphrases and secrets."""
     session = st.session_state.setdefault("classroom_session", secrets.token_hex(8))
     try:
         address = st.context.ip_address
     except Exception:  # noqa: BLE001 - no browser behind the session (AppTest)
         address = None
-    return Client(session=session, address=address if isinstance(address, str) else "")
+    return Client(session=session, address=address if isinstance(address, str) else "", browser=browser_id())
+
+
+XSRF_COOKIE = "_streamlit_xsrf"
+
+
+def browser_id() -> str:
+    """The token in Streamlit's XSRF cookie ('2|mask|masked token|time': the mask changes, the token does not),
+    hashed; '' without the cookie (XSRF protection off, AppTest)."""
+    try:
+        raw = st.context.cookies.get(XSRF_COOKIE)
+    except Exception:  # noqa: BLE001 - no browser behind the session (AppTest)
+        raw = None
+    if not isinstance(raw, str) or not raw:
+        return ""
+    parts = raw.split("|")
+    token = raw.encode()
+    if len(parts) == 4 and parts[0] == "2":
+        try:
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+            token = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)) if mask else masked
+        except ValueError:
+            pass
+    return hashlib.sha256(token).hexdigest()[:32]
 
 
 def esc(text: object) -> str:
     """A student's text (a name) for st.markdown, a caption or a button label: shown literally, never run."""
     return markdown_escape(text)
+
+
+def error(err: object, icon: str = ":material/error:") -> None:
+    """A refusal as plain text: messages may quote what a browser sent (the page address, a typed code or
+    name), so nothing in them is read as Markdown (no link, no image)."""
+    st.error(esc(err), icon=icon)
+
+
+def warning(err: object, icon: str = ":material/warning:") -> None:
+    st.warning(esc(err), icon=icon)
+
+
+def table(data: object, file_name: str | None = None, key: str | None = None, hide_index: bool = True,
+          digits: int | None = None) -> None:
+    """A table that may hold a student's text (a name). Drawn with st.table, which has no toolbar, so there is
+    no 'Download as CSV' of the raw cells; st.table reads Markdown, so every text cell, header and index is
+    escaped (`esc`). With `file_name`, our own button offers the table as CSV through the one neutralising
+    writer (`security.csv_text`: no cell starts with = + - @ tab or CR)."""
+    frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    if digits is not None:
+        frame = frame.round(digits)
+    shown = frame.map(lambda v: esc(v) if isinstance(v, str) else
+                      (f"{v:.{digits}f}" if digits is not None and isinstance(v, float) else v))
+    shown.columns = [esc(c) for c in frame.columns]
+    shown.index = [esc(i) if isinstance(i, str) else i for i in frame.index]
+    st.table(shown, hide_index=hide_index)
+    if file_name:
+        st.download_button("Download (CSV)", csv_text(frame, index=not hide_index), file_name=file_name,
+                           mime="text/csv", key=key or f"dl_{file_name}", icon=":material/download:",
+                           type="tertiary")
 
 
 def guarded(body: Callable[[], None]) -> Callable[[], None]:
@@ -86,7 +141,7 @@ def guarded(body: Callable[[], None]) -> Callable[[], None]:
         try:
             body()
         except ClassroomError as err:
-            st.error(str(err), icon=":material/error:")
+            error(err)
     return run
 
 
@@ -137,14 +192,16 @@ def join_url(browser_url: str | None, code: str, lan: str | None = None, overrid
     return f"{base.rstrip('/')}/?room={code}"
 
 
-def room_url(code: str) -> str:
-    """`join_url` for this session's browser address and this machine."""
+def room_url(code: str, ticket: str | None = None) -> str:
+    """`join_url` for this session's browser address and this machine, with the room's `ticket` (whoever opens
+    the address finds the room without counting as a guess: `Classroom.room_ticket`)."""
     try:
         browser = st.context.url
     except Exception:  # noqa: BLE001 - no browser behind the session (AppTest)
         browser = None
     browser = browser if isinstance(browser, str) else ""
-    return join_url(browser, code, lan_address(), os.environ.get(URL_ENV))
+    url = join_url(browser, code, lan_address(), os.environ.get(URL_ENV))
+    return f"{url}&ticket={ticket}" if url and ticket else url
 
 
 @functools.lru_cache(maxsize=32)
@@ -155,9 +212,9 @@ def qr_png(url: str) -> bytes:
     return buffer.getvalue()
 
 
-def join_box(code: str, qr_width: int = 220) -> None:
+def join_box(code: str, qr_width: int = 220, ticket: str | None = None) -> None:
     """The code in large type, the address students open, and its QR code (nothing secret)."""
-    url = room_url(code)
+    url = room_url(code, ticket)
     text_col, qr_col = st.columns([3, 1], vertical_alignment="center")
     with text_col:
         where = (f"open <b style='font-family:monospace'>{url.split('?')[0]}</b> (or scan the code) and "
@@ -300,14 +357,24 @@ def legend(me: str | None) -> None:
                 unsafe_allow_html=True)
 
 
-def table_and_log(state: RoomState, model: NegotiationModel, limit: int | None = None) -> None:
-    """The table on the left, what happened on the right: the teacher's console and the projector."""
+def table_and_log(state: RoomState, model: NegotiationModel, limit: int | None = None,
+                  teacher: bool = False) -> None:
+    """The table on the left, what happened on the right: the teacher's console and the projector (which,
+    before the reveal, shows no seat's confidential reasons: `visible_history`)."""
     left, right = st.columns([3, 2], gap="large")
     with left:
         table_view(state, model)
     with right:
         st.subheader("What happened")
-        log_view(state, service.history_of(model), limit=limit)
+        log_view(state, visible_history(state, model, teacher=teacher), limit=limit)
+
+
+def visible_history(state: RoomState, model: NegotiationModel, me: str | None = None,
+                    teacher: bool = False) -> pd.DataFrame:
+    """The model's history as this page may show it: all of it for the teacher or after the reveal; else every
+    seat but `me` without the reasons that give away its red lines (`rooms.public_history`)."""
+    history = service.history_of(model)
+    return history if teacher or state.room.revealed else public_history(history, me)
 
 
 def table_view(state: RoomState, model: NegotiationModel, me: str | None = None) -> None:
@@ -321,7 +388,7 @@ def table_view(state: RoomState, model: NegotiationModel, me: str | None = None)
         show_chart(issue_chart(state, j, offers[:, j], float(proposal[j]), not model.open_issues[j], me,
                                red.get(issue.id)))
     with st.expander("The numbers", expanded=False):
-        st.dataframe(offers_table(state, model, me), width="stretch")
+        table(offers_table(state, model, me), hide_index=False)
 
 
 def log_view(state: RoomState, history: pd.DataFrame, limit: int | None = None, me: str | None = None) -> None:
@@ -333,6 +400,11 @@ def log_view(state: RoomState, history: pd.DataFrame, limit: int | None = None, 
         item = labels.get(inject.inject)
         st.warning(f"**News before round {state.room.open_round}: {item.label if item else inject.inject}** - "
                    f"{item.description if item else ''}", icon=":material/campaign:")
+    if state.room.status != "ended":
+        for item in state.scheduled_before(state.room.open_round):
+            day = f" ({item.date.day} {item.date:%B %Y})" if item.date is not None else ""
+            st.warning(f"**News before round {state.room.open_round}{day}: {item.label}** - {item.description}",
+                       icon=":material/campaign:")
     rounds = list(reversed(state.rounds))
     if limit is not None:
         rounds = rounds[:limit]
@@ -343,9 +415,8 @@ def log_view(state: RoomState, history: pd.DataFrame, limit: int | None = None, 
         lines = move_lines(state, history, r)
         text = [f"**Round {r}** - closed at {clock(closed.closed_at)} ({CAUSES.get(closed.closed_by, '')}); "
                 f"tension {closed.tension:.2f}"]
-        for inject in state.injects_before(r):
-            item = labels.get(inject.inject)
-            text.append(f"- :orange[News: {item.label if item else inject.inject}]")
+        for news in state.news_before(r):
+            text.append(f"- :orange[News: {news}]")
         for a in spec.actors:
             who = " (you)" if a.id == me else ""
             text.append(f"- **{a.name}**{who}: {lines[a.id]}")
@@ -357,7 +428,7 @@ def log_view(state: RoomState, history: pd.DataFrame, limit: int | None = None, 
 # ====================================================================== briefs
 def background(spec: Scenario) -> None:
     if spec.background:
-        st.markdown(spec.background)
+        st.markdown(rendered_background(spec))
     else:
         st.caption("This scenario has no background text.")
 
@@ -366,7 +437,7 @@ def brief_view(spec: Scenario, actor: str, confidential: bool) -> None:
     """An actor's brief: (if `confidential`) goals and red lines, then the confidential instructions; then the
     public brief everyone can read."""
     a = spec.actor(actor)
-    b = a.brief
+    b = rendered_brief(spec, actor)      # its numbers filled in from the coded values
     if confidential:
         if b.goals:
             st.markdown("**Goals and red lines**")

@@ -3,6 +3,7 @@ runs, the confidential briefs, exports (CSV, JSON, printable HTML)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 
@@ -15,7 +16,7 @@ from dashboard.classroom_views import common
 from dashboard.colours import ACTOR_DASHES, ACTOR_SHAPES, actor_colours
 from sim.classroom import Classroom, RoomState
 from sim.classroom import debrief as db
-from sim.classroom.rooms import CAUSES, fmt_value, move_lines, scenario_hash
+from sim.classroom.rooms import CAUSES, fmt_value, move_lines, public_history, scenario_hash
 from sim.core.table_rules import OUTCOMES as OUTCOME_ORDER
 
 RUNS_ENV = "NEGSIM_CLASSROOM_RUNS"
@@ -123,6 +124,9 @@ def debrief_page(cls: Classroom, state: RoomState, teacher: bool, me: str | None
     with runs_box:
         runs = agent_runs(cls, state, teacher)
     report = db.debrief(state, model, runs)
+    reveal = teacher or state.room.revealed
+    if not reveal:                       # other seats' red lines stay hidden in the replay and the exports
+        report = dataclasses.replace(report, history=public_history(report.history, me))
 
     # ---------------------------------------------------------------- headline
     c1, c2, c3, c4 = st.columns(4)
@@ -175,7 +179,7 @@ def debrief_page(cls: Classroom, state: RoomState, teacher: bool, me: str | None
     cols[0].download_button("Transcript (CSV)", db.transcript_csv(state, report.history),
                             file_name=f"room_{state.code}_transcript.csv", mime="text/csv", key="dl_csv",
                             icon=":material/table:")
-    cols[1].download_button("Transcript (JSON)", db.transcript_json(state, model, events),
+    cols[1].download_button("Transcript (JSON)", db.transcript_json(state, model, events, reveal=reveal, me=me),
                             file_name=f"room_{state.code}_transcript.json", mime="application/json", key="dl_json",
                             icon=":material/data_object:")
     cols[2].download_button("Printable summary (HTML)",
@@ -202,10 +206,8 @@ def outcome_table(report: db.Debrief, state: RoomState) -> None:
                        "Result": f"agreed at {fmt_value(res.value, issue)} (round {res.round})" if res.agreed
                        else "not agreed",
                        "Nash point": fmt_value(report.nash.values[issue.id], issue) if report.nash else "-"})
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                for c in ("Utility of the outcome", "At the Nash point")})
-    st.dataframe(pd.DataFrame(issues), hide_index=True, width="stretch")
+    common.table(frame, digits=3)                 # names: no toolbar download, no Markdown (common.table)
+    common.table(pd.DataFrame(issues))
 
 
 def replay_round(state: RoomState, report: db.Debrief, r: int, me: str | None) -> None:
@@ -229,9 +231,8 @@ def replay_round(state: RoomState, report: db.Debrief, r: int, me: str | None) -
         else:
             lines = move_lines(state, hist, r)
             closed = next(c for c in state.rounds if c.round == r)
-            labels = {i.id: i.label for i in spec.injects}
             text = [f"Round {r} closed at {common.clock(closed.closed_at)} ({CAUSES.get(closed.closed_by)})."]
-            text += [f"- :orange[News: {labels.get(i.inject, i.inject)}]" for i in state.injects_before(r)]
+            text += [f"- :orange[News: {news}]" for news in state.news_before(r)]
             text += [f"- **{a.name}**: {lines[a.id]}" for a in spec.actors]
             st.markdown("\n".join(text))
         u = report.by_round[report.by_round["round"] == r].iloc[0]

@@ -8,15 +8,14 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.classroom_views import common
-from sim import service
 from sim.classroom import Classroom, ClassroomError
 
 
 def render(cls: Classroom, code: str) -> None:
     try:
-        state = cls.find_room(code, common.client())
+        state = cls.find_room(code, common.client(), ticket=st.query_params.get("ticket"))
     except ClassroomError as err:
-        st.error(str(err), icon=":material/error:")
+        common.error(err)
         return
     st.subheader(common.esc(state.room.title))  # a title's size took the room the issues need at 1080 px
     seen = common.version(state)
@@ -24,7 +23,7 @@ def render(cls: Classroom, code: str) -> None:
     # round, the seats and what happened on the right (one under the other, the charts were cut after the first)
     left, right = st.columns([3, 2], gap="large")
     with right:
-        common.join_box(state.code, qr_width=120)
+        common.join_box(state.code, qr_width=120, ticket=cls.room_ticket(state.code))
 
     @st.fragment(run_every=common.POLL_SECONDS)
     @common.guarded
@@ -35,7 +34,7 @@ def render(cls: Classroom, code: str) -> None:
             st.rerun()
         now = cls.clock()
         st.info(f"**{common.status_line(now_state, now)}**", icon=":material/schedule:")
-        st.dataframe(common.seat_rows(now_state, now, teacher=False), hide_index=True, width="stretch")
+        common.table(common.seat_rows(now_state, now, teacher=False))
 
     with right:
         board()
@@ -46,4 +45,4 @@ def render(cls: Classroom, code: str) -> None:
         common.table_view(state, model)
     with right:
         st.markdown("**What happened**")
-        common.log_view(state, service.history_of(model), limit=2)
+        common.log_view(state, common.visible_history(state, model), limit=2)  # no seat's secret reasons

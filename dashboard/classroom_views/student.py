@@ -6,12 +6,13 @@ import streamlit as st
 
 from dashboard.classroom_views import common
 from dashboard.classroom_views.debrief_view import debrief_page
-from sim import service
 from sim.classroom import Classroom, ClassroomError, RoomState
 from sim.classroom.rooms import fmt_value
 from sim.classroom.security import normalise_code, show_secret
 
-SEAT_KEY = "classroom_seat"        # session: {"room", "actor", "token"} - the seat this browser holds
+SEAT_KEY = "classroom_seat"        # session: {"room", "actor", "token"} - the seat this browser holds (never in the
+                                   # page address: a reload asks for the rejoin code, shown once when joining)
+NEW_SECRET_KEY = "classroom_new_secret"   # session: the rejoin code to show once, right after taking the seat
 PENDING_KEY = "classroom_request"  # session: {"room", "id", "token", "actor"} - a request waiting for the teacher
 FOUND_KEY = "classroom_found"      # session: {typed code: room code} - codes this session has already found
 HEARTBEAT_SECONDS = 15.0
@@ -19,37 +20,46 @@ HEARTBEAT_SECONDS = 15.0
 
 # ====================================================================== which seat this browser holds
 def current_seat(cls: Classroom) -> dict | None:
-    """The seat this session holds; on a fresh session (a reload) the secret in the page address is checked
-    once, as a guess (limited and logged), before the seat is trusted."""
+    """The seat this session holds. An address from an older negsim may still carry a seat secret: it is
+    taken out of the address at once and checked once, as a guess (limited and logged)."""
     seat = st.session_state.get(SEAT_KEY)
     if seat:
         return seat
     q = st.query_params
-    if q.get("room") and q.get("token"):
+    if q.get("token"):
+        token = q.get("token")
+        st.query_params.pop("token", None)          # out of the address and the browser's history from now on
+        if not q.get("room"):
+            return None
         try:
-            found = cls.rejoin(q["room"], q["token"], common.client())
+            found = cls.rejoin(q["room"], token, common.client())
         except common.KEEP_GOING as err:         # busy, broken or rate-limited: keep the secret, try later
-            st.error(str(err), icon=":material/error:")
+            common.error(err)
             st.stop()
         except ClassroomError as err:
-            st.warning(str(err), icon=":material/warning:")
-            st.query_params.pop("token", None)
+            common.warning(err)
             return None
-        return hold_seat(found.room, found.actor, q["token"])
+        return hold_seat(found.room, found.actor, found.token)
     return None
 
 
-def hold_seat(room: str, actor: str, token: str) -> dict:
+def hold_seat(room: str, actor: str, token: str, new: bool = False) -> dict:
+    """This session holds the seat; its secret stays in the session (never in the address). `new`: the
+    student has just been given the secret, which is shown once as a rejoin code."""
     seat = {"room": room, "actor": actor, "token": token}
     st.session_state[SEAT_KEY] = seat
     st.session_state.pop(PENDING_KEY, None)
-    st.query_params.pop("seat", None)
-    st.query_params.update({"role": "student", "room": room, "token": token})   # a reload keeps the seat
+    if new:
+        st.session_state[NEW_SECRET_KEY] = token
+    for key in ("seat", "token"):
+        st.query_params.pop(key, None)
+    st.query_params.update({"role": "student", "room": room})
     return seat
 
 
 def leave_seat() -> None:
     st.session_state.pop(SEAT_KEY, None)
+    st.session_state.pop(NEW_SECRET_KEY, None)
     for key in ("seat", "token"):
         st.query_params.pop(key, None)
 
@@ -60,7 +70,8 @@ def find_room(cls: Classroom, typed: str) -> RoomState:
     code = normalise_code(typed)
     if code in found:
         return cls.state(code)
-    state = cls.find_room(code, common.client())
+    linked = normalise_code(st.query_params.get("room", "")) == code      # the room's own address (QR code)
+    state = cls.find_room(code, common.client(), ticket=st.query_params.get("ticket") if linked else None)
     found[code] = state.code
     return state
 
@@ -77,7 +88,7 @@ def join_page(cls: Classroom) -> None:
     try:
         state = find_room(cls, typed)
     except ClassroomError as err:
-        st.error(str(err), icon=":material/error:")
+        common.error(err)
         return
     spec = state.scenario
     st.subheader(state.room.title)
@@ -108,11 +119,11 @@ def join_page(cls: Classroom) -> None:
             elif not seat.taken:
                 if st.button("Take this seat", key=f"take_{seat.actor}", type="primary", width="stretch"):
                     try:
-                        token = cls.join(state.code, seat.actor, name)
+                        token = cls.join(state.code, seat.actor, name, common.client())
                     except ClassroomError as err:
-                        st.error(str(err), icon=":material/error:")
+                        common.error(err)
                     else:
-                        hold_seat(state.code, seat.actor, token)
+                        hold_seat(state.code, seat.actor, token, new=True)
                         st.rerun()
             else:
                 st.markdown(":gray[taken]")
@@ -120,9 +131,9 @@ def join_page(cls: Classroom) -> None:
                              help="If this is your seat and you lost your secret (a new device, a closed "
                                   "browser): the teacher can hand it back to you."):
                     try:
-                        request = cls.ask_seat(state.code, seat.actor, name)
+                        request = cls.ask_seat(state.code, seat.actor, name, common.client())
                     except ClassroomError as err:
-                        st.error(str(err), icon=":material/error:")
+                        common.error(err)
                     else:
                         st.session_state[PENDING_KEY] = {"room": state.code, "id": request.id,
                                                          "token": request.token, "actor": request.actor}
@@ -139,7 +150,7 @@ def back_to_my_seat(cls: Classroom, state: RoomState) -> None:
             try:
                 seat = cls.rejoin(state.code, secret, common.client())
             except ClassroomError as err:
-                st.error(str(err), icon=":material/error:")
+                common.error(err)
             else:
                 hold_seat(state.code, seat.actor, seat.token)
                 st.rerun()
@@ -156,7 +167,7 @@ def waiting_page(cls: Classroom, pending: dict) -> None:
     def poll() -> None:
         request = cls.request_status(pending["room"], pending["id"], pending["token"])
         if request.status == "approved":
-            hold_seat(request.room, request.actor, request.token)
+            hold_seat(request.room, request.actor, pending["token"], new=True)
             st.rerun(scope="app")
         elif request.status == "refused":
             st.session_state.pop(PENDING_KEY, None)
@@ -180,7 +191,7 @@ def seat_page(cls: Classroom) -> None:
             waiting_page(cls, pending)
             return
         for message in st.session_state.pop("classroom_errors", []):
-            st.error(message, icon=":material/error:")
+            common.error(message)
         join_page(cls)
         return
     try:
@@ -189,7 +200,7 @@ def seat_page(cls: Classroom) -> None:
     except common.KEEP_GOING:
         raise                                 # a database fault is not a lost seat: the app shows the message
     except ClassroomError as err:
-        st.warning(str(err), icon=":material/warning:")
+        common.warning(err)
         leave_seat()
         join_page(cls)
         return
@@ -200,7 +211,7 @@ def seat_page(cls: Classroom) -> None:
     me = seat["actor"]
     actor = spec.actor(me)
     model = cls.model(state)
-    history = service.history_of(model)
+    history = common.visible_history(state, model, me=me)
 
     with st.sidebar:
         st.markdown(f"### Your brief: {actor.name}")
@@ -211,14 +222,13 @@ def seat_page(cls: Classroom) -> None:
         st.markdown("**The other parties**")
         common.other_briefs(spec, me, confidential=state.room.revealed)
         st.divider()
-        st.markdown("**Your seat secret** - keep it to yourself")
-        st.code(show_secret(seat["token"]), language=None)
-        st.caption("Write it down: with the room code it brings you back to this seat from any device. Whoever "
-                   "has it can play your seat; your name alone cannot.")
+        st.caption("Your rejoin code was shown once when you took the seat. With the room code it brings you back "
+                   "from any device (a reload too); lost it? Ask the teacher to let you back in.")
         if st.button("Leave this seat on this browser", key="leave"):
             leave_seat()
             st.rerun()
 
+    rejoin_code_box()
     st.title(f"Your seat: {actor.name}")
     st.caption(f"{state.room.title} - room {state.code}")
     live_strip(cls, state, me)
@@ -234,7 +244,7 @@ def seat_page(cls: Classroom) -> None:
                        + (" The negotiation is over." if state.room.status == "ended" else " Here is the new table."),
                        icon=":material/check_circle:")
     for message in st.session_state.pop("classroom_errors", []):
-        st.error(message, icon=":material/error:")
+        common.error(message)
     if state.room.status == "ended":
         debrief_page(cls, state, teacher=False, me=me)
         return
@@ -247,6 +257,22 @@ def seat_page(cls: Classroom) -> None:
         move_form(cls, state, model, seat)
         st.subheader("What happened")
         common.log_view(state, history, limit=3, me=me)
+
+
+def rejoin_code_box() -> None:
+    """The seat's secret as a copyable rejoin code, shown once (until the student says it is written down);
+    it is never in the page address, so a reload or the browser's history does not give it away."""
+    secret = st.session_state.get(NEW_SECRET_KEY)
+    if not secret:
+        return
+    with st.container(border=True):
+        st.markdown("**Your rejoin code** - write it down now and keep it to yourself; it is shown only once")
+        st.code(show_secret(secret), language=None)
+        st.caption("With the room code it brings you back to this seat from any device, or after a reload. "
+                   "Whoever has it can play your seat; your name alone cannot.")
+        if st.button("I have written it down", key="secret_noted", icon=":material/check:"):
+            st.session_state.pop(NEW_SECRET_KEY, None)
+            st.rerun()
 
 
 def heartbeat(cls: Classroom, seat: dict) -> None:

@@ -9,10 +9,12 @@ from dashboard.classroom_views import common
 from dashboard.classroom_views.debrief_view import debrief_page
 from sim.classroom import Classroom, ClassroomError, RoomState
 from sim.classroom.rooms import short_name
+from sim.classroom.security import show_secret
 from sim.scenario import ScenarioError, load_scenario
 
 TEACHER_KEY = "classroom_teacher"    # session: {"room", "key"} - the key never leaves the server session
 KNOWN_KEY = "classroom_known_rooms"  # session: {code: teacher key} of rooms this browser session has opened
+RECOVERY_KEY = "classroom_recovery"  # session: (code, recovery code) to show once after creating the room
 SECTIONS = ["Table", "Injects", "Seats", "Briefs", "Debrief"]
 
 
@@ -67,13 +69,15 @@ def open_form(cls: Classroom) -> None:
                "passphrase you chose. Wrong passphrases are logged and limited.")
     with st.form("open_room"):
         code = st.text_input("Room code", key="open_code", max_chars=8, value=st.query_params.get("room", ""))
-        passphrase = st.text_input("Teacher passphrase", key="open_pass", type="password", max_chars=200)
+        passphrase = st.text_input("Teacher passphrase", key="open_pass", type="password", max_chars=200,
+                                   help="Or the room's recovery code, shown once when you made the room: it opens "
+                                        "the console even when wrong passphrases from others have used up the tries.")
         submitted = st.form_submit_button("Open the console")
     if submitted:
         try:
             state = cls.open_console(code, passphrase, common.client())
         except ClassroomError as err:
-            st.error(str(err), icon=":material/error:")
+            common.error(err)
         else:
             open_room(state.code, state.room.teacher_key)
             st.rerun()
@@ -109,11 +113,30 @@ def create_form(cls: Classroom) -> None:
     if submitted:
         try:
             state = cls.create_room(spec, human_seats=humans, seed=int(seed), timer_seconds=int(timer),
-                                    max_rounds=int(rounds), title=title.strip() or None, passphrase=passphrase)
+                                    max_rounds=int(rounds), title=title.strip() or None, passphrase=passphrase,
+                                    client=common.client())
         except (ClassroomError, ScenarioError) as err:
-            st.error(str(err), icon=":material/error:")
+            common.error(err)
         else:
             open_room(state.code, state.room.teacher_key)
+            st.session_state[RECOVERY_KEY] = (state.code, state.recovery_code)
+            st.rerun()
+
+
+def recovery_box(code: str) -> None:
+    """The room's recovery code, shown once after creation: it opens the console even when students have used
+    up the passphrase attempts (it is never limited, and 80 random bits cannot be guessed)."""
+    shown = st.session_state.get(RECOVERY_KEY)
+    if not shown or shown[0] != code or not shown[1]:
+        return
+    with st.container(border=True):
+        st.markdown("**Recovery code for this room** - write it down now, where students cannot see; it is shown "
+                    "only once")
+        st.code(show_secret(shown[1]), language=None)
+        st.caption("If wrong passphrases from students ever block 'Open a room', type this code instead of the "
+                   "passphrase: it always opens the console.")
+        if st.button("I have written it down", key="recovery_noted", icon=":material/check:"):
+            st.session_state.pop(RECOVERY_KEY, None)
             st.rerun()
 
 
@@ -135,7 +158,7 @@ def your_rooms(cls: Classroom) -> None:
     if not rows:
         st.caption("No rooms opened in this browser yet. Create one, or open one with its code and passphrase.")
         return
-    st.dataframe(rows, hide_index=True, width="stretch")
+    common.table(rows)
     pick = st.selectbox("Open", [r["Code"] for r in rows], key="pick_room")
     if st.button("Open the console", key="pick_open"):
         open_room(pick, known[pick])
@@ -149,15 +172,15 @@ def console(cls: Classroom, t: dict) -> None:
     except common.KEEP_GOING:
         raise                                 # a database fault: keep the console for when it passes
     except ClassroomError as err:
-        st.error(str(err), icon=":material/error:")
+        common.error(err)
         close_room()
         setup_page(cls)
         return
-    key = state.room.teacher_key
+    key = t["key"]                            # the session's key (the store keeps only its hash)
     spec = state.scenario
     with st.sidebar:
         st.markdown(f"### Room `{state.code}`")
-        present = common.room_url(state.code).replace("?room=", "?view=present&room=")
+        present = common.room_url(state.code, cls.room_ticket(state.code)).replace("?room=", "?view=present&room=")
         if present:
             st.link_button("Presentation view (for the projector)", present, icon=":material/present_to_all:")
         st.caption("Project the presentation view, not this console: it shows the code, the address and the "
@@ -167,17 +190,18 @@ def console(cls: Classroom, t: dict) -> None:
             st.rerun()
 
     st.title(state.room.title)
-    common.join_box(state.code, qr_width=160)
+    recovery_box(state.code)
+    common.join_box(state.code, qr_width=160, ticket=cls.room_ticket(state.code))
     requests_box(cls, state, key)
     for message in st.session_state.pop("classroom_teacher_msgs", []):
-        st.error(message, icon=":material/error:")
+        common.error(message)
     controls(cls, state, key)
     live_board(cls, state, key)
 
     section = st.segmented_control("Show", SECTIONS, key="console_section", required=True,
                                    default=SECTIONS[0], label_visibility="collapsed")
     if section == "Table":
-        common.table_and_log(state, cls.model(state))
+        common.table_and_log(state, cls.model(state), teacher=True)
     elif section == "Injects":
         injects_view(cls, state, key)
     elif section == "Seats":
@@ -243,7 +267,8 @@ def live_board(cls: Classroom, state: RoomState, key: str) -> None:
             st.rerun()
         now = cls.clock()
         st.info(f"**{common.status_line(now_state, now)}**", icon=":material/schedule:")
-        st.dataframe(common.seat_rows(now_state, now, teacher=True), hide_index=True, width="stretch")
+        common.table(common.seat_rows(now_state, now, teacher=True), file_name=f"room_{state.code}_seats.csv",
+                     key="dl_seats")
 
     board()
 
@@ -299,8 +324,9 @@ def seats_view(cls: Classroom, state: RoomState, key: str) -> None:
     if not attempts:
         st.caption("None.")
     else:
-        st.dataframe([{"When": common.clock(a.at), "What": a.kind, "Browser session": a.session[:8],
-                       "Address": a.address or "?"} for a in attempts], hide_index=True, width="stretch")
+        common.table([{"When": common.clock(a.at), "What": a.kind, "Browser": a.session.removeprefix("browser:")[:8],
+                       "Address": a.address or "?"} for a in attempts], file_name=f"room_{state.code}_attempts.csv",
+                     key="dl_attempts")
 
 
 def injects_view(cls: Classroom, state: RoomState, key: str) -> None:
@@ -314,6 +340,8 @@ def injects_view(cls: Classroom, state: RoomState, key: str) -> None:
     for p in state.injects:
         played.setdefault(p.inject, []).append(p.after_round + 1)
     for inject in spec.injects:
+        if inject.scheduled:
+            continue
         with st.container(border=True):
             c1, c2 = st.columns([4, 1], vertical_alignment="center")
             effects = []
@@ -329,6 +357,12 @@ def injects_view(cls: Classroom, state: RoomState, key: str) -> None:
             if c2.button("Play", key=f"inject_{inject.id}", disabled=state.room.status == "ended",
                          icon=":material/campaign:"):
                 act(lambda i=inject.id: cls.play_inject(state.code, key, i))
+    scheduled = [(spec.inject_round(i), i) for i in spec.injects if i.scheduled]
+    if scheduled:
+        st.caption("Scheduled events fire by themselves before their round (the computer's runs have them too):")
+        st.markdown("\n".join(f"- before round {r}" + (f" ({i.date.day} {i.date:%B %Y})" if i.date else "")
+                               + f": **{i.label}**" + (" - already past" if r <= state.room.rounds_closed else "")
+                               for r, i in sorted(scheduled, key=lambda pair: pair[0])))
 
 
 def render(cls: Classroom) -> None:

@@ -13,16 +13,23 @@ runs out (checked whenever anyone looks at the room: `tick`), or when the teache
 
 Who may do what (students are treated as adversaries; see `sim.classroom.security`):
 - the teacher's actions need the room's teacher key, a 192-bit session secret handed only to the session that
-  created the room or typed the room's passphrase (`open_console`); it is never shown or put in an address;
+  created the room or typed the room's passphrase or recovery code (`open_console`); it is never shown or put in
+  an address, and the store keeps only its keyed hash (as for every secret: `Store.digest`);
+- the recovery code, shown once when the room is made, opens the console past every attempt limit, so students
+  who use up the passphrase budget never lock the teacher out;
 - a seat belongs to whoever holds its seat secret (names are labels): a student who lost it asks for the seat
-  (`ask_seat`) and the teacher approves or refuses on the console (`decide_request`);
+  (`ask_seat`) and the teacher approves or refuses on the console (`decide_request`); requests are capped per
+  asking browser (never per seat, so nobody can fill a seat's queue before its owner asks);
+- joins and requests count per browser session and network address (`security.ACTIONS`);
 - wrong room codes, passphrases and seat secrets are logged and limited per browser session, per network
   address and (passphrases) per room (`Client`, `security.LIMITS`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import hmac
 import io
 import json
 import time
@@ -51,12 +58,11 @@ from sim.classroom.errors import (
 from sim.classroom.security import new_code, normalise_code
 from sim.classroom.store import LOG, Attempt, ClosedRound, Move, PlayedInject, Room, Seat, SeatRequest, Store
 from sim.core import table_rules
-from sim.scenario import Issue, Scenario, parse_scenario
+from sim.scenario import Inject, Issue, Scenario, parse_scenario
 
 if TYPE_CHECKING:
     from sim.service import NegotiationModel
 
-MAX_PENDING_REQUESTS = 5      # per seat: a student cannot flood the teacher's console with requests
 CAUSES = {"all moved": "every seat had moved", "timer": "the round timer ran out",
           "teacher": "the teacher closed it"}
 
@@ -71,6 +77,13 @@ class Client:
 
     session: str
     address: str = ""
+    browser: str = ""      # what survives a reload of the same browser (its XSRF cookie's token), '' if unknown
+
+    @property
+    def key(self) -> str:
+        """Who its tries count against as 'this browser': the browser when known (a reload keeps it), else the
+        session."""
+        return f"browser:{self.browser}" if self.browser else self.session
 
     @property
     def bucket(self) -> str:
@@ -103,6 +116,7 @@ class RoomState:
     moves: list[Move]
     injects: list[PlayedInject]
     rounds: list[ClosedRound]
+    recovery_code: str | None = None   # only from create_room: shown to the teacher once, stored hashed
 
     @property
     def code(self) -> str:
@@ -148,8 +162,21 @@ class RoomState:
         return None if deadline is None else max(0.0, deadline - now)
 
     def injects_before(self, round: int) -> list[PlayedInject]:
-        """Injects that took effect before `round` was played (played after round - 1 had closed)."""
+        """Injects the teacher played before `round` was played (played after round - 1 had closed)."""
         return [i for i in self.injects if i.after_round == round - 1]
+
+    def scheduled_before(self, round: int) -> list[Inject]:
+        """Scheduled injects (a round or a date in the scenario) that fire by themselves before `round`, after the
+        teacher's (the model plays them in its step)."""
+        return self.scenario.scheduled_injects().get(round, []) if round > 0 else []
+
+    def news_before(self, round: int) -> list[str]:
+        """What the class hears before `round`: the labels of the injects the teacher played, then of the
+        scheduled ones (with their date, if dated)."""
+        labels = {i.id: i.label for i in self.scenario.injects}
+        news = [labels.get(i.inject, i.inject) for i in self.injects_before(round)]
+        return news + [f"{i.label} ({i.date.day} {i.date:%B %Y})" if i.date is not None else i.label
+                       for i in self.scheduled_before(round)]
 
 
 @lru_cache(maxsize=64)
@@ -215,7 +242,8 @@ class Classroom:
         code = normalise_code(code)
         room = self.store.room(con, code)
         if room is None:
-            raise RoomNotFound(f"no room with code '{code}' - check the code on the board")
+            shown = f" '{code}'" if code.isascii() and code.isalnum() and len(code) <= 12 else ""
+            raise RoomNotFound(f"no room with code{shown} - check the code on the board")   # never echoes markup
         return RoomState(room=room, seats=self.store.seats(con, code), moves=self.store.moves(con, code),
                          injects=self.store.injects(con, code), rounds=self.store.closed_rounds(con, code))
 
@@ -259,7 +287,8 @@ class Classroom:
     # ------------------------------------------------------------------ the teacher sets up
     def create_room(self, scenario: Scenario | str | Path | None, *, human_seats: Iterable[str],
                     seed: int | None = None, timer_seconds: int = 0, max_rounds: int | None = None,
-                    title: str | None = None, passphrase: str | None = None) -> RoomState:
+                    title: str | None = None, passphrase: str | None = None,
+                    client: Client | None = None) -> RoomState:
         """A new room in the lobby; its `room.code` goes on the board, `room.teacher_key` stays in the teacher's
         session (never on screen). With a `passphrase` (at least 8 characters; stored hashed) the teacher can
         reopen the console from another session with the code and the passphrase (`open_console`).
@@ -286,21 +315,27 @@ class Classroom:
             code = new_code()
             while self.store.room(con, code) is not None:
                 code = new_code()
+            key = self.store.derive("teacher key", code, repr(now))
+            recovery = security.new_recovery_code()
             room = Room(code=code, title=title or spec.title, scenario_id=spec.id, scenario_json=text, seed=seed,
-                        timer_seconds=timer_seconds, teacher_key=security.new_teacher_key(), status="lobby",
+                        timer_seconds=timer_seconds, teacher_key=self.store.digest(key), status="lobby",
                         rounds_closed=0, round_started_at=None, paused_left=None, revealed=False, outcome=None,
-                        ended_by=None, created_at=now, updated_at=now, teacher_hash=hashed)
+                        ended_by=None, created_at=now, updated_at=now, teacher_hash=hashed,
+                        recovery_hash=self.store.digest(recovery))
             self.store.insert_room(con, room)
             for n, actor in enumerate(spec.actor_ids):
                 self.store.insert_seat(con, Seat(room=code, actor=actor, ord=n, human=actor in humans, player=None,
                                                  token=None, joined_at=None, last_seen=None))
             self.store.log(con, code, now, "created", scenario=spec.id, seed=seed, human_seats=humans,
                            timer_seconds=timer_seconds, max_rounds=spec.protocol.max_rounds)
-            return self._snapshot(con, code)
+            self._trust(con, code, client, now)
+            state = self._snapshot(con, code)
+            return dataclasses.replace(state, room=dataclasses.replace(state.room, teacher_key=key),
+                                       recovery_code=recovery)
 
     def _teacher(self, con, code: str, key: str) -> RoomState:
         state = self._snapshot(con, code)
-        if not security.same_secret(state.room.teacher_key, key):
+        if not self.store.matches(state.room.teacher_key, key):
             raise NotAllowed(f"this browser is not the teacher of room {state.code} - open the console with the "
                              f"room's passphrase")
         return state
@@ -311,7 +346,8 @@ class Classroom:
             return self._teacher(con, code, key)
 
     # ------------------------------------------------------------------ guesses: logged and limited
-    def _check_limit(self, con, kind: str, client: Client | None, target: str, now: float) -> None:
+    def _check_limit(self, con, kind: str, client: Client | None, target: str, now: float,
+                     per_target: bool = True) -> None:
         """Raise TooManyAttempts when this session, its address or (for some kinds) the target has used up its
         wrong guesses of `kind` within the window; `client=None` is a trusted caller (tests, scripts)."""
         if client is None:
@@ -320,9 +356,9 @@ class Classroom:
         since = now - limit.window
         address = "this network address" if client.address else \
             "browsers without a known network address (on the server's machine or behind a proxy)"
-        checks = [("session", client.session, limit.per_session, "this browser"),
+        checks = [("session", client.key, limit.per_session, "this browser"),
                   ("address", client.bucket, limit.per_address, address)]
-        if limit.per_target is not None:
+        if limit.per_target is not None and per_target:
             checks.append(("target", target, limit.per_target, f"room {target}"))
         for column, value, allowed, who in checks:
             failed = self.store.failures(con, kind, column, value, since)
@@ -338,19 +374,33 @@ class Classroom:
     def _record(self, con, kind: str, client: Client | None, target: str, ok: bool, now: float) -> None:
         if client is None:
             return
-        self.store.add_attempt(con, now, kind, client.session, client.bucket, target, ok)
+        self.store.add_attempt(con, now, kind, client.key, client.bucket, target, ok)
         if not ok:
             LOG.warning("classroom: wrong %s for %s from session %s address %s", kind, target, client.session[:8],
                         client.bucket)
 
-    def _guarded(self, kind: str, client: Client | None, target: str, attempt: Callable):
+    def _check_action(self, con, kind: str, client: Client | None, now: float) -> None:
+        """Raise TooManyAttempts when this session or its address has done `kind` (a join, a seat request) too
+        often within the window (`security.ACTIONS`); `client=None` is a trusted caller."""
+        if client is None:
+            return
+        limit = security.ACTIONS[kind]
+        for column, value, allowed, who in (("session", client.key, limit.per_session, "this browser"),
+                                            ("address", client.bucket, limit.per_address, "this network")):
+            done = self.store.tries(con, kind, column, value, now - limit.window)
+            if len(done) >= allowed:
+                wait = max(1, int(done[-allowed] + limit.window - now + 59) // 60)
+                raise TooManyAttempts(f"too many {kind}s from {who} lately - wait {wait} minute"
+                                      f"{'s' if wait != 1 else ''}, or ask the teacher")
+
+    def _guarded(self, kind: str, client: Client | None, target: str, attempt: Callable, per_target: bool = True):
         """Run `attempt(con)` in a write transaction after checking the limits; record the try (kept even when
         the attempt is refused: the refusal is raised after COMMIT)."""
         now = self.clock()
         error: ClassroomError | None = None
         result = None
         with self.store.write() as con:
-            self._check_limit(con, kind, client, target, now)
+            self._check_limit(con, kind, client, target, now, per_target)
             try:
                 result = attempt(con)
             except (RoomNotFound, NotAllowed) as err:
@@ -360,9 +410,19 @@ class Classroom:
             raise error
         return result
 
-    def find_room(self, code: str, client: Client | None = None) -> RoomState:
-        """A room by the code a student typed; wrong codes count against the browser (`security.LIMITS`)."""
+    def room_ticket(self, code: str) -> str:
+        """The room's ticket: rides in the addresses the room itself hands out (the QR code, the projector link),
+        so that whoever opens them finds the room without counting as a guess. Nothing secret: it opens what
+        the room code opens; it only proves the code came from the room, not from guessing."""
+        return self.store.derive("room ticket", normalise_code(code))[:20]
+
+    def find_room(self, code: str, client: Client | None = None, ticket: str | None = None) -> RoomState:
+        """A room by the code a student typed; wrong codes count against the browser (`security.LIMITS`),
+        except with the room's `ticket` (the address from its QR code or the console): never limited, so a
+        flood of wrong codes from others never keeps the projector or the class out."""
         typed = normalise_code(code)
+        if ticket and hmac.compare_digest(str(ticket).encode(), self.room_ticket(typed).encode()):
+            return self.state(typed)
         now = self.clock()
         error: ClassroomError | None = None
         with self.store.write() as con:
@@ -375,23 +435,72 @@ class Classroom:
         raise error
 
     def open_console(self, code: str, passphrase: str, client: Client | None = None) -> RoomState:
-        """The room (with its teacher key) for the teacher who typed its passphrase; wrong passphrases are
-        logged and limited per session, address and room."""
+        """The room (with its teacher key) for the teacher who typed its passphrase or its recovery code. Wrong
+        passphrases are logged and limited per session, address and room; the recovery code (80 random bits,
+        shown once at creation) is checked before any limit, so the teacher is never locked out. A browser that
+        made or opened this room's console before (`Client.browser`: it survives reloads) has its own budget,
+        which nobody else's wrong guesses use up."""
         room_code = normalise_code(code)
+        recovered = self._recover(room_code, passphrase, client)
+        if recovered is not None:
+            return recovered
+        trusted = self._trusted(room_code, client)
 
         def attempt(con) -> RoomState:
             state = self._snapshot(con, room_code)
             stored = state.room.teacher_hash
+            typed = str(passphrase).strip().upper()
             ok = security.passphrase_matches(stored, passphrase) if stored else \
-                security.same_secret(state.room.teacher_key, str(passphrase).strip().upper())   # a v1 room's key
+                self.store.matches(state.room.teacher_key, typed)                     # a v1 room's key
             if not ok:
                 raise NotAllowed(f"wrong passphrase for room {state.code}"
                                  + ("" if stored else " (a room made before passphrases: type its teacher key)"))
             self.store.log(con, state.code, self.clock(), "console opened")
-            return state
+            self._trust(con, state.code, client, self.clock())
+            return self._console(con, state) if stored else \
+                dataclasses.replace(state, room=dataclasses.replace(state.room, teacher_key=typed))
 
-        self.find_room(room_code, client)        # a wrong code counts as a wrong code, not as a passphrase
-        return self._guarded("teacher passphrase", client, room_code, attempt)
+        if trusted:        # the browser that made or opened this console: its own budget, not the room's
+            own = Client(session=client.key, address=client.key)
+            return self._guarded("teacher passphrase", own, room_code, attempt, per_target=False)
+        try:
+            self.find_room(room_code, client)    # a wrong code counts as a wrong code, not as a passphrase
+            return self._guarded("teacher passphrase", client, room_code, attempt)
+        except TooManyAttempts as err:
+            raise TooManyAttempts(f"{err}. You are the teacher? Type the room's recovery code (shown when you "
+                                  f"made the room) instead of the passphrase: it is never limited") from None
+
+    def _trust(self, con, code: str, client: Client | None, now: float) -> None:
+        """Remember the browser that made or opened a room's console (a keyed hash of its cookie's token)."""
+        if client is not None and client.browser:
+            self.store.trust_browser(con, code, self.store.digest("browser:" + client.browser), now)
+
+    def _trusted(self, code: str, client: Client | None) -> bool:
+        if client is None or not client.browser:
+            return False
+        with self.store.read() as con:
+            return self.store.trusted_browser(con, code, self.store.digest("browser:" + client.browser))
+
+    def _recover(self, room_code: str, given: object, client: Client | None = None) -> RoomState | None:
+        """The console for a correct recovery code (else None: the caller goes on as with a passphrase)."""
+        if len(normalise_code(given)) != security.RECOVERY_LENGTH:
+            return None
+        with self.store.read() as con:
+            room = self.store.room(con, room_code)
+            if room is None or not self.store.matches(room.recovery_hash, given):
+                return None
+        with self.store.write() as con:
+            state = self._snapshot(con, room_code)
+            self.store.log(con, state.code, self.clock(), "console opened", way="recovery code")
+            self._trust(con, state.code, client, self.clock())
+            return self._console(con, state)
+
+    def _console(self, con, state: RoomState) -> RoomState:
+        """`state` with the room's teacher key in clear (derived again: it is stored only hashed)."""
+        key = self.store.derive("teacher key", state.code, repr(state.room.created_at))
+        if not self.store.matches(state.room.teacher_key, key):     # a room from before keys were derived
+            con.execute("UPDATE rooms SET teacher_key = ? WHERE code = ?", (self.store.digest(key), state.code))
+        return dataclasses.replace(state, room=dataclasses.replace(state.room, teacher_key=key))
 
     def set_human(self, code: str, key: str, actor: str, human: bool) -> RoomState:
         """Lobby only: make a seat a human or an agent seat."""
@@ -471,11 +580,13 @@ class Classroom:
     # ------------------------------------------------------------------ students
     def join(self, code: str, actor: str, player: str, client: Client | None = None) -> str:
         """Take a free human seat; returns the seat's secret (kept by the student's browser, shown only to that
-        student). A taken seat is never handed over by name: see `rejoin` and `ask_seat`."""
+        student; stored hashed). A taken seat is never handed over by name: see `rejoin` and `ask_seat`. Joins
+        count per browser session and address (`security.ACTIONS`): nobody takes seat after seat."""
         name = _clean_name(player)
         now = self.clock()
         with self.store.write() as con:
             state = self._snapshot(con, code)
+            self._check_action(con, "join", client, now)
             seat = state.seat(actor)
             if state.room.status == "ended":
                 raise NotAllowed(f"room {state.code} has ended - ask the teacher for the debrief")
@@ -486,7 +597,9 @@ class Classroom:
                                 "seat', or ask the teacher to let you back in")
             _refuse_used_name(state, name)
             token = security.new_seat_secret()
-            self.store.update_seat(con, state.code, actor, player=name, token=token, joined_at=now, last_seen=now)
+            self.store.update_seat(con, state.code, actor, player=name, token=self.store.digest(token),
+                                   joined_at=now, last_seen=now)
+            self._record(con, "join", client, state.code, True, now)
             self.store.log(con, state.code, now, "joined", actor, player=name)
             return token
 
@@ -497,20 +610,25 @@ class Classroom:
 
         def attempt(con) -> Seat:
             state = self._snapshot(con, room_code)
-            seat = next((s for s in state.seats if s.human and security.same_secret(s.token, secret)), None)
+            seat = next((s for s in state.seats if s.human and self.store.matches(s.token, secret)), None)
             if seat is None:
                 raise NotAllowed(f"no seat in room {state.code} has that secret (the teacher may have released or "
                                  f"handed over the seat) - check it, or ask the teacher to let you in")
             self.store.update_seat(con, state.code, seat.actor, last_seen=self.clock())
             self.store.log(con, state.code, self.clock(), "rejoined", seat.actor, player=seat.player)
-            return seat
+            return dataclasses.replace(seat, token=normalise_code(secret))    # the secret as the browser keeps it
 
         self.find_room(room_code, client)
         return self._guarded("seat secret", client, room_code, attempt)
 
-    def ask_seat(self, code: str, actor: str, player: str) -> SeatRequest:
+    def ask_seat(self, code: str, actor: str, player: str, client: Client | None = None) -> SeatRequest:
         """Ask the teacher for a taken seat (e.g. from a new device without the secret). The request's token
-        becomes the seat's secret if the teacher approves; the asker's browser keeps it and waits."""
+        becomes the seat's secret if the teacher approves; the asker's browser keeps it and waits.
+
+        Capped per asker, never per seat (a seat's queue cannot be filled before its owner asks): one pending
+        request per seat and `security.MAX_OPEN_REQUESTS_PER_REQUESTER` in the room per browser session,
+        `security.MAX_REQUESTS_PER_ADDRESS` per seat from one known network address, and every request counts
+        against `security.ACTIONS['seat request']` (a refusal does not refill it)."""
         name = _clean_name(player)
         now = self.clock()
         with self.store.write() as con:
@@ -519,27 +637,39 @@ class Classroom:
             if state.room.status == "ended" or not seat.human:
                 raise NotAllowed(f"{actor} cannot be asked for in room {state.code}")
             _refuse_used_name(state, name)         # even the holder's: the teacher must see two different names
-            pending = [r for r in self.store.requests(con, state.code) if r.actor == actor]
-            if len(pending) >= MAX_PENDING_REQUESTS:
-                raise NotAllowed("the teacher already has several requests for this seat - ask them in person")
-            request_id = self.store.add_request(con, state.code, actor, name, security.new_seat_secret(), now)
+            self._check_action(con, "seat request", client, now)
+            if client is not None:
+                mine = [r for r in self.store.requests(con, state.code) if r.session == client.key]
+                if sum(r.actor == actor for r in mine) >= security.MAX_REQUESTS_PER_REQUESTER:
+                    raise NotAllowed("you have already asked for this seat - wait for the teacher's answer")
+                if len(mine) >= security.MAX_OPEN_REQUESTS_PER_REQUESTER:
+                    raise NotAllowed("you are already waiting for the teacher's answer to other requests")
+                if client.address and sum(r.actor == actor and r.address == client.address for r in
+                                          self.store.requests(con, state.code)) >= security.MAX_REQUESTS_PER_ADDRESS:
+                    raise NotAllowed("the teacher already has several requests for this seat from this network - "
+                                     "ask them in person")
+            token = security.new_seat_secret()
+            request_id = self.store.add_request(con, state.code, actor, name, self.store.digest(token), now,
+                                                session=client.key if client else "",
+                                                address=client.address if client else "")
+            self._record(con, "seat request", client, state.code, True, now)
             self.store.log(con, state.code, now, "seat requested", actor, player=name, holder=seat.player)
-            return self.store.request(con, state.code, request_id)
+            return dataclasses.replace(self.store.request(con, state.code, request_id), token=token)
 
     def request_status(self, code: str, request_id: int, token: str) -> SeatRequest:
         """A student's own request (by its token): pending, approved (the token now opens the seat) or refused."""
         with self.store.read() as con:
             request = self.store.request(con, normalise_code(code), request_id)
-        if request is None or not security.same_secret(request.token, token):
+        if request is None or not self.store.matches(request.token, token):
             raise NotAllowed("no such request")
-        return request
+        return dataclasses.replace(request, token=normalise_code(token))
 
     def seat_for(self, code: str, token: str) -> Seat:
         """The seat a browser holds (by its secret); raises NotAllowed when the seat was released or handed
         over. For a browser that has already proved the secret (no attempt is counted)."""
         state = self.state(code)
         for seat in state.seats:
-            if seat.human and security.same_secret(seat.token, token):
+            if seat.human and self.store.matches(seat.token, token):
                 return seat
         raise NotAllowed(f"you no longer hold a seat in room {state.code} (the teacher may have released it or "
                          f"handed it to someone else) - join again with the code")
@@ -562,7 +692,7 @@ class Classroom:
             room = state.room
             if not seat.human:
                 raise NotAllowed(f"{actor} is played by the computer in this room")
-            if not security.same_secret(seat.token, token):
+            if not self.store.matches(seat.token, token):
                 error = NotAllowed(f"you do not hold the seat {actor} in room {room.code} any more - join again "
                                    f"with the code")
             elif room.status == "ended":
@@ -611,7 +741,7 @@ class Classroom:
         """A seated student's page is open (for the teacher's 'last seen')."""
         with self.store.write() as con:
             seat = self.store.seats(con, normalise_code(code))
-            if any(s.actor == actor and security.same_secret(s.token, token) for s in seat):
+            if any(s.actor == actor and self.store.matches(s.token, token) for s in seat):
                 self.store.update_seat(con, normalise_code(code), actor, last_seen=self.clock())
 
     # ------------------------------------------------------------------ rounds
@@ -719,8 +849,11 @@ class Classroom:
             state = self._teacher(con, code, key)
             if state.room.status == "ended":
                 raise NotAllowed("the negotiation is over; injects can no longer be played")
-            ids = [i.id for i in state.scenario.injects]
+            ids = [i.id for i in state.scenario.injects if not i.scheduled]
             if inject_id not in ids:
+                if any(i.id == inject_id for i in state.scenario.injects):
+                    raise NotAllowed(f"'{inject_id}' is scheduled: it fires by itself before round "
+                                     f"{state.scenario.inject_round(state.scenario.inject(inject_id))}")
                 raise ClassroomError(f"unknown inject '{inject_id}' (this scenario has: {', '.join(ids) or 'none'})")
             self.store.add_inject(con, state.code, state.room.rounds_closed, inject_id, now)
             self.store.log(con, state.code, now, "inject", inject=inject_id, before_round=state.room.open_round)
@@ -805,6 +938,24 @@ def short_name(issue: Issue) -> str:
     """A short name for an issue in one-line reasons: its id in words ('cbm' -> 'CBM')."""
     words = issue.id.replace("_", " ")
     return words.upper() if len(words) <= 3 else words
+
+
+# Reasons that tell where a seat's red line or walk-away level lies (its confidential brief): before the reveal,
+# everyone but the seat's own player reads them as what they look like from outside.
+CONFIDENTIAL_REASONS = {"held red line": "held", "at reservation": "held"}
+
+
+def public_history(history: pd.DataFrame, me: str | None = None) -> pd.DataFrame:
+    """`history` as a seat (`me`) or the projector (`me=None`) may see it before the reveal: every other actor's
+    confidential reasons (`CONFIDENTIAL_REASONS`) replaced by what anyone could see."""
+    if history.empty or "reason" not in history:
+        return history
+    hidden = history["reason"].isin(list(CONFIDENTIAL_REASONS)) & (history["actor"] != me)
+    if not hidden.any():
+        return history
+    out = history.copy()
+    out.loc[hidden, "reason"] = out.loc[hidden, "reason"].map(CONFIDENTIAL_REASONS)
+    return out
 
 
 def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str, str]:

@@ -2,7 +2,11 @@
 
 - Room codes, seat secrets and teacher session keys are drawn with `secrets` from an alphabet without look-alike
   characters; only the teacher's session key is too long to type (it never leaves the server session).
-- Teacher passphrases are stored as salted scrypt hashes, never in clear.
+- Teacher passphrases are stored as salted scrypt hashes, never in clear; seat secrets, request tokens, teacher
+  session keys and recovery codes as keyed hashes (HMAC-SHA256 under the database's own key file: `digest`),
+  compared in constant time (`digest_matches`).
+- A recovery code (16 symbols, 80 bits), shown once when the room is made, opens the console past every attempt
+  limit: students can use up the passphrase budget, never lock the teacher out.
 - `LIMITS`: how many wrong guesses of each kind a browser session, a network address and (for passphrases) a room
   may make per window before the store refuses further tries; docs/teaching.md has the arithmetic.
 - Names are labels, not credentials: `clean_name` normalises them (NFKC), strips bidi controls and invisible
@@ -11,6 +15,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # 32 symbols (5 bits each); no I/1, O/0: easy off a projector
 CODE_LENGTH = 6                                 # room codes: 32^6 = 2^30
 SEAT_SECRET_LENGTH = 12                         # seat secrets: 32^12 = 2^60, shown to the student as XXXX-XXXX-XXXX
+RECOVERY_LENGTH = 16                            # recovery codes: 32^16 = 2^80, shown as XXXX-XXXX-XXXX-XXXX
 TEACHER_KEY_BYTES = 24                          # the console's session key: 192 bits, never shown or typed
 MIN_PASSPHRASE = 8
 MAX_NAME = 40
@@ -77,6 +83,20 @@ LIMITS: dict[str, Limit] = {
     "seat secret": Limit(per_session=10, per_address=30, per_target=None),
     "teacher passphrase": Limit(per_session=5, per_address=10, per_target=10),
 }
+# Actions that are not guesses but cost the room something (a seat, a line on the console): every one counts,
+# per browser session and per network address. An address must let a whole class through (one NAT or proxy).
+ACTIONS: dict[str, Limit] = {
+    "join": Limit(per_session=3, per_address=60, per_target=None),
+    "seat request": Limit(per_session=5, per_address=60, per_target=None),
+}
+MAX_REQUESTS_PER_REQUESTER = 1     # pending requests one browser session may have for one seat
+MAX_OPEN_REQUESTS_PER_REQUESTER = 2  # pending requests one browser session may have in a room
+MAX_REQUESTS_PER_ADDRESS = 8       # pending requests for one seat from one known network address
+# Names a seat board or a console already shows for something else: a student named so would pass for it.
+RESERVED_NAMES = ("free", "free - join now", "(free - join now)", "join now", "empty", "empty seat", "free seat",
+                  "open seat", "vacant", "available", "computer", "the computer", "played by the computer",
+                  "agent", "bot", "teacher", "the teacher", "admin", "moderator", "student", "you",
+                  "nobody", "taken", "standing proposal", "proposal", "moved", "thinking")
 
 
 def new_code(length: int = CODE_LENGTH) -> str:
@@ -91,6 +111,42 @@ def new_teacher_key() -> str:
     return secrets.token_urlsafe(TEACHER_KEY_BYTES)
 
 
+def new_recovery_code() -> str:
+    return new_code(RECOVERY_LENGTH)
+
+
+# ====================================================================== secrets at rest
+DIGEST_PREFIX = "h1$"            # a keyed hash in the store; anything else in a secret column is from before
+
+
+def digest(key: bytes, secret: str) -> str:
+    """The keyed hash (HMAC-SHA256 under the database's key) a secret is stored as."""
+    return DIGEST_PREFIX + hmac.new(key, str(secret).encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def is_digest(stored: object) -> bool:
+    return isinstance(stored, str) and stored.startswith(DIGEST_PREFIX) and len(stored) == len(DIGEST_PREFIX) + 64
+
+
+def digest_matches(key: bytes, stored: str | None, given: object) -> bool:
+    """Constant-time check of what a browser sent (as sent, or as typed by hand: spaces, dashes and case
+    forgiven) against a stored keyed hash."""
+    if not stored or given is None:
+        return False
+    raw = str(given).strip()
+    if not raw or len(raw) > 200:
+        return False
+    same = hmac.compare_digest(stored.encode(), digest(key, raw).encode())
+    return hmac.compare_digest(stored.encode(), digest(key, normalise_code(raw)).encode()) or same
+
+
+def derive(key: bytes, purpose: str, *parts: str) -> str:
+    """A secret derived from the database's key (a room's teacher session key): the same every time it is
+    asked for, never stored, and unknowable from the database file alone."""
+    mac = hmac.new(key, "\0".join((purpose, *parts)).encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:TEACHER_KEY_BYTES]).decode()
+
+
 def normalise_code(code: object) -> str:
     """What a person typed -> a code or seat secret (spaces, dashes and case forgiven)."""
     return "".join(ch for ch in str(code).upper() if ch not in " -\t\n")
@@ -99,17 +155,6 @@ def normalise_code(code: object) -> str:
 def show_secret(secret: str) -> str:
     """A seat secret as the student copies it: groups of four (ABCD-EFGH-JKMN)."""
     return "-".join(secret[i:i + 4] for i in range(0, len(secret), 4))
-
-
-def same_secret(stored: str | None, given: object) -> bool:
-    """Constant-time comparison of a stored secret with what a browser sent (as sent, or as typed by hand)."""
-    if not stored or given is None:
-        return False
-    raw = str(given).strip()
-    if not raw:
-        return False
-    return hmac.compare_digest(stored.encode(), raw.encode()) or \
-        hmac.compare_digest(stored.encode(), normalise_code(raw).encode())
 
 
 # ====================================================================== passphrases
@@ -172,6 +217,9 @@ def clean_name(raw: object) -> str:
     name = " ".join("".join(kept).split())[:MAX_NAME].strip()
     if not any(ch.isalnum() for ch in name):
         raise ValueError("type your name (letters or digits) first, so the teacher knows who sits where")
+    if name_key(name) in _RESERVED_KEYS:
+        raise ValueError("that name reads like a label of the app (a free seat, the computer, the teacher ...) - "
+                         "type your own name")
     return name
 
 
@@ -191,6 +239,7 @@ def name_key(name: object) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
+_RESERVED_KEYS = frozenset(name_key(n) for n in RESERVED_NAMES)
 _MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
 # Where GitHub-flavoured Markdown starts a link in plain text: after '://' (http://, https:// ...), after a
 # 'www' followed by a dot, and after the '@' of an e-mail address. It finds them in the text *after* backslash
@@ -208,7 +257,23 @@ def markdown_escape(text: object) -> str:
 
 
 def csv_safe(value: object) -> object:
-    """A text cell a spreadsheet will not run as a formula (a leading = + - @ gets a quote); others unchanged."""
+    """A text cell a spreadsheet will not run as a formula (a leading = + - @ tab or CR gets a quote); others
+    unchanged."""
     if isinstance(value, str) and value.startswith(CSV_TRIGGERS):
         return "'" + value
     return value
+
+
+def csv_text(frame: object, index: bool = False) -> str:
+    """The one CSV writer for tables that may hold a student's text: every text cell and column name through
+    `csv_safe` (numbers stay numbers)."""
+    import pandas as pd
+
+    table = frame.copy() if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+    if index:
+        table = table.reset_index()
+    table.columns = [csv_safe(str(c)) for c in table.columns]
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            table[column] = table[column].map(csv_safe)
+    return table.to_csv(index=False)

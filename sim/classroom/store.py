@@ -15,6 +15,12 @@ The file holds what happened, not the model's state: a room is rebuilt from its 
 its seed, and the logged moves and injects (`sim.classroom.rooms`).
 
 Path: the argument, else the environment variable NEGSIM_CLASSROOM_DB, else ~/.negsim/classroom.sqlite3.
+
+Secrets at rest: seat secrets, request tokens, teacher session keys and recovery codes are stored only as keyed
+hashes (`security.digest`) under a random key kept next to the database in `<file>.key` (0600). The database
+file is created 0600 and a folder it creates 0700 (the default folder is tightened to 0700). A file written
+before hashing (schema < 3) is migrated in place on first open; a file whose secrets are hashed but whose key file
+is gone is refused with a message that says so (its secrets can no longer be checked).
 """
 
 from __future__ import annotations
@@ -23,18 +29,23 @@ import json
 import logging
 import os
 import random
+import secrets
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.classroom import security
 from sim.classroom.errors import StoreBusy, StoreUnavailable
 
 ENV_VAR = "NEGSIM_CLASSROOM_DB"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3           # 3: secrets stored as keyed hashes; recovery codes
+KEY_SUFFIX = ".key"          # the database's hashing key: <file>.key next to it
+SECRET_COLUMNS = (("seats", "token"), ("seat_requests", "token"), ("rooms", "teacher_key"))
 BUSY_TIMEOUT_S = 2.0         # SQLite's own wait for the lock, per try
 WRITE_PATIENCE_S = 20.0      # all tries together, before a writer gives up with StoreBusy
 FIRST_PAUSE_S = 0.02         # pause after the first failed try; doubles (with jitter) up to MAX_PAUSE_S
@@ -53,7 +64,7 @@ CREATE TABLE IF NOT EXISTS rooms (
     scenario_json    TEXT NOT NULL,      -- the prepared scenario, exactly as played
     seed             INTEGER NOT NULL,
     timer_seconds    INTEGER NOT NULL DEFAULT 0,   -- 0: no round timer
-    teacher_key      TEXT NOT NULL,      -- the console's session secret (never shown; v1 rooms: 6 letters)
+    teacher_key      TEXT NOT NULL,      -- keyed hash of the console's session secret (never shown)
     status           TEXT NOT NULL CHECK (status IN ('lobby', 'running', 'paused', 'ended')),
     rounds_closed    INTEGER NOT NULL DEFAULT 0,
     round_started_at REAL,               -- wall clock when the open round began (running rooms)
@@ -63,7 +74,8 @@ CREATE TABLE IF NOT EXISTS rooms (
     ended_by         TEXT,
     created_at       REAL NOT NULL,
     updated_at       REAL NOT NULL,
-    teacher_hash     TEXT                -- scrypt hash of the teacher's passphrase (v1 rooms: NULL)
+    teacher_hash     TEXT,               -- scrypt hash of the teacher's passphrase (v1 rooms: NULL)
+    recovery_hash    TEXT                -- keyed hash of the recovery code shown at creation (v3 on)
 );
 CREATE TABLE IF NOT EXISTS seats (
     room       TEXT NOT NULL REFERENCES rooms(code) ON DELETE CASCADE,
@@ -71,7 +83,7 @@ CREATE TABLE IF NOT EXISTS seats (
     ord        INTEGER NOT NULL,         -- the actor's place in the scenario
     human      INTEGER NOT NULL,         -- 1: a person plays it; 0: an agent
     player     TEXT,                     -- the student's name once taken
-    token      TEXT,                     -- the seat's secret (kept in the student's browser)
+    token      TEXT,                     -- keyed hash of the seat's secret (kept in the student's browser)
     joined_at  REAL,
     last_seen  REAL,
     PRIMARY KEY (room, actor)
@@ -118,7 +130,9 @@ CREATE TABLE IF NOT EXISTS seat_requests (
     room      TEXT NOT NULL REFERENCES rooms(code) ON DELETE CASCADE,
     actor     TEXT NOT NULL,
     player    TEXT NOT NULL,             -- the name the asker typed (a label, not a credential)
-    token     TEXT NOT NULL,             -- becomes the seat's secret if the teacher approves
+    token     TEXT NOT NULL,             -- keyed hash; becomes the seat's if the teacher approves
+    session   TEXT NOT NULL DEFAULT '',  -- the asking browser session (caps per requester)
+    address   TEXT NOT NULL DEFAULT '',  -- and its network address bucket
     status    TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'refused')),
     asked_at  REAL NOT NULL,
     decided_at REAL
@@ -136,6 +150,12 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE INDEX IF NOT EXISTS attempts_session ON attempts (kind, session, at);
 CREATE INDEX IF NOT EXISTS attempts_address ON attempts (kind, address, at);
 CREATE INDEX IF NOT EXISTS attempts_target ON attempts (kind, target, at);
+CREATE TABLE IF NOT EXISTS console_browsers (
+    room    TEXT NOT NULL REFERENCES rooms(code) ON DELETE CASCADE,
+    browser TEXT NOT NULL,               -- keyed hash of a browser that made or opened the room's console
+    at      REAL NOT NULL,
+    PRIMARY KEY (room, browser)
+);
 CREATE TABLE IF NOT EXISTS agent_runs (
     scenario_hash TEXT NOT NULL,
     root_seed     INTEGER NOT NULL,
@@ -173,6 +193,7 @@ class Room:
     created_at: float
     updated_at: float
     teacher_hash: str | None = None
+    recovery_hash: str | None = None
 
     @property
     def open_round(self) -> int:
@@ -237,6 +258,8 @@ class SeatRequest:
     status: str
     asked_at: float
     decided_at: float | None
+    session: str = ""
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -299,13 +322,16 @@ class Store:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path).expanduser() if path is not None else default_path()
+        self.key_path = self.path.with_name(self.path.name + KEY_SUFFIX)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private_folder(self.path.parent, tighten=path is None or self.path == default_path())
         except OSError as err:
             raise self._unavailable(err) from None
         with self._guard():
             if self.path.is_dir():
                 raise self._unavailable("it is a directory, not a file")
+            _private_file(self.path)
+            self.key = self._key()
             con = self._connect()
             try:
                 if _is_current(con):                     # set up already: open without taking any lock
@@ -315,7 +341,7 @@ class Store:
                 try:
                     for statement in _statements(SCHEMA):   # idempotent (IF NOT EXISTS)
                         con.execute(statement)
-                    _migrate(con)
+                    _migrate(con, self.key)
                     con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                                 (str(SCHEMA_VERSION),))
                 except BaseException:
@@ -324,6 +350,52 @@ class Store:
                 con.execute("COMMIT")
             finally:
                 con.close()
+
+    # ------------------------------------------------------------------ the hashing key
+    def _key(self) -> bytes:
+        """The database's hashing key (created with a new database; refused when a hashed database lost it)."""
+        for _ in range(50):
+            try:
+                text = self.key_path.read_text().strip()
+            except FileNotFoundError:
+                if self._hashed_already():
+                    raise self._unavailable(
+                        f"its seat secrets and teacher keys are stored hashed under the key file {self.key_path}, "
+                        f"which is missing, so no secret in it can be checked. Restore that file next to the "
+                        f"database") from None
+                _write_key(self.key_path)
+                continue
+            if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+                _private_file(self.key_path)
+                return bytes.fromhex(text)
+            if text:
+                raise self._unavailable(f"its key file {self.key_path} is damaged (64 hex digits expected)")
+            time.sleep(0.01)                          # another process is writing it right now
+        raise self._unavailable(f"its key file {self.key_path} stays empty")
+
+    def _hashed_already(self) -> bool:
+        """True if the database file holds hashed secrets (schema 3 or later)."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return False
+        con = self._connect()
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            con.close()
+        return row is not None and row[0].isdigit() and int(row[0]) >= 3
+
+    def digest(self, secret: str) -> str:
+        """How a secret is stored (`security.digest` under this database's key)."""
+        return security.digest(self.key, secret)
+
+    def matches(self, stored: str | None, given: object) -> bool:
+        """Constant-time: does what a browser sent open the secret stored as `stored`?"""
+        return security.digest_matches(self.key, stored, given)
+
+    def derive(self, purpose: str, *parts: str) -> str:
+        return security.derive(self.key, purpose, *parts)
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
@@ -522,9 +594,11 @@ class Store:
         return SeatRequest(**dict(row)) if row else None
 
     @staticmethod
-    def add_request(con: sqlite3.Connection, code: str, actor: str, player: str, token: str, now: float) -> int:
-        cur = con.execute("INSERT INTO seat_requests (room, actor, player, token, status, asked_at) "
-                          "VALUES (?, ?, ?, ?, 'pending', ?)", (code, actor, player, token, now))
+    def add_request(con: sqlite3.Connection, code: str, actor: str, player: str, token: str, now: float,
+                    session: str = "", address: str = "") -> int:
+        cur = con.execute("INSERT INTO seat_requests (room, actor, player, token, status, asked_at, session, "
+                          "address) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+                          (code, actor, player, token, now, session, address))
         return int(cur.lastrowid)
 
     @staticmethod
@@ -547,6 +621,15 @@ class Store:
         return [float(r[0]) for r in rows]
 
     @staticmethod
+    def tries(con: sqlite3.Connection, kind: str, column: str, value: str, since: float) -> list[float]:
+        """When the attempts of `kind` (failed or not) by one session / address since `since` were."""
+        if column not in ("session", "address", "target"):
+            raise ValueError(column)
+        rows = con.execute(f"SELECT at FROM attempts WHERE kind = ? AND {column} = ? AND at >= ? ORDER BY at",
+                           (kind, value, since))
+        return [float(r[0]) for r in rows]
+
+    @staticmethod
     def attempts(con: sqlite3.Connection, target: str | None = None, failed_only: bool = True,
                  limit: int = 50) -> list[Attempt]:
         where, args = ["1 = 1"], []
@@ -558,6 +641,16 @@ class Store:
         rows = con.execute(f"SELECT * FROM attempts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
                            (*args, limit))
         return [Attempt(**{**dict(r), "ok": bool(r["ok"])}) for r in rows]
+
+    @staticmethod
+    def trust_browser(con: sqlite3.Connection, code: str, browser: str, now: float) -> None:
+        con.execute("INSERT OR IGNORE INTO console_browsers (room, browser, at) VALUES (?, ?, ?)",
+                    (code, browser, now))
+
+    @staticmethod
+    def trusted_browser(con: sqlite3.Connection, code: str, browser: str) -> bool:
+        return con.execute("SELECT 1 FROM console_browsers WHERE room = ? AND browser = ?",
+                           (code, browser)).fetchone() is not None
 
     # ------------------------------------------------------------------ agent-only runs (debrief cache)
     def cached_runs(self, scenario_hash: str, root_seed: int, replicates: int) -> bytes | None:
@@ -598,11 +691,62 @@ def _statements(script: str) -> Iterator[str]:
         yield buffer.strip()
 
 
-def _migrate(con: sqlite3.Connection) -> None:
+def _migrate(con: sqlite3.Connection, key: bytes) -> None:
     """Bring a file written by an older negsim up to SCHEMA_VERSION (new tables come from SCHEMA)."""
     columns = {row[1] for row in con.execute("PRAGMA table_info(rooms)")}
     if "teacher_hash" not in columns:      # v1 -> v2: teacher passphrases
         con.execute("ALTER TABLE rooms ADD COLUMN teacher_hash TEXT")
+    if "recovery_hash" not in columns:     # v2 -> v3: recovery codes
+        con.execute("ALTER TABLE rooms ADD COLUMN recovery_hash TEXT")
+    asked = {row[1] for row in con.execute("PRAGMA table_info(seat_requests)")}
+    for column in ("session", "address"):
+        if column not in asked:
+            con.execute(f"ALTER TABLE seat_requests ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+    for table, column in SECRET_COLUMNS:   # v2 -> v3: secrets in clear -> keyed hashes (browsers keep theirs)
+        rows = con.execute(f"SELECT rowid, {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
+        for rowid, value in rows:
+            if not security.is_digest(value):
+                con.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?",
+                            (security.digest(key, value), rowid))
+
+
+def _private_folder(folder: Path, tighten: bool) -> None:
+    """Create the database's folder user-only (0700); `tighten` an existing one (the default ~/.negsim)."""
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700)
+        folder.chmod(0o700)
+    elif tighten and folder.is_dir() and folder.stat().st_mode & 0o077 and folder.stat().st_uid == os.getuid():
+        folder.chmod(0o700)
+
+
+def _private_file(path: Path) -> None:
+    """Create `path` (and tighten it and SQLite's side files, if ours) as user-only: 0600."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            info = each.stat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_mode & 0o077 and info.st_uid == os.getuid():
+            each.chmod(0o600)
+
+
+def _write_key(path: Path) -> None:
+    """A new random key in `path`, written whole (a temporary file linked into place: never half a key)."""
+    temporary = path.with_name(f"{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        os.write(fd, (secrets.token_hex(32) + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(temporary, path)               # fails if another process was first: its key is kept
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
 
 
 def _busy(err: sqlite3.OperationalError) -> bool:

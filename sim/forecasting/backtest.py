@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,22 +70,25 @@ class Dataset:
 
 # ====================================================================== reading
 def _number(text: str, where: str) -> float:
+    shown = repr(text) if len(text) <= 40 else f"{text[:20]!r}... ({len(text):,} characters)"
     try:
         value = float(text)
     except ValueError:
-        raise BacktestError(f"{where}: not a number: {text!r}") from None
+        raise BacktestError(f"{where}: not a number: {shown}") from None
     if not math.isfinite(value):
-        raise BacktestError(f"{where}: not a finite number: {text!r}")
+        raise BacktestError(f"{where}: not a finite number: {shown}")
     return value
 
 
+MAX_CAPABILITY = 1e15
+"""Largest capability read (DEU capabilities are vote counts; beyond this, sums and products lose precision)."""
 MAX_DATA_BYTES = 50_000_000
 """Largest data file read (the whole DEU III data set is well under 1 MB)."""
 
 
 def read_deu(path: str | Path) -> Dataset:
     """Read a DEU-layout TSV file; BacktestError (one line naming the problem) if it is not one."""
-    from sim.scenario.limits import InputError, read_file
+    from sim.scenario.limits import InputError, allow_csv_fields, read_file
 
     path = Path(path)
     try:        # a regular file, read with a bound: no FIFO that hangs, no /dev/zero that fills the memory
@@ -93,10 +97,17 @@ def read_deu(path: str | Path) -> Dataset:
         raise BacktestError(f"{path}: {error.message}") from None
     except UnicodeDecodeError:
         raise BacktestError(f"{path}: not a text file (UTF-8 expected)") from None
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))
+    allow_csv_fields(MAX_DATA_BYTES)          # a field may be as long as the file may be
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))
+    except csv.Error as error:
+        raise BacktestError(f"{path}: not a readable tab-separated file ({error})") from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise BacktestError(f"{path}: empty file (expected a header row of tab-separated column names)")
     header = [cell.strip() for cell in rows[0]]
+    twice = sorted(name[:40] for name, n in Counter(header).items() if name and n > 1)
+    if twice:
+        raise BacktestError(f"{path}: duplicated column(s) {', '.join(twice[:10])} in the header (each column once)")
     for line, row in enumerate(rows[1:], start=2):     # a shifted row would put every value in the wrong column
         if len(row) != len(header) and any(cell.strip() for cell in row):
             raise BacktestError(f"{path}: row {line} has {len(row)} fields, the header has {len(header)}")
@@ -118,13 +129,25 @@ def read_deu(path: str | Path) -> Dataset:
                            if cell(rows[1], "p" + a) else math.nan for a in actors])
     if np.any(capability < 0):
         raise BacktestError(f"{path}: row 2 (capabilities): capabilities must be non-negative")
+    if np.any(capability > MAX_CAPABILITY):
+        big = [a for a, c in zip(actors, capability, strict=True) if c > MAX_CAPABILITY]
+        raise BacktestError(f"{path}: row 2 (capabilities): capability of {', '.join(big)} above "
+                            f"{MAX_CAPABILITY:.0e} (a vote count or share is expected)")
+    if not np.any(capability > 0):
+        raise BacktestError(f"{path}: row 2 (capabilities): every capability is zero or missing (at least one "
+                            f"actor needs some)")
     grouped: dict[str, list[tuple[str, np.ndarray, np.ndarray, float, str, str, float, str]]] = {}
     skipped = 0
+    seen: dict[str, int] = {}                  # issue id -> the row it was first given on
     for line, row in enumerate(rows[2:], start=3):
         if not any(cell.strip() for cell in row):
             continue
         where = f"{path}: row {line}"
         issue = cell(row, "isnr") or f"row{line}"
+        if issue in seen:
+            raise BacktestError(f"{where}: duplicated issue row: isnr {issue[:40]} is already on row {seen[issue]} "
+                                f"(each issue once)")
+        seen[issue] = line
         try:                                    # no outcome, or not a number (e.g. NA): a row to skip
             outcome = float(cell(row, "out"))
         except ValueError:
@@ -151,11 +174,15 @@ def read_deu(path: str | Path) -> Dataset:
         rule = "qmv" if not rule_text else next(
             (name for prefix, name in RULE_PREFIXES if rule_text.lower().startswith(prefix)), None)
         if rule is None:
-            raise BacktestError(f"{where}, column counvte: unknown voting rule {rule_text!r} (QMV, Unan or SM)")
+            raise BacktestError(f"{where}, column counvte: unknown voting rule {rule_text[:40]!r} (QMV, Unan or SM)")
         absent = [a for a, has, c in zip(actors, np.isfinite(x), capability, strict=True) if has and math.isnan(c)]
         if absent:
             raise BacktestError(f"{path}: row 2 (capabilities): no capability for actor(s) {', '.join(absent)}, "
                                 f"who take positions (row {line})")
+        powerless = [a for a, has, c in zip(actors, np.isfinite(x), capability, strict=True) if has and c == 0]
+        if powerless:
+            raise BacktestError(f"{path}: row 2 (capabilities): capability 0 for actor(s) {', '.join(powerless)}, "
+                                f"who take positions (row {line}); every actor at the table needs a positive one")
         grouped.setdefault(cell(row, "prnr") or issue, []).append(
             (issue, x, s / 100.0, reference, rule, cell(row, "proc").upper(), outcome, cell(row, DATE_COLUMN)))
     proposer = actors.index(PROPOSER) if PROPOSER in actors else None

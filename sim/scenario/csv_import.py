@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.scenario.errors import Problem, ScenarioError
-from sim.scenario.limits import MAX_MAGNITUDE, MAX_MAGNITUDE_TEXT
+from sim.scenario.limits import MAX_FILE_BYTES, MAX_MAGNITUDE, MAX_MAGNITUDE_TEXT, allow_csv_fields
 
 
 def _slug(name: str, taken: set[str]) -> str:
@@ -37,7 +37,11 @@ def csv_document(text: str, source: str = "", scale: tuple[float, float] | None 
     """
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     comments = [line.lstrip()[1:].strip() for line in text.splitlines() if line.lstrip().startswith("#")]
-    rows = list(csv.reader(io.StringIO("\n".join(lines))))
+    allow_csv_fields(MAX_FILE_BYTES)           # a field may be as long as the file may be
+    try:
+        rows = list(csv.reader(io.StringIO("\n".join(lines))))
+    except csv.Error as err:
+        raise ScenarioError([Problem("", f"not a readable CSV file ({err})")], source) from None
     if not rows:
         raise ScenarioError([Problem("", "CSV has no header row")], source)
     header = [h.strip().lower() for h in rows[0]]

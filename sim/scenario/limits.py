@@ -172,6 +172,11 @@ class _StrictLoader(_BASE_LOADER):     # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep)
 
 
+# YAML reads 2022-02-24 as a date, JSON as text: both reach the schema as text (it parses dates itself), so a
+# document reads the same whatever its format, and can always be written as JSON.
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
+
 def _yaml_depth_check(text: str) -> None:
     """Walk the parser's events (no recursion) before the composer (recursive) builds the tree."""
     depth = values = 0
@@ -239,6 +244,30 @@ def _walk(doc: Any) -> Iterator[tuple[str, Any, Any]]:
                 stack.append((f"{prefix}{name}", key, child, depth + 1))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_text(text: str) -> str:
+    """What is wrong with a text holding a lone surrogate (a JSON escape such as \\ud800 without its pair)."""
+    point = ord(_SURROGATE.search(text).group())
+    return (f"a lone surrogate \\u{point:04x} (half of a UTF-16 pair, not a character; it cannot be printed or "
+            f"saved) - remove it or write the whole character")
+
+
+def surrogate_problem(text: str) -> str | None:
+    """The message for a text that holds a lone surrogate, or None."""
+    return _surrogate_text(text) if _SURROGATE.search(text) else None
+
+
+def allow_csv_fields(limit: int) -> None:
+    """Let the csv module read fields as long as the file limit (its default is 131,072 characters, and a longer
+    field raises `_csv.Error` instead of reaching the checks that give one line)."""
+    import csv
+
+    if csv.field_size_limit() < limit:
+        csv.field_size_limit(limit)
+
+
 def document_problems(doc: Any) -> list[InputError]:
     """Problems of size, text length and number range anywhere in a document (a dict from any source)."""
     problems: list[InputError] = []
@@ -248,10 +277,14 @@ def document_problems(doc: Any) -> list[InputError]:
                 if isinstance(child_key, str) and len(child_key) > MAX_SHORT_TEXT:
                     problems.append(InputError(f"key longer than {MAX_SHORT_TEXT} characters "
                                                f"({len(child_key):,}): {child_key[:40]!r}...", path))
+                elif isinstance(child_key, str) and _SURROGATE.search(child_key):
+                    problems.append(InputError(f"a key holds {_surrogate_text(child_key)}", path))
         elif isinstance(value, str):
             limit = _text_limit(key)
             if len(value) > limit:
                 problems.append(InputError(f"text longer than {limit:,} characters (got {len(value):,})", path))
+            elif _SURROGATE.search(value):
+                problems.append(InputError(f"the text holds {_surrogate_text(value)}", path))
         elif isinstance(value, bool):
             continue
         elif isinstance(value, (int, float)):
