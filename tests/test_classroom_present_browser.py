@@ -67,8 +67,7 @@ def test_no_title_or_button_is_cut_off_on_a_students_seat(tmp_path, width):
             seat_button(page, "take_russia").click()
             page.get_by_text("Your seat: Russia").wait_for(timeout=WAIT)
             Classroom(db).start(code, key)
-            page.reload(wait_until="domcontentloaded")
-            page.get_by_role("button", name="Submit my offers").wait_for(timeout=WAIT)
+            page.get_by_role("button", name="Submit my offers").wait_for(timeout=WAIT)  # the seat page polls
             settle(page)
             page.screenshot(path=str(tmp_path / f"seat_{width}.png"), full_page=True)
             found = page.evaluate(TRUNCATED)
