@@ -420,9 +420,10 @@ def stop_playing() -> None:
 # ====================================================================== share links
 URL_FILE, URL_EDITS, URL_ROUND, URL_DRAW = "file", "edits", "round", "draw"
 URL_SCENARIO, URL_NAME, URL_UPLOAD = "scenario", "name", "upload"
-MAX_LINK_SCENARIO = 8000
-"""Longest embedded scenario a link carries, in characters (compressed, base64): proxies and servers commonly
-refuse request lines over 8 KiB. A shipped scenario of about 30 KB with its comments takes about 10,000."""
+MAX_LINK_SCENARIO = 16_000
+"""Longest embedded scenario a link carries, in characters (compressed, base64). Streamlit's server (Tornado)
+reads request heads up to 64 KiB and browsers take far longer addresses; a proxy in front may refuse less. A
+shipped scenario of about 30 KB with its comments and briefs takes about 10,500."""
 LINK_UPLOAD = "negsim.link_upload"
 """The file name of an upload a link could not carry (the link says so; the file must be uploaded again)."""
 

@@ -1214,7 +1214,7 @@ def test_a_link_of_a_small_upload_carries_the_scenario_itself(app, baseline):
     ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
     run_to_end(app)
     params = {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
-    assert "file" not in params and params["name"] == "good.json" and len(params["scenario"]) <= 8000
+    assert "file" not in params and params["name"] == "good.json" and len(params["scenario"]) <= state.MAX_LINK_SCENARIO
     assert "carries the uploaded scenario itself" in texts(app)
     other = AppTest.from_file(str(APP), default_timeout=60)
     for key, value in params.items():
