@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from typing import Any
 
 import streamlit as st
@@ -25,6 +26,15 @@ OUTCOME_WORDS = {
 SHORT_WORDS = {"agreement": "Agreement", "partial": "Partial", "stalemate": "Stalemate", "breakdown": "Breakdown",
                "running": "Under way"}
 """For the outcome metric (a big number-sized box)."""
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:&])")
+
+
+def literal(text: object) -> str:
+    """Text from a scenario (a name, a label) that Markdown shows as written: the marks that Markdown and
+    Streamlit read inside a line backslash-escaped, so a '|' cannot split a table cell and '*' or ':red[...]'
+    cannot restyle it (the text sits inside a line: '-' or '1.' cannot start a list there)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 # Two sides and the ground they share, drawn inline: a material-icon or emoji favicon is fetched by the
@@ -79,8 +89,9 @@ WALK_AWAY_HELP = ("Walk-away utility (reservation utility, 0-1): the least a dea
                   "accepts no deal worth less. It does not make the actor leave: with no deal it simply does not "
                   "agree. Leaving the table is the outside option's doing.")
 OUTSIDE_OPTION_HELP = ("Outside option (0-1, on the scale of its utility of a deal): what leaving the table is worth "
-                       "to the actor. It walks away - a breakdown - once this beats the best deal the others could "
-                       "still accept. An actor without one never walks away.")
+                       "to the actor. It walks away - a breakdown - once this beats the best deal every actor, itself "
+                       "included, could still accept (or no deal, where none remains). An actor without one never "
+                       "walks away.")
 """The two words every page, the docs and the CLI use, explained the same way (docs/model.md section 3.8)."""
 
 TENSION_WORDS = "tension (derived: deadlock raises it, concessions lower it)"
@@ -134,8 +145,8 @@ def outcome_sentence(result: RunResult) -> tuple[str, str]:
         who = md(walked_names(result))
         if who:
             its = "its outside option was" if len(result.walked_out) == 1 else "their outside options were"
-            what = (f"{who} walked away from the talks: {its} worth more than the best deal the others could "
-                    "still accept")
+            what = (f"{who} walked away from the talks: {its} worth more than the best deal every actor, "
+                    "itself included, could still accept (or no deal, where none remained)")
         else:
             what = "the talks were abandoned"
         return "error", f"**Breakdown** in round {result.rounds}: {what}.{settled}"

@@ -368,7 +368,8 @@ def _rule_controls(base: Scenario) -> None:
                     help="The same settings and seed always give the same run.")
     st.markdown("**Tension** (derived: deadlock raises it, concessions lower it; 0 calm … 1 crisis)")
     st.caption("Tension slows concessions (hardening) but ends nothing by itself: the talks break down when an "
-               "actor's outside option beats the best deal the others could still accept (Actors section).")
+               "actor's outside option beats the best deal every actor, itself included, could still "
+               "accept (Actors section).")
     slider("Initial tension", "protocol.tension.initial", t.initial, 0.0, 1.0, 0.01, fmt="%.2f")
     slider("Deadlock rate", "protocol.tension.deadlock_rate", t.deadlock_rate, 0.0, 1.0, 0.01, fmt="%.2f",
            help="Added in a round in which nobody moved.")

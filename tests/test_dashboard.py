@@ -529,8 +529,9 @@ def fake_sweep(directory: Path, failed: int = 1) -> pd.DataFrame:
     return runs
 
 
-def test_sweep_explorer_heatmap_distributions_downloads(app, tmp_path):
+def test_sweep_explorer_heatmap_distributions_downloads(app, tmp_path, monkeypatch):
     runs = fake_sweep(tmp_path / "sweep")
+    monkeypatch.setattr("dashboard.sweep_data.discover", lambda *args, **kwargs: [])  # the repo's sweeps/ aside
     ok(app.switch_page("routes/sweeps.py").run())
     assert "No sweep directory chosen yet" in app.info[0].value
     ok(app.text_input(key="negsim.sweep_path").input(str(tmp_path / "sweep")).run())
@@ -1456,3 +1457,31 @@ def test_new_sweep_can_be_stopped_and_keeps_its_finished_runs(monkeypatch, tmp_p
     assert any("--replicates 5000" in c.value for c in at.code)
     parts = list((tmp_path / "stopped" / "parts").glob("runs-*"))
     assert parts and not (tmp_path / "stopped" / "runs.parquet").exists()    # kept for a resume, not merged
+
+
+def test_new_sweep_form_comes_back_as_left_after_the_sweep_stops(monkeypatch, tmp_path):
+    """While a sweep runs the form is not drawn; once it stops (or fails) the factors, ranges and replicates are
+    still the ones the user picked (Streamlit forgot them: the form came back empty)."""
+    from dashboard.views import new_sweep
+    from sim.sweep import SweepPlan
+
+    at = new_sweep_page(monkeypatch, tmp_path)
+    path = "actors.russia.reservation_utility"
+    ok(at.multiselect(key="negsim.ns_factors").select(path).run())
+    ok(at.number_input(key=f"negsim.ns_high:{path}").set_value(0.7).run())
+    ok(at.number_input(key="negsim.ns_replicates").set_value(7).run())
+    job = new_sweep.Job(SweepPlan("x.yaml", "out", (f"{path}=0:0.7:3",)), tmp_path / "x.yaml", tmp_path / "out", 21)
+    new_sweep.JOBS["held"] = job
+    try:
+        at.session_state[new_sweep.JOB] = "held"
+        ok(at.run())                                   # running: the progress, not the form
+        assert not at.multiselect and any("Running" in m.value for m in at.markdown)
+        ok(at.run())
+        job.error, job.finished = "stopped after 0 of 21 runs.", True
+        ok(at.run())
+    finally:
+        new_sweep.JOBS.pop("held", None)
+    assert "stopped after 0 of 21 runs" in at.error[0].value
+    assert at.multiselect(key="negsim.ns_factors").value == [path]
+    assert at.number_input(key=f"negsim.ns_high:{path}").value == 0.7
+    assert at.number_input(key="negsim.ns_replicates").value == 7

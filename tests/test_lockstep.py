@@ -73,6 +73,7 @@ def variants(scenario):
         "issue by issue": {"protocol.linkage": "issue_by_issue"},
         "issue by issue, no pressure": {"protocol.linkage": "issue_by_issue",
                                         **{f"actors.{a}.outside_option.trend": 0.0 for a in actors}},
+        "no pressure": {f"actors.{a}.outside_option.trend": 0.0 for a in actors},
         "no noise": {"protocol.noise": 0.0},
         "heated": {**{f"actors.{a}.outside_option.value": 0.3 for a in actors},
                    f"actors.{actors[0]}.outside_option.trend": 0.03, "protocol.noise": 0.08},

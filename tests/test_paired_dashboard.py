@@ -104,3 +104,27 @@ def test_the_sweep_explorer_gives_every_share_its_interval(tmp_path):
     expected = service.wilson(int((runs["outcome"] == "breakdown").sum()), len(runs))
     assert breakdown["Share"] == expected.share
     assert breakdown["95 % interval"] == f"{100 * expected.low:.0f} – {100 * expected.high:.0f} %"
+
+
+def test_a_label_with_markdown_keeps_the_drawn_inputs_table_in_its_columns(app, baseline_doc):
+    """An issue label with '|' (and an actor name with '*') once split the "This run drew" table: the drawn value
+    showed under Coded and the coded one under Range. Every row has the header's columns, the words as written."""
+    import json
+
+    from tests.test_dashboard import upload
+
+    doc = dict(baseline_doc)
+    doc["issues"] = [{**issue, "label": "CBMs | transparency"} if issue["id"] == "cbm" else issue
+                     for issue in doc["issues"]]
+    doc["actors"] = [{**actor, "name": "E*U*"} if actor["id"] == "eu" else actor for actor in doc["actors"]]
+    upload(app, "pipes.json", json.dumps(doc).encode())
+    run_to_end(app)
+    inputs = result_of(app).inputs
+    table = next(m.value for m in app.markdown if m.value.startswith("| Setting | Drawn |"))
+    rows = table.splitlines()
+    columns = rows[0].count(" | ")
+    assert all(row.replace("\\|", "").count(" | ") == columns for row in rows[2:]), table
+    status_quo = next(row for row in rows if "`issues.cbm.status_quo`" in row)
+    assert status_quo.startswith(r"| CBMs \| transparency - status quo | ")
+    assert f"| {inputs['issues.cbm.status_quo']:.3g} |" in status_quo
+    assert any(row.startswith(r"| E\*U\* - capability | ") for row in rows)

@@ -481,7 +481,12 @@ def test_cli_sobol_on_a_sobol_sweep(tmp_path):
     result = cli.invoke(app, ["analyze", str(out), "--sobol", "--output", "rounds", "--output", "utility.russia"])
     assert result.exit_code == 0, result.output
     indices = pd.read_csv(out / "sobol.csv").set_index(["output", "parameter"])
-    assert indices.loc[("rounds", "actors.russia.outside_option.trend"), "ST"] > 0.5   # the build-up: when it ends
+    # when the talks end: the round in which 0.35 + trend x t overtakes Russia's no-deal value max(0.06, R) (issue
+    # 22: the reservation utility R is its floor). Over R in 0.2-0.8, R <= 0.35 walks at once and R >= 0.65 never
+    # within 20 rounds, whatever the trend: R decides most of it
+    rounds = indices.loc["rounds", "ST"]
+    assert rounds["actors.russia.reservation_utility"] > 0.5
+    assert rounds["actors.russia.reservation_utility"] > rounds["actors.russia.outside_option.trend"]
     # no deal in any run: Russia keeps the status quo whatever its reservation level, and the table says so
     assert indices.loc[("utility.russia", "actors.russia.reservation_utility"), "note"] == "output is constant"
     result = cli.invoke(app, ["analyze", str(out), "--sobol", "--output", "nope"])

@@ -132,7 +132,7 @@ def debrief_page(cls: Classroom, state: RoomState, teacher: bool, me: str | None
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Outcome", common.OUTCOME_WORDS.get(report.outcome, report.outcome).split(":")[0],
               help="agreement: every issue; partial: some; stalemate: none; breakdown: an actor walked away "
-                   "(its outside option beat the best deal the others could still accept)")
+                   "(its outside option beat the best deal every actor, itself included, could still accept)")
     c2.metric("Rounds played", f"{state.room.rounds_closed} of {spec.protocol.max_rounds}")
     nash_joint = sum(report.nash.utilities.values()) if report.nash else None
     c3.metric("Joint utility", f"{report.joint:.2f}",

@@ -120,7 +120,7 @@ def _default_range(info: Any, value: float) -> tuple[float, float]:
 def factor_spec(scenario: Scenario, path: str, value: Any, grid: bool) -> str | None:
     """The controls of one factor; its ``--vary`` spec (None: no values picked)."""
     info = describe_path(scenario, path)
-    st.markdown(f"**{info.label}**", help=info.hover)
+    st.markdown(f"**{common.literal(info.label)}**", help=info.hover)
     if info.options:
         shown = [v for v in info.options if v is not None]
         words = editor.describe(scenario, path)[1] or {}       # the sidebar's names of the values
@@ -273,11 +273,24 @@ def _follow_job() -> bool:
         if job.done:
             st.code(job.plan.command(), language="bash", wrap_lines=True)
         return False
+    _keep_form()
     st.markdown(f"Running `{job.plan.out}`…")
     _progress(key)
     st.button("Stop", icon=":material/stop:", key="negsim.ns_stop", on_click=_stop, args=(key,),
               help="Stop after the batches running now; the finished runs stay in the sweep's folder.")
     return True
+
+
+FORM_KEYS = (FACTORS, SAMPLER, SAMPLES, REPLICATES, SEED, NAME, EXECUTOR)
+FACTOR_KEYS = ("negsim.ns_values:", "negsim.ns_low:", "negsim.ns_high:", "negsim.ns_levels:")
+
+
+def _keep_form() -> None:
+    """While a sweep runs the form is not drawn, and Streamlit forgets the values of widgets a run does not draw:
+    kept as the session's own values, the form comes back as the user left it when the sweep stops or fails."""
+    for name in list(st.session_state):
+        if name in FORM_KEYS or str(name).startswith(FACTOR_KEYS):
+            st.session_state[name] = st.session_state[name]
 
 
 def _stop(key: str) -> None:

@@ -11,9 +11,11 @@ replicate axis where noted).
   It trades across issues by salience (each actor gets more on what it cares about most), and no other package
   is better for everyone: it is Pareto-optimal.
 - Walking away (the bargaining model of war: Fearon 1995, Powell 2006): an actor leaves the table once its
-  outside option beats the best deal the others could still accept. What the others could still accept on an
+  outside option beats the best deal still in the bargaining range: the best deal every actor, itself included,
+  could still accept, or no deal (the status quo) where none remains. What the others could still accept on an
   issue is the range they have conceded or could still concede (their room, less what tension takes: the
-  strategies' own limits); on a settled issue it is the agreed value.
+  strategies' own limits); what the actor itself could accept stops at its own red lines and reservation
+  utility; on a settled issue it is the agreed value.
 """
 
 from __future__ import annotations
@@ -124,14 +126,21 @@ def others_extreme(values: Array) -> Array:
 
 def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array, tension_factor: Array | float,
                    weights: Array, exponent: Array, disagreement: Array, open_issues: NDArray[np.bool_],
-                   agreed_value: Array, package: bool) -> Array:
-    """b_i: the most actor i can still get from the talks, (N,) (or (R, N) with a replicate axis).
+                   agreed_value: Array, package: bool, red_low: Array | None = None, red_high: Array | None = None,
+                   reservation: Array | None = None) -> Array:
+    """b_i: the most actor i can still get from the talks, (N,) (or (R, N) with a replicate axis): the best deal
+    that every actor, i itself included, could still accept; where none remains, no deal (the status quo).
 
     Each other actor k could still accept, on an open issue j, the values between its ideal and the furthest
     it has conceded or could still concede: its room scaled by this round's tension factor (the strategies'
-    own limit). The best value for i is its ideal clipped to what all the others could accept; where their
-    ranges do not meet, no deal is possible on the issue and i keeps the status quo (under package linkage:
-    on every open issue). Settled issues count at their agreed values.
+    own limit). Actor i itself accepts nothing past its own red lines (`red_low`, `red_high` (N, M); None: none)
+    and nothing worth less than its reservation utility (`reservation` (N,); None: no such floor). The best
+    value for i is its ideal clipped to what all of them could accept. Where their ranges do not meet, or the
+    best of them is worth less to i than its reservation utility (on the issue; under package linkage, the
+    package as a whole), no deal is possible and i keeps the status quo (`disagreement`; under package linkage:
+    on every open issue). Settled issues count at their agreed values. Since i can always refuse, b_i is never
+    less than no deal: its disagreement point D_i = max(sum_j w_ij d_ij, R_i), as in the Nash package (without
+    `reservation`: the older rule, the others' range only, no floor).
     """
     conceded = offers - ideal                  # >= 0 upwards, <= 0 downwards; rooms are >= 0
     # the others' lowest acceptable values and their highest ones, negated, through one sort (this runs every
@@ -141,23 +150,37 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     np.negative(ideal + np.maximum(conceded, room_up * tension_factor), out=reach[1])
     others = others_extreme(reach)
     lowest, highest = others[0], -others[1]
+    if red_low is not None:                    # i's own red lines bound what it could accept too
+        lowest, highest = np.maximum(lowest, red_low), np.minimum(highest, red_high)
     feasible = lowest <= highest + EPS         # no lower than any other accepts, no higher either
     best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))
     column = exponent[..., None]
     value = 1.0 - power(np.abs(best - ideal), column)
     all_open = bool(open_issues.all())
     open_ = open_issues[..., None, :]
-    if package:   # one issue on which the others' ranges fail to meet sinks the whole package
+    if reservation is not None and not package:   # issue by issue: i refuses an issue worth less than its floor
+        feasible = feasible & (value >= reservation[..., None] - EPS)
+    if package:   # one issue on which the ranges fail to meet sinks the whole package
         feasible = (feasible if all_open else feasible | ~open_).all(axis=-1, keepdims=True)
-    per_issue = np.where(feasible, value, disagreement)
-    if not all_open:   # settled issues count at their agreed values (NaN where open, never selected)
-        per_issue = np.where(open_, per_issue, 1.0 - power(np.abs(agreed_value[..., None, :] - ideal), column))
-    return (weights * per_issue).sum(axis=-1)
+    if all_open:
+        no_deal = disagreement
+    else:   # settled issues count at their agreed values (NaN where open, never selected)
+        no_deal = np.where(open_, disagreement, 1.0 - power(np.abs(agreed_value[..., None, :] - ideal), column))
+    if reservation is None:
+        return (weights * np.where(feasible & open_, value, no_deal)).sum(axis=-1)
+    if not package:   # issue by issue i can refuse each deal on its own: the better of the deal and no deal
+        return np.maximum((weights * np.where(feasible & open_, np.maximum(value, no_deal), no_deal)).sum(axis=-1),
+                          reservation)
+    deal = (weights * np.where(open_, value, no_deal)).sum(axis=-1)
+    acceptable = feasible[..., 0] & (deal >= reservation - EPS)   # a package worth less than its floor: refused
+    # i can always refuse: the talks are worth at least no deal, its disagreement point (the Nash package's D_i:
+    # the status quo's utility, never less than its reservation utility)
+    return np.maximum(np.where(acceptable, deal, -np.inf), np.maximum((weights * no_deal).sum(axis=-1), reservation))
 
 
 def walking_away(outside: Array, best: Array) -> NDArray[np.bool_]:
     """Which actors leave the table: their outside option (this round's value; NaN: none) beats the best deal
-    still acceptable to the others (`best_deal_left`)."""
+    still acceptable to every actor, themselves included (`best_deal_left`)."""
     return np.greater(outside, best + EPS)  # NaN compares False: no outside option, never walks
 
 

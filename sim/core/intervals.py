@@ -90,8 +90,9 @@ def paired_share_difference(before: Sequence[bool] | np.ndarray, after: Sequence
     """The difference of two shares measured on the same seeds, after minus before (the mean of d_i), with
     Newcombe's hybrid score interval (see the module's docstring). With counts e (true on both sides), f (true
     only before), g (true only after), h (on neither) of n seeds, shares p1 = (e + f) / n and p2 = (e + g) / n
-    with Wilson intervals (l1, u1), (l2, u2), and phi = (e h - f g) / sqrt((e + f)(g + h)(e + g)(f + h)) (0 where
-    a margin is empty): p2 - p1 - sqrt((p2 - l2)^2 - 2 phi (p2 - l2)(u1 - p1) + (u1 - p1)^2) to
+    with Wilson intervals (l1, u1), (l2, u2), and phi = C / sqrt((e + f)(g + h)(e + g)(f + h)) (0 where a margin is
+    empty) with C = e h - f g, or max(0, e h - f g - n / 2) where e h > f g (Newcombe's correction):
+    p2 - p1 - sqrt((p2 - l2)^2 - 2 phi (p2 - l2)(u1 - p1) + (u1 - p1)^2) to
     p2 - p1 + sqrt((u2 - p2)^2 - 2 phi (u2 - p2)(p1 - l1) + (p1 - l1)^2)."""
     a, b = np.asarray(before, dtype=bool), np.asarray(after, dtype=bool)
     if a.shape != b.shape:
@@ -104,7 +105,10 @@ def paired_share_difference(before: Sequence[bool] | np.ndarray, after: Sequence
     p1, l1, u1, _ = wilson(e + f, n, z)
     p2, l2, u2, _ = wilson(e + g, n, z)
     margins = (e + f) * (g + h) * (e + g) * (f + h)
-    phi = 0.0 if margins == 0 else (e * h - f * g) / math.sqrt(margins)
+    cross = e * h - f * g
+    if cross > 0:                   # Newcombe's continuity correction of a positive phi (method 10): without it
+        cross = max(0.0, cross - n / 2)   # small paired samples cover as little as 85 % (n = 10)
+    phi = 0.0 if margins == 0 else cross / math.sqrt(margins)
     delta = math.sqrt(max(0.0, (p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2))
     epsilon = math.sqrt(max(0.0, (u2 - p2) ** 2 - 2 * phi * (u2 - p2) * (p1 - l1) + (p1 - l1) ** 2))
     difference = (g - f) / n

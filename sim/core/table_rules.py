@@ -193,27 +193,34 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
              open_issues: NDArray[np.bool_], agreed_value: Array, package: bool
              ) -> tuple[NDArray[np.bool_], Array, Array]:
     """Which actors leave the table after round `round_` (N,) (or (R, N)): those whose outside option now beats
-    the best deal the others could still accept (`bargaining.best_deal_left`; the others' room shrinks by the
+    the best deal every actor, itself included, could still accept (within its own red lines and reservation
+    utility), or the status quo where none remains (`bargaining.best_deal_left`; the others' room shrinks by the
     tension factor 1 - hardening x tension (a number, or (R, 1, 1)), as their strategies' concessions do).
     Returns (leaving, outside options, best deals left)."""
     outside = outside_options(p.outside, p.outside_trend, round_)
     best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.risk_exponent,
-                          p.disagreement, open_issues, agreed_value, package)
+                          p.disagreement, open_issues, agreed_value, package, p.red_low, p.red_high, p.reservation)
     return walking_away(outside, best), outside, best
 
 
 def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],
               open_issues: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(the talks are over, they broke down), one per run (R,): someone walked away (`walked` (R,)), the deadline
-    came or every issue is settled."""
-    return walked | (round_ >= deadline) | ~open_issues.any(axis=-1), walked
+    came or every issue is settled. Within a round settlement comes first (`open_issues` are those still open
+    after this round's settlement): the talks break down only when someone walked away while an issue was still
+    open, so a round that settles the last issue is an agreement even if someone would have walked."""
+    still_open = open_issues.any(axis=-1)
+    broke_down = walked & still_open
+    return broke_down | (round_ >= deadline) | ~still_open, broke_down
 
 
 def outcome_codes(agreed: NDArray[np.bool_], broke_down: NDArray[np.bool_] | bool) -> NDArray[np.int_]:
-    """Index into OUTCOMES: breakdown if someone walked away; else agreement (all issues), partial
-    (some), stalemate; `agreed` (M,) or (R, M)."""
-    return np.where(broke_down, BREAKDOWN,
-                    np.where(agreed.all(axis=-1), AGREEMENT, np.where(agreed.any(axis=-1), PARTIAL, STALEMATE)))
+    """Index into OUTCOMES, the one classification of every engine and interface; `agreed` (M,) or (R, M):
+    agreement iff every issue is agreed; otherwise breakdown iff someone walked away (necessarily while an issue
+    was open); otherwise partial (some issues agreed) or stalemate (none)."""
+    everything = agreed.all(axis=-1)
+    return np.where(everything, AGREEMENT,
+                    np.where(broke_down, BREAKDOWN, np.where(agreed.any(axis=-1), PARTIAL, STALEMATE)))
 
 
 def classify(agreed: NDArray[np.bool_], broke_down: bool) -> str:

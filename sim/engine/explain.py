@@ -43,7 +43,8 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
         who = model.walked_out[0]
         option, best = model.walkout_values.get(who, (np.nan, np.nan))
         walked = (f"{spec.actor(who).name} walked away in round {model.round}: its outside option ({option:.3f}) "
-                  f"beat the best deal the others could still accept ({best:.3f})")
+                  f"beat the best deal every actor, itself included, could still accept, or no deal "
+                  f"({best:.3f})")
     acceptance = table_rules.issue_acceptance(proposal[0], offers, p, tolerance)
     worth = issue_utilities(proposal[0], p.ideal, p.risk_exponent) >= p.reservation[:, None] - 1e-9
     reasons: dict[str, str] = {}

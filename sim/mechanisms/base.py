@@ -68,7 +68,7 @@ class State(NamedTuple):
     stuck: NDArray[np.bool_]            # (R, N, M) could not move towards the proposal
     walked: NDArray[np.bool_]           # (R, N) left the table
     outside_value: Array | None         # (R, N) this round's outside options, where someone could walk away
-    best_left: Array | None             # (R, N) the best deal the others could still accept
+    best_left: Array | None             # (R, N) the best deal left (`bargaining.best_deal_left`)
     over: NDArray[np.bool_]             # (R,) the talks have ended
     broke_down: NDArray[np.bool_]       # (R,) ... because someone walked away
     median: Array | None                # (R, M) expected utility: the median voter's position this round
@@ -189,6 +189,8 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
         factor = 1.0 - r.hardening * tension
         walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
                                                done.open_issues, done.agreed_value, arrays.package)
+        # settlement comes first: once every issue is settled there is nothing left to walk away from
+        walked = walked & done.open_issues.any(axis=-1)[:, None]
         outside = full(outside, walked.shape)
     over, broke_down = rules.round_end(walked.any(axis=-1), round_, r.deadline, done.open_issues)
     return state._replace(offers=done.offers, previous=state.offers, proposal=proposal, tension=tension,

@@ -244,8 +244,9 @@ class Actor(_Model):
     """Cohesion weight per allied actor id: how far this actor's offers follow that ally's (sum <= 1)."""
     outside_option: OutsideOption | None = Field(default=None, title="outside option")
     """Outside option: what leaving the table is worth to the actor (0-1, on the scale of its utility of a deal).
-    It walks away (breakdown) once this beats the best deal the others could still accept; left out, it never
-    walks away. Not the walk-away utility, which is the least a deal must be worth to it."""
+    It walks away (breakdown) once this beats the best deal every actor, itself included, could still accept (or
+    no deal, where none remains); left out, it never walks away. Not the walk-away utility, which is the least a
+    deal must be worth to it."""
     brief: Brief = Brief()
     """Role brief for a player taking this seat in classroom mode."""
 
@@ -253,8 +254,8 @@ class Actor(_Model):
 REMOVED_TENSION_KEYS = {
     "drift": "removed: tension no longer drifts by a constant; outside pressure is an actor's "
              "outside_option.trend",
-    "breakdown_threshold": "removed: the talks break down when an actor's outside_option beats the best deal the "
-                           "others could still accept, not at a tension level",
+    "breakdown_threshold": "removed: the talks break down when an actor's outside_option beats the best deal "
+                           "still left to it (or no deal), not at a tension level",
 }
 
 
