@@ -15,6 +15,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import editor, state  # noqa: E402
 from dashboard.common import PAGE_ICON  # noqa: E402
+from dashboard.text import md  # noqa: E402
 
 st.set_page_config(page_title="negsim dashboard", page_icon=PAGE_ICON, layout="wide")
 
@@ -37,6 +38,13 @@ current = state.current()
 state.share_to_url()
 if link_problems:
     st.warning("Part of the link could not be used: " + "; ".join(link_problems) + ".", icon=":material/link_off:")
+if st.session_state.get(state.LINK_UPLOAD) and current.kind == "upload":
+    del st.session_state[state.LINK_UPLOAD]
+if st.session_state.get(state.LINK_UPLOAD):
+    st.warning(f"The link you opened was made from an uploaded file, **{md(st.session_state[state.LINK_UPLOAD])}**, "
+               "too large to travel in a link: upload that file again (sidebar) to see the run. Until then the "
+               f"dashboard shows **{md(current.source)}**; the link's settings were not applied to it.",
+               icon=":material/upload_file:")
 with st.sidebar:
     if page.url_path == "sweeps":
         st.caption("The sweep explorer reads the output of `negsim sweep`; the settings below the file picker "

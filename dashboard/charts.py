@@ -23,14 +23,15 @@ import pyarrow as pa
 import streamlit as st
 from altair.utils.schemapi import debug_mode
 
+from dashboard.colours import ACTOR_COLOURS, ACTOR_DASHES, ACTOR_SHAPES
 from sim.core.spatial import BargainingSpace
 from sim.core.table_rules import OUTCOMES
 from sim.scenario import Calendar, Issue, Scenario
 from sim.service import RunResult
 
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-           "#393b79")
-"""Ten actor colours; none is a grey, the colours of the proposal (dark) and the median voter (light)."""
+PALETTE = ACTOR_COLOURS
+"""The actor colours (`dashboard.colours`: one map for every page); none is a grey, the colours of the
+proposal (dark) and the median voter (light)."""
 OUTCOME_COLORS = {"agreement": "#2ca02c", "partial": "#98c46e", "stalemate": "#f0b429", "breakdown": "#d62728",
                   "running": "#7f7f7f"}
 PROPOSAL = "Proposal on the table"
@@ -169,25 +170,23 @@ def legend_height(n_series: int) -> int:
     return 0 if n_series <= MANY else 20 * -(-n_series // 4) + 24
 
 
-def stroke_widths(scenario: Scenario, extra: Sequence[str] = ()) -> alt.StrokeWidth:
-    """Earlier actors draw wider lines: two actors with the same offers (the US and NATO in the baseline) show
-    as a wide line with a thin one of the other colour on top, instead of one hiding the other."""
+def actor_dashes(scenario: Scenario, extra: Sequence[tuple[str, list[int]]] = (), title: str | None = "Who",
+                 field: str = "series") -> alt.StrokeDash:
+    """Each actor's line dash (`colours.ACTOR_DASHES`), plus extra (name, dash) series: two actors with the same
+    offers (the US and NATO in the baseline) show both, one through the gaps of the other."""
     names = [a.name for a in scenario.actors]
-    widths = np.linspace(5.0, 1.75, len(names)).round(2).tolist() if len(names) > 1 else [2.5]
-    return alt.StrokeWidth(**N("series"), scale=alt.Scale(domain=names + list(extra),
-                                                         range=widths + [2.0] * len(extra)), legend=None)
+    dashes = [ACTOR_DASHES[k % len(ACTOR_DASHES)] for k in range(len(names))]
+    return alt.StrokeDash(**N(field, title), scale=alt.Scale(domain=names + [n for n, _ in extra],
+                                                            range=dashes + [d for _, d in extra]), legend=None)
 
 
-def baseline_labels(mean: float, median: float, span: float) -> list[dict[str, Any]]:
-    """Labels of the two forecast lines: one label when they lie too close to be read apart, else one above
-    the upper line and one below the lower."""
-    if abs(mean - median) < 0.06 * span:
-        return [{"value": max(mean, median), "label": f"weighted mean {mean:.1f} · median {median:.1f}",
-                 "side": "above"}]
-    upper, lower = ("mean", "median") if mean > median else ("median", "mean")
-    values = {"mean": mean, "median": median}
-    return [{"value": values[upper], "label": f"weighted {upper} {values[upper]:.1f}", "side": "above"},
-            {"value": values[lower], "label": f"weighted {lower} {values[lower]:.1f}", "side": "below"}]
+def actor_shapes(scenario: Scenario, extra: Sequence[str] = (), title: str | None = "Who",
+                 field: str = "series") -> alt.Shape:
+    """Each actor's point shape (`colours.ACTOR_SHAPES`); extra series get small circles."""
+    names = [a.name for a in scenario.actors]
+    shapes = [ACTOR_SHAPES[k % len(ACTOR_SHAPES)] for k in range(len(names))]
+    return alt.Shape(**N(field, title), scale=alt.Scale(domain=names + list(extra),
+                                                       range=shapes + ["circle"] * len(extra)), legend=None)
 
 
 def short(text: str, limit: int = 70) -> str:
@@ -282,9 +281,11 @@ def positions_chart(result: RunResult, issue_id: str) -> Figure:
     tooltip = [alt.Tooltip(**N("series", "Who")), alt.Tooltip(**Q("round", "Round")),
                alt.Tooltip(**Q("position", "Offer"), format=".1f"), alt.Tooltip(**N("move", "Move"))]
     layers = [
-        fig.use("offers", offers).mark_line(point=alt.OverlayMarkDef(size=28)).encode(
-            x=x, y=y, color=colour, tooltip=tooltip, strokeWidth=stroke_widths(scenario, [n for n, _ in extra])),
-        fig.use("proposal", proposal).mark_line(strokeDash=[6, 3], point=alt.OverlayMarkDef(size=18)).encode(
+        fig.use("offers", offers).mark_line(strokeWidth=2.25, point=alt.OverlayMarkDef(size=40, filled=True)).encode(
+            x=x, y=y, color=colour, tooltip=tooltip,
+            strokeDash=actor_dashes(scenario, [(MEDIAN, [2, 2])]), shape=actor_shapes(scenario, [MEDIAN])),
+        fig.use("proposal", proposal).mark_line(strokeDash=[6, 3], strokeWidth=2.5,
+                                                point=alt.OverlayMarkDef(size=18)).encode(
             x=x, y=y, color=colour, tooltip=tooltip),
     ]
     r = result.issues[issue_id]
@@ -293,13 +294,6 @@ def positions_chart(result: RunResult, issue_id: str) -> Figure:
     baselines = fig.use("baselines", ref)
     layers.append(baselines.mark_rule(color="#888888", strokeDash=[2, 3]).encode(
         y=alt.Y(**Q("value")), tooltip=[alt.Tooltip(**N("label", "Forecast baseline"))]))
-    for label in baseline_labels(r.weighted_mean, r.weighted_median, issue.scale.span):
-        above = label["side"] == "above"
-        layers.append(fig.use(f"baseline_{label['side']}", {"value": [label["value"]], "label": [label["label"]],
-                                                             "round": [max_rounds]})
-                      .mark_text(align="right", baseline="bottom" if above else "top", dx=-2, dy=-2 if above else 2,
-                                 fontSize=10, color="#666666")
-                      .encode(x=alt.X(**Q("round")), y=alt.Y(**Q("value")), text=alt.Text(**N("label"))))
     if r.agreed:
         agreed = fig.use("agreed", {"round": [r.round], "value": [r.value], "label": [f"agreed: {r.value:.1f}"]})
         where = {"x": alt.X(**Q("round")), "y": alt.Y(**Q("value"))}
@@ -309,7 +303,10 @@ def positions_chart(result: RunResult, issue_id: str) -> Figure:
         layers.append(agreed.mark_text(align="left", dx=10, fontWeight="bold", color="#2ca02c")
                       .encode(**where, text=alt.Text(**N("label"))))
     fig.chart = layers
-    fig.layout = {"title": issue_title(issue), "height": 330 + legend_height(len(scenario.actors) + len(extra)),
+    title = issue_title(issue)  # the forecasts in words under the poles: a label on the plot sat on the lines
+    title.subtitle = [*title.subtitle, f"··· forecasts: weighted mean {r.weighted_mean:.1f}, "
+                                       f"weighted median {r.weighted_median:.1f}"]
+    fig.layout = {"title": title, "height": 330 + legend_height(len(scenario.actors) + len(extra)),
                   "usermeta": {"negsim": "positions", "issue": issue_id}}
     return fig
 
@@ -343,19 +340,22 @@ def utilities_chart(result: RunResult) -> Figure:
     once = h["issue"] == scenario.issues[0].id  # one row per round and actor
     data = {"round": h["round"][once], "actor": [names[a] for a in h["actor"][once]], "utility": h["utility"][once]}
     colour = alt.Color(**N("actor"), scale=actor_scale(scenario), legend=legend(len(scenario.actors), "Actor"))
-    line = fig.use("utilities", data).mark_line(point=True).encode(
+    line = fig.use("utilities", data).mark_line(strokeWidth=2.25,
+                                                point=alt.OverlayMarkDef(size=40, filled=True)).encode(
         x=_round_axis(scenario.protocol.max_rounds, calendar=scenario.protocol.calendar),
         y=alt.Y(**Q("utility", "Utility of the proposal (0-1)"), scale=alt.Scale(domain=[0, 1])),
+        strokeDash=actor_dashes(scenario, title="Actor", field="actor"),
+        shape=actor_shapes(scenario, title="Actor", field="actor"),
         color=colour, tooltip=[alt.Tooltip(**N("actor", "Actor")), alt.Tooltip(**Q("round", "Round")),
                                alt.Tooltip(**Q("utility", "Utility"), format=".3f")])
     walk = {"actor": [a.name for a in scenario.actors], "reservation": [a.reservation_utility for a in scenario.actors]}
-    rules = fig.use("walk_away", walk).mark_rule(strokeDash=[4, 4], opacity=0.8).encode(
+    rules = fig.use("walk_away", walk).mark_rule(strokeDash=[1, 3], strokeWidth=1.5, opacity=0.9).encode(
         y=alt.Y(**Q("reservation")), color=colour,
         tooltip=[alt.Tooltip(**N("actor", "Actor")), alt.Tooltip(**Q("reservation", "Walk-away utility"))])
     fig.chart = [line, rules]
     fig.layout = {"height": 300 + legend_height(len(scenario.actors)), "usermeta": {"negsim": "utilities"},
                   "title": alt.Title("Utilities", anchor="start", subtitle="How good the proposal on the table is "
-                                     "for each actor; dashed: its walk-away level.")}
+                                     "for each actor; thin dotted: its walk-away utility.")}
     return fig
 
 
@@ -419,7 +419,7 @@ def pareto_chart(space: BargainingSpace, names: tuple[str, str], outcome: tuple[
     tip = [alt.Tooltip(**N("deal", "Deal")), alt.Tooltip(**Q("ua", a), format=".3f"),
            alt.Tooltip(**Q("ub", b), format=".3f")]
     d = space.disagreement
-    marks = [{"ua": d[0], "ub": d[1], "what": "walk-away point", "deal": "no deal"},
+    marks = [{"ua": d[0], "ub": d[1], "what": "walk-away utilities", "deal": "the least a deal must be worth"},
              {"ua": outcome[0], "ub": outcome[1], "what": "simulated outcome", "deal": "the run's result"}]
     if space.nash is not None:
         marks.append({"ua": u[space.nash, 0], "ub": u[space.nash, 1], "what": "Nash bargaining point",

@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.state import Current
+from dashboard.text import md
 from sim.scenario import Scenario, ScenarioError, dump_yaml, parse_text
 from sim.scenario.yaml_roundtrip import RoundTripError, edit_text
 from sim.service import RunResult
@@ -47,18 +48,25 @@ PAGE_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
 def show_problems(cur: Current) -> None:
     """Invalid uploads and edits: every problem with its field path, never a traceback."""
     if cur.load_error is not None:
-        problems_box(f"Could not use the uploaded file: the dashboard keeps showing **{cur.source}**.",
-                     cur.load_error)
+        what = {"file": "the shipped scenario", "upload": "your last good upload",
+                "link": "the scenario from the link"}[cur.kind]
+        problems_box(f"Could not use the uploaded file: the dashboard keeps showing **{md(cur.source)}** ({what}). "
+                     "Fix the file and upload it again, or remove it to pick a shipped scenario.", cur.load_error)
     if cur.edit_error is not None:
         problems_box("Your last change makes the scenario invalid: the charts show the last valid settings.",
                      cur.edit_error)
 
 
 def problems_box(headline: str, error: ScenarioError) -> None:
-    lines = [f"- `{p.path}`: {p.message}" if p.path else f"- {p.message}" for p in error.problems]
-    where = f" in `{error.source}`" if error.source else ""
+    lines = [f"- `{code(p.path)}`: {md(p.message)}" if p.path else f"- {md(p.message)}" for p in error.problems]
+    where = f" in `{code(error.source)}`" if error.source else ""
     n = len(error.problems)
     st.error(f"{headline}\n\n{n} problem{'s' if n != 1 else ''}{where}:\n" + "\n".join(lines), icon=":material/error:")
+
+
+def code(text: object) -> str:
+    """`text` inside a Markdown code span (backticks cannot be escaped there: they become quotes)."""
+    return str(text).replace("`", "'")
 
 
 def fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
@@ -76,6 +84,15 @@ def issue_list(labels: list[str]) -> str:
 def final_offers(result: RunResult, issue_id: str) -> list[float]:
     return [r.final_positions[issue_id] for r in result.actors.values()]
 
+
+WALK_AWAY_HELP = ("Walk-away utility (reservation utility, 0-1): the least a deal must be worth to the actor; it "
+                  "accepts no deal worth less. It does not make the actor leave: with no deal it simply does not "
+                  "agree. Leaving the table is the outside option's doing.")
+OUTSIDE_OPTION_HELP = ("Outside option (0-1, on the scale of its utility of a deal): what leaving the table is worth "
+                       "to the actor. It walks away - a breakdown - once this beats the best deal every actor, itself "
+                       "included, could still accept (or no deal, where none remains). An actor without one never "
+                       "walks away.")
+"""The two words every page, the docs and the CLI use, explained the same way (docs/model.md section 3.8)."""
 
 TENSION_WORDS = "tension (derived: deadlock raises it, concessions lower it)"
 """How the pages name tension: it is shown and slows concessions, but no longer ends the talks by itself."""
@@ -95,18 +112,20 @@ def walked_names(result: RunResult) -> str:
 def _open_whys(result: RunResult) -> str:
     """'Label: why; ...' for every issue not agreed."""
     s = result.scenario
-    return "; ".join(f"{s.issue(i).label}: {r.why}" for i, r in result.issues.items() if not r.agreed and r.why)
+    return "; ".join(f"{md(s.issue(i).label)}: {md(r.why)}" for i, r in result.issues.items()
+                     if not r.agreed and r.why)
 
 
 def outcome_sentence(result: RunResult) -> tuple[str, str]:
     """(kind, text): a plain-language summary of where the run stands; kind is success/warning/error/info.
-    Unsettled issues are explained with the service's own sentences (`IssueResult.why`)."""
+    Unsettled issues are explained with the service's own sentences (`IssueResult.why`). Markdown: the
+    scenario's labels, units and names are escaped (`text.md`)."""
     s = result.scenario
     p = s.protocol
-    agreed = [s.issue(i).label for i, r in result.issues.items() if r.agreed]
-    open_ = [s.issue(i).label for i, r in result.issues.items() if not r.agreed]
+    agreed = [md(s.issue(i).label) for i, r in result.issues.items() if r.agreed]
+    open_ = [md(s.issue(i).label) for i, r in result.issues.items() if not r.agreed]
     m = len(result.issues)
-    values = "; ".join(f"{s.issue(i).label}: {fmt(r.value, s.issue(i).scale.unit)}"
+    values = "; ".join(f"{md(s.issue(i).label)}: {md(fmt(r.value, s.issue(i).scale.unit))}"
                        for i, r in result.issues.items() if r.agreed)
     whys = _open_whys(result)
     if result.outcome == "agreement":
@@ -123,7 +142,7 @@ def outcome_sentence(result: RunResult) -> tuple[str, str]:
                            + (f" Why, issue by issue: {whys}." if whys else ""))
     if result.outcome == "breakdown":
         settled = f" {issue_list(agreed)} had been settled ({values})." if agreed else ""
-        who = walked_names(result)
+        who = md(walked_names(result))
         if who:
             its = "its outside option was" if len(result.walked_out) == 1 else "their outside options were"
             what = (f"{who} walked away from the talks: {its} worth more than the best deal every actor, "
@@ -137,6 +156,20 @@ def outcome_sentence(result: RunResult) -> tuple[str, str]:
     so_far = f" So far agreed: {values}." if agreed else " Nothing agreed yet."
     return "info", (f"**Round {result.rounds} of at most {p.max_rounds}**: the talks go on; {TENSION_WORDS} "
                     f"{result.tension:.2f}.{so_far}")
+
+
+def values_note(result: RunResult, page: str) -> str:
+    """Which values a page shows, coded or drawn, when they differ: '' when the run plays the inputs as coded."""
+    if not result.inputs:
+        return ""
+    n = len(result.inputs)
+    if page == "analysis":
+        return (f"**Coded values**: the ranges, zones and Pareto utilities here use the scenario's values as coded "
+                f"(the sidebar's). The simulated outcome is the run's, which drew its {n} uncertain inputs from "
+                f"seed {result.seed}: its numbers can differ a little (see the Negotiation page).")
+    return (f"**Drawn values**: this run drew its {n} uncertain inputs from seed {result.seed}, and the sentences "
+            "above quote them, which can differ a little from the coded ones. The sidebar and the Analysis page show "
+            "the coded values.")
 
 
 def banner(result: RunResult) -> None:

@@ -13,7 +13,8 @@ from typing import Any, Literal, get_args, get_origin
 import streamlit as st
 
 from dashboard import state
-from dashboard.common import literal, scenario_yaml
+from dashboard.common import OUTSIDE_OPTION_HELP, WALK_AWAY_HELP, scenario_yaml
+from dashboard.text import md, sprintf_literal, unit_suffix
 from sim import mechanisms
 from sim.scenario import DEFAULT_EXPONENTS, Issue, Scenario, describe_path
 
@@ -45,14 +46,16 @@ def nice_step(span: float, parts: int = 100) -> float:
 
 
 def fmt_for(step: float, unit: str = "") -> str:
+    """The sprintf-js format of a slider with this step: '%.1f %%' for a step of 0.1 and the unit '%' (the
+    unit is literal text in the format: a lone '%' in it would be read as a placeholder and crash the slider)."""
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    return f"%.{decimals}f" + (f" {unit}" if unit else "")
+    return f"%.{decimals}f" + sprintf_literal(unit_suffix(unit))
 
 
 def poles(issue: Issue) -> str:
     """'0 = low pole ... 100 = high pole' for captions and tooltips."""
     s = issue.scale
-    return f"{s.min:g} = {issue.low_label}; {s.max:g} = {issue.high_label}"
+    return f"{s.min:g} = {md(issue.low_label)}; {s.max:g} = {md(issue.high_label)}"
 
 
 # ====================================================================== widgets bound to parameter paths
@@ -90,8 +93,15 @@ def choice(label: str, path: str, base_value: str, options: dict[str, str], *, r
 # ====================================================================== scenario source
 def source_controls() -> None:
     upload = st.session_state.get(state.UPLOAD)
-    st.selectbox("Scenario file", state.scenario_files(), key=state.FILE, disabled=upload is not None,
-                 help="Scenarios shipped in the scenarios/ folder. Remove an uploaded file to pick one here.")
+    linked = st.session_state.get(state.LINKED)
+    st.selectbox("Scenario file", state.scenario_files(), key=state.FILE,
+                 disabled=upload is not None or linked is not None,
+                 help="Scenarios shipped in the scenarios/ folder. Remove an uploaded file (or close the scenario "
+                      "a link opened) to pick one here.")
+    if linked is not None and upload is None:
+        st.caption(f"Showing **{md(linked[0])}**, which came with the link you opened.")
+        st.button("Close the linked scenario", icon=":material/close:", on_click=state.close_link, width="stretch",
+                  help="Back to the shipped scenarios.")
     st.file_uploader("…or upload your own (YAML, JSON or CSV)", type=["yaml", "yml", "json", "csv"],
                      key=state.UPLOAD, max_upload_size=state.UPLOAD_MB,
                      help="A scenario file as `negsim validate` accepts it, or a BDM/KTAB spatial-model CSV. "
@@ -158,8 +168,8 @@ def uncertain_text(scenario: Scenario) -> str:
         coded = state.value_at(scenario, path)
         shown = "not set" if coded is None else _show(coded)
         how = "" if spec.distribution == "triangular" else f", {spec.distribution}"
-        lines.append(f"- **{literal(words)}** (`{path}`): {spec.low:g} … {spec.high:g}{' ' + unit if unit else ''} "
-                     f"(coded {shown}{how})" + (f" - {spec.reason}" if spec.reason else ""))
+        lines.append(f"- **{md(words)}** (`{path}`): {spec.low:g} … {spec.high:g}{md(unit_suffix(unit))} "
+                     f"(coded {shown}{how})" + (f" - {md(spec.reason)}" if spec.reason else ""))
     return "\n".join(lines)
 
 
@@ -192,9 +202,9 @@ def changes_text(scenario: Scenario, changes: dict[str, Any], bases: dict[str, A
         def show(v: Any, options: dict[str, str] | None = options, unit: str = unit) -> str:
             if options and v in options:
                 return options[v].split(":")[0]
-            return _show(v) + (f" {unit}" if unit and v is not None else "")
+            return md(_show(v) + (unit_suffix(unit) if v is not None else ""))
 
-        lines.append(f"- {literal(words)}: {show(bases.get(path))} → **{show(value)}**")
+        lines.append(f"- {md(words)}: {show(bases.get(path))} → **{show(value)}**")
     return "\n".join(lines)
 
 
@@ -217,21 +227,22 @@ def _issue_controls(base: Scenario) -> None:
     scale = issue.scale
     step = nice_step(scale.span)
     fmt = fmt_for(step, scale.unit)
-    st.caption(f"◀ **{scale.min:g}**: {issue.low_label}")
-    st.caption(f"**{scale.max:g}**: {issue.high_label} ▶", text_alignment="right")
+    st.caption(f"◀ **{scale.min:g}**: {md(issue.low_label)}")
+    st.caption(f"**{scale.max:g}**: {md(issue.high_label)} ▶", text_alignment="right")
     if issue.status_quo is not None:
         slider("Status quo (what holds without a deal)", f"issues.{issue.id}.status_quo", issue.status_quo,
                scale.min, scale.max, step, fmt=fmt,
-               help=f"What holds on {issue.label} if nothing is agreed ({poles(issue)}): the point every actor "
+               help=f"What holds on {md(issue.label)} if nothing is agreed ({poles(issue)}): the point every actor "
                     "compares a deal with.")
     st.markdown("**Where each actor stands** (its ideal outcome)")
     for actor in base.actors:
-        slider(actor.name, f"actors.{actor.id}.positions.{issue.id}", actor.positions[issue.id], scale.min,
-               scale.max, step, fmt=fmt, help=f"{actor.name}'s ideal outcome on {issue.label} ({poles(issue)}).")
+        slider(md(actor.name), f"actors.{actor.id}.positions.{issue.id}", actor.positions[issue.id], scale.min,
+               scale.max, step, fmt=fmt,
+               help=f"{md(actor.name)}'s ideal outcome on {md(issue.label)} ({poles(issue)}).")
     st.markdown("**How much the issue matters to each** (salience: 0 not at all, 1 above all)")
     for actor in base.actors:
-        slider(actor.name, f"actors.{actor.id}.saliences.{issue.id}", actor.saliences[issue.id], 0.0, 1.0, 0.05,
-               fmt="%.2f", help=f"How much {issue.label} matters to {actor.name}, 0-1.")
+        slider(md(actor.name), f"actors.{actor.id}.saliences.{issue.id}", actor.saliences[issue.id], 0.0, 1.0,
+               0.05, fmt="%.2f", help=f"How much {md(issue.label)} matters to {md(actor.name)}, 0-1.")
     st.markdown("**Red lines** (the worst value an actor would ever accept)")
     for actor in base.actors:
         path = f"actors.{actor.id}.red_lines.{issue.id}"
@@ -242,12 +253,12 @@ def _issue_controls(base: Scenario) -> None:
         default = position - 0.25 * scale.span if position >= middle else position + 0.25 * scale.span
         default = round(min(max(default, scale.min), scale.max) / step) * step
         toggle_key = state.widget_key(path + "#on")
-        st.toggle(f"{actor.name} has a red line", value=line is not None, key=toggle_key,
+        st.toggle(f"{md(actor.name)} has a red line", value=line is not None, key=toggle_key,
                   on_change=_toggle_red_line, args=(path, toggle_key, base_line, default),
-                  help=f"{actor.name} never accepts an agreement beyond this value on {issue.label}.")
+                  help=f"{md(actor.name)} never accepts an agreement beyond this value on {md(issue.label)}.")
         if line is not None:
-            slider(f"{actor.name}'s red line", path, base_line, scale.min, scale.max, step, fmt=fmt,
-                   default=default, help=f"{actor.name} accepts no agreement on the far side of this "
+            slider(f"{md(actor.name)}'s red line", path, base_line, scale.min, scale.max, step, fmt=fmt,
+                   default=default, help=f"{md(actor.name)} accepts no agreement on the far side of this "
                                                   f"value ({poles(issue)}).")
 
 
@@ -297,23 +308,22 @@ def _actor_controls(base: Scenario) -> None:
         slider("Flexibility", f"{prefix}.strategy.flexibility", strategy.flexibility, 0.0, 1.0, 0.01,
                fmt="%.2f", help="Largest share of its room it will ever concede (reached at the deadline).")
     slider("Walk-away utility", f"{prefix}.reservation_utility", actor.reservation_utility, 0.0, 1.0, 0.01,
-           fmt="%.2f", help="Reservation utility: it accepts no deal worth less to it than this (0-1).")
+           fmt="%.2f", help=WALK_AWAY_HELP)
     if actor.outside_option is not None:
         option = actor.outside_option
-        slider("Outside option (value of walking away)", f"{prefix}.outside_option.value", option.value, 0.0, 1.0,
-               0.01, fmt="%.2f", help=f"What leaving the table is worth to {actor.name} (0-1, on the scale of its "
-                                      "utility of a deal). It walks away - a breakdown - once this beats the best "
-                                      "deal every actor, itself included, could still accept.")
+        slider("Outside option (what leaving the table is worth)", f"{prefix}.outside_option.value", option.value,
+               0.0, 1.0, 0.01, fmt="%.2f", help=OUTSIDE_OPTION_HELP)
         slider("Outside option trend per round", f"{prefix}.outside_option.trend", option.trend, -0.2, 0.2, 0.005,
                fmt="%.3f", help="Change of that value each round (> 0: walking away looks better as time passes).")
     slider("Risk attitude", f"{prefix}.risk_attitude", actor.risk_attitude, -1.0, 1.0, 0.1, fmt="%.1f",
            help="-1 risk-averse … 0 neutral … +1 risk-acceptant (the shape of its utility curve).")
     others = [a for a in base.actors if a.id != actor.id]
     if others:
-        st.markdown(f"**How closely {actor.name} follows its allies** (cohesion 0-1; together at most 1)")
+        st.markdown(f"**How closely {md(actor.name)} follows its allies** (cohesion 0-1; together at most 1)")
         for other in others:
-            slider(f"follows {other.name}", f"{prefix}.allies.{other.id}", actor.allies.get(other.id, 0.0), 0.0,
-                   1.0, 0.05, fmt="%.2f", help=f"How far {actor.name}'s offers move with {other.name}'s each round.")
+            slider(f"follows {md(other.name)}", f"{prefix}.allies.{other.id}", actor.allies.get(other.id, 0.0),
+                   0.0, 1.0, 0.05, fmt="%.2f",
+                   help=f"How far {md(actor.name)}'s offers move with {md(other.name)}'s each round.")
 
 
 # ---------------------------------------------------------------------- rules of the talks

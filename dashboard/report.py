@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -60,8 +61,9 @@ def _table(frame: pd.DataFrame) -> str:
 
 
 def _markdown_bold(text: str) -> str:
-    """The banner's **bold** as <strong> (the only Markdown it uses), the rest escaped."""
-    parts = html.escape(text).split("**")
+    """The banner's **bold** as <strong> (the only Markdown it uses besides the backslash escapes of
+    `text.md`, which are undone), the rest HTML-escaped."""
+    parts = [html.escape(re.sub(r"\\(.)", r"\1", part)) for part in text.split("**")]
     return "".join(f"<strong>{p}</strong>" if k % 2 else p for k, p in enumerate(parts))
 
 

@@ -9,8 +9,13 @@ validated scenario's canonical JSON (which includes its seed), so a rerun recomp
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import math
 import re
+import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +29,7 @@ import streamlit as st
 from sim import mechanisms, service
 from sim.core.spatial import BargainingSpace, bargaining_space
 from sim.scenario import (
+    MAX_FILE_BYTES,
     Scenario,
     ScenarioError,
     apply_params,
@@ -55,9 +61,20 @@ BASES = "negsim.edit_bases"
 TARGET = "negsim.target"
 SHOWN = "negsim.shown"
 LAST_VALID = "negsim.last_valid"
+LAST_GOOD = "negsim.last_good_source"
+"""The `Source` shown last: a broken upload keeps it."""
+LAST_UPLOAD = "negsim.last_good_upload"
+"""The last upload that worked: a broken upload that replaces it shows it again (the browser removes the old
+file before it sends the new one, so the shipped scenario was shown for one run in between)."""
+UPLOAD_EDITS = "negsim.upload_edits"
+"""(source id, edits, their bases, round) of the last upload left: restored when a broken upload falls back to it."""
+LINKED = "negsim.linked"
+"""(file name, bytes) of a scenario that came embedded in a share link."""
 CURRENT = "negsim.current"
 GENERATION = "negsim.generation"
 PLAYING = "negsim.playing"
+PLAY_CLOCK = "negsim.play_clock"
+"""(start time, first round, speed) of the rounds being played: see `play_schedule`."""
 RESTORED = "negsim.restored_from_url"
 DRAW = "negsim.draw"
 """Whether runs draw the scenario's uncertain inputs from their seed (the sidebar's checkbox; default on)."""
@@ -107,6 +124,7 @@ class Current:
     edit_error: ScenarioError | None   # the edits do not make a valid scenario
     edits: dict[str, Any]
     source_text: str | None = None     # the YAML text of the file or upload (Save YAML edits it in place)
+    kind: str = "file"                 # where `base` comes from: "file", "upload" or "link" (see `Source`)
 
     @property
     def max_rounds(self) -> int:
@@ -119,17 +137,44 @@ def yaml_text(data: bytes, name: str) -> str | None:
     return decode(data, name) if format_of(name) == "yaml" else None
 
 
-def _select_source() -> tuple[str, str, Scenario, ScenarioError | None, str | None]:
-    """(identity, label, scenario, upload problem, YAML text) of the scenario chosen in the sidebar."""
+@dataclass(frozen=True)
+class Source:
+    """Where the scenario shown comes from: a shipped file, an upload, or a scenario a link carried."""
+
+    ident: str                  # changes when the source does (its edits then start afresh)
+    label: str                  # the file name shown to the user
+    scenario: Scenario
+    text: str | None            # YAML text (Save YAML edits it in place), None for JSON and CSV
+    kind: str                   # "file", "upload" or "link"
+    data: bytes | None = None   # the upload's or link's bytes (a share link embeds them when small)
+
+
+def _uploaded() -> tuple[Source | None, ScenarioError | None]:
+    """The uploaded file as a source, or the problem that makes it unusable (None, None: no upload)."""
     upload = st.session_state.get(UPLOAD)
-    problem = None
-    if upload is not None:
-        try:
-            data = upload.getvalue()
-            scenario = with_source_defaults(load_upload(data, upload.name), upload.name)
-            return f"upload:{upload.file_id}", upload.name, scenario, None, yaml_text(data, upload.name)
-        except ScenarioError as error:
-            problem = error
+    if upload is None:
+        return None, None
+    try:
+        data = upload.getvalue()
+        scenario = with_source_defaults(load_upload(data, upload.name), upload.name)
+    except ScenarioError as error:
+        return None, error
+    return Source(f"upload:{upload.file_id}", upload.name, scenario, yaml_text(data, upload.name), "upload",
+                  data), None
+
+
+def _linked() -> Source | None:
+    """The scenario a share link carried (see `embed`), while no upload replaces it."""
+    linked = st.session_state.get(LINKED)
+    if linked is None:
+        return None
+    name, data = linked
+    scenario = with_source_defaults(load_upload(data, name), name)
+    return Source(f"link:{hashlib.sha256(data).hexdigest()[:16]}", name, scenario, yaml_text(data, name), "link",
+                  data)
+
+
+def _shipped() -> Source:
     files = scenario_files()
     name = st.session_state.get(FILE)
     if name not in files:
@@ -137,7 +182,25 @@ def _select_source() -> tuple[str, str, Scenario, ScenarioError | None, str | No
     path = SCENARIO_DIR / name
     mtime = path.stat().st_mtime_ns
     scenario = with_source_defaults(load_file(str(path), mtime), name)
-    return f"file:{name}:{mtime}", name, scenario, problem, file_yaml_text(str(path), mtime)
+    return Source(f"file:{name}:{mtime}", name, scenario, file_yaml_text(str(path), mtime), "file")
+
+
+def _select_source() -> tuple[Source, ScenarioError | None]:
+    """The source chosen in the sidebar, and the problem of an upload that could not be used.
+
+    A broken upload does not replace what was shown: the last good source of this session (an earlier upload,
+    a linked scenario or the shipped file) stays, and the problem is reported."""
+    source, problem = _uploaded()
+    if source is None:
+        last = st.session_state.get(LAST_UPLOAD) or st.session_state.get(LAST_GOOD)
+        if problem is not None and last is not None:
+            st.session_state[LAST_GOOD] = last
+            return last, problem
+        source = _linked() or _shipped()
+    st.session_state[LAST_GOOD] = source
+    if source.kind == "upload":
+        st.session_state[LAST_UPLOAD] = source
+    return source, problem
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -238,14 +301,30 @@ def value_at(scenario: Scenario, path: str) -> Any:
     return node
 
 
+def source() -> Source:
+    """The source of the scenario shown in this script run."""
+    found = st.session_state.get(LAST_GOOD)
+    return found if found is not None else _select_source()[0]
+
+
 def current() -> Current:
     """Resolve the scenario source and the edits into the validated scenario every page shows."""
-    ident, label, base, load_error, text = _select_source()
+    chosen, load_error = _select_source()
+    ident, label, base, text = chosen.ident, chosen.label, chosen.scenario, chosen.text
     if st.session_state.get(SOURCE) != ident:
-        if SOURCE in st.session_state:  # another file: its own values, from round 0
+        left = st.session_state.get(SOURCE)
+        if left is not None:  # another file: its own values, from round 0
+            if left.startswith("upload:"):  # kept, to come back to if the next upload is broken
+                st.session_state[UPLOAD_EDITS] = (left, dict(edits()), dict(base_values()), target())
             clear_edits()
         st.session_state[SOURCE] = ident
         st.session_state[TARGET] = 0
+        kept = st.session_state.get(UPLOAD_EDITS)
+        if load_error is not None and kept is not None and kept[0] == ident:
+            # back to the last good upload after a broken one (the browser removes the old file first, which
+            # showed the shipped scenario for one run): with the changes made to it
+            st.session_state[EDITS], st.session_state[BASES], st.session_state[TARGET] = (
+                dict(kept[1]), dict(kept[2]), kept[3])
     changes = edits()
     bases = base_values()
     for path in changes.keys() - bases.keys():  # edits that came with a link: their file values, for the list
@@ -261,7 +340,8 @@ def current() -> Current:
             scenario = last[1] if last and last[0] == ident else base
     st.session_state[LAST_VALID] = (ident, scenario)
     cur = Current(base=base, scenario=scenario, key=scenario.model_dump_json(), source=label,
-                  load_error=load_error, edit_error=edit_error, edits=dict(changes), source_text=text)
+                  load_error=load_error, kind=chosen.kind, edit_error=edit_error, edits=dict(changes),
+                  source_text=text)
     st.session_state[CURRENT] = cur
     return cur
 
@@ -307,29 +387,100 @@ def playing() -> bool:
 
 def toggle_play() -> None:
     st.session_state[PLAYING] = not playing()
+    st.session_state.pop(PLAY_CLOCK, None)  # the clock starts at the first round played
     if playing() and target() == END:  # played to the end already: nothing to play
         st.session_state[PLAYING] = False
 
 
+def play_schedule(shown: int, start: float, first: int, speed: float, now: float) -> tuple[float, int]:
+    """(seconds to wait, round to show next) while playing at `speed` rounds per second from round `first` at
+    time `start`: round k is due at start + (k - first) / speed. When a page takes longer to draw than a round
+    lasts, the next run shows every round that fell due meanwhile, so the rounds per second stay as named."""
+    wait = max(0.0, start + (shown + 1 - first) / speed - now)
+    due = first + math.floor((now + wait - start) * speed + 1e-9)
+    return wait, max(shown + 1, due)
+
+
+def next_play_round(speed: float) -> tuple[float, int]:
+    """`play_schedule` for this session (its clock starts, or restarts after a change of speed, now)."""
+    shown = int(st.session_state.get(SHOWN, 0))
+    now = time.monotonic()
+    clock = st.session_state.get(PLAY_CLOCK)
+    if clock is None or clock[2] != speed:
+        clock = (now, shown, speed)
+        st.session_state[PLAY_CLOCK] = clock
+    return play_schedule(shown, clock[0], clock[1], speed, now)
+
+
 def stop_playing() -> None:
     st.session_state[PLAYING] = False
+    st.session_state.pop(PLAY_CLOCK, None)
 
 
 # ====================================================================== share links
 URL_FILE, URL_EDITS, URL_ROUND, URL_DRAW = "file", "edits", "round", "draw"
+URL_SCENARIO, URL_NAME, URL_UPLOAD = "scenario", "name", "upload"
+MAX_LINK_SCENARIO = 16_000
+"""Longest embedded scenario a link carries, in characters (compressed, base64). Streamlit's server (Tornado)
+reads request heads up to 64 KiB and browsers take far longer addresses; a proxy in front may refuse less. A
+shipped scenario of about 30 KB with its comments and briefs takes about 10,500."""
+LINK_UPLOAD = "negsim.link_upload"
+"""The file name of an upload a link could not carry (the link says so; the file must be uploaded again)."""
 
 
 def is_upload() -> bool:
-    return st.session_state.get(UPLOAD) is not None
+    """Whether the scenario shown comes from an upload or from a link that carried one (not a shipped file)."""
+    return source().kind != "file"
+
+
+def pack(data: bytes) -> str:
+    """Bytes as a URL-safe string: zlib-compressed, base64 without padding."""
+    return base64.urlsafe_b64encode(zlib.compress(data, 9)).decode().rstrip("=")
+
+
+def unpack(text: str, limit: int) -> bytes:
+    """The bytes of `pack`; ValueError when the text is not such a string or unpacks to more than `limit` bytes."""
+    try:
+        packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        inflate = zlib.decompressobj()
+        data = inflate.decompress(packed, limit + 1)
+    except (ValueError, zlib.error) as error:
+        raise ValueError("not a packed scenario") from error
+    if len(data) > limit or inflate.unconsumed_tail:
+        raise ValueError("the scenario is too large")
+    return data
+
+
+def embed(chosen: Source) -> tuple[str, str] | None:
+    """(file name, packed text) of an uploaded or linked scenario small enough to travel in a link: its own
+    bytes (comments kept), else its compact JSON (fields at their defaults left out); None when too large."""
+    if chosen.data is None:
+        return None
+    packed = pack(chosen.data)
+    if len(packed) <= MAX_LINK_SCENARIO:
+        return chosen.label, packed
+    compact = chosen.scenario.model_dump_json(by_alias=True, exclude_defaults=True).encode()
+    packed = pack(compact)
+    if len(packed) <= MAX_LINK_SCENARIO:
+        return f"{Path(chosen.label).stem}.json", packed
+    return None
 
 
 def share_state() -> dict[str, str]:
-    """What a link carries: the scenario file (not an upload: a link cannot hold it), the edits (as compact
-    JSON: parameter path -> value, the seed among them when changed) and the round shown."""
+    """What a link carries: the scenario file, or an uploaded scenario itself when it is small enough (else its
+    name only: it must be uploaded again), the edits (as compact JSON: parameter path -> value, the seed among
+    them when changed) and the round shown."""
     out = {}
-    if not is_upload():
+    chosen = source()
+    if chosen.kind == "file":
         name = st.session_state.get(FILE)
         out[URL_FILE] = name if name in scenario_files() else DEFAULT_FILE
+    else:
+        embedded = embed(chosen)
+        if embedded is None:  # the edits of a scenario the link cannot carry would be applied to another
+            out[URL_UPLOAD] = chosen.label
+            return out
+        out[URL_NAME], out[URL_SCENARIO] = embedded
     if edits():
         out[URL_EDITS] = json.dumps(edits(), separators=(",", ":"), sort_keys=True)
     if target():
@@ -340,10 +491,10 @@ def share_state() -> dict[str, str]:
 
 
 def share_to_url() -> None:
-    """Keep the browser's address in step with the session (written only when something changed)."""
-    wanted = share_state()
-    if st.query_params.to_dict() != wanted:
-        st.query_params.from_dict(wanted)
+    """Keep the browser's address in step with the session. Written on every run: a run cut short by the next
+    (an upload replacing another reruns the script twice in quick succession) may have changed the server's
+    copy of the address without the browser's, so comparing with it can leave a stale address behind."""
+    st.query_params.from_dict(share_state())
 
 
 def share_link() -> str:
@@ -352,22 +503,44 @@ def share_link() -> str:
     return f"{base or 'http://localhost:8501'}/?{query}" if query else (base or "http://localhost:8501")
 
 
+def _restore_scenario(params: dict[str, str], problems: list[str]) -> None:
+    """The scenario a link carries (URL_SCENARIO), or the name of an upload it could not carry (URL_UPLOAD)."""
+    packed = params.get(URL_SCENARIO)
+    if packed:
+        name = params.get(URL_NAME) or "linked.yaml"
+        if Path(name).suffix.lower() not in SUFFIXES or "/" in name or "\\" in name:
+            name = "linked.yaml"
+        try:
+            data = unpack(packed, MAX_FILE_BYTES)
+            load_upload(data, name)
+        except ValueError as error:
+            problems.append(f"the scenario in the link is not readable ({error})")
+        except ScenarioError as error:
+            problems.append(f"the scenario in the link is not valid ({len(error.problems)} problem"
+                            f"{'s' if len(error.problems) != 1 else ''})")
+        else:
+            st.session_state[LINKED] = (name, data)
+    elif params.get(URL_UPLOAD):
+        st.session_state[LINK_UPLOAD] = params[URL_UPLOAD]
+
+
 def restore_from_url() -> list[str]:
-    """On a session's first run, take the file, edits and round from the address (a shared link); returns the
-    problems found in it (the parts that cannot be used are left out)."""
+    """On a session's first run, take the file (or the embedded scenario), edits and round from the address (a
+    shared link); returns the problems found in it (the parts that cannot be used are left out)."""
     if st.session_state.get(RESTORED):
         return []
     st.session_state[RESTORED] = True
     params = st.query_params.to_dict()
-    problems = []
+    problems: list[str] = []
     name = params.get(URL_FILE)
     if name is not None:
         if name in scenario_files():
             st.session_state[FILE] = name
         else:
             problems.append(f"file {name!r} is not among the shipped scenarios")
+    _restore_scenario(params, problems)
     raw = params.get(URL_EDITS)
-    if raw:
+    if raw and not (params.get(URL_SCENARIO) and LINKED not in st.session_state):
         try:
             changes = json.loads(raw)
             if not isinstance(changes, dict) or not all(
@@ -390,11 +563,15 @@ def restore_from_url() -> list[str]:
             st.session_state[TARGET] = int(played)
         else:
             problems.append(f"round {played!r} is not a number")
-    if name is not None or raw or played:
+    if name is not None or raw or played or LINKED in st.session_state:
         # the link's source counts as this session's first: its edits are not cleared as for a new file
-        ident = _select_source()[0]
-        st.session_state[SOURCE] = ident
+        st.session_state[SOURCE] = _select_source()[0].ident
     return problems
+
+
+def close_link() -> None:
+    """Stop showing the scenario a link carried (back to the shipped files)."""
+    st.session_state.pop(LINKED, None)
 
 
 def simulate(key: str, rounds: int, _scenario: Scenario, draw: bool | None = None) -> RunResult:

@@ -5,6 +5,7 @@ database, debrief."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -142,6 +143,12 @@ def test_a_class_plays_one_room_to_an_outcome(db_path):
     assert not teacher.exception, teacher.exception
     assert any("negotiations of the same scenario played by the computer alone" in m.value
                and "with the assumptions drawn from their ranges" in m.value for m in teacher.markdown)
+    # the comparison: outcomes of the runs, each seat's utility (issue 25: one spike when nothing was agreed)
+    titles = [json.loads(c.proto.spec).get("title", "") for c in teacher.get("vega_lite_chart")]
+    assert "Outcomes of the agent-only runs" in titles
+    assert any(str(t).startswith("Each seat's utility") for t in titles)
+    frames = [d.value for d in teacher.dataframe if "Class better than" in d.value.columns]
+    assert frames and set(frames[0]["Seat"]) >= {"Russia", "United States", "Joint"}
     labels = {d.label for d in teacher.get("download_button")}
     assert {"Transcript (CSV)", "Transcript (JSON)", "Printable summary (HTML)"} <= labels
     # the replay slider goes back to any round
@@ -320,3 +327,50 @@ def test_teacher_console_injects_reveal_and_end(db_path):
     other.text_input(key="open_pass").input(PASS)
     other.button(key="FormSubmitter:open_room-Open the console").click().run()
     assert other.session_state["classroom_teacher"]["room"] == code
+
+
+def test_accepting_a_proposal_across_a_red_line_does_what_the_warning_says(db_path):
+    """The warning names what Accept does on a red-line issue (the offer moves to the proposal, the table does
+    not count it as agreement) and Accept does exactly that (issue 25: it warned of one thing and did another)."""
+    teacher, code, key = teacher_creates_room(rounds=3)
+    ana = student_joins(code, "russia", "Ana")
+    student_joins(code, "us", "Ben")
+    teacher.button(key="start").click().run()
+    ana.run()
+    warning = next(w.value for w in ana.warning if "crosses your red line" in w.value)
+    assert "would still move your offers to it" in warning and "will not count it as agreement" in warning
+    found = re.search(r"NATO eastward expansion from (\d+) to (\d+)", warning)
+    assert found, warning
+    before, proposal = float(found[1]), float(found[2])
+    accept(ana)
+    cls = Classroom(db_path)
+    state = cls.state(code)
+    (move,) = [m for m in state.moves_in(1) if m.actor == "russia"]
+    assert move.accepted and round(move.offers["expansion"]) == proposal != before
+
+
+def test_agent_only_runs_show_progress_and_appear_when_done(db_path, monkeypatch):
+    """The batch runs in its own thread: the click shows its progress at once, a rerun while it runs does not
+    start it again, and the comparison appears as soon as it is done (issue 25: only after reopening)."""
+    from dashboard.classroom_views import debrief_view
+
+    monkeypatch.setattr(debrief_view, "WAIT_S", 0.0)   # do not wait for the batch: show the progress
+    teacher, code, key = teacher_creates_room(rounds=1)
+    student_joins(code, "russia", "Ana")
+    teacher.button(key="start").click().run()
+    Classroom(db_path).end(code, key)
+    teacher.run()
+    teacher.segmented_control(key="console_section").set_value("Debrief").run()
+    teacher.button(key="run_agents").click().run()
+    assert not teacher.exception, teacher.exception
+    (job,) = [j for k, j in debrief_view._JOBS.items() if k[1:] == (debrief_view.db_hash(
+        Classroom(db_path).state(code)), Classroom(db_path).state(code).room.seed, 10)]
+    if not job["finished"]:
+        assert any("agent-only negotiations: the comparison appears" in (p.proto.text or "")
+                   for p in teacher.get("progress"))
+    teacher.run()                                           # a rerun meanwhile: the same job, not a new one
+    assert [j for j in debrief_view._JOBS.values() if j is job]
+    job["thread"].join(60)
+    assert job["finished"] and not job["error"] and job["done"] == job["total"] == 10
+    teacher.run()
+    assert any("negotiations of the same scenario played by the computer alone" in m.value for m in teacher.markdown)

@@ -779,23 +779,28 @@ def test_ten_actors_get_ten_colours_and_a_legend_that_shows_every_series():
     assert len(set(colour["scale"]["range"])) == len(colour["scale"]["range"])  # no colour twice, no grey actor
     assert colour["legend"]["orient"] == "bottom" and colour["legend"]["symbolLimit"] == 0
     assert spec["height"] > 330  # room for the legend below the plot
-    widths = spec["layer"][0]["encoding"]["strokeWidth"]["scale"]["range"]
-    assert widths[:10] == sorted(widths[:10], reverse=True) and widths[0] > widths[9]  # overlapping lines both show
+    dashes = spec["layer"][0]["encoding"]["strokeDash"]["scale"]["range"]
+    shapes = spec["layer"][0]["encoding"]["shape"]["scale"]["range"]
+    assert all(dashes[k] != dashes[k + 1] for k in range(9))  # overlapping lines both show
+    assert len(set(shapes[:10])) == 10
     utilities = figures.utilities_chart(result).spec()
     assert utilities["layer"][0]["encoding"]["color"]["legend"]["symbolLimit"] == 0
 
 
-@pytest.mark.parametrize("mean, median, expected", [
-    (50.0, 51.0, ["weighted mean 50.0 · median 51.0"]),
-    (70.0, 30.0, ["weighted mean 70.0", "weighted median 30.0"]),
-    (20.0, 60.0, ["weighted median 60.0", "weighted mean 20.0"]),
-])
-def test_forecast_labels_never_overlap(mean, median, expected):
-    from dashboard.charts import baseline_labels
+def test_forecast_labels_sit_off_the_lines(baseline):
+    """The forecasts are named in the subtitle, not written on the plot where the lines run (issue 25)."""
+    result = service.run_scenario(baseline, baseline.protocol.seed)
+    spec = figures_of(result)[0].spec()
+    texts_on_plot = [layer for layer in spec["layer"] if (layer.get("mark") or {}).get("type") == "text"]
+    assert all("agreed" in str(layer) for layer in texts_on_plot)
+    r = result.issues["expansion"]
+    assert f"weighted mean {r.weighted_mean:.1f}" in spec["title"]["subtitle"][-1]
 
-    labels = baseline_labels(mean, median, 100.0)
-    assert [label["label"] for label in labels] == expected
-    assert [label["side"] for label in labels] == ["above", "below"][:len(labels)]
+
+def figures_of(result):
+    from dashboard import charts as figures
+
+    return [figures.positions_chart(result, i.id) for i in result.scenario.issues]
 
 
 def test_no_deploy_button_and_no_page_icon_from_a_cdn():
@@ -1175,6 +1180,140 @@ def test_pages_with_charts_offer_them_as_svg_and_png(app):
         labels = [b.label for b in app.get("download_button")]
         assert {"Charts (SVG, zip)", "Charts (PNG, zip)"} <= set(labels), route
         assert len(labels) == len(set(labels)), labels
+
+
+# ====================================================================== uploads that fail, links of uploads (issue 25)
+def _variant(baseline, title: str = "My variant") -> bytes:
+    doc = apply_params(baseline, {"actors.russia.positions.expansion": 70.0}).model_dump(by_alias=True,
+                                                                                        exclude_none=True)
+    doc["title"] = title
+    return json.dumps(doc).encode()
+
+
+def test_a_broken_upload_keeps_the_last_good_upload_and_says_so(app, baseline):
+    upload(app, "good.json", _variant(baseline))
+    ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
+    good = current(app).scenario
+    upload(app, "broken.yaml", b"id: x\ntitle: [unclosed\n")
+    cur = current(app)
+    assert cur.source == "good.json" and cur.kind == "upload"
+    assert cur.scenario == good and cur.edits == {"actors.russia.positions.expansion": 60.0}  # nothing lost
+    assert app.subheader[0].value == "My variant"
+    message = app.error[0].value
+    assert "keeps showing **good.json** (your last good upload)" in message and "broken.yaml" in message
+    assert "YAML syntax error" in message
+    run_to_end(app)
+    # removing the broken file goes back to the shipped scenarios
+    ok(app.file_uploader(key=state.UPLOAD).set_value(None).run())
+    assert current(app).source == state.DEFAULT_FILE and not app.error
+
+
+def test_a_broken_first_upload_keeps_the_shipped_scenario(app, baseline):
+    upload(app, "broken.yaml", b"id: x\ntitle: [unclosed\n")
+    assert current(app).scenario == baseline
+    assert "(the shipped scenario)" in app.error[0].value
+
+
+def test_a_link_of_a_small_upload_carries_the_scenario_itself(app, baseline):
+    upload(app, "good.json", _variant(baseline))
+    ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
+    run_to_end(app)
+    params = {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
+    assert "file" not in params and params["name"] == "good.json" and len(params["scenario"]) <= state.MAX_LINK_SCENARIO
+    assert "carries the uploaded scenario itself" in texts(app)
+    other = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in params.items():
+        other.query_params[key] = value
+    ok(other.run())
+    assert not other.warning and not other.error
+    assert current(other).scenario == current(app).scenario and current(other).kind == "link"
+    assert current(other).edits == {"actors.russia.positions.expansion": 60.0}
+    assert metric(other, "Outcome") == metric(app, "Outcome")
+    assert "came with the link" in " ".join(c.value for c in other.sidebar.caption)
+    # closing it goes back to the shipped files
+    ok(next(b for b in other.button if b.label == "Close the linked scenario").click().run())
+    assert current(other).source == state.DEFAULT_FILE
+
+
+def test_a_link_of_a_large_upload_says_the_file_must_be_uploaded_again(app, baseline, monkeypatch):
+    monkeypatch.setattr(state, "MAX_LINK_SCENARIO", 100)  # every scenario is too large for the link now
+    upload(app, "big.json", _variant(baseline))
+    ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
+    params = {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
+    assert params == {"upload": "big.json"}
+    assert "must upload that file again" in texts(app)
+    other = AppTest.from_file(str(APP), default_timeout=60)
+    other.query_params["upload"] = "big.json"
+    ok(other.run())
+    assert not other.error  # not "Your last change makes the scenario invalid"
+    message = other.warning[0].value
+    assert "big.json" in message and "upload that file again" in message
+    assert current(other).scenario == baseline and current(other).edits == {}
+    upload(other, "big.json", _variant(baseline))
+    assert current(other).source == "big.json"
+    assert not any("The link you opened" in w.value for w in other.warning)
+
+
+@pytest.mark.parametrize("packed", ["!!!", state.pack(b"id: x\n"), state.pack(b"#" * (MAX_FILE_BYTES + 10))])
+def test_a_broken_embedded_scenario_is_reported_not_applied(packed, baseline):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["scenario"] = packed
+    at.query_params["edits"] = '{"actors.russia.positions.expansion": 60}'
+    ok(at.run())
+    assert "the scenario in the link is not" in at.warning[0].value
+    assert current(at).scenario == baseline and current(at).edits == {}
+
+
+def test_coded_and_drawn_values_are_labelled(app):
+    """The banner quotes the run's drawn values, the sidebar and Analysis the coded ones: each page says which
+    (issue 25); with drawing off nothing needs saying."""
+    run_to_end(app)
+    assert "**Drawn values**" in texts(app)
+    ok(app.switch_page("routes/analysis.py").run())
+    assert "**Coded values**" in texts(app)
+    ok(app.switch_page("routes/negotiation.py").run())
+    ok(app.checkbox(key=state.DRAW_BOX).uncheck().run())
+    assert "**Drawn values**" not in texts(app)
+
+
+# ====================================================================== inspecting one round (issue 25)
+def test_the_round_scrubber_goes_both_ways_and_the_panel_shows_each_actor(app, baseline):
+    from dashboard.views import negotiation
+
+    run_to_end(app)
+    result = result_of(app)
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == result.rounds   # it starts at the newest round
+    ok(app.slider(key=negotiation.INSPECT_SLIDER).set_value(3).run())
+    ok(button(app, "Previous").click().run())
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == 2
+    ok(button(app, "Next").click().run())
+    ok(button(app, "Next").click().run())
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == 4
+    # one tab per actor; each shows that actor's round 4 as the history has it
+    assert [t.label for t in app.tabs] == [a.name for a in baseline.actors]
+    h = result.history
+    for actor, tab in zip(baseline.actors, app.tabs, strict=True):
+        (table,) = [d.value for d in tab.dataframe]
+        rows = h[(h["round"] == 4) & (h["actor"] == actor.id)].set_index("issue")
+        assert list(table["Move"]) == [rows.loc[i.id, "reason"] for i in baseline.issues]
+        assert list(table["Offer now"]) == [common.fmt(rows.loc[i.id, "position"], i.scale.unit)
+                                            for i in baseline.issues]
+        utility = rows["utility"].iloc[0]
+        assert any(f"**{utility:.3f}**" in m.value for m in tab.markdown)
+    ok(app.slider(key=negotiation.INSPECT_SLIDER).set_value(0).run())
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == 0
+    assert button(app, "Previous").disabled and not button(app, "Next").disabled
+
+
+def test_the_scrubber_follows_the_rounds_being_played(app):
+    from dashboard.views import negotiation
+
+    ok(button(app, "Step one round").click().run())
+    ok(button(app, "Step one round").click().run())
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == 2
+    ok(app.slider(key=negotiation.INSPECT_SLIDER).set_value(1).run())
+    ok(button(app, "Step one round").click().run())
+    assert app.slider(key=negotiation.INSPECT_SLIDER).value == 1   # left where the user put it
 
 
 # ====================================================================== names in the sweep explorer; New sweep

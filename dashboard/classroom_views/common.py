@@ -339,8 +339,9 @@ def issue_chart(state: RoomState, j: int, offers, proposal: float, agreed: bool,
     if red_line is not None:
         layers.insert(0, alt.Chart(pd.DataFrame({"red": [red_line]})).mark_rule(
             color="#c92a2a", strokeDash=[4, 3], size=2).encode(x=alt.X("red:Q", scale=scale)))
-    state_word = "AGREED at" if agreed else "proposal"
-    title = alt.TitleParams(f"{issue.label} - {state_word} {fmt_value(proposal, issue)}", anchor="start",
+    state_word = "AGREED at" if agreed else "Proposal"
+    # the number first: a long label cut at the chart's width hid it ("Strike weapons ... - propos...")
+    title = alt.TitleParams(f"{state_word} {fmt_value(proposal, issue)} · {issue.label}", anchor="start",
                             fontSize=14, subtitle=f"{issue.scale.min:g} = {issue.low_label}   |   "
                                                   f"{issue.scale.max:g} = {issue.high_label}",
                             subtitleFontSize=11, subtitleColor="#555")

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard.classroom_views import common
+from dashboard.colours import ACTOR_DASHES, ACTOR_SHAPES, actor_colours
 from sim.classroom import Classroom, RoomState
 from sim.classroom import debrief as db
 from sim.classroom.rooms import CAUSES, fmt_value, move_lines, public_history, scenario_hash
+from sim.core.table_rules import OUTCOMES as OUTCOME_ORDER
 
 RUNS_ENV = "NEGSIM_CLASSROOM_RUNS"
 
@@ -26,8 +30,48 @@ def default_runs() -> int:
         return 1000
 
 
+AgentJob = dict[str, object]
+_JOBS: dict[tuple[int, str, int, int], AgentJob] = {}
+"""Agent-only batches being computed, by (classroom, scenario hash, seed, runs): each in its own thread, so a
+page rerun (the live board refreshes every few seconds) neither interrupts it nor starts it twice."""
+_JOBS_LOCK = threading.Lock()
+WAIT_S = 5.0
+"""How long the click that starts a batch waits for it: a small batch is shown at once, a large one with its
+progress as it runs."""
+
+
+def start_agent_runs(cls: Classroom, state: RoomState, n: int) -> AgentJob:
+    """The job computing `n` agent-only runs of the room's scenario (started now unless already running or
+    done); `done`/`total` follow its progress, `finished` and `error` its end. The result goes to the store's
+    cache, where `Classroom.agent_runs` finds it."""
+    key = (id(cls), db_hash(state), state.room.seed, n)
+    with _JOBS_LOCK:
+        job = _JOBS.get(key)
+        if job is not None and not job.get("error"):
+            return job
+        job = {"done": 0, "total": n, "finished": False, "error": None}
+        _JOBS[key] = job
+
+    def progress(done: int, total: int) -> None:
+        job["done"], job["total"] = done, total
+
+    def work() -> None:
+        try:
+            cls.agent_runs(state, n, progress=progress)
+        except Exception as error:  # noqa: BLE001 - shown to the teacher as one line, never a traceback
+            job["error"] = f"{type(error).__name__}: {error}"
+        finally:
+            job["finished"] = True
+
+    thread = threading.Thread(target=work, name=f"agent-runs-{state.code}", daemon=True)
+    job["thread"] = thread
+    thread.start()
+    return job
+
+
 def agent_runs(cls: Classroom, state: RoomState, teacher: bool) -> pd.DataFrame | None:
-    """Cached agent-only runs of the room's scenario; the teacher can start them (a few seconds)."""
+    """Cached agent-only runs of the room's scenario; the teacher starts them, and the comparison appears as
+    soon as they are computed, with their progress meanwhile."""
     n = default_runs()
     cached = cls.store.cached_runs(db_hash(state), state.room.seed, n)
     if cached is not None:
@@ -35,19 +79,34 @@ def agent_runs(cls: Classroom, state: RoomState, teacher: bool) -> pd.DataFrame 
     if not teacher:
         st.caption("The comparison with agent-only runs appears here once the teacher has run it.")
         return None
-    st.markdown(f"**Compare with {n:,} agent-only runs** of the same scenario, with the assumptions drawn from "
-                f"their ranges (every seat played by the "
-                f"computer, seeds derived from the room's seed {state.room.seed}).")
-    if st.button(f"Run {n:,} agent-only negotiations", key="run_agents", icon=":material/casino:"):
-        bar = st.progress(0.0, text="Running agent-only negotiations ...")
+    job = _JOBS.get((id(cls), db_hash(state), state.room.seed, n))
+    if job is None:
+        st.markdown(f"**Compare with {n:,} agent-only runs** of the same scenario, with the assumptions drawn from "
+                    f"their ranges (every seat played by the computer, seeds derived from the room's seed "
+                    f"{state.room.seed}).")
+        if not st.button(f"Run {n:,} agent-only negotiations", key="run_agents", icon=":material/casino:"):
+            return None
+        job = start_agent_runs(cls, state, n)
+        thread = job.get("thread")
+        if isinstance(thread, threading.Thread):
+            thread.join(WAIT_S)
+    if job["finished"] and not job["error"]:
+        return cls.agent_runs(state, n)
+    if job["error"]:
+        st.error(f"The agent-only runs failed: {job['error']}", icon=":material/error:")
+        with _JOBS_LOCK:
+            _JOBS.pop((id(cls), db_hash(state), state.room.seed, n), None)
+        return None
 
-        def progress(done: int, total: int) -> None:
-            if done % max(1, total // 50) == 0 or done == total:
-                bar.progress(done / total, text=f"{done:,} of {total:,} agent-only negotiations")
+    @st.fragment(run_every=1.0)
+    def progress_box() -> None:
+        done, total = int(job["done"]), max(1, int(job["total"]))
+        if job["finished"]:
+            st.rerun()   # the whole page: the comparison appears
+        st.progress(done / total, text=f"{done:,} of {total:,} agent-only negotiations: the comparison appears "
+                                        "here when they are done")
 
-        runs = cls.agent_runs(state, n, progress=progress)
-        bar.empty()
-        return runs
+    progress_box()
     return None
 
 
@@ -181,17 +240,30 @@ def replay_round(state: RoomState, report: db.Debrief, r: int, me: str | None) -
             f"{a.name} {u[a.id]:.2f}" for a in spec.actors) + f"; joint {u['joint']:.2f}")
 
 
-def utility_chart(state: RoomState, report: db.Debrief, r: int) -> None:
+def utilities_figure(state: RoomState, report: db.Debrief) -> alt.Chart:
+    """Each actor's utility of the standing proposal per round, in the actor colours of every page."""
     spec = state.scenario
     frame = report.by_round
     names = {a.id: a.name for a in spec.actors}
     long = frame.melt(id_vars="round", value_vars=spec.actor_ids, var_name="actor", value_name="utility")
     long["actor"] = long["actor"].map(names)
-    lines = alt.Chart(long).mark_line(point=True).encode(
+    order = list(names.values())
+    lines = alt.Chart(long).mark_line(strokeWidth=2.25, point=alt.OverlayMarkDef(size=40, filled=True)).encode(
         x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("utility:Q", title="utility of the standing proposal", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("actor:N", sort=list(names.values()), title=None),
+        color=alt.Color("actor:N", title=None,
+                        scale=alt.Scale(domain=order, range=list(actor_colours(order).values()))),
+        strokeDash=alt.StrokeDash("actor:N", title=None, legend=None, scale=alt.Scale(
+            domain=order, range=[ACTOR_DASHES[k % len(ACTOR_DASHES)] for k in range(len(order))])),
+        shape=alt.Shape("actor:N", title=None, legend=None, scale=alt.Scale(
+            domain=order, range=[ACTOR_SHAPES[k % len(ACTOR_SHAPES)] for k in range(len(order))])),
         tooltip=["round:Q", "actor:N", alt.Tooltip("utility:Q", format=".3f")])
+    return lines
+
+
+def utility_chart(state: RoomState, report: db.Debrief, r: int) -> None:
+    frame = report.by_round
+    lines = utilities_figure(state, report)
     rule = alt.Chart(pd.DataFrame({"round": [r]})).mark_rule(color="#888", strokeDash=[3, 3]).encode(x="round:Q")
     left, right = st.columns(2)
     with left:
@@ -207,6 +279,9 @@ def utility_chart(state: RoomState, report: db.Debrief, r: int) -> None:
 
 
 def comparison_view(state: RoomState, report: db.Debrief, runs: pd.DataFrame) -> None:
+    """The class against the agent-only runs: the distribution of their outcomes and of each seat's utility,
+    with the class's place in each (better than, tied with, worse than how many runs). It stays informative
+    when every run ends alike (all stalemates score the same: a histogram of them was one spike)."""
     spec = state.scenario
     c = report.comparison
     shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(c.outcome_share.items(), key=lambda kv: -kv[1]))
@@ -215,23 +290,43 @@ def comparison_view(state: RoomState, report: db.Debrief, runs: pd.DataFrame) ->
                 f"outcomes were: {shares}. Your class reached **{c.class_outcome}**"
                 + (" (your room played the assumptions as coded in the briefs; every outcome is scored with "
                    "them)." if drawn else "."))
-    joint = pd.DataFrame({"joint": db.scored_as_written(state, runs).sum(axis=1)})
-    lo = min(float(joint["joint"].min()), report.joint) - 0.05
-    hi = max(float(joint["joint"].max()), report.joint) + 0.05
-    hist = alt.Chart(joint).mark_bar(color="#adb5bd").encode(
-        x=alt.X("joint:Q", bin=alt.Bin(maxbins=30, extent=[lo, hi]), title="joint utility of the outcome",
-                scale=alt.Scale(domain=[lo, hi])),
-        y=alt.Y("count():Q", title="agent-only runs"))
-    mark = alt.Chart(pd.DataFrame({"joint": [report.joint], "label": ["your class"]})).mark_rule(
-        color="#e8590c", size=3).encode(x="joint:Q", tooltip=["label:N", alt.Tooltip("joint:Q", format=".3f")])
-    left, right = st.columns([3, 2])
+    table = db.scored_as_written(state, runs)
+    names = [a.name for a in spec.actors]
+    joint = table.sum(axis=1)
+    if float(joint.max() - joint.min()) < 1e-9:
+        st.info(f"All {c.runs:,} agent-only runs ended alike ({shares}), every seat with the same utility: the "
+                "computer alone always reaches the same result here. The class's place is therefore one of three: "
+                "better, the same or worse, seat by seat (below).", icon=":material/info:")
+    left, right = st.columns([1, 1])
+    counts = runs["outcome"].value_counts()
+    outcomes = pd.DataFrame({"outcome": list(OUTCOME_ORDER), "runs": [int(counts.get(o, 0)) for o in OUTCOME_ORDER],
+                             "class": ["your class" if o == c.class_outcome else "" for o in OUTCOME_ORDER]})
+    bars = alt.Chart(outcomes).mark_bar(color="#adb5bd").encode(
+        x=alt.X("runs:Q", title="agent-only runs"), y=alt.Y("outcome:N", sort=list(OUTCOME_ORDER), title=None),
+        tooltip=["outcome:N", "runs:Q"])
+    mark = alt.Chart(outcomes[outcomes["class"] != ""]).mark_text(align="left", dx=6, color="#e8590c",
+                                                                  fontWeight="bold").encode(
+        x="runs:Q", y=alt.Y("outcome:N", sort=list(OUTCOME_ORDER)), text="class:N")
     with left:
-        common.show_chart(alt.layer(hist, mark).properties(title="Joint utility: agent-only runs (grey) and your "
-                                                                  "class (orange)"), 280)
-    rows = [{"Actor": a.name, "Class": c.class_utility[a.id], "Agent-only mean": c.agent_mean[a.id],
-             "Class did at least as well as": f"{c.percentile[a.id]:.0f}% of runs"} for a in spec.actors]
-    rows.append({"Actor": "Joint", "Class": c.class_utility["joint"], "Agent-only mean": c.agent_mean["joint"],
-                 "Class did at least as well as": f"{c.percentile['joint']:.0f}% of runs"})
-    right.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                    column_config={k: st.column_config.NumberColumn(format="%.3f")
-                                   for k in ("Class", "Agent-only mean")})
+        common.show_chart(alt.layer(bars, mark).properties(title="Outcomes of the agent-only runs"), 230)
+    per_seat = pd.DataFrame({"actor": np.repeat(names, len(table)), "utility": table.T.reshape(-1)})
+    ticks = alt.Chart(per_seat).mark_tick(color="#868e96", opacity=0.25, thickness=2).encode(
+        x=alt.X("utility:Q", title="utility of the outcome (0-1)", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("actor:N", sort=names, title=None))
+    own = pd.DataFrame({"actor": names, "utility": [c.class_utility[a] for a in spec.actor_ids]})
+    dots = alt.Chart(own).mark_point(shape="diamond", filled=True, size=160, color="#e8590c").encode(
+        x="utility:Q", y=alt.Y("actor:N", sort=names),
+        tooltip=["actor:N", alt.Tooltip("utility:Q", format=".3f", title="your class")])
+    with right:
+        common.show_chart(alt.layer(ticks, dots).properties(
+            title="Each seat's utility: agent-only runs (grey ticks), your class (orange)"), 230)
+    rows = []
+    for n, a in enumerate([*spec.actor_ids, "joint"]):
+        column = joint if a == "joint" else table[:, n]
+        mine = c.class_utility[a]
+        better, tied = float(np.mean(column < mine - 1e-9)), float(np.mean(np.abs(column - mine) <= 1e-9))
+        rows.append({"Seat": "Joint" if a == "joint" else spec.actor(a).name, "Class": mine,
+                     "Agent-only mean": c.agent_mean[a], "Class better than": f"{100 * better:.0f}% of runs",
+                     "Same as": f"{100 * tied:.0f}%", "Worse than": f"{100 * (1 - better - tied):.0f}%"})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={k: st.column_config.NumberColumn(format="%.3f") for k in ("Class", "Agent-only mean")})

@@ -17,9 +17,13 @@ def render(cls: Classroom, code: str) -> None:
     except ClassroomError as err:
         common.error(err)
         return
-    st.title(state.room.title)
-    common.join_box(state.code, ticket=cls.room_ticket(state.code))
+    st.subheader(common.esc(state.room.title))  # a title's size took the room the issues need at 1080 px
     seen = common.version(state)
+    # two columns, so that every issue fits on a 1920 x 1080 projector: the table on the left, how to join, the
+    # round, the seats and what happened on the right (one under the other, the charts were cut after the first)
+    left, right = st.columns([3, 2], gap="large")
+    with right:
+        common.join_box(state.code, qr_width=120, ticket=cls.room_ticket(state.code))
 
     @st.fragment(run_every=common.POLL_SECONDS)
     @common.guarded
@@ -32,7 +36,13 @@ def render(cls: Classroom, code: str) -> None:
         st.info(f"**{common.status_line(now_state, now)}**", icon=":material/schedule:")
         common.table(common.seat_rows(now_state, now, teacher=False))
 
-    board()
+    with right:
+        board()
     if state.room.status == "lobby":
         return
-    common.table_and_log(state, cls.model(state), limit=3)
+    model = cls.model(state)
+    with left:
+        common.table_view(state, model)
+    with right:
+        st.markdown("**What happened**")
+        common.log_view(state, common.visible_history(state, model), limit=2)  # no seat's secret reasons

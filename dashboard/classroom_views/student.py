@@ -335,33 +335,42 @@ def move_form(cls: Classroom, state: RoomState, model, seat: dict) -> None:
     proposal = model.native(model.proposal)
     red = spec.actor(me).red_lines
     p = model.profiles
-    crossed = [issue.label for j, issue in enumerate(spec.issues) if model.open_issues[j] and not (
+    crossed = [j for j, issue in enumerate(spec.issues) if model.open_issues[j] and not (
         p.red_low[row, j] <= model.proposal[j] <= p.red_high[row, j])]
     if crossed:
-        st.warning(f"The standing proposal crosses your red line on {', '.join(crossed)}: you can accept it, but "
-                   f"the table will not count your acceptance - your brief forbids it.", icon=":material/block:")
+        moves = ", ".join(common.esc(f"{spec.issues[j].label} from {fmt_value(float(offers[j]), spec.issues[j])} "
+                                     f"to {fmt_value(float(proposal[j]), spec.issues[j])}") for j in crossed)
+        st.warning("The standing proposal crosses your red line. **Accept the proposal** would still move your "
+                   f"offers to it ({moves}) and pull the next proposal there, but the table will not count it as "
+                   "agreement on those issues: your brief forbids it. To hold your line, set your offers and "
+                   "submit them instead.", icon=":material/block:")
     with st.form(f"move_{state.code}", border=True):
         chosen = {}
         for j, issue in enumerate(spec.issues):
             if not model.open_issues[j]:
-                st.markdown(f"**{issue.label}**: agreed at {fmt_value(float(proposal[j]), issue)}")
+                agreed_at = common.esc(fmt_value(float(proposal[j]), issue))
+                st.markdown(f"**{common.esc(issue.label)}**: agreed at {agreed_at}")
                 continue
             span = issue.scale.max - issue.scale.min
             step = 1.0 if span >= 20 else span / 100
             value = min(issue.scale.max, max(issue.scale.min, round(float(offers[j]) / step) * step))
-            hint = f"proposal {fmt_value(float(proposal[j]), issue)}"
+            hint = f"proposal {common.esc(fmt_value(float(proposal[j]), issue))}"
             if issue.id in red:
-                hint += f" - your red line {fmt_value(red[issue.id], issue)}"
+                hint += f" - your red line {common.esc(fmt_value(red[issue.id], issue))}"
+            ends = (f"{issue.scale.min:g} = {common.esc(issue.low_label)}",
+                    f"{issue.scale.max:g} = {common.esc(issue.high_label)}")
             chosen[issue.id] = st.slider(
-                f"**{issue.label}** ({hint})", min_value=float(issue.scale.min), max_value=float(issue.scale.max),
+                f"**{common.esc(issue.label)}** ({hint})", min_value=float(issue.scale.min),
+                max_value=float(issue.scale.max),
                 value=float(value), step=float(step), key=f"offer_{issue.id}_{r}",
                 format="%.0f" if step >= 1 else "%.2f",
-                help=f"{issue.scale.min:g} = {issue.low_label}; {issue.scale.max:g} = {issue.high_label}")
-            st.caption(f"{issue.scale.min:g} = {issue.low_label} | {issue.scale.max:g} = {issue.high_label}")
-        left, right = st.columns(2)
-        submit = left.form_submit_button("Submit my offers", type="primary", width="stretch", key="submit_offers")
-        accept = right.form_submit_button("Accept the proposal", width="stretch", key="accept_proposal")
-    st.caption("Accept the proposal = offer exactly the standing proposal (the black bars) on every open issue. "
+                help="; ".join(ends))
+            st.caption(" | ".join(ends))
+        # one under the other: side by side in the move column they were cut ("Accept the pro...") at 1280 px
+        submit = st.form_submit_button("Submit my offers", type="primary", width="stretch", key="submit_offers")
+        accept = st.form_submit_button("Accept the proposal", width="stretch", key="accept_proposal")
+    st.caption("Accept the proposal = your offers become exactly the standing proposal (the black bars) on every "
+               "open issue, red line or not. "
                "An issue is agreed when every party accepts it" + (
                    " - and, in a package deal, all issues are agreed together."
                    if spec.protocol.linkage == "package" else "."))

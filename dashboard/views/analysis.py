@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, state
+from dashboard.text import md
 from sim import service
 from sim.core.spatial import acceptable_ranges, zone_of_agreement
 from sim.core.utility import to_native
@@ -41,14 +42,14 @@ def ranges(cur: state.Current) -> None:
         charts.show(charts.ranges_chart(issue, table, zone, s))
         unit = issue.scale.unit
         if zone is not None:
-            verdict = f"ZOPA from {common.fmt(zone[0], unit)} to {common.fmt(zone[1], unit)}"
+            verdict = f"ZOPA from {common.fmt(zone[0], unit)} to {common.fmt(zone[1], unit)}"  # plain text
         else:
             floor, ceiling = int(np.argmax(lo_native[:, j])), int(np.argmin(hi_native[:, j]))
             verdict = (f"no zone of agreement: {names[floor]} accepts nothing below "
                        f"{common.fmt(lo_native[floor, j], unit)}, {names[ceiling]} nothing above "
                        f"{common.fmt(hi_native[ceiling, j], unit)}")
         summary.append({"Issue": issue.label, "Zone of possible agreement": verdict})
-        st.caption(f"**{issue.label}**: {verdict}.")
+        st.caption(f"**{md(issue.label)}**: {md(verdict)}.")
     st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
 
 
@@ -60,8 +61,10 @@ def pareto(cur: state.Current, result) -> None:
         "much each of the two would like it. Blue deals are ones both could accept (no red line crossed, both "
         "above their walk-away utility). The black line is the **Pareto frontier**: deals that cannot be made "
         "better for one without making them worse for the other. The **Nash bargaining point** is the "
-        "acceptable deal that maximises the product of both actors' gains over walking away; the red diamond is "
-        "what the simulation produced (an unsettled issue counts as each actor's walk-away utility).")
+        "acceptable deal that maximises the product of both actors' gains over their walk-away utilities (the "
+        "grey cross). The red diamond is what the simulation produced: an issue left unsettled counts at the "
+        "actor's utility of its **status quo** (what holds without a deal), or at its walk-away utility where the "
+        "issue has no status quo, as the outcome's utilities everywhere else in negsim.")
     ids = s.actor_ids
     names = {a.id: a.name for a in s.actors}
     c1, c2, c3 = st.columns([1, 1, 1], vertical_alignment="bottom")
@@ -92,7 +95,8 @@ def pareto(cur: state.Current, result) -> None:
             st.success(f"**Nash bargaining point**: {names[a]} gains {gains[0]:.3f} and {names[b]} "
                        f"{gains[1]:.3f} over walking away.", icon=":material/star:")
         st.caption(f"Utilities of the simulated outcome: {names[a]} {outcome[0]:.3f}, {names[b]} {outcome[1]:.3f} "
-                   f"(walk-away: {space.disagreement[0]:.2f}, {space.disagreement[1]:.2f}). Deals sampled on a "
+                   f"(walk-away utilities: {space.disagreement[0]:.2f}, {space.disagreement[1]:.2f}). Deals sampled "
+                   "on a "
                    f"grid of {len(space.outcomes):,} points.")
         for j, issue in enumerate(s.issues):
             r = result.issues[issue.id]
@@ -167,9 +171,11 @@ def model_forecasts(cur: state.Current) -> None:
 def render() -> None:
     cur = state.get_current()
     st.title(":material/query_stats: Analysis")
-    st.caption(cur.scenario.title)
+    st.caption(md(cur.scenario.title))
     common.show_problems(cur)
     result = state.full_result(cur)
+    if note := common.values_note(result, "analysis"):
+        st.caption(note)
     ranges(cur)
     pareto(cur, result)
     forecasts(cur, result)

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, report, state
+from dashboard.text import md
 from sim import service
 from sim.scenario import Scenario, with_protocol
 
@@ -228,7 +229,7 @@ def render() -> None:
                 icon=":material/info:")
     for side, result in zip(sides, results, strict=True):
         kind, text = common.outcome_sentence(result)
-        getattr(st, kind)(f"**{side.label}** · " + text)
+        getattr(st, kind)(f"**{md(side.label)}** · " + text)
     pairing_caption(results)
     st.markdown("#### Outcomes")
     st.dataframe(outcome_table(results, labels), hide_index=True, width="stretch")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, editor, report, state
+from dashboard.text import md
 from sim import service
 from sim.sweep.analyze import assumption_influence
 
@@ -23,7 +24,7 @@ def render() -> None:
     p = s.protocol
     drawn = state.drawing() and bool(s.uncertainty)
     st.title(":material/casino: Monte Carlo")
-    st.caption(s.title)
+    st.caption(md(s.title))
     common.show_problems(cur)
     st.markdown(
         "One run shows one possible course of the talks. Here the **same settings** are played with many "
@@ -93,13 +94,13 @@ def show(runs, cur: state.Current) -> None:
         with columns[j % per_row]:
             values = runs.loc[runs[f"agreed.{issue.id}"].astype(bool), f"value.{issue.id}"]
             if values.empty:
-                st.markdown(f"**{issue.label}**")
+                st.markdown(f"**{md(issue.label)}**")
                 st.caption(f"Never agreed in {len(runs)} runs.")
             else:
                 figures.append(charts.value_histogram(values, issue))
                 charts.show(figures[-1])
                 st.caption(f"Agreed in {len(values)} of {len(runs)} runs; median "
-                           f"{common.fmt(float(values.median()), issue.scale.unit)}.")
+                           f"{md(common.fmt(float(values.median()), issue.scale.unit))}.")
     influence = assumption_influence(runs)
     if len(influence):
         st.markdown("#### Which assumptions decide the outcome")

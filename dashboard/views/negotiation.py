@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, report, state
-from dashboard.editor import STRATEGIES, changes_text, describe
+from dashboard.editor import STRATEGIES, changes_text, describe, poles
+from dashboard.text import md, unit_suffix
 from sim import mechanisms, service
 
 SPEEDS = {0.5: "½ round/s", 1.0: "1 round/s", 2.0: "2 rounds/s", 4.0: "4 rounds/s", 10.0: "10 rounds/s"}
@@ -30,13 +31,13 @@ FEB2022_INTRO = (
 
 def intro(scenario) -> None:
     st.title(":material/handshake: negsim · negotiation simulator")
-    st.subheader(scenario.title)
+    st.subheader(md(scenario.title))
     if scenario.id.startswith("feb2022"):
         st.markdown(FEB2022_INTRO)
         if scenario.id != "feb2022_baseline" and scenario.description:
-            st.caption(f"This variant: {scenario.description}")
+            st.caption(f"This variant: {md(scenario.description)}")
     elif scenario.description:
-        st.markdown(scenario.description)
+        st.markdown(md(scenario.description))
     if state.format_of(scenario.source or "") == "csv" or (scenario.source or "").startswith("CSV import"):
         st.caption("Spatial-model data (capability, position and salience per actor) are made for Bueno de "
                    "Mesquita's expected-utility model: they run with that mechanism here. Switch it under "
@@ -64,14 +65,14 @@ def controls(cur: state.Current, result) -> None:
     st.caption(f"Seed {p.seed} · {deadline} · "
                f"{'package deal' if p.linkage == 'package' else 'issue by issue'} · "
                f"{mechanisms.get(p.mechanism).label.lower()} mechanism"
-               f" · source: {cur.source}" + (f" (+{len(cur.edits)} changes)" if cur.edits else ""))
+               f" · source: {md(cur.source)}" + (f" (+{len(cur.edits)} changes)" if cur.edits else ""))
 
 
 def metrics(result) -> None:
     s = result.scenario
     p = s.protocol
     agreed = sum(r.agreed for r in result.issues.values())
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([1.4, 1, 1, 1])  # "Breakdown" in the metric's large type was cut at 1280 px
     c1.metric("Outcome", common.SHORT_WORDS[result.outcome], border=True,
               help="agreement: every issue settled; partial: some; stalemate: none by the deadline; "
                    "breakdown: an actor walked away (its outside option beat the best deal still on offer).")
@@ -117,8 +118,8 @@ def actors_table(result) -> pd.DataFrame:
 
 def offer_columns(scenario) -> dict:
     """Column headers of the actors table: an issue's id, its label as the tooltip."""
-    return {i.id: st.column_config.NumberColumn(f"Offer: {i.id}", help=f"Final offer on {i.label} ({i.scale.min:g} = "
-                                                f"{i.low_label}; {i.scale.max:g} = {i.high_label})", format="%.1f")
+    return {i.id: st.column_config.NumberColumn(f"Offer: {i.id}", help=f"Final offer on {md(i.label)} ({poles(i)})",
+                                                format="%.1f")
             for i in scenario.issues}
 
 
@@ -133,6 +134,97 @@ def move_log(result) -> pd.DataFrame:
                         "Issue": h["issue"].map(labels).to_numpy(), "Offer": h["position"].round(1).to_numpy(),
                         "Move": h["reason"].to_numpy()})
     return log.iloc[::-1].reset_index(drop=True)
+
+
+INSPECT = "negsim.inspect_round"
+"""The round the per-actor panel shows (the round scrubber's key)."""
+INSPECT_SLIDER = "negsim.inspect_slider"
+INSPECT_LAST = "negsim.inspect_last"
+"""The newest round when the panel was last drawn: a scrubber left there follows the rounds being played."""
+REASON_WHY = {
+    "opening position": "round 0: its ideal position, where it opens",
+    "conceded": "moved towards the proposal as its strategy schedules for this round",
+    "reciprocated": "tit-for-tat: returned the others' last concession",
+    "held": "did not move this round (its schedule asked for no move, or tension held it back)",
+    "held red line": "stands at its red line and will go no further",
+    "at reservation": "stands where the issue would take it below its walk-away utility",
+    "met the proposal": "its offer reached the proposal on the table (within the agreement tolerance)",
+    "followed ally": "its allies' moves pulled its offer more than it moved by itself",
+    "retreated": "took back ground (answering a retreat, or noise)",
+    "agreed": "the issue is closed",
+    "human move": "a person in this seat chose the offer",
+}
+"""What each move reason means, for the per-actor panel (the reasons are `sim.core.strategies.REASONS`)."""
+
+
+def _slid() -> None:
+    st.session_state[INSPECT] = int(st.session_state[INSPECT_SLIDER])
+
+
+def _shift_round(delta: int, last: int) -> None:
+    st.session_state[INSPECT] = min(max(int(st.session_state.get(INSPECT, last)) + delta, 0), last)
+
+
+def round_rows(result, actor_id: str, k: int) -> pd.DataFrame:
+    """One actor in round k, issue by issue: its offer before and after, its move and why, the proposal the
+    round left on the table and how far the offer is from it."""
+    s = result.scenario
+    h = result.history
+    now = h[(h["round"] == k) & (h["actor"] == actor_id)].set_index("issue")
+    before = h[(h["round"] == max(k - 1, 0)) & (h["actor"] == actor_id)].set_index("issue")
+    rows = []
+    for issue in s.issues:
+        row, prev = now.loc[issue.id], before.loc[issue.id]
+        unit = issue.scale.unit
+        reason = str(row["reason"])
+        rows.append({"Issue": issue.label, "Offer before": common.fmt(float(prev["position"]), unit),
+                     "Offer now": common.fmt(float(row["position"]), unit), "Move": reason,
+                     "Why": REASON_WHY.get(reason, reason),
+                     "Proposal after the round": common.fmt(float(row["proposal"]), unit),
+                     "Gap to the proposal": common.fmt(abs(float(row["position"]) - float(row["proposal"])), unit),
+                     "Agreed": "yes" if bool(row["agreed"]) else "no"})
+    return pd.DataFrame(rows)
+
+
+def inspect_round(result) -> None:
+    """A round scrubber (any round played so far, both directions) and, for the chosen round, each actor's
+    offers, move, why and utility, like Mesa's agent portrayal."""
+    st.markdown("#### Inspect one round")
+    last = int(result.rounds)
+    following = st.session_state.get(INSPECT_LAST) == st.session_state.get(INSPECT)  # at the newest round
+    if INSPECT not in st.session_state or int(st.session_state[INSPECT]) > last or following:
+        st.session_state[INSPECT] = last
+    st.session_state[INSPECT_LAST] = last
+    left, middle, right = st.columns([1.6, 6.8, 1.6], vertical_alignment="bottom")  # labels whole at 1280 px
+    left.button("Previous", icon=":material/chevron_left:", key="negsim.inspect_prev", on_click=_shift_round,
+                args=(-1, last), disabled=int(st.session_state[INSPECT]) <= 0, width="stretch",
+                help="The round before.")
+    right.button("Next", icon=":material/chevron_right:", key="negsim.inspect_next", on_click=_shift_round,
+                 args=(1, last), disabled=int(st.session_state[INSPECT]) >= last, width="stretch",
+                 help="The round after.")
+    if last > 0:
+        # the slider's own state is set from INSPECT on every run: its maximum grows as rounds are played,
+        # which makes it a new widget that would otherwise start again at 0
+        st.session_state[INSPECT_SLIDER] = int(st.session_state[INSPECT])
+        middle.slider("Round to inspect", 0, last, key=INSPECT_SLIDER, on_change=_slid,
+                      help="Any round played so far, back and forth; play more rounds to inspect them.")
+    else:
+        middle.caption("Round 0: the opening positions. Play some rounds to inspect them one by one.")
+    k = int(st.session_state[INSPECT])
+    s = result.scenario
+    h = result.history
+    tension = float(h.loc[h["round"] == k, "tension"].iloc[0])
+    st.caption(f"Round {k} of {last} played · tension after it {tension:.2f}")
+    tabs = st.tabs([md(a.name) for a in s.actors])
+    for tab, actor in zip(tabs, s.actors, strict=True):
+        utility = float(h.loc[(h["round"] == k) & (h["actor"] == actor.id), "utility"].iloc[0])
+        walk = actor.reservation_utility
+        with tab:
+            st.markdown(f"**{md(actor.name)}** · utility of the proposal on the table after round {k}: "
+                        f"**{utility:.3f}** ({'at or above' if utility >= walk else 'below'} its walk-away "
+                        f"utility {walk:.2f})")
+            st.dataframe(round_rows(result, actor.id, k), hide_index=True, width="stretch",
+                         column_config={"Why": st.column_config.TextColumn("Why", width="large")})
 
 
 def downloads(cur: state.Current, result, figures: list[charts.Figure]) -> None:
@@ -168,6 +260,8 @@ def render() -> None:
     result = state.shown_result(cur)
     controls(cur, result)
     common.banner(result)
+    if note := common.values_note(result, "negotiation"):
+        st.caption(note)
     metrics(result)
     drawn_inputs(cur, result)
     st.markdown("#### Offers round by round")
@@ -186,13 +280,20 @@ def render() -> None:
                  column_config={"Why": st.column_config.TextColumn("Why", width="large",
                                                                    help="What settled or blocked the issue")})
     st.markdown("#### The actors")
-    st.dataframe(actors_table(result), hide_index=True, width="stretch", column_config=offer_columns(cur.scenario))
+    st.dataframe(actors_table(result), hide_index=True, width="stretch",
+                 column_config={**offer_columns(cur.scenario),
+                                "Walk-away utility": st.column_config.NumberColumn(help=common.WALK_AWAY_HELP),
+                                "Utility of the outcome": st.column_config.NumberColumn(
+                                    help="Its utility of the outcome (0-1): agreed issues at their value, the "
+                                         "others at its utility of their status quo (or its walk-away utility "
+                                         "where an issue has none).")})
     with st.expander("Log of moves: who did what, and why", expanded=False):
         st.caption("Latest round first. *conceded*: moved towards the proposal as its strategy schedules; "
                    "*held*: did not move; *held red line*: stands at its red line; *at reservation*: at its "
                    "walk-away level; *followed ally*: moved with an ally; *met the proposal*: its offer is on "
                    "the table; *agreed*: the issue is closed.")
         st.dataframe(move_log(result), hide_index=True, width="stretch", height=320)
+    inspect_round(result)
     downloads(cur, result, figures)
     share(cur)
     if state.playing():
@@ -232,8 +333,8 @@ def drawn_inputs(cur: state.Current, result) -> None:
             words, _, unit = describe(cur.scenario, path)
             coded = state.value_at(cur.scenario, path)
             spec = ranges.get(path)
-            span = "" if spec is None else f"{spec.low:g} … {spec.high:g}" + (f" {unit}" if unit else "")
-            row = f"| {common.literal(words)} | {value:.3g} | {'not set' if coded is None else f'{coded:g}'} | {span} |"
+            span = "" if spec is None else f"{spec.low:g} … {spec.high:g}" + md(unit_suffix(unit))
+            row = f"| {md(words)} | {value:.3g} | {'not set' if coded is None else f'{coded:g}'} | {span} |"
             if cur.edits:
                 row += (" yes |" if path in same else f" no (drew {file_draws[path]:.3g}) |" if path in file_draws
                         else " not drawn there |")
@@ -245,8 +346,16 @@ def share(cur: state.Current) -> None:
     """The address bar holds the file, the edits and the round (see `state.share_to_url`): a copy reopens them."""
     with st.expander("Share this run", icon=":material/link:"):
         if state.is_upload():
-            st.warning("This run comes from an uploaded file, which a link cannot carry: share the file "
-                       "(Save YAML) together with the link.", icon=":material/upload_file:")
+            embedded = state.embed(state.source())
+            if embedded is None:
+                st.warning(f"This run comes from an uploaded file, **{md(cur.source)}**, too large to travel in a "
+                           "link: whoever opens the link must upload that file again (share it with the link; "
+                           "Save YAML gives it with your changes). The link carries only its name.",
+                           icon=":material/upload_file:")
+            else:
+                st.info(f"The link carries the uploaded scenario itself ({md(cur.source)}, "
+                        f"{len(embedded[1]):,} characters): whoever opens it sees this run without the file.",
+                        icon=":material/upload_file:")
         link = state.share_link()
         st.markdown("The address in your browser's bar reopens this scenario with your settings, seed and round. "
                     "Copy it, or this link:")
@@ -258,6 +367,7 @@ def keep_playing(result) -> None:
     if result.outcome != "running":
         state.stop_playing()
         return
-    time.sleep(1.0 / float(st.session_state.get(SPEED, 1.0)))
-    state.step_one()
+    wait, next_round = state.next_play_round(float(st.session_state.get(SPEED, 1.0)))
+    time.sleep(wait)
+    st.session_state[state.TARGET] = next_round
     st.rerun()

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, editor, report, state
+from dashboard.text import md
 from sim import service
 from sim.scenario import Scenario
 
@@ -113,7 +114,7 @@ def render() -> None:
     cur = state.get_current()
     s = cur.scenario
     st.title(":material/tune: Sensitivity")
-    st.caption(s.title)
+    st.caption(md(s.title))
     common.show_problems(cur)
     st.markdown("Pick a setting and a range: the current settings are played at evenly spaced values of it, "
                 "many seeds each, and the chart shows how often each outcome happens along the range. The dashed "

@@ -982,6 +982,16 @@ def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str,
                 continue                                     # settled earlier: nothing to say
             a, b = fmt_value(old, issue), fmt_value(new, issue)
             text = f"{short_name(issue)} {a} -> {b}" if a != b else f"{short_name(issue)} {b}"
+            if reason == "met the proposal" and not before.empty:
+                # it reached the proposal it answered; its allies may then have pulled it back from there
+                answered = float(before.loc[(actor, issue.id), "proposal"])
+                tolerance = spec.protocol.agreement_tolerance * issue.scale.span
+                if abs(new - answered) > tolerance:
+                    reason = "conceded" if a != b else "held"
+                    text += (f" (it reached the proposal of {fmt_value(answered, issue)}; its allies pulled it back)"
+                             if spec.actor(actor).allies else f" (the proposal was {fmt_value(answered, issue)})")
+                else:
+                    text += f" (the proposal was {fmt_value(answered, issue)})"
             parts.setdefault(reason, []).append(text)
         if actor in human:
             move = moves.get(actor)

@@ -236,14 +236,17 @@ class Actor(_Model):
     strategy: Strategy = Strategy()
     """How the actor concedes over the rounds."""
     reservation_utility: UnitInterval = Field(default=0.5, title="walk-away utility")
-    """Walk-away level: the actor accepts no proposal whose utility is below it."""
+    """Walk-away utility (reservation utility, 0-1): the least a deal must be worth to the actor; it accepts no
+    proposal worth less. It does not make the actor leave the table: that is the outside option's doing."""
     risk_attitude: float = Field(default=0.0, ge=-1.0, le=1.0, title="risk attitude")
     """-1 risk-averse (concave utility) .. 0 neutral .. +1 risk-acceptant (convex utility)."""
     allies: dict[str, UnitInterval] = Field(default={}, title="follows")
     """Cohesion weight per allied actor id: how far this actor's offers follow that ally's (sum <= 1)."""
     outside_option: OutsideOption | None = Field(default=None, title="outside option")
-    """The actor's value of walking away. It leaves the table (breakdown) once this beats the best deal every
-    actor, itself included, could still accept (or no deal, where none remains); left out, it never walks away."""
+    """Outside option: what leaving the table is worth to the actor (0-1, on the scale of its utility of a deal).
+    It walks away (breakdown) once this beats the best deal every actor, itself included, could still accept (or
+    no deal, where none remains); left out, it never walks away. Not the walk-away utility, which is the least a
+    deal must be worth to it."""
     brief: Brief = Brief()
     """Role brief for a player taking this seat in classroom mode."""
 

@@ -1,0 +1,172 @@
+"""The first custom scenario in a real browser (issue 25): the two-actor skeleton of docs/scenarios.md, whose
+issue has the unit "%", uploads, shows its sliders and runs; a broken upload after it keeps it. Chromium
+through Playwright (scripts/screenshot.py starts the dashboard); skipped where /usr/bin/chromium is missing."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]     # conftest: skipped without Chromium, except in CI
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("negsim_screenshot", ROOT / "scripts" / "screenshot.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def skeleton() -> str:
+    """The skeleton of docs/scenarios.md, as a user copies it."""
+    text = (ROOT / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    found = re.search(r"## Skeleton\n\n```yaml\n(.*?)```", text, re.DOTALL)
+    assert found, "docs/scenarios.md has no skeleton"
+    return found.group(1)
+
+
+PERCENT_THUMBS = """() => [...document.querySelectorAll(
+    '[data-testid="stSidebar"] [data-testid="stSliderThumbValue"]')].some(e => e.innerText.endsWith(' %'))"""
+
+
+FIVE_SLIDERS = """() => document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stSlider"]').length
+    === 5"""
+"""The skeleton's sliders in the Issues section: two positions, two saliences and the US red line."""
+
+
+def errors_on(page) -> str:
+    """Every exception and every error box's text on the page ('' if none)."""
+    return "\n".join(page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+                     .all_inner_texts())
+
+
+def test_the_percent_skeleton_uploads_shows_sliders_runs_and_a_broken_upload_keeps_it(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    assert 'unit: "%"' in skeleton()
+    good = tmp_path / "my_case.yaml"
+    good.write_text(skeleton(), encoding="utf-8")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: x\ntitle: [unclosed\n", encoding="utf-8")
+    screenshot = load_script()
+    with screenshot.serve() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("button", name="Run to the end").wait_for(timeout=60_000)
+            screenshot._settle(page)
+            uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+            uploader.set_input_files(str(good))
+            page.get_by_text("A readable title").first.wait_for(timeout=60_000)
+            page.wait_for_function(PERCENT_THUMBS, timeout=60_000)
+            screenshot._settle(page)
+            assert not errors_on(page), errors_on(page)
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            page.wait_for_function(FIVE_SLIDERS, timeout=60_000)  # stale sliders of the baseline are gone
+            page.screenshot(path=str(tmp_path / "skeleton.png"), full_page=True)
+            shown = sidebar.inner_text()
+            assert "sprintf" not in shown and "SyntaxError" not in shown
+            values = sidebar.locator('[data-testid="stSliderThumbValue"]').all_inner_texts()
+            assert {"25.0 %", "0.0 %", "10.0 %"} <= set(values), values
+            page.get_by_role("button", name="Run to the end").click()
+            screenshot._settle(page)
+            assert not errors_on(page), errors_on(page)
+            assert page.locator('[data-testid="stMetric"]').filter(has_text="Outcome").count() == 1
+            assert page.locator(".vega-embed").count() >= 3
+            # a broken upload: the good one stays, with its sliders, and the page says so
+            uploader.set_input_files(str(broken))
+            page.get_by_text("Could not use the uploaded file").first.wait_for(timeout=60_000)
+            screenshot._settle(page)
+            assert not page.locator('[data-testid="stException"]').count()
+            message = page.locator('[data-testid="stAlertContentError"]').first.inner_text()
+            assert "keeps showing my_case.yaml (your last good upload)" in message, message
+            assert "broken.yaml" in message
+            page.get_by_text("A readable title").first.wait_for(timeout=10_000)
+            page.wait_for_function(PERCENT_THUMBS, timeout=60_000)
+            page.wait_for_function("() => location.search.includes('name=my_case.yaml')", timeout=30_000)
+            assert "file=" not in page.url  # the link carries the good upload, not the shipped file
+            page.wait_for_function(FIVE_SLIDERS, timeout=30_000)
+            page.screenshot(path=str(tmp_path / "broken_after_good.png"))
+        finally:
+            browser.close()
+
+
+TRUNCATED = """() => {
+    // Text the page cuts off: an element narrower than its text (scrollWidth > clientWidth) among titles,
+    // headings, buttons, labels, metrics, tabs and expander headers, or any of their descendants.
+    const roots = document.querySelectorAll(
+        'h1, h2, h3, h4, h5, h6, button, [role="tab"], summary, [data-testid="stWidgetLabel"], '
+        + '[data-testid="stMetricLabel"], [data-testid="stMetricValue"], [data-testid="stCaptionContainer"], '
+        + '[data-testid="stSidebarNav"] a, [data-testid="stPageLink"] a');
+    const out = [];
+    for (const root of roots) {
+        if (!root.offsetParent) continue;                       // hidden
+        for (const el of [root, ...root.querySelectorAll('*')]) {
+            if (!el.offsetParent || !el.innerText || !el.innerText.trim()) continue;
+            if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') {
+                out.push(el.innerText.trim().slice(0, 80) + ` (${el.clientWidth} < ${el.scrollWidth} px)`);
+                break;
+            }
+        }
+    }
+    return [...new Set(out)];
+}"""
+
+PAGES = ("Negotiation", "Analysis", "Monte Carlo", "Compare", "Sensitivity", "Sweep explorer")
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_no_title_or_button_is_cut_off_on_any_page(tmp_path, width):
+    """Every page of the dashboard at 1280 and 1920 px: no title, heading, button, label, metric, tab or caption
+    is narrower than its text (issue 25: "Submit my off...", a subtitle cut at 1280 px)."""
+    from playwright.sync_api import sync_playwright
+
+    screenshot = load_script()
+    cut: dict[str, list[str]] = {}
+    with screenshot.serve() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 1080})
+            page.goto(f"{url}/?file=feb2022_issue_by_issue.yaml&round=end", wait_until="domcontentloaded")
+            page.get_by_role("button", name="Run to the end").wait_for(timeout=60_000)
+            for title in PAGES:
+                if title != "Negotiation":
+                    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
+                screenshot._settle(page)
+                for section in ("Issues", "Actors", "Rules") if title == "Negotiation" else ("Issues",):
+                    if section != "Issues":
+                        page.locator('[data-testid="stSidebar"] button').filter(
+                            has_text=re.compile(f"^{section}$")).first.click()
+                        screenshot._settle(page)
+                    assert not page.locator('[data-testid="stException"]').count(), title
+                    found = page.evaluate(TRUNCATED)
+                    if found:
+                        cut[f"{title}/{section}"] = found
+                page.screenshot(path=str(tmp_path / f"{title.replace(' ', '_').lower()}_{width}.png"))
+        finally:
+            browser.close()
+    assert not cut, cut
+
+
+def test_the_cut_off_check_finds_a_cut_off_button():
+    from playwright.sync_api import sync_playwright
+
+    screenshot = load_script()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_content('<button style="width:60px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis">'
+                             '<p style="overflow:hidden;text-overflow:ellipsis">Submit my offers</p></button>'
+                             '<button>Accept</button><h2>A title</h2>')
+            found = page.evaluate(TRUNCATED)
+            assert len(found) == 1 and found[0].startswith("Submit my offers")
+        finally:
+            browser.close()
