@@ -447,3 +447,25 @@ def test_a_students_exports_before_the_reveal_tell_no_other_red_line(cls):
     assert not others["reason"].isin(["held red line", "at reservation"]).any()
     table = db.transcript_csv(state, history)
     assert "red line" not in "".join(line for line in table.splitlines() if ",russia," not in line)
+
+
+def test_a_seats_debrief_before_the_reveal_shows_its_own_utility_only(cls):
+    """Every utility is scored with a confidential brief: before the Reveal a seat sees its own, never the others',
+    the joint one, the Nash point or the agent-only comparison (on the page and in its printable summary)."""
+    from sim.classroom import debrief as db
+
+    state, _ = played_room(cls)
+    full = db.debrief(state, cls.model(state))
+    mine = db.before_reveal(full, "russia")
+    assert mine.utilities == {"russia": full.utilities["russia"]}
+    assert mine.nash is None and mine.to_nash is None and mine.comparison is None and mine.joint != mine.joint
+    assert list(mine.by_round.columns) == ["round", "russia"]
+    page = db.summary_html(mine, reveal=False)
+    others = [a for a in state.scenario.actors if a.id != "russia"]
+    assert f"{full.utilities['russia']:.3f}" in page
+    assert not any(f"<td>{a.name}</td><td class='num'>" in page for a in others)
+    assert "Nash point" not in page.split("<h2>Utilities</h2>")[1].split("</table>")[0]
+    assert "after the teacher's Reveal" in page
+    nobody = db.before_reveal(full, None)
+    assert nobody.utilities == {} and list(nobody.by_round.columns) == ["round"]
+    assert db.summary_html(nobody, reveal=False)

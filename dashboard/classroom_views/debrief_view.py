@@ -3,7 +3,6 @@ runs, the confidential briefs, exports (CSV, JSON, printable HTML)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 
@@ -16,7 +15,7 @@ from dashboard.classroom_views import common
 from dashboard.colours import ACTOR_DASHES, ACTOR_SHAPES, actor_colours
 from sim.classroom import Classroom, RoomState
 from sim.classroom import debrief as db
-from sim.classroom.rooms import CAUSES, fmt_value, move_lines, public_history, scenario_hash
+from sim.classroom.rooms import CAUSES, fmt_value, move_lines, scenario_hash
 from sim.core.table_rules import OUTCOMES as OUTCOME_ORDER
 
 RUNS_ENV = "NEGSIM_CLASSROOM_RUNS"
@@ -125,8 +124,8 @@ def debrief_page(cls: Classroom, state: RoomState, teacher: bool, me: str | None
         runs = agent_runs(cls, state, teacher)
     report = db.debrief(state, model, runs)
     reveal = teacher or state.room.revealed
-    if not reveal:                       # other seats' red lines stay hidden in the replay and the exports
-        report = dataclasses.replace(report, history=public_history(report.history, me))
+    if not reveal:          # others' utilities, reasons, the Nash point: after the Reveal (scored with briefs)
+        report = db.before_reveal(report, me)
 
     # ---------------------------------------------------------------- headline
     c1, c2, c3, c4 = st.columns(4)
@@ -135,13 +134,20 @@ def debrief_page(cls: Classroom, state: RoomState, teacher: bool, me: str | None
                    "(its outside option beat the best deal every actor, itself included, could still accept)")
     c2.metric("Rounds played", f"{state.room.rounds_closed} of {spec.protocol.max_rounds}")
     nash_joint = sum(report.nash.utilities.values()) if report.nash else None
-    c3.metric("Joint utility", f"{report.joint:.2f}",
-              delta=None if nash_joint is None else f"{report.joint - nash_joint:+.2f} vs the Nash point",
-              help="The sum of every actor's utility (0-1 each) of the outcome. Unsettled issues count at each "
-                   "actor's walk-away level.")
-    c4.metric("Distance to the Nash point", "-" if report.to_nash is None else f"{report.to_nash:.2f}",
-              help="How far the actors' utilities are from those of the Nash bargaining solution (the deal that "
-                   "maximises the product of everyone's gains over no deal); 0 = exactly there.")
+    if reveal:
+        c3.metric("Joint utility", f"{report.joint:.2f}",
+                  delta=None if nash_joint is None else f"{report.joint - nash_joint:+.2f} vs the Nash point",
+                  help="The sum of every actor's utility (0-1 each) of the outcome. Unsettled issues count at each "
+                       "actor's walk-away level.")
+        c4.metric("Distance to the Nash point", "-" if report.to_nash is None else f"{report.to_nash:.2f}",
+                  help="How far the actors' utilities are from those of the Nash bargaining solution (the deal "
+                       "that maximises the product of everyone's gains over no deal); 0 = exactly there.")
+    else:
+        c3.metric("Your utility", f"{report.utilities[me]:.2f}" if me in report.utilities else "-",
+                  help="Your seat's utility (0-1) of the outcome, scored with your brief.")
+        c4.metric("Everyone's utilities", "after the Reveal",
+                  help="Other seats' utilities, the joint utility and the Nash point are scored with their "
+                       "confidential briefs: the teacher's Reveal shows them.")
     if report.nash is not None and not report.nash.red_lines:
         st.caption("No full agreement respects every red line in the briefs, so the Nash point shown sets the red "
                    "lines aside: it is the deal the parties could have had if they had been willing to cross them.")
@@ -194,7 +200,7 @@ def outcome_table(report: db.Debrief, state: RoomState) -> None:
     for a in spec.actors:
         seat = state.seat(a.id)
         row = {"Actor": a.name, "Played by": (seat.player or "student") if seat.human else "computer",
-               "Utility of the outcome": report.utilities[a.id]}
+               "Utility of the outcome": report.utilities.get(a.id, "after the Reveal")}
         if report.nash is not None:
             row["At the Nash point"] = report.nash.utilities[a.id]
         rows.append(row)
@@ -236,8 +242,11 @@ def replay_round(state: RoomState, report: db.Debrief, r: int, me: str | None) -
             text += [f"- **{a.name}**: {lines[a.id]}" for a in spec.actors]
             st.markdown("\n".join(text))
         u = report.by_round[report.by_round["round"] == r].iloc[0]
-        st.markdown("Utility of the standing proposal, if it were agreed: " + ", ".join(
-            f"{a.name} {u[a.id]:.2f}" for a in spec.actors) + f"; joint {u['joint']:.2f}")
+        shown = [a for a in spec.actors if a.id in u.index]
+        joint = f"; joint {u['joint']:.2f}" if "joint" in u.index else " (the others' after the Reveal)"
+        if shown:
+            st.markdown("Utility of the standing proposal, if it were agreed: " + ", ".join(
+                f"{a.name} {u[a.id]:.2f}" for a in shown) + joint)
 
 
 def utilities_figure(state: RoomState, report: db.Debrief) -> alt.Chart:
@@ -245,7 +254,8 @@ def utilities_figure(state: RoomState, report: db.Debrief) -> alt.Chart:
     spec = state.scenario
     frame = report.by_round
     names = {a.id: a.name for a in spec.actors}
-    long = frame.melt(id_vars="round", value_vars=spec.actor_ids, var_name="actor", value_name="utility")
+    long = frame.melt(id_vars="round", value_vars=[a for a in spec.actor_ids if a in frame.columns],
+                      var_name="actor", value_name="utility")
     long["actor"] = long["actor"].map(names)
     order = list(names.values())
     lines = alt.Chart(long).mark_line(strokeWidth=2.25, point=alt.OverlayMarkDef(size=40, filled=True)).encode(

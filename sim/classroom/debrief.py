@@ -11,6 +11,7 @@ The room plays the inputs as coded; the agent-only runs draw the scenario's unce
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from dataclasses import dataclass
@@ -156,6 +157,17 @@ class Debrief:
     by_round: pd.DataFrame
     history: pd.DataFrame
     comparison: Comparison | None
+
+
+def before_reveal(report: Debrief, me: str | None) -> Debrief:
+    """What a seat (`me`; None: no seat, e.g. a visitor) may see before the teacher's Reveal. Every utility is scored
+    with a confidential brief, so only its own stays: other seats' utilities, the joint utility, the Nash point,
+    the distance to it and the comparison with agent-only runs wait for the Reveal, as do other seats' reasons
+    (`rooms.public_history`)."""
+    keep = [me] if me is not None and me in report.utilities else []
+    return dataclasses.replace(
+        report, utilities={a: report.utilities[a] for a in keep}, joint=float("nan"), nash=None, to_nash=None,
+        by_round=report.by_round[["round", *keep]], history=public_history(report.history, me), comparison=None)
 
 
 def debrief(state: RoomState, model: NegotiationModel, runs: pd.DataFrame | None = None) -> Debrief:
@@ -344,17 +356,22 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
     out.append("<p><small>Utility 0-1 of the outcome to each actor, scored with its brief (unsettled issues count "
                "at the actor's walk-away level). Joint = the sum over the table.</small></p>")
     cmp_ = report.comparison
-    head = "<tr><th>Actor</th><th>Class</th><th>Nash point</th>"
+    head = "<tr><th>Actor</th><th>Class</th>" + ("<th>Nash point</th>" if report.nash else "")
     if cmp_:
         head += f"<th>Agent-only mean ({cmp_.runs} runs)</th><th>Class did at least as well as</th>"
     out.append("<table>" + head + "</tr>")
-    rows = [(a.name, a.id) for a in spec.actors] + [("Joint", "joint")]
+    rows = [(a.name, a.id) for a in spec.actors if a.id in report.utilities]
+    rows += [("Joint", "joint")] if np.isfinite(report.joint) else []     # NaN before the Reveal (`before_reveal`)
+    if len(rows) < len(spec.actors) + 1:
+        out.append("<p><small>Other seats' utilities are scored with their confidential briefs: they are shown "
+                   "after the teacher's Reveal.</small></p>")
     for name, key in rows:
         value = report.joint if key == "joint" else report.utilities[key]
         nash = (sum(report.nash.utilities.values()) if key == "joint" else report.nash.utilities[key]) \
             if report.nash else None
-        cells = f"<td>{esc(name)}</td><td class='num'>{value:.3f}</td><td class='num'>" \
-                f"{'-' if nash is None else f'{nash:.3f}'}</td>"
+        cells = f"<td>{esc(name)}</td><td class='num'>{value:.3f}</td>"
+        if nash is not None:
+            cells += f"<td class='num'>{nash:.3f}</td>"
         if cmp_:
             cells += f"<td class='num'>{cmp_.agent_mean[key]:.3f}</td><td class='num'>" \
                      f"{cmp_.percentile[key]:.0f}% of runs</td>"
