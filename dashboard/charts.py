@@ -11,6 +11,7 @@ Channels are explicit field/type objects (Altair's shorthand parsing is slow too
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from altair.utils.schemapi import debug_mode
 
 from sim.core.spatial import BargainingSpace
 from sim.core.table_rules import OUTCOMES
-from sim.scenario import Issue, Scenario
+from sim.scenario import Calendar, Issue, Scenario
 from sim.service import RunResult
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
@@ -210,9 +211,42 @@ def columns(result: RunResult) -> dict[str, np.ndarray]:
     return {name: history[name].to_numpy() for name in history.columns}
 
 
-def _round_axis(max_rounds: int, title: str | None = "Round") -> alt.X:
-    return alt.X(**Q("round", title), scale=alt.Scale(domain=[0, max_rounds], nice=False),
-                 axis=alt.Axis(tickMinStep=1, format="d"))
+def _round_axis(max_rounds: int, title: str | None = "Round", calendar: Calendar | None = None) -> alt.X:
+    """The x axis of a run's rounds; with a calendar (`protocol.calendar`), labelled with each round's date."""
+    if calendar is None:
+        return alt.X(**Q("round", title), scale=alt.Scale(domain=[0, max_rounds], nice=False),
+                     axis=alt.Axis(tickMinStep=1, format="d"))
+    return alt.X(**Q("round", f"Date (round every {calendar.days_per_round:g} days)"),
+                 scale=alt.Scale(domain=[0, max_rounds], nice=False),
+                 axis=alt.Axis(tickMinStep=1, labelExpr=date_label_expression(calendar), labelAngle=0))
+
+
+def date_label_expression(calendar: Calendar) -> str:
+    """A Vega expression giving round `datum.value`'s date as '17 Dec' ('17 Dec 2021' where the year is new):
+    the calendar's start plus floor(round x days per round) days (`Calendar.date_of`; JavaScript's Date carries
+    days past a month's end into the next month)."""
+    start = calendar.start
+    day = (f"datetime({start.year}, {start.month - 1}, {start.day} + "
+           f"floor(datum.value * {calendar.days_per_round!r}))")
+    return (f"datum.value == 0 || month({day}) == 0 && date({day}) <= {math.ceil(calendar.days_per_round)} "
+            f"? timeFormat({day}, '%-d %b %Y') : timeFormat({day}, '%-d %b')")
+
+
+def calendar_of(scenarios: Sequence[Scenario]) -> Calendar | None:
+    """The calendar the scenarios share (None if any has none, or they differ)."""
+    calendars = {s.protocol.calendar for s in scenarios}
+    return calendars.pop() if len(calendars) == 1 else None
+
+
+def event_rules(fig: Figure, result: RunResult) -> list[alt.Chart]:
+    """Vertical rules at the rounds before which an inject fired, with its label (and date) in the tooltip."""
+    events = result.event_list()
+    if not events:
+        return []
+    data = {"round": [e["before_round"] - 0.5 for e in events], "event": [e["label"] for e in events],
+            "date": [e["date"] or "" for e in events]}
+    return [fig.use("events", data).mark_rule(color="#9467bd", strokeDash=[1, 3], opacity=0.8).encode(
+        x=alt.X(**Q("round")), tooltip=[alt.Tooltip(**N("event", "Event")), alt.Tooltip(**N("date", "Date"))])]
 
 
 @quick
@@ -240,7 +274,7 @@ def positions_chart(result: RunResult, issue_id: str) -> Figure:
                   "position": np.concatenate([offers["position"], h["median"][once]]),
                   "move": offers["move"] + ["forecast"] * n}
     max_rounds = scenario.protocol.max_rounds
-    x = _round_axis(max_rounds)
+    x = _round_axis(max_rounds, calendar=scenario.protocol.calendar)
     y = alt.Y(**Q("position", f"Position ({unit})" if unit else "Position"),
               scale=alt.Scale(domain=[issue.scale.min, issue.scale.max], nice=False))
     colour = alt.Color(**N("series"), scale=actor_scale(scenario, extra),
@@ -289,10 +323,10 @@ def tension_chart(result: RunResult) -> Figure:
     once = (h["actor"] == scenario.actors[0].id) & (h["issue"] == scenario.issues[0].id)
     data = {"round": h["round"][once], "tension": h["tension"][once]}
     line = fig.use("tension", data).mark_line(point=alt.OverlayMarkDef(color="#d62728"), color="#d62728").encode(
-        x=_round_axis(scenario.protocol.max_rounds),
+        x=_round_axis(scenario.protocol.max_rounds, calendar=scenario.protocol.calendar),
         y=alt.Y(**Q("tension", "Tension (0 calm … 1 crisis)"), scale=alt.Scale(domain=[0, 1])),
         tooltip=[alt.Tooltip(**Q("round", "Round")), alt.Tooltip(**Q("tension", "Tension"), format=".2f")])
-    fig.chart = [line]
+    fig.chart = [line, *event_rules(fig, result)]
     fig.layout = {"height": 300, "usermeta": {"negsim": "tension"},
                   "title": alt.Title("Tension", anchor="start",
                                      subtitle="Derived: deadlock raises it, concessions lower it.")}
@@ -310,7 +344,7 @@ def utilities_chart(result: RunResult) -> Figure:
     data = {"round": h["round"][once], "actor": [names[a] for a in h["actor"][once]], "utility": h["utility"][once]}
     colour = alt.Color(**N("actor"), scale=actor_scale(scenario), legend=legend(len(scenario.actors), "Actor"))
     line = fig.use("utilities", data).mark_line(point=True).encode(
-        x=_round_axis(scenario.protocol.max_rounds),
+        x=_round_axis(scenario.protocol.max_rounds, calendar=scenario.protocol.calendar),
         y=alt.Y(**Q("utility", "Utility of the proposal (0-1)"), scale=alt.Scale(domain=[0, 1])),
         color=colour, tooltip=[alt.Tooltip(**N("actor", "Actor")), alt.Tooltip(**Q("round", "Round")),
                                alt.Tooltip(**Q("utility", "Utility"), format=".3f")])
@@ -554,7 +588,7 @@ def compare_positions_chart(results: Sequence[RunResult], labels: Sequence[str],
     fig = Figure(None)
     max_rounds = max(r.scenario.protocol.max_rounds for r in results)
     fig.chart = fig.use("offers", data).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
-        x=_round_axis(max_rounds),
+        x=_round_axis(max_rounds, calendar=calendar_of([r.scenario for r in results])),
         y=alt.Y(**Q("position", f"Position ({issue.scale.unit})" if issue.scale.unit else "Position"),
                 scale=alt.Scale(domain=[issue.scale.min, issue.scale.max], nice=False)),
         color=alt.Color(**N("series"), scale=alt.Scale(domain=actors + [PROPOSAL], range=colours + ["#555555"]),

@@ -16,7 +16,7 @@ from dashboard.state import ROOT
 from sim import service
 from sim.sweep.analyze import names
 
-RESULT_COLUMNS = {"run_id", "point", "replicate", "seed", "outcome", "rounds", "tension", "error"}
+RESULT_COLUMNS = {"run_id", "point", "replicate", "seed", "outcome", "rounds", "date", "tension", "error"}
 RESULT_PREFIXES = ("agreed.", "value.", "utility.", "prediction.")
 MAX_LEVELS = 12
 """A parameter with more distinct values than this (a continuous sampler) is cut into bins."""

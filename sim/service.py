@@ -69,6 +69,24 @@ class RunResult:
     """Actors that left the table (a breakdown)."""
     inputs: dict[str, float] = field(default_factory=dict)
     """The uncertain inputs this run drew from its seed, by parameter path (empty: played as coded)."""
+    events: list[tuple[int, str]] = field(default_factory=list)
+    """The injects that fired or were played: (the round they came before, inject id), in order."""
+
+    def date_of(self, round_: int | None) -> str | None:
+        """A round's date as ISO text (None without a calendar, or for no round)."""
+        day = None if round_ is None else self.scenario.date_of(round_)
+        return None if day is None else day.isoformat()
+
+    def event_list(self) -> list[dict[str, Any]]:
+        """The events as the JSON contract lists them: id, label, the round they came before, the date (the
+        inject's own, or that round's) and the source."""
+        out = []
+        for after, inject_id in self.events:
+            inject = self.scenario.inject(inject_id)
+            out.append({"id": inject_id, "label": inject.label, "before_round": after + 1,
+                        "date": inject.date.isoformat() if inject.date is not None else self.date_of(after + 1),
+                        "scheduled": inject.scheduled, "source": inject.source})
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """The run as the JSON object of the CLI contract (`negsim run --json`)."""
@@ -81,14 +99,19 @@ class RunResult:
             }
             if r.prediction is not None:
                 entry["prediction"] = r.prediction
+            entry["date"] = self.date_of(r.round)
             entry["why"] = r.why
             issues[issue_id] = entry
+        calendar = self.scenario.protocol.calendar
         return {
             "scenario": self.scenario.id, "title": self.scenario.title, "seed": self.seed,
             "mechanism": self.mechanism, "linkage": self.scenario.protocol.linkage, "rounds": self.rounds,
+            "date": self.date_of(self.rounds),
+            "round_dates": None if calendar is None else [self.date_of(r) for r in range(self.rounds + 1)],
             "outcome": self.outcome, "tension": self.tension, "walked_out": self.walked_out, "issues": issues,
             "actors": {a: {"utility": r.utility, "final_positions": r.final_positions}
                        for a, r in self.actors.items()},
+            "events": self.event_list(),
             "inputs": self.inputs,
         }
 
@@ -105,12 +128,16 @@ class RunResult:
 def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, agreed: Sequence[Any],
                    value: Sequence[Any], utility: Sequence[Any], prediction: Sequence[Any] | None = None,
                    inputs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The flat summary of runs: outcome, rounds, tension, then per issue agreed.<id>, value.<id> (native
+    """The flat summary of runs: outcome, rounds, date (of the last round, ISO text; with a calendar only),
+    tension, then per issue agreed.<id>, value.<id> (native
     units, NaN unless agreed) and prediction.<id> (expected-utility mechanism), then per actor utility.<id>
     (of the outcome), then input.<path> for each uncertain input the run drew. `agreed`, `value`, `prediction`
     are indexed by issue, `utility` by actor: a value each for one run, a column of all runs' values each for
     many."""
-    fields: dict[str, Any] = {"outcome": outcome, "rounds": rounds, "tension": tension}
+    fields: dict[str, Any] = {"outcome": outcome, "rounds": rounds}
+    if scenario.protocol.calendar is not None:
+        fields["date"] = round_dates(scenario, rounds)
+    fields["tension"] = tension
     for j, issue_id in enumerate(scenario.issue_ids):
         fields[f"agreed.{issue_id}"] = agreed[j]
         fields[f"value.{issue_id}"] = value[j]
@@ -121,6 +148,15 @@ def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, 
     for path, drawn in (inputs or {}).items():
         fields[f"input.{path}"] = drawn
     return fields
+
+
+def round_dates(scenario: Scenario, rounds: Any) -> Any:
+    """The ISO dates of rounds (one round, or an array of them: an array of text) by the scenario's calendar."""
+    calendar = scenario.protocol.calendar
+    if np.ndim(rounds) == 0:
+        return calendar.date_of(int(rounds)).isoformat()
+    days = np.floor(np.asarray(rounds, dtype=float) * calendar.days_per_round).astype("timedelta64[D]")
+    return np.datetime_as_string(np.datetime64(calendar.start, "D") + days, unit="D").astype(object)
 
 
 def prepare(scenario: Scenario | str | Path | None = None, *, max_rounds: int | None = None,
@@ -180,7 +216,7 @@ def result_of(model: NegotiationModel, explain: bool = True) -> RunResult:
         scenario=spec, seed=model.seed, mechanism=spec.protocol.mechanism, rounds=model.round,
         outcome=model.outcome or "running", tension=float(model.tension), issues=issues, actors=actors,
         history=history_of(model) if model.recorder is not None else None,
-        walked_out=list(model.walked_out), inputs=dict(model.drawn_inputs))
+        walked_out=list(model.walked_out), inputs=dict(model.drawn_inputs), events=list(model.events))
 
 
 def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None = None, *,
@@ -196,12 +232,21 @@ def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None
 
 def history_of(model: NegotiationModel) -> pd.DataFrame:
     """Tidy per-round rows in (round, actor, issue) order: round, actor, issue, position, reason, utility,
-    tension, proposal, agreed (+ median and mean under the expected-utility mechanism). Round 0 is the
-    initial state. The model's round table (`sim.engine.run.RoundRecorder`, which lockstep runs keep too) with
-    its actors, issues and reasons named."""
+    tension, proposal, agreed (+ median and mean under the expected-utility mechanism; + date with a calendar).
+    Round 0 is the initial state. The model's round table (`sim.engine.run.RoundRecorder`, which lockstep runs keep
+    too) with its actors, issues and reasons named."""
     import pandas as pd  # here: sweep workers, which import this module, need no pandas
 
-    return pd.DataFrame(named_rounds(model.recorder.table(), model.layout, model.reason_names))
+    table = named_rounds(model.recorder.table(), model.layout, model.reason_names)
+    return pd.DataFrame(with_dates(table, model.layout))
+
+
+def with_dates(table: dict[str, np.ndarray], scenario: Scenario) -> dict[str, np.ndarray]:
+    """A round table with a last column `date` (each round's date, ISO text), where the scenario has a calendar
+    (last: the tidy table's leading columns stay round, actor, issue, position)."""
+    if scenario.protocol.calendar is None:
+        return table
+    return {**table, "date": round_dates(scenario, table["round"])}
 
 
 def named_rounds(table: dict[str, np.ndarray], scenario: Scenario, reason_names: Sequence[str]

@@ -311,7 +311,11 @@ def test_injects_are_logged_and_replayed(cls):
     state = cls.state(code)
     assert [(i.inject, i.after_round) for i in state.injects] == [("geneva_talks", 0), ("deescalation_ukraine", 1)]
     model = cls.model(state)
-    assert model.events == [(0, "geneva_talks"), (1, "deescalation_ukraine")]
+    # the teacher's injects, and the scheduled one (Russia's draft treaties, dated 17 Dec 2021: before round 1)
+    assert model.events == [(0, "geneva_talks"), (0, "draft_treaties"), (1, "deescalation_ukraine")]
+    assert state.news_before(1) == ["Talks in Geneva", "Russia's draft treaties (17 December 2021)"]
+    with pytest.raises(NotAllowed, match="'invasion' is scheduled: it fires by itself before round 20"):
+        cls.play_inject(code, key, "invasion")
     assert cls.verify(code) == []
     pd.testing.assert_frame_equal(service.history_of(model), service.history_of(reference_model(cls, code)))
 
@@ -488,7 +492,8 @@ def test_debrief_figures_and_exports(cls):
     assert {"round", "actor", "seat", "player", "issue", "position", "reason", "accepted",
             "round_closed_by", "injects_before"} <= set(table.columns)
     assert set(table[table["actor"] == "russia"]["player"]) == {"player russia"}
-    assert table[table["round"] == 1]["injects_before"].iloc[0] == "Talks in Geneva"
+    assert table[table["round"] == 1]["injects_before"].iloc[0] == ("Talks in Geneva; Russia's draft treaties "
+                                                                    "(17 December 2021)")
 
     doc = json.loads(db.transcript_json(state, model, cls.events(code)))
     assert doc["room"]["code"] == code and len(doc["rounds"]) == 4

@@ -142,7 +142,8 @@ def test_run_to_the_end_matches_the_service(app, baseline):
     _, _, tension = charts(app, "tension")[0]
     np.testing.assert_allclose(tension["tension"]["tension"].to_numpy(),
                                result.history.drop_duplicates("round")["tension"].to_numpy())
-    assert list(tension) == ["tension"]             # derived and shown: no breakdown threshold drawn
+    assert list(tension) == ["tension", "events"]   # derived and shown: no breakdown threshold drawn; dated events
+    assert list(tension["events"]["event"]) == [e["label"] for e in result.event_list()]
     _, _, utilities = charts(app, "utilities")[0]
     assert len(utilities["utilities"]) == (result.rounds + 1) * len(baseline.actors)
     # tables: status per issue, actors, log of moves
@@ -151,6 +152,7 @@ def test_run_to_the_end_matches_the_service(app, baseline):
     np.testing.assert_allclose(actors["Utility of the outcome"], [round(r.utility, 3) for r in result.actors.values()])
     assert len(log) == result.rounds * len(baseline.actors) * len(baseline.issues)
     assert set(log["Move"]) <= set(result.history["reason"])
+    assert list(log[log["Round"] == 7]["Date"].unique()) == ["2022-01-10"]      # the baseline's calendar
     assert button(app, "Run to the end").disabled and button(app, "Step one round").disabled
 
 

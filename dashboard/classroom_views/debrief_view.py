@@ -170,9 +170,8 @@ def replay_round(state: RoomState, report: db.Debrief, r: int, me: str | None) -
         else:
             lines = move_lines(state, hist, r)
             closed = next(c for c in state.rounds if c.round == r)
-            labels = {i.id: i.label for i in spec.injects}
             text = [f"Round {r} closed at {common.clock(closed.closed_at)} ({CAUSES.get(closed.closed_by)})."]
-            text += [f"- :orange[News: {labels.get(i.inject, i.inject)}]" for i in state.injects_before(r)]
+            text += [f"- :orange[News: {news}]" for news in state.news_before(r)]
             text += [f"- **{a.name}**: {lines[a.id]}" for a in spec.actors]
             st.markdown("\n".join(text))
         u = report.by_round[report.by_round["round"] == r].iloc[0]

@@ -314,6 +314,8 @@ def injects_view(cls: Classroom, state: RoomState, key: str) -> None:
     for p in state.injects:
         played.setdefault(p.inject, []).append(p.after_round + 1)
     for inject in spec.injects:
+        if inject.scheduled:
+            continue
         with st.container(border=True):
             c1, c2 = st.columns([4, 1], vertical_alignment="center")
             effects = []
@@ -329,6 +331,12 @@ def injects_view(cls: Classroom, state: RoomState, key: str) -> None:
             if c2.button("Play", key=f"inject_{inject.id}", disabled=state.room.status == "ended",
                          icon=":material/campaign:"):
                 act(lambda i=inject.id: cls.play_inject(state.code, key, i))
+    scheduled = [(spec.inject_round(i), i) for i in spec.injects if i.scheduled]
+    if scheduled:
+        st.caption("Scheduled events fire by themselves before their round (the computer's runs have them too):")
+        st.markdown("\n".join(f"- before round {r}" + (f" ({i.date.day} {i.date:%B %Y})" if i.date else "")
+                               + f": **{i.label}**" + (" - already past" if r <= state.room.rounds_closed else "")
+                               for r, i in sorted(scheduled, key=lambda pair: pair[0])))
 
 
 def render(cls: Classroom) -> None:

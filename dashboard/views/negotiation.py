@@ -128,7 +128,8 @@ def move_log(result) -> pd.DataFrame:
     h = h[h["round"] > 0]
     names = {a.id: a.name for a in s.actors}
     labels = {i.id: i.label for i in s.issues}
-    log = pd.DataFrame({"Round": h["round"].to_numpy(), "Actor": h["actor"].map(names).to_numpy(),
+    dates = {"Date": h["date"].to_numpy()} if "date" in h else {}     # under a calendar (protocol.calendar)
+    log = pd.DataFrame({"Round": h["round"].to_numpy(), **dates, "Actor": h["actor"].map(names).to_numpy(),
                         "Issue": h["issue"].map(labels).to_numpy(), "Offer": h["position"].round(1).to_numpy(),
                         "Move": h["reason"].to_numpy()})
     return log.iloc[::-1].reset_index(drop=True)

@@ -26,6 +26,7 @@ from sim.classroom import security
 from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, short_name
 from sim.core import spatial, table_rules
 from sim.core.utility import to_unit
+from sim.scenario import rendered_background, rendered_brief
 
 if TYPE_CHECKING:
     from sim.service import NegotiationModel
@@ -188,7 +189,6 @@ def transcript_rows(state: RoomState, history: pd.DataFrame) -> pd.DataFrame:
     seats = {s.actor: s for s in state.seats}
     moves = {(m.round, m.actor): m for m in state.moves}
     closed = {r.round: r for r in state.rounds}
-    labels = {i.id: i.label for i in spec.injects}
     table = history.copy()
     table.insert(2, "actor_name", table["actor"].map({a.id: a.name for a in spec.actors}))
     table.insert(3, "seat", table["actor"].map(lambda a: "human" if seats[a].human else "agent"))
@@ -198,8 +198,7 @@ def transcript_rows(state: RoomState, history: pd.DataFrame) -> pd.DataFrame:
     table["submitted_at"] = [_iso(moves[(r, a)].submitted_at) if (r, a) in moves else None
                              for r, a in zip(table["round"], table["actor"], strict=True)]
     table["round_closed_by"] = table["round"].map(lambda r: closed[r].closed_by if r in closed else "")
-    table["injects_before"] = table["round"].map(
-        lambda r: "; ".join(labels.get(i.inject, i.inject) for i in state.injects_before(r)) if r > 0 else "")
+    table["injects_before"] = table["round"].map(lambda r: "; ".join(state.news_before(r)) if r > 0 else "")
     return table
 
 
@@ -231,7 +230,10 @@ def transcript_json(state: RoomState, model: NegotiationModel, events: list | No
             "round": r, "closed_by": closed.closed_by, "closed_at": _iso(closed.closed_at),
             "tension": closed.tension, "proposal": closed.proposal, "outcome": closed.outcome,
             "injects_before": [{"id": i.inject, "label": labels.get(i.inject, i.inject),
-                                "played_at": _iso(i.played_at)} for i in state.injects_before(r)],
+                                "played_at": _iso(i.played_at)} for i in state.injects_before(r)]
+                              + [{"id": i.id, "label": i.label, "played_at": None, "scheduled": True,
+                                  "date": None if i.date is None else i.date.isoformat()}
+                                 for i in state.scheduled_before(r)],
             "moves": [{"actor": m.actor, "player": state.seat(m.actor).player, "offers": m.offers,
                        "accepted": m.accepted, "revision": m.revision, "submitted_at": _iso(m.submitted_at)}
                       for m in state.moves_in(r)],
@@ -382,12 +384,11 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
     out.append("<h2>Round by round</h2>")
     out.append("<p><small>Standing proposal per issue and tension (x 100) after each round.</small></p>")
     out.append(_svg_lines(series, min(lo, 0), max(hi, 100)))
-    labels = {i.id: i.label for i in spec.injects}
     out.append("<table><tr><th>Round</th><th>What happened</th></tr>")
     for closed in state.rounds:
         r = closed.round
         lines = move_lines(state, hist, r)
-        items = [f"<i>Event: {esc(labels.get(i.inject, i.inject))}</i>" for i in state.injects_before(r)]
+        items = [f"<i>Event: {esc(news)}</i>" for news in state.news_before(r)]
         items += [f"<b>{esc(spec.actor(a).name)}</b>: {esc(lines[a])}" for a in spec.actor_ids]
         proposal = ", ".join(f"{short_name(i)} {fmt_value(closed.proposal[i.id], i)}" for i in spec.issues)
         items.append(f"<small>Closed: {esc(CAUSES.get(closed.closed_by, closed.closed_by))}. Tension "
@@ -397,12 +398,13 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
 
     out.append("<h2>Briefs</h2>")
     if spec.background:
-        out.append(f"<p>{esc(spec.background)}</p>")
+        out.append(f"<p>{esc(rendered_background(spec))}</p>")
     for a in spec.actors:
-        out.append(f"<div class='brief'><b>{esc(a.name)}</b><p>{esc(a.brief.public)}</p>")
-        if reveal and (a.brief.confidential or a.brief.goals):
-            goals = "".join(f"<li>{esc(g)}</li>" for g in a.brief.goals)
-            out.append(f"<div class='confidential'><p><i>Confidential:</i> {esc(a.brief.confidential)}</p>"
+        brief = rendered_brief(spec, a.id)    # its numbers filled in from the coded values
+        out.append(f"<div class='brief'><b>{esc(a.name)}</b><p>{esc(brief.public)}</p>")
+        if reveal and (brief.confidential or brief.goals):
+            goals = "".join(f"<li>{esc(g)}</li>" for g in brief.goals)
+            out.append(f"<div class='confidential'><p><i>Confidential:</i> {esc(brief.confidential)}</p>"
                        f"<ul>{goals}</ul></div>")
         out.append("</div>")
     if events:

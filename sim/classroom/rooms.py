@@ -51,7 +51,7 @@ from sim.classroom.errors import (
 from sim.classroom.security import new_code, normalise_code
 from sim.classroom.store import LOG, Attempt, ClosedRound, Move, PlayedInject, Room, Seat, SeatRequest, Store
 from sim.core import table_rules
-from sim.scenario import Issue, Scenario, parse_scenario
+from sim.scenario import Inject, Issue, Scenario, parse_scenario
 
 if TYPE_CHECKING:
     from sim.service import NegotiationModel
@@ -148,8 +148,21 @@ class RoomState:
         return None if deadline is None else max(0.0, deadline - now)
 
     def injects_before(self, round: int) -> list[PlayedInject]:
-        """Injects that took effect before `round` was played (played after round - 1 had closed)."""
+        """Injects the teacher played before `round` was played (played after round - 1 had closed)."""
         return [i for i in self.injects if i.after_round == round - 1]
+
+    def scheduled_before(self, round: int) -> list[Inject]:
+        """Scheduled injects (a round or a date in the scenario) that fire by themselves before `round`, after the
+        teacher's (the model plays them in its step)."""
+        return self.scenario.scheduled_injects().get(round, []) if round > 0 else []
+
+    def news_before(self, round: int) -> list[str]:
+        """What the class hears before `round`: the labels of the injects the teacher played, then of the
+        scheduled ones (with their date, if dated)."""
+        labels = {i.id: i.label for i in self.scenario.injects}
+        news = [labels.get(i.inject, i.inject) for i in self.injects_before(round)]
+        return news + [f"{i.label} ({i.date.day} {i.date:%B %Y})" if i.date is not None else i.label
+                       for i in self.scheduled_before(round)]
 
 
 @lru_cache(maxsize=64)
@@ -719,8 +732,11 @@ class Classroom:
             state = self._teacher(con, code, key)
             if state.room.status == "ended":
                 raise NotAllowed("the negotiation is over; injects can no longer be played")
-            ids = [i.id for i in state.scenario.injects]
+            ids = [i.id for i in state.scenario.injects if not i.scheduled]
             if inject_id not in ids:
+                if any(i.id == inject_id for i in state.scenario.injects):
+                    raise NotAllowed(f"'{inject_id}' is scheduled: it fires by itself before round "
+                                     f"{state.scenario.inject_round(state.scenario.inject(inject_id))}")
                 raise ClassroomError(f"unknown inject '{inject_id}' (this scenario has: {', '.join(ids) or 'none'})")
             self.store.add_inject(con, state.code, state.room.rounds_closed, inject_id, now)
             self.store.log(con, state.code, now, "inject", inject=inject_id, before_round=state.room.open_round)

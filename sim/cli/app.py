@@ -1,4 +1,5 @@
-"""The `negsim` command line: run, validate, schema, params, backtest, forecast (sweeps register their own commands).
+"""The `negsim` command line: run, validate, brief, schema, params, backtest, forecast (sweeps register their own
+commands).
 
 Bad input never produces a traceback: every problem is printed with its field path and the exit code is 2.
 
@@ -72,6 +73,16 @@ def _fmt(value: float | None, unit: str = "") -> str:
     return f"{value:.1f}{(' ' + unit) if unit else ''}"
 
 
+def _day(iso: str | None) -> str:
+    """An ISO date as '24 Feb 2022'."""
+    import datetime as dt
+
+    if iso is None:
+        return "-"
+    day = dt.date.fromisoformat(iso)
+    return f"{day.day} {day:%b %Y}"
+
+
 def print_summary(result: service.RunResult) -> None:
     from sim.scenario.limits import for_terminal
 
@@ -80,8 +91,21 @@ def print_summary(result: service.RunResult) -> None:
                             f"  ({s.id}, seed {result.seed}, {result.mechanism}, "
                             f"{s.protocol.linkage.replace('_', '-')})"))
     walked = f"; {', '.join(result.walked_out)} walked away" if result.walked_out else ""
+    when = f" (round {result.rounds} on {_day(result.date_of(result.rounds))})" if s.protocol.calendar else ""
     out.print(Text.assemble("Outcome: ", (result.outcome, "bold"),
-                            f" after {result.rounds} rounds{walked}; final tension {result.tension:.2f}"))
+                            f" after {result.rounds} rounds{when}{walked}; final tension {result.tension:.2f}"))
+    if s.protocol.calendar is not None:
+        deadline = s.protocol.max_rounds
+        out.print(f"Calendar: round 0 on {_day(result.date_of(0))}, {s.protocol.calendar.days_per_round:g} days a "
+                  f"round; the deadline, round {deadline}, on {_day(result.date_of(deadline))}",
+                  markup=False, highlight=False)
+    if result.events:
+        out.print("Events:", markup=False)
+        for event in result.event_list():
+            day = f", {_day(event['date'])}" if event["date"] else ""
+            how = "" if event["scheduled"] else " (played)"
+            out.print(for_terminal(f"  before round {event['before_round']}{day}: {event['label']}{how}",
+                                   newlines=False), markup=False, highlight=False)
     if result.inputs:
         drawn = ", ".join(f"{path} = {value:.3g}" for path, value in result.inputs.items())
         out.print(f"Inputs drawn for this seed ({len(result.inputs)} uncertain; --as-coded to play the file's "
@@ -93,15 +117,18 @@ def print_summary(result: service.RunResult) -> None:
     for issue_id, r in result.issues.items():
         out.print(for_terminal(f"  {issue_id}: {r.why}", newlines=False))
     table = Table(title="Issues", title_justify="left")
-    for column in ("issue", "agreed", "value", "round", "proposal", "weighted mean", "weighted median"):
+    dated = s.protocol.calendar is not None
+    for column in ("issue", "agreed", "value", "round", *(("date",) if dated else ()), "proposal", "weighted mean",
+                   "weighted median"):
         table.add_column(column, justify="left" if column == "issue" else "right")
     forecasts = any(r.prediction is not None for r in result.issues.values())
     if forecasts:
         table.add_column("prediction", justify="right")
     for issue_id, r in result.issues.items():
         unit = for_terminal(s.issue(issue_id).scale.unit, newlines=False)
+        date = (_day(result.date_of(r.round)) if r.round is not None else "-",) if dated else ()
         row = [issue_id, "yes" if r.agreed else "no", _fmt(r.value, unit),
-               str(r.round) if r.round is not None else "-", _fmt(r.proposal, unit),
+               str(r.round) if r.round is not None else "-", *date, _fmt(r.proposal, unit),
                _fmt(r.weighted_mean, unit), _fmt(r.weighted_median, unit)]
         if forecasts:
             row.append(_fmt(r.prediction, unit))
@@ -181,6 +208,48 @@ def validate(
             out.print(f"{name}: ok ({len(spec.actors)} actors x {len(spec.issues)} issues)")
     if bad:
         raise typer.Exit(2)
+
+
+@app.command()
+@user_errors
+def brief(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file: YAML, JSON or CSV.")],
+    actor: Annotated[str | None, typer.Option(help="Only this actor's brief (default: every actor's).")] = None,
+    confidential: Annotated[bool, typer.Option(
+        "--confidential", help="Show goals, red lines and confidential instructions too (a teacher's view).")] = False,
+    placeholders: Annotated[bool, typer.Option(
+        "--placeholders", help="List the placeholders a brief of this scenario may use, with their values.")] = False,
+    scale: ScaleOption = None,
+) -> None:
+    """Print the background and role briefs, their numbers filled in from the scenario's coded values."""
+    from sim.scenario import Problem, ScenarioError, rendered_background, rendered_brief
+    from sim.scenario.briefs import scenario_values
+    from sim.scenario.limits import for_terminal
+
+    spec = load(scenario, scale)
+    if placeholders:
+        for name, value in scenario_values(spec).items():
+            out.print(for_terminal(f"{{{name}}}\t{value}", newlines=False), markup=False, highlight=False)
+        out.print("In an actor's own brief, its values also without the actor's id: {ideal.ISSUE}, "
+                  "{red_line.ISSUE}, {salience.ISSUE}, {reservation_utility}, {outside_option}.",
+                  markup=False, highlight=False)
+        return
+    if actor is not None and actor not in spec.actor_ids:
+        raise ScenarioError([Problem("--actor", f"unknown actor id '{actor}' (actors: {', '.join(spec.actor_ids)})")])
+    if actor is None and spec.background:
+        out.print(Text("Background", style="bold"))
+        out.print(for_terminal(rendered_background(spec)), markup=False, highlight=False)
+    for a in spec.actors:
+        if actor is not None and a.id != actor:
+            continue
+        b = rendered_brief(spec, a.id)
+        out.print(Text(f"\n{for_terminal(a.name, newlines=False)} ({a.id})", style="bold"))
+        out.print(for_terminal(b.public or "(no public brief)"), markup=False, highlight=False)
+        if confidential:
+            for goal in b.goals:
+                out.print(for_terminal(f"  - {goal}"), markup=False, highlight=False)
+            if b.confidential:
+                out.print(for_terminal(f"Confidential: {b.confidential}"), markup=False, highlight=False)
 
 
 @app.command()

@@ -28,7 +28,16 @@ from numpy.typing import NDArray
 
 from sim import mechanisms
 from sim.compile.arrays import run_arrays
-from sim.compile.inputs import DrawPlan, Setter, draw_plan, inputs_of, setter_of, values_from_uniforms, with_values
+from sim.compile.inputs import (
+    DrawPlan,
+    Inputs,
+    Setter,
+    draw_plan,
+    inputs_of,
+    setter_of,
+    values_from_uniforms,
+    with_values,
+)
 from sim.core.strategies import Profiles
 from sim.core.streams import input_uniforms
 from sim.core.utility import Array
@@ -137,13 +146,23 @@ def prepare_runs(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] 
     if plan is not None:
         distinct, which = _groups([int(seed) for seed in seeds])
         drawn = values_from_uniforms(plan, input_uniforms(distinct, plan.paths)[which])
+    inputs = runs_inputs(scenario, len(seeds), paths, values, drawn, plan)
+    if inputs is None:
+        return run_arrays(scenario, runs=len(seeds)), drawn, plan
+    return run_arrays(scenario, inputs), drawn, plan
+
+
+def runs_inputs(scenario: Scenario, n_runs: int, paths: Sequence[str], values: Array | None, drawn: Array,
+                plan: DrawPlan | None) -> Inputs | None:
+    """Each run's numbers (R, ...): the design's values at `paths`, then the `drawn` ones; None where no run has
+    values of its own (every run reads the scenario's)."""
+    paths = list(paths)
     all_paths = paths + (list(plan.paths) if plan is not None else [])
     if not all_paths:
-        return run_arrays(scenario, runs=len(seeds)), drawn, plan
+        return None
     columns = drawn if values is None or not paths else np.hstack([np.asarray(values, dtype=float), drawn])
     setters: list[Setter] = [setter_of(scenario, path) for path in all_paths]
-    inputs = with_values(inputs_of(scenario), setters, columns)
-    return run_arrays(scenario, inputs), drawn, plan
+    return with_values(inputs_of(scenario), setters, columns)
 
 
 def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values: Array | None,
@@ -170,8 +189,19 @@ def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values
     }
     alive = np.arange(n_runs)           # the run each row plays
     ended = np.zeros(n_runs, dtype=bool)    # rows whose talks are over (kept until COMPACT_SHARE of the rows)
+    scheduled = {k: injects for k, injects in scenario.scheduled_injects().items() if k <= deadline}
+    inputs: Inputs | None = None        # every run's numbers, once a scheduled inject changes some
     with np.errstate(all="ignore"):     # ended rows play on, ignored, and may divide by zero
         for round_ in range(1, deadline + 1):
+            if round_ in scheduled:     # as NegotiationModel.step: the injects first, then the round
+                state = run.inject_tension(state, scheduled[round_])
+                if run.changes_profiles(scheduled[round_]):
+                    if inputs is None:
+                        inputs = (runs_inputs(scenario, n_runs, paths, values, drawn, plan)
+                                  or with_values(inputs_of(scenario), [], np.zeros((n_runs, 0))))
+                    inputs = run.with_injects(inputs, scenario, scheduled[round_])
+                    every = run_arrays(scenario, inputs)
+                    arrays = every if len(alive) == n_runs else _take(every, alive)
             draws = RoundDraws(None if noise is None else noise[:, round_ - 1],
                                None if order is None else order[:, round_ - 1])
             state = mechanism_.play_round(state, arrays, round_, draws)

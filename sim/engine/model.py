@@ -22,7 +22,7 @@ from sim.core.utility import to_native, to_unit, total_utility
 from sim.engine import run
 from sim.engine.agents import Negotiator
 from sim.mechanisms.base import RoundDraws, draw_rounds
-from sim.scenario import Scenario, apply_params, load_scenario, with_checked_values
+from sim.scenario import Inject, Scenario, apply_params, load_scenario, with_checked_values
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"   # shipped in the package (sim/scenarios)
 BASELINE = SCENARIO_DIR / "feb2022_baseline.yaml"
@@ -96,6 +96,7 @@ class NegotiationModel(mesa.Model):
         self.state = run.opening(self.mechanism, self.arrays, 1, collect, self.human if self.has_humans else None)
         self._utilities: tuple | None = None   # (state, profiles, proposal_utilities) of the last reading
         self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
+        self.scheduled = spec.scheduled_injects()   # injects that fire by themselves, by round
         self.outcome: str | None = None
         self.round = 0
         self.negotiators = [Negotiator(self, actor, n) for n, actor in enumerate(spec.actors)]
@@ -210,12 +211,20 @@ class NegotiationModel(mesa.Model):
 
     def play_inject(self, inject_id: str) -> None:
         """A teacher's event (scenario `injects`): shifts tension, actors' saliences and/or outside options
-        from now on."""
-        ids = [inject.id for inject in self.spec.injects]
+        from now on. (Scheduled injects fire by themselves, in `step`.)"""
+        ids = [inject.id for inject in self.layout.injects]
         if inject_id not in ids:
             raise ValueError(f"unknown inject '{inject_id}' (injects: {', '.join(ids) or 'none'})")
-        inject = self.spec.inject(inject_id)
-        self.state = self.state._replace(tension=np.clip(self.state.tension + inject.tension, 0.0, 1.0))
+        self._apply(self.layout.inject(inject_id))
+        self.events.append((self.round, inject_id))
+
+    def _apply(self, inject: Inject) -> None:
+        """The inject's effects: its tension shock on the state (`run.inject_tension`, as lockstep), its changes
+        of saliences and outside options (kept within 0-1) in the run's scenario, whose arrays are derived again
+        (lockstep: `run.with_injects`)."""
+        self.state = run.inject_tension(self.state, [inject])
+        if not run.changes_profiles([inject]):
+            return
         changes = {f"actors.{actor}.saliences.{issue}":
                    min(1.0, max(0.0, self.spec.actor(actor).saliences[issue] + delta))
                    for actor, per_issue in inject.saliences.items() for issue, delta in per_issue.items()}
@@ -223,10 +232,8 @@ class NegotiationModel(mesa.Model):
             option = self.spec.actor(actor).outside_option
             changes[f"actors.{actor}.outside_option.value"] = min(1.0, max(0.0, (option.value if option else 0.0)
                                                                          + delta))
-        if changes:
-            self.spec = apply_params(self.spec, changes)
-            self._set_arrays()
-        self.events.append((self.round, inject_id))
+        self.spec = apply_params(self.spec, changes)
+        self._set_arrays()
 
     # ------------------------------------------------------------------ the table
     @property
@@ -271,6 +278,9 @@ class NegotiationModel(mesa.Model):
             return
         self.round += 1
         t = self.round - 1
+        for inject in self.scheduled.get(self.round, ()):   # scheduled injects fire first, then the round
+            self._apply(inject)
+            self.events.append((t, inject.id))
         draws = RoundDraws(None if self.noise_draws is None else self.noise_draws[None, t],
                            None if self.order_draws is None else self.order_draws[None, t])
         own = None

@@ -5,12 +5,16 @@ lockstep (`sim.engine.lockstep`, many runs at once) both call these, over a lead
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.compile.inputs import Inputs
 from sim.core import table_rules
 from sim.core.utility import Array, to_native, total_utility
 from sim.mechanisms.base import Mechanism, RunArrays, State, opening_state
+from sim.scenario import Inject, Scenario
 
 
 def opening(mechanism: Mechanism, arrays: RunArrays, runs: int, record: bool,
@@ -32,6 +36,44 @@ def outcome_utilities(state: State, profiles) -> Array:
     if state.forecast is not None:
         return table_rules.outcome_utility(state.forecast, np.ones_like(state.open_issues), profiles)
     return table_rules.outcome_utility(state.agreed_value, ~state.open_issues, profiles)
+
+
+# ---------------------------------------------------------------------- scheduled injects
+# An inject with a round or a date (`Scenario.scheduled_injects`) fires just before that round, in every run: its
+# tension shock on the state, its changes of saliences and outside options on the run's numbers (kept within 0-1,
+# one inject after another), so the arrays are derived again. The model plays it as a teacher's inject
+# (`NegotiationModel.play_inject`, through its scenario); lockstep sets the same numbers straight into its runs'
+# inputs (`with_injects`): the same IEEE operations, so the same bits (tests/test_lockstep.py).
+def inject_tension(state: State, injects: Sequence[Inject]) -> State:
+    """The state after the injects' tension shocks (R,), one after another, kept within 0-1."""
+    tension = state.tension
+    for inject in injects:
+        tension = np.clip(tension + inject.tension, 0.0, 1.0)
+    return state._replace(tension=tension)
+
+
+def changes_profiles(injects: Sequence[Inject]) -> bool:
+    """Whether the injects change any actor's numbers (saliences, outside options), not only the tension."""
+    return any(inject.saliences or inject.outside_options for inject in injects)
+
+
+def with_injects(inputs: Inputs, scenario: Scenario, injects: Sequence[Inject]) -> Inputs:
+    """Runs' numbers (R, ...) after the injects' changes of saliences and outside options, as
+    `NegotiationModel.play_inject` sets them in its scenario: each value plus the change, kept within 0-1; an
+    actor without an outside option gets one from 0."""
+    saliences, outside = np.array(inputs.saliences, dtype=float), np.array(inputs.outside, dtype=float)
+    actors, issues = scenario.actor_ids, scenario.issue_ids
+    for inject in injects:
+        for actor, per_issue in inject.saliences.items():
+            i = actors.index(actor)
+            for issue, delta in per_issue.items():
+                j = issues.index(issue)
+                saliences[:, i, j] = np.minimum(1.0, np.maximum(0.0, saliences[:, i, j] + delta))
+        for actor, delta in inject.outside_options.items():
+            i = actors.index(actor)
+            value = np.where(np.isnan(outside[:, i]), 0.0, outside[:, i])
+            outside[:, i] = np.minimum(1.0, np.maximum(0.0, value + delta))
+    return inputs._replace(saliences=saliences, outside=outside)
 
 
 class RoundRecorder:

@@ -4,6 +4,7 @@ errors the user sees, file reading and limits, CSV import, parameter paths and t
 The names other layers use are re-exported here; the package's own modules import each other directly.
 """
 
+from sim.scenario.briefs import rendered_background, rendered_brief
 from sim.scenario.csv_import import csv_document
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.files import decode, dump_yaml, format_of, load_scenario, parse_scale, parse_text
@@ -12,6 +13,7 @@ from sim.scenario.paths import PathLabel, describe_path, label, labels, params
 from sim.scenario.schema import (
     DEFAULT_EXPONENTS,
     Actor,
+    Calendar,
     DecisionRule,
     Inject,
     Issue,
@@ -22,8 +24,8 @@ from sim.scenario.schema import (
 from sim.scenario.validate import apply_params, parse_scenario, with_checked_values, with_protocol
 
 __all__ = [
-    "DEFAULT_EXPONENTS", "MAX_FILE_BYTES", "Actor", "DecisionRule", "Inject", "Issue", "PathLabel", "Problem",
-    "Scenario", "ScenarioError", "Uncertain", "apply_params", "csv_document", "decode", "describe_path",
+    "DEFAULT_EXPONENTS", "MAX_FILE_BYTES", "Actor", "Calendar", "DecisionRule", "Inject", "Issue", "PathLabel",
+    "Problem", "Scenario", "ScenarioError", "Uncertain", "apply_params", "csv_document", "decode", "describe_path",
     "dump_yaml", "format_of", "json_schema", "label", "labels", "load_scenario", "params", "parse_scale",
-    "parse_scenario", "parse_text", "with_checked_values", "with_protocol",
+    "parse_scenario", "parse_text", "rendered_background", "rendered_brief", "with_checked_values", "with_protocol",
 ]

@@ -172,6 +172,11 @@ class _StrictLoader(_BASE_LOADER):     # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep)
 
 
+# YAML reads 2022-02-24 as a date, JSON as text: both reach the schema as text (it parses dates itself), so a
+# document reads the same whatever its format, and can always be written as JSON.
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
+
 def _yaml_depth_check(text: str) -> None:
     """Walk the parser's events (no recursion) before the composer (recursive) builds the tree."""
     depth = values = 0

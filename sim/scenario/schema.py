@@ -9,11 +9,22 @@ schema validates (`sim.scenario.validate`: the fields here, then the checks acro
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from sim import mechanisms
@@ -21,6 +32,28 @@ from sim.scenario.errors import validation_error
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 UnitInterval = Annotated[float, Field(ge=0.0, le=1.0)]
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _a_date(value: Any) -> Any:
+    """A calendar date: a date, or its ISO text YYYY-MM-DD (JSON has no dates; YAML's are read as text)."""
+    if isinstance(value, dt.datetime):
+        raise PydanticCustomError("date_only", "must be a date YYYY-MM-DD, without a time (got {value})",
+                                  {"value": str(value)})
+    if isinstance(value, str):
+        try:
+            if not _ISO_DATE.match(value):
+                raise ValueError
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("date_text", "must be a date YYYY-MM-DD (got {value!r})",
+                                      {"value": value}) from None
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_a_date), PlainSerializer(lambda day: day.isoformat(), return_type=str)]
+"""A date, given as YYYY-MM-DD in files (a date object from Python), and dumped as that text (a scenario's document
+is plain JSON data, whatever reads it)."""
 
 StrategyKind = Literal["boulware", "linear", "conceder", "tit_for_tat", "hardliner"]
 DEFAULT_EXPONENTS: dict[str, float] = {"boulware": 0.2, "linear": 1.0, "conceder": 3.0}
@@ -151,13 +184,32 @@ class Inject(_Model):
     description: str = ""
     """The event as the teacher announces it."""
     tension: float = Field(default=0.0, ge=-1.0, le=1.0, title="change of tension")
-    """Added to the tension level when the teacher plays the inject."""
+    """Added to the tension level when the inject fires (scheduled) or a teacher plays it."""
     saliences: dict[str, dict[str, Annotated[float, Field(ge=-1.0, le=1.0)]]] = Field(default={},
                                                                                      title="change of salience for")
     """Per actor id, per issue id: change of that actor's salience (the result is kept within 0-1)."""
     outside_options: dict[str, Annotated[float, Field(ge=-1.0, le=1.0)]] = Field(default={},
                                                                               title="change of outside option of")
     """Per actor id: change of the value of its outside option (an actor without one gets one from 0)."""
+    round: int | None = Field(default=None, ge=1, le=10_000)
+    """Scheduled: the inject fires by itself just before this round is played, in every run (computer agents
+    and classes alike). Left out (and no `date`), only a teacher plays it."""
+    date: Date | None = None
+    """Scheduled by date (needs `protocol.calendar`): fires just before the first round dated on or after it
+    (round 1 at the earliest). A date past the last round never fires."""
+    source: str = ""
+    """Where the event is documented (a scheduled inject codes history: say where it comes from)."""
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> Inject:
+        if self.round is not None and self.date is not None:
+            raise validation_error([(("date",), "give a round or a date, not both", str(self.date))])
+        return self
+
+    @property
+    def scheduled(self) -> bool:
+        """It fires by itself (a round or a date), rather than when a teacher plays it."""
+        return self.round is not None or self.date is not None
 
 
 class OutsideOption(_Model):
@@ -232,6 +284,29 @@ class Tension(_Model):
         return data
 
 
+class Calendar(_Model):
+    """When the rounds happen: round 0 (the opening) on `start`, round r `days_per_round` x r days later."""
+
+    start: Date
+    """Date of round 0, the opening positions (e.g. 2021-12-17, Russia's draft treaties)."""
+    days_per_round: float = Field(default=7.0, gt=0.0, le=366.0)
+    """Days between rounds (7: weekly; 3.5: twice a week). Round r is dated start + floor(r x days_per_round)."""
+
+    def date_of(self, round_: int) -> dt.date:
+        """The date of round `round_` (0 = the opening)."""
+        return self.start + dt.timedelta(days=math.floor(round_ * self.days_per_round))
+
+    def round_of(self, day: dt.date) -> int:
+        """The first round (1 at the earliest) dated on or after `day`."""
+        days = (day - self.start).days
+        r = max(1, math.ceil(days / self.days_per_round))
+        while r > 1 and self.date_of(r - 1) >= day:
+            r -= 1
+        while self.date_of(r) < day:
+            r += 1
+        return r
+
+
 class _Protocol(_Model):
     mechanism: Literal[mechanisms.REGISTRY.names] = mechanisms.DEFAULT  # type: ignore[valid-type]
     """How actors move: the bargaining mechanism (`negsim mechanisms` lists them)."""
@@ -251,6 +326,8 @@ class _Protocol(_Model):
     """Escalation dynamics."""
     seed: int = Field(default=0, ge=0, le=2**63 - 1, title="default seed")
     """Default random seed when none is given on the command line."""
+    calendar: Calendar | None = None
+    """Dates of the rounds (optional): outputs then carry a date per round, and injects may be dated."""
 
 
 Protocol = create_model(
@@ -303,7 +380,8 @@ class Scenario(_Model):
     background: str = ""
     """The situation as every player is told it (classroom briefing)."""
     injects: list[Inject] = []
-    """Events a teacher can play during a classroom negotiation."""
+    """Events: a teacher plays them during a classroom negotiation; those with a `round` or a `date` fire by
+    themselves in every run."""
     uncertainty: dict[str, Uncertain] = {}
     """Ranges of inputs coded as assumptions, by parameter path (as `negsim params` lists them): every run
     draws these inputs from its seed, so many seeds show the spread the assumptions imply."""
@@ -325,6 +403,38 @@ class Scenario(_Model):
 
     def inject(self, inject_id: str) -> Inject:
         return next(i for i in self.injects if i.id == inject_id)
+
+    def inject_round(self, inject: Inject) -> int | None:
+        """The round a scheduled inject fires before (None: a teacher's inject)."""
+        if inject.round is not None:
+            return inject.round
+        calendar = self.protocol.calendar
+        if inject.date is None or calendar is None:
+            return None
+        return calendar.round_of(inject.date)
+
+    def scheduled_injects(self) -> dict[int, list[Inject]]:
+        """Scheduled injects by the round they fire before, in file order within a round."""
+        out: dict[int, list[Inject]] = {}
+        for inject in self.injects:
+            r = self.inject_round(inject)
+            if r is not None:
+                out.setdefault(r, []).append(inject)
+        return out
+
+    def date_of(self, round_: int) -> dt.date | None:
+        """The date of a round (None without a calendar)."""
+        calendar = self.protocol.calendar
+        return None if calendar is None else calendar.date_of(round_)
+
+    @model_validator(mode="after")
+    def _dated_injects_need_a_calendar(self) -> Scenario:
+        if self.protocol.calendar is None:
+            dated = [(("injects", i.id, "date"), "a dated inject needs protocol.calendar (start, days_per_round)",
+                      str(i.date)) for i in self.injects if i.date is not None]
+            if dated:
+                raise validation_error(dated)
+        return self
 
     def as_coded(self) -> Scenario:
         """The scenario with its inputs as coded: no ranges left to draw from."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sim.scenario.briefs import placeholder_problems
 from sim.scenario.checks import reference_problems
 from sim.scenario.errors import Problem, ScenarioError, field_path, problems_from
 from sim.scenario.limits import InputError, document_problems
@@ -63,7 +64,8 @@ def parse_scenario(data: Any, source: str = "", strict: bool = False, limits: bo
     if early:
         raise ScenarioError([Problem(e.path, e.message) for e in early], source)
     scenario, problems = _fields_and_references(data, strict, source)
-    _raise_located([*problems, *uncertainty_problems(scenario)], data, source)
+    problems = [*problems, *uncertainty_problems(scenario)]
+    _raise_located(problems or placeholder_problems(scenario), data, source)   # briefs: once their values are sound
     return scenario
 
 

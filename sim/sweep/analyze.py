@@ -67,13 +67,17 @@ def _shares(group: pd.DataFrame, issues: Sequence[str]) -> dict[str, float]:
     for name, hits in counts.items():
         interval = wilson(hits, n)
         row[name], row[f"low.{name}"], row[f"high.{name}"] = interval.share, interval.low, interval.high
+    if "date" in group:     # a scenario with a calendar: when the talks ended, as a date (the lower median)
+        dates = np.sort(ok["date"].dropna().to_numpy(dtype="datetime64[D]"))
+        row["median_end_date"] = str(dates[(len(dates) - 1) // 2]) if len(dates) else None
     return row
 
 
 def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str = "grid",
                     bins: int = 10) -> pd.DataFrame:
     """One row per (parameter, value): runs, failed, outcome shares, per-issue agreement rates, each share with
-    its 95 % Wilson interval (low.<column>, high.<column>).
+    its 95 % Wilson interval (low.<column>, high.<column>) and, under a calendar, the median date on which the talks
+    ended (`median_end_date`).
 
     Values are exact for a grid or a value list; a range sampled continuously is cut into `bins` equal bins
     (`value` is the bin's midpoint, `bin` its interval)."""

@@ -15,12 +15,13 @@ import numpy as np
 import pyarrow as pa
 
 from sim.scenario import Scenario, ScenarioError, apply_params
-from sim.service import Batch, play_batch, plays_together, run_scenario, runs_to_validate, setter_of
+from sim.service import Batch, play_batch, plays_together, round_dates, run_scenario, runs_to_validate, setter_of
 from sim.sweep.storage import arrow_array, conform, numbers_of
 
 HISTORY_COLUMNS = ("round", "actor", "issue", "position", "reason", "utility", "tension", "proposal", "agreed",
-                   "median", "mean")
-"""The columns of rounds.parquet after run_id, in the order of `service.history_of` (those a run has)."""
+                   "median", "mean", "date")
+"""The columns of rounds.parquet after run_id, in the order of `service.history_of` (those a run has; `date` with a
+calendar)."""
 
 def describe(error: BaseException) -> str:
     """One line for the `error` column."""
@@ -131,6 +132,8 @@ def history_table(scenario: Scenario, batch: Batch, run_ids: Sequence[int]) -> p
                "round": table["round"], "actor": labels(table["actor"], scenario.actor_ids),
                "issue": labels(table["issue"], scenario.issue_ids),
                "reason": labels(table["reason"], batch.reason_names)}
+    if scenario.protocol.calendar is not None:
+        columns["date"] = round_dates(scenario, table["round"])
     return pa.table({name: arrow_array(columns[name] if name in columns else table[name])     # model's order
                      for name in ("run_id", *HISTORY_COLUMNS) if name in columns or name in table})
 
