@@ -191,3 +191,19 @@ def test_sweep_tables_carry_dates(tmp_path):
         chosen = runs[runs[row["parameter"]] == row["value"]]
         dates = sorted(chosen["date"])
         assert row["median_end_date"] == dates[(len(dates) - 1) // 2]
+
+
+def test_a_bad_start_date_is_one_clear_line_and_a_calendar_past_the_year_9999_is_refused(baseline_doc):
+    doc = json.loads(json.dumps(baseline_doc))
+    doc["protocol"]["calendar"]["start"] = "2021-02-30"
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(doc)
+    assert "{" not in str(caught.value) and str(caught.value).count("(got") == 1     # no template left unfilled
+    for start, rounds, days in (("9999-12-01", 20, 3.5), ("2021-12-17", 10_000, 366)):
+        doc = json.loads(json.dumps(baseline_doc))
+        doc["protocol"]["calendar"].update(start=start, days_per_round=days)
+        doc["protocol"]["max_rounds"] = rounds
+        doc.pop("uncertainty", None)
+        doc["injects"] = [i for i in doc["injects"] if "date" not in i]
+        with pytest.raises(ScenarioError, match="would fall after the year 9999"):
+            parse_scenario(doc)

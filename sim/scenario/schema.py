@@ -38,16 +38,14 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def _a_date(value: Any) -> Any:
     """A calendar date: a date, or its ISO text YYYY-MM-DD (JSON has no dates; YAML's are read as text)."""
     if isinstance(value, dt.datetime):
-        raise PydanticCustomError("date_only", "must be a date YYYY-MM-DD, without a time (got {value})",
-                                  {"value": str(value)})
+        raise PydanticCustomError("date_only", "must be a date YYYY-MM-DD, without a time", {})
     if isinstance(value, str):
         try:
             if not _ISO_DATE.match(value):
                 raise ValueError
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise PydanticCustomError("date_text", "must be a date YYYY-MM-DD (got {value!r})",
-                                      {"value": value}) from None
+            raise PydanticCustomError("date_text", "must be a date YYYY-MM-DD", {}) from None
     return value
 
 
@@ -429,6 +427,15 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _dated_injects_need_a_calendar(self) -> Scenario:
+        calendar = self.protocol.calendar
+        if calendar is not None:
+            try:
+                calendar.date_of(self.protocol.max_rounds)
+            except OverflowError:
+                raise validation_error([(("protocol", "calendar", "days_per_round"),
+                                         f"round {self.protocol.max_rounds} (protocol.max_rounds) would fall after "
+                                         f"the year 9999: start earlier or use fewer days per round",
+                                         calendar.days_per_round)]) from None
         if self.protocol.calendar is None:
             dated = [(("injects", i.id, "date"), "a dated inject needs protocol.calendar (start, days_per_round)",
                       str(i.date)) for i in self.injects if i.date is not None]
