@@ -297,12 +297,21 @@ class Calendar(_Model):
     def round_of(self, day: dt.date) -> int:
         """The first round (1 at the earliest) dated on or after `day`."""
         days = (day - self.start).days
-        r = max(1, math.ceil(days / self.days_per_round))
-        while r > 1 and self.date_of(r - 1) >= day:
-            r -= 1
-        while self.date_of(r) < day:
-            r += 1
-        return r
+        if days <= 0:
+            return 1
+        # the first r >= 1 with date_of(r) >= day, by bisection (date_of never falls as r grows): a walk from the
+        # estimate days / days_per_round would take that many steps where a tiny days_per_round dates many
+        # rounds alike
+        low, high = 1, max(1, math.ceil(days / self.days_per_round))
+        while self.date_of(high) < day:
+            high *= 2
+        while low < high:
+            middle = (low + high) // 2
+            if self.date_of(middle) >= day:
+                high = middle
+            else:
+                low = middle + 1
+        return low
 
 
 class _Protocol(_Model):
@@ -436,6 +445,11 @@ class Scenario(_Model):
                                          f"round {self.protocol.max_rounds} (protocol.max_rounds) would fall after "
                                          f"the year 9999: start earlier or use fewer days per round",
                                          calendar.days_per_round)]) from None
+            early = [(("injects", i.id, "date"), f"dated before the calendar starts (round 0 on {calendar.start}): "
+                      f"it would fire before round 1, dated {calendar.date_of(1)}", str(i.date))
+                     for i in self.injects if i.date is not None and i.date < calendar.start]
+            if early:
+                raise validation_error(early)
         if self.protocol.calendar is None:
             dated = [(("injects", i.id, "date"), "a dated inject needs protocol.calendar (start, days_per_round)",
                       str(i.date)) for i in self.injects if i.date is not None]
