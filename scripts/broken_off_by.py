@@ -17,7 +17,7 @@ import numpy as np
 
 from sim import service
 from sim.core.intervals import wilson
-from sim.scenario import load_scenario
+from sim.scenario import ScenarioError, load_scenario
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "feb2022_baseline.yaml"
 
@@ -28,7 +28,10 @@ def main() -> None:
     parser.add_argument("--date", default="2022-02-24", type=dt.date.fromisoformat)
     parser.add_argument("--seeds", default=1000, type=int)
     args = parser.parse_args()
-    scenario = load_scenario(args.scenario)
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as error:
+        raise SystemExit(str(error)) from None
     if scenario.protocol.calendar is None:
         raise SystemExit(f"{args.scenario}: no protocol.calendar, so no round has a date")
     runs = service.monte_carlo(scenario, args.seeds)

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -191,3 +191,41 @@ def test_sweep_tables_carry_dates(tmp_path):
         chosen = runs[runs[row["parameter"]] == row["value"]]
         dates = sorted(chosen["date"])
         assert row["median_end_date"] == dates[(len(dates) - 1) // 2]
+
+
+def test_a_bad_start_date_is_one_clear_line_and_a_calendar_past_the_year_9999_is_refused(baseline_doc):
+    doc = json.loads(json.dumps(baseline_doc))
+    doc["protocol"]["calendar"]["start"] = "2021-02-30"
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(doc)
+    assert "{" not in str(caught.value) and str(caught.value).count("(got") == 1     # no template left unfilled
+    for start, rounds, days in (("9999-12-01", 20, 3.5), ("2021-12-17", 10_000, 366)):
+        doc = json.loads(json.dumps(baseline_doc))
+        doc["protocol"]["calendar"].update(start=start, days_per_round=days)
+        doc["protocol"]["max_rounds"] = rounds
+        doc.pop("uncertainty", None)
+        doc["injects"] = [i for i in doc["injects"] if "date" not in i]
+        with pytest.raises(ScenarioError, match="would fall after the year 9999"):
+            parse_scenario(doc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(1e-6, 366), st.integers(-400, 4000))
+def test_round_of_is_the_first_round_dated_on_or_after_the_day(days_per_round, offset):
+    from sim.scenario.schema import Calendar
+    calendar = Calendar(start="2021-12-17", days_per_round=days_per_round)
+    day = calendar.start + dt.timedelta(days=offset)
+    r = calendar.round_of(day)
+    assert r >= 1 and calendar.date_of(r) >= day
+    assert r == 1 or calendar.date_of(r - 1) < day
+
+
+def test_an_inject_dated_before_the_start_is_refused_and_a_tiny_round_length_does_not_hang(baseline_doc):
+    doc = json.loads(json.dumps(baseline_doc))
+    doc["injects"][-1]["date"] = "2021-01-01"
+    with pytest.raises(ScenarioError, match="injects.invasion.date: dated before the calendar starts"):
+        parse_scenario(doc)
+    doc = json.loads(json.dumps(baseline_doc))
+    doc["protocol"]["calendar"]["days_per_round"] = 1e-300     # every round on 17 Dec 2021: dated injects never fire
+    scenario = parse_scenario(doc)
+    assert scenario.inject_round(scenario.inject("invasion")) > 10**300

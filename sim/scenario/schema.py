@@ -38,16 +38,14 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def _a_date(value: Any) -> Any:
     """A calendar date: a date, or its ISO text YYYY-MM-DD (JSON has no dates; YAML's are read as text)."""
     if isinstance(value, dt.datetime):
-        raise PydanticCustomError("date_only", "must be a date YYYY-MM-DD, without a time (got {value})",
-                                  {"value": str(value)})
+        raise PydanticCustomError("date_only", "must be a date YYYY-MM-DD, without a time", {})
     if isinstance(value, str):
         try:
             if not _ISO_DATE.match(value):
                 raise ValueError
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise PydanticCustomError("date_text", "must be a date YYYY-MM-DD (got {value!r})",
-                                      {"value": value}) from None
+            raise PydanticCustomError("date_text", "must be a date YYYY-MM-DD", {}) from None
     return value
 
 
@@ -302,12 +300,21 @@ class Calendar(_Model):
     def round_of(self, day: dt.date) -> int:
         """The first round (1 at the earliest) dated on or after `day`."""
         days = (day - self.start).days
-        r = max(1, math.ceil(days / self.days_per_round))
-        while r > 1 and self.date_of(r - 1) >= day:
-            r -= 1
-        while self.date_of(r) < day:
-            r += 1
-        return r
+        if days <= 0:
+            return 1
+        # the first r >= 1 with date_of(r) >= day, by bisection (date_of never falls as r grows): a walk from the
+        # estimate days / days_per_round would take that many steps where a tiny days_per_round dates many
+        # rounds alike
+        low, high = 1, max(1, math.ceil(days / self.days_per_round))
+        while self.date_of(high) < day:
+            high *= 2
+        while low < high:
+            middle = (low + high) // 2
+            if self.date_of(middle) >= day:
+                high = middle
+            else:
+                low = middle + 1
+        return low
 
 
 class _Protocol(_Model):
@@ -432,6 +439,20 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _dated_injects_need_a_calendar(self) -> Scenario:
+        calendar = self.protocol.calendar
+        if calendar is not None:
+            try:
+                calendar.date_of(self.protocol.max_rounds)
+            except OverflowError:
+                raise validation_error([(("protocol", "calendar", "days_per_round"),
+                                         f"round {self.protocol.max_rounds} (protocol.max_rounds) would fall after "
+                                         f"the year 9999: start earlier or use fewer days per round",
+                                         calendar.days_per_round)]) from None
+            early = [(("injects", i.id, "date"), f"dated before the calendar starts (round 0 on {calendar.start}): "
+                      f"it would fire before round 1, dated {calendar.date_of(1)}", str(i.date))
+                     for i in self.injects if i.date is not None and i.date < calendar.start]
+            if early:
+                raise validation_error(early)
         if self.protocol.calendar is None:
             dated = [(("injects", i.id, "date"), "a dated inject needs protocol.calendar (start, days_per_round)",
                       str(i.date)) for i in self.injects if i.date is not None]
