@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
 import re
 import sqlite3
@@ -443,3 +444,22 @@ def test_a_seats_debrief_before_the_reveal_shows_its_own_utility_only(cls):
     nobody = db.before_reveal(full, None)
     assert nobody.utilities == {} and list(nobody.by_round.columns) == ["round"]
     assert db.summary_html(nobody, reveal=False)
+
+
+def test_a_students_transcript_exports_before_the_reveal_hold_no_other_utility_nor_red_line(cls):
+    """The student's debrief offers the transcript as CSV and JSON: before the Reveal neither holds another seat's
+    utility (scored with its confidential brief) nor an issue's 'why' naming another seat's red line."""
+    from sim.classroom import debrief as db
+
+    state, _ = played_room(cls)
+    model = cls.model(state)
+    full = json.loads(db.transcript_json(state, model))
+    assert all(a["utility"] is not None for a in full["result"]["actors"].values())
+    mine = json.loads(db.transcript_json(state, model, reveal=False, me="russia"))
+    assert mine["result"]["actors"]["russia"]["utility"] == full["result"]["actors"]["russia"]["utility"]
+    assert all(a["utility"] is None for actor, a in mine["result"]["actors"].items() if actor != "russia")
+    assert not any(issue.get("why") for issue in mine["result"]["issues"].values())
+    report = db.before_reveal(db.debrief(state, model), "russia")
+    rows = list(csv.DictReader(io.StringIO(db.transcript_csv(state, report.history))))
+    assert rows and all(r["utility"] == "" for r in rows if r["actor"] != "russia")
+    assert all(r["utility"] != "" for r in rows if r["actor"] == "russia")

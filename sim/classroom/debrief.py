@@ -231,6 +231,7 @@ def transcript_json(state: RoomState, model: NegotiationModel, events: list | No
     other seats' confidential reasons are hidden (`rooms.public_history`)."""
     spec = state.scenario
     history = service.history_of(model)
+    result = service.result_of(model).to_dict()
     if not reveal:
         history = public_history(history, me)
     room = state.room
@@ -267,10 +268,20 @@ def transcript_json(state: RoomState, model: NegotiationModel, events: list | No
                    "player": s.player} for s in state.seats],
         "rounds": rounds,
         "injects_pending": later,
-        "result": service.result_of(model).to_dict(),
+        "result": result if reveal else _public_result(result, me),
         "events": [{"at": _iso(e.at), "kind": e.kind, "actor": e.actor, **e.detail} for e in (events or [])],
     }
     return json.dumps(document, indent=2, default=str)
+
+
+def _public_result(result: dict, me: str | None) -> dict:
+    """The run's result as a seat (`me`) may see it before the Reveal: other seats' utilities (scored with their
+    confidential briefs) empty, and no issue's 'why' (it names red lines: 'Russia accepts nothing below 75')."""
+    out = dict(result)
+    out["actors"] = {a: {**v, "utility": v.get("utility") if a == me else None}
+                     for a, v in result.get("actors", {}).items()}
+    out["issues"] = {i: {**v, "why": None} for i, v in result.get("issues", {}).items()}
+    return out
 
 
 # ====================================================================== printable HTML summary

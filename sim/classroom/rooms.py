@@ -947,14 +947,18 @@ CONFIDENTIAL_REASONS = {"held red line": "held", "at reservation": "held"}
 
 def public_history(history: pd.DataFrame, me: str | None = None) -> pd.DataFrame:
     """`history` as a seat (`me`) or the projector (`me=None`) may see it before the reveal: every other actor's
-    confidential reasons (`CONFIDENTIAL_REASONS`) replaced by what anyone could see."""
+    confidential reasons (`CONFIDENTIAL_REASONS`) replaced by what anyone could see, and its utility (scored
+    with its confidential brief) left empty."""
     if history.empty or "reason" not in history:
         return history
     hidden = history["reason"].isin(list(CONFIDENTIAL_REASONS)) & (history["actor"] != me)
-    if not hidden.any():
+    others = "utility" in history and (history["actor"] != me).any()
+    if not hidden.any() and not others:
         return history
     out = history.copy()
     out.loc[hidden, "reason"] = out.loc[hidden, "reason"].map(CONFIDENTIAL_REASONS)
+    if others:                    # scored with each seat's confidential brief: its own only
+        out["utility"] = out["utility"].where(out["actor"] == me)
     return out
 
 
