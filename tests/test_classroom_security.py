@@ -183,8 +183,10 @@ def test_passphrase_guesses_against_one_room_are_capped_across_sessions(cls, roo
     for n in range(cap):
         with pytest.raises(NotAllowed):
             cls.open_console(code, f"guess number {n}", Client(session=f"s{n}", address=f"10.0.0.{n}"))
-    with pytest.raises(TooManyAttempts, match=f"room {code}"):
+    with pytest.raises(TooManyAttempts, match=f"room {code}") as refused:
         cls.open_console(code, PASS, Client(session="teacher", address="10.0.0.200"))
+    assert f"passphrases against room {code} lately" in str(refused.value)     # not "from room ..."
+    assert "from room" not in str(refused.value)
     assert cls.check_teacher(code, key)                         # the open console is not locked out
 
 

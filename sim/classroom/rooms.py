@@ -364,7 +364,7 @@ class Classroom:
             failed = self.store.failures(con, kind, column, value, since)
             if len(failed) >= allowed:
                 wait = max(1, int(failed[-allowed] + limit.window - now + 59) // 60)
-                raise TooManyAttempts(f"too many wrong {kind}s from {who} or against this room lately - wait "
+                raise TooManyAttempts(f"too many wrong {kind}s against {who} lately - wait "
                                       f"{wait} minute{'s' if wait != 1 else ''} and try again (the teacher can "
                                       f"see these attempts)" if column == "target" else
                                       f"too many wrong {kind}s from {who} - wait {wait} minute"
