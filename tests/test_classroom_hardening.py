@@ -220,7 +220,11 @@ def test_a_request_flood_never_blocks_the_owners_own_request(cls, room):
 
 @pytest.mark.parametrize("name", ["(free)", "free", "Computer", "the computer", "TEACHER", "t e a c h e r",
                                   "empty seat", "Empty  Seat", "free - join now", "(free - join now)",
-                                  "Cоmputer", "ＴＥＡＣＨＥＲ", "played by the computer", "Standing proposal"])
+                                  "Cоmputer", "ＴＥＡＣＨＥＲ", "played by the computer", "Standing proposal",
+                                  # the interface's words in another order or another label of the app
+                                  "the computer (agent)", "Computer (agent)", "played by computer", "Seat free",
+                                  "(free - take it)", "free seat - click here", "Teacher (you)", "Your teacher",
+                                  "Played by students", "after the Reveal", "Waiting for the teacher"])
 def test_names_that_imitate_the_interface_are_refused(cls, room, name):
     with pytest.raises(ClassroomError, match="reads like a label of the app"):
         cls.join(room.code, "russia", name)

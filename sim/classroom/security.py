@@ -97,6 +97,14 @@ RESERVED_NAMES = ("free", "free - join now", "(free - join now)", "join now", "e
                   "open seat", "vacant", "available", "computer", "the computer", "played by the computer",
                   "agent", "bot", "teacher", "the teacher", "admin", "moderator", "student", "you",
                   "nobody", "taken", "standing proposal", "proposal", "moved", "thinking")
+# A name made only of the interface's words, with at least one that names a seat's state or a role ('the computer
+# (agent)', 'Seat free', 'Teacher (you)', 'after the Reveal') is one more label of the app; 'Ana Free' is a name.
+INTERFACE_WORDS = ("free", "join", "now", "take", "it", "click", "here", "seat", "seats", "empty", "open", "vacant",
+                   "available", "computer", "the", "agent", "bot", "played", "by", "teacher", "teachers", "student",
+                   "students", "you", "your", "s", "for", "waiting", "after", "reveal", "moves", "when", "round",
+                   "closes", "moved", "thinking", "taken", "nobody", "admin", "moderator", "a", "is", "this")
+LABEL_WORDS = ("free", "empty", "vacant", "available", "computer", "agent", "bot", "teacher", "teachers", "student",
+               "students", "reveal", "admin", "moderator", "taken", "nobody")
 
 
 def new_code(length: int = CODE_LENGTH) -> str:
@@ -217,7 +225,8 @@ def clean_name(raw: object) -> str:
     name = " ".join("".join(kept).split())[:MAX_NAME].strip()
     if not any(ch.isalnum() for ch in name):
         raise ValueError("type your name (letters or digits) first, so the teacher knows who sits where")
-    if name_key(name) in _RESERVED_KEYS:
+    words = [key for key in (name_key(w) for w in re.split(r"[\W_]+", name)) if key]
+    if name_key(name) in _RESERVED_KEYS or (words and set(words) <= _INTERFACE_KEYS and set(words) & _LABEL_KEYS):
         raise ValueError("that name reads like a label of the app (a free seat, the computer, the teacher ...) - "
                          "type your own name")
     return name
@@ -240,6 +249,8 @@ def name_key(name: object) -> str:
 
 
 _RESERVED_KEYS = frozenset(name_key(n) for n in RESERVED_NAMES)
+_INTERFACE_KEYS = frozenset(name_key(w) for w in INTERFACE_WORDS)
+_LABEL_KEYS = frozenset(name_key(w) for w in LABEL_WORDS)
 _MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
 # Where GitHub-flavoured Markdown starts a link in plain text: after '://' (http://, https:// ...), after a
 # 'www' followed by a dot, and after the '@' of an e-mail address. It finds them in the text *after* backslash
