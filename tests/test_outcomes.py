@@ -235,3 +235,17 @@ def test_a_faster_concession_can_end_with_higher_tension():
     a, b = summaries(slow, SEEDS), summaries(fast, SEEDS)
     assert np.mean(b["tension"]) > np.mean(a["tension"])
     assert (np.asarray(b["outcome"]) == "breakdown").sum() <= (np.asarray(a["outcome"]) == "breakdown").sum()
+
+
+def test_a_faster_us_concession_can_raise_breakdown_in_the_low_red_line_variant():
+    """The documented exception (docs/model.md 3.8, "Faster concession and breakdown"): a front-loaded schedule is
+    flat late, so tension (which delays schedules) stops it and it relieves less tension late; the walk-away test
+    narrows the others' range by 1 - hardening x tension, and in this thin bargaining range Russia walks once
+    tension crosses the threshold. Seed 110: the US linear agrees in round 15; the US as Conceder 1.5 breaks down
+    in round 12 (Russia's outside option 0.501 beats the best deal left, 0.445)."""
+    linear = low_red_line_variant()
+    conceder = apply_params(linear, {"actors.us.strategy.kind": "conceder", "actors.us.strategy.exponent": 1.5})
+    slow, fast = run_scenario(linear, 110), run_scenario(conceder, 110)
+    assert (slow.outcome, slow.rounds) == ("agreement", 15)
+    assert (fast.outcome, fast.rounds, fast.walked_out) == ("breakdown", 12, ["russia"])
+    assert fast.tension > 0.5
