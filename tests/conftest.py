@@ -57,6 +57,45 @@ def baseline_doc() -> dict[str, Any]:
     return yaml.safe_load(BASELINE.read_text())
 
 
+# ---------------------------------------------------------------------------------------------------- classroom
+class Clock:
+    """A hand-driven clock (seconds) for the classroom's timers and rate limits."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def classroom_db(tmp_path) -> Path:
+    """Where a test's classroom keeps its SQLite file (a folder of its own, which the store creates)."""
+    return tmp_path / "room" / "classroom.sqlite3"
+
+
+@pytest.fixture
+def app_db(tmp_path, monkeypatch) -> Path:
+    """The classroom app's database for a test (NEGSIM_CLASSROOM_DB), with 10 agent-only runs in its debriefs."""
+    path = tmp_path / "classroom.sqlite3"
+    monkeypatch.setenv("NEGSIM_CLASSROOM_DB", str(path))
+    monkeypatch.setenv("NEGSIM_CLASSROOM_RUNS", "10")
+    return path
+
+
+@pytest.fixture
+def cls(classroom_db, clock):
+    """A classroom on a fresh database, on the hand-driven clock."""
+    from sim.classroom import Classroom
+
+    return Classroom(classroom_db, clock=clock)
+
+
 # ---------------------------------------------------------------------------------------------------- markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test file that drives Playwright marks its tests `browser` (so `-m "not browser"` leaves it out)."""

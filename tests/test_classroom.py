@@ -28,31 +28,6 @@ from tests.conftest import SCENARIOS, make_scenario
 HUMANS = ["russia", "us"]
 
 
-class Clock:
-    """A hand-driven clock (seconds)."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "classroom.sqlite3"
-
-
-@pytest.fixture
-def cls(db_path, clock) -> Classroom:
-    return Classroom(db_path, clock=clock)
-
-
 def new_room(cls: Classroom, rounds: int = 4, timer: int = 0, humans=HUMANS, scenario=None):
     state = cls.create_room(scenario or baseline(), human_seats=humans, max_rounds=rounds, timer_seconds=timer)
     tokens = {a: cls.join(state.code, a, f"player {a}") for a in humans}
@@ -321,10 +296,10 @@ def test_injects_are_logged_and_replayed(cls):
 
 
 # ====================================================================== restart and replay
-def test_restart_mid_room_resumes_identically(db_path, clock):
+def test_restart_mid_room_resumes_identically(classroom_db, clock):
     """Play two rounds, drop every object, open the same file with a new store: the rebuilt model is the
     uninterrupted one, and the room plays on to the same end."""
-    first = Classroom(db_path, clock=clock)
+    first = Classroom(classroom_db, clock=clock)
     code, key, tokens = new_room(first, rounds=4)
     first.start(code, key)
     play_round(first, code, tokens, 1, SCRIPT[0])
@@ -334,7 +309,7 @@ def test_restart_mid_room_resumes_identically(db_path, clock):
     uninterrupted = first.model(code)
     del first
 
-    second = Classroom(Store(db_path), clock=clock)            # "after a server restart"
+    second = Classroom(Store(classroom_db), clock=clock)            # "after a server restart"
     resumed = second.model(code)
     assert resumed.round == uninterrupted.round == 2
     assert resumed.tension == uninterrupted.tension
@@ -345,7 +320,7 @@ def test_restart_mid_room_resumes_identically(db_path, clock):
     assert second.state(code).room.status == "ended"
 
     # the whole negotiation without any restart, in a fresh file, gives the same history
-    other = Classroom(db_path.parent / "other.sqlite3", clock=clock)
+    other = Classroom(classroom_db.parent / "other.sqlite3", clock=clock)
     code2, key2, tokens2 = new_room(other, rounds=4)
     other.start(code2, key2)
     play_round(other, code2, tokens2, 1, SCRIPT[0])

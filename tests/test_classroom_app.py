@@ -9,7 +9,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from sim.classroom import Classroom
@@ -17,14 +16,6 @@ from sim.classroom import Classroom
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "classroom.py")
 TIMEOUT = 60
 PASS = "a quiet lesson plan"
-
-
-@pytest.fixture
-def db_path(tmp_path, monkeypatch):
-    path = tmp_path / "classroom.sqlite3"
-    monkeypatch.setenv("NEGSIM_CLASSROOM_DB", str(path))
-    monkeypatch.setenv("NEGSIM_CLASSROOM_RUNS", "10")
-    return path
 
 
 def session() -> AppTest:
@@ -101,7 +92,7 @@ def accept(at: AppTest) -> None:
     assert not at.exception, at.exception
 
 
-def test_a_class_plays_one_room_to_an_outcome(db_path):
+def test_a_class_plays_one_room_to_an_outcome(app_db):
     teacher, code, key = teacher_creates_room(rounds=3)
     ana = student_joins(code, "russia", "Ana")
     ben = student_joins(code, "us", "Ben")
@@ -112,7 +103,7 @@ def test_a_class_plays_one_room_to_an_outcome(db_path):
     teacher.run()
     teacher.button(key="start").click().run()
     assert not teacher.exception, teacher.exception
-    classroom = Classroom(db_path)
+    classroom = Classroom(app_db)
     assert classroom.state(code).room.status == "running"
 
     for r in (1, 2, 3):
@@ -157,7 +148,7 @@ def test_a_class_plays_one_room_to_an_outcome(db_path):
     assert any("After round 1" in m.value for m in teacher.markdown)
 
 
-def test_a_seat_comes_back_with_its_secret_or_the_teachers_approval_never_by_name(db_path):
+def test_a_seat_comes_back_with_its_secret_or_the_teachers_approval_never_by_name(app_db):
     teacher, code, key = teacher_creates_room()
     ana = student_joins(code, "russia", "Ana")
     secret = ana.session_state["classroom_seat"]["token"]
@@ -170,12 +161,12 @@ def test_a_seat_comes_back_with_its_secret_or_the_teachers_approval_never_by_nam
     assert not page_shows(eve, "Ana")                                   # nor learns who holds it
     eve.button(key="ask_russia").click().run()                         # nor may she ask as "ANA" ...
     assert any("already used in this room" in e for e in errors(eve)), errors(eve)
-    assert Classroom(db_path).seat_requests(code, key) == []
+    assert Classroom(app_db).seat_requests(code, key) == []
     eve.text_input(key="join_name").input("Eve").run()
     eve.button(key="ask_russia").click().run()                         # ... only as herself, to the teacher
     assert "classroom_seat" not in eve.session_state
     assert any("Waiting for the teacher" in t.value for t in eve.title)
-    request = Classroom(db_path).seat_requests(code, key)[0]
+    request = Classroom(app_db).seat_requests(code, key)[0]
     assert request.player == "Eve" and request.actor == "russia"
     teacher.run()
     teacher.button(key=f"refuse_{request.id}").click().run()
@@ -201,7 +192,7 @@ def test_a_seat_comes_back_with_its_secret_or_the_teachers_approval_never_by_nam
     phone.text_input(key="join_code").input(code).run()
     phone.text_input(key="join_name").input("Ana (phone)").run()
     phone.button(key="ask_russia").click().run()
-    request = Classroom(db_path).seat_requests(code, key)[0]
+    request = Classroom(app_db).seat_requests(code, key)[0]
     teacher.run()
     assert any("Ana (phone)" in m.value.replace("\\", "") for m in teacher.markdown)
     teacher.button(key=f"approve_{request.id}").click().run()
@@ -212,7 +203,7 @@ def test_a_seat_comes_back_with_its_secret_or_the_teachers_approval_never_by_nam
     assert "classroom_seat" not in ana.session_state
 
 
-def test_the_presentation_view_shows_the_room_and_no_secret(db_path, monkeypatch):
+def test_the_presentation_view_shows_the_room_and_no_secret(app_db, monkeypatch):
     monkeypatch.setenv("NEGSIM_CLASSROOM_URL", "http://192.168.1.20:8501")
     teacher, code, key = teacher_creates_room()
     ana = student_joins(code, "russia", "Ana")
@@ -225,7 +216,7 @@ def test_the_presentation_view_shows_the_room_and_no_secret(db_path, monkeypatch
     assert any(code in m.value for m in view.markdown)
     assert any("http://192.168.1.20:8501" in m.value for m in view.markdown)
     assert len(view.get("image")) == 1                                  # the QR code
-    spec = Classroom(db_path).state(code).scenario
+    spec = Classroom(app_db).state(code).scenario
     for text in (key, secret, PASS, spec.actor("russia").brief.confidential[:40], "Confidential"):
         assert not page_shows(view, text), text
     assert not [b for b in view.button]                                 # no control at all
@@ -241,7 +232,7 @@ def test_a_broken_database_gives_one_message_naming_it(tmp_path, monkeypatch):
     assert len(errors(at)) == 1 and str(broken) in errors(at)[0] and "NEGSIM_CLASSROOM_DB" in errors(at)[0]
 
 
-def test_a_locked_database_refuses_the_move_plainly_and_keeps_it_in_the_form(db_path, monkeypatch):
+def test_a_locked_database_refuses_the_move_plainly_and_keeps_it_in_the_form(app_db, monkeypatch):
     import sqlite3
 
     from sim.classroom import store
@@ -249,13 +240,13 @@ def test_a_locked_database_refuses_the_move_plainly_and_keeps_it_in_the_form(db_
     teacher, code, key = teacher_creates_room()
     ana = student_joins(code, "russia", "Ana")
     student_joins(code, "us", "Ben")
-    classroom = Classroom(db_path)
+    classroom = Classroom(app_db)
     classroom.start(code, key)
     ana.run()
     ana.slider(key="offer_expansion_1").set_value(88)
     monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
     monkeypatch.setattr(store, "WRITE_PATIENCE_S", 0.5)
-    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder = sqlite3.connect(app_db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")                       # another writer keeps the database locked
     try:
         button(ana, "Submit my offers").click().run()
@@ -271,11 +262,11 @@ def test_a_locked_database_refuses_the_move_plainly_and_keeps_it_in_the_form(db_
     assert classroom.state(code).moves[0].offers["expansion"] == 88
 
 
-def test_late_and_paused_moves_get_clear_messages(db_path):
+def test_late_and_paused_moves_get_clear_messages(app_db):
     teacher, code, key = teacher_creates_room()
     ana = student_joins(code, "russia", "Ana")
     student_joins(code, "us", "Ben")
-    classroom = Classroom(db_path)
+    classroom = Classroom(app_db)
     classroom.start(code, key)
     ana.run()
     # the page shows round 1; the teacher closes it before Ana submits
@@ -292,13 +283,13 @@ def test_late_and_paused_moves_get_clear_messages(db_path):
     assert any("paused" in e for e in errors(ana)), errors(ana)
 
 
-def test_teacher_console_injects_reveal_and_end(db_path):
+def test_teacher_console_injects_reveal_and_end(app_db):
     teacher, code, key = teacher_creates_room()
     teacher.button(key="start").click().run()
     teacher.segmented_control(key="console_section").set_value("Injects").run()
     teacher.button(key="inject_geneva_talks").click().run()
     assert not teacher.exception, teacher.exception
-    classroom = Classroom(db_path)
+    classroom = Classroom(app_db)
     assert [i.inject for i in classroom.state(code).injects] == ["geneva_talks"]
     teacher.button(key="force").click().run()
     assert classroom.state(code).rounds[0].closed_by == "teacher"
@@ -329,7 +320,7 @@ def test_teacher_console_injects_reveal_and_end(db_path):
     assert other.session_state["classroom_teacher"]["room"] == code
 
 
-def test_accepting_a_proposal_across_a_red_line_does_what_the_warning_says(db_path):
+def test_accepting_a_proposal_across_a_red_line_does_what_the_warning_says(app_db):
     """The warning names what Accept does on a red-line issue (the offer moves to the proposal, the table does
     not count it as agreement) and Accept does exactly that (issue 25: it warned of one thing and did another)."""
     teacher, code, key = teacher_creates_room(rounds=3)
@@ -343,13 +334,13 @@ def test_accepting_a_proposal_across_a_red_line_does_what_the_warning_says(db_pa
     assert found, warning
     before, proposal = float(found[1]), float(found[2])
     accept(ana)
-    cls = Classroom(db_path)
+    cls = Classroom(app_db)
     state = cls.state(code)
     (move,) = [m for m in state.moves_in(1) if m.actor == "russia"]
     assert move.accepted and round(move.offers["expansion"]) == proposal != before
 
 
-def test_agent_only_runs_show_progress_and_appear_when_done(db_path, monkeypatch):
+def test_agent_only_runs_show_progress_and_appear_when_done(app_db, monkeypatch):
     """The batch runs in its own thread: the click shows its progress at once, a rerun while it runs does not
     start it again, and the comparison appears as soon as it is done (issue 25: only after reopening)."""
     from dashboard.classroom_views import debrief_view
@@ -358,13 +349,13 @@ def test_agent_only_runs_show_progress_and_appear_when_done(db_path, monkeypatch
     teacher, code, key = teacher_creates_room(rounds=1)
     student_joins(code, "russia", "Ana")
     teacher.button(key="start").click().run()
-    Classroom(db_path).end(code, key)
+    Classroom(app_db).end(code, key)
     teacher.run()
     teacher.segmented_control(key="console_section").set_value("Debrief").run()
     teacher.button(key="run_agents").click().run()
     assert not teacher.exception, teacher.exception
     (job,) = [j for k, j in debrief_view._JOBS.items() if k[1:] == (debrief_view.db_hash(
-        Classroom(db_path).state(code)), Classroom(db_path).state(code).room.seed, 10)]
+        Classroom(app_db).state(code)), Classroom(app_db).state(code).room.seed, 10)]
     if not job["finished"]:
         assert any("agent-only negotiations: the comparison appears" in (p.proto.text or "")
                    for p in teacher.get("progress"))

@@ -38,24 +38,6 @@ HOSTILE = ["[X](http://evil.example/r)", "![P](http://host/r.png)", "[OPEN THE R
            "<img src=http://host/x.png>", "http://evil.example/r", "www.evil.example"]
 
 
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def cls(tmp_path, clock) -> Classroom:
-    return Classroom(tmp_path / "room" / "classroom.sqlite3", clock=clock)
-
-
 @pytest.fixture
 def room(cls):
     state = cls.create_room(baseline(), human_seats=HUMANS, max_rounds=6, passphrase=PASS)
@@ -276,8 +258,8 @@ def test_the_log_tells_no_red_line_of_another_seat_before_the_reveal(cls):
                     assert "red line" not in line and "reservation" not in line, (actor, line)
 
 
-def test_the_projector_and_other_seats_show_no_red_line_before_the_reveal(db_path):
-    classroom = Classroom(db_path)
+def test_the_projector_and_other_seats_show_no_red_line_before_the_reveal(app_db):
+    classroom = Classroom(app_db)
     state, key = played_room(classroom)
     view = AppTest.from_file(APP, default_timeout=TIMEOUT)
     view.query_params.update({"view": "present", "room": state.code})
@@ -315,7 +297,7 @@ def every_text(at: AppTest) -> list[str]:
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
-def test_no_view_renders_a_link_or_image_from_the_address(db_path, hostile):
+def test_no_view_renders_a_link_or_image_from_the_address(app_db, hostile):
     teacher, code, _ = teacher_creates_room()
     for params in ({"view": "present", "room": hostile},
                    {"room": hostile, "token": "x"}, {"role": "student", "room": hostile},
@@ -334,7 +316,7 @@ def test_no_view_renders_a_link_or_image_from_the_address(db_path, hostile):
                 assert not live_markup(text), (params, text)
 
 
-def test_names_reach_no_table_as_markup(db_path):
+def test_names_reach_no_table_as_markup(app_db):
     teacher, code, key = teacher_creates_room()
     student_joins(code, "russia", "[X](http://evil.example/r)")
     student_joins(code, "us", "![P](http://host/r.png)")
@@ -370,11 +352,11 @@ def csv_cells(data: bytes) -> list[str]:
     return [cell for row in csv.reader(io.StringIO(data.decode("utf-8"))) for cell in row]
 
 
-def test_every_csv_the_console_offers_is_neutralised(db_path, downloads):
+def test_every_csv_the_console_offers_is_neutralised(app_db, downloads):
     teacher, code, key = teacher_creates_room()
     students = {actor: student_joins(code, actor, name) for actor, name in zip(HUMANS, FORMULAS, strict=False)}
     with pytest.raises(ClassroomError):
-        Classroom(db_path).rejoin(code, "WRONGSECRET1", Client(session="=cmd|' /C calc'!A0", address=""))
+        Classroom(app_db).rejoin(code, "WRONGSECRET1", Client(session="=cmd|' /C calc'!A0", address=""))
     teacher.button(key="start").click().run()
     for at in students.values():
         at.run()
@@ -400,18 +382,10 @@ def test_every_csv_the_console_offers_is_neutralised(db_path, downloads):
         assert not bad, (label, bad)
         seen_names |= {name for name in FORMULAS if "'" + name in cells}
     assert seen_names == set(FORMULAS[:2]), seen_names              # the names are there, neutralised
-    assert os.environ.get("NEGSIM_CLASSROOM_DB") == str(db_path)
+    assert os.environ.get("NEGSIM_CLASSROOM_DB") == str(app_db)
 
 
-@pytest.fixture
-def db_path(tmp_path, monkeypatch):
-    path = tmp_path / "classroom.sqlite3"
-    monkeypatch.setenv("NEGSIM_CLASSROOM_DB", str(path))
-    monkeypatch.setenv("NEGSIM_CLASSROOM_RUNS", "10")
-    return path
-
-
-def test_the_rejoin_code_is_shown_once_and_never_in_the_address(db_path):
+def test_the_rejoin_code_is_shown_once_and_never_in_the_address(app_db):
     teacher, code, key = teacher_creates_room()
     ana = student_joins(code, "russia", "Ana")
     secret = ana.session_state["classroom_seat"]["token"]

@@ -34,24 +34,6 @@ HUMANS = ["russia", "us"]
 PASS = "correct horse battery"
 
 
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def cls(tmp_path, clock) -> Classroom:
-    return Classroom(tmp_path / "classroom.sqlite3", clock=clock)
-
-
 @pytest.fixture
 def room(cls):
     state = cls.create_room(baseline(), human_seats=HUMANS, max_rounds=3, passphrase=PASS)

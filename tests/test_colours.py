@@ -18,7 +18,8 @@ from sim import service  # noqa: E402
 from sim.classroom import Classroom  # noqa: E402
 from sim.classroom import debrief as db  # noqa: E402
 from sim.engine.model import baseline  # noqa: E402
-from tests.test_classroom import SCRIPT, Clock, play_round  # noqa: E402
+from tests.conftest import Clock  # noqa: E402
+from tests.test_classroom import SCRIPT, play_round  # noqa: E402
 
 
 def colour_map(encoding: dict) -> dict[str, str]:

@@ -12,7 +12,6 @@ The room plays the inputs as coded; the agent-only runs draw the scenario's unce
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from sim import mechanisms, service
 from sim.classroom import security
@@ -27,6 +28,10 @@ from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, public
 from sim.core import spatial, table_rules
 from sim.core.utility import to_unit
 from sim.scenario import rendered_background, rendered_brief
+
+_TEMPLATES = Environment(loader=PackageLoader("sim.classroom", "templates"),
+                         autoescape=select_autoescape(default=True), keep_trailing_newline=True)
+"""The debrief's HTML templates: every value escaped unless marked safe (the chart's SVG)."""
 
 if TYPE_CHECKING:
     from sim.service import NegotiationModel
@@ -285,152 +290,85 @@ th { background: #eef1f6; } td.num { text-align: right; font-variant-numeric: ta
 """
 
 
-def _svg_lines(series: dict[str, list[float]], lo: float, hi: float, width: int = 760, height: int = 180,
-               colours: tuple[str, ...] = ("#3a6ea5", "#c0504d", "#9bbb59", "#8064a2", "#f79646")) -> str:
-    """A small inline SVG line chart with its legend on the right (no scripts: it prints)."""
-    n = max((len(v) for v in series.values()), default=0)
-    if n < 2:
-        return ""
-    left, right, top, bottom = 34, 170, 10, 26
-    plot_w, plot_h = width - left - right, height - top - bottom
-
-    def xy(k: int, v: float) -> str:
-        x = left + plot_w * k / (n - 1)
-        y = top + plot_h * (1 - (v - lo) / ((hi - lo) or 1))
-        return f"{x:.1f},{y:.1f}"
-
-    parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-             f'font-family="sans-serif">',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#999"/>',
-             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#999"/>',
-             f'<text x="{left}" y="{height - 6}" font-size="11">round 0</text>',
-             f'<text x="{left + plot_w}" y="{height - 6}" font-size="11" text-anchor="end">round {n - 1}</text>',
-             f'<text x="{left - 4}" y="{top + 10}" font-size="11" text-anchor="end">{hi:g}</text>',
-             f'<text x="{left - 4}" y="{top + plot_h}" font-size="11" text-anchor="end">{lo:g}</text>']
-    for k, (name, values) in enumerate(series.items()):
-        colour = colours[k % len(colours)]
-        points = " ".join(xy(i, v) for i, v in enumerate(values))
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
-        y = top + 14 + 18 * k
-        parts.append(f'<line x1="{width - right + 14}" y1="{y - 4}" x2="{width - right + 34}" y2="{y - 4}" '
-                     f'stroke="{colour}" stroke-width="3"/>')
-        parts.append(f'<text x="{width - right + 40}" y="{y}" font-size="12">{html.escape(name)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 def summary_html(report: Debrief, reveal: bool = True, events: list | None = None) -> str:
-    """A self-contained, printable HTML page summarising the room (no scripts, no external files)."""
+    """A self-contained, printable HTML page summarising the room (no scripts, no external files): the Jinja2
+    template `templates/summary.html.j2`, every text escaped by the template engine, and its chart an SVG drawn by
+    vl-convert (the dashboard's chart stack)."""
     state, spec, room = report.state, report.state.scenario, report.state.room
-    esc = html.escape
     seats = {s.actor: s for s in state.seats}
-    out: list[str] = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-                      f"<title>negsim classroom - room {esc(room.code)}</title><style>{CSS}</style></head><body>"]
-    out.append(f"<h1>{esc(room.title)}</h1>")
-    out.append(f"<p class='meta'>Room <b>{esc(room.code)}</b> &middot; scenario <code>{esc(spec.id)}</code> "
-               f"&middot; seed {room.seed} &middot; {room.rounds_closed} of {spec.protocol.max_rounds} rounds "
-               f"played &middot; {datetime.fromtimestamp(room.created_at):%d %B %Y, %H:%M}</p>")
-    ended = {"teacher": " (ended by the teacher)", "talks ended": ""}.get(room.ended_by or "", "")
-    out.append(f"<p class='outcome'>Outcome: {esc(report.outcome)}{ended} &middot; final tension "
-               f"{report.result.tension:.2f}</p>")
-
-    out.append("<h2>Seats</h2><table><tr><th>Actor</th><th>Played by</th></tr>")
-    for a in spec.actors:
-        seat = seats[a.id]
-        who = esc(seat.player) if seat.human and seat.player else "the computer (agent)"
-        out.append(f"<tr><td>{esc(a.name)}</td><td>{who}</td></tr>")
-    out.append("</table>")
-
-    out.append("<h2>Issues</h2><table><tr><th>Issue</th><th>Result</th><th>Standing proposal at the end</th>"
-               "<th>Nash point</th></tr>")
-    for issue in spec.issues:
-        r = report.result.issues[issue.id]
-        res = f"agreed at {fmt_value(r.value, issue)} in round {r.round}" if r.agreed else "not agreed"
-        nash = fmt_value(report.nash.values[issue.id], issue) if report.nash else "-"
-        out.append(f"<tr><td>{esc(issue.label)}<br><small>0 = {esc(issue.low_label)}; 100 = "
-                   f"{esc(issue.high_label)}</small></td><td>{res}</td><td class='num'>"
-                   f"{fmt_value(r.proposal, issue)}</td><td class='num'>{nash}</td></tr>")
-    out.append("</table>")
-
-    out.append("<h2>Utilities</h2>")
-    out.append("<p><small>Utility 0-1 of the outcome to each actor, scored with its brief (unsettled issues count "
-               "at the actor's walk-away level). Joint = the sum over the table.</small></p>")
     cmp_ = report.comparison
-    head = "<tr><th>Actor</th><th>Class</th>" + ("<th>Nash point</th>" if report.nash else "")
-    if cmp_:
-        head += f"<th>Agent-only mean ({cmp_.runs} runs)</th><th>Class did at least as well as</th>"
-    out.append("<table>" + head + "</tr>")
-    rows = [(a.name, a.id) for a in spec.actors if a.id in report.utilities]
-    rows += [("Joint", "joint")] if np.isfinite(report.joint) else []     # NaN before the Reveal (`before_reveal`)
-    if len(rows) < len(spec.actors) + 1:
-        out.append("<p><small>Other seats' utilities are scored with their confidential briefs: they are shown "
-                   "after the teacher's Reveal.</small></p>")
-    for name, key in rows:
-        value = report.joint if key == "joint" else report.utilities[key]
-        nash = (sum(report.nash.utilities.values()) if key == "joint" else report.nash.utilities[key]) \
-            if report.nash else None
-        cells = f"<td>{esc(name)}</td><td class='num'>{value:.3f}</td>"
-        if nash is not None:
-            cells += f"<td class='num'>{nash:.3f}</td>"
-        if cmp_:
-            cells += f"<td class='num'>{cmp_.agent_mean[key]:.3f}</td><td class='num'>" \
-                     f"{cmp_.percentile[key]:.0f}% of runs</td>"
-        out.append(f"<tr>{cells}</tr>")
-    out.append("</table>")
-    if cmp_ and spec.uncertainty:
-        out.append("<p><small>The agent-only runs were played with the assumptions drawn from their ranges (one "
-                   "draw per seed); the room played them as coded in the briefs.</small></p>")
-    if report.nash is not None:
-        note = "" if report.nash.red_lines else (" No outcome respects every red line, so this Nash point sets "
-                                                 "the red lines aside.")
-        out.append(f"<p>Distance to the Nash point (utility space): <b>{report.to_nash:.3f}</b>.{esc(note)}</p>")
-    if cmp_:
-        shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(cmp_.outcome_share.items()))
-        out.append(f"<p>Agent-only runs of the same scenario ({cmp_.runs}): {esc(shares)}.</p>")
-
+    keys = [a.id for a in spec.actors if a.id in report.utilities]
+    keys += ["joint"] if np.isfinite(report.joint) else []     # NaN before the Reveal (`before_reveal`)
+    names = {a.id: a.name for a in spec.actors} | {"joint": "Joint"}
+    utilities = [{"name": names[key], "value": report.joint if key == "joint" else report.utilities[key],
+                  "nash": None if report.nash is None else (sum(report.nash.utilities.values()) if key == "joint"
+                                                            else report.nash.utilities[key]),
+                  "agent_mean": cmp_.agent_mean[key] if cmp_ else None,
+                  "percentile": cmp_.percentile[key] if cmp_ else None} for key in keys]
     hist = report.history
-    proposals = proposal_table(hist, spec.issue_ids)
-    series = {"tension x 100": [100 * t for t in hist.drop_duplicates("round")["tension"]]}
-    for issue in spec.issues:
-        series[short_name(issue)] = list(proposals[issue.id])
-    lo = min(i.scale.min for i in spec.issues)
-    hi = max(i.scale.max for i in spec.issues)
-    out.append("<h2>Round by round</h2>")
-    out.append("<p><small>Standing proposal per issue and tension (x 100) after each round.</small></p>")
-    out.append(_svg_lines(series, min(lo, 0), max(hi, 100)))
-    out.append("<table><tr><th>Round</th><th>What happened</th></tr>")
+    rounds = []
     for closed in state.rounds:
-        r = closed.round
-        lines = move_lines(state, hist, r)
-        items = [f"<i>Event: {esc(news)}</i>" for news in state.news_before(r)]
-        items += [f"<b>{esc(spec.actor(a).name)}</b>: {esc(lines[a])}" for a in spec.actor_ids]
-        proposal = ", ".join(f"{short_name(i)} {fmt_value(closed.proposal[i.id], i)}" for i in spec.issues)
-        items.append(f"<small>Closed: {esc(CAUSES.get(closed.closed_by, closed.closed_by))}. Tension "
-                     f"{closed.tension:.2f}. Proposal: {esc(proposal)}.</small>")
-        out.append(f"<tr><td class='num'>{r}</td><td>{'<br>'.join(items)}</td></tr>")
-    out.append("</table>")
-
-    out.append("<h2>Briefs</h2>")
-    if spec.background:
-        out.append(f"<p>{esc(rendered_background(spec))}</p>")
+        lines = move_lines(state, hist, closed.round)
+        rounds.append({"round": closed.round, "news": list(state.news_before(closed.round)),
+                       "lines": [{"name": spec.actor(a).name, "text": lines[a]} for a in spec.actor_ids],
+                       "closed_by": CAUSES.get(closed.closed_by, closed.closed_by), "tension": closed.tension,
+                       "proposal": ", ".join(f"{short_name(i)} {fmt_value(closed.proposal[i.id], i)}"
+                                             for i in spec.issues)})
+    briefs = []
     for a in spec.actors:
         brief = rendered_brief(spec, a.id)    # its numbers filled in from the coded values
-        out.append(f"<div class='brief'><b>{esc(a.name)}</b><p>{esc(brief.public)}</p>")
-        if reveal and (brief.confidential or brief.goals):
-            goals = "".join(f"<li>{esc(g)}</li>" for g in brief.goals)
-            out.append(f"<div class='confidential'><p><i>Confidential:</i> {esc(brief.confidential)}</p>"
-                       f"<ul>{goals}</ul></div>")
-        out.append("</div>")
-    if events:
-        out.append("<h2>Event log</h2><table><tr><th>Time</th><th>Event</th></tr>")
-        for e in events:
-            detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if k != "offers")
-            who = f" ({e.actor})" if e.actor else ""
-            out.append(f"<tr><td>{datetime.fromtimestamp(e.at):%H:%M:%S}</td><td>{esc(e.kind + who)} "
-                       f"<small>{esc(detail)}</small></td></tr>")
-        out.append("</table>")
-    out.append("<p><small>Generated by negsim classroom mode.</small></p></body></html>")
-    return "".join(out)
+        shown = reveal and bool(brief.confidential or brief.goals)
+        briefs.append({"name": a.name, "public": brief.public, "confidential": brief.confidential if shown else None,
+                       "goals": list(brief.goals) if shown else []})
+    issues = []
+    for issue in spec.issues:
+        r = report.result.issues[issue.id]
+        issues.append({"label": issue.label, "low": issue.low_label, "high": issue.high_label,
+                       "result": f"agreed at {fmt_value(r.value, issue)} in round {r.round}" if r.agreed
+                       else "not agreed", "proposal": fmt_value(r.proposal, issue),
+                       "nash": fmt_value(report.nash.values[issue.id], issue) if report.nash else "-"})
+    context = {
+        "css": CSS, "room": room, "scenario_id": spec.id, "max_rounds": spec.protocol.max_rounds,
+        "created": f"{datetime.fromtimestamp(room.created_at):%d %B %Y, %H:%M}",
+        "outcome": report.outcome, "tension": report.result.tension,
+        "ended": {"teacher": " (ended by the teacher)", "talks ended": ""}.get(room.ended_by or "", ""),
+        "seats": [{"name": a.name, "who": seats[a.id].player if seats[a.id].human and seats[a.id].player
+                   else "the computer (agent)"} for a in spec.actors],
+        "issues": issues, "nash": report.nash, "to_nash": report.to_nash, "comparison": cmp_,
+        "utilities": utilities, "hidden_utilities": len(keys) < len(spec.actors) + 1,
+        "drawn": bool(spec.uncertainty),
+        "shares": ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(cmp_.outcome_share.items())) if cmp_ else "",
+        "chart": Markup(_rounds_svg(report)), "rounds": rounds, "background": rendered_background(spec),
+        "briefs": briefs,
+        "events": [{"time": f"{datetime.fromtimestamp(e.at):%H:%M:%S}",
+                    "what": e.kind + (f" ({e.actor})" if e.actor else ""),
+                    "detail": ", ".join(f"{k}={v}" for k, v in e.detail.items() if k != "offers")}
+                   for e in events or []],
+    }
+    return _TEMPLATES.get_template("summary.html.j2").render(context)
+
+
+def _rounds_svg(report: Debrief) -> str:
+    """The standing proposal per issue and the tension (x 100) after each round, as an inline SVG."""
+    import altair as alt
+    import vl_convert
+
+    spec, hist = report.state.scenario, report.history
+    proposals = proposal_table(hist, spec.issue_ids)
+    rounds = hist.drop_duplicates("round")
+    long = [{"round": int(r), "line": "tension x 100", "value": 100 * float(t)}
+            for r, t in zip(rounds["round"], rounds["tension"], strict=True)]
+    for issue in spec.issues:
+        long += [{"round": int(r), "line": short_name(issue), "value": float(v)}
+                 for r, v in zip(proposals.index, proposals[issue.id], strict=True)]
+    low = min(0.0, *(i.scale.min for i in spec.issues))
+    high = max(100.0, *(i.scale.max for i in spec.issues))
+    chart = alt.Chart(pd.DataFrame(long)).mark_line(point=True).encode(
+        x=alt.X("round:Q", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[low, high])),
+        color=alt.Color("line:N", title=None), strokeDash=alt.StrokeDash("line:N", title=None),
+    ).properties(width=620, height=180)
+    return vl_convert.vegalite_to_svg(chart.to_dict())
 
 
 def summary_dict(report: Debrief) -> dict[str, Any]:
