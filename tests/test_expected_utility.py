@@ -275,7 +275,7 @@ def oracle_issue(x, c, s, R, params):
         return w[k] * (dist(x[k], x[j]) ** r[k] - dist(x[k], x[i]) ** r[k])
 
     def prob(i, j, r):
-        if x[i] == x[j]:
+        if abs(x[i] - x[j]) <= 1e-12 * R:     # one position, up to rounding (as the kernel's `_same_positions`)
             return 0.0
         num = sum(max(0.0, vote(k, i, j, r)) for k in range(n))
         if params.normalisation == "all_pairs":

@@ -209,20 +209,29 @@ def test_a_higher_outside_option_never_turns_a_breakdown_into_anything_else(data
 
 
 def faster(values, data):
-    """One actor's concession made faster: a larger exponent (Boulware towards linear, Conceder further)."""
+    """One actor's concession, slow and then faster (the parameters of each side): a larger exponent of Russia's
+    Boulware (towards linear) or of the EU's Conceder; NATO as a Boulware with a larger exponent, or its linear
+    schedule made a Conceder's. Not the US, at any pace: docs/model.md 3.8 ("Faster concession and breakdown") and
+    the pinned case below."""
+    who = data.draw(st.sampled_from(["russia", "eu", "nato"]))
+    path = f"actors.{who}.strategy.exponent"
+    if who == "russia":
+        return {}, {path: min(0.99, values[path] + data.draw(st.floats(0.01, 0.5)))}
+    if who == "eu":
+        return {}, {path: values[path] + data.draw(st.floats(0.1, 3.0))}
     if data.draw(st.booleans()):
-        path = "actors.russia.strategy.exponent"
-        return path, min(0.99, values[path] + data.draw(st.floats(0.01, 0.5)))
-    path = "actors.eu.strategy.exponent"
-    return path, values[path] + data.draw(st.floats(0.1, 3.0))
+        return {}, {"actors.nato.strategy.kind": "conceder", path: data.draw(st.floats(1.1, 4.0))}
+    slow = data.draw(st.floats(0.2, 0.95))
+    kind = {"actors.nato.strategy.kind": "boulware"}
+    return {**kind, path: slow}, {**kind, path: min(0.99, slow + data.draw(st.floats(0.01, 0.5)))}
 
 
 @settings(max_examples=15, deadline=None)
 @given(st.data())
 def test_a_faster_concession_never_raises_breakdown(data):
     scenario, values = point(data)
-    path, value = faster(values, data)
-    before, after = outcomes(scenario), outcomes(apply_params(scenario, {path: value}))
+    slow, fast = faster(values, data)
+    before, after = outcomes(apply_params(scenario, slow)), outcomes(apply_params(scenario, fast))
     assert (after == "breakdown").sum() <= (before == "breakdown").sum()
 
 
@@ -235,3 +244,17 @@ def test_a_faster_concession_can_end_with_higher_tension():
     a, b = summaries(slow, SEEDS), summaries(fast, SEEDS)
     assert np.mean(b["tension"]) > np.mean(a["tension"])
     assert (np.asarray(b["outcome"]) == "breakdown").sum() <= (np.asarray(a["outcome"]) == "breakdown").sum()
+
+
+def test_a_faster_us_concession_can_raise_breakdown_in_the_low_red_line_variant():
+    """The documented exception (docs/model.md 3.8, "Faster concession and breakdown"): a front-loaded schedule is
+    flat late, so tension (which delays schedules) stops it and it relieves less tension late; the walk-away test
+    narrows the others' range by 1 - hardening x tension, and in this thin bargaining range Russia walks once
+    tension crosses the threshold. Seed 110: the US linear agrees in round 15; the US as Conceder 1.5 breaks down
+    in round 12 (Russia's outside option 0.501 beats the best deal left, 0.445)."""
+    linear = low_red_line_variant()
+    conceder = apply_params(linear, {"actors.us.strategy.kind": "conceder", "actors.us.strategy.exponent": 1.5})
+    slow, fast = run_scenario(linear, 110), run_scenario(conceder, 110)
+    assert (slow.outcome, slow.rounds) == ("agreement", 15)
+    assert (fast.outcome, fast.rounds, fast.walked_out) == ("breakdown", 12, ["russia"])
+    assert fast.tension > 0.5

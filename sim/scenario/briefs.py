@@ -12,10 +12,13 @@ our own (no `str.format`, no attribute access), so a brief can read nothing but 
   `{ACTOR.reservation_utility}`, `{ACTOR.outside_option}`;
 - in an actor's own brief, the same without the actor: `{ideal.ISSUE}`, `{red_line.ISSUE}`, ...
 
-`{{` and `}}` stand for literal braces. A placeholder outside this list (a misspelt name, an unknown actor, issue
-or inject) is a `ScenarioError` naming it, when the file is loaded (`validate.parse_scenario`). A known name whose
-value the scenario leaves out (a red line removed in the dashboard's editor, no calendar) renders as what is coded:
-"none (no red line)", "undated (no calendar)" (`UNSET`), so editing a value never breaks its brief.
+`{{` and `}}` stand for literal braces. Any other brace must open or close a placeholder: a lone `{` or `}`, or
+braces nested inside a placeholder (`{red_line.{ideal.cbm}}`, which would otherwise render as "{red_line.85}"), is
+a `ScenarioError` naming the text and quoting it around the brace. A placeholder outside this list (a misspelt
+name, an unknown actor, issue or inject) is a `ScenarioError` naming it, when the file is loaded
+(`validate.parse_scenario`). A known name whose value the scenario leaves out (a red line removed in the
+dashboard's editor, no calendar) renders as what is coded: "none (no red line)", "undated (no calendar)"
+(`UNSET`), so editing a value never breaks its brief.
 """
 
 from __future__ import annotations
@@ -29,11 +32,31 @@ from sim.scenario.errors import Problem, ScenarioError
 
 Scenario = Actor = Brief = Any   # sim.scenario.schema's types (not imported: a scenario is validated after its fields)
 
-_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|(?P<stray>[{}])")
 
 
 class UnknownPlaceholder(KeyError):
     """A placeholder the mapping has not got."""
+
+
+class StrayBrace(ValueError):
+    """A brace that opens or closes no placeholder (unmatched, or nested in one): args (message,)."""
+
+
+def stray_brace(text: str) -> str | None:
+    """What is wrong with the first brace in `text` that is neither `{{`, `}}` nor part of a `{name}`
+    placeholder, quoting the text around it; None when every brace is sound."""
+    for match in _TOKEN.finditer(text):
+        if match.group("stray") is not None:
+            at = match.start()
+            # a '{' with another '{' before the next '}' opens a placeholder with one inside; a stray '}' comes
+            # after any such '{' (found first), so it is unmatched
+            nested = match.group() == "{" and "{" in text[at + 1:].split("}", 1)[0]
+            excerpt = text[max(0, at - 30):at + 30].replace("\n", " ")
+            kind = "brace nested in a placeholder" if nested else f"unmatched '{match.group()}'"
+            return (f"{kind} at character {at + 1} in \"{excerpt}\" (a placeholder is {{name}}, with no braces "
+                    f"inside; write {{{{ and }}}} for literal braces)")
+    return None
 
 
 def _rendered(text: str, values: Mapping[str, str], path: str) -> str:
@@ -43,6 +66,8 @@ def _rendered(text: str, values: Mapping[str, str], path: str) -> str:
         return substitute(text, values)
     except UnknownPlaceholder as error:
         raise ScenarioError([Problem(path, f"unknown placeholder '{{{error.args[0]}}}'")]) from None
+    except StrayBrace as error:
+        raise ScenarioError([Problem(path, error.args[0])]) from None
 
 
 def number(value: float) -> str:
@@ -63,7 +88,11 @@ def placeholders(text: str) -> list[str]:
 
 def substitute(text: str, values: Mapping[str, str]) -> str:
     """`text` with each `{name}` replaced by values[name] and `{{`, `}}` by braces; raises UnknownPlaceholder
-    naming the first name `values` has not got."""
+    naming the first name `values` has not got, StrayBrace on a lone or nested brace (checked first)."""
+    problem = stray_brace(text)
+    if problem is not None:
+        raise StrayBrace(problem)
+
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name is None:
@@ -155,6 +184,10 @@ def placeholder_problems(scenario: Scenario) -> list[tuple[tuple, str, str]]:
     problems = []
     for path, text, actor_id in texts(scenario):
         if "{" not in text and "}" not in text:
+            continue
+        stray = stray_brace(text)
+        if stray is not None:
+            problems.append((path, stray, text))
             continue
         values = shared if actor_id is None else {**shared, **_own(scenario.actor(actor_id), scenario.issue_ids)}
         for name in placeholders(text):
