@@ -1438,10 +1438,24 @@ def test_new_sweep_of_edited_settings_runs_and_opens_in_the_explorer(monkeypatch
 
 
 def test_new_sweep_can_be_stopped_and_keeps_its_finished_runs(monkeypatch, tmp_path):
+    import threading
     import time
 
     from dashboard.views import new_sweep
+    from sim.sweep import runner
 
+    # deterministic whatever the machine's speed: batches of 500 runs, and the sweep waits after its first batch
+    # until Stop is pressed (a fast machine otherwise finishes all 15,000 runs before the click)
+    monkeypatch.setattr(runner, "auto_batch_size", lambda *args: 500)
+    real_progress, pressed = new_sweep.Job.progress, threading.Event()
+
+    def progress(self, done, total, failed):
+        real_progress(self, done, total, failed)
+        if done and not self.stop:
+            pressed.wait(60)
+            real_progress(self, done, total, failed)    # now stopping: raises as the runner's Ctrl-C
+
+    monkeypatch.setattr(new_sweep.Job, "progress", progress)
     at = new_sweep_page(monkeypatch, tmp_path)
     ok(at.multiselect(key="negsim.ns_factors").select("protocol.noise").run())
     ok(at.number_input(key="negsim.ns_replicates").set_value(5000).run())
@@ -1454,6 +1468,7 @@ def test_new_sweep_can_be_stopped_and_keeps_its_finished_runs(monkeypatch, tmp_p
         time.sleep(0.05)
     assert 0 < job.done < job.total == 15_000
     ok(next(b for b in at.button if b.label == "Stop").click().run())
+    pressed.set()
     while not job.finished and time.monotonic() < deadline:
         time.sleep(0.05)
     ok(at.run())
