@@ -19,7 +19,9 @@ from sim.core import table_rules
 from sim.core.utility import EPS, issue_utilities, within
 
 if TYPE_CHECKING:
+    from sim.core.strategies import Profiles
     from sim.engine.model import NegotiationModel
+    from sim.scenario import Scenario
 
 
 def _names(model: NegotiationModel, rows) -> str:
@@ -59,12 +61,7 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
         if walked:
             parts.append(walked)
         if p.agreeable_low[j] > p.agreeable_high[j]:
-            floor, ceiling = int(np.argmax(p.red_low[:, j])), int(np.argmin(p.red_high[:, j]))
-            span = model.high[j] - model.low[j]
-            lo = float(model.low[j] + p.red_low[floor, j] * span)
-            hi = float(model.low[j] + p.red_high[ceiling, j] * span)
-            parts.append(f"red lines exclude each other: {spec.actors[floor].name} accepts nothing below "
-                         f"{lo:.0f}{unit}, {spec.actors[ceiling].name} nothing above {hi:.0f}{unit}")
+            parts.append(_exclusive_red_lines(model, spec, p, j, unit))
         elif package and p.package_table is None and p.package_possible:
             parts.append("no package gives every actor at least its status quo and walk-away level")
         elif package and met[j]:
@@ -85,6 +82,16 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
                 parts.append(f"still open after round {model.round}: offers {spread:.0f}{unit} apart")
         reasons[issue.id] = "; ".join(parts)
     return reasons
+
+
+def _exclusive_red_lines(model: NegotiationModel, spec: Scenario, p: Profiles, j: int, unit: str) -> str:
+    """Why issue j has no value every actor accepts: the highest floor above the lowest ceiling."""
+    floor, ceiling = int(np.argmax(p.red_low[:, j])), int(np.argmin(p.red_high[:, j]))
+    span = model.high[j] - model.low[j]
+    lo = float(model.low[j] + p.red_low[floor, j] * span)
+    hi = float(model.low[j] + p.red_high[ceiling, j] * span)
+    return (f"red lines exclude each other: {spec.actors[floor].name} accepts nothing below {lo:.0f}{unit}, "
+            f"{spec.actors[ceiling].name} nothing above {hi:.0f}{unit}")
 
 
 def _refusals(model: NegotiationModel, value: float, j: int, unit: str) -> list[str]:
@@ -140,12 +147,7 @@ def forecast_reasons(model: NegotiationModel) -> dict[str, str]:
         spread = float(np.ptp(native(offers)[:, j]))
         parts = []
         if p.agreeable_low[j] > p.agreeable_high[j]:
-            floor, ceiling = int(np.argmax(p.red_low[:, j])), int(np.argmin(p.red_high[:, j]))
-            span = model.high[j] - model.low[j]
-            lo = float(model.low[j] + p.red_low[floor, j] * span)
-            hi = float(model.low[j] + p.red_high[ceiling, j] * span)
-            parts.append(f"red lines exclude each other: {spec.actors[floor].name} accepts nothing below "
-                         f"{lo:.0f}{unit}, {spec.actors[ceiling].name} nothing above {hi:.0f}{unit}")
+            parts.append(_exclusive_red_lines(model, spec, p, j, unit))
         refusals = _refusals(model, float(forecast[j]), j, unit)
         if since[j] >= 0 and met[j]:
             why = "; ".join(refusals) if refusals else (
