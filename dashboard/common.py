@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import re
 from typing import Any
 
 import streamlit as st
@@ -26,16 +25,6 @@ OUTCOME_WORDS = {
 SHORT_WORDS = {"agreement": "Agreement", "partial": "Partial", "stalemate": "Stalemate", "breakdown": "Breakdown",
                "running": "Under way"}
 """For the outcome metric (a big number-sized box)."""
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:&])")
-
-
-def literal(text: object) -> str:
-    """Text from a scenario (a name, a label) that Markdown shows as written: the marks that Markdown and
-    Streamlit read inside a line backslash-escaped, so a '|' cannot split a table cell and '*' or ':red[...]'
-    cannot restyle it (the text sits inside a line: '-' or '1.' cannot start a list there)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-
 
 # Two sides and the ground they share, drawn inline: a material-icon or emoji favicon is fetched by the
 # browser from a font CDN, which fails offline.

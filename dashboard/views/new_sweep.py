@@ -19,7 +19,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import common, editor, state
+from dashboard import common, editor, state, text
 from dashboard.views import sweeps as explorer
 from sim.scenario import Scenario, ScenarioError, describe_path, dump_yaml, params
 from sim.sweep import EXECUTORS, SAMPLERS, SweepError, SweepInterrupted, SweepPlan
@@ -120,7 +120,7 @@ def _default_range(info: Any, value: float) -> tuple[float, float]:
 def factor_spec(scenario: Scenario, path: str, value: Any, grid: bool) -> str | None:
     """The controls of one factor; its ``--vary`` spec (None: no values picked)."""
     info = describe_path(scenario, path)
-    st.markdown(f"**{common.literal(info.label)}**", help=info.hover)
+    st.markdown(f"**{text.md(info.label)}**", help=info.hover)
     if info.options:
         shown = [v for v in info.options if v is not None]
         words = editor.describe(scenario, path)[1] or {}       # the sidebar's names of the values
@@ -248,8 +248,8 @@ def _scenario_file(cur: state.Current, out: Path) -> tuple[Path, str | None]:
     if unchanged and state.load_file(str(own), own.stat().st_mtime_ns) == cur.scenario:     # as the CLI reads it
         return own, None
     scenario = _as_run(cur)
-    text = common.scenario_yaml(scenario, cur.source_text, cur.edits) if state.drawing() else dump_yaml(scenario)
-    return yaml_beside(out), text
+    yaml_text = common.scenario_yaml(scenario, cur.source_text, cur.edits) if state.drawing() else dump_yaml(scenario)
+    return yaml_beside(out), yaml_text
 
 
 def yaml_beside(out: Path) -> Path:
