@@ -4,23 +4,13 @@ through Playwright (scripts/screenshot.py starts the dashboard); skipped where /
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.test_dashboard_browser import CHROMIUM, ROOT, load_script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]     # conftest: skipped without Chromium, except in CI
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("negsim_screenshot", ROOT / "scripts" / "screenshot.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def skeleton() -> str:
