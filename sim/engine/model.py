@@ -7,8 +7,8 @@ DataCollector, the dashboard and the classroom.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from functools import cache
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache, partial
 from pathlib import Path
 
 import mesa
@@ -125,6 +125,13 @@ class NegotiationModel(mesa.Model):
     @spec.setter
     def spec(self, scenario: Scenario) -> None:
         self._spec = scenario
+
+    def spec_source(self) -> Scenario | Callable[[], Scenario]:
+        """`spec`, or while it is not built yet, how to build it (a picklable callable): a result that may never
+        read the drawn scenario (`service.result_of` in a sweep) builds it only when asked."""
+        if self._spec is not None:
+            return self._spec
+        return partial(with_checked_values, self.layout, dict(self.drawn_inputs))
 
     @property
     def protocol(self):
