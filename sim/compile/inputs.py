@@ -423,14 +423,26 @@ def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs 
     them; None when they must go the validated way (`apply_params`, which reports what is wrong): a path with no
     setter, or values `runs_to_validate` flags (the scenario's ranges were checked at load, so that is rare)."""
     checks = checks_of(scenario, plan.paths)
-    if checks is None:
+    if checks is None or _out_of_bounds(checks, values[None])[0]:
         return None
     # `runs_to_validate`'s checks, its cohesion check on these very inputs (every uncertain input is drawn here)
-    inputs = with_values(coded_inputs(scenario), checks.setters, values[None])
-    if _out_of_bounds(checks, values[None])[0] or checks.cohesion and combination_problems(inputs,
-                                                                                           scenario.actor_ids)[0]:
+    inputs = with_own_values(coded_inputs(scenario), checks.setters, values)
+    if checks.cohesion and combination_problems(inputs, scenario.actor_ids)[0]:
         return None
-    return Inputs(*(array[0] for array in inputs))
+    return inputs
+
+
+def with_own_values(base: Inputs, setters: Sequence[Setter], values: Array) -> Inputs:
+    """`with_values` for one run, without a run axis: `base` with `values[k]` (K,) set at `setters[k]` (the fields
+    set are copies; the others are `base`'s own arrays)."""
+    changed: dict[str, Array] = {}
+    for field, columns, index, whole in _placements(tuple(setters)):
+        array = changed.get(field)
+        if array is None:
+            array = changed[field] = np.array(getattr(base, field))
+        chosen = values[columns]
+        array[index] = np.round(chosen) if whole else chosen
+    return base._replace(**changed)
 
 
 def draw_inputs(scenario: Scenario, seed: int) -> tuple[Scenario, dict[str, float]]:

@@ -36,6 +36,20 @@ def baseline() -> Scenario:
     return load_scenario(BASELINE)
 
 
+_SCHEDULED: dict[int, tuple[Scenario, dict[int, list[Inject]]]] = {}
+
+
+def scheduled_injects(scenario: Scenario) -> dict[int, list[Inject]]:
+    """`scenario.scheduled_injects()`, kept for the last few scenarios (every run of one reads the same; not to be
+    changed)."""
+    hit = _SCHEDULED.get(id(scenario))
+    if hit is None or hit[0] is not scenario:
+        if len(_SCHEDULED) >= 8:
+            _SCHEDULED.pop(next(iter(_SCHEDULED)))
+        hit = _SCHEDULED[id(scenario)] = (scenario, scenario.scheduled_injects())
+    return hit[1]
+
+
 class NegotiationModel(mesa.Model):
     """Multi-actor, multi-issue negotiation in rounds.
 
@@ -96,7 +110,7 @@ class NegotiationModel(mesa.Model):
         self.state = run.opening(self.mechanism, self.arrays, 1, collect, self.human if self.has_humans else None)
         self._utilities: tuple | None = None   # (state, profiles, proposal_utilities) of the last reading
         self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
-        self.scheduled = spec.scheduled_injects()   # injects that fire by themselves, by round
+        self.scheduled = scheduled_injects(spec)    # injects that fire by themselves, by round
         self.outcome: str | None = None
         self.round = 0
         self.negotiators = [Negotiator(self, actor, n) for n, actor in enumerate(spec.actors)]
