@@ -4,7 +4,7 @@ changes a single bit of any outcome, round count, final offer, utility, drawn in
 
 The model side hashes `service.run_scenario` with and without collection (the JSON contract, the explanations,
 the tidy history); the lockstep side hashes `service.play_batch` with its round table. The digests are those of
-this platform's IEEE arithmetic (x86-64, the numpy of the lock file); after a deliberate change of the numbers,
+this platform's IEEE arithmetic (x86-64, the numpy installed); after a deliberate change of the numbers,
 print the new ones with `python -m tests.test_state_hashes` and say why in the commit.
 """
 

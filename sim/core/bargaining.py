@@ -193,7 +193,7 @@ def others_extreme(values: Array) -> Array:
 def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array, tension_factor: Array | float,
                    weights: Array, exponent: Array, disagreement: Array, open_issues: NDArray[np.bool_],
                    agreed_value: Array, package: bool, red_low: Array | None = None, red_high: Array | None = None,
-                   reservation: Array | None = None) -> Array:
+                   reservation: Array | None = None, no_deal_point: Array | None = None) -> Array:
     """b_i: the most actor i can still get from the talks, (N,) (or (R, N) with a replicate axis): the best deal
     that every actor, i itself included, could still accept; where none remains, no deal (the status quo).
 
@@ -207,6 +207,9 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     on every open issue). Settled issues count at their agreed values. Since i can always refuse, b_i is never
     less than no deal: its disagreement point D_i = max(sum_j w_ij d_ij, R_i), as in the Nash package (without
     `reservation`: the older rule, the others' range only, no floor).
+
+    `exponent` (N,), or laid out per issue (N, M) (`Profiles.exponent_table`); `no_deal_point`: D_i (N,) when at
+    hand (`Profiles.disagreement_point`; the rounds ask every round).
     """
     conceded = offers - ideal                  # >= 0 upwards, <= 0 downwards; rooms are >= 0
     # the others' lowest acceptable values and their highest ones, negated, through one sort (this runs every
@@ -220,7 +223,7 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
         lowest, highest = np.maximum(lowest, red_low), np.minimum(highest, red_high)
     feasible = lowest <= highest + EPS         # no lower than any other accepts, no higher either
     best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))
-    column = exponent[..., None]
+    column = exponent if exponent.ndim == ideal.ndim else exponent[..., None]
     value = 1.0 - power(np.abs(best - ideal), column)
     all_open = bool(open_issues.all())
     open_ = open_issues[..., None, :]
@@ -241,7 +244,9 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     acceptable = feasible[..., 0] & (deal >= reservation - EPS)   # a package worth less than its floor: refused
     # i can always refuse: the talks are worth at least no deal, its disagreement point (the Nash package's D_i:
     # the status quo's utility, never less than its reservation utility)
-    return np.maximum(np.where(acceptable, deal, -np.inf), np.maximum((weights * no_deal).sum(axis=-1), reservation))
+    if not all_open or no_deal_point is None:
+        no_deal_point = np.maximum((weights * no_deal).sum(axis=-1), reservation)
+    return np.maximum(np.where(acceptable, deal, -np.inf), no_deal_point)
 
 
 def walking_away(outside: Array, best: Array) -> NDArray[np.bool_]:

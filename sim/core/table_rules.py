@@ -198,8 +198,9 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
     tension factor 1 - hardening x tension (a number, or (R, 1, 1)), as their strategies' concessions do).
     Returns (leaving, outside options, best deals left)."""
     outside = outside_options(p.outside, p.outside_trend, round_)
-    best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.risk_exponent,
-                          p.disagreement, open_issues, agreed_value, package, p.red_low, p.red_high, p.reservation)
+    best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.exponent_table,
+                          p.disagreement, open_issues, agreed_value, package, p.red_low, p.red_high, p.reservation,
+                          p.disagreement_point)
     return walking_away(outside, best), outside, best
 
 
