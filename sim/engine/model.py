@@ -109,6 +109,7 @@ class NegotiationModel(mesa.Model):
                                                          spec.protocol.activation == "random")
         self.state = run.opening(self.mechanism, self.arrays, 1, collect, self.human if self.has_humans else None)
         self._utilities: tuple | None = None   # (state, profiles, proposal_utilities) of the last reading
+        self._natives: tuple | None = None     # (state, low, offers, proposal in native units) of the last reading
         self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
         self.scheduled = scheduled_injects(spec)    # injects that fire by themselves, by round
         self.outcome: str | None = None
@@ -276,6 +277,21 @@ class NegotiationModel(mesa.Model):
     def native(self, values: np.ndarray) -> np.ndarray:
         return to_native(values, self.low, self.high)
 
+    def _native_table(self) -> tuple:
+        cached = self._natives
+        if cached is None or cached[0] is not self.state or cached[1] is not self.low:
+            cached = self._natives = (self.state, self.low, self.native(self.offers), self.native(self.proposal))
+        return cached
+
+    def native_offers(self) -> np.ndarray:
+        """The offers in native units (N, M), computed once per state of the table (every agent's `offer` reads
+        them when the round is collected; the same numbers as converting each offer alone)."""
+        return self._native_table()[2]
+
+    def native_proposal(self) -> np.ndarray:
+        """The standing proposal in native units (M,), computed once per state of the table."""
+        return self._native_table()[3]
+
     # ------------------------------------------------------------------ one round
     def run_model(self) -> None:
         """Play the remaining rounds until the talks end (Mesa's hook for running to the end condition).
@@ -338,12 +354,12 @@ class NegotiationModel(mesa.Model):
         model_reporters = {"tension": "tension", "outcome": "outcome"}
         agent_reporters = {"actor": "actor_id", "utility": "utility"}
         for j, issue in enumerate(issues):
-            model_reporters[f"proposal.{issue}"] = lambda m, j=j: float(m.native(m.proposal)[j])
+            model_reporters[f"proposal.{issue}"] = lambda m, j=j: float(m.native_proposal()[j])
             model_reporters[f"agreed.{issue}"] = lambda m, j=j: not bool(m.open_issues[j])
             agent_reporters[f"position.{issue}"] = lambda a, j=j: a.offer(j)
             agent_reporters[f"reason.{issue}"] = lambda a, j=j: a.reason(j)
         if self.mechanism.forecasts:
             for j, issue in enumerate(issues):
                 model_reporters[f"median.{issue}"] = lambda m, j=j: float(m.native(m.state.median[0])[j])
-                model_reporters[f"mean.{issue}"] = lambda m, j=j: float(m.native(m.proposal)[j])
+                model_reporters[f"mean.{issue}"] = lambda m, j=j: float(m.native_proposal()[j])
         return mesa.DataCollector(model_reporters=model_reporters, agent_reporters=agent_reporters)
