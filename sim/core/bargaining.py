@@ -219,7 +219,7 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     np.negative(ideal + np.maximum(conceded, room_up * tension_factor), out=reach[1])
     others = others_extreme(reach)
     lowest, highest = others[0], -others[1]
-    if red_low is not None:                    # i's own red lines bound what it could accept too
+    if red_low is not None and red_high is not None:   # i's own red lines bound what it could accept too
         lowest, highest = np.maximum(lowest, red_low), np.minimum(highest, red_high)
     feasible = lowest <= highest + EPS         # no lower than any other accepts, no higher either
     best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))

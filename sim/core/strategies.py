@@ -263,7 +263,7 @@ def scheduled_fraction(p: Profiles, round_: int, deadline: int | NDArray[np.int_
 
 
 def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | None, scheduled: Array,
-                first_round: bool, tension_factor: float, open_issues: NDArray[np.bool_] | None,
+                first_round: bool, tension_factor: float | Array, open_issues: NDArray[np.bool_] | None,
                 jitter: Array | None = None) -> OfferStep:
     """Every actor's next offer, answering `proposal`.
 

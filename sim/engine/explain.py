@@ -129,6 +129,7 @@ def forecast_reasons(model: NegotiationModel) -> dict[str, str]:
     package = spec.protocol.linkage == "package"
     tolerance = float(model.arrays.rules.tolerance[0])
     offers, native = model.offers, model.native
+    assert model.state.forecast is not None     # a forecasting mechanism's state has its forecast
     forecast = model.state.forecast[0]
     since, period = np.full(len(spec.issues), -1), np.zeros(len(spec.issues), dtype=int)
     if model.mechanism.settled_since is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache, partial
 from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
@@ -68,6 +69,8 @@ class NegotiationModel(mesa.Model):
     moves of every round, all drawn before the first round. A numpy Generator given as `rng` gives the run its
     seed (one 63-bit number drawn from it).
     """
+
+    running: bool
 
     def __init__(self, scenario: Scenario | str | Path | None = None, rng=None, collect: bool = True,
                  human_seats: Iterable[str] = (), draw: bool = True) -> None:
@@ -174,7 +177,10 @@ class NegotiationModel(mesa.Model):
     @property
     def reasons(self) -> np.ndarray:
         """Why each actor made its move (index into `reason_names`), (N, M); recorded when collecting."""
-        return self.state.reasons[0]
+        reasons = self.state.reasons
+        if reasons is None:
+            raise ValueError("the reasons of the moves are recorded only when the model collects (collect=True)")
+        return reasons[0]
 
     @property
     def open_issues(self) -> np.ndarray:
@@ -209,6 +215,8 @@ class NegotiationModel(mesa.Model):
     def walkout_values(self) -> dict[str, tuple[float, float]]:
         """Each walker's (outside option, best deal left) in the round it left."""
         s = self.state
+        if s.outside_value is None or s.best_left is None:     # no one could walk away
+            return {}
         return {a: (float(s.outside_value[0, i]), float(s.best_left[0, i]))
                 for i, a in enumerate(self.layout.actor_ids) if s.walked[0, i]}
 
@@ -351,15 +359,30 @@ class NegotiationModel(mesa.Model):
 
     def _make_collector(self) -> mesa.DataCollector:
         issues = self.layout.issue_ids
-        model_reporters = {"tension": "tension", "outcome": "outcome"}
-        agent_reporters = {"actor": "actor_id", "utility": "utility"}
+        model_reporters: dict[str, str | Callable[[NegotiationModel], Any]] = {"tension": "tension",
+                                                                               "outcome": "outcome"}
+        agent_reporters: dict[str, str | Callable[[Negotiator], Any]] = {"actor": "actor_id", "utility": "utility"}
         for j, issue in enumerate(issues):
-            model_reporters[f"proposal.{issue}"] = lambda m, j=j: float(m.native_proposal()[j])
-            model_reporters[f"agreed.{issue}"] = lambda m, j=j: not bool(m.open_issues[j])
-            agent_reporters[f"position.{issue}"] = lambda a, j=j: a.offer(j)
-            agent_reporters[f"reason.{issue}"] = lambda a, j=j: a.reason(j)
+            model_reporters[f"proposal.{issue}"] = partial(_proposal_on, j=j)
+            model_reporters[f"agreed.{issue}"] = partial(_agreed_on, j=j)
+            agent_reporters[f"position.{issue}"] = partial(Negotiator.offer, issue=j)
+            agent_reporters[f"reason.{issue}"] = partial(Negotiator.reason, issue=j)
         if self.mechanism.forecasts:
             for j, issue in enumerate(issues):
-                model_reporters[f"median.{issue}"] = lambda m, j=j: float(m.native(m.state.median[0])[j])
-                model_reporters[f"mean.{issue}"] = lambda m, j=j: float(m.native_proposal()[j])
+                model_reporters[f"median.{issue}"] = partial(_median_on, j=j)
+                model_reporters[f"mean.{issue}"] = partial(_proposal_on, j=j)
         return mesa.DataCollector(model_reporters=model_reporters, agent_reporters=agent_reporters)
+
+
+# the DataCollector's reporters of issue j (partials of these: Mesa calls them with the model)
+def _proposal_on(model: NegotiationModel, j: int) -> float:
+    return float(model.native_proposal()[j])
+
+
+def _agreed_on(model: NegotiationModel, j: int) -> bool:
+    return not bool(model.open_issues[j])
+
+
+def _median_on(model: NegotiationModel, j: int) -> float:
+    median = model.state.median
+    return float("nan") if median is None else float(model.native(median[0])[j])

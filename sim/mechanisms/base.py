@@ -159,11 +159,14 @@ def opening_state(ideal: Array, profiles: Any, tension: Array, runs: int, record
         reasons=np.full(offers.shape, OPENING) if record else None, people=people)
 
 
-def with_people(own: Array, before: Array, offers: Array, state: State,
+def with_people(own: Array | None, before: Array, offers: Array, state: State,
                 reasons: NDArray[np.int_] | None) -> tuple[Array, NDArray[np.int_] | None]:
     """People's seats take the offers they submitted (`own` (R, N, M), NaN: holds its offer) on open issues;
-    the agents' rows keep `offers`. Returns (offers, reasons)."""
+    the agents' rows keep `offers`. Returns (offers, reasons); unchanged where there are no seats for people or
+    no submissions (None)."""
     people, open_ = state.people, state.open_issues[:, None, :]
+    if people is None or own is None:
+        return offers, reasons
     chosen = ~np.isnan(own) & open_
     rows = np.where(chosen, own, before)
     if reasons is not None:
