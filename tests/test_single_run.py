@@ -116,3 +116,13 @@ def test_a_copy_with_checked_values_is_the_validated_scenario():
     # what the copy cannot reach goes the validated way, with its errors
     with pytest.raises(ScenarioError):
         with_checked_values(scenario, {"actors.nobody.capability": 1.0})
+
+
+def test_the_history_of_a_model_that_keeps_no_rounds_is_a_clear_error():
+    from sim import service
+
+    model = NegotiationModel(baseline(), rng=1, collect=False)
+    model.run_model()
+    with pytest.raises(ValueError, match="keeps no rounds"):
+        service.history_of(model)
+    assert service.result_of(model).history is None
