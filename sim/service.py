@@ -74,6 +74,12 @@ class RunResult:
     events: list[tuple[int, str]] = field(default_factory=list)
     """The injects that fired or were played: (the round they came before, inject id), in order."""
 
+    def recorded_history(self) -> pd.DataFrame:
+        """`history`, which a run played with `collect=False` has not got (a ValueError saying so)."""
+        if self.history is None:
+            raise ValueError("the run kept no rounds (played with collect=False)")
+        return self.history
+
     def date_of(self, round_: int | None) -> str | None:
         """A round's date as ISO text (None without a calendar, or for no round)."""
         day = None if round_ is None else self.scenario.date_of(round_)

@@ -126,3 +126,12 @@ def test_the_history_of_a_model_that_keeps_no_rounds_is_a_clear_error():
     with pytest.raises(ValueError, match="keeps no rounds"):
         service.history_of(model)
     assert service.result_of(model).history is None
+
+
+def test_a_run_that_kept_no_rounds_says_so_when_its_history_is_asked_for():
+    from sim import service
+
+    result = service.run_scenario(baseline(), 1, collect=False)
+    with pytest.raises(ValueError, match="kept no rounds"):
+        result.recorded_history()
+    assert len(service.run_scenario(baseline(), 1).recorded_history()) > 0

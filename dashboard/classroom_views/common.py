@@ -345,7 +345,8 @@ def issue_chart(state: RoomState, j: int, offers, proposal: float, agreed: bool,
                             fontSize=14, subtitle=f"{issue.scale.min:g} = {issue.low_label}   |   "
                                                   f"{issue.scale.max:g} = {issue.high_label}",
                             subtitleFontSize=11, subtitleColor="#555")
-    return alt.layer(*layers).properties(height=alt.Step(26), title=title)
+    # a LayerChart (alt.layer may make a FacetChart, of faceted layers: these have no facets)
+    return alt.LayerChart(layer=layers).properties(height=alt.Step(26), title=title)
 
 
 def legend(me: str | None) -> None:

@@ -173,9 +173,8 @@ def run(
     spec = service.prepare(load(scenario, scale), max_rounds=max_rounds, mechanism=mechanism)
     result = service.run_scenario(spec, seed, collect=rounds_csv is not None, draw=not as_coded)
     if rounds_csv is not None:
-        assert result.history is not None    # collected: a CSV of the rounds is asked for
         rounds_csv.parent.mkdir(parents=True, exist_ok=True)
-        result.history.to_csv(rounds_csv, index=False)
+        result.recorded_history().to_csv(rounds_csv, index=False)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
     else:
