@@ -24,7 +24,8 @@ from markupsafe import Markup
 
 from sim import mechanisms, service
 from sim.classroom import security
-from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, public_history, short_name
+from sim.classroom.room_state import RoomState
+from sim.classroom.views import CAUSES, fmt_value, move_lines, public_history, short_name
 from sim.core import spatial, table_rules
 from sim.core.utility import to_unit
 from sim.scenario import rendered_background, rendered_brief
@@ -168,7 +169,7 @@ def before_reveal(report: Debrief, me: str | None) -> Debrief:
     """What a seat (`me`; None: no seat, e.g. a visitor) may see before the teacher's Reveal. Every utility is scored
     with a confidential brief, so only its own stays: other seats' utilities, the joint utility, the Nash point,
     the distance to it and the comparison with agent-only runs wait for the Reveal, as do other seats' reasons
-    (`rooms.public_history`)."""
+    (`views.public_history`)."""
     keep = [me] if me is not None and me in report.utilities else []
     return dataclasses.replace(
         report, utilities={a: report.utilities[a] for a in keep}, joint=float("nan"), nash=None, to_nash=None,
@@ -228,7 +229,7 @@ def transcript_json(state: RoomState, model: NegotiationModel, events: list | No
                     me: str | None = None) -> str:
     """The room as one JSON document: settings, seats, every round (moves, injects, the table's answer and
     each actor's one-line reason), the result, and the event log. `reveal=False` (a student before the reveal):
-    other seats' confidential reasons are hidden (`rooms.public_history`)."""
+    other seats' confidential reasons are hidden (`views.public_history`)."""
     spec = state.scenario
     history = service.history_of(model)
     result = service.result_of(model).to_dict()

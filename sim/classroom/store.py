@@ -12,7 +12,7 @@ press the button again); a file that cannot be used at all (damaged, not a datab
 is `StoreUnavailable`, naming the path and NEGSIM_CLASSROOM_DB.
 
 The file holds what happened, not the model's state: a room is rebuilt from its scenario (stored as JSON),
-its seed, and the logged moves and injects (`sim.classroom.rooms`).
+its seed, and the logged moves and injects (`sim.classroom.replay`).
 
 Path: the argument, else the environment variable NEGSIM_CLASSROOM_DB, else ~/.negsim/classroom.sqlite3.
 
