@@ -19,9 +19,11 @@ import pandas as pd
 
 from sim.core.intervals import wilson
 from sim.core.table_rules import OUTCOMES
+from sim.sweep.base import SweepError
 from sim.sweep.design import Factor
+from sim.sweep.directory import SweepDir
+from sim.sweep.results import read_runs
 from sim.sweep.samplers import SAMPLERS
-from sim.sweep.storage import SweepDir, SweepError, read_runs
 
 
 def load(path: str | Path) -> tuple[dict[str, Any], list[Factor], pd.DataFrame]:
