@@ -35,6 +35,7 @@ _TEMPLATES = Environment(loader=PackageLoader("sim.classroom", "templates"),
 """The debrief's HTML templates: every value escaped unless marked safe (the chart's SVG)."""
 
 if TYPE_CHECKING:
+    from sim.scenario.schema import Brief
     from sim.service import NegotiationModel
 
 
@@ -328,7 +329,7 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
                                              for i in spec.issues)})
     briefs = []
     for a in spec.actors:
-        brief = rendered_brief(spec, a.id)    # its numbers filled in from the coded values
+        brief: Brief = rendered_brief(spec, a.id)    # its numbers filled in from the coded values
         shown = reveal and bool(brief.confidential or brief.goals)
         briefs.append({"name": a.name, "public": brief.public, "confidential": brief.confidential if shown else None,
                        "goals": list(brief.goals) if shown else []})
@@ -336,7 +337,7 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
     for issue in spec.issues:
         r = report.result.issues[issue.id]
         issues.append({"label": issue.label, "low": issue.low_label, "high": issue.high_label,
-                       "result": f"agreed at {fmt_value(r.value, issue)} in round {r.round}" if r.agreed
+                       "result": f"agreed at {fmt_value(r.value, issue)} in round {r.round}" if r.value is not None
                        else "not agreed", "proposal": fmt_value(r.proposal, issue),
                        "nash": fmt_value(report.nash.values[issue.id], issue) if report.nash else "-"})
     context = {

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -254,7 +254,7 @@ class Classroom:
             return self._console(con, state) if stored else \
                 dataclasses.replace(state, room=dataclasses.replace(state.room, teacher_key=typed))
 
-        if trusted:        # the browser that made or opened this console: its own budget, not the room's
+        if trusted and client is not None:   # the browser that made or opened this console: its own budget
             own = Client(session=client.key, address=client.key)
             return self._guarded("teacher passphrase", own, room_code, attempt, per_target=False)
         try:
@@ -448,7 +448,9 @@ class Classroom:
                                                 address=client.address if client else "")
             limits.record_try(self.store, con, "seat request", client, state.code, True, now)
             self.store.log(con, state.code, now, "seat requested", actor, player=name, holder=seat.player)
-            return dataclasses.replace(self.store.request(con, state.code, request_id), token=token)
+            request = self.store.request(con, state.code, request_id)
+            assert request is not None          # inserted just above, in this transaction
+            return dataclasses.replace(request, token=token)
 
     def request_status(self, code: str, request_id: int, token: str) -> SeatRequest:
         """A student's own request (by its token): pending, approved (the token now opens the seat) or refused."""
@@ -510,7 +512,8 @@ class Classroom:
                     error = InvalidMove("an empty move: set your offers or accept the standing proposal")
                 else:
                     try:
-                        values = {issue: _number(v) for issue, v in values.items()}
+                        # numbers as floats; anything else is passed on for the model to refuse with its message
+                        values = cast("dict[str, float]", {issue: _number(v) for issue, v in values.items()})
                         model.submit_offers(actor, values)
                     except ValueError as err:
                         error = InvalidMove(f"move not recorded: {err}")

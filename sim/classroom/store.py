@@ -599,6 +599,7 @@ class Store:
         cur = con.execute("INSERT INTO seat_requests (room, actor, player, token, status, asked_at, session, "
                           "address) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
                           (code, actor, player, token, now, session, address))
+        assert cur.lastrowid is not None        # set by every INSERT
         return int(cur.lastrowid)
 
     @staticmethod

@@ -94,6 +94,7 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
                 summary = result.summary_row()
                 if rounds:
                     history = result.history
+                    assert history is not None      # collect=True records one
                     history.insert(0, "run_id", run[0])
                     histories.append(conform(pa.Table.from_pandas(history, preserve_index=False), rounds_schema))
             except Exception as error:
