@@ -196,8 +196,15 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
     the best deal every actor, itself included, could still accept (within its own red lines and reservation
     utility), or the status quo where none remains (`bargaining.best_deal_left`; the others' room shrinks by the
     tension factor 1 - hardening x tension (a number, or (R, 1, 1)), as their strategies' concessions do).
-    Returns (leaving, outside options, best deals left)."""
+    Returns (leaving, outside options, best deals left).
+
+    The best deal left is never below what no deal is worth to the actor (its disagreement point while every issue
+    is open under package linkage, else its reservation utility), so a round in which no outside option beats
+    that leaves no one walking, whatever the best deal: its best deals are then not computed (NaN; most rounds)."""
     outside = outside_options(p.outside, p.outside_trend, round_)
+    floor = p.disagreement_point if package and bool(open_issues.all()) else p.reservation
+    if not np.greater(outside, floor + EPS).any():      # NaN (no outside option) never walks
+        return np.zeros(offers.shape[:-1], dtype=bool), outside, np.full(offers.shape[:-1], np.nan)
     best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.exponent_table,
                           p.disagreement, open_issues, agreed_value, package, p.red_low, p.red_high, p.reservation,
                           p.disagreement_point)

@@ -68,7 +68,8 @@ class State(NamedTuple):
     stuck: NDArray[np.bool_]            # (R, N, M) could not move towards the proposal
     walked: NDArray[np.bool_]           # (R, N) left the table
     outside_value: Array | None         # (R, N) this round's outside options, where someone could walk away
-    best_left: Array | None             # (R, N) the best deal left (`bargaining.best_deal_left`)
+    best_left: Array | None             # (R, N) the best deal left (`bargaining.best_deal_left`); NaN in a round
+                                        # where no outside option could beat it (`table_rules.walkouts`)
     over: NDArray[np.bool_]             # (R,) the talks have ended
     broke_down: NDArray[np.bool_]       # (R,) ... because someone walked away
     median: Array | None                # (R, M) expected utility: the median voter's position this round
