@@ -41,12 +41,7 @@ if str(ROOT) not in sys.path:
 
 from dashboard import common, state, sweep_data  # noqa: E402
 
-
-# ====================================================================== helpers
-@pytest.fixture
-def app() -> AppTest:
-    return AppTest.from_file(str(APP), default_timeout=60).run()
-
+# ====================================================================== helpers (the `app` fixture: conftest)
 
 def ok(at: AppTest) -> AppTest:
     """The script ran without an exception (a traceback would be a bug)."""
