@@ -16,7 +16,8 @@ from dashboard.classroom_views import common
 from dashboard.colours import ACTOR_DASHES, ACTOR_SHAPES, actor_colours
 from sim.classroom import Classroom, RoomState
 from sim.classroom import debrief as db
-from sim.classroom.rooms import CAUSES, fmt_value, move_lines, scenario_hash
+from sim.classroom.room_state import scenario_hash
+from sim.classroom.views import CAUSES, fmt_value, move_lines
 from sim.core.table_rules import OUTCOMES as OUTCOME_ORDER
 
 RUNS_ENV = "NEGSIM_CLASSROOM_RUNS"

@@ -9,8 +9,8 @@ import streamlit as st
 from dashboard.classroom_views import common
 from dashboard.classroom_views.debrief_view import debrief_page
 from sim.classroom import Classroom, ClassroomError, RoomState
-from sim.classroom.rooms import fmt_value
 from sim.classroom.security import normalise_code, show_secret
+from sim.classroom.views import fmt_value
 
 SEAT_KEY = "classroom_seat"        # session: {"room", "actor", "token"} - the seat this browser holds (never in the
                                    # page address: a reload asks for the rejoin code, shown once when joining)

@@ -8,8 +8,8 @@ import streamlit as st
 from dashboard.classroom_views import common
 from dashboard.classroom_views.debrief_view import debrief_page
 from sim.classroom import Classroom, ClassroomError, RoomState
-from sim.classroom.rooms import short_name
 from sim.classroom.security import show_secret
+from sim.classroom.views import short_name
 from sim.scenario import ScenarioError, load_scenario
 
 TEACHER_KEY = "classroom_teacher"    # session: {"room", "key"} - the key never leaves the server session
