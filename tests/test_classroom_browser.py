@@ -18,7 +18,7 @@ import pytest
 
 from sim.classroom import Classroom, ClassroomError, Client
 from sim.classroom.security import normalise_code
-from sim.engine.model import baseline
+from sim.scenario import baseline
 from tests.test_dashboard_browser import load_script
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1056,7 +1056,7 @@ def test_chart_export_and_html_report_are_self_contained(baseline):
     assert "A &amp; B" in page and "&lt;because&gt;" in page and "<strong>1</strong>" in page
     _, sentence = common.outcome_sentence(result)
     assert sentence.split("**")[2].strip()[:40] in page
-    from dataclasses import replace   # the template escapes what a scenario file says
+    from dataclasses import replace  # the template escapes what a scenario file says
     marked = replace(result, scenario=baseline.model_copy(update={"title": "<i>Talks</i>"}))
     assert "&lt;i&gt;Talks&lt;/i&gt;" in report.html_report(marked, [], {}, "<x>.yaml") and "<i>" not in page
 
