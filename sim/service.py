@@ -30,7 +30,7 @@ from sim.core.intervals import shown_difference as shown_difference
 from sim.core.utility import to_native
 from sim.engine import lockstep
 from sim.engine.explain import issue_reasons
-from sim.scenario import Scenario, ScenarioError, apply_params, load_scenario, with_protocol
+from sim.scenario import Scenario, ScenarioError, apply_params, baseline, load_scenario, with_protocol
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -184,7 +184,6 @@ def prepare(scenario: Scenario | str | Path | None = None, *, max_rounds: int | 
             mechanism: str | None = None) -> Scenario:
     """Load (if a path) and apply protocol overrides; raises ScenarioError on bad input."""
     if scenario is None:
-        from sim.engine.model import baseline
         scenario = baseline()
     elif not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)

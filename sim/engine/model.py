@@ -8,7 +8,7 @@ DataCollector, the dashboard and the classroom.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +23,11 @@ from sim.core.utility import to_native, to_unit, total_utility
 from sim.engine import run
 from sim.engine.agents import Negotiator
 from sim.mechanisms.base import RoundDraws, draw_rounds
-from sim.scenario import Inject, Scenario, apply_params, load_scenario, with_checked_values
+from sim.scenario import BASELINE as BASELINE  # the default scenario, for Mesa users
+from sim.scenario import Inject, Scenario, apply_params, baseline, load_scenario, with_checked_values
 
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"   # shipped in the package (sim/scenarios)
-BASELINE = SCENARIO_DIR / "feb2022_baseline.yaml"
 ONE_RUN = np.zeros(1, dtype=np.intp)
 """The run index of a model's one run in the round table (`run.RoundRecorder`)."""
-
-
-@cache
-def baseline() -> Scenario:
-    """The Feb-2022 baseline scenario (Russia, US, NATO, EU x expansion, missiles, CBMs)."""
-    return load_scenario(BASELINE)
 
 
 _SCHEDULED: dict[int, tuple[Scenario, dict[int, list[Inject]]]] = {}
