@@ -197,7 +197,11 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
         walked = walked & done.open_issues.any(axis=-1)[:, None]
         outside = full(outside, walked.shape)
     over, broke_down = rules.round_end(walked.any(axis=-1), round_, r.deadline, done.open_issues)
-    return state._replace(offers=done.offers, previous=state.offers, proposal=proposal, tension=tension,
-                          open_issues=done.open_issues, agreed_value=done.agreed_value,
-                          agreed_round=done.agreed_round, walked=walked, outside_value=outside, best_left=best,
-                          over=over, broke_down=broke_down, **changes)
+    # built field by field rather than by `state._replace` (a third of its cost: this runs every round)
+    return State(offers=done.offers, previous=state.offers, proposal=proposal, tension=tension,
+                 open_issues=done.open_issues, agreed_value=done.agreed_value, agreed_round=done.agreed_round,
+                 intended=changes.pop("intended", state.intended), stuck=changes.pop("stuck", state.stuck),
+                 walked=walked, outside_value=outside, best_left=best, over=over, broke_down=broke_down,
+                 median=changes.pop("median", state.median), forecast=changes.pop("forecast", state.forecast),
+                 reasons=changes.pop("reasons", state.reasons), people=changes.pop("people", state.people),
+                 extra=changes.pop("extra", state.extra), **changes)
