@@ -225,7 +225,7 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))
     column = exponent if exponent.ndim == ideal.ndim else exponent[..., None]
     value = 1.0 - power(np.abs(best - ideal), column)
-    all_open = bool(open_issues.all())
+    all_open = np.count_nonzero(open_issues) == open_issues.size
     open_ = open_issues[..., None, :]
     if reservation is not None and not package:   # issue by issue: i refuses an issue worth less than its floor
         feasible = feasible & (value >= reservation[..., None] - EPS)

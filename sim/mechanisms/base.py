@@ -190,11 +190,16 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
                                  r.hardline_rate, r.concession_relief, r.agreement_relief)
     walked, outside, best = state.walked, state.outside_value, state.best_left
     if walkouts and arrays.profiles.has_outside_options:
-        factor = 1.0 - r.hardening * tension
-        walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
-                                               done.open_issues, done.agreed_value, arrays.package)
-        # settlement comes first: once every issue is settled there is nothing left to walk away from
-        walked = walked & done.open_issues.any(axis=-1)[:, None]
+        outside, could_walk = rules.outside_now(arrays.profiles, round_, done.open_issues, arrays.package)
+        if could_walk:
+            factor = 1.0 - r.hardening * tension
+            walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
+                                                   done.open_issues, done.agreed_value, arrays.package)
+            # settlement comes first: once every issue is settled there is nothing left to walk away from
+            walked = walked & done.open_issues.any(axis=-1)[:, None]
+        else:   # most rounds: no outside option beats no deal, so no one walks (what `rules.walkouts` returns)
+            walked = np.zeros(done.offers.shape[:-1], dtype=bool)
+            best = np.full(walked.shape, np.nan)
         outside = full(outside, walked.shape)
     over, broke_down = rules.round_end(walked.any(axis=-1), round_, r.deadline, done.open_issues)
     # built field by field rather than by `state._replace` (a third of its cost: this runs every round)
