@@ -162,7 +162,7 @@ def round_movement(before: Array, after: Array, proposal: Array,
     moved = np.abs(before - proposal) - gap_after
     held = (gap_after > tolerance) & (moved < HOLD_EPS)
     if stuck is not None:
-        held = held & ~stuck
+        held = np.greater(held, stuck)      # held and not stuck (on bools a > b is a & ~b: one call, not two)
     gained = np.maximum(moved, 0.0)
     n_actors, n_issues = moved.shape[-2:]
     if open_issues is not None:

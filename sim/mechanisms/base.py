@@ -189,6 +189,7 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
     tension = rules.next_tension(state.tension, mean_move, held, done.de_escalations, r.deadlock_rate,
                                  r.hardline_rate, r.concession_relief, r.agreement_relief)
     walked, outside, best = state.walked, state.outside_value, state.best_left
+    someone_walked: NDArray[np.bool_] | None = None     # (R,) where known without reducing `walked`
     if walkouts and arrays.profiles.has_outside_options:
         outside, could_walk = rules.outside_now(arrays.profiles, round_, done.open_issues, arrays.package)
         if could_walk:
@@ -200,8 +201,11 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
         else:   # most rounds: no outside option beats no deal, so no one walks (what `rules.walkouts` returns)
             walked = np.zeros(done.offers.shape[:-1], dtype=bool)
             best = np.full(walked.shape, np.nan)
+            someone_walked = np.zeros(walked.shape[:-1], dtype=bool)
         outside = full(outside, walked.shape)
-    over, broke_down = rules.round_end(walked.any(axis=-1), round_, r.deadline, done.open_issues)
+    if someone_walked is None:
+        someone_walked = walked.any(axis=-1)
+    over, broke_down = rules.round_end(someone_walked, round_, r.deadline, done.open_issues)
     # built field by field rather than by `state._replace` (a third of its cost: this runs every round)
     return State(offers=done.offers, previous=state.offers, proposal=proposal, tension=tension,
                  open_issues=done.open_issues, agreed_value=done.agreed_value, agreed_round=done.agreed_round,
