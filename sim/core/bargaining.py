@@ -255,7 +255,7 @@ def walking_away(outside: Array, best: Array) -> NDArray[np.bool_]:
     return np.greater(outside, best + EPS)  # NaN compares False: no outside option, never walks
 
 
-def outside_options(value: Array, trend: Array, round_: int) -> Array:
+def outside_options(value: Array, trend: Array, round_: int | NDArray[np.int_]) -> Array:
     """Each actor's outside option in round `round_`: clip(value + trend x round, 0, 1) (NaN stays NaN; the clip
     as two ufuncs, since np.clip's wrapper costs more than the round's other steps here)."""
     return np.minimum(np.maximum(value + trend * round_, 0.0), 1.0)

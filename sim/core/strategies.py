@@ -278,9 +278,9 @@ class OfferStep(NamedTuple):
     stuck: NDArray[np.bool_]    # could not move towards the proposal: already at its room or the proposal
 
 
-def scheduled_fraction(p: Profiles, round_: int, deadline: int | NDArray[np.int_]) -> Array:
+def scheduled_fraction(p: Profiles, round_: int | NDArray[np.int_], deadline: int | NDArray[np.int_]) -> Array:
     """The fraction of its room each actor means to have conceded by round t of T (N, M) (deadline (R,): per
-    run, (R, N, M)).
+    run, (R, N, M); `round_` a column of rounds (K, 1): each of them, (K, R, N, M)).
 
     Time-dependent kinds: (t/T)^(lambda_ij / e_i); hardliners: f_i t/T. (Tit-for-tat rows are not used.)
     """

@@ -202,7 +202,7 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
     The best deal left is never below what no deal is worth to the actor (its disagreement point while every issue
     is open under package linkage, else its reservation utility), so a round in which no outside option beats
     that leaves no one walking, whatever the best deal: its best deals are then not computed (NaN; most rounds)."""
-    outside, could_walk = outside_now(p, round_, open_issues, package)
+    outside, could_walk = outside_now(p, outside_options(p.outside, p.outside_trend, round_), open_issues, package)
     if not could_walk:
         return np.zeros(offers.shape[:-1], dtype=bool), outside, np.full(offers.shape[:-1], np.nan)
     best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.exponent_table,
@@ -211,14 +211,14 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
     return walking_away(outside, best), outside, best
 
 
-def outside_now(p: Profiles, round_: int, open_issues: NDArray[np.bool_], package: bool) -> tuple[Array, bool]:
-    """(each actor's outside option in round `round_`, whether any of them beats what no deal is worth to its
-    actor): where none does, no one walks away this round, whatever the best deal left (`walkouts`)."""
-    outside = outside_options(p.outside, p.outside_trend, round_)
+def outside_now(p: Profiles, outside: Array, open_issues: NDArray[np.bool_], package: bool) -> tuple[Array, bool]:
+    """(each actor's outside option this round (`bargaining.outside_options`), whether any of them beats what no
+    deal is worth to its actor): where none does, no one walks away this round, whatever the best deal left
+    (`walkouts`)."""
     all_open = np.count_nonzero(open_issues) == open_issues.size
     floor = p.disagreement_point if package and all_open else p.reservation
     # NaN (no outside option) never walks
-    return outside, np.count_nonzero(np.greater(outside, floor + EPS)) > 0
+    return outside, bool(np.count_nonzero(np.greater(outside, floor + EPS)))
 
 
 def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],

@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from sim.core import table_rules as rules
-from sim.core.strategies import HELD, HUMAN, OPENING, REASONS, Profiles
+from sim.core.bargaining import outside_options
+from sim.core.strategies import HELD, HUMAN, OPENING, REASONS, Profiles, scheduled_fraction
 from sim.core.streams import NOISE, ORDER, generator
 from sim.core.utility import Array, full
 from sim.core.voting import RuleArrays
@@ -38,6 +39,22 @@ class Rules(NamedTuple):
     hardening: np.ndarray
 
 
+class RoundTables(NamedTuple):
+    """What a run's rounds read that depends on its arrays and the round number alone, computed for every round
+    1..T at once (one call each, not one a round); row t - 1 is round t's. A model run's arrays (R = 1) carry
+    them; the numbers are those of the per-round calls (the same elementwise operations on the same operands)."""
+
+    scheduled: Array    # (T, R, N, M) `strategies.scheduled_fraction`
+    outside: Array      # (T, R, N) `bargaining.outside_options`
+
+
+def round_tables(profiles: Profiles, deadline: NDArray[np.int_]) -> RoundTables:
+    """The tables of rounds 1..max(deadline) (`profiles` with a run axis, `deadline` (R,))."""
+    rounds = np.arange(1, int(deadline.max()) + 1)
+    return RoundTables(scheduled_fraction(profiles, rounds[:, None], deadline),
+                       outside_options(profiles.outside, profiles.outside_trend, rounds[:, None, None]))
+
+
 class RunArrays(NamedTuple):
     """What `play_round` reads: the profiles (shared (N, M), or per run (R, N, M)), the rules per run, and
     what every run shares."""
@@ -51,6 +68,22 @@ class RunArrays(NamedTuple):
     activation: str                 # simultaneous | sequential | random
     params: Any                     # the mechanism's parameters (its pydantic model), shared by every run
     rule: RuleArrays | None = None  # each issue's decision rule (None: unanimity)
+    by_round: RoundTables | None = None  # a model run's per-round tables (None: computed each round)
+
+    def scheduled(self, round_: int) -> Array:
+        """`strategies.scheduled_fraction` of round `round_` (R, N, M)."""
+        table = self.by_round
+        if table is not None and round_ <= len(table.scheduled):
+            return table.scheduled[round_ - 1]
+        return scheduled_fraction(self.profiles, round_, self.rules.deadline)
+
+    def outside(self, round_: int) -> Array:
+        """`bargaining.outside_options` of round `round_` (R, N)."""
+        table = self.by_round
+        if table is not None and round_ <= len(table.outside):
+            return table.outside[round_ - 1]
+        p = self.profiles
+        return outside_options(p.outside, p.outside_trend, round_)
 
 
 class State(NamedTuple):
@@ -191,7 +224,8 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
     walked, outside, best = state.walked, state.outside_value, state.best_left
     someone_walked: NDArray[np.bool_] | None = None     # (R,) where known without reducing `walked`
     if walkouts and arrays.profiles.has_outside_options:
-        outside, could_walk = rules.outside_now(arrays.profiles, round_, done.open_issues, arrays.package)
+        outside, could_walk = rules.outside_now(arrays.profiles, arrays.outside(round_), done.open_issues,
+                                                arrays.package)
         if could_walk:
             factor = 1.0 - r.hardening * tension
             walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
