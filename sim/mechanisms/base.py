@@ -181,16 +181,24 @@ def opening_state(ideal: Array, profiles: Any, tension: Array, runs: int, record
                   people: NDArray[np.bool_] | None = None, forecast: Array | None = None) -> State:
     """Round 0 of R runs: every actor at its ideal (`ideal` (N, M) shared or (R, N, M) per run)."""
     n_actors, n_issues = ideal.shape[-2:]
-    offers = np.broadcast_to(ideal, (runs, n_actors, n_issues)).copy()
-    proposal = np.broadcast_to(rules.proposal_table(offers, profiles), offers.shape).copy()
+    offers = _copy_to(ideal, (runs, n_actors, n_issues))
+    proposal = _copy_to(rules.proposal_table(offers, profiles), offers.shape)
     return State(
-        offers=offers, previous=offers, proposal=proposal, tension=np.array(tension, dtype=float).copy(),
+        offers=offers, previous=offers, proposal=proposal, tension=np.array(tension, dtype=float),  # (a copy)
         open_issues=np.ones((runs, n_issues), dtype=bool), agreed_value=np.full((runs, n_issues), np.nan),
         agreed_round=np.full((runs, n_issues), -1), intended=offers, stuck=np.zeros(offers.shape, dtype=bool),
         walked=np.zeros((runs, n_actors), dtype=bool), outside_value=None, best_left=None,
         over=np.zeros(runs, dtype=bool), broke_down=np.zeros(runs, dtype=bool), median=forecast,
         forecast=forecast,
         reasons=np.full(offers.shape, OPENING) if record else None, people=people)
+
+
+def _copy_to(array: Array, shape: tuple[int, ...]) -> Array:
+    """`array` broadcast to `shape` as a new array (always a copy, unlike `utility.full`): what
+    `np.broadcast_to(array, shape).copy()` gives, without its cost per call (once per model run)."""
+    out = np.empty(shape, dtype=array.dtype)
+    out[...] = array
+    return out
 
 
 def with_people(own: Array | None, before: Array, offers: Array, state: State,
