@@ -12,7 +12,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.classroom_views import common
-from dashboard.colours import ACTOR_DASHES, ACTOR_SHAPES, actor_colours
 from sim.classroom import Classroom, RoomState
 from sim.classroom import debrief as db
 from sim.classroom.rooms import CAUSES, fmt_value, move_lines, scenario_hash
@@ -250,25 +249,9 @@ def replay_round(state: RoomState, report: db.Debrief, r: int, me: str | None) -
 
 
 def utilities_figure(state: RoomState, report: db.Debrief) -> alt.Chart:
-    """Each actor's utility of the standing proposal per round, in the actor colours of every page."""
-    spec = state.scenario
-    frame = report.by_round
-    names = {a.id: a.name for a in spec.actors}
-    long = frame.melt(id_vars="round", value_vars=[a for a in spec.actor_ids if a in frame.columns],
-                      var_name="actor", value_name="utility")
-    long["actor"] = long["actor"].map(names)
-    order = list(names.values())
-    lines = alt.Chart(long).mark_line(strokeWidth=2.25, point=alt.OverlayMarkDef(size=40, filled=True)).encode(
-        x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("utility:Q", title="utility of the standing proposal", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("actor:N", title=None,
-                        scale=alt.Scale(domain=order, range=list(actor_colours(order).values()))),
-        strokeDash=alt.StrokeDash("actor:N", title=None, legend=None, scale=alt.Scale(
-            domain=order, range=[ACTOR_DASHES[k % len(ACTOR_DASHES)] for k in range(len(order))])),
-        shape=alt.Shape("actor:N", title=None, legend=None, scale=alt.Scale(
-            domain=order, range=[ACTOR_SHAPES[k % len(ACTOR_SHAPES)] for k in range(len(order))])),
-        tooltip=["round:Q", "actor:N", alt.Tooltip("utility:Q", format=".3f")])
-    return lines
+    """Each actor's utility of the standing proposal per round (`debrief.utilities_figure`: the printable
+    summary draws the same chart, in the actor colours of every page)."""
+    return db.utilities_figure(report)
 
 
 def utility_chart(state: RoomState, report: db.Debrief, r: int) -> None:
