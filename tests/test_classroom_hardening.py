@@ -432,6 +432,8 @@ def test_a_seats_debrief_before_the_reveal_shows_its_own_utility_only(cls):
     """Every utility is scored with a confidential brief: before the Reveal a seat sees its own, never the others',
     the joint one, the Nash point or the agent-only comparison (on the page and in its printable summary)."""
     from sim.classroom import debrief as db
+    from sim.core.colours import actor_colour
+    from tests.test_colours import svg_legend
 
     state, _ = played_room(cls)
     full = db.debrief(state, cls.model(state))
@@ -445,6 +447,9 @@ def test_a_seats_debrief_before_the_reveal_shows_its_own_utility_only(cls):
     assert not any(f"<td>{a.name}</td><td class='num'>" in page for a in others)
     assert "Nash point" not in page.split("<h2>Utilities</h2>")[1].split("</table>")[0]
     assert "after the teacher's Reveal" in page
+    actors = {a.name for a in state.scenario.actors}
+    drawn = {name: colour for name, colour in svg_legend(page).items() if name in actors}
+    assert drawn == {"Russia": actor_colour(0)}    # its own line only, in its colour of every page
     nobody = db.before_reveal(full, None)
     assert nobody.utilities == {} and list(nobody.by_round.columns) == ["round"]
     assert db.summary_html(nobody, reveal=False)

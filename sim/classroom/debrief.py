@@ -374,16 +374,18 @@ def utilities_figure(report: Debrief) -> alt.Chart:
     long = frame.melt(id_vars="round", value_vars=[a for a in spec.actor_ids if a in frame.columns],
                       var_name="actor", value_name="utility")
     long["actor"] = long["actor"].map(names)
-    order = list(names.values())
+    colours = actor_colours(list(names.values()))     # by the actor's place in the scenario, shown or not
+    shown = [k for k, a in enumerate(spec.actor_ids) if a in frame.columns]   # before the Reveal: the seat's own
+    order = [spec.actors[k].name for k in shown]
     return alt.Chart(long).mark_line(strokeWidth=2.25, point=alt.OverlayMarkDef(size=40, filled=True)).encode(
         x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("utility:Q", title="utility of the standing proposal", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("actor:N", title=None,
-                        scale=alt.Scale(domain=order, range=list(actor_colours(order).values()))),
+                        scale=alt.Scale(domain=order, range=[colours[name] for name in order])),
         strokeDash=alt.StrokeDash("actor:N", title=None, scale=alt.Scale(
-            domain=order, range=[ACTOR_DASHES[k % len(ACTOR_DASHES)] for k in range(len(order))])),
+            domain=order, range=[ACTOR_DASHES[k % len(ACTOR_DASHES)] for k in shown])),
         shape=alt.Shape("actor:N", title=None, scale=alt.Scale(
-            domain=order, range=[ACTOR_SHAPES[k % len(ACTOR_SHAPES)] for k in range(len(order))])),
+            domain=order, range=[ACTOR_SHAPES[k % len(ACTOR_SHAPES)] for k in shown])),
         tooltip=["round:Q", "actor:N", alt.Tooltip("utility:Q", format=".3f")])
 
 
