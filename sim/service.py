@@ -28,7 +28,10 @@ from sim.core.intervals import points as points
 from sim.core.intervals import shown_difference as shown_difference
 from sim.core.utility import to_native
 from sim.engine import lockstep
+from sim.engine.explain import MET_THE_PROPOSAL as MET_THE_PROPOSAL
 from sim.engine.explain import issue_reasons
+from sim.engine.explain import move_sentence as move_sentence
+from sim.engine.explain import move_sentences as move_sentences
 from sim.scenario import Scenario, ScenarioError, apply_params, load_scenario, with_protocol
 
 if TYPE_CHECKING:

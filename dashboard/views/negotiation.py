@@ -132,8 +132,16 @@ def move_log(result) -> pd.DataFrame:
     dates = {"Date": h["date"].to_numpy()} if "date" in h else {}     # under a calendar (protocol.calendar)
     log = pd.DataFrame({"Round": h["round"].to_numpy(), **dates, "Actor": h["actor"].map(names).to_numpy(),
                         "Issue": h["issue"].map(labels).to_numpy(), "Offer": h["position"].round(1).to_numpy(),
-                        "Move": h["reason"].to_numpy()})
+                        "Move": moves(result)[h.index]})
     return log.iloc[::-1].reset_index(drop=True)
+
+
+def moves(result) -> pd.Series:
+    """Each row of the run's history as a move in words, with its numbers where the reason alone would mislead
+    (`service.move_sentences`: "moved toward the proposal (34.2) from 15.7 to 18.1", not "met the proposal")."""
+    h = result.history
+    return pd.Series(service.move_sentences(h, result.scenario, lambda v, issue: common.fmt(v, issue.scale.unit)),
+                     index=h.index)
 
 
 INSPECT = "negsim.inspect_round"
@@ -148,7 +156,11 @@ REASON_WHY = {
     "held": "did not move this round (its schedule asked for no move, or tension held it back)",
     "held red line": "stands at its red line and will go no further",
     "at reservation": "stands where the issue would take it below its walk-away utility",
-    "met the proposal": "its offer reached the proposal on the table (within the agreement tolerance)",
+    "met the proposal": "its offer reached the proposal it answered (within the agreement tolerance)",
+    "moved toward the proposal": "its strategy conceded all the way to the proposal it answered, but its offer "
+                                 "ended short of it (its allies pulled it back, or the table had moved by its turn)",
+    "moved": "its strategy conceded all the way to the proposal it answered, but its offer ended elsewhere (its "
+             "allies pulled it, or the table had moved by its turn)",
     "followed ally": "its allies' moves pulled its offer more than it moved by itself",
     "retreated": "took back ground (answering a retreat, or noise)",
     "agreed": "the issue is closed",
@@ -170,16 +182,18 @@ def round_rows(result, actor_id: str, k: int) -> pd.DataFrame:
     round left on the table and how far the offer is from it."""
     s = result.scenario
     h = result.history
-    now = h[(h["round"] == k) & (h["actor"] == actor_id)].set_index("issue")
+    words = moves(result)
+    now = h[(h["round"] == k) & (h["actor"] == actor_id)].assign(move=words).set_index("issue")
     before = h[(h["round"] == max(k - 1, 0)) & (h["actor"] == actor_id)].set_index("issue")
     rows = []
     for issue in s.issues:
         row, prev = now.loc[issue.id], before.loc[issue.id]
         unit = issue.scale.unit
-        reason = str(row["reason"])
+        reason, move = str(row["reason"]), str(row["move"])
+        why = next((REASON_WHY[key] for key in sorted(REASON_WHY, key=len, reverse=True) if move.startswith(key)),
+                   reason)
         rows.append({"Issue": issue.label, "Offer before": common.fmt(float(prev["position"]), unit),
-                     "Offer now": common.fmt(float(row["position"]), unit), "Move": reason,
-                     "Why": REASON_WHY.get(reason, reason),
+                     "Offer now": common.fmt(float(row["position"]), unit), "Move": move, "Why": why,
                      "Proposal after the round": common.fmt(float(row["proposal"]), unit),
                      "Gap to the proposal": common.fmt(abs(float(row["position"]) - float(row["proposal"])), unit),
                      "Agreed": "yes" if bool(row["agreed"]) else "no"})
@@ -290,8 +304,9 @@ def render() -> None:
     with st.expander("Log of moves: who did what, and why", expanded=False):
         st.caption("Latest round first. *conceded*: moved towards the proposal as its strategy schedules; "
                    "*held*: did not move; *held red line*: stands at its red line; *at reservation*: at its "
-                   "walk-away level; *followed ally*: moved with an ally; *met the proposal*: its offer is on "
-                   "the table; *agreed*: the issue is closed.")
+                   "walk-away level; *followed ally*: moved with an ally; *met the proposal (34)*: its offer "
+                   "reached the proposal it answered; *moved toward the proposal (34) from 15 to 17*: its strategy "
+                   "went all the way there but its offer ended short; *agreed*: the issue is closed.")
         st.dataframe(move_log(result), hide_index=True, width="stretch", height=320)
     inspect_round(result)
     downloads(cur, result, figures)

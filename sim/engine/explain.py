@@ -11,17 +11,21 @@ or that they were still moving (a cycle) when the talks ended.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.core import table_rules
+from sim.core.strategies import MET, REASONS
 from sim.core.utility import EPS, issue_utilities, within
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sim.core.strategies import Profiles
     from sim.engine.model import NegotiationModel
-    from sim.scenario import Scenario
+    from sim.scenario import Issue, Scenario
 
 
 def _names(model: NegotiationModel, rows) -> str:
@@ -173,3 +177,55 @@ def forecast_reasons(model: NegotiationModel) -> dict[str, str]:
                          + _which(refusals))
         reasons[issue.id] = "; ".join(parts)
     return reasons
+
+
+# ====================================================================== one move in words
+MET_THE_PROPOSAL = REASONS[MET]
+"""The reason a move records when the actor's concession reached the proposal it answered (`strategies.move_reasons`,
+computed before its allies' pull): its final offer may stand short of that proposal, so it is shown in words."""
+
+
+def move_sentence(reason: str, before: float, after: float, answered: float, tolerance: float,
+                  fmt: Callable[[float], str], what: str = "", allies: bool = False) -> str:
+    """One move of one actor on one issue in words, with its numbers: `reason` as recorded, its offer `before` and
+    `after` the round, the proposal it `answered` (the one on the table at the end of the round before), the
+    agreement `tolerance` (native units) and `fmt` for a native value. `what` names the issue ('on expansion').
+
+    Every reason but "met the proposal" reads as recorded. That one is recorded when the actor's concession
+    reached the proposal it answered; where its offer then stands within the tolerance of that proposal it met
+    it ("met the proposal (34): 15 -> 34"); where it does not (its allies pulled it back, or, when actors move
+    one after another, the table had moved), it "moved toward the proposal (34) from 15 to 17" - the old text
+    said "met the proposal" there too."""
+    if reason != MET_THE_PROPOSAL:
+        return reason
+    on = f" on {what}" if what else ""
+    a, b, p = fmt(before), fmt(after), fmt(answered)
+    if abs(after - answered) <= tolerance + 1e-9:
+        return f"met the proposal{on} ({p})" + (f": {a} -> {b}" if a != b else f" at {b}")
+    pulled = "; its allies pulled it back" if allies else ""
+    if abs(after - answered) < abs(before - answered) - 1e-9:
+        return f"moved toward the proposal{on} ({p}) from {a} to {b}{pulled}"
+    return f"moved{on} from {a} to {b}, short of the proposal ({p}){pulled}" if a != b else (
+        f"held{on} at {b}, short of the proposal ({p}){pulled}")
+
+
+def move_sentences(history: pd.DataFrame, scenario: Scenario,
+                   fmt: Callable[[float, Issue], str]) -> list[str]:
+    """`move_sentence` for every row of a run's history (`service.history_of`: round 0 reads as recorded), in its
+    row order; `fmt(value, issue)` formats a native value of an issue."""
+    issues = {i.id: i for i in scenario.issues}
+    allies = {a.id: bool(a.allies) for a in scenario.actors}
+    tolerance = scenario.protocol.agreement_tolerance
+    answered = history.set_index(["round", "actor", "issue"])[["position", "proposal"]]
+    out = []
+    for r, actor, issue_id, after, reason in zip(history["round"], history["actor"], history["issue"],
+                                                 history["position"], history["reason"], strict=True):
+        if reason != MET_THE_PROPOSAL or r == 0 or (r - 1, actor, issue_id) not in answered.index:
+            out.append(str(reason))
+            continue
+        issue = issues[issue_id]
+        before, proposal = answered.loc[(r - 1, actor, issue_id)]
+        out.append(move_sentence(str(reason), float(before), float(after), float(proposal),
+                                 tolerance * issue.scale.span, lambda v, i=issue: fmt(v, i),
+                                 allies=allies[actor]))
+    return out
