@@ -127,24 +127,27 @@ def debrief_page(cls: Classroom, state: RoomState, teacher: bool, me: str | None
         report = db.before_reveal(report, me)
 
     # ---------------------------------------------------------------- headline
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Outcome", common.OUTCOME_WORDS.get(report.outcome, report.outcome).split(":")[0],
+    # one row of metrics each as wide as its value, wrapping when the page is narrow (four equal columns cut
+    # "Talks under way" and "after the Reveal" at 1280 px)
+    row = st.container(horizontal=True, gap="large")
+    row.metric("Outcome", common.OUTCOME_WORDS.get(report.outcome, report.outcome).split(":")[0], width="content",
               help="agreement: every issue; partial: some; stalemate: none; breakdown: an actor walked away "
                    "(its outside option beat the best deal every actor, itself included, could still accept)")
-    c2.metric("Rounds played", f"{state.room.rounds_closed} of {spec.protocol.max_rounds}")
+    row.metric("Rounds played", f"{state.room.rounds_closed} of {spec.protocol.max_rounds}", width="content")
     nash_joint = sum(report.nash.utilities.values()) if report.nash else None
     if reveal:
-        c3.metric("Joint utility", f"{report.joint:.2f}",
+        row.metric("Joint utility", f"{report.joint:.2f}", width="content",
                   delta=None if nash_joint is None else f"{report.joint - nash_joint:+.2f} vs the Nash point",
                   help="The sum of every actor's utility (0-1 each) of the outcome. Unsettled issues count at each "
                        "actor's walk-away level.")
-        c4.metric("Distance to the Nash point", "-" if report.to_nash is None else f"{report.to_nash:.2f}",
+        row.metric("Distance to the Nash point", "-" if report.to_nash is None else f"{report.to_nash:.2f}",
+                  width="content",
                   help="How far the actors' utilities are from those of the Nash bargaining solution (the deal "
                        "that maximises the product of everyone's gains over no deal); 0 = exactly there.")
     else:
-        c3.metric("Your utility", f"{report.utilities[me]:.2f}" if me in report.utilities else "-",
+        row.metric("Your utility", f"{report.utilities[me]:.2f}" if me in report.utilities else "-", width="content",
                   help="Your seat's utility (0-1) of the outcome, scored with your brief.")
-        c4.metric("Everyone's utilities", "after the Reveal",
+        row.metric("Everyone's utilities", "after the Reveal", width="content",
                   help="Other seats' utilities, the joint utility and the Nash point are scored with their "
                        "confidential briefs: the teacher's Reveal shows them.")
     if report.nash is not None and not report.nash.red_lines:
