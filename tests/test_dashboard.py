@@ -752,9 +752,10 @@ def test_compare_page_reuses_a_monte_carlo_batch_of_the_monte_carlo_page(app):
     assert charts(app, "compare_shares")
 
 
-def test_monte_carlo_histograms_keep_short_axis_titles_and_limited_titles():
+def test_monte_carlo_histograms_keep_short_axis_titles_and_wrapped_titles():
     """The histograms shrank to a hairline at 1280 px: the axis title carried both pole labels. Now it is short,
-    the poles go in a subtitle and titles are limited in width (checked in Chromium by the screenshots)."""
+    the poles go in a subtitle, and titles and subtitles are wrapped onto short lines, never cut (checked in
+    Chromium by tests/test_dashboard_polish_browser.py)."""
     scenario = load_scenario(ROOT / "scenarios" / "feb2022_issue_by_issue.yaml")
     runs = service.monte_carlo(scenario, 20)
     from dashboard import charts as figures
@@ -763,8 +764,12 @@ def test_monte_carlo_histograms_keep_short_axis_titles_and_limited_titles():
         values = runs.loc[runs[f"agreed.{issue.id}"].astype(bool), f"value.{issue.id}"]
         spec = figures.value_histogram(values, issue).spec()
         assert len(spec["encoding"]["x"]["title"]) <= 30
-        assert spec["title"]["limit"] == figures.TITLE_LIMIT
-        assert issue.low_label[:20] in spec["title"]["subtitle"][0]
+        title, subtitle = spec["title"]["text"], spec["title"]["subtitle"]
+        assert "limit" not in spec["title"]
+        assert all(len(line) <= figures.TITLE_CHARS for line in title)
+        assert " ".join(title) == issue.label                                  # whole, not cut
+        assert all(len(line) <= figures.SUBTITLE_CHARS or " " not in line for line in subtitle)
+        assert issue.low_label in " ".join(subtitle) and issue.high_label in " ".join(subtitle)
 
 
 def test_ten_actors_get_ten_colours_and_a_legend_that_shows_every_series():

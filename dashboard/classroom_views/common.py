@@ -348,10 +348,11 @@ def issue_chart(state: RoomState, j: int, offers, proposal: float, agreed: bool,
             color="#c92a2a", strokeDash=[4, 3], size=2).encode(x=alt.X("red:Q", scale=scale)))
     state_word = "AGREED at" if agreed else "Proposal"
     # the number first: a long label cut at the chart's width hid it ("Strike weapons ... - propos...")
+    poles = [f"{issue.scale.min:g} = {issue.low_label}", f"{issue.scale.max:g} = {issue.high_label}"]
+    # the poles on one line when short, else one per line (Vega cut a long line at the chart's width: "no further…")
+    subtitle: str | list[str] = "   |   ".join(poles) if sum(map(len, poles)) <= 70 else poles
     title = alt.TitleParams(f"{state_word} {fmt_value(proposal, issue)} · {issue.label}", anchor="start",
-                            fontSize=14, subtitle=f"{issue.scale.min:g} = {issue.low_label}   |   "
-                                                  f"{issue.scale.max:g} = {issue.high_label}",
-                            subtitleFontSize=11, subtitleColor="#555")
+                            fontSize=14, subtitle=subtitle, subtitleFontSize=11, subtitleColor="#555")
     return alt.layer(*layers).properties(height=alt.Step(26), title=title)
 
 
