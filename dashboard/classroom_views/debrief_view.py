@@ -315,7 +315,8 @@ def comparison_view(state: RoomState, report: db.Debrief, runs: pd.DataFrame) ->
         tooltip=["actor:N", alt.Tooltip("utility:Q", format=".3f", title="your class")])
     with right:
         common.show_chart(alt.layer(ticks, dots).properties(
-            title="Each seat's utility: agent-only runs (grey ticks), your class (orange)"), 230)
+            title=alt.TitleParams("Each seat's utility", anchor="start",
+                                  subtitle="agent-only runs: grey ticks; your class: orange")), 230)
     rows = []
     for n, a in enumerate([*spec.actor_ids, "joint"]):
         column = joint if a == "joint" else table[:, n]
