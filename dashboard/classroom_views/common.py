@@ -350,11 +350,11 @@ def issue_chart(state: RoomState, j: int, offers, proposal: float, agreed: bool,
     state_word = "AGREED at" if agreed else "Proposal"
     # the number first: a long label cut at the chart's width hid it ("Strike weapons ... - propos...")
     poles = [f"{issue.scale.min:g} = {issue.low_label}", f"{issue.scale.max:g} = {issue.high_label}"]
-    # short lines, wrapped rather than cut: the chart is about 460 px wide on a seat's page at 1280 px, and Vega cut
-    # a longer line at the chart's width ("... missiles in Eur…", "... guarantee of no further…")
-    subtitle = ["   |   ".join(poles)] if sum(map(len, poles)) <= 64 else [
-        line for pole in poles for line in wrapped(pole, 72)]
-    title = alt.TitleParams(wrapped(f"{state_word} {fmt_value(proposal, issue)} · {issue.label}", 52),
+    # lines that fit the chart, wrapped rather than cut: it is about 460 px wide on a seat's page at 1280 px, and
+    # Vega cut a longer line at the chart's width ("... missiles in Eur…", "... guarantee of no further…")
+    subtitle = ["   |   ".join(poles)] if sum(map(len, poles)) <= 70 else [
+        line for pole in poles for line in wrapped(pole, 88)]
+    title = alt.TitleParams(wrapped(f"{state_word} {fmt_value(proposal, issue)} · {issue.label}", 56),
                             anchor="start", fontSize=14, subtitle=subtitle, subtitleFontSize=11, subtitleColor="#555")
     return alt.layer(*layers).properties(height=alt.Step(26), title=title)
 
