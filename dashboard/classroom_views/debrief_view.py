@@ -274,6 +274,19 @@ def utility_chart(state: RoomState, report: db.Debrief, r: int) -> None:
                               300)
 
 
+def same_utility_note(runs: int, outcome_share: dict[str, float]) -> str:
+    """What to say when every agent-only run gives each seat the same utility: that they ended alike only where
+    they did (a stalemate and a breakdown that settle nothing score the same, yet are not the same result)."""
+    shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(outcome_share.items(), key=lambda kv: -kv[1]))
+    if len(outcome_share) == 1:
+        said = (f"All {runs:,} agent-only runs ended alike ({shares}), every seat with the same utility: the computer "
+                "alone always reaches the same result here.")
+    else:
+        said = (f"The {runs:,} agent-only runs did not all end alike ({shares}), yet each seat's utility was the same "
+                "in every one of them: they settled the same issues the same way (or none).")
+    return said + " The class's place is therefore one of three: better, the same or worse, seat by seat (below)."
+
+
 def comparison_view(state: RoomState, report: db.Debrief, runs: pd.DataFrame) -> None:
     """The class against the agent-only runs: the distribution of their outcomes and of each seat's utility,
     with the class's place in each (better than, tied with, worse than how many runs). It stays informative
@@ -289,10 +302,8 @@ def comparison_view(state: RoomState, report: db.Debrief, runs: pd.DataFrame) ->
     table = db.scored_as_written(state, runs)
     names = [a.name for a in spec.actors]
     joint = table.sum(axis=1)
-    if float(joint.max() - joint.min()) < 1e-9:
-        st.info(f"All {c.runs:,} agent-only runs ended alike ({shares}), every seat with the same utility: the "
-                "computer alone always reaches the same result here. The class's place is therefore one of three: "
-                "better, the same or worse, seat by seat (below).", icon=":material/info:")
+    if float(np.ptp(table, axis=0).max()) < 1e-9:
+        st.info(same_utility_note(c.runs, c.outcome_share), icon=":material/info:")
     left, right = st.columns([1, 1])
     counts = runs["outcome"].value_counts()
     outcomes = pd.DataFrame({"outcome": list(OUTCOME_ORDER), "runs": [int(counts.get(o, 0)) for o in OUTCOME_ORDER],
