@@ -447,6 +447,8 @@ def test_a_seats_debrief_before_the_reveal_shows_its_own_utility_only(cls):
     assert not any(f"<td>{a.name}</td><td class='num'>" in page for a in others)
     assert "Nash point" not in page.split("<h2>Utilities</h2>")[1].split("</table>")[0]
     assert "after the teacher's Reveal" in page
+    said = page.split("<h2>Utilities</h2>")[1].split("<table>")[0]    # as `table_rules.outcome_utility` scores
+    assert "utility of its status quo, or at its walk-away utility where the issue has none" in " ".join(said.split())
     actors = {a.name for a in state.scenario.actors}
     drawn = {name: colour for name, colour in svg_legend(page).items() if name in actors}
     assert drawn == {"Russia": actor_colour(0)}    # its own line only, in its colour of every page

@@ -138,8 +138,8 @@ def debrief_page(cls: Classroom, state: RoomState, teacher: bool, me: str | None
     if reveal:
         row.metric("Joint utility", f"{report.joint:.2f}", width="content",
                   delta=None if nash_joint is None else f"{report.joint - nash_joint:+.2f} vs the Nash point",
-                  help="The sum of every actor's utility (0-1 each) of the outcome. Unsettled issues count at each "
-                       "actor's walk-away level.")
+                  help="The sum of every actor's utility (0-1 each) of the outcome. An unsettled issue counts at the "
+                       "actor's utility of its status quo (or at its walk-away utility where the issue has none).")
         row.metric("Distance to the Nash point", "-" if report.to_nash is None else f"{report.to_nash:.2f}",
                   width="content",
                   help="How far the actors' utilities are from those of the Nash bargaining solution (the deal "
