@@ -238,7 +238,10 @@ def inspect_round(result) -> None:
                         f"**{utility:.3f}** ({'at or above' if utility >= walk else 'below'} its walk-away "
                         f"utility {walk:.2f})")
             st.dataframe(round_rows(result, actor.id, k), hide_index=True, width="stretch",
-                         column_config={"Why": st.column_config.TextColumn("Why", width="large")})
+                         column_config={"Issue": st.column_config.TextColumn("Issue", width="medium"),
+                                        # the move in words, with its numbers: wide enough to read whole
+                                        "Move": st.column_config.TextColumn("Move", width="large"),
+                                        "Why": st.column_config.TextColumn("Why", width="large")})
 
 
 def downloads(cur: state.Current, result, figures: list[charts.Figure]) -> None:
@@ -307,7 +310,8 @@ def render() -> None:
                    "walk-away level; *followed ally*: moved with an ally; *met the proposal (34)*: its offer "
                    "reached the proposal it answered; *moved toward the proposal (34) from 15 to 17*: its strategy "
                    "went all the way there but its offer ended short; *agreed*: the issue is closed.")
-        st.dataframe(move_log(result), hide_index=True, width="stretch", height=320)
+        st.dataframe(move_log(result), hide_index=True, width="stretch", height=320,
+                     column_config={"Move": st.column_config.TextColumn("Move", width="large")})
     inspect_round(result)
     downloads(cur, result, figures)
     share(cur)
