@@ -87,6 +87,7 @@ class Figure:
     @quick
     def spec(self) -> dict[str, Any]:
         """The Vega-Lite spec, with the frames under `datasets` (Streamlit sends them to the browser as Arrow)."""
+        spec: dict[str, Any]
         if isinstance(self.chart, list):
             layers = [_bare(layer.to_dict(validate=False)) for layer in self.chart]
             spec = {"$schema": alt.SCHEMA_URL, "layer": layers}
@@ -207,7 +208,7 @@ def names_of(scenario: Scenario) -> dict[str, str]:
 # ====================================================================== a run
 def columns(result: RunResult) -> dict[str, np.ndarray]:
     """The run's history as numpy columns (much faster to slice than the DataFrame, for every rerun)."""
-    history = result.history
+    history = result.recorded_history()
     return {name: history[name].to_numpy() for name in history.columns}
 
 

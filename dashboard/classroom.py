@@ -38,8 +38,9 @@ def main() -> None:
         st.session_state["classroom_role"] = st.query_params.get("role") if st.query_params.get(
             "role") in ROLES else "student"
     with st.sidebar:
-        role = st.segmented_control("I am a", list(ROLES), format_func=ROLES.get, key="classroom_role",
-                                    required=True)
+        # required, and its state set above: a role always (None only for a required control with neither)
+        role = st.segmented_control("I am a", list(ROLES), format_func=ROLES.__getitem__, key="classroom_role",
+                                    required=True) or "student"
     if st.query_params.get("role") != role:
         st.query_params["role"] = role
     if role == "teacher":

@@ -171,7 +171,7 @@ def banner(result: RunResult) -> None:
 # ---------------------------------------------------------------------- download contents
 def history_csv(result: RunResult) -> str:
     """The tidy per-round table (round 0 = opening positions), as `negsim run --rounds-csv` writes it."""
-    return result.history.to_csv(index=False)
+    return result.recorded_history().to_csv(index=False)
 
 
 def outcome_json(result: RunResult) -> str:

@@ -8,7 +8,7 @@ Every control edits one parameter path of the scenario (`actors.russia.positions
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args, get_origin
 
 import streamlit as st
 
@@ -17,6 +17,9 @@ from dashboard.common import OUTSIDE_OPTION_HELP, WALK_AWAY_HELP, scenario_yaml
 from dashboard.text import md, sprintf_literal, unit_suffix
 from sim import mechanisms
 from sim.scenario import DEFAULT_EXPONENTS, Issue, Scenario, describe_path
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 STRATEGIES = {
     "boulware": "Boulware: holds out, concedes near the deadline",
@@ -74,10 +77,14 @@ def slider(label: str, path: str, base_value: float | None, lo: float, hi: float
     """A slider editing `path`; `base_value` is the file's value (None: not set there), `default` what the
     slider shows when neither the file nor an edit gives a value."""
     key = state.widget_key(path + suffix)
-    cast = int if isinstance(step, int) else float
+    number = int if isinstance(step, int) else float
     value = _value(path, base_value)
-    value = cast(min(max(default if value is None else value, lo), hi))
-    st.slider(label, min_value=cast(lo), max_value=cast(hi), value=value, step=cast(step), format=fmt,
+    if value is None:
+        value = default
+    if value is None:
+        raise ValueError(f"slider {path}: no value to show (neither the file, an edit nor a default gives one)")
+    value = number(min(max(value, lo), hi))
+    st.slider(label, min_value=number(lo), max_value=number(hi), value=value, step=number(step), format=fmt,
               key=key, help=help, on_change=_changed, args=(path, key, base_value))
 
 
@@ -85,9 +92,13 @@ def choice(label: str, path: str, base_value: str, options: dict[str, str], *, r
            help: str | None = None) -> None:
     key = state.widget_key(path)
     value = _value(path, base_value)
-    widget = st.radio if radio else st.selectbox
-    widget(label, list(options), index=list(options).index(value), format_func=options.__getitem__, key=key,
-           help=help, on_change=_changed, args=(path, key, base_value))
+    index = list(options).index(value)
+    if radio:
+        st.radio(label, list(options), index=index, format_func=options.__getitem__, key=key, help=help,
+                 on_change=_changed, args=(path, key, base_value))
+    else:
+        st.selectbox(label, list(options), index=index, format_func=options.__getitem__, key=key, help=help,
+                     on_change=_changed, args=(path, key, base_value))
 
 
 # ====================================================================== scenario source
@@ -334,7 +345,8 @@ def _mechanism_parameter_controls(base: Scenario, chosen: mechanisms.Mechanism) 
         return
     values = getattr(base.protocol, chosen.name)
     st.markdown(f"**{chosen.label}**")
-    for name, field in chosen.parameters.model_fields.items():
+    # a pydantic model (sim.mechanisms.base.Mechanism types it `type | None`)
+    for name, field in cast("type[BaseModel]", chosen.parameters).model_fields.items():
         path, label = f"protocol.{chosen.name}.{name}", name.replace("_", " ").capitalize()
         options = get_args(field.annotation) if get_origin(field.annotation) is Literal else ()
         if options:

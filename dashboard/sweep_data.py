@@ -65,13 +65,15 @@ def discover(bases: tuple[str, ...] = ("sweeps", "out")) -> list[str]:
 
 
 def _parameters(manifest: dict[str, Any], runs: pd.DataFrame) -> list[str]:
-    design = manifest.get("design") if isinstance(manifest.get("design"), dict) else {}
-    paths = [f.get("path") for f in design.get("factors", []) if isinstance(f, dict)]
+    design = manifest.get("design")
+    if not isinstance(design, dict):
+        design = {}
+    paths: list[str | None] = [f.get("path") for f in design.get("factors", []) if isinstance(f, dict)]
     if not paths:
         paths = [str(v).split("=", 1)[0] for v in design.get("vary", [])]
     if not paths:  # no design in the manifest: every column that is neither an id nor a result
         paths = [c for c in runs.columns if c not in RESULT_COLUMNS and not c.startswith(RESULT_PREFIXES)]
-    return [p for p in paths if p in runs.columns]
+    return [p for p in paths if p is not None and p in runs.columns]
 
 
 def read_sweep(path: str | Path) -> Sweep:

@@ -77,6 +77,12 @@ class RunResult:
     events: list[tuple[int, str]] = field(default_factory=list)
     """The injects that fired or were played: (the round they came before, inject id), in order."""
 
+    def recorded_history(self) -> pd.DataFrame:
+        """`history`, which a run played with `collect=False` has not got (a ValueError saying so)."""
+        if self.history is None:
+            raise ValueError("the run kept no rounds (played with collect=False)")
+        return self.history
+
     def date_of(self, round_: int | None) -> str | None:
         """A round's date as ISO text (None without a calendar, or for no round)."""
         day = None if round_ is None else self.scenario.date_of(round_)
@@ -130,8 +136,12 @@ class RunResult:
             None if issues[0].prediction is None else [r.prediction for r in issues], self.inputs)
 
 
-def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, agreed: Sequence[Any],
-                   value: Sequence[Any], utility: Sequence[Any], prediction: Sequence[Any] | None = None,
+PerItem = Sequence[Any] | np.ndarray
+"""Values indexed by issue or by actor: a list for one run, an array (a column of runs per item) for many."""
+
+
+def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, agreed: PerItem,
+                   value: PerItem, utility: PerItem, prediction: PerItem | None = None,
                    inputs: dict[str, Any] | None = None) -> dict[str, Any]:
     """The flat summary of runs: outcome, rounds, date (of the last round, ISO text; with a calendar only),
     tension, then per issue agreed.<id>, value.<id> (native
@@ -158,6 +168,8 @@ def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, 
 def round_dates(scenario: Scenario, rounds: Any) -> Any:
     """The ISO dates of rounds (one round, or an array of them: an array of text) by the scenario's calendar."""
     calendar = scenario.protocol.calendar
+    if calendar is None:
+        raise ValueError(f"scenario {scenario.id} has no calendar: its rounds have no dates")
     if np.ndim(rounds) == 0:
         return calendar.date_of(int(rounds)).isoformat()
     days = np.floor(np.asarray(rounds, dtype=float) * calendar.days_per_round).astype("timedelta64[D]")
@@ -195,10 +207,11 @@ def result_of(model: NegotiationModel, explain: bool = True) -> RunResult:
     """Describe a model's current state (finished or not) in native units; `explain=False` spares the
     per-issue sentences (`IssueResult.why`) where only summaries are kept (sweeps)."""
     spec = model.spec
-    forecasts = model.prediction is not None
+    forecast = model.prediction
+    forecasts = forecast is not None
     # one conversion for every per-issue row, then plain floats (cheap per run: sweeps call this per run)
     rows = [model.baseline_mean, model.baseline_median, model.agreed_value, model.proposal]
-    per_issue = model.native(np.stack(rows + [model.prediction] if forecasts else rows)).tolist()
+    per_issue = model.native(np.stack(rows if forecast is None else [*rows, forecast])).tolist()
     baseline_mean, baseline_median, agreed_value, proposal = per_issue[:4]
     prediction = per_issue[4] if forecasts else None
     agreed_flags = (~model.open_issues).tolist()
@@ -242,8 +255,16 @@ def history_of(model: NegotiationModel) -> pd.DataFrame:
     too) with its actors, issues and reasons named."""
     import pandas as pd  # here: sweep workers, which import this module, need no pandas
 
-    table = named_rounds(model.recorder.table(), model.layout, model.reason_names)
+    table = named_rounds(rounds_of(model), model.layout, model.reason_names)
     return pd.DataFrame(with_dates(table, model.layout))
+
+
+def rounds_of(model: NegotiationModel) -> dict[str, np.ndarray]:
+    """The model's round table (`sim.engine.run.RoundRecorder.table`); a model started with `collect=False`
+    keeps none."""
+    if model.recorder is None:
+        raise ValueError("the model keeps no rounds (started with collect=False)")
+    return model.recorder.table()
 
 
 def with_dates(table: dict[str, np.ndarray], scenario: Scenario) -> dict[str, np.ndarray]:
@@ -321,7 +342,7 @@ def play_batch(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = 
                for name in rows[0]} if rows else {}
     table = None
     if rounds and models:
-        tables = [model.recorder.table() for model in models]
+        tables = [rounds_of(model) for model in models]
         table = {name: np.concatenate([part[name] + k if name == "run" else part[name]
                                        for k, part in enumerate(tables)]) for name in tables[0]}
     return Batch(columns, table, reason_names)

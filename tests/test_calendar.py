@@ -229,3 +229,10 @@ def test_an_inject_dated_before_the_start_is_refused_and_a_tiny_round_length_doe
     doc["protocol"]["calendar"]["days_per_round"] = 1e-300     # every round on 17 Dec 2021: dated injects never fire
     scenario = parse_scenario(doc)
     assert scenario.inject_round(scenario.inject("invasion")) > 10**300
+
+
+def test_round_dates_of_a_scenario_without_a_calendar_is_a_clear_error():
+    scenario = service.prepare()
+    scenario = scenario.model_copy(update={"protocol": scenario.protocol.model_copy(update={"calendar": None})})
+    with pytest.raises(ValueError, match="no calendar"):
+        service.round_dates(scenario, 3)

@@ -21,7 +21,7 @@ from sim.classroom import (
     default_path,
 )
 from sim.classroom import debrief as db
-from sim.classroom.rooms import move_lines
+from sim.classroom.views import move_lines
 from sim.engine.model import baseline
 from tests.conftest import SCENARIOS, make_scenario
 

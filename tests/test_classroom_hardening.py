@@ -29,7 +29,7 @@ from sim.classroom import (
     security,
     store,
 )
-from sim.classroom.rooms import move_lines, public_history
+from sim.classroom.views import move_lines, public_history
 from sim.engine.model import baseline
 from tests.test_classroom_app import APP, PASS, TIMEOUT, button, session, student_joins, teacher_creates_room
 

@@ -163,10 +163,10 @@ def test_lazy_package_attributes_still_work():
     code = ("import sys, sim\nassert 'mesa' not in sys.modules\n"
             "from sim import NegotiationModel, Scenario, ScenarioError, load_scenario, service\n"
             "from sim.sweep import SweepError, run_sweep, sweep\n"
-            "import sim.engine.model, sim.scenario, sim.sweep.storage\n"
+            "import sim.engine.model, sim.scenario, sim.sweep.directory\n"
             "assert NegotiationModel is sim.engine.model.NegotiationModel\n"
             "assert ScenarioError is sim.scenario.ScenarioError\n"
-            "assert SweepError is sim.sweep.storage.SweepError\n"
+            "assert SweepError is sim.sweep.directory.SweepError\n"
             "assert set(sim.__all__) <= set(dir(sim))\n"
             "try:\n    sim.nope\nexcept AttributeError:\n    pass\nelse:\n    raise SystemExit('sim.nope')\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from sim import service
-from sim.classroom.rooms import fmt_value, move_lines
+from sim.classroom.views import fmt_value, move_lines
 from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS
 

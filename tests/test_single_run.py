@@ -116,3 +116,22 @@ def test_a_copy_with_checked_values_is_the_validated_scenario():
     # what the copy cannot reach goes the validated way, with its errors
     with pytest.raises(ScenarioError):
         with_checked_values(scenario, {"actors.nobody.capability": 1.0})
+
+
+def test_the_history_of_a_model_that_keeps_no_rounds_is_a_clear_error():
+    from sim import service
+
+    model = NegotiationModel(baseline(), rng=1, collect=False)
+    model.run_model()
+    with pytest.raises(ValueError, match="keeps no rounds"):
+        service.history_of(model)
+    assert service.result_of(model).history is None
+
+
+def test_a_run_that_kept_no_rounds_says_so_when_its_history_is_asked_for():
+    from sim import service
+
+    result = service.run_scenario(baseline(), 1, collect=False)
+    with pytest.raises(ValueError, match="kept no rounds"):
+        result.recorded_history()
+    assert len(service.run_scenario(baseline(), 1).recorded_history()) > 0

@@ -35,9 +35,10 @@ from sim.sweep import (
     sweep,
 )
 from sim.sweep import analyze as analysis
-from sim.sweep import storage as storage_module
+from sim.sweep import parts as parts_module
 from sim.sweep import worker as worker_module
 from sim.sweep.design import parse_vary
+from sim.sweep.directory import SweepDir
 from sim.sweep.runner import probe
 from sim.sweep.samplers.sobol import saltelli_layout
 from tests.conftest import BASELINE, ROOT
@@ -200,7 +201,7 @@ def test_monte_carlo_sweep_matches_the_service_monte_carlo(baseline):
 
 
 def test_consolidation_in_windows_keeps_order(baseline, reference, tmp_path, monkeypatch):
-    monkeypatch.setattr(storage_module, "MERGE_ROWS", 3)      # many windows, parts straddling them
+    monkeypatch.setattr(parts_module, "MERGE_ROWS", 3)      # many windows, parts straddling them
     out = tmp_path / "windows"
     run_sweep(baseline, VARY, out=out, replicates=REPLICATES, seed=SEED, executor="serial", batch_size=7,
               rounds=True, progress=False)
@@ -310,7 +311,7 @@ def test_kill_and_resume_equals_an_uninterrupted_sweep(baseline, tmp_path):
         child.wait()
     assert not (out / "runs.parquet").exists()
     parts = list((out / "parts").glob("runs-*.arrow"))
-    done = sum(storage_module.read_part(p).num_rows for p in parts)
+    done = sum(parts_module.read_part(p).num_rows for p in parts)
     assert 0 < done < 60
 
     result = CliRunner().invoke(app, [*command, "--out", str(out)])     # the same command again
@@ -416,7 +417,7 @@ def test_ctrl_c_saves_finished_batches_and_says_how_to_resume(tmp_path):
     assert child.returncode == 130, stderr
     assert "re-run the same command" in stderr and "Traceback" not in stderr
     assert not list(out.glob(".*.tmp.*"))      # the tables being written as batches finished were removed
-    parts, done = storage_module.SweepDir(out).scan(3000)
+    parts, done = SweepDir(out).scan(3000)
     assert 0 < done.sum() < 3000 and not (out / "runs.parquet").exists()
 
 

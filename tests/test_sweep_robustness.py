@@ -29,7 +29,7 @@ from sim.core import table_rules
 from sim.engine import lockstep
 from sim.scenario import ScenarioError, apply_params, dump_yaml, load_scenario, params
 from sim.sweep import make_design, read_rounds, read_runs, run_sweep
-from sim.sweep import storage as storage_module
+from sim.sweep import parts as parts_module
 from sim.sweep.design import parse_vary
 from sim.sweep.worker import describe
 from tests.conftest import BASELINE, ROOT
@@ -94,7 +94,7 @@ def reference(tmp_path_factory):
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory):
     """The same sweep stopped after three batches of two runs (six of twelve runs in parts/)."""
-    from sim.sweep.storage import SweepDir
+    from sim.sweep.directory import SweepDir
 
     out = tmp_path_factory.mktemp("interrupted") / "sweep"
     real, written = SweepDir.write_batch, []
@@ -249,7 +249,7 @@ def test_an_ipc_and_a_parquet_part_of_the_same_batch_count_once(interrupted, ref
     out = copy_of(interrupted, tmp_path)
     for kind in ("runs", "rounds"):
         arrow = out / "parts" / f"{kind}-000000000002.arrow"
-        pq.write_table(storage_module.read_part(arrow), arrow.with_suffix(".parquet"))
+        pq.write_table(parts_module.read_part(arrow), arrow.with_suffix(".parquet"))
     done = resume(out)
     assert done.returncode == 0, done.stderr
     assert_same_sweep(out, reference)
@@ -699,8 +699,8 @@ def merged_not_recorded(tmp_path_factory, reference):
         def pick(table, first=first):
             return table.filter(pc.and_(pc.greater_equal(table["run_id"], first), pc.less(table["run_id"],
                                                                                          first + 3)))
-        storage_module.atomic_write_part(out / "parts" / f"rounds-{first:012d}.arrow", pick(rounds))
-        storage_module.atomic_write_part(out / "parts" / f"runs-{first:012d}.arrow", pick(runs))
+        parts_module.atomic_write_part(out / "parts" / f"rounds-{first:012d}.arrow", pick(rounds))
+        parts_module.atomic_write_part(out / "parts" / f"runs-{first:012d}.arrow", pick(runs))
     shutil.copy(reference / "rounds.parquet", out / "rounds.parquet")
     return out
 
@@ -840,7 +840,7 @@ def test_a_part_copied_from_another_sweep_of_the_same_size_is_not_taken_for_done
     runs, rounds = pq.read_table(elsewhere / "runs.parquet"), pq.read_table(elsewhere / "rounds.parquet")
     for table, kind in ((runs, "runs"), (rounds, "rounds")):
         part = table.filter(pc.and_(pc.greater_equal(table["run_id"], 6), pc.less(table["run_id"], 12)))
-        storage_module.atomic_write_part(out / "parts" / f"{kind}-000000000006.arrow", part)
+        parts_module.atomic_write_part(out / "parts" / f"{kind}-000000000006.arrow", part)
     done = resume(out)
     assert done.returncode == 0, done.stderr
     assert "Resumed: 6 runs" in done.stdout

@@ -36,8 +36,8 @@ from sim.classroom import (
     TooManyAttempts,
     default_path,
 )
-from sim.classroom.rooms import CAUSES, fmt_value, move_lines, public_history, short_name
 from sim.classroom.security import csv_text, markdown_escape
+from sim.classroom.views import CAUSES, fmt_value, move_lines, public_history, short_name
 from sim.scenario import Scenario, rendered_background, rendered_brief
 
 if TYPE_CHECKING:
@@ -356,7 +356,8 @@ def issue_chart(state: RoomState, j: int, offers, proposal: float, agreed: bool,
         line for pole in poles for line in wrapped(pole, 88)]
     title = alt.TitleParams(wrapped(f"{state_word} {fmt_value(proposal, issue)} · {issue.label}", 56),
                             anchor="start", fontSize=14, subtitle=subtitle, subtitleFontSize=11, subtitleColor="#555")
-    return alt.layer(*layers).properties(height=alt.Step(26), title=title)
+    # a LayerChart (alt.layer may make a FacetChart, of faceted layers: these have no facets)
+    return alt.LayerChart(layer=layers).properties(height=alt.Step(26), title=title)
 
 
 def legend(me: str | None) -> None:
@@ -384,7 +385,7 @@ def table_and_log(state: RoomState, model: NegotiationModel, limit: int | None =
 def visible_history(state: RoomState, model: NegotiationModel, me: str | None = None,
                     teacher: bool = False) -> pd.DataFrame:
     """The model's history as this page may show it: all of it for the teacher or after the reveal; else every
-    seat but `me` without the reasons that give away its red lines (`rooms.public_history`)."""
+    seat but `me` without the reasons that give away its red lines (`views.public_history`)."""
     history = service.history_of(model)
     return history if teacher or state.room.revealed else public_history(history, me)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import NotRequired, TypedDict
 
 import altair as alt
 import numpy as np
@@ -14,7 +15,8 @@ import streamlit as st
 from dashboard.classroom_views import common
 from sim.classroom import Classroom, RoomState
 from sim.classroom import debrief as db
-from sim.classroom.rooms import CAUSES, fmt_value, move_lines, scenario_hash
+from sim.classroom.room_state import scenario_hash
+from sim.classroom.views import CAUSES, fmt_value, move_lines
 from sim.core.table_rules import OUTCOMES as OUTCOME_ORDER
 
 RUNS_ENV = "NEGSIM_CLASSROOM_RUNS"
@@ -28,7 +30,15 @@ def default_runs() -> int:
         return 1000
 
 
-AgentJob = dict[str, object]
+class AgentJob(TypedDict):
+    """A batch of agent-only runs being computed: its progress, its end and its thread."""
+
+    done: int
+    total: int
+    finished: bool
+    error: str | None
+    thread: NotRequired[threading.Thread]
+
 _JOBS: dict[tuple[int, str, int, int], AgentJob] = {}
 """Agent-only batches being computed, by (classroom, scenario hash, seed, runs): each in its own thread, so a
 page rerun (the live board refreshes every few seconds) neither interrupts it nor starts it twice."""
@@ -98,7 +108,7 @@ def agent_runs(cls: Classroom, state: RoomState, teacher: bool) -> pd.DataFrame 
 
     @st.fragment(run_every=1.0)
     def progress_box() -> None:
-        done, total = int(job["done"]), max(1, int(job["total"]))
+        done, total = job["done"], max(1, job["total"])
         if job["finished"]:
             st.rerun()   # the whole page: the comparison appears
         st.progress(done / total, text=f"{done:,} of {total:,} agent-only negotiations: the comparison appears "
@@ -169,7 +179,7 @@ def debrief_page(cls: Classroom, state: RoomState, teacher: bool, me: str | None
     # ---------------------------------------------------------------- agents
     if report.comparison is not None:
         st.subheader("The class against the computer")
-        comparison_view(state, report, runs)
+        comparison_view(state, report.comparison, runs)
 
     # ---------------------------------------------------------------- briefs
     if teacher or state.room.revealed:
@@ -211,8 +221,8 @@ def outcome_table(report: db.Debrief, state: RoomState) -> None:
     for issue in spec.issues:
         res = report.result.issues[issue.id]
         issues.append({"Issue": issue.label,
-                       "Result": f"agreed at {fmt_value(res.value, issue)} (round {res.round})" if res.agreed
-                       else "not agreed",
+                       "Result": f"agreed at {fmt_value(res.value, issue)} (round {res.round})"
+                       if res.agreed and res.value is not None else "not agreed",    # agreed: a value
                        "Nash point": fmt_value(report.nash.values[issue.id], issue) if report.nash else "-"})
     common.table(frame, digits=3)                 # names: no toolbar download, no Markdown (common.table)
     common.table(pd.DataFrame(issues))
@@ -287,12 +297,11 @@ def same_utility_note(runs: int, outcome_share: dict[str, float]) -> str:
     return said + " The class's place is therefore one of three: better, the same or worse, seat by seat (below)."
 
 
-def comparison_view(state: RoomState, report: db.Debrief, runs: pd.DataFrame) -> None:
+def comparison_view(state: RoomState, c: db.Comparison, runs: pd.DataFrame) -> None:
     """The class against the agent-only runs: the distribution of their outcomes and of each seat's utility,
     with the class's place in each (better than, tied with, worse than how many runs). It stays informative
     when every run ends alike (all stalemates score the same: a histogram of them was one spike)."""
     spec = state.scenario
-    c = report.comparison
     shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(c.outcome_share.items(), key=lambda kv: -kv[1]))
     drawn = " with the assumptions drawn from their ranges" if spec.uncertainty else ""
     st.markdown(f"In **{c.runs:,} negotiations of the same scenario played by the computer alone**{drawn}, the "

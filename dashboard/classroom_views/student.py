@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import streamlit as st
 
 from dashboard.classroom_views import common
 from dashboard.classroom_views.debrief_view import debrief_page
 from sim.classroom import Classroom, ClassroomError, RoomState
-from sim.classroom.rooms import fmt_value
 from sim.classroom.security import normalise_code, show_secret
+from sim.classroom.views import fmt_value
 
 SEAT_KEY = "classroom_seat"        # session: {"room", "actor", "token"} - the seat this browser holds (never in the
                                    # page address: a reload asks for the rejoin code, shown once when joining)
@@ -26,8 +28,8 @@ def current_seat(cls: Classroom) -> dict | None:
     if seat:
         return seat
     q = st.query_params
-    if q.get("token"):
-        token = q.get("token")
+    token = q.get("token")
+    if token:
         st.query_params.pop("token", None)          # out of the address and the browser's history from now on
         if not q.get("room"):
             return None
@@ -39,7 +41,9 @@ def current_seat(cls: Classroom) -> dict | None:
         except ClassroomError as err:
             common.warning(err)
             return None
-        return hold_seat(found.room, found.actor, found.token)
+        # a seat `rejoin` gives back holds the secret as its token (sim.classroom types Seat.token Optional:
+        # a computer's seat has none)
+        return hold_seat(found.room, found.actor, cast(str, found.token))
     return None
 
 
@@ -152,7 +156,7 @@ def back_to_my_seat(cls: Classroom, state: RoomState) -> None:
             except ClassroomError as err:
                 common.error(err)
             else:
-                hold_seat(state.code, seat.actor, seat.token)
+                hold_seat(state.code, seat.actor, cast(str, seat.token))     # rejoin's: the secret (above)
                 st.rerun()
 
 

@@ -8,8 +8,8 @@ import streamlit as st
 from dashboard.classroom_views import common
 from dashboard.classroom_views.debrief_view import debrief_page
 from sim.classroom import Classroom, ClassroomError, RoomState
-from sim.classroom.rooms import short_name
 from sim.classroom.security import show_secret
+from sim.classroom.views import short_name
 from sim.scenario import ScenarioError, load_scenario
 
 TEACHER_KEY = "classroom_teacher"    # session: {"room", "key"} - the key never leaves the server session
@@ -85,7 +85,7 @@ def open_form(cls: Classroom) -> None:
 
 def create_form(cls: Classroom) -> None:
     files = scenario_files()
-    path = st.selectbox("Scenario", list(files), format_func=files.get, key="new_scenario")
+    path = st.selectbox("Scenario", list(files), format_func=files.__getitem__, key="new_scenario")
     spec = load_scenario(path)
     st.caption(spec.description)
     with st.form("new_room"):
@@ -102,9 +102,10 @@ def create_form(cls: Classroom) -> None:
                                 key="new_timer", help="When it runs out the round closes; seats that have not "
                                                       "moved keep their offers.")
         names = {a.id: a.name for a in spec.actors}
-        humans = st.multiselect("Seats for students", list(names), default=list(names)[:2], format_func=names.get,
-                                key="new_humans", help="The other seats, and any of these nobody takes before the "
-                                                       "start, are played by the computer.")
+        humans = st.multiselect("Seats for students", list(names), default=list(names)[:2],
+                                format_func=names.__getitem__, key="new_humans",
+                                help="The other seats, and any of these nobody takes before the start, are played "
+                                     "by the computer.")
         passphrase = st.text_input("Teacher passphrase (at least 8 characters)", type="password", key="new_pass",
                                    max_chars=200, help="Reopens this room's console after a reload or on another "
                                                        "device. Type it where students cannot see; it is never "
@@ -339,7 +340,7 @@ def injects_view(cls: Classroom, state: RoomState, key: str) -> None:
         return
     st.caption("An inject is news you announce to the class. It takes effect before the round being played is "
                "computed: it moves the tension and how much some parties care about some issues.")
-    played = {}
+    played: dict[str, list[int]] = {}
     for p in state.injects:
         played.setdefault(p.inject, []).append(p.after_round + 1)
     for inject in spec.injects:
@@ -360,12 +361,12 @@ def injects_view(cls: Classroom, state: RoomState, key: str) -> None:
             if c2.button("Play", key=f"inject_{inject.id}", disabled=state.room.status == "ended",
                          icon=":material/campaign:"):
                 act(lambda i=inject.id: cls.play_inject(state.code, key, i))
-    scheduled = [(spec.inject_round(i), i) for i in spec.injects if i.scheduled]
+    scheduled = [(r, i) for r, injects in sorted(spec.scheduled_injects().items()) for i in injects]
     if scheduled:
         st.caption("Scheduled events fire by themselves before their round (the computer's runs have them too):")
         st.markdown("\n".join(f"- before round {r}" + (f" ({i.date.day} {i.date:%B %Y})" if i.date else "")
                                + f": **{i.label}**" + (" - already past" if r <= state.room.rounds_closed else "")
-                               for r, i in sorted(scheduled, key=lambda pair: pair[0])))
+                               for r, i in scheduled))
 
 
 def render(cls: Classroom) -> None:

@@ -183,9 +183,10 @@ def monte_carlo(sides: list[Side]) -> list[charts.Figure]:
     bar = st.progress(0.0, text=f"Running {n} seeds of each…")
     batches = {}
     for k, side in enumerate(sides):
-        batches[side.label] = state.monte_carlo(side.key, n, side.scenario, root=root, _progress=lambda done, total,
-                                                k=k: bar.progress((k * total + done) / (2 * total),
-                                                                  text=f"{k * total + done} of {2 * total} runs"))
+        def progress(done: int, total: int, k: int = k) -> None:
+            bar.progress((k * total + done) / (2 * total), text=f"{k * total + done} of {2 * total} runs")
+
+        batches[side.label] = state.monte_carlo(side.key, n, side.scenario, root=root, _progress=progress)
     bar.progress(1.0, text=f"{2 * n} runs done: {n} seeds, each played by A and by B (root seed {root}).")
     figure = charts.compare_shares_chart({label: runs["outcome"] for label, runs in batches.items()})
     charts.show(figure)

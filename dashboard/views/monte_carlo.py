@@ -51,8 +51,11 @@ def render() -> None:
         return
     n = request[1]
     bar = st.progress(0.0, text=f"Running {n} seeds…")
-    runs = state.monte_carlo(cur.key, n, s, _progress=lambda done, total: bar.progress(
-        done / total, text=f"{done} of {total} runs"))
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"{done} of {total} runs")
+
+    runs = state.monte_carlo(cur.key, n, s, _progress=progress)
     bar.progress(1.0, text=f"{n} runs done (seed {p.seed}; repeated batches come from the cache).")
     show(runs, cur)
 

@@ -261,7 +261,7 @@ def _follow_job() -> bool:
     """A sweep of this session running or just finished: its progress (True), or off to the explorer."""
     key = st.session_state.get(JOB)
     job = JOBS.get(key) if key else None
-    if job is None:
+    if not key or job is None:
         return False
     if job.finished:
         st.session_state.pop(JOB, None)

@@ -28,7 +28,7 @@ PROTOCOL_RANGES = {
 
 def numeric_parameters(scenario: Scenario) -> dict[str, tuple[str, float, float]]:
     """Parameter path -> (words, low, high) of every numeric setting the sidebar has a slider for."""
-    out: dict[str, tuple[str, float, float]] = {}
+    out: dict[str, tuple[float, float]] = {}      # path -> (low, high)
     top = max(a.capability for a in scenario.actors)
     for issue in scenario.issues:
         for actor in scenario.actors:
@@ -69,8 +69,11 @@ def sweep(key: str, path: str, values: tuple, replicates: int, scenario: Scenari
     whole = (key, path, values, replicates)
     if whole not in kept:
         bar = st.progress(0.0, text=f"Playing {(len(values) + 1) * replicates:,} runs…")
-        table = service.vary_one(scenario, path, list(values), replicates, progress=lambda done, total: bar.progress(
-            (done + 1) / (total + 1), text=progress_text(done, total, replicates)))
+
+        def progress(done: int, total: int) -> None:
+            bar.progress((done + 1) / (total + 1), text=progress_text(done, total, replicates))
+
+        table = service.vary_one(scenario, path, list(values), replicates, progress=progress)
         bar.empty()
         while len(kept) >= KEEP:
             kept.pop(next(iter(kept)))
@@ -140,8 +143,8 @@ def render() -> None:
     replicates = c3.number_input("Seeds per value", min_value=1, max_value=2000, value=20, step=5, key=REPLICATES,
                                  help="Runs per value (the same seeds at every value, and at the value in use "
                                       "now). More: smoother shares and narrower intervals.")
-    values = np.linspace(span[0], span[1], int(points))
-    values = tuple(sorted({int(round(v)) for v in values})) if is_int else tuple(float(round(v, 10)) for v in values)
+    grid = np.linspace(span[0], span[1], int(points))
+    values = tuple(sorted({int(round(v)) for v in grid})) if is_int else tuple(float(round(v, 10)) for v in grid)
     draw = state.drawing() and bool(s.uncertainty)
     key = f"{cur.key}|{path}|{values}|{replicates}|{draw}"
     st.button("Run the sensitivity sweep", icon=":material/play_arrow:", type="primary", on_click=_request,

@@ -111,7 +111,8 @@ def render() -> None:
                      hide_index=True, width="stretch",
                      column_config={"Share": st.column_config.NumberColumn(format="percent")})
     with right:
-        columns = ["rounds", "tension"] + [c for c in runs.columns if c.startswith(("value.", "utility."))]
+        columns: list[str] = ["rounds", "tension"] + [c for c in runs.columns
+                                                      if c.startswith(("value.", "utility."))]
         column = st.selectbox("Distribution of", columns, key=COLUMN)
         charts.show(charts.distribution_chart(sweep.ok, column, column))
     st.markdown("##### Downloads")

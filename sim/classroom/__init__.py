@@ -2,7 +2,11 @@
 
 - `security`: secrets, passphrase hashes, attempt limits, name cleaning (pure functions).
 - `store`: the SQLite file every Streamlit session and process shares (rooms, seats, moves, injects, rounds).
-- `rooms`: the room service (create, join, submit, close rounds, teacher controls, rebuild a room's model).
+- `limits`: who is asking (`Client`) and the attempt limits enforced against the store.
+- `room_state`: what a room looks like (`RoomState`, `Receipt`) and its stored scenario.
+- `replay`: a room's model rebuilt from its scenario, seed and log.
+- `rooms`: the room service (create, join, submit, close rounds, teacher controls).
+- `views`: what the views show (values, issue names, moves in words, the history a seat may see).
 - `debrief`: utilities, the Nash point, the comparison with agent-only runs, transcript and HTML exports.
 
 An interface layer only: the negotiation itself is `sim.engine.model.NegotiationModel`, driven through
@@ -21,7 +25,9 @@ from sim.classroom.errors import (
     StoreUnavailable,
     TooManyAttempts,
 )
-from sim.classroom.rooms import Classroom, Client, Receipt, RoomState
+from sim.classroom.limits import Client
+from sim.classroom.room_state import Receipt, RoomState
+from sim.classroom.rooms import Classroom
 from sim.classroom.store import Store, default_path
 
 __all__ = ["Classroom", "ClassroomError", "Client", "InvalidMove", "LateMove", "NameTaken", "NotAllowed", "Receipt",

@@ -24,7 +24,8 @@ from markupsafe import Markup
 
 from sim import mechanisms, service
 from sim.classroom import security
-from sim.classroom.rooms import CAUSES, RoomState, fmt_value, move_lines, public_history, short_name
+from sim.classroom.room_state import RoomState
+from sim.classroom.views import CAUSES, fmt_value, move_lines, public_history, short_name
 from sim.core import spatial, table_rules
 from sim.core.colours import ACTOR_DASHES, ACTOR_SHAPES, actor_colours
 from sim.core.utility import to_unit
@@ -37,6 +38,7 @@ _TEMPLATES = Environment(loader=PackageLoader("sim.classroom", "templates"),
 if TYPE_CHECKING:
     import altair as alt
 
+    from sim.scenario.schema import Brief
     from sim.service import NegotiationModel
 
 
@@ -171,7 +173,7 @@ def before_reveal(report: Debrief, me: str | None) -> Debrief:
     """What a seat (`me`; None: no seat, e.g. a visitor) may see before the teacher's Reveal. Every utility is scored
     with a confidential brief, so only its own stays: other seats' utilities, the joint utility, the Nash point,
     the distance to it and the comparison with agent-only runs wait for the Reveal, as do other seats' reasons
-    (`rooms.public_history`)."""
+    (`views.public_history`)."""
     keep = [me] if me is not None and me in report.utilities else []
     return dataclasses.replace(
         report, utilities={a: report.utilities[a] for a in keep}, joint=float("nan"), nash=None, to_nash=None,
@@ -231,7 +233,7 @@ def transcript_json(state: RoomState, model: NegotiationModel, events: list | No
                     me: str | None = None) -> str:
     """The room as one JSON document: settings, seats, every round (moves, injects, the table's answer and
     each actor's one-line reason), the result, and the event log. `reveal=False` (a student before the reveal):
-    other seats' confidential reasons are hidden (`rooms.public_history`)."""
+    other seats' confidential reasons are hidden (`views.public_history`)."""
     spec = state.scenario
     history = service.history_of(model)
     result = service.result_of(model).to_dict()
@@ -330,7 +332,7 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
                                              for i in spec.issues)})
     briefs = []
     for a in spec.actors:
-        brief = rendered_brief(spec, a.id)    # its numbers filled in from the coded values
+        brief: Brief = rendered_brief(spec, a.id)    # its numbers filled in from the coded values
         shown = reveal and bool(brief.confidential or brief.goals)
         briefs.append({"name": a.name, "public": brief.public, "confidential": brief.confidential if shown else None,
                        "goals": list(brief.goals) if shown else []})
@@ -338,7 +340,7 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
     for issue in spec.issues:
         r = report.result.issues[issue.id]
         issues.append({"label": issue.label, "low": issue.low_label, "high": issue.high_label,
-                       "result": f"agreed at {fmt_value(r.value, issue)} in round {r.round}" if r.agreed
+                       "result": f"agreed at {fmt_value(r.value, issue)} in round {r.round}" if r.value is not None
                        else "not agreed", "proposal": fmt_value(r.proposal, issue),
                        "nash": fmt_value(report.nash.values[issue.id], issue) if report.nash else "-"})
     context = {

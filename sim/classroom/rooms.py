@@ -22,29 +22,25 @@ Who may do what (students are treated as adversaries; see `sim.classroom.securit
   asking browser (never per seat, so nobody can fill a seat's queue before its owner asks);
 - joins and requests count per browser session and network address (`security.ACTIONS`);
 - wrong room codes, passphrases and seat secrets are logged and limited per browser session, per network
-  address and (passphrases) per room (`Client`, `security.LIMITS`).
+  address and (passphrases) per room (`sim.classroom.limits`, `security.LIMITS`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import hmac
 import io
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
 
 from sim import service
-from sim.classroom import security
+from sim.classroom import limits, security
 from sim.classroom.errors import (
     ClassroomError,
     InvalidMove,
@@ -55,173 +51,17 @@ from sim.classroom.errors import (
     SeatTaken,
     TooManyAttempts,
 )
+from sim.classroom.limits import Client
+from sim.classroom.replay import native_proposal, replay
+from sim.classroom.room_state import Receipt, RoomState, scenario_hash, scenario_json
 from sim.classroom.security import new_code, normalise_code
-from sim.classroom.store import LOG, Attempt, ClosedRound, Move, PlayedInject, Room, Seat, SeatRequest, Store
+from sim.classroom.store import Attempt, ClosedRound, Room, Seat, SeatRequest, Store
+from sim.classroom.views import CAUSES
 from sim.core import table_rules
-from sim.scenario import Inject, Issue, Scenario, parse_scenario
+from sim.scenario import Scenario
 
 if TYPE_CHECKING:
     from sim.service import NegotiationModel
-
-CAUSES = {"all moved": "every seat had moved", "timer": "the round timer ran out",
-          "teacher": "the teacher closed it"}
-
-
-@dataclass(frozen=True)
-class Client:
-    """Who is asking, for the attempt limits: the browser session and its network address ('' if unknown).
-
-    Streamlit knows no address for a browser on the same machine (127.0.0.1, ::1) or behind a proxy on it, and a
-    reload is a new session; so every client without an address shares one address bucket
-    (`security.UNKNOWN_ADDRESS`) with the per-address limits, which still bound guessing across sessions."""
-
-    session: str
-    address: str = ""
-    browser: str = ""      # what survives a reload of the same browser (its XSRF cookie's token), '' if unknown
-
-    @property
-    def key(self) -> str:
-        """Who its tries count against as 'this browser': the browser when known (a reload keeps it), else the
-        session."""
-        return f"browser:{self.browser}" if self.browser else self.session
-
-    @property
-    def bucket(self) -> str:
-        """The address its guesses count against."""
-        return self.address or security.UNKNOWN_ADDRESS
-
-
-# ====================================================================== what a room looks like
-@dataclass(frozen=True)
-class Receipt:
-    """The acknowledgement of a stored (committed) move."""
-
-    room: str
-    actor: str
-    round: int
-    revision: int
-    submitted_at: float
-    accepted: bool
-    offers: dict[str, float]
-    round_closed: bool                 # this move was the last one missing: the round has been played
-    waiting_for: list[str] = field(default_factory=list)   # human seats yet to move (if still open)
-
-
-@dataclass(frozen=True)
-class RoomState:
-    """One consistent snapshot of a room (everything the views need except the model)."""
-
-    room: Room
-    seats: list[Seat]
-    moves: list[Move]
-    injects: list[PlayedInject]
-    rounds: list[ClosedRound]
-    recovery_code: str | None = None   # only from create_room: shown to the teacher once, stored hashed
-
-    @property
-    def code(self) -> str:
-        return self.room.code
-
-    @property
-    def scenario(self) -> Scenario:
-        return scenario_from_json(self.room.scenario_json)
-
-    @property
-    def human_seats(self) -> list[str]:
-        return [s.actor for s in self.seats if s.human]
-
-    def seat(self, actor: str) -> Seat:
-        for s in self.seats:
-            if s.actor == actor:
-                return s
-        raise RoomNotFound(f"room {self.code} has no seat '{actor}'")
-
-    def moves_in(self, round: int) -> list[Move]:
-        return [m for m in self.moves if m.round == round]
-
-    @property
-    def moved(self) -> set[str]:
-        """Human seats that have moved in the open round."""
-        return {m.actor for m in self.moves_in(self.room.open_round)}
-
-    @property
-    def waiting_for(self) -> list[str]:
-        return [a for a in self.human_seats if a not in self.moved]
-
-    def deadline(self) -> float | None:
-        r = self.room
-        if r.status != "running" or r.timer_seconds <= 0 or r.round_started_at is None:
-            return None
-        return r.round_started_at + r.timer_seconds
-
-    def time_left(self, now: float) -> float | None:
-        """Seconds left on the round timer (None without a timer or when not running)."""
-        if self.room.status == "paused" and self.room.timer_seconds > 0:
-            return self.room.paused_left
-        deadline = self.deadline()
-        return None if deadline is None else max(0.0, deadline - now)
-
-    def injects_before(self, round: int) -> list[PlayedInject]:
-        """Injects the teacher played before `round` was played (played after round - 1 had closed)."""
-        return [i for i in self.injects if i.after_round == round - 1]
-
-    def scheduled_before(self, round: int) -> list[Inject]:
-        """Scheduled injects (a round or a date in the scenario) that fire by themselves before `round`, after the
-        teacher's (the model plays them in its step)."""
-        return self.scenario.scheduled_injects().get(round, []) if round > 0 else []
-
-    def news_before(self, round: int) -> list[str]:
-        """What the class hears before `round`: the labels of the injects the teacher played, then of the
-        scheduled ones (with their date, if dated)."""
-        labels = {i.id: i.label for i in self.scenario.injects}
-        news = [labels.get(i.inject, i.inject) for i in self.injects_before(round)]
-        return news + [f"{i.label} ({i.date.day} {i.date:%B %Y})" if i.date is not None else i.label
-                       for i in self.scheduled_before(round)]
-
-
-@lru_cache(maxsize=64)
-def scenario_from_json(text: str) -> Scenario:
-    """A room's stored scenario (validated once per process; Scenario objects are immutable)."""
-    return parse_scenario(json.loads(text))
-
-
-def scenario_json(scenario: Scenario) -> str:
-    return scenario.model_dump_json(by_alias=True, exclude_none=True)
-
-
-def scenario_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-# ====================================================================== replay
-def replay(state: RoomState, collect: bool = True, upto: int | None = None,
-           after_round: Callable[[int, NegotiationModel], None] | None = None) -> NegotiationModel:
-    """The room's model rebuilt from scenario + seed + the logged moves and injects.
-
-    `upto`: rounds to play (default: every closed round, then the injects played since). `after_round` is
-    called with (round, model) after each round, e.g. to compare with the recorded state.
-    """
-    rounds = state.room.rounds_closed if upto is None else min(upto, state.room.rounds_closed)
-    # draw=False: the room plays the values its briefs quote, never a draw from the scenario's uncertainty ranges
-    model = service.start(state.scenario, state.room.seed, collect=collect, human_seats=state.human_seats,
-                          draw=False)
-    for r in range(1, rounds + 1):
-        for inject in state.injects_before(r):
-            model.play_inject(inject.inject)
-        for move in state.moves_in(r):
-            model.submit_offers(move.actor, move.offers)
-        model.step()
-        if after_round is not None:
-            after_round(r, model)
-    if upto is None or upto >= state.room.rounds_closed:
-        for inject in state.injects_before(rounds + 1):
-            model.play_inject(inject.inject)
-    return model
-
-
-def native_proposal(model: NegotiationModel) -> dict[str, float]:
-    values = model.native(model.proposal)
-    return {issue: float(values[j]) for j, issue in enumerate(model.spec.issue_ids)}
 
 
 # ====================================================================== the service
@@ -346,53 +186,6 @@ class Classroom:
             return self._teacher(con, code, key)
 
     # ------------------------------------------------------------------ guesses: logged and limited
-    def _check_limit(self, con, kind: str, client: Client | None, target: str, now: float,
-                     per_target: bool = True) -> None:
-        """Raise TooManyAttempts when this session, its address or (for some kinds) the target has used up its
-        wrong guesses of `kind` within the window; `client=None` is a trusted caller (tests, scripts)."""
-        if client is None:
-            return
-        limit = security.LIMITS[kind]
-        since = now - limit.window
-        address = "this network address" if client.address else \
-            "browsers without a known network address (on the server's machine or behind a proxy)"
-        checks = [("session", client.key, limit.per_session, "this browser"),
-                  ("address", client.bucket, limit.per_address, address)]
-        if limit.per_target is not None and per_target:
-            checks.append(("target", target, limit.per_target, f"room {target}"))
-        for column, value, allowed, who in checks:
-            failed = self.store.failures(con, kind, column, value, since)
-            if len(failed) >= allowed:
-                wait = max(1, int(failed[-allowed] + limit.window - now + 59) // 60)
-                raise TooManyAttempts(f"too many wrong {kind}s against {who} lately - wait "
-                                      f"{wait} minute{'s' if wait != 1 else ''} and try again (the teacher can "
-                                      f"see these attempts)" if column == "target" else
-                                      f"too many wrong {kind}s from {who} - wait {wait} minute"
-                                      f"{'s' if wait != 1 else ''} and try again (wrong tries are logged for "
-                                      f"the teacher)")
-
-    def _record(self, con, kind: str, client: Client | None, target: str, ok: bool, now: float) -> None:
-        if client is None:
-            return
-        self.store.add_attempt(con, now, kind, client.key, client.bucket, target, ok)
-        if not ok:
-            LOG.warning("classroom: wrong %s for %s from session %s address %s", kind, target, client.session[:8],
-                        client.bucket)
-
-    def _check_action(self, con, kind: str, client: Client | None, now: float) -> None:
-        """Raise TooManyAttempts when this session or its address has done `kind` (a join, a seat request) too
-        often within the window (`security.ACTIONS`); `client=None` is a trusted caller."""
-        if client is None:
-            return
-        limit = security.ACTIONS[kind]
-        for column, value, allowed, who in (("session", client.key, limit.per_session, "this browser"),
-                                            ("address", client.bucket, limit.per_address, "this network")):
-            done = self.store.tries(con, kind, column, value, now - limit.window)
-            if len(done) >= allowed:
-                wait = max(1, int(done[-allowed] + limit.window - now + 59) // 60)
-                raise TooManyAttempts(f"too many {kind}s from {who} lately - wait {wait} minute"
-                                      f"{'s' if wait != 1 else ''}, or ask the teacher")
-
     def _guarded(self, kind: str, client: Client | None, target: str, attempt: Callable, per_target: bool = True):
         """Run `attempt(con)` in a write transaction after checking the limits; record the try (kept even when
         the attempt is refused: the refusal is raised after COMMIT)."""
@@ -400,12 +193,12 @@ class Classroom:
         error: ClassroomError | None = None
         result = None
         with self.store.write() as con:
-            self._check_limit(con, kind, client, target, now, per_target)
+            limits.check_guesses(self.store, con, kind, client, target, now, per_target)
             try:
                 result = attempt(con)
             except (RoomNotFound, NotAllowed) as err:
                 error = err
-            self._record(con, kind, client, target, error is None, now)
+            limits.record_try(self.store, con, kind, client, target, error is None, now)
         if error is not None:
             raise error
         return result
@@ -426,12 +219,13 @@ class Classroom:
         now = self.clock()
         error: ClassroomError | None = None
         with self.store.write() as con:
-            self._check_limit(con, "room code", client, typed, now)
+            limits.check_guesses(self.store, con, "room code", client, typed, now)
             try:
                 return self._snapshot(con, typed)
             except RoomNotFound as err:
                 error = err
-                self._record(con, "room code", client, typed, False, now)   # only wrong codes are logged
+                # only wrong codes are logged
+                limits.record_try(self.store, con, "room code", client, typed, False, now)
         raise error
 
     def open_console(self, code: str, passphrase: str, client: Client | None = None) -> RoomState:
@@ -460,7 +254,7 @@ class Classroom:
             return self._console(con, state) if stored else \
                 dataclasses.replace(state, room=dataclasses.replace(state.room, teacher_key=typed))
 
-        if trusted:        # the browser that made or opened this console: its own budget, not the room's
+        if trusted and client is not None:   # the browser that made or opened this console: its own budget
             own = Client(session=client.key, address=client.key)
             return self._guarded("teacher passphrase", own, room_code, attempt, per_target=False)
         try:
@@ -586,7 +380,7 @@ class Classroom:
         now = self.clock()
         with self.store.write() as con:
             state = self._snapshot(con, code)
-            self._check_action(con, "join", client, now)
+            limits.check_actions(self.store, con, "join", client, now)
             seat = state.seat(actor)
             if state.room.status == "ended":
                 raise NotAllowed(f"room {state.code} has ended - ask the teacher for the debrief")
@@ -599,7 +393,7 @@ class Classroom:
             token = security.new_seat_secret()
             self.store.update_seat(con, state.code, actor, player=name, token=self.store.digest(token),
                                    joined_at=now, last_seen=now)
-            self._record(con, "join", client, state.code, True, now)
+            limits.record_try(self.store, con, "join", client, state.code, True, now)
             self.store.log(con, state.code, now, "joined", actor, player=name)
             return token
 
@@ -637,7 +431,7 @@ class Classroom:
             if state.room.status == "ended" or not seat.human:
                 raise NotAllowed(f"{actor} cannot be asked for in room {state.code}")
             _refuse_used_name(state, name)         # even the holder's: the teacher must see two different names
-            self._check_action(con, "seat request", client, now)
+            limits.check_actions(self.store, con, "seat request", client, now)
             if client is not None:
                 mine = [r for r in self.store.requests(con, state.code) if r.session == client.key]
                 if sum(r.actor == actor for r in mine) >= security.MAX_REQUESTS_PER_REQUESTER:
@@ -652,9 +446,11 @@ class Classroom:
             request_id = self.store.add_request(con, state.code, actor, name, self.store.digest(token), now,
                                                 session=client.key if client else "",
                                                 address=client.address if client else "")
-            self._record(con, "seat request", client, state.code, True, now)
+            limits.record_try(self.store, con, "seat request", client, state.code, True, now)
             self.store.log(con, state.code, now, "seat requested", actor, player=name, holder=seat.player)
-            return dataclasses.replace(self.store.request(con, state.code, request_id), token=token)
+            request = self.store.request(con, state.code, request_id)
+            assert request is not None          # inserted just above, in this transaction
+            return dataclasses.replace(request, token=token)
 
     def request_status(self, code: str, request_id: int, token: str) -> SeatRequest:
         """A student's own request (by its token): pending, approved (the token now opens the seat) or refused."""
@@ -716,7 +512,8 @@ class Classroom:
                     error = InvalidMove("an empty move: set your offers or accept the standing proposal")
                 else:
                     try:
-                        values = {issue: _number(v) for issue, v in values.items()}
+                        # numbers as floats; anything else is passed on for the model to refuse with its message
+                        values = cast("dict[str, float]", {issue: _number(v) for issue, v in values.items()})
                         model.submit_offers(actor, values)
                     except ValueError as err:
                         error = InvalidMove(f"move not recorded: {err}")
@@ -924,104 +721,3 @@ def late_message(state: RoomState, actor: str, round: int) -> LateMove:
                         f"was not. The table now shows round {state.room.open_round}.")
     return LateMove(f"too late for round {round}: it closed at {at} ({why}), so your seat held its previous "
                     f"offers. The table now shows round {state.room.open_round} - look at it and move again.")
-
-
-def fmt_value(value: float, issue: Issue) -> str:
-    """A native value at a precision that suits the issue's scale (0-100 -> whole numbers)."""
-    span = issue.scale.max - issue.scale.min
-    digits = 0 if span >= 20 else 1 if span >= 2 else 2
-    text = f"{value:.{digits}f}"
-    return f"{text} {issue.scale.unit}".strip() if issue.scale.unit else text
-
-
-def short_name(issue: Issue) -> str:
-    """A short name for an issue in one-line reasons: its id in words ('cbm' -> 'CBM')."""
-    words = issue.id.replace("_", " ")
-    return words.upper() if len(words) <= 3 else words
-
-
-# Reasons that tell where a seat's red line or walk-away level lies (its confidential brief): before the reveal,
-# everyone but the seat's own player reads them as what they look like from outside.
-CONFIDENTIAL_REASONS = {"held red line": "held", "at reservation": "held"}
-
-
-def public_history(history: pd.DataFrame, me: str | None = None) -> pd.DataFrame:
-    """`history` as a seat (`me`) or the projector (`me=None`) may see it before the reveal: every other actor's
-    confidential reasons (`CONFIDENTIAL_REASONS`) replaced by what anyone could see, and its utility (scored
-    with its confidential brief) left empty."""
-    if history.empty or "reason" not in history:
-        return history
-    hidden = history["reason"].isin(list(CONFIDENTIAL_REASONS)) & (history["actor"] != me)
-    others = "utility" in history and (history["actor"] != me).any()
-    if not hidden.any() and not others:
-        return history
-    out = history.copy()
-    out.loc[hidden, "reason"] = out.loc[hidden, "reason"].map(CONFIDENTIAL_REASONS)
-    if others:                    # scored with each seat's confidential brief: its own only
-        out["utility"] = out["utility"].where(out["actor"] == me)
-    return out
-
-
-def _clause(reason: str, items: list[str]) -> str:
-    """'conceded on missiles 35 -> 41, CBM 60 -> 62', 'held expansion 10'; moves said in sentences ('' reason)
-    are joined as they are."""
-    if not reason:
-        return "; ".join(items)
-    return f"{reason} {', '.join(items)}" if reason in ("held", "agreed") else f"{reason} on {', '.join(items)}"
-
-
-def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str, str]:
-    """One line per actor saying what it did in `round` and why, from the model's history (positions and
-    the model's reasons) and the room's logged moves; e.g. 'conceded on missiles 35 -> 41; held red line on
-    expansion 10' or 'accepted the standing proposal (expansion 34, missiles 57, CBM 75)'."""
-    spec = state.scenario
-    now = history[history["round"] == round].set_index(["actor", "issue"])
-    before = history[history["round"] == round - 1].set_index(["actor", "issue"])
-    moves = {m.actor: m for m in state.moves_in(round)}
-    human = {s.actor for s in state.seats if s.human}
-    lines: dict[str, str] = {}
-    for actor in spec.actor_ids:
-        if now.empty:
-            lines[actor] = ""
-            continue
-        parts: dict[str, list[str]] = {}
-        said: list[str] = []     # moves said in a sentence of their own
-        for issue in spec.issues:
-            row = now.loc[(actor, issue.id)]
-            old = float(before.loc[(actor, issue.id), "position"]) if not before.empty else float(row["position"])
-            new = float(row["position"])
-            reason = str(row["reason"])
-            if not before.empty and bool(before.loc[(actor, issue.id), "agreed"]):
-                continue                                     # settled earlier: nothing to say
-            a, b = fmt_value(old, issue), fmt_value(new, issue)
-            text = f"{short_name(issue)} {a} -> {b}" if a != b else f"{short_name(issue)} {b}"
-            if reason == service.MET_THE_PROPOSAL and not before.empty:     # in words, with the proposal it answered
-                said.append(service.move_sentence(
-                    reason, old, new, float(before.loc[(actor, issue.id), "proposal"]),
-                    spec.protocol.agreement_tolerance * issue.scale.span, lambda v, i=issue: fmt_value(v, i),
-                    what=short_name(issue), allies=bool(spec.actor(actor).allies)))
-                continue
-            parts.setdefault(reason, []).append(text)
-        if said:
-            parts[""] = said
-        if actor in human:
-            move = moves.get(actor)
-            if move is None:
-                lines[actor] = "did not move this round (held its offers)"
-            elif move.accepted:
-                values = ", ".join(f"{short_name(spec.issue(i))} {fmt_value(v, spec.issue(i))}"
-                                   for i, v in move.offers.items())
-                lines[actor] = f"accepted the standing proposal ({values})"
-            else:
-                offered = parts.pop("human move", [])
-                held = parts.pop("held", [])
-                text = "offered " + ", ".join(offered) if offered else "moved"
-                lines[actor] = text + (f"; held {', '.join(held)}" if held else "")
-                if parts:
-                    lines[actor] += "; " + "; ".join(_clause(r, v) for r, v in parts.items())
-            continue
-        if not parts:
-            lines[actor] = "nothing left to negotiate"
-            continue
-        lines[actor] = "; ".join(_clause(reason, items) for reason, items in parts.items())
-    return lines

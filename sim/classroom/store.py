@@ -12,7 +12,7 @@ press the button again); a file that cannot be used at all (damaged, not a datab
 is `StoreUnavailable`, naming the path and NEGSIM_CLASSROOM_DB.
 
 The file holds what happened, not the model's state: a room is rebuilt from its scenario (stored as JSON),
-its seed, and the logged moves and injects (`sim.classroom.rooms`).
+its seed, and the logged moves and injects (`sim.classroom.replay`).
 
 Path: the argument, else the environment variable NEGSIM_CLASSROOM_DB, else ~/.negsim/classroom.sqlite3.
 
@@ -599,6 +599,7 @@ class Store:
         cur = con.execute("INSERT INTO seat_requests (room, actor, player, token, status, asked_at, session, "
                           "address) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
                           (code, actor, player, token, now, session, address))
+        assert cur.lastrowid is not None        # set by every INSERT
         return int(cur.lastrowid)
 
     @staticmethod

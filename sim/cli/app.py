@@ -16,7 +16,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -34,7 +34,7 @@ def _flags_without_type() -> None:
     """Typer's help shows `<bool>` after flags such as --json, which take no value: show nothing there."""
     option = getattr(getattr(typer, "core", None), "TyperOption", None)
     shown = getattr(option, "display_type_rich", None)
-    if shown is None or getattr(shown, "_negsim", False):
+    if option is None or shown is None or getattr(shown, "_negsim", False):
         return
 
     def display_type_rich(self: Any, ctx: Any) -> str | None:
@@ -61,6 +61,8 @@ def _options(
     """negsim: simulate multi-actor, multi-issue negotiations (Mesa agent-based model)."""
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from sim import service
 
 ScaleOption = Annotated[str | None, typer.Option(
@@ -139,9 +141,9 @@ def print_summary(result: service.RunResult) -> None:
     actors.add_column("utility", justify="right")
     for issue_id in s.issue_ids:
         actors.add_column(issue_id, justify="right")
-    for actor_id, r in result.actors.items():
-        actors.add_row(actor_id, f"{r.utility:.3f}",
-                       *(_fmt(r.final_positions[i]) for i in s.issue_ids))
+    for actor_id, a in result.actors.items():
+        actors.add_row(actor_id, f"{a.utility:.3f}",
+                       *(_fmt(a.final_positions[i]) for i in s.issue_ids))
     out.print(actors)
 
 
@@ -172,7 +174,7 @@ def run(
     result = service.run_scenario(spec, seed, collect=rounds_csv is not None, draw=not as_coded)
     if rounds_csv is not None:
         rounds_csv.parent.mkdir(parents=True, exist_ok=True)
-        result.history.to_csv(rounds_csv, index=False)
+        result.recorded_history().to_csv(rounds_csv, index=False)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
     else:
@@ -269,7 +271,9 @@ def list_mechanisms() -> None:
 
     for m in REGISTRY.values():
         sys.stdout.write(f"{m.name}\t{m.label}\t{m.summary}\n")
-        for name, field in (m.parameters.model_fields.items() if m.parameters is not None else ()):
+        # a pydantic model (sim.mechanisms.base.Mechanism types it `type | None`)
+        parameters = cast("type[BaseModel] | None", m.parameters)
+        for name, field in (parameters.model_fields.items() if parameters is not None else ()):
             description = " ".join((field.description or "").split())     # the docstring's lines as one
             sys.stdout.write(f"  protocol.{m.name}.{name}\t{field.default}\t{description}\n")
 
@@ -341,7 +345,7 @@ def forecast_scenario(
     scale: ScaleOption = None,
 ) -> None:
     """Every forecasting model on the scenario's issues, with 80 % intervals, beside the simulated agreements."""
-    from sim.forecasting.scenario import forecast_table
+    from sim.forecasting.scenario import IssueRow, forecast_table
 
     rows = forecast_table(load(scenario, scale), runs=runs, seed=seed)
     if as_json:
@@ -359,11 +363,17 @@ def forecast_scenario(
     if runs:
         from sim.core.intervals import describe_share, wilson
 
-        table.add_row(f"simulated, {runs} runs: agreed [95 %]", *(describe_share(wilson(
-            round(row.simulated.agreed * row.simulated.runs), row.simulated.runs)) for row in rows))
-        table.add_row("  median (10-90 %)", *("-" if row.simulated.median is None else
-                                              f"{row.simulated.median:.1f} ({row.fmt(row.simulated.low)}-"
-                                              f"{row.fmt(row.simulated.high)})" for row in rows))
+        def cells(row: IssueRow) -> tuple[str, str]:
+            """The simulated agreements of an issue: the share agreed, the median and its 10-90 % range."""
+            sim = row.simulated
+            if sim is None:
+                return "-", "-"
+            median = "-" if sim.median is None else f"{sim.median:.1f} ({row.fmt(sim.low)}-{row.fmt(sim.high)})"
+            return describe_share(wilson(round(sim.agreed * sim.runs), sim.runs)), median
+
+        simulated = [cells(row) for row in rows]
+        table.add_row(f"simulated, {runs} runs: agreed [95 %]", *(share for share, _ in simulated))
+        table.add_row("  median (10-90 %)", *(median for _, median in simulated))
     out.print(table)
 
 

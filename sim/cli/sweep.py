@@ -201,7 +201,7 @@ def export(
                                                           "directory).")] = None,
 ) -> None:
     """Convert a sweep's Parquet tables to another format."""
-    from sim.sweep.storage import export_csv
+    from sim.sweep.results import export_csv
 
     if not csv:
         raise SweepError("choose an output format: --csv")

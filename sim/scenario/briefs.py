@@ -26,11 +26,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sim.scenario.errors import Problem, ScenarioError
 
-Scenario = Actor = Brief = Any   # sim.scenario.schema's types (not imported: a scenario is validated after its fields)
+if TYPE_CHECKING:
+    from sim.scenario.schema import Actor, Brief, Scenario
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|(?P<stray>[{}])")
 
@@ -113,13 +114,18 @@ def scenario_values(scenario: Scenario) -> dict[str, str]:
     """Every placeholder of the scenario's texts (not the shorthands of one actor's brief)."""
     protocol, calendar = scenario.protocol, scenario.protocol.calendar
     values = {"deadline": number(protocol.max_rounds)}
-    dated = calendar is not None
-    values.update(start_date=day(calendar.start) if dated else UNSET["date"],
-                  deadline_date=day(scenario.date_of(protocol.max_rounds)) if dated else UNSET["date"],
-                  days_per_round=number(calendar.days_per_round) if dated else UNSET["date"])
-    values.update({f"date.{inject.id}": day(inject.date) if inject.date is not None else
-                   (day(scenario.date_of(inject.round)) if inject.round is not None and dated else UNSET["date"])
-                   for inject in scenario.injects})
+    if calendar is None:
+        values.update(start_date=UNSET["date"], deadline_date=UNSET["date"], days_per_round=UNSET["date"])
+    else:
+        values.update(start_date=day(calendar.start), deadline_date=day(calendar.date_of(protocol.max_rounds)),
+                      days_per_round=number(calendar.days_per_round))
+    for inject in scenario.injects:
+        if inject.date is not None:
+            values[f"date.{inject.id}"] = day(inject.date)
+        elif inject.round is not None and calendar is not None:
+            values[f"date.{inject.id}"] = day(calendar.date_of(inject.round))
+        else:
+            values[f"date.{inject.id}"] = UNSET["date"]
     for issue in scenario.issues:
         unit = f" {issue.scale.unit}" if issue.scale.unit else ""
         values[f"scale.{issue.id}"] = f"{number(issue.scale.min)}-{number(issue.scale.max)}{unit}"

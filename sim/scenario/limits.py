@@ -155,7 +155,7 @@ _BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)     # libyaml
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class _StrictLoader(_BASE_LOADER):     # type: ignore[misc, valid-type]
+class _StrictLoader(_BASE_LOADER):
     """The safe loader, refusing a key given twice in one mapping (merge keys `<<` may still be overridden)."""
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
@@ -247,16 +247,14 @@ def _walk(doc: Any) -> Iterator[tuple[str, Any, Any]]:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _surrogate_text(text: str) -> str:
-    """What is wrong with a text holding a lone surrogate (a JSON escape such as \\ud800 without its pair)."""
-    point = ord(_SURROGATE.search(text).group())
-    return (f"a lone surrogate \\u{point:04x} (half of a UTF-16 pair, not a character; it cannot be printed or "
-            f"saved) - remove it or write the whole character")
-
-
 def surrogate_problem(text: str) -> str | None:
-    """The message for a text that holds a lone surrogate, or None."""
-    return _surrogate_text(text) if _SURROGATE.search(text) else None
+    """What is wrong with a text holding a lone surrogate (a JSON escape such as \\ud800 without its pair), or
+    None when it holds none."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return (f"a lone surrogate \\u{ord(found.group()):04x} (half of a UTF-16 pair, not a character; it cannot be "
+            f"printed or saved) - remove it or write the whole character")
 
 
 def allow_csv_fields(limit: int) -> None:
@@ -277,14 +275,14 @@ def document_problems(doc: Any) -> list[InputError]:
                 if isinstance(child_key, str) and len(child_key) > MAX_SHORT_TEXT:
                     problems.append(InputError(f"key longer than {MAX_SHORT_TEXT} characters "
                                                f"({len(child_key):,}): {child_key[:40]!r}...", path))
-                elif isinstance(child_key, str) and _SURROGATE.search(child_key):
-                    problems.append(InputError(f"a key holds {_surrogate_text(child_key)}", path))
+                elif isinstance(child_key, str) and (surrogate := surrogate_problem(child_key)):
+                    problems.append(InputError(f"a key holds {surrogate}", path))
         elif isinstance(value, str):
             limit = _text_limit(key)
             if len(value) > limit:
                 problems.append(InputError(f"text longer than {limit:,} characters (got {len(value):,})", path))
-            elif _SURROGATE.search(value):
-                problems.append(InputError(f"the text holds {_surrogate_text(value)}", path))
+            elif surrogate := surrogate_problem(value):
+                problems.append(InputError(f"the text holds {surrogate}", path))
         elif isinstance(value, bool):
             continue
         elif isinstance(value, (int, float)):

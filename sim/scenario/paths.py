@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -14,6 +14,13 @@ from sim.scenario.errors import Problem
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
+
+
+@runtime_checkable
+class _Identified(Protocol):
+    """An item of a list addressed by its id (an issue, an actor, an inject)."""
+
+    id: str
 
 
 def _is_choice(annotation: Any) -> bool:
@@ -38,7 +45,7 @@ def params(scenario: Scenario) -> dict[str, float | int | str | bool]:
                     out[path] = value
         elif isinstance(node, list):  # lists of items with ids; plain lists (e.g. brief goals) are text
             for item in node:
-                if isinstance(item, BaseModel):
+                if isinstance(item, BaseModel) and isinstance(item, _Identified):
                     walk(item, f"{prefix}{item.id}.")
         elif isinstance(node, dict):
             for key, value in node.items():

@@ -13,7 +13,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -317,8 +317,14 @@ class Calendar(_Model):
         return low
 
 
+if TYPE_CHECKING:     # a type checker cannot read the registry: for it, a mechanism is named by any text
+    MechanismName = str
+else:                 # for pydantic (and the JSON schema), one of the registered names
+    MechanismName = Literal[mechanisms.REGISTRY.names]
+
+
 class _Protocol(_Model):
-    mechanism: Literal[mechanisms.REGISTRY.names] = mechanisms.DEFAULT  # type: ignore[valid-type]
+    mechanism: MechanismName = mechanisms.DEFAULT
     """How actors move: the bargaining mechanism (`negsim mechanisms` lists them)."""
     max_rounds: int = Field(default=20, ge=1, le=10_000, title="deadline (rounds)")
     """Deadline T: the talks end in stalemate after this many rounds."""
@@ -340,12 +346,15 @@ class _Protocol(_Model):
     """Dates of the rounds (optional): outputs then carry a date per round, and injects may be dated."""
 
 
-Protocol = create_model(
-    "Protocol", __base__=_Protocol, __doc__="The rules of the negotiation.",
-    **{m.name: (m.parameters, Field(default_factory=m.parameters, title=m.label,
-                                    description=f"Parameters of the {m.label} mechanism (used when it is the "
-                                                "protocol's mechanism)."))
-       for m in mechanisms.REGISTRY.values() if m.parameters is not None})
+if TYPE_CHECKING:     # the shared rules; each mechanism's group is an attribute named by the mechanism (getattr)
+    Protocol = _Protocol
+else:
+    Protocol = create_model(
+        "Protocol", __base__=_Protocol, __doc__="The rules of the negotiation.",
+        **{m.name: (m.parameters, Field(default_factory=m.parameters, title=m.label,
+                                        description=f"Parameters of the {m.label} mechanism (used when it is the "
+                                                    "protocol's mechanism)."))
+           for m in mechanisms.REGISTRY.values() if m.parameters is not None})
 """The rules of the negotiation, with a group of parameters per mechanism that has any (`sim.mechanisms`)."""
 
 

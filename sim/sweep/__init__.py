@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
     from sim.sweep.command import SweepPlan
     from sim.sweep.design import Design, Factor, Vary, build_points, make_design, parse_vary
+    from sim.sweep.results import export_csv, read_rounds, read_runs
     from sim.sweep.runner import SweepReport, run_sweep
-    from sim.sweep.storage import export_csv, read_rounds, read_runs
 
 __all__ = [
     "EXECUTORS", "SAMPLERS", "Design", "Factor", "SweepError", "SweepInterrupted", "SweepPlan", "SweepReport",
@@ -39,7 +39,7 @@ __all__ = [
 _LAZY = {
     "Design": "design", "Factor": "design", "Vary": "design", "build_points": "design", "make_design": "design",
     "parse_vary": "design", "SweepPlan": "command", "SweepReport": "runner", "run_sweep": "runner",
-    "export_csv": "storage", "read_rounds": "storage", "read_runs": "storage",
+    "export_csv": "results", "read_rounds": "results", "read_runs": "results",
 }
 """Imported on first access (PEP 562): `import sim.cli.sweep` (hence `negsim --help`) needs none of numpy, pandas,
 pyarrow or the model."""
@@ -87,8 +87,8 @@ def sweep(scenario: Scenario | str | Path, vary: Vary = None, *, sampler: str = 
     from sim.sweep.executors import start_early
 
     start_early(executor)     # its imports overlap with this process's (the first call imports the model)
+    from sim.sweep.results import read_runs
     from sim.sweep.runner import run_sweep
-    from sim.sweep.storage import read_runs
 
     options = dict(sampler=sampler, samples=samples, replicates=replicates, seed=seed, executor=executor,
                    workers=workers, scheduler=scheduler, batch_size=batch_size, rounds=rounds,

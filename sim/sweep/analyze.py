@@ -19,9 +19,11 @@ import pandas as pd
 
 from sim.core.intervals import wilson
 from sim.core.table_rules import OUTCOMES
+from sim.sweep.base import SweepError
 from sim.sweep.design import Factor
+from sim.sweep.directory import SweepDir
+from sim.sweep.results import read_runs
 from sim.sweep.samplers import SAMPLERS
-from sim.sweep.storage import SweepDir, SweepError, read_runs
 
 
 def load(path: str | Path) -> tuple[dict[str, Any], list[Factor], pd.DataFrame]:
@@ -56,12 +58,12 @@ def _issues(runs: pd.DataFrame) -> list[str]:
     return [c.split(".", 1)[1] for c in runs.columns if c.startswith("agreed.")]
 
 
-def _shares(group: pd.DataFrame, issues: Sequence[str]) -> dict[str, float]:
+def _shares(group: pd.DataFrame, issues: Sequence[str]) -> dict[str, float | str | None]:
     """Runs, failed, each outcome's share and each issue's agreement rate among the successful runs, each share
     with its 95 % Wilson interval (low.<share>, high.<share>)."""
     ok = group[group["error"].isna()]
     n = len(ok)
-    row: dict[str, float] = {"runs": len(group), "failed": len(group) - n}
+    row: dict[str, float | str | None] = {"runs": len(group), "failed": len(group) - n}
     counts = {outcome: int((ok["outcome"] == outcome).sum()) for outcome in OUTCOMES}
     counts.update({f"agreed.{issue}": int(ok[f"agreed.{issue}"].astype(float).sum()) for issue in issues})
     for name, hits in counts.items():
@@ -87,8 +89,8 @@ def agreement_table(runs: pd.DataFrame, factors: Sequence[Factor], sampler: str 
         rows.append({"parameter": "(all runs)", "value": "", "bin": "", **_shares(runs, issues)})
     for factor in factors:
         column = runs[factor.path]
-        if factor.kind == "range" and SAMPLERS.get(sampler).sized and factor.hi > factor.lo:
-            edges = np.linspace(factor.lo, factor.hi, bins + 1)
+        if factor.kind == "range" and SAMPLERS.get(sampler).sized and factor.span[1] > factor.span[0]:
+            edges = np.linspace(*factor.span, bins + 1)
             codes = np.clip(np.searchsorted(edges, column.to_numpy(dtype=float), side="right") - 1, 0, bins - 1)
             for code in np.unique(codes):
                 lo, hi = edges[code], edges[code + 1]

@@ -416,7 +416,7 @@ class Design:
     def paths(self) -> list[str]:
         return [f.path for f in self.factors]
 
-    def runs(self, run_ids: Sequence[int]) -> list[tuple[int, int, int, int, tuple[Any, ...]]]:
+    def runs(self, run_ids: Sequence[int] | np.ndarray) -> list[tuple[int, int, int, int, tuple[Any, ...]]]:
         """(run_id, point, replicate, seed, parameter values) of the given runs, as plain Python values."""
         ids = np.asarray(run_ids, dtype=np.int64)
         point, replicate = np.divmod(ids, self.replicates)

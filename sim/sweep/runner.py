@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import contextlib
-import hashlib
-import json
 import math
 import sys
 import time
@@ -30,24 +28,24 @@ import pyarrow.parquet as pq
 from sim.core.streams import DRAWS
 from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.service import play_batch, prepare, replicate_seeds
-from sim.sweep.base import SweepInterrupted
+from sim.sweep.base import SweepError, SweepInterrupted
+from sim.sweep.columns import schema_to_json
 from sim.sweep.design import Design, Vary, make_design
+from sim.sweep.directory import RUNS, Expected, SweepDir
 from sim.sweep.executors import EXECUTORS, open_executor, start_early
 from sim.sweep.executors.process import GUARD_HINT
-from sim.sweep.storage import (
+from sim.sweep.manifest import (
     FORMAT,
-    RUNS,
-    Expected,
-    InOrderWriter,
-    SweepDir,
-    SweepError,
-    _now,
-    damaged_result,
-    schema_to_json,
+    differences,
+    refuse_other_draws,
+    refuse_other_version,
+    scenario_hash,
+    timestamp,
     versions,
 )
+from sim.sweep.merge import InOrderWriter
+from sim.sweep.results import damaged_result
 from sim.sweep.worker import describe, history_table, run_batch
-from sim.version import __version__
 
 TASK_SECONDS = 0.5
 """Target work per task: per-task overhead (pickling, scheduling, a part file) dwarfs a single ~2 ms run."""
@@ -225,56 +223,6 @@ class SweepReport:
         return self.ran / self.seconds if self.seconds > 0 else float("nan")
 
 
-def scenario_hash(scenario: Scenario) -> str:
-    text = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    labels = {"scenario_sha256": "the scenario", "vary": "--vary", "sampler": "--sampler", "samples": "--samples",
-              "replicates": "--replicates", "root_seed": "--seed", "rounds": "--rounds"}
-    out = []
-    for key, label in labels.items():
-        if old.get(key) != new.get(key):
-            if key == "scenario_sha256":
-                out.append("the scenario's content differs")
-            else:
-                out.append(f"{label} was {_show(old.get(key))}, now {_show(new.get(key))}")
-    if not out and old != new:
-        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        out.append("the sampled points differ: the design was sampled by another version of negsim, numpy or "
-                   "scipy (negsim's lhs sampler changed when sweeps dropped SALib)" if "points_sha256" in changed
-                   else f"{', '.join(changed)} differ")
-    return out
-
-
-def refuse_other_draws(path: Path, manifest: dict[str, Any]) -> None:
-    """A sweep whose runs drew their random numbers another way (`sim.core.streams.DRAWS`; before common random
-    numbers, manifests have no "draws") cannot be resumed: its remaining runs would draw other numbers than its
-    finished ones."""
-    draws = manifest.get("draws")
-    if draws != DRAWS:
-        how = ("before common random numbers (each run drew its inputs, noise and order of moves in sequence from "
-               "one generator)" if draws is None else f"with draws {draws!r}")
-        raise SweepError(f"{path} was run {how}; this negsim draws each from its own stream ({DRAWS}), so the "
-                         "same seeds now draw other numbers and its runs cannot be resumed or mixed with new "
-                         "ones. Use --overwrite to start over, or choose another --out.")
-
-
-def refuse_other_version(path: Path, manifest: dict[str, Any]) -> None:
-    """An unfinished sweep started by another version of negsim (`versions.negsim` of its manifest) is not resumed:
-    its remaining runs would be played by another model than its finished ones, and the tables would mix both
-    silently. A manifest that records no version (written before versions were recorded) cannot be checked."""
-    recorded = (manifest.get("versions") or {}).get("negsim")
-    if recorded not in (None, "unknown") and str(recorded) != __version__:
-        raise SweepError(f"{path} was started by negsim {recorded}, this is negsim {__version__}: resuming would mix "
-                         "runs of two model versions. Use --overwrite to start over, or choose another --out.")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list):
-        return " ".join(map(str, value)) or "(none)"
-    return "(none)" if value is None else str(value)
 
 
 def _summarise(path: Path) -> tuple[dict[str, float], dict[str, float], int]:
@@ -347,7 +295,7 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
                 refuse_other_draws(store.path, manifest)
                 if not manifest.get("status", {}).get("complete"):
                     refuse_other_version(store.path, manifest)
-                diffs = _differences(manifest.get("design", {}), design_doc)
+                diffs = differences(manifest.get("design", {}), design_doc)
                 if diffs:
                     raise SweepError(f"{store.path} holds a different sweep: {'; '.join(diffs)}. "
                                      "Use --overwrite to start over, or choose another --out.")
@@ -355,7 +303,7 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
                     raise SweepError(f"{store.path} was written with other output columns (by another negsim "
                                      "version?). Use --overwrite to start over, or choose another --out.")
             else:
-                manifest = {"format": FORMAT, "draws": DRAWS, "created": _now(), "design": design_doc,
+                manifest = {"format": FORMAT, "draws": DRAWS, "created": timestamp(), "design": design_doc,
                             "columns": columns,
                             "versions": versions(), "status": {"complete": False},
                             "scenario": spec.model_dump(mode="json", by_alias=True, exclude_none=True)}
@@ -377,7 +325,8 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
             description = "none (all runs on disk)"
             seconds = 0.0
             # a sweep from its first run writes its tables as the batches finish; a resumed one merges its parts
-            writer = InOrderWriter(store, runs_schema, rounds_schema) if not resumed and len(pending) else None
+            writer = (InOrderWriter(store.runs_path, store.rounds_path, runs_schema, rounds_schema)
+                      if not resumed and len(pending) else None)
             merged = False
             try:
                 if len(pending):
@@ -397,7 +346,7 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
                 if not done.all():     # pragma: no cover - defensive: every batch was written
                     raise SweepError(f"{store.path}: {int((~done).sum())} runs are missing; re-run to finish them")
                 store.consolidate(parts, design.n_runs, runs_schema, rounds_schema)
-            manifest["status"] = {"complete": True, "runs": design.n_runs, "finished": _now()}
+            manifest["status"] = {"complete": True, "runs": design.n_runs, "finished": timestamp()}
             if rounds_schema is None and store.rounds_path.exists():
                 store.rounds_path.unlink()
             store.write_manifest(manifest)

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from sim.scenario import Scenario, ScenarioError, apply_params
 from sim.service import Batch, play_batch, plays_together, round_dates, run_scenario, runs_to_validate, setter_of
-from sim.sweep.storage import arrow_array, conform, numbers_of
+from sim.sweep.columns import arrow_array, conform, numbers_of
 
 HISTORY_COLUMNS = ("round", "actor", "issue", "position", "reason", "utility", "tension", "proposal", "agreed",
                    "median", "mean", "date")
@@ -94,6 +94,7 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
                 summary = result.summary_row()
                 if rounds:
                     history = result.history
+                    assert history is not None      # collect=True records one
                     history.insert(0, "run_id", run[0])
                     histories.append(conform(pa.Table.from_pandas(history, preserve_index=False), rounds_schema))
             except Exception as error:
@@ -147,7 +148,7 @@ def _ids(paths: Sequence[str], run: tuple[int, int, int, int, tuple]) -> dict[st
 def _columns_table(paths: Sequence[str], runs: Sequence[tuple], fields: dict[str, Any],
                    schema: pa.Schema) -> pa.Table:
     """Runs played together with their summary columns, in the schema's columns (absent ones null). Every column
-    reaches Arrow through `storage.arrow_array`, which does not import pandas."""
+    reaches Arrow through `columns.arrow_array`, which does not import pandas."""
     n = len(runs)
     ids, points, replicates, seeds, values = zip(*runs, strict=True) if n else ((), (), (), (), ())
     factor_values = dict(zip(paths, zip(*values, strict=True), strict=True))
