@@ -29,6 +29,7 @@ from sim.core.intervals import shown_difference as shown_difference
 from sim.core.utility import to_native
 from sim.engine import lockstep
 from sim.engine.explain import MET_THE_PROPOSAL as MET_THE_PROPOSAL
+from sim.engine.explain import in_units as in_units
 from sim.engine.explain import issue_reasons
 from sim.engine.explain import move_sentence as move_sentence
 from sim.engine.explain import move_sentences as move_sentences

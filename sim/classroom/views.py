@@ -91,7 +91,7 @@ def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str,
             if reason == service.MET_THE_PROPOSAL and not before.empty:     # in words, with the proposal it answered
                 said.append(service.move_sentence(
                     reason, old, new, float(before.loc[(actor, issue.id), "proposal"]),
-                    spec.protocol.agreement_tolerance * issue.scale.span, lambda v, i=issue: fmt_value(v, i),
+                    spec.protocol.agreement_tolerance * issue.scale.span, service.in_units(fmt_value, issue),
                     what=short_name(issue), allies=bool(spec.actor(actor).allies)))
                 continue
             parts.setdefault(reason, []).append(text)

@@ -226,6 +226,10 @@ def move_sentences(history: pd.DataFrame, scenario: Scenario,
         issue = issues[issue_id]
         before, proposal = answered.loc[(r - 1, actor, issue_id)]
         out.append(move_sentence(str(reason), float(before), float(after), float(proposal),
-                                 tolerance * issue.scale.span, lambda v, i=issue: fmt(v, i),
-                                 allies=allies[actor]))
+                                 tolerance * issue.scale.span, in_units(fmt, issue), allies=allies[actor]))
     return out
+
+
+def in_units(fmt: Callable[[float, Issue], str], issue: Issue) -> Callable[[float], str]:
+    """`fmt` for the values of one issue."""
+    return lambda value: fmt(value, issue)
