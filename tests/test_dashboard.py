@@ -1300,7 +1300,12 @@ def test_the_round_scrubber_goes_both_ways_and_the_panel_shows_each_actor(app, b
     for actor, tab in zip(baseline.actors, app.tabs, strict=True):
         (table,) = [d.value for d in tab.dataframe]
         rows = h[(h["round"] == 4) & (h["actor"] == actor.id)].set_index("issue")
-        assert list(table["Move"]) == [rows.loc[i.id, "reason"] for i in baseline.issues]
+        said = service.move_sentences(h, result.scenario, lambda v, issue: common.fmt(v, issue.scale.unit))
+        words = pd.Series(said, index=h.index)[(h["round"] == 4) & (h["actor"] == actor.id)]
+        assert list(table["Move"]) == list(words)      # the move in words (issue 25: "met the proposal" misled)
+        reasons = [rows.loc[i.id, "reason"] for i in baseline.issues]
+        assert [w for w, r in zip(words, reasons, strict=True) if r != "met the proposal"] == [
+            r for r in reasons if r != "met the proposal"]                      # the others as recorded
         assert list(table["Offer now"]) == [common.fmt(rows.loc[i.id, "position"], i.scale.unit)
                                             for i in baseline.issues]
         utility = rows["utility"].iloc[0]
