@@ -151,7 +151,10 @@ def test_run_to_the_end_matches_the_service(app, baseline):
     assert list(status["Issue"]) == [i.label for i in baseline.issues]
     np.testing.assert_allclose(actors["Utility of the outcome"], [round(r.utility, 3) for r in result.actors.values()])
     assert len(log) == result.rounds * len(baseline.actors) * len(baseline.issues)
-    assert set(log["Move"]) <= set(result.history["reason"])
+    h = result.history[result.history["round"] > 0]
+    said = service.move_sentences(result.history, result.scenario, lambda v, issue: common.fmt(v, issue.scale.unit))
+    assert list(log["Move"]) == list(pd.Series(said, index=result.history.index)[h.index])[::-1]   # latest first
+    assert set(log["Move"][h["reason"].to_numpy()[::-1] != "met the proposal"]) <= set(h["reason"])
     assert list(log[log["Round"] == 7]["Date"].unique()) == ["2022-01-10"]      # the baseline's calendar
     assert button(app, "Run to the end").disabled and button(app, "Step one round").disabled
 
