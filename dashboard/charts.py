@@ -25,6 +25,7 @@ import streamlit as st
 from altair.utils.schemapi import debug_mode
 
 from dashboard.colours import ACTOR_COLOURS, ACTOR_DASHES, ACTOR_SHAPES
+from sim import service
 from sim.core.spatial import BargainingSpace
 from sim.core.table_rules import OUTCOMES
 from sim.scenario import Calendar, Issue, Scenario
@@ -250,6 +251,15 @@ def event_rules(fig: Figure, result: RunResult) -> list[alt.Chart]:
         x=alt.X(**Q("round")), tooltip=[alt.Tooltip(**N("event", "Event")), alt.Tooltip(**N("date", "Date"))])]
 
 
+def moves_on(result: RunResult, issue_id: str) -> list[str]:
+    """Each actor's move on one issue, round by round, in words (`service.move_sentences`: "moved toward the
+    proposal (34.2) from 15.7 to 18.1" where the reason alone, "met the proposal", would mislead)."""
+    history = result.recorded_history()
+    return service.move_sentences(history[history["issue"] == issue_id], result.scenario,
+                                  lambda value, issue: f"{value:.1f}" + (f" {issue.scale.unit}" if issue.scale.unit
+                                                                         else ""))
+
+
 @quick
 def positions_chart(result: RunResult, issue_id: str) -> Figure:
     """Offers per round on one issue: a line per actor, the proposal on the table (dashed), the forecast
@@ -264,7 +274,7 @@ def positions_chart(result: RunResult, issue_id: str) -> Figure:
     fig = Figure(None)
     n = int(once.sum())
     offers = {"round": h["round"][on_issue], "series": [names[a] for a in h["actor"][on_issue]],
-              "position": h["position"][on_issue], "move": h["reason"][on_issue].tolist()}
+              "position": h["position"][on_issue], "move": moves_on(result, issue_id)}
     proposal = {"round": h["round"][once], "series": [PROPOSAL] * n, "position": h["proposal"][once],
                 "move": ["weighted mean of the offers"] * n}
     extra = [(PROPOSAL, "#333333")]

@@ -86,6 +86,13 @@ def test_the_dashboard_and_the_classroom_say_a_move_in_the_same_words():
     panel = negotiation.round_rows(result, actor, int(row["Round"]))
     said = panel[panel["Issue"] == row["Issue"]].iloc[0]
     assert said["Move"] == row["Move"] and "ended short of it" in said["Why"]
+    # the offers chart's tooltips ("Hover for each move's reason") say it too
+    from dashboard import charts
+
+    issue = next(i for i in scenario.issues if i.label == row["Issue"])
+    offers = charts.positions_chart(result, issue.id).frame("offers")
+    tips = offers[(offers["series"] == row["Actor"]) & (offers["round"] == row["Round"])]["move"]
+    assert list(tips) == [row["Move"]], tips
 
 
 def test_the_classroom_log_says_the_move_with_the_proposal_it_answered(cls):

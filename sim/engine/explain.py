@@ -216,17 +216,21 @@ def move_sentences(history: pd.DataFrame, scenario: Scenario,
     issues = {i.id: i for i in scenario.issues}
     allies = {a.id: bool(a.allies) for a in scenario.actors}
     tolerance = scenario.protocol.agreement_tolerance
-    answered = history.set_index(["round", "actor", "issue"])[["position", "proposal"]]
-    out = []
-    for r, actor, issue_id, after, reason in zip(history["round"], history["actor"], history["issue"],
-                                                 history["position"], history["reason"], strict=True):
-        if reason != MET_THE_PROPOSAL or r == 0 or (r - 1, actor, issue_id) not in answered.index:
-            out.append(str(reason))
+    out = [str(reason) for reason in history["reason"]]
+    met = np.flatnonzero((history["reason"] == MET_THE_PROPOSAL).to_numpy() & (history["round"] > 0).to_numpy())
+    if not len(met):
+        return out
+    # each row's round before, for its actor and issue (rows are in round order): its offer and the proposal then
+    previous = history.groupby(["actor", "issue"], sort=False)[["round", "position", "proposal"]].shift(1)
+    rounds, actors, issue_ids = history["round"].to_numpy(), history["actor"].to_numpy(), history["issue"].to_numpy()
+    after = history["position"].to_numpy(dtype=float)
+    before_round, before, proposal = (previous[c].to_numpy(dtype=float) for c in ("round", "position", "proposal"))
+    for k in met:
+        if before_round[k] != rounds[k] - 1:
             continue
-        issue = issues[issue_id]
-        before, proposal = answered.loc[(r - 1, actor, issue_id)]
-        out.append(move_sentence(str(reason), float(before), float(after), float(proposal),
-                                 tolerance * issue.scale.span, in_units(fmt, issue), allies=allies[actor]))
+        issue = issues[issue_ids[k]]
+        out[k] = move_sentence(out[k], float(before[k]), float(after[k]), float(proposal[k]),
+                               tolerance * issue.scale.span, in_units(fmt, issue), allies=allies[actors[k]])
     return out
 
 
