@@ -363,7 +363,7 @@ def _rule_controls(base: Scenario) -> None:
     p = base.protocol
     t = p.tension
     choice("Mechanism", "protocol.mechanism", p.mechanism, MECHANISMS, radio=True,
-           help="How actors move: concession strategies, or Bueno de Mesquita's expected-utility challenges.")
+           help="How actors move. " + " ".join(f"**{m.label}**: {m.summary}" for m in mechanisms.REGISTRY.values()))
     choice("Linkage", "protocol.linkage", p.linkage, LINKAGES, radio=True,
            help="package: the issues are settled together; issue by issue: each closes on its own.")
     choice("Order of moves", "protocol.activation", p.activation, ACTIVATIONS)

@@ -6,33 +6,25 @@ self-contained file: inline SVG, no script, nothing fetched when it is opened (o
 
 from __future__ import annotations
 
-import html
 import io
 import re
 import zipfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from dashboard import charts, common
 from sim.service import RunResult
 
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 860px; margin: 2em auto;
-       color: #222; line-height: 1.45; padding: 0 1em; }
-h1 { font-size: 1.6em; margin-bottom: 0.1em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
-.meta { color: #666; font-size: 0.9em; }
-.banner { padding: 0.8em 1em; border-radius: 6px; margin: 1em 0; }
-.success { background: #e7f5e9; } .warning { background: #fff6dd; } .error { background: #fde8e8; }
-.info { background: #e8f1fb; }
-table { border-collapse: collapse; font-size: 0.88em; width: 100%; margin: 0.5em 0; }
-th, td { border: 1px solid #ddd; padding: 4px 6px; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; }
-figure { margin: 1.2em 0; } figure svg { max-width: 100%; height: auto; }
-"""
+_TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                         autoescape=select_autoescape(default=True), keep_trailing_newline=True)
+"""The report's HTML template (as the classroom debrief's): every value escaped unless marked safe."""
 
 
 def figure_name(figure: charts.Figure, k: int) -> str:
@@ -56,46 +48,34 @@ def charts_zip(figures: Sequence[charts.Figure], kind: str) -> bytes:
     return buffer.getvalue()
 
 
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, escape=True, na_rep="–")
+def _table(frame: pd.DataFrame) -> Markup:
+    return Markup(frame.to_html(index=False, border=0, escape=True, na_rep="–"))
 
 
-def _markdown_bold(text: str) -> str:
+def _markdown_bold(text: str) -> Markup:
     """The banner's **bold** as <strong> (the only Markdown it uses besides the backslash escapes of
     `text.md`, which are undone), the rest HTML-escaped."""
-    parts = [html.escape(re.sub(r"\\(.)", r"\1", part)) for part in text.split("**")]
-    return "".join(f"<strong>{p}</strong>" if k % 2 else p for k, p in enumerate(parts))
+    parts = [escape(re.sub(r"\\(.)", r"\1", part)) for part in str(text).split("**")]
+    return Markup("").join(Markup("<strong>%s</strong>") % p if k % 2 else p for k, p in enumerate(parts))
+
+
+_TEMPLATES.filters["bold"] = _markdown_bold
 
 
 def html_report(result: RunResult, figures: Sequence[charts.Figure], tables: dict[str, pd.DataFrame],
                 source: str, changes: str = "") -> str:
-    """One self-contained HTML page: the outcome in words, the settings, the tables and the charts (inline SVG)."""
+    """One self-contained HTML page: the outcome in words, the settings, the tables and the charts (inline SVG),
+    from the template `dashboard/templates/report.html.j2`."""
     s = result.scenario
-    p = s.protocol
     kind, sentence = common.outcome_sentence(result)
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    parts = [
-        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>negsim report: {html.escape(s.title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{html.escape(s.title)}</h1>",
-        f'<p class="meta">negsim run of <code>{html.escape(source)}</code> · seed {result.seed} · '
-        f"{html.escape(p.linkage.replace('_', ' '))} · {html.escape(result.mechanism.replace('_', ' '))} "
-        f"mechanism · {result.rounds} of at most {p.max_rounds} rounds · made {when}</p>",
-        f'<div class="banner {kind}">{_markdown_bold(sentence)}</div>',
-    ]
-    if changes:
-        items = "".join(f"<li>{_markdown_bold(line[2:])}</li>" for line in changes.splitlines()
-                        if line.startswith("- "))
-        parts.append(f"<h2>Settings changed from the file</h2><ul>{items}</ul>")
-    for title, frame in tables.items():
-        parts.append(f"<h2>{html.escape(title)}</h2>{_table(frame)}")
-    parts.append("<h2>Charts</h2>")
-    for figure in figures:
-        svg = charts.to_svg(figure)
-        parts.append(f"<figure>{svg[svg.index('<svg'):]}</figure>")
-    parts.append('<p class="meta">Made with the negsim dashboard. The same run: <code>negsim run</code> on the '
-                 "saved scenario with the same seed.</p></body></html>")
-    return "\n".join(parts)
+    svgs = [charts.to_svg(figure) for figure in figures]
+    return _TEMPLATES.get_template("report.html.j2").render(
+        title=s.title, source=source, seed=result.seed, linkage=s.protocol.linkage.replace("_", " "),
+        mechanism=result.mechanism.replace("_", " "), rounds=result.rounds, max_rounds=s.protocol.max_rounds,
+        when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), kind=kind, sentence=sentence,
+        changes=[line[2:] for line in changes.splitlines() if line.startswith("- ")],
+        tables=[(heading, _table(frame)) for heading, frame in tables.items()],
+        svgs=[Markup(svg[svg.index("<svg"):]) for svg in svgs])
 
 
 def chart_downloads(figures: list, stem: str, where: Any = None) -> None:

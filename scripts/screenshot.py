@@ -45,14 +45,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(port: int | None = None, timeout: float = 60.0) -> Iterator[str]:
-    """Run the dashboard headless; yield its URL; stop it (and only it) afterwards."""
+def serve(port: int | None = None, timeout: float = 60.0, app: str = "dashboard/app.py",
+          env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run a Streamlit app of negsim headless (the dashboard by default; the browser tests also serve the
+    classroom, with `env`); yield its URL; stop it (and only it) afterwards."""
     port = port or free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
+    command = [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below, after the server stops
-    server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

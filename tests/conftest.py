@@ -57,6 +57,14 @@ def baseline_doc() -> dict[str, Any]:
     return yaml.safe_load(BASELINE.read_text())
 
 
+@pytest.fixture
+def app():
+    """The dashboard after its first run (Streamlit's AppTest), for the tests that drive its widgets."""
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=90).run()
+
+
 # ---------------------------------------------------------------------------------------------------- classroom
 class Clock:
     """A hand-driven clock (seconds) for the classroom's timers and rate limits."""

@@ -22,7 +22,7 @@ from sim.classroom import (
 )
 from sim.classroom import debrief as db
 from sim.classroom.views import move_lines
-from sim.engine.model import baseline
+from sim.scenario import baseline
 from tests.conftest import SCENARIOS, make_scenario
 
 HUMANS = ["russia", "us"]

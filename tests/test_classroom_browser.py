@@ -11,13 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,75 +18,33 @@ import pytest
 
 from sim.classroom import Classroom, ClassroomError, Client
 from sim.classroom.security import normalise_code
-from sim.engine.model import baseline
+from sim.scenario import baseline
+from tests.test_dashboard_browser import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 PASS = "the teacher's own sentence"
 PIXEL = "http://127.0.0.1:9/p.png"     # a tracking pixel (nothing listens there)
 WAIT = 60_000
 
+CHROMIUM_ARGS = load_script().CHROMIUM_ARGS
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]     # conftest: skipped without Chromium, except in CI
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
 def classroom_server(db: Path, timeout: float = 90.0) -> Iterator[str]:
-    """`streamlit run dashboard/classroom.py` on a free loopback port over `db`; stopped (only it) afterwards."""
-    port = free_port()
+    """`streamlit run dashboard/classroom.py` on a free loopback port over `db` (the dashboard's browser tests'
+    server, `scripts/screenshot.serve`); stopped (only it) afterwards."""
     env = {**os.environ, "NEGSIM_CLASSROOM_DB": str(db), "NEGSIM_CLASSROOM_RUNS": "10"}
     env.pop("NEGSIM_CLASSROOM_URL", None)
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/classroom.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after the server stops
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if server.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"streamlit exited ({server.returncode}):\n{log.read().decode()[-3000:]}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not answer on {url} within {timeout:.0f} s")
-            time.sleep(0.3)
+    with load_script().serve(timeout=timeout, app="dashboard/classroom.py", env=env) as url:
         yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
 
 
 def settle(page, timeout: float = 60.0) -> None:
     """Wait until the script run is over and every chart has drawn; fail on a page showing an exception."""
-    page.wait_for_timeout(400)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').filter(has_text="Running").count()
-        pending = page.evaluate("""() => [...document.querySelectorAll('.vega-embed')]
-            .filter(e => !e.querySelector('canvas, svg')).length""")
-        if not running and not pending:
-            break
-        page.wait_for_timeout(200)
-    page.wait_for_timeout(500)
+    load_script()._settle(page, timeout)
     assert not page.locator('[data-testid="stException"]').count(), page.locator(
         '[data-testid="stException"]').first.inner_text()
 

@@ -30,7 +30,7 @@ from sim.classroom import (
     store,
 )
 from sim.classroom.views import move_lines, public_history
-from sim.engine.model import baseline
+from sim.scenario import baseline
 from tests.test_classroom_app import APP, PASS, TIMEOUT, button, session, student_joins, teacher_creates_room
 
 HUMANS = ["russia", "us"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sim.classroom import Classroom
-from sim.engine.model import baseline
+from sim.scenario import baseline
 from tests.test_classroom_browser import CHROMIUM, CHROMIUM_ARGS, WAIT, classroom_server, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]     # conftest: skipped without Chromium, except in CI

@@ -28,7 +28,7 @@ from sim.classroom import (
     store,
 )
 from sim.classroom import debrief as db
-from sim.engine.model import baseline
+from sim.scenario import baseline
 
 HUMANS = ["russia", "us"]
 PASS = "correct horse battery"

@@ -246,6 +246,7 @@ def _wait_for(predicate, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow     # sweeps as subprocesses, killed
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc (Linux)")
 @pytest.mark.parametrize("executor,sig", [("process", signal.SIGKILL), ("process", signal.SIGTERM),
                                           ("dask", signal.SIGKILL)])
@@ -289,6 +290,7 @@ def test_an_unreachable_scheduler_writes_nothing_into_out(tmp_path):
     assert later.returncode == 0, later.stderr
 
 
+@pytest.mark.slow     # a Dask scheduler and worker as subprocesses
 def test_a_killed_dask_scheduler_ends_the_sweep_with_one_line(tmp_path):
     dask = Path(sys.executable).with_name("dask")
     if not dask.exists():

@@ -17,7 +17,7 @@ from dashboard.classroom_views import common, debrief_view  # noqa: E402
 from sim import service  # noqa: E402
 from sim.classroom import Classroom  # noqa: E402
 from sim.classroom import debrief as db  # noqa: E402
-from sim.engine.model import baseline  # noqa: E402
+from sim.scenario import baseline  # noqa: E402
 from tests.conftest import Clock  # noqa: E402
 from tests.test_classroom import SCRIPT, play_round  # noqa: E402
 

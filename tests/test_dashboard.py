@@ -41,12 +41,7 @@ if str(ROOT) not in sys.path:
 
 from dashboard import common, state, sweep_data  # noqa: E402
 
-
-# ====================================================================== helpers
-@pytest.fixture
-def app() -> AppTest:
-    return AppTest.from_file(str(APP), default_timeout=60).run()
-
+# ====================================================================== helpers (the `app` fixture: conftest)
 
 def ok(at: AppTest) -> AppTest:
     """The script ran without an exception (a traceback would be a bug)."""
@@ -1069,6 +1064,9 @@ def test_chart_export_and_html_report_are_self_contained(baseline):
     assert "A &amp; B" in page and "&lt;because&gt;" in page and "<strong>1</strong>" in page
     _, sentence = common.outcome_sentence(result)
     assert sentence.split("**")[2].strip()[:40] in page
+    from dataclasses import replace  # the template escapes what a scenario file says
+    marked = replace(result, played=baseline.model_copy(update={"title": "<i>Talks</i>"}))
+    assert "&lt;i&gt;Talks&lt;/i&gt;" in report.html_report(marked, [], {}, "<x>.yaml") and "<i>" not in page
 
 
 # ====================================================================== issue 14: compare two runs

@@ -11,8 +11,7 @@ import pytest
 
 from sim import service
 from sim.core.intervals import describe_paired, paired_difference, paired_share_difference, wilson
-from sim.engine.model import baseline
-from sim.scenario import apply_params
+from sim.scenario import apply_params, baseline
 
 
 def test_wilson_matches_a_hand_computation():

@@ -22,11 +22,6 @@ from dashboard import state  # noqa: E402
 from tests.test_dashboard import button, current, ok, result_of, run_to_end, texts  # noqa: E402
 
 
-@pytest.fixture
-def app() -> AppTest:
-    return AppTest.from_file(str(APP), default_timeout=90).run()
-
-
 def test_a_slider_move_keeps_every_other_drawn_input(app, baseline):
     run_to_end(app)
     before = result_of(app).inputs

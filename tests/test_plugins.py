@@ -96,3 +96,57 @@ def test_an_executor_registered_runs_sweeps(tmp_path):
                                       pq.read_table(tmp_path / "b" / "runs.parquet").to_pandas())
     finally:
         EXECUTORS.unregister("inline")
+
+
+def test_an_executor_that_takes_a_scheduler_is_chosen_by_its_attribute_not_its_name(tmp_path):
+    """`--scheduler` goes with every executor whose `scheduler` is set (not with "dask" alone); the dashboard's
+    New sweep page offers those whose `on_page` is set, under their `label`."""
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+    from sim.sweep import SweepError
+    from sim.sweep.executors import scheduled_executors
+
+    def open_ignoring_scheduler(workers, scheduler):
+        return SERIAL.open(workers, None)
+
+    EXECUTORS.register("cluster", Executor("cluster", "a pretend cluster", open_ignoring_scheduler, on_page=False,
+                                           scheduler=True))
+    try:
+        assert scheduled_executors() == ["dask", "cluster"]
+        report = run_sweep(BASELINE, ["protocol.noise=0,0.05"], out=tmp_path / "a", replicates=2, seed=2,
+                           executor="cluster", scheduler="tcp://127.0.0.1:9", progress=False)
+        assert report.n_runs == 4
+        with pytest.raises(SweepError, match="--scheduler needs --executor dask or cluster"):
+            run_sweep(BASELINE, [], out=tmp_path / "b", executor="serial", scheduler="tcp://127.0.0.1:9",
+                      progress=False)
+        done = CliRunner().invoke(app, ["sweep", str(BASELINE), "--executor", "cluster", "--scheduler",
+                                        "tcp://127.0.0.1:9", "--replicates", "2", "--out", str(tmp_path / "c"),
+                                        "--quiet"])
+        assert done.exit_code == 0, done.output
+        assert [n for n, e in EXECUTORS.items() if e.on_page] == ["serial", "process"]
+        assert [EXECUTORS.get(n).label for n in ("serial", "process")] == ["this process", "all cores"]
+    finally:
+        EXECUTORS.unregister("cluster")
+
+
+def test_a_saltelli_sampler_registered_is_accepted_for_sobol_indices(tmp_path):
+    from dataclasses import replace
+
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    SAMPLERS.register("saltelli", replace(SAMPLERS.get("sobol"), name="saltelli"))
+    try:
+        out = tmp_path / "s"
+        run_sweep(BASELINE, ["protocol.noise=0:0.1"], out=out, sampler="saltelli", samples=8, seed=1,
+                  executor="serial", progress=False)
+        done = CliRunner().invoke(app, ["analyze", str(out), "--sobol", "--output", "breakdown"])
+        assert done.exit_code == 0, done.output
+        grid = tmp_path / "g"
+        run_sweep(BASELINE, ["protocol.noise=0,0.1"], out=grid, seed=1, executor="serial", progress=False)
+        refused = CliRunner().invoke(app, ["analyze", str(grid), "--sobol"])
+        assert refused.exit_code == 2 and "--sampler sobol or --sampler saltelli" in refused.output
+    finally:
+        SAMPLERS.unregister("saltelli")

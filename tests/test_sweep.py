@@ -297,6 +297,7 @@ def assert_same_table(path: Path, expected: Path) -> None:
     pd.testing.assert_frame_equal(got.to_pandas(), want.to_pandas(), check_exact=True)
 
 
+@pytest.mark.slow     # subprocesses killed and resumed
 def test_kill_and_resume_equals_an_uninterrupted_sweep(baseline, tmp_path):
     vary = ["protocol.linkage=package,issue_by_issue"]
     command = ["sweep", str(BASELINE), *[f"--vary={v}" for v in vary], "--replicates", "30", "--seed", "5",
@@ -399,6 +400,7 @@ def test_a_sweep_started_by_another_negsim_version_is_refused_on_resume(baseline
     assert json.loads((out / "manifest.json").read_text())["versions"]["negsim"] == __version__
 
 
+@pytest.mark.slow     # subprocesses killed and resumed
 def test_ctrl_c_saves_finished_batches_and_says_how_to_resume(tmp_path):
     out = tmp_path / "interrupted"
     command = _cli("sweep", str(BASELINE), "--replicates", "3000", "--executor", "process", "--workers", "2",

@@ -308,6 +308,7 @@ def _session_processes(session: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow     # subprocesses killed and resumed
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc (Linux)")
 def test_killed_again_and_again_over_old_parquet_parts_then_resumed_equals_uninterrupted(tmp_path):
     """A --rounds sweep on processes that an earlier version had started (Parquet parts of four-run batches) is
@@ -802,6 +803,7 @@ def test_a_script_that_used_a_forkserver_pool_before_can_still_sweep_on_processe
     assert_same_sweep(tmp_path / "out", reference)
 
 
+@pytest.mark.slow     # subprocesses killed and resumed
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc (Linux)")
 def test_workers_of_a_foreign_fork_server_end_when_the_script_is_killed(tmp_path):
     script = _script(tmp_path, FORKSERVER_POOL_FIRST.format(scenario=str(BASELINE), vary=[], replicates=3000, seed=1,

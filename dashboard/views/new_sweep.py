@@ -33,8 +33,6 @@ SEED = "negsim.ns_seed"
 NAME = "negsim.ns_name"
 EXECUTOR = "negsim.ns_executor"
 JOB = "negsim.ns_job"
-PAGE_EXECUTORS = ("serial", "process")
-"""The executors the page offers (a Dask cluster is for the command line)."""
 SWEEPS_DIR = "NEGSIM_SWEEPS_DIR"
 """Environment variable: where the page writes its sweeps (default: sweeps/ in the negsim folder)."""
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -169,7 +167,7 @@ def render() -> None:
                                   "named as the scenario names it.")
     c1, c2, c3, c4 = st.columns(4)
     sampler = c1.selectbox("Sampler", list(SAMPLERS), key=SAMPLER,
-                           format_func=lambda n: n if n != "lhs" else "lhs (Latin hypercube)",
+                           format_func=lambda n: f"{n} ({SAMPLERS.get(n).summary})",
                            help="; ".join(f"{n}: {SAMPLERS.get(n).summary}" for n in SAMPLERS))
     sized = SAMPLERS.get(sampler).sized
     samples = c2.number_input("Samples", min_value=1, max_value=100_000, value=64, step=1, key=SAMPLES,
@@ -192,9 +190,10 @@ def render() -> None:
     d1, d2 = st.columns(2)
     name = d1.text_input("Name of the sweep", value=f"{s.id}-{time.strftime('%Y%m%d-%H%M%S')}", key=NAME,
                          help=f"Its folder under {shown_path(sweeps_dir())}/ (letters, digits, . _ -).").strip()
-    executor = d2.radio("Run on", PAGE_EXECUTORS, key=EXECUTOR, horizontal=True,
-                        format_func=lambda n: {"serial": "this process", "process": "all cores"}.get(n, n),
-                        help="; ".join(f"{n}: {EXECUTORS.get(n).summary}" for n in PAGE_EXECUTORS)
+    offered = [n for n, e in EXECUTORS.items() if e.on_page]    # the page offers what needs no cluster
+    executor = d2.radio("Run on", offered, key=EXECUTOR, horizontal=True,
+                        format_func=lambda n: EXECUTORS.get(n).label or n,
+                        help="; ".join(f"{n}: {EXECUTORS.get(n).summary}" for n in offered)
                              + ". The results are the same on either.")
     if not factors:
         problems.append("no factor chosen: pick at least one setting to vary")

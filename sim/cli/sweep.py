@@ -121,11 +121,11 @@ def sweep(
 ) -> None:
     """Run many seeded negotiations over a design of parameter values; write runs.parquet and a manifest."""
     from sim.cli.common import load
-    from sim.sweep.executors import start_early
+    from sim.sweep.executors import scheduled_executors, start_early
 
     if sampler not in SAMPLERS:
         raise SweepError(f"--sampler must be one of {', '.join(SAMPLERS)} (got {sampler!r})")
-    kind = executor or ("dask" if scheduler else "process")
+    kind = executor or ((scheduled_executors() or [DEFAULT_EXECUTOR])[0] if scheduler else DEFAULT_EXECUTOR)
     if kind not in EXECUTORS:
         raise SweepError(f"--executor must be one of {', '.join(EXECUTORS)} (got {kind!r})")
     start_early(kind)     # the workers' imports (~0.7 s) now overlap with this process's own
@@ -229,8 +229,9 @@ def analyze(
 
     manifest, factors, runs = analysis.load(directory)
     sampler = manifest["design"]["sampler"]
-    if sobol and sampler != "sobol":
-        raise SweepError(f"Sobol indices need a sweep run with --sampler sobol (this one used {sampler})")
+    if sobol and not (sampler in SAMPLERS and SAMPLERS.get(sampler).saltelli):
+        saltelli = " or ".join(f"--sampler {name}" for name, s in SAMPLERS.items() if s.saltelli)
+        raise SweepError(f"Sobol indices need a sweep run with {saltelli} (this one used {sampler})")
     directory = Path(directory)
     if sobol:
         indices = analysis.sobol_indices(runs, factors, output, n_points=manifest["design"]["n_points"],

@@ -7,33 +7,41 @@ DataCollector, the dashboard and the classroom.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from functools import cache
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
 
 from sim import mechanisms
 from sim.compile.arrays import arrays_of, own_arrays, run_arrays
-from sim.compile.inputs import Inputs, draw_plan, draw_values, drawn_mapping, settable_draws
+from sim.compile.inputs import Inputs, draw_plan, draw_values, drawn_mapping, inputs_of, settable_draws
 from sim.core import table_rules
 from sim.core.utility import to_native, to_unit, total_utility
 from sim.engine import run
 from sim.engine.agents import Negotiator
 from sim.mechanisms.base import RoundDraws, draw_rounds
-from sim.scenario import Inject, Scenario, apply_params, load_scenario, with_checked_values
+from sim.scenario import BASELINE as BASELINE  # the default scenario, for Mesa users
+from sim.scenario import Inject, Scenario, apply_params, baseline, load_scenario, with_checked_values
 
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"   # shipped in the package (sim/scenarios)
-BASELINE = SCENARIO_DIR / "feb2022_baseline.yaml"
 ONE_RUN = np.zeros(1, dtype=np.intp)
 """The run index of a model's one run in the round table (`run.RoundRecorder`)."""
 
 
-@cache
-def baseline() -> Scenario:
-    """The Feb-2022 baseline scenario (Russia, US, NATO, EU x expansion, missiles, CBMs)."""
-    return load_scenario(BASELINE)
+_SCHEDULED: dict[int, tuple[Scenario, dict[int, list[Inject]]]] = {}
+
+
+def scheduled_injects(scenario: Scenario) -> dict[int, list[Inject]]:
+    """`scenario.scheduled_injects()`, kept for the last few scenarios (every run of one reads the same; not to be
+    changed)."""
+    hit = _SCHEDULED.get(id(scenario))
+    if hit is None or hit[0] is not scenario:
+        if len(_SCHEDULED) >= 8:
+            _SCHEDULED.pop(next(iter(_SCHEDULED)))
+        hit = _SCHEDULED[id(scenario)] = (scenario, scenario.scheduled_injects())
+    return hit[1]
 
 
 class NegotiationModel(mesa.Model):
@@ -54,6 +62,8 @@ class NegotiationModel(mesa.Model):
     moves of every round, all drawn before the first round. A numpy Generator given as `rng` gives the run its
     seed (one 63-bit number drawn from it).
     """
+
+    running: bool
 
     def __init__(self, scenario: Scenario | str | Path | None = None, rng=None, collect: bool = True,
                  human_seats: Iterable[str] = (), draw: bool = True) -> None:
@@ -95,8 +105,9 @@ class NegotiationModel(mesa.Model):
                                                          spec.protocol.activation == "random")
         self.state = run.opening(self.mechanism, self.arrays, 1, collect, self.human if self.has_humans else None)
         self._utilities: tuple | None = None   # (state, profiles, proposal_utilities) of the last reading
+        self._natives: tuple | None = None     # (state, low, offers, proposal in native units) of the last reading
         self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
-        self.scheduled = spec.scheduled_injects()   # injects that fire by themselves, by round
+        self.scheduled = scheduled_injects(spec)    # injects that fire by themselves, by round
         self.outcome: str | None = None
         self.round = 0
         self.negotiators = [Negotiator(self, actor, n) for n, actor in enumerate(spec.actors)]
@@ -126,6 +137,13 @@ class NegotiationModel(mesa.Model):
     def spec(self, scenario: Scenario) -> None:
         self._spec = scenario
 
+    def spec_source(self) -> Scenario | Callable[[], Scenario]:
+        """`spec`, or while it is not built yet, how to build it (a picklable callable): a result that may never
+        read the drawn scenario (`service.result_of` in a sweep) builds it only when asked."""
+        if self._spec is not None:
+            return self._spec
+        return partial(with_checked_values, self.layout, dict(self.drawn_inputs))
+
     @property
     def protocol(self):
         return self.spec.protocol
@@ -152,7 +170,10 @@ class NegotiationModel(mesa.Model):
     @property
     def reasons(self) -> np.ndarray:
         """Why each actor made its move (index into `reason_names`), (N, M); recorded when collecting."""
-        return self.state.reasons[0]
+        reasons = self.state.reasons
+        if reasons is None:
+            raise ValueError("the reasons of the moves are recorded only when the model collects (collect=True)")
+        return reasons[0]
 
     @property
     def open_issues(self) -> np.ndarray:
@@ -187,6 +208,8 @@ class NegotiationModel(mesa.Model):
     def walkout_values(self) -> dict[str, tuple[float, float]]:
         """Each walker's (outside option, best deal left) in the round it left."""
         s = self.state
+        if s.outside_value is None or s.best_left is None:     # no one could walk away
+            return {}
         return {a: (float(s.outside_value[0, i]), float(s.best_left[0, i]))
                 for i, a in enumerate(self.layout.actor_ids) if s.walked[0, i]}
 
@@ -219,19 +242,21 @@ class NegotiationModel(mesa.Model):
         self.events.append((self.round, inject_id))
 
     def _apply(self, inject: Inject) -> None:
-        """The inject's effects: its tension shock on the state (`run.inject_tension`, as lockstep), its changes
-        of saliences and outside options (kept within 0-1) in the run's scenario, whose arrays are derived again
-        (lockstep: `run.with_injects`)."""
+        """The inject's effects: its tension shock on the state (`run.inject_tension`), its changes of saliences and
+        outside options computed by `run.with_injects` (the arithmetic lockstep runs too) and written into the
+        run's scenario, whose arrays are derived again."""
         self.state = run.inject_tension(self.state, [inject])
         if not run.changes_profiles([inject]):
             return
-        changes = {f"actors.{actor}.saliences.{issue}":
-                   min(1.0, max(0.0, self.spec.actor(actor).saliences[issue] + delta))
-                   for actor, per_issue in inject.saliences.items() for issue, delta in per_issue.items()}
-        for actor, delta in inject.outside_options.items():
-            option = self.spec.actor(actor).outside_option
-            changes[f"actors.{actor}.outside_option.value"] = min(1.0, max(0.0, (option.value if option else 0.0)
-                                                                         + delta))
+        numbers = inputs_of(self.spec)
+        after = run.with_injects(numbers._replace(saliences=numbers.saliences[None], outside=numbers.outside[None]),
+                                 self.layout, [inject])
+        actors, issues = self.layout.actor_ids, self.layout.issue_ids
+        changes = {f"actors.{actor}.saliences.{issue}": float(after.saliences[0, actors.index(actor),
+                                                                              issues.index(issue)])
+                   for actor, per_issue in inject.saliences.items() for issue in per_issue}
+        changes |= {f"actors.{actor}.outside_option.value": float(after.outside[0, actors.index(actor)])
+                    for actor in inject.outside_options}
         self.spec = apply_params(self.spec, changes)
         self._set_arrays()
 
@@ -254,6 +279,21 @@ class NegotiationModel(mesa.Model):
 
     def native(self, values: np.ndarray) -> np.ndarray:
         return to_native(values, self.low, self.high)
+
+    def _native_table(self) -> tuple:
+        cached = self._natives
+        if cached is None or cached[0] is not self.state or cached[1] is not self.low:
+            cached = self._natives = (self.state, self.low, self.native(self.offers), self.native(self.proposal))
+        return cached
+
+    def native_offers(self) -> np.ndarray:
+        """The offers in native units (N, M), computed once per state of the table (every agent's `offer` reads
+        them when the round is collected; the same numbers as converting each offer alone)."""
+        return self._native_table()[2]
+
+    def native_proposal(self) -> np.ndarray:
+        """The standing proposal in native units (M,), computed once per state of the table."""
+        return self._native_table()[3]
 
     # ------------------------------------------------------------------ one round
     def run_model(self) -> None:
@@ -314,15 +354,30 @@ class NegotiationModel(mesa.Model):
 
     def _make_collector(self) -> mesa.DataCollector:
         issues = self.layout.issue_ids
-        model_reporters = {"tension": "tension", "outcome": "outcome"}
-        agent_reporters = {"actor": "actor_id", "utility": "utility"}
+        model_reporters: dict[str, str | Callable[[NegotiationModel], Any]] = {"tension": "tension",
+                                                                               "outcome": "outcome"}
+        agent_reporters: dict[str, str | Callable[[Negotiator], Any]] = {"actor": "actor_id", "utility": "utility"}
         for j, issue in enumerate(issues):
-            model_reporters[f"proposal.{issue}"] = lambda m, j=j: float(m.native(m.proposal)[j])
-            model_reporters[f"agreed.{issue}"] = lambda m, j=j: not bool(m.open_issues[j])
-            agent_reporters[f"position.{issue}"] = lambda a, j=j: a.offer(j)
-            agent_reporters[f"reason.{issue}"] = lambda a, j=j: a.reason(j)
+            model_reporters[f"proposal.{issue}"] = partial(_proposal_on, j=j)
+            model_reporters[f"agreed.{issue}"] = partial(_agreed_on, j=j)
+            agent_reporters[f"position.{issue}"] = partial(Negotiator.offer, issue=j)
+            agent_reporters[f"reason.{issue}"] = partial(Negotiator.reason, issue=j)
         if self.mechanism.forecasts:
             for j, issue in enumerate(issues):
-                model_reporters[f"median.{issue}"] = lambda m, j=j: float(m.native(m.state.median[0])[j])
-                model_reporters[f"mean.{issue}"] = lambda m, j=j: float(m.native(m.proposal)[j])
+                model_reporters[f"median.{issue}"] = partial(_median_on, j=j)
+                model_reporters[f"mean.{issue}"] = partial(_proposal_on, j=j)
         return mesa.DataCollector(model_reporters=model_reporters, agent_reporters=agent_reporters)
+
+
+# the DataCollector's reporters of issue j (partials of these: Mesa calls them with the model)
+def _proposal_on(model: NegotiationModel, j: int) -> float:
+    return float(model.native_proposal()[j])
+
+
+def _agreed_on(model: NegotiationModel, j: int) -> bool:
+    return not bool(model.open_issues[j])
+
+
+def _median_on(model: NegotiationModel, j: int) -> float:
+    median = model.state.median
+    return float("nan") if median is None else float(model.native(median[0])[j])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -12,6 +13,9 @@ from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.limits import MAX_FILE_BYTES, InputError, parse_json, parse_yaml, read_file
 from sim.scenario.schema import Scenario
 from sim.scenario.validate import parse_scenario
+
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"   # shipped in the package (sim/scenarios)
+BASELINE = SCENARIO_DIR / "feb2022_baseline.yaml"
 
 
 def _read_text(path: Path) -> str:
@@ -54,6 +58,13 @@ def parse_text(text: str, fmt: str, source: str = "", scale: tuple[float, float]
 def format_of(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
     return {".json": "json", ".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}.get(suffix, "yaml")
+
+
+@cache
+def baseline() -> Scenario:
+    """The Feb-2022 baseline scenario (Russia, US, NATO, EU x expansion, missiles, CBMs): the default run
+    (loaded once: a Scenario is frozen)."""
+    return load_scenario(BASELINE)
 
 
 def load_scenario(path: str | Path, scale: tuple[float, float] | None = None) -> Scenario:

@@ -32,7 +32,7 @@ from sim.sweep.base import SweepError, SweepInterrupted
 from sim.sweep.columns import schema_to_json
 from sim.sweep.design import Design, Vary, make_design
 from sim.sweep.directory import RUNS, Expected, SweepDir
-from sim.sweep.executors import EXECUTORS, open_executor, start_early
+from sim.sweep.executors import EXECUTORS, open_executor, scheduled_executors, start_early
 from sim.sweep.executors.process import GUARD_HINT
 from sim.sweep.manifest import (
     FORMAT,
@@ -134,10 +134,11 @@ def probe(scenario: Scenario, design: Design, rounds: bool) -> tuple[pa.Schema, 
 
 
 # ====================================================================== batching
-def auto_batch_size(seconds_per_run: float, pending: int, workers: int, kind: str) -> int:
-    """About TASK_SECONDS of work per task, but at least ~4 tasks per worker so the pool stays balanced."""
+def auto_batch_size(seconds_per_run: float, pending: int, workers: int, in_process: bool = False) -> int:
+    """About TASK_SECONDS of work per task, but at least ~4 tasks per worker so the pool stays balanced (a pool
+    that runs batches in this process has none to balance)."""
     size = int(TASK_SECONDS / max(seconds_per_run, 1e-5))
-    if kind != "serial":
+    if not in_process:
         size = min(size, math.ceil(pending / (4 * max(workers, 1))))
     return max(1, min(size, MAX_BATCH))
 
@@ -269,8 +270,8 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
     design = make_design(spec, vary, sampler, samples, replicates, seed)
     if isinstance(executor, str) and executor not in EXECUTORS:
         raise SweepError(f"--executor must be one of {', '.join(EXECUTORS)} (got {executor!r})")
-    if scheduler and executor != "dask":
-        raise SweepError("--scheduler needs --executor dask")
+    if scheduler and not (isinstance(executor, str) and EXECUTORS.get(executor).scheduler):
+        raise SweepError(f"--scheduler needs --executor {' or '.join(scheduled_executors())}")
     if workers is not None and workers < 1:
         raise SweepError(f"--workers must be >= 1 (got {workers})")
     if batch_size is not None and batch_size < 1:
@@ -332,7 +333,7 @@ def run_sweep(scenario: Scenario | str | Path, vary: Vary = None, *, out: str | 
                 if len(pending):
                     started = time.perf_counter()
                     description = pool.description
-                    size = batch_size or auto_batch_size(per_run, len(pending), pool.workers, pool.kind)
+                    size = batch_size or auto_batch_size(per_run, len(pending), pool.workers, pool.in_process)
                     with Progress(design.n_runs, resumed, failed_before, progress) as bar:
                         _execute(pool, spec, design, pending, size, rounds, runs_schema, rounds_schema, store, bar,
                                  writer)

@@ -34,6 +34,11 @@ EXECUTORS: Registry[Executor] = Registry("executor", {
 })
 
 
+def scheduled_executors() -> list[str]:
+    """The executors that take a scheduler address (`Executor.scheduler`), in the registry's order."""
+    return [name for name, executor in EXECUTORS.items() if executor.scheduler]
+
+
 def start_early(kind: Any) -> None:
     """Let executor `kind` start what it can ahead of the sweep (the process pool's fork server imports the worker
     side while this process loads the scenario); nothing for the others or for a given executor object."""
@@ -63,4 +68,4 @@ def open_executor(kind: str | Any = "process", workers: int | None = None,
         yield pool
 
 
-__all__ = ["DEFAULT_EXECUTOR", "EXECUTORS", "open_executor", "start_early"]
+__all__ = ["DEFAULT_EXECUTOR", "EXECUTORS", "open_executor", "scheduled_executors", "start_early"]

@@ -116,4 +116,5 @@ def _open(workers: int | None, scheduler: str | None) -> Iterator[Pool]:
         yield client_pool(client, where)
 
 
-EXECUTOR = Executor("dask", "a Dask distributed cluster (a running one, or a LocalCluster)", _open)
+EXECUTOR = Executor("dask", "a Dask distributed cluster (a running one, or a LocalCluster)", _open,
+                    on_page=False, scheduler=True)

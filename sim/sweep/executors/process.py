@@ -192,4 +192,5 @@ def _open(workers: int | None, scheduler: str | None) -> Iterator[Pool]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-EXECUTOR = Executor("process", "a local process pool (the default)", _open, start_early=start_fork_server)
+EXECUTOR = Executor("process", "a local process pool (the default)", _open, start_early=start_fork_server,
+                    label="all cores")

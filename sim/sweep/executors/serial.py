@@ -39,7 +39,7 @@ class SerialExecutor(cf.Executor):
 
 @contextlib.contextmanager
 def _open(workers: int | None, scheduler: str | None) -> Iterator[Pool]:
-    yield Pool(SerialExecutor(), "serial", 1, "serial (this process)")
+    yield Pool(SerialExecutor(), "serial", 1, "serial (this process)", in_process=True)
 
 
-EXECUTOR = Executor("serial", "in this process, one batch at a time", _open)
+EXECUTOR = Executor("serial", "in this process, one batch at a time", _open, label="this process")
