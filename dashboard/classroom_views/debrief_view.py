@@ -81,11 +81,15 @@ def agent_runs(cls: Classroom, state: RoomState, teacher: bool) -> pd.DataFrame 
     """Cached agent-only runs of the room's scenario; the teacher starts them, and the comparison appears as
     soon as they are computed, with their progress meanwhile."""
     n = default_runs()
+    if not teacher and not state.room.revealed:     # it scores every seat with its confidential brief
+        st.caption("The class against the computer (negotiations played by the computer alone) comes with the "
+                   "teacher's Reveal.")
+        return None
     cached = cls.store.cached_runs(db_hash(state), state.room.seed, n)
     if cached is not None:
         return cls.agent_runs(state, n)
     if not teacher:
-        st.caption("The comparison with agent-only runs appears here once the teacher has run it.")
+        waiting_for_runs(cls, state, n)
         return None
     job = _JOBS.get((id(cls), db_hash(state), state.room.seed, n))
     if job is None:
@@ -116,6 +120,19 @@ def agent_runs(cls: Classroom, state: RoomState, teacher: bool) -> pd.DataFrame 
 
     progress_box()
     return None
+
+
+def waiting_for_runs(cls: Classroom, state: RoomState, n: int) -> None:
+    """A student's debrief before the teacher has run the agent-only negotiations: it looks for them every few
+    seconds and shows the comparison as soon as they are there (it stayed away until the page was reloaded)."""
+    @st.fragment(run_every=common.POLL_SECONDS)
+    @common.guarded
+    def wait() -> None:
+        if cls.store.has_cached_runs(db_hash(state), state.room.seed, n):
+            st.rerun()   # the whole page: the comparison appears
+        st.caption("The comparison with agent-only runs appears here once the teacher has run it.")
+
+    wait()
 
 
 def db_hash(state: RoomState) -> str:
