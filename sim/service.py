@@ -6,6 +6,7 @@ the same thing everywhere.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,20 +313,26 @@ def plays_together(scenario: Scenario, paths: Sequence[str] = ()) -> bool:
     return lockstep.supports(scenario, list(paths))
 
 
+def _in_lockstep(scenario: Scenario, n_runs: int, paths: Sequence[str]) -> bool:
+    """The engine choice: lockstep where it can play the runs and is the faster, that is for many runs
+    (`lockstep.worthwhile`), or for any number while this process has not imported Mesa yet (a model's first run
+    would pay that import, ~0.8 s: a sweep worker playing a lone run)."""
+    if lockstep.worthwhile(scenario, n_runs, paths):
+        return True
+    return "mesa" not in sys.modules and plays_together(scenario, paths)
+
+
 def play_batch(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (),
-               values: np.ndarray | None = None, *, rounds: bool = False, together: bool | None = None) -> Batch:
+               values: np.ndarray | None = None, *, rounds: bool = False) -> Batch:
     """One run of the scenario per seed, run r with `values[r]` (R, K) set at `paths` (already valid one by one:
     a design's values), with their round table when `rounds`.
 
-    The one place that chooses the engine: runs play together in lockstep (the same numbers as one
-    NegotiationModel per run, many times faster) where it can play them and, with `together=None`, where that is
-    faster (`lockstep.worthwhile`); `together=True` plays even a lone run there (a sweep worker then needs no
-    Mesa import). Others run one model per run. Raises what a run raises (sweeps then run the runs one by one to
-    record which fail and why)."""
+    The one place that chooses the engine (`_in_lockstep`): runs play together in lockstep (the same numbers as
+    one NegotiationModel per run, many times faster) where it can play them and that is faster; others run one
+    model per run. Raises what a run raises (sweeps then run the runs one by one to record which fail and why)."""
     paths = list(paths)
     reason_names = tuple(mechanisms.get(scenario.protocol.mechanism).reason_names)
-    batched = plays_together(scenario, paths) if together else lockstep.worthwhile(scenario, len(seeds), paths)
-    if batched and seeds:
+    if seeds and _in_lockstep(scenario, len(seeds), paths):
         final = lockstep.play(scenario, seeds, paths, values, record=rounds)
         return Batch(final_summaries(scenario, final), final.rounds_table, reason_names)
     models = []
