@@ -548,6 +548,28 @@ def test_fork_server_preload():
     executors.start_early(None)
 
 
+def test_the_fork_server_preload_and_the_runner_know_no_executor_module():
+    """The preload module (named as text in the fork server's preload list) imports what it shares with the process
+    executor from below both, not the executor: no hidden circle. The runner reaches executors only through their
+    registry and `Pool` (a broken process pool is the pool's own `lost` message), never one by name."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sim.sweep.executors.base import Pool
+    from sim.sweep.executors.process import ProcessPool
+    from tests.test_architecture import imports, modules
+
+    edges = set(imports(modules()).edges)
+    executor_modules = {f"sim.sweep.executors.{name}" for name in ("serial", "process", "dask_cluster")}
+    assert not {("sim.sweep.preload", m) for m in executor_modules} & edges
+    assert ("sim.sweep.preload", "sim.sweep.executors.lifetime") in edges
+    assert not {(module, m) for module in ("sim.sweep.runner", "sim.sweep.worker", "sim.sweep.preload")
+                for m in executor_modules} & edges
+    lost = ProcessPool(None, "process", 2, "").lost(BrokenProcessPool("gone"))     # type: ignore[arg-type]
+    assert lost is not None and "__main__" in lost and "out of memory" in lost
+    assert ProcessPool(None, "process", 2, "").lost(ValueError("a batch's own error")) is None  # type: ignore[arg-type]
+    assert Pool(None, "custom", 1, "").lost(BrokenProcessPool("gone")) is None   # type: ignore[arg-type]
+
+
 def test_unguarded_script_gets_the_guard_hint(tmp_path):
     """A script that starts a process sweep without `if __name__ == "__main__":` is re-run by every worker; the
     re-run must neither start a fork server of its own nor hang: the sweep stops with the hint."""
