@@ -49,7 +49,7 @@ def test_no_title_or_button_is_cut_off_on_a_students_seat(tmp_path, width):
     from playwright.sync_api import sync_playwright
 
     from tests.test_classroom_browser import seat_button, type_into
-    from tests.test_dashboard_polish_browser import TRUNCATED
+    from tests.test_dashboard_upload_layout_browser import TRUNCATED
 
     db = tmp_path / "classroom.sqlite3"
     teacher = Classroom(db)

@@ -1,6 +1,6 @@
-"""Issue 26, the classroom against a hostile class, round 2: no formula through any table's download, no markup
-through the page address, no lockout of the teacher, joins and requests limited per browser, names that imitate
-the interface refused, secrets hashed at rest in a user-only file, nothing confidential before the reveal."""
+"""The classroom against a class that abuses it: no formula through any table's download, no markup through the
+page address, no lockout of the teacher, joins and requests limited per browser, names that imitate the interface
+refused, secrets hashed at rest in a user-only file, nothing confidential before the reveal."""
 
 from __future__ import annotations
 
