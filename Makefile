@@ -29,8 +29,9 @@ baseline: $(READY)  ## one run of the Feb-2022 baseline in the terminal
 test: $(READY) bytecode  ## the whole test suite
 	$(BIN)/python -m pytest
 
-lint: $(READY)
+lint: $(READY)  ## ruff and mypy, as CI runs them
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(READY)
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done

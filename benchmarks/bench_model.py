@@ -9,6 +9,8 @@ in lockstep (`service.summaries`, what sweeps and the Monte Carlo do with many r
 at several numbers of replicates played together, and the ratio to a model run.
 Beside them, a 4-agent Mesa toy of 100 steps (Mesa's tutorial model, Boltzmann wealth, with its DataCollector) in
 the same process, and the ratio of a model run to it. Target (issue 21): ratio <= 0.25 on the baseline.
+Speed work must leave every number as it was: tests/test_state_hashes.py pins them (model, lockstep, DataCollector).
+The Nash package's solve (package linkage, a Sensitivity page) has its own benchmark: benchmarks/bench_nash.py.
 Usage: python benchmarks/bench_model.py [--repeats N] [--scenario FILE]
 """
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,8 @@ class ActorResult:
 
 @dataclass(frozen=True)
 class RunResult:
-    scenario: Scenario
+    played: Scenario | Callable[[], Scenario] = field(repr=False, compare=False)
+    """The scenario the run played, or how to build it (a run with drawn inputs: `scenario` builds it once read)."""
     seed: int | None
     mechanism: str
     rounds: int
@@ -74,6 +76,11 @@ class RunResult:
     """The uncertain inputs this run drew from its seed, by parameter path (empty: played as coded)."""
     events: list[tuple[int, str]] = field(default_factory=list)
     """The injects that fired or were played: (the round they came before, inject id), in order."""
+
+    @cached_property
+    def scenario(self) -> Scenario:
+        """The scenario the run played, its drawn inputs set."""
+        return self.played if isinstance(self.played, Scenario) else self.played()
 
     def recorded_history(self) -> pd.DataFrame:
         """`history`, which a run played with `collect=False` has not got (a ValueError saying so)."""
@@ -203,7 +210,7 @@ def finish(model: NegotiationModel) -> None:
 def result_of(model: NegotiationModel, explain: bool = True) -> RunResult:
     """Describe a model's current state (finished or not) in native units; `explain=False` spares the
     per-issue sentences (`IssueResult.why`) where only summaries are kept (sweeps)."""
-    spec = model.spec
+    spec = model.layout     # ids and choices; the drawn scenario is built only if the result's `scenario` is read
     forecast = model.prediction
     forecasts = forecast is not None
     # one conversion for every per-issue row, then plain floats (cheap per run: sweeps call this per run)
@@ -228,7 +235,7 @@ def result_of(model: NegotiationModel, explain: bool = True) -> RunResult:
                                     final_positions=dict(zip(spec.issue_ids, offers[i], strict=True)))
               for i, actor_id in enumerate(spec.actor_ids)}
     return RunResult(
-        scenario=spec, seed=model.seed, mechanism=spec.protocol.mechanism, rounds=model.round,
+        played=model.spec_source(), seed=model.seed, mechanism=spec.protocol.mechanism, rounds=model.round,
         outcome=model.outcome or "running", tension=float(model.tension), issues=issues, actors=actors,
         history=history_of(model) if model.recorder is not None else None,
         walked_out=list(model.walked_out), inputs=dict(model.drawn_inputs), events=list(model.events))

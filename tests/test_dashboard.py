@@ -1057,7 +1057,7 @@ def test_chart_export_and_html_report_are_self_contained(baseline):
     _, sentence = common.outcome_sentence(result)
     assert sentence.split("**")[2].strip()[:40] in page
     from dataclasses import replace  # the template escapes what a scenario file says
-    marked = replace(result, scenario=baseline.model_copy(update={"title": "<i>Talks</i>"}))
+    marked = replace(result, played=baseline.model_copy(update={"title": "<i>Talks</i>"}))
     assert "&lt;i&gt;Talks&lt;/i&gt;" in report.html_report(marked, [], {}, "<x>.yaml") and "<i>" not in page
 
 

@@ -100,7 +100,7 @@ def test_runs_to_validate_flags_exactly_the_values_the_schema_refuses(baseline):
         bounds = field_bounds(path)
         ends = [bounds.low, bounds.high]
         if setter.field in ("positions", "red_lines", "status_quo"):
-            scale = scenario.issues[setter.index[-1]].scale
+            scale = scenario.issues[setter.cell[-1]].scale
             ends += [scale.min, scale.max]
         probes = [x + d for x in ends if np.isfinite(x) for d in (-1e-9, 0.0, 1e-9)]
         probes += [np.nan, np.inf, -np.inf, 2e15] + ([2.5] if bounds.whole else [])

@@ -139,7 +139,7 @@ class Setter(NamedTuple):
     """Where a parameter path's value goes: a field of `Inputs` and the index within it (no run axis)."""
 
     field: str
-    index: tuple[int, ...]
+    cell: tuple[int, ...]   # (named so: a tuple's own `index` is a method)
     whole: bool     # a whole-number field (max_rounds)
 
 
@@ -199,15 +199,15 @@ def _placements(setters: tuple[Setter, ...]) -> tuple[tuple[str, Any, tuple[Any,
     groups: dict[str, list[tuple[int, Setter]]] = {}
     for k, setter in enumerate(setters):
         groups.setdefault(setter.field, []).append((k, setter))
-    out = []
+    out: list[tuple[str, Any, tuple[Any, ...], bool]] = []
     for field, members in groups.items():
-        targets = [setter.index for _, setter in members]
-        if len(members) > 1 and members[0][1].index and len(set(targets)) == len(targets):
+        targets = [setter.cell for _, setter in members]
+        if len(members) > 1 and members[0][1].cell and len(set(targets)) == len(targets):
             columns = np.array([k for k, _ in members], dtype=np.intp)
             index = tuple(np.array(axis, dtype=np.intp) for axis in zip(*targets, strict=True))
             out.append((field, columns, index, members[0][1].whole))
         else:
-            out.extend((field, k, setter.index, setter.whole) for k, setter in members)
+            out.extend((field, k, setter.cell, setter.whole) for k, setter in members)
     return tuple(out)
 
 
@@ -218,7 +218,7 @@ def combination_problems(inputs: Inputs, actor_ids: Sequence[str]) -> list[list[
     over = totals > 1.0 + 1e-9
     runs = over.shape[0] if over.ndim > 1 else 1
     over, totals = over.reshape(runs, -1), totals.reshape(runs, -1)
-    return [[f"actors.{actor_ids[i]}.allies: cohesion weights must sum to <= 1 (got {totals[r, i]:g})"
+    return [[f"actors.{actor_ids[int(i)]}.allies: cohesion weights must sum to <= 1 (got {totals[r, i]:g})"
              for i in np.flatnonzero(over[r])] for r in range(runs)]
 
 
@@ -257,14 +257,21 @@ def field_bounds(path: str) -> Bounds:
     low, high, low_open, high_open = -np.inf, np.inf, False, False
     for item in metadata:
         if isinstance(item, annotated_types.Gt):
-            low, low_open = float(item.gt), True
+            low, low_open = _number(item.gt), True
         elif isinstance(item, annotated_types.Ge):
-            low = float(item.ge)
+            low = _number(item.ge)
         elif isinstance(item, annotated_types.Lt):
-            high, high_open = float(item.lt), True
+            high, high_open = _number(item.lt), True
         elif isinstance(item, annotated_types.Le):
-            high = float(item.le)
+            high = _number(item.le)
     return Bounds(low, low_open, high, high_open, annotation is int)
+
+
+def _number(bound: object) -> float:
+    """A bound of the schema as a float (the schema's numeric fields have numeric bounds)."""
+    if not isinstance(bound, (int, float)):
+        raise TypeError(f"not a numeric bound: {bound!r}")
+    return float(bound)
 
 
 def _without_none(annotation: Any) -> Any:
@@ -306,15 +313,16 @@ def checks_of(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
 
 
 def _make_checks(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
-    setters = tuple(setter_of(scenario, path) for path in paths)
-    if any(setter is None for setter in setters):
+    found = [setter_of(scenario, path) for path in paths]
+    setters = tuple(setter for setter in found if setter is not None)
+    if len(setters) < len(found):
         return None
     low, low_open, high, high_open, whole = [], [], [], [], []
     for path, setter in zip(paths, setters, strict=True):
         bounds = field_bounds(path)
         lo, hi = bounds.low, bounds.high
         if setter.field in ("positions", "red_lines", "status_quo"):
-            scale = scenario.issues[setter.index[-1]].scale
+            scale = scenario.issues[setter.cell[-1]].scale
             lo, hi = max(lo, scale.min), min(hi, scale.max)
         low.append(lo)
         low_open.append(bounds.low_open)
@@ -336,14 +344,15 @@ def runs_to_validate(scenario: Scenario, paths: Sequence[str], values: Array) ->
     the validated way, which reports the problem exactly as a model run does."""
     values = np.asarray(values, dtype=float).reshape(len(values), len(paths))
     checks = checks_of(scenario, paths)
+    if checks is None:
+        raise ValueError(f"some of {list(paths)} cannot be set without validating the scenario (`setter_of`)")
     bad = _out_of_bounds(checks, values)
     if checks.cohesion and len(values):
         uncertain = checks.uncertain_allies
         highs = np.empty((len(values), len(uncertain)))
         highs[...] = [high for _, high in uncertain]
-        inputs = with_values(coded_inputs(scenario), list(checks.setters) + [setter_of(scenario, path)
-                                                                          for path, _ in uncertain],
-                             np.hstack([values, highs]))
+        allies = [setter for path, _ in uncertain if (setter := setter_of(scenario, path)) is not None]  # (all)
+        inputs = with_values(coded_inputs(scenario), list(checks.setters) + allies, np.hstack([values, highs]))
         bad |= np.array([bool(problems) for problems in combination_problems(inputs, scenario.actor_ids)])
     return bad
 
@@ -374,13 +383,14 @@ def _make_plan(scenario: Scenario) -> DrawPlan:
     coded = params(scenario)     # once per scenario: `draw_plan` keeps the plan
     paths, triangular, low, mode, high, whole = [], [], [], [], [], []
     for path, spec in scenario.uncertainty.items():
-        value = coded.get(path)
+        coded_value = coded.get(path)
+        value = coded_value if isinstance(coded_value, (int, float)) else None    # (uncertain inputs are numbers)
         uniform = spec.distribution == "uniform" or value is None or spec.high == spec.low
         paths.append(path)
         triangular.append(not uniform)
         low.append(spec.low)
         high.append(spec.high)
-        mode.append(spec.low if uniform else float(value))
+        mode.append(spec.low if uniform or value is None else float(value))
         whole.append(isinstance(value, int) and not isinstance(value, bool))
     return DrawPlan(tuple(paths), np.array(triangular, dtype=bool), np.array(low, dtype=float),
                     np.array(mode, dtype=float), np.array(high, dtype=float), np.array(whole, dtype=bool))
@@ -423,14 +433,26 @@ def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs 
     them; None when they must go the validated way (`apply_params`, which reports what is wrong): a path with no
     setter, or values `runs_to_validate` flags (the scenario's ranges were checked at load, so that is rare)."""
     checks = checks_of(scenario, plan.paths)
-    if checks is None:
+    if checks is None or _out_of_bounds(checks, values[None])[0]:
         return None
     # `runs_to_validate`'s checks, its cohesion check on these very inputs (every uncertain input is drawn here)
-    inputs = with_values(coded_inputs(scenario), checks.setters, values[None])
-    if _out_of_bounds(checks, values[None])[0] or checks.cohesion and combination_problems(inputs,
-                                                                                           scenario.actor_ids)[0]:
+    inputs = with_own_values(coded_inputs(scenario), checks.setters, values)
+    if checks.cohesion and combination_problems(inputs, scenario.actor_ids)[0]:
         return None
-    return Inputs(*(array[0] for array in inputs))
+    return inputs
+
+
+def with_own_values(base: Inputs, setters: Sequence[Setter], values: Array) -> Inputs:
+    """`with_values` for one run, without a run axis: `base` with `values[k]` (K,) set at `setters[k]` (the fields
+    set are copies; the others are `base`'s own arrays)."""
+    changed: dict[str, Array] = {}
+    for field, columns, index, whole in _placements(tuple(setters)):
+        array = changed.get(field)
+        if array is None:
+            array = changed[field] = np.array(getattr(base, field))
+        chosen = values[columns]
+        array[index] = np.round(chosen) if whole else chosen
+    return base._replace(**changed)
 
 
 def draw_inputs(scenario: Scenario, seed: int) -> tuple[Scenario, dict[str, float]]:

@@ -300,7 +300,7 @@ def _mean_rows(X: np.ndarray, W: np.ndarray) -> np.ndarray:
     return spatial.weighted_mean(X.T, W.T)  # the forecast's formula, on the rescaled weights
 
 
-def _median_im(X: np.ndarray, W: np.ndarray, midpoint: np.ndarray) -> np.ndarray:
+def _median_im(X: np.ndarray, W: np.ndarray, midpoint: np.ndarray | np.bool_) -> np.ndarray:
     """Median voter per row for issue-major X, W (K, N).
 
     midpoint (K,) bool, or one for every row: False for the ``"lowest"`` tie rule (the published replication's),
@@ -501,6 +501,7 @@ def _stage(positions, capability, salience, scale_range, params: EUParams | Sequ
     # On an issue with R == 0 every actor holds the same position: r = 1, nothing to do.
     r = np.where(live[:, None], _risk_from_danger(danger), 1.0)
     eu_ij, eu_ji, P = _expected_utilities(X, W, S, R, ratio, same, median, r, rules)
+    assert eu_ij is not None    # computed where challenges_by_i (the default): for the type checker
     return _Stage(rows, X, R, live, same, median, np.asarray(mean), danger, r, P, eu_ij, eu_ji), rules
 
 
@@ -584,6 +585,7 @@ def _select(
 
     # The smallest key wins; keys equal up to rounding (_REL_TOL x the row's range of positions) are a tie, which the
     # first actor wins: a rule that does not depend on the direction of the scale, where rounding noise would.
+    assert key is not None      # one of the two branches above set it: for the type checker
     best = key.min(axis=2, keepdims=True)
     spread = np.ptp(X, axis=1)[:, None, None]
     src = np.argmax(key <= best + _REL_TOL * np.maximum(spread, np.abs(best)), axis=2)

@@ -105,7 +105,7 @@ def paired_share_difference(before: Sequence[bool] | np.ndarray, after: Sequence
     p1, l1, u1, _ = wilson(e + f, n, z)
     p2, l2, u2, _ = wilson(e + g, n, z)
     margins = (e + f) * (g + h) * (e + g) * (f + h)
-    cross = e * h - f * g
+    cross: float = e * h - f * g
     if cross > 0:                   # Newcombe's continuity correction of a positive phi (method 10): without it
         cross = max(0.0, cross - n / 2)   # small paired samples cover as little as 85 % (n = 10)
     phi = 0.0 if margins == 0 else cross / math.sqrt(margins)

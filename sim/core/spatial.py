@@ -29,11 +29,13 @@ def weighted_median(x: Array, weights: Array) -> Array:
     """Per issue the position at which the cumulative weight (actors sorted by position) first reaches half
     the total; the plain median where all weights are 0."""
     order = np.argsort(x, axis=0, kind="stable")
-    xs = np.take_along_axis(x, order, axis=0)
-    cum = np.cumsum(np.take_along_axis(weights, order, axis=0), axis=0)
+    columns = np.arange(x.shape[1])
+    cum = np.cumsum(weights[order, columns], axis=0)     # the weights in each issue's order of positions
     total = cum[-1]
     first = np.argmax(cum >= 0.5 * total * (1.0 - 1e-12), axis=0)  # relative slack for rounding in cumsum
-    median = xs[first, np.arange(x.shape[1])]
+    median = x[order[first, columns], columns]
+    if (total > 0).all():   # (np.median, for issues no one weighs, costs more than the rest: only where needed)
+        return median
     return np.where(total > 0, median, np.median(x, axis=0))
 
 

@@ -29,6 +29,7 @@ from sim.core.bargaining import disagreement_utilities, nash_package
 from sim.core.utility import (
     EPS,
     Array,
+    full,
     power,
     red_line_bounds,
     reservation_distance,
@@ -105,6 +106,8 @@ class Profiles:
     outside: Array            # (N,) value of the outside option at round 0; NaN: the actor never walks away
     outside_trend: Array      # (N,) its change per round
     has_outside_options: bool
+    exponent_table: Array     # (N, M) risk_exponent laid out per issue (a power meets it without broadcasting)
+    disagreement_point: Array  # (N,) max(sum_j w_ij d_ij, R_i): what no deal is worth to each actor
     package_table: Array | None   # (N, M) package linkage: the Nash package in every row; None: no run has one
     package_mask: NDArray[np.bool_] | None = None  # per run: has a Nash package (None: every run, or no run axis
                                                    # and the table is there)
@@ -176,6 +179,8 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         agreeable_low=agreeable_low, agreeable_high=agreeable_high, package_possible=package_possible,
         status_quo=status_quo, disagreement=disagreement, outside=outside, outside_trend=outside_trend,
         has_outside_options=bool((~np.isnan(outside)).any()),
+        exponent_table=full(r[..., None], ideal.shape),
+        disagreement_point=np.maximum((weights * disagreement).sum(axis=-1), reservation),
         package_table=None if nash is None or not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
         package_mask=None if has_nash.all() else has_nash,
         any_package_possible=bool(package_possible.any()),
@@ -258,7 +263,7 @@ def scheduled_fraction(p: Profiles, round_: int, deadline: int | NDArray[np.int_
 
 
 def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | None, scheduled: Array,
-                first_round: bool, tension_factor: float, open_issues: NDArray[np.bool_] | None,
+                first_round: bool, tension_factor: float | Array, open_issues: NDArray[np.bool_] | None,
                 jitter: Array | None = None) -> OfferStep:
     """Every actor's next offer, answering `proposal`.
 

@@ -61,16 +61,32 @@ def _root(seed: int) -> int:
 
 def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """SplitMix64's finaliser (a bijection of 64-bit words whose every output bit depends on every input bit)."""
-    x = (x ^ (x >> np.uint64(30))) * _M1
-    x = (x ^ (x >> np.uint64(27))) * _M2
-    return x ^ (x >> np.uint64(31))
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    return x ^ (x >> _S31)
+
+
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 
 
 def input_uniforms(seeds: Sequence[int], paths: Sequence[str]) -> NDArray[np.float64]:
     """One uniform number in [0, 1) per run and uncertain input (R, K): run r's number for `paths[k]` depends
     only on `seeds[r]` and that path (53 random bits, as numpy's `Generator.random` makes a double)."""
     roots = np.array([_root(int(seed)) for seed in seeds], dtype=np.uint64).reshape(-1, 1)
+    with np.errstate(over="ignore"):
+        x = _mix(_mix(roots ^ _mixed_keys(tuple(paths))) + _GOLDEN)
+    return (x >> _SHIFT).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+_SHIFT = np.uint64(11)
+
+
+@lru_cache(maxsize=256)
+def _mixed_keys(paths: tuple[str, ...]) -> NDArray[np.uint64]:
+    """The paths' keys, mixed (1, K), kept for the last few sets of paths (every run of a scenario draws by the
+    same paths)."""
     keys = np.array([key(path) for path in paths], dtype=np.uint64).reshape(1, -1)
     with np.errstate(over="ignore"):
-        x = _mix(_mix(roots ^ _mix(keys)) + _GOLDEN)
-    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+        mixed = _mix(keys)
+    mixed.flags.writeable = False
+    return mixed

@@ -38,12 +38,12 @@ def proposal_table(offers: Array, p: Profiles) -> Array:
                                                                                              offers.shape)
     anchor = offers.take(p.anchor_rows, axis=-2)
     table = anchor + p.column_sums @ (p.proposal_weights * (offers - anchor))
-    if p.package_table is None:
+    if p.package_table is None or p.package_mask is None:   # (no mask with a table: returned above)
         return table
     return np.where(p.package_mask[..., None, None], p.package_table, table)  # runs with a package, runs without
 
 
-def issue_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
+def issue_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float | Array) -> NDArray[np.bool_]:
     """(N, M): actor i accepts the proposal on issue j alone when it is within `tolerance` of its own offer,
     does not cross its red line and gives it at least its reservation utility on that issue."""
     close = np.abs(proposal - offers) <= tolerance + EPS
@@ -51,11 +51,11 @@ def issue_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: flo
     return close & worth_it & within(proposal, p.red_low_tol, p.red_high_tol)
 
 
-def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float) -> NDArray[np.bool_]:
+def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float | Array) -> NDArray[np.bool_]:
     """(N,): actor i accepts the whole package when it crosses none of its red lines, is worth at least its
     reservation utility, and is worth at least as much as its own offer less `tolerance` (so it trades: a
     loss on one issue is made up by a gain on another). Per run: `tolerance` (R, 1, 1)."""
-    if np.ndim(tolerance) == 3:
+    if isinstance(tolerance, np.ndarray) and tolerance.ndim == 3:
         tolerance = tolerance[..., 0]
     lines_ok = within(proposal, p.red_low_tol, p.red_high_tol).all(axis=-1)
     value = total_utility(proposal, p.ideal, p.weights, p.risk_exponent)
@@ -63,7 +63,7 @@ def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: f
     return lines_ok & (value >= p.reservation - EPS) & (value >= own - tolerance - EPS)
 
 
-def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float,
+def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float | Array,
                    rule: RuleArrays | None = None) -> bool | NDArray[np.bool_]:
     """The package passes (see `package_acceptance`): a bool, or one per replicate (R,); the proposal as its
     table (N, M) (or an (M,) vector) or tables (R, N, M). Under unanimity (`rule` None or every actor needed)
@@ -86,13 +86,13 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
     return agreeable & package_acceptance(proposal, offers, p, tolerance).all(axis=-1)
 
 
-def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_], p: Profiles, tolerance: float,
-                   package: bool, rule: RuleArrays | None = None) -> NDArray[np.bool_]:
+def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_], p: Profiles,
+                   tolerance: float | Array, package: bool, rule: RuleArrays | None = None) -> NDArray[np.bool_]:
     """The open issues settled this round (M,) (or (R, M)): under package linkage all of them when the package
     passes (`package_agreed`), otherwise each issue whose accepting actors carry it under its rule
     (`decision_rules.passes`; `rule` None: every actor must accept)."""
     if package:
-        return open_issues & package_agreed(proposal, offers, p, tolerance, rule)[..., None]
+        return open_issues & np.asarray(package_agreed(proposal, offers, p, tolerance, rule))[..., None]
     return open_issues & passes(issue_acceptance(proposal, offers, p, tolerance), rule)
 
 
@@ -122,7 +122,7 @@ def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array
 
 
 def respond(before: Array, own: Array, proposal: Array, open_issues: NDArray[np.bool_] | None, p: Profiles,
-            tolerance: float, keep_own: NDArray[np.bool_] | None = None, intended: Array | None = None,
+            tolerance: float | Array, keep_own: NDArray[np.bool_] | None = None, intended: Array | None = None,
             stuck: NDArray[np.bool_] | None = None) -> tuple[Array, Array, Array]:
     """The table once every actor has made its own offer `own`: (offers, mean concession, share that held firm).
 
@@ -146,7 +146,7 @@ def respond(before: Array, own: Array, proposal: Array, open_issues: NDArray[np.
 
 
 def round_movement(before: Array, after: Array, proposal: Array,
-                   open_issues: NDArray[np.bool_] | None, tolerance: float,
+                   open_issues: NDArray[np.bool_] | None, tolerance: float | Array,
                    stuck: NDArray[np.bool_] | None = None) -> tuple[Array, Array]:
     """What the actors chose to do this round: (mean concession, share of actors that held firm), numbers for
     one run, arrays (R,) for many.
@@ -177,7 +177,7 @@ def round_movement(before: Array, after: Array, proposal: Array,
     return np.divide(total, cells, out=np.zeros_like(total), where=cells > 0), held_share
 
 
-def next_tension(tension: Array, mean_move: Array, held_share: Array, de_escalations: Array,
+def next_tension(tension: Array, mean_move: Array, held_share: Array, de_escalations: Array | NDArray[np.int_],
                  deadlock_rate: float | Array, hardline_rate: float | Array, concession_relief: float | Array,
                  agreement_relief: float | Array) -> Array:
     """T' = clip(T + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1), one per run:
@@ -196,10 +196,18 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
     the best deal every actor, itself included, could still accept (within its own red lines and reservation
     utility), or the status quo where none remains (`bargaining.best_deal_left`; the others' room shrinks by the
     tension factor 1 - hardening x tension (a number, or (R, 1, 1)), as their strategies' concessions do).
-    Returns (leaving, outside options, best deals left)."""
+    Returns (leaving, outside options, best deals left).
+
+    The best deal left is never below what no deal is worth to the actor (its disagreement point while every issue
+    is open under package linkage, else its reservation utility), so a round in which no outside option beats
+    that leaves no one walking, whatever the best deal: its best deals are then not computed (NaN; most rounds)."""
     outside = outside_options(p.outside, p.outside_trend, round_)
-    best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.risk_exponent,
-                          p.disagreement, open_issues, agreed_value, package, p.red_low, p.red_high, p.reservation)
+    floor = p.disagreement_point if package and bool(open_issues.all()) else p.reservation
+    if not np.greater(outside, floor + EPS).any():      # NaN (no outside option) never walks
+        return np.zeros(offers.shape[:-1], dtype=bool), outside, np.full(offers.shape[:-1], np.nan)
+    best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.exponent_table,
+                          p.disagreement, open_issues, agreed_value, package, p.red_low, p.red_high, p.reservation,
+                          p.disagreement_point)
     return walking_away(outside, best), outside, best
 
 

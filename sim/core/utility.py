@@ -39,7 +39,7 @@ def full(array: Array, shape: tuple[int, ...]) -> Array:
     return out
 
 
-def to_unit(values: Array, low: Array, high: Array) -> Array:
+def to_unit(values: Array | float, low: Array, high: Array) -> Array:
     """Native units -> [0, 1] per issue (issue axis last)."""
     return (values - low) / (high - low)
 
@@ -95,7 +95,7 @@ def red_line_ok(x: Array, low: Array, high: Array) -> NDArray[np.bool_]:
     return within(x, low - EPS, high + EPS)
 
 
-def within(x: Array, low: Array, high: Array) -> NDArray[np.bool_]:
+def within(x: Array | float, low: Array, high: Array) -> NDArray[np.bool_]:
     """low <= x <= high, elementwise (for bounds that already include their slack)."""
     return (x >= low) & (x <= high)
 

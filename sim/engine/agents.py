@@ -10,7 +10,6 @@ import mesa
 import numpy as np
 
 from sim.core.strategies import REASONS
-from sim.core.utility import to_native
 from sim.scenario import Actor
 
 
@@ -29,6 +28,8 @@ class Table(Protocol):
 
     def proposal_utilities(self) -> np.ndarray: ...
 
+    def native_offers(self) -> np.ndarray: ...
+
 
 class Negotiator(mesa.Agent):
     """A party at the table (e.g. Russia): its offers, the reasons for them and its utility, as the table shows
@@ -44,8 +45,7 @@ class Negotiator(mesa.Agent):
     # ------------------------------------------------------------------ what the table shows
     def offer(self, issue: int) -> float:
         """Current offer on issue `issue` in native units."""
-        m = self.table
-        return float(to_native(m.offers[self.index, issue], m.low[issue], m.high[issue]))
+        return float(self.table.native_offers()[self.index, issue])
 
     def reason(self, issue: int) -> str:
         return self.table.reason_names[self.table.reasons[self.index, issue]]

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def _names(model: NegotiationModel, rows) -> str:
-    names = [model.spec.actors[int(i)].name for i in rows]
+    names = [model.layout.actors[int(i)].name for i in rows]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -33,9 +33,11 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
     """One sentence per issue id: what settled or blocked it, and when."""
     if model.mechanism.forecasts:
         return forecast_reasons(model)
-    spec, p = model.spec, model.profiles
+    # ids, names, units and linkage from the layout (what no draw changes), the tolerance as the run plays it:
+    # reading `model.spec` would build the drawn scenario, which costs a third of a run
+    spec, p = model.layout, model.profiles
     package = spec.protocol.linkage == "package"
-    tolerance = spec.protocol.agreement_tolerance
+    tolerance = float(model.arrays.rules.tolerance[0])
     offers, proposal = model.offers, model.proposal_table
     native = model.native
     met = (np.abs(offers - proposal) <= tolerance + 1e-9).all(axis=0)     # (M,) every offer within tolerance
@@ -97,7 +99,7 @@ def _exclusive_red_lines(model: NegotiationModel, spec: Scenario, p: Profiles, j
 def _refusals(model: NegotiationModel, value: float, j: int, unit: str) -> list[str]:
     """Who refuses `value` (normalised) on issue j: the actors whose red line it crosses and those for whom it is
     below their walk-away level (reservation utility), as clauses."""
-    p, spec = model.profiles, model.spec
+    p, spec = model.profiles, model.layout
     span = model.high[j] - model.low[j]
     crossed = ~within(np.float64(value), p.red_low_tol[:, j], p.red_high_tol[:, j])
     worth = issue_utilities(np.full(p.ideal.shape, value), p.ideal, p.risk_exponent)[:, j]
@@ -123,10 +125,11 @@ def forecast_reasons(model: NegotiationModel) -> dict[str, str]:
     position and everyone the rule needs accepts it; otherwise where the positions stopped moving (the stable
     forecast) or began to cycle, and who refuses the forecast, or that they were still moving when the talks
     ended."""
-    spec, p = model.spec, model.profiles
+    spec, p = model.layout, model.profiles     # as `issue_reasons`
     package = spec.protocol.linkage == "package"
-    tolerance = spec.protocol.agreement_tolerance
+    tolerance = float(model.arrays.rules.tolerance[0])
     offers, native = model.offers, model.native
+    assert model.state.forecast is not None     # a forecasting mechanism's state has its forecast
     forecast = model.state.forecast[0]
     since, period = np.full(len(spec.issues), -1), np.zeros(len(spec.issues), dtype=int)
     if model.mechanism.settled_since is not None:

@@ -99,7 +99,7 @@ def play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (), va
         raise ValueError(f"{scenario.id}: lockstep runs need a mechanism that plays in lockstep and numeric "
                          "inputs that can be set without validating the scenario")
     n_actors, n_issues = len(scenario.actors), len(scenario.issues)
-    longest = scenario.protocol.max_rounds
+    longest: float = scenario.protocol.max_rounds
     if "protocol.max_rounds" in scenario.uncertainty:
         longest = max(longest, scenario.uncertainty["protocol.max_rounds"].high)
     if "protocol.max_rounds" in paths and values is not None and len(values):
@@ -117,11 +117,12 @@ def _concatenate(parts: list[Finals], chunk: int) -> Finals:
     fields = {name: np.concatenate([getattr(part, name) for part in parts])
               for name in Finals.__dataclass_fields__ if name not in ("inputs", "rounds_table")}
     inputs = {path: np.concatenate([part.inputs[path] for part in parts]) for path in parts[0].inputs}
+    tables = [part.rounds_table for part in parts if part.rounds_table is not None]
     table = None
-    if parts[0].rounds_table is not None:
-        table = {name: np.concatenate([part.rounds_table[name] + k * chunk if name == "run"
-                                       else part.rounds_table[name] for k, part in enumerate(parts)])
-                 for name in parts[0].rounds_table}
+    if tables and len(tables) == len(parts):
+        table = {name: np.concatenate([part[name] + k * chunk if name == "run" else part[name]
+                                       for k, part in enumerate(tables)])
+                 for name in tables[0]}
     return Finals(**fields, inputs=inputs, rounds_table=table)
 
 
@@ -161,7 +162,10 @@ def runs_inputs(scenario: Scenario, n_runs: int, paths: Sequence[str], values: A
     if not all_paths:
         return None
     columns = drawn if values is None or not paths else np.hstack([np.asarray(values, dtype=float), drawn])
-    setters: list[Setter] = [setter_of(scenario, path) for path in all_paths]
+    found = [setter_of(scenario, path) for path in all_paths]
+    setters: list[Setter] = [setter for setter in found if setter is not None]
+    if len(setters) < len(found):
+        raise ValueError(f"{scenario.id}: some of {all_paths} cannot be set without validating the scenario")
     return with_values(inputs_of(scenario), setters, columns)
 
 
@@ -232,9 +236,9 @@ def _play(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str], values
                 arrays = _take(arrays, going)
                 noise = None if noise is None else noise[going]
                 order = None if order is None else order[going]
-    inputs = {} if plan is None else {path: drawn[:, k].astype(int) if plan.whole[k] else drawn[:, k]
-                                      for k, path in enumerate(plan.paths)}
-    return Finals(**final, inputs=inputs, rounds_table=None if recorder is None else recorder.table())
+    drawn_inputs = {} if plan is None else {path: drawn[:, k].astype(int) if plan.whole[k] else drawn[:, k]
+                                            for k, path in enumerate(plan.paths)}
+    return Finals(**final, inputs=drawn_inputs, rounds_table=None if recorder is None else recorder.table())
 
 
 def _round_draws(seeds: Sequence[int], r, deadline: int, shape: tuple[int, int],
@@ -255,9 +259,9 @@ def _round_draws(seeds: Sequence[int], r, deadline: int, shape: tuple[int, int],
     members = np.split(np.argsort(which, kind="stable"), np.cumsum(np.bincount(which))[:-1])
     for (seed, run_deadline, run_noisy), runs in zip(streams, members, strict=True):
         unit, run_order = draw_rounds(seed, 1.0 if run_noisy else 0.0, run_deadline, shape, random_order)
-        if unit is not None:
+        if unit is not None and noise is not None:
             noise[runs, :run_deadline] = 0.0 + r.noise[runs, None, None, None] * unit
-        if run_order is not None:
+        if run_order is not None and order is not None:
             order[runs, :run_deadline] = run_order
     return noise, order
 
@@ -271,7 +275,7 @@ def _take_state(state: State, keep: NDArray[np.bool_]) -> State:
     return State(*(value if name == "people" else take(value) for name, value in state._asdict().items()))
 
 
-def _take(arrays: RunArrays, keep: NDArray[np.bool_]) -> RunArrays:
+def _take(arrays: RunArrays, keep: NDArray[np.bool_] | NDArray[np.intp]) -> RunArrays:
     """The arrays of the runs `keep` (R,) (shared profiles stay as they are)."""
     rules_ = type(arrays.rules)(*(value[keep] for value in arrays.rules))
     p = arrays.profiles
@@ -280,7 +284,7 @@ def _take(arrays: RunArrays, keep: NDArray[np.bool_]) -> RunArrays:
     return arrays._replace(rules=rules_, profiles=_take_profiles(p, keep))
 
 
-def _take_profiles(p: Profiles, keep: NDArray[np.bool_]) -> Profiles:
+def _take_profiles(p: Profiles, keep: NDArray[np.bool_] | NDArray[np.intp]) -> Profiles:
     shared = {"kind", "hardliner", "tit_for_tat", "anchor_rows", "column_sums"}
     changes = {name: value[keep] for name, value in vars(p).items()
                if isinstance(value, np.ndarray) and name not in shared}

@@ -7,8 +7,10 @@ DataCollector, the dashboard and the classroom.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
@@ -26,6 +28,20 @@ from sim.scenario import Inject, Scenario, apply_params, baseline, load_scenario
 
 ONE_RUN = np.zeros(1, dtype=np.intp)
 """The run index of a model's one run in the round table (`run.RoundRecorder`)."""
+
+
+_SCHEDULED: dict[int, tuple[Scenario, dict[int, list[Inject]]]] = {}
+
+
+def scheduled_injects(scenario: Scenario) -> dict[int, list[Inject]]:
+    """`scenario.scheduled_injects()`, kept for the last few scenarios (every run of one reads the same; not to be
+    changed)."""
+    hit = _SCHEDULED.get(id(scenario))
+    if hit is None or hit[0] is not scenario:
+        if len(_SCHEDULED) >= 8:
+            _SCHEDULED.pop(next(iter(_SCHEDULED)))
+        hit = _SCHEDULED[id(scenario)] = (scenario, scenario.scheduled_injects())
+    return hit[1]
 
 
 class NegotiationModel(mesa.Model):
@@ -46,6 +62,8 @@ class NegotiationModel(mesa.Model):
     moves of every round, all drawn before the first round. A numpy Generator given as `rng` gives the run its
     seed (one 63-bit number drawn from it).
     """
+
+    running: bool
 
     def __init__(self, scenario: Scenario | str | Path | None = None, rng=None, collect: bool = True,
                  human_seats: Iterable[str] = (), draw: bool = True) -> None:
@@ -87,8 +105,9 @@ class NegotiationModel(mesa.Model):
                                                          spec.protocol.activation == "random")
         self.state = run.opening(self.mechanism, self.arrays, 1, collect, self.human if self.has_humans else None)
         self._utilities: tuple | None = None   # (state, profiles, proposal_utilities) of the last reading
+        self._natives: tuple | None = None     # (state, low, offers, proposal in native units) of the last reading
         self.events: list[tuple[int, str]] = []   # injects played: (round they followed, inject id)
-        self.scheduled = spec.scheduled_injects()   # injects that fire by themselves, by round
+        self.scheduled = scheduled_injects(spec)    # injects that fire by themselves, by round
         self.outcome: str | None = None
         self.round = 0
         self.negotiators = [Negotiator(self, actor, n) for n, actor in enumerate(spec.actors)]
@@ -118,6 +137,13 @@ class NegotiationModel(mesa.Model):
     def spec(self, scenario: Scenario) -> None:
         self._spec = scenario
 
+    def spec_source(self) -> Scenario | Callable[[], Scenario]:
+        """`spec`, or while it is not built yet, how to build it (a picklable callable): a result that may never
+        read the drawn scenario (`service.result_of` in a sweep) builds it only when asked."""
+        if self._spec is not None:
+            return self._spec
+        return partial(with_checked_values, self.layout, dict(self.drawn_inputs))
+
     @property
     def protocol(self):
         return self.spec.protocol
@@ -144,7 +170,10 @@ class NegotiationModel(mesa.Model):
     @property
     def reasons(self) -> np.ndarray:
         """Why each actor made its move (index into `reason_names`), (N, M); recorded when collecting."""
-        return self.state.reasons[0]
+        reasons = self.state.reasons
+        if reasons is None:
+            raise ValueError("the reasons of the moves are recorded only when the model collects (collect=True)")
+        return reasons[0]
 
     @property
     def open_issues(self) -> np.ndarray:
@@ -179,6 +208,8 @@ class NegotiationModel(mesa.Model):
     def walkout_values(self) -> dict[str, tuple[float, float]]:
         """Each walker's (outside option, best deal left) in the round it left."""
         s = self.state
+        if s.outside_value is None or s.best_left is None:     # no one could walk away
+            return {}
         return {a: (float(s.outside_value[0, i]), float(s.best_left[0, i]))
                 for i, a in enumerate(self.layout.actor_ids) if s.walked[0, i]}
 
@@ -247,6 +278,21 @@ class NegotiationModel(mesa.Model):
     def native(self, values: np.ndarray) -> np.ndarray:
         return to_native(values, self.low, self.high)
 
+    def _native_table(self) -> tuple:
+        cached = self._natives
+        if cached is None or cached[0] is not self.state or cached[1] is not self.low:
+            cached = self._natives = (self.state, self.low, self.native(self.offers), self.native(self.proposal))
+        return cached
+
+    def native_offers(self) -> np.ndarray:
+        """The offers in native units (N, M), computed once per state of the table (every agent's `offer` reads
+        them when the round is collected; the same numbers as converting each offer alone)."""
+        return self._native_table()[2]
+
+    def native_proposal(self) -> np.ndarray:
+        """The standing proposal in native units (M,), computed once per state of the table."""
+        return self._native_table()[3]
+
     # ------------------------------------------------------------------ one round
     def run_model(self) -> None:
         """Play the remaining rounds until the talks end (Mesa's hook for running to the end condition).
@@ -306,15 +352,30 @@ class NegotiationModel(mesa.Model):
 
     def _make_collector(self) -> mesa.DataCollector:
         issues = self.layout.issue_ids
-        model_reporters = {"tension": "tension", "outcome": "outcome"}
-        agent_reporters = {"actor": "actor_id", "utility": "utility"}
+        model_reporters: dict[str, str | Callable[[NegotiationModel], Any]] = {"tension": "tension",
+                                                                               "outcome": "outcome"}
+        agent_reporters: dict[str, str | Callable[[Negotiator], Any]] = {"actor": "actor_id", "utility": "utility"}
         for j, issue in enumerate(issues):
-            model_reporters[f"proposal.{issue}"] = lambda m, j=j: float(m.native(m.proposal)[j])
-            model_reporters[f"agreed.{issue}"] = lambda m, j=j: not bool(m.open_issues[j])
-            agent_reporters[f"position.{issue}"] = lambda a, j=j: a.offer(j)
-            agent_reporters[f"reason.{issue}"] = lambda a, j=j: a.reason(j)
+            model_reporters[f"proposal.{issue}"] = partial(_proposal_on, j=j)
+            model_reporters[f"agreed.{issue}"] = partial(_agreed_on, j=j)
+            agent_reporters[f"position.{issue}"] = partial(Negotiator.offer, issue=j)
+            agent_reporters[f"reason.{issue}"] = partial(Negotiator.reason, issue=j)
         if self.mechanism.forecasts:
             for j, issue in enumerate(issues):
-                model_reporters[f"median.{issue}"] = lambda m, j=j: float(m.native(m.state.median[0])[j])
-                model_reporters[f"mean.{issue}"] = lambda m, j=j: float(m.native(m.proposal)[j])
+                model_reporters[f"median.{issue}"] = partial(_median_on, j=j)
+                model_reporters[f"mean.{issue}"] = partial(_proposal_on, j=j)
         return mesa.DataCollector(model_reporters=model_reporters, agent_reporters=agent_reporters)
+
+
+# the DataCollector's reporters of issue j (partials of these: Mesa calls them with the model)
+def _proposal_on(model: NegotiationModel, j: int) -> float:
+    return float(model.native_proposal()[j])
+
+
+def _agreed_on(model: NegotiationModel, j: int) -> bool:
+    return not bool(model.open_issues[j])
+
+
+def _median_on(model: NegotiationModel, j: int) -> float:
+    median = model.state.median
+    return float("nan") if median is None else float(model.native(median[0])[j])

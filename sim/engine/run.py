@@ -6,6 +6,7 @@ lockstep (`sim.engine.lockstep`, many runs at once) both call these, over a lead
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +22,7 @@ def opening(mechanism: Mechanism, arrays: RunArrays, runs: int, record: bool,
             people: NDArray[np.bool_] | None = None) -> State:
     """Round 0 of `runs` runs: every actor at its ideal, and a forecasting mechanism's opening forecast."""
     p = arrays.profiles
-    forecast = mechanism.forecast(p.ideal, p, arrays.params, runs) if mechanism.forecasts else None
+    forecast = None if mechanism.forecast is None else mechanism.forecast(p.ideal, p, arrays.params, runs)
     return opening_state(p.ideal, p, arrays.rules.tension_initial, runs, record, people, forecast)
 
 
@@ -93,7 +94,7 @@ class RoundRecorder:
         p = arrays.profiles
         proposal = state.proposal[:, 0]
         utility = total_utility(proposal[:, None, :], p.ideal, p.weights, p.risk_exponent)   # (R, N)
-        record = (to_native(state.offers, self.low, self.high), state.reasons, utility, state.tension,
+        record: tuple[Any, ...] = (to_native(state.offers, self.low, self.high), state.reasons, utility, state.tension,
                   to_native(proposal, self.low, self.high), ~state.open_issues,
                   None if state.median is None else to_native(state.median, self.low, self.high))
         if rows is not None and not rows.all():

@@ -68,7 +68,8 @@ class State(NamedTuple):
     stuck: NDArray[np.bool_]            # (R, N, M) could not move towards the proposal
     walked: NDArray[np.bool_]           # (R, N) left the table
     outside_value: Array | None         # (R, N) this round's outside options, where someone could walk away
-    best_left: Array | None             # (R, N) the best deal left (`bargaining.best_deal_left`)
+    best_left: Array | None             # (R, N) the best deal left (`bargaining.best_deal_left`); NaN in a round
+                                        # where no outside option could beat it (`table_rules.walkouts`)
     over: NDArray[np.bool_]             # (R,) the talks have ended
     broke_down: NDArray[np.bool_]       # (R,) ... because someone walked away
     median: Array | None                # (R, M) expected utility: the median voter's position this round
@@ -159,11 +160,14 @@ def opening_state(ideal: Array, profiles: Any, tension: Array, runs: int, record
         reasons=np.full(offers.shape, OPENING) if record else None, people=people)
 
 
-def with_people(own: Array, before: Array, offers: Array, state: State,
+def with_people(own: Array | None, before: Array, offers: Array, state: State,
                 reasons: NDArray[np.int_] | None) -> tuple[Array, NDArray[np.int_] | None]:
     """People's seats take the offers they submitted (`own` (R, N, M), NaN: holds its offer) on open issues;
-    the agents' rows keep `offers`. Returns (offers, reasons)."""
+    the agents' rows keep `offers`. Returns (offers, reasons); unchanged where there are no seats for people or
+    no submissions (None)."""
     people, open_ = state.people, state.open_issues[:, None, :]
+    if people is None or own is None:
+        return offers, reasons
     chosen = ~np.isnan(own) & open_
     rows = np.where(chosen, own, before)
     if reasons is not None:

@@ -44,14 +44,14 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
         reasons = move_reasons(step, p, before, open_issues[:, None, :]) if record else None
     else:   # one after another, each answering the table as the actors before it left it
         offers, intended, stuck = before.copy(), state.intended.copy(), state.stuck.copy()
-        reasons = state.reasons.copy() if record else None
+        reasons = None if state.reasons is None else state.reasons.copy()
         runs = np.arange(len(before))
         order = draws.order if draws.order is not None else np.broadcast_to(np.arange(before.shape[1]),
                                                                             before.shape[:2])
         for turn in range(before.shape[1]):
             step = offers_from(offers, rules.proposal_table(offers, p))
             row = order[:, turn]
-            if record:
+            if reasons is not None:
                 reasons[runs, row] = move_reasons(step, p, offers, open_issues[:, None, :])[runs, row]
             offers[runs, row], intended[runs, row], stuck[runs, row] = (
                 step.offers[runs, row], step.intended[runs, row], step.stuck[runs, row])
@@ -64,7 +64,7 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
     # people choose for themselves: no pull from allies, no clipping
     offers, mean_move, held = rules.respond(before, own, state.proposal, None if all_open else open_issues, p,
                                             tolerance, state.people, intended, stuck)
-    if record and p.has_cohesion:
+    if reasons is not None and p.has_cohesion:
         followed = np.abs(offers - own) > np.maximum(np.abs(own - before), HOLD_EPS)
         reasons = np.where(followed & open_issues[:, None, :], FOLLOWED, reasons)
     proposal = rules.proposal_table(offers, p)

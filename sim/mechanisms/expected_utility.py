@@ -154,6 +154,7 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
         moved, reasons = with_people(own_offers, before, moved, state, reasons)
     offers = np.where(open_, moved, before)
     median = eu.median_voter(offers, p.capability, p.salience, scale, settings.rounds.median_ties)
+    assert state.median is not None     # a forecasting mechanism's state always has its median
     mean_move, held = rules.round_movement(before, offers, state.median[:, None, :], open_issues,
                                            r.tolerance[:, None, None])
     converged = np.ptp(offers, axis=-2) <= r.tolerance[:, None]
