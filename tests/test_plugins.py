@@ -62,6 +62,32 @@ def test_a_mechanism_registered_before_use_is_accepted_by_the_schema_and_played_
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
+def test_every_reason_a_registered_mechanism_can_record_has_a_why_text():
+    """The dashboard's per-actor panel explains each move from the mechanism's own texts (`Mechanism.why`): no
+    reason any mechanism records may go unexplained (the expected-utility offers had none)."""
+    from sim import mechanisms
+
+    for mechanism in mechanisms.REGISTRY.values():
+        why = mechanism.why
+        assert set(mechanism.reason_names) <= set(why), mechanism.name
+        assert all(why[reason].strip() and why[reason] != reason for reason in mechanism.reason_names), mechanism.name
+
+
+def test_the_dashboards_why_column_reads_the_runs_mechanism(baseline):
+    """An expected-utility run's moves get that mechanism's why texts in the per-actor panel."""
+    from dashboard.views.negotiation import round_rows
+    from sim import mechanisms, service
+    from sim.scenario import with_protocol
+
+    result = service.run_scenario(with_protocol(baseline, mechanism="expected_utility", max_rounds=3), 1)
+    why = mechanisms.get("expected_utility").why
+    own = set(mechanisms.get("expected_utility").reasons)
+    rows = pd.concat([round_rows(result, actor, k) for actor in result.scenario.actor_ids
+                      for k in range(1, result.rounds + 1)])
+    assert (rows["Why"] == rows["Move"].map(why)).all()
+    assert own & set(rows["Move"])      # the mechanism's own reasons were recorded, and explained
+
+
 def test_a_forecasting_model_registered_is_scored_by_the_backtest(tmp_path):
     data = bt.read_deu(write(tmp_path / "small.tsv", [HEADER, CAPABILITY, *ISSUES]))
     MODELS.register("midpoint", lambda problem: np.full(problem.positions.shape[0], 50.0))

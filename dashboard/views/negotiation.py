@@ -141,22 +141,6 @@ INSPECT = "negsim.inspect_round"
 INSPECT_SLIDER = "negsim.inspect_slider"
 INSPECT_LAST = "negsim.inspect_last"
 """The newest round when the panel was last drawn: a scrubber left there follows the rounds being played."""
-REASON_WHY = {
-    "opening position": "round 0: its ideal position, where it opens",
-    "conceded": "moved towards the proposal as its strategy schedules for this round",
-    "reciprocated": "tit-for-tat: returned the others' last concession",
-    "held": "did not move this round (its schedule asked for no move, or tension held it back)",
-    "held red line": "stands at its red line and will go no further",
-    "at reservation": "stands where the issue would take it below its walk-away utility",
-    "met the proposal": "its offer reached the proposal on the table (within the agreement tolerance)",
-    "followed ally": "its allies' moves pulled its offer more than it moved by itself",
-    "retreated": "took back ground (answering a retreat, or noise)",
-    "agreed": "the issue is closed",
-    "human move": "a person in this seat chose the offer",
-}
-"""What each move reason means, for the per-actor panel (the reasons are `sim.core.strategies.REASONS`)."""
-
-
 def _slid() -> None:
     st.session_state[INSPECT] = int(st.session_state[INSPECT_SLIDER])
 
@@ -172,6 +156,7 @@ def round_rows(result, actor_id: str, k: int) -> pd.DataFrame:
     h = result.history
     now = h[(h["round"] == k) & (h["actor"] == actor_id)].set_index("issue")
     before = h[(h["round"] == max(k - 1, 0)) & (h["actor"] == actor_id)].set_index("issue")
+    why = mechanisms.get(result.mechanism).why     # what each reason the run's mechanism records means
     rows = []
     for issue in s.issues:
         row, prev = now.loc[issue.id], before.loc[issue.id]
@@ -179,7 +164,7 @@ def round_rows(result, actor_id: str, k: int) -> pd.DataFrame:
         reason = str(row["reason"])
         rows.append({"Issue": issue.label, "Offer before": common.fmt(float(prev["position"]), unit),
                      "Offer now": common.fmt(float(row["position"]), unit), "Move": reason,
-                     "Why": REASON_WHY.get(reason, reason),
+                     "Why": why.get(reason, reason),
                      "Proposal after the round": common.fmt(float(row["proposal"]), unit),
                      "Gap to the proposal": common.fmt(abs(float(row["position"]) - float(row["proposal"])), unit),
                      "Agreed": "yes" if bool(row["agreed"]) else "no"})
