@@ -397,21 +397,35 @@ def chunk_size(scenario: Scenario, one_by_one: int = 1) -> int:
     return MONTE_CARLO_CHUNK if lockstep.supports(scenario) else one_by_one
 
 
-def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = None,
-                progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Run the scenario once per replicate seed; one summary row per run (replicate, seed, outcome, ...)."""
+def monte_carlo_part(scenario: Scenario, first: int, stop: int, root_seed: int | None = None) -> pd.DataFrame:
+    """Replicates first..stop-1 of the scenario's Monte Carlo: one summary row per run (replicate, seed, outcome,
+    ...), the seeds derived from `root_seed` (default the scenario's seed)."""
     import pandas as pd
 
-    root = scenario.protocol.seed if root_seed is None else root_seed
-    seeds = replicate_seeds(root, replicates)
-    chunk = chunk_size(scenario)
+    seeds = replicate_seeds(scenario.protocol.seed if root_seed is None else root_seed, stop, first=first)
+    return pd.DataFrame({"replicate": np.arange(first, stop), "seed": seeds, **summaries(scenario, seeds)})
+
+
+def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = None,
+                progress: Callable[[int, int], None] | None = None, *, one_by_one: int = 1,
+                part: Callable[[int, int], pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Run the scenario once per replicate seed; one summary row per run (replicate, seed, outcome, ...).
+
+    In chunks (`chunk_size(scenario, one_by_one)` runs each), `progress(done, total)` told after each; a chunk's
+    rows are `part(first, stop)` (default `monte_carlo_part`: a caller may cache them, as the dashboard does)."""
+    import pandas as pd
+
+    if part is None:
+        def part(first: int, stop: int) -> pd.DataFrame:
+            return monte_carlo_part(scenario, first, stop, root_seed)
+
+    chunk = chunk_size(scenario, one_by_one)
     parts = []
-    for start in range(0, replicates, chunk):
-        part = summaries(scenario, seeds[start:start + chunk])
-        parts.append(pd.DataFrame({"replicate": np.arange(start, start + len(seeds[start:start + chunk])),
-                                   "seed": seeds[start:start + chunk], **part}))
+    for first in range(0, replicates, chunk):
+        stop = min(first + chunk, replicates)
+        parts.append(part(first, stop))
         if progress is not None:
-            progress(min(start + chunk, replicates), replicates)
+            progress(stop, replicates)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 

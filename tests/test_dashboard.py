@@ -595,9 +595,10 @@ def test_sessions_are_independent(baseline):
     run_to_end(one)
     ok(two.run())
     assert current(two).scenario == baseline and metric(two, "Round") == f"0 / {deadline(baseline)}"
-    own = [ROOT / "dashboard" / name for name in ("app.py", "state.py", "editor.py", "charts.py", "common.py",
+    own = [ROOT / "dashboard" / name for name in ("app.py", "editor.py", "charts.py", "common.py",
                                                    "sweep_data.py")]
-    own += [*(ROOT / "dashboard" / "views").glob("*.py"), *(ROOT / "dashboard" / "routes").glob("*.py")]
+    own += [*(ROOT / "dashboard" / "views").glob("*.py"), *(ROOT / "dashboard" / "routes").glob("*.py"),
+            *(ROOT / "dashboard" / "state").glob("*.py")]
     assert "cache_resource" not in "".join(p.read_text() for p in own)
 
 
@@ -727,12 +728,18 @@ def test_a_categorical_one_parameter_sweep_is_drawn_as_bars(tmp_path):
     assert meta["mark"] == "line"
 
 
-def test_monte_carlo_in_cached_parts_equals_the_service(baseline):
+def test_monte_carlo_in_cached_parts_equals_the_service(baseline, monkeypatch):
+    """The page's Monte Carlo is the service's loop (its parts cached by the dashboard), with the same numbers."""
+    calls: list[int] = []
+    real = service.monte_carlo
+    monkeypatch.setattr(service, "monte_carlo",
+                        lambda scenario, n, *a, **k: calls.append(n) or real(scenario, n, *a, **k))
     for scenario, n in [(baseline, 300), (with_protocol(baseline, mechanism="expected_utility"), 30)]:
         heard: list[int] = []
         runs = state.monte_carlo(scenario.model_dump_json(), n, scenario,
                                  _progress=lambda done, _total, heard=heard: heard.append(done))
-        pd.testing.assert_frame_equal(runs, service.monte_carlo(scenario, n), check_dtype=False)
+        assert calls[-1] == n       # through the service
+        pd.testing.assert_frame_equal(runs, real(scenario, n))
         assert heard[-1] == n and heard == sorted(heard)
 
 
@@ -1234,7 +1241,9 @@ def test_a_link_of_a_small_upload_carries_the_scenario_itself(app, baseline):
 
 
 def test_a_link_of_a_large_upload_says_the_file_must_be_uploaded_again(app, baseline, monkeypatch):
-    monkeypatch.setattr(state, "MAX_LINK_SCENARIO", 100)  # every scenario is too large for the link now
+    from dashboard.state import share_links
+
+    monkeypatch.setattr(share_links, "MAX_LINK_SCENARIO", 100)  # every scenario is too large for the link now
     upload(app, "big.json", _variant(baseline))
     ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
     params = {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}

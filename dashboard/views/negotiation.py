@@ -11,6 +11,7 @@ from dashboard import charts, common, report, state
 from dashboard.editor import STRATEGIES, changes_text, describe, poles
 from dashboard.text import md, unit_suffix
 from sim import mechanisms, service
+from sim.scenario import format_of
 
 SPEEDS = {0.5: "½ round/s", 1.0: "1 round/s", 2.0: "2 rounds/s", 4.0: "4 rounds/s", 10.0: "10 rounds/s"}
 SPEED = "negsim.play_speed"
@@ -38,7 +39,7 @@ def intro(scenario) -> None:
             st.caption(f"This variant: {md(scenario.description)}")
     elif scenario.description:
         st.markdown(md(scenario.description))
-    if state.format_of(scenario.source or "") == "csv" or (scenario.source or "").startswith("CSV import"):
+    if format_of(scenario.source or "") == "csv" or (scenario.source or "").startswith("CSV import"):
         st.caption("Spatial-model data (capability, position and salience per actor) are made for Bueno de "
                    "Mesquita's expected-utility model: they run with that mechanism here. Switch it under "
                    "*Rules* in the sidebar.")
