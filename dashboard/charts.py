@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ import streamlit as st
 from altair.utils.schemapi import debug_mode
 
 from dashboard.colours import ACTOR_COLOURS, ACTOR_DASHES, ACTOR_SHAPES
+from sim import service
 from sim.core.spatial import BargainingSpace
 from sim.core.table_rules import OUTCOMES
 from sim.scenario import Calendar, Issue, Scenario
@@ -249,6 +251,15 @@ def event_rules(fig: Figure, result: RunResult) -> list[alt.Chart]:
         x=alt.X(**Q("round")), tooltip=[alt.Tooltip(**N("event", "Event")), alt.Tooltip(**N("date", "Date"))])]
 
 
+def moves_on(result: RunResult, issue_id: str) -> list[str]:
+    """Each actor's move on one issue, round by round, in words (`service.move_sentences`: "moved toward the
+    proposal (34.2) from 15.7 to 18.1" where the reason alone, "met the proposal", would mislead)."""
+    history = result.recorded_history()
+    return service.move_sentences(history[history["issue"] == issue_id], result.scenario,
+                                  lambda value, issue: f"{value:.1f}" + (f" {issue.scale.unit}" if issue.scale.unit
+                                                                         else ""))
+
+
 @quick
 def positions_chart(result: RunResult, issue_id: str) -> Figure:
     """Offers per round on one issue: a line per actor, the proposal on the table (dashed), the forecast
@@ -263,7 +274,7 @@ def positions_chart(result: RunResult, issue_id: str) -> Figure:
     fig = Figure(None)
     n = int(once.sum())
     offers = {"round": h["round"][on_issue], "series": [names[a] for a in h["actor"][on_issue]],
-              "position": h["position"][on_issue], "move": h["reason"][on_issue].tolist()}
+              "position": h["position"][on_issue], "move": moves_on(result, issue_id)}
     proposal = {"round": h["round"][once], "series": [PROPOSAL] * n, "position": h["proposal"][once],
                 "move": ["weighted mean of the offers"] * n}
     extra = [(PROPOSAL, "#333333")]
@@ -355,8 +366,8 @@ def utilities_chart(result: RunResult) -> Figure:
         tooltip=[alt.Tooltip(**N("actor", "Actor")), alt.Tooltip(**Q("reservation", "Walk-away utility"))])
     fig.chart = [line, rules]
     fig.layout = {"height": 300 + legend_height(len(scenario.actors)), "usermeta": {"negsim": "utilities"},
-                  "title": alt.Title("Utilities", anchor="start", subtitle="How good the proposal on the table is "
-                                     "for each actor; thin dotted: its walk-away utility.")}
+                  "title": alt.Title("Utilities", anchor="start", subtitle=[  # two lines: one was cut at 1280 px
+                      "How good the proposal on the table is for each actor;", "thin dotted: its walk-away utility."])}
     return fig
 
 
@@ -468,9 +479,15 @@ def outcome_shares_chart(outcomes: pd.Series, name: str = "mc_outcomes") -> Figu
     return fig
 
 
-TITLE_LIMIT = 320
-"""Longest title line in pixels on the charts drawn side by side (longer ones end in an ellipsis rather than
-push the plot into a hairline)."""
+TITLE_CHARS, SUBTITLE_CHARS = 40, 56
+"""Longest title and subtitle line, in characters, on the charts drawn side by side (two in a row at 1280 px, about
+330 px each): longer ones are wrapped onto more lines. A line wider than the chart pushed the plot into a hairline;
+cut with an ellipsis at a pixel limit, it hid the end of the title ("Risk reduction and confidence-building mea…")."""
+
+
+def wrapped(text: str, width: int) -> list[str]:
+    """`text` on lines of at most `width` characters (a longer word keeps a line of its own)."""
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [text]
 
 
 @quick
@@ -487,9 +504,9 @@ def value_histogram(values: pd.Series, issue: Issue, name: str = "mc_values") ->
         y=alt.Y(aggregate="count", type="quantitative", title="Runs"),
         tooltip=[alt.Tooltip(**Q("value", "Agreed value"), bin=True),
                  alt.Tooltip(aggregate="count", type="quantitative", title="Runs")],
-    ).properties(title=alt.Title(issue.label, anchor="start", limit=TITLE_LIMIT,
-                                 subtitle=[f"{s.min:g} = {short(issue.low_label, 60)}",
-                                           f"{s.max:g} = {short(issue.high_label, 60)}"]),
+    ).properties(title=alt.Title(wrapped(issue.label, TITLE_CHARS), anchor="start",
+                                 subtitle=[*wrapped(f"{s.min:g} = {issue.low_label}", SUBTITLE_CHARS),
+                                           *wrapped(f"{s.max:g} = {issue.high_label}", SUBTITLE_CHARS)]),
                  height=240, usermeta={"negsim": name, "issue": issue.id})
     return fig
 

@@ -136,8 +136,9 @@ def test_a_class_plays_one_room_to_an_outcome(app_db):
                and "with the assumptions drawn from their ranges" in m.value for m in teacher.markdown)
     # the comparison: outcomes of the runs, each seat's utility (issue 25: one spike when nothing was agreed)
     titles = [json.loads(c.proto.spec).get("title", "") for c in teacher.get("vega_lite_chart")]
+    titles = [t.get("text", "") if isinstance(t, dict) else t for t in titles]
     assert "Outcomes of the agent-only runs" in titles
-    assert any(str(t).startswith("Each seat's utility") for t in titles)
+    assert "Each seat's utility" in titles
     frames = [d.value for d in teacher.dataframe if "Class better than" in d.value.columns]
     assert frames and set(frames[0]["Seat"]) >= {"Russia", "United States", "Joint"}
     labels = {d.label for d in teacher.get("download_button")}
@@ -365,3 +366,17 @@ def test_agent_only_runs_show_progress_and_appear_when_done(app_db, monkeypatch)
     assert job["finished"] and not job["error"] and job["done"] == job["total"] == 10
     teacher.run()
     assert any("negotiations of the same scenario played by the computer alone" in m.value for m in teacher.markdown)
+
+
+def test_the_comparison_says_the_runs_ended_alike_only_when_they_did():
+    """Issue 25's walk: 10 agent-only runs, 8 stalemates and 2 breakdowns that settled nothing, all with the same
+    utilities, were said to have "ended alike (stalemate 80%, breakdown 20%)"."""
+    from dashboard.classroom_views.debrief_view import same_utility_note
+
+    mixed = same_utility_note(10, {"stalemate": 0.8, "breakdown": 0.2})
+    assert "ended alike" not in mixed and "always reaches the same result" not in mixed
+    assert mixed.startswith("The 10 agent-only runs did not all end alike (stalemate 80%, breakdown 20%)")
+    assert "each seat's utility was the same in every one of them" in mixed
+    alike = same_utility_note(1000, {"stalemate": 1.0})
+    assert alike.startswith("All 1,000 agent-only runs ended alike (stalemate 100%)")
+    assert alike.endswith("better, the same or worse, seat by seat (below).")

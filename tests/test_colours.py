@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from dashboard import charts, colours, report  # noqa: E402
-from dashboard.classroom_views import debrief_view  # noqa: E402
+from dashboard.classroom_views import common, debrief_view  # noqa: E402
 from sim import service  # noqa: E402
 from sim.classroom import Classroom  # noqa: E402
 from sim.classroom import debrief as db  # noqa: E402
@@ -25,6 +25,12 @@ from tests.test_classroom import SCRIPT, play_round  # noqa: E402
 def colour_map(encoding: dict) -> dict[str, str]:
     scale = encoding["color"]["scale"]
     return dict(zip(scale["domain"], scale["range"], strict=False))
+
+
+def svg_legend(svg: str) -> dict[str, str]:
+    """Label -> symbol colour of every legend entry of the SVGs drawn by vl-convert in `svg`."""
+    entries = re.findall(r'role-legend-symbol.*?fill="(#[0-9A-Fa-f]{6})".*?role-legend-label.*?>([^<]+)</text>', svg)
+    return {label: colour for colour, label in entries}
 
 
 def layers(spec: dict) -> list[dict]:
@@ -73,10 +79,23 @@ def test_the_same_actor_has_the_same_colour_on_every_page(tmp_path):
     debrief = db.debrief(state, cls.model(state))
     chart = debrief_view.utilities_figure(state, debrief).to_dict(validate=False)
     seen["debrief"] = colour_map(chart["encoding"])
-    assert len(seen) >= 4
+    # the classroom's issue charts: a student's seat (Russia), the teacher's console and the projector (no seat);
+    # the seat type is the dot's shape, not its colour
+    model = cls.model(state)
+    offers, proposal = model.native(model.offers), model.native(model.proposal)
+    for page, me in (("student", "russia"), ("teacher", None), ("presentation", None)):
+        for j, issue in enumerate(scenario.issues):
+            spec = common.issue_chart(state, j, offers[:, j], float(proposal[j]), False, me).to_dict(validate=False)
+            dots = [layer for layer in spec["layer"] if layer["encoding"].get("color", {}).get("field") == "actor"]
+            assert len(dots) == 1, (page, issue.id)
+            seen[f"{page}/{issue.id}"] = colour_map(dots[0]["encoding"])
+            assert dots[0]["encoding"]["shape"]["field"] == "seat"
+    # the printable summary: its utilities chart, read from the SVG's legend (symbol colour -> label)
+    html = db.summary_html(debrief)
+    seen["summary"] = svg_legend(html)
+    assert len(seen) >= 4 + 3 * len(scenario.issues) + 1
     for where, mapping in seen.items():
-        for name, colour in expected.items():
-            assert mapping[name] == colour, (where, name)
+        assert {name: mapping[name].upper() for name in expected} == {n: c.upper() for n, c in expected.items()}, where
     # US and NATO (same offers in the baseline) differ by dash and marker too
     encoding = chart["encoding"]
     order = encoding["strokeDash"]["scale"]["domain"]

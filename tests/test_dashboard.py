@@ -146,7 +146,10 @@ def test_run_to_the_end_matches_the_service(app, baseline):
     assert list(status["Issue"]) == [i.label for i in baseline.issues]
     np.testing.assert_allclose(actors["Utility of the outcome"], [round(r.utility, 3) for r in result.actors.values()])
     assert len(log) == result.rounds * len(baseline.actors) * len(baseline.issues)
-    assert set(log["Move"]) <= set(result.history["reason"])
+    h = result.history[result.history["round"] > 0]
+    said = service.move_sentences(result.history, result.scenario, lambda v, issue: common.fmt(v, issue.scale.unit))
+    assert list(log["Move"]) == list(pd.Series(said, index=result.history.index)[h.index])[::-1]   # latest first
+    assert set(log["Move"][h["reason"].to_numpy()[::-1] != "met the proposal"]) <= set(h["reason"])
     assert list(log[log["Round"] == 7]["Date"].unique()) == ["2022-01-10"]      # the baseline's calendar
     assert button(app, "Run to the end").disabled and button(app, "Step one round").disabled
 
@@ -595,9 +598,10 @@ def test_sessions_are_independent(baseline):
     run_to_end(one)
     ok(two.run())
     assert current(two).scenario == baseline and metric(two, "Round") == f"0 / {deadline(baseline)}"
-    own = [ROOT / "dashboard" / name for name in ("app.py", "state.py", "editor.py", "charts.py", "common.py",
+    own = [ROOT / "dashboard" / name for name in ("app.py", "editor.py", "charts.py", "common.py",
                                                    "sweep_data.py")]
-    own += [*(ROOT / "dashboard" / "views").glob("*.py"), *(ROOT / "dashboard" / "routes").glob("*.py")]
+    own += [*(ROOT / "dashboard" / "views").glob("*.py"), *(ROOT / "dashboard" / "routes").glob("*.py"),
+            *(ROOT / "dashboard" / "state").glob("*.py")]
     assert "cache_resource" not in "".join(p.read_text() for p in own)
 
 
@@ -727,12 +731,18 @@ def test_a_categorical_one_parameter_sweep_is_drawn_as_bars(tmp_path):
     assert meta["mark"] == "line"
 
 
-def test_monte_carlo_in_cached_parts_equals_the_service(baseline):
+def test_monte_carlo_in_cached_parts_equals_the_service(baseline, monkeypatch):
+    """The page's Monte Carlo is the service's loop (its parts cached by the dashboard), with the same numbers."""
+    calls: list[int] = []
+    real = service.monte_carlo
+    monkeypatch.setattr(service, "monte_carlo",
+                        lambda scenario, n, *a, **k: calls.append(n) or real(scenario, n, *a, **k))
     for scenario, n in [(baseline, 300), (with_protocol(baseline, mechanism="expected_utility"), 30)]:
         heard: list[int] = []
         runs = state.monte_carlo(scenario.model_dump_json(), n, scenario,
                                  _progress=lambda done, _total, heard=heard: heard.append(done))
-        pd.testing.assert_frame_equal(runs, service.monte_carlo(scenario, n), check_dtype=False)
+        assert calls[-1] == n       # through the service
+        pd.testing.assert_frame_equal(runs, real(scenario, n))
         assert heard[-1] == n and heard == sorted(heard)
 
 
@@ -747,9 +757,10 @@ def test_compare_page_reuses_a_monte_carlo_batch_of_the_monte_carlo_page(app):
     assert charts(app, "compare_shares")
 
 
-def test_monte_carlo_histograms_keep_short_axis_titles_and_limited_titles():
+def test_monte_carlo_histograms_keep_short_axis_titles_and_wrapped_titles():
     """The histograms shrank to a hairline at 1280 px: the axis title carried both pole labels. Now it is short,
-    the poles go in a subtitle and titles are limited in width (checked in Chromium by the screenshots)."""
+    the poles go in a subtitle, and titles and subtitles are wrapped onto short lines, never cut (checked in
+    Chromium by tests/test_dashboard_upload_layout_browser.py)."""
     scenario = load_scenario(ROOT / "scenarios" / "feb2022_issue_by_issue.yaml")
     runs = service.monte_carlo(scenario, 20)
     from dashboard import charts as figures
@@ -758,8 +769,12 @@ def test_monte_carlo_histograms_keep_short_axis_titles_and_limited_titles():
         values = runs.loc[runs[f"agreed.{issue.id}"].astype(bool), f"value.{issue.id}"]
         spec = figures.value_histogram(values, issue).spec()
         assert len(spec["encoding"]["x"]["title"]) <= 30
-        assert spec["title"]["limit"] == figures.TITLE_LIMIT
-        assert issue.low_label[:20] in spec["title"]["subtitle"][0]
+        title, subtitle = spec["title"]["text"], spec["title"]["subtitle"]
+        assert "limit" not in spec["title"]
+        assert all(len(line) <= figures.TITLE_CHARS for line in title)
+        assert " ".join(title) == issue.label                                  # whole, not cut
+        assert all(len(line) <= figures.SUBTITLE_CHARS or " " not in line for line in subtitle)
+        assert issue.low_label in " ".join(subtitle) and issue.high_label in " ".join(subtitle)
 
 
 def test_ten_actors_get_ten_colours_and_a_legend_that_shows_every_series():
@@ -1234,7 +1249,9 @@ def test_a_link_of_a_small_upload_carries_the_scenario_itself(app, baseline):
 
 
 def test_a_link_of_a_large_upload_says_the_file_must_be_uploaded_again(app, baseline, monkeypatch):
-    monkeypatch.setattr(state, "MAX_LINK_SCENARIO", 100)  # every scenario is too large for the link now
+    from dashboard.state import share_links
+
+    monkeypatch.setattr(share_links, "MAX_LINK_SCENARIO", 100)  # every scenario is too large for the link now
     upload(app, "big.json", _variant(baseline))
     ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
     params = {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
@@ -1293,7 +1310,12 @@ def test_the_round_scrubber_goes_both_ways_and_the_panel_shows_each_actor(app, b
     for actor, tab in zip(baseline.actors, app.tabs, strict=True):
         (table,) = [d.value for d in tab.dataframe]
         rows = h[(h["round"] == 4) & (h["actor"] == actor.id)].set_index("issue")
-        assert list(table["Move"]) == [rows.loc[i.id, "reason"] for i in baseline.issues]
+        said = service.move_sentences(h, result.scenario, lambda v, issue: common.fmt(v, issue.scale.unit))
+        words = pd.Series(said, index=h.index)[(h["round"] == 4) & (h["actor"] == actor.id)]
+        assert list(table["Move"]) == list(words)      # the move in words (issue 25: "met the proposal" misled)
+        reasons = [rows.loc[i.id, "reason"] for i in baseline.issues]
+        assert [w for w, r in zip(words, reasons, strict=True) if r != "met the proposal"] == [
+            r for r in reasons if r != "met the proposal"]                      # the others as recorded
         assert list(table["Offer now"]) == [common.fmt(rows.loc[i.id, "position"], i.scale.unit)
                                             for i in baseline.issues]
         utility = rows["utility"].iloc[0]

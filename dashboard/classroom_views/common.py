@@ -23,6 +23,8 @@ import pandas as pd
 import segno
 import streamlit as st
 
+from dashboard.charts import wrapped
+from dashboard.colours import actor_colours
 from sim import service
 from sim.classroom import (
     Classroom,
@@ -51,7 +53,11 @@ OUTCOME_WORDS = {"agreement": "Agreement on every issue", "partial": "Partial ag
                  "running": "Talks under way"}
 STATUS_WORDS = {"lobby": "Waiting to start", "running": "Running", "paused": "Paused", "ended": "Ended"}
 YOU, PEOPLE, AGENTS, PROPOSAL = "You", "Played by students", "Played by the computer", "Standing proposal"
-COLOURS = {YOU: "#e8590c", PEOPLE: "#1c7ed6", AGENTS: "#868e96", PROPOSAL: "#212529"}
+COLOURS = {PROPOSAL: "#212529"}
+SHAPES = {YOU: "diamond", PEOPLE: "square", AGENTS: "circle"}
+"""The seat type of each dot on an issue chart is its shape; its colour is the actor's, from the one actor colour
+map of every page (`sim.core.colours`)."""
+GLYPHS = {"diamond": "&#9670;", "square": "&#9632;", "circle": "&#9679;"}
 
 
 @st.cache_resource(show_spinner=False)
@@ -325,14 +331,16 @@ def issue_chart(state: RoomState, j: int, offers, proposal: float, agreed: bool,
     standing proposal as a black bar, the viewer's red line dashed."""
     spec = state.scenario
     issue = spec.issues[j]
-    data = pd.DataFrame({"actor": [a.name for a in spec.actors], "offer": [float(v) for v in offers],
+    names = [a.name for a in spec.actors]
+    data = pd.DataFrame({"actor": names, "offer": [float(v) for v in offers],
                          "seat": [seat_kind(state, a.id, me) for a in spec.actors]})
     scale = alt.Scale(domain=[issue.scale.min, issue.scale.max])
-    colour = alt.Color("seat:N", scale=alt.Scale(domain=list(COLOURS), range=list(COLOURS.values())),
+    colour = alt.Color("actor:N", scale=alt.Scale(domain=names, range=list(actor_colours(names).values())),
                        legend=None)
-    dots = alt.Chart(data).mark_circle(size=160, opacity=0.9).encode(
+    shape = alt.Shape("seat:N", scale=alt.Scale(domain=list(SHAPES), range=list(SHAPES.values())), legend=None)
+    dots = alt.Chart(data).mark_point(size=170, filled=True, opacity=0.95, stroke="#212529", strokeWidth=0.6).encode(
         x=alt.X("offer:Q", scale=scale, title=None), y=alt.Y("actor:N", sort=None, title=None), color=colour,
-        tooltip=["actor:N", alt.Tooltip("offer:Q", format=".1f"), "seat:N"])
+        shape=shape, tooltip=["actor:N", alt.Tooltip("offer:Q", format=".1f"), "seat:N"])
     rule = alt.Chart(pd.DataFrame({"proposal": [proposal]})).mark_rule(color=COLOURS[PROPOSAL], size=3).encode(
         x=alt.X("proposal:Q", scale=scale), tooltip=[alt.Tooltip("proposal:Q", format=".1f")])
     layers = [rule, dots]
@@ -341,21 +349,25 @@ def issue_chart(state: RoomState, j: int, offers, proposal: float, agreed: bool,
             color="#c92a2a", strokeDash=[4, 3], size=2).encode(x=alt.X("red:Q", scale=scale)))
     state_word = "AGREED at" if agreed else "Proposal"
     # the number first: a long label cut at the chart's width hid it ("Strike weapons ... - propos...")
-    title = alt.TitleParams(f"{state_word} {fmt_value(proposal, issue)} · {issue.label}", anchor="start",
-                            fontSize=14, subtitle=f"{issue.scale.min:g} = {issue.low_label}   |   "
-                                                  f"{issue.scale.max:g} = {issue.high_label}",
-                            subtitleFontSize=11, subtitleColor="#555")
+    poles = [f"{issue.scale.min:g} = {issue.low_label}", f"{issue.scale.max:g} = {issue.high_label}"]
+    # lines that fit the chart, wrapped rather than cut: it is about 460 px wide on a seat's page at 1280 px, and
+    # Vega cut a longer line at the chart's width ("... missiles in Eur…", "... guarantee of no further…")
+    subtitle = ["   |   ".join(poles)] if sum(map(len, poles)) <= 70 else [
+        line for pole in poles for line in wrapped(pole, 88)]
+    title = alt.TitleParams(wrapped(f"{state_word} {fmt_value(proposal, issue)} · {issue.label}", 56),
+                            anchor="start", fontSize=14, subtitle=subtitle, subtitleFontSize=11, subtitleColor="#555")
     # a LayerChart (alt.layer may make a FacetChart, of faceted layers: these have no facets)
     return alt.LayerChart(layer=layers).properties(height=alt.Step(26), title=title)
 
 
 def legend(me: str | None) -> None:
-    items = [(YOU, COLOURS[YOU])] if me else []
-    items += [(PEOPLE, COLOURS[PEOPLE]), (AGENTS, COLOURS[AGENTS]), (PROPOSAL + " (bar)", COLOURS[PROPOSAL])]
+    """What the issue charts' marks mean: the seat type by shape (each actor keeps its colour of every page)."""
+    kinds = ([YOU] if me else []) + [PEOPLE, AGENTS]
+    items = [f"{GLYPHS[SHAPES[k]]} {k.lower() if k != YOU else 'you'}" for k in kinds]
+    items.append(f"<span style='color:{COLOURS[PROPOSAL]}'>&#10073;</span> {PROPOSAL.lower()} (bar)")
     if me:
-        items.append(("your red line (dashed)", "#c92a2a"))
-    st.markdown(" &nbsp; ".join(f"<span style='color:{c}'>&#9679;</span> {label}" for label, c in items),
-                unsafe_allow_html=True)
+        items.append("<span style='color:#c92a2a'>&#9478;</span> your red line (dashed)")
+    st.markdown(" &nbsp; ".join(items), unsafe_allow_html=True)
 
 
 def table_and_log(state: RoomState, model: NegotiationModel, limit: int | None = None,

@@ -13,7 +13,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.classroom_views import common
-from dashboard.colours import ACTOR_DASHES, ACTOR_SHAPES, actor_colours
 from sim.classroom import Classroom, RoomState
 from sim.classroom import debrief as db
 from sim.classroom.room_state import scenario_hash
@@ -82,11 +81,15 @@ def agent_runs(cls: Classroom, state: RoomState, teacher: bool) -> pd.DataFrame 
     """Cached agent-only runs of the room's scenario; the teacher starts them, and the comparison appears as
     soon as they are computed, with their progress meanwhile."""
     n = default_runs()
+    if not teacher and not state.room.revealed:     # it scores every seat with its confidential brief
+        st.caption("The class against the computer (negotiations played by the computer alone) comes with the "
+                   "teacher's Reveal.")
+        return None
     cached = cls.store.cached_runs(db_hash(state), state.room.seed, n)
     if cached is not None:
         return cls.agent_runs(state, n)
     if not teacher:
-        st.caption("The comparison with agent-only runs appears here once the teacher has run it.")
+        waiting_for_runs(cls, state, n)
         return None
     job = _JOBS.get((id(cls), db_hash(state), state.room.seed, n))
     if job is None:
@@ -119,6 +122,19 @@ def agent_runs(cls: Classroom, state: RoomState, teacher: bool) -> pd.DataFrame 
     return None
 
 
+def waiting_for_runs(cls: Classroom, state: RoomState, n: int) -> None:
+    """A student's debrief before the teacher has run the agent-only negotiations: it looks for them every few
+    seconds and shows the comparison as soon as they are there (it stayed away until the page was reloaded)."""
+    @st.fragment(run_every=common.POLL_SECONDS)
+    @common.guarded
+    def wait() -> None:
+        if cls.store.has_cached_runs(db_hash(state), state.room.seed, n):
+            st.rerun()   # the whole page: the comparison appears
+        st.caption("The comparison with agent-only runs appears here once the teacher has run it.")
+
+    wait()
+
+
 def db_hash(state: RoomState) -> str:
     return scenario_hash(state.room.scenario_json)
 
@@ -138,24 +154,27 @@ def debrief_page(cls: Classroom, state: RoomState, teacher: bool, me: str | None
         report = db.before_reveal(report, me)
 
     # ---------------------------------------------------------------- headline
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Outcome", common.OUTCOME_WORDS.get(report.outcome, report.outcome).split(":")[0],
+    # one row of metrics each as wide as its value, wrapping when the page is narrow (four equal columns cut
+    # "Talks under way" and "after the Reveal" at 1280 px)
+    row = st.container(horizontal=True, gap="large")
+    row.metric("Outcome", common.OUTCOME_WORDS.get(report.outcome, report.outcome).split(":")[0], width="content",
               help="agreement: every issue; partial: some; stalemate: none; breakdown: an actor walked away "
                    "(its outside option beat the best deal every actor, itself included, could still accept)")
-    c2.metric("Rounds played", f"{state.room.rounds_closed} of {spec.protocol.max_rounds}")
+    row.metric("Rounds played", f"{state.room.rounds_closed} of {spec.protocol.max_rounds}", width="content")
     nash_joint = sum(report.nash.utilities.values()) if report.nash else None
     if reveal:
-        c3.metric("Joint utility", f"{report.joint:.2f}",
+        row.metric("Joint utility", f"{report.joint:.2f}", width="content",
                   delta=None if nash_joint is None else f"{report.joint - nash_joint:+.2f} vs the Nash point",
-                  help="The sum of every actor's utility (0-1 each) of the outcome. Unsettled issues count at each "
-                       "actor's walk-away level.")
-        c4.metric("Distance to the Nash point", "-" if report.to_nash is None else f"{report.to_nash:.2f}",
+                  help="The sum of every actor's utility (0-1 each) of the outcome. An unsettled issue counts at the "
+                       "actor's utility of its status quo (or at its walk-away utility where the issue has none).")
+        row.metric("Distance to the Nash point", "-" if report.to_nash is None else f"{report.to_nash:.2f}",
+                  width="content",
                   help="How far the actors' utilities are from those of the Nash bargaining solution (the deal "
                        "that maximises the product of everyone's gains over no deal); 0 = exactly there.")
     else:
-        c3.metric("Your utility", f"{report.utilities[me]:.2f}" if me in report.utilities else "-",
+        row.metric("Your utility", f"{report.utilities[me]:.2f}" if me in report.utilities else "-", width="content",
                   help="Your seat's utility (0-1) of the outcome, scored with your brief.")
-        c4.metric("Everyone's utilities", "after the Reveal",
+        row.metric("Everyone's utilities", "after the Reveal", width="content",
                   help="Other seats' utilities, the joint utility and the Nash point are scored with their "
                        "confidential briefs: the teacher's Reveal shows them.")
     if report.nash is not None and not report.nash.red_lines:
@@ -260,25 +279,9 @@ def replay_round(state: RoomState, report: db.Debrief, r: int, me: str | None) -
 
 
 def utilities_figure(state: RoomState, report: db.Debrief) -> alt.Chart:
-    """Each actor's utility of the standing proposal per round, in the actor colours of every page."""
-    spec = state.scenario
-    frame = report.by_round
-    names = {a.id: a.name for a in spec.actors}
-    long = frame.melt(id_vars="round", value_vars=[a for a in spec.actor_ids if a in frame.columns],
-                      var_name="actor", value_name="utility")
-    long["actor"] = long["actor"].map(names)
-    order = list(names.values())
-    lines = alt.Chart(long).mark_line(strokeWidth=2.25, point=alt.OverlayMarkDef(size=40, filled=True)).encode(
-        x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("utility:Q", title="utility of the standing proposal", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("actor:N", title=None,
-                        scale=alt.Scale(domain=order, range=list(actor_colours(order).values()))),
-        strokeDash=alt.StrokeDash("actor:N", title=None, legend=None, scale=alt.Scale(
-            domain=order, range=[ACTOR_DASHES[k % len(ACTOR_DASHES)] for k in range(len(order))])),
-        shape=alt.Shape("actor:N", title=None, legend=None, scale=alt.Scale(
-            domain=order, range=[ACTOR_SHAPES[k % len(ACTOR_SHAPES)] for k in range(len(order))])),
-        tooltip=["round:Q", "actor:N", alt.Tooltip("utility:Q", format=".3f")])
-    return lines
+    """Each actor's utility of the standing proposal per round (`debrief.utilities_figure`: the printable
+    summary draws the same chart, in the actor colours of every page)."""
+    return db.utilities_figure(report)
 
 
 def utility_chart(state: RoomState, report: db.Debrief, r: int) -> None:
@@ -298,6 +301,19 @@ def utility_chart(state: RoomState, report: db.Debrief, r: int) -> None:
                               300)
 
 
+def same_utility_note(runs: int, outcome_share: dict[str, float]) -> str:
+    """What to say when every agent-only run gives each seat the same utility: that they ended alike only where
+    they did (a stalemate and a breakdown that settle nothing score the same, yet are not the same result)."""
+    shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(outcome_share.items(), key=lambda kv: -kv[1]))
+    if len(outcome_share) == 1:
+        said = (f"All {runs:,} agent-only runs ended alike ({shares}), every seat with the same utility: the computer "
+                "alone always reaches the same result here.")
+    else:
+        said = (f"The {runs:,} agent-only runs did not all end alike ({shares}), yet each seat's utility was the same "
+                "in every one of them: they settled the same issues the same way (or none).")
+    return said + " The class's place is therefore one of three: better, the same or worse, seat by seat (below)."
+
+
 def comparison_view(state: RoomState, c: db.Comparison, runs: pd.DataFrame) -> None:
     """The class against the agent-only runs: the distribution of their outcomes and of each seat's utility,
     with the class's place in each (better than, tied with, worse than how many runs). It stays informative
@@ -312,10 +328,8 @@ def comparison_view(state: RoomState, c: db.Comparison, runs: pd.DataFrame) -> N
     table = db.scored_as_written(state, runs)
     names = [a.name for a in spec.actors]
     joint = table.sum(axis=1)
-    if float(joint.max() - joint.min()) < 1e-9:
-        st.info(f"All {c.runs:,} agent-only runs ended alike ({shares}), every seat with the same utility: the "
-                "computer alone always reaches the same result here. The class's place is therefore one of three: "
-                "better, the same or worse, seat by seat (below).", icon=":material/info:")
+    if float(np.ptp(table, axis=0).max()) < 1e-9:
+        st.info(same_utility_note(c.runs, c.outcome_share), icon=":material/info:")
     left, right = st.columns([1, 1])
     counts = runs["outcome"].value_counts()
     outcomes = pd.DataFrame({"outcome": list(OUTCOME_ORDER), "runs": [int(counts.get(o, 0)) for o in OUTCOME_ORDER],
@@ -338,7 +352,8 @@ def comparison_view(state: RoomState, c: db.Comparison, runs: pd.DataFrame) -> N
         tooltip=["actor:N", alt.Tooltip("utility:Q", format=".3f", title="your class")])
     with right:
         common.show_chart(alt.layer(ticks, dots).properties(
-            title="Each seat's utility: agent-only runs (grey ticks), your class (orange)"), 230)
+            title=alt.TitleParams("Each seat's utility", anchor="start",
+                                  subtitle="agent-only runs: grey ticks; your class: orange")), 230)
     rows = []
     for n, a in enumerate([*spec.actor_ids, "joint"]):
         column = joint if a == "joint" else table[:, n]

@@ -231,27 +231,30 @@ def act(call) -> None:
 
 
 def controls(cls: Classroom, state: RoomState, key: str) -> None:
+    """The room's buttons in one row, each as wide as its label (five equal columns cut "Close the roun..." and
+    "End the negoti..." at 1280 px)."""
     status = state.room.status
-    cols = st.columns(5)
-    if status == "lobby":
-        free = [state.scenario.actor(s.actor).name for s in state.seats if s.human and not s.taken]
-        if cols[0].button("Start round 1", key="start", type="primary", icon=":material/play_arrow:",
-                          help="Free student seats are handed to the computer at the start" +
-                               (f" ({', '.join(free)})" if free else "")):
-            act(lambda: cls.start(state.code, key))
-    elif status == "running":
-        if cols[0].button("Pause", key="pause", icon=":material/pause:"):
-            act(lambda: cls.pause(state.code, key))
-    elif status == "paused" and cols[0].button("Resume", key="resume", type="primary", icon=":material/play_arrow:"):
-        act(lambda: cls.resume(state.code, key))
-    if status == "running" and cols[1].button("Close the round now", key="force", icon=":material/skip_next:",
-                                              help="Seats that have not moved keep their offers; the computer's "
-                                                   "seats move."):
-        act(lambda: cls.force_round(state.code, key))
-    if status != "ended":
-        confirm = cols[3].checkbox("Really end?", key="confirm_end")
-        if cols[2].button("End the negotiation", key="end", icon=":material/stop:", disabled=not confirm):
-            act(lambda: cls.end(state.code, key))
+    row = st.container(horizontal=True, vertical_alignment="center")
+    with row:
+        if status == "lobby":
+            free = [state.scenario.actor(s.actor).name for s in state.seats if s.human and not s.taken]
+            if st.button("Start round 1", key="start", type="primary", icon=":material/play_arrow:",
+                         help="Free student seats are handed to the computer at the start" +
+                              (f" ({', '.join(free)})" if free else "")):
+                act(lambda: cls.start(state.code, key))
+        elif status == "running":
+            if st.button("Pause", key="pause", icon=":material/pause:"):
+                act(lambda: cls.pause(state.code, key))
+        elif status == "paused" and st.button("Resume", key="resume", type="primary", icon=":material/play_arrow:"):
+            act(lambda: cls.resume(state.code, key))
+        if status == "running" and st.button("Close the round now", key="force", icon=":material/skip_next:",
+                                             help="Seats that have not moved keep their offers; the computer's "
+                                                  "seats move."):
+            act(lambda: cls.force_round(state.code, key))
+        if status != "ended":
+            confirm = st.checkbox("Really end?", key="confirm_end")
+            if st.button("End the negotiation", key="end", icon=":material/stop:", disabled=not confirm):
+                act(lambda: cls.end(state.code, key))
 
 
 def live_board(cls: Classroom, state: RoomState, key: str) -> None:

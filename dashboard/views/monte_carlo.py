@@ -74,16 +74,16 @@ def share_table(runs, scenario) -> pd.DataFrame:
 def show(runs, cur: state.Current) -> None:
     s = cur.scenario
     intervals = service.share_intervals(runs).set_index("measure")
-    cols = st.columns(5)
-    for col, outcome in zip(cols, ["agreement", "partial", "stalemate", "breakdown"], strict=False):
+    row = st.container(horizontal=True)   # each metric as wide as its label (five columns cut "Partial agreem...")
+    for outcome in ["agreement", "partial", "stalemate", "breakdown"]:
         share = intervals.loc[outcome]
-        col.metric(common.OUTCOME_WORDS[outcome], f"{share['share']:.0%}", border=True,
+        row.metric(common.OUTCOME_WORDS[outcome], f"{share['share']:.0%}", border=True, width="content",
                    delta=f"95 %: {service.percent(share['low'])} – {service.percent(share['high'])} %",
                    delta_color="off",
                    delta_arrow="off",
                    help=f"Share of the {len(runs)} runs, with its 95 % Wilson interval: where the share of many "
                         "more seeds would lie.")
-    cols[4].metric("Mean rounds", f"{runs['rounds'].mean():.1f}", border=True)
+    row.metric("Mean rounds", f"{runs['rounds'].mean():.1f}", border=True, width="content")
     st.markdown("#### How often each outcome happens")
     figures = [charts.outcome_shares_chart(runs["outcome"])]
     charts.show(figures[0])

@@ -11,6 +11,7 @@ from dashboard import charts, common, report, state
 from dashboard.editor import STRATEGIES, changes_text, describe, poles
 from dashboard.text import md, unit_suffix
 from sim import mechanisms, service
+from sim.scenario import format_of
 
 SPEEDS = {0.5: "½ round/s", 1.0: "1 round/s", 2.0: "2 rounds/s", 4.0: "4 rounds/s", 10.0: "10 rounds/s"}
 SPEED = "negsim.play_speed"
@@ -38,7 +39,7 @@ def intro(scenario) -> None:
             st.caption(f"This variant: {md(scenario.description)}")
     elif scenario.description:
         st.markdown(md(scenario.description))
-    if state.format_of(scenario.source or "") == "csv" or (scenario.source or "").startswith("CSV import"):
+    if format_of(scenario.source or "") == "csv" or (scenario.source or "").startswith("CSV import"):
         st.caption("Spatial-model data (capability, position and salience per actor) are made for Bueno de "
                    "Mesquita's expected-utility model: they run with that mechanism here. Switch it under "
                    "*Rules* in the sidebar.")
@@ -132,8 +133,16 @@ def move_log(result) -> pd.DataFrame:
     dates = {"Date": h["date"].to_numpy()} if "date" in h else {}     # under a calendar (protocol.calendar)
     log = pd.DataFrame({"Round": h["round"].to_numpy(), **dates, "Actor": h["actor"].map(names).to_numpy(),
                         "Issue": h["issue"].map(labels).to_numpy(), "Offer": h["position"].round(1).to_numpy(),
-                        "Move": h["reason"].to_numpy()})
+                        "Move": moves(result)[h.index]})
     return log.iloc[::-1].reset_index(drop=True)
+
+
+def moves(result) -> pd.Series:
+    """Each row of the run's history as a move in words, with its numbers where the reason alone would mislead
+    (`service.move_sentences`: "moved toward the proposal (34.2) from 15.7 to 18.1", not "met the proposal")."""
+    h = result.history
+    return pd.Series(service.move_sentences(h, result.scenario, lambda v, issue: common.fmt(v, issue.scale.unit)),
+                     index=h.index)
 
 
 INSPECT = "negsim.inspect_round"
@@ -141,20 +150,14 @@ INSPECT = "negsim.inspect_round"
 INSPECT_SLIDER = "negsim.inspect_slider"
 INSPECT_LAST = "negsim.inspect_last"
 """The newest round when the panel was last drawn: a scrubber left there follows the rounds being played."""
-REASON_WHY = {
-    "opening position": "round 0: its ideal position, where it opens",
-    "conceded": "moved towards the proposal as its strategy schedules for this round",
-    "reciprocated": "tit-for-tat: returned the others' last concession",
-    "held": "did not move this round (its schedule asked for no move, or tension held it back)",
-    "held red line": "stands at its red line and will go no further",
-    "at reservation": "stands where the issue would take it below its walk-away utility",
-    "met the proposal": "its offer reached the proposal on the table (within the agreement tolerance)",
-    "followed ally": "its allies' moves pulled its offer more than it moved by itself",
-    "retreated": "took back ground (answering a retreat, or noise)",
-    "agreed": "the issue is closed",
-    "human move": "a person in this seat chose the offer",
+MOVE_WHY = {
+    "moved toward the proposal": "its strategy conceded all the way to the proposal it answered, but its offer "
+                                 "ended short of it (its allies pulled it back, or the table had moved by its turn)",
+    "moved": "its strategy conceded all the way to the proposal it answered, but its offer ended elsewhere (its "
+             "allies pulled it, or the table had moved by its turn)",
 }
-"""What each move reason means, for the per-actor panel (the reasons are `sim.core.strategies.REASONS`)."""
+"""What the two move sentences that are not recorded reasons mean (`explain.move_sentence` says them where a
+recorded "met the proposal" ended short of the proposal); every other sentence starts with its reason."""
 
 
 def _slid() -> None:
@@ -170,16 +173,20 @@ def round_rows(result, actor_id: str, k: int) -> pd.DataFrame:
     round left on the table and how far the offer is from it."""
     s = result.scenario
     h = result.history
-    now = h[(h["round"] == k) & (h["actor"] == actor_id)].set_index("issue")
+    words = moves(result)
+    now = h[(h["round"] == k) & (h["actor"] == actor_id)].assign(move=words).set_index("issue")
     before = h[(h["round"] == max(k - 1, 0)) & (h["actor"] == actor_id)].set_index("issue")
+    why = mechanisms.get(result.mechanism).why     # what each reason the run's mechanism records means
+    texts = {**why, **MOVE_WHY}
     rows = []
     for issue in s.issues:
         row, prev = now.loc[issue.id], before.loc[issue.id]
         unit = issue.scale.unit
-        reason = str(row["reason"])
+        reason, move = str(row["reason"]), str(row["move"])
+        text = next((texts[key] for key in sorted(texts, key=len, reverse=True) if move.startswith(key)),
+                    why.get(reason, reason))
         rows.append({"Issue": issue.label, "Offer before": common.fmt(float(prev["position"]), unit),
-                     "Offer now": common.fmt(float(row["position"]), unit), "Move": reason,
-                     "Why": REASON_WHY.get(reason, reason),
+                     "Offer now": common.fmt(float(row["position"]), unit), "Move": move, "Why": text,
                      "Proposal after the round": common.fmt(float(row["proposal"]), unit),
                      "Gap to the proposal": common.fmt(abs(float(row["position"]) - float(row["proposal"])), unit),
                      "Agreed": "yes" if bool(row["agreed"]) else "no"})
@@ -224,7 +231,10 @@ def inspect_round(result) -> None:
                         f"**{utility:.3f}** ({'at or above' if utility >= walk else 'below'} its walk-away "
                         f"utility {walk:.2f})")
             st.dataframe(round_rows(result, actor.id, k), hide_index=True, width="stretch",
-                         column_config={"Why": st.column_config.TextColumn("Why", width="large")})
+                         column_config={"Issue": st.column_config.TextColumn("Issue", width="medium"),
+                                        # the move in words, with its numbers: wide enough to read whole
+                                        "Move": st.column_config.TextColumn("Move", width="large"),
+                                        "Why": st.column_config.TextColumn("Why", width="large")})
 
 
 def downloads(cur: state.Current, result, figures: list[charts.Figure]) -> None:
@@ -290,9 +300,11 @@ def render() -> None:
     with st.expander("Log of moves: who did what, and why", expanded=False):
         st.caption("Latest round first. *conceded*: moved towards the proposal as its strategy schedules; "
                    "*held*: did not move; *held red line*: stands at its red line; *at reservation*: at its "
-                   "walk-away level; *followed ally*: moved with an ally; *met the proposal*: its offer is on "
-                   "the table; *agreed*: the issue is closed.")
-        st.dataframe(move_log(result), hide_index=True, width="stretch", height=320)
+                   "walk-away level; *followed ally*: moved with an ally; *met the proposal (34)*: its offer "
+                   "reached the proposal it answered; *moved toward the proposal (34) from 15 to 17*: its strategy "
+                   "went all the way there but its offer ended short; *agreed*: the issue is closed.")
+        st.dataframe(move_log(result), hide_index=True, width="stretch", height=320,
+                     column_config={"Move": st.column_config.TextColumn("Move", width="large")})
     inspect_round(result)
     downloads(cur, result, figures)
     share(cur)

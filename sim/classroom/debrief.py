@@ -27,6 +27,7 @@ from sim.classroom import security
 from sim.classroom.room_state import RoomState
 from sim.classroom.views import CAUSES, fmt_value, move_lines, public_history, short_name
 from sim.core import spatial, table_rules
+from sim.core.colours import ACTOR_DASHES, ACTOR_SHAPES, actor_colours
 from sim.core.utility import to_unit
 from sim.scenario import rendered_background, rendered_brief
 
@@ -35,6 +36,8 @@ _TEMPLATES = Environment(loader=PackageLoader("sim.classroom", "templates"),
 """The debrief's HTML templates: every value escaped unless marked safe (the chart's SVG)."""
 
 if TYPE_CHECKING:
+    import altair as alt
+
     from sim.scenario.schema import Brief
     from sim.service import NegotiationModel
 
@@ -351,7 +354,8 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
         "utilities": utilities, "hidden_utilities": len(keys) < len(spec.actors) + 1,
         "drawn": bool(spec.uncertainty),
         "shares": ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(cmp_.outcome_share.items())) if cmp_ else "",
-        "chart": Markup(_rounds_svg(report)), "rounds": rounds, "background": rendered_background(spec),
+        "chart": Markup(_rounds_svg(report)), "utilities_chart": Markup(_utilities_svg(report)),
+        "rounds": rounds, "background": rendered_background(spec),
         "briefs": briefs,
         "events": [{"time": f"{datetime.fromtimestamp(e.at):%H:%M:%S}",
                     "what": e.kind + (f" ({e.actor})" if e.actor else ""),
@@ -359,6 +363,42 @@ def summary_html(report: Debrief, reveal: bool = True, events: list | None = Non
                    for e in events or []],
     }
     return _TEMPLATES.get_template("summary.html.j2").render(context)
+
+
+def utilities_figure(report: Debrief) -> alt.Chart:
+    """Each actor's utility of the standing proposal per round, in the one actor colour map
+    (`sim.core.colours`) with a dash and a marker per actor: the debrief page and the printable summary draw it."""
+    import altair as alt
+
+    spec = report.state.scenario
+    frame = report.by_round
+    names = {a.id: a.name for a in spec.actors}
+    long = frame.melt(id_vars="round", value_vars=[a for a in spec.actor_ids if a in frame.columns],
+                      var_name="actor", value_name="utility")
+    long["actor"] = long["actor"].map(names)
+    colours = actor_colours(list(names.values()))     # by the actor's place in the scenario, shown or not
+    shown = [k for k, a in enumerate(spec.actor_ids) if a in frame.columns]   # before the Reveal: the seat's own
+    order = [spec.actors[k].name for k in shown]
+    return alt.Chart(long).mark_line(strokeWidth=2.25, point=alt.OverlayMarkDef(size=40, filled=True)).encode(
+        x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("utility:Q", title="utility of the standing proposal", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("actor:N", title=None,
+                        scale=alt.Scale(domain=order, range=[colours[name] for name in order])),
+        strokeDash=alt.StrokeDash("actor:N", title=None, scale=alt.Scale(
+            domain=order, range=[ACTOR_DASHES[k % len(ACTOR_DASHES)] for k in shown])),
+        shape=alt.Shape("actor:N", title=None, scale=alt.Scale(
+            domain=order, range=[ACTOR_SHAPES[k % len(ACTOR_SHAPES)] for k in shown])),
+        tooltip=["round:Q", "actor:N", alt.Tooltip("utility:Q", format=".3f")])
+
+
+def _utilities_svg(report: Debrief) -> str:
+    """`utilities_figure` as an inline SVG ('' when no seat's utility is shown yet)."""
+    import vl_convert
+
+    if not any(a in report.by_round.columns for a in report.state.scenario.actor_ids):
+        return ""
+    chart = utilities_figure(report).properties(width=620, height=180)
+    return vl_convert.vegalite_to_svg(chart.to_dict())
 
 
 def _rounds_svg(report: Debrief) -> str:

@@ -660,6 +660,13 @@ class Store:
                               "replicates = ?", (scenario_hash, root_seed, replicates)).fetchone()
         return row[0] if row else None
 
+    def has_cached_runs(self, scenario_hash: str, root_seed: int, replicates: int) -> bool:
+        """Whether `cached_runs` has them (without reading them: students' pages ask every few seconds)."""
+        with self.read() as con:
+            row = con.execute("SELECT 1 FROM agent_runs WHERE scenario_hash = ? AND root_seed = ? AND "
+                              "replicates = ?", (scenario_hash, root_seed, replicates)).fetchone()
+        return row is not None
+
     def cache_runs(self, scenario_hash: str, root_seed: int, replicates: int, data: bytes, now: float) -> None:
         with self.write() as con:
             con.execute("INSERT OR REPLACE INTO agent_runs (scenario_hash, root_seed, replicates, data, "

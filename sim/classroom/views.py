@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from sim import service
+
 if TYPE_CHECKING:
     from sim.classroom.room_state import RoomState
     from sim.scenario import Issue
@@ -53,6 +55,14 @@ def public_history(history: pd.DataFrame, me: str | None = None) -> pd.DataFrame
     return out
 
 
+def _clause(reason: str, items: list[str]) -> str:
+    """'conceded on missiles 35 -> 41, CBM 60 -> 62', 'held expansion 10'; moves said in sentences ('' reason)
+    are joined as they are."""
+    if not reason:
+        return "; ".join(items)
+    return f"{reason} {', '.join(items)}" if reason in ("held", "agreed") else f"{reason} on {', '.join(items)}"
+
+
 def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str, str]:
     """One line per actor saying what it did in `round` and why, from the model's history (positions and
     the model's reasons) and the room's logged moves; e.g. 'conceded on missiles 35 -> 41; held red line on
@@ -68,6 +78,7 @@ def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str,
             lines[actor] = ""
             continue
         parts: dict[str, list[str]] = {}
+        said: list[str] = []     # moves said in a sentence of their own
         for issue in spec.issues:
             row = now.loc[(actor, issue.id)]
             old = float(before.loc[(actor, issue.id), "position"]) if not before.empty else float(row["position"])
@@ -77,17 +88,15 @@ def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str,
                 continue                                     # settled earlier: nothing to say
             a, b = fmt_value(old, issue), fmt_value(new, issue)
             text = f"{short_name(issue)} {a} -> {b}" if a != b else f"{short_name(issue)} {b}"
-            if reason == "met the proposal" and not before.empty:
-                # it reached the proposal it answered; its allies may then have pulled it back from there
-                answered = float(before.loc[(actor, issue.id), "proposal"])
-                tolerance = spec.protocol.agreement_tolerance * issue.scale.span
-                if abs(new - answered) > tolerance:
-                    reason = "conceded" if a != b else "held"
-                    text += (f" (it reached the proposal of {fmt_value(answered, issue)}; its allies pulled it back)"
-                             if spec.actor(actor).allies else f" (the proposal was {fmt_value(answered, issue)})")
-                else:
-                    text += f" (the proposal was {fmt_value(answered, issue)})"
+            if reason == service.MET_THE_PROPOSAL and not before.empty:     # in words, with the proposal it answered
+                said.append(service.move_sentence(
+                    reason, old, new, float(before.loc[(actor, issue.id), "proposal"]),
+                    spec.protocol.agreement_tolerance * issue.scale.span, service.in_units(fmt_value, issue),
+                    what=short_name(issue), allies=bool(spec.actor(actor).allies)))
+                continue
             parts.setdefault(reason, []).append(text)
+        if said:
+            parts[""] = said
         if actor in human:
             move = moves.get(actor)
             if move is None:
@@ -102,11 +111,10 @@ def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str,
                 text = "offered " + ", ".join(offered) if offered else "moved"
                 lines[actor] = text + (f"; held {', '.join(held)}" if held else "")
                 if parts:
-                    lines[actor] += "; " + "; ".join(f"{r} on {', '.join(v)}" for r, v in parts.items())
+                    lines[actor] += "; " + "; ".join(_clause(r, v) for r, v in parts.items())
             continue
         if not parts:
             lines[actor] = "nothing left to negotiate"
             continue
-        lines[actor] = "; ".join(f"{reason} on {', '.join(items)}" if reason not in ("held", "agreed")
-                                 else f"{reason} {', '.join(items)}" for reason, items in parts.items())
+        lines[actor] = "; ".join(_clause(reason, items) for reason, items in parts.items())
     return lines

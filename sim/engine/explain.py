@@ -11,17 +11,21 @@ or that they were still moving (a cycle) when the talks ended.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.core import table_rules
+from sim.core.strategies import MET, REASONS
 from sim.core.utility import EPS, issue_utilities, within
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sim.core.strategies import Profiles
     from sim.engine.model import NegotiationModel
-    from sim.scenario import Scenario
+    from sim.scenario import Issue, Scenario
 
 
 def _names(model: NegotiationModel, rows) -> str:
@@ -180,3 +184,63 @@ def forecast_reasons(model: NegotiationModel) -> dict[str, str]:
                          + _which(refusals))
         reasons[issue.id] = "; ".join(parts)
     return reasons
+
+
+# ====================================================================== one move in words
+MET_THE_PROPOSAL = REASONS[MET]
+"""The reason a move records when the actor's concession reached the proposal it answered (`strategies.move_reasons`,
+computed before its allies' pull): its final offer may stand short of that proposal, so it is shown in words."""
+
+
+def move_sentence(reason: str, before: float, after: float, answered: float, tolerance: float,
+                  fmt: Callable[[float], str], what: str = "", allies: bool = False) -> str:
+    """One move of one actor on one issue in words, with its numbers: `reason` as recorded, its offer `before` and
+    `after` the round, the proposal it `answered` (the one on the table at the end of the round before), the
+    agreement `tolerance` (native units) and `fmt` for a native value. `what` names the issue ('on expansion').
+
+    Every reason but "met the proposal" reads as recorded. That one is recorded when the actor's concession
+    reached the proposal it answered; where its offer then stands within the tolerance of that proposal it met
+    it ("met the proposal (34): 15 -> 34"); where it does not (its allies pulled it back, or, when actors move
+    one after another, the table had moved), it "moved toward the proposal (34) from 15 to 17" - the old text
+    said "met the proposal" there too."""
+    if reason != MET_THE_PROPOSAL:
+        return reason
+    on = f" on {what}" if what else ""
+    a, b, p = fmt(before), fmt(after), fmt(answered)
+    if abs(after - answered) <= tolerance + 1e-9:
+        return f"met the proposal{on} ({p})" + (f": {a} -> {b}" if a != b else f" at {b}")
+    pulled = "; its allies pulled it back" if allies else ""
+    if abs(after - answered) < abs(before - answered) - 1e-9:
+        return f"moved toward the proposal{on} ({p}) from {a} to {b}{pulled}"
+    return f"moved{on} from {a} to {b}, short of the proposal ({p}){pulled}" if a != b else (
+        f"held{on} at {b}, short of the proposal ({p}){pulled}")
+
+
+def move_sentences(history: pd.DataFrame, scenario: Scenario,
+                   fmt: Callable[[float, Issue], str]) -> list[str]:
+    """`move_sentence` for every row of a run's history (`service.history_of`: round 0 reads as recorded), in its
+    row order; `fmt(value, issue)` formats a native value of an issue."""
+    issues = {i.id: i for i in scenario.issues}
+    allies = {a.id: bool(a.allies) for a in scenario.actors}
+    tolerance = scenario.protocol.agreement_tolerance
+    out = [str(reason) for reason in history["reason"]]
+    met = np.flatnonzero((history["reason"] == MET_THE_PROPOSAL).to_numpy() & (history["round"] > 0).to_numpy())
+    if not len(met):
+        return out
+    # each row's round before, for its actor and issue (rows are in round order): its offer and the proposal then
+    previous = history.groupby(["actor", "issue"], sort=False)[["round", "position", "proposal"]].shift(1)
+    rounds, actors, issue_ids = history["round"].to_numpy(), history["actor"].to_numpy(), history["issue"].to_numpy()
+    after = history["position"].to_numpy(dtype=float)
+    before_round, before, proposal = (previous[c].to_numpy(dtype=float) for c in ("round", "position", "proposal"))
+    for k in met:
+        if before_round[k] != rounds[k] - 1:
+            continue
+        issue = issues[issue_ids[k]]
+        out[k] = move_sentence(out[k], float(before[k]), float(after[k]), float(proposal[k]),
+                               tolerance * issue.scale.span, in_units(fmt, issue), allies=allies[actors[k]])
+    return out
+
+
+def in_units(fmt: Callable[[float, Issue], str], issue: Issue) -> Callable[[float], str]:
+    """`fmt` for the values of one issue."""
+    return lambda value: fmt(value, issue)

@@ -17,7 +17,7 @@ import numpy as np
 
 from sim import mechanisms
 from sim.compile.arrays import arrays_of, own_arrays, run_arrays
-from sim.compile.inputs import Inputs, draw_plan, draw_values, drawn_mapping, settable_draws
+from sim.compile.inputs import Inputs, draw_plan, draw_values, drawn_mapping, inputs_of, settable_draws
 from sim.core import table_rules
 from sim.core.utility import to_native, to_unit, total_utility
 from sim.engine import run
@@ -242,19 +242,21 @@ class NegotiationModel(mesa.Model):
         self.events.append((self.round, inject_id))
 
     def _apply(self, inject: Inject) -> None:
-        """The inject's effects: its tension shock on the state (`run.inject_tension`, as lockstep), its changes
-        of saliences and outside options (kept within 0-1) in the run's scenario, whose arrays are derived again
-        (lockstep: `run.with_injects`)."""
+        """The inject's effects: its tension shock on the state (`run.inject_tension`), its changes of saliences and
+        outside options computed by `run.with_injects` (the arithmetic lockstep runs too) and written into the
+        run's scenario, whose arrays are derived again."""
         self.state = run.inject_tension(self.state, [inject])
         if not run.changes_profiles([inject]):
             return
-        changes = {f"actors.{actor}.saliences.{issue}":
-                   min(1.0, max(0.0, self.spec.actor(actor).saliences[issue] + delta))
-                   for actor, per_issue in inject.saliences.items() for issue, delta in per_issue.items()}
-        for actor, delta in inject.outside_options.items():
-            option = self.spec.actor(actor).outside_option
-            changes[f"actors.{actor}.outside_option.value"] = min(1.0, max(0.0, (option.value if option else 0.0)
-                                                                         + delta))
+        numbers = inputs_of(self.spec)
+        after = run.with_injects(numbers._replace(saliences=numbers.saliences[None], outside=numbers.outside[None]),
+                                 self.layout, [inject])
+        actors, issues = self.layout.actor_ids, self.layout.issue_ids
+        changes = {f"actors.{actor}.saliences.{issue}": float(after.saliences[0, actors.index(actor),
+                                                                              issues.index(issue)])
+                   for actor, per_issue in inject.saliences.items() for issue in per_issue}
+        changes |= {f"actors.{actor}.outside_option.value": float(after.outside[0, actors.index(actor)])
+                    for actor in inject.outside_options}
         self.spec = apply_params(self.spec, changes)
         self._set_arrays()
 

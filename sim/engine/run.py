@@ -44,7 +44,7 @@ def outcome_utilities(state: State, profiles) -> Array:
 # tension shock on the state, its changes of saliences and outside options on the run's numbers (kept within 0-1,
 # one inject after another), so the arrays are derived again. The model plays it as a teacher's inject
 # (`NegotiationModel.play_inject`, through its scenario); lockstep sets the same numbers straight into its runs'
-# inputs (`with_injects`): the same IEEE operations, so the same bits (tests/test_lockstep.py).
+# inputs; both compute them with `with_injects` (tests/test_lockstep.py: the same bits).
 def inject_tension(state: State, injects: Sequence[Inject]) -> State:
     """The state after the injects' tension shocks (R,), one after another, kept within 0-1."""
     tension = state.tension
@@ -59,9 +59,10 @@ def changes_profiles(injects: Sequence[Inject]) -> bool:
 
 
 def with_injects(inputs: Inputs, scenario: Scenario, injects: Sequence[Inject]) -> Inputs:
-    """Runs' numbers (R, ...) after the injects' changes of saliences and outside options, as
-    `NegotiationModel.play_inject` sets them in its scenario: each value plus the change, kept within 0-1; an
-    actor without an outside option gets one from 0."""
+    """Runs' numbers (R, ...) after the injects' changes of saliences and outside options: each value plus the
+    change, kept within 0-1; an actor without an outside option gets one from 0. The one place of this
+    arithmetic: lockstep sets the result into its runs' inputs, the model (`NegotiationModel.play_inject`) into its
+    scenario."""
     saliences, outside = np.array(inputs.saliences, dtype=float), np.array(inputs.outside, dtype=float)
     actors, issues = scenario.actor_ids, scenario.issue_ids
     for inject in injects:

@@ -9,7 +9,7 @@ is written once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -126,6 +126,22 @@ class Parameters(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
+COMMON_WHY: dict[str, str] = {
+    "opening position": "round 0: its ideal position, where it opens",
+    "conceded": "moved towards the proposal as its strategy schedules for this round",
+    "reciprocated": "tit-for-tat: returned the others' last concession",
+    "held": "did not move this round (its schedule asked for no move, or tension held it back)",
+    "held red line": "stands at its red line and will go no further",
+    "at reservation": "stands where the issue would take it below its walk-away utility",
+    "met the proposal": "its offer reached the proposal on the table (within the agreement tolerance)",
+    "followed ally": "its allies' moves pulled its offer more than it moved by itself",
+    "retreated": "took back ground (answering a retreat, or noise)",
+    "agreed": "the issue is closed",
+    "human move": "a person in this seat chose the offer",
+}
+"""What each of the common move reasons (`sim.core.strategies.REASONS`) means."""
+
+
 @dataclass(frozen=True)
 class Mechanism:
     """A bargaining mechanism as a plug-in."""
@@ -134,7 +150,9 @@ class Mechanism:
     label: str                          # for people (dashboard, classroom)
     summary: str
     parameters: type | None             # pydantic model of its parameters under `protocol.<name>`, or None
-    reasons: tuple[str, ...]            # its own move reasons, after the common `strategies.REASONS`
+    reasons: Mapping[str, str]
+    """Its own move reasons, recorded after the common `strategies.REASONS`, each with what it means (the
+    dashboard's "Why")."""
     lockstep: bool                      # `sim.engine.lockstep` can play it (else: one model per run)
     play_round: Callable[..., State]
     prepare: Callable[[Any], Any] = lambda params: params   # parameters -> what `play_round` reads
@@ -161,7 +179,12 @@ class Mechanism:
 
     @property
     def reason_names(self) -> tuple[str, ...]:
-        return REASONS + self.reasons
+        return REASONS + tuple(self.reasons)
+
+    @property
+    def why(self) -> dict[str, str]:
+        """What each reason its moves can record means (the common ones, then its own)."""
+        return {**COMMON_WHY, **self.reasons}
 
 
 def draw_rounds(seed: int, noise: float, deadline: int, shape: tuple[int, int],

@@ -77,4 +77,4 @@ CONCESSION = Mechanism(
     name="concession", label="Offers and concessions",
     summary="Actors concede from their ideals towards the standing proposal by their strategies; an issue is "
             "agreed when the actors accepting it carry the decision rule (unanimity by default).",
-    parameters=None, reasons=(), lockstep=True, play_round=play_round)
+    parameters=None, reasons={}, lockstep=True, play_round=play_round)

@@ -1,0 +1,114 @@
+"""A move that "met the proposal" says so only where the offer ends within the agreement tolerance of the proposal
+it answered (issue 25: the classroom log said "met the proposal on expansion 15 -> 17" when the proposal was 34).
+The sentences are checked against the run's numbers for several seeds, in the dashboard's move log and per-actor
+panel and in the classroom's log, which all say a move the same way (`service.move_sentences`)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sim import service
+from sim.classroom.views import fmt_value, move_lines
+from sim.scenario import load_scenario
+from tests.conftest import SCENARIOS
+
+MET = re.compile(r"met the proposal \((?P<p>[^)]+)\)(?:: (?P<a>\S+) -> (?P<b>\S+)| at (?P<at>\S+))")
+TOWARD = re.compile(r"moved toward the proposal \((?P<p>[^)]+)\) from (?P<a>\S+) to (?P<b>\S+?)(;|$)")
+
+
+def checked(history, scenario, sentences, fmt) -> dict[str, int]:
+    """Each "met the proposal" row's sentence against its numbers; how many of each kind were seen."""
+    seen = {"met": 0, "toward": 0, "other": 0}
+    rows = history.set_index(["round", "actor", "issue"])
+    tolerance = scenario.protocol.agreement_tolerance
+    for (r, actor, issue_id, reason), sentence in zip(
+            history[["round", "actor", "issue", "reason"]].itertuples(index=False), sentences, strict=True):
+        if reason != "met the proposal" or r == 0:
+            assert sentence == reason
+            continue
+        issue = scenario.issue(issue_id)
+        before, after = float(rows.loc[(r - 1, actor, issue_id), "position"]), float(rows.loc[(r, actor, issue_id),
+                                                                                              "position"])
+        answered = float(rows.loc[(r - 1, actor, issue_id), "proposal"])
+        close = abs(after - answered) <= tolerance * issue.scale.span + 1e-9
+        if close:
+            found = MET.fullmatch(sentence)
+            assert found, sentence
+            assert found["p"] == fmt(answered, issue)
+            assert (found["b"] or found["at"]) == fmt(after, issue)
+            seen["met"] += 1
+        else:
+            assert "met the proposal" not in sentence, sentence
+            found = TOWARD.match(sentence)
+            if found:
+                assert (found["p"], found["a"], found["b"]) == (fmt(answered, issue), fmt(before, issue),
+                                                                fmt(after, issue)), sentence
+                assert abs(after - answered) < abs(before - answered)
+                seen["toward"] += 1
+            else:
+                assert f"short of the proposal ({fmt(answered, issue)})" in sentence, sentence
+                seen["other"] += 1
+    return seen
+
+
+def plain(value: float, issue) -> str:
+    return f"{value:.1f}"
+
+
+@pytest.mark.parametrize("name", ["feb2022_baseline.yaml", "feb2022_issue_by_issue.yaml"])
+def test_a_move_says_met_the_proposal_only_where_the_offer_meets_it(name):
+    scenario = load_scenario(SCENARIOS / name)
+    totals = {"met": 0, "toward": 0, "other": 0}
+    for seed in range(4):
+        history = service.run_scenario(scenario, seed).history
+        seen = checked(history, scenario, service.move_sentences(history, scenario, plain), plain)
+        totals = {k: totals[k] + seen[k] for k in totals}
+    assert totals["met"] > 0 and totals["toward"] > 0, totals     # both cases occur: the test sees each
+
+
+def test_the_dashboard_and_the_classroom_say_a_move_in_the_same_words():
+    from dashboard import common
+    from dashboard.views import negotiation
+
+    scenario = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    result = service.run_scenario(scenario, 0)
+    history = result.history
+    log = negotiation.move_log(result)
+    toward = log[log["Move"].str.startswith("moved toward the proposal")]
+    assert len(toward) and not log["Move"].str.fullmatch("met the proposal").any()
+    fmt = lambda v, issue: common.fmt(v, issue.scale.unit)    # noqa: E731
+    assert checked(history, scenario, service.move_sentences(history, scenario, fmt), fmt)["toward"]
+    # the per-actor panel of a round where the EU moved toward the proposal
+    row = toward.iloc[-1]
+    actor = next(a.id for a in scenario.actors if a.name == row["Actor"])
+    panel = negotiation.round_rows(result, actor, int(row["Round"]))
+    said = panel[panel["Issue"] == row["Issue"]].iloc[0]
+    assert said["Move"] == row["Move"] and "ended short of it" in said["Why"]
+    # the offers chart's tooltips ("Hover for each move's reason") say it too
+    from dashboard import charts
+
+    issue = next(i for i in scenario.issues if i.label == row["Issue"])
+    offers = charts.positions_chart(result, issue.id).frame("offers")
+    tips = offers[(offers["series"] == row["Actor"]) & (offers["round"] == row["Round"])]["move"]
+    assert list(tips) == [row["Move"]], tips
+
+
+def test_the_classroom_log_says_the_move_with_the_proposal_it_answered(cls):
+    from sim.engine.model import baseline
+
+    state = cls.create_room(baseline(), human_seats=["russia"], max_rounds=6, timer_seconds=0)
+    token = cls.join(state.code, "russia", "Ana")
+    cls.start(state.code, state.room.teacher_key)
+    for r in range(1, 4):
+        cls.submit_move(state.code, "russia", token, r, offers={"expansion": 90 - 5 * r})
+    state = cls.state(state.code)
+    history = service.history_of(cls.model(state))
+    sentences = service.move_sentences(history, state.scenario, fmt_value)
+    checked(history, state.scenario, sentences, fmt_value)
+    said = [line for r in range(1, 4) for line in move_lines(state, history, r).values()]
+    words = [s.replace(" (", " on expansion (", 1) for s in sentences if s.startswith("moved toward")]
+    assert not any(re.search(r"met the proposal on \w+ \d+ -> ", line) for line in said), said   # the old text
+    assert words, "no move toward the proposal in three rounds"
+    assert any("moved toward the proposal on " in line for line in said), said
