@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.test_dashboard_browser import CHROMIUM, ROOT, load_script
+from tests.test_dashboard_browser import CHROMIUM, ROOT, dashboard_page, load_script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]     # conftest: skipped without Chromium, except in CI
 
@@ -38,55 +38,48 @@ def errors_on(page) -> str:
 
 
 def test_the_percent_skeleton_uploads_shows_sliders_runs_and_a_broken_upload_keeps_it(tmp_path):
-    from playwright.sync_api import sync_playwright
 
     assert 'unit: "%"' in skeleton()
     good = tmp_path / "my_case.yaml"
     good.write_text(skeleton(), encoding="utf-8")
     broken = tmp_path / "broken.yaml"
     broken.write_text("id: x\ntitle: [unclosed\n", encoding="utf-8")
-    screenshot = load_script()
-    with screenshot.serve() as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(url, wait_until="domcontentloaded")
-            page.get_by_role("button", name="Run to the end").wait_for(timeout=60_000)
-            screenshot._settle(page)
-            uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
-            uploader.set_input_files(str(good))
-            page.get_by_text("A readable title").first.wait_for(timeout=60_000)
-            page.wait_for_function(PERCENT_THUMBS, timeout=60_000)
-            screenshot._settle(page)
-            assert not errors_on(page), errors_on(page)
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            page.wait_for_function(FIVE_SLIDERS, timeout=60_000)  # stale sliders of the baseline are gone
-            page.screenshot(path=str(tmp_path / "skeleton.png"), full_page=True)
-            shown = sidebar.inner_text()
-            assert "sprintf" not in shown and "SyntaxError" not in shown
-            values = sidebar.locator('[data-testid="stSliderThumbValue"]').all_inner_texts()
-            assert {"25.0 %", "0.0 %", "10.0 %"} <= set(values), values
-            page.get_by_role("button", name="Run to the end").click()
-            screenshot._settle(page)
-            assert not errors_on(page), errors_on(page)
-            assert page.locator('[data-testid="stMetric"]').filter(has_text="Outcome").count() == 1
-            assert page.locator(".vega-embed").count() >= 3
-            # a broken upload: the good one stays, with its sliders, and the page says so
-            uploader.set_input_files(str(broken))
-            page.get_by_text("Could not use the uploaded file").first.wait_for(timeout=60_000)
-            screenshot._settle(page)
-            assert not page.locator('[data-testid="stException"]').count()
-            message = page.locator('[data-testid="stAlertContentError"]').first.inner_text()
-            assert "keeps showing my_case.yaml (your last good upload)" in message, message
-            assert "broken.yaml" in message
-            page.get_by_text("A readable title").first.wait_for(timeout=10_000)
-            page.wait_for_function(PERCENT_THUMBS, timeout=60_000)
-            page.wait_for_function("() => location.search.includes('name=my_case.yaml')", timeout=30_000)
-            assert "file=" not in page.url  # the link carries the good upload, not the shipped file
-            page.wait_for_function(FIVE_SLIDERS, timeout=30_000)
-            page.screenshot(path=str(tmp_path / "broken_after_good.png"))
-        finally:
-            browser.close()
+    with dashboard_page() as (screenshot, url, page):
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_role("button", name="Run to the end").wait_for(timeout=60_000)
+        screenshot._settle(page)
+        uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+        uploader.set_input_files(str(good))
+        page.get_by_text("A readable title").first.wait_for(timeout=60_000)
+        page.wait_for_function(PERCENT_THUMBS, timeout=60_000)
+        screenshot._settle(page)
+        assert not errors_on(page), errors_on(page)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        page.wait_for_function(FIVE_SLIDERS, timeout=60_000)  # stale sliders of the baseline are gone
+        page.screenshot(path=str(tmp_path / "skeleton.png"), full_page=True)
+        shown = sidebar.inner_text()
+        assert "sprintf" not in shown and "SyntaxError" not in shown
+        values = sidebar.locator('[data-testid="stSliderThumbValue"]').all_inner_texts()
+        assert {"25.0 %", "0.0 %", "10.0 %"} <= set(values), values
+        page.get_by_role("button", name="Run to the end").click()
+        screenshot._settle(page)
+        assert not errors_on(page), errors_on(page)
+        assert page.locator('[data-testid="stMetric"]').filter(has_text="Outcome").count() == 1
+        assert page.locator(".vega-embed").count() >= 3
+        # a broken upload: the good one stays, with its sliders, and the page says so
+        uploader.set_input_files(str(broken))
+        page.get_by_text("Could not use the uploaded file").first.wait_for(timeout=60_000)
+        screenshot._settle(page)
+        assert not page.locator('[data-testid="stException"]').count()
+        message = page.locator('[data-testid="stAlertContentError"]').first.inner_text()
+        assert "keeps showing my_case.yaml (your last good upload)" in message, message
+        assert "broken.yaml" in message
+        page.get_by_text("A readable title").first.wait_for(timeout=10_000)
+        page.wait_for_function(PERCENT_THUMBS, timeout=60_000)
+        page.wait_for_function("() => location.search.includes('name=my_case.yaml')", timeout=30_000)
+        assert "file=" not in page.url  # the link carries the good upload, not the shipped file
+        page.wait_for_function(FIVE_SLIDERS, timeout=30_000)
+        page.screenshot(path=str(tmp_path / "broken_after_good.png"))
 
 
 TRUNCATED = """() => {
@@ -135,7 +128,6 @@ def test_no_title_or_button_is_cut_off_on_any_page(tmp_path, width, height):
     scenario: no title, heading, button, label, metric, tab or caption narrower than its text, and no chart title,
     axis title or legend text cut by Vega (issue 25: "Submit my off...", the Utilities subtitle cut at 1280 px).
     The classroom's pages: tests/test_classroom_present_browser.py."""
-    from playwright.sync_api import sync_playwright
 
     from tests.test_dashboard import fake_sweep
 
@@ -153,42 +145,37 @@ def test_no_title_or_button_is_cut_off_on_any_page(tmp_path, width, height):
         if found:
             cut[where] = found
 
-    with screenshot.serve() as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=screenshot.CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.goto(f"{url}/?file=feb2022_issue_by_issue.yaml&round=end", wait_until="domcontentloaded")
-            page.get_by_role("button", name="Run to the end").wait_for(timeout=60_000)
-            for title in PAGES:
-                if title != "Negotiation":
-                    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
-                screenshot._settle(page)
-                if title in RUN:
-                    button, done = RUN[title]
-                    page.get_by_role("button", name=button).click()
-                    page.get_by_text(done).first.wait_for(timeout=180_000)
-                if title == "Sweep explorer":
-                    box = page.get_by_label("…or type the path of a sweep directory")
-                    box.fill(str(sweep))
-                    box.press("Enter")
-                    page.get_by_text("How the outcome depends on the parameters").wait_for(timeout=60_000)
-                for section in ("Issues", "Actors", "Rules") if title == "Negotiation" else ("Issues",):
-                    if section != "Issues":
-                        page.locator('[data-testid="stSidebar"] button').filter(
-                            has_text=re.compile(f"^{section}$")).first.click()
-                    check(page, f"{title}/{section}")
-                page.screenshot(path=str(tmp_path / f"{title.replace(' ', '_').lower()}_{width}.png"))
-            # an uploaded scenario (the skeleton of docs/scenarios.md, unit "%"), run to the end
-            page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Negotiation").first.click()
+    with dashboard_page(width, height) as (_, url, page):   # `check` settles through the script loaded above
+        page.goto(f"{url}/?file=feb2022_issue_by_issue.yaml&round=end", wait_until="domcontentloaded")
+        page.get_by_role("button", name="Run to the end").wait_for(timeout=60_000)
+        for title in PAGES:
+            if title != "Negotiation":
+                page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
             screenshot._settle(page)
-            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(good))
-            page.get_by_text("A readable title").first.wait_for(timeout=60_000)
-            page.wait_for_function(FIVE_SLIDERS, timeout=60_000)
-            page.get_by_role("button", name="Run to the end").click()
-            check(page, "Negotiation/uploaded skeleton")
-            page.screenshot(path=str(tmp_path / f"skeleton_{width}.png"))
-        finally:
-            browser.close()
+            if title in RUN:
+                button, done = RUN[title]
+                page.get_by_role("button", name=button).click()
+                page.get_by_text(done).first.wait_for(timeout=180_000)
+            if title == "Sweep explorer":
+                box = page.get_by_label("…or type the path of a sweep directory")
+                box.fill(str(sweep))
+                box.press("Enter")
+                page.get_by_text("How the outcome depends on the parameters").wait_for(timeout=60_000)
+            for section in ("Issues", "Actors", "Rules") if title == "Negotiation" else ("Issues",):
+                if section != "Issues":
+                    page.locator('[data-testid="stSidebar"] button').filter(
+                        has_text=re.compile(f"^{section}$")).first.click()
+                check(page, f"{title}/{section}")
+            page.screenshot(path=str(tmp_path / f"{title.replace(' ', '_').lower()}_{width}.png"))
+        # an uploaded scenario (the skeleton of docs/scenarios.md, unit "%"), run to the end
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Negotiation").first.click()
+        screenshot._settle(page)
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(good))
+        page.get_by_text("A readable title").first.wait_for(timeout=60_000)
+        page.wait_for_function(FIVE_SLIDERS, timeout=60_000)
+        page.get_by_role("button", name="Run to the end").click()
+        check(page, "Negotiation/uploaded skeleton")
+        page.screenshot(path=str(tmp_path / f"skeleton_{width}.png"))
     assert not cut, "\n".join(f"{where}: {found}" for where, found in cut.items())
 
 
