@@ -210,3 +210,24 @@ def test_charts_draw_every_point_inside_their_axes_even_with_much_noise(seed):
             assert values.between(*domain).all(), (issue.id, name, values.min(), values.max())
     assert charts.utilities_chart(result).frame("utilities")["utility"].between(0, 1).all()
     assert charts.tension_chart(result).frame("tension")["tension"].between(0, 1).all()
+
+
+def test_analysis_and_new_sweep_pages_show_names_and_title_as_written():
+    """Found by a hostile test: the Analysis page's Nash box and caption and the New sweep page's caption put
+    actor names and the title into Markdown unescaped (`*EU*` came out italic, `$x$` as LaTeX)."""
+    scenario = hostile_scenario("%", "Tariffs *x*", "low", "high", "U$ *A* {us}", "_B_ [l](http://x)",
+                                "Evil *title* $x$ {0}")
+    data = json.dumps(scenario.model_dump(by_alias=True, exclude_none=True)).encode()
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at.file_uploader(key=state.UPLOAD).set_value(("hostile.json", data, "application/json")).run()
+    assert not at.exception
+    at.switch_page("routes/analysis.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    nash = " ".join(str(e.value) for kind in ("success", "warning", "caption") for e in at.get(kind))
+    assert "Nash bargaining point" in nash
+    assert md("U$ *A* {us}") in nash and md("_B_ [l](http://x)") in nash, nash
+    assert "*A*" not in nash.replace(md("U$ *A* {us}"), "")      # no unescaped copy of the name
+    assert "over walking away" not in nash                          # the gain is over the walk-away utility
+    at.switch_page("routes/new_sweep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert md("Evil *title* $x$ {0}") in [str(c.value) for c in at.caption]
