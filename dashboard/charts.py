@@ -344,7 +344,7 @@ def tension_chart(result: RunResult) -> Figure:
 
 @quick
 def utilities_chart(result: RunResult) -> Figure:
-    """Each actor's utility of the proposal on the table per round, with its walk-away level (dashed)."""
+    """Each actor's utility of the proposal on the table per round, with its walk-away utility (thin dotted)."""
     scenario = result.scenario
     names = names_of(scenario)
     fig = Figure(None)

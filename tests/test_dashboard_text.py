@@ -231,3 +231,12 @@ def test_analysis_and_new_sweep_pages_show_names_and_title_as_written():
     at.switch_page("routes/new_sweep.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert md("Evil *title* $x$ {0}") in [str(c.value) for c in at.caption]
+
+
+def test_one_name_for_the_reservation_utility_in_ui_docs_and_cli():
+    """The reservation utility is the "walk-away utility" everywhere: the CLI's and the dashboard's why sentences
+    once said "walk-away level" beside a column named "Walk-away utility" (a hostile test of issue 25, item 4)."""
+    files = [*ROOT.glob("docs/*.md"), ROOT / "README.md", *ROOT.glob("sim/**/*.py"), *ROOT.glob("dashboard/**/*.py"),
+             *ROOT.glob("dashboard/templates/*")]
+    said = [str(f.relative_to(ROOT)) for f in files if "walk-away level" in f.read_text(encoding="utf-8").lower()]
+    assert not said, said

@@ -307,7 +307,7 @@ def render() -> None:
     with st.expander("Log of moves: who did what, and why", expanded=False):
         st.caption("Latest round first. *conceded*: moved towards the proposal as its strategy schedules; "
                    "*held*: did not move; *held red line*: stands at its red line; *at reservation*: at its "
-                   "walk-away level; *followed ally*: moved with an ally; *met the proposal (34)*: its offer "
+                   "walk-away utility; *followed ally*: moved with an ally; *met the proposal (34)*: its offer "
                    "reached the proposal it answered; *moved toward the proposal (34) from 15 to 17*: its strategy "
                    "went all the way there but its offer ended short; *agreed*: the issue is closed.")
         st.dataframe(move_log(result), hide_index=True, width="stretch", height=320,

@@ -33,7 +33,7 @@ def short_name(issue: Issue) -> str:
     return words.upper() if len(words) <= 3 else words
 
 
-# Reasons that tell where a seat's red line or walk-away level lies (its confidential brief): before the reveal,
+# Reasons that tell where a seat's red line or walk-away utility lies (its confidential brief): before the reveal,
 # everyone but the seat's own player reads them as what they look like from outside.
 CONFIDENTIAL_REASONS = {"held red line": "held", "at reservation": "held"}
 
