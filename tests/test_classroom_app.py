@@ -339,6 +339,13 @@ def test_accepting_a_proposal_across_a_red_line_does_what_the_warning_says(app_d
     state = cls.state(code)
     (move,) = [m for m in state.moves_in(1) if m.actor == "russia"]
     assert move.accepted and round(move.offers["expansion"]) == proposal != before
+    # the next proposal goes where the warning says: on toward the others, further past Russia's line (a hostile
+    # test of issue 25 found the warning saying Accept would "pull the next proposal there", at 34; it went to 17)
+    assert "moves on toward the others' offers" in warning
+    cls.force_round(code, key)
+    model = cls.model(code)
+    j = [i.id for i in model.spec.issues].index("expansion")
+    assert float(model.native(model.proposal)[j]) < proposal - 1
 
 
 def test_agent_only_runs_show_progress_and_appear_when_done(app_db, monkeypatch):
