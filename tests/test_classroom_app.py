@@ -415,9 +415,9 @@ def test_the_debrief_marks_the_class_in_no_actor_colour_and_names_the_proposal_d
     assert not teacher.exception, teacher.exception
     specs = [e.proto.spec for e in teacher.get("vega_lite_chart")]
     text = "\n".join(specs).lower()
-    assert "the standing proposal's distance" in text and "your class: black diamond" in text
+    assert "standing proposal vs the nash point" in text and "your class: black diamond" in text
     compare = [s for s in specs if "Each seat's utility" in s or "Outcomes of the agent-only runs" in s
-               or "How close the table came" in s]
+               or "Standing proposal vs the Nash point" in s]
     assert len(compare) == 3, len(compare)
     for spec in compare:
         marks = json.dumps([layer.get("mark") for layer in json.loads(spec).get("layer", [])]).lower()

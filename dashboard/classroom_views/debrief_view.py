@@ -297,15 +297,15 @@ def utility_chart(state: RoomState, report: db.Debrief, r: int) -> None:
     with left:
         common.show_chart(alt.layer(lines, rule).properties(title="Each actor's utility, round by round"), 300)
     if "to_nash" in frame:
-        dist = alt.Chart(frame).mark_line(point=True, color=CLASS_MARK).encode(
+        dist = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(color=CLASS_MARK), color=CLASS_MARK).encode(
             x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("to_nash:Q", title="the standing proposal's distance"),
+            y=alt.Y("to_nash:Q", title="distance to the Nash point"),
             tooltip=["round:Q", alt.Tooltip("to_nash:Q", format=".3f"), alt.Tooltip("joint:Q", format=".3f")])
         with right:
-            # the metric above is the outcome's distance: with nothing agreed the two differ (0.61 vs 0.32)
-            common.show_chart(alt.layer(dist, rule).properties(title=alt.TitleParams(
-                "How close the table came to the Nash point", anchor="start",
-                subtitle="the standing proposal's, as if agreed (the metric above: the outcome's)")), 300)
+            # the standing proposal's distance, as if agreed; the metric above is the outcome's (0.61 vs 0.32 with
+            # nothing agreed). One line of title: a subtitle pushed it out of the chart's fixed height
+            common.show_chart(alt.layer(dist, rule).properties(
+                title="Standing proposal vs the Nash point"), 300)
 
 
 def same_utility_note(runs: int, outcome_share: dict[str, float]) -> str:
