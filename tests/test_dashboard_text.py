@@ -240,3 +240,13 @@ def test_one_name_for_the_reservation_utility_in_ui_docs_and_cli():
              *ROOT.glob("dashboard/templates/*")]
     said = [str(f.relative_to(ROOT)) for f in files if "walk-away level" in f.read_text(encoding="utf-8").lower()]
     assert not said, said
+
+
+def test_the_round_panel_says_its_walk_away_utility_was_drawn():
+    """The per-actor panel compares the proposal's utility with the run's walk-away utility: drawn from its range
+    when the sidebar draws the uncertain inputs, and then it says so (a hostile test of issue 25, item 4)."""
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    next(b for b in at.button if b.label == "Run to the end").click().run()
+    assert not at.exception
+    panels = [m.value for m in at.markdown if "utility of the proposal on the table after round" in m.value]
+    assert panels and all("(drawn for this run)" in p for p in panels), panels

@@ -112,3 +112,19 @@ def test_the_classroom_log_says_the_move_with_the_proposal_it_answered(cls):
     assert not any(re.search(r"met the proposal on \w+ \d+ -> ", line) for line in said), said   # the old text
     assert words, "no move toward the proposal in three rounds"
     assert any("moved toward the proposal on " in line for line in said), said
+
+
+def test_the_actors_table_and_the_round_panel_say_when_a_walk_away_utility_was_drawn():
+    """A hostile test of issue 25 (item 4): the actors table and the per-actor panel showed the run's drawn
+    walk-away utility (Russia 0.4291598346, coded 0.45) under the same words as the sidebar's coded one."""
+    from dashboard.views import negotiation
+
+    scenario = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    drawn = service.run_scenario(scenario, 1)
+    table = negotiation.actors_table(drawn)
+    russia = table[table["Actor"] == "Russia"].iloc[0]
+    assert russia["Walk-away utility"] == round(drawn.scenario.actor("russia").reservation_utility, 3) != 0.45
+    assert negotiation.walk_away_label(drawn) == "Walk-away utility (drawn)"
+    coded = service.run_scenario(scenario, 1, draw=False)
+    assert negotiation.walk_away_label(coded) == "Walk-away utility"
+    assert negotiation.actors_table(coded).set_index("Actor").loc["Russia", "Walk-away utility"] == 0.45
