@@ -84,6 +84,8 @@ def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str,
             old = float(before.loc[(actor, issue.id), "position"]) if not before.empty else float(row["position"])
             new = float(row["position"])
             reason = str(row["reason"])
+            if reason == "held" and bool(row["agreed"]) and abs(new - old) > 1e-9:
+                reason = "agreed"         # a held offer moved to the value the table agreed: not "held 70 -> 72"
             if not before.empty and bool(before.loc[(actor, issue.id), "agreed"]):
                 continue                                     # settled earlier: nothing to say
             a, b = fmt_value(old, issue), fmt_value(new, issue)
