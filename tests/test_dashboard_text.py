@@ -250,3 +250,21 @@ def test_the_round_panel_says_its_walk_away_utility_was_drawn():
     assert not at.exception
     panels = [m.value for m in at.markdown if "utility of the proposal on the table after round" in m.value]
     assert panels and all("(drawn for this run)" in p for p in panels), panels
+
+
+def test_long_actor_names_put_the_utilities_legend_under_the_plot():
+    """A hostile test of issue 25: with two names of 30-40 characters the half-width Utilities chart at 1280 px kept
+    about 60 px for its plot beside the legend; long names now go under it. Short names keep the legend beside."""
+    def orient(scenario) -> str | None:
+        spec = charts.utilities_chart(service.run_scenario(scenario, 1)).spec()
+        found = [layer["encoding"]["color"].get("legend") or {} for layer in spec["layer"]
+                 if "color" in layer.get("encoding", {})]
+        return found[0].get("orient")
+
+    long = hostile_scenario("%", "Tariffs", "low", "high", "U$ <script>alert(2)</script> {us} 50%",
+                            "الاتحاد الأوروبي *EU* % and more", "t")
+    assert orient(long) == "bottom"
+    short = hostile_scenario("%", "Tariffs", "low", "high", "United States", "European Union", "t")
+    assert orient(short) != "bottom"
+    svg = charts.to_svg(charts.utilities_chart(service.run_scenario(long, 1)), width=430)
+    assert svg.startswith("<svg")
