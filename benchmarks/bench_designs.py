@@ -324,6 +324,10 @@ def main() -> None:
         ap.error(f"--skip: unknown case(s) {', '.join(sorted(unknown))} (lhs, sobol, command, batch_run, rounds)")
 
     d = len(FACTORS)
+    from sim.sweep import make_design
+    from sim.sweep.samplers import SAMPLERS
+
+    axes = make_design(_baseline(), FACTORS, "lhs", samples=1, replicates=1, root_seed=ROOT_SEED).factors
     lhs_sizes = [1_000, 2_000] if args.quick else [10_000, 100_000]
     sobol_rows = [100, 200] if args.quick else [1_000, 10_000]      # points = rows x (d + 2)
     rounds_size = lhs_sizes[0]
@@ -342,17 +346,20 @@ def main() -> None:
 
     rows: list[dict[str, Any]] = []
     by_size: dict[int, dict[str, Any]] = {}
-    for label, sampler, sizes, key in (("LHS sweep", "lhs", lhs_sizes, "lhs"),
-                                       ("Sobol sweep", "sobol", sobol_rows, "sobol")):
+    # the LHS case is the reference (the batch_run comparison, the scaling by size): a flag of the case, and what
+    # differs between samplers (points per sample, a Saltelli design's base rows) read from the sampler itself
+    for label, sampler, sizes, key, reference in (("LHS sweep", "lhs", lhs_sizes, "lhs", True),
+                                                  ("Sobol sweep", "sobol", sobol_rows, "sobol", False)):
         if key in args.skip:
             continue
+        plugin = SAMPLERS.get(sampler)
         for samples in sizes:
-            runs = samples * (d + 2) if sampler == "sobol" else samples
-            compare = points if sampler == "lhs" and samples == lhs_sizes[0] and "batch_run" not in args.skip else 0
-            row = run_case(f"{label}{' (' + str(samples) + ' base rows)' if sampler == 'sobol' else ''}",
+            runs = plugin.size(axes, samples)
+            compare = points if reference and samples == sizes[0] and "batch_run" not in args.skip else 0
+            row = run_case(f"{label}{' (' + str(samples) + ' base rows)' if plugin.saltelli else ''}",
                            {"kind": "sweep", "sampler": sampler, "samples": samples, "compare": compare},
                            args.repeats_large if runs >= LARGE else repeats, rows)
-            if sampler == "lhs":
+            if reference:
                 by_size[samples] = row
     commands: dict[bool, dict[str, Any]] = {}
     if "command" not in args.skip:

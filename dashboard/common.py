@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.state import Current
+from dashboard.state.current import Current
 from dashboard.text import md
 from sim.scenario import Scenario, ScenarioError, dump_yaml, parse_text
 from sim.scenario.yaml_roundtrip import RoundTripError, edit_text

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard.state import ROOT
+from dashboard.state.sources import ROOT
 from sim import service
 from sim.sweep.analyze import names
 

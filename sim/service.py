@@ -6,6 +6,7 @@ the same thing everywhere.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -323,20 +324,26 @@ def plays_together(scenario: Scenario, paths: Sequence[str] = ()) -> bool:
     return lockstep.supports(scenario, list(paths))
 
 
+def _in_lockstep(scenario: Scenario, n_runs: int, paths: Sequence[str]) -> bool:
+    """The engine choice: lockstep where it can play the runs and is the faster, that is for many runs
+    (`lockstep.worthwhile`), or for any number while this process has not imported Mesa yet (a model's first run
+    would pay that import, ~0.8 s: a sweep worker playing a lone run)."""
+    if lockstep.worthwhile(scenario, n_runs, paths):
+        return True
+    return "mesa" not in sys.modules and plays_together(scenario, paths)
+
+
 def play_batch(scenario: Scenario, seeds: Sequence[int], paths: Sequence[str] = (),
-               values: np.ndarray | None = None, *, rounds: bool = False, together: bool | None = None) -> Batch:
+               values: np.ndarray | None = None, *, rounds: bool = False) -> Batch:
     """One run of the scenario per seed, run r with `values[r]` (R, K) set at `paths` (already valid one by one:
     a design's values), with their round table when `rounds`.
 
-    The one place that chooses the engine: runs play together in lockstep (the same numbers as one
-    NegotiationModel per run, many times faster) where it can play them and, with `together=None`, where that is
-    faster (`lockstep.worthwhile`); `together=True` plays even a lone run there (a sweep worker then needs no
-    Mesa import). Others run one model per run. Raises what a run raises (sweeps then run the runs one by one to
-    record which fail and why)."""
+    The one place that chooses the engine (`_in_lockstep`): runs play together in lockstep (the same numbers as
+    one NegotiationModel per run, many times faster) where it can play them and that is faster; others run one
+    model per run. Raises what a run raises (sweeps then run the runs one by one to record which fail and why)."""
     paths = list(paths)
     reason_names = tuple(mechanisms.get(scenario.protocol.mechanism).reason_names)
-    batched = plays_together(scenario, paths) if together else lockstep.worthwhile(scenario, len(seeds), paths)
-    if batched and seeds:
+    if seeds and _in_lockstep(scenario, len(seeds), paths):
         final = lockstep.play(scenario, seeds, paths, values, record=rounds)
         return Batch(final_summaries(scenario, final), final.rounds_table, reason_names)
     models = []
@@ -394,21 +401,35 @@ def chunk_size(scenario: Scenario, one_by_one: int = 1) -> int:
     return MONTE_CARLO_CHUNK if lockstep.supports(scenario) else one_by_one
 
 
-def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = None,
-                progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Run the scenario once per replicate seed; one summary row per run (replicate, seed, outcome, ...)."""
+def monte_carlo_part(scenario: Scenario, first: int, stop: int, root_seed: int | None = None) -> pd.DataFrame:
+    """Replicates first..stop-1 of the scenario's Monte Carlo: one summary row per run (replicate, seed, outcome,
+    ...), the seeds derived from `root_seed` (default the scenario's seed)."""
     import pandas as pd
 
-    root = scenario.protocol.seed if root_seed is None else root_seed
-    seeds = replicate_seeds(root, replicates)
-    chunk = chunk_size(scenario)
+    seeds = replicate_seeds(scenario.protocol.seed if root_seed is None else root_seed, stop, first=first)
+    return pd.DataFrame({"replicate": np.arange(first, stop), "seed": seeds, **summaries(scenario, seeds)})
+
+
+def monte_carlo(scenario: Scenario, replicates: int, root_seed: int | None = None,
+                progress: Callable[[int, int], None] | None = None, *, one_by_one: int = 1,
+                part: Callable[[int, int], pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Run the scenario once per replicate seed; one summary row per run (replicate, seed, outcome, ...).
+
+    In chunks (`chunk_size(scenario, one_by_one)` runs each), `progress(done, total)` told after each; a chunk's
+    rows are `part(first, stop)` (default `monte_carlo_part`: a caller may cache them, as the dashboard does)."""
+    import pandas as pd
+
+    if part is None:
+        def part(first: int, stop: int) -> pd.DataFrame:
+            return monte_carlo_part(scenario, first, stop, root_seed)
+
+    chunk = chunk_size(scenario, one_by_one)
     parts = []
-    for start in range(0, replicates, chunk):
-        part = summaries(scenario, seeds[start:start + chunk])
-        parts.append(pd.DataFrame({"replicate": np.arange(start, start + len(seeds[start:start + chunk])),
-                                   "seed": seeds[start:start + chunk], **part}))
+    for first in range(0, replicates, chunk):
+        stop = min(first + chunk, replicates)
+        parts.append(part(first, stop))
         if progress is not None:
-            progress(min(start + chunk, replicates), replicates)
+            progress(stop, replicates)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 

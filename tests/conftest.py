@@ -104,6 +104,23 @@ def cls(classroom_db, clock):
     return Classroom(classroom_db, clock=clock)
 
 
+ROOM_SEATS = ("russia", "us")
+"""The seats people take in the `room` fixture's room (the other actors are agents)."""
+ROOM_PASSPHRASE = "correct horse battery"
+"""The teacher's passphrase of the `room` fixture's room."""
+ROOM_ROUNDS = 6
+
+
+@pytest.fixture
+def room(cls):
+    """A room of the baseline in the lobby of `cls`: people at ROOM_SEATS, ROOM_ROUNDS rounds at most, the teacher's
+    passphrase ROOM_PASSPHRASE. Its `RoomState` (`room.code`, `room.room.teacher_key`)."""
+    from sim.scenario import baseline
+
+    return cls.create_room(baseline(), human_seats=list(ROOM_SEATS), max_rounds=ROOM_ROUNDS,
+                           passphrase=ROOM_PASSPHRASE)
+
+
 # ---------------------------------------------------------------------------------------------------- markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test file that drives Playwright marks its tests `browser` (so `-m "not browser"` leaves it out)."""

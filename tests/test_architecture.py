@@ -160,3 +160,39 @@ def test_the_checker_sees_a_circle_and_an_interface_past_the_service(tmp_path):
     graph = imports(mods)
     assert ["sim.core.fake_a", "sim.core.fake_b"] in circles(graph)
     assert ("dashboard.fake", "sim.engine.model") in direct(graph)
+
+
+def documented_modules(text: str) -> dict[str, str]:
+    """docs/architecture.md's module list: folder -> the text of its entry (`- `folder/`: ...`, continued on the
+    indented lines below it)."""
+    entries: dict[str, str] = {}
+    folder = None
+    for line in text.splitlines():
+        start = re.match(r"- `((?:sim|dashboard)(?:/\w+)*)/`:", line)
+        if start:
+            folder = start.group(1)
+            entries[folder] = line
+        elif folder is not None and line.startswith("  "):
+            entries[folder] += " " + line.strip()
+        else:
+            folder = None
+    return entries
+
+
+def test_the_architecture_doc_names_every_module_under_its_folder():
+    """Each package of sim/ and dashboard/ has its entry in docs/architecture.md, naming each of its modules."""
+    entries = documented_modules((ROOT / "docs" / "architecture.md").read_text(encoding="utf-8"))
+    missing = []
+    for package in sorted({*(ROOT / "sim").rglob("__init__.py"), *(ROOT / "dashboard").rglob("__init__.py")}):
+        folder = package.parent.relative_to(ROOT).as_posix()
+        if folder == "sim":
+            continue        # the layers themselves: the diagram
+        for module in sorted(package.parent.glob("*.py")):
+            if module.name != "__init__.py" and f"`{module.name}`" not in entries.get(folder, ""):
+                missing.append(f"{folder}/{module.name}")
+    assert not missing, f"docs/architecture.md does not name: {', '.join(missing)}"
+
+
+def test_the_doc_check_sees_a_missing_module():
+    entries = documented_modules("- `sim/x/`: `a.py`, `b.py`\n  (more), `c.py`\n\n- `sim/y/`: nothing")
+    assert "`c.py`" in entries["sim/x"] and "`a.py`" not in entries["sim/y"]

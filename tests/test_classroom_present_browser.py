@@ -58,7 +58,7 @@ def test_no_title_or_button_is_cut_off_on_any_classroom_page(tmp_path, width, he
     from playwright.sync_api import sync_playwright
 
     from tests.test_classroom_browser import PASS, seat_button, shoot, type_into
-    from tests.test_dashboard_polish_browser import TRUNCATED
+    from tests.test_dashboard_upload_layout_browser import TRUNCATED
 
     db = tmp_path / "classroom.sqlite3"
     teacher = Classroom(db)

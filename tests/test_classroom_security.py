@@ -29,15 +29,10 @@ from sim.classroom import (
 )
 from sim.classroom import debrief as db
 from sim.scenario import baseline
+from tests.conftest import ROOM_PASSPHRASE
 
 HUMANS = ["russia", "us"]
-PASS = "correct horse battery"
-
-
-@pytest.fixture
-def room(cls):
-    state = cls.create_room(baseline(), human_seats=HUMANS, max_rounds=3, passphrase=PASS)
-    return state.code, state.room.teacher_key
+PASS = ROOM_PASSPHRASE     # the `room` fixture's (tests/conftest.py)
 
 
 # ====================================================================== secrets
@@ -53,7 +48,7 @@ def test_codes_and_secrets_are_long_random_and_typeable():
 
 
 def test_a_name_never_opens_a_taken_seat(cls, room):
-    code, key = room
+    code = room.code
     secret = cls.join(code, "russia", "Alice")
     for impostor in ("Alice", "ALICE", "alice ", "\u202eecilA", "Al\u200bice", "Ａｌｉｃｅ"):
         with pytest.raises(SeatTaken) as refused:
@@ -67,7 +62,7 @@ def test_a_name_never_opens_a_taken_seat(cls, room):
 
 
 def test_a_new_device_gets_a_taken_seat_only_with_the_teachers_approval(cls, room):
-    code, key = room
+    code, key = room.code, room.room.teacher_key
     old = cls.join(code, "russia", "Alice")
     request = cls.ask_seat(code, "russia", "Alice (new phone)")
     assert request.status == "pending" and request.token != old
@@ -92,7 +87,7 @@ def test_a_new_device_gets_a_taken_seat_only_with_the_teachers_approval(cls, roo
 
 
 def test_the_teacher_moves_a_student_and_their_browser_follows(cls, room):
-    code, key = room
+    code, key = room.code, room.room.teacher_key
     secret = cls.join(code, "russia", "Alice")
     cls.move_student(code, key, "russia", "us")
     state = cls.state(code)
@@ -103,7 +98,7 @@ def test_the_teacher_moves_a_student_and_their_browser_follows(cls, room):
 
 
 def test_the_console_needs_the_passphrase_or_the_session_key(cls, room):
-    code, key = room
+    code, key = room.code, room.room.teacher_key
     assert cls.check_teacher(code, key).code == code
     stored = cls.state(code).room.teacher_hash
     assert stored.startswith("scrypt$") and PASS not in stored  # never kept in clear
@@ -121,7 +116,7 @@ def test_the_console_needs_the_passphrase_or_the_session_key(cls, room):
 
 # ====================================================================== limits and the log
 def test_wrong_guesses_are_limited_per_session_address_and_room_and_logged(cls, room, clock):
-    code, key = room
+    code, key = room.code, room.room.teacher_key
     secret = cls.join(code, "russia", "Alice")
     eve = Client(session="eve", address="10.0.0.9")
     limit = security.LIMITS["seat secret"]
@@ -155,7 +150,7 @@ def test_wrong_guesses_are_limited_per_session_address_and_room_and_logged(cls, 
 def test_guesses_from_browsers_without_an_address_share_one_address_limit(cls, room, clock):
     """Streamlit gives no address for a browser on 127.0.0.1 / ::1 or behind a proxy on the machine, and a
     reload is a new session: a fresh session per guess must still run into the per-address limit."""
-    code, key = room
+    code, key = room.code, room.room.teacher_key
     secret = cls.join(code, "russia", "Alice")
     limit = security.LIMITS["seat secret"]
     for n in range(limit.per_address):
@@ -178,7 +173,7 @@ def test_guesses_from_browsers_without_an_address_share_one_address_limit(cls, r
 
 
 def test_passphrase_guesses_against_one_room_are_capped_across_sessions(cls, room):
-    code, key = room
+    code, key = room.code, room.room.teacher_key
     cap = security.LIMITS["teacher passphrase"].per_target
     for n in range(cap):
         with pytest.raises(NotAllowed):
@@ -232,7 +227,7 @@ def test_different_names_keep_different_keys(a, b):
 
 
 def test_a_name_that_looks_like_a_seated_students_is_refused(cls, room):
-    code, key = room
+    code, key = room.code, room.room.teacher_key
     cls.join(code, "russia", "Alice")
     for impostor in LOOKS_LIKE_ALICE:
         with pytest.raises(NameTaken, match="already used in this room") as refused:
@@ -247,7 +242,7 @@ def test_a_name_that_looks_like_a_seated_students_is_refused(cls, room):
 
 
 def test_a_request_whose_name_is_taken_meanwhile_is_not_approved(cls, room):
-    code, key = room
+    code, key = room.code, room.room.teacher_key
     cls.join(code, "russia", "Alice")
     request = cls.ask_seat(code, "russia", "Bob")
     cls.join(code, "us", "B\u043eb")                          # someone sits down as "Bob" (Cyrillic o) meanwhile
@@ -286,7 +281,7 @@ def test_markdown_in_names_is_shown_literally():
 
 
 def test_csv_export_neutralises_formulas(cls, room):
-    code, key = room
+    code, key = room.code, room.room.teacher_key
     tokens = {"russia": cls.join(code, "russia", "=HYPERLINK(\"http://evil\")"),
               "us": cls.join(code, "us", "@SUM(A1)")}
     cls.start(code, key)
@@ -305,7 +300,7 @@ def test_csv_export_neutralises_formulas(cls, room):
 
 # ====================================================================== faults
 def test_a_locked_database_is_retried_then_refused_plainly(cls, room, monkeypatch):
-    code, key = room
+    code, key = room.code, room.room.teacher_key
     secret = cls.join(code, "russia", "Alice")
     cls.start(code, key)
     monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)

@@ -598,9 +598,10 @@ def test_sessions_are_independent(baseline):
     run_to_end(one)
     ok(two.run())
     assert current(two).scenario == baseline and metric(two, "Round") == f"0 / {deadline(baseline)}"
-    own = [ROOT / "dashboard" / name for name in ("app.py", "state.py", "editor.py", "charts.py", "common.py",
+    own = [ROOT / "dashboard" / name for name in ("app.py", "editor.py", "charts.py", "common.py",
                                                    "sweep_data.py")]
-    own += [*(ROOT / "dashboard" / "views").glob("*.py"), *(ROOT / "dashboard" / "routes").glob("*.py")]
+    own += [*(ROOT / "dashboard" / "views").glob("*.py"), *(ROOT / "dashboard" / "routes").glob("*.py"),
+            *(ROOT / "dashboard" / "state").glob("*.py")]
     assert "cache_resource" not in "".join(p.read_text() for p in own)
 
 
@@ -730,12 +731,18 @@ def test_a_categorical_one_parameter_sweep_is_drawn_as_bars(tmp_path):
     assert meta["mark"] == "line"
 
 
-def test_monte_carlo_in_cached_parts_equals_the_service(baseline):
+def test_monte_carlo_in_cached_parts_equals_the_service(baseline, monkeypatch):
+    """The page's Monte Carlo is the service's loop (its parts cached by the dashboard), with the same numbers."""
+    calls: list[int] = []
+    real = service.monte_carlo
+    monkeypatch.setattr(service, "monte_carlo",
+                        lambda scenario, n, *a, **k: calls.append(n) or real(scenario, n, *a, **k))
     for scenario, n in [(baseline, 300), (with_protocol(baseline, mechanism="expected_utility"), 30)]:
         heard: list[int] = []
         runs = state.monte_carlo(scenario.model_dump_json(), n, scenario,
                                  _progress=lambda done, _total, heard=heard: heard.append(done))
-        pd.testing.assert_frame_equal(runs, service.monte_carlo(scenario, n), check_dtype=False)
+        assert calls[-1] == n       # through the service
+        pd.testing.assert_frame_equal(runs, real(scenario, n))
         assert heard[-1] == n and heard == sorted(heard)
 
 
@@ -753,7 +760,7 @@ def test_compare_page_reuses_a_monte_carlo_batch_of_the_monte_carlo_page(app):
 def test_monte_carlo_histograms_keep_short_axis_titles_and_wrapped_titles():
     """The histograms shrank to a hairline at 1280 px: the axis title carried both pole labels. Now it is short,
     the poles go in a subtitle, and titles and subtitles are wrapped onto short lines, never cut (checked in
-    Chromium by tests/test_dashboard_polish_browser.py)."""
+    Chromium by tests/test_dashboard_upload_layout_browser.py)."""
     scenario = load_scenario(ROOT / "scenarios" / "feb2022_issue_by_issue.yaml")
     runs = service.monte_carlo(scenario, 20)
     from dashboard import charts as figures
@@ -1242,7 +1249,9 @@ def test_a_link_of_a_small_upload_carries_the_scenario_itself(app, baseline):
 
 
 def test_a_link_of_a_large_upload_says_the_file_must_be_uploaded_again(app, baseline, monkeypatch):
-    monkeypatch.setattr(state, "MAX_LINK_SCENARIO", 100)  # every scenario is too large for the link now
+    from dashboard.state import share_links
+
+    monkeypatch.setattr(share_links, "MAX_LINK_SCENARIO", 100)  # every scenario is too large for the link now
     upload(app, "big.json", _variant(baseline))
     ok(app.slider(key=state.widget_key("actors.russia.positions.expansion", 1)).set_value(60.0).run())
     params = {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}

@@ -10,9 +10,10 @@ import pytest
 from sim.forecasting import MODELS, Problem, intervals, validation
 
 
-def test_every_model_has_a_calibrated_error_table():
-    assert set(intervals.ERRORS) == set(MODELS)
-    for table in intervals.ERRORS.values():
+def test_every_model_declares_a_calibrated_error_table():
+    for name, model in MODELS.items():
+        table = model.errors
+        assert table is not None and intervals.calibration(name) == table, name
         assert len(table) == intervals.QUANTILES and list(table) == sorted(table) and min(table) >= 0
 
 
@@ -40,11 +41,19 @@ def test_intervals_widen_with_disagreement_mirror_with_the_scale_and_stay_on_it(
     np.testing.assert_allclose(100 - mirrored.interval[:, ::-1], skewed.interval)
 
 
-def test_an_unknown_model_uses_the_baseline_table():
+def test_a_model_without_its_own_calibration_gets_no_intervals():
+    """A new model's intervals are never borrowed from another model's: refused, loudly."""
+    from sim.forecasting.model import ForecastingModel
+
     p = Problem(np.array([[0.0, 100.0]]), np.ones((1, 2)), np.ones(2))
-    a = intervals.distribution(p, np.array([50.0]), "no-such-model")
-    b = intervals.distribution(p, np.array([50.0]), intervals.DEFAULT_MODEL)
-    np.testing.assert_array_equal(a.points, b.points)
+    MODELS.register("uncalibrated", ForecastingModel(lambda problem: np.full(1, 50.0), errors=None))
+    try:
+        with pytest.raises(intervals.Uncalibrated, match="'uncalibrated' declares no interval calibration"):
+            intervals.distribution(p, np.array([50.0]), "uncalibrated")
+    finally:
+        MODELS.unregister("uncalibrated")
+    with pytest.raises(KeyError, match="no-such-model"):
+        intervals.distribution(p, np.array([50.0]), "no-such-model")
 
 
 def test_out_of_fold_choice_never_looks_at_the_held_out_proposal():
@@ -79,4 +88,4 @@ def test_the_validation_report_runs_on_a_small_file(tmp_path):
     assert "leave-one-proposal-out" in text and "80 % coverage" in text
     for name in MODELS:
         assert f"| {name} |" in text
-    assert "ERRORS = {" in validation.calibration(path)
+    assert "compromise: ERRORS = (" in validation.calibration(path)

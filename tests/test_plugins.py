@@ -62,15 +62,87 @@ def test_a_mechanism_registered_before_use_is_accepted_by_the_schema_and_played_
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
-def test_a_forecasting_model_registered_is_scored_by_the_backtest(tmp_path):
-    data = bt.read_deu(write(tmp_path / "small.tsv", [HEADER, CAPABILITY, *ISSUES]))
-    MODELS.register("midpoint", lambda problem: np.full(problem.positions.shape[0], 50.0))
+def test_every_reason_a_registered_mechanism_can_record_has_a_why_text():
+    """The dashboard's per-actor panel explains each move from the mechanism's own texts (`Mechanism.why`): no
+    reason any mechanism records may go unexplained (the expected-utility offers had none)."""
+    from sim import mechanisms
+
+    for mechanism in mechanisms.REGISTRY.values():
+        why = mechanism.why
+        assert set(mechanism.reason_names) <= set(why), mechanism.name
+        assert all(why[reason].strip() and why[reason] != reason for reason in mechanism.reason_names), mechanism.name
+
+
+def test_the_dashboards_why_column_reads_the_runs_mechanism(baseline):
+    """An expected-utility run's moves get that mechanism's why texts in the per-actor panel."""
+    from dashboard.views.negotiation import round_rows
+    from sim import mechanisms, service
+    from sim.scenario import with_protocol
+
+    result = service.run_scenario(with_protocol(baseline, mechanism="expected_utility", max_rounds=3), 1)
+    why = mechanisms.get("expected_utility").why
+    own = set(mechanisms.get("expected_utility").reasons)
+    rows = pd.concat([round_rows(result, actor, k) for actor in result.scenario.actor_ids
+                      for k in range(1, result.rounds + 1)])
+    assert (rows["Why"] == rows["Move"].map(why)).all()
+    assert own & set(rows["Move"])      # the mechanism's own reasons were recorded, and explained
+
+
+def test_a_forecasting_model_registered_goes_through_validation_intervals_and_the_backtest(tmp_path):
+    """A dummy model, one registry line: uncalibrated, its intervals are refused (never another model's); the
+    validation cross-validates it (its own `tune` hook), calibrates it and puts it in the all-model ensemble; a
+    second dummy that combines the others is fitted after them and left out of that ensemble; calibrated, the
+    backtest scores it."""
+    import ast
+    from dataclasses import replace
+
+    from sim.forecasting import intervals, validation
+    from sim.forecasting.model import ForecastingModel, Tuned
+
+    path = write(tmp_path / "small.tsv", [HEADER, CAPABILITY, *ISSUES])
+    data = bt.read_deu(path)
+    problem = data.proposals[0].problem
+    tuned: list[int] = []
+
+    def tune(problems, outcomes, cluster):     # "chosen on the other proposals": 40 everywhere
+        tuned.append(len(outcomes))
+        return Tuned(np.full(len(outcomes), 40.0), ["Midpoint: 40 chosen out of fold"])
+
+    midpoint = ForecastingModel(lambda p: np.full(p.positions.shape[0], 50.0), errors=None, tune=tune)
+    blend = ForecastingModel(lambda p: np.full(p.positions.shape[0], 0.0), errors=None,
+                             combine=lambda central, outcomes, cluster: (central["midpoint"] + central["nash"]) / 2)
+    MODELS.register("midpoint", midpoint)
+    MODELS.register("blend", blend)
     try:
+        with pytest.raises(intervals.Uncalibrated, match="midpoint"):
+            intervals.distribution(problem, np.full(problem.n_issues, 50.0), "midpoint")
+        with pytest.raises(bt.BacktestError, match="'midpoint' declares no interval calibration"):
+            bt.model_names("midpoint")
+        with pytest.raises(bt.BacktestError, match="midpoint"):
+            bt.run_backtest(data, ("compromise", "midpoint"))
+
+        scores, notes = validation.evaluate(path)
+        outcomes = np.concatenate([p.outcomes for p in data.proposals])
+        by_name = {score.model: score for score in scores}
+        assert tuned and by_name["midpoint"].mae == pytest.approx(np.abs(40.0 - outcomes).mean())   # tune's forecasts
+        assert notes["standardized_errors"]["blend"] is not None and "blend" in by_name
+        all_models = [k for k in notes["ensembles"] if "midpoint" in k and "compromise + nash" in k]
+        assert all_models and "blend" not in all_models[0] and "ensemble" not in all_models[0]
+        assert "Midpoint: 40 chosen out of fold" in validation.report(path)
+
+        line = next(row for row in validation.calibration(path).splitlines() if row.startswith("midpoint: "))
+        errors = ast.literal_eval(line.split("ERRORS = ", 1)[1])
+        assert len(errors) == intervals.QUANTILES
+        MODELS.unregister("midpoint")
+        MODELS.register("midpoint", replace(midpoint, errors=errors))
         result = bt.run_backtest(data, ("compromise", "midpoint"))
         assert result.models == ("compromise", "midpoint")
         assert np.all(result.forecasts[:, 1] == 50.0)
+        own = intervals.distribution(problem, np.full(problem.n_issues, 50.0), "midpoint", errors).interval
+        np.testing.assert_array_equal(result.intervals[:problem.n_issues, 1], own)
     finally:
         MODELS.unregister("midpoint")
+        MODELS.unregister("blend")
 
 
 def test_a_sampler_registered_makes_designs(baseline):

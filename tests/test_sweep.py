@@ -214,22 +214,16 @@ def test_consolidation_in_windows_keeps_order(baseline, reference, tmp_path, mon
 
 # ====================================================================== failures are recorded
 def test_failing_runs_are_recorded_and_the_sweep_goes_on(baseline, tmp_path, monkeypatch):
-    real, real_together = worker_module.run_scenario, worker_module.play_batch
+    real = worker_module.play_batch
     bad_seed = service.replicate_seeds(SEED, 3)[1]
 
-    def flaky(spec, seed, collect=False, **options):
-        if seed == bad_seed:
-            raise RuntimeError("solver exploded")
-        return real(spec, seed, collect=collect, **options)
-
-    def flaky_together(spec, seeds, *args, **kwargs):     # runs in lockstep: one failure fails them all...
+    def flaky(spec, seeds, *args, **kwargs):     # runs played together: one failure fails them all...
         if bad_seed in seeds:
             raise RuntimeError("solver exploded")
-        return real_together(spec, seeds, *args, **kwargs)
+        return real(spec, seeds, *args, **kwargs)
 
     # ...and then they run one by one, so that only the run that fails is recorded as failed
-    monkeypatch.setattr(worker_module, "run_scenario", flaky)
-    monkeypatch.setattr(worker_module, "play_batch", flaky_together)
+    monkeypatch.setattr(worker_module, "play_batch", flaky)
     # a scale narrowed below a position is only invalid in combination: those points fail when applied
     vary = ["issues.expansion.scale.max=90,110", "actors.russia.positions.expansion=80,100"]
     # (as coded: the file's ranges, up to 95 on expansion, would make every 90-scale point invalid)
@@ -554,6 +548,28 @@ def test_fork_server_preload():
     executors.start_early(None)
 
 
+def test_the_fork_server_preload_and_the_runner_know_no_executor_module():
+    """The preload module (named as text in the fork server's preload list) imports what it shares with the process
+    executor from below both, not the executor: no hidden circle. The runner reaches executors only through their
+    registry and `Pool` (a broken process pool is the pool's own `lost` message), never one by name."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sim.sweep.executors.base import Pool
+    from sim.sweep.executors.process import ProcessPool
+    from tests.test_architecture import imports, modules
+
+    edges = set(imports(modules()).edges)
+    executor_modules = {f"sim.sweep.executors.{name}" for name in ("serial", "process", "dask_cluster")}
+    assert not {("sim.sweep.preload", m) for m in executor_modules} & edges
+    assert ("sim.sweep.preload", "sim.sweep.executors.lifetime") in edges
+    assert not {(module, m) for module in ("sim.sweep.runner", "sim.sweep.worker", "sim.sweep.preload")
+                for m in executor_modules} & edges
+    lost = ProcessPool(None, "process", 2, "").lost(BrokenProcessPool("gone"))     # type: ignore[arg-type]
+    assert lost is not None and "__main__" in lost and "out of memory" in lost
+    assert ProcessPool(None, "process", 2, "").lost(ValueError("a batch's own error")) is None  # type: ignore[arg-type]
+    assert Pool(None, "custom", 1, "").lost(BrokenProcessPool("gone")) is None   # type: ignore[arg-type]
+
+
 def test_unguarded_script_gets_the_guard_hint(tmp_path):
     """A script that starts a process sweep without `if __name__ == "__main__":` is re-run by every worker; the
     re-run must neither start a fork server of its own nor hang: the sweep stops with the hint."""
@@ -752,19 +768,21 @@ def test_batches_are_as_even_as_can_be():
 
 
 def test_a_lone_run_in_a_batch_plays_in_lockstep_not_as_a_model(baseline, monkeypatch):
-    """As a model it would cost the worker Mesa's import (~0.8 s, most of a small sweep); the row is the same."""
+    """In a worker that has not imported Mesa, a model would cost that import (~0.8 s, most of a small sweep): the
+    service plays a lone run in lockstep there; the row is the same."""
     design = make_design(baseline, ["protocol.noise=0.01,0.02"], replicates=1, root_seed=3)
     runs_schema, _, _ = probe(baseline, design, False)
+    one = service.run_scenario(apply_params(baseline, {"protocol.noise": 0.02}), int(design.seeds[0]),
+                               collect=False).summary_row()
 
     def no_model(*args, **kwargs):
         raise AssertionError("a lone run played as a model")
 
-    monkeypatch.setattr(worker_module, "run_scenario", no_model)
+    monkeypatch.setattr(service, "start", no_model)
+    monkeypatch.delitem(sys.modules, "mesa", raising=False)     # as in a fresh worker (restored after the test)
     got, _, failed = worker_module.run_batch(baseline, design.paths, design.runs([1]), False, runs_schema, None)
     assert failed == 0 and got.num_rows == 1
     row = got.to_pylist()[0]
-    one = service.run_scenario(apply_params(baseline, {"protocol.noise": 0.02}), int(design.seeds[0]),
-                               collect=False).summary_row()
     for name, value in one.items():
         assert row[name] == value or (value != value and row[name] != row[name]), name
 

@@ -135,11 +135,12 @@ def test_runs_sharing_a_choice_play_in_lockstep_even_when_the_choice_varies_fast
     from sim.sweep import worker
 
     vary = ["protocol.noise=0:0.1:4", "protocol.linkage=package,issue_by_issue"]
-    models = []
-    real = worker.run_scenario
-    monkeypatch.setattr(worker, "run_scenario", lambda *a, **k: models.append(a) or real(*a, **k))
-    assert_rows_are_model_runs(baseline, vary, tmp_path, replicates=1)
-    assert models == []
+    sizes: list[int] = []     # runs per call of the service: each value's runs together, none alone
+    real = worker.play_batch
+    monkeypatch.setattr(worker, "play_batch", lambda spec, seeds, *a, **k: sizes.append(len(seeds))
+                        or real(spec, seeds, *a, **k))
+    rows = assert_rows_are_model_runs(baseline, vary, tmp_path, replicates=1)
+    assert sizes and min(sizes) > 1 and sum(sizes) >= len(rows)     # (the probe times a batch too)
 
 
 def test_negsim_mechanisms_prints_each_parameters_whole_description():

@@ -11,6 +11,7 @@ from dashboard import charts, common, report, state
 from dashboard.editor import STRATEGIES, changes_text, describe, poles
 from dashboard.text import md, unit_suffix
 from sim import mechanisms, service
+from sim.scenario import format_of
 
 SPEEDS = {0.5: "½ round/s", 1.0: "1 round/s", 2.0: "2 rounds/s", 4.0: "4 rounds/s", 10.0: "10 rounds/s"}
 SPEED = "negsim.play_speed"
@@ -38,7 +39,7 @@ def intro(scenario) -> None:
             st.caption(f"This variant: {md(scenario.description)}")
     elif scenario.description:
         st.markdown(md(scenario.description))
-    if state.format_of(scenario.source or "") == "csv" or (scenario.source or "").startswith("CSV import"):
+    if format_of(scenario.source or "") == "csv" or (scenario.source or "").startswith("CSV import"):
         st.caption("Spatial-model data (capability, position and salience per actor) are made for Bueno de "
                    "Mesquita's expected-utility model: they run with that mechanism here. Switch it under "
                    "*Rules* in the sidebar.")
@@ -157,24 +158,14 @@ INSPECT = "negsim.inspect_round"
 INSPECT_SLIDER = "negsim.inspect_slider"
 INSPECT_LAST = "negsim.inspect_last"
 """The newest round when the panel was last drawn: a scrubber left there follows the rounds being played."""
-REASON_WHY = {
-    "opening position": "round 0: its ideal position, where it opens",
-    "conceded": "moved towards the proposal as its strategy schedules for this round",
-    "reciprocated": "tit-for-tat: returned the others' last concession",
-    "held": "did not move this round (its schedule asked for no move, or tension held it back)",
-    "held red line": "stands at its red line and will go no further",
-    "at reservation": "stands where the issue would take it below its walk-away utility",
-    "met the proposal": "its offer reached the proposal it answered (within the agreement tolerance)",
+MOVE_WHY = {
     "moved toward the proposal": "its strategy conceded all the way to the proposal it answered, but its offer "
                                  "ended short of it (its allies pulled it back, or the table had moved by its turn)",
     "moved": "its strategy conceded all the way to the proposal it answered, but its offer ended elsewhere (its "
              "allies pulled it, or the table had moved by its turn)",
-    "followed ally": "its allies' moves pulled its offer more than it moved by itself",
-    "retreated": "took back ground (answering a retreat, or noise)",
-    "agreed": "the issue is closed",
-    "human move": "a person in this seat chose the offer",
 }
-"""What each move reason means, for the per-actor panel (the reasons are `sim.core.strategies.REASONS`)."""
+"""What the two move sentences that are not recorded reasons mean (`explain.move_sentence` says them where a
+recorded "met the proposal" ended short of the proposal); every other sentence starts with its reason."""
 
 
 def _slid() -> None:
@@ -193,15 +184,17 @@ def round_rows(result, actor_id: str, k: int) -> pd.DataFrame:
     words = moves(result)
     now = h[(h["round"] == k) & (h["actor"] == actor_id)].assign(move=words).set_index("issue")
     before = h[(h["round"] == max(k - 1, 0)) & (h["actor"] == actor_id)].set_index("issue")
+    why = mechanisms.get(result.mechanism).why     # what each reason the run's mechanism records means
+    texts = {**why, **MOVE_WHY}
     rows = []
     for issue in s.issues:
         row, prev = now.loc[issue.id], before.loc[issue.id]
         unit = issue.scale.unit
         reason, move = str(row["reason"]), str(row["move"])
-        why = next((REASON_WHY[key] for key in sorted(REASON_WHY, key=len, reverse=True) if move.startswith(key)),
-                   reason)
+        text = next((texts[key] for key in sorted(texts, key=len, reverse=True) if move.startswith(key)),
+                    why.get(reason, reason))
         rows.append({"Issue": issue.label, "Offer before": common.fmt(float(prev["position"]), unit),
-                     "Offer now": common.fmt(float(row["position"]), unit), "Move": move, "Why": why,
+                     "Offer now": common.fmt(float(row["position"]), unit), "Move": move, "Why": text,
                      "Proposal after the round": common.fmt(float(row["proposal"]), unit),
                      "Gap to the proposal": common.fmt(abs(float(row["position"]) - float(row["proposal"])), unit),
                      "Agreed": "yes" if bool(row["agreed"]) else "no"})

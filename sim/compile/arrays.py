@@ -19,7 +19,7 @@ from sim.core.spatial import forecast_weights, weighted_mean, weighted_median
 from sim.core.strategies import Profiles, make_profiles, with_run_axis
 from sim.core.utility import Array, to_unit
 from sim.core.voting import RuleArrays
-from sim.mechanisms.base import Rules, RunArrays
+from sim.mechanisms.base import Rules, RunArrays, round_tables
 from sim.scenario import DecisionRule, Scenario
 
 
@@ -142,9 +142,13 @@ def _run_arrays(scenario: Scenario, shared: ScenarioArrays, profiles: Profiles, 
                     for name in ("max_rounds", "tolerance", "noise", "tension_initial", "deadlock_rate",
                                  "hardline_rate", "concession_relief", "agreement_relief", "hardening")))
     protocol = scenario.protocol
-    return RunArrays(profiles, rules._replace(deadline=rules.deadline.astype(int)), shared.low, shared.high,
-                     shared.de_escalating, protocol.linkage == "package", protocol.activation,
-                     mechanisms.get(protocol.mechanism).parameters_of(scenario), shared.rule)
+    rules = rules._replace(deadline=rules.deadline.astype(int))
+    # one run (a model run) gets its rounds' tables at once; many runs compute them round by round (a table of
+    # every run's rounds would grow with the batch)
+    by_round = round_tables(profiles, rules.deadline) if runs == 1 else None
+    return RunArrays(profiles, rules, shared.low, shared.high, shared.de_escalating, protocol.linkage == "package",
+                     protocol.activation, mechanisms.get(protocol.mechanism).parameters_of(scenario), shared.rule,
+                     by_round)
 
 
 def _per_run(value: np.ndarray, runs: int) -> np.ndarray:

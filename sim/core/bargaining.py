@@ -225,7 +225,7 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))
     column = exponent if exponent.ndim == ideal.ndim else exponent[..., None]
     value = 1.0 - power(np.abs(best - ideal), column)
-    all_open = bool(open_issues.all())
+    all_open = np.count_nonzero(open_issues) == open_issues.size
     open_ = open_issues[..., None, :]
     if reservation is not None and not package:   # issue by issue: i refuses an issue worth less than its floor
         feasible = feasible & (value >= reservation[..., None] - EPS)
@@ -255,7 +255,7 @@ def walking_away(outside: Array, best: Array) -> NDArray[np.bool_]:
     return np.greater(outside, best + EPS)  # NaN compares False: no outside option, never walks
 
 
-def outside_options(value: Array, trend: Array, round_: int) -> Array:
+def outside_options(value: Array, trend: Array, round_: int | NDArray[np.int_]) -> Array:
     """Each actor's outside option in round `round_`: clip(value + trend x round, 0, 1) (NaN stays NaN; the clip
     as two ufuncs, since np.clip's wrapper costs more than the round's other steps here)."""
     return np.minimum(np.maximum(value + trend * round_, 0.0), 1.0)

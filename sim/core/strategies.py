@@ -18,9 +18,9 @@ follows the strategy, a more salient one lags and one of no salience is conceded
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -126,9 +126,40 @@ def with_run_axis(p: Profiles) -> Profiles:
     short path, about a third of the cost of broadcasting an (N, M) operand to it."""
     if p.ideal.ndim == 3:
         return p
-    batched: dict[str, Any] = {name: value[None] for name, value in vars(p).items()
-                               if isinstance(value, np.ndarray) and name not in SHARED_FIELDS}
-    return dataclasses.replace(p, **batched)
+    fields = {name: value[None] if isinstance(value, np.ndarray) and name not in SHARED_FIELDS else value
+              for name, value in vars(p).items()}
+    # the same fields set directly: `dataclasses.replace` would run __init__ with every field as a keyword again,
+    # twice this function's cost, once per model run
+    batched = object.__new__(Profiles)
+    batched.__dict__.update(fields)
+    return batched
+
+
+class Choices(NamedTuple):
+    """What `make_profiles` derives from the actors' strategy kinds alone (read-only arrays): the same for every
+    run of a scenario whatever numbers it draws, so derived once per list of kinds."""
+
+    kind: NDArray[np.int_]              # (N,) index into KINDS
+    hardliner: NDArray[np.bool_]        # (N, 1)
+    tit_for_tat: NDArray[np.bool_]      # (N, 1)
+    any_hardliner: bool
+    has_tit_for_tat: bool
+    eye: Array                          # (N, N) identity
+    anchor_rows: NDArray[np.intp]       # (N,) zeros: `Profiles.anchor_rows`
+    column_sums: Array                  # (N, N) ones: `Profiles.column_sums`
+
+
+@lru_cache(maxsize=64)
+def _choices(kinds: tuple[str, ...]) -> Choices:
+    kind = np.array([KINDS.index(k) for k in kinds])
+    n_actors = len(kinds)
+    choices = Choices(kind, (kind == HARDLINER)[:, None], (kind == TIT_FOR_TAT)[:, None],
+                      bool((kind == HARDLINER).any()), bool((kind == TIT_FOR_TAT).any()), np.eye(n_actors),
+                      np.zeros(n_actors, dtype=np.intp), np.ones((n_actors, n_actors)))
+    for array in choices:
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False    # shared by every run with these kinds
+    return choices
 
 
 def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitude: Array, red_line: Array,
@@ -148,7 +179,8 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     r = risk_exponent(risk_attitude)
     weights = salience_weights(salience)
     disagreement = disagreement_utilities(status_quo, ideal, r, reservation)
-    kind = np.array([KINDS.index(k) for k in kinds])
+    choices = _choices(tuple(kinds))
+    kind = choices.kind
     red_low, red_high = red_line_bounds(red_line, ideal)
     red_low_tol, red_high_tol = red_low - EPS, red_high + EPS
     agreeable_low, agreeable_high = red_low_tol.max(axis=-2), red_high_tol.min(axis=-2)
@@ -159,7 +191,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     # The reservation utility bounds each issue on its own; a Nash package already gives everyone at least its
     # reservation utility as a whole, so there the actors may go as far as their red lines on any one issue.
     reservation_room = np.where(has_nash[..., None, None], np.inf, reservation_distance(reservation, r)[..., None])
-    eye = np.eye(n_actors)
+    eye = choices.eye
     return Profiles(
         ideal=ideal, salience=salience, weights=weights, capability=capability,
         risk_exponent=r, red_line=red_line, red_low=red_low, red_high=red_high, reservation=reservation,
@@ -167,15 +199,14 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         room_up=np.minimum(np.minimum(reservation_room, 1.0 - ideal), red_high - ideal),
         room_down=np.minimum(np.minimum(reservation_room, ideal), ideal - red_low),
         kind=kind, time_power=trade_exponents(salience, package) / exponent[..., None],
-        hardliner=(kind == HARDLINER)[:, None], any_hardliner=bool((kind == HARDLINER).any()),
-        tit_for_tat=(kind == TIT_FOR_TAT)[:, None],
+        hardliner=choices.hardliner, any_hardliner=choices.any_hardliner, tit_for_tat=choices.tit_for_tat,
         reciprocity=reciprocity[..., None], opening=opening[..., None],
         flexibility=flexibility[..., None], cohesion=cohesion,
         cohesion_matrix=eye - cohesion.sum(axis=-1)[..., None] * eye + cohesion,
         has_cohesion=bool(cohesion.any()), has_red_lines=bool((~np.isnan(red_line)).any()),
-        has_tit_for_tat=bool((kind == TIT_FOR_TAT).any()),
+        has_tit_for_tat=choices.has_tit_for_tat,
         proposal_weights=normalised_columns(capability[..., None] * salience),
-        anchor_rows=np.zeros(n_actors, dtype=np.intp), column_sums=np.ones((n_actors, n_actors)),
+        anchor_rows=choices.anchor_rows, column_sums=choices.column_sums,
         agreeable_low=agreeable_low, agreeable_high=agreeable_high, package_possible=package_possible,
         status_quo=status_quo, disagreement=disagreement, outside=outside, outside_trend=outside_trend,
         has_outside_options=bool((~np.isnan(outside)).any()),
@@ -247,9 +278,9 @@ class OfferStep(NamedTuple):
     stuck: NDArray[np.bool_]    # could not move towards the proposal: already at its room or the proposal
 
 
-def scheduled_fraction(p: Profiles, round_: int, deadline: int | NDArray[np.int_]) -> Array:
+def scheduled_fraction(p: Profiles, round_: int | NDArray[np.int_], deadline: int | NDArray[np.int_]) -> Array:
     """The fraction of its room each actor means to have conceded by round t of T (N, M) (deadline (R,): per
-    run, (R, N, M)).
+    run, (R, N, M); `round_` a column of rounds (K, 1): each of them, (K, R, N, M)).
 
     Time-dependent kinds: (t/T)^(lambda_ij / e_i); hardliners: f_i t/T. (Tit-for-tat rows are not used.)
     """

@@ -81,7 +81,7 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
         agreeable = within(proposal, p.agreeable_low[..., None, :], p.agreeable_high[..., None, :]).all(axis=(-2, -1))
     else:
         agreeable = within(proposal, p.agreeable_low, p.agreeable_high).all(axis=-1)
-    if not agreeable.any():
+    if not np.count_nonzero(agreeable):
         return agreeable
     return agreeable & package_acceptance(proposal, offers, p, tolerance).all(axis=-1)
 
@@ -110,7 +110,8 @@ def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array
            agreed_round: NDArray[np.int_], open_issues: NDArray[np.bool_],
            de_escalating: NDArray[np.bool_]) -> Settlement:
     """Close the issues `settled` (M,) at `values` (M,) in round `round_` (or per replicate: (R, M))."""
-    if not settled.any():   # most rounds settle nothing: the table stays as it is, with no array operations
+    if not np.count_nonzero(settled):   # most rounds settle nothing: the table stays as it is, with no array
+        # operations (count_nonzero: a bool without .any()'s reduction machinery, asked every round)
         return Settlement(offers, agreed_value, agreed_round, open_issues,
                           np.zeros(settled.shape[:-1], dtype=np.int_))
     return Settlement(
@@ -161,7 +162,7 @@ def round_movement(before: Array, after: Array, proposal: Array,
     moved = np.abs(before - proposal) - gap_after
     held = (gap_after > tolerance) & (moved < HOLD_EPS)
     if stuck is not None:
-        held = held & ~stuck
+        held = np.greater(held, stuck)      # held and not stuck (on bools a > b is a & ~b: one call, not two)
     gained = np.maximum(moved, 0.0)
     n_actors, n_issues = moved.shape[-2:]
     if open_issues is not None:
@@ -201,14 +202,23 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
     The best deal left is never below what no deal is worth to the actor (its disagreement point while every issue
     is open under package linkage, else its reservation utility), so a round in which no outside option beats
     that leaves no one walking, whatever the best deal: its best deals are then not computed (NaN; most rounds)."""
-    outside = outside_options(p.outside, p.outside_trend, round_)
-    floor = p.disagreement_point if package and bool(open_issues.all()) else p.reservation
-    if not np.greater(outside, floor + EPS).any():      # NaN (no outside option) never walks
+    outside, could_walk = outside_now(p, outside_options(p.outside, p.outside_trend, round_), open_issues, package)
+    if not could_walk:
         return np.zeros(offers.shape[:-1], dtype=bool), outside, np.full(offers.shape[:-1], np.nan)
     best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.exponent_table,
                           p.disagreement, open_issues, agreed_value, package, p.red_low, p.red_high, p.reservation,
                           p.disagreement_point)
     return walking_away(outside, best), outside, best
+
+
+def outside_now(p: Profiles, outside: Array, open_issues: NDArray[np.bool_], package: bool) -> tuple[Array, bool]:
+    """(each actor's outside option this round (`bargaining.outside_options`), whether any of them beats what no
+    deal is worth to its actor): where none does, no one walks away this round, whatever the best deal left
+    (`walkouts`)."""
+    all_open = np.count_nonzero(open_issues) == open_issues.size
+    floor = p.disagreement_point if package and all_open else p.reservation
+    # NaN (no outside option) never walks
+    return outside, bool(np.count_nonzero(np.greater(outside, floor + EPS)))
 
 
 def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],

@@ -22,7 +22,10 @@ def power(base: Array | float, exponent: Array | float) -> Array:
     routine that can differ in the last bit), so a run played alone and the same run among many (`sim.engine.lockstep`)
     would drift apart. Both operands are therefore laid out in full before the power is taken.
     """
-    base, exponent = np.asarray(base, dtype=float), np.asarray(exponent, dtype=float)
+    if not (type(base) is np.ndarray and base.dtype == np.float64):      # (the rounds pass float64 arrays: no
+        base = np.asarray(base, dtype=float)                            # conversion call for them)
+    if not (type(exponent) is np.ndarray and exponent.dtype == np.float64):
+        exponent = np.asarray(exponent, dtype=float)
     if base.shape != exponent.shape:
         shape = np.broadcast(base, exponent).shape   # (np.broadcast_shapes costs four times as much per call)
         base, exponent = full(base, shape), full(exponent, shape)

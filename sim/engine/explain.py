@@ -53,15 +53,18 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
         walked = (f"{spec.actor(who).name} walked away in round {model.round}: its outside option ({option:.3f}) "
                   f"beat the best deal every actor, itself included, could still accept, or no deal "
                   f"({best:.3f})")
-    acceptance = table_rules.issue_acceptance(proposal[0], offers, p, tolerance)
-    worth = issue_utilities(proposal[0], p.ideal, p.risk_exponent) >= p.reservation[:, None] - 1e-9
+    # who accepts and who refuses each issue's proposal: read issue by issue only (not under package linkage)
+    acceptance = None if package else table_rules.issue_acceptance(proposal[0], offers, p, tolerance)
+    worth = None if package else issue_utilities(proposal[0], p.ideal, p.risk_exponent) >= p.reservation[:, None] - 1e-9
+    agreed_native = native_offers = None    # in native units, converted once where some issue reads them
     reasons: dict[str, str] = {}
     for j, issue in enumerate(spec.issues):
         unit = f" {issue.scale.unit}" if issue.scale.unit else ""
         if not model.open_issues[j]:
             how = " as part of the package" if package else ""
+            agreed_native = native(model.agreed_value) if agreed_native is None else agreed_native
             reasons[issue.id] = (f"settled in round {int(model.agreed_round[j])} at "
-                                 f"{float(native(model.agreed_value)[j]):.1f}{unit}{how}")
+                                 f"{float(agreed_native[j]):.1f}{unit}{how}")
             continue
         parts = []
         if walked:
@@ -74,13 +77,14 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
             others = [i.id for k, i in enumerate(spec.issues) if blocked_here[k]]
             parts.append("the offers met here, but under package linkage nothing is agreed until everything is"
                          + (f" (still apart on {', '.join(others)})" if others else ""))
-        elif not package and met[j] and not acceptance[:, j].all():
+        elif acceptance is not None and worth is not None and met[j] and not acceptance[:, j].all():
             refusing = np.flatnonzero(~worth[:, j])
             if len(refusing):
                 parts.append(f"the offers met, but the proposal is below the walk-away utility of "
                              f"{_names(model, refusing)}")
         if not parts or (walked and len(parts) == 1 and not met[j]):
-            spread = float(np.ptp(native(offers)[:, j]))
+            native_offers = native(offers) if native_offers is None else native_offers
+            spread = float(np.ptp(native_offers[:, j]))
             when = "when the talks ended" if walked else f"at the deadline (round {model.round})"
             if not model.running:
                 parts.append(f"offers still {spread:.0f}{unit} apart {when}")

@@ -278,10 +278,12 @@ def _take_state(state: State, keep: NDArray[np.bool_]) -> State:
 def _take(arrays: RunArrays, keep: NDArray[np.bool_] | NDArray[np.intp]) -> RunArrays:
     """The arrays of the runs `keep` (R,) (shared profiles stay as they are)."""
     rules_ = type(arrays.rules)(*(value[keep] for value in arrays.rules))
+    tables = arrays.by_round
+    by_round = None if tables is None else type(tables)(*(table[:, keep] for table in tables))
     p = arrays.profiles
     if p.ideal.ndim == 2:
-        return arrays._replace(rules=rules_)
-    return arrays._replace(rules=rules_, profiles=_take_profiles(p, keep))
+        return arrays._replace(rules=rules_, by_round=by_round)
+    return arrays._replace(rules=rules_, profiles=_take_profiles(p, keep), by_round=by_round)
 
 
 def _take_profiles(p: Profiles, keep: NDArray[np.bool_] | NDArray[np.intp]) -> Profiles:

@@ -246,19 +246,30 @@ class Backtest:
 def model_names(spec: str | None) -> tuple[str, ...]:
     """`a,b,...` -> model names, the baseline always included and first; BacktestError for unknown names."""
     if spec is None:
-        return tuple(MODELS)
+        return calibrated(tuple(MODELS))
     names = [name.strip() for name in spec.split(",") if name.strip()]
     unknown = [name for name in names if name not in MODELS]
     if unknown or not names:
         raise BacktestError(f"--models: unknown model(s) {', '.join(unknown) or '(none given)'} "
                             f"(known: {', '.join(MODELS)})")
-    return tuple(dict.fromkeys([BASELINE, *names]))
+    return calibrated(tuple(dict.fromkeys([BASELINE, *names])))
+
+
+def calibrated(names: Sequence[str]) -> tuple[str, ...]:
+    """The names, if every model declares its interval calibration; BacktestError naming one that does not."""
+    for name in names:
+        try:
+            intervals.calibration(name)
+        except intervals.Uncalibrated as error:
+            raise BacktestError(str(error)) from None
+    return tuple(names)
 
 
 def run_backtest(data: Dataset, models: Sequence[str] = tuple(MODELS),
                  advance: Callable[[int], None] | None = None) -> Backtest:
     """Forecast every issue of `data` with every model, with its forecast distribution (sim.forecasting.intervals);
-    `advance(k)` is told after each proposal (k issues)."""
+    `advance(k)` is told after each proposal (k issues); BacktestError for a model without interval calibration."""
+    calibrated(models)
     forecasts: list[np.ndarray] = []
     bounds: list[np.ndarray] = []
     scores: list[np.ndarray] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.forecasting.model import ForecastingModel
 from sim.forecasting.problem import Problem
 
 
@@ -25,3 +26,11 @@ def weighted_mean(positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
 def forecast(problem: Problem) -> np.ndarray:
     """x*_d = sum_i c_i s_id x_id / sum_i c_i s_id for each issue d."""
     return weighted_mean(problem.positions, problem.weights())
+
+
+ERRORS = (0.020, 0.061, 0.097, 0.148, 0.221, 0.253, 0.303, 0.372, 0.437, 0.475,
+          0.542, 0.622, 0.738, 0.764, 0.869, 0.986, 1.063, 1.245, 1.492, 1.879)
+"""This model's interval calibration (`ForecastingModel.errors`): the 20 quantiles of |outcome - forecast| / sigma
+on the DEU development file, cross-validated (`python -m sim.forecasting.validation FILE --calibrate`)."""
+
+MODEL = ForecastingModel(forecast, errors=ERRORS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.forecasting.model import ForecastingModel
 from sim.forecasting.problem import Problem
 
 SEED = 0
@@ -37,3 +38,11 @@ def forecast(problem: Problem) -> np.ndarray:
         issue = result.issues["issue"]
         out[d] = issue.value if issue.agreed else issue.proposal
     return out
+
+
+ERRORS = (0.003, 0.043, 0.092, 0.212, 0.248, 0.313, 0.409, 0.475, 0.535, 0.617,
+          0.731, 0.844, 0.929, 1.029, 1.054, 1.119, 1.200, 1.257, 1.368, 1.564)
+"""This model's interval calibration (`ForecastingModel.errors`): the 20 quantiles of |outcome - forecast| / sigma
+on the DEU development file, cross-validated (`python -m sim.forecasting.validation FILE --calibrate`)."""
+
+MODEL = ForecastingModel(forecast, errors=ERRORS)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.forecasting.compromise import weighted_mean
+from sim.forecasting.model import ForecastingModel
 from sim.forecasting.problem import Problem
 
 ROUNDS = 1
@@ -92,3 +93,11 @@ def exchanged_positions(problem: Problem, rounds: int = ROUNDS, limit: str = LIM
 def forecast(problem: Problem) -> np.ndarray:
     """The compromise (weighted mean) of the positions after the exchanges."""
     return weighted_mean(exchanged_positions(problem), problem.weights())
+
+
+ERRORS = (0.029, 0.064, 0.121, 0.148, 0.177, 0.248, 0.274, 0.313, 0.376, 0.419,
+          0.490, 0.570, 0.644, 0.744, 0.833, 0.889, 1.079, 1.275, 1.443, 1.963)
+"""This model's interval calibration (`ForecastingModel.errors`): the 20 quantiles of |outcome - forecast| / sigma
+on the DEU development file, cross-validated (`python -m sim.forecasting.validation FILE --calibrate`)."""
+
+MODEL = ForecastingModel(forecast, errors=ERRORS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core import expected_utility_kernel as eu
+from sim.forecasting.model import ForecastingModel
 from sim.forecasting.problem import Problem
 
 
@@ -34,3 +35,11 @@ def forecast(problem: Problem, params: eu.EUParams = eu.SYMMETRIC) -> np.ndarray
                                     problem.saliences[np.ix_(issues, has)].T, params)
         out[issues] = problem.scale_min + span * result.forecast
     return out
+
+
+ERRORS = (0.000, 0.000, 0.000, 0.006, 0.062, 0.131, 0.180, 0.250, 0.337, 0.420,
+          0.488, 0.556, 0.739, 0.993, 1.121, 1.248, 1.451, 1.648, 2.054, 2.432)
+"""This model's interval calibration (`ForecastingModel.errors`): the 20 quantiles of |outcome - forecast| / sigma
+on the DEU development file, cross-validated (`python -m sim.forecasting.validation FILE --calibrate`)."""
+
+MODEL = ForecastingModel(forecast, errors=ERRORS)

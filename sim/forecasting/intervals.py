@@ -11,8 +11,9 @@ outcome is the central forecast F plus the issue's spread sigma times a standard
   correlation of a miss with sigma is 0.33, with the plain range of positions 0.13);
 * e, the model's standardized errors |outcome - F| / sigma, taken with both signs (the direction of a scale is
   arbitrary, so the distribution is symmetric: a model's forecast and its interval mirror with the scale), as
-  QUANTILES quantiles (at levels (k - 1/2)/QUANTILES) per model in ERRORS, measured on the DEU development file
-  by cross-validation by proposal (`sim.forecasting.validation`; docs/forecasting.md has the figures).
+  QUANTILES quantiles (at levels (k - 1/2)/QUANTILES), declared by each model (`ForecastingModel.errors`, in
+  its module), measured on the DEU development file by cross-validation by proposal (`sim.forecasting.validation`;
+  docs/forecasting.md has the figures).
 
 The distribution is represented by 2 x QUANTILES equally likely points; the 80 % interval is its 10th and 90th
 percentiles (F -/+ sigma times the 80th percentile of |e|, clipped to the scale) and the continuous ranked
@@ -38,25 +39,6 @@ QUANTILES = 20
 MIN_SPREAD = 0.01
 """sigma's floor, as a share of the scale's range (an issue where everyone agrees still has some doubt)."""
 
-ERRORS: dict[str, tuple[float, ...]] = {
-    "compromise": (0.020, 0.061, 0.097, 0.148, 0.221, 0.253, 0.303, 0.372, 0.437, 0.475,
-                   0.542, 0.622, 0.738, 0.764, 0.869, 0.986, 1.063, 1.245, 1.492, 1.879),
-    "nash": (0.033, 0.078, 0.113, 0.155, 0.197, 0.230, 0.305, 0.366, 0.409, 0.501,
-             0.548, 0.625, 0.727, 0.771, 0.835, 0.927, 1.042, 1.217, 1.438, 1.843),
-    "exchange": (0.029, 0.064, 0.121, 0.148, 0.177, 0.248, 0.274, 0.313, 0.376, 0.419,
-                 0.490, 0.570, 0.644, 0.744, 0.833, 0.889, 1.079, 1.275, 1.443, 1.963),
-    "procedural": (0.000, 0.000, 0.000, 0.034, 0.150, 0.280, 0.400, 0.475, 0.555, 0.646,
-                   0.708, 0.765, 0.910, 1.095, 1.262, 1.449, 1.667, 1.860, 2.176, 2.540),
-    "expected_utility": (0.000, 0.000, 0.000, 0.006, 0.062, 0.131, 0.180, 0.250, 0.337, 0.420,
-                         0.488, 0.556, 0.739, 0.993, 1.121, 1.248, 1.451, 1.648, 2.054, 2.432),
-    "concession": (0.003, 0.043, 0.092, 0.212, 0.248, 0.313, 0.409, 0.475, 0.535, 0.617,
-                   0.731, 0.844, 0.929, 1.029, 1.054, 1.119, 1.200, 1.257, 1.368, 1.564),
-    "ensemble": (0.009, 0.047, 0.122, 0.164, 0.188, 0.220, 0.271, 0.332, 0.385, 0.460,
-                 0.514, 0.585, 0.676, 0.740, 0.817, 0.942, 1.068, 1.239, 1.420, 1.905),
-}
-"""Per model, the QUANTILES quantiles of |outcome - forecast| / sigma on the DEU development file, cross-validated
-(`python -m sim.forecasting.validation FILE --calibrate` prints them). Models without an entry use DEFAULT_MODEL's."""
-DEFAULT_MODEL = "compromise"
 
 
 @dataclass(frozen=True)
@@ -102,15 +84,32 @@ def levels() -> np.ndarray:
 
 
 def error_quantiles(standardized_errors: np.ndarray) -> tuple[float, ...]:
-    """The QUANTILES quantiles of |e| (the table ERRORS holds per model)."""
+    """The QUANTILES quantiles of |e| (what a model declares as its `errors`)."""
     return tuple(float(v) for v in np.quantile(np.abs(standardized_errors), levels()))
+
+
+class Uncalibrated(ValueError):
+    """A forecasting model that declares no interval calibration (`ForecastingModel.errors` is None)."""
+
+
+def calibration(model: str) -> tuple[float, ...]:
+    """The interval calibration model `model` declares; Uncalibrated if it has none (a new model's intervals are
+    never borrowed from another model's)."""
+    from sim.forecasting import MODELS
+
+    errors = MODELS.get(model).errors
+    if errors is None or len(errors) != QUANTILES:
+        raise Uncalibrated(f"forecasting model {model!r} declares no interval calibration ({QUANTILES} error "
+                           "quantiles as its `errors`): run `python -m sim.forecasting.validation FILE --calibrate` "
+                           "on the DEU development file and declare what it prints for the model")
+    return errors
 
 
 def distribution(problem: Problem, central: np.ndarray, model: str,
                  errors: tuple[float, ...] | None = None) -> Distribution:
-    """The forecast distribution of `model` around its central forecast on `problem` (ERRORS[model] unless
-    `errors` is given)."""
-    table = np.asarray(errors if errors is not None else ERRORS.get(model, ERRORS.get(DEFAULT_MODEL, (0.0,))))
+    """The forecast distribution of `model` around its central forecast on `problem` (with the calibration the
+    model declares, unless `errors` is given; Uncalibrated if it declares none)."""
+    table = np.asarray(errors if errors is not None else calibration(model))
     steps = np.concatenate([-table[::-1], table])                       # symmetric: both signs
     points = np.asarray(central, dtype=float)[:, None] + spread(problem)[:, None] * steps[None, :]
     return Distribution(np.asarray(central, dtype=float), np.clip(points, problem.scale_min, problem.scale_max))

@@ -33,9 +33,14 @@ both sides of D), the bargain fails and the forecast is D.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from itertools import product
+
 import numpy as np
 
 from sim.forecasting import compromise, eu_council
+from sim.forecasting.folds import choose_out_of_fold, forecasts_by
+from sim.forecasting.model import ForecastingModel, Tuned
 from sim.forecasting.problem import Problem
 
 UTILITY = "quadratic"
@@ -50,7 +55,7 @@ POWERS = ("capability", "formal")
 FAILURE_COST = 100.0
 """The common cost of a failed bargain, in units of a fully salient actor's utility range. POWER and FAILURE_COST
 are the two parameters chosen on the DEU development file, by leave-one-proposal-out cross-validation over
-`validation.NASH_GRID` (capability or formal power x cost 0, 0.1, 0.3, 1, 3, 10, 30, 100): "formal" and 100 on the
+`GRID` (capability or formal power x cost 0, 0.1, 0.3, 1, 3, 10, 30, 100): "formal" and 100 on the
 whole file (out of fold: 100 for 96 of 143 issues, 10 or 30 for the rest), cross-validated MAE 22.97 against the
 compromise model's 23.70. The MAE falls steadily with the cost (formal: 31.69 at 0, 24.67 at 0.3, 22.93 at 3,
 22.85 at 30 and 100): on these data the status quo's pull makes forecasts worse, and the solution that forecasts
@@ -159,3 +164,33 @@ def forecast(problem: Problem, utility_kind: str = UTILITY, failure_cost: float 
         else:
             out[d] = nash_point(x, s, c, -s - cost, lo, hi, exponent, fallback=float(fallback[d]))
     return out
+
+
+GRID = tuple(product(POWERS, (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)))
+"""(power, failure cost) pairs the parameters are chosen from on the development file (quadratic utility)."""
+
+
+def tune(problems: Sequence[Problem], outcomes: np.ndarray, cluster: np.ndarray) -> Tuned:
+    """Cross-validated forecasts: each proposal's with the power and failure cost (from `GRID`) of least MAE on the
+    other proposals; the report's lines give the grid's MAE on the whole file and the choices."""
+    def at(power: str, cost: float) -> Callable[[Problem], np.ndarray]:
+        return lambda problem: forecast(problem, "quadratic", cost, power)
+
+    grid = np.array([forecasts_by(problems, at(pw, k)) for pw, k in GRID])
+    grid_errors = np.abs(grid - outcomes)
+    choice = choose_out_of_fold(grid_errors, cluster)
+    maes = {f"{pw} {k:g}": float(grid_errors[g].mean()) for g, (pw, k) in enumerate(GRID)}
+    whole_file = GRID[int(np.argmin(grid_errors.mean(axis=1)))]
+    out_of_fold = {f"{GRID[g][0]} {GRID[g][1]:g}": int((choice == g).sum()) for g in np.unique(choice)}
+    lines = ["Nash grid (power, failure cost: MAE on the whole file):",
+             "  " + ", ".join(f"{k} {v:.2f}" for k, v in maes.items()),
+             f"Nash chosen on the whole file: {whole_file}; out of fold: {out_of_fold}"]
+    return Tuned(grid[choice, np.arange(len(outcomes))], lines)
+
+
+ERRORS = (0.033, 0.078, 0.113, 0.155, 0.197, 0.230, 0.305, 0.366, 0.409, 0.501,
+          0.548, 0.625, 0.727, 0.771, 0.835, 0.927, 1.042, 1.217, 1.438, 1.843)
+"""This model's interval calibration (`ForecastingModel.errors`): the 20 quantiles of |outcome - forecast| / sigma
+on the DEU development file, cross-validated (`python -m sim.forecasting.validation FILE --calibrate`)."""
+
+MODEL = ForecastingModel(forecast, errors=ERRORS, tune=tune)

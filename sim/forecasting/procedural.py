@@ -35,6 +35,7 @@ import numpy as np
 
 from sim.forecasting import compromise
 from sim.forecasting.eu_council import QualifiedMajority, council_rule, weighted_rule
+from sim.forecasting.model import ForecastingModel
 from sim.forecasting.problem import Problem
 
 
@@ -117,3 +118,11 @@ def forecast(problem: Problem) -> np.ndarray:
         target = problem.positions[d, setter] if setter is not None and has[setter] else fallback[d]
         out[d] = float(np.clip(target, *allowed))
     return out
+
+
+ERRORS = (0.000, 0.000, 0.000, 0.034, 0.150, 0.280, 0.400, 0.475, 0.555, 0.646,
+          0.708, 0.765, 0.910, 1.095, 1.262, 1.449, 1.667, 1.860, 2.176, 2.540)
+"""This model's interval calibration (`ForecastingModel.errors`): the 20 quantiles of |outcome - forecast| / sigma
+on the DEU development file, cross-validated (`python -m sim.forecasting.validation FILE --calibrate`)."""
+
+MODEL = ForecastingModel(forecast, errors=ERRORS)

@@ -2,7 +2,7 @@
 the figures docs/forecasting.md reports (MAE with a 95 % bootstrap interval, interval coverage and width, CRPS).
 
     python -m sim.forecasting.validation ../shared/data/deu3_dev.tsv              # the figures (markdown)
-    python -m sim.forecasting.validation ../shared/data/deu3_dev.tsv --calibrate  # intervals.ERRORS as code
+    python -m sim.forecasting.validation ../shared/data/deu3_dev.tsv --calibrate  # each model's ERRORS as code
 
 Folds: leave one proposal out (the issues of a proposal share actors and are decided together, so they are never
 split between the part a choice is made on and the part it is scored on). A parameter's figure is nested: for each
@@ -15,20 +15,20 @@ forecasts.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import product
 from typing import Any
 
 import numpy as np
 
-from sim.forecasting import MODELS, ensemble, intervals, nash
+from sim.forecasting import BASELINE, MODELS, intervals
+from sim.forecasting.folds import choose_out_of_fold as choose_out_of_fold  # the helpers, for the tests
+from sim.forecasting.folds import forecasts_by, weighted_out_of_fold
+from sim.forecasting.folds import lad_weights as lad_weights
 from sim.forecasting.problem import Problem
 
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 20061
-NASH_GRID = tuple(product(nash.POWERS, (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)))
-"""(power, failure cost) pairs the Nash model's parameters are chosen from (quadratic utility throughout)."""
 
 
 @dataclass(frozen=True)
@@ -46,23 +46,6 @@ class Scores:
 
 def _proposal_index(proposal_ids: Sequence[str]) -> np.ndarray:
     return np.unique(np.asarray(proposal_ids), return_inverse=True)[1]
-
-
-def choose_out_of_fold(errors: np.ndarray, cluster: np.ndarray) -> np.ndarray:
-    """(n,) for every issue, the index of the candidate (rows of `errors`, (G, n) absolute errors) with the lowest
-    MAE on the issues of the other proposals (ties: the first)."""
-    total = errors.sum(axis=1)
-    count = len(cluster)
-    choice = np.empty(errors.shape[1], dtype=int)
-    for c in np.unique(cluster):
-        test = cluster == c
-        others = (total - errors[:, test].sum(axis=1)) / (count - test.sum())
-        choice[test] = int(np.argmin(others))
-    return choice
-
-
-def forecasts_by(problems: Sequence[Problem], model: Callable[[Problem], np.ndarray]) -> np.ndarray:
-    return np.concatenate([model(p) for p in problems])
 
 
 def bootstrap_mae(errors: np.ndarray, cluster: np.ndarray, samples: int = BOOTSTRAP_SAMPLES,
@@ -107,28 +90,21 @@ def evaluate(path: str) -> tuple[list[Scores], dict[str, Any]]:
     outcomes = np.concatenate([p.outcomes for p in data.proposals])
     cluster = _proposal_index([p.id for p in data.proposals for _ in p.issue_ids])
     central: dict[str, np.ndarray] = {name: forecasts_by(problems, MODELS[name]) for name in MODELS}
-    notes: dict[str, Any] = {}
-    # the Nash model: power and failure cost chosen out of fold
-    def nash_at(power: str, cost: float) -> Callable[[Problem], np.ndarray]:
-        return lambda problem: nash.forecast(problem, "quadratic", cost, power)
-
-    grid = np.array([forecasts_by(problems, nash_at(pw, k)) for pw, k in NASH_GRID])
-    grid_errors = np.abs(grid - outcomes)
-    choice = choose_out_of_fold(grid_errors, cluster)
-    central["nash"] = grid[choice, np.arange(len(outcomes))]
-    notes["nash_grid"] = {f"{pw} {k:g}": float(grid_errors[g].mean()) for g, (pw, k) in enumerate(NASH_GRID)}
-    notes["nash_chosen_whole_file"] = NASH_GRID[int(np.argmin(grid_errors.mean(axis=1)))]
-    notes["nash_chosen_out_of_fold"] = {f"{NASH_GRID[g][0]} {NASH_GRID[g][1]:g}": int((choice == g).sum())
-                                        for g in np.unique(choice)}
-    if "ensemble" in central:      # its weights fitted out of fold too, on the cross-validated Nash forecasts
-        members = np.column_stack([central[m] for m in ensemble.WEIGHTS])
-        for c in np.unique(cluster):
-            test = cluster == c
-            central["ensemble"][test] = members[test] @ lad_weights(members[~test], outcomes[~test])
+    notes: dict[str, Any] = {"tuning": {}}
+    # a model whose parameters were chosen on the file: chosen out of fold; then those that combine the others,
+    # fitted out of fold on the others' cross-validated forecasts
+    for name, model in MODELS.items():
+        if model.tune is not None:
+            tuned = model.tune(problems, outcomes, cluster)
+            central[name] = tuned.forecasts
+            notes["tuning"][name] = tuned.lines
+    for name, model in MODELS.items():
+        if model.combine is not None:
+            central[name] = model.combine(central, outcomes, cluster)
     names = list(MODELS)
     errors = np.column_stack([np.abs(central[n] - outcomes) for n in names])
     draws = bootstrap_mae(errors, cluster)
-    base = names.index("compromise")
+    base = names.index(BASELINE)
     diff = draws - draws[:, [base]]
     scores, standardized = [], {}
     for k, name in enumerate(names):
@@ -144,33 +120,22 @@ def evaluate(path: str) -> tuple[list[Scores], dict[str, Any]]:
     return scores, notes
 
 
-def lad_weights(forecasts: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
-    """Non-negative weights summing to 1 that minimise the mean absolute error of forecasts @ w (a linear
-    programme)."""
-    from scipy.optimize import linprog
-
-    n, m = forecasts.shape
-    cost = np.r_[np.zeros(m), np.ones(n)]
-    bound = np.block([[forecasts, -np.eye(n)], [-forecasts, -np.eye(n)]])
-    result = linprog(cost, A_ub=bound, b_ub=np.r_[outcomes, -outcomes],
-                     A_eq=np.r_[np.ones(m), np.zeros(n)][None, :], b_eq=[1.0], bounds=[(0, None)] * (m + n))
-    return result.x[:m]
-
-
 ENSEMBLES = (("compromise", "exchange"), ("nash", "exchange"), ("exchange", "expected_utility"),
-             ("compromise", "expected_utility"), tuple(m for m in MODELS if m != "ensemble"))
+             ("compromise", "expected_utility"))
+"""The combinations docs/forecasting.md reports, besides all the models that combine none of the others."""
+
+
+def ensembles() -> tuple[tuple[str, ...], ...]:
+    return (*ENSEMBLES, tuple(m for m, model in MODELS.items() if not model.combines_others))
 
 
 def ensemble_checks(central: dict[str, np.ndarray], outcomes: np.ndarray, cluster: np.ndarray) -> dict[str, tuple]:
     """Cross-validated MAE of weighted averages of models (weights by least absolute error on the other
     proposals), with the weights fitted on the whole file."""
     out = {}
-    for members in ENSEMBLES:
+    for members in ensembles():
         f = np.column_stack([central[m] for m in members])
-        pred = np.empty_like(outcomes)
-        for c in np.unique(cluster):
-            test = cluster == c
-            pred[test] = f[test] @ lad_weights(f[~test], outcomes[~test])
+        pred = weighted_out_of_fold(f, outcomes, cluster)
         out[" + ".join(members)] = (float(np.abs(pred - outcomes).mean()), lad_weights(f, outcomes).round(3).tolist())
     return out
 
@@ -185,20 +150,20 @@ def report(path: str) -> str:
         lines.append(f"| {s.model} | {s.mae:.2f} | [{s.mae_low:.2f}, {s.mae_high:.2f}] | "
                      f"{s.mae - scores[0].mae:+.2f} [{s.diff_low:+.2f}, {s.diff_high:+.2f}] | "
                      f"{100 * s.coverage:.0f} % | {s.width:.1f} | {s.crps:.2f} |")
-    lines += ["", "Nash grid (power, failure cost: MAE on the whole file):",
-              "  " + ", ".join(f"{k} {v:.2f}" for k, v in notes["nash_grid"].items()),
-              f"Nash chosen on the whole file: {notes['nash_chosen_whole_file']}; out of fold: "
-              f"{notes['nash_chosen_out_of_fold']}", "", "Ensembles (cross-validated MAE; weights on the whole file):"]
+    for tuning in notes["tuning"].values():
+        lines += ["", *tuning]
+    lines += ["", "Ensembles (cross-validated MAE; weights on the whole file):"]
     lines += [f"  {k}: {mae:.2f} {w}" for k, (mae, w) in notes["ensembles"].items()]
     return "\n".join(lines)
 
 
 def calibration(path: str) -> str:
-    """intervals.ERRORS as Python source, from the cross-validated forecasts of every model."""
+    """Every model's interval calibration (its `ERRORS`, declared in its module) as Python source, from the
+    cross-validated forecasts of every model."""
     _, notes = evaluate(path)
-    rows = [f'    "{name}": ({", ".join(f"{v:.3f}" for v in intervals.error_quantiles(e))}),'
+    rows = [f'{name}: ERRORS = ({", ".join(f"{v:.3f}" for v in intervals.error_quantiles(e))})'
             for name, e in notes["standardized_errors"].items()]
-    return "ERRORS = {\n" + "\n".join(rows) + "\n}"
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":       # pragma: no cover - a report for the docs

@@ -9,7 +9,7 @@ is written once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from sim.core import table_rules as rules
-from sim.core.strategies import HELD, HUMAN, OPENING, REASONS, Profiles
+from sim.core.bargaining import outside_options
+from sim.core.strategies import HELD, HUMAN, OPENING, REASONS, Profiles, scheduled_fraction
 from sim.core.streams import NOISE, ORDER, generator
 from sim.core.utility import Array, full
 from sim.core.voting import RuleArrays
@@ -38,6 +39,22 @@ class Rules(NamedTuple):
     hardening: np.ndarray
 
 
+class RoundTables(NamedTuple):
+    """What a run's rounds read that depends on its arrays and the round number alone, computed for every round
+    1..T at once (one call each, not one a round); row t - 1 is round t's. A model run's arrays (R = 1) carry
+    them; the numbers are those of the per-round calls (the same elementwise operations on the same operands)."""
+
+    scheduled: Array    # (T, R, N, M) `strategies.scheduled_fraction`
+    outside: Array      # (T, R, N) `bargaining.outside_options`
+
+
+def round_tables(profiles: Profiles, deadline: NDArray[np.int_]) -> RoundTables:
+    """The tables of rounds 1..max(deadline) (`profiles` with a run axis, `deadline` (R,))."""
+    rounds = np.arange(1, int(deadline.max()) + 1)
+    return RoundTables(scheduled_fraction(profiles, rounds[:, None], deadline),
+                       outside_options(profiles.outside, profiles.outside_trend, rounds[:, None, None]))
+
+
 class RunArrays(NamedTuple):
     """What `play_round` reads: the profiles (shared (N, M), or per run (R, N, M)), the rules per run, and
     what every run shares."""
@@ -51,6 +68,22 @@ class RunArrays(NamedTuple):
     activation: str                 # simultaneous | sequential | random
     params: Any                     # the mechanism's parameters (its pydantic model), shared by every run
     rule: RuleArrays | None = None  # each issue's decision rule (None: unanimity)
+    by_round: RoundTables | None = None  # a model run's per-round tables (None: computed each round)
+
+    def scheduled(self, round_: int) -> Array:
+        """`strategies.scheduled_fraction` of round `round_` (R, N, M)."""
+        table = self.by_round
+        if table is not None and round_ <= len(table.scheduled):
+            return table.scheduled[round_ - 1]
+        return scheduled_fraction(self.profiles, round_, self.rules.deadline)
+
+    def outside(self, round_: int) -> Array:
+        """`bargaining.outside_options` of round `round_` (R, N)."""
+        table = self.by_round
+        if table is not None and round_ <= len(table.outside):
+            return table.outside[round_ - 1]
+        p = self.profiles
+        return outside_options(p.outside, p.outside_trend, round_)
 
 
 class State(NamedTuple):
@@ -93,6 +126,22 @@ class Parameters(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
+COMMON_WHY: dict[str, str] = {
+    "opening position": "round 0: its ideal position, where it opens",
+    "conceded": "moved towards the proposal as its strategy schedules for this round",
+    "reciprocated": "tit-for-tat: returned the others' last concession",
+    "held": "did not move this round (its schedule asked for no move, or tension held it back)",
+    "held red line": "stands at its red line and will go no further",
+    "at reservation": "stands where the issue would take it below its walk-away utility",
+    "met the proposal": "its offer reached the proposal on the table (within the agreement tolerance)",
+    "followed ally": "its allies' moves pulled its offer more than it moved by itself",
+    "retreated": "took back ground (answering a retreat, or noise)",
+    "agreed": "the issue is closed",
+    "human move": "a person in this seat chose the offer",
+}
+"""What each of the common move reasons (`sim.core.strategies.REASONS`) means."""
+
+
 @dataclass(frozen=True)
 class Mechanism:
     """A bargaining mechanism as a plug-in."""
@@ -101,7 +150,9 @@ class Mechanism:
     label: str                          # for people (dashboard, classroom)
     summary: str
     parameters: type | None             # pydantic model of its parameters under `protocol.<name>`, or None
-    reasons: tuple[str, ...]            # its own move reasons, after the common `strategies.REASONS`
+    reasons: Mapping[str, str]
+    """Its own move reasons, recorded after the common `strategies.REASONS`, each with what it means (the
+    dashboard's "Why")."""
     lockstep: bool                      # `sim.engine.lockstep` can play it (else: one model per run)
     play_round: Callable[..., State]
     prepare: Callable[[Any], Any] = lambda params: params   # parameters -> what `play_round` reads
@@ -128,7 +179,12 @@ class Mechanism:
 
     @property
     def reason_names(self) -> tuple[str, ...]:
-        return REASONS + self.reasons
+        return REASONS + tuple(self.reasons)
+
+    @property
+    def why(self) -> dict[str, str]:
+        """What each reason its moves can record means (the common ones, then its own)."""
+        return {**COMMON_WHY, **self.reasons}
 
 
 def draw_rounds(seed: int, noise: float, deadline: int, shape: tuple[int, int],
@@ -148,16 +204,24 @@ def opening_state(ideal: Array, profiles: Any, tension: Array, runs: int, record
                   people: NDArray[np.bool_] | None = None, forecast: Array | None = None) -> State:
     """Round 0 of R runs: every actor at its ideal (`ideal` (N, M) shared or (R, N, M) per run)."""
     n_actors, n_issues = ideal.shape[-2:]
-    offers = np.broadcast_to(ideal, (runs, n_actors, n_issues)).copy()
-    proposal = np.broadcast_to(rules.proposal_table(offers, profiles), offers.shape).copy()
+    offers = _copy_to(ideal, (runs, n_actors, n_issues))
+    proposal = _copy_to(rules.proposal_table(offers, profiles), offers.shape)
     return State(
-        offers=offers, previous=offers, proposal=proposal, tension=np.array(tension, dtype=float).copy(),
+        offers=offers, previous=offers, proposal=proposal, tension=np.array(tension, dtype=float),  # (a copy)
         open_issues=np.ones((runs, n_issues), dtype=bool), agreed_value=np.full((runs, n_issues), np.nan),
         agreed_round=np.full((runs, n_issues), -1), intended=offers, stuck=np.zeros(offers.shape, dtype=bool),
         walked=np.zeros((runs, n_actors), dtype=bool), outside_value=None, best_left=None,
         over=np.zeros(runs, dtype=bool), broke_down=np.zeros(runs, dtype=bool), median=forecast,
         forecast=forecast,
         reasons=np.full(offers.shape, OPENING) if record else None, people=people)
+
+
+def _copy_to(array: Array, shape: tuple[int, ...]) -> Array:
+    """`array` broadcast to `shape` as a new array (always a copy, unlike `utility.full`): what
+    `np.broadcast_to(array, shape).copy()` gives, without its cost per call (once per model run)."""
+    out = np.empty(shape, dtype=array.dtype)
+    out[...] = array
+    return out
 
 
 def with_people(own: Array | None, before: Array, offers: Array, state: State,
@@ -189,15 +253,29 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
     tension = rules.next_tension(state.tension, mean_move, held, done.de_escalations, r.deadlock_rate,
                                  r.hardline_rate, r.concession_relief, r.agreement_relief)
     walked, outside, best = state.walked, state.outside_value, state.best_left
+    someone_walked: NDArray[np.bool_] | None = None     # (R,) where known without reducing `walked`
     if walkouts and arrays.profiles.has_outside_options:
-        factor = 1.0 - r.hardening * tension
-        walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
-                                               done.open_issues, done.agreed_value, arrays.package)
-        # settlement comes first: once every issue is settled there is nothing left to walk away from
-        walked = walked & done.open_issues.any(axis=-1)[:, None]
+        outside, could_walk = rules.outside_now(arrays.profiles, arrays.outside(round_), done.open_issues,
+                                                arrays.package)
+        if could_walk:
+            factor = 1.0 - r.hardening * tension
+            walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
+                                                   done.open_issues, done.agreed_value, arrays.package)
+            # settlement comes first: once every issue is settled there is nothing left to walk away from
+            walked = walked & done.open_issues.any(axis=-1)[:, None]
+        else:   # most rounds: no outside option beats no deal, so no one walks (what `rules.walkouts` returns)
+            walked = np.zeros(done.offers.shape[:-1], dtype=bool)
+            best = np.full(walked.shape, np.nan)
+            someone_walked = np.zeros(walked.shape[:-1], dtype=bool)
         outside = full(outside, walked.shape)
-    over, broke_down = rules.round_end(walked.any(axis=-1), round_, r.deadline, done.open_issues)
-    return state._replace(offers=done.offers, previous=state.offers, proposal=proposal, tension=tension,
-                          open_issues=done.open_issues, agreed_value=done.agreed_value,
-                          agreed_round=done.agreed_round, walked=walked, outside_value=outside, best_left=best,
-                          over=over, broke_down=broke_down, **changes)
+    if someone_walked is None:
+        someone_walked = walked.any(axis=-1)
+    over, broke_down = rules.round_end(someone_walked, round_, r.deadline, done.open_issues)
+    # built field by field rather than by `state._replace` (a third of its cost: this runs every round)
+    return State(offers=done.offers, previous=state.offers, proposal=proposal, tension=tension,
+                 open_issues=done.open_issues, agreed_value=done.agreed_value, agreed_round=done.agreed_round,
+                 intended=changes.pop("intended", state.intended), stuck=changes.pop("stuck", state.stuck),
+                 walked=walked, outside_value=outside, best_left=best, over=over, broke_down=broke_down,
+                 median=changes.pop("median", state.median), forecast=changes.pop("forecast", state.forecast),
+                 reasons=changes.pop("reasons", state.reasons), people=changes.pop("people", state.people),
+                 extra=changes.pop("extra", state.extra), **changes)

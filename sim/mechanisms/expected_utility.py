@@ -200,12 +200,26 @@ def prepare(parameters: ExpectedUtilityParameters) -> Settings:
     return Settings(eu.EUParams(**values), stopping == "settled")
 
 
+OFFER_WHY = {
+    "none": "it took no offer this round: it stays where it was",
+    "confrontation": "another actor expected to win a challenge on this issue and it expected to lose: it moved to "
+                     "that actor's position",
+    "compromise": "another actor expected to gain more from a challenge than it expected to lose: it moved part of "
+                  "the way towards that actor's position",
+    "capitulation": "it expected to lose more in a challenge than the other actor expected to gain: it moved to that "
+                    "actor's position",
+}
+"""What taking each kind of offer (`eu.OFFER_NAMES`) means for the actor's move."""
+REASON_WHY = {f"took {name} offer" if name != "none" else "no offer received": OFFER_WHY[name]
+              for name in eu.OFFER_NAMES}
+"""The mechanism's own move reasons, in the order of the kernel's offer codes, each with what it means."""
+
+
 EXPECTED_UTILITY = Mechanism(
     name="expected_utility", label="Expected utility (Bueno de Mesquita)",
     summary="Actors challenge each other where they expect to gain, never past their red lines; positions converge "
             "on the median voter, whose position is the forecast, and an issue is agreed there if everyone the "
             "decision rule needs accepts it.",
-    parameters=ExpectedUtilityParameters, reasons=tuple(
-        f"took {name} offer" if name != "none" else "no offer received" for name in eu.OFFER_NAMES),
+    parameters=ExpectedUtilityParameters, reasons=REASON_WHY,
     lockstep=True, play_round=play_round, prepare=prepare, forecast=forecast, spatial_data=True,
     settled_since=settled_since)

@@ -15,7 +15,6 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,6 @@ from sim.sweep.columns import schema_to_json
 from sim.sweep.design import Design, Vary, make_design
 from sim.sweep.directory import RUNS, Expected, SweepDir
 from sim.sweep.executors import EXECUTORS, open_executor, scheduled_executors, start_early
-from sim.sweep.executors.process import GUARD_HINT
 from sim.sweep.manifest import (
     FORMAT,
     differences,
@@ -385,11 +383,8 @@ def _execute(pool: Any, spec: Scenario, design: Design, pending: np.ndarray, siz
                 batch = in_flight.pop(future)
                 try:
                     runs_table, rounds_table, failed = future.result()
-                except BrokenProcessPool:
-                    raise SweepError(f"a worker process died ({GUARD_HINT}, or it ran out of memory); the "
-                                     f"finished runs are saved in {store.path}, re-run to resume") from None
                 except (Exception, asyncio.CancelledError) as error:
-                    lost = pool.lost(error) if hasattr(pool, "lost") else None
+                    lost = pool.lost(error)     # the executor itself is gone (its own words), not a failing batch
                     if lost:
                         raise SweepError(f"{lost}; the finished runs are saved in {store.path}, re-run the same "
                                          "command to resume") from None

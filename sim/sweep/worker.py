@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from sim.scenario import Scenario, ScenarioError, apply_params
-from sim.service import Batch, play_batch, plays_together, round_dates, run_scenario, runs_to_validate, setter_of
+from sim.service import Batch, play_batch, round_dates, runs_to_validate, setter_of
 from sim.sweep.columns import arrow_array, conform, numbers_of
 
 HISTORY_COLUMNS = ("round", "actor", "issue", "position", "reason", "utility", "tension", "proposal", "agreed",
@@ -38,24 +38,25 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
               ) -> tuple[pa.Table, pa.Table | None, int]:
     """Run a batch; a run that raises becomes a row with its `error` and null outputs.
 
-    Runs that share their values of the factors lockstep cannot set cheaply (choices such as the mechanism or
-    linkage, scales) run together in lockstep where it can play them (`lockstep.supports`), each with its own values
-    of the numeric factors and its own seed, rounds recorded or not: the same numbers as one model per run, many
-    times faster. The rest run one model per run. Returns (runs table, rounds table or None, number of failed
-    runs)."""
+    Runs that share their values of the factors that need a scenario of their own (choices such as the mechanism
+    or linkage, scales) go to `service.play_batch` together, each with its own values of the numeric factors and
+    its own seed, rounds recorded or not; the service chooses the engine. Runs the schema could refuse, and the
+    runs of a group that raised, go to the service one by one, so that each failure is recorded with its message.
+    Returns (runs table, rounds table or None, number of failed runs)."""
     cheap = [k for k, path in enumerate(paths) if setter_of(scenario, path) is not None]
     cheap_paths = [paths[k] for k in cheap]
     dear = [k for k in range(len(paths)) if k not in set(cheap)]
-    tables: list[pa.Table] = []     # in run order: row tables of runs one by one, column tables of lockstep
-    rows: list[dict[str, Any]] = []
+    tables: list[pa.Table] = []
     histories: list[pa.Table] = []
+    errors: list[dict[str, Any]] = []
     failed = 0
 
-    def flush() -> None:
-        nonlocal rows
-        if rows:
-            tables.append(pa.Table.from_pylist(rows, schema=runs_schema))
-            rows = []
+    def play(spec: Scenario, chosen: Sequence[tuple[int, int, int, int, tuple]], batch_paths: Sequence[str],
+             values: np.ndarray | None) -> None:
+        batch = play_batch(spec, [run[3] for run in chosen], batch_paths, values, rounds=rounds)
+        tables.append(_columns_table(paths, chosen, batch.columns, runs_schema))
+        if batch.rounds is not None:
+            histories.append(conform(history_table(spec, batch, [run[0] for run in chosen]), rounds_schema))
 
     # runs that share their values of the dear factors play together wherever they are in the batch (a grid whose
     # last factor is a choice interleaves its values run by run); the rows are put back in run order below
@@ -67,43 +68,29 @@ def run_batch(scenario: Scenario, paths: Sequence[str], runs: Sequence[tuple[int
             spec = apply_params(scenario, {paths[k]: group_runs[0][4][k] for k in dear}) if dear else scenario
         except Exception:
             spec = None     # invalid without the numeric values (a scale narrowed below a position): run by run
-        values = np.array([[run[4][k] for k in cheap] for run in group_runs], dtype=float).reshape(
-            len(group_runs), len(cheap))
-        # runs whose values the schema could refuse play as models, which report the problem as the run's error
-        broken = runs_to_validate(spec, cheap_paths, values).tolist() if spec is not None else []
-        together = [k for k in range(len(group_runs)) if not broken[k]] if spec is not None else []
-        # even a lone run plays in lockstep here: as a model it would cost the worker Mesa's import (~0.8 s)
-        if spec is not None and together and plays_together(spec, cheap_paths):
-            chosen = [group_runs[k] for k in together]
+        alone = group_runs
+        if spec is not None:
+            values = np.array([[run[4][k] for k in cheap] for run in group_runs], dtype=float).reshape(
+                len(group_runs), len(cheap))
+            # runs whose values the schema could refuse run alone, which reports the problem as the run's error
+            broken = runs_to_validate(spec, cheap_paths, values).tolist()
+            together = [k for k in range(len(group_runs)) if not broken[k]]
+            if together:
+                try:
+                    play(spec, [group_runs[k] for k in together], cheap_paths, values[together])
+                except Exception:
+                    pass    # run them one by one below, to record which runs fail and why
+                else:
+                    alone = [group_runs[k] for k in range(len(group_runs)) if broken[k]]
+        for run in alone:
             try:
-                batch = play_batch(spec, [run[3] for run in chosen], cheap_paths, values[together], rounds=rounds,
-                                   together=True)
-            except Exception:
-                pass    # run them one by one below, to record which runs fail and why
-            else:
-                flush()
-                tables.append(_columns_table(paths, chosen, batch.columns, runs_schema))
-                if batch.rounds is not None:
-                    histories.append(conform(history_table(spec, batch, [run[0] for run in chosen]), rounds_schema))
-                group_runs = [group_runs[k] for k in range(len(group_runs)) if broken[k]]
-        for run in group_runs:
-            try:
-                point = dict(zip(paths, run[4], strict=True))
-                result = run_scenario(apply_params(scenario, point) if paths else scenario, run[3], collect=rounds,
-                                      explain=False)
-                summary = result.summary_row()
-                if rounds:
-                    history = result.history
-                    assert history is not None      # collect=True records one
-                    history.insert(0, "run_id", run[0])
-                    histories.append(conform(pa.Table.from_pandas(history, preserve_index=False), rounds_schema))
+                play(apply_params(scenario, dict(zip(paths, run[4], strict=True))) if paths else scenario, [run],
+                     (), None)
             except Exception as error:
-                rows.append({**_ids(paths, run), "error": describe(error)})
+                errors.append({**_ids(paths, run), "error": describe(error)})
                 failed += 1
-            else:
-                rows.append({**_ids(paths, run), "error": None, **summary})
-    if rows or not tables:
-        flush()
+    if errors or not tables:
+        tables.append(pa.Table.from_pylist(errors, schema=runs_schema))
     runs_table = _in_run_order(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
     rounds_table = None
     if rounds_schema is not None:

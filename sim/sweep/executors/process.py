@@ -22,49 +22,14 @@ from concurrent.futures.process import BrokenProcessPool
 
 from sim.sweep.base import SweepError
 from sim.sweep.executors.base import Executor, Pool, cpu_count
-
-PR_SET_PDEATHSIG = 1
-"""Linux prctl(2) option: the signal a process gets when the thread that created it exits."""
-
-
-def die_with_parent(expected_parent: int) -> None:
-    """End this process when its parent ends, however the parent ends (SIGKILL included).
-
-    Linux: the kernel sends SIGKILL on the parent's death (prctl PR_SET_PDEATHSIG); the parent may have died
-    before the request was made, so the parent pid is checked after it. Elsewhere: a daemon thread watches the
-    parent pid. Without this, a `negsim sweep` killed with SIGKILL or SIGTERM left its fork server and workers
-    running for ever: each holds the pipes the others wait on, so none of them ever sees an end of file."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            done = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
-        except (OSError, AttributeError):     # pragma: no cover - no prctl in this libc
-            done = False
-        if done:
-            if os.getppid() != expected_parent:
-                os._exit(1)
-            return
-    _watch_parent(expected_parent)     # pragma: no cover - macOS and others
-
-
-def _watch_parent(expected_parent: int, interval: float = 1.0) -> None:     # pragma: no cover - not Linux
-    def watch() -> None:
-        while True:
-            if os.getppid() != expected_parent:
-                os._exit(1)
-            time.sleep(interval)
-
-    threading.Thread(target=watch, name="negsim-parent-watch", daemon=True).start()
+from sim.sweep.executors.lifetime import ARGV_LIMIT, MAIN_ARGV, MAIN_SCRIPT, die_with_parent, fork_server_pid
 
 
 def _start_worker(owner: int) -> None:
     """A worker's first call: Ctrl-C is the parent's to handle, and the worker ends with its parent (the fork
     server, which itself ends with `owner`, the process running the sweep; or `owner` itself under spawn)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    preload = sys.modules.get("sim.sweep.preload")     # only in processes forked by negsim's fork server
-    server = getattr(preload, "SERVER_PID", None)
+    server = fork_server_pid()     # only in processes forked by negsim's fork server
     if server is None and os.getppid() not in (owner, 1):
         # Forked by a fork server the script had started before the sweep (a forkserver Pool of its own), without
         # negsim's preload. Taking `owner` for the parent here made every worker exit at once (the sweep stopped
@@ -105,25 +70,6 @@ def _preload() -> list[str]:
     `sim.sweep.preload`, which imports the parent's main script (see `MAIN_SCRIPT`) and freezes the garbage
     collector's view of all that."""
     return ["sim.sweep.worker", "sim.sweep.preload"]     # preload last: it freezes what was imported
-
-
-MAIN_SCRIPT = "NEGSIM_FORK_SERVER_MAIN"
-"""The environment variable that tells the fork server which main script to import (`sim.sweep.preload`).
-
-Every worker of a spawn-like pool re-runs the parent's main script (a script, not a `python -m` module) as
-`__mp_main__`, unless its process already holds that script: `negsim`'s own script is light, but a user's (or a
-benchmark's) imports can take a second, paid by every worker before its first batch. Python's fork server is meant
-to import it once for all its workers (its default preload, ``__main__``), but in 3.12 it looks the script up
-under a key the parent never sends, so negsim's preload imports it instead."""
-
-
-MAIN_ARGV = "NEGSIM_FORK_SERVER_ARGV"
-"""The parent's `sys.argv` (JSON), set while the fork server imports the main script: a spawned worker gets it
-before it re-runs the script, and a script that parses its command line as it is imported (argparse at module
-level) must find its own arguments there, not the server's."""
-ARGV_LIMIT = 100_000
-"""Longer command lines are not passed (Linux refuses an environment string over 128 KiB, and the server would not
-start); the server then imports the script with its own arguments, as it did before, and workers re-run it."""
 
 
 def _main_script() -> str | None:
@@ -176,6 +122,14 @@ GUARD_HINT = ("worker processes could not start; a script that runs a sweep on p
               "`if __name__ == \"__main__\":` (or use executor=\"serial\")")
 
 
+class ProcessPool(Pool):
+    def lost(self, error: BaseException) -> str | None:
+        """A broken pool: a worker died (an unguarded script's workers, or one out of memory)."""
+        if isinstance(error, BrokenProcessPool):
+            return f"a worker process died ({GUARD_HINT}, or it ran out of memory)"
+        return None
+
+
 @contextlib.contextmanager
 def _open(workers: int | None, scheduler: str | None) -> Iterator[Pool]:
     n = workers or cpu_count()
@@ -187,7 +141,7 @@ def _open(workers: int | None, scheduler: str | None) -> Iterator[Pool]:
             pool.submit(os.getpid).result()     # start the workers now: a failure to start shows here
         except BrokenProcessPool:
             raise SweepError(GUARD_HINT) from None
-        yield Pool(pool, "process", n, f"process pool, {n} worker{'s' if n != 1 else ''}")
+        yield ProcessPool(pool, "process", n, f"process pool, {n} worker{'s' if n != 1 else ''}")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

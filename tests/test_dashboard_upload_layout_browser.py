@@ -1,6 +1,7 @@
-"""The first custom scenario in a real browser (issue 25): the two-actor skeleton of docs/scenarios.md, whose
-issue has the unit "%", uploads, shows its sliders and runs; a broken upload after it keeps it. Chromium
-through Playwright (scripts/screenshot.py starts the dashboard); skipped where /usr/bin/chromium is missing."""
+"""The dashboard's layout and a first custom scenario in a real browser: no title or button cut off on any page;
+the two-actor skeleton of docs/scenarios.md, whose issue has the unit "%", uploads, shows its sliders and runs; a
+broken upload after it keeps it. Chromium through Playwright (scripts/screenshot.py starts the dashboard);
+skipped where /usr/bin/chromium is missing."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Issue 26, the classroom against a hostile class, round 2: no formula through any table's download, no markup
-through the page address, no lockout of the teacher, joins and requests limited per browser, names that imitate
-the interface refused, secrets hashed at rest in a user-only file, nothing confidential before the reveal."""
+"""The classroom against a class that abuses it: no formula through any table's download, no markup through the
+page address, no lockout of the teacher, joins and requests limited per browser, names that imitate the interface
+refused, secrets hashed at rest in a user-only file, nothing confidential before the reveal."""
 
 from __future__ import annotations
 
@@ -31,18 +31,13 @@ from sim.classroom import (
 )
 from sim.classroom.views import move_lines, public_history
 from sim.scenario import baseline
+from tests.conftest import ROOM_PASSPHRASE
 from tests.test_classroom_app import APP, PASS, TIMEOUT, button, session, student_joins, teacher_creates_room
 
 HUMANS = ["russia", "us"]
 FORMULAS = ['=HYPERLINK("http://evil.example","Zed")', "@SUM(1+1)", "+cmd", "-2+3"]
 HOSTILE = ["[X](http://evil.example/r)", "![P](http://host/r.png)", "[OPEN THE ROOM](HTTP://EVIL.EXAMPLE/R)",
            "<img src=http://host/x.png>", "http://evil.example/r", "www.evil.example"]
-
-
-@pytest.fixture
-def room(cls):
-    state = cls.create_room(baseline(), human_seats=HUMANS, max_rounds=6, passphrase=PASS)
-    return state
 
 
 # ====================================================================== secrets at rest
@@ -120,13 +115,13 @@ def test_students_using_up_every_limit_never_lock_out_the_teacher(cls, room, clo
     assert refused > 0                                             # the limits did bite
     teacher = Client(session="the teacher, after a reload")
     with pytest.raises(TooManyAttempts, match="recovery code") as locked:
-        cls.open_console(code, PASS, teacher)
+        cls.open_console(code, ROOM_PASSPHRASE, teacher)
     assert "never limited" in str(locked.value)
     opened = cls.open_console(code, security.show_secret(room.recovery_code).lower(), teacher)
     assert opened.room.teacher_key == room.room.teacher_key        # the same console key, from any session
     assert "console opened" in [e.kind for e in cls.events(code)]
     clock.now += 3600                                              # and, after the window, the passphrase again
-    assert cls.open_console(code, PASS, teacher).code == code
+    assert cls.open_console(code, ROOM_PASSPHRASE, teacher).code == code
 
 
 def test_the_teachers_own_browser_has_its_own_passphrase_budget(cls):
