@@ -152,7 +152,7 @@ def render() -> None:
     cur = state.get_current()
     s = cur.scenario
     st.title(":material/science: New sweep")
-    st.caption(s.title)
+    st.caption(text.md(s.title))
     common.show_problems(cur)
     if _follow_job():
         return
