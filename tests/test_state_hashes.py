@@ -3,7 +3,7 @@ few variants) under both engines, computed before the speed work of issue 21 (it
 changes a single bit of any outcome, round count, final offer, utility, drawn input or round-table cell fails here.
 
 The model side hashes `service.run_scenario` with and without collection (the JSON contract without its explanations'
-sentences, the tidy history) and, for 10 seeds, Mesa's DataCollector tables; the lockstep side hashes `service.play_batch`
+sentences, the tidy history) and, for 10 seeds, Mesa's DataCollector tables; the lockstep side hashes `lockstep.play`
 with its round table. The model digests were recomputed once when the sentences left the hash (a
 rewording, 'walk-away level' to 'walk-away utility'; every number the same: the old digests still matched on the
 six variants whose sentences did not change, and on the seventh only the 'why' text differed). The digests are
