@@ -442,12 +442,19 @@ def assert_sweep_is_one_model_per_run(scenario, vary, out, rounds=False, **optio
 
 @pytest.fixture
 def no_model_runs(monkeypatch):
-    """Fails the test if a batch falls back to one model per run (a lockstep batch that raised)."""
+    """The seeds of runs a batch played one by one after its group raised (the worker's fall-back: each run alone,
+    without the group's values); a test asserts the list stays empty."""
     from sim.sweep import worker
 
-    calls = []
-    monkeypatch.setattr(worker, "run_scenario", lambda *a, **k: calls.append(a[1]) or (_ for _ in ()).throw(
-        AssertionError("a run fell back to a model")))
+    calls: list = []
+    group_play = worker.play_batch
+
+    def spy(spec, seeds, paths=(), values=None, **options):
+        if values is None:     # a run played alone, outside its group
+            calls.append(list(seeds))
+        return group_play(spec, seeds, paths, values, **options)
+
+    monkeypatch.setattr(worker, "play_batch", spy)
     return calls
 
 
