@@ -282,11 +282,12 @@ def _without_none(annotation: Any) -> Any:
 
 
 def _out_of_bounds(checks: Checks, values: Array) -> NDArray[np.bool_]:
-    """Per run (R,): some value (R, K) is not a finite number of at most MAX_MAGNITUDE, or off its bounds."""
-    bad = ~np.isfinite(values).all(axis=-1) | (np.abs(values) > MAX_MAGNITUDE).any(axis=-1)
-    below = np.where(checks.low_open, values <= checks.low, values < checks.low)
-    above = np.where(checks.high_open, values >= checks.high, values > checks.high)
-    return bad | (below | above | (checks.whole & (values != np.round(values)))).any(axis=-1)
+    """Per run (R,): some value (R, K) is not a finite number of at most MAX_MAGNITUDE, or off its bounds: not
+    within the closed range [`first`, `last`] (NaN is within no range), or not whole in a whole-number field."""
+    bad = ~((values >= checks.first) & (values <= checks.last)).all(axis=-1)
+    if checks.whole.any():
+        bad |= (checks.whole & (values != np.round(values))).any(axis=-1)
+    return bad
 
 
 class Checks(NamedTuple):
@@ -301,6 +302,8 @@ class Checks(NamedTuple):
     setters: tuple[Setter, ...]
     cohesion: bool                  # some path sets a cohesion weight
     uncertain_allies: tuple[tuple[str, float], ...]  # uncertain cohesion weights not among the paths, at their highs
+    first: Array                    # (K,) the lowest value allowed: the low end, or the next double above an open
+    last: Array                     # one, and at least -MAX_MAGNITUDE; the highest likewise (one comparison a side)
 
 
 _CHECKS: dict[tuple[int, tuple[str, ...]], tuple[Scenario, Checks]] = {}
@@ -331,9 +334,14 @@ def _make_checks(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
         whole.append(bounds.whole)
     uncertain = tuple((path, spec.high) for path, spec in scenario.uncertainty.items()
                       if path not in paths and (s := setter_of(scenario, path)) is not None and s.field == "cohesion")
-    return Checks(np.array(low, dtype=float), np.array(low_open, dtype=bool), np.array(high, dtype=float),
-                  np.array(high_open, dtype=bool), np.array(whole, dtype=bool), setters,
-                  any(setter.field == "cohesion" for setter in setters), uncertain)
+    lows, highs = np.array(low, dtype=float), np.array(high, dtype=float)
+    # x >= first is x > low for an open end, x >= low for a closed one, and |x| <= MAX_MAGNITUDE (exactly: there is
+    # no double between low and its next one)
+    first = np.maximum(np.where(low_open, np.nextafter(lows, np.inf), lows), -MAX_MAGNITUDE)
+    last = np.minimum(np.where(high_open, np.nextafter(highs, -np.inf), highs), MAX_MAGNITUDE)
+    return Checks(lows, np.array(low_open, dtype=bool), highs, np.array(high_open, dtype=bool),
+                  np.array(whole, dtype=bool), setters, any(setter.field == "cohesion" for setter in setters),
+                  uncertain, first, last)
 
 
 def runs_to_validate(scenario: Scenario, paths: Sequence[str], values: Array) -> NDArray[np.bool_]:
@@ -368,6 +376,10 @@ class DrawPlan(NamedTuple):
     mode: Array                     # (K,) the coded value (triangular paths)
     high: Array                     # (K,)
     whole: NDArray[np.bool_]        # (K,) whole-number fields get whole numbers
+    # what `values_from_uniforms` computes of the bounds alone, once per plan (NaN ratio where low == high)
+    ratio: Array                    # (K,) (mode - low) / (high - low): where a triangular draw turns
+    left_span: Array                # (K,) (mode - low)(high - low)
+    right_span: Array               # (K,) (high - mode)(high - low)
 
 
 _PLANS: dict[int, tuple[Scenario, DrawPlan]] = {}
@@ -392,8 +404,12 @@ def _make_plan(scenario: Scenario) -> DrawPlan:
         high.append(spec.high)
         mode.append(spec.low if uniform or value is None else float(value))
         whole.append(isinstance(value, int) and not isinstance(value, bool))
-    return DrawPlan(tuple(paths), np.array(triangular, dtype=bool), np.array(low, dtype=float),
-                    np.array(mode, dtype=float), np.array(high, dtype=float), np.array(whole, dtype=bool))
+    lows, modes, highs = np.array(low, dtype=float), np.array(mode, dtype=float), np.array(high, dtype=float)
+    base = highs - lows
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (modes - lows) / base
+    return DrawPlan(tuple(paths), np.array(triangular, dtype=bool), lows, modes, highs, np.array(whole, dtype=bool),
+                    ratio, (modes - lows) * base, (highs - modes) * base)
 
 
 def draw_values(plan: DrawPlan, seed: int) -> Array:
@@ -410,15 +426,12 @@ def values_from_uniforms(plan: DrawPlan, u: Array) -> Array:
     rounded half to even. These are the formulas numpy's Generator.uniform and .triangular apply to the one
     double each consumes, in the same IEEE operations, so the numbers equal one call per path
     (tests/test_bargaining.py checks it); drawing the uniforms first lets many runs share one transform."""
-    low, mode, high = plan.low, plan.mode, plan.high
-    base = high - low
-    uniform = low + base * u
-    left, right = mode - low, high - mode
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = left / base
-        below = low + np.sqrt(u * (left * base))
-        above = high - np.sqrt((1.0 - u) * (right * base))
-    out = np.where(plan.triangular, np.where(u <= ratio, below, above), uniform)
+    low, high = plan.low, plan.high
+    uniform = low + (high - low) * u
+    with np.errstate(invalid="ignore"):     # a coded value off its range (refused later) has a negative span
+        below = low + np.sqrt(u * plan.left_span)
+        above = high - np.sqrt((1.0 - u) * plan.right_span)
+    out = np.where(plan.triangular, np.where(u <= plan.ratio, below, above), uniform)
     return np.where(plan.whole, np.round(out), out) if plan.whole.any() else out
 
 
