@@ -161,6 +161,10 @@ MANY = 6
 the chart's height cuts off (ten actors, plus the proposal and the median)."""
 
 
+LONG_NAME = 24
+"""Characters of an actor name beyond which a half-width chart puts its legend under the plot."""
+
+
 def legend(n_series: int, title: str | None) -> alt.Legend:
     """A legend that shows every series, whatever their number."""
     if n_series > MANY:
@@ -344,14 +348,19 @@ def tension_chart(result: RunResult) -> Figure:
 
 @quick
 def utilities_chart(result: RunResult) -> Figure:
-    """Each actor's utility of the proposal on the table per round, with its walk-away level (dashed)."""
+    """Each actor's utility of the proposal on the table per round, with its walk-away utility (thin dotted)."""
     scenario = result.scenario
     names = names_of(scenario)
     fig = Figure(None)
     h = columns(result)
     once = h["issue"] == scenario.issues[0].id  # one row per round and actor
     data = {"round": h["round"][once], "actor": [names[a] for a in h["actor"][once]], "utility": h["utility"][once]}
-    colour = alt.Color(**N("actor"), scale=actor_scale(scenario), legend=legend(len(scenario.actors), "Actor"))
+    n = len(scenario.actors)
+    # a half-width chart: at 1280 px long names (up to the legend's 220 px) left the plot about 60 px wide, so
+    # they go under it, one a line
+    below = max(len(name) for name in names.values()) > LONG_NAME and n <= MANY
+    colour = alt.Color(**N("actor"), scale=actor_scale(scenario), legend=alt.Legend(
+        title="Actor", orient="bottom", columns=1, symbolLimit=0, labelLimit=400) if below else legend(n, "Actor"))
     line = fig.use("utilities", data).mark_line(strokeWidth=2.25,
                                                 point=alt.OverlayMarkDef(size=40, filled=True)).encode(
         x=_round_axis(scenario.protocol.max_rounds, calendar=scenario.protocol.calendar),
@@ -365,7 +374,7 @@ def utilities_chart(result: RunResult) -> Figure:
         y=alt.Y(**Q("reservation")), color=colour,
         tooltip=[alt.Tooltip(**N("actor", "Actor")), alt.Tooltip(**Q("reservation", "Walk-away utility"))])
     fig.chart = [line, rules]
-    fig.layout = {"height": 300 + legend_height(len(scenario.actors)), "usermeta": {"negsim": "utilities"},
+    fig.layout = {"height": 300 + (20 * n + 24 if below else legend_height(n)), "usermeta": {"negsim": "utilities"},
                   "title": alt.Title("Utilities", anchor="start", subtitle=[  # two lines: one was cut at 1280 px
                       "How good the proposal on the table is for each actor;", "thin dotted: its walk-away utility."])}
     return fig

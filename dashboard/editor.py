@@ -300,11 +300,14 @@ def _actor_controls(base: Scenario) -> None:
     strategy = actor.strategy
     kind_key = state.widget_key(f"{prefix}.strategy.kind")
     kind = _value(f"{prefix}.strategy.kind", strategy.kind)
+    # the box shows the strategy's name (the sidebar cut "Boulware: holds out, concedes near the d..."); what it
+    # does is the caption under it, wrapped
     st.selectbox("Strategy", list(STRATEGIES), index=list(STRATEGIES).index(kind),
-                 format_func=STRATEGIES.__getitem__, key=kind_key, on_change=_kind_changed,
+                 format_func=lambda k: STRATEGIES[k].split(": ")[0], key=kind_key, on_change=_kind_changed,
                  args=(actor.id, kind_key, strategy.kind, strategy.exponent),
                  help="How the actor concedes over the rounds (time-dependent strategies after Faratin et al. "
                       "1998: the share of its room conceded by round t is (t/T)^(1/e)).")
+    st.caption(STRATEGIES[kind].split(": ")[1])
     if kind in EXPONENT_RANGES:
         lo, hi, step = EXPONENT_RANGES[kind]
         slider("Concession exponent e", f"{prefix}.strategy.exponent", strategy.exponent, lo, hi, step,

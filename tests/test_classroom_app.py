@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -339,6 +340,13 @@ def test_accepting_a_proposal_across_a_red_line_does_what_the_warning_says(app_d
     state = cls.state(code)
     (move,) = [m for m in state.moves_in(1) if m.actor == "russia"]
     assert move.accepted and round(move.offers["expansion"]) == proposal != before
+    # the next proposal goes where the warning says: on toward the others, further past Russia's line (a hostile
+    # test of issue 25 found the warning saying Accept would "pull the next proposal there", at 34; it went to 17)
+    assert "moves on toward the others' offers" in warning
+    cls.force_round(code, key)
+    model = cls.model(code)
+    j = [i.id for i in model.spec.issues].index("expansion")
+    assert float(model.native(model.proposal)[j]) < proposal - 1
 
 
 def test_agent_only_runs_show_progress_and_appear_when_done(app_db, monkeypatch):
@@ -380,3 +388,37 @@ def test_the_comparison_says_the_runs_ended_alike_only_when_they_did():
     alike = same_utility_note(1000, {"stalemate": 1.0})
     assert alike.startswith("All 1,000 agent-only runs ended alike (stalemate 100%)")
     assert alike.endswith("better, the same or worse, seat by seat (below).")
+
+
+def test_the_debrief_marks_the_class_in_no_actor_colour_and_names_the_proposal_distance(app_db):
+    """A hostile test of issue 25: the class's marks in the comparison (its outcome, its diamond on every seat's
+    row) and the distance line were orange, the United States' colour in the actor map of every page; and the
+    distance chart, of the standing proposal, ended at 0.32 under a metric of 0.61 (the outcome's) without
+    saying which distance it drew."""
+    from sim.core.colours import ACTOR_COLOURS
+
+    teacher, code, key = teacher_creates_room(rounds=2)
+    student_joins(code, "russia", "Ana")
+    teacher.button(key="start").click().run()
+    cls = Classroom(app_db)
+    cls.force_round(code, key)
+    cls.end(code, key)
+    cls.reveal(code, key, True)
+    teacher.run()
+    teacher.segmented_control(key="console_section").set_value("Debrief").run()
+    teacher.button(key="run_agents").click().run()
+    for _ in range(60):
+        if any("played by the computer alone" in m.value for m in teacher.markdown):
+            break
+        time.sleep(0.5)
+        teacher.run()
+    assert not teacher.exception, teacher.exception
+    specs = [e.proto.spec for e in teacher.get("vega_lite_chart")]
+    text = "\n".join(specs).lower()
+    assert "standing proposal vs the nash point" in text and "your class: black diamond" in text
+    compare = [s for s in specs if "Each seat's utility" in s or "Outcomes of the agent-only runs" in s
+               or "Standing proposal vs the Nash point" in s]
+    assert len(compare) == 3, len(compare)
+    for spec in compare:
+        marks = json.dumps([layer.get("mark") for layer in json.loads(spec).get("layer", [])]).lower()
+        assert not any(colour.lower() in marks for colour in ACTOR_COLOURS), marks

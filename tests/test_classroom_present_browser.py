@@ -4,6 +4,7 @@ scrolling (it showed only the first issue's). Chromium through Playwright agains
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -53,10 +54,10 @@ def test_no_title_or_button_is_cut_off_on_any_classroom_page(tmp_path, width, he
     sections, the debrief with its agent-only runs), a student's seat (the lobby, a round, the debrief), the
     presentation view (a round, the end) and the printable summary the debrief downloads. No title, heading, button
     ("Submit my off...", "Accept the pro..."), tab, label, metric or caption narrower than its text (the check of
-    the dashboard's pages, `TRUNCATED`)."""
+    the dashboard's pages, `TRUNCATED`). NEGSIM_CLASSROOM_SHOTS=docs/img saves the debrief for docs/teaching.md."""
     from playwright.sync_api import sync_playwright
 
-    from tests.test_classroom_browser import PASS, seat_button, type_into
+    from tests.test_classroom_browser import PASS, seat_button, shoot, type_into
     from tests.test_dashboard_upload_layout_browser import TRUNCATED
 
     db = tmp_path / "classroom.sqlite3"
@@ -130,6 +131,9 @@ def test_no_title_or_button_is_cut_off_on_any_classroom_page(tmp_path, width, he
             desk.get_by_role("button", name="Run 10 agent-only negotiations").click()
             desk.get_by_text("The class against the computer").wait_for(timeout=WAIT)
             check(desk, "teacher/debrief after the end")
+            if os.environ.get("NEGSIM_CLASSROOM_SHOTS") and width == 1280:    # the docs' picture of the debrief
+                shoot(desk, Path(os.environ["NEGSIM_CLASSROOM_SHOTS"]) / "classroom_debrief.png", width=1440)
+                desk.set_viewport_size(viewport)
             with desk.expect_download() as download:
                 desk.get_by_role("button", name="Printable summary (HTML)").click()
             summary = Path(download.value.path()).read_text(encoding="utf-8")

@@ -210,3 +210,61 @@ def test_charts_draw_every_point_inside_their_axes_even_with_much_noise(seed):
             assert values.between(*domain).all(), (issue.id, name, values.min(), values.max())
     assert charts.utilities_chart(result).frame("utilities")["utility"].between(0, 1).all()
     assert charts.tension_chart(result).frame("tension")["tension"].between(0, 1).all()
+
+
+def test_analysis_and_new_sweep_pages_show_names_and_title_as_written():
+    """Found by a hostile test: the Analysis page's Nash box and caption and the New sweep page's caption put
+    actor names and the title into Markdown unescaped (`*EU*` came out italic, `$x$` as LaTeX)."""
+    scenario = hostile_scenario("%", "Tariffs *x*", "low", "high", "U$ *A* {us}", "_B_ [l](http://x)",
+                                "Evil *title* $x$ {0}")
+    data = json.dumps(scenario.model_dump(by_alias=True, exclude_none=True)).encode()
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at.file_uploader(key=state.UPLOAD).set_value(("hostile.json", data, "application/json")).run()
+    assert not at.exception
+    at.switch_page("routes/analysis.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    nash = " ".join(str(e.value) for kind in ("success", "warning", "caption") for e in at.get(kind))
+    assert "Nash bargaining point" in nash
+    assert md("U$ *A* {us}") in nash and md("_B_ [l](http://x)") in nash, nash
+    assert "*A*" not in nash.replace(md("U$ *A* {us}"), "")      # no unescaped copy of the name
+    assert "over walking away" not in nash                          # the gain is over the walk-away utility
+    at.switch_page("routes/new_sweep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert md("Evil *title* $x$ {0}") in [str(c.value) for c in at.caption]
+
+
+def test_one_name_for_the_reservation_utility_in_ui_docs_and_cli():
+    """The reservation utility is the "walk-away utility" everywhere: the CLI's and the dashboard's why sentences
+    once said "walk-away level" beside a column named "Walk-away utility" (a hostile test of issue 25, item 4)."""
+    files = [*ROOT.glob("docs/*.md"), ROOT / "README.md", *ROOT.glob("sim/**/*.py"), *ROOT.glob("dashboard/**/*.py"),
+             *ROOT.glob("dashboard/templates/*")]
+    said = [str(f.relative_to(ROOT)) for f in files if "walk-away level" in f.read_text(encoding="utf-8").lower()]
+    assert not said, said
+
+
+def test_the_round_panel_says_its_walk_away_utility_was_drawn():
+    """The per-actor panel compares the proposal's utility with the run's walk-away utility: drawn from its range
+    when the sidebar draws the uncertain inputs, and then it says so (a hostile test of issue 25, item 4)."""
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    next(b for b in at.button if b.label == "Run to the end").click().run()
+    assert not at.exception
+    panels = [m.value for m in at.markdown if "utility of the proposal on the table after round" in m.value]
+    assert panels and all("(drawn for this run)" in p for p in panels), panels
+
+
+def test_long_actor_names_put_the_utilities_legend_under_the_plot():
+    """A hostile test of issue 25: with two names of 30-40 characters the half-width Utilities chart at 1280 px kept
+    about 60 px for its plot beside the legend; long names now go under it. Short names keep the legend beside."""
+    def orient(scenario) -> str | None:
+        spec = charts.utilities_chart(service.run_scenario(scenario, 1)).spec()
+        found = [layer["encoding"]["color"].get("legend") or {} for layer in spec["layer"]
+                 if "color" in layer.get("encoding", {})]
+        return found[0].get("orient")
+
+    long = hostile_scenario("%", "Tariffs", "low", "high", "U$ <script>alert(2)</script> {us} 50%",
+                            "الاتحاد الأوروبي *EU* % and more", "t")
+    assert orient(long) == "bottom"
+    short = hostile_scenario("%", "Tariffs", "low", "high", "United States", "European Union", "t")
+    assert orient(short) != "bottom"
+    svg = charts.to_svg(charts.utilities_chart(service.run_scenario(long, 1)), width=430)
+    assert svg.startswith("<svg")

@@ -84,7 +84,8 @@ def test_the_percent_skeleton_uploads_shows_sliders_runs_and_a_broken_upload_kee
 
 TRUNCATED = """() => {
     // Text the page cuts off: an element narrower than its text (scrollWidth > clientWidth) among titles,
-    // headings, buttons, labels, metrics, tabs and expander headers, or any of their descendants.
+    // headings, buttons, labels, metrics, tabs and expander headers, or any of their descendants; and the
+    // value a select box shows (its text is an input's value, which scrolls inside the box when too long).
     const roots = document.querySelectorAll(
         'h1, h2, h3, h4, h5, h6, button, [role="tab"], summary, [data-testid="stWidgetLabel"], '
         + '[data-testid="stMetricLabel"], [data-testid="stMetricValue"], [data-testid="stCaptionContainer"], '
@@ -108,6 +109,11 @@ TRUNCATED = """() => {
             + '.role-legend-label) text')) {
         for (const line of text.querySelectorAll('tspan').length ? text.querySelectorAll('tspan') : [text]) {
             if (line.textContent.endsWith('…')) out.push(line.textContent.slice(0, 80) + ' (chart text cut by Vega)');
+        }
+    }
+    for (const box of document.querySelectorAll('input[role="combobox"]')) {
+        if (box.offsetParent && box.value && box.scrollWidth > box.clientWidth + 1) {
+            out.push(box.value.slice(0, 80) + ` (select box ${box.clientWidth} < ${box.scrollWidth} px)`);
         }
     }
     return [...new Set(out)];

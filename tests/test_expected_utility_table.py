@@ -1,6 +1,6 @@
 """The expected-utility mechanism at the same table as the concession mechanism (issue 22, item 4): no agent moves
 past its red line, an issue is agreed only where every actor its decision rule needs accepts the median voter's
-position (red lines, walk-away level), and the `why` sentences are the mechanism's own."""
+position (red lines, walk-away utility), and the `why` sentences are the mechanism's own."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_a_walk_away_level_blocks_an_agreement_the_positions_reached():
     refused = picky.issues["i0"]
     assert picky.outcome == "stalemate" and not refused.agreed
     assert refused.prediction == pytest.approx(30.0)           # the forecast stands; only the agreement is refused
-    assert "the positions met at 30.0" in refused.why and "below the walk-away level of Actor 2" in refused.why
+    assert "the positions met at 30.0" in refused.why and "below the walk-away utility of Actor 2" in refused.why
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)

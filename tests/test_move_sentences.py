@@ -112,3 +112,47 @@ def test_the_classroom_log_says_the_move_with_the_proposal_it_answered(cls):
     assert not any(re.search(r"met the proposal on \w+ \d+ -> ", line) for line in said), said   # the old text
     assert words, "no move toward the proposal in three rounds"
     assert any("moved toward the proposal on " in line for line in said), said
+
+
+def test_the_actors_table_and_the_round_panel_say_when_a_walk_away_utility_was_drawn():
+    """A hostile test of issue 25 (item 4): the actors table and the per-actor panel showed the run's drawn
+    walk-away utility (Russia 0.4291598346, coded 0.45) under the same words as the sidebar's coded one."""
+    from dashboard.views import negotiation
+
+    scenario = load_scenario(SCENARIOS / "feb2022_baseline.yaml")
+    drawn = service.run_scenario(scenario, 1)
+    table = negotiation.actors_table(drawn)
+    russia = table[table["Actor"] == "Russia"].iloc[0]
+    assert russia["Walk-away utility"] == round(drawn.scenario.actor("russia").reservation_utility, 3) != 0.45
+    assert negotiation.walk_away_label(drawn) == "Walk-away utility (drawn)"
+    coded = service.run_scenario(scenario, 1, draw=False)
+    assert negotiation.walk_away_label(coded) == "Walk-away utility"
+    assert negotiation.actors_table(coded).set_index("Actor").loc["Russia", "Walk-away utility"] == 0.45
+
+
+def test_a_seat_that_held_an_issue_the_table_then_agreed_is_not_said_to_hold_a_moving_offer(tmp_path):
+    """A hostile test of issue 25: a student seat that held CBM at 70 while the table agreed it at 72 read
+    "held CBM 70 -> 72" in the log (a hold that moved); it is "agreed CBM 70 -> 72"."""
+    from sim.classroom import Classroom
+
+    cls = Classroom(tmp_path / "room.sqlite3")
+    state = cls.create_room(load_scenario(SCENARIOS / "feb2022_issue_by_issue.yaml"), human_seats=["us"],
+                            max_rounds=8, timer_seconds=0, passphrase="the teacher's own sentence")
+    code, key = state.code, state.room.teacher_key
+    token = cls.join(code, "us", "Ben")
+    cls.start(code, key)
+    for _ in range(6):
+        room = cls.state(code).room
+        if room.status != "running":
+            break
+        accept = room.open_round % 2 == 0
+        cls.submit_move(code, "us", token, room.open_round, accept=accept,
+                        offers={} if accept else {"expansion": 20, "missiles": 60})
+        cls.force_round(code, key)
+    state = cls.state(code)
+    history = service.history_of(cls.model(code))
+    said = [move_lines(state, history, r)["us"] for r in range(1, int(history["round"].max()) + 1)]
+    assert any("agreed CBM" in line for line in said), said
+    for line in said:
+        for held in re.findall(r"held ([^;]*)", line):
+            assert "->" not in held, line

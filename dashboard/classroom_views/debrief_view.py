@@ -278,6 +278,11 @@ def replay_round(state: RoomState, report: db.Debrief, r: int, me: str | None) -
                 f"{a.name} {u[a.id]:.2f}" for a in shown) + joint)
 
 
+CLASS_MARK = "#212529"
+"""The class's own marks (its outcome, its utilities, its distance to the Nash point): black, not a colour of the
+actor map (they were orange, the United States' colour, on Russia's row too)."""
+
+
 def utilities_figure(state: RoomState, report: db.Debrief) -> alt.Chart:
     """Each actor's utility of the standing proposal per round (`debrief.utilities_figure`: the printable
     summary draws the same chart, in the actor colours of every page)."""
@@ -292,13 +297,15 @@ def utility_chart(state: RoomState, report: db.Debrief, r: int) -> None:
     with left:
         common.show_chart(alt.layer(lines, rule).properties(title="Each actor's utility, round by round"), 300)
     if "to_nash" in frame:
-        dist = alt.Chart(frame).mark_line(point=True, color="#e8590c").encode(
+        dist = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(color=CLASS_MARK), color=CLASS_MARK).encode(
             x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1)),
             y=alt.Y("to_nash:Q", title="distance to the Nash point"),
             tooltip=["round:Q", alt.Tooltip("to_nash:Q", format=".3f"), alt.Tooltip("joint:Q", format=".3f")])
         with right:
-            common.show_chart(alt.layer(dist, rule).properties(title="How close the table came to the Nash point"),
-                              300)
+            # the standing proposal's distance, as if agreed; the metric above is the outcome's (0.61 vs 0.32 with
+            # nothing agreed). One line of title: a subtitle pushed it out of the chart's fixed height
+            common.show_chart(alt.layer(dist, rule).properties(
+                title="Standing proposal vs the Nash point"), 300)
 
 
 def same_utility_note(runs: int, outcome_share: dict[str, float]) -> str:
@@ -337,7 +344,7 @@ def comparison_view(state: RoomState, c: db.Comparison, runs: pd.DataFrame) -> N
     bars = alt.Chart(outcomes).mark_bar(color="#adb5bd").encode(
         x=alt.X("runs:Q", title="agent-only runs"), y=alt.Y("outcome:N", sort=list(OUTCOME_ORDER), title=None),
         tooltip=["outcome:N", "runs:Q"])
-    mark = alt.Chart(outcomes[outcomes["class"] != ""]).mark_text(align="left", dx=6, color="#e8590c",
+    mark = alt.Chart(outcomes[outcomes["class"] != ""]).mark_text(align="left", dx=6, color=CLASS_MARK,
                                                                   fontWeight="bold").encode(
         x="runs:Q", y=alt.Y("outcome:N", sort=list(OUTCOME_ORDER)), text="class:N")
     with left:
@@ -347,13 +354,13 @@ def comparison_view(state: RoomState, c: db.Comparison, runs: pd.DataFrame) -> N
         x=alt.X("utility:Q", title="utility of the outcome (0-1)", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("actor:N", sort=names, title=None))
     own = pd.DataFrame({"actor": names, "utility": [c.class_utility[a] for a in spec.actor_ids]})
-    dots = alt.Chart(own).mark_point(shape="diamond", filled=True, size=160, color="#e8590c").encode(
+    dots = alt.Chart(own).mark_point(shape="diamond", filled=True, size=160, color=CLASS_MARK).encode(
         x="utility:Q", y=alt.Y("actor:N", sort=names),
         tooltip=["actor:N", alt.Tooltip("utility:Q", format=".3f", title="your class")])
     with right:
         common.show_chart(alt.layer(ticks, dots).properties(
             title=alt.TitleParams("Each seat's utility", anchor="start",
-                                  subtitle="agent-only runs: grey ticks; your class: orange")), 230)
+                                  subtitle="agent-only runs: grey ticks; your class: black diamond")), 230)
     rows = []
     for n, a in enumerate([*spec.actor_ids, "joint"]):
         column = joint if a == "joint" else table[:, n]

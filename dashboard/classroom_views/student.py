@@ -345,7 +345,8 @@ def move_form(cls: Classroom, state: RoomState, model, seat: dict) -> None:
         moves = ", ".join(common.esc(f"{spec.issues[j].label} from {fmt_value(float(offers[j]), spec.issues[j])} "
                                      f"to {fmt_value(float(proposal[j]), spec.issues[j])}") for j in crossed)
         st.warning("The standing proposal crosses your red line. **Accept the proposal** would still move your "
-                   f"offers to it ({moves}) and pull the next proposal there, but the table will not count it as "
+                   f"offers to it ({moves}), so the next proposal (the weighted mean of every offer) moves on "
+                   "toward the others' offers, but the table will not count it as "
                    "agreement on those issues: your brief forbids it. To hold your line, set your offers and "
                    "submit them instead.", icon=":material/block:")
     with st.form(f"move_{state.code}", border=True):

@@ -88,13 +88,15 @@ def pareto(cur: state.Current, result) -> None:
         if space.nash is None:
             hint = (" without crossing a red line. Switch off *Respect their red lines* to see the deal they "
                     "would strike without them." if red_lines else ".")
-            st.warning(f"**No Nash bargaining point**: no deal is acceptable to both {names[a]} and {names[b]}"
+            st.warning(f"**No Nash bargaining point**: no deal is acceptable to both {md(names[a])} and "
+                       f"{md(names[b])}"
                        + hint, icon=":material/block:")
         else:
             gains = space.utilities[space.nash] - space.disagreement
-            st.success(f"**Nash bargaining point**: {names[a]} gains {gains[0]:.3f} and {names[b]} "
-                       f"{gains[1]:.3f} over walking away.", icon=":material/star:")
-        st.caption(f"Utilities of the simulated outcome: {names[a]} {outcome[0]:.3f}, {names[b]} {outcome[1]:.3f} "
+            st.success(f"**Nash bargaining point**: {md(names[a])} gains {gains[0]:.3f} and {md(names[b])} "
+                       f"{gains[1]:.3f} over its walk-away utility.", icon=":material/star:")
+        st.caption(f"Utilities of the simulated outcome: {md(names[a])} {outcome[0]:.3f}, {md(names[b])} "
+                   f"{outcome[1]:.3f} "
                    f"(walk-away utilities: {space.disagreement[0]:.2f}, {space.disagreement[1]:.2f}). Deals sampled "
                    "on a "
                    f"grid of {len(space.outcomes):,} points.")

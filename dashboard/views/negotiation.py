@@ -104,13 +104,21 @@ def status_table(result) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def walk_away_label(result) -> str:
+    """The actors table's walk-away column: the run's values, drawn where the scenario gives them a range (the
+    sidebar shows the coded ones: Russia's 0.45 coded was 0.43 in the table, unlabelled)."""
+    drawn = any(path.endswith(".reservation_utility") for path in result.inputs)
+    return "Walk-away utility (drawn)" if drawn else "Walk-away utility"
+
+
 def actors_table(result) -> pd.DataFrame:
     s = result.scenario
     rows = []
     for actor in s.actors:
         r = result.actors[actor.id]
         row = {"Actor": actor.name, "Strategy": STRATEGIES[actor.strategy.kind].split(":")[0],
-               "Utility of the outcome": round(r.utility, 3), "Walk-away utility": actor.reservation_utility}
+               "Utility of the outcome": round(r.utility, 3),
+               "Walk-away utility": round(actor.reservation_utility, 3)}  # the run's: drawn where it has a range
         for issue in s.issues:
             row[issue.id] = round(r.final_positions[issue.id], 1)
         rows.append(row)
@@ -226,10 +234,11 @@ def inspect_round(result) -> None:
     for tab, actor in zip(tabs, s.actors, strict=True):
         utility = float(h.loc[(h["round"] == k) & (h["actor"] == actor.id), "utility"].iloc[0])
         walk = actor.reservation_utility
+        drawn = " (drawn for this run)" if f"actors.{actor.id}.reservation_utility" in result.inputs else ""
         with tab:
             st.markdown(f"**{md(actor.name)}** · utility of the proposal on the table after round {k}: "
                         f"**{utility:.3f}** ({'at or above' if utility >= walk else 'below'} its walk-away "
-                        f"utility {walk:.2f})")
+                        f"utility {walk:.2f}{drawn})")
             st.dataframe(round_rows(result, actor.id, k), hide_index=True, width="stretch",
                          column_config={"Issue": st.column_config.TextColumn("Issue", width="medium"),
                                         # the move in words, with its numbers: wide enough to read whole
@@ -292,7 +301,8 @@ def render() -> None:
     st.markdown("#### The actors")
     st.dataframe(actors_table(result), hide_index=True, width="stretch",
                  column_config={**offer_columns(cur.scenario),
-                                "Walk-away utility": st.column_config.NumberColumn(help=common.WALK_AWAY_HELP),
+                                "Walk-away utility": st.column_config.NumberColumn(
+                                    walk_away_label(result), help=common.WALK_AWAY_HELP),
                                 "Utility of the outcome": st.column_config.NumberColumn(
                                     help="Its utility of the outcome (0-1): agreed issues at their value, the "
                                          "others at its utility of their status quo (or its walk-away utility "
@@ -300,7 +310,7 @@ def render() -> None:
     with st.expander("Log of moves: who did what, and why", expanded=False):
         st.caption("Latest round first. *conceded*: moved towards the proposal as its strategy schedules; "
                    "*held*: did not move; *held red line*: stands at its red line; *at reservation*: at its "
-                   "walk-away level; *followed ally*: moved with an ally; *met the proposal (34)*: its offer "
+                   "walk-away utility; *followed ally*: moved with an ally; *met the proposal (34)*: its offer "
                    "reached the proposal it answered; *moved toward the proposal (34) from 15 to 17*: its strategy "
                    "went all the way there but its offer ended short; *agreed*: the issue is closed.")
         st.dataframe(move_log(result), hide_index=True, width="stretch", height=320,

@@ -152,7 +152,7 @@ def render() -> None:
     cur = state.get_current()
     s = cur.scenario
     st.title(":material/science: New sweep")
-    st.caption(s.title)
+    st.caption(text.md(s.title))
     common.show_problems(cur)
     if _follow_job():
         return
@@ -166,9 +166,11 @@ def render() -> None:
                              help="Every numeric or choice setting of the scenario (what `negsim params` lists), "
                                   "named as the scenario names it.")
     c1, c2, c3, c4 = st.columns(4)
+    # the box shows the name alone (a quarter of the page cut "grid (full factorial of the l..." at 1280 px); what
+    # the chosen sampler does is the caption under it, wrapped
     sampler = c1.selectbox("Sampler", list(SAMPLERS), key=SAMPLER,
-                           format_func=lambda n: f"{n} ({SAMPLERS.get(n).summary})",
                            help="; ".join(f"{n}: {SAMPLERS.get(n).summary}" for n in SAMPLERS))
+    c1.caption(text.md(SAMPLERS.get(sampler).summary))
     sized = SAMPLERS.get(sampler).sized
     samples = c2.number_input("Samples", min_value=1, max_value=100_000, value=64, step=1, key=SAMPLES,
                               disabled=not sized,

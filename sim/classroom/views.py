@@ -33,7 +33,7 @@ def short_name(issue: Issue) -> str:
     return words.upper() if len(words) <= 3 else words
 
 
-# Reasons that tell where a seat's red line or walk-away level lies (its confidential brief): before the reveal,
+# Reasons that tell where a seat's red line or walk-away utility lies (its confidential brief): before the reveal,
 # everyone but the seat's own player reads them as what they look like from outside.
 CONFIDENTIAL_REASONS = {"held red line": "held", "at reservation": "held"}
 
@@ -84,6 +84,8 @@ def move_lines(state: RoomState, history: pd.DataFrame, round: int) -> dict[str,
             old = float(before.loc[(actor, issue.id), "position"]) if not before.empty else float(row["position"])
             new = float(row["position"])
             reason = str(row["reason"])
+            if reason == "held" and bool(row["agreed"]) and abs(new - old) > 1e-9:
+                reason = "agreed"         # a held offer moved to the value the table agreed: not "held 70 -> 72"
             if not before.empty and bool(before.loc[(actor, issue.id), "agreed"]):
                 continue                                     # settled earlier: nothing to say
             a, b = fmt_value(old, issue), fmt_value(new, issue)

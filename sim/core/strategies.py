@@ -47,7 +47,7 @@ REASONS: tuple[str, ...] = (
     "reciprocated",       # tit-for-tat: returned the others' concession
     "held",               # did not move
     "held red line",      # stands at its red line and will go no further
-    "at reservation",     # stands where its utility on the issue reaches its walk-away level
+    "at reservation",     # stands where its utility on the issue reaches its walk-away utility
     "met the proposal",   # its concession reached the proposal it answered (in words: explain.move_sentence)
     "followed ally",      # bloc cohesion moved its offer more than it moved itself
     "retreated",          # took back ground (tit-for-tat answering a retreat, or noise)

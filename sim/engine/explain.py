@@ -3,7 +3,7 @@
 The CLI summary, `negsim run --json` (`issues.ID.why`), the dashboard banner and the classroom debrief all show
 these sentences (through `sim.service.result_of`), so a run is explained the same way everywhere. Checked in the
 order a reader needs them: settled; someone walked away; red lines that exclude each other; no package that
-gives everyone its walk-away level; package linkage holding back an issue whose offers met; walk-away levels
+gives everyone its walk-away utility; package linkage holding back an issue whose offers met; walk-away utilities
 refusing the proposal; the deadline. A forecasting mechanism (expected utility) has its own sentences
 (`forecast_reasons`): what settled an issue, where its positions stopped moving and who refuses the forecast there,
 or that they were still moving (a cycle) when the talks ended.
@@ -75,7 +75,7 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
         if exclusive[j]:
             parts.append(_exclusive_red_lines(model, spec, p, j, unit))
         elif package and p.package_table is None and p.package_possible:
-            parts.append("no package gives every actor at least its status quo and walk-away level")
+            parts.append("no package gives every actor at least its status quo and walk-away utility")
         elif package and met[j]:
             others = [i.id for k, i in enumerate(spec.issues) if blocked_here[k]]
             parts.append("the offers met here, but under package linkage nothing is agreed until everything is"
@@ -83,7 +83,7 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
         elif acceptance is not None and worth is not None and met[j] and not acceptance[:, j].all():
             refusing = np.flatnonzero(~worth[:, j])
             if len(refusing):
-                parts.append(f"the offers met, but the proposal is below the walk-away level of "
+                parts.append(f"the offers met, but the proposal is below the walk-away utility of "
                              f"{_names(model, refusing)}")
         if not parts or (walked and len(parts) == 1 and not met[j]):
             native_offers = native(offers) if native_offers is None else native_offers
@@ -109,7 +109,7 @@ def _exclusive_red_lines(model: NegotiationModel, spec: Scenario, p: Profiles, j
 
 def _refusals(model: NegotiationModel, value: float, j: int, unit: str) -> list[str]:
     """Who refuses `value` (normalised) on issue j: the actors whose red line it crosses and those for whom it is
-    below their walk-away level (reservation utility), as clauses."""
+    below their walk-away utility (reservation utility), as clauses."""
     p, spec = model.profiles, model.layout
     span = model.high[j] - model.low[j]
     crossed = ~within(np.float64(value), p.red_low_tol[:, j], p.red_high_tol[:, j])
@@ -122,7 +122,7 @@ def _refusals(model: NegotiationModel, value: float, j: int, unit: str) -> list[
         clauses.append(f"it crosses the red line of {spec.actors[int(i)].name} (nothing "
                        f"{'below' if low_side else 'above'} {line:.0f}{unit})")
     if below.any():
-        clauses.append(f"it is below the walk-away level of {_names(model, np.flatnonzero(below))}")
+        clauses.append(f"it is below the walk-away utility of {_names(model, np.flatnonzero(below))}")
     return clauses
 
 
