@@ -211,11 +211,15 @@ def _placements(setters: tuple[Setter, ...]) -> tuple[tuple[str, Any, tuple[Any,
     return tuple(out)
 
 
+COHESION_LIMIT = 1.0 + 1e-9
+"""The most an actor's cohesion weights may sum to (1, with float slack)."""
+
+
 def combination_problems(inputs: Inputs, actor_ids: Sequence[str]) -> list[list[str]]:
     """Per run, what the values break together though each is valid alone (the schema's cross-field rules):
     an actor's cohesion weights summing past 1."""
     totals = inputs.cohesion.sum(axis=-1)
-    over = totals > 1.0 + 1e-9
+    over = totals > COHESION_LIMIT
     runs = over.shape[0] if over.ndim > 1 else 1
     over, totals = over.reshape(runs, -1), totals.reshape(runs, -1)
     return [[f"actors.{actor_ids[int(i)]}.allies: cohesion weights must sum to <= 1 (got {totals[r, i]:g})"
@@ -282,11 +286,12 @@ def _without_none(annotation: Any) -> Any:
 
 
 def _out_of_bounds(checks: Checks, values: Array) -> NDArray[np.bool_]:
-    """Per run (R,): some value (R, K) is not a finite number of at most MAX_MAGNITUDE, or off its bounds."""
-    bad = ~np.isfinite(values).all(axis=-1) | (np.abs(values) > MAX_MAGNITUDE).any(axis=-1)
-    below = np.where(checks.low_open, values <= checks.low, values < checks.low)
-    above = np.where(checks.high_open, values >= checks.high, values > checks.high)
-    return bad | (below | above | (checks.whole & (values != np.round(values)))).any(axis=-1)
+    """Per run (R,): some value (R, K) is not a finite number of at most MAX_MAGNITUDE, or off its bounds: not
+    within the closed range [`first`, `last`] (NaN is within no range), or not whole in a whole-number field."""
+    bad = ~((values >= checks.first) & (values <= checks.last)).all(axis=-1)
+    if checks.whole.any():
+        bad |= (checks.whole & (values != np.round(values))).any(axis=-1)
+    return bad
 
 
 class Checks(NamedTuple):
@@ -301,6 +306,8 @@ class Checks(NamedTuple):
     setters: tuple[Setter, ...]
     cohesion: bool                  # some path sets a cohesion weight
     uncertain_allies: tuple[tuple[str, float], ...]  # uncertain cohesion weights not among the paths, at their highs
+    first: Array                    # (K,) the lowest value allowed: the low end, or the next double above an open
+    last: Array                     # one, and at least -MAX_MAGNITUDE; the highest likewise (one comparison a side)
 
 
 _CHECKS: dict[tuple[int, tuple[str, ...]], tuple[Scenario, Checks]] = {}
@@ -331,9 +338,14 @@ def _make_checks(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
         whole.append(bounds.whole)
     uncertain = tuple((path, spec.high) for path, spec in scenario.uncertainty.items()
                       if path not in paths and (s := setter_of(scenario, path)) is not None and s.field == "cohesion")
-    return Checks(np.array(low, dtype=float), np.array(low_open, dtype=bool), np.array(high, dtype=float),
-                  np.array(high_open, dtype=bool), np.array(whole, dtype=bool), setters,
-                  any(setter.field == "cohesion" for setter in setters), uncertain)
+    lows, highs = np.array(low, dtype=float), np.array(high, dtype=float)
+    # x >= first is x > low for an open end, x >= low for a closed one, and |x| <= MAX_MAGNITUDE (exactly: there is
+    # no double between low and its next one)
+    first = np.maximum(np.where(low_open, np.nextafter(lows, np.inf), lows), -MAX_MAGNITUDE)
+    last = np.minimum(np.where(high_open, np.nextafter(highs, -np.inf), highs), MAX_MAGNITUDE)
+    return Checks(lows, np.array(low_open, dtype=bool), highs, np.array(high_open, dtype=bool),
+                  np.array(whole, dtype=bool), setters, any(setter.field == "cohesion" for setter in setters),
+                  uncertain, first, last)
 
 
 def runs_to_validate(scenario: Scenario, paths: Sequence[str], values: Array) -> NDArray[np.bool_]:
@@ -368,6 +380,10 @@ class DrawPlan(NamedTuple):
     mode: Array                     # (K,) the coded value (triangular paths)
     high: Array                     # (K,)
     whole: NDArray[np.bool_]        # (K,) whole-number fields get whole numbers
+    # what `values_from_uniforms` computes of the bounds alone, once per plan (NaN ratio where low == high)
+    ratio: Array                    # (K,) (mode - low) / (high - low): where a triangular draw turns
+    left_span: Array                # (K,) (mode - low)(high - low)
+    right_span: Array               # (K,) (high - mode)(high - low)
 
 
 _PLANS: dict[int, tuple[Scenario, DrawPlan]] = {}
@@ -392,8 +408,12 @@ def _make_plan(scenario: Scenario) -> DrawPlan:
         high.append(spec.high)
         mode.append(spec.low if uniform or value is None else float(value))
         whole.append(isinstance(value, int) and not isinstance(value, bool))
-    return DrawPlan(tuple(paths), np.array(triangular, dtype=bool), np.array(low, dtype=float),
-                    np.array(mode, dtype=float), np.array(high, dtype=float), np.array(whole, dtype=bool))
+    lows, modes, highs = np.array(low, dtype=float), np.array(mode, dtype=float), np.array(high, dtype=float)
+    base = highs - lows
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (modes - lows) / base
+    return DrawPlan(tuple(paths), np.array(triangular, dtype=bool), lows, modes, highs, np.array(whole, dtype=bool),
+                    ratio, (modes - lows) * base, (highs - modes) * base)
 
 
 def draw_values(plan: DrawPlan, seed: int) -> Array:
@@ -410,15 +430,12 @@ def values_from_uniforms(plan: DrawPlan, u: Array) -> Array:
     rounded half to even. These are the formulas numpy's Generator.uniform and .triangular apply to the one
     double each consumes, in the same IEEE operations, so the numbers equal one call per path
     (tests/test_bargaining.py checks it); drawing the uniforms first lets many runs share one transform."""
-    low, mode, high = plan.low, plan.mode, plan.high
-    base = high - low
-    uniform = low + base * u
-    left, right = mode - low, high - mode
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = left / base
-        below = low + np.sqrt(u * (left * base))
-        above = high - np.sqrt((1.0 - u) * (right * base))
-    out = np.where(plan.triangular, np.where(u <= ratio, below, above), uniform)
+    low, high = plan.low, plan.high
+    uniform = low + (high - low) * u
+    with np.errstate(invalid="ignore"):     # a coded value off its range (refused later) has a negative span
+        below = low + np.sqrt(u * plan.left_span)
+        above = high - np.sqrt((1.0 - u) * plan.right_span)
+    out = np.where(plan.triangular, np.where(u <= plan.ratio, below, above), uniform)
     return np.where(plan.whole, np.round(out), out) if plan.whole.any() else out
 
 
@@ -437,22 +454,94 @@ def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs 
         return None
     # `runs_to_validate`'s checks, its cohesion check on these very inputs (every uncertain input is drawn here)
     inputs = with_own_values(coded_inputs(scenario), checks.setters, values)
-    if checks.cohesion and combination_problems(inputs, scenario.actor_ids)[0]:
+    # (`combination_problems` finds none: asked as one count, its messages are written by the validated way)
+    if checks.cohesion and np.count_nonzero(inputs.cohesion.sum(axis=-1) > COHESION_LIMIT):
         return None
     return inputs
 
 
 def with_own_values(base: Inputs, setters: Sequence[Setter], values: Array) -> Inputs:
     """`with_values` for one run, without a run axis: `base` with `values[k]` (K,) set at `setters[k]` (the fields
-    set are copies; the others are `base`'s own arrays)."""
+    set are new arrays; the others are `base`'s own arrays)."""
+    layout = _own_layout(base, setters if isinstance(setters, tuple) else tuple(setters))
     changed: dict[str, Array] = {}
-    for field, columns, index, whole in _placements(tuple(setters)):
-        array = changed.get(field)
-        if array is None:
-            array = changed[field] = np.array(getattr(base, field))
+    if layout.names:    # the float fields: one copy of their numbers, one assignment of every value into it
+        chosen = values[layout.columns]
+        numbers = layout.coded.copy()
+        numbers[layout.targets] = np.where(layout.whole, np.round(chosen), chosen) if layout.any_whole else chosen
+        changed = {name: numbers[start:stop].reshape(shape)
+                   for name, start, stop, shape in zip(layout.names, layout.starts, layout.stops, layout.shapes,
+                                                       strict=True)}
+    for field, columns, index, whole in layout.others:      # (max_rounds, an int field: set as it was)
+        array = changed[field] = np.array(getattr(base, field))
         chosen = values[columns]
         array[index] = np.round(chosen) if whole else chosen
     return base._replace(**changed)
+
+
+class OwnLayout(NamedTuple):
+    """Where `with_own_values` puts one run's values: the float fields set, laid end to end in one vector (their
+    coded numbers, the slice of each), and each value's place in it; fields of other types one by one."""
+
+    names: tuple[str, ...]
+    starts: tuple[int, ...]
+    stops: tuple[int, ...]
+    shapes: tuple[tuple[int, ...], ...]
+    coded: Array                    # the fields' coded numbers, end to end (read-only)
+    targets: NDArray[np.intp]       # where each value set goes in it (a place set twice: the last setter only)
+    columns: NDArray[np.intp]       # which value goes there
+    whole: NDArray[np.bool_]        # rounded to a whole number first
+    any_whole: bool
+    others: tuple[tuple[str, Any, tuple[Any, ...], bool], ...]  # `_placements` of the other fields
+
+
+_LAYOUTS: dict[tuple[int, int], tuple[Inputs, tuple[Setter, ...], OwnLayout]] = {}
+
+
+def _own_layout(base: Inputs, setters: tuple[Setter, ...]) -> OwnLayout:
+    """The layout of `setters` in `base`, kept for the last few by the identity of both (every seed of a scenario
+    sets the same tuple of setters, `checks_of`'s, into the same coded inputs, `coded_inputs`'; hashing the setters
+    would cost more than the layout saves). Both are kept beside it, so a reused id never hits."""
+    key = (id(base), id(setters))
+    with _CACHE_LOCK:
+        hit = _LAYOUTS.get(key)
+        if hit is None or hit[0] is not base or hit[1] is not setters:
+            if len(_LAYOUTS) >= 16:
+                _LAYOUTS.pop(next(iter(_LAYOUTS)))
+            hit = _LAYOUTS[key] = (base, setters, _make_layout(base, setters))
+        return hit[2]
+
+
+def _make_layout(base: Inputs, setters: tuple[Setter, ...]) -> OwnLayout:
+    names: list[str] = []
+    starts: list[int] = []
+    shapes: list[tuple[int, ...]] = []
+    size = 0
+    for field in dict.fromkeys(setter.field for setter in setters):
+        coded = np.asarray(getattr(base, field))
+        if coded.dtype == np.float64:
+            names.append(field)
+            starts.append(size)
+            shapes.append(coded.shape)
+            size += coded.size
+    offsets = dict(zip(names, starts, strict=True))
+    places: dict[int, tuple[int, bool]] = {}    # place -> (column, whole), the last setter of a place kept
+    for k, setter in enumerate(setters):
+        if setter.field in offsets:
+            shape = shapes[names.index(setter.field)]
+            place = offsets[setter.field] + int(np.ravel_multi_index(setter.cell, shape)) if shape else \
+                offsets[setter.field]
+            places.pop(place, None)
+            places[place] = (k, setter.whole)
+    coded = np.concatenate([np.asarray(getattr(base, name), dtype=float).ravel() for name in names]) if names \
+        else np.empty(0)
+    coded.flags.writeable = False
+    whole = np.array([w for _, w in places.values()], dtype=bool)
+    return OwnLayout(tuple(names), tuple(starts), tuple(start + int(np.prod(shape, dtype=int))
+                                                        for start, shape in zip(starts, shapes, strict=True)),
+                     tuple(shapes), coded, np.array(list(places), dtype=np.intp),
+                     np.array([k for k, _ in places.values()], dtype=np.intp), whole, bool(whole.any()),
+                     tuple(placement for placement in _placements(setters) if placement[0] not in offsets))
 
 
 def draw_inputs(scenario: Scenario, seed: int) -> tuple[Scenario, dict[str, float]]:

@@ -21,8 +21,10 @@ def forecast_weights(capability: Array, salience: Array) -> Array:
 def weighted_mean(x: Array, weights: Array) -> Array:
     """Per issue sum_i w_ij x_ij / sum_i w_ij; the plain mean where all weights are 0."""
     total = weights.sum(axis=0)
-    plain = x.mean(axis=0)
-    return np.divide((weights * x).sum(axis=0), total, out=plain, where=total > 0)
+    weighted = (weights * x).sum(axis=0)
+    if np.count_nonzero(total > 0) == total.size:     # (the plain mean, for issues no one weighs, only where needed)
+        return weighted / total
+    return np.divide(weighted, total, out=x.mean(axis=0), where=total > 0)
 
 
 def weighted_median(x: Array, weights: Array) -> Array:

@@ -18,9 +18,10 @@ follows the strategy, a more salient one lags and one of no salience is conceded
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -192,7 +193,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     # reservation utility as a whole, so there the actors may go as far as their red lines on any one issue.
     reservation_room = np.where(has_nash[..., None, None], np.inf, reservation_distance(reservation, r)[..., None])
     eye = choices.eye
-    return Profiles(
+    return _profiles(
         ideal=ideal, salience=salience, weights=weights, capability=capability,
         risk_exponent=r, red_line=red_line, red_low=red_low, red_high=red_high, reservation=reservation,
         red_low_tol=red_low_tol, red_high_tol=red_high_tol,
@@ -216,6 +217,19 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         package_mask=None if has_nash.all() else has_nash,
         any_package_possible=bool(package_possible.any()),
     )
+
+
+_PROFILE_FIELDS = frozenset(field.name for field in dataclasses.fields(Profiles))
+
+
+def _profiles(**values: Any) -> Profiles:
+    """`Profiles(**values)` with every field given, set directly: a frozen dataclass's __init__ sets its 45 fields
+    one `object.__setattr__` at a time, ten times this cost, once per run with numbers of its own."""
+    if values.keys() != _PROFILE_FIELDS:
+        raise TypeError(f"Profiles fields missing or unknown: {sorted(values.keys() ^ _PROFILE_FIELDS)}")
+    profiles = object.__new__(Profiles)
+    profiles.__dict__.update(values)
+    return profiles
 
 
 def nash_packages(ideal: Array, weights: Array, exponent: Array, capability: Array, disagreement: Array,

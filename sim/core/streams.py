@@ -73,8 +73,8 @@ def input_uniforms(seeds: Sequence[int], paths: Sequence[str]) -> NDArray[np.flo
     """One uniform number in [0, 1) per run and uncertain input (R, K): run r's number for `paths[k]` depends
     only on `seeds[r]` and that path (53 random bits, as numpy's `Generator.random` makes a double)."""
     roots = np.array([_root(int(seed)) for seed in seeds], dtype=np.uint64).reshape(-1, 1)
-    with np.errstate(over="ignore"):
-        x = _mix(_mix(roots ^ _mixed_keys(tuple(paths))) + _GOLDEN)
+    # arrays (never numpy scalars): their integer arithmetic wraps around without a warning
+    x = _mix(_mix(roots ^ _mixed_keys(tuple(paths))) + _GOLDEN)
     return (x >> _SHIFT).astype(np.float64) * (1.0 / 9007199254740992.0)
 
 

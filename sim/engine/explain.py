@@ -47,8 +47,9 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
     met = (np.abs(offers - proposal) <= tolerance + 1e-9).all(axis=0)     # (M,) every offer within tolerance
     blocked_here = ~met & model.open_issues
     walked = ""
-    if model.walked_out:
-        who = model.walked_out[0]
+    walked_out = model.walked_out
+    if walked_out:
+        who = walked_out[0]
         option, best = model.walkout_values.get(who, (np.nan, np.nan))
         walked = (f"{spec.actor(who).name} walked away in round {model.round}: its outside option ({option:.3f}) "
                   f"beat the best deal every actor, itself included, could still accept, or no deal "
@@ -58,9 +59,11 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
     worth = None if package else issue_utilities(proposal[0], p.ideal, p.risk_exponent) >= p.reservation[:, None] - 1e-9
     agreed_native = native_offers = None    # in native units, converted once where some issue reads them
     reasons: dict[str, str] = {}
+    # plain Python flags, read once (a numpy element read per issue costs more than the issue's sentence)
+    still_open, exclusive = model.open_issues.tolist(), (p.agreeable_low > p.agreeable_high).tolist()
     for j, issue in enumerate(spec.issues):
         unit = f" {issue.scale.unit}" if issue.scale.unit else ""
-        if not model.open_issues[j]:
+        if not still_open[j]:
             how = " as part of the package" if package else ""
             agreed_native = native(model.agreed_value) if agreed_native is None else agreed_native
             reasons[issue.id] = (f"settled in round {int(model.agreed_round[j])} at "
@@ -69,7 +72,7 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
         parts = []
         if walked:
             parts.append(walked)
-        if p.agreeable_low[j] > p.agreeable_high[j]:
+        if exclusive[j]:
             parts.append(_exclusive_red_lines(model, spec, p, j, unit))
         elif package and p.package_table is None and p.package_possible:
             parts.append("no package gives every actor at least its status quo and walk-away utility")
@@ -146,9 +149,11 @@ def forecast_reasons(model: NegotiationModel) -> dict[str, str]:
     met = np.ptp(offers, axis=0) <= tolerance + 1e-9
     apart = [i.id for k, i in enumerate(spec.issues) if model.open_issues[k] and not met[k]]
     reasons: dict[str, str] = {}
+    # plain Python flags, read once (a numpy element read per issue costs more than the issue's sentence)
+    still_open, exclusive = model.open_issues.tolist(), (p.agreeable_low > p.agreeable_high).tolist()
     for j, issue in enumerate(spec.issues):
         unit = f" {issue.scale.unit}" if issue.scale.unit else ""
-        if not model.open_issues[j]:
+        if not still_open[j]:
             how = ", as part of the package" if package else ""
             reasons[issue.id] = (f"settled in round {int(model.agreed_round[j])} at "
                                  f"{float(native(model.agreed_value)[j]):.1f}{unit}: the positions met on the median "
@@ -157,7 +162,7 @@ def forecast_reasons(model: NegotiationModel) -> dict[str, str]:
         value = float(native(forecast)[j])
         spread = float(np.ptp(native(offers)[:, j]))
         parts = []
-        if p.agreeable_low[j] > p.agreeable_high[j]:
+        if exclusive[j]:
             parts.append(_exclusive_red_lines(model, spec, p, j, unit))
         refusals = _refusals(model, float(forecast[j]), j, unit)
         if since[j] >= 0 and met[j]:

@@ -84,9 +84,11 @@ class NegotiationModel(mesa.Model):
             own = settable_draws(spec, plan, values)
             if own is None:     # validated now: a combination the schema refuses fails here, as it always did
                 spec = apply_params(spec, self.drawn_inputs)
-        unknown = sorted(set(human_seats) - set(spec.actor_ids))
+        seats = set(human_seats)
+        actor_ids = spec.actor_ids
+        unknown = sorted(seats - set(actor_ids))
         if unknown:
-            raise ValueError(f"human seats {unknown} are not actors of {spec.id} ({', '.join(spec.actor_ids)})")
+            raise ValueError(f"human seats {unknown} are not actors of {spec.id} ({', '.join(actor_ids)})")
         # mesa.Model owns `self.scenario` (its own experiment type), so the negotiation spec lives in `spec`, built
         # when first read where the draws went straight into the arrays; `layout` has its ids, names and choices
         # (what no draw or inject changes), which the rounds and the views read
@@ -97,7 +99,7 @@ class NegotiationModel(mesa.Model):
         self.collect = collect
         self._set_arrays(own)
         self.deadline = int(self.arrays.rules.deadline[0])
-        self.human = np.array([a in set(human_seats) for a in spec.actor_ids])
+        self.human = np.array([a in seats for a in actor_ids], dtype=bool)
         self.has_humans = bool(self.human.any())
         self.submitted = np.full(self.profiles.ideal.shape, np.nan)
         self.noise_draws, self.order_draws = draw_rounds(seed, float(self.arrays.rules.noise[0]), self.deadline,
