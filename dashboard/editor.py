@@ -8,7 +8,7 @@ Every control edits one parameter path of the scenario (`actors.russia.positions
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import streamlit as st
 
@@ -17,9 +17,6 @@ from dashboard.common import OUTSIDE_OPTION_HELP, WALK_AWAY_HELP, scenario_yaml
 from dashboard.text import md, sprintf_literal, unit_suffix
 from sim import mechanisms
 from sim.scenario import DEFAULT_EXPONENTS, Issue, Scenario, describe_path
-
-if TYPE_CHECKING:
-    from pydantic import BaseModel
 
 STRATEGIES = {
     "boulware": "Boulware: holds out, concedes near the deadline",
@@ -348,8 +345,7 @@ def _mechanism_parameter_controls(base: Scenario, chosen: mechanisms.Mechanism) 
         return
     values = getattr(base.protocol, chosen.name)
     st.markdown(f"**{chosen.label}**")
-    # a pydantic model (sim.mechanisms.base.Mechanism types it `type | None`)
-    for name, field in cast("type[BaseModel]", chosen.parameters).model_fields.items():
+    for name, field in chosen.parameters.model_fields.items():
         path, label = f"protocol.{chosen.name}.{name}", name.replace("_", " ").capitalize()
         options = get_args(field.annotation) if get_origin(field.annotation) is Literal else ()
         if options:

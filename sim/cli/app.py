@@ -16,7 +16,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -61,8 +61,6 @@ def _options(
     """negsim: simulate multi-actor, multi-issue negotiations (Mesa agent-based model)."""
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from sim import service
 
 ScaleOption = Annotated[str | None, typer.Option(
@@ -271,9 +269,7 @@ def list_mechanisms() -> None:
 
     for m in REGISTRY.values():
         sys.stdout.write(f"{m.name}\t{m.label}\t{m.summary}\n")
-        # a pydantic model (sim.mechanisms.base.Mechanism types it `type | None`)
-        parameters = cast("type[BaseModel] | None", m.parameters)
-        for name, field in (parameters.model_fields.items() if parameters is not None else ()):
+        for name, field in (m.parameters.model_fields.items() if m.parameters is not None else ()):
             description = " ".join((field.description or "").split())     # the docstring's lines as one
             sys.stdout.write(f"  protocol.{m.name}.{name}\t{field.default}\t{description}\n")
 

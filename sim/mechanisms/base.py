@@ -149,7 +149,7 @@ class Mechanism:
     name: str                           # the protocol's `mechanism` value (and the key of its parameters)
     label: str                          # for people (dashboard, classroom)
     summary: str
-    parameters: type | None             # pydantic model of its parameters under `protocol.<name>`, or None
+    parameters: type[BaseModel] | None  # pydantic model of its parameters under `protocol.<name>`, or None
     reasons: Mapping[str, str]
     """Its own move reasons, recorded after the common `strategies.REASONS`, each with what it means (the
     dashboard's "Why")."""
