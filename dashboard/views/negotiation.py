@@ -176,22 +176,23 @@ def _shift_round(delta: int, last: int) -> None:
     st.session_state[INSPECT] = min(max(int(st.session_state.get(INSPECT, last)) + delta, 0), last)
 
 
-def round_rows(result, actor_id: str, k: int) -> pd.DataFrame:
+def round_rows(result, actor_id: str, k: int, words: pd.Series | None = None) -> pd.DataFrame:
     """One actor in round k, issue by issue: its offer before and after, its move and why, the proposal the
     round left on the table and how far the offer is from it."""
     s = result.scenario
     h = result.history
-    words = moves(result)
+    words = moves(result) if words is None else words   # `moves(result)`, read once for every actor's tab
     now = h[(h["round"] == k) & (h["actor"] == actor_id)].assign(move=words).set_index("issue")
     before = h[(h["round"] == max(k - 1, 0)) & (h["actor"] == actor_id)].set_index("issue")
     why = mechanisms.get(result.mechanism).why     # what each reason the run's mechanism records means
     texts = {**why, **MOVE_WHY}
+    keys = sorted(texts, key=len, reverse=True)     # the longest prefix of a sentence names its text
     rows = []
     for issue in s.issues:
         row, prev = now.loc[issue.id], before.loc[issue.id]
         unit = issue.scale.unit
         reason, move = str(row["reason"]), str(row["move"])
-        text = next((texts[key] for key in sorted(texts, key=len, reverse=True) if move.startswith(key)),
+        text = next((texts[key] for key in keys if move.startswith(key)),
                     why.get(reason, reason))
         rows.append({"Issue": issue.label, "Offer before": common.fmt(float(prev["position"]), unit),
                      "Offer now": common.fmt(float(row["position"]), unit), "Move": move, "Why": text,
@@ -231,6 +232,7 @@ def inspect_round(result) -> None:
     tension = float(h.loc[h["round"] == k, "tension"].iloc[0])
     st.caption(f"Round {k} of {last} played · tension after it {tension:.2f}")
     tabs = st.tabs([md(a.name) for a in s.actors])
+    words = moves(result)    # the whole run's moves in words, once for every tab
     for tab, actor in zip(tabs, s.actors, strict=True):
         utility = float(h.loc[(h["round"] == k) & (h["actor"] == actor.id), "utility"].iloc[0])
         walk = actor.reservation_utility
@@ -239,7 +241,7 @@ def inspect_round(result) -> None:
             st.markdown(f"**{md(actor.name)}** · utility of the proposal on the table after round {k}: "
                         f"**{utility:.3f}** ({'at or above' if utility >= walk else 'below'} its walk-away "
                         f"utility {walk:.2f}{drawn})")
-            st.dataframe(round_rows(result, actor.id, k), hide_index=True, width="stretch",
+            st.dataframe(round_rows(result, actor.id, k, words), hide_index=True, width="stretch",
                          column_config={"Issue": st.column_config.TextColumn("Issue", width="medium"),
                                         # the move in words, with its numbers: wide enough to read whole
                                         "Move": st.column_config.TextColumn("Move", width="large"),
