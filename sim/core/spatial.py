@@ -30,14 +30,15 @@ def weighted_mean(x: Array, weights: Array) -> Array:
 def weighted_median(x: Array, weights: Array) -> Array:
     """Per issue the position at which the cumulative weight (actors sorted by position) first reaches half
     the total; the plain median where all weights are 0."""
-    order = np.argsort(x, axis=0, kind="stable")
+    # (the arrays' own methods: numpy's functions of the same names add a dispatch per call, once per model run)
+    order = x.argsort(axis=0, kind="stable")
     columns = np.arange(x.shape[1])
-    cum = np.cumsum(weights[order, columns], axis=0)     # the weights in each issue's order of positions
+    cum = weights[order, columns].cumsum(axis=0)     # the weights in each issue's order of positions
     total = cum[-1]
-    first = np.argmax(cum >= 0.5 * total * (1.0 - 1e-12), axis=0)  # relative slack for rounding in cumsum
+    first = (cum >= 0.5 * total * (1.0 - 1e-12)).argmax(axis=0)  # relative slack for rounding in cumsum
     median = x[order[first, columns], columns]
-    if (total > 0).all():   # (np.median, for issues no one weighs, costs more than the rest: only where needed)
-        return median
+    if np.count_nonzero(total > 0) == total.size:   # (np.median, for issues no one weighs, costs more than the
+        return median                               # rest: only where needed)
     return np.where(total > 0, median, np.median(x, axis=0))
 
 

@@ -67,11 +67,21 @@ def issue_utilities(x: Array, ideal: Array, exponent: Array) -> Array:
     return 1.0 - power(np.abs(x - ideal), exponent[..., None])  # normalised: distances are <= 1
 
 
-def salience_weights(salience: Array) -> Array:
-    """Each actor's saliences normalised to sum to 1 over issues (equal weights if all are 0)."""
-    totals = salience.sum(axis=-1, keepdims=True)
-    equal = np.full_like(salience, 1.0 / salience.shape[-1])
-    return np.divide(salience, totals, out=equal, where=totals > 0)
+def salience_weights(salience: Array, totals: Array | None = None) -> Array:
+    """Each actor's saliences normalised to sum to 1 over issues (equal weights if all are 0); `totals`: their sums
+    over issues (`salience.sum(axis=-1, keepdims=True)`), where already at hand."""
+    totals = salience.sum(axis=-1, keepdims=True) if totals is None else totals
+    return divided(salience, totals, 1.0 / salience.shape[-1])
+
+
+def divided(values: Array, totals: Array, fallback: float) -> Array:
+    """values / totals elementwise, `fallback` where a total is not positive. Where every total is positive, the
+    plain division (the same quotients): a masked divide into a filled array costs several times more per call,
+    and set-up pays a few of them per run."""
+    positive = totals > 0
+    if np.count_nonzero(positive) == positive.size:
+        return values / totals
+    return np.divide(values, totals, out=np.full_like(values, fallback), where=positive)
 
 
 def total_utility(x: Array, ideal: Array, weights: Array, exponent: Array) -> Array:
