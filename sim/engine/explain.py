@@ -87,7 +87,8 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
                              f"{_names(model, refusing)}")
         if not parts or (walked and len(parts) == 1 and not met[j]):
             native_offers = native(offers) if native_offers is None else native_offers
-            spread = float(np.ptp(native_offers[:, j]))
+            column = native_offers[:, j]
+            spread = float(column.max() - column.min())    # (np.ptp's numbers, without its wrapper's cost)
             when = "when the talks ended" if walked else f"at the deadline (round {model.round})"
             if not model.running:
                 parts.append(f"offers still {spread:.0f}{unit} apart {when}")
@@ -99,7 +100,7 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
 
 def _exclusive_red_lines(model: NegotiationModel, spec: Scenario, p: Profiles, j: int, unit: str) -> str:
     """Why issue j has no value every actor accepts: the highest floor above the lowest ceiling."""
-    floor, ceiling = int(np.argmax(p.red_low[:, j])), int(np.argmin(p.red_high[:, j]))
+    floor, ceiling = int(p.red_low[:, j].argmax()), int(p.red_high[:, j].argmin())
     span = model.high[j] - model.low[j]
     lo = float(model.low[j] + p.red_low[floor, j] * span)
     hi = float(model.low[j] + p.red_high[ceiling, j] * span)
