@@ -138,17 +138,21 @@ def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[ScenarioArrays, RunA
 
 def _run_arrays(scenario: Scenario, shared: ScenarioArrays, profiles: Profiles, numbers: Inputs,
                 runs: int) -> RunArrays:
-    rules = Rules(*(_per_run(np.asarray(getattr(numbers, name)), runs)
-                    for name in ("max_rounds", "tolerance", "noise", "tension_initial", "deadlock_rate",
-                                 "hardline_rate", "concession_relief", "agreement_relief", "hardening")))
+    per_run = [_per_run(np.asarray(getattr(numbers, name)), runs) for name in _RULE_FIELDS]
+    per_run[0] = per_run[0].astype(int)     # the deadline, in whole rounds
+    rules = Rules(*per_run)
     protocol = scenario.protocol
-    rules = rules._replace(deadline=rules.deadline.astype(int))
     # one run (a model run) gets its rounds' tables at once; many runs compute them round by round (a table of
     # every run's rounds would grow with the batch)
     by_round = round_tables(profiles, rules.deadline) if runs == 1 else None
     return RunArrays(profiles, rules, shared.low, shared.high, shared.de_escalating, protocol.linkage == "package",
                      protocol.activation, mechanisms.get(protocol.mechanism).parameters_of(scenario), shared.rule,
                      by_round)
+
+
+_RULE_FIELDS = ("max_rounds", "tolerance", "noise", "tension_initial", "deadlock_rate", "hardline_rate",
+                "concession_relief", "agreement_relief", "hardening")
+"""The `Inputs` fields of `Rules`' fields, in order (max_rounds: the deadline)."""
 
 
 def _per_run(value: np.ndarray, runs: int) -> np.ndarray:

@@ -289,7 +289,7 @@ def _out_of_bounds(checks: Checks, values: Array) -> NDArray[np.bool_]:
     """Per run (R,): some value (R, K) is not a finite number of at most MAX_MAGNITUDE, or off its bounds: not
     within the closed range [`first`, `last`] (NaN is within no range), or not whole in a whole-number field."""
     bad = ~((values >= checks.first) & (values <= checks.last)).all(axis=-1)
-    if checks.whole.any():
+    if checks.any_whole:
         bad |= (checks.whole & (values != np.round(values))).any(axis=-1)
     return bad
 
@@ -308,6 +308,7 @@ class Checks(NamedTuple):
     uncertain_allies: tuple[tuple[str, float], ...]  # uncertain cohesion weights not among the paths, at their highs
     first: Array                    # (K,) the lowest value allowed: the low end, or the next double above an open
     last: Array                     # one, and at least -MAX_MAGNITUDE; the highest likewise (one comparison a side)
+    any_whole: bool                 # some path is of a whole-number field
 
 
 _CHECKS: dict[tuple[int, tuple[str, ...]], tuple[Scenario, Checks]] = {}
@@ -345,7 +346,7 @@ def _make_checks(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
     last = np.minimum(np.where(high_open, np.nextafter(highs, -np.inf), highs), MAX_MAGNITUDE)
     return Checks(lows, np.array(low_open, dtype=bool), highs, np.array(high_open, dtype=bool),
                   np.array(whole, dtype=bool), setters, any(setter.field == "cohesion" for setter in setters),
-                  uncertain, first, last)
+                  uncertain, first, last, any(whole))
 
 
 def runs_to_validate(scenario: Scenario, paths: Sequence[str], values: Array) -> NDArray[np.bool_]:
@@ -384,6 +385,9 @@ class DrawPlan(NamedTuple):
     ratio: Array                    # (K,) (mode - low) / (high - low): where a triangular draw turns
     left_span: Array                # (K,) (mode - low)(high - low)
     right_span: Array               # (K,) (high - mode)(high - low)
+    span: Array                     # (K,) high - low
+    real_roots: bool                # both spans >= 0 everywhere: no square root below is of a negative number
+    whole_columns: tuple[int, ...]  # the places of `whole`
 
 
 _PLANS: dict[int, tuple[Scenario, DrawPlan]] = {}
@@ -412,8 +416,10 @@ def _make_plan(scenario: Scenario) -> DrawPlan:
     base = highs - lows
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (modes - lows) / base
+    left_span, right_span = (modes - lows) * base, (highs - modes) * base
     return DrawPlan(tuple(paths), np.array(triangular, dtype=bool), lows, modes, highs, np.array(whole, dtype=bool),
-                    ratio, (modes - lows) * base, (highs - modes) * base)
+                    ratio, left_span, right_span, base, bool((left_span >= 0).all() and (right_span >= 0).all()),
+                    tuple(k for k, w in enumerate(whole) if w))
 
 
 def draw_values(plan: DrawPlan, seed: int) -> Array:
@@ -430,19 +436,31 @@ def values_from_uniforms(plan: DrawPlan, u: Array) -> Array:
     rounded half to even. These are the formulas numpy's Generator.uniform and .triangular apply to the one
     double each consumes, in the same IEEE operations, so the numbers equal one call per path
     (tests/test_bargaining.py checks it); drawing the uniforms first lets many runs share one transform."""
-    low, high = plan.low, plan.high
-    uniform = low + (high - low) * u
-    with np.errstate(invalid="ignore"):     # a coded value off its range (refused later) has a negative span
-        below = low + np.sqrt(u * plan.left_span)
-        above = high - np.sqrt((1.0 - u) * plan.right_span)
+    uniform = plan.low + plan.span * u
+    if plan.real_roots:     # (the usual plan: no need of np.errstate, whose context costs as much as the roots)
+        below, above = _roots(plan, u)
+    else:
+        with np.errstate(invalid="ignore"):     # a coded value off its range (refused later) has a negative span
+            below, above = _roots(plan, u)
     out = np.where(plan.triangular, np.where(u <= plan.ratio, below, above), uniform)
-    return np.where(plan.whole, np.round(out), out) if plan.whole.any() else out
+    if plan.whole_columns:  # (a new array: rounded where whole, in place, as np.round rounds half to even)
+        whole = list(plan.whole_columns)
+        out[..., whole] = out[..., whole].round()
+    return out
+
+
+def _roots(plan: DrawPlan, u: Array) -> tuple[Array, Array]:
+    """The triangular draws of u below and above where the distribution turns (see `values_from_uniforms`)."""
+    return plan.low + np.sqrt(u * plan.left_span), plan.high - np.sqrt((1.0 - u) * plan.right_span)
 
 
 def drawn_mapping(plan: DrawPlan, values: Array) -> dict[str, float]:
     """The draws by path (whole-number fields as ints), as `RunResult.inputs` reports them."""
-    return {path: (int(x) if w else float(x))
-            for path, x, w in zip(plan.paths, values.tolist(), plan.whole.tolist(), strict=True)}
+    numbers = values.tolist()
+    drawn: dict[str, float] = dict(zip(plan.paths, numbers, strict=True))
+    for k in plan.whole_columns:
+        drawn[plan.paths[k]] = int(numbers[k])
+    return drawn
 
 
 def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs | None:

@@ -60,10 +60,14 @@ def _root(seed: int) -> int:
 
 
 def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """SplitMix64's finaliser (a bijection of 64-bit words whose every output bit depends on every input bit)."""
-    x = (x ^ (x >> _S30)) * _M1
-    x = (x ^ (x >> _S27)) * _M2
-    return x ^ (x >> _S31)
+    """SplitMix64's finaliser (a bijection of 64-bit words whose every output bit depends on every input bit), of
+    an array of the caller's own, computed in it (no new array for each step: input_uniforms runs it per run)."""
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return x
 
 
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
@@ -74,8 +78,11 @@ def input_uniforms(seeds: Sequence[int], paths: Sequence[str]) -> NDArray[np.flo
     only on `seeds[r]` and that path (53 random bits, as numpy's `Generator.random` makes a double)."""
     roots = np.array([_root(int(seed)) for seed in seeds], dtype=np.uint64).reshape(-1, 1)
     # arrays (never numpy scalars): their integer arithmetic wraps around without a warning
-    x = _mix(_mix(roots ^ _mixed_keys(tuple(paths))) + _GOLDEN)
-    return (x >> _SHIFT).astype(np.float64) * (1.0 / 9007199254740992.0)
+    x = _mix(roots ^ _mixed_keys(tuple(paths)))
+    x += _GOLDEN
+    x = _mix(x)
+    x >>= _SHIFT
+    return x.astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
 _SHIFT = np.uint64(11)
