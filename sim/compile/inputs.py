@@ -289,8 +289,9 @@ def _out_of_bounds(checks: Checks, values: Array) -> NDArray[np.bool_]:
     """Per run (R,): some value (R, K) is not a finite number of at most MAX_MAGNITUDE, or off its bounds: not
     within the closed range [`first`, `last`] (NaN is within no range), or not whole in a whole-number field."""
     bad = ~((values >= checks.first) & (values <= checks.last)).all(axis=-1)
-    if checks.any_whole:
-        bad |= (checks.whole & (values != np.round(values))).any(axis=-1)
+    if checks.whole_columns:
+        whole = values[..., list(checks.whole_columns)]
+        bad |= (whole != whole.round()).any(axis=-1)     # (as np.round rounds: half to even)
     return bad
 
 
@@ -308,7 +309,7 @@ class Checks(NamedTuple):
     uncertain_allies: tuple[tuple[str, float], ...]  # uncertain cohesion weights not among the paths, at their highs
     first: Array                    # (K,) the lowest value allowed: the low end, or the next double above an open
     last: Array                     # one, and at least -MAX_MAGNITUDE; the highest likewise (one comparison a side)
-    any_whole: bool                 # some path is of a whole-number field
+    whole_columns: tuple[int, ...]  # the places of `whole`
 
 
 _CHECKS: dict[tuple[int, tuple[str, ...]], tuple[Scenario, Checks]] = {}
@@ -346,7 +347,7 @@ def _make_checks(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
     last = np.minimum(np.where(high_open, np.nextafter(highs, -np.inf), highs), MAX_MAGNITUDE)
     return Checks(lows, np.array(low_open, dtype=bool), highs, np.array(high_open, dtype=bool),
                   np.array(whole, dtype=bool), setters, any(setter.field == "cohesion" for setter in setters),
-                  uncertain, first, last, any(whole))
+                  uncertain, first, last, tuple(k for k, w in enumerate(whole) if w))
 
 
 def runs_to_validate(scenario: Scenario, paths: Sequence[str], values: Array) -> NDArray[np.bool_]:
@@ -487,13 +488,14 @@ def with_own_values(base: Inputs, setters: Sequence[Setter], values: Array) -> I
         chosen = values[layout.columns]
         numbers = layout.coded.copy()
         numbers[layout.targets] = np.where(layout.whole, np.round(chosen), chosen) if layout.any_whole else chosen
-        changed = {name: numbers[start:stop].reshape(shape)
+        # (a vector field is its slice as it is: a reshape is a call of its own per field)
+        changed = {name: numbers[start:stop] if len(shape) == 1 else numbers[start:stop].reshape(shape)
                    for name, start, stop, shape in zip(layout.names, layout.starts, layout.stops, layout.shapes,
                                                        strict=True)}
     for field, columns, index, whole in layout.others:      # (max_rounds, an int field: set as it was)
         array = changed[field] = np.array(getattr(base, field))
         chosen = values[columns]
-        array[index] = np.round(chosen) if whole else chosen
+        array[index] = chosen.round() if whole else chosen     # (np.round's numbers, without its wrapper)
     return base._replace(**changed)
 
 

@@ -37,9 +37,18 @@ NOISE = "noise"
 ORDER = "order"
 INPUTS = "inputs"
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+
+def _word(value: int) -> NDArray[np.uint64]:
+    """A 64-bit constant as a 0-d array: an operand numpy takes as it is (a numpy scalar is converted to an array
+    on every operation, which costs as much as the operation itself on a few dozen words)."""
+    word = np.array(value, dtype=np.uint64)
+    word.flags.writeable = False
+    return word
+
+
+_GOLDEN = _word(0x9E3779B97F4A7C15)
+_M1 = _word(0xBF58476D1CE4E5B9)
+_M2 = _word(0x94D049BB133111EB)
 
 
 @lru_cache(maxsize=4096)
@@ -70,7 +79,7 @@ def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     return x
 
 
-_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_S30, _S27, _S31 = _word(30), _word(27), _word(31)
 
 
 def input_uniforms(seeds: Sequence[int], paths: Sequence[str]) -> NDArray[np.float64]:
@@ -85,7 +94,7 @@ def input_uniforms(seeds: Sequence[int], paths: Sequence[str]) -> NDArray[np.flo
     return x.astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
-_SHIFT = np.uint64(11)
+_SHIFT = _word(11)
 
 
 @lru_cache(maxsize=256)

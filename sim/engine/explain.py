@@ -44,8 +44,8 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
     tolerance = float(model.arrays.rules.tolerance[0])
     offers, proposal = model.offers, model.proposal_table
     native = model.native
-    met = (np.abs(offers - proposal) <= tolerance + 1e-9).all(axis=0)     # (M,) every offer within tolerance
-    blocked_here = ~met & model.open_issues
+    met_here = (np.abs(offers - proposal) <= tolerance + 1e-9).all(axis=0)     # (M,) every offer within tolerance
+    met, blocked_here = met_here.tolist(), (~met_here & model.open_issues).tolist()
     walked = ""
     walked_out = model.walked_out
     if walked_out:
