@@ -76,13 +76,14 @@ def profiles_from(inputs: Inputs, scenario: Scenario, scales: tuple[Array, Array
     """The profiles of the inputs (with their run axis, if any); what is not a number (strategy kinds, linkage,
     scales) comes from `scenario` (`scales`: its `poles`, when at hand)."""
     low, high = poles(scenario) if scales is None else scales
+    span = high - low
     return make_profiles(
-        ideal=to_unit(inputs.positions, low, high), salience=inputs.saliences, capability=inputs.capability,
-        risk_attitude=inputs.risk_attitude, red_line=to_unit(inputs.red_lines, low, high),
+        ideal=to_unit(inputs.positions, low, high, span), salience=inputs.saliences, capability=inputs.capability,
+        risk_attitude=inputs.risk_attitude, red_line=to_unit(inputs.red_lines, low, high, span),
         reservation=inputs.reservation, kinds=[a.strategy.kind for a in scenario.actors],
         exponent=inputs.exponent, reciprocity=inputs.reciprocity, opening=inputs.opening,
         flexibility=inputs.flexibility, cohesion=inputs.cohesion, package=scenario.protocol.linkage == "package",
-        status_quo=to_unit(inputs.status_quo, low, high), outside=inputs.outside,
+        status_quo=to_unit(inputs.status_quo, low, high, span), outside=inputs.outside,
         outside_trend=inputs.outside_trend)
 
 

@@ -128,13 +128,21 @@ def with_run_axis(p: Profiles) -> Profiles:
     short path, about a third of the cost of broadcasting an (N, M) operand to it."""
     if p.ideal.ndim == 3:
         return p
-    fields = {name: value[None] if isinstance(value, np.ndarray) and name not in SHARED_FIELDS else value
-              for name, value in vars(p).items()}
     # the same fields set directly: `dataclasses.replace` would run __init__ with every field as a keyword again,
     # twice this function's cost, once per model run
     batched = object.__new__(Profiles)
-    batched.__dict__.update(fields)
+    fields = batched.__dict__
+    fields.update(vars(p))
+    for name in _PER_RUN_FIELDS:
+        value = fields[name]
+        if isinstance(value, np.ndarray):
+            fields[name] = value[None]
     return batched
+
+
+_PER_RUN_FIELDS = tuple(field.name for field in dataclasses.fields(Profiles)
+                        if field.name not in SHARED_FIELDS and field.type != "bool")
+"""The `Profiles` fields that carry a run axis where they are arrays (not the flags, not the shared fields)."""
 
 
 class Choices(NamedTuple):
@@ -188,7 +196,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     red_low_tol, red_high_tol = red_low - EPS, red_high + EPS
     agreeable_low, agreeable_high = red_low_tol.max(axis=-2), red_high_tol.min(axis=-2)
     package_possible = (agreeable_low <= agreeable_high).all(axis=-1)
-    any_package_possible = bool(package_possible.any())
+    any_package_possible = np.count_nonzero(package_possible) > 0     # (np.count_nonzero: a third of .any()'s cost)
     # (no run with a possible package: no search, and no run has a Nash package, as the search would find)
     nash = (nash_packages(ideal, weights, r, capability, disagreement, reservation, agreeable_low + EPS,
                           agreeable_high - EPS, package_possible) if package and any_package_possible else None)
@@ -210,17 +218,17 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         reciprocity=reciprocity[..., None], opening=opening[..., None],
         flexibility=flexibility[..., None], cohesion=cohesion,
         cohesion_matrix=eye - cohesion.sum(axis=-1)[..., None] * eye + cohesion,
-        has_cohesion=bool(np.count_nonzero(cohesion)), has_red_lines=not np.isnan(red_line).all(),
+        has_cohesion=np.count_nonzero(cohesion) > 0, has_red_lines=np.count_nonzero(np.isnan(red_line)) < red_line.size,
         has_tit_for_tat=choices.has_tit_for_tat,
         proposal_weights=normalised_columns(capability[..., None] * salience),
         anchor_rows=choices.anchor_rows, column_sums=choices.column_sums,
         agreeable_low=agreeable_low, agreeable_high=agreeable_high, package_possible=package_possible,
         status_quo=status_quo, disagreement=disagreement, outside=outside, outside_trend=outside_trend,
-        has_outside_options=not np.isnan(outside).all(),
+        has_outside_options=np.count_nonzero(np.isnan(outside)) < outside.size,
         exponent_table=full(r[..., None], ideal.shape),
         disagreement_point=np.maximum((weights * disagreement).sum(axis=-1), reservation),
         package_table=None if nash is None or not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
-        package_mask=None if has_nash.all() else has_nash,
+        package_mask=None if np.count_nonzero(has_nash) == has_nash.size else has_nash,
         any_package_possible=any_package_possible,
     )
 
