@@ -60,12 +60,39 @@ def key(text: str) -> int:
 def generator(seed: int, purpose: str) -> np.random.Generator:
     """The run's own generator for `purpose` (NOISE, ORDER): numpy's default generator seeded by
     SeedSequence(entropy=seed, spawn_key=(key(purpose),))."""
-    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(key(purpose),)))
+    return np.random.default_rng(seed_sequence(int(seed), key(purpose)))
 
 
 @lru_cache(maxsize=65_536)
 def _root(seed: int) -> int:
-    return int(np.random.SeedSequence(seed, spawn_key=(key(INPUTS),)).generate_state(1, np.uint64)[0])
+    # the first 64-bit word of the state is its first two 32-bit words, least significant first (numpy's uint64
+    # view of them; asked as uint32 words, a third cheaper)
+    low, high = seed_sequence(seed, key(INPUTS)).generate_state(2, np.uint32).tolist()
+    return low | high << 32
+
+
+_POOL_SIZE = 4      # SeedSequence's default pool size (words)
+
+
+def seed_sequence(seed: int, spawn_key: int) -> np.random.SeedSequence:
+    """SeedSequence(entropy=seed, spawn_key=(spawn_key,)) (the same state), given the entropy as SeedSequence
+    assembles it: the seed's 32-bit words padded with zeros to the pool size, then the key's words. numpy splits
+    an int seed and key into words in Python, which costs more than the rest of SeedSequence (a model run makes
+    two); tests/test_streams.py checks the states are numpy's own."""
+    words = _words(seed)
+    words += [0] * (_POOL_SIZE - len(words))
+    return np.random.SeedSequence(np.array(words + _words(spawn_key), dtype=np.uint32))
+
+
+def _words(n: int) -> list[int]:
+    """The 32-bit words of a non-negative int, least significant first ([0] for 0), as SeedSequence splits it."""
+    if n < 0:
+        raise ValueError("expected non-negative integer")
+    words = [] if n else [0]
+    while n:
+        words.append(n & 0xFFFFFFFF)
+        n >>= 32
+    return words
 
 
 def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
