@@ -388,6 +388,7 @@ class DrawPlan(NamedTuple):
     right_span: Array               # (K,) (high - mode)(high - low)
     span: Array                     # (K,) high - low
     real_roots: bool                # both spans >= 0 everywhere: no square root below is of a negative number
+    all_triangular: bool            # every path is triangular (no uniform draw to compute)
     whole_columns: tuple[int, ...]  # the places of `whole`
 
 
@@ -420,7 +421,7 @@ def _make_plan(scenario: Scenario) -> DrawPlan:
     left_span, right_span = (modes - lows) * base, (highs - modes) * base
     return DrawPlan(tuple(paths), np.array(triangular, dtype=bool), lows, modes, highs, np.array(whole, dtype=bool),
                     ratio, left_span, right_span, base, bool((left_span >= 0).all() and (right_span >= 0).all()),
-                    tuple(k for k, w in enumerate(whole) if w))
+                    all(triangular), tuple(k for k, w in enumerate(whole) if w))
 
 
 def draw_values(plan: DrawPlan, seed: int) -> Array:
@@ -437,13 +438,14 @@ def values_from_uniforms(plan: DrawPlan, u: Array) -> Array:
     rounded half to even. These are the formulas numpy's Generator.uniform and .triangular apply to the one
     double each consumes, in the same IEEE operations, so the numbers equal one call per path
     (tests/test_bargaining.py checks it); drawing the uniforms first lets many runs share one transform."""
-    uniform = plan.low + plan.span * u
     if plan.real_roots:     # (the usual plan: no need of np.errstate, whose context costs as much as the roots)
         below, above = _roots(plan, u)
     else:
         with np.errstate(invalid="ignore"):     # a coded value off its range (refused later) has a negative span
             below, above = _roots(plan, u)
-    out = np.where(plan.triangular, np.where(u <= plan.ratio, below, above), uniform)
+    out = np.where(u <= plan.ratio, below, above)
+    if not plan.all_triangular:     # (a plan of triangular draws only has no uniform draw to compute or choose)
+        out = np.where(plan.triangular, out, plan.low + plan.span * u)
     if plan.whole_columns:  # (a new array: rounded where whole, in place, as np.round rounds half to even)
         whole = list(plan.whole_columns)
         out[..., whole] = out[..., whole].round()
