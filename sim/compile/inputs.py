@@ -287,7 +287,8 @@ def _without_none(annotation: Any) -> Any:
 
 def _out_of_bounds(checks: Checks, values: Array) -> NDArray[np.bool_]:
     """Per run (R,): some value (R, K) is not a finite number of at most MAX_MAGNITUDE, or off its bounds: not
-    within the closed range [`first`, `last`] (NaN is within no range), or not whole in a whole-number field."""
+    within the closed range [`first`, `last`] (NaN is within no range), or not whole in a whole-number field. One
+    run's values (K,) give one flag (a numpy bool)."""
     bad = ~((values >= checks.first) & (values <= checks.last)).all(axis=-1)
     if checks.whole_columns:
         whole = values[..., list(checks.whole_columns)]
@@ -471,7 +472,7 @@ def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs 
     them; None when they must go the validated way (`apply_params`, which reports what is wrong): a path with no
     setter, or values `runs_to_validate` flags (the scenario's ranges were checked at load, so that is rare)."""
     checks = checks_of(scenario, plan.paths)
-    if checks is None or _out_of_bounds(checks, values[None])[0]:
+    if checks is None or _out_of_bounds(checks, values):
         return None
     # `runs_to_validate`'s checks, its cohesion check on these very inputs (every uncertain input is drawn here)
     inputs = with_own_values(coded_inputs(scenario), checks.setters, values)

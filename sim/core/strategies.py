@@ -189,7 +189,8 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     r = risk_exponent(risk_attitude)
     salience_totals = salience.sum(axis=-1, keepdims=True)     # (weights and trade exponents both divide by it)
     weights = salience_weights(salience, salience_totals)
-    disagreement = disagreement_utilities(status_quo, ideal, r, reservation)
+    exponent_table = full(r[..., None], ideal.shape)
+    disagreement = disagreement_utilities(status_quo, ideal, r, reservation, exponent_table)
     choices = _choices(tuple(kinds))
     kind = choices.kind
     red_low, red_high = red_line_bounds(red_line, ideal)
@@ -225,7 +226,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         agreeable_low=agreeable_low, agreeable_high=agreeable_high, package_possible=package_possible,
         status_quo=status_quo, disagreement=disagreement, outside=outside, outside_trend=outside_trend,
         has_outside_options=np.count_nonzero(np.isnan(outside)) < outside.size,
-        exponent_table=full(r[..., None], ideal.shape),
+        exponent_table=exponent_table,
         disagreement_point=np.maximum((weights * disagreement).sum(axis=-1), reservation),
         package_table=None if nash is None or not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
         package_mask=None if np.count_nonzero(has_nash) == has_nash.size else has_nash,

@@ -100,10 +100,13 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
 
 def _exclusive_red_lines(model: NegotiationModel, spec: Scenario, p: Profiles, j: int, unit: str) -> str:
     """Why issue j has no value every actor accepts: the highest floor above the lowest ceiling."""
-    floor, ceiling = int(p.red_low[:, j].argmax()), int(p.red_high[:, j].argmin())
-    span = model.high[j] - model.low[j]
-    lo = float(model.low[j] + p.red_low[floor, j] * span)
-    hi = float(model.low[j] + p.red_high[ceiling, j] * span)
+    # plain floats (the same IEEE arithmetic as numpy's float64 scalars, without their cost per operation);
+    # list.index of the max: the first, as argmax
+    floors, ceilings = p.red_low[:, j].tolist(), p.red_high[:, j].tolist()
+    floor, ceiling = floors.index(max(floors)), ceilings.index(min(ceilings))
+    low = float(model.low[j])
+    span = float(model.high[j]) - low
+    lo, hi = low + floors[floor] * span, low + ceilings[ceiling] * span
     return (f"red lines exclude each other: {spec.actors[floor].name} accepts nothing below {lo:.0f}{unit}, "
             f"{spec.actors[ceiling].name} nothing above {hi:.0f}{unit}")
 
