@@ -227,6 +227,8 @@ def _filled(shape: tuple[int, ...], value: Any, dtype: Any) -> np.ndarray:
 def _copy_to(array: Array, shape: tuple[int, ...]) -> Array:
     """`array` broadcast to `shape` as a new array (always a copy, unlike `utility.full`): what
     `np.broadcast_to(array, shape).copy()` gives, without its cost per call (once per model run)."""
+    if array.shape == shape:
+        return array.copy()
     out = np.empty(shape, dtype=array.dtype)
     out[...] = array
     return out
