@@ -100,7 +100,7 @@ class NegotiationModel(mesa.Model):
         self._set_arrays(own)
         self.deadline = int(self.arrays.rules.deadline[0])
         self.human = np.array([a in seats for a in actor_ids], dtype=bool)
-        self.has_humans = bool(np.count_nonzero(self.human))
+        self.has_humans = bool(seats)   # (every seat is an actor's: unknown ones were refused above)
         self.submitted = np.full(self.profiles.ideal.shape, np.nan)
         self.noise_draws, self.order_draws = draw_rounds(seed, float(self.arrays.rules.noise[0]), self.deadline,
                                                          self.profiles.ideal.shape,
