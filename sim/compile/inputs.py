@@ -290,9 +290,9 @@ def _out_of_bounds(checks: Checks, values: Array) -> NDArray[np.bool_]:
     within the closed range [`first`, `last`] (NaN is within no range), or not whole in a whole-number field. One
     run's values (K,) give one flag (a numpy bool)."""
     bad = ~((values >= checks.first) & (values <= checks.last)).all(axis=-1)
-    if checks.whole_columns:
-        whole = values[..., list(checks.whole_columns)]
-        bad |= (whole != whole.round()).any(axis=-1)     # (as np.round rounds: half to even)
+    for k in checks.whole_columns:  # (a column at a time, by plain indexing: whole-number fields are few)
+        column = values[..., k]
+        bad |= column != column.round()     # (as np.round rounds: half to even)
     return bad
 
 
@@ -447,9 +447,8 @@ def values_from_uniforms(plan: DrawPlan, u: Array) -> Array:
     out = np.where(u <= plan.ratio, below, above)
     if not plan.all_triangular:     # (a plan of triangular draws only has no uniform draw to compute or choose)
         out = np.where(plan.triangular, out, plan.low + plan.span * u)
-    if plan.whole_columns:  # (a new array: rounded where whole, in place, as np.round rounds half to even)
-        whole = list(plan.whole_columns)
-        out[..., whole] = out[..., whole].round()
+    for k in plan.whole_columns:    # (a new array: rounded where whole, in place, as np.round rounds half to even;
+        out[..., k] = out[..., k].round()   # a column at a time by plain indexing: whole-number fields are few)
     return out
 
 
