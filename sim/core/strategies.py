@@ -316,10 +316,10 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     `mechanism.proposal_table` (an (M,) vector broadcasts too, only slower); received: from
     `received_concessions` (needed only when someone plays tit-for-tat); scheduled: this round's row of
     `scheduled_fraction` (N, M); first_round: tit-for-tat opens instead of answering; tension_factor:
-    1 - hardening x tension, slowing new concessions (the schedule raised to 1 / factor; tit-for-tat's returns
-    scaled by it); open_issues: (M,) mask, or None when every issue is
-    open; jitter: random noise added to the intended concession (N, M), so that noise makes concessions
-    irregular but never carries an offer past the actor's room or the proposal.
+    1 - hardening x tension (broadcasting to `scheduled`'s shape), slowing new concessions (the schedule raised to
+    1 / factor; tit-for-tat's returns scaled by it); open_issues: (M,) mask, or None when every issue is open;
+    jitter: random noise added to the intended concession (N, M), so that noise makes concessions irregular but
+    never carries an offer past the actor's room or the proposal.
 
     Every array here has the table's shape, so each line is one elementwise numpy call (no broadcasting, no
     loops): a round costs microseconds. Sequential activation calls this once per actor and keeps that
@@ -334,8 +334,10 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     room = np.where(delta > 0.0, p.room_up, p.room_down)
     conceded = np.maximum((offers - ideal) * direction, 0.0)
     # tension delays concessions (the schedule is raised to 1 / tension_factor) but never stops them: by the
-    # deadline an actor can still reach the limit of its room
-    planned = power(scheduled, 1.0 / np.maximum(tension_factor, 1e-9)) * room
+    # deadline an actor can still reach the limit of its room. The exponent is written in the schedule's shape as it
+    # is divided (the same numbers as laying 1 / factor out in full, which `power` would do in two more calls)
+    exponent = np.divide(1.0, np.maximum(tension_factor, 1e-9), out=np.empty(scheduled.shape))
+    planned = power(scheduled, exponent) * room
     limit = np.minimum(room, gap)
     tit_for_tat = None
     if received is not None:
@@ -343,15 +345,16 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
         tit_for_tat = (p.opening * room * tension_factor if first_round
                        else conceded + np.where(returned > 0, returned * tension_factor, returned))
 
-    def concede(noise: Array | float) -> Array:
-        target = np.maximum(conceded, planned + noise)  # time-dependent and hardliner: never take back ground
-        if tit_for_tat is not None:
-            target = np.where(p.tit_for_tat, tit_for_tat + noise, target)
+    def concede(noise: Array | None) -> Array:
+        # (no noise: the schedule itself, not the schedule + 0.0: the same numbers, as the room is never -0.0)
+        target = np.maximum(conceded, planned if noise is None else planned + noise)  # time-dependent and
+        if tit_for_tat is not None:                                 # hardliner: never take back ground
+            target = np.where(p.tit_for_tat, tit_for_tat if noise is None else tit_for_tat + noise, target)
         chosen = np.minimum(target, limit)
         # only tit-for-tat can aim behind its ideal; the others' targets are >= 0
         return chosen if tit_for_tat is None else np.maximum(chosen, 0.0)
 
-    intended = concede(0.0)
+    intended = concede(None)
     concession = intended if jitter is None else concede(jitter)
     proposed = ideal + direction * concession
     meant = proposed if jitter is None else ideal + direction * intended
