@@ -78,7 +78,9 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
         return np.zeros(offers.shape[:-2], dtype=bool) if offers.ndim > 2 else False
     # someone's red line is crossed: spare the utilities (the common case in deadlock)
     if proposal.ndim > 1:
-        agreeable = within(proposal, p.agreeable_low[..., None, :], p.agreeable_high[..., None, :]).all(axis=(-2, -1))
+        # (the ufunc's own reduction: ndarray.all's wrapper costs as much again on a table this small)
+        agreeable = np.logical_and.reduce(within(proposal, p.agreeable_low[..., None, :],
+                                                 p.agreeable_high[..., None, :]), axis=(-2, -1))
     else:
         agreeable = within(proposal, p.agreeable_low, p.agreeable_high).all(axis=-1)
     if not np.count_nonzero(agreeable):
@@ -103,7 +105,7 @@ class Settlement(NamedTuple):
     agreed_value: Array         # (M,) NaN while open
     agreed_round: NDArray[np.int_]  # (M,) -1 while open
     open_issues: NDArray[np.bool_]
-    de_escalations: NDArray[np.int_]  # how many de-escalating issues (CBMs) were settled
+    de_escalations: NDArray[np.int_] | None  # how many de-escalating issues (CBMs) were settled (None: no issue was)
 
 
 def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array, agreed_value: Array,
@@ -112,8 +114,7 @@ def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array
     """Close the issues `settled` (M,) at `values` (M,) in round `round_` (or per replicate: (R, M))."""
     if not np.count_nonzero(settled):   # most rounds settle nothing: the table stays as it is, with no array
         # operations (count_nonzero: a bool without .any()'s reduction machinery, asked every round)
-        return Settlement(offers, agreed_value, agreed_round, open_issues,
-                          np.zeros(settled.shape[:-1], dtype=np.int_))
+        return Settlement(offers, agreed_value, agreed_round, open_issues, None)
     return Settlement(
         offers=np.where(settled[..., None, :], values[..., None, :], offers),
         agreed_value=np.where(settled, values, agreed_value),
@@ -168,25 +169,33 @@ def round_movement(before: Array, after: Array, proposal: Array,
     if open_issues is not None:
         mask = open_issues[..., None, :]
         gained, held = np.where(mask, gained, 0.0), held & mask
-    # each run's N x M block summed as one contiguous run of numbers, as it would be alone
-    total = gained.sum(axis=(-2, -1))
-    held_actors = held.any(axis=-1)
-    held_share = (np.count_nonzero(held_actors) if held_actors.ndim == 1 else held_actors.sum(axis=-1)) / n_actors
+    # each run's N x M block summed as one contiguous run of numbers, as it would be alone (the ufuncs' reductions:
+    # what ndarray.sum and .any call, without their wrappers)
+    total = np.add.reduce(gained, axis=(-2, -1))
+    held_actors = np.logical_or.reduce(held, axis=-1)
+    held_share = (np.count_nonzero(held_actors) if held_actors.ndim == 1
+                  else np.add.reduce(held_actors, axis=-1)) / n_actors
     if open_issues is None:
         return total / (n_actors * n_issues), held_share
     cells = open_issues.sum(axis=-1) * n_actors
     return np.divide(total, cells, out=np.zeros_like(total), where=cells > 0), held_share
 
 
-def next_tension(tension: Array, mean_move: Array, held_share: Array, de_escalations: Array | NDArray[np.int_],
-                 deadlock_rate: float | Array, hardline_rate: float | Array, concession_relief: float | Array,
+def next_tension(tension: Array, mean_move: Array, held_share: Array,
+                 de_escalations: Array | NDArray[np.int_] | int | None, deadlock_rate: float | Array,
+                 hardline_rate: float | Array, concession_relief: float | Array,
                  agreement_relief: float | Array) -> Array:
     """T' = clip(T + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1), one per run:
     derived from what the actors did, so conceding more never raises it (each term is non-increasing in every
-    concession)."""
-    deadlock = np.less(mean_move, HOLD_EPS).astype(float)    # 1.0 where no one conceded
-    change = (deadlock_rate * deadlock + hardline_rate * held_share
-              - concession_relief * mean_move - agreement_relief * de_escalations)
+    concession). `de_escalations` None: no issue was settled (the term is 0).
+
+    The rates are finite and >= 0 (the schema's bounds), so a x [no concession] is a where there was none
+    (a x 1.0) and 0.0 elsewhere (a x 0.0), and subtracting d x 0 = 0.0 leaves the sum as it is: one call for two,
+    and none for the last term in the rounds that settle nothing, with the same numbers."""
+    change = (np.where(np.less(mean_move, HOLD_EPS), deadlock_rate, 0.0) + hardline_rate * held_share
+              - concession_relief * mean_move)
+    if de_escalations is not None:
+        change = change - agreement_relief * de_escalations
     return np.minimum(1.0, np.maximum(0.0, tension + change))
 
 
@@ -215,8 +224,8 @@ def outside_now(p: Profiles, outside: Array, open_issues: NDArray[np.bool_], pac
     """(each actor's outside option this round (`bargaining.outside_options`), whether any of them beats what no
     deal is worth to its actor): where none does, no one walks away this round, whatever the best deal left
     (`walkouts`)."""
-    all_open = np.count_nonzero(open_issues) == open_issues.size
-    floor = p.disagreement_point if package and all_open else p.reservation
+    floor = (p.disagreement_point if package and np.count_nonzero(open_issues) == open_issues.size
+             else p.reservation)
     # NaN (no outside option) never walks
     return outside, bool(np.count_nonzero(np.greater(outside, floor + EPS)))
 
@@ -227,9 +236,10 @@ def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np
     came or every issue is settled. Within a round settlement comes first (`open_issues` are those still open
     after this round's settlement): the talks break down only when someone walked away while an issue was still
     open, so a round that settles the last issue is an agreement even if someone would have walked."""
-    still_open = open_issues.any(axis=-1)
-    broke_down = walked & still_open
-    return broke_down | (round_ >= deadline) | ~still_open, broke_down
+    still_open = np.logical_or.reduce(open_issues, axis=-1)
+    # over: broke down, or nothing is open, or the deadline came; (walked & open) | ~open is walked | ~open, which on
+    # bools is walked >= open (one call for three)
+    return np.greater_equal(walked, still_open) | (round_ >= deadline), walked & still_open
 
 
 def outcome_codes(agreed: NDArray[np.bool_], broke_down: NDArray[np.bool_] | bool) -> NDArray[np.int_]:
