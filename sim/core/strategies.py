@@ -29,7 +29,10 @@ from numpy.typing import NDArray
 from sim.core.bargaining import disagreement_utilities, nash_package
 from sim.core.utility import (
     EPS,
+    ONE,
+    ZERO,
     Array,
+    constant,
     full,
     power,
     red_line_bounds,
@@ -59,6 +62,8 @@ REASONS: tuple[str, ...] = (
 
 HOLD_EPS = 1e-3
 """A move smaller than this fraction of the scale counts as holding firm."""
+HOLD = constant(HOLD_EPS)     # (the rounds' operand: see `utility.constant`)
+MIN_FACTOR = constant(1e-9)   # the smallest tension factor a schedule is slowed by
 
 
 @dataclass(frozen=True)
@@ -331,12 +336,12 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     delta = proposal - ideal
     direction = np.sign(delta)
     gap = np.abs(delta)
-    room = np.where(delta > 0.0, p.room_up, p.room_down)
-    conceded = np.maximum((offers - ideal) * direction, 0.0)
+    room = np.where(delta > ZERO, p.room_up, p.room_down)
+    conceded = np.maximum((offers - ideal) * direction, ZERO)
     # tension delays concessions (the schedule is raised to 1 / tension_factor) but never stops them: by the
-    # deadline an actor can still reach the limit of its room. The exponent is written in the schedule's shape as it
-    # is divided (the same numbers as laying 1 / factor out in full, which `power` would do in two more calls)
-    exponent = np.divide(1.0, np.maximum(tension_factor, 1e-9), out=np.empty(scheduled.shape))
+    # deadline an actor can still reach the limit of its room. The exponent, one per run, is laid out in the
+    # schedule's shape (`power`'s operands in full) by a copy: a ufunc broadcasting it would cost twice as much
+    exponent = full(np.divide(ONE, np.maximum(tension_factor, MIN_FACTOR)), scheduled.shape)
     planned = power(scheduled, exponent) * room
     limit = np.minimum(room, gap)
     tit_for_tat = None
@@ -352,7 +357,7 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
             target = np.where(p.tit_for_tat, tit_for_tat if noise is None else tit_for_tat + noise, target)
         chosen = np.minimum(target, limit)
         # only tit-for-tat can aim behind its ideal; the others' targets are >= 0
-        return chosen if tit_for_tat is None else np.maximum(chosen, 0.0)
+        return chosen if tit_for_tat is None else np.maximum(chosen, ZERO)
 
     intended = concede(None)
     concession = intended if jitter is None else concede(jitter)
@@ -361,7 +366,7 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     if open_issues is not None:
         proposed = np.where(open_issues, proposed, offers)
         meant = proposed if jitter is None else np.where(open_issues, meant, offers)
-    return OfferStep(proposed, concession, conceded, room, gap, direction, meant, conceded >= limit - HOLD_EPS)
+    return OfferStep(proposed, concession, conceded, room, gap, direction, meant, conceded >= limit - HOLD)
 
 
 def move_reasons(step: OfferStep, p: Profiles, current: Array, open_issues: NDArray[np.bool_]) -> NDArray[np.int_]:

@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.core.bargaining import best_deal_left, outside_options, walking_away
-from sim.core.strategies import HOLD_EPS, Profiles, apply_cohesion, clip_to_red_lines
-from sim.core.utility import EPS, Array, issue_utilities, total_utility, within
+from sim.core.strategies import HOLD, Profiles, apply_cohesion, clip_to_red_lines
+from sim.core.utility import EPS, ONE, ZERO, Array, issue_utilities, total_utility, within
 from sim.core.voting import RuleArrays, passes
 
 OUTCOMES: tuple[str, ...] = ("agreement", "partial", "stalemate", "breakdown")
@@ -94,7 +94,10 @@ def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_
     passes (`package_agreed`), otherwise each issue whose accepting actors carry it under its rule
     (`decision_rules.passes`; `rule` None: every actor must accept)."""
     if package:
-        return open_issues & np.asarray(package_agreed(proposal, offers, p, tolerance, rule))[..., None]
+        agreed = np.asarray(package_agreed(proposal, offers, p, tolerance, rule))
+        if not np.count_nonzero(agreed):    # most rounds: no package passes (a copy of nothing open, not an and
+            return np.zeros_like(open_issues)       # broadcasting the runs' answers over their issues)
+        return open_issues & agreed[..., None]
     return open_issues & passes(issue_acceptance(proposal, offers, p, tolerance), rule)
 
 
@@ -161,10 +164,10 @@ def round_movement(before: Array, after: Array, proposal: Array,
     """
     gap_after = np.abs(after - proposal)
     moved = np.abs(before - proposal) - gap_after
-    held = (gap_after > tolerance) & (moved < HOLD_EPS)
+    held = (gap_after > tolerance) & (moved < HOLD)
     if stuck is not None:
         held = np.greater(held, stuck)      # held and not stuck (on bools a > b is a & ~b: one call, not two)
-    gained = np.maximum(moved, 0.0)
+    gained = np.maximum(moved, ZERO)
     n_actors, n_issues = moved.shape[-2:]
     if open_issues is not None:
         mask = open_issues[..., None, :]
@@ -187,16 +190,14 @@ def next_tension(tension: Array, mean_move: Array, held_share: Array,
                  agreement_relief: float | Array) -> Array:
     """T' = clip(T + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1), one per run:
     derived from what the actors did, so conceding more never raises it (each term is non-increasing in every
-    concession). `de_escalations` None: no issue was settled (the term is 0).
-
-    The rates are finite and >= 0 (the schema's bounds), so a x [no concession] is a where there was none
-    (a x 1.0) and 0.0 elsewhere (a x 0.0), and subtracting d x 0 = 0.0 leaves the sum as it is: one call for two,
-    and none for the last term in the rounds that settle nothing, with the same numbers."""
-    change = (np.where(np.less(mean_move, HOLD_EPS), deadlock_rate, 0.0) + hardline_rate * held_share
-              - concession_relief * mean_move)
+    concession). `de_escalations` None: no issue was settled (the term is 0: the rates are finite and >= 0, the
+    schema's bounds, so d x 0 is 0.0, and subtracting 0.0 leaves the sum as it is; the rounds that settle nothing
+    spare the two calls)."""
+    deadlock = np.less(mean_move, HOLD)     # where no one conceded (1.0 in the product, as bools multiply)
+    change = deadlock_rate * deadlock + hardline_rate * held_share - concession_relief * mean_move
     if de_escalations is not None:
         change = change - agreement_relief * de_escalations
-    return np.minimum(1.0, np.maximum(0.0, tension + change))
+    return np.minimum(ONE, np.maximum(ZERO, tension + change))
 
 
 def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
