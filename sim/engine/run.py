@@ -49,7 +49,7 @@ def inject_tension(state: State, injects: Sequence[Inject]) -> State:
     """The state after the injects' tension shocks (R,), one after another, kept within 0-1."""
     tension = state.tension
     for inject in injects:
-        tension = np.clip(tension + inject.tension, 0.0, 1.0)
+        tension = (tension + inject.tension).clip(0.0, 1.0)    # np.clip's numbers, without its wrapper
     return state._replace(tension=tension)
 
 
