@@ -118,6 +118,9 @@ class Profiles:
     package_mask: NDArray[np.bool_] | None = None  # per run: has a Nash package (None: every run, or no run axis
                                                    # and the table is there)
     any_package_possible: bool = True   # some run's `package_possible` (a plain bool: asked every round)
+    agreeable_low_table: Array | None = None    # (N, M) `agreeable_low` in every actor's row, and `agreeable_high`:
+    agreeable_high_table: Array | None = None   # what a proposal table is checked against, of its very shape (a
+                                                # ufunc broadcasting (M,) over it costs twice as much, every round)
 
 
 SHARED_FIELDS = frozenset({"kind", "hardliner", "tit_for_tat", "anchor_rows", "column_sums"})
@@ -221,6 +224,8 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         package_table=None if nash is None or not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
         package_mask=None if has_nash.all() else has_nash,
         any_package_possible=bool(package_possible.any()),
+        agreeable_low_table=full(agreeable_low[..., None, :], ideal.shape),
+        agreeable_high_table=full(agreeable_high[..., None, :], ideal.shape),
     )
 
 

@@ -24,7 +24,7 @@ def constant(value: float) -> Array:
     return array
 
 
-ZERO, ONE = constant(0.0), constant(1.0)
+ZERO, ONE, SLACK = constant(0.0), constant(1.0), constant(EPS)
 
 
 def power(base: Array | float, exponent: Array | float) -> Array:
