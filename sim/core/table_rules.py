@@ -97,8 +97,8 @@ def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_
     (`decision_rules.passes`; `rule` None: every actor must accept)."""
     if package:
         agreed = np.asarray(package_agreed(proposal, offers, p, tolerance, rule))
-        if not np.count_nonzero(agreed):    # most rounds: no package passes (a copy of nothing open, not an and
-            return np.zeros_like(open_issues)       # broadcasting the runs' answers over their issues)
+        if not np.count_nonzero(agreed):    # most rounds: no package passes (nothing settled, not an and
+            return np.zeros(open_issues.shape, dtype=bool)  # broadcasting the runs' answers over their issues)
         return open_issues & agreed[..., None]
     return open_issues & passes(issue_acceptance(proposal, offers, p, tolerance), rule)
 
