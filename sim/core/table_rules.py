@@ -249,9 +249,9 @@ def outcome_codes(agreed: NDArray[np.bool_], broke_down: NDArray[np.bool_] | boo
     """Index into OUTCOMES, the one classification of every engine and interface; `agreed` (M,) or (R, M):
     agreement iff every issue is agreed; otherwise breakdown iff someone walked away (necessarily while an issue
     was open); otherwise partial (some issues agreed) or stalemate (none)."""
-    everything = agreed.all(axis=-1)
-    return np.where(everything, AGREEMENT,
-                    np.where(broke_down, BREAKDOWN, np.where(agreed.any(axis=-1), PARTIAL, STALEMATE)))
+    # (the ufuncs' reductions: what .all and .any call, without their wrappers)
+    everything, some = np.logical_and.reduce(agreed, axis=-1), np.logical_or.reduce(agreed, axis=-1)
+    return np.where(everything, AGREEMENT, np.where(broke_down, BREAKDOWN, np.where(some, PARTIAL, STALEMATE)))
 
 
 def classify(agreed: NDArray[np.bool_], broke_down: bool) -> str:
