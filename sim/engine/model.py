@@ -307,10 +307,8 @@ class NegotiationModel(mesa.Model):
         stopped: the talks are over, so a later `step()` plays nothing.
         """
         play = type(self).step  # the round itself, not Mesa's time-advancing wrapper
-        time = self.time        # (Mesa's observable: read once, set every round)
         while self.running:
-            time += 1.0         # as Mesa's step does: the DataCollector files each round under its time
-            self.time = time
+            self.time += 1.0    # as Mesa's step does: the DataCollector files each round under its time
             self.steps += 1
             play(self)
         schedule = getattr(self, "_default_schedule", None)  # Mesa's recurring step event
