@@ -356,9 +356,10 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
                        else conceded + np.where(returned > 0, returned * tension_factor, returned))
 
     def concede(noise: Array | None) -> Array:
-        # (no noise: the schedule itself, not the schedule + 0.0: the same numbers, as the room is never -0.0)
-        target = np.maximum(conceded, planned if noise is None else planned + noise)  # time-dependent and
-        if tit_for_tat is not None:                                 # hardliner: never take back ground
+        # time-dependent and hardliner: never take back ground. Without noise the targets themselves, not + 0.0
+        # (one call less; + 0.0 changes nothing but a -0.0, which leaves the offers ideal + direction x 0 the same)
+        target = np.maximum(conceded, planned if noise is None else planned + noise)
+        if tit_for_tat is not None:
             target = np.where(p.tit_for_tat, tit_for_tat if noise is None else tit_for_tat + noise, target)
         chosen = np.minimum(target, limit)
         # only tit-for-tat can aim behind its ideal; the others' targets are >= 0
