@@ -203,7 +203,7 @@ def next_tension(tension: Array, mean_move: Array, held_share: Array,
 
 
 def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
-             open_issues: NDArray[np.bool_], agreed_value: Array, package: bool
+             open_issues: NDArray[np.bool_], agreed_value: Array, package: bool, outside: Array | None = None
              ) -> tuple[NDArray[np.bool_], Array, Array]:
     """Which actors leave the table after round `round_` (N,) (or (R, N)): those whose outside option now beats
     the best deal every actor, itself included, could still accept (within its own red lines and reservation
@@ -213,10 +213,14 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
 
     The best deal left is never below what no deal is worth to the actor (its disagreement point while every issue
     is open under package linkage, else its reservation utility), so a round in which no outside option beats
-    that leaves no one walking, whatever the best deal: its best deals are then not computed (NaN; most rounds)."""
-    outside, could_walk = outside_now(p, outside_options(p.outside, p.outside_trend, round_), open_issues, package)
-    if not could_walk:
-        return np.zeros(offers.shape[:-1], dtype=bool), outside, np.full(offers.shape[:-1], np.nan)
+    that leaves no one walking, whatever the best deal: its best deals are then not computed (NaN; most rounds).
+    `outside`: this round's outside options where `outside_now` has already found that one of them beats no deal
+    (the round's own check: not made again)."""
+    if outside is None:
+        outside, could_walk = outside_now(p, outside_options(p.outside, p.outside_trend, round_), open_issues,
+                                          package)
+        if not could_walk:
+            return np.zeros(offers.shape[:-1], dtype=bool), outside, np.full(offers.shape[:-1], np.nan)
     best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.exponent_table,
                           p.disagreement, open_issues, agreed_value, package, p.red_low, p.red_high, p.reservation,
                           p.disagreement_point)

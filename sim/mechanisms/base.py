@@ -267,16 +267,16 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
         if could_walk:
             factor = 1.0 - r.hardening * tension
             walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
-                                                   done.open_issues, done.agreed_value, arrays.package)
+                                                   done.open_issues, done.agreed_value, arrays.package, outside)
             # settlement comes first: once every issue is settled there is nothing left to walk away from
-            walked = walked & done.open_issues.any(axis=-1)[:, None]
+            walked = walked & np.logical_or.reduce(done.open_issues, axis=-1)[:, None]
         else:   # most rounds: no outside option beats no deal, so no one walks (what `rules.walkouts` returns)
             walked = np.zeros(done.offers.shape[:-1], dtype=bool)
             best = full(NAN, walked.shape)    # np.full(walked.shape, np.nan) without its wrapper's cost
             someone_walked = np.zeros(walked.shape[:-1], dtype=bool)
         outside = full(outside, walked.shape)
     if someone_walked is None:
-        someone_walked = walked.any(axis=-1)
+        someone_walked = np.logical_or.reduce(walked, axis=-1)     # (walked.any's ufunc, without its wrapper)
     over, broke_down = rules.round_end(someone_walked, round_, r.deadline, done.open_issues)
     # built field by field rather than by `state._replace` (a third of its cost: this runs every round), in the
     # fields' order (keywords cost a fifth more)
