@@ -235,8 +235,8 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     open_ = open_issues[..., None, :]
     if reservation is not None and not package:   # issue by issue: i refuses an issue worth less than its floor
         feasible = feasible & (value >= reservation[..., None] - EPS)
-    if package:   # one issue on which the ranges fail to meet sinks the whole package
-        feasible = (feasible if all_open else feasible | ~open_).all(axis=-1, keepdims=True)
+    if package:   # one issue on which the ranges fail to meet sinks the whole package (.all's ufunc, no wrapper)
+        feasible = np.logical_and.reduce(feasible if all_open else feasible | ~open_, axis=-1, keepdims=True)
     if all_open:
         no_deal = disagreement
     else:   # settled issues count at their agreed values (NaN where open, never selected)
@@ -246,7 +246,7 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     if not package:   # issue by issue i can refuse each deal on its own: the better of the deal and no deal
         return np.maximum((weights * np.where(feasible & open_, np.maximum(value, no_deal), no_deal)).sum(axis=-1),
                           reservation)
-    deal = (weights * np.where(open_, value, no_deal)).sum(axis=-1)
+    deal = np.add.reduce(weights * np.where(open_, value, no_deal), axis=-1)     # (.sum's ufunc, no wrapper)
     acceptable = feasible[..., 0] & (deal >= reservation - EPS)   # a package worth less than its floor: refused
     # i can always refuse: the talks are worth at least no deal, its disagreement point (the Nash package's D_i:
     # the status quo's utility, never less than its reservation utility)

@@ -29,7 +29,10 @@ from numpy.typing import NDArray
 from sim.core.bargaining import disagreement_utilities, nash_package
 from sim.core.utility import (
     EPS,
+    ONE,
+    ZERO,
     Array,
+    constant,
     divided,
     full,
     power,
@@ -60,6 +63,8 @@ REASONS: tuple[str, ...] = (
 
 HOLD_EPS = 1e-3
 """A move smaller than this fraction of the scale counts as holding firm."""
+HOLD = constant(HOLD_EPS)     # (the rounds' operand: see `utility.constant`)
+MIN_FACTOR = constant(1e-9)   # the smallest tension factor a schedule is slowed by
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,9 @@ class Profiles:
     package_mask: NDArray[np.bool_] | None = None  # per run: has a Nash package (None: every run, or no run axis
                                                    # and the table is there)
     any_package_possible: bool = True   # some run's `package_possible` (a plain bool: asked every round)
+    agreeable_low_table: Array | None = None    # (N, M) `agreeable_low` in every actor's row, and `agreeable_high`:
+    agreeable_high_table: Array | None = None   # what a proposal table is checked against, of its very shape (a
+                                                # ufunc broadcasting (M,) over it costs twice as much, every round)
 
 
 SHARED_FIELDS = frozenset({"kind", "hardliner", "tit_for_tat", "anchor_rows", "column_sums"})
@@ -231,6 +239,8 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         package_table=None if nash is None or not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
         package_mask=None if np.count_nonzero(has_nash) == has_nash.size else has_nash,
         any_package_possible=any_package_possible,
+        agreeable_low_table=full(agreeable_low[..., None, :], ideal.shape),
+        agreeable_high_table=full(agreeable_high[..., None, :], ideal.shape),
     )
 
 
@@ -331,10 +341,10 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     `mechanism.proposal_table` (an (M,) vector broadcasts too, only slower); received: from
     `received_concessions` (needed only when someone plays tit-for-tat); scheduled: this round's row of
     `scheduled_fraction` (N, M); first_round: tit-for-tat opens instead of answering; tension_factor:
-    1 - hardening x tension, slowing new concessions (the schedule raised to 1 / factor; tit-for-tat's returns
-    scaled by it); open_issues: (M,) mask, or None when every issue is
-    open; jitter: random noise added to the intended concession (N, M), so that noise makes concessions
-    irregular but never carries an offer past the actor's room or the proposal.
+    1 - hardening x tension (broadcasting to `scheduled`'s shape), slowing new concessions (the schedule raised to
+    1 / factor; tit-for-tat's returns scaled by it); open_issues: (M,) mask, or None when every issue is open;
+    jitter: random noise added to the intended concession (N, M), so that noise makes concessions irregular but
+    never carries an offer past the actor's room or the proposal.
 
     Every array here has the table's shape, so each line is one elementwise numpy call (no broadcasting, no
     loops): a round costs microseconds. Sequential activation calls this once per actor and keeps that
@@ -346,11 +356,13 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     delta = proposal - ideal
     direction = np.sign(delta)
     gap = np.abs(delta)
-    room = np.where(delta > 0.0, p.room_up, p.room_down)
-    conceded = np.maximum((offers - ideal) * direction, 0.0)
+    room = np.where(delta > ZERO, p.room_up, p.room_down)
+    conceded = np.maximum((offers - ideal) * direction, ZERO)
     # tension delays concessions (the schedule is raised to 1 / tension_factor) but never stops them: by the
-    # deadline an actor can still reach the limit of its room
-    planned = power(scheduled, 1.0 / np.maximum(tension_factor, 1e-9)) * room
+    # deadline an actor can still reach the limit of its room. The exponent, one per run, is laid out in the
+    # schedule's shape (`power`'s operands in full) by a copy: a ufunc broadcasting it would cost twice as much
+    exponent = full(np.divide(ONE, np.maximum(tension_factor, MIN_FACTOR)), scheduled.shape)
+    planned = power(scheduled, exponent) * room
     limit = np.minimum(room, gap)
     tit_for_tat = None
     if received is not None:
@@ -358,22 +370,24 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
         tit_for_tat = (p.opening * room * tension_factor if first_round
                        else conceded + np.where(returned > 0, returned * tension_factor, returned))
 
-    def concede(noise: Array | float) -> Array:
-        target = np.maximum(conceded, planned + noise)  # time-dependent and hardliner: never take back ground
+    def concede(noise: Array | None) -> Array:
+        # time-dependent and hardliner: never take back ground. Without noise the targets themselves, not + 0.0
+        # (one call less; + 0.0 changes nothing but a -0.0, which leaves the offers ideal + direction x 0 the same)
+        target = np.maximum(conceded, planned if noise is None else planned + noise)
         if tit_for_tat is not None:
-            target = np.where(p.tit_for_tat, tit_for_tat + noise, target)
+            target = np.where(p.tit_for_tat, tit_for_tat if noise is None else tit_for_tat + noise, target)
         chosen = np.minimum(target, limit)
         # only tit-for-tat can aim behind its ideal; the others' targets are >= 0
-        return chosen if tit_for_tat is None else np.maximum(chosen, 0.0)
+        return chosen if tit_for_tat is None else np.maximum(chosen, ZERO)
 
-    intended = concede(0.0)
+    intended = concede(None)
     concession = intended if jitter is None else concede(jitter)
     proposed = ideal + direction * concession
     meant = proposed if jitter is None else ideal + direction * intended
     if open_issues is not None:
         proposed = np.where(open_issues, proposed, offers)
         meant = proposed if jitter is None else np.where(open_issues, meant, offers)
-    return OfferStep(proposed, concession, conceded, room, gap, direction, meant, conceded >= limit - HOLD_EPS)
+    return OfferStep(proposed, concession, conceded, room, gap, direction, meant, conceded >= limit - HOLD)
 
 
 def move_reasons(step: OfferStep, p: Profiles, current: Array, open_issues: NDArray[np.bool_]) -> NDArray[np.int_]:

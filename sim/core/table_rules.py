@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.core.bargaining import best_deal_left, outside_options, walking_away
-from sim.core.strategies import HOLD_EPS, Profiles, apply_cohesion, clip_to_red_lines
-from sim.core.utility import EPS, Array, issue_utilities, total_utility, within
+from sim.core.strategies import HOLD, Profiles, apply_cohesion, clip_to_red_lines
+from sim.core.utility import EPS, ONE, SLACK, ZERO, Array, issue_utilities, total_utility, within
 from sim.core.voting import RuleArrays, passes
 
 OUTCOMES: tuple[str, ...] = ("agreement", "partial", "stalemate", "breakdown")
@@ -78,7 +78,11 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
         return np.zeros(offers.shape[:-2], dtype=bool) if offers.ndim > 2 else False
     # someone's red line is crossed: spare the utilities (the common case in deadlock)
     if proposal.ndim > 1:
-        agreeable = within(proposal, p.agreeable_low[..., None, :], p.agreeable_high[..., None, :]).all(axis=(-2, -1))
+        low, high = p.agreeable_low_table, p.agreeable_high_table
+        if low is None or high is None:
+            low, high = p.agreeable_low[..., None, :], p.agreeable_high[..., None, :]
+        # (the ufunc's own reduction: ndarray.all's wrapper costs as much again on a table this small)
+        agreeable = np.logical_and.reduce(within(proposal, low, high), axis=(-2, -1))
     else:
         agreeable = within(proposal, p.agreeable_low, p.agreeable_high).all(axis=-1)
     if not np.count_nonzero(agreeable):
@@ -92,7 +96,10 @@ def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_
     passes (`package_agreed`), otherwise each issue whose accepting actors carry it under its rule
     (`decision_rules.passes`; `rule` None: every actor must accept)."""
     if package:
-        return open_issues & np.asarray(package_agreed(proposal, offers, p, tolerance, rule))[..., None]
+        agreed = np.asarray(package_agreed(proposal, offers, p, tolerance, rule))
+        if not np.count_nonzero(agreed):    # most rounds: no package passes (nothing settled, not an and
+            return np.zeros(open_issues.shape, dtype=bool)  # broadcasting the runs' answers over their issues)
+        return open_issues & agreed[..., None]
     return open_issues & passes(issue_acceptance(proposal, offers, p, tolerance), rule)
 
 
@@ -103,7 +110,7 @@ class Settlement(NamedTuple):
     agreed_value: Array         # (M,) NaN while open
     agreed_round: NDArray[np.int_]  # (M,) -1 while open
     open_issues: NDArray[np.bool_]
-    de_escalations: NDArray[np.int_]  # how many de-escalating issues (CBMs) were settled
+    de_escalations: NDArray[np.int_] | None  # how many de-escalating issues (CBMs) were settled (None: no issue was)
 
 
 def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array, agreed_value: Array,
@@ -112,8 +119,7 @@ def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array
     """Close the issues `settled` (M,) at `values` (M,) in round `round_` (or per replicate: (R, M))."""
     if not np.count_nonzero(settled):   # most rounds settle nothing: the table stays as it is, with no array
         # operations (count_nonzero: a bool without .any()'s reduction machinery, asked every round)
-        return Settlement(offers, agreed_value, agreed_round, open_issues,
-                          np.zeros(settled.shape[:-1], dtype=np.int_))
+        return Settlement(offers, agreed_value, agreed_round, open_issues, None)
     return Settlement(
         offers=np.where(settled[..., None, :], values[..., None, :], offers),
         agreed_value=np.where(settled, values, agreed_value),
@@ -160,38 +166,44 @@ def round_movement(before: Array, after: Array, proposal: Array,
     """
     gap_after = np.abs(after - proposal)
     moved = np.abs(before - proposal) - gap_after
-    held = (gap_after > tolerance) & (moved < HOLD_EPS)
+    held = (gap_after > tolerance) & (moved < HOLD)
     if stuck is not None:
         held = np.greater(held, stuck)      # held and not stuck (on bools a > b is a & ~b: one call, not two)
-    gained = np.maximum(moved, 0.0)
+    gained = np.maximum(moved, ZERO)
     n_actors, n_issues = moved.shape[-2:]
     if open_issues is not None:
         mask = open_issues[..., None, :]
         gained, held = np.where(mask, gained, 0.0), held & mask
-    # each run's N x M block summed as one contiguous run of numbers, as it would be alone
-    total = gained.sum(axis=(-2, -1))
-    held_actors = held.any(axis=-1)
-    held_share = (np.count_nonzero(held_actors) if held_actors.ndim == 1 else held_actors.sum(axis=-1)) / n_actors
+    # each run's N x M block summed as one contiguous run of numbers, as it would be alone (the ufuncs' reductions:
+    # what ndarray.sum and .any call, without their wrappers)
+    total = np.add.reduce(gained, axis=(-2, -1))
+    held_actors = np.logical_or.reduce(held, axis=-1)
+    held_share = (np.count_nonzero(held_actors) if held_actors.ndim == 1
+                  else np.add.reduce(held_actors, axis=-1)) / n_actors
     if open_issues is None:
         return total / (n_actors * n_issues), held_share
     cells = open_issues.sum(axis=-1) * n_actors
     return np.divide(total, cells, out=np.zeros_like(total), where=cells > 0), held_share
 
 
-def next_tension(tension: Array, mean_move: Array, held_share: Array, de_escalations: Array | NDArray[np.int_],
-                 deadlock_rate: float | Array, hardline_rate: float | Array, concession_relief: float | Array,
+def next_tension(tension: Array, mean_move: Array, held_share: Array,
+                 de_escalations: Array | NDArray[np.int_] | int | None, deadlock_rate: float | Array,
+                 hardline_rate: float | Array, concession_relief: float | Array,
                  agreement_relief: float | Array) -> Array:
     """T' = clip(T + a [no concession] + b held_share - c mean_concession - d de_escalations, 0, 1), one per run:
     derived from what the actors did, so conceding more never raises it (each term is non-increasing in every
-    concession)."""
-    deadlock = np.less(mean_move, HOLD_EPS).astype(float)    # 1.0 where no one conceded
-    change = (deadlock_rate * deadlock + hardline_rate * held_share
-              - concession_relief * mean_move - agreement_relief * de_escalations)
-    return np.minimum(1.0, np.maximum(0.0, tension + change))
+    concession). `de_escalations` None: no issue was settled (the term is 0: the rates are finite and >= 0, the
+    schema's bounds, so d x 0 is 0.0, and subtracting 0.0 leaves the sum as it is; the rounds that settle nothing
+    spare the two calls)."""
+    deadlock = np.less(mean_move, HOLD)     # where no one conceded (1.0 in the product, as bools multiply)
+    change = deadlock_rate * deadlock + hardline_rate * held_share - concession_relief * mean_move
+    if de_escalations is not None:
+        change = change - agreement_relief * de_escalations
+    return np.minimum(ONE, np.maximum(ZERO, tension + change))
 
 
 def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
-             open_issues: NDArray[np.bool_], agreed_value: Array, package: bool
+             open_issues: NDArray[np.bool_], agreed_value: Array, package: bool, outside: Array | None = None
              ) -> tuple[NDArray[np.bool_], Array, Array]:
     """Which actors leave the table after round `round_` (N,) (or (R, N)): those whose outside option now beats
     the best deal every actor, itself included, could still accept (within its own red lines and reservation
@@ -201,10 +213,14 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
 
     The best deal left is never below what no deal is worth to the actor (its disagreement point while every issue
     is open under package linkage, else its reservation utility), so a round in which no outside option beats
-    that leaves no one walking, whatever the best deal: its best deals are then not computed (NaN; most rounds)."""
-    outside, could_walk = outside_now(p, outside_options(p.outside, p.outside_trend, round_), open_issues, package)
-    if not could_walk:
-        return np.zeros(offers.shape[:-1], dtype=bool), outside, np.full(offers.shape[:-1], np.nan)
+    that leaves no one walking, whatever the best deal: its best deals are then not computed (NaN; most rounds).
+    `outside`: this round's outside options where `outside_now` has already found that one of them beats no deal
+    (the round's own check: not made again)."""
+    if outside is None:
+        outside, could_walk = outside_now(p, outside_options(p.outside, p.outside_trend, round_), open_issues,
+                                          package)
+        if not could_walk:
+            return np.zeros(offers.shape[:-1], dtype=bool), outside, np.full(offers.shape[:-1], np.nan)
     best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.exponent_table,
                           p.disagreement, open_issues, agreed_value, package, p.red_low, p.red_high, p.reservation,
                           p.disagreement_point)
@@ -215,10 +231,10 @@ def outside_now(p: Profiles, outside: Array, open_issues: NDArray[np.bool_], pac
     """(each actor's outside option this round (`bargaining.outside_options`), whether any of them beats what no
     deal is worth to its actor): where none does, no one walks away this round, whatever the best deal left
     (`walkouts`)."""
-    all_open = np.count_nonzero(open_issues) == open_issues.size
-    floor = p.disagreement_point if package and all_open else p.reservation
+    floor = (p.disagreement_point if package and np.count_nonzero(open_issues) == open_issues.size
+             else p.reservation)
     # NaN (no outside option) never walks
-    return outside, bool(np.count_nonzero(np.greater(outside, floor + EPS)))
+    return outside, bool(np.count_nonzero(np.greater(outside, floor + SLACK)))
 
 
 def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],
@@ -227,18 +243,19 @@ def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np
     came or every issue is settled. Within a round settlement comes first (`open_issues` are those still open
     after this round's settlement): the talks break down only when someone walked away while an issue was still
     open, so a round that settles the last issue is an agreement even if someone would have walked."""
-    still_open = open_issues.any(axis=-1)
-    broke_down = walked & still_open
-    return broke_down | (round_ >= deadline) | ~still_open, broke_down
+    still_open = np.logical_or.reduce(open_issues, axis=-1)
+    # over: broke down, or nothing is open, or the deadline came; (walked & open) | ~open is walked | ~open, which on
+    # bools is walked >= open (one call for three)
+    return np.greater_equal(walked, still_open) | (round_ >= deadline), walked & still_open
 
 
 def outcome_codes(agreed: NDArray[np.bool_], broke_down: NDArray[np.bool_] | bool) -> NDArray[np.int_]:
     """Index into OUTCOMES, the one classification of every engine and interface; `agreed` (M,) or (R, M):
     agreement iff every issue is agreed; otherwise breakdown iff someone walked away (necessarily while an issue
     was open); otherwise partial (some issues agreed) or stalemate (none)."""
-    everything = agreed.all(axis=-1)
-    return np.where(everything, AGREEMENT,
-                    np.where(broke_down, BREAKDOWN, np.where(agreed.any(axis=-1), PARTIAL, STALEMATE)))
+    # (the ufuncs' reductions: what .all and .any call, without their wrappers)
+    everything, some = np.logical_and.reduce(agreed, axis=-1), np.logical_or.reduce(agreed, axis=-1)
+    return np.where(everything, AGREEMENT, np.where(broke_down, BREAKDOWN, np.where(some, PARTIAL, STALEMATE)))
 
 
 def classify(agreed: NDArray[np.bool_], broke_down: bool) -> str:

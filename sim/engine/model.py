@@ -303,16 +303,20 @@ class NegotiationModel(mesa.Model):
         """Play the remaining rounds until the talks end (Mesa's hook for running to the end condition).
 
         The rounds are exactly those `step()` plays; what is spared is the event list's bookkeeping around
-        each step (an event popped, run and rescheduled every round costs about a fifth of a round here).
-        `steps` and `time` advance as stepping would advance them; at the end the step schedule is
+        each step (an event popped, run and rescheduled every round: ~6 us, a tenth of a round here).
+        `steps` and `time` advance as stepping would advance them; at the end Mesa's default step schedule is
         stopped: the talks are over, so a later `step()` plays nothing.
+
+        Stopping it is the one use of Mesa's private API in negsim: Mesa 3.5.1 has no public way to stop or opt out
+        of that schedule, and stops it by the same attribute itself (its DEVS simulator's `setup`, the M/M/c queue
+        of mesa-examples). tests/test_model.py checks the clock and the history against stepping.
         """
         play = type(self).step  # the round itself, not Mesa's time-advancing wrapper
         while self.running:
             self.time += 1.0    # as Mesa's step does: the DataCollector files each round under its time
             self.steps += 1
             play(self)
-        schedule = getattr(self, "_default_schedule", None)  # Mesa's recurring step event
+        schedule = getattr(self, "_default_schedule", None)  # Mesa's recurring step event (absent: nothing to stop)
         if schedule is not None:
             schedule.stop()
 
@@ -324,8 +328,9 @@ class NegotiationModel(mesa.Model):
         for inject in self.scheduled.get(self.round, ()):   # scheduled injects fire first, then the round
             self._apply(inject)
             self.events.append((t, inject.id))
-        draws = RoundDraws(None if self.noise_draws is None else self.noise_draws[None, t],
-                           None if self.order_draws is None else self.order_draws[None, t])
+        # round t's draws as a run axis of one (a slice: the same view as [None, t] at half the cost)
+        draws = RoundDraws(None if self.noise_draws is None else self.noise_draws[t:t + 1],
+                           None if self.order_draws is None else self.order_draws[t:t + 1])
         own = None
         if self.has_humans:
             own, self.submitted = self.submitted[None], np.full(self.submitted.shape, np.nan)

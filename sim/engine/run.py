@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from sim.compile.inputs import Inputs
 from sim.core import table_rules
-from sim.core.utility import Array, to_native, total_utility
+from sim.core.utility import ONE, ZERO, Array, to_native, total_utility
 from sim.mechanisms.base import Mechanism, RunArrays, State, opening_state
 from sim.scenario import Inject, Scenario
 
@@ -49,7 +49,7 @@ def inject_tension(state: State, injects: Sequence[Inject]) -> State:
     """The state after the injects' tension shocks (R,), one after another, kept within 0-1."""
     tension = state.tension
     for inject in injects:
-        tension = np.clip(tension + inject.tension, 0.0, 1.0)
+        tension = (tension + inject.tension).clip(ZERO, ONE)    # np.clip's numbers, without its wrapper
     return state._replace(tension=tension)
 
 

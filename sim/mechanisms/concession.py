@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.core import table_rules as rules
 from sim.core.strategies import FOLLOWED, HOLD_EPS, move_reasons, next_offers, received_concessions
-from sim.core.utility import Array
+from sim.core.utility import ONE, Array
 from sim.mechanisms.base import Mechanism, RoundDraws, State, finish_round, with_people
 
 if TYPE_CHECKING:
@@ -31,15 +31,14 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
     all_open = np.count_nonzero(open_issues) == open_issues.size   # (a tenth of the cost of .all() here)
     open_mask = None if all_open else open_issues[:, None, :]
     received = received_concessions(state.previous, before, p.ideal, p.capability) if p.has_tit_for_tat else None
-    factor = (1.0 - r.hardening * state.tension)[:, None, None]
+    factor = (ONE - r.hardening * state.tension)[:, None, None]
     scheduled = arrays.scheduled(round_)
     record = state.reasons is not None
-
-    def offers_from(current: Array, proposal: Array):
-        return next_offers(p, current, proposal, received, scheduled, round_ <= 1, factor, open_mask, draws.noise)
+    # what every actor's strategy reads this round, beside the table it answers
+    schedule = (received, scheduled, round_ <= 1, factor, open_mask, draws.noise)
 
     if draws.order is None and arrays.activation == "simultaneous":     # all answer last round's proposal
-        step = offers_from(before, state.proposal)
+        step = next_offers(p, before, state.proposal, *schedule)
         offers, intended, stuck = step.offers, step.intended, step.stuck
         reasons = move_reasons(step, p, before, open_issues[:, None, :]) if record else None
     else:   # one after another, each answering the table as the actors before it left it
@@ -49,7 +48,7 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
         order = draws.order if draws.order is not None else np.broadcast_to(np.arange(before.shape[1]),
                                                                             before.shape[:2])
         for turn in range(before.shape[1]):
-            step = offers_from(offers, rules.proposal_table(offers, p))
+            step = next_offers(p, offers, rules.proposal_table(offers, p), *schedule)
             row = order[:, turn]
             if reasons is not None:
                 reasons[runs, row] = move_reasons(step, p, offers, open_issues[:, None, :])[runs, row]
