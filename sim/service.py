@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -217,32 +218,50 @@ def result_of(model: NegotiationModel, explain: bool = True) -> RunResult:
     spec = model.layout     # ids and choices; the drawn scenario is built only if the result's `scenario` is read
     forecast = model.prediction
     forecasts = forecast is not None
-    # one conversion for every per-issue row, then plain floats (cheap per run: sweeps call this per run)
-    rows = [model.baseline_mean, model.baseline_median, model.agreed_value, model.proposal]
-    per_issue = model.native(np.stack(rows if forecast is None else [*rows, forecast])).tolist()
+    # one conversion for every per-issue row and the final offers, then plain floats (cheap per run: sweeps call
+    # this per run; the conversion is elementwise, so the same numbers as converting each row alone)
+    rows = [model.baseline_mean[None], model.baseline_median[None], model.agreed_value[None], model.proposal[None]]
+    if forecast is not None:
+        rows.append(forecast[None])
+    per_issue = model.native(np.concatenate([*rows, model.offers])).tolist()
     baseline_mean, baseline_median, agreed_value, proposal = per_issue[:4]
     prediction = per_issue[4] if forecasts else None
+    offers = per_issue[len(rows):]
     agreed_flags = (~model.open_issues).tolist()
     agreed_rounds = model.agreed_round.tolist()
     reasons = issue_reasons(model) if explain else {}
+    issue_ids = spec.issue_ids
     issues = {}
-    for j, issue_id in enumerate(spec.issue_ids):
+    for j, issue_id in enumerate(issue_ids):
         agreed = agreed_flags[j]
-        issues[issue_id] = IssueResult(
-            agreed=agreed, value=agreed_value[j] if agreed else None,
+        issues[issue_id] = _built(
+            IssueResult, agreed=agreed, value=agreed_value[j] if agreed else None,
             round=agreed_rounds[j] if agreed else None, proposal=proposal[j],
             weighted_mean=baseline_mean[j], weighted_median=baseline_median[j],
             prediction=prediction[j] if prediction is not None else None, why=reasons.get(issue_id, ""))
-    offers = model.native(model.offers).tolist()
     utilities = model.outcome_utilities().tolist()
-    actors = {actor_id: ActorResult(utility=utilities[i],
-                                    final_positions=dict(zip(spec.issue_ids, offers[i], strict=True)))
+    actors = {actor_id: _built(ActorResult, utility=utilities[i],
+                               final_positions=dict(zip(issue_ids, offers[i], strict=True)))
               for i, actor_id in enumerate(spec.actor_ids)}
-    return RunResult(
-        played=model.spec_source(), seed=model.seed, mechanism=spec.protocol.mechanism, rounds=model.round,
-        outcome=model.outcome or "running", tension=float(model.tension), issues=issues, actors=actors,
-        history=history_of(model) if model.recorder is not None else None,
+    return _built(
+        RunResult, played=model.spec_source(), seed=model.seed, mechanism=spec.protocol.mechanism,
+        rounds=model.round, outcome=model.outcome or "running", tension=float(model.tension), issues=issues,
+        actors=actors, history=history_of(model) if model.recorder is not None else None,
         walked_out=list(model.walked_out), inputs=dict(model.drawn_inputs), events=list(model.events))
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {
+    kind: frozenset(f.name for f in dataclass_fields(kind)) for kind in (IssueResult, ActorResult, RunResult)}
+
+def _built[Built: (IssueResult, ActorResult, RunResult)](kind: type[Built], **values: Any) -> Built:
+    """`kind(**values)` for one of the results' frozen dataclasses, every field given, set at once: their
+    __init__ sets each field by an `object.__setattr__` of its own, three times this cost (`result_of` builds
+    several results per run, a sweep one run after another)."""
+    if values.keys() != _FIELD_NAMES[kind]:
+        raise TypeError(f"{kind.__name__} fields missing or unknown: {sorted(values.keys() ^ _FIELD_NAMES[kind])}")
+    built = object.__new__(kind)
+    built.__dict__.update(values)
+    return built
 
 
 def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None = None, *,

@@ -258,3 +258,28 @@ def test_a_faster_us_concession_can_raise_breakdown_in_the_low_red_line_variant(
     assert (slow.outcome, slow.rounds) == ("agreement", 15)
     assert (fast.outcome, fast.rounds, fast.walked_out) == ("breakdown", 12, ["russia"])
     assert fast.tension > 0.5
+
+
+def _numpy_weighted_median(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The weighted median as numpy arrays: stable argsort, cumulative sum, first index reaching half the total."""
+    order = np.argsort(x, axis=0, kind="stable")
+    columns = np.arange(x.shape[1])
+    cum = np.cumsum(weights[order, columns], axis=0)
+    total = cum[-1]
+    median = x[order[np.argmax(cum >= 0.5 * total * (1.0 - 1e-12), axis=0), columns], columns]
+    return np.where(total > 0, median, np.median(x, axis=0))
+
+
+@given(st.integers(1, 9), st.integers(1, 4), st.integers(0, 2**32 - 1), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_weighted_median_is_the_sorted_cumulative_weights_formula(n_actors, n_issues, seed, ties):
+    """`spatial.weighted_median` (issue by issue in plain floats) gives the very numbers of the array formula, ties in
+    position (kept in actor order), zero weights and issues no one weighs included."""
+    from sim.core.spatial import weighted_median
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 4, (n_actors, n_issues)) / 3.0 if ties else rng.random((n_actors, n_issues))
+    weights = rng.random((n_actors, n_issues)) * (rng.random((n_actors, n_issues)) > 0.3)
+    weights[:, 0] *= seed % 2      # half the cases: an issue no one weighs
+    got, expected = weighted_median(x, weights), _numpy_weighted_median(x, weights)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)

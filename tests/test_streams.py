@@ -143,3 +143,15 @@ def test_the_cli_fixing_one_red_line_changes_no_other_drawn_input(tmp_path):
         changed += sum(old[path] != new[path] for path in new)
     assert changed == 0
     assert len(draw_plan(baseline()).paths) == len(PATHS)
+
+
+@given(st.integers(0, 2**160), st.sampled_from([0, 1, 2**32 - 1, 2**32, 2**64 - 1, streams.key(streams.NOISE)]))
+@settings(max_examples=300, deadline=None)
+def test_seed_sequence_is_numpys_own(seed, spawn_key):
+    """`streams.seed_sequence` (the entropy given as SeedSequence assembles it) gives numpy's SeedSequence state for
+    every seed and key, short and long: the words split, the padding to the pool size, the key appended."""
+    ours = streams.seed_sequence(seed, spawn_key).generate_state(8, np.uint64)
+    assert np.array_equal(ours, np.random.SeedSequence(seed, spawn_key=(spawn_key,)).generate_state(8, np.uint64))
+    for small in (0, 1, 2**32 - 1, 2**32, 2**63 - 1):
+        assert np.array_equal(streams.seed_sequence(small, spawn_key).generate_state(4, np.uint64),
+                              np.random.SeedSequence(small, spawn_key=(spawn_key,)).generate_state(4, np.uint64))

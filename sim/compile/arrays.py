@@ -76,13 +76,14 @@ def profiles_from(inputs: Inputs, scenario: Scenario, scales: tuple[Array, Array
     """The profiles of the inputs (with their run axis, if any); what is not a number (strategy kinds, linkage,
     scales) comes from `scenario` (`scales`: its `poles`, when at hand)."""
     low, high = poles(scenario) if scales is None else scales
+    span = high - low
     return make_profiles(
-        ideal=to_unit(inputs.positions, low, high), salience=inputs.saliences, capability=inputs.capability,
-        risk_attitude=inputs.risk_attitude, red_line=to_unit(inputs.red_lines, low, high),
+        ideal=to_unit(inputs.positions, low, high, span), salience=inputs.saliences, capability=inputs.capability,
+        risk_attitude=inputs.risk_attitude, red_line=to_unit(inputs.red_lines, low, high, span),
         reservation=inputs.reservation, kinds=[a.strategy.kind for a in scenario.actors],
         exponent=inputs.exponent, reciprocity=inputs.reciprocity, opening=inputs.opening,
         flexibility=inputs.flexibility, cohesion=inputs.cohesion, package=scenario.protocol.linkage == "package",
-        status_quo=to_unit(inputs.status_quo, low, high), outside=inputs.outside,
+        status_quo=to_unit(inputs.status_quo, low, high, span), outside=inputs.outside,
         outside_trend=inputs.outside_trend)
 
 
@@ -138,17 +139,21 @@ def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[ScenarioArrays, RunA
 
 def _run_arrays(scenario: Scenario, shared: ScenarioArrays, profiles: Profiles, numbers: Inputs,
                 runs: int) -> RunArrays:
-    rules = Rules(*(_per_run(np.asarray(getattr(numbers, name)), runs)
-                    for name in ("max_rounds", "tolerance", "noise", "tension_initial", "deadlock_rate",
-                                 "hardline_rate", "concession_relief", "agreement_relief", "hardening")))
+    per_run = [_per_run(np.asarray(getattr(numbers, name)), runs) for name in _RULE_FIELDS]
+    per_run[0] = per_run[0].astype(int)     # the deadline, in whole rounds
+    rules = Rules(*per_run)
     protocol = scenario.protocol
-    rules = rules._replace(deadline=rules.deadline.astype(int))
     # one run (a model run) gets its rounds' tables at once; many runs compute them round by round (a table of
     # every run's rounds would grow with the batch)
     by_round = round_tables(profiles, rules.deadline) if runs == 1 else None
     return RunArrays(profiles, rules, shared.low, shared.high, shared.de_escalating, protocol.linkage == "package",
                      protocol.activation, mechanisms.get(protocol.mechanism).parameters_of(scenario), shared.rule,
                      by_round)
+
+
+_RULE_FIELDS = ("max_rounds", "tolerance", "noise", "tension_initial", "deadlock_rate", "hardline_rate",
+                "concession_relief", "agreement_relief", "hardening")
+"""The `Inputs` fields of `Rules`' fields, in order (max_rounds: the deadline)."""
 
 
 def _per_run(value: np.ndarray, runs: int) -> np.ndarray:

@@ -287,10 +287,12 @@ def _without_none(annotation: Any) -> Any:
 
 def _out_of_bounds(checks: Checks, values: Array) -> NDArray[np.bool_]:
     """Per run (R,): some value (R, K) is not a finite number of at most MAX_MAGNITUDE, or off its bounds: not
-    within the closed range [`first`, `last`] (NaN is within no range), or not whole in a whole-number field."""
+    within the closed range [`first`, `last`] (NaN is within no range), or not whole in a whole-number field. One
+    run's values (K,) give one flag (a numpy bool)."""
     bad = ~((values >= checks.first) & (values <= checks.last)).all(axis=-1)
-    if checks.whole.any():
-        bad |= (checks.whole & (values != np.round(values))).any(axis=-1)
+    for k in checks.whole_columns:  # (a column at a time, by plain indexing: whole-number fields are few)
+        column = values[..., k]
+        bad |= column != column.round()     # (as np.round rounds: half to even)
     return bad
 
 
@@ -308,6 +310,7 @@ class Checks(NamedTuple):
     uncertain_allies: tuple[tuple[str, float], ...]  # uncertain cohesion weights not among the paths, at their highs
     first: Array                    # (K,) the lowest value allowed: the low end, or the next double above an open
     last: Array                     # one, and at least -MAX_MAGNITUDE; the highest likewise (one comparison a side)
+    whole_columns: tuple[int, ...]  # the places of `whole`
 
 
 _CHECKS: dict[tuple[int, tuple[str, ...]], tuple[Scenario, Checks]] = {}
@@ -345,7 +348,7 @@ def _make_checks(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
     last = np.minimum(np.where(high_open, np.nextafter(highs, -np.inf), highs), MAX_MAGNITUDE)
     return Checks(lows, np.array(low_open, dtype=bool), highs, np.array(high_open, dtype=bool),
                   np.array(whole, dtype=bool), setters, any(setter.field == "cohesion" for setter in setters),
-                  uncertain, first, last)
+                  uncertain, first, last, tuple(k for k, w in enumerate(whole) if w))
 
 
 def runs_to_validate(scenario: Scenario, paths: Sequence[str], values: Array) -> NDArray[np.bool_]:
@@ -384,6 +387,10 @@ class DrawPlan(NamedTuple):
     ratio: Array                    # (K,) (mode - low) / (high - low): where a triangular draw turns
     left_span: Array                # (K,) (mode - low)(high - low)
     right_span: Array               # (K,) (high - mode)(high - low)
+    span: Array                     # (K,) high - low
+    real_roots: bool                # both spans >= 0 everywhere: no square root below is of a negative number
+    all_triangular: bool            # every path is triangular (no uniform draw to compute)
+    whole_columns: tuple[int, ...]  # the places of `whole`
 
 
 _PLANS: dict[int, tuple[Scenario, DrawPlan]] = {}
@@ -412,8 +419,10 @@ def _make_plan(scenario: Scenario) -> DrawPlan:
     base = highs - lows
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (modes - lows) / base
+    left_span, right_span = (modes - lows) * base, (highs - modes) * base
     return DrawPlan(tuple(paths), np.array(triangular, dtype=bool), lows, modes, highs, np.array(whole, dtype=bool),
-                    ratio, (modes - lows) * base, (highs - modes) * base)
+                    ratio, left_span, right_span, base, bool((left_span >= 0).all() and (right_span >= 0).all()),
+                    all(triangular), tuple(k for k, w in enumerate(whole) if w))
 
 
 def draw_values(plan: DrawPlan, seed: int) -> Array:
@@ -430,19 +439,31 @@ def values_from_uniforms(plan: DrawPlan, u: Array) -> Array:
     rounded half to even. These are the formulas numpy's Generator.uniform and .triangular apply to the one
     double each consumes, in the same IEEE operations, so the numbers equal one call per path
     (tests/test_bargaining.py checks it); drawing the uniforms first lets many runs share one transform."""
-    low, high = plan.low, plan.high
-    uniform = low + (high - low) * u
-    with np.errstate(invalid="ignore"):     # a coded value off its range (refused later) has a negative span
-        below = low + np.sqrt(u * plan.left_span)
-        above = high - np.sqrt((1.0 - u) * plan.right_span)
-    out = np.where(plan.triangular, np.where(u <= plan.ratio, below, above), uniform)
-    return np.where(plan.whole, np.round(out), out) if plan.whole.any() else out
+    if plan.real_roots:     # (the usual plan: no need of np.errstate, whose context costs as much as the roots)
+        below, above = _roots(plan, u)
+    else:
+        with np.errstate(invalid="ignore"):     # a coded value off its range (refused later) has a negative span
+            below, above = _roots(plan, u)
+    out = np.where(u <= plan.ratio, below, above)
+    if not plan.all_triangular:     # (a plan of triangular draws only has no uniform draw to compute or choose)
+        out = np.where(plan.triangular, out, plan.low + plan.span * u)
+    for k in plan.whole_columns:    # (a new array: rounded where whole, in place, as np.round rounds half to even;
+        out[..., k] = out[..., k].round()   # a column at a time by plain indexing: whole-number fields are few)
+    return out
+
+
+def _roots(plan: DrawPlan, u: Array) -> tuple[Array, Array]:
+    """The triangular draws of u below and above where the distribution turns (see `values_from_uniforms`)."""
+    return plan.low + np.sqrt(u * plan.left_span), plan.high - np.sqrt((1.0 - u) * plan.right_span)
 
 
 def drawn_mapping(plan: DrawPlan, values: Array) -> dict[str, float]:
     """The draws by path (whole-number fields as ints), as `RunResult.inputs` reports them."""
-    return {path: (int(x) if w else float(x))
-            for path, x, w in zip(plan.paths, values.tolist(), plan.whole.tolist(), strict=True)}
+    numbers = values.tolist()
+    drawn: dict[str, float] = dict(zip(plan.paths, numbers, strict=True))
+    for k in plan.whole_columns:
+        drawn[plan.paths[k]] = int(numbers[k])
+    return drawn
 
 
 def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs | None:
@@ -450,7 +471,7 @@ def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs 
     them; None when they must go the validated way (`apply_params`, which reports what is wrong): a path with no
     setter, or values `runs_to_validate` flags (the scenario's ranges were checked at load, so that is rare)."""
     checks = checks_of(scenario, plan.paths)
-    if checks is None or _out_of_bounds(checks, values[None])[0]:
+    if checks is None or _out_of_bounds(checks, values):
         return None
     # `runs_to_validate`'s checks, its cohesion check on these very inputs (every uncertain input is drawn here)
     inputs = with_own_values(coded_inputs(scenario), checks.setters, values)
@@ -469,13 +490,14 @@ def with_own_values(base: Inputs, setters: Sequence[Setter], values: Array) -> I
         chosen = values[layout.columns]
         numbers = layout.coded.copy()
         numbers[layout.targets] = np.where(layout.whole, np.round(chosen), chosen) if layout.any_whole else chosen
-        changed = {name: numbers[start:stop].reshape(shape)
+        # (a vector field is its slice as it is: a reshape is a call of its own per field)
+        changed = {name: numbers[start:stop] if len(shape) == 1 else numbers[start:stop].reshape(shape)
                    for name, start, stop, shape in zip(layout.names, layout.starts, layout.stops, layout.shapes,
                                                        strict=True)}
     for field, columns, index, whole in layout.others:      # (max_rounds, an int field: set as it was)
         array = changed[field] = np.array(getattr(base, field))
         chosen = values[columns]
-        array[index] = np.round(chosen) if whole else chosen
+        array[index] = chosen.round() if whole else chosen     # (np.round's numbers, without its wrapper)
     return base._replace(**changed)
 
 

@@ -33,12 +33,18 @@ CANDIDATES = 256
 """Start points of the Nash package search: a fixed (unscrambled) Sobol set over the agreeable box."""
 
 
-def disagreement_utilities(status_quo: Array, ideal: Array, exponent: Array, reservation: Array) -> Array:
+def disagreement_utilities(status_quo: Array, ideal: Array, exponent: Array, reservation: Array,
+                           exponent_table: Array | None = None) -> Array:
     """(N, M): each actor's utility of no agreement on each issue: u_ij(status quo_j), or its reservation
     utility where the issue has no status quo (NaN). status_quo (M,), exponent and reservation (N,), each
-    with the same leading run axes, if any."""
-    has = ~np.isnan(status_quo)
-    value = 1.0 - power(np.abs(np.where(has, status_quo, 0.0)[..., None, :] - ideal), exponent[..., None])
+    with the same leading run axes, if any; `exponent_table`: the exponents laid out per issue (N, M), where at
+    hand (the numbers `power` lays out itself otherwise)."""
+    exponents = exponent[..., None] if exponent_table is None else exponent_table
+    missing = np.isnan(status_quo)
+    if not np.count_nonzero(missing):   # every issue has a status quo: no reservation utility to put in its place
+        return 1.0 - power(np.abs(status_quo[..., None, :] - ideal), exponents)
+    has = ~missing
+    value = 1.0 - power(np.abs(np.where(has, status_quo, 0.0)[..., None, :] - ideal), exponents)
     return np.where(has[..., None, :], value, reservation[..., None])
 
 

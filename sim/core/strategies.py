@@ -33,6 +33,7 @@ from sim.core.utility import (
     ZERO,
     Array,
     constant,
+    divided,
     full,
     power,
     red_line_bounds,
@@ -135,13 +136,21 @@ def with_run_axis(p: Profiles) -> Profiles:
     short path, about a third of the cost of broadcasting an (N, M) operand to it."""
     if p.ideal.ndim == 3:
         return p
-    fields = {name: value[None] if isinstance(value, np.ndarray) and name not in SHARED_FIELDS else value
-              for name, value in vars(p).items()}
     # the same fields set directly: `dataclasses.replace` would run __init__ with every field as a keyword again,
     # twice this function's cost, once per model run
     batched = object.__new__(Profiles)
-    batched.__dict__.update(fields)
+    fields = batched.__dict__
+    fields.update(vars(p))
+    for name in _PER_RUN_FIELDS:
+        value = fields[name]
+        if isinstance(value, np.ndarray):
+            fields[name] = value[None]
     return batched
+
+
+_PER_RUN_FIELDS = tuple(field.name for field in dataclasses.fields(Profiles)
+                        if field.name not in SHARED_FIELDS and field.type != "bool")
+"""The `Profiles` fields that carry a run axis where they are arrays (not the flags, not the shared fields)."""
 
 
 class Choices(NamedTuple):
@@ -186,20 +195,26 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     outside = np.full((*lead, n_actors), np.nan) if outside is None else outside
     outside_trend = np.zeros((*lead, n_actors)) if outside_trend is None else outside_trend
     r = risk_exponent(risk_attitude)
-    weights = salience_weights(salience)
-    disagreement = disagreement_utilities(status_quo, ideal, r, reservation)
+    salience_totals = salience.sum(axis=-1, keepdims=True)     # (weights and trade exponents both divide by it)
+    weights = salience_weights(salience, salience_totals)
+    exponent_table = full(r[..., None], ideal.shape)
+    disagreement = disagreement_utilities(status_quo, ideal, r, reservation, exponent_table)
     choices = _choices(tuple(kinds))
     kind = choices.kind
     red_low, red_high = red_line_bounds(red_line, ideal)
     red_low_tol, red_high_tol = red_low - EPS, red_high + EPS
     agreeable_low, agreeable_high = red_low_tol.max(axis=-2), red_high_tol.min(axis=-2)
     package_possible = (agreeable_low <= agreeable_high).all(axis=-1)
+    any_package_possible = np.count_nonzero(package_possible) > 0     # (np.count_nonzero: a third of .any()'s cost)
+    # (no run with a possible package: no search, and no run has a Nash package, as the search would find)
     nash = (nash_packages(ideal, weights, r, capability, disagreement, reservation, agreeable_low + EPS,
-                          agreeable_high - EPS, package_possible) if package else None)
+                          agreeable_high - EPS, package_possible) if package and any_package_possible else None)
     has_nash = np.zeros(lead, dtype=bool) if nash is None else ~np.isnan(nash[..., 0])
     # The reservation utility bounds each issue on its own; a Nash package already gives everyone at least its
     # reservation utility as a whole, so there the actors may go as far as their red lines on any one issue.
-    reservation_room = np.where(has_nash[..., None, None], np.inf, reservation_distance(reservation, r)[..., None])
+    reservation_room = reservation_distance(reservation, r)[..., None]
+    if nash is not None:
+        reservation_room = np.where(has_nash[..., None, None], np.inf, reservation_room)
     eye = choices.eye
     return _profiles(
         ideal=ideal, salience=salience, weights=weights, capability=capability,
@@ -207,23 +222,23 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         red_low_tol=red_low_tol, red_high_tol=red_high_tol,
         room_up=np.minimum(np.minimum(reservation_room, 1.0 - ideal), red_high - ideal),
         room_down=np.minimum(np.minimum(reservation_room, ideal), ideal - red_low),
-        kind=kind, time_power=trade_exponents(salience, package) / exponent[..., None],
+        kind=kind, time_power=trade_exponents(salience, package, salience_totals) / exponent[..., None],
         hardliner=choices.hardliner, any_hardliner=choices.any_hardliner, tit_for_tat=choices.tit_for_tat,
         reciprocity=reciprocity[..., None], opening=opening[..., None],
         flexibility=flexibility[..., None], cohesion=cohesion,
         cohesion_matrix=eye - cohesion.sum(axis=-1)[..., None] * eye + cohesion,
-        has_cohesion=bool(cohesion.any()), has_red_lines=bool((~np.isnan(red_line)).any()),
+        has_cohesion=np.count_nonzero(cohesion) > 0, has_red_lines=np.count_nonzero(np.isnan(red_line)) < red_line.size,
         has_tit_for_tat=choices.has_tit_for_tat,
         proposal_weights=normalised_columns(capability[..., None] * salience),
         anchor_rows=choices.anchor_rows, column_sums=choices.column_sums,
         agreeable_low=agreeable_low, agreeable_high=agreeable_high, package_possible=package_possible,
         status_quo=status_quo, disagreement=disagreement, outside=outside, outside_trend=outside_trend,
-        has_outside_options=bool((~np.isnan(outside)).any()),
-        exponent_table=full(r[..., None], ideal.shape),
+        has_outside_options=np.count_nonzero(np.isnan(outside)) < outside.size,
+        exponent_table=exponent_table,
         disagreement_point=np.maximum((weights * disagreement).sum(axis=-1), reservation),
         package_table=None if nash is None or not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
-        package_mask=None if has_nash.all() else has_nash,
-        any_package_possible=bool(package_possible.any()),
+        package_mask=None if np.count_nonzero(has_nash) == has_nash.size else has_nash,
+        any_package_possible=any_package_possible,
         agreeable_low_table=full(agreeable_low[..., None, :], ideal.shape),
         agreeable_high_table=full(agreeable_high[..., None, :], ideal.shape),
     )
@@ -264,17 +279,17 @@ def nash_packages(ideal: Array, weights: Array, exponent: Array, capability: Arr
 
 def normalised_columns(weights: Array) -> Array:
     """Weights scaled to sum to 1 per issue (column); equal weights where a column is all zero."""
-    totals = weights.sum(axis=-2, keepdims=True)
-    equal = np.full_like(weights, 1.0 / weights.shape[-2])
-    return np.divide(weights, totals, out=equal, where=totals > 0)
+    return divided(weights, weights.sum(axis=-2, keepdims=True), 1.0 / weights.shape[-2])
 
 
-def trade_exponents(salience: Array, package: bool) -> Array:
-    """Per-issue exponent on the time fraction: s_ij / mean_j s_ij under package linkage, 1 otherwise."""
+def trade_exponents(salience: Array, package: bool, totals: Array | None = None) -> Array:
+    """Per-issue exponent on the time fraction: s_ij / mean_j s_ij under package linkage, 1 otherwise (`totals`:
+    the saliences' sums over issues, keepdims, where already at hand)."""
     if not package:
         return np.ones_like(salience)
-    mean = salience.mean(axis=-1, keepdims=True)
-    return np.divide(salience, mean, out=np.ones_like(salience), where=mean > 0)
+    totals = salience.sum(axis=-1, keepdims=True) if totals is None else totals
+    mean = totals / salience.shape[-1]  # what salience.mean(axis=-1) computes: the same sum, divided by the count
+    return divided(salience, mean, 1.0)
 
 
 def received_concessions(before: Array, after: Array, ideal: Array, capability: Array) -> Array:

@@ -37,9 +37,18 @@ NOISE = "noise"
 ORDER = "order"
 INPUTS = "inputs"
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+
+def _word(value: int) -> NDArray[np.uint64]:
+    """A 64-bit constant as a 0-d array: an operand numpy takes as it is (a numpy scalar is converted to an array
+    on every operation, which costs as much as the operation itself on a few dozen words)."""
+    word = np.array(value, dtype=np.uint64)
+    word.flags.writeable = False
+    return word
+
+
+_GOLDEN = _word(0x9E3779B97F4A7C15)
+_M1 = _word(0xBF58476D1CE4E5B9)
+_M2 = _word(0x94D049BB133111EB)
 
 
 @lru_cache(maxsize=4096)
@@ -51,22 +60,53 @@ def key(text: str) -> int:
 def generator(seed: int, purpose: str) -> np.random.Generator:
     """The run's own generator for `purpose` (NOISE, ORDER): numpy's default generator seeded by
     SeedSequence(entropy=seed, spawn_key=(key(purpose),))."""
-    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(key(purpose),)))
+    return np.random.default_rng(seed_sequence(int(seed), key(purpose)))
 
 
 @lru_cache(maxsize=65_536)
 def _root(seed: int) -> int:
-    return int(np.random.SeedSequence(seed, spawn_key=(key(INPUTS),)).generate_state(1, np.uint64)[0])
+    # the first 64-bit word of the state is its first two 32-bit words, least significant first (numpy's uint64
+    # view of them; asked as uint32 words, a third cheaper)
+    low, high = seed_sequence(seed, key(INPUTS)).generate_state(2, np.uint32).tolist()
+    return low | high << 32
+
+
+_POOL_SIZE = 4      # SeedSequence's default pool size (words)
+
+
+def seed_sequence(seed: int, spawn_key: int) -> np.random.SeedSequence:
+    """SeedSequence(entropy=seed, spawn_key=(spawn_key,)) (the same state), given the entropy as SeedSequence
+    assembles it: the seed's 32-bit words padded with zeros to the pool size, then the key's words. numpy splits
+    an int seed and key into words in Python, which costs more than the rest of SeedSequence (a model run makes
+    two); tests/test_streams.py checks the states are numpy's own."""
+    words = _words(seed)
+    words += [0] * (_POOL_SIZE - len(words))
+    return np.random.SeedSequence(np.array(words + _words(spawn_key), dtype=np.uint32))
+
+
+def _words(n: int) -> list[int]:
+    """The 32-bit words of a non-negative int, least significant first ([0] for 0), as SeedSequence splits it."""
+    if n < 0:
+        raise ValueError("expected non-negative integer")
+    words = [] if n else [0]
+    while n:
+        words.append(n & 0xFFFFFFFF)
+        n >>= 32
+    return words
 
 
 def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """SplitMix64's finaliser (a bijection of 64-bit words whose every output bit depends on every input bit)."""
-    x = (x ^ (x >> _S30)) * _M1
-    x = (x ^ (x >> _S27)) * _M2
-    return x ^ (x >> _S31)
+    """SplitMix64's finaliser (a bijection of 64-bit words whose every output bit depends on every input bit), of
+    an array of the caller's own, computed in it (no new array for each step: input_uniforms runs it per run)."""
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return x
 
 
-_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_S30, _S27, _S31 = _word(30), _word(27), _word(31)
 
 
 def input_uniforms(seeds: Sequence[int], paths: Sequence[str]) -> NDArray[np.float64]:
@@ -74,11 +114,14 @@ def input_uniforms(seeds: Sequence[int], paths: Sequence[str]) -> NDArray[np.flo
     only on `seeds[r]` and that path (53 random bits, as numpy's `Generator.random` makes a double)."""
     roots = np.array([_root(int(seed)) for seed in seeds], dtype=np.uint64).reshape(-1, 1)
     # arrays (never numpy scalars): their integer arithmetic wraps around without a warning
-    x = _mix(_mix(roots ^ _mixed_keys(tuple(paths))) + _GOLDEN)
-    return (x >> _SHIFT).astype(np.float64) * (1.0 / 9007199254740992.0)
+    x = _mix(roots ^ _mixed_keys(tuple(paths)))
+    x += _GOLDEN
+    x = _mix(x)
+    x >>= _SHIFT
+    return x.astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
-_SHIFT = np.uint64(11)
+_SHIFT = _word(11)
 
 
 @lru_cache(maxsize=256)

@@ -54,9 +54,9 @@ def full(array: Array, shape: tuple[int, ...]) -> Array:
     return out
 
 
-def to_unit(values: Array | float, low: Array, high: Array) -> Array:
-    """Native units -> [0, 1] per issue (issue axis last)."""
-    return (values - low) / (high - low)
+def to_unit(values: Array | float, low: Array, high: Array, span: Array | None = None) -> Array:
+    """Native units -> [0, 1] per issue (issue axis last); `span`: high - low, where at hand."""
+    return (values - low) / ((high - low) if span is None else span)
 
 
 def to_native(values: Array, low: Array, high: Array) -> Array:
@@ -70,7 +70,8 @@ def risk_exponent(risk_attitude: Array) -> Array:
     a = -1 gives r = 2 (concave utility 1 - d^2, risk-averse), a = 0 gives r = 1 (linear), a = +1 gives
     r = 0.5 (convex, risk-acceptant); the same mapping as Bueno de Mesquita's risk exponent.
     """
-    return (1.0 - risk_attitude / 3.0) / (1.0 + risk_attitude / 3.0)
+    third = risk_attitude / 3.0
+    return (1.0 - third) / (1.0 + third)
 
 
 def issue_utilities(x: Array, ideal: Array, exponent: Array) -> Array:
@@ -79,11 +80,21 @@ def issue_utilities(x: Array, ideal: Array, exponent: Array) -> Array:
     return 1.0 - power(np.abs(x - ideal), exponent[..., None])  # normalised: distances are <= 1
 
 
-def salience_weights(salience: Array) -> Array:
-    """Each actor's saliences normalised to sum to 1 over issues (equal weights if all are 0)."""
-    totals = salience.sum(axis=-1, keepdims=True)
-    equal = np.full_like(salience, 1.0 / salience.shape[-1])
-    return np.divide(salience, totals, out=equal, where=totals > 0)
+def salience_weights(salience: Array, totals: Array | None = None) -> Array:
+    """Each actor's saliences normalised to sum to 1 over issues (equal weights if all are 0); `totals`: their sums
+    over issues (`salience.sum(axis=-1, keepdims=True)`), where already at hand."""
+    totals = salience.sum(axis=-1, keepdims=True) if totals is None else totals
+    return divided(salience, totals, 1.0 / salience.shape[-1])
+
+
+def divided(values: Array, totals: Array, fallback: float) -> Array:
+    """values / totals elementwise, `fallback` where a total is not positive. Where every total is positive, the
+    plain division (the same quotients): a masked divide into a filled array costs several times more per call,
+    and set-up pays a few of them per run."""
+    positive = totals > 0
+    if np.count_nonzero(positive) == positive.size:
+        return values / totals
+    return np.divide(values, totals, out=np.full_like(values, fallback), where=positive)
 
 
 def total_utility(x: Array, ideal: Array, weights: Array, exponent: Array) -> Array:
@@ -99,9 +110,9 @@ def red_line_bounds(red_line: Array, ideal: Array) -> tuple[Array, Array]:
     (and beyond its ideal). A red line below the ideal is a lower bound, one above an upper bound, one at
     the ideal both; no red line (NaN) leaves the whole scale (-inf, +inf).
     """
-    has = ~np.isnan(red_line)
-    low = np.where(has & (red_line <= ideal), red_line, -np.inf)
-    high = np.where(has & (red_line >= ideal), red_line, np.inf)
+    # (no red line is NaN, and NaN compares false: it falls to the infinite bound without a test of its own)
+    low = np.where(red_line <= ideal, red_line, -np.inf)
+    high = np.where(red_line >= ideal, red_line, np.inf)
     return low, high
 
 

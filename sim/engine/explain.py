@@ -44,8 +44,8 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
     tolerance = float(model.arrays.rules.tolerance[0])
     offers, proposal = model.offers, model.proposal_table
     native = model.native
-    met = (np.abs(offers - proposal) <= tolerance + 1e-9).all(axis=0)     # (M,) every offer within tolerance
-    blocked_here = ~met & model.open_issues
+    met_here = (np.abs(offers - proposal) <= tolerance + 1e-9).all(axis=0)     # (M,) every offer within tolerance
+    met, blocked_here = met_here.tolist(), (~met_here & model.open_issues).tolist()
     walked = ""
     walked_out = model.walked_out
     if walked_out:
@@ -87,7 +87,8 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
                              f"{_names(model, refusing)}")
         if not parts or (walked and len(parts) == 1 and not met[j]):
             native_offers = native(offers) if native_offers is None else native_offers
-            spread = float(np.ptp(native_offers[:, j]))
+            column = native_offers[:, j]
+            spread = float(column.max() - column.min())    # (np.ptp's numbers, without its wrapper's cost)
             when = "when the talks ended" if walked else f"at the deadline (round {model.round})"
             if not model.running:
                 parts.append(f"offers still {spread:.0f}{unit} apart {when}")
@@ -99,10 +100,13 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
 
 def _exclusive_red_lines(model: NegotiationModel, spec: Scenario, p: Profiles, j: int, unit: str) -> str:
     """Why issue j has no value every actor accepts: the highest floor above the lowest ceiling."""
-    floor, ceiling = int(np.argmax(p.red_low[:, j])), int(np.argmin(p.red_high[:, j]))
-    span = model.high[j] - model.low[j]
-    lo = float(model.low[j] + p.red_low[floor, j] * span)
-    hi = float(model.low[j] + p.red_high[ceiling, j] * span)
+    # plain floats (the same IEEE arithmetic as numpy's float64 scalars, without their cost per operation);
+    # list.index of the max: the first, as argmax
+    floors, ceilings = p.red_low[:, j].tolist(), p.red_high[:, j].tolist()
+    floor, ceiling = floors.index(max(floors)), ceilings.index(min(ceilings))
+    low = float(model.low[j])
+    span = float(model.high[j]) - low
+    lo, hi = low + floors[floor] * span, low + ceilings[ceiling] * span
     return (f"red lines exclude each other: {spec.actors[floor].name} accepts nothing below {lo:.0f}{unit}, "
             f"{spec.actors[ceiling].name} nothing above {hi:.0f}{unit}")
 

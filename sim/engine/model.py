@@ -100,7 +100,7 @@ class NegotiationModel(mesa.Model):
         self._set_arrays(own)
         self.deadline = int(self.arrays.rules.deadline[0])
         self.human = np.array([a in seats for a in actor_ids], dtype=bool)
-        self.has_humans = bool(self.human.any())
+        self.has_humans = bool(seats)   # (every seat is an actor's: unknown ones were refused above)
         self.submitted = np.full(self.profiles.ideal.shape, np.nan)
         self.noise_draws, self.order_draws = draw_rounds(seed, float(self.arrays.rules.noise[0]), self.deadline,
                                                          self.profiles.ideal.shape,
@@ -212,8 +212,9 @@ class NegotiationModel(mesa.Model):
         s = self.state
         if s.outside_value is None or s.best_left is None:     # no one could walk away
             return {}
+        walked = s.walked[0].tolist()    # (plain flags: a numpy element read per actor costs more)
         return {a: (float(s.outside_value[0, i]), float(s.best_left[0, i]))
-                for i, a in enumerate(self.layout.actor_ids) if s.walked[0, i]}
+                for i, a in enumerate(self.layout.actor_ids) if walked[i]}
 
     # ------------------------------------------------------------------ human seats
     def submit_offers(self, actor_id: str, offers: Mapping[str, float]) -> None:

@@ -212,17 +212,27 @@ def opening_state(ideal: Array, profiles: Any, tension: Array, runs: int, record
     proposal = _copy_to(rules.proposal_table(offers, profiles), offers.shape)
     return State(
         offers=offers, previous=offers, proposal=proposal, tension=np.array(tension, dtype=float),  # (a copy)
-        open_issues=np.ones((runs, n_issues), dtype=bool), agreed_value=np.full((runs, n_issues), np.nan),
-        agreed_round=np.full((runs, n_issues), -1), intended=offers, stuck=np.zeros(offers.shape, dtype=bool),
+        open_issues=_filled((runs, n_issues), True, bool), agreed_value=_filled((runs, n_issues), np.nan, float),
+        agreed_round=_filled((runs, n_issues), -1, int), intended=offers, stuck=np.zeros(offers.shape, dtype=bool),
         walked=np.zeros((runs, n_actors), dtype=bool), outside_value=None, best_left=None,
         over=np.zeros(runs, dtype=bool), broke_down=np.zeros(runs, dtype=bool), median=forecast,
         forecast=forecast,
         reasons=np.full(offers.shape, OPENING) if record else None, people=people)
 
 
+def _filled(shape: tuple[int, ...], value: Any, dtype: Any) -> np.ndarray:
+    """`np.full(shape, value, dtype)` (a new array filled with `value`), at half its cost per call (np.full is a
+    Python function around np.empty and np.copyto; once per model run)."""
+    out = np.empty(shape, dtype=dtype)
+    out.fill(value)
+    return out
+
+
 def _copy_to(array: Array, shape: tuple[int, ...]) -> Array:
     """`array` broadcast to `shape` as a new array (always a copy, unlike `utility.full`): what
     `np.broadcast_to(array, shape).copy()` gives, without its cost per call (once per model run)."""
+    if array.shape == shape:
+        return array.copy()
     out = np.empty(shape, dtype=array.dtype)
     out[...] = array
     return out
