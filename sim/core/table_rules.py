@@ -231,10 +231,12 @@ def outside_now(p: Profiles, outside: Array, open_issues: NDArray[np.bool_], pac
     """(each actor's outside option this round (`bargaining.outside_options`), whether any of them beats what no
     deal is worth to its actor): where none does, no one walks away this round, whatever the best deal left
     (`walkouts`)."""
-    floor = (p.disagreement_point if package and np.count_nonzero(open_issues) == open_issues.size
-             else p.reservation)
+    if package and np.count_nonzero(open_issues) == open_issues.size:
+        floor = p.disagreement_point + SLACK if p.walk_floor_package is None else p.walk_floor_package
+    else:
+        floor = p.reservation + SLACK if p.walk_floor is None else p.walk_floor
     # NaN (no outside option) never walks
-    return outside, bool(np.count_nonzero(np.greater(outside, floor + SLACK)))
+    return outside, bool(np.count_nonzero(np.greater(outside, floor)))
 
 
 def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],
