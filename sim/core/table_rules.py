@@ -54,7 +54,7 @@ def issue_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: flo
 def package_acceptance(proposal: Array, offers: Array, p: Profiles, tolerance: float | Array) -> NDArray[np.bool_]:
     """(N,): actor i accepts the whole package when it crosses none of its red lines, is worth at least its
     reservation utility, and is worth at least as much as its own offer less `tolerance` (so it trades: a
-    loss on one issue is made up by a gain on another). Per run: `tolerance` (R, 1, 1)."""
+    loss on one issue is made up by a gain on another). Per run: `tolerance` (R, 1, 1) or its (R, N, M) table."""
     if isinstance(tolerance, np.ndarray) and tolerance.ndim == 3:
         tolerance = tolerance[..., 0]
     lines_ok = within(proposal, p.red_low_tol, p.red_high_tol).all(axis=-1)

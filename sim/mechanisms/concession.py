@@ -59,7 +59,7 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
         own, reasons = with_people(own_offers, before, offers, state, reasons)
         intended = np.where(state.people[:, None], own, intended)
         stuck = stuck & ~state.people[:, None]
-    tolerance = r.tolerance[:, None, None]
+    tolerance = r.tolerance_table
     # people choose for themselves: no pull from allies, no clipping
     offers, mean_move, held = rules.respond(before, own, state.proposal, None if all_open else open_issues, p,
                                             tolerance, state.people, intended, stuck)
