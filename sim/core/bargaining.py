@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.core.utility import EPS, Array, power
+from sim.core.utility import EPS, Array, count_nonzero, power
 
 CANDIDATES = 256
 """Start points of the Nash package search: a fixed (unscrambled) Sobol set over the agreeable box."""
@@ -231,7 +231,7 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))
     column = exponent if exponent.ndim == ideal.ndim else exponent[..., None]
     value = 1.0 - power(np.abs(best - ideal), column)
-    all_open = np.count_nonzero(open_issues) == open_issues.size
+    all_open = count_nonzero(open_issues) == open_issues.size
     open_ = open_issues[..., None, :]
     if reservation is not None and not package:   # issue by issue: i refuses an issue worth less than its floor
         feasible = feasible & (value >= reservation[..., None] - EPS)
