@@ -17,7 +17,7 @@ from sim import mechanisms
 from sim.compile.inputs import Inputs, coded_inputs
 from sim.core.spatial import forecast_weights, weighted_mean, weighted_median
 from sim.core.strategies import Profiles, make_profiles, with_run_axis
-from sim.core.utility import Array, to_unit
+from sim.core.utility import Array, full, to_unit
 from sim.core.voting import RuleArrays
 from sim.mechanisms.base import Rules, RunArrays, round_tables
 from sim.scenario import DecisionRule, Scenario
@@ -141,6 +141,7 @@ def _run_arrays(scenario: Scenario, shared: ScenarioArrays, profiles: Profiles, 
                 runs: int) -> RunArrays:
     per_run = [_per_run(np.asarray(getattr(numbers, name)), runs) for name in _RULE_FIELDS]
     per_run[0] = per_run[0].astype(int)     # the deadline, in whole rounds
+    per_run.append(full(per_run[1][:, None, None], (runs, *profiles.ideal.shape[-2:])))    # the tolerance table
     rules = Rules(*per_run)
     protocol = scenario.protocol
     # one run (a model run) gets its rounds' tables at once; many runs compute them round by round (a table of

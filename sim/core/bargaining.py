@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.core.utility import EPS, Array, power
+from sim.core.utility import EPS, ONE, SLACK, Array, constant, count_nonzero, power
 
 CANDIDATES = 256
 """Start points of the Nash package search: a fixed (unscrambled) Sobol set over the agreeable box."""
@@ -196,6 +196,10 @@ def others_extreme(values: Array) -> Array:
     return np.where(values >= first, second, first)
 
 
+NO_DEAL = constant(-np.inf)
+"""A package the actor refuses, before its disagreement point is put in its place (`best_deal_left`)."""
+
+
 def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array, tension_factor: Array | float,
                    weights: Array, exponent: Array, disagreement: Array, open_issues: NDArray[np.bool_],
                    agreed_value: Array, package: bool, red_low: Array | None = None, red_high: Array | None = None,
@@ -227,11 +231,11 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     lowest, highest = others[0], -others[1]
     if red_low is not None and red_high is not None:   # i's own red lines bound what it could accept too
         lowest, highest = np.maximum(lowest, red_low), np.minimum(highest, red_high)
-    feasible = lowest <= highest + EPS         # no lower than any other accepts, no higher either
+    feasible = lowest <= highest + SLACK       # no lower than any other accepts, no higher either
     best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))
     column = exponent if exponent.ndim == ideal.ndim else exponent[..., None]
-    value = 1.0 - power(np.abs(best - ideal), column)
-    all_open = np.count_nonzero(open_issues) == open_issues.size
+    value = ONE - power(np.abs(best - ideal), column)     # (the 0-d constants: the numbers of the floats, cheaper)
+    all_open = count_nonzero(open_issues) == open_issues.size
     open_ = open_issues[..., None, :]
     if reservation is not None and not package:   # issue by issue: i refuses an issue worth less than its floor
         feasible = feasible & (value >= reservation[..., None] - EPS)
@@ -246,13 +250,14 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     if not package:   # issue by issue i can refuse each deal on its own: the better of the deal and no deal
         return np.maximum((weights * np.where(feasible & open_, np.maximum(value, no_deal), no_deal)).sum(axis=-1),
                           reservation)
-    deal = np.add.reduce(weights * np.where(open_, value, no_deal), axis=-1)     # (.sum's ufunc, no wrapper)
-    acceptable = feasible[..., 0] & (deal >= reservation - EPS)   # a package worth less than its floor: refused
+    # (every issue open: the values themselves, what the where would pick, without broadcasting the mask)
+    deal = np.add.reduce(weights * (value if all_open else np.where(open_, value, no_deal)), axis=-1)
+    acceptable = feasible[..., 0] & (deal >= reservation - SLACK)     # a package worth less than its floor: refused
     # i can always refuse: the talks are worth at least no deal, its disagreement point (the Nash package's D_i:
     # the status quo's utility, never less than its reservation utility)
     if not all_open or no_deal_point is None:
         no_deal_point = np.maximum((weights * no_deal).sum(axis=-1), reservation)
-    return np.maximum(np.where(acceptable, deal, -np.inf), no_deal_point)
+    return np.maximum(np.where(acceptable, deal, NO_DEAL), no_deal_point)
 
 
 def walking_away(outside: Array, best: Array) -> NDArray[np.bool_]:

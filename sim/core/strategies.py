@@ -30,6 +30,7 @@ from sim.core.bargaining import disagreement_utilities, nash_package
 from sim.core.utility import (
     EPS,
     ONE,
+    SLACK,
     ZERO,
     Array,
     constant,
@@ -122,6 +123,9 @@ class Profiles:
     agreeable_low_table: Array | None = None    # (N, M) `agreeable_low` in every actor's row, and `agreeable_high`:
     agreeable_high_table: Array | None = None   # what a proposal table is checked against, of its very shape (a
                                                 # ufunc broadcasting (M,) over it costs twice as much, every round)
+    walk_floor: Array | None = None             # (N,) reservation + SLACK, and disagreement_point + SLACK: what an
+    walk_floor_package: Array | None = None     # outside option must beat to walk away (`table_rules.outside_now`,
+                                                # asked every round; None: computed there)
 
 
 SHARED_FIELDS = frozenset({"kind", "hardliner", "tit_for_tat", "anchor_rows", "column_sums"})
@@ -216,6 +220,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     if nash is not None:
         reservation_room = np.where(has_nash[..., None, None], np.inf, reservation_room)
     eye = choices.eye
+    disagreement_point = np.maximum((weights * disagreement).sum(axis=-1), reservation)
     return _profiles(
         ideal=ideal, salience=salience, weights=weights, capability=capability,
         risk_exponent=r, red_line=red_line, red_low=red_low, red_high=red_high, reservation=reservation,
@@ -235,12 +240,13 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         status_quo=status_quo, disagreement=disagreement, outside=outside, outside_trend=outside_trend,
         has_outside_options=np.count_nonzero(np.isnan(outside)) < outside.size,
         exponent_table=exponent_table,
-        disagreement_point=np.maximum((weights * disagreement).sum(axis=-1), reservation),
+        disagreement_point=disagreement_point,
         package_table=None if nash is None or not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
         package_mask=None if np.count_nonzero(has_nash) == has_nash.size else has_nash,
         any_package_possible=any_package_possible,
         agreeable_low_table=full(agreeable_low[..., None, :], ideal.shape),
         agreeable_high_table=full(agreeable_high[..., None, :], ideal.shape),
+        walk_floor=reservation + SLACK, walk_floor_package=disagreement_point + SLACK,
     )
 
 

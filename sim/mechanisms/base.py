@@ -41,6 +41,8 @@ class Rules(NamedTuple):
     concession_relief: np.ndarray
     agreement_relief: np.ndarray
     hardening: np.ndarray
+    tolerance_table: np.ndarray     # (R, N, M) `tolerance` in every cell: what a round's (R, N, M) gaps meet, of their
+                                    # very shape (an (R, 1, 1) operand broadcast over them costs twice as much)
 
 
 class RoundTables(NamedTuple):
