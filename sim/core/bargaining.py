@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.core.utility import EPS, ONE, SLACK, Array, constant, count_nonzero, power
+from sim.core.utility import EPS, ONE, SLACK, Array, constant, power
 
 CANDIDATES = 256
 """Start points of the Nash package search: a fixed (unscrambled) Sobol set over the agreeable box."""
@@ -235,7 +235,7 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))
     column = exponent if exponent.ndim == ideal.ndim else exponent[..., None]
     value = ONE - power(np.abs(best - ideal), column)     # (the 0-d constants: the numbers of the floats, cheaper)
-    all_open = count_nonzero(open_issues) == open_issues.size
+    all_open = np.count_nonzero(open_issues) == open_issues.size
     open_ = open_issues[..., None, :]
     if reservation is not None and not package:   # issue by issue: i refuses an issue worth less than its floor
         feasible = feasible & (value >= reservation[..., None] - EPS)

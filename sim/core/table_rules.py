@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from sim.core.bargaining import best_deal_left, outside_options, walking_away
 from sim.core.strategies import HOLD, Profiles, apply_cohesion, clip_to_red_lines
-from sim.core.utility import EPS, ONE, SLACK, ZERO, Array, count_nonzero, issue_utilities, total_utility, within
+from sim.core.utility import EPS, ONE, SLACK, ZERO, Array, issue_utilities, total_utility, within
 from sim.core.voting import RuleArrays, passes
 
 OUTCOMES: tuple[str, ...] = ("agreement", "partial", "stalemate", "breakdown")
@@ -85,7 +85,7 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
         agreeable = np.logical_and.reduce(within(proposal, low, high), axis=(-2, -1))
     else:
         agreeable = within(proposal, p.agreeable_low, p.agreeable_high).all(axis=-1)
-    if not count_nonzero(agreeable):
+    if not np.count_nonzero(agreeable):
         return agreeable
     return agreeable & package_acceptance(proposal, offers, p, tolerance).all(axis=-1)
 
@@ -97,7 +97,7 @@ def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_
     (`decision_rules.passes`; `rule` None: every actor must accept)."""
     if package:
         agreed = np.asarray(package_agreed(proposal, offers, p, tolerance, rule))
-        if not count_nonzero(agreed):    # most rounds: no package passes (nothing settled, not an and
+        if not np.count_nonzero(agreed):    # most rounds: no package passes (nothing settled, not an and
             return np.zeros(open_issues.shape, dtype=bool)  # broadcasting the runs' answers over their issues)
         return open_issues & agreed[..., None]
     return open_issues & passes(issue_acceptance(proposal, offers, p, tolerance), rule)
@@ -117,7 +117,7 @@ def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array
            agreed_round: NDArray[np.int_], open_issues: NDArray[np.bool_],
            de_escalating: NDArray[np.bool_]) -> Settlement:
     """Close the issues `settled` (M,) at `values` (M,) in round `round_` (or per replicate: (R, M))."""
-    if not count_nonzero(settled):   # most rounds settle nothing: the table stays as it is, with no array
+    if not np.count_nonzero(settled):   # most rounds settle nothing: the table stays as it is, with no array
         # operations (count_nonzero: a bool without .any()'s reduction machinery, asked every round)
         return Settlement(offers, agreed_value, agreed_round, open_issues, None)
     return Settlement(
@@ -178,7 +178,7 @@ def round_movement(before: Array, after: Array, proposal: Array,
     # what ndarray.sum and .any call, without their wrappers)
     total = np.add.reduce(gained, axis=(-2, -1))
     held_actors = np.logical_or.reduce(held, axis=-1)
-    held_share = (count_nonzero(held_actors) if held_actors.ndim == 1
+    held_share = (np.count_nonzero(held_actors) if held_actors.ndim == 1
                   else np.add.reduce(held_actors, axis=-1)) / n_actors
     if open_issues is None:
         return total / (n_actors * n_issues), held_share
@@ -231,12 +231,12 @@ def outside_now(p: Profiles, outside: Array, open_issues: NDArray[np.bool_], pac
     """(each actor's outside option this round (`bargaining.outside_options`), whether any of them beats what no
     deal is worth to its actor): where none does, no one walks away this round, whatever the best deal left
     (`walkouts`)."""
-    if package and count_nonzero(open_issues) == open_issues.size:
+    if package and np.count_nonzero(open_issues) == open_issues.size:
         floor = p.disagreement_point + SLACK if p.walk_floor_package is None else p.walk_floor_package
     else:
         floor = p.reservation + SLACK if p.walk_floor is None else p.walk_floor
     # NaN (no outside option) never walks
-    return outside, bool(count_nonzero(np.greater(outside, floor)))
+    return outside, bool(np.count_nonzero(np.greater(outside, floor)))
 
 
 def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],

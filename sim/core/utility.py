@@ -26,12 +26,6 @@ def constant(value: float) -> Array:
 
 ZERO, ONE, SLACK = constant(0.0), constant(1.0), constant(EPS)
 
-try:    # the C function np.count_nonzero(a) returns when given no axis, without its Python wrapper: half the cost of
-    # a call, and a round asks several times (a bool of a small mask: count_nonzero(a) == a.size is a.all())
-    from numpy._core.multiarray import count_nonzero
-except ImportError:     # numpy < 2
-    count_nonzero = np.count_nonzero
-
 
 def power(base: Array | float, exponent: Array | float) -> Array:
     """base ** exponent elementwise, computed the same way whatever the operands' shapes.
