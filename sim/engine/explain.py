@@ -54,9 +54,9 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
         walked = (f"{spec.actor(who).name} walked away in round {model.round}: its outside option ({option:.3f}) "
                   f"beat the best deal every actor, itself included, could still accept, or no deal "
                   f"({best:.3f})")
-    # who accepts and who refuses each issue's proposal: read issue by issue only (not under package linkage)
-    acceptance = None if package else table_rules.issue_acceptance(proposal[0], offers, p, tolerance)
-    worth = None if package else issue_utilities(proposal[0], p.ideal, p.risk_exponent) >= p.reservation[:, None] - 1e-9
+    # who accepts and who refuses each issue's proposal: read issue by issue only (not under package linkage), and
+    # only for an open issue whose offers met (computed at the first such issue: most runs have none)
+    acceptance = worth = None
     agreed_native = native_offers = None    # in native units, converted once where some issue reads them
     reasons: dict[str, str] = {}
     # plain Python flags, read once (a numpy element read per issue costs more than the issue's sentence)
@@ -80,9 +80,12 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
             others = [i.id for k, i in enumerate(spec.issues) if blocked_here[k]]
             parts.append("the offers met here, but under package linkage nothing is agreed until everything is"
                          + (f" (still apart on {', '.join(others)})" if others else ""))
-        elif acceptance is not None and worth is not None and met[j] and not acceptance[:, j].all():
+        elif not package and met[j]:
+            if acceptance is None or worth is None:
+                acceptance = table_rules.issue_acceptance(proposal[0], offers, p, tolerance)
+                worth = issue_utilities(proposal[0], p.ideal, p.risk_exponent) >= p.reservation[:, None] - 1e-9
             refusing = np.flatnonzero(~worth[:, j])
-            if len(refusing):
+            if not acceptance[:, j].all() and len(refusing):
                 parts.append(f"the offers met, but the proposal is below the walk-away utility of "
                              f"{_names(model, refusing)}")
         if not parts or (walked and len(parts) == 1 and not met[j]):

@@ -358,7 +358,8 @@ class NegotiationModel(mesa.Model):
     def outcome_utilities(self) -> np.ndarray:
         """Each actor's utility of the outcome (its disagreement utility on unsettled issues; under a forecasting
         mechanism every issue is valued at its predicted position)."""
-        return run.outcome_utilities(self.state, self.profiles)[0]
+        # the profiles with the run axis, which the state's (1, M) values meet at their very shape
+        return run.outcome_utilities(self.state, self.arrays.profiles)[0]
 
     def _make_collector(self) -> mesa.DataCollector:
         issues = self.layout.issue_ids
