@@ -404,3 +404,20 @@ def test_injects_shift_tension_and_saliences():
     doc["injects"][0]["saliences"] = {"china": {"cbm": 0.1}, "us": {"trade": 0.1}}
     with pytest.raises(Exception, match="injects.geneva.saliences.china: unknown actor id"):
         parse_scenario(doc)
+
+
+@pytest.mark.parametrize("activation", ["simultaneous", "random"])
+def test_a_model_resumed_past_its_end_plays_no_more_rounds(activation):
+    """A caller may set Mesa's public `running` flag again once the talks are over; the run drew its noise and order
+    of moves for its deadline's rounds only, so no round is played (and `running` is False again)."""
+    spec = apply_params(load_scenario(BASELINE), {"protocol.activation": activation, "protocol.max_rounds": 5})
+    model = NegotiationModel(spec, rng=1, collect=False)
+    while model.running:
+        model.step()
+    outcome, offers, tension = model.outcome, model.offers.copy(), model.tension
+    assert model.round == 5
+    model.running = True
+    model.step()
+    assert not model.running and model.round == 5 and model.outcome == outcome
+    assert model.state.offers.shape == (1, *offers.shape)
+    assert (model.offers == offers).all() and model.tension == tension

@@ -321,6 +321,8 @@ class NegotiationModel(mesa.Model):
             schedule.stop()
 
     def step(self) -> None:
+        if self.outcome is not None:    # the talks are over, even if a caller set Mesa's `running` again: the run
+            self.running = False        # drew its noise and order of moves for its deadline's rounds only
         if not self.running:
             return
         self.round += 1
