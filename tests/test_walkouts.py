@@ -10,7 +10,7 @@ from sim.core import table_rules
 from sim.core.bargaining import best_deal_left, outside_options, walking_away
 from sim.engine.model import NegotiationModel
 from sim.scenario import load_scenario, with_protocol
-from tests.conftest import SCENARIOS
+from tests.conftest import BASELINE, SCENARIOS
 
 
 @pytest.mark.parametrize("file", ["feb2022_baseline.yaml", "feb2022_issue_by_issue.yaml",
@@ -39,3 +39,18 @@ def test_who_walks_is_what_the_best_deal_left_says(file):
             walked += int(leaving.any())
             model.step()
     assert skipped and computed and walked      # both ways taken, and someone walked somewhere
+
+
+def test_every_walker_outside_option_beats_the_best_deal_left_it():
+    """`walkout_values` says (outside option, best deal left) per walker: only the sentences read them, which the
+    state hashes leave out, so their meaning is pinned here (an actor walks only when its option beats the deal)."""
+    spec = load_scenario(BASELINE)
+    walkers = 0
+    for seed in range(40):
+        model = NegotiationModel(spec, rng=seed, collect=False)
+        model.run_model()
+        for actor, (option, best) in model.walkout_values.items():
+            walkers += 1
+            assert option > best, (seed, actor, option, best)
+            assert actor in model.walked_out
+    assert walkers > 0
