@@ -2,9 +2,10 @@
 with uncertain inputs is measured as shipped (each run draws them) and as coded.
 
 Target (issue 2): a whole run with collection off in <= 2 ms on one core.
-A run is what `negsim run` and `negsim sweep` do: build the model, play it to the end (`model.run_model()`),
-describe the result. The last line plays the same runs with `model.step()` called in a loop (as the dashboard
-and `mesa.batch_run` do), which adds Mesa's per-step event bookkeeping. The last lines play the same seeds
+A run is built, played to the end (`model.run_model()`) and described (`service.result_of`), as a sweep played run by
+run and `negsim run` do; a further line adds the JSON contract (`RunResult.to_dict()`, what `negsim run --json`
+prints). The step() line plays the same runs with `model.step()` called in a loop (as the dashboard and
+`mesa.batch_run` do), which adds Mesa's per-step event bookkeeping. The last lines play the same seeds
 in lockstep (`service.summaries`, what sweeps and the Monte Carlo do with many runs): per-run time
 at several numbers of replicates played together, and the ratio to a model run.
 Beside them, a 4-agent Mesa toy of 100 steps (Mesa's tutorial model, Boltzmann wealth, with its DataCollector) in
@@ -70,7 +71,7 @@ def toy_run(seed: int) -> float:
     return time.perf_counter() - start
 
 
-def one_run(scenario, seed: int, collect: bool, stepwise: bool) -> tuple[float, int]:
+def one_run(scenario, seed: int, collect: bool, stepwise: bool, as_json: bool = False) -> tuple[float, int]:
     start = time.perf_counter()
     model = NegotiationModel(scenario, rng=seed, collect=collect)
     if stepwise:
@@ -78,11 +79,13 @@ def one_run(scenario, seed: int, collect: bool, stepwise: bool) -> tuple[float, 
             model.step()
     else:
         finish(model)
-    result_of(model)
+    result = result_of(model)
+    if as_json:
+        result.to_dict()
     return time.perf_counter() - start, model.round
 
 
-def paired_ratios(scenario, repeats: int, blocks: int = 5, stretch: int = 10) -> list[float]:
+def paired_ratios(scenario, repeats: int, blocks: int = 5, stretch: int = 10, as_json: bool = False) -> list[float]:
     """The ratio of a model run (collection off) to the toy with the two played in turn, `stretch` model runs then
     `stretch` toy runs, so that a machine's drift (a noisy VM, a neighbour's load) weighs on both alike while each
     still runs warm, as in a sweep: per block of runs, the median model run over the median toy run."""
@@ -92,7 +95,7 @@ def paired_ratios(scenario, repeats: int, blocks: int = 5, stretch: int = 10) ->
         model_times, toy_times = [], []
         for first in range(block * size, (block + 1) * size, stretch):
             seeds = range(first, first + stretch)
-            model_times += [one_run(scenario, seed, False, False)[0] for seed in seeds]
+            model_times += [one_run(scenario, seed, False, False, as_json)[0] for seed in seeds]
             toy_times += [toy_run(seed) for seed in seeds]
         ratios.append(statistics.median(model_times) / statistics.median(toy_times))
     return ratios
@@ -113,25 +116,29 @@ def main() -> None:
 def measure(scenario, repeats: int) -> None:
     args = argparse.Namespace(repeats=repeats)
     model_median = 0.0
-    for collect, stepwise in ((False, False), (True, False), (False, True)):
-        one_run(scenario, 0, collect, stepwise)  # warm-up: imports, caches
-        times, rounds = zip(*(one_run(scenario, seed, collect, stepwise) for seed in range(args.repeats)),
+    for collect, stepwise, as_json in ((False, False, False), (False, False, True), (True, False, False),
+                                       (False, True, False)):
+        one_run(scenario, 0, collect, stepwise, as_json)  # warm-up: imports, caches
+        times, rounds = zip(*(one_run(scenario, seed, collect, stepwise, as_json) for seed in range(args.repeats)),
                             strict=True)
         ordered = sorted(times)
         median = statistics.median(times)
-        how = "step() loop" if stepwise else "run_model()"
+        how = "step() loop" if stepwise else "run_model() + to_dict()" if as_json else "run_model()"
         print(f"{scenario.id}: collect={str(collect):5} {how}  median {median * 1e3:5.2f} ms/run  "
               f"(p10 {ordered[len(times) // 10] * 1e3:.2f}, p90 {ordered[9 * len(times) // 10] * 1e3:.2f})"
               f"  rounds/run {statistics.mean(rounds):.1f}  {median / statistics.mean(rounds) * 1e6:.0f} us/round")
-        if not collect and not stepwise:
+        if not collect and not stepwise and not as_json:
             model_median = median
     toy_run(0)
     toy = statistics.median(toy_run(seed) for seed in range(args.repeats))
     print(f"{scenario.id}: Mesa toy (Boltzmann wealth, 4 agents, 100 steps)  median {toy * 1e3:5.2f} ms/run;  "
           f"a model run / the toy = {model_median / toy:.2f}  (target <= 0.25)")
-    ratios = paired_ratios(scenario, args.repeats)
-    print(f"{scenario.id}: in turn (10 model runs, 10 toy runs, ...), per block of {max(10, args.repeats // 5)}:  "
-          f"ratio {'  '.join(f'{r:.3f}' for r in ratios)}  median {statistics.median(ratios):.3f}  (target <= 0.25)")
+    for as_json in (False, True):
+        ratios = paired_ratios(scenario, args.repeats, as_json=as_json)
+        what = "a run + to_dict()" if as_json else "a run"
+        print(f"{scenario.id}: in turn (10 model runs, 10 toy runs, ...), {what} / the toy, per block of "
+              f"{max(10, args.repeats // 5)}:  ratio {'  '.join(f'{r:.3f}' for r in ratios)}  "
+              f"median {statistics.median(ratios):.3f}  (target <= 0.25)")
     if not lockstep.supports(scenario):
         print(f"{scenario.id}: lockstep does not play this scenario (sweeps run one model per seed)")
         return

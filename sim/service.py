@@ -66,6 +66,10 @@ class ActorResult:
 class RunResult:
     played: Scenario | Callable[[], Scenario] = field(repr=False, compare=False)
     """The scenario the run played, or how to build it (a run with drawn inputs: `scenario` builds it once read)."""
+    layout: Scenario = field(repr=False, compare=False)
+    """The scenario as the run was set up: its ids, names, scales, linkage, calendar and injects, which no input
+    drawn straight into the run's arrays changes (`NegotiationModel.layout`). The JSON contract and the summary rows
+    read these, so they need not build (and validate) the drawn scenario."""
     seed: int | None
     mechanism: str
     rounds: int
@@ -95,7 +99,7 @@ class RunResult:
 
     def date_of(self, round_: int | None) -> str | None:
         """A round's date as ISO text (None without a calendar, or for no round)."""
-        day = None if round_ is None else self.scenario.date_of(round_)
+        day = None if round_ is None else self.layout.date_of(round_)
         return None if day is None else day.isoformat()
 
     def event_list(self) -> list[dict[str, Any]]:
@@ -103,7 +107,7 @@ class RunResult:
         inject's own, or that round's) and the source."""
         out = []
         for after, inject_id in self.events:
-            inject = self.scenario.inject(inject_id)
+            inject = self.layout.inject(inject_id)
             out.append({"id": inject_id, "label": inject.label, "before_round": after + 1,
                         "date": inject.date.isoformat() if inject.date is not None else self.date_of(after + 1),
                         "scheduled": inject.scheduled, "source": inject.source})
@@ -116,17 +120,18 @@ class RunResult:
             entry: dict[str, Any] = {
                 "agreed": r.agreed, "value": r.value, "round": r.round, "proposal": r.proposal,
                 "baseline": {"weighted_mean": r.weighted_mean, "weighted_median": r.weighted_median},
-                "unit": self.scenario.issue(issue_id).scale.unit,
+                "unit": self.layout.issue(issue_id).scale.unit,
             }
             if r.prediction is not None:
                 entry["prediction"] = r.prediction
             entry["date"] = self.date_of(r.round)
             entry["why"] = r.why
             issues[issue_id] = entry
-        calendar = self.scenario.protocol.calendar
+        layout = self.layout
+        calendar = layout.protocol.calendar
         return {
-            "scenario": self.scenario.id, "title": self.scenario.title, "seed": self.seed,
-            "mechanism": self.mechanism, "linkage": self.scenario.protocol.linkage, "rounds": self.rounds,
+            "scenario": layout.id, "title": layout.title, "seed": self.seed,
+            "mechanism": self.mechanism, "linkage": layout.protocol.linkage, "rounds": self.rounds,
             "date": self.date_of(self.rounds),
             "round_dates": None if calendar is None else [self.date_of(r) for r in range(self.rounds + 1)],
             "outcome": self.outcome, "tension": self.tension, "walked_out": self.walked_out, "issues": issues,
@@ -140,7 +145,7 @@ class RunResult:
         """One flat row per run (the columns of `summary_fields`), for sweeps and Monte Carlo tables."""
         issues = list(self.issues.values())
         return summary_fields(
-            self.scenario, self.outcome, self.rounds, self.tension, [r.agreed for r in issues],
+            self.layout, self.outcome, self.rounds, self.tension, [r.agreed for r in issues],
             [np.nan if r.value is None else r.value for r in issues],
             [r.utility for r in self.actors.values()],
             None if issues[0].prediction is None else [r.prediction for r in issues], self.inputs)
@@ -244,7 +249,7 @@ def result_of(model: NegotiationModel, explain: bool = True) -> RunResult:
                                final_positions=dict(zip(issue_ids, offers[i], strict=True)))
               for i, actor_id in enumerate(spec.actor_ids)}
     return _built(
-        RunResult, played=model.spec_source(), seed=model.seed, mechanism=spec.protocol.mechanism,
+        RunResult, played=model.spec_source(), layout=spec, seed=model.seed, mechanism=spec.protocol.mechanism,
         rounds=model.round, outcome=model.outcome or "running", tension=float(model.tension), issues=issues,
         actors=actors, history=history_of(model) if model.recorder is not None else None,
         walked_out=list(model.walked_out), inputs=dict(model.drawn_inputs), events=list(model.events))

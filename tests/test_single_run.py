@@ -14,8 +14,8 @@ from sim.compile.arrays import arrays_of, run_arrays
 from sim.compile.inputs import draw_plan, draw_values, drawn_mapping, runs_to_validate
 from sim.engine.model import NegotiationModel, baseline
 from sim.scenario import ScenarioError, Uncertain, apply_params, load_scenario, with_checked_values
-from sim.service import result_of
-from tests.conftest import SCENARIOS
+from sim.service import result_of, run_scenario
+from tests.conftest import BASELINE, SCENARIOS
 
 
 def _same(a, b, where: str) -> None:
@@ -135,3 +135,15 @@ def test_a_run_that_kept_no_rounds_says_so_when_its_history_is_asked_for():
     with pytest.raises(ValueError, match="kept no rounds"):
         result.recorded_history()
     assert len(service.run_scenario(baseline(), 1).recorded_history()) > 0
+
+
+def test_the_json_contract_and_summary_row_do_not_build_the_drawn_scenario():
+    """A drawn run's JSON and summary row read what no draw changes (ids, units, calendar, injects) from the
+    scenario as the run was set up: its drawn scenario is built (and validated) only for who reads `scenario`, and
+    then says the same."""
+    result = run_scenario(BASELINE, 7, collect=False)
+    assert result.inputs
+    as_json, row = result.to_dict(), result.summary_row()
+    assert "scenario" not in vars(result)       # the cached property was never read
+    read_from_drawn = dataclasses.replace(result, layout=result.scenario)
+    assert read_from_drawn.to_dict() == as_json and read_from_drawn.summary_row() == row
