@@ -209,7 +209,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     red_low_tol, red_high_tol = red_low - EPS, red_high + EPS
     agreeable_low, agreeable_high = red_low_tol.max(axis=-2), red_high_tol.min(axis=-2)
     package_possible = (agreeable_low <= agreeable_high).all(axis=-1)
-    any_package_possible = np.count_nonzero(package_possible) > 0     # (np.count_nonzero: a third of .any()'s cost)
+    any_package_possible = bool(np.count_nonzero(package_possible))     # (count_nonzero: a third of .any()'s cost)
     # (no run with a possible package: no search, and no run has a Nash package, as the search would find)
     nash = (nash_packages(ideal, weights, r, capability, disagreement, reservation, agreeable_low + EPS,
                           agreeable_high - EPS, package_possible) if package and any_package_possible else None)
@@ -232,13 +232,14 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         reciprocity=reciprocity[..., None], opening=opening[..., None],
         flexibility=flexibility[..., None], cohesion=cohesion,
         cohesion_matrix=eye - cohesion.sum(axis=-1)[..., None] * eye + cohesion,
-        has_cohesion=np.count_nonzero(cohesion) > 0, has_red_lines=np.count_nonzero(np.isnan(red_line)) < red_line.size,
+        has_cohesion=bool(np.count_nonzero(cohesion)),
+        has_red_lines=bool(np.count_nonzero(np.isnan(red_line)) < red_line.size),
         has_tit_for_tat=choices.has_tit_for_tat,
         proposal_weights=normalised_columns(capability[..., None] * salience),
         anchor_rows=choices.anchor_rows, column_sums=choices.column_sums,
         agreeable_low=agreeable_low, agreeable_high=agreeable_high, package_possible=package_possible,
         status_quo=status_quo, disagreement=disagreement, outside=outside, outside_trend=outside_trend,
-        has_outside_options=np.count_nonzero(np.isnan(outside)) < outside.size,
+        has_outside_options=bool(np.count_nonzero(np.isnan(outside)) < outside.size),
         exponent_table=exponent_table,
         disagreement_point=disagreement_point,
         package_table=None if nash is None or not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),

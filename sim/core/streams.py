@@ -30,6 +30,8 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.core.utility import constant
+
 DRAWS = "keyed-streams/1"
 """How runs draw their random numbers (recorded by sweeps; `negsim-sweep` manifests without it drew in sequence
 from one generator per run)."""
@@ -39,11 +41,9 @@ INPUTS = "inputs"
 
 
 def _word(value: int) -> NDArray[np.uint64]:
-    """A 64-bit constant as a 0-d array: an operand numpy takes as it is (a numpy scalar is converted to an array
-    on every operation, which costs as much as the operation itself on a few dozen words)."""
-    word = np.array(value, dtype=np.uint64)
-    word.flags.writeable = False
-    return word
+    """A 64-bit constant as a 0-d array (`utility.constant`): an operand numpy takes as it is (a numpy scalar is
+    converted to an array on every operation, which costs as much as the operation itself on a few dozen words)."""
+    return constant(value, np.uint64)
 
 
 _GOLDEN = _word(0x9E3779B97F4A7C15)

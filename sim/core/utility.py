@@ -15,11 +15,11 @@ EPS = 1e-9
 """Slack for floating-point comparisons of normalised positions."""
 
 
-def constant(value: float) -> Array:
-    """`value` as a read-only 0-d float64 array. As an operand of a ufunc it gives the numbers the Python float gives
-    (numpy makes that very array of it, and takes the same loop) without making it on every call: a third of the
-    cost of an operation on a round's small tables."""
-    array = np.array(value, dtype=np.float64)
+def constant(value: float, dtype: type = np.float64) -> NDArray:
+    """`value` as a read-only 0-d array (float64 by default). As an operand of a ufunc it gives the numbers the
+    Python number gives (numpy makes that very array of it, and takes the same loop) without making it on every
+    call: a third of the cost of an operation on a round's small tables."""
+    array: NDArray = np.array(value, dtype=dtype)
     array.flags.writeable = False
     return array
 

@@ -38,7 +38,7 @@ from sim.compile.inputs import (
     values_from_uniforms,
     with_values,
 )
-from sim.core.strategies import Profiles
+from sim.core.strategies import SHARED_FIELDS, Profiles
 from sim.core.streams import input_uniforms
 from sim.core.utility import Array
 from sim.engine import run
@@ -287,7 +287,6 @@ def _take(arrays: RunArrays, keep: NDArray[np.bool_] | NDArray[np.intp]) -> RunA
 
 
 def _take_profiles(p: Profiles, keep: NDArray[np.bool_] | NDArray[np.intp]) -> Profiles:
-    shared = {"kind", "hardliner", "tit_for_tat", "anchor_rows", "column_sums"}
     changes = {name: value[keep] for name, value in vars(p).items()
-               if isinstance(value, np.ndarray) and name not in shared}
+               if isinstance(value, np.ndarray) and name not in SHARED_FIELDS}
     return type(p)(**{**vars(p), **changes})

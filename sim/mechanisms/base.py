@@ -21,12 +21,11 @@ from sim.core import table_rules as rules
 from sim.core.bargaining import outside_options
 from sim.core.strategies import HELD, HUMAN, OPENING, REASONS, Profiles, scheduled_fraction
 from sim.core.streams import NOISE, ORDER, generator
-from sim.core.utility import Array, full
+from sim.core.utility import Array, constant, full
 from sim.core.voting import RuleArrays
 
-NAN = np.array(np.nan)
+NAN = constant(np.nan)
 """A 0-d NaN (read-only) that `utility.full` lays out in a shape."""
-NAN.flags.writeable = False
 
 
 class Rules(NamedTuple):
