@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.core.utility import EPS, ONE, SLACK, Array, constant, power
+from sim.core.utility import EPS, SLACK, Array, constant, issue_utilities, power
 
 CANDIDATES = 256
 """Start points of the Nash package search: a fixed (unscrambled) Sobol set over the agreeable box."""
@@ -233,8 +233,7 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
         lowest, highest = np.maximum(lowest, red_low), np.minimum(highest, red_high)
     feasible = lowest <= highest + SLACK       # no lower than any other accepts, no higher either
     best = np.minimum(np.maximum(ideal, lowest), np.maximum(lowest, highest))
-    column = exponent if exponent.ndim == ideal.ndim else exponent[..., None]
-    value = ONE - power(np.abs(best - ideal), column)     # (the 0-d constants: the numbers of the floats, cheaper)
+    value = issue_utilities(best, ideal, exponent)
     all_open = np.count_nonzero(open_issues) == open_issues.size
     open_ = open_issues[..., None, :]
     if reservation is not None and not package:   # issue by issue: i refuses an issue worth less than its floor
@@ -244,7 +243,7 @@ def best_deal_left(ideal: Array, offers: Array, room_up: Array, room_down: Array
     if all_open:
         no_deal = disagreement
     else:   # settled issues count at their agreed values (NaN where open, never selected)
-        no_deal = np.where(open_, disagreement, 1.0 - power(np.abs(agreed_value[..., None, :] - ideal), column))
+        no_deal = np.where(open_, disagreement, issue_utilities(agreed_value[..., None, :], ideal, exponent))
     if reservation is None:
         return (weights * np.where(feasible & open_, value, no_deal)).sum(axis=-1)
     if not package:   # issue by issue i can refuse each deal on its own: the better of the deal and no deal

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from sim.core.bargaining import best_deal_left, outside_options, walking_away
 from sim.core.strategies import HOLD, Profiles, apply_cohesion, clip_to_red_lines
-from sim.core.utility import EPS, ONE, SLACK, ZERO, Array, issue_utilities, power, total_utility, within
+from sim.core.utility import EPS, ONE, SLACK, ZERO, Array, issue_utilities, total_utility, within
 from sim.core.voting import RuleArrays, passes
 
 OUTCOMES: tuple[str, ...] = ("agreement", "partial", "stalemate", "breakdown")
@@ -269,7 +269,6 @@ def outcome_utility(values: Array, settled: NDArray[np.bool_], p: Profiles) -> A
     """Each actor's utility of the outcome: u_ij(value_j) on settled issues, its disagreement utility (the
     status quo's, or its reservation utility where the issue has none) on the others, weighted by salience."""
     settled, values = settled[..., None, :], values[..., None, :]   # (M,) or per replicate (R, M)
-    # `issue_utilities` with the exponents already laid out per issue (`exponent_table`): the same powers of the
-    # same full operands, without laying the (N,) exponents out again per call
-    per_issue = np.where(settled, ONE - power(np.abs(values - p.ideal), p.exponent_table), p.disagreement)
+    # (the exponents already laid out per issue: the same powers of the same full operands)
+    per_issue = np.where(settled, issue_utilities(values, p.ideal, p.exponent_table), p.disagreement)
     return np.add.reduce(p.weights * per_issue, axis=-1)     # (`.sum`'s reduction, without its wrapper)

@@ -75,9 +75,10 @@ def risk_exponent(risk_attitude: Array) -> Array:
 
 
 def issue_utilities(x: Array, ideal: Array, exponent: Array) -> Array:
-    """u_ij(x) = 1 - |x_j - ideal_ij|^r_i, in [0, 1]; x is (M,) or (N, M), ideal (N, M), exponent (N,) (each
-    with the same leading run axes, if any)."""
-    return 1.0 - power(np.abs(x - ideal), exponent[..., None])  # normalised: distances are <= 1
+    """u_ij(x) = 1 - |x_j - ideal_ij|^r_i, in [0, 1]; x is (M,) or (N, M), ideal (N, M), exponent (N,) or laid out
+    per issue (N, M) (`Profiles.exponent_table`: no layout per call) (each with the same leading run axes, if any)."""
+    per_issue = exponent if exponent.ndim == ideal.ndim else exponent[..., None]
+    return ONE - power(np.abs(x - ideal), per_issue)  # normalised: distances are <= 1
 
 
 def salience_weights(salience: Array, totals: Array | None = None) -> Array:
