@@ -116,16 +116,15 @@ class Profiles:
     has_outside_options: bool
     exponent_table: Array     # (N, M) risk_exponent laid out per issue (a power meets it without broadcasting)
     disagreement_point: Array  # (N,) max(sum_j w_ij d_ij, R_i): what no deal is worth to each actor
+    agreeable_low_table: Array   # (N, M) `agreeable_low` in every actor's row, and `agreeable_high`: what a proposal
+    agreeable_high_table: Array  # table is checked against, of its very shape (a ufunc broadcasting (M,) over it
+                                 # costs twice as much, every round)
+    walk_floor: Array            # (N,) reservation + SLACK, and disagreement_point + SLACK: what an outside option
+    walk_floor_package: Array    # must beat to walk away (`table_rules.outside_now`, asked every round)
     package_table: Array | None   # (N, M) package linkage: the Nash package in every row; None: no run has one
     package_mask: NDArray[np.bool_] | None = None  # per run: has a Nash package (None: every run, or no run axis
                                                    # and the table is there)
     any_package_possible: bool = True   # some run's `package_possible` (a plain bool: asked every round)
-    agreeable_low_table: Array | None = None    # (N, M) `agreeable_low` in every actor's row, and `agreeable_high`:
-    agreeable_high_table: Array | None = None   # what a proposal table is checked against, of its very shape (a
-                                                # ufunc broadcasting (M,) over it costs twice as much, every round)
-    walk_floor: Array | None = None             # (N,) reservation + SLACK, and disagreement_point + SLACK: what an
-    walk_floor_package: Array | None = None     # outside option must beat to walk away (`table_rules.outside_now`,
-                                                # asked every round; None: computed there)
 
 
 SHARED_FIELDS = frozenset({"kind", "hardliner", "tit_for_tat", "anchor_rows", "column_sums"})

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from sim.core.bargaining import best_deal_left, outside_options, walking_away
 from sim.core.strategies import HOLD, Profiles, apply_cohesion, clip_to_red_lines
-from sim.core.utility import EPS, ONE, SLACK, ZERO, Array, issue_utilities, total_utility, within
+from sim.core.utility import EPS, ONE, ZERO, Array, issue_utilities, total_utility, within
 from sim.core.voting import RuleArrays, passes
 
 OUTCOMES: tuple[str, ...] = ("agreement", "partial", "stalemate", "breakdown")
@@ -78,11 +78,9 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
         return np.zeros(offers.shape[:-2], dtype=bool) if offers.ndim > 2 else False
     # someone's red line is crossed: spare the utilities (the common case in deadlock)
     if proposal.ndim > 1:
-        low, high = p.agreeable_low_table, p.agreeable_high_table
-        if low is None or high is None:
-            low, high = p.agreeable_low[..., None, :], p.agreeable_high[..., None, :]
         # (the ufunc's own reduction: ndarray.all's wrapper costs as much again on a table this small)
-        agreeable = np.logical_and.reduce(within(proposal, low, high), axis=(-2, -1))
+        agreeable = np.logical_and.reduce(within(proposal, p.agreeable_low_table, p.agreeable_high_table),
+                                          axis=(-2, -1))
     else:
         agreeable = within(proposal, p.agreeable_low, p.agreeable_high).all(axis=-1)
     if not np.count_nonzero(agreeable):
@@ -231,10 +229,7 @@ def outside_now(p: Profiles, outside: Array, open_issues: NDArray[np.bool_], pac
     """(each actor's outside option this round (`bargaining.outside_options`), whether any of them beats what no
     deal is worth to its actor): where none does, no one walks away this round, whatever the best deal left
     (`walkouts`)."""
-    if package and np.count_nonzero(open_issues) == open_issues.size:
-        floor = p.disagreement_point + SLACK if p.walk_floor_package is None else p.walk_floor_package
-    else:
-        floor = p.reservation + SLACK if p.walk_floor is None else p.walk_floor
+    floor = p.walk_floor_package if package and np.count_nonzero(open_issues) == open_issues.size else p.walk_floor
     # NaN (no outside option) never walks
     return outside, bool(np.count_nonzero(np.greater(outside, floor)))
 
