@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,28 +31,24 @@ def weighted_mean(x: Array, weights: Array) -> Array:
 
 def weighted_median(x: Array, weights: Array) -> Array:
     """Per issue the position at which the cumulative weight (actors sorted by position) first reaches half
-    the total; the plain median where all weights are 0 (x: finite positions (N, M), weights (N, M))."""
+    the total; the plain median where all weights are 0 (x: finite positions (N, M), weights (N, M), >= 0)."""
     # issue by issue in plain floats: for a table's few actors a short loop costs less than numpy's stable sort,
     # cumulative sum and fancy indexing (set-up computes this once per model run), with the same numbers: the
     # same stable order, the weights added one by one in that order as np.cumsum adds them
-    found = [_weighted_median_of(values, column)
-             for values, column in zip(x.T.tolist(), weights.T.tolist(), strict=True)]
-    median = np.array([value for value, _ in found], dtype=float)
-    if all(total > 0 for _, total in found):   # (np.median, for issues no one weighs, costs more than the rest:
-        return median                           # only where needed)
-    return np.where(np.array([total for _, total in found]) > 0, median, np.median(x, axis=0))
-
-
-def _weighted_median_of(values: list[float], weights: list[float]) -> tuple[float, float]:
-    """One issue's weighted median of `values` (see `weighted_median`) and the total of its `weights`."""
-    order = sorted(range(len(values)), key=values.__getitem__)     # stable, as argsort(kind="stable")
-    cumulative = [weights[order[0]]]
-    for i in order[1:]:
-        cumulative.append(cumulative[-1] + weights[i])
-    total = cumulative[-1]
-    half = 0.5 * total * (1.0 - 1e-12)   # relative slack for rounding in the sum
-    first = next((k for k, reached in enumerate(cumulative) if reached >= half), 0)   # (none: the first, as argmax)
-    return values[order[first]], total
+    medians, totals = [], []
+    for values, column in zip(x.T.tolist(), weights.T.tolist(), strict=True):
+        order = sorted(range(len(values)), key=values.__getitem__)     # stable, as argsort(kind="stable")
+        cumulative = list(accumulate(map(column.__getitem__, order)))
+        total = cumulative[-1]
+        # weights >= 0: the cumulative weights never fall, so the first to reach half is found by bisection (as
+        # argmax: the first where none does)
+        first = bisect_left(cumulative, 0.5 * total * (1.0 - 1e-12))     # (relative slack for rounding in the sum)
+        medians.append(values[order[first if first < len(cumulative) else 0]])
+        totals.append(total)
+    median = np.array(medians, dtype=float)
+    if all(total > 0 for total in totals):  # (np.median, for issues no one weighs, costs more than the rest:
+        return median                       # only where needed)
+    return np.where(np.array(totals) > 0, median, np.median(x, axis=0))
 
 
 def acceptable_ranges(p: Profiles) -> tuple[Array, Array]:
