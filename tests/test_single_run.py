@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 
 from sim.compile.arrays import arrays_of, run_arrays
-from sim.compile.inputs import draw_plan, draw_values, drawn_mapping, runs_to_validate
+from sim.compile.inputs import (
+    _out_of_bounds,
+    checks_of,
+    draw_plan,
+    draw_values,
+    drawn_mapping,
+    runs_to_validate,
+    values_from_uniforms,
+)
 from sim.engine.model import NegotiationModel, baseline
 from sim.scenario import ScenarioError, Uncertain, apply_params, load_scenario, with_checked_values
 from sim.service import result_of, run_scenario
@@ -86,6 +94,36 @@ def test_a_draw_the_schema_refuses_fails_at_construction_as_validation_does():
     with pytest.raises(ScenarioError) as expected:
         apply_params(broken, drawn)
     assert str(raised.value) == str(expected.value)
+
+
+def test_a_plan_within_the_bounds_draws_nothing_a_check_would_refuse():
+    """Where `DrawPlan.within_bounds` holds, a run skips checking its draws (`settable_draws`): no uniform number, the
+    extremes and the ones at a triangular draw's turn included, gives a draw `_out_of_bounds` flags. Ranges that
+    touch the fields' bounds, the scales' ends and MAX_MAGNITUDE, with the coded value inside or at either end."""
+    scenario = baseline()
+    plan = draw_plan(scenario)
+    checks = checks_of(scenario, plan.paths)
+    assert plan.within_bounds and checks is not None
+    first, last, coded = checks.first, np.minimum(checks.last, 1e6), plan.mode
+    stretched = {"to the bounds": (first, last), "down to them": (first, coded), "up to them": (coded, last),
+                 "down, mode inside": (first, (coded + last) / 2), "up, mode inside": ((first + coded) / 2, last)}
+    within = []
+    for name, (lows, highs) in stretched.items():
+        for distribution in ("triangular", "uniform"):
+            variant = scenario.model_copy(update={"uncertainty": {
+                path: spec.model_copy(update={"low": float(lo), "high": float(hi), "distribution": distribution})
+                for (path, spec), lo, hi in zip(scenario.uncertainty.items(), lows, highs, strict=True)}})
+            stretched_plan = draw_plan(variant)
+            within.append(stretched_plan.within_bounds)
+            if not stretched_plan.within_bounds:
+                continue
+            turns = np.nan_to_num(stretched_plan.ratio)
+            extremes = [np.zeros_like(turns), np.ones_like(turns), turns, np.nextafter(turns, 0.0),
+                        np.nextafter(turns, 1.0), *np.random.default_rng(7).random((2000, len(turns)))]
+            for u in extremes:
+                u = np.minimum(u, np.nextafter(1.0, 0.0))   # (uniform numbers are < 1)
+                assert not _out_of_bounds(checks, values_from_uniforms(stretched_plan, u)), (name, distribution)
+    assert any(within) and not all(within)   # (the checks are skipped where they could fail: not everywhere)
 
 
 def test_draws_without_a_setter_go_the_validated_way():

@@ -391,6 +391,7 @@ class DrawPlan(NamedTuple):
     real_roots: bool                # both spans >= 0 everywhere: no square root below is of a negative number
     all_triangular: bool            # every path is triangular (no uniform draw to compute)
     whole_columns: tuple[int, ...]  # the places of `whole`
+    within_bounds: bool             # every draw passes the schema's bounds, whatever the seed (`_always_within`)
 
 
 _PLANS: dict[int, tuple[Scenario, DrawPlan]] = {}
@@ -420,9 +421,27 @@ def _make_plan(scenario: Scenario) -> DrawPlan:
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (modes - lows) / base
     left_span, right_span = (modes - lows) * base, (highs - modes) * base
-    return DrawPlan(tuple(paths), np.array(triangular, dtype=bool), lows, modes, highs, np.array(whole, dtype=bool),
+    plan = DrawPlan(tuple(paths), np.array(triangular, dtype=bool), lows, modes, highs, np.array(whole, dtype=bool),
                     ratio, left_span, right_span, base, bool((left_span >= 0).all() and (right_span >= 0).all()),
-                    all(triangular), tuple(k for k, w in enumerate(whole) if w))
+                    all(triangular), tuple(k for k, w in enumerate(whole) if w), within_bounds=False)
+    return plan._replace(within_bounds=_always_within(plan, checks_of(scenario, paths)))
+
+
+def _always_within(plan: DrawPlan, checks: Checks | None) -> bool:
+    """Whether every draw of the plan passes `_out_of_bounds`, whatever the seed; then a run need not check its draws
+    (`settable_draws`). A draw lies within its range [low, high] but for rounding (a few units in the last place, far
+    below the margin here), and only where it comes near an end from inside: a uniform draw at its high end, a
+    triangular one on the far side of its mode (below the turn low + sqrt(..) >= low, above it high - sqrt(..) <=
+    high, exactly). Whole-number fields' draws are rounded: no further out than those ends rounded outwards."""
+    if (checks is None or not plan.real_roots or not (plan.span >= 0).all()
+            or not set(checks.whole_columns) <= set(plan.whole_columns)):
+        return False
+    low, mode, high = plan.low, plan.mode, plan.high
+    margin = 1e-9 * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high)))
+    lowest = np.where(plan.triangular, np.minimum(low, mode - margin), low)
+    highest = np.where(plan.triangular, np.maximum(high, mode + margin), high + margin)
+    lowest, highest = np.where(plan.whole, np.floor(lowest), lowest), np.where(plan.whole, np.ceil(highest), highest)
+    return bool((lowest >= checks.first).all() and (highest <= checks.last).all())
 
 
 def draw_values(plan: DrawPlan, seed: int) -> Array:
@@ -467,11 +486,13 @@ def drawn_mapping(plan: DrawPlan, values: Array) -> dict[str, float]:
 
 
 def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs | None:
-    """One run's inputs (no run axis) with its draws `values` (K,) set straight into the arrays, as lockstep sets
-    them; None when they must go the validated way (`apply_params`, which reports what is wrong): a path with no
-    setter, or values `runs_to_validate` flags (the scenario's ranges were checked at load, so that is rare)."""
+    """One run's inputs (no run axis) with its draws `values` (K,) (`draw_values`' by this plan) set straight into
+    the arrays, as lockstep sets them; None when they must go the validated way (`apply_params`, which reports what
+    is wrong): a path with no setter, or values `runs_to_validate` flags (the scenario's ranges were checked at load,
+    so that is rare)."""
     checks = checks_of(scenario, plan.paths)
-    if checks is None or _out_of_bounds(checks, values):
+    # (`values` are `draw_values`' of this plan: where the plan's ranges lie within the bounds, so do they)
+    if checks is None or (not plan.within_bounds and _out_of_bounds(checks, values)):
         return None
     # `runs_to_validate`'s checks, its cohesion check on these very inputs (every uncertain input is drawn here)
     inputs = with_own_values(coded_inputs(scenario), checks.setters, values)
