@@ -97,13 +97,14 @@ def test_a_draw_the_schema_refuses_fails_at_construction_as_validation_does():
 
 
 def test_a_plan_within_the_bounds_draws_nothing_a_check_would_refuse():
-    """Where `DrawPlan.within_bounds` holds, a run skips checking its draws (`settable_draws`): no uniform number, the
+    """Where `DrawPlan.always_valid` holds, a run skips checking its draws (`settable_draws`): no uniform number, the
     extremes and the ones at a triangular draw's turn included, gives a draw `_out_of_bounds` flags. Ranges that
-    touch the fields' bounds, the scales' ends and MAX_MAGNITUDE, with the coded value inside or at either end."""
+    touch the fields' bounds, the scales' ends and MAX_MAGNITUDE, with the coded value inside or at either end; and
+    allies' cohesion weights that could sum past 1 are checked."""
     scenario = baseline()
     plan = draw_plan(scenario)
     checks = checks_of(scenario, plan.paths)
-    assert plan.within_bounds and checks is not None
+    assert plan.always_valid and checks is not None
     first, last, coded = checks.first, np.minimum(checks.last, 1e6), plan.mode
     stretched = {"to the bounds": (first, last), "down to them": (first, coded), "up to them": (coded, last),
                  "down, mode inside": (first, (coded + last) / 2), "up, mode inside": ((first + coded) / 2, last)}
@@ -114,8 +115,8 @@ def test_a_plan_within_the_bounds_draws_nothing_a_check_would_refuse():
                 path: spec.model_copy(update={"low": float(lo), "high": float(hi), "distribution": distribution})
                 for (path, spec), lo, hi in zip(scenario.uncertainty.items(), lows, highs, strict=True)}})
             stretched_plan = draw_plan(variant)
-            within.append(stretched_plan.within_bounds)
-            if not stretched_plan.within_bounds:
+            within.append(stretched_plan.always_valid)
+            if not stretched_plan.always_valid:
                 continue
             turns = np.nan_to_num(stretched_plan.ratio)
             extremes = [np.zeros_like(turns), np.ones_like(turns), turns, np.nextafter(turns, 0.0),
@@ -124,6 +125,13 @@ def test_a_plan_within_the_bounds_draws_nothing_a_check_would_refuse():
                 u = np.minimum(u, np.nextafter(1.0, 0.0))   # (uniform numbers are < 1)
                 assert not _out_of_bounds(checks, values_from_uniforms(stretched_plan, u)), (name, distribution)
     assert any(within) and not all(within)   # (the checks are skipped where they could fail: not everywhere)
+    # cohesion: beside US -> EU at 0.6, US -> NATO uncertain in [0.05, 0.35] cannot sum past 1; up to 0.5 it can (a
+    # range no loaded file could have: loading checks the high ends together)
+    allied = apply_params(scenario, {"actors.us.allies.eu": 0.6})
+    assert draw_plan(allied).always_valid
+    wider = allied.uncertainty["actors.us.allies.nato"].model_copy(update={"high": 0.5})
+    assert not draw_plan(allied.model_copy(update={"uncertainty": {**allied.uncertainty,
+                                                                   "actors.us.allies.nato": wider}})).always_valid
 
 
 def test_draws_without_a_setter_go_the_validated_way():

@@ -391,7 +391,7 @@ class DrawPlan(NamedTuple):
     real_roots: bool                # both spans >= 0 everywhere: no square root below is of a negative number
     all_triangular: bool            # every path is triangular (no uniform draw to compute)
     whole_columns: tuple[int, ...]  # the places of `whole`
-    within_bounds: bool             # every draw passes the schema's bounds, whatever the seed (`_always_within`)
+    always_valid: bool              # every draw passes `settable_draws`' checks, whatever the seed (`_always_valid`)
 
 
 _PLANS: dict[int, tuple[Scenario, DrawPlan]] = {}
@@ -423,16 +423,18 @@ def _make_plan(scenario: Scenario) -> DrawPlan:
     left_span, right_span = (modes - lows) * base, (highs - modes) * base
     plan = DrawPlan(tuple(paths), np.array(triangular, dtype=bool), lows, modes, highs, np.array(whole, dtype=bool),
                     ratio, left_span, right_span, base, bool((left_span >= 0).all() and (right_span >= 0).all()),
-                    all(triangular), tuple(k for k, w in enumerate(whole) if w), within_bounds=False)
-    return plan._replace(within_bounds=_always_within(plan, checks_of(scenario, paths)))
+                    all(triangular), tuple(k for k, w in enumerate(whole) if w), always_valid=False)
+    return plan._replace(always_valid=_always_valid(plan, checks_of(scenario, paths), coded_inputs(scenario)))
 
 
-def _always_within(plan: DrawPlan, checks: Checks | None) -> bool:
-    """Whether every draw of the plan passes `_out_of_bounds`, whatever the seed; then a run need not check its draws
-    (`settable_draws`). A draw lies within its range [low, high] but for rounding (a few units in the last place, far
-    below the margin here), and only where it comes near an end from inside: a uniform draw at its high end, a
-    triangular one on the far side of its mode (below the turn low + sqrt(..) >= low, above it high - sqrt(..) <=
-    high, exactly). Whole-number fields' draws are rounded: no further out than those ends rounded outwards."""
+def _always_valid(plan: DrawPlan, checks: Checks | None, coded: Inputs) -> bool:
+    """Whether every draw of the plan passes `settable_draws`' checks, whatever the seed; then a run need not check
+    its draws. A draw lies within its range [low, high] but for rounding (a few units in the last place, far below
+    the margin here), and only where it comes near an end from inside: a uniform draw at its high end, a triangular
+    one on the far side of its mode (below the turn low + sqrt(..) >= low, above it high - sqrt(..) <= high,
+    exactly). Whole-number fields' draws are rounded: no further out than those ends rounded outwards. Cohesion
+    weights (>= 0) sum to at most their sums with every draw at those highest ends (a rounded sum never falls as a
+    term grows)."""
     if (checks is None or not plan.real_roots or not (plan.span >= 0).all()
             or not set(checks.whole_columns) <= set(plan.whole_columns)):
         return False
@@ -441,7 +443,10 @@ def _always_within(plan: DrawPlan, checks: Checks | None) -> bool:
     lowest = np.where(plan.triangular, np.minimum(low, mode - margin), low)
     highest = np.where(plan.triangular, np.maximum(high, mode + margin), high + margin)
     lowest, highest = np.where(plan.whole, np.floor(lowest), lowest), np.where(plan.whole, np.ceil(highest), highest)
-    return bool((lowest >= checks.first).all() and (highest <= checks.last).all())
+    if not ((lowest >= checks.first).all() and (highest <= checks.last).all()):
+        return False
+    return not checks.cohesion or not (with_own_values(coded, checks.setters, highest).cohesion.sum(axis=-1)
+                                       > COHESION_LIMIT).any()
 
 
 def draw_values(plan: DrawPlan, seed: int) -> Array:
@@ -491,8 +496,11 @@ def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs 
     is wrong): a path with no setter, or values `runs_to_validate` flags (the scenario's ranges were checked at load,
     so that is rare)."""
     checks = checks_of(scenario, plan.paths)
-    # (`values` are `draw_values`' of this plan: where the plan's ranges lie within the bounds, so do they)
-    if checks is None or (not plan.within_bounds and _out_of_bounds(checks, values)):
+    if checks is None:
+        return None
+    if plan.always_valid:   # (`values` are `draw_values`' of this plan: they pass the checks below, as every draw)
+        return with_own_values(coded_inputs(scenario), checks.setters, values)
+    if _out_of_bounds(checks, values):
         return None
     # `runs_to_validate`'s checks, its cohesion check on these very inputs (every uncertain input is drawn here)
     inputs = with_own_values(coded_inputs(scenario), checks.setters, values)
