@@ -332,6 +332,12 @@ def scheduled_fraction(p: Profiles, round_: int | NDArray[np.int_], deadline: in
     time = round_ / deadline
     if isinstance(time, np.ndarray):
         time = time[..., None, None]
+    return fraction_at(p, time)
+
+
+def fraction_at(p: Profiles, time: float | Array) -> Array:
+    """`scheduled_fraction` at the fractions of the time t/T `time`: a number, or an array that broadcasts to the
+    profiles' tables (laid out in their shape, `power` takes it as it is)."""
     fraction = power(time, p.time_power)
     if p.any_hardliner:
         fraction = np.where(p.hardliner, p.flexibility * time, fraction)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sim.core import table_rules as rules
 from sim.core.bargaining import outside_options
-from sim.core.strategies import HELD, HUMAN, OPENING, REASONS, Profiles, scheduled_fraction
+from sim.core.strategies import HELD, HUMAN, OPENING, REASONS, Profiles, fraction_at, scheduled_fraction
 from sim.core.streams import NOISE, ORDER, generator
 from sim.core.utility import Array, constant, full
 from sim.core.voting import RuleArrays
@@ -55,9 +56,21 @@ class RoundTables(NamedTuple):
 
 def round_tables(profiles: Profiles, deadline: NDArray[np.int_]) -> RoundTables:
     """The tables of rounds 1..max(deadline) (`profiles` with a run axis, `deadline` (R,))."""
+    rounds, time = _round_columns(tuple(deadline.tolist()), profiles.ideal.shape[-2:])
+    return RoundTables(fraction_at(profiles, time), outside_options(profiles.outside, profiles.outside_trend, rounds))
+
+
+@lru_cache(maxsize=64)
+def _round_columns(deadlines: tuple[int, ...], shape: tuple[int, ...]) -> tuple[NDArray[np.int_], Array]:
+    """Rounds 1..T as a column (T, 1, 1), and each round's fraction of each run's time t/T laid out in the tables'
+    shape (T, R, N, M): what `scheduled_fraction` computes of the rounds alone, once for every run with these
+    deadlines and this shape (read-only)."""
+    deadline = np.array(deadlines)
     rounds = np.arange(1, int(deadline.max()) + 1)
-    return RoundTables(scheduled_fraction(profiles, rounds[:, None], deadline),
-                       outside_options(profiles.outside, profiles.outside_trend, rounds[:, None, None]))
+    time = full((rounds[:, None] / deadline)[..., None, None], (len(rounds), len(deadlines), *shape))
+    column = rounds[:, None, None]
+    column.flags.writeable = time.flags.writeable = False
+    return column, time
 
 
 class RunArrays(NamedTuple):
