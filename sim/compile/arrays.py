@@ -72,19 +72,45 @@ def poles(scenario: Scenario) -> tuple[Array, Array]:
             np.array([i.scale.max for i in scenario.issues], dtype=float))
 
 
-def profiles_from(inputs: Inputs, scenario: Scenario, scales: tuple[Array, Array] | None = None) -> Profiles:
+def profiles_from(inputs: Inputs, scenario: Scenario) -> Profiles:
     """The profiles of the inputs (with their run axis, if any); what is not a number (strategy kinds, linkage,
-    scales) comes from `scenario` (`scales`: its `poles`, when at hand)."""
-    low, high = poles(scenario) if scales is None else scales
-    span = high - low
+    scales) comes from `scenario`."""
+    scales = unit_scales(scenario)
     return make_profiles(
-        ideal=to_unit(inputs.positions, low, high, span), salience=inputs.saliences, capability=inputs.capability,
-        risk_attitude=inputs.risk_attitude, red_line=to_unit(inputs.red_lines, low, high, span),
+        ideal=to_unit(inputs.positions, *scales.tables), salience=inputs.saliences, capability=inputs.capability,
+        risk_attitude=inputs.risk_attitude, red_line=to_unit(inputs.red_lines, *scales.tables),
         reservation=inputs.reservation, kinds=[a.strategy.kind for a in scenario.actors],
         exponent=inputs.exponent, reciprocity=inputs.reciprocity, opening=inputs.opening,
         flexibility=inputs.flexibility, cohesion=inputs.cohesion, package=scenario.protocol.linkage == "package",
-        status_quo=to_unit(inputs.status_quo, low, high, span), outside=inputs.outside,
+        status_quo=to_unit(inputs.status_quo, *scales.poles), outside=inputs.outside,
         outside_trend=inputs.outside_trend)
+
+
+class UnitScales(NamedTuple):
+    """A scenario's scales as `to_unit` reads them (read-only): (low, high, span) per issue (M,), and the same laid out
+    per actor and issue (N, M), the very shape of the positions and red lines of a run (broadcasting the poles over
+    them costs three times as much, twice a run)."""
+
+    poles: tuple[Array, Array, Array]
+    tables: tuple[Array, Array, Array]
+
+
+_SCALES: dict[int, tuple[Scenario, UnitScales]] = {}
+
+
+def unit_scales(scenario: Scenario) -> UnitScales:
+    """The scenario's `UnitScales`, kept for the last few scenarios (every run of one converts by them)."""
+    hit = _SCALES.get(id(scenario))
+    if hit is None or hit[0] is not scenario:
+        if len(_SCALES) >= _ARRAY_CACHE_SIZE:
+            _SCALES.pop(next(iter(_SCALES)))
+        low, high = poles(scenario)
+        poles_ = (low, high, high - low)
+        tables = tuple(full(array, (len(scenario.actors), len(low))) for array in poles_)
+        for array in (*poles_, *tables):
+            array.flags.writeable = False
+        hit = _SCALES[id(scenario)] = (scenario, UnitScales(poles_, tables))
+    return hit[1]
 
 
 def _derive_arrays(scenario: Scenario) -> ScenarioArrays:
@@ -132,7 +158,7 @@ def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[ScenarioArrays, RunA
     the arrays, `sim.compile.inputs.settable_draws`): what `arrays_of` and `run_arrays` give for the scenario with those
     values set and validated, without building that scenario (not cached: each run draws its own)."""
     shared = arrays_of(scenario)    # scales, which issues de-escalate, decision rules: what no draw changes
-    derived = _with_baselines(profiles_from(inputs, scenario, (shared.low, shared.high)), shared.low, shared.high,
+    derived = _with_baselines(profiles_from(inputs, scenario), shared.low, shared.high,
                               shared.de_escalating, shared.rule)
     return derived, _run_arrays(scenario, derived, with_run_axis(derived.profiles), inputs, 1)
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.core.utility import EPS, SLACK, Array, constant, issue_utilities, power
+from sim.core.utility import EPS, ONE, SLACK, Array, constant, issue_utilities, power
 
 CANDIDATES = 256
 """Start points of the Nash package search: a fixed (unscrambled) Sobol set over the agreeable box."""
@@ -42,7 +42,7 @@ def disagreement_utilities(status_quo: Array, ideal: Array, exponent: Array, res
     exponents = exponent[..., None] if exponent_table is None else exponent_table
     missing = np.isnan(status_quo)
     if not np.count_nonzero(missing):   # every issue has a status quo: no reservation utility to put in its place
-        return 1.0 - power(np.abs(status_quo[..., None, :] - ideal), exponents)
+        return ONE - power(np.abs(status_quo[..., None, :] - ideal), exponents)
     has = ~missing
     value = 1.0 - power(np.abs(np.where(has, status_quo, 0.0)[..., None, :] - ideal), exponents)
     return np.where(has[..., None, :], value, reservation[..., None])

@@ -205,7 +205,7 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     choices = _choices(tuple(kinds))
     kind = choices.kind
     red_low, red_high = red_line_bounds(red_line, ideal)
-    red_low_tol, red_high_tol = red_low - EPS, red_high + EPS
+    red_low_tol, red_high_tol = red_low - SLACK, red_high + SLACK
     agreeable_low, agreeable_high = red_low_tol.max(axis=-2), red_high_tol.min(axis=-2)
     package_possible = (agreeable_low <= agreeable_high).all(axis=-1)
     any_package_possible = bool(np.count_nonzero(package_possible))     # (count_nonzero: a third of .any()'s cost)
@@ -218,13 +218,14 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     reservation_room = reservation_distance(reservation, r)[..., None]
     if nash is not None:
         reservation_room = np.where(has_nash[..., None, None], np.inf, reservation_room)
+    reservation_room = full(reservation_room, ideal.shape)  # (laid out once: both rooms meet it at their shape)
     eye = choices.eye
     disagreement_point = np.maximum((weights * disagreement).sum(axis=-1), reservation)
     return _profiles(
         ideal=ideal, salience=salience, weights=weights, capability=capability,
         risk_exponent=r, red_line=red_line, red_low=red_low, red_high=red_high, reservation=reservation,
         red_low_tol=red_low_tol, red_high_tol=red_high_tol,
-        room_up=np.minimum(np.minimum(reservation_room, 1.0 - ideal), red_high - ideal),
+        room_up=np.minimum(np.minimum(reservation_room, ONE - ideal), red_high - ideal),
         room_down=np.minimum(np.minimum(reservation_room, ideal), ideal - red_low),
         kind=kind, time_power=trade_exponents(salience, package, salience_totals) / exponent[..., None],
         hardliner=choices.hardliner, any_hardliner=choices.any_hardliner, tit_for_tat=choices.tit_for_tat,

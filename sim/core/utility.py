@@ -70,8 +70,11 @@ def risk_exponent(risk_attitude: Array) -> Array:
     a = -1 gives r = 2 (concave utility 1 - d^2, risk-averse), a = 0 gives r = 1 (linear), a = +1 gives
     r = 0.5 (convex, risk-acceptant); the same mapping as Bueno de Mesquita's risk exponent.
     """
-    third = risk_attitude / 3.0
-    return (1.0 - third) / (1.0 + third)
+    third = risk_attitude / _THREE
+    return (ONE - third) / (ONE + third)
+
+
+_THREE = constant(3.0)
 
 
 def issue_utilities(x: Array, ideal: Array, exponent: Array) -> Array:
@@ -92,7 +95,7 @@ def divided(values: Array, totals: Array, fallback: float) -> Array:
     """values / totals elementwise, `fallback` where a total is not positive. Where every total is positive, the
     plain division (the same quotients): a masked divide into a filled array costs several times more per call,
     and set-up pays a few of them per run."""
-    positive = totals > 0
+    positive = totals > ZERO
     if np.count_nonzero(positive) == positive.size:
         return values / totals
     return np.divide(values, totals, out=np.full_like(values, fallback), where=positive)
@@ -112,9 +115,12 @@ def red_line_bounds(red_line: Array, ideal: Array) -> tuple[Array, Array]:
     the ideal both; no red line (NaN) leaves the whole scale (-inf, +inf).
     """
     # (no red line is NaN, and NaN compares false: it falls to the infinite bound without a test of its own)
-    low = np.where(red_line <= ideal, red_line, -np.inf)
-    high = np.where(red_line >= ideal, red_line, np.inf)
+    low = np.where(red_line <= ideal, red_line, _LOWEST)
+    high = np.where(red_line >= ideal, red_line, _HIGHEST)
     return low, high
+
+
+_LOWEST, _HIGHEST = constant(-np.inf), constant(np.inf)
 
 
 def red_line_ok(x: Array, low: Array, high: Array) -> NDArray[np.bool_]:
@@ -129,4 +135,4 @@ def within(x: Array | float, low: Array, high: Array) -> NDArray[np.bool_]:
 
 def reservation_distance(reservation: Array, exponent: Array) -> Array:
     """Distance from the ideal at which an issue's utility falls to the reservation level: (1 - R)^(1/r)."""
-    return power(1.0 - reservation, 1.0 / exponent)
+    return power(ONE - reservation, ONE / exponent)
