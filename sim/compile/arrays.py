@@ -116,17 +116,16 @@ def unit_scales(scenario: Scenario) -> UnitScales:
 def _derive_arrays(scenario: Scenario) -> ScenarioArrays:
     low, high = poles(scenario)
     profiles = profiles_from(coded_inputs(scenario), scenario)
-    return _with_baselines(profiles, low, high, de_escalating=np.array([issue.de_escalating
-                                                                        for issue in scenario.issues]),
-                           rule=scenario_rules(scenario))
+    return ScenarioArrays(profiles, low, high, *baselines(profiles.ideal, profiles.capability, profiles.salience),
+                          de_escalating=np.array([issue.de_escalating for issue in scenario.issues]),
+                          rule=scenario_rules(scenario))
 
 
-def _with_baselines(profiles: Profiles, low: Array, high: Array, de_escalating: np.ndarray,
-                    rule: RuleArrays) -> ScenarioArrays:
-    weights = forecast_weights(profiles.capability, profiles.salience)
-    return ScenarioArrays(profiles, low, high, baseline_mean=weighted_mean(profiles.ideal, weights),
-                          baseline_median=weighted_median(profiles.ideal, weights), de_escalating=de_escalating,
-                          rule=rule)
+def baselines(ideal: Array, capability: Array, salience: Array) -> tuple[Array, Array]:
+    """The forecast baselines of the positions `ideal` (N, M): their capability x salience weighted mean and median
+    per issue (M,)."""
+    weights = forecast_weights(capability, salience)
+    return weighted_mean(ideal, weights), weighted_median(ideal, weights)
 
 
 def run_arrays(scenario: Scenario, inputs: Inputs | None = None, runs: int = 1) -> RunArrays:
@@ -153,14 +152,15 @@ def _one_run(profiles: Profiles) -> Profiles:
     return hit[1]
 
 
-def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[ScenarioArrays, RunArrays]:
-    """One run's arrays from numbers of its own (`inputs` without a run axis: its drawn inputs set straight into
-    the arrays, `sim.compile.inputs.settable_draws`): what `arrays_of` and `run_arrays` give for the scenario with those
-    values set and validated, without building that scenario (not cached: each run draws its own)."""
-    shared = arrays_of(scenario)    # scales, which issues de-escalate, decision rules: what no draw changes
-    derived = _with_baselines(profiles_from(inputs, scenario), shared.low, shared.high,
-                              shared.de_escalating, shared.rule)
-    return derived, _run_arrays(scenario, derived, with_run_axis(derived.profiles), inputs, 1)
+def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[tuple[Array, Array], RunArrays]:
+    """One run's arrays from numbers of its own (`inputs` with a run axis of one: its drawn inputs set straight into
+    the arrays, `sim.compile.inputs.settable_draws`): what `run_arrays` gives for the scenario with those values set
+    and validated, without building that scenario, and the baselines (mean, median) `arrays_of` would give (not
+    cached: each run draws its own). The profiles are made with the run axis the rounds read (`without_run_axis`
+    gives the run's own, where needed)."""
+    profiles = profiles_from(inputs, scenario)
+    return (baselines(profiles.ideal[0], profiles.capability[0], profiles.salience[0]),
+            _run_arrays(scenario, arrays_of(scenario), profiles, inputs, 1))
 
 
 def _run_arrays(scenario: Scenario, shared: ScenarioArrays, profiles: Profiles, numbers: Inputs,

@@ -491,8 +491,8 @@ def drawn_mapping(plan: DrawPlan, values: Array) -> dict[str, float]:
 
 
 def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs | None:
-    """One run's inputs (no run axis) with its draws `values` (K,) (`draw_values`' by this plan) set straight into
-    the arrays, as lockstep sets them; None when they must go the validated way (`apply_params`, which reports what
+    """One run's inputs (a run axis of one) with its draws `values` (K,) (`draw_values`' by this plan) set straight
+    into the arrays, as lockstep sets them; None when they must go the validated way (`apply_params`, which reports what
     is wrong): a path with no setter, or values `runs_to_validate` flags (the scenario's ranges were checked at load,
     so that is rare)."""
     checks = checks_of(scenario, plan.paths)
@@ -511,23 +511,25 @@ def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs 
 
 
 def with_own_values(base: Inputs, setters: Sequence[Setter], values: Array) -> Inputs:
-    """`with_values` for one run, without a run axis: `base` with `values[k]` (K,) set at `setters[k]` (the fields
-    set are new arrays; the others are `base`'s own arrays)."""
+    """`with_values` for one run: `base` with `values[k]` (K,) set at `setters[k]`, every field with a run axis of
+    one (the fields set are new arrays; the others are views of `base`'s own)."""
     layout = _own_layout(base, setters if isinstance(setters, tuple) else tuple(setters))
     fields = list(base)
+    for place in layout.kept:
+        fields[place] = fields[place][None]
     if layout.names:    # the float fields: one copy of their numbers, one assignment of every value into it
         chosen = values[layout.columns]
         numbers = layout.coded.copy()
         numbers[layout.targets] = np.where(layout.whole, np.round(chosen), chosen) if layout.any_whole else chosen
-        # the numbers seen as one record of those fields, each field by name a view of its own shape (a third of
-        # the cost of a slice and a reshape per field)
-        record = np.ndarray((), layout.record, numbers)
+        # the numbers seen as a run of one record of those fields, each field by name a view of its own shape (a
+        # third of the cost of a slice and a reshape per field)
+        record = np.ndarray((1,), layout.record, numbers)
         for name, place in zip(layout.names, layout.places, strict=True):
             fields[place] = record[name]
     for field, columns, index, whole in layout.others:      # (max_rounds, an int field: set as it was)
-        array = fields[_PLACES[field]] = np.array(getattr(base, field))
+        array = fields[_PLACES[field]] = np.array(getattr(base, field))[None]
         chosen = values[columns]
-        array[index] = chosen.round() if whole else chosen     # (np.round's numbers, without its wrapper)
+        array[(slice(None), *index)] = chosen.round() if whole else chosen  # (np.round's numbers, without its wrapper)
     return Inputs._make(fields)
 
 
@@ -542,6 +544,7 @@ class OwnLayout(NamedTuple):
 
     names: tuple[str, ...]
     places: tuple[int, ...]         # each field's place in `Inputs`
+    kept: tuple[int, ...]           # the places of the fields nothing is set in
     record: np.dtype                # the vector as one record: each field's numbers, of its shape
     coded: Array                    # the fields' coded numbers, end to end (read-only)
     targets: NDArray[np.intp]       # where each value set goes in it (a place set twice: the last setter only)
@@ -593,11 +596,13 @@ def _make_layout(base: Inputs, setters: tuple[Setter, ...]) -> OwnLayout:
         else np.empty(0)
     coded.flags.writeable = False
     whole = np.array([w for _, w in places.values()], dtype=bool)
+    others = tuple(placement for placement in _placements(setters) if placement[0] not in offsets)
+    changed = {*names, *(field for field, *_ in others)}
     return OwnLayout(tuple(names), tuple(_PLACES[name] for name in names),
+                     tuple(place for place, name in enumerate(Inputs._fields) if name not in changed),
                      np.dtype([(name, np.float64, shape) for name, shape in zip(names, shapes, strict=True)]), coded,
                      np.array(list(places), dtype=np.intp), np.array([k for k, _ in places.values()], dtype=np.intp),
-                     whole, bool(whole.any()),
-                     tuple(placement for placement in _placements(setters) if placement[0] not in offsets))
+                     whole, bool(whole.any()), others)
 
 
 def draw_inputs(scenario: Scenario, seed: int) -> tuple[Scenario, dict[str, float]]:

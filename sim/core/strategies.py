@@ -151,6 +151,19 @@ def with_run_axis(p: Profiles) -> Profiles:
     return batched
 
 
+def without_run_axis(p: Profiles) -> Profiles:
+    """A batch of one run's profiles as that run's own, `with_run_axis` undone (views: the same numbers, as
+    `make_profiles` computes them for the run alone; a per-run flag that is a scalar there is a 0-d array here)."""
+    alone = object.__new__(Profiles)
+    fields = alone.__dict__
+    fields.update(vars(p))
+    for name in _PER_RUN_FIELDS:
+        value = fields[name]
+        if isinstance(value, np.ndarray):
+            fields[name] = value[0, ...]
+    return alone
+
+
 _PER_RUN_FIELDS = tuple(field.name for field in dataclasses.fields(Profiles)
                         if field.name not in SHARED_FIELDS and field.type != "bool")
 """The `Profiles` fields that carry a run axis where they are arrays (not the flags, not the shared fields)."""

@@ -23,7 +23,6 @@ from sim.core.utility import EPS, issue_utilities, within
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.core.strategies import Profiles
     from sim.engine.model import NegotiationModel
     from sim.scenario import Issue, Scenario
 
@@ -38,8 +37,9 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
     if model.mechanism.forecasts:
         return forecast_reasons(model)
     # ids, names, units and linkage from the layout (what no draw changes), the tolerance as the run plays it:
-    # reading `model.spec` would build the drawn scenario, which costs a third of a run
-    spec, p = model.layout, model.profiles
+    # reading `model.spec` would build the drawn scenario, which costs a third of a run; the profiles with the run
+    # axis (the rounds': a drawn run makes its `model.profiles` when first read), those without only where needed
+    spec, run = model.layout, model.arrays.profiles
     package = spec.protocol.linkage == "package"
     tolerance = float(model.arrays.rules.tolerance[0])
     offers, proposal = model.offers, model.proposal_table
@@ -60,7 +60,7 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
     agreed_native = native_offers = None    # in native units, converted once where some issue reads them
     reasons: dict[str, str] = {}
     # plain Python flags, read once (a numpy element read per issue costs more than the issue's sentence)
-    still_open, exclusive = model.open_issues.tolist(), (p.agreeable_low > p.agreeable_high).tolist()
+    still_open, exclusive = model.open_issues.tolist(), (run.agreeable_low > run.agreeable_high)[0].tolist()
     for j, issue in enumerate(spec.issues):
         unit = f" {issue.scale.unit}" if issue.scale.unit else ""
         if not still_open[j]:
@@ -73,8 +73,8 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
         if walked:
             parts.append(walked)
         if exclusive[j]:
-            parts.append(_exclusive_red_lines(model, spec, p, j, unit))
-        elif package and p.package_table is None and p.package_possible:
+            parts.append(_exclusive_red_lines(model, spec, j, unit))
+        elif package and run.package_table is None and run.any_package_possible:
             parts.append("no package gives every actor at least its status quo and walk-away utility")
         elif package and met[j]:
             others = [i.id for k, i in enumerate(spec.issues) if blocked_here[k]]
@@ -82,6 +82,7 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
                          + (f" (still apart on {', '.join(others)})" if others else ""))
         elif not package and met[j]:
             if acceptance is None or worth is None:
+                p = model.profiles
                 acceptance = table_rules.issue_acceptance(proposal[0], offers, p, tolerance)
                 worth = issue_utilities(proposal[0], p.ideal, p.risk_exponent) >= p.reservation[:, None] - 1e-9
             refusing = np.flatnonzero(~worth[:, j])
@@ -101,11 +102,12 @@ def issue_reasons(model: NegotiationModel) -> dict[str, str]:
     return reasons
 
 
-def _exclusive_red_lines(model: NegotiationModel, spec: Scenario, p: Profiles, j: int, unit: str) -> str:
+def _exclusive_red_lines(model: NegotiationModel, spec: Scenario, j: int, unit: str) -> str:
     """Why issue j has no value every actor accepts: the highest floor above the lowest ceiling."""
     # plain floats (the same IEEE arithmetic as numpy's float64 scalars, without their cost per operation);
-    # list.index of the max: the first, as argmax
-    floors, ceilings = p.red_low[:, j].tolist(), p.red_high[:, j].tolist()
+    # list.index of the max: the first, as argmax; the red lines of the run's profiles, with its run axis
+    p = model.arrays.profiles
+    floors, ceilings = p.red_low[0, :, j].tolist(), p.red_high[0, :, j].tolist()
     floor, ceiling = floors.index(max(floors)), ceilings.index(min(ceilings))
     low = float(model.low[j])
     span = float(model.high[j]) - low
@@ -170,7 +172,7 @@ def forecast_reasons(model: NegotiationModel) -> dict[str, str]:
         spread = float(np.ptp(native(offers)[:, j]))
         parts = []
         if exclusive[j]:
-            parts.append(_exclusive_red_lines(model, spec, p, j, unit))
+            parts.append(_exclusive_red_lines(model, spec, j, unit))
         refusals = _refusals(model, float(forecast[j]), j, unit)
         if since[j] >= 0 and met[j]:
             why = "; ".join(refusals) if refusals else (

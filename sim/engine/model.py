@@ -19,6 +19,7 @@ from sim import mechanisms
 from sim.compile.arrays import arrays_of, own_arrays, run_arrays
 from sim.compile.inputs import Inputs, coded_inputs, draw_plan, draw_values, drawn_mapping, inputs_of, settable_draws
 from sim.core import table_rules
+from sim.core.strategies import Profiles, without_run_axis
 from sim.core.utility import to_native, to_unit, total_utility
 from sim.engine import run
 from sim.engine.agents import Negotiator
@@ -87,8 +88,9 @@ class NegotiationModel(mesa.Model):
         # the rounds' random numbers next to the draws and Mesa's own generator, by the same numpy seeding code while
         # it is still in the caches (~5 us less than after the arrays' set-up)
         numbers = coded_inputs(spec) if own is None else own
-        self.noise_draws, self.order_draws = draw_rounds(seed, float(numbers.noise), int(numbers.max_rounds),
-                                                         numbers.positions.shape, spec.protocol.activation == "random")
+        shape = numbers.positions.shape[-2:]    # (N, M) (a run's own numbers have a run axis of one)
+        self.noise_draws, self.order_draws = draw_rounds(seed, numbers.noise.item(), int(numbers.max_rounds.item()),
+                                                         shape, spec.protocol.activation == "random")
         seats = set(human_seats)
         actor_ids = spec.actor_ids
         unknown = sorted(seats - set(actor_ids))
@@ -106,7 +108,7 @@ class NegotiationModel(mesa.Model):
         self.deadline = int(self.arrays.rules.deadline[0])
         self.human = np.array([a in seats for a in actor_ids], dtype=bool)
         self.has_humans = bool(seats)   # (every seat is an actor's: unknown ones were refused above)
-        self.submitted = np.full(self.profiles.ideal.shape, np.nan)
+        self.submitted = np.full(shape, np.nan)
         self.state = run.opening(self.mechanism, self.arrays, 1, collect, self.human if self.has_humans else None)
         self._utilities: tuple | None = None   # (state, profiles, proposal_utilities) of the last reading
         self._natives: tuple | None = None     # (state, low, offers, proposal in native units) of the last reading
@@ -120,14 +122,23 @@ class NegotiationModel(mesa.Model):
         self._collect()
 
     def _set_arrays(self, own: Inputs | None = None) -> None:
-        """The run's arrays: its scenario's (cached per scenario), or those of its own drawn numbers `own`."""
+        """The run's arrays: its scenario's (cached per scenario), or those of its own drawn numbers `own` (then its
+        `profiles` are made when first read: the rounds and the result read those with the run axis)."""
         if own is None:
-            arrays, self.arrays = arrays_of(self.spec), run_arrays(self.spec)
+            shared, self.arrays = arrays_of(self.spec), run_arrays(self.spec)
+            self._profiles: Profiles | None = shared.profiles
+            self.baseline_mean, self.baseline_median = shared.baseline_mean, shared.baseline_median
         else:
-            arrays, self.arrays = own_arrays(self.layout, own)
-        self.profiles, self.low, self.high = arrays.profiles, arrays.low, arrays.high
-        self.baseline_mean, self.baseline_median = arrays.baseline_mean, arrays.baseline_median
-        self.de_escalating = arrays.de_escalating
+            (self.baseline_mean, self.baseline_median), self.arrays = own_arrays(self.layout, own)
+            self._profiles = None
+        self.low, self.high, self.de_escalating = self.arrays.low, self.arrays.high, self.arrays.de_escalating
+
+    @property
+    def profiles(self) -> Profiles:
+        """What the actors bring to the table, as arrays without a run axis (`strategies.Profiles`)."""
+        if self._profiles is None:
+            self._profiles = without_run_axis(self.arrays.profiles)
+        return self._profiles
 
     @property
     def spec(self) -> Scenario:
