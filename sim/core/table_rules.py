@@ -215,8 +215,8 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
     `outside`: this round's outside options where `outside_now` has already found that one of them beats no deal
     (the round's own check: not made again)."""
     if outside is None:
-        outside, could_walk = outside_now(p, outside_options(p.outside, p.outside_trend, round_), open_issues,
-                                          package)
+        outside, could_walk = outside_now(p, outside_options(p.outside, p.outside_trend, round_),
+                                          np.count_nonzero(open_issues) == open_issues.size, package)
         if not could_walk:
             return np.zeros(offers.shape[:-1], dtype=bool), outside, np.full(offers.shape[:-1], np.nan)
     best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.exponent_table,
@@ -225,21 +225,24 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
     return walking_away(outside, best), outside, best
 
 
-def outside_now(p: Profiles, outside: Array, open_issues: NDArray[np.bool_], package: bool) -> tuple[Array, bool]:
+def outside_now(p: Profiles, outside: Array, every_open: bool, package: bool) -> tuple[Array, bool]:
     """(each actor's outside option this round (`bargaining.outside_options`), whether any of them beats what no
     deal is worth to its actor): where none does, no one walks away this round, whatever the best deal left
-    (`walkouts`)."""
-    floor = p.walk_floor_package if package and np.count_nonzero(open_issues) == open_issues.size else p.walk_floor
+    (`walkouts`). `every_open`: no issue is settled yet, in any run."""
+    floor = p.walk_floor_package if package and every_open else p.walk_floor
     # NaN (no outside option) never walks
     return outside, bool(np.count_nonzero(np.greater(outside, floor)))
 
 
 def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],
-              open_issues: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+              open_issues: NDArray[np.bool_], every_open: bool = False) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(the talks are over, they broke down), one per run (R,): someone walked away (`walked` (R,)), the deadline
     came or every issue is settled. Within a round settlement comes first (`open_issues` are those still open
     after this round's settlement): the talks break down only when someone walked away while an issue was still
-    open, so a round that settles the last issue is an agreement even if someone would have walked."""
+    open, so a round that settles the last issue is an agreement even if someone would have walked.
+    `every_open`: every issue of every run is open (the caller's count; most rounds)."""
+    if every_open:  # an issue is open in every run: what follows, without reducing `open_issues` (walked & True)
+        return walked | (round_ >= deadline), walked
     still_open = np.logical_or.reduce(open_issues, axis=-1)
     # over: broke down, or nothing is open, or the deadline came; (walked & open) | ~open is walked | ~open, which on
     # bools is walked >= open (one call for three)
