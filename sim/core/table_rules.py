@@ -68,14 +68,14 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
     """The package passes (see `package_acceptance`): a bool, or one per replicate (R,); the proposal as its
     table (N, M) (or an (M,) vector) or tables (R, N, M). Under unanimity (`rule` None or every actor needed)
     every actor accepts it; otherwise, on every issue, the actors accepting the whole package carry the issue's
-    rule (`decision_rules.passes`)."""
+    rule (`decision_rules.passes`). False (for every replicate) where no run's red lines leave a package."""
     if rule is not None and not rule.everyone_must_accept:
         # a majority can pass a package across a minority's red line: no unanimity shortcut applies
         accepts = package_acceptance(proposal, offers, p, tolerance)
         carried = passes(np.broadcast_to(accepts[..., None], (*accepts.shape, p.ideal.shape[-1])), rule)
         return carried.all(axis=-1) if carried.ndim > 1 else bool(carried.all())
     if not p.any_package_possible:  # the red lines exclude each other on some issue: no package passes them
-        return np.zeros(offers.shape[:-2], dtype=bool) if offers.ndim > 2 else False
+        return False
     # someone's red line is crossed: spare the utilities (the common case in deadlock)
     if proposal.ndim > 1:
         # (the ufunc's own reduction: ndarray.all's wrapper costs as much again on a table this small)
@@ -89,15 +89,17 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
 
 
 def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_], p: Profiles,
-                   tolerance: float | Array, package: bool, rule: RuleArrays | None = None) -> NDArray[np.bool_]:
+                   tolerance: float | Array, package: bool, rule: RuleArrays | None = None
+                   ) -> NDArray[np.bool_] | None:
     """The open issues settled this round (M,) (or (R, M)): under package linkage all of them when the package
     passes (`package_agreed`), otherwise each issue whose accepting actors carry it under its rule
-    (`decision_rules.passes`; `rule` None: every actor must accept)."""
+    (`decision_rules.passes`; `rule` None: every actor must accept). None where no package passes in any run (most
+    rounds under package linkage: nothing settled, and no array made for it)."""
     if package:
-        agreed = np.asarray(package_agreed(proposal, offers, p, tolerance, rule))
-        if not np.count_nonzero(agreed):    # most rounds: no package passes (nothing settled, not an and
-            return np.zeros(open_issues.shape, dtype=bool)  # broadcasting the runs' answers over their issues)
-        return open_issues & agreed[..., None]
+        agreed = package_agreed(proposal, offers, p, tolerance, rule)
+        if agreed is False or not np.count_nonzero(agreed):     # (False: no package possible, without counting)
+            return None
+        return open_issues & np.asarray(agreed)[..., None]
     return open_issues & passes(issue_acceptance(proposal, offers, p, tolerance), rule)
 
 
@@ -111,12 +113,13 @@ class Settlement(NamedTuple):
     de_escalations: NDArray[np.int_] | None  # how many de-escalating issues (CBMs) were settled (None: no issue was)
 
 
-def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array, agreed_value: Array,
+def settle(settled: NDArray[np.bool_] | None, values: Array, round_: int, offers: Array, agreed_value: Array,
            agreed_round: NDArray[np.int_], open_issues: NDArray[np.bool_],
            de_escalating: NDArray[np.bool_]) -> Settlement:
-    """Close the issues `settled` (M,) at `values` (M,) in round `round_` (or per replicate: (R, M))."""
-    if not np.count_nonzero(settled):   # most rounds settle nothing: the table stays as it is, with no array
-        # operations (count_nonzero: a bool without .any()'s reduction machinery, asked every round)
+    """Close the issues `settled` (M,) at `values` (M,) in round `round_` (or per replicate: (R, M)); `settled`
+    None: none (`settled_issues`)."""
+    if settled is None or not np.count_nonzero(settled):    # most rounds settle nothing: the table stays as it is,
+        # with no array operations (count_nonzero: a bool without .any()'s reduction machinery, asked every round)
         return Settlement(offers, agreed_value, agreed_round, open_issues, None)
     return Settlement(
         offers=np.where(settled[..., None, :], values[..., None, :], offers),
