@@ -157,7 +157,7 @@ def round_movement(before: Array, after: Array, proposal: Array,
                    open_issues: NDArray[np.bool_] | None, tolerance: float | Array,
                    stuck: NDArray[np.bool_] | None = None) -> tuple[Array, Array]:
     """What the actors chose to do this round: (mean concession, share of actors that held firm), numbers for
-    one run, arrays (R,) for many.
+    one run, arrays (R,) for many (a single run with its run axis: the mean (1,), the share a number).
 
     An actor's concession on an issue is how much closer its offer came to the proposal it answered
     (`proposal`: (M,) or its (N, M) table); the mean runs over actors x open issues (`open_issues` (M,) or
@@ -179,7 +179,8 @@ def round_movement(before: Array, after: Array, proposal: Array,
     # what ndarray.sum and .any call, without their wrappers)
     total = np.add.reduce(gained, axis=(-2, -1))
     held_actors = np.logical_or.reduce(held, axis=-1)
-    held_share = (np.count_nonzero(held_actors) if held_actors.ndim == 1
+    # one run (with or without its run axis): a plain count and a number; counts are exact whichever way they are made
+    held_share = (np.count_nonzero(held_actors) if held_actors.ndim == 1 or len(held_actors) == 1
                   else np.add.reduce(held_actors, axis=-1)) / n_actors
     if open_issues is None:
         return total / (n_actors * n_issues), held_share
