@@ -277,14 +277,15 @@ def no_walkers(shape: tuple[int, ...]) -> NoWalkers:
 
 
 def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal: Array | None,
-                 settled: NDArray[np.bool_] | None, values: Array, mean_move: Array, held: Array, walkouts: bool = False,
-                 *, intended: Array | None = None, stuck: NDArray[np.bool_] | None = None,
-                 reasons: NDArray[np.int_] | None = None, median: Array | None = None, forecast: Array | None = None,
-                 extra: Any = None) -> State:
-    """Close the issues `settled` (R, M) (None: none) at `values`, update tension, let actors walk away where the mechanism
-    allows it (`walkouts`), and decide whether the talks are over: the part of a round every mechanism shares.
-    `proposal` None: the proposal of the offers once settled; `intended` ... `extra`: those fields of the new state
-    where the mechanism sets them (None: the state's own)."""
+                 settled: NDArray[np.bool_] | None, values: Array, mean_move: Array, held: Array,
+                 walkouts: bool = False, *, all_open: bool | None = None, intended: Array | None = None,
+                 stuck: NDArray[np.bool_] | None = None, reasons: NDArray[np.int_] | None = None,
+                 median: Array | None = None, forecast: Array | None = None, extra: Any = None) -> State:
+    """Close the issues `settled` (R, M) (None: none) at `values`, update tension, let actors walk away where the
+    mechanism allows it (`walkouts`), and decide whether the talks are over: the part of a round every mechanism
+    shares. `proposal` None: the proposal of the offers once settled; `all_open`: whether every issue of every run
+    was open before this round's settlement, where the caller has counted (None: counted here); `intended` ...
+    `extra`: those fields of the new state where the mechanism sets them (None: the state's own)."""
     r = arrays.rules
     done = rules.settle(settled, values, round_, offers, state.agreed_value, state.agreed_round, state.open_issues,
                         arrays.de_escalating)
@@ -292,7 +293,9 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
         proposal = rules.proposal_table(done.offers, arrays.profiles)
     tension = rules.next_tension(state.tension, mean_move, held, done.de_escalations, r.deadlock_rate,
                                  r.hardline_rate, r.concession_relief, r.agreement_relief)
-    every_open = np.count_nonzero(done.open_issues) == done.open_issues.size    # (in every run; asked twice below)
+    # every issue of every run still open (asked twice below): as it was before, where nothing was settled
+    every_open = (all_open if all_open is not None and done.de_escalations is None
+                  else np.count_nonzero(done.open_issues) == done.open_issues.size)
     walked, outside, best = state.walked, state.outside_value, state.best_left
     someone_walked: NDArray[np.bool_] | None = None     # (R,) where known without reducing `walked`
     if walkouts and arrays.profiles.has_outside_options:
@@ -312,7 +315,7 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
     # built field by field rather than by `state._replace` (a third of its cost: this runs every round), in the
     # order of State's fields, named on each line (by keyword the call costs twice as much again)
     return State(done.offers, state.offers, proposal, tension,                  # offers, previous, proposal, tension
-                 done.open_issues, done.agreed_value, done.agreed_round,        # open_issues, agreed_value, agreed_round
+                 done.open_issues, done.agreed_value, done.agreed_round,  # open_issues, agreed_value, agreed_round
                  state.intended if intended is None else intended,              # intended
                  state.stuck if stuck is None else stuck,                       # stuck
                  walked, outside, best, over, broke_down,   # walked, outside_value, best_left, over, broke_down
