@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,7 @@ from sim.engine.explain import in_units as in_units
 from sim.engine.explain import issue_reasons
 from sim.engine.explain import move_sentence as move_sentence
 from sim.engine.explain import move_sentences as move_sentences
-from sim.scenario import Scenario, ScenarioError, apply_params, baseline, load_scenario, with_protocol
+from sim.scenario import Calendar, Scenario, ScenarioError, apply_params, baseline, load_scenario, with_protocol
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,6 +115,8 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The run as the JSON object of the CLI contract (`negsim run --json`)."""
+        calendar = self.layout.protocol.calendar
+        dates = None if calendar is None else _round_date_texts(calendar, self.rounds)    # rounds 0..rounds
         issues = {}
         for issue_id, r in self.issues.items():
             entry: dict[str, Any] = {
@@ -124,16 +126,15 @@ class RunResult:
             }
             if r.prediction is not None:
                 entry["prediction"] = r.prediction
-            entry["date"] = self.date_of(r.round)
+            entry["date"] = None if dates is None or r.round is None else dates[r.round]
             entry["why"] = r.why
             issues[issue_id] = entry
         layout = self.layout
-        calendar = layout.protocol.calendar
         return {
             "scenario": layout.id, "title": layout.title, "seed": self.seed,
             "mechanism": self.mechanism, "linkage": layout.protocol.linkage, "rounds": self.rounds,
-            "date": self.date_of(self.rounds),
-            "round_dates": None if calendar is None else [self.date_of(r) for r in range(self.rounds + 1)],
+            "date": None if dates is None else dates[-1],
+            "round_dates": None if dates is None else list(dates),
             "outcome": self.outcome, "tension": self.tension, "walked_out": self.walked_out, "issues": issues,
             "actors": {a: {"utility": r.utility, "final_positions": r.final_positions}
                        for a, r in self.actors.items()},
@@ -178,6 +179,13 @@ def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, 
     for path, drawn in (inputs or {}).items():
         fields[f"input.{path}"] = drawn
     return fields
+
+
+@lru_cache(maxsize=256)
+def _round_date_texts(calendar: Calendar, rounds: int) -> tuple[str, ...]:
+    """The ISO dates of rounds 0..`rounds` by `calendar` (`Calendar.date_of`), kept for the last few: a scenario's
+    runs end after a handful of numbers of rounds, and the JSON contract of each lists its rounds' dates."""
+    return tuple(calendar.date_of(r).isoformat() for r in range(rounds + 1))
 
 
 def round_dates(scenario: Scenario, rounds: Any) -> Any:

@@ -156,6 +156,20 @@ def test_the_json_and_the_round_table_carry_dates():
     assert undated["date"] is None and undated["round_dates"] is None
 
 
+def test_every_date_of_the_json_is_its_rounds_date_by_the_calendar():
+    # runs of different lengths, with agreed issues: the contract's dates are kept per calendar and number of rounds
+    for seed in (0, 1, 2):
+        result = service.run_scenario(SCENARIOS / "feb2022_issue_by_issue.yaml", seed=seed, collect=False)
+        out, calendar = result.to_dict(), result.layout.protocol.calendar
+        assert out["round_dates"] == [calendar.date_of(r).isoformat() for r in range(result.rounds + 1)]
+        assert out["date"] == calendar.date_of(result.rounds).isoformat()
+        dated = {issue_id: entry["date"] for issue_id, entry in out["issues"].items() if entry["agreed"]}
+        assert dated, "each of these seeds agrees on some issue"
+        assert dated == {issue_id: calendar.date_of(out["issues"][issue_id]["round"]).isoformat()
+                         for issue_id in dated}
+        assert all(entry["date"] is None for entry in out["issues"].values() if not entry["agreed"])
+
+
 def test_the_cli_prints_dates():
     from sim.cli.app import app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sim import NegotiationModel
@@ -140,6 +140,10 @@ def test_actor_order_does_not_change_results(scenario, rnd):
 @FAST
 @given(scenarios(noise=False), st.floats(0.01, 100))
 def test_scaling_all_capabilities_changes_nothing(scenario, factor):
+    # a weight c x s that scaling takes below the smallest normal double (a salience of 5e-324) loses its digits:
+    # floating point cannot keep the scale invariance there (as in the test below)
+    assume(all(a.capability * s == 0 or a.capability * s * min(factor, 1.0) > 1e-300
+               for a in scenario.actors for s in a.saliences.values()))
     scaled = apply_params(scenario, {f"actors.{a.id}.capability": a.capability * factor for a in scenario.actors})
     a, b = run_scenario(scenario, 3, collect=False), run_scenario(scaled, 3, collect=False)
     assert (a.outcome, a.rounds) == (b.outcome, b.rounds)

@@ -39,6 +39,19 @@ def test_settling_the_last_issue_beats_walking_away_in_the_same_round():
     assert [table_rules.OUTCOMES[c] for c in codes] == ["agreement", "breakdown"]
 
 
+def test_the_end_of_a_round_with_every_issue_open_is_the_general_rule():
+    # `every_open` (the caller's count) spares the reduction of the open issues: the same answers, and a walk-out is
+    # a breakdown
+    open_all = np.ones((4, 3), dtype=bool)
+    walked = np.array([True, False, True, False])
+    for round_ in (4, 5, 6):
+        deadline = np.array([5, 5, 20, 4])
+        fast = table_rules.round_end(walked, round_, deadline, open_all, every_open=True)
+        general = table_rules.round_end(walked, round_, deadline, open_all)
+        assert [a.tolist() for a in fast] == [a.tolist() for a in general]
+    assert table_rules.round_end(walked, 1, deadline, open_all, every_open=True)[1].tolist() == walked.tolist()
+
+
 def test_the_low_red_line_variant_labels_every_fully_settled_run_agreement():
     as_coded = run_scenario(low_red_line_variant(), 1, draw=False)
     assert all(issue.agreed for issue in as_coded.issues.values())

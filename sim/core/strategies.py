@@ -388,7 +388,9 @@ def next_offers(p: Profiles, offers: Array, proposal: Array, received: Array | N
     # deadline an actor can still reach the limit of its room. The exponent, one per run, is laid out in the
     # schedule's shape (`power`'s operands in full) by a copy: a ufunc broadcasting it would cost twice as much
     exponent = full(np.divide(ONE, np.maximum(tension_factor, MIN_FACTOR)), scheduled.shape)
-    planned = power(scheduled, exponent) * room
+    # (np.power itself: both operands are already full, contiguous float64 tables -- the schedule a row of
+    # `scheduled_fraction`'s, the exponent made just above -- which is all `utility.power` would see to)
+    planned = np.power(scheduled, exponent) * room
     limit = np.minimum(room, gap)
     tit_for_tat = None
     if received is not None:

@@ -68,14 +68,14 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
     """The package passes (see `package_acceptance`): a bool, or one per replicate (R,); the proposal as its
     table (N, M) (or an (M,) vector) or tables (R, N, M). Under unanimity (`rule` None or every actor needed)
     every actor accepts it; otherwise, on every issue, the actors accepting the whole package carry the issue's
-    rule (`decision_rules.passes`)."""
+    rule (`decision_rules.passes`). False (for every replicate) where no run's red lines leave a package."""
     if rule is not None and not rule.everyone_must_accept:
         # a majority can pass a package across a minority's red line: no unanimity shortcut applies
         accepts = package_acceptance(proposal, offers, p, tolerance)
         carried = passes(np.broadcast_to(accepts[..., None], (*accepts.shape, p.ideal.shape[-1])), rule)
         return carried.all(axis=-1) if carried.ndim > 1 else bool(carried.all())
     if not p.any_package_possible:  # the red lines exclude each other on some issue: no package passes them
-        return np.zeros(offers.shape[:-2], dtype=bool) if offers.ndim > 2 else False
+        return False
     # someone's red line is crossed: spare the utilities (the common case in deadlock)
     if proposal.ndim > 1:
         # (the ufunc's own reduction: ndarray.all's wrapper costs as much again on a table this small)
@@ -89,15 +89,17 @@ def package_agreed(proposal: Array, offers: Array, p: Profiles, tolerance: float
 
 
 def settled_issues(proposal: Array, offers: Array, open_issues: NDArray[np.bool_], p: Profiles,
-                   tolerance: float | Array, package: bool, rule: RuleArrays | None = None) -> NDArray[np.bool_]:
+                   tolerance: float | Array, package: bool, rule: RuleArrays | None = None
+                   ) -> NDArray[np.bool_] | None:
     """The open issues settled this round (M,) (or (R, M)): under package linkage all of them when the package
     passes (`package_agreed`), otherwise each issue whose accepting actors carry it under its rule
-    (`decision_rules.passes`; `rule` None: every actor must accept)."""
+    (`decision_rules.passes`; `rule` None: every actor must accept). None where no package passes in any run (most
+    rounds under package linkage: nothing settled, and no array made for it)."""
     if package:
-        agreed = np.asarray(package_agreed(proposal, offers, p, tolerance, rule))
-        if not np.count_nonzero(agreed):    # most rounds: no package passes (nothing settled, not an and
-            return np.zeros(open_issues.shape, dtype=bool)  # broadcasting the runs' answers over their issues)
-        return open_issues & agreed[..., None]
+        agreed = package_agreed(proposal, offers, p, tolerance, rule)
+        if agreed is False or not np.count_nonzero(agreed):     # (False: no package possible, without counting)
+            return None
+        return open_issues & np.asarray(agreed)[..., None]
     return open_issues & passes(issue_acceptance(proposal, offers, p, tolerance), rule)
 
 
@@ -111,12 +113,13 @@ class Settlement(NamedTuple):
     de_escalations: NDArray[np.int_] | None  # how many de-escalating issues (CBMs) were settled (None: no issue was)
 
 
-def settle(settled: NDArray[np.bool_], values: Array, round_: int, offers: Array, agreed_value: Array,
+def settle(settled: NDArray[np.bool_] | None, values: Array, round_: int, offers: Array, agreed_value: Array,
            agreed_round: NDArray[np.int_], open_issues: NDArray[np.bool_],
            de_escalating: NDArray[np.bool_]) -> Settlement:
-    """Close the issues `settled` (M,) at `values` (M,) in round `round_` (or per replicate: (R, M))."""
-    if not np.count_nonzero(settled):   # most rounds settle nothing: the table stays as it is, with no array
-        # operations (count_nonzero: a bool without .any()'s reduction machinery, asked every round)
+    """Close the issues `settled` (M,) at `values` (M,) in round `round_` (or per replicate: (R, M)); `settled`
+    None: none (`settled_issues`)."""
+    if settled is None or not np.count_nonzero(settled):    # most rounds settle nothing: the table stays as it is,
+        # with no array operations (count_nonzero: a bool without .any()'s reduction machinery, asked every round)
         return Settlement(offers, agreed_value, agreed_round, open_issues, None)
     return Settlement(
         offers=np.where(settled[..., None, :], values[..., None, :], offers),
@@ -154,7 +157,7 @@ def round_movement(before: Array, after: Array, proposal: Array,
                    open_issues: NDArray[np.bool_] | None, tolerance: float | Array,
                    stuck: NDArray[np.bool_] | None = None) -> tuple[Array, Array]:
     """What the actors chose to do this round: (mean concession, share of actors that held firm), numbers for
-    one run, arrays (R,) for many.
+    one run, arrays (R,) for many (a single run with its run axis: the mean (1,), the share a number).
 
     An actor's concession on an issue is how much closer its offer came to the proposal it answered
     (`proposal`: (M,) or its (N, M) table); the mean runs over actors x open issues (`open_issues` (M,) or
@@ -176,7 +179,8 @@ def round_movement(before: Array, after: Array, proposal: Array,
     # what ndarray.sum and .any call, without their wrappers)
     total = np.add.reduce(gained, axis=(-2, -1))
     held_actors = np.logical_or.reduce(held, axis=-1)
-    held_share = (np.count_nonzero(held_actors) if held_actors.ndim == 1
+    # one run (with or without its run axis): a plain count and a number; counts are exact whichever way they are made
+    held_share = (np.count_nonzero(held_actors) if held_actors.ndim == 1 or len(held_actors) == 1
                   else np.add.reduce(held_actors, axis=-1)) / n_actors
     if open_issues is None:
         return total / (n_actors * n_issues), held_share
@@ -215,8 +219,8 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
     `outside`: this round's outside options where `outside_now` has already found that one of them beats no deal
     (the round's own check: not made again)."""
     if outside is None:
-        outside, could_walk = outside_now(p, outside_options(p.outside, p.outside_trend, round_), open_issues,
-                                          package)
+        outside, could_walk = outside_now(p, outside_options(p.outside, p.outside_trend, round_),
+                                          np.count_nonzero(open_issues) == open_issues.size, package)
         if not could_walk:
             return np.zeros(offers.shape[:-1], dtype=bool), outside, np.full(offers.shape[:-1], np.nan)
     best = best_deal_left(p.ideal, offers, p.room_up, p.room_down, factor, p.weights, p.exponent_table,
@@ -225,21 +229,24 @@ def walkouts(p: Profiles, offers: Array, factor: float | Array, round_: int,
     return walking_away(outside, best), outside, best
 
 
-def outside_now(p: Profiles, outside: Array, open_issues: NDArray[np.bool_], package: bool) -> tuple[Array, bool]:
+def outside_now(p: Profiles, outside: Array, every_open: bool, package: bool) -> tuple[Array, bool]:
     """(each actor's outside option this round (`bargaining.outside_options`), whether any of them beats what no
     deal is worth to its actor): where none does, no one walks away this round, whatever the best deal left
-    (`walkouts`)."""
-    floor = p.walk_floor_package if package and np.count_nonzero(open_issues) == open_issues.size else p.walk_floor
+    (`walkouts`). `every_open`: no issue is settled yet, in any run."""
+    floor = p.walk_floor_package if package and every_open else p.walk_floor
     # NaN (no outside option) never walks
     return outside, bool(np.count_nonzero(np.greater(outside, floor)))
 
 
 def round_end(walked: NDArray[np.bool_], round_: int, deadline: int | NDArray[np.int_],
-              open_issues: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+              open_issues: NDArray[np.bool_], every_open: bool = False) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(the talks are over, they broke down), one per run (R,): someone walked away (`walked` (R,)), the deadline
     came or every issue is settled. Within a round settlement comes first (`open_issues` are those still open
     after this round's settlement): the talks break down only when someone walked away while an issue was still
-    open, so a round that settles the last issue is an agreement even if someone would have walked."""
+    open, so a round that settles the last issue is an agreement even if someone would have walked.
+    `every_open`: every issue of every run is open (the caller's count; most rounds)."""
+    if every_open:  # an issue is open in every run: what follows, without reducing `open_issues` (walked & True)
+        return walked | (round_ >= deadline), walked
     still_open = np.logical_or.reduce(open_issues, axis=-1)
     # over: broke down, or nothing is open, or the deadline came; (walked & open) | ~open is walked | ~open, which on
     # bools is walked >= open (one call for three)

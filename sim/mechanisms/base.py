@@ -22,11 +22,8 @@ from sim.core import table_rules as rules
 from sim.core.bargaining import outside_options
 from sim.core.strategies import HELD, HUMAN, OPENING, REASONS, Profiles, fraction_at, scheduled_fraction
 from sim.core.streams import NOISE, ORDER, generator
-from sim.core.utility import Array, constant, full
+from sim.core.utility import Array, full
 from sim.core.voting import RuleArrays
-
-NAN = constant(np.nan)
-"""A 0-d NaN (read-only) that `utility.full` lays out in a shape."""
 
 
 class Rules(NamedTuple):
@@ -267,15 +264,41 @@ def with_people(own: Array | None, before: Array, offers: Array, state: State,
     return np.where(people[:, None] & open_, rows, offers), reasons
 
 
+class NoWalkers(NamedTuple):
+    """What a round in which no outside option beats no deal leaves, for R runs of N actors: read-only arrays shared by
+    every such round of runs of that shape (numpy's zeros and a NaN fill would otherwise be made every round)."""
+
+    walked: NDArray[np.bool_]           # (R, N) False: no one left the table
+    best_left: Array                    # (R, N) NaN: no best deal computed (`rules.walkouts`)
+    someone_walked: NDArray[np.bool_]   # (R,) False
+
+
+_NO_WALKERS: dict[tuple[int, ...], NoWalkers] = {}
+
+
+def no_walkers(shape: tuple[int, ...]) -> NoWalkers:
+    """The `NoWalkers` of runs whose `State.walked` has `shape` (R, N), made once per shape."""
+    hit = _NO_WALKERS.get(shape)
+    if hit is None:
+        if len(_NO_WALKERS) >= 64:   # (lockstep's compaction makes a few run counts per batch)
+            _NO_WALKERS.clear()
+        hit = NoWalkers(np.zeros(shape, dtype=bool), np.full(shape, np.nan), np.zeros(shape[:-1], dtype=bool))
+        for array in hit:
+            array.flags.writeable = False   # shared by states: never written in place
+        _NO_WALKERS[shape] = hit
+    return hit
+
+
 def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal: Array | None,
-                 settled: NDArray[np.bool_], values: Array, mean_move: Array, held: Array, walkouts: bool = False,
-                 *, intended: Array | None = None, stuck: NDArray[np.bool_] | None = None,
-                 reasons: NDArray[np.int_] | None = None, median: Array | None = None, forecast: Array | None = None,
-                 extra: Any = None) -> State:
-    """Close the issues `settled` (R, M) at `values`, update tension, let actors walk away where the mechanism
-    allows it (`walkouts`), and decide whether the talks are over: the part of a round every mechanism shares.
-    `proposal` None: the proposal of the offers once settled; `intended` ... `extra`: those fields of the new state
-    where the mechanism sets them (None: the state's own)."""
+                 settled: NDArray[np.bool_] | None, values: Array, mean_move: Array, held: Array,
+                 walkouts: bool = False, *, all_open: bool | None = None, intended: Array | None = None,
+                 stuck: NDArray[np.bool_] | None = None, reasons: NDArray[np.int_] | None = None,
+                 median: Array | None = None, forecast: Array | None = None, extra: Any = None) -> State:
+    """Close the issues `settled` (R, M) (None: none) at `values`, update tension, let actors walk away where the
+    mechanism allows it (`walkouts`), and decide whether the talks are over: the part of a round every mechanism
+    shares. `proposal` None: the proposal of the offers once settled; `all_open`: whether every issue of every run
+    was open before this round's settlement, where the caller has counted (None: counted here); `intended` ...
+    `extra`: those fields of the new state where the mechanism sets them (None: the state's own)."""
     r = arrays.rules
     done = rules.settle(settled, values, round_, offers, state.agreed_value, state.agreed_round, state.open_issues,
                         arrays.de_escalating)
@@ -283,32 +306,33 @@ def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal
         proposal = rules.proposal_table(done.offers, arrays.profiles)
     tension = rules.next_tension(state.tension, mean_move, held, done.de_escalations, r.deadlock_rate,
                                  r.hardline_rate, r.concession_relief, r.agreement_relief)
+    # every issue of every run still open (asked twice below): as it was before, where nothing was settled
+    every_open = (all_open if all_open is not None and done.de_escalations is None
+                  else np.count_nonzero(done.open_issues) == done.open_issues.size)
     walked, outside, best = state.walked, state.outside_value, state.best_left
     someone_walked: NDArray[np.bool_] | None = None     # (R,) where known without reducing `walked`
     if walkouts and arrays.profiles.has_outside_options:
-        outside, could_walk = rules.outside_now(arrays.profiles, arrays.outside(round_), done.open_issues,
-                                                arrays.package)
+        outside, could_walk = rules.outside_now(arrays.profiles, arrays.outside(round_), every_open, arrays.package)
         if could_walk:
             factor = 1.0 - r.hardening * tension
             walked, outside, best = rules.walkouts(arrays.profiles, done.offers, factor[:, None, None], round_,
                                                    done.open_issues, done.agreed_value, arrays.package, outside)
-            # settlement comes first: once every issue is settled there is nothing left to walk away from
-            walked = walked & np.logical_or.reduce(done.open_issues, axis=-1)[:, None]
+            if not every_open:  # settlement comes first: once every issue is settled there is nothing left to leave
+                walked = walked & np.logical_or.reduce(done.open_issues, axis=-1)[:, None]
         else:   # most rounds: no outside option beats no deal, so no one walks (what `rules.walkouts` returns)
-            walked = np.zeros(done.offers.shape[:-1], dtype=bool)
-            best = full(NAN, walked.shape)    # np.full(walked.shape, np.nan) without its wrapper's cost
-            someone_walked = np.zeros(walked.shape[:-1], dtype=bool)
+            walked, best, someone_walked = no_walkers(walked.shape)
         outside = full(outside, walked.shape)
     if someone_walked is None:
         someone_walked = np.logical_or.reduce(walked, axis=-1)     # (walked.any's ufunc, without its wrapper)
-    over, broke_down = rules.round_end(someone_walked, round_, r.deadline, done.open_issues)
-    # built field by field rather than by `state._replace` (a third of its cost: this runs every round); by name, as
-    # a swap of two same-shaped fields would pass unseen
-    return State(offers=done.offers, previous=state.offers, proposal=proposal, tension=tension,
-                 open_issues=done.open_issues, agreed_value=done.agreed_value, agreed_round=done.agreed_round,
-                 intended=state.intended if intended is None else intended,
-                 stuck=state.stuck if stuck is None else stuck, walked=walked, outside_value=outside, best_left=best,
-                 over=over, broke_down=broke_down, median=state.median if median is None else median,
-                 forecast=state.forecast if forecast is None else forecast,
-                 reasons=state.reasons if reasons is None else reasons, people=state.people,
-                 extra=state.extra if extra is None else extra)
+    over, broke_down = rules.round_end(someone_walked, round_, r.deadline, done.open_issues, every_open)
+    # built field by field rather than by `state._replace` (a third of its cost: this runs every round), in the
+    # order of State's fields, named on each line (by keyword the call costs twice as much again)
+    return State(done.offers, state.offers, proposal, tension,                  # offers, previous, proposal, tension
+                 done.open_issues, done.agreed_value, done.agreed_round,  # open_issues, agreed_value, agreed_round
+                 state.intended if intended is None else intended,              # intended
+                 state.stuck if stuck is None else stuck,                       # stuck
+                 walked, outside, best, over, broke_down,   # walked, outside_value, best_left, over, broke_down
+                 state.median if median is None else median,                    # median
+                 state.forecast if forecast is None else forecast,              # forecast
+                 state.reasons if reasons is None else reasons, state.people,   # reasons, people
+                 state.extra if extra is None else extra)                       # extra

@@ -69,7 +69,7 @@ def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
     proposal = rules.proposal_table(offers, p)
     settled = rules.settled_issues(proposal, offers, open_issues, p, tolerance, arrays.package, arrays.rule)
     return finish_round(state, arrays, round_, offers, proposal, settled, proposal[:, 0], mean_move, held,
-                        walkouts=True, intended=intended, stuck=stuck, reasons=reasons)
+                        walkouts=True, all_open=all_open, intended=intended, stuck=stuck, reasons=reasons)
 
 
 CONCESSION = Mechanism(

@@ -127,8 +127,8 @@ def agreed_issues(median: Array, offers: Array, open_issues: NDArray[np.bool_], 
         met = open_issues & (converged | ~open_issues).all(axis=-1, keepdims=True)
     if not met.any():
         return met
-    return met & rules.settled_issues(table, offers, open_issues, arrays.profiles, tolerance, arrays.package,
-                                      arrays.rule)
+    settled = rules.settled_issues(table, offers, open_issues, arrays.profiles, tolerance, arrays.package, arrays.rule)
+    return met & settled if settled is not None else np.zeros_like(met)
 
 
 def play_round(state: State, arrays: RunArrays, round_: int, draws: RoundDraws,
