@@ -221,22 +221,36 @@ def opening_state(ideal: Array, profiles: Any, tension: Array, runs: int, record
     n_actors, n_issues = ideal.shape[-2:]
     offers = _copy_to(ideal, (runs, n_actors, n_issues))
     proposal = _copy_to(rules.proposal_table(offers, profiles), offers.shape)
+    opened = _opening_constants(runs, n_actors, n_issues)
     return State(
         offers=offers, previous=offers, proposal=proposal, tension=np.array(tension, dtype=float),  # (a copy)
-        open_issues=_filled((runs, n_issues), True, bool), agreed_value=_filled((runs, n_issues), np.nan, float),
-        agreed_round=_filled((runs, n_issues), -1, int), intended=offers, stuck=np.zeros(offers.shape, dtype=bool),
-        walked=np.zeros((runs, n_actors), dtype=bool), outside_value=None, best_left=None,
-        over=np.zeros(runs, dtype=bool), broke_down=np.zeros(runs, dtype=bool), median=forecast,
-        forecast=forecast,
+        open_issues=opened.open_issues, agreed_value=opened.agreed_value, agreed_round=opened.agreed_round,
+        intended=offers, stuck=opened.stuck, walked=opened.walked, outside_value=None, best_left=None,
+        over=opened.over, broke_down=opened.broke_down, median=forecast, forecast=forecast,
         reasons=np.full(offers.shape, OPENING) if record else None, people=people)
 
 
-def _filled(shape: tuple[int, ...], value: Any, dtype: Any) -> np.ndarray:
-    """`np.full(shape, value, dtype)` (a new array filled with `value`), at half its cost per call (np.full is a
-    Python function around np.empty and np.copyto; once per model run)."""
-    out = np.empty(shape, dtype=dtype)
-    out.fill(value)
-    return out
+class _Opening(NamedTuple):
+    open_issues: NDArray[np.bool_]
+    agreed_value: Array
+    agreed_round: NDArray[np.int_]
+    stuck: NDArray[np.bool_]
+    walked: NDArray[np.bool_]
+    over: NDArray[np.bool_]
+    broke_down: NDArray[np.bool_]
+
+
+@lru_cache(maxsize=64)
+def _opening_constants(runs: int, n_actors: int, n_issues: int) -> _Opening:
+    """What every opening of R runs of this shape holds alike: every issue open, none agreed (NaN, round -1), no
+    one stuck or walked out, no run over. Read-only and shared: a round builds the next state's arrays anew (none
+    is ever written to), so each opening need not make its own (seven arrays, once per model run)."""
+    opened = _Opening(np.ones((runs, n_issues), dtype=bool), np.full((runs, n_issues), np.nan),
+                      np.full((runs, n_issues), -1), np.zeros((runs, n_actors, n_issues), dtype=bool),
+                      np.zeros((runs, n_actors), dtype=bool), np.zeros(runs, dtype=bool), np.zeros(runs, dtype=bool))
+    for array in opened:
+        array.flags.writeable = False
+    return opened
 
 
 def _copy_to(array: Array, shape: tuple[int, ...]) -> Array:
