@@ -20,7 +20,7 @@ from sim.compile.arrays import arrays_of, own_arrays, run_arrays
 from sim.compile.inputs import Inputs, coded_inputs, draw_plan, draw_values, drawn_mapping, inputs_of, settable_draws
 from sim.core import table_rules
 from sim.core.strategies import Profiles, without_run_axis
-from sim.core.utility import to_native, to_unit, total_utility
+from sim.core.utility import constant, full, to_native, to_unit, total_utility
 from sim.engine import run
 from sim.engine.agents import Negotiator
 from sim.mechanisms.base import RoundDraws, draw_rounds
@@ -29,6 +29,8 @@ from sim.scenario import Inject, Scenario, apply_params, baseline, load_scenario
 
 ONE_RUN = np.zeros(1, dtype=np.intp)
 """The run index of a model's one run in the round table (`run.RoundRecorder`)."""
+NO_OFFER = constant(np.nan)
+"""A seat's submitted offer before a person submits one (laid out in the table's shape by `utility.full`)."""
 
 
 _SCHEDULED: dict[int, tuple[Scenario, dict[int, list[Inject]]]] = {}
@@ -93,7 +95,7 @@ class NegotiationModel(mesa.Model):
                                                          shape, spec.protocol.activation == "random")
         seats = set(human_seats)
         actor_ids = spec.actor_ids
-        unknown = sorted(seats - set(actor_ids))
+        unknown = sorted(seats - set(actor_ids)) if seats else ()
         if unknown:
             raise ValueError(f"human seats {unknown} are not actors of {spec.id} ({', '.join(actor_ids)})")
         # mesa.Model owns `self.scenario` (its own experiment type), so the negotiation spec lives in `spec`, built
@@ -106,9 +108,9 @@ class NegotiationModel(mesa.Model):
         self.collect = collect
         self._set_arrays(own)
         self.deadline = int(self.arrays.rules.deadline[0])
-        self.human = np.array([a in seats for a in actor_ids], dtype=bool)
+        self.human = np.array([a in seats for a in actor_ids], dtype=bool) if seats else np.zeros(len(actor_ids), bool)
         self.has_humans = bool(seats)   # (every seat is an actor's: unknown ones were refused above)
-        self.submitted = np.full(shape, np.nan)
+        self.submitted = full(NO_OFFER, shape)   # (np.full's numbers without its wrapper: once per run)
         self.state = run.opening(self.mechanism, self.arrays, 1, collect, self.human if self.has_humans else None)
         self._utilities: tuple | None = None   # (state, profiles, proposal_utilities) of the last reading
         self._natives: tuple | None = None     # (state, low, offers, proposal in native units) of the last reading
