@@ -165,8 +165,8 @@ def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[tuple[Array, Array],
 
 def _run_arrays(scenario: Scenario, shared: ScenarioArrays, profiles: Profiles, numbers: Inputs,
                 runs: int) -> RunArrays:
-    per_run = [_per_run(np.asarray(getattr(numbers, name)), runs) for name in _RULE_FIELDS]
-    per_run[0] = per_run[0].astype(int)     # the deadline, in whole rounds
+    per_run = [_per_run(getattr(numbers, name), runs) for name in _RULE_FIELDS]
+    per_run[0] = per_run[0].astype(int, copy=False)     # the deadline, in whole rounds
     per_run.append(full(per_run[1][:, None, None], (runs, *profiles.ideal.shape[-2:])))    # the tolerance table
     rules = Rules(*per_run)
     protocol = scenario.protocol
@@ -184,8 +184,10 @@ _RULE_FIELDS = ("max_rounds", "tolerance", "noise", "tension_initial", "deadlock
 
 
 def _per_run(value: np.ndarray, runs: int) -> np.ndarray:
-    """A protocol number as one value per run (R,) (a view: not to be written to); one run by a reshape, at a
-    tenth of np.broadcast_to's cost per call."""
+    """A protocol number as one value per run (R,) (a view: not to be written to): a run's own numbers as they are
+    (a run axis of one, `settable_draws`), one run's by a reshape (a tenth of np.broadcast_to's cost per call)."""
+    if value.shape == (runs,):
+        return value
     return value.reshape(1) if runs == 1 else np.broadcast_to(value, (runs,))
 
 

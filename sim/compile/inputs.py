@@ -514,9 +514,7 @@ def with_own_values(base: Inputs, setters: Sequence[Setter], values: Array) -> I
     """`with_values` for one run: `base` with `values[k]` (K,) set at `setters[k]`, every field with a run axis of
     one (the fields set are new arrays; the others are views of `base`'s own)."""
     layout = _own_layout(base, setters if isinstance(setters, tuple) else tuple(setters))
-    fields = list(base)
-    for place in layout.kept:
-        fields[place] = fields[place][None]
+    fields = list(layout.kept)
     if layout.names:    # the float fields: one copy of their numbers, one assignment of every value into it
         chosen = values[layout.columns]
         numbers = layout.coded.copy()
@@ -544,7 +542,8 @@ class OwnLayout(NamedTuple):
 
     names: tuple[str, ...]
     places: tuple[int, ...]         # each field's place in `Inputs`
-    kept: tuple[int, ...]           # the places of the fields nothing is set in
+    kept: tuple[Any, ...]           # the fields nothing is set in, with their run axis (views of `base`'s); None
+                                    # in the places of the others
     record: np.dtype                # the vector as one record: each field's numbers, of its shape
     coded: Array                    # the fields' coded numbers, end to end (read-only)
     targets: NDArray[np.intp]       # where each value set goes in it (a place set twice: the last setter only)
@@ -599,7 +598,8 @@ def _make_layout(base: Inputs, setters: tuple[Setter, ...]) -> OwnLayout:
     others = tuple(placement for placement in _placements(setters) if placement[0] not in offsets)
     changed = {*names, *(field for field, *_ in others)}
     return OwnLayout(tuple(names), tuple(_PLACES[name] for name in names),
-                     tuple(place for place, name in enumerate(Inputs._fields) if name not in changed),
+                     tuple(None if name in changed else value[None] for name, value in zip(Inputs._fields, base,
+                                                                                            strict=True)),
                      np.dtype([(name, np.float64, shape) for name, shape in zip(names, shapes, strict=True)]), coded,
                      np.array(list(places), dtype=np.intp), np.array([k for k, _ in places.values()], dtype=np.intp),
                      whole, bool(whole.any()), others)
