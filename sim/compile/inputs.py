@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from sim.core.streams import input_uniforms
-from sim.core.utility import Array
+from sim.core.utility import ONE, Array
 from sim.scenario import Scenario, apply_params, params
 from sim.scenario.limits import MAX_MAGNITUDE
 
@@ -478,7 +478,7 @@ def values_from_uniforms(plan: DrawPlan, u: Array) -> Array:
 
 def _roots(plan: DrawPlan, u: Array) -> tuple[Array, Array]:
     """The triangular draws of u below and above where the distribution turns (see `values_from_uniforms`)."""
-    return plan.low + np.sqrt(u * plan.left_span), plan.high - np.sqrt((1.0 - u) * plan.right_span)
+    return plan.low + np.sqrt(u * plan.left_span), plan.high - np.sqrt((ONE - u) * plan.right_span)
 
 
 def drawn_mapping(plan: DrawPlan, values: Array) -> dict[str, float]:

@@ -256,7 +256,8 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         exponent_table=exponent_table,
         disagreement_point=disagreement_point,
         package_table=None if nash is None or not has_nash.any() else np.broadcast_to(nash[..., None, :], ideal.shape),
-        package_mask=None if np.count_nonzero(has_nash) == has_nash.size else has_nash,
+        package_mask=(has_nash if nash is None and has_nash.size   # (no Nash package: every run masked, uncounted)
+                      else None if np.count_nonzero(has_nash) == has_nash.size else has_nash),
         any_package_possible=any_package_possible,
         agreeable_low_table=full(agreeable_low[..., None, :], ideal.shape),
         agreeable_high_table=full(agreeable_high[..., None, :], ideal.shape),

@@ -112,16 +112,17 @@ _S30, _S27, _S31 = _word(30), _word(27), _word(31)
 def input_uniforms(seeds: Sequence[int], paths: Sequence[str]) -> NDArray[np.float64]:
     """One uniform number in [0, 1) per run and uncertain input (R, K): run r's number for `paths[k]` depends
     only on `seeds[r]` and that path (53 random bits, as numpy's `Generator.random` makes a double)."""
-    roots = np.array([_root(int(seed)) for seed in seeds], dtype=np.uint64).reshape(-1, 1)
+    roots = np.array([_root(int(seed)) for seed in seeds], dtype=np.uint64)[:, None]
     # arrays (never numpy scalars): their integer arithmetic wraps around without a warning
     x = _mix(roots ^ _mixed_keys(tuple(paths)))
     x += _GOLDEN
     x = _mix(x)
     x >>= _SHIFT
-    return x.astype(np.float64) * (1.0 / 9007199254740992.0)
+    return x.astype(np.float64) * _UNIT
 
 
 _SHIFT = _word(11)
+_UNIT = constant(1.0 / 9007199254740992.0)    # 2^-53: 53 random bits as a double in [0, 1)
 
 
 @lru_cache(maxsize=256)
