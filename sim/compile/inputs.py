@@ -391,7 +391,12 @@ class DrawPlan(NamedTuple):
     real_roots: bool                # both spans >= 0 everywhere: no square root below is of a negative number
     all_triangular: bool            # every path is triangular (no uniform draw to compute)
     whole_columns: tuple[int, ...]  # the places of `whole`
-    always_valid: bool              # every draw passes `settable_draws`' checks, whatever the seed (`_always_valid`)
+    direct: tuple[Inputs, tuple[Setter, ...]] | None    # where every draw passes `settable_draws`' checks, whatever
+                                    # the seed (`_always_valid`): the coded inputs and the setters it sets them by
+
+    @property
+    def always_valid(self) -> bool:
+        return self.direct is not None
 
 
 _PLANS: dict[int, tuple[Scenario, DrawPlan]] = {}
@@ -423,11 +428,14 @@ def _make_plan(scenario: Scenario) -> DrawPlan:
     left_span, right_span = (modes - lows) * base, (highs - modes) * base
     plan = DrawPlan(tuple(paths), np.array(triangular, dtype=bool), lows, modes, highs, np.array(whole, dtype=bool),
                     ratio, left_span, right_span, base, bool((left_span >= 0).all() and (right_span >= 0).all()),
-                    all(triangular), tuple(k for k, w in enumerate(whole) if w), always_valid=False)
-    return plan._replace(always_valid=_always_valid(plan, checks_of(scenario, paths), coded_inputs(scenario)))
+                    all(triangular), tuple(k for k, w in enumerate(whole) if w), direct=None)
+    checks, coded = checks_of(scenario, paths), coded_inputs(scenario)
+    if checks is None or not _always_valid(plan, checks, coded):    # (None: a path without a setter)
+        return plan
+    return plan._replace(direct=(coded, checks.setters))
 
 
-def _always_valid(plan: DrawPlan, checks: Checks | None, coded: Inputs) -> bool:
+def _always_valid(plan: DrawPlan, checks: Checks, coded: Inputs) -> bool:
     """Whether every draw of the plan passes `settable_draws`' checks, whatever the seed; then a run need not check
     its draws. A draw lies within its range [low, high] but for rounding (a few units in the last place, far below
     the margin here), and only where it comes near an end from inside: a uniform draw at its high end, a triangular
@@ -435,8 +443,7 @@ def _always_valid(plan: DrawPlan, checks: Checks | None, coded: Inputs) -> bool:
     exactly). Whole-number fields' draws are rounded: no further out than those ends rounded outwards. Cohesion
     weights (>= 0) sum to at most their sums with every draw at those highest ends (a rounded sum never falls as a
     term grows)."""
-    if (checks is None or not plan.real_roots or not (plan.span >= 0).all()
-            or not set(checks.whole_columns) <= set(plan.whole_columns)):
+    if not plan.real_roots or not (plan.span >= 0).all() or not set(checks.whole_columns) <= set(plan.whole_columns):
         return False
     low, mode, high = plan.low, plan.mode, plan.high
     margin = 1e-9 * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high)))
@@ -495,12 +502,10 @@ def settable_draws(scenario: Scenario, plan: DrawPlan, values: Array) -> Inputs 
     into the arrays, as lockstep sets them; None when they must go the validated way (`apply_params`, which reports what
     is wrong): a path with no setter, or values `runs_to_validate` flags (the scenario's ranges were checked at load,
     so that is rare)."""
+    if plan.direct is not None:     # (`values` are `draw_values`' of this plan: they pass the checks below, as every
+        return with_own_values(*plan.direct, values)   # draw)
     checks = checks_of(scenario, plan.paths)
-    if checks is None:
-        return None
-    if plan.always_valid:   # (`values` are `draw_values`' of this plan: they pass the checks below, as every draw)
-        return with_own_values(coded_inputs(scenario), checks.setters, values)
-    if _out_of_bounds(checks, values):
+    if checks is None or _out_of_bounds(checks, values):
         return None
     # `runs_to_validate`'s checks, its cohesion check on these very inputs (every uncertain input is drawn here)
     inputs = with_own_values(coded_inputs(scenario), checks.setters, values)
