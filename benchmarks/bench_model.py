@@ -2,10 +2,10 @@
 with uncertain inputs is measured as shipped (each run draws them) and as coded.
 
 Target (issue 2): a whole run with collection off in <= 2 ms on one core.
-A run is built, played to the end (`model.run_model()`) and described (`service.result_of`), as a sweep played run by
-run and `negsim run` do; a further line adds the JSON contract (`RunResult.to_dict()`, what `negsim run --json`
-prints). The step() line plays the same runs with `model.step()` called in a loop (as the dashboard and
-`mesa.batch_run` do), which adds Mesa's per-step event bookkeeping. The last lines play the same seeds
+A run is built, played to the end (`model.run_model()`: Mesa's own loop of `step()` calls, each through Mesa's
+event list, as the dashboard and `mesa.batch_run` step a model) and described (`service.result_of`), as a sweep played
+run by run and `negsim run` do; a further line adds the JSON contract (`RunResult.to_dict()`, what
+`negsim run --json` prints). The last lines play the same seeds
 in lockstep (`service.summaries`, what sweeps and the Monte Carlo do with many runs): per-run time
 at several numbers of replicates played together, and the ratio to a model run.
 Beside them, a 4-agent Mesa toy of 100 steps (Mesa's tutorial model, Boltzmann wealth, with its DataCollector) in
@@ -71,14 +71,10 @@ def toy_run(seed: int) -> float:
     return time.perf_counter() - start
 
 
-def one_run(scenario, seed: int, collect: bool, stepwise: bool, as_json: bool = False) -> tuple[float, int]:
+def one_run(scenario, seed: int, collect: bool, as_json: bool = False) -> tuple[float, int]:
     start = time.perf_counter()
     model = NegotiationModel(scenario, rng=seed, collect=collect)
-    if stepwise:
-        while model.running:
-            model.step()
-    else:
-        finish(model)
+    finish(model)
     result = result_of(model)
     if as_json:
         result.to_dict()
@@ -95,7 +91,7 @@ def paired_ratios(scenario, repeats: int, blocks: int = 5, stretch: int = 10, as
         model_times, toy_times = [], []
         for first in range(block * size, (block + 1) * size, stretch):
             seeds = range(first, first + stretch)
-            model_times += [one_run(scenario, seed, False, False, as_json)[0] for seed in seeds]
+            model_times += [one_run(scenario, seed, False, as_json)[0] for seed in seeds]
             toy_times += [toy_run(seed) for seed in seeds]
         ratios.append(statistics.median(model_times) / statistics.median(toy_times))
     return ratios
@@ -116,18 +112,17 @@ def main() -> None:
 def measure(scenario, repeats: int) -> None:
     args = argparse.Namespace(repeats=repeats)
     model_median = 0.0
-    for collect, stepwise, as_json in ((False, False, False), (False, False, True), (True, False, False),
-                                       (False, True, False)):
-        one_run(scenario, 0, collect, stepwise, as_json)  # warm-up: imports, caches
-        times, rounds = zip(*(one_run(scenario, seed, collect, stepwise, as_json) for seed in range(args.repeats)),
+    for collect, as_json in ((False, False), (False, True), (True, False)):
+        one_run(scenario, 0, collect, as_json)  # warm-up: imports, caches
+        times, rounds = zip(*(one_run(scenario, seed, collect, as_json) for seed in range(args.repeats)),
                             strict=True)
         ordered = sorted(times)
         median = statistics.median(times)
-        how = "step() loop" if stepwise else "run_model() + to_dict()" if as_json else "run_model()"
+        how = "run_model() + to_dict()" if as_json else "run_model()"
         print(f"{scenario.id}: collect={str(collect):5} {how}  median {median * 1e3:5.2f} ms/run  "
               f"(p10 {ordered[len(times) // 10] * 1e3:.2f}, p90 {ordered[9 * len(times) // 10] * 1e3:.2f})"
               f"  rounds/run {statistics.mean(rounds):.1f}  {median / statistics.mean(rounds) * 1e6:.0f} us/round")
-        if not collect and not stepwise and not as_json:
+        if not collect and not as_json:
             model_median = median
     toy_run(0)
     toy = statistics.median(toy_run(seed) for seed in range(args.repeats))

@@ -312,8 +312,8 @@ def test_collect_false_gives_the_same_run():
 @given(scenarios(), st.integers(0, 2**32 - 1), st.integers(0, 3))
 @FAST
 def test_run_model_plays_exactly_what_stepping_plays(scenario, seed, steps_first):
-    """`run_model` (what runs and sweeps use) spares Mesa's per-step events but plays the same rounds,
-    collects the same history and leaves Mesa's clock where stepping leaves it."""
+    """`run_model` (what runs and sweeps use: Mesa's own loop) plays the rounds stepping plays, collects the same
+    history and leaves Mesa's clock where stepping leaves it, after a model was stepped for a while too."""
     stepped = play(scenario, seed, collect=True)
     model = NegotiationModel(scenario, rng=seed, collect=True)
     for _ in range(steps_first):      # a run may be stepped for a while (the dashboard) and then finished

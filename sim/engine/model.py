@@ -314,27 +314,6 @@ class NegotiationModel(mesa.Model):
         return self._native_table()[3]
 
     # ------------------------------------------------------------------ one round
-    def run_model(self) -> None:
-        """Play the remaining rounds until the talks end (Mesa's hook for running to the end condition).
-
-        The rounds are exactly those `step()` plays; what is spared is the event list's bookkeeping around
-        each step (an event popped, run and rescheduled every round: ~6 us, a tenth of a round here).
-        `steps` and `time` advance as stepping would advance them; at the end Mesa's default step schedule is
-        stopped: the talks are over, so a later `step()` plays nothing.
-
-        Stopping it is the one use of Mesa's private API in negsim: Mesa 3.5.1 has no public way to stop or opt out
-        of that schedule, and stops it by the same attribute itself (its DEVS simulator's `setup`, the M/M/c queue
-        of mesa-examples). tests/test_model.py checks the clock and the history against stepping.
-        """
-        play = type(self).step  # the round itself, not Mesa's time-advancing wrapper
-        while self.running:
-            self.time += 1.0    # as Mesa's step does: the DataCollector files each round under its time
-            self.steps += 1
-            play(self)
-        schedule = getattr(self, "_default_schedule", None)  # Mesa's recurring step event (absent: nothing to stop)
-        if schedule is not None:
-            schedule.stop()
-
     def step(self) -> None:
         if self.outcome is not None:    # the talks are over, even if a caller set Mesa's `running` again: the run
             self.running = False        # drew its noise and order of moves for its deadline's rounds only
