@@ -181,7 +181,7 @@ def summary_fields(scenario: Scenario, outcome: Any, rounds: Any, tension: Any, 
     return fields
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=32)
 def _round_date_texts(calendar: Calendar, rounds: int) -> tuple[str, ...]:
     """The ISO dates of rounds 0..`rounds` by `calendar` (`Calendar.date_of`), kept for the last few: a scenario's
     runs end after a handful of numbers of rounds, and the JSON contract of each lists its rounds' dates."""

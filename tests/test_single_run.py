@@ -193,3 +193,47 @@ def test_the_json_contract_and_summary_row_do_not_build_the_drawn_scenario():
     assert "scenario" not in vars(result)       # the cached property was never read
     read_from_drawn = dataclasses.replace(result, layout=result.scenario)
     assert read_from_drawn.to_dict() == as_json and read_from_drawn.summary_row() == row
+
+
+def test_the_scales_cache_holds_under_threads(baseline_doc):
+    """`arrays.unit_scales` keeps the last few scenarios' scales; a model run on each of several threads (a Dask
+    worker's, the dashboard's sessions) evicting at once must neither fail (KeyError, 'dictionary changed size')
+    nor hand back another scenario's scales."""
+    import copy
+    import sys
+    import threading
+
+    from sim.compile.arrays import poles, unit_scales
+    from sim.scenario import parse_scenario
+
+    def widened(k: int):
+        doc = copy.deepcopy(baseline_doc)
+        for issue in doc["issues"]:
+            issue.setdefault("scale", {})["max"] = 100.0 + k
+        return parse_scenario(doc)
+
+    scales = [widened(k) for k in range(6)]
+    scenarios = [scales[k % 6].model_copy() for k in range(48)]    # more than the cache keeps: every call evicts
+    errors: list[str] = []
+
+    def work(k: int) -> None:
+        try:
+            for i in range(20_000):
+                unit_scales(scenarios[(i * 7 + k) % len(scenarios)])
+            for scenario in scenarios:
+                if not np.array_equal(unit_scales(scenario).poles[1], poles(scenario)[1]):
+                    errors.append("another scenario's scales")
+        except Exception as error:     # noqa: BLE001 (the race's KeyError or RuntimeError)
+            errors.append(repr(error))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)     # switch threads as often as possible: the race shows within these calls
+    try:
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim import mechanisms
-from sim.compile.inputs import Inputs, coded_inputs
+from sim.compile.inputs import Inputs, coded_inputs, kept_per_scenario
 from sim.core.spatial import forecast_weights, weighted_mean, weighted_median
 from sim.core.strategies import Profiles, make_profiles, with_run_axis
 from sim.core.utility import Array, full, to_unit
@@ -100,17 +100,19 @@ _SCALES: dict[int, tuple[Scenario, UnitScales]] = {}
 
 def unit_scales(scenario: Scenario) -> UnitScales:
     """The scenario's `UnitScales`, kept for the last few scenarios (every run of one converts by them)."""
-    hit = _SCALES.get(id(scenario))
-    if hit is None or hit[0] is not scenario:
-        if len(_SCALES) >= _ARRAY_CACHE_SIZE:
-            _SCALES.pop(next(iter(_SCALES)))
-        low, high = poles(scenario)
-        poles_ = (low, high, high - low)
-        tables = tuple(full(array, (len(scenario.actors), len(low))) for array in poles_)
-        for array in (*poles_, *tables):
-            array.flags.writeable = False
-        hit = _SCALES[id(scenario)] = (scenario, UnitScales(poles_, tables))
-    return hit[1]
+    # (under `kept_per_scenario`'s lock: a model run on each of several threads, a Dask worker's or the dashboard's,
+    # must not evict the same entry twice)
+    return kept_per_scenario(_SCALES, id(scenario), scenario, _ARRAY_CACHE_SIZE, lambda: _make_scales(scenario))
+
+
+def _make_scales(scenario: Scenario) -> UnitScales:
+    low, high = poles(scenario)
+    poles_ = (low, high, high - low)
+    shape = (len(scenario.actors), len(low))
+    tables = (full(low, shape), full(high, shape), full(poles_[2], shape))
+    for array in (*poles_, *tables):
+        array.flags.writeable = False
+    return UnitScales(poles_, tables)
 
 
 def _derive_arrays(scenario: Scenario) -> ScenarioArrays:
@@ -144,12 +146,7 @@ _ONE_RUN: dict[int, tuple[Profiles, Profiles]] = {}
 def _one_run(profiles: Profiles) -> Profiles:
     """`strategies.with_run_axis` of a scenario's shared profiles, kept for the last few (every model run on the
     scenario plays them)."""
-    hit = _ONE_RUN.get(id(profiles))
-    if hit is None or hit[0] is not profiles:
-        if len(_ONE_RUN) >= _ARRAY_CACHE_SIZE:
-            _ONE_RUN.pop(next(iter(_ONE_RUN)))
-        hit = _ONE_RUN[id(profiles)] = (profiles, with_run_axis(profiles))
-    return hit[1]
+    return kept_per_scenario(_ONE_RUN, id(profiles), profiles, _ARRAY_CACHE_SIZE, lambda: with_run_axis(profiles))
 
 
 def own_arrays(scenario: Scenario, inputs: Inputs) -> tuple[tuple[Array, Array], RunArrays]:

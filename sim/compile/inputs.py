@@ -74,10 +74,11 @@ class Inputs(NamedTuple):
 _CACHE_LOCK = threading.RLock()    # Dask workers may run batches on several threads; `make` may nest
 
 
-def _per_scenario(cache: dict[Any, tuple[Scenario, Any]], key: Any, scenario: Scenario, size: int,
-                  make: Callable[[], Any]) -> Any:
-    """What `make` derives from `scenario`, kept in `cache` under `key` for the last `size` keys. The scenario is
-    kept beside it, so an id that Python reuses for another scenario never hits."""
+def kept_per_scenario(cache: dict[Any, tuple[Any, Any]], key: Any, scenario: object, size: int,
+                      make: Callable[[], Any]) -> Any:
+    """What `make` derives from `scenario` (or another object it is derived from), kept in `cache` under `key` for
+    the last `size` keys, under one lock (threads evicting at once would pop the same key). The scenario is kept
+    beside it, so an id that Python reuses for another scenario never hits."""
     with _CACHE_LOCK:
         hit = cache.get(key)
         if hit is None or hit[0] is not scenario:
@@ -93,7 +94,7 @@ _CODED: dict[int, tuple[Scenario, Inputs]] = {}
 def coded_inputs(scenario: Scenario) -> Inputs:
     """`inputs_of(scenario)`, read-only and kept for the last few scenarios (every run of a scenario starts from
     them)."""
-    return _per_scenario(_CODED, id(scenario), scenario, 8, lambda: _read_only(inputs_of(scenario)))
+    return kept_per_scenario(_CODED, id(scenario), scenario, 8, lambda: _read_only(inputs_of(scenario)))
 
 
 def _read_only(inputs: Inputs) -> Inputs:
@@ -319,7 +320,7 @@ _CHECKS: dict[tuple[int, tuple[str, ...]], tuple[Scenario, Checks]] = {}
 def checks_of(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
     """The checks of values at `paths` in this scenario (None: some path has no setter), kept for the last few
     (scenario, paths) pairs: a model run checks its draws by the same paths each seed."""
-    return _per_scenario(_CHECKS, (id(scenario), tuple(paths)), scenario, 16, lambda: _make_checks(scenario, paths))
+    return kept_per_scenario(_CHECKS, (id(scenario), tuple(paths)), scenario, 16, lambda: _make_checks(scenario, paths))
 
 
 def _make_checks(scenario: Scenario, paths: Sequence[str]) -> Checks | None:
@@ -405,7 +406,7 @@ _PLANS: dict[int, tuple[Scenario, DrawPlan]] = {}
 def draw_plan(scenario: Scenario) -> DrawPlan:
     """The draws `draw_values` makes for this scenario, in the order of its `uncertainty` mapping (kept for the
     last few scenarios: every seed of a Monte Carlo draws by the same plan)."""
-    return _per_scenario(_PLANS, id(scenario), scenario, 8, lambda: _make_plan(scenario))
+    return kept_per_scenario(_PLANS, id(scenario), scenario, 8, lambda: _make_plan(scenario))
 
 
 def _make_plan(scenario: Scenario) -> DrawPlan:
@@ -429,10 +430,10 @@ def _make_plan(scenario: Scenario) -> DrawPlan:
     plan = DrawPlan(tuple(paths), np.array(triangular, dtype=bool), lows, modes, highs, np.array(whole, dtype=bool),
                     ratio, left_span, right_span, base, bool((left_span >= 0).all() and (right_span >= 0).all()),
                     all(triangular), tuple(k for k, w in enumerate(whole) if w), direct=None)
-    checks, coded = checks_of(scenario, paths), coded_inputs(scenario)
-    if checks is None or not _always_valid(plan, checks, coded):    # (None: a path without a setter)
+    checks, coded_numbers = checks_of(scenario, paths), coded_inputs(scenario)
+    if checks is None or not _always_valid(plan, checks, coded_numbers):    # (None: a path without a setter)
         return plan
-    return plan._replace(direct=(coded, checks.setters))
+    return plan._replace(direct=(coded_numbers, checks.setters))
 
 
 def _always_valid(plan: DrawPlan, checks: Checks, coded: Inputs) -> bool:

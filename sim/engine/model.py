@@ -17,7 +17,16 @@ import numpy as np
 
 from sim import mechanisms
 from sim.compile.arrays import arrays_of, own_arrays, run_arrays
-from sim.compile.inputs import Inputs, coded_inputs, draw_plan, draw_values, drawn_mapping, inputs_of, settable_draws
+from sim.compile.inputs import (
+    Inputs,
+    coded_inputs,
+    draw_plan,
+    draw_values,
+    drawn_mapping,
+    inputs_of,
+    kept_per_scenario,
+    settable_draws,
+)
 from sim.core import table_rules
 from sim.core.strategies import Profiles, without_run_axis
 from sim.core.utility import constant, full, to_native, to_unit, total_utility
@@ -39,12 +48,7 @@ _SCHEDULED: dict[int, tuple[Scenario, dict[int, list[Inject]]]] = {}
 def scheduled_injects(scenario: Scenario) -> dict[int, list[Inject]]:
     """`scenario.scheduled_injects()`, kept for the last few scenarios (every run of one reads the same; not to be
     changed)."""
-    hit = _SCHEDULED.get(id(scenario))
-    if hit is None or hit[0] is not scenario:
-        if len(_SCHEDULED) >= 8:
-            _SCHEDULED.pop(next(iter(_SCHEDULED)))
-        hit = _SCHEDULED[id(scenario)] = (scenario, scenario.scheduled_injects())
-    return hit[1]
+    return kept_per_scenario(_SCHEDULED, id(scenario), scenario, 8, scenario.scheduled_injects)
 
 
 class NegotiationModel(mesa.Model):

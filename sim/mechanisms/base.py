@@ -57,7 +57,7 @@ def round_tables(profiles: Profiles, deadline: NDArray[np.int_]) -> RoundTables:
     return RoundTables(fraction_at(profiles, time), outside_options(profiles.outside, profiles.outside_trend, rounds))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)    # (each (T, R, N, M): a few, not many, kept)
 def _round_columns(deadlines: tuple[int, ...], shape: tuple[int, ...]) -> tuple[NDArray[np.int_], Array]:
     """Rounds 1..T as a column (T, 1, 1), and each round's fraction of each run's time t/T laid out in the tables'
     shape (T, R, N, M): what `scheduled_fraction` computes of the rounds alone, once for every run with these
