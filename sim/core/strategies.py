@@ -139,29 +139,26 @@ def with_run_axis(p: Profiles) -> Profiles:
     short path, about a third of the cost of broadcasting an (N, M) operand to it."""
     if p.ideal.ndim == 3:
         return p
-    # the same fields set directly: `dataclasses.replace` would run __init__ with every field as a keyword again,
-    # twice this function's cost, once per model run
-    batched = object.__new__(Profiles)
-    fields = batched.__dict__
-    fields.update(vars(p))
-    for name in _PER_RUN_FIELDS:
-        value = fields[name]
-        if isinstance(value, np.ndarray):
-            fields[name] = value[None]
-    return batched
+    return _per_run_indexed(p, (None,))
 
 
 def without_run_axis(p: Profiles) -> Profiles:
     """A batch of one run's profiles as that run's own, `with_run_axis` undone (views: the same numbers, as
     `make_profiles` computes them for the run alone; a per-run flag that is a scalar there is a 0-d array here)."""
-    alone = object.__new__(Profiles)
-    fields = alone.__dict__
+    return _per_run_indexed(p, (0, ...))
+
+
+def _per_run_indexed(p: Profiles, index: tuple) -> Profiles:
+    """`p` with each array that carries a run axis indexed by `index` (views), the others as they are. The fields
+    are set directly: `dataclasses.replace` would run __init__ with every field as a keyword again, twice the cost."""
+    indexed = object.__new__(Profiles)
+    fields = indexed.__dict__
     fields.update(vars(p))
     for name in _PER_RUN_FIELDS:
         value = fields[name]
         if isinstance(value, np.ndarray):
-            fields[name] = value[0, ...]
-    return alone
+            fields[name] = value[index]
+    return indexed
 
 
 _PER_RUN_FIELDS = tuple(field.name for field in dataclasses.fields(Profiles)
