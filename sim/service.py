@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from sim.core.intervals import describe_share as describe_share
 from sim.core.intervals import percent as percent
 from sim.core.intervals import points as points
 from sim.core.intervals import shown_difference as shown_difference
+from sim.core.records import built
 from sim.core.utility import to_native
 from sim.engine import lockstep
 from sim.engine.explain import MET_THE_PROPOSAL as MET_THE_PROPOSAL
@@ -247,34 +247,20 @@ def result_of(model: NegotiationModel, explain: bool = True) -> RunResult:
     issues = {}
     for j, issue_id in enumerate(issue_ids):
         agreed = agreed_flags[j]
-        issues[issue_id] = _built(
+        issues[issue_id] = built(
             IssueResult, agreed=agreed, value=agreed_value[j] if agreed else None,
             round=agreed_rounds[j] if agreed else None, proposal=proposal[j],
             weighted_mean=baseline_mean[j], weighted_median=baseline_median[j],
             prediction=prediction[j] if prediction is not None else None, why=reasons.get(issue_id, ""))
     utilities = model.outcome_utilities().tolist()
-    actors = {actor_id: _built(ActorResult, utility=utilities[i],
+    actors = {actor_id: built(ActorResult, utility=utilities[i],
                                final_positions=dict(zip(issue_ids, offers[i], strict=True)))
               for i, actor_id in enumerate(spec.actor_ids)}
-    return _built(
+    return built(
         RunResult, played=model.spec_source(), layout=spec, seed=model.seed, mechanism=spec.protocol.mechanism,
         rounds=model.round, outcome=model.outcome or "running", tension=float(model.tension), issues=issues,
         actors=actors, history=history_of(model) if model.recorder is not None else None,
         walked_out=list(model.walked_out), inputs=dict(model.drawn_inputs), events=list(model.events))
-
-
-_FIELD_NAMES: dict[type, frozenset[str]] = {
-    kind: frozenset(f.name for f in dataclass_fields(kind)) for kind in (IssueResult, ActorResult, RunResult)}
-
-def _built[Built: (IssueResult, ActorResult, RunResult)](kind: type[Built], **values: Any) -> Built:
-    """`kind(**values)` for one of the results' frozen dataclasses, every field given, set at once: their
-    __init__ sets each field by an `object.__setattr__` of its own, three times this cost (`result_of` builds
-    several results per run, a sweep one run after another)."""
-    if values.keys() != _FIELD_NAMES[kind]:
-        raise TypeError(f"{kind.__name__} fields missing or unknown: {sorted(values.keys() ^ _FIELD_NAMES[kind])}")
-    built = object.__new__(kind)
-    built.__dict__.update(values)
-    return built
 
 
 def run_scenario(scenario: Scenario | str | Path | None = None, seed: int | None = None, *,

@@ -21,12 +21,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from sim.core.bargaining import disagreement_utilities, nash_package
+from sim.core.records import built
 from sim.core.utility import (
     EPS,
     ONE,
@@ -231,8 +232,8 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
     reservation_room = full(reservation_room, ideal.shape)  # (laid out once: both rooms meet it at their shape)
     eye = choices.eye
     disagreement_point = np.maximum((weights * disagreement).sum(axis=-1), reservation)
-    return _profiles(
-        ideal=ideal, salience=salience, weights=weights, capability=capability,
+    return built(
+        Profiles, ideal=ideal, salience=salience, weights=weights, capability=capability,
         risk_exponent=r, red_line=red_line, red_low=red_low, red_high=red_high, reservation=reservation,
         red_low_tol=red_low_tol, red_high_tol=red_high_tol,
         room_up=np.minimum(np.minimum(reservation_room, ONE - ideal), red_high - ideal),
@@ -260,19 +261,6 @@ def make_profiles(ideal: Array, salience: Array, capability: Array, risk_attitud
         agreeable_high_table=full(agreeable_high[..., None, :], ideal.shape),
         walk_floor=reservation + SLACK, walk_floor_package=disagreement_point + SLACK,
     )
-
-
-_PROFILE_FIELDS = frozenset(field.name for field in dataclasses.fields(Profiles))
-
-
-def _profiles(**values: Any) -> Profiles:
-    """`Profiles(**values)` with every field given, set directly: a frozen dataclass's __init__ sets its 45 fields
-    one `object.__setattr__` at a time, ten times this cost, once per run with numbers of its own."""
-    if values.keys() != _PROFILE_FIELDS:
-        raise TypeError(f"Profiles fields missing or unknown: {sorted(values.keys() ^ _PROFILE_FIELDS)}")
-    profiles = object.__new__(Profiles)
-    profiles.__dict__.update(values)
-    return profiles
 
 
 def nash_packages(ideal: Array, weights: Array, exponent: Array, capability: Array, disagreement: Array,
