@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.core.utility import EPS, ONE, SLACK, Array, constant, issue_utilities, power
+from sim.core.utility import EPS, SLACK, Array, constant, issue_utilities, power
 
 CANDIDATES = 256
 """Start points of the Nash package search: a fixed (unscrambled) Sobol set over the agreeable box."""
@@ -39,12 +39,12 @@ def disagreement_utilities(status_quo: Array, ideal: Array, exponent: Array, res
     utility where the issue has no status quo (NaN). status_quo (M,), exponent and reservation (N,), each
     with the same leading run axes, if any; `exponent_table`: the exponents laid out per issue (N, M), where at
     hand (the numbers `power` lays out itself otherwise)."""
-    exponents = exponent[..., None] if exponent_table is None else exponent_table
+    exponents = exponent if exponent_table is None else exponent_table
     missing = np.isnan(status_quo)
     if not np.count_nonzero(missing):   # every issue has a status quo: no reservation utility to put in its place
-        return ONE - power(np.abs(status_quo[..., None, :] - ideal), exponents)
+        return issue_utilities(status_quo[..., None, :], ideal, exponents)
     has = ~missing
-    value = 1.0 - power(np.abs(np.where(has, status_quo, 0.0)[..., None, :] - ideal), exponents)
+    value = issue_utilities(np.where(has, status_quo, 0.0)[..., None, :], ideal, exponents)
     return np.where(has[..., None, :], value, reservation[..., None])
 
 

@@ -333,7 +333,7 @@ class NegotiationModel(mesa.Model):
                            None if self.order_draws is None else self.order_draws[t:t + 1])
         own = None
         if self.has_humans:
-            own, self.submitted = self.submitted[None], np.full(self.submitted.shape, np.nan)
+            own, self.submitted = self.submitted[None], full(NO_OFFER, self.submitted.shape)
         self.state = self.mechanism.play_round(self.state, self.arrays, self.round, draws, own)
         if self.state.over[0]:
             self.outcome = table_rules.OUTCOMES[int(run.outcome_codes(self.state)[0])]

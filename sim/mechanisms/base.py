@@ -287,20 +287,13 @@ class NoWalkers(NamedTuple):
     someone_walked: NDArray[np.bool_]   # (R,) False
 
 
-_NO_WALKERS: dict[tuple[int, ...], NoWalkers] = {}
-
-
+@lru_cache(maxsize=64)     # (lockstep's compaction makes a few run counts per batch)
 def no_walkers(shape: tuple[int, ...]) -> NoWalkers:
     """The `NoWalkers` of runs whose `State.walked` has `shape` (R, N), made once per shape."""
-    hit = _NO_WALKERS.get(shape)
-    if hit is None:
-        if len(_NO_WALKERS) >= 64:   # (lockstep's compaction makes a few run counts per batch)
-            _NO_WALKERS.clear()
-        hit = NoWalkers(np.zeros(shape, dtype=bool), np.full(shape, np.nan), np.zeros(shape[:-1], dtype=bool))
-        for array in hit:
-            array.flags.writeable = False   # shared by states: never written in place
-        _NO_WALKERS[shape] = hit
-    return hit
+    none = NoWalkers(np.zeros(shape, dtype=bool), np.full(shape, np.nan), np.zeros(shape[:-1], dtype=bool))
+    for array in none:
+        array.flags.writeable = False   # shared by states: never written in place
+    return none
 
 
 def finish_round(state: State, arrays: Any, round_: int, offers: Array, proposal: Array | None,
